@@ -1,0 +1,144 @@
+//! Parsing at the edge: strict JSON command bodies and path ids, each failure mapped to its problem.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use http::request::Parts;
+use http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::problem::{FieldError, Problem};
+
+/// A JSON command body, parsed strictly, with the digest of the request for idempotency checks.
+#[derive(Debug)]
+pub struct JsonCommand<T> {
+    pub body: T,
+    /// Digest of method, path and body: the same Idempotency-Key with another request is detected by it.
+    pub digest: String,
+}
+
+impl<S, T> FromRequest<S> for JsonCommand<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        if !is_json(request.headers()) {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as application/json.",
+            ));
+        }
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The body is larger than allowed.")
+            } else {
+                Problem::malformed("The body could not be read.")
+            }
+        })?;
+        let body = parse_json(&bytes)?;
+        Ok(JsonCommand { body, digest: request_digest(method.as_str(), &path, &bytes) })
+    }
+}
+
+/// Parses `bytes` as `T`, naming the offending field when the shape is wrong.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let inner = error.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return Problem::malformed(format!("The body is not valid JSON: {inner}."));
+        }
+        let field = error.path().to_string();
+        let message = inner.to_string();
+        Problem::malformed(format!("The body does not have the expected shape: {message}."))
+            .with_errors(vec![FieldError::new(if field == "." { String::new() } else { field }, message)])
+    })?;
+    deserializer
+        .end()
+        .map_err(|error| Problem::malformed(format!("The body has data after the JSON value: {error}.")))?;
+    Ok(value)
+}
+
+fn is_json(headers: &http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Digest of a request as hex SHA-256 over method, path and body.
+pub fn request_digest(method: &str, path: &str, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(method.as_bytes());
+    hasher.update([0]);
+    hasher.update(path.as_bytes());
+    hasher.update([0]);
+    hasher.update(body);
+    hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A UUID path parameter `{id}`; anything else is `400 malformed_request`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Problem::malformed("The path is missing its id."))?;
+        Uuid::parse_str(&raw).map(PathId).map_err(|_| Problem::malformed(format!("{raw:?} is not a valid id.")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        title: String,
+        price: Price,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Price {
+        amount_cents: i64,
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_field() {
+        let problem = parse_json::<Body>(br#"{"title":"t","price":{"amount_cents":"x"}}"#).unwrap_err();
+        assert_eq!(problem.code, "malformed_request");
+        assert_eq!(problem.errors[0].field, "price.amount_cents");
+    }
+
+    #[test]
+    fn unknown_fields_and_trailing_garbage_are_refused() {
+        assert!(parse_json::<Body>(br#"{"title":"t","price":{"amount_cents":1},"admin":true}"#).is_err());
+        assert!(parse_json::<Body>(br#"{"title":"t","price":{"amount_cents":1}} x"#).is_err());
+        assert!(parse_json::<Body>(br#"{"title":"t","price":{"amount_cents":1}}"#).is_ok());
+    }
+
+    #[test]
+    fn the_digest_depends_on_path_and_body() {
+        let a = request_digest("POST", "/a", b"{}");
+        assert_eq!(a, request_digest("POST", "/a", b"{}"));
+        assert_ne!(a, request_digest("POST", "/b", b"{}"));
+        assert_ne!(a, request_digest("POST", "/a", b"{ }"));
+    }
+}

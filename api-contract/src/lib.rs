@@ -1,0 +1,21 @@
+//! The HTTP contract of API.md that the command API and the query API share, so that both answer errors,
+//! tokens and bodies the same way without the read side linking the write side (ADR 0002).
+//!
+//! Invariants kept here:
+//! - every error leaves as RFC 9457 problem JSON and never carries SQL, stack traces or secrets ([`problem`]);
+//! - request bodies are parsed strictly: not JSON, wrong types or unknown fields are `400 malformed_request`,
+//!   a wrong content type `415`, an oversized body `413` ([`body`]);
+//! - the actor comes only from a verified bearer token ([`auth`]).
+
+pub mod auth;
+pub mod body;
+pub mod consistency;
+pub mod problem;
+
+pub use auth::{Authenticated, TokenError, TokenKeys};
+pub use body::{JsonCommand, PathId, request_digest};
+pub use consistency::ConsistencyToken;
+pub use problem::{FieldError, Problem};
+
+/// The largest request body accepted by default (API.md).
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;

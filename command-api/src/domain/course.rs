@@ -1,0 +1,281 @@
+//! The Course aggregate (stream `course-{uuid}`): a draft created by an instructor, who alone may publish it.
+
+use events::{Actor, CourseCreated, CourseLevel, CoursePublished, Event, Role};
+use uuid::Uuid;
+
+use super::taxonomy::subcategories_of;
+use super::{Aggregate, Violation};
+
+/// Limits on free text, so that one course cannot bloat every page that lists it.
+pub const TITLE_MAX_CHARS: usize = 200;
+pub const SUMMARY_MAX_CHARS: usize = 2_000;
+/// The most a course may cost: USD 100,000.00.
+pub const PRICE_MAX_CENTS: i64 = 10_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CourseStatus {
+    #[default]
+    Missing,
+    Draft,
+    Published,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Course {
+    pub id: Uuid,
+    pub owner: Uuid,
+    pub status: CourseStatus,
+}
+
+impl Aggregate for Course {
+    fn evolve(self, event: &Event) -> Self {
+        match event {
+            Event::CourseCreated(created) => {
+                Course { id: created.course_id, owner: created.instructor_id, status: CourseStatus::Draft }
+            }
+            Event::CoursePublished(_) => Course { status: CourseStatus::Published, ..self },
+        }
+    }
+}
+
+/// The details of a new course, as the client sent them (already of the right JSON types).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CourseDraft {
+    pub title: String,
+    pub summary: String,
+    pub category: String,
+    pub subcategories: Vec<String>,
+    pub level: CourseLevel,
+    pub language: String,
+    pub price_cents: i64,
+    pub currency: String,
+}
+
+impl CourseDraft {
+    /// Checks every field, reporting all violations at once.
+    pub fn violations(&self) -> Vec<Violation> {
+        let mut found = Vec::new();
+        let title = self.title.trim();
+        if title.is_empty() {
+            found.push(Violation::new("title", "must not be empty"));
+        } else if title.chars().count() > TITLE_MAX_CHARS {
+            found.push(Violation::new("title", format!("must be at most {TITLE_MAX_CHARS} characters")));
+        }
+        let summary = self.summary.trim();
+        if summary.is_empty() {
+            found.push(Violation::new("summary", "must not be empty"));
+        } else if summary.chars().count() > SUMMARY_MAX_CHARS {
+            found.push(Violation::new("summary", format!("must be at most {SUMMARY_MAX_CHARS} characters")));
+        }
+        match subcategories_of(&self.category) {
+            None => found.push(Violation::new("category", "must be one of the catalogue's categories")),
+            Some(allowed) => {
+                if let Some(unknown) = self.subcategories.iter().find(|s| !allowed.contains(&s.as_str())) {
+                    found.push(Violation::new(
+                        "subcategories",
+                        format!("{unknown:?} is not a subcategory of {:?}", self.category),
+                    ));
+                }
+            }
+        }
+        if self.language.trim().is_empty() {
+            found.push(Violation::new("language", "must not be empty"));
+        }
+        if self.price_cents < 0 {
+            found.push(Violation::new("price.amount_cents", "must be >= 0"));
+        } else if self.price_cents > PRICE_MAX_CENTS {
+            found.push(Violation::new("price.amount_cents", format!("must be <= {PRICE_MAX_CENTS}")));
+        }
+        if self.currency != "USD" {
+            found.push(Violation::new("price.currency", "prices are set in USD"));
+        }
+        found
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CourseCommand {
+    Create { course_id: Uuid, draft: CourseDraft },
+    Publish,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CourseRejection {
+    /// Only instructors create courses.
+    NotAnInstructor,
+    /// Only the owning instructor changes a course.
+    NotTheOwner,
+    NotFound,
+    AlreadyExists,
+    AlreadyPublished,
+    Invalid(Vec<Violation>),
+}
+
+/// Decides what `actor` doing `command` to `course` records.
+pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<Vec<Event>, CourseRejection> {
+    match command {
+        CourseCommand::Create { course_id, draft } => {
+            if actor.role != Role::Instructor {
+                return Err(CourseRejection::NotAnInstructor);
+            }
+            if course.status != CourseStatus::Missing {
+                return Err(CourseRejection::AlreadyExists);
+            }
+            let violations = draft.violations();
+            if !violations.is_empty() {
+                return Err(CourseRejection::Invalid(violations));
+            }
+            Ok(vec![Event::CourseCreated(CourseCreated {
+                course_id,
+                instructor_id: actor.user_id,
+                title: draft.title.trim().to_owned(),
+                summary: draft.summary.trim().to_owned(),
+                category: draft.category,
+                subcategories: draft.subcategories,
+                level: draft.level,
+                language: draft.language.trim().to_owned(),
+                base_price_cents: draft.price_cents,
+            })])
+        }
+        CourseCommand::Publish => {
+            match course.status {
+                CourseStatus::Missing => return Err(CourseRejection::NotFound),
+                _ if course.owner != actor.user_id => return Err(CourseRejection::NotTheOwner),
+                CourseStatus::Published => return Err(CourseRejection::AlreadyPublished),
+                CourseStatus::Draft => {}
+            }
+            Ok(vec![Event::CoursePublished(CoursePublished { course_id: course.id })])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instructor() -> Actor {
+        Actor { user_id: Uuid::from_u128(1), role: Role::Instructor }
+    }
+
+    fn draft() -> CourseDraft {
+        CourseDraft {
+            title: "Rust for web services".into(),
+            summary: "Build and run HTTP services".into(),
+            category: "Web Development".into(),
+            subcategories: vec!["Backend".into()],
+            level: CourseLevel::Beginner,
+            language: "English".into(),
+            price_cents: 1999,
+            currency: "USD".into(),
+        }
+    }
+
+    fn course_id() -> Uuid {
+        Uuid::from_u128(7)
+    }
+
+    fn created_by(actor: &Actor) -> Event {
+        let create = CourseCommand::Create { course_id: course_id(), draft: draft() };
+        decide(&Course::default(), actor, create).expect("valid course").remove(0)
+    }
+
+    /// given(events) / when(actor, command) / then(result).
+    fn given(history: &[Event]) -> Course {
+        Course::from_events(history)
+    }
+
+    #[test]
+    fn an_instructor_creates_a_draft_course_that_they_own() {
+        let events =
+            decide(&given(&[]), &instructor(), CourseCommand::Create { course_id: course_id(), draft: draft() });
+        let Ok(events) = events else { panic!("rejected: {events:?}") };
+        let [Event::CourseCreated(created)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!(created.instructor_id, instructor().user_id);
+        assert_eq!(created.base_price_cents, 1999);
+        assert_eq!(given(&events).status, CourseStatus::Draft);
+    }
+
+    #[test]
+    fn only_instructors_create_courses() {
+        for role in [Role::Admin, Role::IndividualTrainee, Role::CorporateTrainee] {
+            let actor = Actor { user_id: Uuid::from_u128(2), role };
+            let result = decide(&given(&[]), &actor, CourseCommand::Create { course_id: course_id(), draft: draft() });
+            assert_eq!(result, Err(CourseRejection::NotAnInstructor), "{role:?}");
+        }
+    }
+
+    #[test]
+    fn a_course_id_is_never_created_twice() {
+        let history = [created_by(&instructor())];
+        let result =
+            decide(&given(&history), &instructor(), CourseCommand::Create { course_id: course_id(), draft: draft() });
+        assert_eq!(result, Err(CourseRejection::AlreadyExists));
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_at_once() {
+        let draft = CourseDraft {
+            title: "   ".into(),
+            summary: String::new(),
+            category: "Cooking".into(),
+            language: " ".into(),
+            price_cents: -1,
+            currency: "EUR".into(),
+            ..draft()
+        };
+        let result = decide(&given(&[]), &instructor(), CourseCommand::Create { course_id: course_id(), draft });
+        let Err(CourseRejection::Invalid(violations)) = result else { panic!("{result:?}") };
+        let fields: Vec<_> = violations.iter().map(|v| v.field).collect();
+        assert_eq!(fields, ["title", "summary", "category", "language", "price.amount_cents", "price.currency"]);
+    }
+
+    #[test]
+    fn a_subcategory_must_belong_to_the_category() {
+        let draft = CourseDraft { subcategories: vec!["Flutter".into()], ..draft() };
+        let result = decide(&given(&[]), &instructor(), CourseCommand::Create { course_id: course_id(), draft });
+        assert!(matches!(result, Err(CourseRejection::Invalid(v)) if v[0].field == "subcategories"));
+    }
+
+    #[test]
+    fn titles_and_prices_have_upper_bounds() {
+        let long = CourseDraft { title: "x".repeat(TITLE_MAX_CHARS + 1), price_cents: PRICE_MAX_CENTS + 1, ..draft() };
+        let result = decide(&given(&[]), &instructor(), CourseCommand::Create { course_id: course_id(), draft: long });
+        assert!(matches!(result, Err(CourseRejection::Invalid(v)) if v.len() == 2));
+        let free = CourseDraft { price_cents: 0, ..draft() };
+        assert!(
+            decide(&given(&[]), &instructor(), CourseCommand::Create { course_id: course_id(), draft: free }).is_ok()
+        );
+    }
+
+    #[test]
+    fn the_owner_publishes_a_draft() {
+        let history = [created_by(&instructor())];
+        let events = decide(&given(&history), &instructor(), CourseCommand::Publish);
+        assert_eq!(events, Ok(vec![Event::CoursePublished(CoursePublished { course_id: course_id() })]));
+    }
+
+    #[test]
+    fn nobody_else_publishes_it_not_even_an_admin() {
+        let history = [created_by(&instructor())];
+        for actor in [
+            Actor { user_id: Uuid::from_u128(99), role: Role::Instructor },
+            Actor { user_id: Uuid::from_u128(98), role: Role::Admin },
+        ] {
+            assert_eq!(decide(&given(&history), &actor, CourseCommand::Publish), Err(CourseRejection::NotTheOwner));
+        }
+    }
+
+    #[test]
+    fn a_published_course_is_not_published_again() {
+        let history = [created_by(&instructor()), Event::CoursePublished(CoursePublished { course_id: course_id() })];
+        assert_eq!(
+            decide(&given(&history), &instructor(), CourseCommand::Publish),
+            Err(CourseRejection::AlreadyPublished)
+        );
+    }
+
+    #[test]
+    fn publishing_an_unknown_course_is_not_found() {
+        assert_eq!(decide(&given(&[]), &instructor(), CourseCommand::Publish), Err(CourseRejection::NotFound));
+    }
+}

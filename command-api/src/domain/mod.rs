@@ -1,0 +1,31 @@
+//! The pure domain: one decider per aggregate, `decide(&State, Command) -> Result<Vec<Event>, Rejection>` and
+//! `evolve(State, &Event) -> State`. No async, no database, HTTP or Kafka types: the data a decision needs is
+//! loaded first and passed in, so every rule is tested as given(events) / when(command) / then(events or
+//! rejection).
+
+pub mod course;
+pub mod taxonomy;
+
+use events::Event;
+
+/// An aggregate's state, rebuilt by folding its events.
+pub trait Aggregate: Default {
+    fn evolve(self, event: &Event) -> Self;
+
+    fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        events.into_iter().fold(Self::default(), Self::evolve)
+    }
+}
+
+/// A field that failed validation, before any rule about state is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Violation {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Violation { field, message: message.into() }
+    }
+}

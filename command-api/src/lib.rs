@@ -1,0 +1,3 @@
+//! The write side: HTTP commands, authentication, and the pure deciders they run.
+
+pub mod domain;

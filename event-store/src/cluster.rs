@@ -1,0 +1,221 @@
+//! A PostgreSQL cluster of our own, started from the machine's PostgreSQL binaries into a local data folder:
+//! `learnlog up` uses it when no `DATABASE_URL` is given, and the test harness and benchmarks start a
+//! throwaway one. It listens on 127.0.0.1 only, on a free port, with no Unix socket. PostgreSQL refuses to
+//! run as root, so as root every PostgreSQL program runs as the `postgres` user.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::process::Command;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error(
+        "no PostgreSQL server binaries found (looked for initdb and pg_ctl on PATH and in /usr/lib/postgresql/*/bin); \
+         install them with `apt-get install -y postgresql`"
+    )]
+    BinariesMissing,
+    #[error("running as root, but there is no `postgres` user to run PostgreSQL as")]
+    NoPostgresUser,
+    #[error("{program} failed: {detail}")]
+    Command { program: String, detail: String },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Settings of a local cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// `fsync`, `synchronous_commit` and `full_page_writes` off: for throwaway test clusters only.
+    pub durable: bool,
+    pub max_connections: u32,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions { durable: true, max_connections: 200 }
+    }
+}
+
+/// A running local cluster.
+#[derive(Debug)]
+pub struct LocalCluster {
+    bin_dir: PathBuf,
+    data_dir: PathBuf,
+    port: u16,
+    run_as: Option<String>,
+}
+
+impl LocalCluster {
+    /// Creates the cluster in `data_dir` if it is not there yet, and starts it on a free loopback port.
+    pub async fn start(data_dir: &Path, options: &ClusterOptions) -> Result<Self, ClusterError> {
+        let bin_dir = find_binaries().ok_or(ClusterError::BinariesMissing)?;
+        let run_as = if running_as_root() { Some("postgres".to_owned()) } else { None };
+        if let Some(user) = &run_as {
+            ensure_user_exists(user).await?;
+        }
+        let cluster = LocalCluster { bin_dir, data_dir: data_dir.to_path_buf(), port: free_port()?, run_as };
+        if !data_dir.join("PG_VERSION").exists() {
+            cluster.init().await?;
+        }
+        // A crashed earlier run may have left its server running on this folder: stop it first.
+        if cluster.pg_ctl(&["status"]).await.is_ok() {
+            cluster.pg_ctl(&["stop", "-m", "fast", "-w"]).await?;
+        }
+        let mut settings = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections={}",
+            cluster.port, options.max_connections
+        );
+        if !options.durable {
+            settings.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
+        let log = cluster.log_file();
+        let log = log.to_string_lossy();
+        cluster.pg_ctl(&["start", "-w", "-t", "60", "-l", &log, "-o", &settings]).await?;
+        Ok(cluster)
+    }
+
+    /// A URL for `database` on this cluster.
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Stops the server, waiting for it to finish (fast shutdown: open transactions roll back).
+    pub async fn stop(&self) -> Result<(), ClusterError> {
+        self.pg_ctl(&["stop", "-m", "fast", "-w"]).await.map(|_| ())
+    }
+
+    /// Makes sure the server does not outlive this process, even if the process is killed: a small watchdog
+    /// stops it (and removes the data folder when `remove_data` is set) once this process is gone.
+    pub fn stop_when_this_process_exits(&self, remove_data: bool) -> Result<(), ClusterError> {
+        let pg_ctl = self.program("pg_ctl");
+        let data = self.data_dir.to_string_lossy().into_owned();
+        let mut stop = format!("{pg_ctl} -D '{data}' stop -m immediate");
+        if let Some(user) = &self.run_as {
+            stop = format!("runuser -u {user} -- {stop}");
+        }
+        let cleanup = if remove_data { format!("; rm -rf '{data}'") } else { String::new() };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1{cleanup}",
+            pid = std::process::id()
+        );
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(())
+    }
+
+    fn log_file(&self) -> PathBuf {
+        self.data_dir.join("server.log")
+    }
+
+    async fn init(&self) -> Result<(), ClusterError> {
+        std::fs::create_dir_all(&self.data_dir)?;
+        if let Some(user) = &self.run_as {
+            run(Command::new("chown").arg(format!("{user}:")).arg(&self.data_dir)).await?;
+        }
+        let data = self.data_dir.to_string_lossy();
+        let initdb = self.program("initdb");
+        let args = ["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-instructions"];
+        run(&mut self.command(&initdb, &args)).await?;
+        Ok(())
+    }
+
+    async fn pg_ctl(&self, args: &[&str]) -> Result<String, ClusterError> {
+        let data = self.data_dir.to_string_lossy();
+        let mut all = vec!["-D", &data];
+        all.extend_from_slice(args);
+        run(&mut self.command(&self.program("pg_ctl"), &all)).await
+    }
+
+    fn program(&self, name: &str) -> String {
+        self.bin_dir.join(name).to_string_lossy().into_owned()
+    }
+
+    fn command(&self, program: &str, args: &[&str]) -> Command {
+        match &self.run_as {
+            Some(user) => {
+                let mut command = Command::new("runuser");
+                command.args(["-u", user, "--", program]).args(args);
+                command
+            }
+            None => {
+                let mut command = Command::new(program);
+                command.args(args);
+                command
+            }
+        }
+    }
+}
+
+async fn run(command: &mut Command) -> Result<String, ClusterError> {
+    let program = format!("{:?}", command.as_std().get_program());
+    let output = command.stdin(Stdio::null()).kill_on_drop(true).output().await?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        let detail = format!(
+            "{}: {}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim(),
+            String::from_utf8_lossy(&output.stdout).trim()
+        );
+        Err(ClusterError::Command { program, detail })
+    }
+}
+
+/// The folder with `initdb` and `pg_ctl`: on PATH, else the newest `/usr/lib/postgresql/<n>/bin`.
+fn find_binaries() -> Option<PathBuf> {
+    let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    if let Some(path) = std::env::var_os("PATH") {
+        if let Some(dir) = std::env::split_paths(&path).find(|dir| has_tools(dir)) {
+            return Some(dir);
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .filter(|(_, dir)| has_tools(dir))
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, dir)| dir)
+}
+
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("Uid:"))?;
+            line.split_whitespace().nth(1).map(|uid| uid == "0")
+        })
+        .unwrap_or(false)
+}
+
+async fn ensure_user_exists(user: &str) -> Result<(), ClusterError> {
+    match run(Command::new("id").arg("-u").arg(user)).await {
+        Ok(_) => Ok(()),
+        Err(_) => Err(ClusterError::NoPostgresUser),
+    }
+}
+
+/// A port that was free a moment ago: bound to port 0, read, released.
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}

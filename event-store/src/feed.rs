@@ -1,0 +1,128 @@
+//! Reading the store: one stream, the global feed, stored idempotent answers, and a subscription that tails
+//! the feed. Because positions are gapless and increase in commit order (I2), a reader that asks for
+//! `position > last seen` never skips an event and never sees one twice.
+
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+use events::{Metadata, RecordedEvent};
+use tokio::sync::watch;
+use tokio_postgres::Row;
+
+use crate::EVENTS_CHANNEL;
+use crate::append::StoredAnswer;
+use crate::database::Database;
+
+/// A subscriber re-reads at least this often even without a notification.
+const POLL_FALLBACK: Duration = Duration::from_millis(500);
+
+const EVENT_COLUMNS: &str = "position, stream_id, stream_version, event_id, event_type, schema_version, \
+     payload::text, metadata::text, occurred_at, recorded_at";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("no database connection: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error(transparent)]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("stored metadata of event at position {position} is not valid: {source}")]
+    Metadata { position: i64, source: serde_json::Error },
+}
+
+pub(crate) async fn read_stream(pool: &Pool, stream_id: &str) -> Result<Vec<RecordedEvent>, ReadError> {
+    let client = pool.get().await?;
+    let statement = client
+        .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version"))
+        .await?;
+    client.query(&statement, &[&stream_id]).await?.iter().map(recorded_event).collect()
+}
+
+pub(crate) async fn read_feed(pool: &Pool, after: i64, limit: i64) -> Result<Vec<RecordedEvent>, ReadError> {
+    let client = pool.get().await?;
+    let statement = client
+        .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"))
+        .await?;
+    client.query(&statement, &[&after, &limit]).await?.iter().map(recorded_event).collect()
+}
+
+pub(crate) async fn find_answer(pool: &Pool, scope: &str, key: &str) -> Result<Option<StoredAnswer>, ReadError> {
+    let client = pool.get().await?;
+    let statement = client
+        .prepare_cached(
+            "SELECT request_hash, status, response::text, stream_id, stream_version, last_position \
+             FROM command_idempotency WHERE scope = $1 AND key = $2",
+        )
+        .await?;
+    let row = client.query_opt(&statement, &[&scope, &key]).await?;
+    Ok(row.map(|row| stored_answer(&row, 0)).transpose()?)
+}
+
+/// Reads a stored answer from six columns starting at `first`.
+pub(crate) fn stored_answer(row: &Row, first: usize) -> Result<StoredAnswer, tokio_postgres::Error> {
+    let status: i16 = row.try_get(first + 1)?;
+    let response: String = row.try_get(first + 2)?;
+    Ok(StoredAnswer {
+        request_hash: row.try_get(first)?,
+        status: u16::try_from(status).unwrap_or_default(),
+        // The column is json, so PostgreSQL has already checked the text.
+        response: serde_json::from_str(&response).unwrap_or(serde_json::Value::Null),
+        stream_id: row.try_get(first + 3)?,
+        stream_version: row.try_get(first + 4)?,
+        last_position: row.try_get(first + 5)?,
+    })
+}
+
+fn recorded_event(row: &Row) -> Result<RecordedEvent, ReadError> {
+    let position: i64 = row.try_get(0)?;
+    let metadata: String = row.try_get(7)?;
+    let metadata: Metadata =
+        serde_json::from_str(&metadata).map_err(|source| ReadError::Metadata { position, source })?;
+    Ok(RecordedEvent {
+        position,
+        stream_id: row.try_get(1)?,
+        stream_version: row.try_get(2)?,
+        event_id: row.try_get(3)?,
+        event_type: row.try_get(4)?,
+        schema_version: row.try_get(5)?,
+        payload: row.try_get(6)?,
+        metadata,
+        occurred_at: row.try_get(8)?,
+        recorded_at: row.try_get(9)?,
+    })
+}
+
+/// Tails the global feed from a position: every committed event exactly once, in feed order.
+#[derive(Debug)]
+pub struct FeedSubscription {
+    database: Database,
+    after: i64,
+    wake: watch::Receiver<u64>,
+}
+
+impl FeedSubscription {
+    /// Starts after `position` (0 for the beginning of time).
+    pub fn new(database: Database, after: i64) -> Self {
+        let wake = database.listen(EVENTS_CHANNEL);
+        FeedSubscription { database, after, wake }
+    }
+
+    /// The position of the last event handed out.
+    pub fn position(&self) -> i64 {
+        self.after
+    }
+
+    /// The next events, at most `limit`; waits until there is at least one. Cancel-safe: a batch that was
+    /// not returned is read again by the next call.
+    pub async fn next_batch(&mut self, limit: i64) -> Result<Vec<RecordedEvent>, ReadError> {
+        loop {
+            // Mark the current notification as seen before reading, so a commit racing the read wakes us.
+            self.wake.borrow_and_update();
+            let batch = read_feed(self.database.pool(), self.after, limit).await?;
+            if let Some(last) = batch.last() {
+                self.after = last.position;
+                return Ok(batch);
+            }
+            let _ = tokio::time::timeout(POLL_FALLBACK, self.wake.changed()).await;
+        }
+    }
+}

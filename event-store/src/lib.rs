@@ -1,0 +1,28 @@
+//! Learnlog's PostgreSQL event store: the source of truth.
+//!
+//! Invariants kept here (numbered as in ARCHITECTURE.md):
+//! - I1: a stream's versions are 1, 2, 3, ... with no hole; an append with a stale expected version is a
+//!   [`AppendError::Conflict`] and writes nothing;
+//! - I2: global positions are assigned under one transaction-scoped lock, so they are gapless and increase in
+//!   commit order: whatever a reader sees is a prefix of the final feed ([`feed`]);
+//! - I3: appends that queue up are written in one transaction (group commit) and each keeps its own version
+//!   check, so one conflict fails only its own command ([`writer`]);
+//! - I4: a command's idempotency record is written in the same transaction as its events.
+
+pub mod append;
+pub mod cluster;
+pub mod database;
+pub mod feed;
+mod plan;
+mod statements;
+pub mod writer;
+
+pub use append::{
+    AppendError, AppendOutcome, AppendRequest, Appended, ExpectedVersion, IdempotencyRecord, StoredAnswer,
+};
+pub use database::{Database, DatabaseError};
+pub use feed::{FeedSubscription, ReadError};
+pub use writer::PgEventStore;
+
+/// The channel on which every committed append is announced (payload: the last global position).
+pub const EVENTS_CHANNEL: &str = "learnlog_events";

@@ -1,0 +1,84 @@
+//! The SQL of an append, prepared once per connection so that a batch can pipeline its statements.
+
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, Statement};
+
+/// Arbitrary but fixed key of the transaction-scoped advisory lock under which positions are assigned.
+pub(crate) const APPEND_LOCK_KEY: i64 = 0x4c4c_4556_454e_5453;
+
+#[derive(Debug, Clone)]
+pub(crate) struct AppendStatements {
+    pub lock: Statement,
+    pub head: Statement,
+    pub versions: Statement,
+    pub answers: Statement,
+    pub insert_events: Statement,
+    pub insert_answers: Statement,
+    pub notify: Statement,
+}
+
+impl AppendStatements {
+    pub async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
+        Ok(AppendStatements {
+            lock: client.prepare_typed("SELECT pg_advisory_xact_lock($1)", &[Type::INT8]).await?,
+            head: client.prepare("SELECT COALESCE(max(position), 0)::bigint FROM events").await?,
+            versions: client
+                .prepare_typed(
+                    "SELECT s.stream_id, COALESCE((SELECT max(e.stream_version) FROM events e \
+                     WHERE e.stream_id = s.stream_id), 0)::bigint \
+                     FROM unnest($1::text[]) AS s(stream_id)",
+                    &[Type::TEXT_ARRAY],
+                )
+                .await?,
+            answers: client
+                .prepare_typed(
+                    "SELECT i.scope, i.key, i.request_hash, i.status, i.response::text, i.stream_id, \
+                     i.stream_version, i.last_position \
+                     FROM command_idempotency i \
+                     JOIN unnest($1::text[], $2::text[]) AS k(scope, key) ON i.scope = k.scope AND i.key = k.key",
+                    &[Type::TEXT_ARRAY, Type::TEXT_ARRAY],
+                )
+                .await?,
+            insert_events: client
+                .prepare_typed(
+                    "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \
+                     schema_version, payload, metadata, occurred_at) \
+                     SELECT p, s, v, i, t, sv, pl::json, md::json, o \
+                     FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::int4[], \
+                     $7::text[], $8::text[], $9::timestamptz[]) AS r(p, s, v, i, t, sv, pl, md, o)",
+                    &[
+                        Type::INT8_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::INT8_ARRAY,
+                        Type::UUID_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::INT4_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::TIMESTAMPTZ_ARRAY,
+                    ],
+                )
+                .await?,
+            insert_answers: client
+                .prepare_typed(
+                    "INSERT INTO command_idempotency (scope, key, request_hash, status, response, stream_id, \
+                     stream_version, last_position) \
+                     SELECT sc, k, h, st, r::json, s, v, lp \
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::int2[], $5::text[], $6::text[], \
+                     $7::bigint[], $8::bigint[]) AS x(sc, k, h, st, r, s, v, lp)",
+                    &[
+                        Type::TEXT_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::INT2_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::INT8_ARRAY,
+                        Type::INT8_ARRAY,
+                    ],
+                )
+                .await?,
+            notify: client.prepare_typed("SELECT pg_notify($1, $2)", &[Type::TEXT, Type::TEXT]).await?,
+        })
+    }
+}

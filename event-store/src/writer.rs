@@ -1,0 +1,269 @@
+//! Group commit: one writer task per process owns a dedicated connection and writes every append that queued
+//! up while the previous transaction ran, in one transaction, with no added delay. Positions are assigned
+//! under a transaction-scoped advisory lock, which PostgreSQL releases only after the commit is visible; so
+//! a later commit always has higher positions than every earlier one (ADR 0001).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use deadpool_postgres::Pool;
+use events::RecordedEvent;
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::Transaction;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+
+use crate::EVENTS_CHANNEL;
+use crate::append::{AppendError, AppendOutcome, AppendRequest, StoredAnswer};
+use crate::database::Database;
+use crate::feed::{self, ReadError};
+use crate::plan::{BatchPlan, plan_batch};
+use crate::statements::{APPEND_LOCK_KEY, AppendStatements};
+
+/// The most appends one transaction carries.
+const MAX_BATCH: usize = 512;
+/// Appends waiting for the writer before callers feel back-pressure.
+const QUEUE_CAPACITY: usize = 8192;
+
+type Reply = oneshot::Sender<Result<AppendOutcome, AppendError>>;
+
+/// The event store. Cheap to clone; all clones share one writer.
+#[derive(Debug, Clone)]
+pub struct PgEventStore {
+    database: Database,
+    jobs: mpsc::Sender<(AppendRequest, Reply)>,
+}
+
+impl PgEventStore {
+    /// Starts the writer task. It stops once every clone of the store is dropped.
+    pub fn start(database: Database) -> Self {
+        let (jobs, queue) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(run_writer(database.clone(), queue));
+        PgEventStore { database, jobs }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// Appends one command's events, waiting until they are committed (or refused).
+    pub async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
+        if request.events.is_empty() {
+            return Err(AppendError::Empty);
+        }
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send((request, reply)).await.map_err(|_| AppendError::Closed)?;
+        answer.await.map_err(|_| AppendError::Closed)?
+    }
+
+    /// Every event of one stream, in version order.
+    pub async fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, ReadError> {
+        feed::read_stream(self.pool(), stream_id).await
+    }
+
+    /// Up to `limit` events after `position`, in feed order.
+    pub async fn read_feed(&self, after: i64, limit: i64) -> Result<Vec<RecordedEvent>, ReadError> {
+        feed::read_feed(self.pool(), after, limit).await
+    }
+
+    /// The stored first answer of an idempotent command, if there is one.
+    pub async fn find_answer(&self, scope: &str, key: &str) -> Result<Option<StoredAnswer>, ReadError> {
+        feed::find_answer(self.pool(), scope, key).await
+    }
+
+    fn pool(&self) -> &Pool {
+        self.database.pool()
+    }
+}
+
+/// Appends `requests` inside a transaction the caller controls, with the same locking, checks and
+/// idempotency as the writer. Returns one outcome per request; the caller commits or rolls back.
+pub async fn append_in_transaction(
+    transaction: &Transaction<'_>,
+    requests: &[AppendRequest],
+) -> Result<Vec<Result<AppendOutcome, AppendError>>, tokio_postgres::Error> {
+    let statements = AppendStatements::prepare(transaction.client()).await?;
+    append_with(transaction, &statements, requests).await
+}
+
+async fn append_with(
+    transaction: &Transaction<'_>,
+    statements: &AppendStatements,
+    requests: &[AppendRequest],
+) -> Result<Vec<Result<AppendOutcome, AppendError>>, tokio_postgres::Error> {
+    let mut stream_ids: Vec<&str> = requests.iter().map(|r| r.stream_id.as_str()).collect();
+    stream_ids.sort_unstable();
+    stream_ids.dedup();
+    let (scopes, keys): (Vec<&str>, Vec<&str>) = requests
+        .iter()
+        .filter_map(|r| r.idempotency.as_ref())
+        .map(|record| (record.scope.as_str(), record.key.as_str()))
+        .unzip();
+
+    // Pipelined: the statements run in this order on one connection, so every read below happens after the
+    // lock is granted and sees all earlier commits.
+    let lock_params: [&(dyn ToSql + Sync); 1] = [&APPEND_LOCK_KEY];
+    let version_params: [&(dyn ToSql + Sync); 1] = [&stream_ids];
+    let answer_params: [&(dyn ToSql + Sync); 2] = [&scopes, &keys];
+    let (_, head, versions, answers) = tokio::try_join!(
+        transaction.execute(&statements.lock, &lock_params),
+        transaction.query_one(&statements.head, &[]),
+        transaction.query(&statements.versions, &version_params),
+        async {
+            if keys.is_empty() { Ok(Vec::new()) } else { transaction.query(&statements.answers, &answer_params).await }
+        },
+    )?;
+    let head: i64 = head.try_get(0)?;
+    let versions = versions
+        .iter()
+        .map(|row| Ok((row.try_get::<_, String>(0)?, row.try_get::<_, i64>(1)?)))
+        .collect::<Result<HashMap<_, _>, tokio_postgres::Error>>()?;
+    let answers = answers
+        .iter()
+        .map(|row| {
+            let answer = feed::stored_answer(row, 2)?;
+            Ok(((row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?), answer))
+        })
+        .collect::<Result<HashMap<_, _>, tokio_postgres::Error>>()?;
+
+    let plan = plan_batch(requests, head, versions, answers);
+    write_plan(transaction, statements, &plan).await?;
+    Ok(plan.outcomes)
+}
+
+async fn write_plan(
+    transaction: &Transaction<'_>,
+    statements: &AppendStatements,
+    plan: &BatchPlan,
+) -> Result<(), tokio_postgres::Error> {
+    if plan.events.positions.is_empty() {
+        return Ok(());
+    }
+    let rows = &plan.events;
+    let answers = &plan.answers;
+    let head = plan.head.to_string();
+    let event_params: [&(dyn ToSql + Sync); 9] = [
+        &rows.positions,
+        &rows.stream_ids,
+        &rows.stream_versions,
+        &rows.event_ids,
+        &rows.event_types,
+        &rows.schema_versions,
+        &rows.payloads,
+        &rows.metadata,
+        &rows.occurred_at,
+    ];
+    let answer_params: [&(dyn ToSql + Sync); 8] = [
+        &answers.scopes,
+        &answers.keys,
+        &answers.request_hashes,
+        &answers.statuses,
+        &answers.responses,
+        &answers.stream_ids,
+        &answers.stream_versions,
+        &answers.last_positions,
+    ];
+    let notify_params: [&(dyn ToSql + Sync); 2] = [&EVENTS_CHANNEL, &head];
+    tokio::try_join!(
+        transaction.execute(&statements.insert_events, &event_params),
+        async {
+            if answers.keys.is_empty() {
+                return Ok(0);
+            }
+            transaction.execute(&statements.insert_answers, &answer_params).await
+        },
+        transaction.execute(&statements.notify, &notify_params),
+    )?;
+    Ok(())
+}
+
+struct WriterConnection {
+    client: tokio_postgres::Client,
+    statements: AppendStatements,
+}
+
+impl WriterConnection {
+    async fn open(database: &Database) -> Result<Self, tokio_postgres::Error> {
+        let client = database.connect_single().await?;
+        let statements = AppendStatements::prepare(&client).await?;
+        Ok(WriterConnection { client, statements })
+    }
+
+    async fn write(
+        &mut self,
+        requests: &[AppendRequest],
+    ) -> Result<Vec<Result<AppendOutcome, AppendError>>, tokio_postgres::Error> {
+        let transaction = self.client.transaction().await?;
+        let outcomes = append_with(&transaction, &self.statements, requests).await?;
+        transaction.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+async fn run_writer(database: Database, mut queue: mpsc::Receiver<(AppendRequest, Reply)>) {
+    let mut connection: Option<WriterConnection> = None;
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let (requests, replies): (Vec<AppendRequest>, Vec<Reply>) = batch.into_iter().unzip();
+
+        let writer = match connection.take() {
+            Some(open) if !open.client.is_closed() => open,
+            _ => match WriterConnection::open(&database).await {
+                Ok(opened) => opened,
+                Err(error) => {
+                    tracing::error!(%error, "append writer cannot connect");
+                    fail_all(replies, &Arc::new(error));
+                    continue;
+                }
+            },
+        };
+        connection = Some(writer);
+        let Some(writer) = connection.as_mut() else { continue };
+
+        match writer.write(&requests).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(error) if is_unique_violation(&error) => {
+                // Only a writer that bypassed the append lock can cause this. Retry one by one, so that only
+                // the offending command fails.
+                tracing::warn!(%error, "unique violation in a batch; retrying its appends one at a time");
+                for (request, reply) in requests.iter().zip(replies) {
+                    let outcome = match writer.write(std::slice::from_ref(request)).await {
+                        Ok(mut outcomes) => outcomes.pop().unwrap_or(Err(AppendError::Empty)),
+                        Err(error) if is_unique_violation(&error) => Err(AppendError::Conflict {
+                            stream_id: request.stream_id.clone(),
+                            expected: request.expected,
+                            actual: -1,
+                        }),
+                        Err(error) => Err(AppendError::Unavailable(Arc::new(error))),
+                    };
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "append batch failed");
+                connection = None;
+                fail_all(replies, &Arc::new(error));
+            }
+        }
+    }
+}
+
+fn fail_all(replies: Vec<Reply>, error: &Arc<tokio_postgres::Error>) {
+    for reply in replies {
+        let _ = reply.send(Err(AppendError::Unavailable(Arc::clone(error))));
+    }
+}
+
+fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
+    error.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}

@@ -1,0 +1,45 @@
+//! Events of the Catalog context (stream `course-{uuid}`).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Course difficulty, lowercase on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CourseLevel {
+    Beginner,
+    Intermediate,
+    Advanced,
+}
+
+impl CourseLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CourseLevel::Beginner => "beginner",
+            CourseLevel::Intermediate => "intermediate",
+            CourseLevel::Advanced => "advanced",
+        }
+    }
+}
+
+/// A draft course was created by an instructor, who owns it. Prices are USD cents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseCreated {
+    pub course_id: Uuid,
+    pub instructor_id: Uuid,
+    pub title: String,
+    pub summary: String,
+    pub category: String,
+    pub subcategories: Vec<String>,
+    pub level: CourseLevel,
+    pub language: String,
+    pub base_price_cents: i64,
+}
+
+/// The owner published the course: it shows in the public catalogue from now on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoursePublished {
+    pub course_id: Uuid,
+}

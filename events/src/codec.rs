@@ -1,0 +1,68 @@
+//! Encoding and decoding of stored events. This is the only place that knows the stored JSON shape, and the
+//! place where an old schema version is upcast to the current one when it is read.
+
+use crate::catalog::{CourseCreated, CoursePublished};
+use crate::stream::Context;
+
+/// Every event type of the system, at its current schema version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    CourseCreated(CourseCreated),
+    CoursePublished(CoursePublished),
+}
+
+/// A stored event that cannot be turned into an [`Event`].
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unknown event type {0:?}")]
+    UnknownType(String),
+    #[error("event type {event_type:?} has no schema version {schema_version}")]
+    UnknownVersion { event_type: String, schema_version: i32 },
+    #[error("payload of {event_type:?} does not decode: {source}")]
+    Payload { event_type: String, source: serde_json::Error },
+}
+
+impl Event {
+    /// The stable type string stored with the event. Never change a released one.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Event::CourseCreated(_) => "CourseCreated",
+            Event::CoursePublished(_) => "CoursePublished",
+        }
+    }
+
+    /// The schema version this code writes.
+    pub fn schema_version(&self) -> i32 {
+        match self {
+            Event::CourseCreated(_) | Event::CoursePublished(_) => 1,
+        }
+    }
+
+    pub fn context(&self) -> Context {
+        match self {
+            Event::CourseCreated(_) | Event::CoursePublished(_) => Context::Catalog,
+        }
+    }
+
+    /// The payload as stored: JSON text without the type, which travels in the envelope.
+    pub fn encode(&self) -> String {
+        let encoded = match self {
+            Event::CourseCreated(e) => serde_json::to_string(e),
+            Event::CoursePublished(e) => serde_json::to_string(e),
+        };
+        // Serialising plain structs of strings, numbers and ids into a String cannot fail.
+        encoded.unwrap_or_else(|error| unreachable!("event payloads always serialise: {error}"))
+    }
+
+    /// Decodes a stored payload of any known schema version.
+    pub fn decode(event_type: &str, schema_version: i32, payload: &str) -> Result<Event, DecodeError> {
+        let payload_error = |source| DecodeError::Payload { event_type: event_type.to_owned(), source };
+        let unknown_version = || DecodeError::UnknownVersion { event_type: event_type.to_owned(), schema_version };
+        match (event_type, schema_version) {
+            ("CourseCreated", 1) => serde_json::from_str(payload).map(Event::CourseCreated).map_err(payload_error),
+            ("CoursePublished", 1) => serde_json::from_str(payload).map(Event::CoursePublished).map_err(payload_error),
+            ("CourseCreated" | "CoursePublished", _) => Err(unknown_version()),
+            _ => Err(DecodeError::UnknownType(event_type.to_owned())),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The Learnlog event catalogue: every event the system records, the envelope around it, and the one place
+//! where events are encoded to and decoded from their stored JSON shape.
+//!
+//! Invariants kept here:
+//! - event type strings and schema versions are a contract: a stored event of any released version keeps
+//!   decoding (golden fixtures in `tests/fixtures` prove it);
+//! - this crate performs no IO, so every other crate can depend on it.
+
+pub mod catalog;
+pub mod codec;
+pub mod envelope;
+pub mod stream;
+
+pub use catalog::{CourseCreated, CourseLevel, CoursePublished};
+pub use codec::{DecodeError, Event};
+pub use envelope::{Actor, Metadata, NewEvent, RecordedEvent, Role};
+pub use stream::Context;

@@ -1,0 +1,50 @@
+//! Golden fixtures: every released (type, schema version) must keep decoding, and the current version must
+//! encode to exactly the stored bytes, so nothing already in a store or on a Kafka topic becomes unreadable.
+
+use events::Event;
+use std::path::Path;
+
+fn fixtures() -> Vec<(String, i32, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("fixtures folder") {
+        let path = entry.expect("fixture entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("utf-8 name").to_owned();
+        let (event_type, rest) = name.split_once(".v").expect("name is <Type>.v<N>.json");
+        let version: i32 = rest.trim_end_matches(".json").parse().expect("numeric version");
+        let payload = std::fs::read_to_string(&path).expect("fixture text").trim().to_owned();
+        found.push((event_type.to_owned(), version, payload));
+    }
+    found
+}
+
+#[test]
+fn every_golden_fixture_decodes() {
+    let fixtures = fixtures();
+    assert!(fixtures.len() >= 2, "fixtures are missing");
+    for (event_type, version, payload) in fixtures {
+        let decoded = Event::decode(&event_type, version, &payload);
+        assert!(decoded.is_ok(), "{event_type} v{version}: {decoded:?}");
+    }
+}
+
+#[test]
+fn current_versions_encode_to_the_golden_bytes() {
+    for (event_type, version, payload) in fixtures() {
+        let event = Event::decode(&event_type, version, &payload).expect("decodes");
+        if event.schema_version() == version {
+            assert_eq!(event.event_type(), event_type);
+            assert_eq!(event.encode(), payload, "{event_type} v{version} no longer encodes the same");
+        }
+    }
+}
+
+#[test]
+fn unknown_types_and_versions_are_reported_not_guessed() {
+    assert!(matches!(Event::decode("NoSuchEvent", 1, "{}"), Err(events::DecodeError::UnknownType(_))));
+    assert!(matches!(Event::decode("CoursePublished", 99, "{}"), Err(events::DecodeError::UnknownVersion { .. })));
+    assert!(matches!(
+        Event::decode("CoursePublished", 1, r#"{"course_id":"not-a-uuid"}"#),
+        Err(events::DecodeError::Payload { .. })
+    ));
+}

@@ -1,0 +1,73 @@
+//! Every Learnlog table, as SQL files under `sql/`, and the one migrator that applies them.
+//!
+//! There are two sets because the event store and the read models may live in different databases:
+//! `sql/store` (the source of truth) and `sql/read` (projections and their checkpoints). Each set keeps its own
+//! history table, so both can also share one database, as they do in embedded mode.
+//!
+//! Invariant: no other crate runs DDL. Binaries and the test harness call [`migrate`].
+
+use tokio_postgres::Client;
+
+mod store {
+    refinery::embed_migrations!("sql/store");
+}
+
+mod read {
+    refinery::embed_migrations!("sql/read");
+}
+
+/// Which database a set of migrations belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// The event store: `events`, idempotency records.
+    Store,
+    /// Read models and projector checkpoints.
+    Read,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("could not take the migration lock: {0}")]
+    Lock(#[from] tokio_postgres::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] refinery::Error),
+}
+
+impl Schema {
+    fn runner(self) -> refinery::Runner {
+        let (mut runner, table) = match self {
+            Schema::Store => (store::migrations::runner(), "store_schema_history"),
+            Schema::Read => (read::migrations::runner(), "read_schema_history"),
+        };
+        runner.set_migration_table_name(table);
+        runner
+    }
+
+    /// Arbitrary but fixed advisory-lock key, so that processes starting together migrate one at a time.
+    fn lock_key(self) -> i64 {
+        match self {
+            Schema::Store => 0x4c4c_4d49_4753_0001,
+            Schema::Read => 0x4c4c_4d49_4753_0002,
+        }
+    }
+}
+
+/// Applies every pending migration of `schema`. Safe to call from several processes at once.
+pub async fn migrate(client: &mut Client, schema: Schema) -> Result<(), MigrationError> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&schema.lock_key()]).await?;
+    let result = schema.runner().run_async(client).await;
+    client.execute("SELECT pg_advisory_unlock($1)", &[&schema.lock_key()]).await?;
+    let report = result?;
+    for applied in report.applied_migrations() {
+        tracing::info!(?schema, version = applied.version(), name = applied.name(), "migration applied");
+    }
+    Ok(())
+}
+
+/// True when every migration of `schema` that this build knows has been applied.
+pub async fn is_current(client: &mut Client, schema: Schema) -> Result<bool, MigrationError> {
+    let runner = schema.runner();
+    let newest_known = runner.get_migrations().iter().map(|m| m.version()).max();
+    let applied = runner.get_last_applied_migration_async(client).await?;
+    Ok(applied.map(|m| m.version()) >= newest_known)
+}
