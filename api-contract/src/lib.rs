@@ -10,11 +10,13 @@
 pub mod auth;
 pub mod body;
 pub mod consistency;
+pub mod edge;
 pub mod problem;
 
 pub use auth::{Authenticated, TokenError, TokenKeys};
 pub use body::{JsonCommand, PathId, request_digest};
 pub use consistency::ConsistencyToken;
+pub use edge::{Readiness, finish};
 pub use problem::{FieldError, Problem};
 
 /// The largest request body accepted by default (API.md).

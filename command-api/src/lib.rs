@@ -1,3 +1,10 @@
-//! The write side: HTTP commands, authentication, and the pure deciders they run.
+//! The write side: HTTP commands, authentication at the edge, and the pure deciders they run.
+//!
+//! A command is parsed at the edge, decided by a pure decider over the aggregate's events, and appended with
+//! the version it was decided on. It answers only once its events are durably appended. This crate never
+//! reads a read model to enforce an invariant.
 
 pub mod domain;
+mod http;
+
+pub use http::{CommandApiState, router};

@@ -1,1 +1,163 @@
-fn main() {}
+//! `learnlog`: run the whole system, one role, migrations, admin tasks or benchmarks.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use learnlog::app::migrate;
+use learnlog::{App, Config, Role, embedded};
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(name = "learnlog", version, about = "Learnlog: an event-sourced online-learning marketplace backend")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run everything in one process. Without DATABASE_URL, PostgreSQL runs from the data folder.
+    Up {
+        /// Address to listen on (default 127.0.0.1:8080, or LEARNLOG_LISTEN).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Run some roles against DATABASE_URL (several --role flags may be given).
+    Serve {
+        #[arg(long = "role", value_enum, required = true)]
+        roles: Vec<Role>,
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Apply every pending migration to DATABASE_URL (and LEARNLOG_READ_DATABASE_URL).
+    Migrate,
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Print a signed access token (the secret is LEARNLOG_JWT_SECRET, or the data folder's).
+    Token {
+        /// admin, instructor, individual_trainee or corporate_trainee
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        user: Uuid,
+        #[arg(long, default_value_t = 60)]
+        ttl_minutes: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Append throughput and p99 latency against a one-transaction-per-command baseline.
+    Append(learnlog::bench::AppendOptions),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tokio_postgres=warn,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut config = Config::from_env()?;
+    match cli.command {
+        Command::Up { listen } => {
+            config.listen = listen.unwrap_or(config.listen);
+            up(config).await
+        }
+        Command::Serve { roles, listen } => {
+            config.listen = listen.unwrap_or(config.listen);
+            let url = config.database_url.clone().context("`serve` needs DATABASE_URL")?;
+            let app = App::build(&config, &url, &roles).await?;
+            tracing::info!(address = %app.local_addr()?, ?roles, "serving");
+            app.run(shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Migrate => {
+            let url = config.database_url.as_deref().context("`migrate` needs DATABASE_URL")?;
+            migrate(url, config.read_database_url.as_deref()).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Token { role, user, ttl_minutes } } => {
+            let Some(role) = events::Role::parse(&role) else {
+                bail!("unknown role {role:?}: use admin, instructor, individual_trainee or corporate_trainee");
+            };
+            let secret = learnlog::secret::token_secret(config.jwt_secret.as_ref(), &config.data_dir)?;
+            let keys = api_contract::TokenKeys::new(&secret)?;
+            let token = keys.issue(user, role, Duration::from_secs(ttl_minutes.saturating_mul(60)))?;
+            write_line(&token)
+        }
+        Command::Bench { command: BenchCommand::Append(options) } => {
+            let report = learnlog::bench::append(&config, &options).await?;
+            write_line(&report)
+        }
+    }
+}
+
+async fn up(config: Config) -> anyhow::Result<()> {
+    let (cluster, url) = match &config.database_url {
+        Some(url) => (None, url.clone()),
+        None => {
+            let cluster = embedded::start(&config.data_dir).await.context("starting the embedded PostgreSQL")?;
+            let url = cluster.url(embedded::DATABASE);
+            (Some(cluster), url)
+        }
+    };
+    migrate(&url, config.read_database_url.as_deref()).await?;
+    let app = App::build(&config, &url, &Role::ALL).await?;
+    write_line(&format!("PostgreSQL: {url}"))?;
+    write_line(&format!("Learnlog is up on http://{} (Ctrl-C stops it)", app.local_addr()?))?;
+    let result = app.run(shutdown_signal()).await;
+    if let Some(cluster) = cluster {
+        cluster.stop().await?;
+    }
+    result?;
+    write_line("Stopped.")
+}
+
+fn write_line(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    Ok(out.flush()?)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

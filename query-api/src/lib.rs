@@ -1,1 +1,34 @@
-//! placeholder
+//! The read side: HTTP queries over the read models. Reads favour availability: a read that asks for a
+//! write it cannot see yet waits a bounded time, then answers what it has, marked stale. It writes nothing.
+
+mod consistency;
+mod courses;
+mod page;
+mod watermark;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use event_store::Database;
+
+pub use watermark::Watermark;
+
+/// The default bound on a consistency-token wait (API.md).
+pub const DEFAULT_CONSISTENCY_WAIT: Duration = Duration::from_secs(2);
+
+/// What every query handler needs.
+#[derive(Debug, Clone)]
+pub struct QueryApiState {
+    pub read: Database,
+    pub watermark: Watermark,
+    pub consistency_wait: Duration,
+}
+
+/// Every query route, under `/api/v1`.
+pub fn router(state: QueryApiState) -> Router {
+    Router::new()
+        .route("/api/v1/courses", get(courses::list))
+        .route("/api/v1/courses/{id}", get(courses::get))
+        .with_state(state)
+}

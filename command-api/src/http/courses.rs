@@ -1,0 +1,115 @@
+//! Course commands: create a draft, publish it.
+
+use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem, request_digest};
+use axum::extract::State;
+use axum::response::Response;
+use events::CourseLevel;
+use events::stream::course_stream;
+use http::{StatusCode, Uri};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::CommandApiState;
+use super::execute::{CommandRun, execute};
+use super::headers::CommandHeaders;
+use crate::domain::course::{Course, CourseCommand, CourseDraft, CourseRejection, decide};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MoneyBody {
+    amount_cents: i64,
+    currency: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateCourseBody {
+    title: String,
+    summary: String,
+    category: String,
+    #[serde(default)]
+    subcategories: Vec<String>,
+    level: CourseLevel,
+    #[serde(default = "default_language")]
+    language: String,
+    price: MoneyBody,
+}
+
+fn default_language() -> String {
+    "English".to_owned()
+}
+
+impl From<CreateCourseBody> for CourseDraft {
+    fn from(body: CreateCourseBody) -> Self {
+        CourseDraft {
+            title: body.title,
+            summary: body.summary,
+            category: body.category,
+            subcategories: body.subcategories,
+            level: body.level,
+            language: body.language,
+            price_cents: body.price.amount_cents,
+            currency: body.price.currency,
+        }
+    }
+}
+
+impl From<CourseRejection> for Problem {
+    fn from(rejection: CourseRejection) -> Self {
+        match rejection {
+            CourseRejection::NotAnInstructor => Problem::forbidden("Only instructors create courses."),
+            CourseRejection::NotTheOwner => Problem::forbidden("Only the course's instructor may change it."),
+            CourseRejection::NotFound => Problem::not_found("There is no such course."),
+            CourseRejection::AlreadyExists => Problem::conflict("A course with this id already exists."),
+            CourseRejection::AlreadyPublished => {
+                Problem::rule("course_already_published", "The course is already published.")
+            }
+            CourseRejection::Invalid(violations) => Problem::rule("validation_failed", "Some fields are not valid.")
+                .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect()),
+        }
+    }
+}
+
+/// `POST /api/v1/courses`: an instructor creates a draft course.
+pub(crate) async fn create(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<CreateCourseBody>,
+) -> Result<Response, Problem> {
+    let course_id = Uuid::now_v7();
+    let draft = CourseDraft::from(command.body);
+    let run = CommandRun {
+        stream_id: course_stream(course_id),
+        actor,
+        headers,
+        digest: command.digest,
+        status: StatusCode::CREATED,
+        data: serde_json::json!({ "id": course_id }),
+    };
+    let actor = actor.actor();
+    execute(&state, run, |course: &Course| {
+        decide(course, &actor, CourseCommand::Create { course_id, draft: draft.clone() })
+    })
+    .await
+}
+
+/// `POST /api/v1/courses/{id}/publish`: the owner publishes a draft.
+pub(crate) async fn publish(
+    State(state): State<CommandApiState>,
+    PathId(course_id): PathId,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    uri: Uri,
+) -> Result<Response, Problem> {
+    let run = CommandRun {
+        stream_id: course_stream(course_id),
+        actor,
+        headers,
+        digest: request_digest("POST", uri.path(), b""),
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": course_id }),
+    };
+    let actor = actor.actor();
+    execute(&state, run, |course: &Course| decide(course, &actor, CourseCommand::Publish)).await
+}

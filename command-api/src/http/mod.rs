@@ -1,0 +1,34 @@
+//! HTTP routes of the command API (API.md, "Commands").
+
+mod courses;
+mod execute;
+mod headers;
+
+use std::sync::Arc;
+
+use api_contract::TokenKeys;
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::post;
+use event_store::PgEventStore;
+
+/// What every command handler needs.
+#[derive(Debug, Clone)]
+pub struct CommandApiState {
+    pub store: PgEventStore,
+    pub keys: Arc<TokenKeys>,
+}
+
+impl FromRef<CommandApiState> for Arc<TokenKeys> {
+    fn from_ref(state: &CommandApiState) -> Self {
+        Arc::clone(&state.keys)
+    }
+}
+
+/// Every command route, under `/api/v1`.
+pub fn router(state: CommandApiState) -> Router {
+    Router::new()
+        .route("/api/v1/courses", post(courses::create))
+        .route("/api/v1/courses/{id}/publish", post(courses::publish))
+        .with_state(state)
+}

@@ -1,0 +1,148 @@
+//! One listener running the chosen roles. Built first (binding the port, so tests can use port 0), then run
+//! until a shutdown future completes; every loop stops with it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use api_contract::{Readiness, TokenKeys};
+use axum::Router;
+use command_api::CommandApiState;
+use event_store::{Database, PgEventStore};
+use projector::{FeedSource, PROJECTIONS_CHANNEL, Projector, READ_MODELS};
+use query_api::{QueryApiState, Watermark};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::secret::token_secret;
+
+/// A part of Learnlog that a process can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    CommandApi,
+    QueryApi,
+    Projector,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::CommandApi, Role::QueryApi, Role::Projector];
+}
+
+/// A bound, ready-to-run Learnlog process.
+#[derive(Debug)]
+pub struct App {
+    listener: TcpListener,
+    routes: Router,
+    store: Database,
+    projector: Option<Projector>,
+}
+
+impl App {
+    pub async fn build(config: &Config, store_url: &str, roles: &[Role]) -> Result<App, Error> {
+        let store = Database::connect(store_url, config.pool_size)?;
+        let read = match config.read_database_url.as_deref() {
+            Some(url) if url != store_url => Database::connect(url, config.pool_size)?,
+            _ => store.clone(),
+        };
+        let mut routes = Router::new();
+        if roles.contains(&Role::CommandApi) {
+            let keys = Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?);
+            routes =
+                routes.merge(command_api::router(CommandApiState { store: PgEventStore::start(store.clone()), keys }));
+        }
+        if roles.contains(&Role::QueryApi) {
+            let watermark = Watermark::follow(read.clone(), READ_MODELS, PROJECTIONS_CHANNEL);
+            routes = routes.merge(query_api::router(QueryApiState {
+                read: read.clone(),
+                watermark,
+                consistency_wait: config.consistency_wait,
+            }));
+        }
+        let projector = roles.contains(&Role::Projector).then(|| Projector::new(read.clone(), READ_MODELS));
+        let readiness = readiness(store.clone(), read);
+        let routes = api_contract::finish(routes, config.body_limit_bytes, readiness);
+        let listener = TcpListener::bind(config.listen).await?;
+        Ok(App { listener, routes, store, projector })
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight and the projector's batch finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+        let (stop, stopped) = watch::channel(false);
+        let projector = self.projector.map(|projector| {
+            let store = self.store.clone();
+            let stopped = stopped.clone();
+            tokio::spawn(run_projector(projector, store, stopped))
+        });
+        let serving = axum::serve(self.listener, self.routes).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let served = serving.await;
+        if let Some(task) = projector {
+            let _ = task.await;
+        }
+        Ok(served?)
+    }
+}
+
+async fn run_projector(projector: Projector, store: Database, mut stopped: watch::Receiver<bool>) {
+    let start = loop {
+        match projector.checkpoint().await {
+            Ok(position) => break position,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the projector checkpoint yet; retrying");
+                tokio::select! {
+                    _ = stopped.wait_for(|stop| *stop) => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    };
+    tracing::info!(position = start, "projector starting");
+    let shutdown = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    projector.run(FeedSource::new(store, start), shutdown).await;
+}
+
+/// Ready when both databases answer and carry every migration this build knows.
+fn readiness(store: Database, read: Database) -> Readiness {
+    Readiness::new(move || {
+        let store = store.clone();
+        let read = read.clone();
+        async move {
+            for (database, schema, name) in
+                [(&store, migrations::Schema::Store, "event store"), (&read, migrations::Schema::Read, "read models")]
+            {
+                let mut client =
+                    database.pool().get().await.map_err(|_| format!("the {name} database is unreachable"))?;
+                let current = migrations::is_current(&mut client, schema)
+                    .await
+                    .map_err(|_| format!("the {name} database cannot be checked"))?;
+                if !current {
+                    return Err(format!("the {name} database lacks migrations; run `learnlog migrate`"));
+                }
+            }
+            Ok(())
+        }
+    })
+}
+
+/// Applies both sets of migrations (to the same database in embedded mode).
+pub async fn migrate(store_url: &str, read_url: Option<&str>) -> Result<(), Error> {
+    for (url, schema) in
+        [(store_url, migrations::Schema::Store), (read_url.unwrap_or(store_url), migrations::Schema::Read)]
+    {
+        let database = Database::connect(url, 1)?;
+        let mut client = database.connect_single().await?;
+        migrations::migrate(&mut client, schema).await?;
+    }
+    Ok(())
+}

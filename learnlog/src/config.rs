@@ -1,0 +1,113 @@
+//! The one configuration of the `learnlog` binary: defaults, then the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::error::Error;
+
+/// Every setting, documented in the README's configuration table.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The event store. `None`: `learnlog up` starts a local cluster in the data folder.
+    pub database_url: Option<String>,
+    /// The read models; defaults to the event store's database.
+    pub read_database_url: Option<String>,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// HS256 secret for access tokens; from the data folder when not set.
+    pub jwt_secret: Option<SecretString>,
+    pub consistency_wait: Duration,
+    pub body_limit_bytes: usize,
+    pub pool_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: None,
+            read_database_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from(".learnlog"),
+            jwt_secret: None,
+            consistency_wait: query_api::DEFAULT_CONSISTENCY_WAIT,
+            body_limit_bytes: api_contract::DEFAULT_BODY_LIMIT,
+            pool_size: 16,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults overridden by `DATABASE_URL` and the `LEARNLOG_*` variables; a malformed value is an error.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|value| !value.trim().is_empty()))
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let defaults = Config::default();
+        let parse = |name: &str, what: &str| -> Result<Option<u64>, Error> {
+            lookup(name)
+                .map(|text| text.trim().parse::<u64>().map_err(|_| Error::Config(format!("{name} must be {what}"))))
+                .transpose()
+        };
+        let listen = match lookup("LEARNLOG_LISTEN") {
+            Some(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| Error::Config("LEARNLOG_LISTEN must be an address like 127.0.0.1:8080".into()))?,
+            None => defaults.listen,
+        };
+        let consistency_wait = parse("LEARNLOG_CONSISTENCY_WAIT_MS", "a number of milliseconds")?
+            .map_or(defaults.consistency_wait, Duration::from_millis);
+        let body_limit_bytes = parse("LEARNLOG_BODY_LIMIT_BYTES", "a number of bytes")?
+            .map_or(Ok(defaults.body_limit_bytes), usize::try_from)
+            .map_err(|_| Error::Config("LEARNLOG_BODY_LIMIT_BYTES is too large".into()))?;
+        let pool_size = parse("LEARNLOG_DB_POOL_SIZE", "a whole number")?
+            .map_or(Ok(defaults.pool_size), usize::try_from)
+            .map_err(|_| Error::Config("LEARNLOG_DB_POOL_SIZE is too large".into()))?;
+        if pool_size == 0 {
+            return Err(Error::Config("LEARNLOG_DB_POOL_SIZE must be at least 1".into()));
+        }
+        Ok(Config {
+            database_url: lookup("DATABASE_URL"),
+            read_database_url: lookup("LEARNLOG_READ_DATABASE_URL"),
+            listen,
+            data_dir: lookup("LEARNLOG_DATA_DIR").map_or(defaults.data_dir, PathBuf::from),
+            jwt_secret: lookup("LEARNLOG_JWT_SECRET").map(SecretString::from),
+            consistency_wait,
+            body_limit_bytes,
+            pool_size,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, Error> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_hold_without_any_variable() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert!(config.database_url.is_none());
+        assert_eq!(config.consistency_wait, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn variables_override_defaults_and_bad_values_are_named() {
+        let config =
+            config(&[("LEARNLOG_LISTEN", "127.0.0.1:9000"), ("LEARNLOG_CONSISTENCY_WAIT_MS", "500")]).expect("valid");
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.consistency_wait, Duration::from_millis(500));
+        let error = super::tests::config(&[("LEARNLOG_DB_POOL_SIZE", "many")]).expect_err("invalid");
+        assert!(error.to_string().contains("LEARNLOG_DB_POOL_SIZE"));
+    }
+}

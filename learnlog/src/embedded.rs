@@ -1,0 +1,33 @@
+//! Embedded mode: a PostgreSQL cluster of our own in the data folder, with a `learnlog` database.
+
+use std::path::Path;
+
+use event_store::cluster::{ClusterOptions, LocalCluster};
+use tokio_postgres::NoTls;
+
+use crate::error::Error;
+
+pub const DATABASE: &str = "learnlog";
+
+/// Starts (creating if needed) the cluster in `<data_dir>/postgres` and makes sure the database exists.
+pub async fn start(data_dir: &Path) -> Result<LocalCluster, Error> {
+    std::fs::create_dir_all(data_dir)?;
+    let data_dir = std::path::absolute(data_dir)?;
+    let cluster = LocalCluster::start(&data_dir.join("postgres"), &ClusterOptions::default()).await?;
+    cluster.stop_when_this_process_exits(false)?;
+    create_database(&cluster.url("postgres"), DATABASE).await?;
+    Ok(cluster)
+}
+
+/// Creates `name` unless it exists.
+pub async fn create_database(admin_url: &str, name: &str) -> Result<(), Error> {
+    let (client, connection) = tokio_postgres::connect(admin_url, NoTls).await?;
+    let driver = tokio::spawn(connection);
+    let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await?.is_some();
+    if !exists {
+        client.batch_execute(&format!("CREATE DATABASE \"{}\"", name.replace('"', ""))).await?;
+    }
+    drop(client);
+    let _ = driver.await;
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! The errors a `learnlog` command can stop with.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Database(#[from] event_store::DatabaseError),
+    #[error("database: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error(transparent)]
+    Migration(#[from] migrations::MigrationError),
+    #[error(transparent)]
+    Cluster(#[from] event_store::cluster::ClusterError),
+    #[error(transparent)]
+    Token(#[from] api_contract::TokenError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,53 @@
+//! `catalog_course`: one row per course with its public fields, published or not.
+
+use deadpool_postgres::Transaction;
+use events::{Event, RecordedEvent};
+
+pub(super) async fn apply(
+    transaction: &Transaction<'_>,
+    recorded: &RecordedEvent,
+    event: &Event,
+) -> Result<(), tokio_postgres::Error> {
+    match event {
+        Event::CourseCreated(created) => {
+            let statement = transaction
+                .prepare_cached(
+                    "INSERT INTO catalog_course (id, instructor_id, title, summary, category, subcategories, level, \
+                     language, base_price_cents, status, version, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $11, $11) \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .await?;
+            transaction
+                .execute(
+                    &statement,
+                    &[
+                        &created.course_id,
+                        &created.instructor_id,
+                        &created.title,
+                        &created.summary,
+                        &created.category,
+                        &created.subcategories,
+                        &created.level.as_str(),
+                        &created.language,
+                        &created.base_price_cents,
+                        &recorded.stream_version,
+                        &recorded.occurred_at,
+                    ],
+                )
+                .await?;
+        }
+        Event::CoursePublished(published) => {
+            let statement = transaction
+                .prepare_cached(
+                    "UPDATE catalog_course SET status = 'published', published_at = $2, updated_at = $2, version = $3 \
+                     WHERE id = $1 AND version < $3",
+                )
+                .await?;
+            transaction
+                .execute(&statement, &[&published.course_id, &recorded.occurred_at, &recorded.stream_version])
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! The projections, one per file. Each applies the events it cares about to its own tables and ignores the
+//! rest. Every write is guarded by the stream version, so applying an event twice changes nothing.
+
+mod catalog;
+
+use deadpool_postgres::Transaction;
+use events::{Event, RecordedEvent};
+
+pub(crate) async fn apply(
+    transaction: &Transaction<'_>,
+    recorded: &RecordedEvent,
+    event: &Event,
+) -> Result<(), tokio_postgres::Error> {
+    catalog::apply(transaction, recorded, event).await
+}

@@ -1,0 +1,54 @@
+//! Read-your-writes: a request carrying `X-Consistency-Token` waits (bounded) until the read models include
+//! that write, and every such answer says `X-Consistency: fresh` or `stale`.
+
+use api_contract::{ConsistencyToken, Problem};
+use axum::extract::{FromRequestParts, State};
+use axum::response::Response;
+use http::HeaderValue;
+use http::request::Parts;
+
+use crate::QueryApiState;
+
+/// Whether the answer is known to include the requested write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Freshness {
+    /// No token was sent.
+    Unasked,
+    Fresh,
+    Stale,
+}
+
+impl Freshness {
+    /// Marks a response with `X-Consistency` when a token was sent.
+    pub fn mark(self, mut response: Response) -> Response {
+        let value = match self {
+            Freshness::Unasked => return response,
+            Freshness::Fresh => "fresh",
+            Freshness::Stale => "stale",
+        };
+        response.headers_mut().insert("x-consistency", HeaderValue::from_static(value));
+        response
+    }
+}
+
+impl FromRequestParts<QueryApiState> for Freshness {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &QueryApiState) -> Result<Self, Problem> {
+        let Some(header) = parts.headers.get("x-consistency-token") else {
+            return Ok(Freshness::Unasked);
+        };
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(ConsistencyToken::decode)
+            .ok_or_else(|| Problem::malformed("X-Consistency-Token is not a token this API issued."))?;
+        let State(state) =
+            State::<QueryApiState>::from_request_parts(parts, state).await.map_err(|_| Problem::internal())?;
+        if state.watermark.wait_for(token.position, state.consistency_wait).await {
+            Ok(Freshness::Fresh)
+        } else {
+            Ok(Freshness::Stale)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Pagination: `page` (from 1) and `limit` (capped at 100), and the list envelope of API.md.
+
+use api_contract::Problem;
+use serde::Serialize;
+
+pub(crate) const MAX_LIMIT: i64 = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PageRequest {
+    pub page: i64,
+    pub limit: i64,
+}
+
+impl PageRequest {
+    /// Reads `page` and `limit`; blank values take the defaults, a limit over the cap is capped.
+    pub fn parse(page: Option<&str>, limit: Option<&str>, default_limit: i64) -> Result<Self, Problem> {
+        let number = |name: &str, value: Option<&str>, default: i64| -> Result<i64, Problem> {
+            match value.map(str::trim).filter(|v| !v.is_empty()) {
+                None => Ok(default),
+                Some(text) => text
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| Problem::malformed(format!("`{name}` must be a whole number from 1."))),
+            }
+        };
+        let page = number("page", page, 1)?;
+        let limit = number("limit", limit, default_limit)?.min(MAX_LIMIT);
+        // Beyond this, the offset overflows what any list here could hold.
+        if page > i64::MAX / MAX_LIMIT {
+            return Err(Problem::malformed("`page` is too large."));
+        }
+        Ok(PageRequest { page, limit })
+    }
+
+    pub fn offset(self) -> i64 {
+        (self.page - 1) * self.limit
+    }
+}
+
+/// `{ data, page, page_size, total_pages, total_results }`; `page_size` counts the items on this page.
+#[derive(Debug, Serialize)]
+pub(crate) struct ListEnvelope<T> {
+    pub data: Vec<T>,
+    pub page: i64,
+    pub page_size: usize,
+    pub total_pages: i64,
+    pub total_results: i64,
+}
+
+impl<T> ListEnvelope<T> {
+    pub fn new(data: Vec<T>, request: PageRequest, total_results: i64) -> Self {
+        ListEnvelope {
+            page_size: data.len(),
+            data,
+            page: request.page,
+            total_pages: (total_results + request.limit - 1) / request.limit,
+            total_results,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_to_missing_or_blank_values_and_the_limit_is_capped() {
+        assert_eq!(PageRequest::parse(None, Some(" "), 12).ok(), Some(PageRequest { page: 1, limit: 12 }));
+        assert_eq!(PageRequest::parse(Some("3"), Some("500"), 12).ok(), Some(PageRequest { page: 3, limit: 100 }));
+    }
+
+    #[test]
+    fn zero_negative_or_text_values_are_refused() {
+        for (page, limit) in [("0", "1"), ("1", "0"), ("-1", "1"), ("one", "1"), ("1", "1.5")] {
+            assert!(PageRequest::parse(Some(page), Some(limit), 12).is_err(), "{page} {limit}");
+        }
+    }
+
+    #[test]
+    fn the_envelope_counts_pages_like_the_original() {
+        let envelope = ListEnvelope::new(vec![1, 2], PageRequest { page: 4, limit: 12 }, 38);
+        assert_eq!((envelope.page_size, envelope.total_pages, envelope.total_results), (2, 4, 38));
+        let empty = ListEnvelope::<i32>::new(vec![], PageRequest { page: 1, limit: 12 }, 0);
+        assert_eq!(empty.total_pages, 0);
+    }
+}
