@@ -180,10 +180,10 @@ async fn run(command: &mut Command) -> Result<String, ClusterError> {
 /// The folder with `initdb` and `pg_ctl`: on PATH, else the newest `/usr/lib/postgresql/<n>/bin`.
 fn find_binaries() -> Option<PathBuf> {
     let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path).find(|dir| has_tools(dir)) {
-            return Some(dir);
-        }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(dir) = std::env::split_paths(&path).find(|dir| has_tools(dir))
+    {
+        return Some(dir);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?

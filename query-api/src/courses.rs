@@ -81,7 +81,11 @@ pub(crate) async fn list(
     freshness: Freshness,
     State(state): State<QueryApiState>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, Problem> {
+) -> Response {
+    freshness.mark(list_page(&state, &params).await.into_response())
+}
+
+async fn list_page(state: &QueryApiState, params: &HashMap<String, String>) -> Result<Response, Problem> {
     let page = PageRequest::parse(
         params.get("page").map(String::as_str),
         params.get("limit").map(String::as_str),
@@ -108,7 +112,7 @@ pub(crate) async fn list(
             .map_err(unavailable)?,
     };
     let courses = rows.iter().map(CourseView::from_row).collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
-    Ok(freshness.mark(Json(ListEnvelope::new(courses, page, total)).into_response()))
+    Ok(Json(ListEnvelope::new(courses, page, total)).into_response())
 }
 
 /// `GET /api/v1/courses/{id}`: one published course.
@@ -116,7 +120,11 @@ pub(crate) async fn get(
     freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(course_id): PathId,
-) -> Result<Response, Problem> {
+) -> Response {
+    freshness.mark(published_course(&state, course_id).await.into_response())
+}
+
+async fn published_course(state: &QueryApiState, course_id: Uuid) -> Result<Response, Problem> {
     let client = state.read.pool().get().await.map_err(unavailable)?;
     let row = client
         .query_opt(
@@ -127,5 +135,5 @@ pub(crate) async fn get(
         .map_err(unavailable)?
         .ok_or_else(|| Problem::not_found("There is no such published course."))?;
     let course = CourseView::from_row(&row).map_err(unavailable)?;
-    Ok(freshness.mark(Json(serde_json::json!({ "data": course })).into_response()))
+    Ok(Json(serde_json::json!({ "data": course })).into_response())
 }

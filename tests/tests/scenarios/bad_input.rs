@@ -1,0 +1,158 @@
+//! Bad input gets problem JSON and changes nothing: every test checks the status, the problem code, and
+//! that the number of stored events did not move.
+
+use events::Role;
+use serde_json::{Value, json};
+use tests::TestApp;
+use tests::app::Answer;
+
+async fn assert_refused(app: &TestApp, before: i64, answer: &Answer, status: u16, code: &str) {
+    assert_eq!(answer.status, status, "{:?}", answer.body);
+    assert_eq!(answer.body["code"], code, "{:?}", answer.body);
+    assert_eq!(answer.body["status"], status);
+    assert_eq!(answer.header("content-type"), Some("application/problem+json"));
+    assert_eq!(app.event_count().await, before, "a refused request must not append");
+}
+
+async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> Answer {
+    let request = app.http.post(app.url(path)).bearer_auth(token).header("content-type", content_type).body(body);
+    app.send(request, None).await
+}
+
+#[tokio::test]
+async fn malformed_json_wrong_types_and_unknown_fields_are_400() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let before = app.event_count().await;
+
+    let not_json = post_raw(&app, "/api/v1/courses", &token, "application/json", "{\"title\": ").await;
+    assert_refused(&app, before, &not_json, 400, "malformed_request").await;
+
+    let mut wrong_type = TestApp::course_body("t");
+    wrong_type["price"]["amount_cents"] = json!("1999");
+    let answer = app.post("/api/v1/courses", &token, Some(&wrong_type)).await;
+    assert_refused(&app, before, &answer, 400, "malformed_request").await;
+    assert_eq!(answer.body["errors"][0]["field"], "price.amount_cents");
+
+    let mut unknown = TestApp::course_body("t");
+    unknown["instructor_id"] = json!("00000000-0000-0000-0000-000000000000");
+    let answer = app.post("/api/v1/courses", &token, Some(&unknown)).await;
+    assert_refused(&app, before, &answer, 400, "malformed_request").await;
+
+    let mut missing = TestApp::course_body("t");
+    missing.as_object_mut().map(|body| body.remove("price"));
+    let answer = app.post("/api/v1/courses", &token, Some(&missing)).await;
+    assert_refused(&app, before, &answer, 400, "malformed_request").await;
+
+    let answer = app.post("/api/v1/courses", &token, Some(&json!([1, 2]))).await;
+    assert_refused(&app, before, &answer, 400, "malformed_request").await;
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_415_and_one_over_a_mebibyte_is_413() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let before = app.event_count().await;
+    let text = post_raw(&app, "/api/v1/courses", &token, "text/plain", "hello").await;
+    assert_refused(&app, before, &text, 415, "unsupported_media_type").await;
+
+    let mut huge = TestApp::course_body("t");
+    huge["summary"] = Value::String("x".repeat(1024 * 1024 + 1));
+    let answer = app.post("/api/v1/courses", &token, Some(&huge)).await;
+    assert_refused(&app, before, &answer, 413, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn a_missing_or_forged_token_is_401() {
+    let app = TestApp::start().await;
+    let before = app.event_count().await;
+    let body = TestApp::course_body("t");
+    let anonymous = app.send(app.http.post(app.url("/api/v1/courses")), Some(&body)).await;
+    assert_refused(&app, before, &anonymous, 401, "unauthenticated").await;
+    assert_eq!(anonymous.header("www-authenticate"), Some("Bearer"));
+
+    let (_, token) = app.user(Role::Instructor);
+    let mut forged = token.clone();
+    forged.replace_range(forged.len() - 4.., "AAAA");
+    let answer = app.post("/api/v1/courses", &forged, Some(&body)).await;
+    assert_refused(&app, before, &answer, 401, "unauthenticated").await;
+
+    let basic =
+        app.send(app.http.post(app.url("/api/v1/courses")).header("authorization", "Basic abc"), Some(&body)).await;
+    assert_refused(&app, before, &basic, 401, "unauthenticated").await;
+}
+
+#[tokio::test]
+async fn only_instructors_create_and_only_the_owner_publishes() {
+    let app = TestApp::start().await;
+    let before = app.event_count().await;
+    for role in [Role::IndividualTrainee, Role::CorporateTrainee, Role::Admin] {
+        let (_, token) = app.user(role);
+        let answer = app.post("/api/v1/courses", &token, Some(&TestApp::course_body("t"))).await;
+        assert_refused(&app, before, &answer, 403, "forbidden").await;
+    }
+
+    let (_, owner) = app.user(Role::Instructor);
+    let course = app.create_course(&owner, "Mine").await.id();
+    let before = app.event_count().await;
+    for role in [Role::Instructor, Role::Admin, Role::IndividualTrainee] {
+        let (_, other) = app.user(role);
+        let answer = app.post(&format!("/api/v1/courses/{course}/publish"), &other, None).await;
+        assert_refused(&app, before, &answer, 403, "forbidden").await;
+    }
+}
+
+#[tokio::test]
+async fn invalid_fields_are_422_with_every_field_named() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let before = app.event_count().await;
+    let mut body = TestApp::course_body("  ");
+    body["price"]["amount_cents"] = json!(-1);
+    body["category"] = json!("Cooking");
+    let answer = app.post("/api/v1/courses", &token, Some(&body)).await;
+    assert_refused(&app, before, &answer, 422, "validation_failed").await;
+    let fields: Vec<&str> =
+        answer.body["errors"].as_array().into_iter().flatten().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(fields, ["title", "category", "price.amount_cents"]);
+
+    let mut level = TestApp::course_body("t");
+    level["level"] = json!("expert");
+    let answer = app.post("/api/v1/courses", &token, Some(&level)).await;
+    assert_refused(&app, before, &answer, 400, "malformed_request").await;
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404_and_malformed_ids_are_400() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let before = app.event_count().await;
+    let unknown = app.post(&format!("/api/v1/courses/{}/publish", uuid::Uuid::now_v7()), &token, None).await;
+    assert_refused(&app, before, &unknown, 404, "not_found").await;
+    let malformed = app.post("/api/v1/courses/not-a-uuid/publish", &token, None).await;
+    assert_refused(&app, before, &malformed, 400, "malformed_request").await;
+
+    assert_eq!(app.get(&format!("/api/v1/courses/{}", uuid::Uuid::now_v7()), None).await.status, 404);
+    assert_eq!(app.get("/api/v1/courses/42", None).await.status, 400);
+    let bad_page = app.get("/api/v1/courses?page=zero", None).await;
+    assert_eq!((bad_page.status, bad_page.body["code"].as_str()), (400, Some("malformed_request")));
+    let bad_token = app.get("/api/v1/courses", Some("not-a-token")).await;
+    assert_eq!((bad_token.status, bad_token.body["code"].as_str()), (400, Some("malformed_request")));
+}
+
+#[tokio::test]
+async fn publishing_twice_is_refused_with_its_rule() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let course = app.create_course(&token, "Once").await.id();
+    assert_eq!(app.post(&format!("/api/v1/courses/{course}/publish"), &token, None).await.status, 200);
+    let before = app.event_count().await;
+    let again = app.post(&format!("/api/v1/courses/{course}/publish"), &token, None).await;
+    assert_refused(&app, before, &again, 422, "course_already_published").await;
+}

@@ -1,0 +1,91 @@
+//! The first slice end to end through HTTP: create, publish, read back with the consistency token.
+
+use events::Role;
+use tests::TestApp;
+
+#[tokio::test]
+async fn an_instructor_creates_and_publishes_a_course_and_reads_it_back_with_the_token() {
+    let app = TestApp::start().await;
+    let (instructor, token) = app.user(Role::Instructor);
+
+    let created = app.create_course(&token, "Rust for web services").await;
+    let course_id = created.id();
+    assert_eq!(created.header("x-consistency-token"), Some(created.token().as_str()));
+    assert_eq!(created.body["data"]["version"], 1);
+    assert_eq!(created.header("etag"), Some("\"1\""));
+
+    // A draft is not in the public catalogue, even once the projector has it.
+    let draft = app.get(&format!("/api/v1/courses/{course_id}"), Some(&created.token())).await;
+    assert_eq!(draft.status, 404);
+    assert_eq!(draft.header("x-consistency"), Some("fresh"));
+
+    let published = app.post(&format!("/api/v1/courses/{course_id}/publish"), &token, None).await;
+    assert_eq!(published.status, 200, "{:?}", published.body);
+    assert_eq!(published.body["data"]["version"], 2);
+
+    let course = app.get(&format!("/api/v1/courses/{course_id}"), Some(&published.token())).await;
+    assert_eq!(course.status, 200);
+    assert_eq!(course.header("x-consistency"), Some("fresh"));
+    let data = &course.body["data"];
+    assert_eq!(data["title"], "Rust for web services");
+    assert_eq!(data["status"], "published");
+    assert_eq!(data["price"]["amount_cents"], 1999);
+    assert_eq!(data["price"]["currency"], "USD");
+    assert_eq!(data["instructor"]["id"], instructor.to_string());
+    assert_eq!(data["level"], "beginner");
+
+    let list = app.get("/api/v1/courses", Some(&published.token())).await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["total_results"], 1);
+    assert_eq!(list.body["data"][0]["id"], course_id.to_string());
+}
+
+#[tokio::test]
+async fn the_catalogue_pages_with_the_list_envelope() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let mut last = String::new();
+    for n in 0..5 {
+        let id = app.create_course(&token, &format!("Course {n}")).await.id();
+        last = app.post(&format!("/api/v1/courses/{id}/publish"), &token, None).await.token();
+    }
+    let page = app.get("/api/v1/courses?page=2&limit=2", Some(&last)).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body["page"], 2);
+    assert_eq!(page.body["page_size"], 2);
+    assert_eq!(page.body["total_pages"], 3);
+    assert_eq!(page.body["total_results"], 5);
+    // Newest first: page 2 holds the third and second most recent.
+    assert_eq!(page.body["data"][0]["title"], "Course 2");
+    let beyond = app.get("/api/v1/courses?page=9&limit=2", None).await;
+    assert_eq!((beyond.body["page_size"].as_i64(), beyond.body["total_results"].as_i64()), (Some(0), Some(5)));
+    let capped = app.get("/api/v1/courses?limit=1000", None).await;
+    assert_eq!(capped.status, 200);
+    assert_eq!(capped.body["total_pages"], 1);
+}
+
+#[tokio::test]
+async fn a_read_whose_write_is_not_projected_yet_answers_stale_after_the_wait() {
+    let mut app = TestApp::start().await;
+    app.stop_projector().await;
+    let (_, token) = app.user(Role::Instructor);
+    let created = app.create_course(&token, "Not yet projected").await;
+    let answer = app.get("/api/v1/courses", Some(&created.token())).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("x-consistency"), Some("stale"));
+    assert_eq!(answer.body["total_results"], 0);
+
+    app.start_projector().await;
+    let fresh = app.get(&format!("/api/v1/courses/{}", created.id()), Some(&created.token())).await;
+    assert_eq!(fresh.header("x-consistency"), Some("fresh"));
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = TestApp::start().await;
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+    let unknown = app.get("/api/v1/nothing-here", None).await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.body["code"], "not_found");
+}

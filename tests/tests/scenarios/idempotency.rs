@@ -1,0 +1,75 @@
+//! Idempotency-Key: a retried command appends nothing new and gets the first answer again.
+
+use events::Role;
+use tests::TestApp;
+
+async fn create_with_key(app: &TestApp, token: &str, key: &str, title: &str) -> tests::app::Answer {
+    let request = app.http.post(app.url("/api/v1/courses")).bearer_auth(token).header("idempotency-key", key);
+    app.send(request, Some(&TestApp::course_body(title))).await
+}
+
+#[tokio::test]
+async fn the_same_key_and_body_return_the_first_answer_and_append_nothing() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let first = create_with_key(&app, &token, "key-1", "Once only").await;
+    assert_eq!(first.status, 201);
+    let count = app.event_count().await;
+    let again = create_with_key(&app, &token, "key-1", "Once only").await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.body, first.body);
+    assert_eq!(app.event_count().await, count);
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_422() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    assert_eq!(create_with_key(&app, &token, "key-2", "First").await.status, 201);
+    let count = app.event_count().await;
+    let other = create_with_key(&app, &token, "key-2", "Second").await;
+    assert_eq!(other.status, 422);
+    assert_eq!(other.body["code"], "idempotency_key_reused");
+    assert_eq!(app.event_count().await, count);
+}
+
+#[tokio::test]
+async fn keys_belong_to_their_user() {
+    let app = TestApp::start().await;
+    let (_, alice) = app.user(Role::Instructor);
+    let (_, bob) = app.user(Role::Instructor);
+    let first = create_with_key(&app, &alice, "shared", "Alice's").await;
+    let second = create_with_key(&app, &bob, "shared", "Alice's").await;
+    assert_eq!((first.status, second.status), (201, 201));
+    assert_ne!(first.id(), second.id());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_with_one_key_create_one_course() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let before = app.event_count().await;
+    let answers = futures_util::future::join_all((0..20).map(|_| create_with_key(&app, &token, "race", "Raced"))).await;
+    let ids: std::collections::HashSet<_> = answers.iter().map(|answer| (answer.status, answer.id())).collect();
+    assert_eq!(ids.len(), 1, "every retry gets the same answer: {ids:?}");
+    assert_eq!(app.event_count().await, before + 1);
+}
+
+#[tokio::test]
+async fn a_replayed_publish_answers_200_again_instead_of_already_published() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let course = app.create_course(&token, "Publish once").await.id();
+    let publish = || {
+        let request = app
+            .http
+            .post(app.url(&format!("/api/v1/courses/{course}/publish")))
+            .bearer_auth(&token)
+            .header("idempotency-key", "publish-1");
+        app.send(request, None)
+    };
+    let first = publish().await;
+    let again = publish().await;
+    assert_eq!((first.status, again.status), (200, 200));
+    assert_eq!(first.body, again.body);
+}

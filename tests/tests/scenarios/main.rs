@@ -1,0 +1,9 @@
+//! Black-box scenarios against a real PostgreSQL: one test binary, so the whole run shares one cluster.
+
+mod bad_input;
+mod concurrency;
+mod courses;
+mod event_store;
+mod feed_stress;
+mod idempotency;
+mod projector_restart;
