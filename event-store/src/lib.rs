@@ -12,6 +12,7 @@
 pub mod append;
 pub mod cluster;
 pub mod database;
+mod fast_path;
 pub mod feed;
 mod plan;
 mod statements;

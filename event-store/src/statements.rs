@@ -15,6 +15,11 @@ pub(crate) struct AppendStatements {
     pub insert_events: Statement,
     pub insert_answers: Statement,
     pub notify: Statement,
+    /// The one-round-trip insert: writes only if the feed head, every stream's version and the absence of
+    /// the idempotency keys are what the writer assumed (see `fast_path`).
+    pub insert_events_if: Statement,
+    /// Stores idempotency answers only if the guarded insert wrote its first event.
+    pub insert_answers_if: Statement,
 }
 
 impl AppendStatements {
@@ -79,6 +84,58 @@ impl AppendStatements {
                 )
                 .await?,
             notify: client.prepare_typed("SELECT pg_notify($1, $2)", &[Type::TEXT, Type::TEXT]).await?,
+            insert_events_if: client
+                .prepare_typed(
+                    "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \
+                     schema_version, payload, metadata, occurred_at) \
+                     SELECT p, s, v, i, t, sv, pl::json, md::json, o \
+                     FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::int4[], \
+                     $7::text[], $8::text[], $9::timestamptz[]) AS r(p, s, v, i, t, sv, pl, md, o) \
+                     WHERE (SELECT COALESCE(max(position), 0) FROM events) = $10 \
+                     AND NOT EXISTS (SELECT 1 FROM unnest($11::text[], $12::bigint[]) AS a(stream_id, version) \
+                         WHERE COALESCE((SELECT max(e.stream_version) FROM events e \
+                         WHERE e.stream_id = a.stream_id), 0) <> a.version) \
+                     AND NOT EXISTS (SELECT 1 FROM command_idempotency i \
+                         JOIN unnest($13::text[], $14::text[]) AS k(scope, key) ON i.scope = k.scope AND i.key = k.key)",
+                    &[
+                        Type::INT8_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::INT8_ARRAY,
+                        Type::UUID_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::INT4_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::TIMESTAMPTZ_ARRAY,
+                        Type::INT8,
+                        Type::TEXT_ARRAY,
+                        Type::INT8_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::TEXT_ARRAY,
+                    ],
+                )
+                .await?,
+            insert_answers_if: client
+                .prepare_typed(
+                    "INSERT INTO command_idempotency (scope, key, request_hash, status, response, stream_id, \
+                     stream_version, last_position) \
+                     SELECT sc, k, h, st, r::json, s, v, lp \
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::int2[], $5::text[], $6::text[], \
+                     $7::bigint[], $8::bigint[]) AS x(sc, k, h, st, r, s, v, lp) \
+                     WHERE EXISTS (SELECT 1 FROM events WHERE event_id = $9)",
+                    &[
+                        Type::TEXT_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::INT2_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::TEXT_ARRAY,
+                        Type::INT8_ARRAY,
+                        Type::INT8_ARRAY,
+                        Type::UUID,
+                    ],
+                )
+                .await?,
         })
     }
 }

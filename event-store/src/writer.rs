@@ -9,13 +9,14 @@ use std::sync::Arc;
 use deadpool_postgres::Pool;
 use events::RecordedEvent;
 use tokio::sync::{mpsc, oneshot};
-use tokio_postgres::Transaction;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Transaction};
 
 use crate::EVENTS_CHANNEL;
 use crate::append::{AppendError, AppendOutcome, AppendRequest, StoredAnswer};
 use crate::database::Database;
+use crate::fast_path::{self, Written};
 use crate::feed::{self, ReadError};
 use crate::plan::{BatchPlan, plan_batch};
 use crate::statements::{APPEND_LOCK_KEY, AppendStatements};
@@ -83,14 +84,24 @@ pub async fn append_in_transaction(
     requests: &[AppendRequest],
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, tokio_postgres::Error> {
     let statements = AppendStatements::prepare(transaction.client()).await?;
-    append_with(transaction, &statements, requests).await
+    let (outcomes, _) = append_on(transaction.client(), &statements, requests, Bracket::CallersTransaction).await?;
+    Ok(outcomes)
 }
 
-async fn append_with(
-    transaction: &Transaction<'_>,
+/// Whether `append_on` opens and commits the transaction itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bracket {
+    /// BEGIN is pipelined with the first reads, COMMIT with the writes: two round trips per batch.
+    Own,
+    CallersTransaction,
+}
+
+async fn append_on(
+    client: &Client,
     statements: &AppendStatements,
     requests: &[AppendRequest],
-) -> Result<Vec<Result<AppendOutcome, AppendError>>, tokio_postgres::Error> {
+    bracket: Bracket,
+) -> Result<Written, tokio_postgres::Error> {
     let mut stream_ids: Vec<&str> = requests.iter().map(|r| r.stream_id.as_str()).collect();
     stream_ids.sort_unstable();
     stream_ids.dedup();
@@ -100,17 +111,19 @@ async fn append_with(
         .map(|record| (record.scope.as_str(), record.key.as_str()))
         .unzip();
 
-    // Pipelined: the statements run in this order on one connection, so every read below happens after the
-    // lock is granted and sees all earlier commits.
+    // Pipelined: tokio-postgres sends each request when its future is first polled, in this order, and
+    // PostgreSQL runs them in that order on the one connection. So every read below runs after the lock is
+    // granted, in a snapshot that sees all earlier commits.
     let lock_params: [&(dyn ToSql + Sync); 1] = [&APPEND_LOCK_KEY];
     let version_params: [&(dyn ToSql + Sync); 1] = [&stream_ids];
     let answer_params: [&(dyn ToSql + Sync); 2] = [&scopes, &keys];
-    let (_, head, versions, answers) = tokio::try_join!(
-        transaction.execute(&statements.lock, &lock_params),
-        transaction.query_one(&statements.head, &[]),
-        transaction.query(&statements.versions, &version_params),
+    let (_, _, head, versions, answers) = tokio::try_join!(
+        async { if bracket == Bracket::Own { client.batch_execute("BEGIN").await } else { Ok(()) } },
+        client.execute(&statements.lock, &lock_params),
+        client.query_one(&statements.head, &[]),
+        client.query(&statements.versions, &version_params),
         async {
-            if keys.is_empty() { Ok(Vec::new()) } else { transaction.query(&statements.answers, &answer_params).await }
+            if keys.is_empty() { Ok(Vec::new()) } else { client.query(&statements.answers, &answer_params).await }
         },
     )?;
     let head: i64 = head.try_get(0)?;
@@ -127,17 +140,19 @@ async fn append_with(
         .collect::<Result<HashMap<_, _>, tokio_postgres::Error>>()?;
 
     let plan = plan_batch(requests, head, versions, answers);
-    write_plan(transaction, statements, &plan).await?;
-    Ok(plan.outcomes)
+    write_plan(client, statements, &plan, bracket).await?;
+    Ok((plan.outcomes, plan.head))
 }
 
 async fn write_plan(
-    transaction: &Transaction<'_>,
+    client: &Client,
     statements: &AppendStatements,
     plan: &BatchPlan,
+    bracket: Bracket,
 ) -> Result<(), tokio_postgres::Error> {
+    let commit = async { if bracket == Bracket::Own { client.batch_execute("COMMIT").await } else { Ok(()) } };
     if plan.events.positions.is_empty() {
-        return Ok(());
+        return commit.await;
     }
     let rows = &plan.events;
     let answers = &plan.answers;
@@ -164,15 +179,17 @@ async fn write_plan(
         &answers.last_positions,
     ];
     let notify_params: [&(dyn ToSql + Sync); 2] = [&EVENTS_CHANNEL, &head];
+    // If an insert fails, PostgreSQL turns the pipelined COMMIT into a rollback; the insert's error is returned.
     tokio::try_join!(
-        transaction.execute(&statements.insert_events, &event_params),
+        client.execute(&statements.insert_events, &event_params),
         async {
             if answers.keys.is_empty() {
                 return Ok(0);
             }
-            transaction.execute(&statements.insert_answers, &answer_params).await
+            client.execute(&statements.insert_answers, &answer_params).await
         },
-        transaction.execute(&statements.notify, &notify_params),
+        client.execute(&statements.notify, &notify_params),
+        commit,
     )?;
     Ok(())
 }
@@ -180,23 +197,41 @@ async fn write_plan(
 struct WriterConnection {
     client: tokio_postgres::Client,
     statements: AppendStatements,
+    /// The feed head after this connection's last commit; `None` until known.
+    known_head: Option<i64>,
 }
 
 impl WriterConnection {
     async fn open(database: &Database) -> Result<Self, tokio_postgres::Error> {
         let client = database.connect_single().await?;
         let statements = AppendStatements::prepare(&client).await?;
-        Ok(WriterConnection { client, statements })
+        Ok(WriterConnection { client, statements, known_head: None })
     }
 
     async fn write(
         &mut self,
         requests: &[AppendRequest],
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, tokio_postgres::Error> {
-        let transaction = self.client.transaction().await?;
-        let outcomes = append_with(&transaction, &self.statements, requests).await?;
-        transaction.commit().await?;
-        Ok(outcomes)
+        let mut written = Ok(None);
+        if let Some(head) = self.known_head {
+            written = fast_path::try_append(&self.client, &self.statements, requests, head).await;
+        }
+        if let Ok(None) = written {
+            written = append_on(&self.client, &self.statements, requests, Bracket::Own).await.map(Some);
+        }
+        match written {
+            Ok(Some((outcomes, head))) => {
+                self.known_head = Some(head);
+                Ok(outcomes)
+            }
+            Ok(None) => unreachable!("the locked path always writes or fails"),
+            Err(error) => {
+                self.known_head = None;
+                // Leave no transaction open on this connection, whichever statement failed.
+                let _ = self.client.batch_execute("ROLLBACK").await;
+                Err(error)
+            }
+        }
     }
 }
 
@@ -264,6 +299,13 @@ fn fail_all(replies: Vec<Reply>, error: &Arc<tokio_postgres::Error>) {
     }
 }
 
+/// The constraints an append can violate only if some writer bypassed the append lock.
+const APPEND_UNIQUE_CONSTRAINTS: [&str; 4] =
+    ["events_pkey", "events_stream_version_unique", "events_event_id_unique", "command_idempotency_pkey"];
+
 fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
-    error.code() == Some(&SqlState::UNIQUE_VIOLATION)
+    error.as_db_error().is_some_and(|db| {
+        db.code() == &SqlState::UNIQUE_VIOLATION
+            && db.constraint().is_some_and(|name| APPEND_UNIQUE_CONSTRAINTS.contains(&name))
+    })
 }

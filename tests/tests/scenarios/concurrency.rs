@@ -89,3 +89,40 @@ async fn racing_creators_of_one_new_stream_let_exactly_one_win() {
     assert_eq!(outcomes.iter().filter(|outcome| outcome.is_ok()).count(), 1);
     assert_eq!(database.count("SELECT count(*) FROM events").await, 1);
 }
+
+/// Two stores stand for two command-API processes: each one's remembered feed head goes stale whenever the
+/// other commits, so their one-round-trip appends must notice and fall back without losing or doubling
+/// anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writer_processes_racing_on_the_same_streams_keep_versions_and_positions_whole() {
+    let database = test_database().await;
+    let stores = [PgEventStore::start(database.connect(2)), PgEventStore::start(database.connect(2))];
+    let tasks = (0..8).map(|worker| {
+        let store = stores[worker % 2].clone();
+        async move {
+            let mut won = 0;
+            for round in 0..40 {
+                let stream_id = format!("shared-{}", round % 3);
+                let current = store.read_stream(&stream_id).await.expect("readable").len() as i64;
+                let expected = if current == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(current) };
+                let request = AppendRequest { stream_id, expected, events: vec![published_event()], idempotency: None };
+                match store.append(request).await {
+                    Ok(_) => won += 1,
+                    Err(AppendError::Conflict { .. }) => {}
+                    Err(other) => panic!("unexpected: {other}"),
+                }
+            }
+            won
+        }
+    });
+    let won: i64 = futures_util::future::join_all(tasks).await.into_iter().sum();
+    assert_eq!(database.count("SELECT count(*) FROM events").await, won);
+    assert_eq!(database.count("SELECT max(position) FROM events").await, won, "positions are gapless");
+    let holes = database
+        .count(
+            "SELECT count(*) FROM (SELECT stream_version, row_number() OVER (PARTITION BY stream_id ORDER BY stream_version) AS n \
+             FROM events) v WHERE stream_version <> n",
+        )
+        .await;
+    assert_eq!(holes, 0, "every stream's versions run 1, 2, 3, ...");
+}

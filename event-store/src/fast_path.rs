@@ -1,0 +1,131 @@
+//! The one-round-trip append. The writer remembers the feed head it left behind and assumes that every
+//! stream is at the version its first command expected and that no idempotency key is taken. It plans the
+//! batch with the same pure planner under that assumption, then sends BEGIN, the lock, a guarded INSERT,
+//! NOTIFY and COMMIT in one pipeline. The INSERT writes only if the assumption holds under the lock, so the
+//! result is exactly what the locked read-then-write path would have produced. If another process appended
+//! in between (or a command's expected version is stale), nothing is written and the caller takes that path.
+
+use std::collections::HashMap;
+
+use tokio_postgres::Client;
+use tokio_postgres::types::ToSql;
+
+use crate::EVENTS_CHANNEL;
+use crate::append::{AppendError, AppendOutcome, AppendRequest, ExpectedVersion};
+use crate::plan::plan_batch;
+use crate::statements::{APPEND_LOCK_KEY, AppendStatements};
+
+/// What a successful fast append returns: one outcome per request, and the new feed head.
+pub(crate) type Written = (Vec<Result<AppendOutcome, AppendError>>, i64);
+
+/// The version each stream is assumed to be at: what its first request expects. `None` when a request
+/// appends at `Any` version, which says nothing about the stream.
+fn assumed_versions(requests: &[AppendRequest]) -> Option<HashMap<String, i64>> {
+    let mut versions = HashMap::new();
+    for request in requests {
+        let version = match request.expected {
+            ExpectedVersion::Any => return None,
+            ExpectedVersion::NoStream => 0,
+            ExpectedVersion::Exact(version) => version,
+        };
+        versions.entry(request.stream_id.clone()).or_insert(version);
+    }
+    Some(versions)
+}
+
+/// Tries the batch in one round trip. `Ok(None)`: the assumption did not hold and nothing was written.
+pub(crate) async fn try_append(
+    client: &Client,
+    statements: &AppendStatements,
+    requests: &[AppendRequest],
+    head: i64,
+) -> Result<Option<Written>, tokio_postgres::Error> {
+    let Some(versions) = assumed_versions(requests) else { return Ok(None) };
+    let (assumed_streams, assumed_versions): (Vec<String>, Vec<i64>) =
+        versions.iter().map(|(stream, version)| (stream.clone(), *version)).unzip();
+    let plan = plan_batch(requests, head, versions, HashMap::new());
+    let Some(&first_event) = plan.events.event_ids.first() else { return Ok(None) };
+    let (scopes, keys): (Vec<&str>, Vec<&str>) = requests
+        .iter()
+        .filter_map(|r| r.idempotency.as_ref())
+        .map(|record| (record.scope.as_str(), record.key.as_str()))
+        .unzip();
+
+    let rows = &plan.events;
+    let answers = &plan.answers;
+    let new_head = plan.head.to_string();
+    let lock_params: [&(dyn ToSql + Sync); 1] = [&APPEND_LOCK_KEY];
+    let event_params: [&(dyn ToSql + Sync); 14] = [
+        &rows.positions,
+        &rows.stream_ids,
+        &rows.stream_versions,
+        &rows.event_ids,
+        &rows.event_types,
+        &rows.schema_versions,
+        &rows.payloads,
+        &rows.metadata,
+        &rows.occurred_at,
+        &head,
+        &assumed_streams,
+        &assumed_versions,
+        &scopes,
+        &keys,
+    ];
+    let answer_params: [&(dyn ToSql + Sync); 9] = [
+        &answers.scopes,
+        &answers.keys,
+        &answers.request_hashes,
+        &answers.statuses,
+        &answers.responses,
+        &answers.stream_ids,
+        &answers.stream_versions,
+        &answers.last_positions,
+        &first_event,
+    ];
+    let notify_params: [&(dyn ToSql + Sync); 2] = [&EVENTS_CHANNEL, &new_head];
+    // Sent in this order, run in this order on the one connection (see `writer::append_on`).
+    let (_, _, inserted, _, _, _) = tokio::try_join!(
+        client.batch_execute("BEGIN"),
+        client.execute(&statements.lock, &lock_params),
+        client.execute(&statements.insert_events_if, &event_params),
+        async {
+            if answers.keys.is_empty() {
+                Ok(0)
+            } else {
+                client.execute(&statements.insert_answers_if, &answer_params).await
+            }
+        },
+        client.execute(&statements.notify, &notify_params),
+        client.batch_execute("COMMIT"),
+    )?;
+    if usize::try_from(inserted).ok() == Some(rows.positions.len()) {
+        Ok(Some((plan.outcomes, plan.head)))
+    } else {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(stream: &str, expected: ExpectedVersion) -> AppendRequest {
+        AppendRequest { stream_id: stream.into(), expected, events: Vec::new(), idempotency: None }
+    }
+
+    #[test]
+    fn each_stream_is_assumed_at_the_version_its_first_command_expects() {
+        let requests = [
+            request("a", ExpectedVersion::Exact(3)),
+            request("b", ExpectedVersion::NoStream),
+            request("a", ExpectedVersion::Exact(4)),
+        ];
+        let versions = assumed_versions(&requests).expect("no Any");
+        assert_eq!(versions, HashMap::from([("a".to_owned(), 3), ("b".to_owned(), 0)]));
+    }
+
+    #[test]
+    fn an_append_at_any_version_takes_the_locked_path() {
+        assert_eq!(assumed_versions(&[request("a", ExpectedVersion::Any)]), None);
+    }
+}
