@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod codec;
 pub mod envelope;
 pub mod stream;
+pub mod wire;
 
 pub use catalog::{CourseCreated, CourseLevel, CoursePublished};
 pub use codec::{DecodeError, Event};

@@ -16,6 +16,36 @@ pub enum Context {
 
 impl Context {
     /// The short name used in topic names (`learnlog.<name>.events.v1`).
+    /// The context a stream belongs to, from its aggregate prefix (DOMAIN.md, "Bounded contexts").
+    pub fn of_stream(stream_id: &str) -> Option<Context> {
+        let prefix = stream_id.split_once('-').map_or(stream_id, |(prefix, _)| prefix);
+        Some(match prefix {
+            "user" => Context::Identity,
+            "course" => Context::Catalog,
+            "enrollment" | "notebook" => Context::Learning,
+            "cart" | "wishlist" | "order" | "wallet" | "ledger" => Context::Commerce,
+            "ticket" | "access" => Context::Support,
+            "creview" | "ireview" => Context::Engagement,
+            "nl" | "campaign" | "conv" => Context::Communication,
+            _ => return None,
+        })
+    }
+
+    pub const ALL: [Context; 7] = [
+        Context::Identity,
+        Context::Catalog,
+        Context::Learning,
+        Context::Commerce,
+        Context::Support,
+        Context::Engagement,
+        Context::Communication,
+    ];
+
+    /// The Kafka topic of this context: `<prefix>learnlog.<name>.events.v1`.
+    pub fn topic(self, prefix: &str) -> String {
+        format!("{prefix}learnlog.{}.events.v1", self.name())
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Context::Identity => "identity",
@@ -37,6 +67,14 @@ pub fn course_stream(course_id: Uuid) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_id_names_its_context_and_topic() {
+        assert_eq!(Context::of_stream(&course_stream(Uuid::nil())), Some(Context::Catalog));
+        assert_eq!(Context::of_stream("wallet-1"), Some(Context::Commerce));
+        assert_eq!(Context::of_stream("mystery-1"), None);
+        assert_eq!(Context::Catalog.topic("t1."), "t1.learnlog.catalog.events.v1");
+    }
 
     #[test]
     fn course_streams_are_prefixed_with_the_aggregate_name() {
