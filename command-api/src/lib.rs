@@ -6,5 +6,6 @@
 
 pub mod domain;
 mod http;
+pub mod relay;
 
 pub use http::{CommandApiState, router};

@@ -10,6 +10,7 @@
 //! - I4: a command's idempotency record is written in the same transaction as its events.
 
 pub mod append;
+pub mod checkpoint;
 pub mod cluster;
 pub mod database;
 mod fast_path;

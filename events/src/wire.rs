@@ -53,9 +53,8 @@ pub fn from_record(
     header: impl Fn(&str) -> Option<String>,
 ) -> Result<RecordedEvent, WireError> {
     let text = |name: &'static str| header(name).ok_or(WireError::Missing(name));
-    let number = |name: &'static str| -> Result<i64, WireError> {
-        text(name)?.parse().map_err(|_| WireError::Invalid(name))
-    };
+    let number =
+        |name: &'static str| -> Result<i64, WireError> { text(name)?.parse().map_err(|_| WireError::Invalid(name)) };
     let time = |name: &'static str| -> Result<OffsetDateTime, WireError> {
         OffsetDateTime::parse(&text(name)?, &Rfc3339).map_err(|_| WireError::Invalid(name))
     };

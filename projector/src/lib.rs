@@ -1,19 +1,25 @@
-//! The projector: reads events from a source, applies them to the read models, and stores its checkpoint in
-//! the same PostgreSQL transaction as the changes, so each batch takes effect exactly once, also across
-//! restarts. It never writes the event store.
+//! The projector: reads events from a source (the store's feed, or Kafka), applies them to the read models,
+//! and stores its checkpoints in the same PostgreSQL transaction as the changes, so each event takes effect
+//! exactly once, across restarts, redeliveries, relay republishing and rebalances. It never writes the event
+//! store.
 
 mod checkpoint;
+pub mod kafka;
 mod projections;
 pub mod source;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
+use deadpool_postgres::Transaction;
 use event_store::Database;
 use events::{DecodeError, RecordedEvent};
 
 pub use checkpoint::load as load_checkpoint;
-pub use source::{EventSource, FeedSource};
+use checkpoint::{PartitionKey, PartitionMark};
+pub use kafka::{KafkaSource, KafkaSourceSettings};
+pub use source::{EventSource, FeedSource, Origin, SourceError, SourcedEvent};
 
 /// The channel on which a committed projector batch is announced (payload: the checkpoint position).
 pub const PROJECTIONS_CHANNEL: &str = "learnlog_projections";
@@ -21,7 +27,7 @@ pub const PROJECTIONS_CHANNEL: &str = "learnlog_projections";
 pub const READ_MODELS: &str = "read_models";
 
 /// Events applied per transaction at most.
-const BATCH_SIZE: i64 = 500;
+const BATCH_SIZE: usize = 500;
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +37,7 @@ pub enum ProjectorError {
     #[error(transparent)]
     Postgres(#[from] tokio_postgres::Error),
     #[error(transparent)]
-    Source(#[from] event_store::ReadError),
+    Source(#[from] SourceError),
 }
 
 /// Feeds the read models in `read` from an event source.
@@ -74,29 +80,102 @@ impl Projector {
                     () = tokio::time::sleep(RETRY_AFTER) => {}
                 }
             }
+            source.acknowledge(&batch).await;
         }
     }
 
-    /// Applies `batch` and moves the checkpoint to its last event, in one transaction.
-    pub async fn apply(&self, batch: &[RecordedEvent]) -> Result<(), ProjectorError> {
-        let Some(last) = batch.last() else { return Ok(()) };
+    /// Applies the events of `batch` that its checkpoints do not cover yet, and moves the checkpoints, in one
+    /// transaction. Returns how many events were applied.
+    pub async fn apply(&self, batch: &[SourcedEvent]) -> Result<usize, ProjectorError> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
         let mut client = self.read.pool().get().await?;
         let transaction = client.transaction().await?;
-        for recorded in batch {
-            match recorded.decode() {
-                Ok(event) => projections::apply(&transaction, recorded, &event).await?,
-                Err(DecodeError::UnknownType(event_type)) => {
-                    // Written by a newer version of Learnlog: no read model of this version needs it.
-                    tracing::debug!(%event_type, position = recorded.position, "skipping an event type this version does not know");
+        let fresh = self.claim(&transaction, batch).await?;
+        let mut versions: HashMap<&str, i64> = HashMap::new();
+        for recorded in &fresh {
+            apply_one(&transaction, recorded).await?;
+            let version = versions.entry(recorded.stream_id.as_str()).or_insert(0);
+            *version = (*version).max(recorded.stream_version);
+        }
+        checkpoint::record_stream_versions(&transaction, &versions).await?;
+        let position = fresh.last().map_or(0, |e| e.position).to_string();
+        transaction.execute("SELECT pg_notify($1, $2)", &[&PROJECTIONS_CHANNEL, &position]).await?;
+        transaction.commit().await?;
+        Ok(fresh.len())
+    }
+
+    /// Locks the checkpoints `batch` touches, moves them past it, and returns the events they did not cover:
+    /// feed events after the stored position; Kafka records after the stored offset whose global position is
+    /// also new to their partition (a relay restart republishes under new offsets).
+    async fn claim<'b>(
+        &self,
+        transaction: &Transaction<'_>,
+        batch: &'b [SourcedEvent],
+    ) -> Result<Vec<&'b RecordedEvent>, ProjectorError> {
+        let mut fresh = Vec::new();
+        let mut feed_position = None;
+        let mut partitions: Vec<PartitionKey> = batch
+            .iter()
+            .filter_map(|sourced| match &sourced.origin {
+                Origin::Kafka { topic, partition, .. } => Some((topic.clone(), *partition)),
+                Origin::Feed => None,
+            })
+            .collect();
+        partitions.sort();
+        partitions.dedup();
+        let mut marks: HashMap<PartitionKey, PartitionMark> = if partitions.is_empty() {
+            HashMap::new()
+        } else {
+            checkpoint::lock_partitions(transaction, &self.name, &partitions).await?
+        };
+        for sourced in batch {
+            let event = &sourced.event;
+            match &sourced.origin {
+                Origin::Feed => {
+                    let stored = match feed_position {
+                        Some(position) => position,
+                        None => checkpoint::lock_feed(transaction, &self.name).await?,
+                    };
+                    if event.position > stored {
+                        fresh.push(event);
+                    }
+                    feed_position = Some(stored.max(event.position));
                 }
-                Err(error) => {
-                    tracing::error!(%error, position = recorded.position, stream = %recorded.stream_id, "skipping an event that does not decode");
+                Origin::Kafka { topic, partition, offset } => {
+                    let mark =
+                        marks.entry((topic.clone(), *partition)).or_insert(PartitionMark { offset: -1, position: 0 });
+                    if *offset > mark.offset {
+                        mark.offset = *offset;
+                        if event.position > mark.position {
+                            mark.position = event.position;
+                            fresh.push(event);
+                        }
+                    }
                 }
             }
         }
-        checkpoint::store(&transaction, &self.name, last.position).await?;
-        transaction.execute("SELECT pg_notify($1, $2)", &[&PROJECTIONS_CHANNEL, &last.position.to_string()]).await?;
-        transaction.commit().await?;
-        Ok(())
+        if let Some(position) = feed_position {
+            checkpoint::store_feed(transaction, &self.name, position).await?;
+        }
+        if !marks.is_empty() {
+            checkpoint::store_partitions(transaction, &self.name, &marks).await?;
+        }
+        Ok(fresh)
     }
+}
+
+async fn apply_one(transaction: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectorError> {
+    match recorded.decode() {
+        Ok(event) => projections::apply(transaction, recorded, &event).await?,
+        Err(DecodeError::UnknownType(event_type)) => {
+            // Written by a newer version of Learnlog: no read model of this version needs it.
+            tracing::debug!(%event_type, position = recorded.position, "skipping an event type this version does not know");
+        }
+        Err(error) => {
+            tracing::error!(%error, position = recorded.position, stream = %recorded.stream_id, "skipping an event that does not decode");
+        }
+    }
+    Ok(())
 }

@@ -45,7 +45,7 @@ impl FromRequestParts<QueryApiState> for Freshness {
             .ok_or_else(|| Problem::malformed("X-Consistency-Token is not a token this API issued."))?;
         let State(state) =
             State::<QueryApiState>::from_request_parts(parts, state).await.map_err(|_| Problem::internal())?;
-        if state.watermark.wait_for(token.position, state.consistency_wait).await {
+        if state.watermark.wait_for(&token, state.consistency_wait).await {
             Ok(Freshness::Fresh)
         } else {
             Ok(Freshness::Stale)

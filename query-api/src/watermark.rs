@@ -1,58 +1,84 @@
-//! How far the read models have got: the projector's checkpoint, refreshed on every projector notification
-//! (and by polling, should the notifications be lost).
+//! How far the read models have got. In embedded mode the projector's feed checkpoint says it in one number;
+//! with Kafka, events of different partitions arrive in no global order, so a write counts as included once
+//! its stream's version is in `projected_stream_versions`. Both are re-checked on every projector
+//! notification (and by polling, should notifications be lost).
 
 use std::time::Duration;
 
+use api_contract::ConsistencyToken;
 use event_store::Database;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
-/// Re-read the checkpoint at least this often.
+/// Re-check at least this often.
 const POLL_FALLBACK: Duration = Duration::from_millis(250);
 
-/// The applied position of one projector, shared by every request.
+/// The read models' progress, shared by every request.
 #[derive(Debug, Clone)]
 pub struct Watermark {
+    read: Database,
+    /// The embedded projector's feed checkpoint.
     applied: watch::Receiver<i64>,
+    /// Moves on every projector notification or poll.
+    ticks: watch::Receiver<u64>,
 }
 
 impl Watermark {
-    /// Follows the checkpoint `projector` in `read`. The background task ends with the last clone.
+    /// Follows the projector `projector` in `read`. The background task ends with the last clone.
     pub fn follow(read: Database, projector: &str, channel: &str) -> Self {
         let (applied_tx, applied) = watch::channel(0_i64);
+        let (ticks_tx, ticks) = watch::channel(0_u64);
         let mut wake = read.listen(channel);
         let projector = projector.to_owned();
+        let database = read.clone();
         tokio::spawn(async move {
             loop {
-                match read_checkpoint(&read, &projector).await {
+                match read_checkpoint(&database, &projector).await {
                     Ok(position) => {
                         applied_tx.send_if_modified(|current| {
                             let moved = position > *current;
-                            if moved {
-                                *current = position;
-                            }
+                            *current = (*current).max(position);
                             moved
                         });
                     }
                     Err(error) => tracing::debug!(%error, "reading the projector checkpoint failed"),
                 }
+                ticks_tx.send_modify(|tick| *tick = tick.wrapping_add(1));
                 tokio::select! {
-                    () = applied_tx.closed() => return,
+                    () = ticks_tx.closed() => return,
                     _ = tokio::time::timeout(POLL_FALLBACK, wake.changed()) => {}
                 }
             }
         });
-        Watermark { applied }
+        Watermark { read, applied, ticks }
     }
 
-    /// The last position the read models include.
-    pub fn applied(&self) -> i64 {
-        *self.applied.borrow()
+    /// Waits until the write of `token` is in the read models, at most `limit`. True if it is.
+    pub async fn wait_for(&self, token: &ConsistencyToken, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut ticks = self.ticks.clone();
+        loop {
+            ticks.borrow_and_update();
+            if *self.applied.borrow() >= token.position || self.stream_included(token).await {
+                return true;
+            }
+            if !matches!(tokio::time::timeout_at(deadline, ticks.changed()).await, Ok(Ok(()))) {
+                return false;
+            }
+        }
     }
 
-    /// Waits until `position` is applied, at most `limit`. True if it is.
-    pub async fn wait_for(&self, position: i64, limit: Duration) -> bool {
-        let mut applied = self.applied.clone();
-        matches!(tokio::time::timeout(limit, applied.wait_for(|current| *current >= position)).await, Ok(Ok(_)))
+    async fn stream_included(&self, token: &ConsistencyToken) -> bool {
+        let version = async {
+            let client = self.read.pool().get().await.ok()?;
+            let statement = client
+                .prepare_cached("SELECT version FROM projected_stream_versions WHERE stream_id = $1")
+                .await
+                .ok()?;
+            let row = client.query_opt(&statement, &[&token.stream_id]).await.ok()??;
+            row.try_get::<_, i64>(0).ok()
+        };
+        version.await.is_some_and(|version| version >= token.stream_version)
     }
 }
 

@@ -6,4 +6,5 @@ mod courses;
 mod event_store;
 mod feed_stress;
 mod idempotency;
+mod projector_checkpoints;
 mod projector_restart;

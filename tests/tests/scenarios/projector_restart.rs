@@ -77,7 +77,7 @@ async fn restarting_the_projector_mid_stream_leaves_the_read_model_a_rebuild_bui
     while applied < head {
         let batch = projector::EventSource::next_batch(&mut source, 100).await.expect("feed readable");
         rebuild.apply(&batch).await.expect("rebuild applies");
-        applied = batch.last().map_or(applied, |e| e.position);
+        applied = batch.last().map_or(applied, |e| e.event.position);
     }
     let live = catalogue(&app.database).await;
     assert_eq!(live.lines().count(), COURSES);

@@ -1,0 +1,178 @@
+//! The relay: tails the store's global feed and publishes every event, in feed order, to its context's Kafka
+//! topic with an idempotent producer (`acks=all`), key = stream id, headers of `events::wire`. Its checkpoint
+//! lives in PostgreSQL and moves only after the broker acknowledged every event up to it; after a failure it
+//! starts again from the checkpoint, so an event may be published twice but never lost (consumers skip the
+//! repeats by global position). Nothing is ever published from the request path.
+
+use std::future::Future;
+use std::time::Duration;
+
+use event_store::{Database, FeedSubscription, checkpoint};
+use events::{Context, RecordedEvent, wire};
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+const BATCH_SIZE: i64 = 1000;
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Where and how to publish.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    /// Prepended to every topic name (empty in production; unique per test).
+    pub topic_prefix: String,
+    /// Partitions of each topic the relay creates.
+    pub partitions: i32,
+    pub replication_factor: i32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+    #[error("creating topic {topic} failed: {code}")]
+    Topic { topic: String, code: RDKafkaErrorCode },
+    #[error("stream {0:?} belongs to no bounded context, so it has no topic")]
+    Unrouted(String),
+}
+
+/// Creates every context topic that does not exist yet, with infinite retention (analysts replay from Kafka).
+pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), RelayError> {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &settings.brokers).create()?;
+    let names: Vec<String> = Context::ALL.iter().map(|context| context.topic(&settings.topic_prefix)).collect();
+    let topics: Vec<NewTopic<'_>> = names
+        .iter()
+        .map(|name| {
+            NewTopic::new(name, settings.partitions, TopicReplication::Fixed(settings.replication_factor))
+                .set("retention.ms", "-1")
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    for result in admin.create_topics(&topics, &options).await? {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => return Err(RelayError::Topic { topic, code }),
+        }
+    }
+    Ok(())
+}
+
+/// Publishes the feed to Kafka.
+pub struct Relay {
+    store: Database,
+    producer: FutureProducer,
+    settings: KafkaSettings,
+    name: String,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay").field("name", &self.name).field("settings", &self.settings).finish()
+    }
+}
+
+impl Relay {
+    pub fn new(store: Database, settings: KafkaSettings) -> Result<Self, RelayError> {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", &settings.brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .create()?;
+        Ok(Relay { store, producer, settings, name: "kafka".to_owned() })
+    }
+
+    /// Runs until `shutdown` completes. Whatever was not acknowledged is published again on the next start.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let start = match checkpoint::load_relay(&self.store, &self.name).await {
+                Ok(position) => position,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the relay checkpoint; retrying");
+                    if wait_or_stop(&mut shutdown).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            tracing::info!(position = start, "relay publishing from the checkpoint");
+            let mut subscription = FeedSubscription::new(self.store.clone(), start);
+            loop {
+                let batch = tokio::select! {
+                    () = &mut shutdown => return,
+                    batch = subscription.next_batch(BATCH_SIZE) => batch,
+                };
+                let outcome = match batch {
+                    Ok(batch) => tokio::select! {
+                        () = &mut shutdown => return,
+                        published = self.publish_and_record(&batch) => published,
+                    },
+                    Err(error) => Err(error.to_string()),
+                };
+                if let Err(error) = outcome {
+                    tracing::warn!(%error, "relaying failed; starting again from the checkpoint");
+                    break;
+                }
+            }
+            if wait_or_stop(&mut shutdown).await {
+                return;
+            }
+        }
+    }
+
+    async fn publish_and_record(&self, batch: &[RecordedEvent]) -> Result<(), String> {
+        let Some(last) = batch.last() else { return Ok(()) };
+        self.publish(batch).await.map_err(|error| error.to_string())?;
+        checkpoint::save_relay(&self.store, &self.name, last.position).await.map_err(|error| error.to_string())
+    }
+
+    /// Enqueues the whole batch in feed order, then waits for every acknowledgement.
+    async fn publish(&self, batch: &[RecordedEvent]) -> Result<(), RelayError> {
+        let mut deliveries = Vec::with_capacity(batch.len());
+        for event in batch {
+            let context =
+                Context::of_stream(&event.stream_id).ok_or_else(|| RelayError::Unrouted(event.stream_id.clone()))?;
+            let topic = context.topic(&self.settings.topic_prefix);
+            let headers = wire::headers(event)
+                .iter()
+                .fold(OwnedHeaders::new(), |headers, (key, value)| headers.insert(Header { key, value: Some(value) }));
+            let mut record = FutureRecord::to(&topic).key(&event.stream_id).payload(&event.payload).headers(headers);
+            loop {
+                match self.producer.send_result(record) {
+                    Ok(delivery) => {
+                        deliveries.push(delivery);
+                        break;
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                        record = returned;
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Err((error, _)) => return Err(error.into()),
+                }
+            }
+        }
+        for delivery in deliveries {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((error, _))) => return Err(error.into()),
+                Err(_) => return Err(KafkaError::Canceled.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sleeps before a retry; true if shutdown came first.
+async fn wait_or_stop(shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>) -> bool {
+    tokio::select! {
+        () = shutdown.as_mut() => true,
+        () = tokio::time::sleep(RETRY_AFTER) => false,
+    }
+}

@@ -1,0 +1,131 @@
+//! The Kafka source: a consumer group over the context topics. Offsets are committed to Kafka only after the
+//! batch and its checkpoints are committed to PostgreSQL, so a consumer that takes over a partition resumes
+//! at or before the stored checkpoint; the projector then skips what the checkpoint already covers (ADR 0003).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use events::{Context, wire};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::source::{EventSource, Origin, SourceError, SourcedEvent};
+
+/// How long to wait for more records once a batch has begun.
+const FILL_WAIT: Duration = Duration::from_millis(5);
+
+#[derive(Debug, Clone)]
+pub struct KafkaSourceSettings {
+    pub brokers: String,
+    pub topic_prefix: String,
+    pub group_id: String,
+    pub session_timeout_ms: u32,
+}
+
+pub struct KafkaSource {
+    consumer: StreamConsumer,
+}
+
+impl std::fmt::Debug for KafkaSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KafkaSource(..)")
+    }
+}
+
+impl KafkaSource {
+    /// Joins the consumer group and subscribes to every context topic.
+    pub fn new(settings: &KafkaSourceSettings) -> Result<Self, SourceError> {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &settings.brokers)
+            .set("group.id", &settings.group_id)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", settings.session_timeout_ms.to_string())
+            .create()?;
+        let topics: Vec<String> = Context::ALL.iter().map(|context| context.topic(&settings.topic_prefix)).collect();
+        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics)?;
+        Ok(KafkaSource { consumer })
+    }
+
+    /// The partitions this consumer holds now.
+    pub fn assignment(&self) -> Vec<(String, i32)> {
+        self.consumer
+            .assignment()
+            .map(|list| list.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn to_event(message: &BorrowedMessage<'_>) -> Option<SourcedEvent> {
+    let origin =
+        Origin::Kafka { topic: message.topic().to_owned(), partition: message.partition(), offset: message.offset() };
+    let text = |bytes: Option<&[u8]>| bytes.and_then(|b| std::str::from_utf8(b).ok()).map(str::to_owned);
+    let key = text(message.key());
+    let payload = text(message.payload());
+    let headers = message.headers();
+    let header = |name: &str| -> Option<String> {
+        let headers = headers?;
+        headers.iter().find(|h| h.key == name).and_then(|h| text(h.value))
+    };
+    match (key, payload) {
+        (Some(key), Some(payload)) => match wire::from_record(&key, &payload, header) {
+            Ok(event) => Some(SourcedEvent { event, origin }),
+            Err(error) => {
+                tracing::error!(%error, ?origin, "skipping a record that is not a Learnlog event");
+                None
+            }
+        },
+        _ => {
+            tracing::error!(?origin, "skipping a record without a text key and value");
+            None
+        }
+    }
+}
+
+impl EventSource for KafkaSource {
+    async fn next_batch(&mut self, limit: usize) -> Result<Vec<SourcedEvent>, SourceError> {
+        let mut batch = Vec::new();
+        loop {
+            let first = self.consumer.recv().await?;
+            batch.extend(to_event(&first));
+            if !batch.is_empty() {
+                break;
+            }
+        }
+        while batch.len() < limit {
+            match tokio::time::timeout(FILL_WAIT, self.consumer.recv()).await {
+                Ok(Ok(message)) => batch.extend(to_event(&message)),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "consumer error while filling a batch");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(batch)
+    }
+
+    async fn acknowledge(&mut self, batch: &[SourcedEvent]) {
+        let mut next: HashMap<(&str, i32), i64> = HashMap::new();
+        for sourced in batch {
+            if let Origin::Kafka { topic, partition, offset } = &sourced.origin {
+                let entry = next.entry((topic.as_str(), *partition)).or_insert(0);
+                *entry = (*entry).max(offset + 1);
+            }
+        }
+        let mut offsets = TopicPartitionList::new();
+        for ((topic, partition), offset) in next {
+            if let Err(error) = offsets.add_partition_offset(topic, partition, Offset::Offset(offset)) {
+                tracing::warn!(%error, "cannot record an offset to commit");
+            }
+        }
+        if offsets.count() > 0
+            && let Err(error) = self.consumer.commit(&offsets, CommitMode::Async)
+        {
+            // Harmless: the stored checkpoint is what counts; a lagging commit only means re-reading.
+            tracing::debug!(%error, "committing offsets to Kafka failed");
+        }
+    }
+}
