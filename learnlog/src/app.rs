@@ -9,13 +9,14 @@ use std::time::Duration;
 use api_contract::{Readiness, TokenKeys};
 use axum::Router;
 use command_api::CommandApiState;
+use command_api::relay::{KafkaSettings, Relay, ensure_topics};
 use event_store::{Database, PgEventStore};
-use projector::{FeedSource, PROJECTIONS_CHANNEL, Projector, READ_MODELS};
+use projector::{FeedSource, KafkaSource, KafkaSourceSettings, PROJECTIONS_CHANNEL, Projector, READ_MODELS};
 use query_api::{QueryApiState, Watermark};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, KafkaConfig};
 use crate::error::Error;
 use crate::secret::token_secret;
 
@@ -25,10 +26,19 @@ pub enum Role {
     CommandApi,
     QueryApi,
     Projector,
+    /// Publishes the feed to Kafka (needs `KAFKA_BROKERS`).
+    Relay,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::CommandApi, Role::QueryApi, Role::Projector];
+    /// What `learnlog up` runs: everything, with the relay only when Kafka is configured.
+    pub fn everything(config: &Config) -> Vec<Role> {
+        let mut roles = vec![Role::CommandApi, Role::QueryApi, Role::Projector];
+        if config.kafka.is_some() {
+            roles.push(Role::Relay);
+        }
+        roles
+    }
 }
 
 /// A bound, ready-to-run Learnlog process.
@@ -38,6 +48,8 @@ pub struct App {
     routes: Router,
     store: Database,
     projector: Option<Projector>,
+    kafka: Option<KafkaConfig>,
+    relay: Option<Relay>,
 }
 
 impl App {
@@ -62,10 +74,17 @@ impl App {
             }));
         }
         let projector = roles.contains(&Role::Projector).then(|| Projector::new(read.clone(), READ_MODELS));
+        let relay = if roles.contains(&Role::Relay) {
+            let kafka =
+                config.kafka.as_ref().ok_or_else(|| Error::Config("the relay role needs KAFKA_BROKERS".into()))?;
+            Some(Relay::new(store.clone(), kafka_settings(kafka))?)
+        } else {
+            None
+        };
         let readiness = readiness(store.clone(), read);
         let routes = api_contract::finish(routes, config.body_limit_bytes, readiness);
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(App { listener, routes, store, projector })
+        Ok(App { listener, routes, store, projector, kafka: config.kafka.clone(), relay })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
@@ -75,24 +94,56 @@ impl App {
     /// Serves until `shutdown` completes, then lets requests in flight and the projector's batch finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
         let (stop, stopped) = watch::channel(false);
-        let projector = self.projector.map(|projector| {
-            let store = self.store.clone();
-            let stopped = stopped.clone();
-            tokio::spawn(run_projector(projector, store, stopped))
-        });
+        let mut tasks = Vec::new();
+        if let Some(projector) = self.projector {
+            let source = match &self.kafka {
+                Some(kafka) => Source::Kafka(KafkaSource::new(&KafkaSourceSettings {
+                    brokers: kafka.brokers.clone(),
+                    topic_prefix: kafka.topic_prefix.clone(),
+                    group_id: kafka.group_id.clone(),
+                    session_timeout_ms: kafka.session_timeout_ms,
+                })?),
+                None => Source::Feed(self.store.clone()),
+            };
+            tasks.push(tokio::spawn(run_projector(projector, source, stopped.clone())));
+        }
+        if let Some(relay) = self.relay {
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(relay.run(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })));
+        }
         let serving = axum::serve(self.listener, self.routes).with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop.send(true);
         });
         let served = serving.await;
-        if let Some(task) = projector {
+        for task in tasks {
             let _ = task.await;
         }
         Ok(served?)
     }
 }
 
-async fn run_projector(projector: Projector, store: Database, mut stopped: watch::Receiver<bool>) {
+/// Where a projector role reads from.
+enum Source {
+    Feed(Database),
+    Kafka(KafkaSource),
+}
+
+async fn run_projector(projector: Projector, source: Source, mut stopped: watch::Receiver<bool>) {
+    let store = match source {
+        Source::Feed(store) => store,
+        Source::Kafka(source) => {
+            tracing::info!("projector consuming from Kafka");
+            projector
+                .run(source, async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                })
+                .await;
+            return;
+        }
+    };
     let start = loop {
         match projector.checkpoint().await {
             Ok(position) => break position,
@@ -135,8 +186,9 @@ fn readiness(store: Database, read: Database) -> Readiness {
     })
 }
 
-/// Applies both sets of migrations (to the same database in embedded mode).
-pub async fn migrate(store_url: &str, read_url: Option<&str>) -> Result<(), Error> {
+/// Applies both sets of migrations (to the same database in embedded mode), and creates the Kafka topics
+/// when Kafka is configured.
+pub async fn migrate(store_url: &str, read_url: Option<&str>, kafka: Option<&KafkaConfig>) -> Result<(), Error> {
     for (url, schema) in
         [(store_url, migrations::Schema::Store), (read_url.unwrap_or(store_url), migrations::Schema::Read)]
     {
@@ -144,5 +196,17 @@ pub async fn migrate(store_url: &str, read_url: Option<&str>) -> Result<(), Erro
         let mut client = database.connect_single().await?;
         migrations::migrate(&mut client, schema).await?;
     }
+    if let Some(kafka) = kafka {
+        ensure_topics(&kafka_settings(kafka)).await?;
+    }
     Ok(())
+}
+
+fn kafka_settings(kafka: &KafkaConfig) -> KafkaSettings {
+    KafkaSettings {
+        brokers: kafka.brokers.clone(),
+        topic_prefix: kafka.topic_prefix.clone(),
+        partitions: kafka.partitions,
+        replication_factor: kafka.replication_factor,
+    }
 }

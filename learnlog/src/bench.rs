@@ -72,7 +72,7 @@ pub async fn append(config: &Config, options: &AppendOptions) -> Result<String, 
 async fn run_all(cluster: &LocalCluster, config: &Config, options: &AppendOptions) -> Result<String, Error> {
     for name in ["bench_ours", "bench_baseline"] {
         create_database(&cluster.url("postgres"), name).await?;
-        crate::app::migrate(&cluster.url(name), None).await?;
+        crate::app::migrate(&cluster.url(name), None, None).await?;
     }
     let ours = PgEventStore::start(Database::connect(&cluster.url("bench_ours"), config.pool_size)?);
     let baseline_url = cluster.url("bench_baseline");

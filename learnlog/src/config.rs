@@ -22,6 +22,19 @@ pub struct Config {
     pub consistency_wait: Duration,
     pub body_limit_bytes: usize,
     pub pool_size: usize,
+    /// Kafka between the store and the projectors; `None`: embedded mode (the projector tails the feed).
+    pub kafka: Option<KafkaConfig>,
+}
+
+/// The distributed mode's settings (`KAFKA_BROKERS` and `LEARNLOG_KAFKA_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaConfig {
+    pub brokers: String,
+    pub topic_prefix: String,
+    pub partitions: i32,
+    pub replication_factor: i32,
+    pub group_id: String,
+    pub session_timeout_ms: u32,
 }
 
 impl Default for Config {
@@ -35,6 +48,7 @@ impl Default for Config {
             consistency_wait: query_api::DEFAULT_CONSISTENCY_WAIT,
             body_limit_bytes: api_contract::DEFAULT_BODY_LIMIT,
             pool_size: 16,
+            kafka: None,
         }
     }
 }
@@ -70,7 +84,19 @@ impl Config {
         if pool_size == 0 {
             return Err(Error::Config("LEARNLOG_DB_POOL_SIZE must be at least 1".into()));
         }
+        let kafka = match lookup("KAFKA_BROKERS") {
+            None => None,
+            Some(brokers) => Some(KafkaConfig {
+                brokers,
+                topic_prefix: lookup("LEARNLOG_KAFKA_TOPIC_PREFIX").unwrap_or_default(),
+                partitions: number_in("LEARNLOG_KAFKA_PARTITIONS", 12, &parse)?,
+                replication_factor: number_in("LEARNLOG_KAFKA_REPLICATION_FACTOR", 1, &parse)?,
+                group_id: lookup("LEARNLOG_KAFKA_GROUP").unwrap_or_else(|| "learnlog-projector".to_owned()),
+                session_timeout_ms: number_in("LEARNLOG_KAFKA_SESSION_TIMEOUT_MS", 45_000, &parse)?,
+            }),
+        };
         Ok(Config {
+            kafka,
             database_url: lookup("DATABASE_URL"),
             read_database_url: lookup("LEARNLOG_READ_DATABASE_URL"),
             listen,
@@ -80,6 +106,19 @@ impl Config {
             body_limit_bytes,
             pool_size,
         })
+    }
+}
+
+/// A positive number from `name`, or `default`.
+fn number_in<T: TryFrom<u64>>(
+    name: &str,
+    default: T,
+    parse: &dyn Fn(&str, &str) -> Result<Option<u64>, Error>,
+) -> Result<T, Error> {
+    match parse(name, "a positive whole number")? {
+        None => Ok(default),
+        Some(0) => Err(Error::Config(format!("{name} must be at least 1"))),
+        Some(value) => T::try_from(value).map_err(|_| Error::Config(format!("{name} is too large"))),
     }
 }
 
@@ -109,5 +148,17 @@ mod tests {
         assert_eq!(config.consistency_wait, Duration::from_millis(500));
         let error = super::tests::config(&[("LEARNLOG_DB_POOL_SIZE", "many")]).expect_err("invalid");
         assert!(error.to_string().contains("LEARNLOG_DB_POOL_SIZE"));
+    }
+
+    #[test]
+    fn kafka_is_configured_only_with_brokers() {
+        assert!(config(&[("LEARNLOG_KAFKA_PARTITIONS", "6")]).expect("valid").kafka.is_none());
+        let kafka = config(&[("KAFKA_BROKERS", "k1:9092"), ("LEARNLOG_KAFKA_PARTITIONS", "6")]).expect("valid").kafka;
+        let kafka = kafka.expect("configured");
+        assert_eq!(
+            (kafka.brokers.as_str(), kafka.partitions, kafka.group_id.as_str()),
+            ("k1:9092", 6, "learnlog-projector")
+        );
+        assert!(config(&[("KAFKA_BROKERS", "k1:9092"), ("LEARNLOG_KAFKA_PARTITIONS", "0")]).is_err());
     }
 }

@@ -18,4 +18,8 @@ pub enum Error {
     Token(#[from] api_contract::TokenError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    #[error("Kafka: {0}")]
+    Relay(#[from] command_api::relay::RelayError),
+    #[error("Kafka: {0}")]
+    Source(#[from] projector::SourceError),
 }

@@ -31,7 +31,8 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
-    /// Apply every pending migration to DATABASE_URL (and LEARNLOG_READ_DATABASE_URL).
+    /// Apply every pending migration to DATABASE_URL (and LEARNLOG_READ_DATABASE_URL); with KAFKA_BROKERS,
+    /// create the topics too.
     Migrate,
     /// Administrative tasks.
     Admin {
@@ -91,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let url = config.database_url.as_deref().context("`migrate` needs DATABASE_URL")?;
-            migrate(url, config.read_database_url.as_deref()).await?;
+            migrate(url, config.read_database_url.as_deref(), config.kafka.as_ref()).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
@@ -120,8 +121,8 @@ async fn up(config: Config) -> anyhow::Result<()> {
             (Some(cluster), url)
         }
     };
-    migrate(&url, config.read_database_url.as_deref()).await?;
-    let app = App::build(&config, &url, &Role::ALL).await?;
+    migrate(&url, config.read_database_url.as_deref(), config.kafka.as_ref()).await?;
+    let app = App::build(&config, &url, &Role::everything(&config)).await?;
     write_line(&format!("PostgreSQL: {url}"))?;
     write_line(&format!("Learnlog is up on http://{} (Ctrl-C stops it)", app.local_addr()?))?;
     let result = app.run(shutdown_signal()).await;

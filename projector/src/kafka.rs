@@ -3,12 +3,14 @@
 //! at or before the stored checkpoint; the projector then skips what the checkpoint already covers (ADR 0003).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use events::{Context, wire};
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
 use crate::source::{EventSource, Origin, SourceError, SourcedEvent};
 
@@ -23,8 +25,34 @@ pub struct KafkaSourceSettings {
     pub session_timeout_ms: u32,
 }
 
+/// Counts the partitions this consumer holds, as the group's rebalances hand them out.
+#[derive(Debug, Clone, Default)]
+pub struct Assignment(Arc<AtomicUsize>);
+
+impl Assignment {
+    pub fn partitions(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl ClientContext for Assignment {}
+
+impl ConsumerContext for Assignment {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                tracing::info!(partitions = partitions.count(), "partitions assigned");
+                self.0.store(partitions.count(), Ordering::SeqCst);
+            }
+            Rebalance::Revoke(_) => self.0.store(0, Ordering::SeqCst),
+            Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
+        }
+    }
+}
+
 pub struct KafkaSource {
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<Assignment>,
+    assignment: Assignment,
 }
 
 impl std::fmt::Debug for KafkaSource {
@@ -36,25 +64,23 @@ impl std::fmt::Debug for KafkaSource {
 impl KafkaSource {
     /// Joins the consumer group and subscribes to every context topic.
     pub fn new(settings: &KafkaSourceSettings) -> Result<Self, SourceError> {
-        let consumer: StreamConsumer = ClientConfig::new()
+        let assignment = Assignment::default();
+        let consumer: StreamConsumer<Assignment> = ClientConfig::new()
             .set("bootstrap.servers", &settings.brokers)
             .set("group.id", &settings.group_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", settings.session_timeout_ms.to_string())
-            .create()?;
+            .create_with_context(assignment.clone())?;
         let topics: Vec<String> = Context::ALL.iter().map(|context| context.topic(&settings.topic_prefix)).collect();
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
-        Ok(KafkaSource { consumer })
+        Ok(KafkaSource { consumer, assignment })
     }
 
-    /// The partitions this consumer holds now.
-    pub fn assignment(&self) -> Vec<(String, i32)> {
-        self.consumer
-            .assignment()
-            .map(|list| list.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect())
-            .unwrap_or_default()
+    /// A handle that tells how many partitions this consumer holds, usable after the source moved away.
+    pub fn assignment(&self) -> Assignment {
+        self.assignment.clone()
     }
 }
 

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use api_contract::{Readiness, TokenKeys};
 use command_api::CommandApiState;
+use command_api::relay::{KafkaSettings, Relay, ensure_topics};
 use event_store::{Database, PgEventStore};
 use events::Role;
-use projector::{FeedSource, PROJECTIONS_CHANNEL, Projector, READ_MODELS};
+use projector::{FeedSource, KafkaSource, KafkaSourceSettings, PROJECTIONS_CHANNEL, Projector, READ_MODELS};
 use query_api::{QueryApiState, Watermark};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -21,6 +22,17 @@ use crate::database::{TestDatabase, test_database};
 
 const SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
+/// Where the projector reads from.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// The store's feed, directly.
+    Embedded,
+    /// A relay publishes to Kafka topics with this test's prefix; the projector consumes them in this group.
+    Kafka { brokers: String, topic_prefix: String, group_id: String },
+}
+
+type Running = Option<(oneshot::Sender<()>, JoinHandle<()>)>;
+
 /// A running Learnlog on its own database.
 #[derive(Debug)]
 pub struct TestApp {
@@ -29,8 +41,11 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub http: reqwest::Client,
     pub keys: Arc<TokenKeys>,
-    server: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
-    projector: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    pub mode: Mode,
+    server: Running,
+    projector: Running,
+    /// Behind a lock so that a test can kill and restart it while requests are in flight.
+    relay: std::sync::Mutex<Running>,
 }
 
 /// One HTTP answer, read whole.
@@ -58,8 +73,27 @@ impl Answer {
 }
 
 impl TestApp {
-    /// Starts every role, with a consistency wait of 5 s (generous, for slow machines).
+    /// Starts every role in embedded mode, with a consistency wait of 5 s (generous, for slow machines).
     pub async fn start() -> TestApp {
+        Self::start_in(Mode::Embedded).await
+    }
+
+    /// Starts every role with Kafka between the store and the projector: the test run's broker, topics and a
+    /// consumer group of this test's own.
+    pub async fn start_kafka() -> TestApp {
+        let broker = crate::kafka::broker().await;
+        let (topic_prefix, group_id) = crate::kafka::unique_names();
+        let settings = KafkaSettings {
+            brokers: broker.address.clone(),
+            topic_prefix: topic_prefix.clone(),
+            partitions: 3,
+            replication_factor: 1,
+        };
+        ensure_topics(&settings).await.expect("topics are created");
+        Self::start_in(Mode::Kafka { brokers: broker.address.clone(), topic_prefix, group_id }).await
+    }
+
+    async fn start_in(mode: Mode) -> TestApp {
         crate::init_tracing();
         let database = test_database().await;
         let store = database.connect(16);
@@ -92,24 +126,105 @@ impl TestApp {
             address,
             http: reqwest::Client::new(),
             keys,
+            mode,
             server: Some((stop, server)),
             projector: None,
+            relay: std::sync::Mutex::new(None),
         };
+        app.start_relay();
         app.start_projector().await;
         app
     }
 
-    /// Starts the projector from its stored checkpoint.
+    /// Starts the relay (Kafka mode only), from its stored checkpoint.
+    pub fn start_relay(&self) {
+        let Mode::Kafka { brokers, topic_prefix, .. } = &self.mode else { return };
+        let mut running = self.relay.lock().expect("relay handle");
+        assert!(running.is_none(), "the relay is already running");
+        let settings = KafkaSettings {
+            brokers: brokers.clone(),
+            topic_prefix: topic_prefix.clone(),
+            partitions: 3,
+            replication_factor: 1,
+        };
+        let relay = Relay::new(self.store.clone(), settings).expect("relay producer");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(relay.run(async {
+            let _ = stopped.await;
+        }));
+        *running = Some((stop, task));
+    }
+
+    /// Kills the relay as a crash would, wherever it is: whatever it had not recorded as acknowledged is
+    /// published again on the next start.
+    pub async fn kill_relay(&self) {
+        let running = self.relay.lock().expect("relay handle").take();
+        if let Some((_, task)) = running {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// The read model's catalogue, one JSON row per line, ordered: for comparing two builds of it.
+    pub async fn catalogue(database: &TestDatabase) -> String {
+        let client = database.client().await;
+        let row = client
+            .query_one(
+                "SELECT COALESCE(string_agg(row_to_json(c)::text, E'\\n' ORDER BY id), '') FROM catalog_course c",
+                &[],
+            )
+            .await
+            .expect("catalogue readable");
+        row.get(0)
+    }
+
+    /// Builds the read models again from the first event of the store into a fresh database, as a rebuild
+    /// would, and returns that database.
+    pub async fn rebuild(&self) -> TestDatabase {
+        let rebuilt = test_database().await;
+        let rebuild = Projector::new(rebuilt.connect(2), READ_MODELS);
+        let head = self.database.count("SELECT COALESCE(max(position), 0) FROM events").await;
+        let mut source = FeedSource::new(self.store.clone(), 0);
+        let mut applied = 0;
+        while applied < head {
+            let batch = projector::EventSource::next_batch(&mut source, 500).await.expect("feed readable");
+            rebuild.apply(&batch).await.expect("rebuild applies");
+            applied = batch.last().map_or(applied, |e| e.event.position);
+        }
+        rebuilt
+    }
+
+    /// Starts the projector from its stored checkpoints; in Kafka mode, returns once it holds partitions.
     pub async fn start_projector(&mut self) {
         assert!(self.projector.is_none(), "the projector is already running");
         let projector = Projector::new(self.store.clone(), READ_MODELS);
-        let start = projector.checkpoint().await.expect("checkpoint readable");
-        let source = FeedSource::new(self.store.clone(), start);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(projector.run(source, async {
+        let stopped = async {
             let _ = stopped.await;
-        }));
-        self.projector = Some((stop, task));
+        };
+        match &self.mode {
+            Mode::Embedded => {
+                let start = projector.checkpoint().await.expect("checkpoint readable");
+                let source = FeedSource::new(self.store.clone(), start);
+                self.projector = Some((stop, tokio::spawn(projector.run(source, stopped))));
+            }
+            Mode::Kafka { brokers, topic_prefix, group_id } => {
+                let settings = KafkaSourceSettings {
+                    brokers: brokers.clone(),
+                    topic_prefix: topic_prefix.clone(),
+                    group_id: group_id.clone(),
+                    session_timeout_ms: 6000,
+                };
+                let source = KafkaSource::new(&settings).expect("consumer joins");
+                let assignment = source.assignment();
+                self.projector = Some((stop, tokio::spawn(projector.run(source, stopped))));
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+                while assignment.partitions() == 0 {
+                    assert!(tokio::time::Instant::now() < deadline, "the consumer got no partitions");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
     }
 
     /// Stops the projector, letting a batch in flight finish.
@@ -180,16 +295,18 @@ impl TestApp {
         self.database.count("SELECT count(*) FROM events").await
     }
 
-    /// Waits (bounded) until the projector has applied every event in the store.
+    /// Waits (bounded) until the read models include the newest version of every stream in the store,
+    /// whichever way the events travelled.
     pub async fn wait_until_projected(&self) {
-        let head = self.database.count("SELECT COALESCE(max(position), 0) FROM events").await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let behind = "SELECT count(*) FROM (SELECT stream_id, max(stream_version) AS version FROM events GROUP BY stream_id) e \
+             LEFT JOIN projected_stream_versions p USING (stream_id) WHERE p.version IS DISTINCT FROM e.version";
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let applied = projector::load_checkpoint(&self.store, READ_MODELS).await.expect("checkpoint");
-            if applied >= head {
+            let missing = self.database.count(behind).await;
+            if missing == 0 {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "the projector did not catch up: {applied} of {head}");
+            assert!(tokio::time::Instant::now() < deadline, "the projector did not catch up: {missing} streams behind");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -197,7 +314,8 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        for (stop, task) in [self.server.take(), self.projector.take()].into_iter().flatten() {
+        let relay = self.relay.get_mut().ok().and_then(Option::take);
+        for (stop, task) in [self.server.take(), self.projector.take(), relay].into_iter().flatten() {
             let _ = stop.send(());
             task.abort();
         }

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod database;
+pub mod kafka;
 
 pub use app::TestApp;
 pub use database::{TestDatabase, test_database};

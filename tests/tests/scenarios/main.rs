@@ -6,5 +6,6 @@ mod courses;
 mod event_store;
 mod feed_stress;
 mod idempotency;
+mod kafka;
 mod projector_checkpoints;
 mod projector_restart;

@@ -4,22 +4,10 @@
 use std::time::Duration;
 
 use events::Role;
-use projector::{FeedSource, Projector, READ_MODELS};
-use tests::{TestApp, TestDatabase, test_database};
+use projector::READ_MODELS;
+use tests::TestApp;
 
 const COURSES: usize = 240;
-
-async fn catalogue(database: &TestDatabase) -> String {
-    let client = database.client().await;
-    let row = client
-        .query_one(
-            "SELECT COALESCE(string_agg(row_to_json(c)::text, E'\\n' ORDER BY id), '') FROM catalog_course c",
-            &[],
-        )
-        .await
-        .expect("catalogue readable");
-    row.get(0)
-}
 
 async fn wait_for_events(app: &TestApp, at_least: i64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -69,17 +57,8 @@ async fn restarting_the_projector_mid_stream_leaves_the_read_model_a_rebuild_bui
     app.wait_until_projected().await;
     assert!(stopped_at < app.event_count().await, "the projector was stopped mid-stream");
 
-    let rebuilt = test_database().await;
-    let rebuild = Projector::new(rebuilt.connect(2), READ_MODELS);
-    let head = app.event_count().await;
-    let mut source = FeedSource::new(app.store.clone(), 0);
-    let mut applied = 0;
-    while applied < head {
-        let batch = projector::EventSource::next_batch(&mut source, 100).await.expect("feed readable");
-        rebuild.apply(&batch).await.expect("rebuild applies");
-        applied = batch.last().map_or(applied, |e| e.event.position);
-    }
-    let live = catalogue(&app.database).await;
+    let rebuilt = app.rebuild().await;
+    let live = TestApp::catalogue(&app.database).await;
     assert_eq!(live.lines().count(), COURSES);
-    assert_eq!(live, catalogue(&rebuilt).await);
+    assert_eq!(live, TestApp::catalogue(&rebuilt).await);
 }

@@ -1,0 +1,94 @@
+//! One real Kafka-protocol broker per test run: tansu, in memory, on a free loopback port, started from an
+//! empty folder (it reads a `.env` from where it starts). Each test uses its own topic prefix and group.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::producer::{BaseProducer, Producer};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+/// The running broker.
+#[derive(Debug)]
+pub struct Broker {
+    /// `bootstrap.servers` for it.
+    pub address: String,
+    /// Its process id, for tests that pause it (SIGSTOP/SIGCONT).
+    pub pid: u32,
+}
+
+static BROKER: OnceCell<Broker> = OnceCell::const_new();
+
+fn tansu_binary() -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("tansu")).find(|bin| bin.is_file()));
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    on_path
+        .or_else(|| cargo_home.map(|home| home.join("bin/tansu")).filter(|bin| bin.is_file()))
+        .expect("tansu is installed (scripts/test installs it)")
+}
+
+/// The broker of this test run, started on first use.
+pub async fn broker() -> &'static Broker {
+    BROKER
+        .get_or_init(|| async {
+            let folder = std::env::temp_dir().join(format!("learnlog-tansu-{}", Uuid::now_v7().simple()));
+            std::fs::create_dir_all(&folder).expect("broker folder");
+            let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+            let url = format!("tcp://127.0.0.1:{port}");
+            let log = std::fs::File::create(folder.join("broker.log")).expect("broker log");
+            let child = Command::new(tansu_binary())
+                .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+                .args(["--storage-engine", "memory://tansu/"])
+                .current_dir(&folder)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log handle"))
+                .stderr(log)
+                .spawn()
+                .expect("tansu starts");
+            let pid = child.id();
+            // The broker must not outlive the test run, even if the run is killed.
+            let watchdog = format!(
+                "while kill -0 {} 2>/dev/null; do sleep 1; done; kill -CONT {pid}; kill -9 {pid}; rm -rf '{}'",
+                std::process::id(),
+                folder.display()
+            );
+            Command::new("sh")
+                .arg("-c")
+                .arg(watchdog)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("watchdog starts");
+            let address = format!("127.0.0.1:{port}");
+            wait_until_ready(&address).await;
+            Broker { address, pid }
+        })
+        .await
+}
+
+async fn wait_until_ready(address: &str) {
+    let address = address.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", &address).create().expect("client");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while producer.client().fetch_metadata(None, Duration::from_secs(2)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "tansu did not start on {address}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+    .await
+    .expect("the readiness probe ends");
+}
+
+/// A topic prefix and consumer group of one test's own.
+pub fn unique_names() -> (String, String) {
+    let id = Uuid::now_v7().simple().to_string();
+    (format!("t{id}."), format!("g{id}"))
+}
