@@ -108,13 +108,15 @@ impl LocalCluster {
             "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1{cleanup}",
             pid = std::process::id()
         );
-        std::process::Command::new("sh")
+        let mut watchdog = std::process::Command::new("sh")
             .arg("-c")
             .arg(script)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
+        // Reaped when it ends, should this process outlive it.
+        std::thread::spawn(move || watchdog.wait());
         Ok(())
     }
 

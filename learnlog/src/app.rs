@@ -96,16 +96,16 @@ impl App {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         if let Some(projector) = self.projector {
-            let source = match &self.kafka {
-                Some(kafka) => Source::Kafka(KafkaSource::new(&KafkaSourceSettings {
+            let kafka = match &self.kafka {
+                Some(kafka) => Some(KafkaSource::new(&KafkaSourceSettings {
                     brokers: kafka.brokers.clone(),
                     topic_prefix: kafka.topic_prefix.clone(),
                     group_id: kafka.group_id.clone(),
                     session_timeout_ms: kafka.session_timeout_ms,
                 })?),
-                None => Source::Feed(self.store.clone()),
+                None => None,
             };
-            tasks.push(tokio::spawn(run_projector(projector, source, stopped.clone())));
+            tasks.push(tokio::spawn(run_projector(projector, kafka, self.store.clone(), stopped.clone())));
         }
         if let Some(relay) = self.relay {
             let mut stopped = stopped.clone();
@@ -125,25 +125,22 @@ impl App {
     }
 }
 
-/// Where a projector role reads from.
-enum Source {
-    Feed(Database),
-    Kafka(KafkaSource),
-}
-
-async fn run_projector(projector: Projector, source: Source, mut stopped: watch::Receiver<bool>) {
-    let store = match source {
-        Source::Feed(store) => store,
-        Source::Kafka(source) => {
-            tracing::info!("projector consuming from Kafka");
-            projector
-                .run(source, async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                })
-                .await;
-            return;
-        }
-    };
+/// Runs the projector on Kafka when a source is given, else on the store's feed from its checkpoint.
+async fn run_projector(
+    projector: Projector,
+    kafka: Option<KafkaSource>,
+    store: Database,
+    mut stopped: watch::Receiver<bool>,
+) {
+    if let Some(source) = kafka {
+        tracing::info!("projector consuming from Kafka");
+        projector
+            .run(source, async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await;
+        return;
+    }
     let start = loop {
         match projector.checkpoint().await {
             Ok(position) => break position,

@@ -89,10 +89,10 @@ impl Config {
             Some(brokers) => Some(KafkaConfig {
                 brokers,
                 topic_prefix: lookup("LEARNLOG_KAFKA_TOPIC_PREFIX").unwrap_or_default(),
-                partitions: number_in("LEARNLOG_KAFKA_PARTITIONS", 12, &parse)?,
-                replication_factor: number_in("LEARNLOG_KAFKA_REPLICATION_FACTOR", 1, &parse)?,
+                partitions: positive(&lookup, "LEARNLOG_KAFKA_PARTITIONS", 12)?,
+                replication_factor: positive(&lookup, "LEARNLOG_KAFKA_REPLICATION_FACTOR", 1)?,
                 group_id: lookup("LEARNLOG_KAFKA_GROUP").unwrap_or_else(|| "learnlog-projector".to_owned()),
-                session_timeout_ms: number_in("LEARNLOG_KAFKA_SESSION_TIMEOUT_MS", 45_000, &parse)?,
+                session_timeout_ms: positive(&lookup, "LEARNLOG_KAFKA_SESSION_TIMEOUT_MS", 45_000)?,
             }),
         };
         Ok(Config {
@@ -109,16 +109,12 @@ impl Config {
     }
 }
 
-/// A positive number from `name`, or `default`.
-fn number_in<T: TryFrom<u64>>(
-    name: &str,
-    default: T,
-    parse: &dyn Fn(&str, &str) -> Result<Option<u64>, Error>,
-) -> Result<T, Error> {
-    match parse(name, "a positive whole number")? {
-        None => Ok(default),
-        Some(0) => Err(Error::Config(format!("{name} must be at least 1"))),
-        Some(value) => T::try_from(value).map_err(|_| Error::Config(format!("{name} is too large"))),
+/// Variable `name` as a positive whole number, or `default` when unset.
+fn positive<T: TryFrom<u64>>(lookup: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> Result<T, Error> {
+    let Some(text) = lookup(name) else { return Ok(default) };
+    match text.trim().parse::<u64>() {
+        Ok(0) | Err(_) => Err(Error::Config(format!("{name} must be a positive whole number"))),
+        Ok(value) => T::try_from(value).map_err(|_| Error::Config(format!("{name} is too large"))),
     }
 }
 

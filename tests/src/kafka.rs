@@ -42,7 +42,7 @@ pub async fn broker() -> &'static Broker {
             let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
             let url = format!("tcp://127.0.0.1:{port}");
             let log = std::fs::File::create(folder.join("broker.log")).expect("broker log");
-            let child = Command::new(tansu_binary())
+            let mut child = Command::new(tansu_binary())
                 .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
                 .args(["--storage-engine", "memory://tansu/"])
                 .current_dir(&folder)
@@ -58,7 +58,7 @@ pub async fn broker() -> &'static Broker {
                 std::process::id(),
                 folder.display()
             );
-            Command::new("sh")
+            let mut watchdog = Command::new("sh")
                 .arg("-c")
                 .arg(watchdog)
                 .stdin(Stdio::null())
@@ -66,6 +66,9 @@ pub async fn broker() -> &'static Broker {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("watchdog starts");
+            // Reap both when they end, so neither lingers as a zombie.
+            std::thread::spawn(move || child.wait());
+            std::thread::spawn(move || watchdog.wait());
             let address = format!("127.0.0.1:{port}");
             wait_until_ready(&address).await;
             Broker { address, pid }
