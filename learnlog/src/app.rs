@@ -102,6 +102,7 @@ impl App {
                     topic_prefix: kafka.topic_prefix.clone(),
                     group_id: kafka.group_id.clone(),
                     session_timeout_ms: kafka.session_timeout_ms,
+                    debug: kafka.debug.clone(),
                 })?),
                 None => None,
             };

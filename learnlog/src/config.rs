@@ -35,6 +35,8 @@ pub struct KafkaConfig {
     pub replication_factor: i32,
     pub group_id: String,
     pub session_timeout_ms: u32,
+    /// librdkafka debug contexts for the consumer, e.g. `cgrp,fetch`.
+    pub debug: Option<String>,
 }
 
 impl Default for Config {
@@ -93,6 +95,7 @@ impl Config {
                 replication_factor: positive(&lookup, "LEARNLOG_KAFKA_REPLICATION_FACTOR", 1)?,
                 group_id: lookup("LEARNLOG_KAFKA_GROUP").unwrap_or_else(|| "learnlog-projector".to_owned()),
                 session_timeout_ms: positive(&lookup, "LEARNLOG_KAFKA_SESSION_TIMEOUT_MS", 45_000)?,
+                debug: lookup("LEARNLOG_KAFKA_DEBUG"),
             }),
         };
         Ok(Config {

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use events::{Context, wire};
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
@@ -23,6 +24,8 @@ pub struct KafkaSourceSettings {
     pub topic_prefix: String,
     pub group_id: String,
     pub session_timeout_ms: u32,
+    /// librdkafka debug contexts (`cgrp,fetch`, ...), logged through tracing at debug level.
+    pub debug: Option<String>,
 }
 
 /// Counts the partitions this consumer holds, as the group's rebalances hand them out.
@@ -35,7 +38,18 @@ impl Assignment {
     }
 }
 
-impl ClientContext for Assignment {}
+impl ClientContext for Assignment {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
+                tracing::error!(facility, "librdkafka: {message}");
+            }
+            RDKafkaLogLevel::Warning => tracing::warn!(facility, "librdkafka: {message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => tracing::info!(facility, "librdkafka: {message}"),
+            RDKafkaLogLevel::Debug => tracing::debug!(facility, "librdkafka: {message}"),
+        }
+    }
+}
 
 impl ConsumerContext for Assignment {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -65,7 +79,11 @@ impl KafkaSource {
     /// Joins the consumer group and subscribes to every context topic.
     pub fn new(settings: &KafkaSourceSettings) -> Result<Self, SourceError> {
         let assignment = Assignment::default();
-        let consumer: StreamConsumer<Assignment> = ClientConfig::new()
+        let mut config = ClientConfig::new();
+        if let Some(contexts) = settings.debug.as_deref().filter(|c| !c.is_empty()) {
+            config.set("debug", contexts).set_log_level(RDKafkaLogLevel::Debug);
+        }
+        let consumer: StreamConsumer<Assignment> = config
             .set("bootstrap.servers", &settings.brokers)
             .set("group.id", &settings.group_id)
             .set("enable.auto.commit", "false")

@@ -28,7 +28,7 @@ pub enum Mode {
     /// The store's feed, directly.
     Embedded,
     /// A relay publishes to Kafka topics with this test's prefix; the projector consumes them in this group.
-    Kafka { brokers: String, topic_prefix: String, group_id: String },
+    Kafka { brokers: String, topic_prefix: String, group_id: String, session_timeout_ms: u32 },
 }
 
 type Running = Option<(oneshot::Sender<()>, JoinHandle<()>)>;
@@ -81,16 +81,21 @@ impl TestApp {
     /// Starts every role with Kafka between the store and the projector: the test run's broker, topics and a
     /// consumer group of this test's own.
     pub async fn start_kafka() -> TestApp {
-        let broker = crate::kafka::broker().await;
+        Self::start_kafka_on(&crate::kafka::broker().await.address, 6000).await
+    }
+
+    /// Like [`TestApp::start_kafka`], on the broker at `brokers`, with a consumer session timeout of
+    /// `session_timeout_ms` (6 s in most tests, so that a lost consumer is noticed quickly).
+    pub async fn start_kafka_on(brokers: &str, session_timeout_ms: u32) -> TestApp {
         let (topic_prefix, group_id) = crate::kafka::unique_names();
         let settings = KafkaSettings {
-            brokers: broker.address.clone(),
+            brokers: brokers.to_owned(),
             topic_prefix: topic_prefix.clone(),
             partitions: 3,
             replication_factor: 1,
         };
         ensure_topics(&settings).await.expect("topics are created");
-        Self::start_in(Mode::Kafka { brokers: broker.address.clone(), topic_prefix, group_id }).await
+        Self::start_in(Mode::Kafka { brokers: brokers.to_owned(), topic_prefix, group_id, session_timeout_ms }).await
     }
 
     async fn start_in(mode: Mode) -> TestApp {
@@ -208,12 +213,13 @@ impl TestApp {
                 let source = FeedSource::new(self.store.clone(), start);
                 self.projector = Some((stop, tokio::spawn(projector.run(source, stopped))));
             }
-            Mode::Kafka { brokers, topic_prefix, group_id } => {
+            Mode::Kafka { brokers, topic_prefix, group_id, session_timeout_ms } => {
                 let settings = KafkaSourceSettings {
                     brokers: brokers.clone(),
                     topic_prefix: topic_prefix.clone(),
                     group_id: group_id.clone(),
-                    session_timeout_ms: 6000,
+                    session_timeout_ms: *session_timeout_ms,
+                    debug: None,
                 };
                 let source = KafkaSource::new(&settings).expect("consumer joins");
                 let assignment = source.assignment();
@@ -306,7 +312,18 @@ impl TestApp {
             if missing == 0 {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "the projector did not catch up: {missing} streams behind");
+            if tokio::time::Instant::now() >= deadline {
+                let head = self.database.count("SELECT COALESCE(max(position), 0) FROM events").await;
+                let relayed = self.database.count("SELECT COALESCE(max(position), 0) FROM relay_checkpoints").await;
+                let consumed = self
+                    .database
+                    .count("SELECT COALESCE(sum(kafka_offset + 1), 0)::bigint FROM projector_partition_checkpoints")
+                    .await;
+                panic!(
+                    "the projector did not catch up: {missing} streams behind; feed head {head}, relay at {relayed}, \
+                     {consumed} records consumed"
+                );
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

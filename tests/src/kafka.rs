@@ -33,10 +33,15 @@ fn tansu_binary() -> PathBuf {
         .expect("tansu is installed (scripts/test installs it)")
 }
 
-/// The broker of this test run, started on first use.
+/// The broker of this test run, shared by every test, started on first use.
 pub async fn broker() -> &'static Broker {
-    BROKER
-        .get_or_init(|| async {
+    BROKER.get_or_init(spawn_broker).await
+}
+
+/// A broker of one test's own, for tests that pause it; it is killed when the test run ends.
+pub async fn spawn_broker() -> Broker {
+    {
+        {
             let folder = std::env::temp_dir().join(format!("learnlog-tansu-{}", Uuid::now_v7().simple()));
             std::fs::create_dir_all(&folder).expect("broker folder");
             let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
@@ -72,8 +77,25 @@ pub async fn broker() -> &'static Broker {
             let address = format!("127.0.0.1:{port}");
             wait_until_ready(&address).await;
             Broker { address, pid }
-        })
-        .await
+        }
+    }
+}
+
+impl Broker {
+    /// Freezes the broker process (SIGSTOP): connections stay open, nothing answers.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws it (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill").arg(signal).arg(self.pid.to_string()).status().expect("kill runs");
+        assert!(status.success(), "kill {signal} {} failed", self.pid);
+    }
 }
 
 async fn wait_until_ready(address: &str) {

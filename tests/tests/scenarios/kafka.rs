@@ -69,3 +69,31 @@ async fn a_relay_killed_while_commands_pour_in_still_delivers_every_event_exactl
     let rebuilt = app.rebuild().await;
     assert_eq!(TestApp::catalogue(&app.database).await, TestApp::catalogue(&rebuilt).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_accepted_while_the_broker_is_down_and_the_read_models_catch_up_after() {
+    let broker = tests::kafka::spawn_broker().await;
+    // The consumer's session outlasts the outage: this is about the broker being down, not about a consumer
+    // being declared dead (tansu 0.6.0 never completes the rebalance after a member expires while it is
+    // frozen; the failover test covers a lost consumer).
+    let app = TestApp::start_kafka_on(&broker.address, 30_000).await;
+    let (_, token) = app.user(Role::Instructor);
+    let first = app.create_course(&token, "Before the outage").await;
+    assert_eq!(app.get("/api/v1/courses", Some(&first.token())).await.header("x-consistency"), Some("fresh"));
+
+    broker.pause();
+    let outage = tokio::time::Instant::now();
+    let mut accepted = 0;
+    while outage.elapsed() < Duration::from_secs(10) {
+        let created = app.create_course(&token, &format!("During the outage {accepted}")).await;
+        assert_eq!(created.status, 201);
+        accepted += 1;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    broker.resume();
+
+    app.wait_until_projected().await;
+    assert_eq!(app.database.count("SELECT count(*) FROM catalog_course").await, accepted + 1);
+    let rebuilt = app.rebuild().await;
+    assert_eq!(TestApp::catalogue(&app.database).await, TestApp::catalogue(&rebuilt).await);
+}
