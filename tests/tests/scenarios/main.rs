@@ -5,6 +5,7 @@ mod concurrency;
 mod courses;
 mod event_store;
 mod feed_stress;
+mod foreign_consumer;
 mod idempotency;
 mod kafka;
 mod projector_checkpoints;
