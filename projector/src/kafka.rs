@@ -58,7 +58,10 @@ impl ConsumerContext for Assignment {
                 tracing::info!(partitions = partitions.count(), "partitions assigned");
                 self.0.store(partitions.count(), Ordering::SeqCst);
             }
-            Rebalance::Revoke(_) => self.0.store(0, Ordering::SeqCst),
+            Rebalance::Revoke(partitions) => {
+                tracing::info!(partitions = partitions.count(), "partitions revoked");
+                self.0.store(0, Ordering::SeqCst);
+            }
             Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
         }
     }

@@ -160,6 +160,22 @@ impl TestApp {
         *running = Some((stop, task));
     }
 
+    /// The environment a `learnlog serve` process needs to join this app (Kafka mode): its database,
+    /// brokers, topic prefix and consumer group.
+    pub fn process_environment(&self) -> Vec<(&'static str, String)> {
+        let mut environment = vec![("DATABASE_URL", self.database.url.clone())];
+        if let Mode::Kafka { brokers, topic_prefix, group_id, session_timeout_ms } = &self.mode {
+            environment.extend([
+                ("KAFKA_BROKERS", brokers.clone()),
+                ("LEARNLOG_KAFKA_TOPIC_PREFIX", topic_prefix.clone()),
+                ("LEARNLOG_KAFKA_GROUP", group_id.clone()),
+                ("LEARNLOG_KAFKA_SESSION_TIMEOUT_MS", session_timeout_ms.to_string()),
+                ("LEARNLOG_KAFKA_PARTITIONS", "3".to_owned()),
+            ]);
+        }
+        environment
+    }
+
     /// Kills the relay as a crash would, wherever it is: whatever it had not recorded as acknowledged is
     /// published again on the next start.
     pub async fn kill_relay(&self) {

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod database;
 pub mod kafka;
+pub mod process;
 
 pub use app::TestApp;
 pub use database::{TestDatabase, test_database};

@@ -8,5 +8,6 @@ mod feed_stress;
 mod foreign_consumer;
 mod idempotency;
 mod kafka;
+mod kafka_processes;
 mod projector_checkpoints;
 mod projector_restart;

@@ -1,0 +1,85 @@
+//! Learnlog roles as real processes (`learnlog serve --role ...`), for scenarios that kill one with SIGKILL.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+/// The `learnlog` binary of this build: beside the test executable's `deps` folder.
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let binary = dir.join("learnlog");
+    assert!(binary.is_file(), "{} is missing: build it first (scripts/test does)", binary.display());
+    binary
+}
+
+/// A running `learnlog serve` process; killed (SIGKILL) when dropped.
+#[derive(Debug)]
+pub struct LearnlogProcess {
+    child: Child,
+    /// Partitions this process's consumer holds, as its log reports them.
+    partitions: watch::Receiver<usize>,
+}
+
+impl LearnlogProcess {
+    /// Starts `learnlog serve` with `roles`, on a free port, configured by `environment` alone.
+    pub fn serve(roles: &[&str], environment: &[(&str, &str)]) -> LearnlogProcess {
+        let mut command = Command::new(binary());
+        command.arg("serve");
+        for role in roles {
+            command.args(["--role", role]);
+        }
+        command
+            .args(["--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn,projector=info")
+            .env("NO_COLOR", "1")
+            .envs(environment.iter().copied())
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("learnlog starts");
+        let (report, partitions) = watch::channel(0);
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(held) = partitions_held(&line) {
+                        report.send_replace(held);
+                    }
+                    if line.contains("ERROR") {
+                        eprintln!("learnlog process: {line}");
+                    }
+                }
+            });
+        }
+        LearnlogProcess { child, partitions }
+    }
+
+    /// True while this process's consumer holds at least one partition.
+    pub fn holds_partitions(&self) -> bool {
+        *self.partitions.borrow() > 0
+    }
+
+    /// SIGKILL, as a crash or the OOM killer would: no cleanup of any kind.
+    pub async fn kill(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+/// The partition count of an "assigned" or "revoked" log line.
+fn partitions_held(line: &str) -> Option<usize> {
+    if line.contains("partitions revoked") {
+        return Some(0);
+    }
+    if !line.contains("partitions assigned") {
+        return None;
+    }
+    let count = line.split("partitions=").nth(1)?;
+    count.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
+}
