@@ -14,9 +14,9 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
-const BATCH_SIZE: i64 = 1000;
+const BATCH_SIZE: i64 = 5000;
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Where and how to publish.
@@ -88,6 +88,12 @@ impl Relay {
         Ok(Relay { store, producer, settings, name: "kafka".to_owned() })
     }
 
+    /// The same relay under another checkpoint name (several relays over one store, e.g. in benchmarks).
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
     /// Runs until `shutdown` completes. Whatever was not acknowledged is published again on the next start.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
@@ -103,23 +109,9 @@ impl Relay {
                 }
             };
             tracing::info!(position = start, "relay publishing from the checkpoint");
-            let mut subscription = FeedSubscription::new(self.store.clone(), start);
-            loop {
-                let batch = tokio::select! {
-                    () = &mut shutdown => return,
-                    batch = subscription.next_batch(BATCH_SIZE) => batch,
-                };
-                let outcome = match batch {
-                    Ok(batch) => tokio::select! {
-                        () = &mut shutdown => return,
-                        published = self.publish_and_record(&batch) => published,
-                    },
-                    Err(error) => Err(error.to_string()),
-                };
-                if let Err(error) = outcome {
-                    tracing::warn!(%error, "relaying failed; starting again from the checkpoint");
-                    break;
-                }
+            match self.relay_from(start, &mut shutdown).await {
+                Stopped::Shutdown => return,
+                Stopped::Failed(error) => tracing::warn!(%error, "relaying failed; starting again from the checkpoint"),
             }
             if wait_or_stop(&mut shutdown).await {
                 return;
@@ -127,14 +119,55 @@ impl Relay {
         }
     }
 
-    async fn publish_and_record(&self, batch: &[RecordedEvent]) -> Result<(), String> {
-        let Some(last) = batch.last() else { return Ok(()) };
-        self.publish(batch).await.map_err(|error| error.to_string())?;
-        checkpoint::save_relay(&self.store, &self.name, last.position).await.map_err(|error| error.to_string())
+    /// Publishes batch after batch. While a batch's acknowledgements are awaited, the next batch is already
+    /// being read from the store; it is enqueued only once the previous one is acknowledged and recorded.
+    async fn relay_from(&self, start: i64, shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>) -> Stopped {
+        let mut subscription = FeedSubscription::new(self.store.clone(), start);
+        let mut ready: Option<Vec<RecordedEvent>> = None;
+        loop {
+            let batch = match ready.take() {
+                Some(batch) => batch,
+                None => tokio::select! {
+                    () = shutdown.as_mut() => return Stopped::Shutdown,
+                    batch = subscription.next_batch(BATCH_SIZE) => match batch {
+                        Ok(batch) => batch,
+                        Err(error) => return Stopped::Failed(error.to_string()),
+                    },
+                },
+            };
+            let Some(last) = batch.last().map(|event| event.position) else { continue };
+            let deliveries = match self.enqueue(&batch).await {
+                Ok(deliveries) => deliveries,
+                Err(error) => return Stopped::Failed(error.to_string()),
+            };
+            let acknowledged = async {
+                acknowledged(deliveries).await.map_err(|error| error.to_string())?;
+                checkpoint::save_relay(&self.store, &self.name, last).await.map_err(|error| error.to_string())
+            };
+            tokio::pin!(acknowledged);
+            let mut recorded = false;
+            while !recorded || ready.is_none() {
+                tokio::select! {
+                    () = shutdown.as_mut() => return Stopped::Shutdown,
+                    result = &mut acknowledged, if !recorded => match result {
+                        Ok(()) => recorded = true,
+                        Err(error) => return Stopped::Failed(error),
+                    },
+                    next = subscription.next_batch(BATCH_SIZE), if ready.is_none() => match next {
+                        Ok(next) => ready = Some(next),
+                        Err(error) => return Stopped::Failed(error.to_string()),
+                    },
+                }
+                if recorded && ready.is_none() {
+                    // Nothing new yet: wait for it in the outer loop.
+                    break;
+                }
+            }
+        }
     }
 
-    /// Enqueues the whole batch in feed order, then waits for every acknowledgement.
-    async fn publish(&self, batch: &[RecordedEvent]) -> Result<(), RelayError> {
+    /// Enqueues the whole batch in feed order; the futures resolve as the broker acknowledges.
+    async fn enqueue(&self, batch: &[RecordedEvent]) -> Result<Vec<DeliveryFuture>, RelayError> {
         let mut deliveries = Vec::with_capacity(batch.len());
         for event in batch {
             let context =
@@ -158,15 +191,26 @@ impl Relay {
                 }
             }
         }
-        for delivery in deliveries {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((error, _))) => return Err(error.into()),
-                Err(_) => return Err(KafkaError::Canceled.into()),
-            }
-        }
-        Ok(())
+        Ok(deliveries)
     }
+}
+
+/// Why relaying from a checkpoint ended.
+enum Stopped {
+    Shutdown,
+    Failed(String),
+}
+
+/// Waits for every acknowledgement; the first failure ends the wait.
+async fn acknowledged(deliveries: Vec<DeliveryFuture>) -> Result<(), RelayError> {
+    for delivery in deliveries {
+        match delivery.await {
+            Ok(Ok(_)) => {}
+            Ok(Err((error, _))) => return Err(error.into()),
+            Err(_) => return Err(KafkaError::Canceled.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Sleeps before a retry; true if shutdown came first.

@@ -64,6 +64,11 @@ enum AdminCommand {
 enum BenchCommand {
     /// Append throughput and p99 latency against a one-transaction-per-command baseline.
     Append(learnlog::bench::AppendOptions),
+    /// End-to-end lag from a command's 201 to the write being visible through the query API, in embedded
+    /// mode and, with KAFKA_BROKERS, in Kafka mode; against a bare HTTP round trip as the baseline.
+    Lag(learnlog::bench::lag::LagOptions),
+    /// Relay throughput against a plain rdkafka producer sending the same records (needs KAFKA_BROKERS).
+    Relay(learnlog::bench::relay::RelayOptions),
 }
 
 #[tokio::main]
@@ -105,8 +110,12 @@ async fn main() -> anyhow::Result<()> {
             let token = keys.issue(user, role, Duration::from_secs(ttl_minutes.saturating_mul(60)))?;
             write_line(&token)
         }
-        Command::Bench { command: BenchCommand::Append(options) } => {
-            let report = learnlog::bench::append(&config, &options).await?;
+        Command::Bench { command } => {
+            let report = match command {
+                BenchCommand::Append(options) => learnlog::bench::append(&config, &options).await?,
+                BenchCommand::Lag(options) => learnlog::bench::lag::lag(&config, &options).await?,
+                BenchCommand::Relay(options) => learnlog::bench::relay::relay(&config, &options).await?,
+            };
             write_line(&report)
         }
     }

@@ -1,4 +1,4 @@
-//! Benchmarks (not tests). `learnlog bench append` measures append throughput and p99 latency at several
+//! `learnlog bench append` measures append throughput and p99 latency at several
 //! client counts against a baseline measured in the same run: the same INSERT into the same table, one
 //! transaction per command, from one connection per client (no lock, no version check, no batching).
 //! Runs are interleaved (baseline, ours, baseline, ours, ...) so machine noise hits both alike; the report
@@ -8,14 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use event_store::cluster::{ClusterOptions, LocalCluster};
 use event_store::{AppendRequest, Database, ExpectedVersion, PgEventStore};
 use events::{CourseCreated, CourseLevel, Event, Metadata, NewEvent};
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
+use super::BenchCluster;
 use crate::config::Config;
-use crate::embedded::create_database;
 use crate::error::Error;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -60,22 +59,15 @@ impl RunResult {
 }
 
 pub async fn append(config: &Config, options: &AppendOptions) -> Result<String, Error> {
-    let folder = std::env::temp_dir().join(format!("learnlog-bench-{}", Uuid::now_v7()));
-    let cluster = LocalCluster::start(&folder.join("postgres"), &ClusterOptions::default()).await?;
-    cluster.stop_when_this_process_exits(true)?;
-    let result = run_all(&cluster, config, options).await;
-    cluster.stop().await?;
-    let _ = std::fs::remove_dir_all(&folder);
+    let bench = BenchCluster::start().await?;
+    let result = run_all(&bench, config, options).await;
+    bench.stop().await?;
     result
 }
 
-async fn run_all(cluster: &LocalCluster, config: &Config, options: &AppendOptions) -> Result<String, Error> {
-    for name in ["bench_ours", "bench_baseline"] {
-        create_database(&cluster.url("postgres"), name).await?;
-        crate::app::migrate(&cluster.url(name), None, None).await?;
-    }
-    let ours = PgEventStore::start(Database::connect(&cluster.url("bench_ours"), config.pool_size)?);
-    let baseline_url = cluster.url("bench_baseline");
+async fn run_all(bench: &BenchCluster, config: &Config, options: &AppendOptions) -> Result<String, Error> {
+    let ours = PgEventStore::start(Database::connect(&bench.database("bench_ours", None).await?, config.pool_size)?);
+    let baseline_url = bench.database("bench_baseline", None).await?;
     let run_for = Duration::from_secs_f64(options.seconds.max(0.1));
     let baseline_position = Arc::new(AtomicI64::new(0));
 
@@ -104,7 +96,7 @@ async fn run_all(cluster: &LocalCluster, config: &Config, options: &AppendOption
     Ok(report)
 }
 
-fn sample_event() -> NewEvent {
+pub(crate) fn sample_event() -> NewEvent {
     let event = Event::CourseCreated(CourseCreated {
         course_id: Uuid::now_v7(),
         instructor_id: Uuid::now_v7(),

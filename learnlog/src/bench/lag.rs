@@ -1,0 +1,175 @@
+//! `learnlog bench lag`: how long after a command's 201 its write is visible through the query API, at fixed
+//! offered rates (open loop), in embedded mode and, when `KAFKA_BROKERS` is set, through Kafka. Visibility is
+//! a read with the command's consistency token answering `fresh`. The baseline is a bare HTTP round trip to
+//! the same server (`GET /healthz`), the floor under any read.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api_contract::TokenKeys;
+use events::Role as UserRole;
+use secrecy::SecretString;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::{BenchCluster, percentiles_ms};
+use crate::app::{App, Role};
+use crate::config::{Config, KafkaConfig};
+use crate::error::Error;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct LagOptions {
+    /// Offered command rates per second, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "200,1000")]
+    pub rates: Vec<u32>,
+    /// Length of each run, in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+}
+
+pub async fn lag(config: &Config, options: &LagOptions) -> Result<String, Error> {
+    let bench = BenchCluster::start().await?;
+    let mut report = String::from(
+        "end-to-end lag (201 -> visible through the query API), open loop\n\
+         mode     | offered/s | achieved/s | lag p50 ms | lag p99 ms | stale | baseline p50 ms | baseline p99 ms\n",
+    );
+    let mut modes: Vec<(&str, Option<KafkaConfig>)> = vec![("embedded", None)];
+    match &config.kafka {
+        Some(kafka) => {
+            let id = Uuid::now_v7().simple();
+            let kafka = KafkaConfig {
+                topic_prefix: format!("bench{id}."),
+                group_id: format!("bench{id}"),
+                partitions: kafka.partitions.min(6),
+                ..kafka.clone()
+            };
+            modes.push(("kafka", Some(kafka)));
+        }
+        None => report.push_str("(kafka mode skipped: set KAFKA_BROKERS to a running broker)\n"),
+    }
+    for (index, (mode, kafka)) in modes.into_iter().enumerate() {
+        let result = run_mode(&bench, config, mode, kafka, index, options, &mut report).await;
+        if let Err(error) = result {
+            report.push_str(&format!("{mode}: failed: {error}\n"));
+        }
+    }
+    bench.stop().await?;
+    Ok(report)
+}
+
+async fn run_mode(
+    bench: &BenchCluster,
+    config: &Config,
+    mode: &str,
+    kafka: Option<KafkaConfig>,
+    index: usize,
+    options: &LagOptions,
+    report: &mut String,
+) -> Result<(), Error> {
+    let url = bench.database(&format!("bench_lag_{index}"), kafka.as_ref()).await?;
+    let secret = SecretString::from(format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple()));
+    let config = Config {
+        listen: "127.0.0.1:0".parse().map_err(|_| Error::Config("listen address".into()))?,
+        jwt_secret: Some(secret.clone()),
+        consistency_wait: Duration::from_secs(30),
+        kafka,
+        ..config.clone()
+    };
+    let app = App::build(&config, &url, &Role::everything(&config)).await?;
+    let base = format!("http://{}", app.local_addr()?);
+    let (stop, stopped) = watch::channel(false);
+    let running = tokio::spawn(app.run(async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+    let keys = TokenKeys::new(&secret)?;
+    let token = keys.issue(Uuid::now_v7(), UserRole::Instructor, Duration::from_secs(3600))?;
+    let client = reqwest::Client::new();
+    let probe = Probe { client, base, token: Arc::new(token) };
+
+    // Warm up (and, with Kafka, let the consumer join) before measuring.
+    for _ in 0..20 {
+        probe.command_until_visible().await;
+    }
+    for &rate in &options.rates {
+        let total = (f64::from(rate.max(1)) * options.seconds.max(0.1)).ceil() as usize;
+        let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+        let started = Instant::now();
+        let mut tasks = Vec::with_capacity(total);
+        let mut baseline = Vec::with_capacity(total);
+        for n in 0..total {
+            tokio::time::sleep_until((started + interval * u32::try_from(n).unwrap_or(u32::MAX)).into()).await;
+            let command = probe.clone();
+            tasks.push(tokio::spawn(async move { command.command_until_visible().await }));
+            if n % 10 == 0 {
+                let floor = probe.clone();
+                baseline.push(tokio::spawn(async move { floor.bare_round_trip().await }));
+            }
+        }
+        let mut lags = Vec::new();
+        let mut stale = 0;
+        for task in tasks {
+            match task.await {
+                Ok(Some(lag)) => lags.push(lag),
+                _ => stale += 1,
+            }
+        }
+        let elapsed = started.elapsed();
+        let mut floor: Vec<Duration> = Vec::new();
+        for task in baseline {
+            floor.extend(task.await.ok().flatten());
+        }
+        let (p50, p99) = percentiles_ms(&mut lags);
+        let (floor50, floor99) = percentiles_ms(&mut floor);
+        report.push_str(&format!(
+            "{mode:<8} | {rate:>9} | {:>10.0} | {p50:>10.2} | {p99:>10.2} | {stale:>5} | {floor50:>15.2} | {floor99:>15.2}\n",
+            total as f64 / elapsed.as_secs_f64(),
+        ));
+    }
+    let _ = stop.send(true);
+    let _ = running.await;
+    Ok(())
+}
+
+#[derive(Clone)]
+struct Probe {
+    client: reqwest::Client,
+    base: String,
+    token: Arc<String>,
+}
+
+impl Probe {
+    /// Creates a course, then reads with its token; the lag from the 201 to a fresh answer.
+    async fn command_until_visible(&self) -> Option<Duration> {
+        let body = serde_json::json!({
+            "title": "Lag probe", "summary": "Measures lag", "category": "Database", "level": "beginner",
+            "price": { "amount_cents": 100, "currency": "USD" }
+        });
+        let created = self
+            .client
+            .post(format!("{}/api/v1/courses", self.base))
+            .bearer_auth(self.token.as_str())
+            .json(&body)
+            .send()
+            .await
+            .ok()?;
+        let accepted = Instant::now();
+        let token = created.headers().get("x-consistency-token")?.to_str().ok()?.to_owned();
+        let read = self
+            .client
+            .get(format!("{}/api/v1/courses?limit=1", self.base))
+            .header("x-consistency-token", token)
+            .send()
+            .await
+            .ok()?;
+        let fresh = read.headers().get("x-consistency").is_some_and(|v| v == "fresh");
+        let lag = accepted.elapsed();
+        fresh.then_some(lag)
+    }
+
+    async fn bare_round_trip(&self) -> Option<Duration> {
+        let started = Instant::now();
+        self.client.get(format!("{}/healthz", self.base)).send().await.ok()?;
+        Some(started.elapsed())
+    }
+}

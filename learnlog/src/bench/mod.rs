@@ -1,0 +1,57 @@
+//! Benchmarks (not tests). Each measures Learnlog against a baseline run in the same process and the same
+//! run, interleaved where it can be, and reports ratios: the machines are shared and noisy.
+
+pub mod append;
+pub mod lag;
+pub mod relay;
+
+pub use append::{AppendOptions, append};
+
+use std::time::Duration;
+
+use event_store::cluster::{ClusterOptions, LocalCluster};
+use uuid::Uuid;
+
+use crate::error::Error;
+
+/// A throwaway, durable cluster for one benchmark, removed afterwards.
+pub(crate) struct BenchCluster {
+    pub cluster: LocalCluster,
+    folder: std::path::PathBuf,
+}
+
+impl BenchCluster {
+    pub async fn start() -> Result<Self, Error> {
+        let folder = std::env::temp_dir().join(format!("learnlog-bench-{}", Uuid::now_v7()));
+        let cluster = LocalCluster::start(&folder.join("postgres"), &ClusterOptions::default()).await?;
+        cluster.stop_when_this_process_exits(true)?;
+        Ok(BenchCluster { cluster, folder })
+    }
+
+    /// A new, migrated database `name` (with topics when `kafka` is given).
+    pub async fn database(&self, name: &str, kafka: Option<&crate::config::KafkaConfig>) -> Result<String, Error> {
+        crate::embedded::create_database(&self.cluster.url("postgres"), name).await?;
+        let url = self.cluster.url(name);
+        crate::app::migrate(&url, None, kafka).await?;
+        Ok(url)
+    }
+
+    pub async fn stop(self) -> Result<(), Error> {
+        self.cluster.stop().await?;
+        let _ = std::fs::remove_dir_all(&self.folder);
+        Ok(())
+    }
+}
+
+/// p50 and p99 of `samples`, in milliseconds.
+pub(crate) fn percentiles_ms(samples: &mut [Duration]) -> (f64, f64) {
+    if samples.is_empty() {
+        return (0.0, 0.0);
+    }
+    samples.sort_unstable();
+    let at = |percent: usize| {
+        let index = (samples.len() * percent).div_ceil(100).saturating_sub(1);
+        samples[index].as_secs_f64() * 1000.0
+    };
+    (at(50), at(99))
+}
