@@ -17,6 +17,9 @@ use crate::source::{EventSource, Origin, SourceError, SourcedEvent};
 
 /// How long to wait for more records once a batch has begun.
 const FILL_WAIT: Duration = Duration::from_millis(5);
+/// The longest a fetch waits at the broker for data. librdkafka's default (500 ms) is what a write waits
+/// before a projector sees it on brokers that hold a fetch for the whole wait even once data is there.
+const FETCH_WAIT_MS: &str = "50";
 
 #[derive(Debug, Clone)]
 pub struct KafkaSourceSettings {
@@ -92,6 +95,7 @@ impl KafkaSource {
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", settings.session_timeout_ms.to_string())
+            .set("fetch.wait.max.ms", FETCH_WAIT_MS)
             .create_with_context(assignment.clone())?;
         let topics: Vec<String> = Context::ALL.iter().map(|context| context.topic(&settings.topic_prefix)).collect();
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
