@@ -47,7 +47,6 @@ pub struct App {
     listener: TcpListener,
     routes: Router,
     store: Database,
-    read: Database,
     projector: Option<Projector>,
     kafka: Option<KafkaConfig>,
     relay: Option<Relay>,
@@ -82,10 +81,10 @@ impl App {
         } else {
             None
         };
-        let readiness = readiness(store.clone(), read.clone());
+        let readiness = readiness(store.clone(), read);
         let routes = api_contract::finish(routes, config.body_limit_bytes, readiness);
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(App { listener, routes, store, read, projector, kafka: config.kafka.clone(), relay })
+        Ok(App { listener, routes, store, projector, kafka: config.kafka.clone(), relay })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
@@ -98,17 +97,13 @@ impl App {
         let mut tasks = Vec::new();
         if let Some(projector) = self.projector {
             let kafka = match &self.kafka {
-                Some(kafka) => Some(KafkaSource::new(
-                    &KafkaSourceSettings {
-                        brokers: kafka.brokers.clone(),
-                        topic_prefix: kafka.topic_prefix.clone(),
-                        group_id: kafka.group_id.clone(),
-                        session_timeout_ms: kafka.session_timeout_ms,
-                        debug: kafka.debug.clone(),
-                    },
-                    self.read.clone(),
-                    READ_MODELS,
-                )?),
+                Some(kafka) => Some(KafkaSource::new(&KafkaSourceSettings {
+                    brokers: kafka.brokers.clone(),
+                    topic_prefix: kafka.topic_prefix.clone(),
+                    group_id: kafka.group_id.clone(),
+                    session_timeout_ms: kafka.session_timeout_ms,
+                    debug: kafka.debug.clone(),
+                })?),
                 None => None,
             };
             tasks.push(tokio::spawn(run_projector(projector, kafka, self.store.clone(), stopped.clone())));

@@ -25,26 +25,6 @@ pub async fn load(read: &Database, projector: &str) -> Result<i64, ProjectorErro
     Ok(row.map(|row| row.try_get(0)).transpose()?.unwrap_or(0))
 }
 
-/// The stored offsets of `projector` in the given partitions (those without a checkpoint are absent).
-pub(crate) async fn partition_offsets(
-    read: &Database,
-    projector: &str,
-    partitions: &[PartitionKey],
-) -> Result<HashMap<PartitionKey, i64>, ProjectorError> {
-    let topics: Vec<&str> = partitions.iter().map(|(topic, _)| topic.as_str()).collect();
-    let numbers: Vec<i32> = partitions.iter().map(|(_, partition)| *partition).collect();
-    let client = read.pool().get().await?;
-    let rows = client
-        .query(
-            "SELECT c.topic, c.partition, c.kafka_offset FROM projector_partition_checkpoints c \
-             JOIN unnest($2::text[], $3::int4[]) AS k(t, p) ON c.topic = k.t AND c.partition = k.p \
-             WHERE c.projector = $1 AND c.kafka_offset >= 0",
-            &[&projector, &topics, &numbers],
-        )
-        .await?;
-    rows.iter().map(|row| Ok(((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?))).collect()
-}
-
 pub(crate) async fn lock_feed(transaction: &Transaction<'_>, projector: &str) -> Result<i64, ProjectorError> {
     transaction
         .execute(

@@ -1,11 +1,10 @@
-//! The Kafka source: a consumer group over the context topics. Whenever partitions are assigned, it seeks each
-//! of them past its checkpoint stored in PostgreSQL. Offsets are also committed to Kafka, but only after the
-//! batch and its checkpoints are committed to PostgreSQL, so even before the seek takes effect a consumer
-//! resumes at or before the stored checkpoint; the projector skips whatever the checkpoint covers (ADR 0003).
+//! The Kafka source: a consumer group over the context topics. Offsets are committed to Kafka only after the
+//! batch and its checkpoints are committed to PostgreSQL, so a consumer that takes over a partition resumes
+//! at or before the stored checkpoint; the projector then skips what the checkpoint already covers (ADR 0003).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use events::{Context, wire};
@@ -14,9 +13,6 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
-use event_store::Database;
-
-use crate::checkpoint;
 use crate::source::{EventSource, Origin, SourceError, SourcedEvent};
 
 /// How long to wait for more records once a batch has begun.
@@ -35,21 +31,13 @@ pub struct KafkaSourceSettings {
     pub debug: Option<String>,
 }
 
-/// Counts the partitions this consumer holds, as the group's rebalances hand them out, and how many
-/// assignments there have been.
+/// Counts the partitions this consumer holds, as the group's rebalances hand them out.
 #[derive(Debug, Clone, Default)]
-pub struct Assignment {
-    partitions: Arc<AtomicUsize>,
-    generation: Arc<AtomicU64>,
-}
+pub struct Assignment(Arc<AtomicUsize>);
 
 impl Assignment {
     pub fn partitions(&self) -> usize {
-        self.partitions.load(Ordering::SeqCst)
-    }
-
-    fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
+        self.0.load(Ordering::SeqCst)
     }
 }
 
@@ -71,12 +59,11 @@ impl ConsumerContext for Assignment {
         match rebalance {
             Rebalance::Assign(partitions) => {
                 tracing::info!(partitions = partitions.count(), "partitions assigned");
-                self.partitions.store(partitions.count(), Ordering::SeqCst);
-                self.generation.fetch_add(1, Ordering::SeqCst);
+                self.0.store(partitions.count(), Ordering::SeqCst);
             }
             Rebalance::Revoke(partitions) => {
                 tracing::info!(partitions = partitions.count(), "partitions revoked");
-                self.partitions.store(0, Ordering::SeqCst);
+                self.0.store(0, Ordering::SeqCst);
             }
             Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
         }
@@ -86,11 +73,6 @@ impl ConsumerContext for Assignment {
 pub struct KafkaSource {
     consumer: StreamConsumer<Assignment>,
     assignment: Assignment,
-    /// The assignment generation this source last sought checkpoints for.
-    sought: u64,
-    /// Where the checkpoints live, and whose they are.
-    read: Database,
-    projector: String,
 }
 
 impl std::fmt::Debug for KafkaSource {
@@ -100,9 +82,8 @@ impl std::fmt::Debug for KafkaSource {
 }
 
 impl KafkaSource {
-    /// Joins the consumer group and subscribes to every context topic, for the projector `projector` whose
-    /// checkpoints are in `read`.
-    pub fn new(settings: &KafkaSourceSettings, read: Database, projector: &str) -> Result<Self, SourceError> {
+    /// Joins the consumer group and subscribes to every context topic.
+    pub fn new(settings: &KafkaSourceSettings) -> Result<Self, SourceError> {
         let assignment = Assignment::default();
         let mut config = ClientConfig::new();
         if let Some(contexts) = settings.debug.as_deref().filter(|c| !c.is_empty()) {
@@ -119,37 +100,7 @@ impl KafkaSource {
         let topics: Vec<String> = Context::ALL.iter().map(|context| context.topic(&settings.topic_prefix)).collect();
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
-        Ok(KafkaSource { consumer, assignment, sought: 0, read, projector: projector.to_owned() })
-    }
-
-    /// After a new assignment, seeks each assigned partition past its stored checkpoint. Records fetched
-    /// before the seek takes effect are skipped by the projector all the same.
-    async fn seek_after_assignment(&mut self) {
-        let generation = self.assignment.generation();
-        if generation == self.sought {
-            return;
-        }
-        let assigned: Vec<(String, i32)> = match self.consumer.assignment() {
-            Ok(list) => list.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect(),
-            Err(error) => {
-                tracing::warn!(%error, "cannot read the assignment; not seeking");
-                return;
-            }
-        };
-        let stored = match checkpoint::partition_offsets(&self.read, &self.projector, &assigned).await {
-            Ok(stored) => stored,
-            Err(error) => {
-                tracing::warn!(%error, "cannot read partition checkpoints; resuming from committed offsets");
-                return;
-            }
-        };
-        for ((topic, partition), offset) in stored {
-            // A zero timeout makes the seek asynchronous, so this never blocks the runtime.
-            if let Err(error) = self.consumer.seek(&topic, partition, Offset::Offset(offset + 1), Duration::ZERO) {
-                tracing::debug!(%error, %topic, partition, "seek failed; the checkpoint still filters");
-            }
-        }
-        self.sought = generation;
+        Ok(KafkaSource { consumer, assignment })
     }
 
     /// A handle that tells how many partitions this consumer holds, usable after the source moved away.
@@ -188,7 +139,6 @@ impl EventSource for KafkaSource {
     async fn next_batch(&mut self, limit: usize) -> Result<Vec<SourcedEvent>, SourceError> {
         let mut batch = Vec::new();
         loop {
-            self.seek_after_assignment().await;
             let first = self.consumer.recv().await?;
             batch.extend(to_event(&first));
             if !batch.is_empty() {

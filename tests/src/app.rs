@@ -237,7 +237,7 @@ impl TestApp {
                     session_timeout_ms: *session_timeout_ms,
                     debug: None,
                 };
-                let source = KafkaSource::new(&settings, self.store.clone(), READ_MODELS).expect("consumer joins");
+                let source = KafkaSource::new(&settings).expect("consumer joins");
                 let assignment = source.assignment();
                 self.projector = Some((stop, tokio::spawn(projector.run(source, stopped))));
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
