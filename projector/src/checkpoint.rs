@@ -110,6 +110,17 @@ pub(crate) async fn store_partitions(
     Ok(())
 }
 
+/// The newest version of each of `streams` the read models include (absent: none yet).
+pub(crate) async fn stream_versions(
+    transaction: &Transaction<'_>,
+    streams: &[&str],
+) -> Result<HashMap<String, i64>, ProjectorError> {
+    let rows = transaction
+        .query("SELECT stream_id, version FROM projected_stream_versions WHERE stream_id = ANY($1)", &[&streams])
+        .await?;
+    rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
+}
+
 /// Records the newest version of each stream the read models now include.
 pub(crate) async fn record_stream_versions(
     transaction: &Transaction<'_>,

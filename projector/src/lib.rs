@@ -107,8 +107,9 @@ impl Projector {
     }
 
     /// Locks the checkpoints `batch` touches, moves them past it, and returns the events they did not cover:
-    /// feed events after the stored position; Kafka records after the stored offset whose global position is
-    /// also new to their partition (a relay restart republishes under new offsets).
+    /// feed events after the stored position; Kafka records after their partition's stored offset whose
+    /// stream version is also new to the read models (a relay restart republishes under new offsets). The
+    /// second test is per stream on purpose: it holds whatever order the broker keeps between streams.
     async fn claim<'b>(
         &self,
         transaction: &Transaction<'_>,
@@ -125,11 +126,16 @@ impl Projector {
             .collect();
         partitions.sort();
         partitions.dedup();
-        let mut marks: HashMap<PartitionKey, PartitionMark> = if partitions.is_empty() {
-            HashMap::new()
-        } else {
-            checkpoint::lock_partitions(transaction, &self.name, &partitions).await?
-        };
+        let (mut marks, mut projected): (HashMap<PartitionKey, PartitionMark>, HashMap<String, i64>) =
+            if partitions.is_empty() {
+                (HashMap::new(), HashMap::new())
+            } else {
+                let marks = checkpoint::lock_partitions(transaction, &self.name, &partitions).await?;
+                let mut streams: Vec<&str> = batch.iter().map(|sourced| sourced.event.stream_id.as_str()).collect();
+                streams.sort_unstable();
+                streams.dedup();
+                (marks, checkpoint::stream_versions(transaction, &streams).await?)
+            };
         for sourced in batch {
             let event = &sourced.event;
             match &sourced.origin {
@@ -148,8 +154,10 @@ impl Projector {
                         marks.entry((topic.clone(), *partition)).or_insert(PartitionMark { offset: -1, position: 0 });
                     if *offset > mark.offset {
                         mark.offset = *offset;
-                        if event.position > mark.position {
-                            mark.position = event.position;
+                        let version = projected.entry(event.stream_id.clone()).or_insert(0);
+                        if event.stream_version > *version {
+                            *version = event.stream_version;
+                            mark.position = mark.position.max(event.position);
                             fresh.push(event);
                         }
                     }

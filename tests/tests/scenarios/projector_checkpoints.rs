@@ -54,6 +54,17 @@ async fn redelivered_and_republished_records_apply_once() {
 }
 
 #[tokio::test]
+async fn events_of_different_streams_arriving_out_of_position_order_in_one_partition_are_all_applied() {
+    let database = test_database().await;
+    let projector = Projector::new(database.connect(2), READ_MODELS);
+    let (a, b, c) = (created(1), created(2), created(3));
+    // A broker that reorders a retried produce request within a partition: positions 3, 1, 2.
+    assert_eq!(projector.apply(&[at(&c, 0, 0)]).await.expect("applies"), 1);
+    assert_eq!(projector.apply(&[at(&a, 0, 1), at(&b, 0, 2)]).await.expect("applies"), 2);
+    assert_eq!(database.count("SELECT count(*) FROM catalog_course").await, 3);
+}
+
+#[tokio::test]
 async fn a_feed_batch_already_covered_by_the_checkpoint_changes_nothing() {
     let database = test_database().await;
     let projector = Projector::new(database.connect(2), READ_MODELS);
