@@ -2,6 +2,7 @@
 //! place where an old schema version is upcast to the current one when it is read.
 
 use crate::catalog::{CourseCreated, CoursePublished};
+use crate::identity::IndividualTraineeRegistered;
 use crate::stream::Context;
 
 /// Every event type of the system, at its current schema version.
@@ -9,6 +10,7 @@ use crate::stream::Context;
 pub enum Event {
     CourseCreated(CourseCreated),
     CoursePublished(CoursePublished),
+    IndividualTraineeRegistered(IndividualTraineeRegistered),
 }
 
 /// A stored event that cannot be turned into an [`Event`].
@@ -28,19 +30,21 @@ impl Event {
         match self {
             Event::CourseCreated(_) => "CourseCreated",
             Event::CoursePublished(_) => "CoursePublished",
+            Event::IndividualTraineeRegistered(_) => "IndividualTraineeRegistered",
         }
     }
 
     /// The schema version this code writes.
     pub fn schema_version(&self) -> i32 {
         match self {
-            Event::CourseCreated(_) | Event::CoursePublished(_) => 1,
+            Event::CourseCreated(_) | Event::CoursePublished(_) | Event::IndividualTraineeRegistered(_) => 1,
         }
     }
 
     pub fn context(&self) -> Context {
         match self {
             Event::CourseCreated(_) | Event::CoursePublished(_) => Context::Catalog,
+            Event::IndividualTraineeRegistered(_) => Context::Identity,
         }
     }
 
@@ -49,6 +53,7 @@ impl Event {
         let encoded = match self {
             Event::CourseCreated(e) => serde_json::to_string(e),
             Event::CoursePublished(e) => serde_json::to_string(e),
+            Event::IndividualTraineeRegistered(e) => serde_json::to_string(e),
         };
         // Serialising plain structs of strings, numbers and ids into a String cannot fail.
         encoded.unwrap_or_else(|error| unreachable!("event payloads always serialise: {error}"))
@@ -61,7 +66,10 @@ impl Event {
         match (event_type, schema_version) {
             ("CourseCreated", 1) => serde_json::from_str(payload).map(Event::CourseCreated).map_err(payload_error),
             ("CoursePublished", 1) => serde_json::from_str(payload).map(Event::CoursePublished).map_err(payload_error),
-            ("CourseCreated" | "CoursePublished", _) => Err(unknown_version()),
+            ("IndividualTraineeRegistered", 1) => {
+                serde_json::from_str(payload).map(Event::IndividualTraineeRegistered).map_err(payload_error)
+            }
+            ("CourseCreated" | "CoursePublished" | "IndividualTraineeRegistered", _) => Err(unknown_version()),
             _ => Err(DecodeError::UnknownType(event_type.to_owned())),
         }
     }

@@ -9,10 +9,12 @@
 pub mod catalog;
 pub mod codec;
 pub mod envelope;
+pub mod identity;
 pub mod stream;
 pub mod wire;
 
 pub use catalog::{CourseCreated, CourseLevel, CoursePublished};
 pub use codec::{DecodeError, Event};
 pub use envelope::{Actor, Metadata, NewEvent, RecordedEvent, Role};
+pub use identity::IndividualTraineeRegistered;
 pub use stream::Context;

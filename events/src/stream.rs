@@ -59,6 +59,11 @@ impl Context {
     }
 }
 
+/// The stream of one user account.
+pub fn user_stream(user_id: Uuid) -> String {
+    format!("user-{user_id}")
+}
+
 /// The stream of one course aggregate.
 pub fn course_stream(course_id: Uuid) -> String {
     format!("course-{course_id}")

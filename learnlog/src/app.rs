@@ -60,17 +60,22 @@ impl App {
             _ => store.clone(),
         };
         let mut routes = Router::new();
-        if roles.contains(&Role::CommandApi) {
-            let keys = Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?);
-            routes =
-                routes.merge(command_api::router(CommandApiState { store: PgEventStore::start(store.clone()), keys }));
+        let serves_http = roles.contains(&Role::CommandApi) || roles.contains(&Role::QueryApi);
+        let keys = match serves_http {
+            true => Some(Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?)),
+            false => None,
+        };
+        if let (true, Some(keys)) = (roles.contains(&Role::CommandApi), &keys) {
+            let state = CommandApiState { store: PgEventStore::start(store.clone()), keys: Arc::clone(keys) };
+            routes = routes.merge(command_api::router(state));
         }
-        if roles.contains(&Role::QueryApi) {
+        if let (true, Some(keys)) = (roles.contains(&Role::QueryApi), &keys) {
             let watermark = Watermark::follow(read.clone(), READ_MODELS, PROJECTIONS_CHANNEL);
             routes = routes.merge(query_api::router(QueryApiState {
                 read: read.clone(),
                 watermark,
                 consistency_wait: config.consistency_wait,
+                keys: Arc::clone(keys),
             }));
         }
         let projector = roles.contains(&Role::Projector).then(|| Projector::new(read.clone(), READ_MODELS));

@@ -3,12 +3,16 @@
 
 mod consistency;
 mod courses;
+mod me;
 mod page;
 mod watermark;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use api_contract::TokenKeys;
 use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::get;
 use event_store::Database;
 
@@ -23,6 +27,14 @@ pub struct QueryApiState {
     pub read: Database,
     pub watermark: Watermark,
     pub consistency_wait: Duration,
+    /// Verifies the bearer tokens of per-user reads.
+    pub keys: Arc<TokenKeys>,
+}
+
+impl FromRef<QueryApiState> for Arc<TokenKeys> {
+    fn from_ref(state: &QueryApiState) -> Self {
+        Arc::clone(&state.keys)
+    }
 }
 
 /// Every query route, under `/api/v1`.
@@ -30,5 +42,6 @@ pub fn router(state: QueryApiState) -> Router {
     Router::new()
         .route("/api/v1/courses", get(courses::list))
         .route("/api/v1/courses/{id}", get(courses::get))
+        .route("/api/v1/me", get(me::get))
         .with_state(state)
 }

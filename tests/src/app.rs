@@ -109,6 +109,7 @@ impl TestApp {
             read: store.clone(),
             watermark: Watermark::follow(store.clone(), READ_MODELS, PROJECTIONS_CHANNEL),
             consistency_wait: Duration::from_secs(5),
+            keys: Arc::clone(&keys),
         });
         let routes = api_contract::finish(
             command.merge(query),

@@ -34,6 +34,8 @@ impl Aggregate for Course {
                 Course { id: created.course_id, owner: created.instructor_id, status: CourseStatus::Draft }
             }
             Event::CoursePublished(_) => Course { status: CourseStatus::Published, ..self },
+            // Events of other aggregates never reach a course stream.
+            Event::IndividualTraineeRegistered(_) => self,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! loaded first and passed in, so every rule is tested as given(events) / when(command) / then(events or
 //! rejection).
 
+pub mod account;
 pub mod course;
 pub mod taxonomy;
 

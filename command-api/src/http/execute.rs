@@ -121,7 +121,8 @@ fn replay(stored: StoredAnswer, digest: &str) -> Result<Response, Problem> {
     Ok(answer(status, stored.response, token))
 }
 
-fn answer(status: StatusCode, mut data: Value, token: ConsistencyToken) -> Response {
+/// A command's success answer: `{data, consistency_token}`, the token header and the version as ETag.
+pub(crate) fn answer(status: StatusCode, mut data: Value, token: ConsistencyToken) -> Response {
     if let Value::Object(fields) = &mut data {
         fields.insert("version".to_owned(), Value::from(token.stream_version));
     }

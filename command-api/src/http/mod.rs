@@ -1,5 +1,6 @@
 //! HTTP routes of the command API (API.md, "Commands").
 
+mod auth;
 mod courses;
 mod execute;
 mod headers;
@@ -28,6 +29,7 @@ impl FromRef<CommandApiState> for Arc<TokenKeys> {
 /// Every command route, under `/api/v1`.
 pub fn router(state: CommandApiState) -> Router {
     Router::new()
+        .route("/api/v1/auth/register", post(auth::register))
         .route("/api/v1/courses", post(courses::create))
         .route("/api/v1/courses/{id}/publish", post(courses::publish))
         .with_state(state)

@@ -2,6 +2,7 @@
 //! rest. Every write is guarded by the stream version, so applying an event twice changes nothing.
 
 mod catalog;
+mod users;
 
 use deadpool_postgres::Transaction;
 use events::{Event, RecordedEvent};
@@ -11,5 +12,6 @@ pub(crate) async fn apply(
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
-    catalog::apply(transaction, recorded, event).await
+    catalog::apply(transaction, recorded, event).await?;
+    users::apply(transaction, recorded, event).await
 }

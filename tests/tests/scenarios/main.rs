@@ -1,5 +1,6 @@
 //! Black-box scenarios against a real PostgreSQL: one test binary, so the whole run shares one cluster.
 
+mod accounts;
 mod bad_input;
 mod concurrency;
 mod courses;

@@ -1,0 +1,174 @@
+//! The UserAccount aggregate (stream `user-{uuid}`): sign-up of individual trainees. The rules of DOMAIN.md
+//! R18 are checked here; the uniqueness of email and username across every kind of user is enforced by the
+//! write side's credentials table in the same transaction as the first event.
+
+use events::{Event, IndividualTraineeRegistered};
+use uuid::Uuid;
+
+use super::{Aggregate, Violation};
+
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// Bounds the hashing work one request can ask for.
+pub const PASSWORD_MAX_CHARS: usize = 128;
+pub const USERNAME_MAX_CHARS: usize = 30;
+pub const NAME_MAX_CHARS: usize = 100;
+pub const EMAIL_MAX_CHARS: usize = 254;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Account {
+    #[default]
+    Missing,
+    Registered,
+}
+
+impl Aggregate for Account {
+    fn evolve(self, event: &Event) -> Self {
+        match event {
+            Event::IndividualTraineeRegistered(_) => Account::Registered,
+            _ => self,
+        }
+    }
+}
+
+/// A sign-up as the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignUp {
+    pub email: String,
+    pub username: String,
+    pub password: String,
+    pub name: String,
+    pub country: Option<String>,
+}
+
+/// A sign-up whose fields all hold: the email lower-cased, everything trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidSignUp {
+    pub email: String,
+    pub username: String,
+    pub password: String,
+    pub name: String,
+    pub country: Option<String>,
+}
+
+impl SignUp {
+    /// Checks every field (R18), reporting all violations at once.
+    pub fn validate(self) -> Result<ValidSignUp, Vec<Violation>> {
+        let mut found = Vec::new();
+        let email = self.email.trim().to_lowercase();
+        if !is_email(&email) {
+            found.push(Violation::new("email", "must be an email address like name@example.com"));
+        }
+        let username = self.username.trim().to_owned();
+        if username.is_empty() || !username.chars().all(|c| c.is_ascii_alphanumeric()) {
+            found.push(Violation::new("username", "must be letters and digits only"));
+        } else if username.chars().count() > USERNAME_MAX_CHARS {
+            found.push(Violation::new("username", format!("must be at most {USERNAME_MAX_CHARS} characters")));
+        }
+        let length = self.password.chars().count();
+        if length < PASSWORD_MIN_CHARS {
+            found.push(Violation::new("password", format!("must be at least {PASSWORD_MIN_CHARS} characters")));
+        } else if length > PASSWORD_MAX_CHARS {
+            found.push(Violation::new("password", format!("must be at most {PASSWORD_MAX_CHARS} characters")));
+        }
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > NAME_MAX_CHARS {
+            found.push(Violation::new("name", format!("must be 1 to {NAME_MAX_CHARS} characters")));
+        }
+        let country = self.country.map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty());
+        if country.as_deref().is_some_and(|c| c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_uppercase())) {
+            found.push(Violation::new("country", "must be an ISO 3166 alpha-2 code like US"));
+        }
+        if found.is_empty() {
+            Ok(ValidSignUp { email, username, password: self.password, name, country })
+        } else {
+            Err(found)
+        }
+    }
+}
+
+/// `\S+@\S+\.\S+` (DOMAIN.md), within the length an address can have.
+fn is_email(text: &str) -> bool {
+    if text.is_empty() || text.len() > EMAIL_MAX_CHARS || text.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let Some((local, domain)) = text.split_once('@') else { return false };
+    let Some((host, top)) = domain.rsplit_once('.') else { return false };
+    !local.is_empty() && !host.is_empty() && !top.is_empty()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountRejection {
+    AlreadyRegistered,
+}
+
+/// Records the sign-up of a new individual trainee.
+pub fn register(account: Account, user_id: Uuid, sign_up: &ValidSignUp) -> Result<Vec<Event>, AccountRejection> {
+    if account != Account::Missing {
+        return Err(AccountRejection::AlreadyRegistered);
+    }
+    Ok(vec![Event::IndividualTraineeRegistered(IndividualTraineeRegistered {
+        user_id,
+        email: sign_up.email.clone(),
+        username: sign_up.username.clone(),
+        name: sign_up.name.clone(),
+        country: sign_up.country.clone(),
+    })])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sign_up() -> SignUp {
+        SignUp {
+            email: " Ada@Example.COM ".into(),
+            username: "ada".into(),
+            password: "correct horse".into(),
+            name: "Ada Lovelace".into(),
+            country: Some("gb".into()),
+        }
+    }
+
+    #[test]
+    fn a_valid_sign_up_is_normalised_and_recorded_without_the_password() {
+        let valid = sign_up().validate().expect("valid");
+        assert_eq!((valid.email.as_str(), valid.country.as_deref()), ("ada@example.com", Some("GB")));
+        let events = register(Account::default(), Uuid::from_u128(1), &valid).expect("registers");
+        let payload = events[0].encode();
+        assert!(!payload.contains("correct horse"), "the password must never reach an event");
+        assert_eq!(Account::from_events(&events), Account::Registered);
+    }
+
+    #[test]
+    fn an_account_is_registered_once() {
+        let valid = sign_up().validate().expect("valid");
+        let history = register(Account::default(), Uuid::from_u128(1), &valid).expect("registers");
+        assert_eq!(
+            register(Account::from_events(&history), Uuid::from_u128(1), &valid),
+            Err(AccountRejection::AlreadyRegistered)
+        );
+    }
+
+    #[test]
+    fn every_rule_of_r18_is_checked_and_reported_by_field() {
+        let bad = SignUp {
+            email: "not-an-email".into(),
+            username: "ada lovelace!".into(),
+            password: "short".into(),
+            name: "  ".into(),
+            country: Some("GBR".into()),
+        };
+        let fields: Vec<&str> = bad.validate().expect_err("invalid").iter().map(|v| v.field).collect();
+        assert_eq!(fields, ["email", "username", "password", "name", "country"]);
+    }
+
+    #[test]
+    fn emails_need_a_local_part_a_host_and_a_top_level_domain() {
+        for bad in ["a@b", "@b.c", "a@.c", "a@b.", "a b@c.d", ""] {
+            assert!(!is_email(bad), "{bad}");
+        }
+        assert!(is_email("a@b.c"));
+        let long_password = SignUp { password: "x".repeat(PASSWORD_MAX_CHARS + 1), ..sign_up() };
+        assert!(long_password.validate().is_err());
+    }
+}

@@ -1,0 +1,62 @@
+//! `GET /api/v1/me`: the caller's own account, from the user directory. Private: never cached by others.
+
+use api_contract::{Authenticated, Problem};
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, header};
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::QueryApiState;
+use crate::consistency::Freshness;
+
+#[derive(Debug, Serialize)]
+struct MeView {
+    id: Uuid,
+    kind: String,
+    role: String,
+    email: String,
+    username: String,
+    name: String,
+    country: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+pub(crate) async fn get(actor: Authenticated, freshness: Freshness, State(state): State<QueryApiState>) -> Response {
+    let mut response = freshness.mark(own_account(&state, actor).await.into_response());
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    response
+}
+
+async fn own_account(state: &QueryApiState, actor: Authenticated) -> Result<Response, Problem> {
+    let unavailable = |error: &dyn std::fmt::Display| {
+        tracing::error!(%error, "reading the user directory failed");
+        Problem::unavailable()
+    };
+    let client = state.read.pool().get().await.map_err(|e| unavailable(&e))?;
+    let row = client
+        .query_opt(
+            "SELECT id, kind, role, email, username, name, country, created_at FROM user_directory WHERE id = $1",
+            &[&actor.user_id],
+        )
+        .await
+        .map_err(|e| unavailable(&e))?
+        .ok_or_else(|| Problem::not_found("There is no account for this token."))?;
+    let me = (|| -> Result<MeView, tokio_postgres::Error> {
+        Ok(MeView {
+            id: row.try_get(0)?,
+            kind: row.try_get(1)?,
+            role: row.try_get(2)?,
+            email: row.try_get(3)?,
+            username: row.try_get(4)?,
+            name: row.try_get(5)?,
+            country: row.try_get(6)?,
+            created_at: row.try_get(7)?,
+        })
+    })()
+    .map_err(|e| unavailable(&e))?;
+    Ok(Json(serde_json::json!({ "data": me })).into_response())
+}
