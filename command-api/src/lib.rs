@@ -8,4 +8,4 @@ pub mod domain;
 mod http;
 pub mod relay;
 
-pub use http::{CommandApiState, router};
+pub use http::{CommandApiState, LoginLimiter, router};

@@ -66,7 +66,7 @@ impl App {
             false => None,
         };
         if let (true, Some(keys)) = (roles.contains(&Role::CommandApi), &keys) {
-            let state = CommandApiState { store: PgEventStore::start(store.clone()), keys: Arc::clone(keys) };
+            let state = CommandApiState::new(PgEventStore::start(store.clone()), Arc::clone(keys));
             routes = routes.merge(command_api::router(state));
         }
         if let (true, Some(keys)) = (roles.contains(&Role::QueryApi), &keys) {
@@ -119,10 +119,11 @@ impl App {
                 let _ = stopped.wait_for(|stop| *stop).await;
             })));
         }
-        let serving = axum::serve(self.listener, self.routes).with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop.send(true);
-        });
+        let serving = axum::serve(self.listener, self.routes.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop.send(true);
+            });
         let served = serving.await;
         for task in tasks {
             let _ = task.await;

@@ -103,8 +103,7 @@ impl TestApp {
         let database = test_database().await;
         let store = database.connect(16);
         let keys = Arc::new(TokenKeys::new(&SecretString::from(SECRET.to_owned())).expect("valid secret"));
-        let command =
-            command_api::router(CommandApiState { store: PgEventStore::start(store.clone()), keys: Arc::clone(&keys) });
+        let command = command_api::router(CommandApiState::new(PgEventStore::start(store.clone()), Arc::clone(&keys)));
         let query = query_api::router(QueryApiState {
             read: store.clone(),
             watermark: Watermark::follow(store.clone(), READ_MODELS, PROJECTIONS_CHANNEL),
@@ -120,7 +119,7 @@ impl TestApp {
         let address = listener.local_addr().expect("bound address");
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, routes)
+            let _ = axum::serve(listener, routes.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .with_graceful_shutdown(async {
                     let _ = stopped.await;
                 })

@@ -4,6 +4,7 @@ mod auth;
 mod courses;
 mod execute;
 mod headers;
+mod sessions;
 
 use std::sync::Arc;
 
@@ -12,12 +13,21 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::post;
 use event_store::PgEventStore;
+pub use sessions::LoginLimiter;
 
 /// What every command handler needs.
 #[derive(Debug, Clone)]
 pub struct CommandApiState {
     pub store: PgEventStore,
     pub keys: Arc<TokenKeys>,
+    /// Shared by every request of this process (R19 limits per process).
+    pub login_limiter: LoginLimiter,
+}
+
+impl CommandApiState {
+    pub fn new(store: PgEventStore, keys: Arc<TokenKeys>) -> Self {
+        CommandApiState { store, keys, login_limiter: LoginLimiter::default() }
+    }
 }
 
 impl FromRef<CommandApiState> for Arc<TokenKeys> {
@@ -30,6 +40,9 @@ impl FromRef<CommandApiState> for Arc<TokenKeys> {
 pub fn router(state: CommandApiState) -> Router {
     Router::new()
         .route("/api/v1/auth/register", post(auth::register))
+        .route("/api/v1/auth/login", post(sessions::login))
+        .route("/api/v1/auth/refresh", post(sessions::refresh))
+        .route("/api/v1/auth/logout", post(sessions::logout))
         .route("/api/v1/courses", post(courses::create))
         .route("/api/v1/courses/{id}/publish", post(courses::publish))
         .with_state(state)

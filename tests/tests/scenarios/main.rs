@@ -12,3 +12,4 @@ mod kafka;
 mod kafka_processes;
 mod projector_checkpoints;
 mod projector_restart;
+mod sessions;

@@ -1,0 +1,271 @@
+//! Sessions: log in, refresh with rotation and reuse detection, log out. Refresh tokens are opaque random
+//! strings stored only as SHA-256 hashes; sessions are write-side state, not events (DOMAIN.md).
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use api_contract::{Authenticated, JsonCommand, Problem};
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use events::Role;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use http::StatusCode;
+use http::request::Parts;
+use rand::RngCore;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::CommandApiState;
+
+/// Access tokens are short-lived; refresh tokens carry the session.
+pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
+pub const REFRESH_TTL_DAYS: i64 = 30;
+/// R19: 5 attempts per minute per client IP.
+const ATTEMPTS_PER_MINUTE: u32 = 5;
+
+/// Limits login attempts per client IP (R19).
+#[derive(Clone)]
+pub struct LoginLimiter(Arc<DefaultKeyedRateLimiter<IpAddr>>);
+
+impl std::fmt::Debug for LoginLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginLimiter(..)")
+    }
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        let per_minute = NonZeroU32::new(ATTEMPTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
+        LoginLimiter(Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))))
+    }
+}
+
+impl LoginLimiter {
+    /// `Err(seconds to wait)` once `ip` has used its attempts.
+    fn check(&self, ip: IpAddr) -> Result<(), u32> {
+        if self.0.len() > 100_000 {
+            self.0.retain_recent();
+        }
+        self.0.check_key(&ip).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX)
+        })
+    }
+}
+
+/// The client's address, as the connection reports it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientIp(IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+        parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| ClientIp(info.0.ip())).ok_or_else(|| {
+            tracing::error!("the server runs without connection info; cannot rate-limit");
+            Problem::internal()
+        })
+    }
+}
+
+fn rate_limited(seconds: u32) -> Problem {
+    let mut problem = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "Too many attempts from this address; wait and retry.",
+    );
+    problem.retry_after_seconds = Some(seconds);
+    problem
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LoginBody {
+    /// Email or username.
+    login: String,
+    password: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefreshBody {
+    refresh_token: String,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> Problem {
+    tracing::error!(%error, "session store failed");
+    Problem::unavailable()
+}
+
+fn wrong_credentials() -> Problem {
+    Problem::unauthenticated("The login or the password is wrong.")
+}
+
+/// A hash to verify against when the login names nobody, so both cases take the same time.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2::Argon2::default().hash_password(b"decoy password", &salt).map(|h| h.to_string()).unwrap_or_default()
+    })
+}
+
+async fn password_matches(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn token_digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn new_refresh_token() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Issues an access token and a refresh token in `family`.
+async fn issue(
+    state: &CommandApiState,
+    client: &impl tokio_postgres::GenericClient,
+    user_id: Uuid,
+    role: Role,
+    family: Uuid,
+) -> Result<Response, Problem> {
+    let refresh = new_refresh_token();
+    client
+        .execute(
+            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at) \
+             VALUES ($1, $2, $3, now() + make_interval(days => $4))",
+            &[&token_digest(&refresh), &family, &user_id, &i32::try_from(REFRESH_TTL_DAYS).unwrap_or(30)],
+        )
+        .await
+        .map_err(unavailable)?;
+    let access = state.keys.issue(user_id, role, ACCESS_TTL).map_err(|error| {
+        tracing::error!(%error, "signing an access token failed");
+        Problem::internal()
+    })?;
+    let body = serde_json::json!({ "data": {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TTL.as_secs(),
+    }});
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// `POST /api/v1/auth/login`: by email or username. An unknown login and a wrong password answer alike.
+pub(crate) async fn login(
+    State(state): State<CommandApiState>,
+    ClientIp(ip): ClientIp,
+    command: JsonCommand<LoginBody>,
+) -> Result<Response, Problem> {
+    state.login_limiter.check(ip).map_err(rate_limited)?;
+    let login = command.body.login.trim().to_lowercase();
+    let client = state.store.database().pool().get().await.map_err(unavailable)?;
+    let row = client
+        .query_opt(
+            "SELECT user_id, password_hash, role FROM user_credentials WHERE email = $1 OR lower(username) = $1",
+            &[&login],
+        )
+        .await
+        .map_err(unavailable)?;
+    let Some(row) = row else {
+        password_matches(command.body.password, decoy_hash().to_owned()).await;
+        return Err(wrong_credentials());
+    };
+    let user_id: Uuid = row.try_get(0).map_err(unavailable)?;
+    let hash: String = row.try_get(1).map_err(unavailable)?;
+    let role: String = row.try_get(2).map_err(unavailable)?;
+    if !password_matches(command.body.password, hash).await {
+        return Err(wrong_credentials());
+    }
+    let role = Role::parse(&role).ok_or_else(|| {
+        tracing::error!(%role, "a credential has an unknown role");
+        Problem::internal()
+    })?;
+    issue(&state, &**client, user_id, role, Uuid::now_v7()).await
+}
+
+/// `POST /api/v1/auth/refresh`: rotates the refresh token. A token that was already rotated or revoked is
+/// a sign of theft: the whole family is revoked and the answer is 401.
+pub(crate) async fn refresh(
+    State(state): State<CommandApiState>,
+    command: JsonCommand<RefreshBody>,
+) -> Result<Response, Problem> {
+    let digest = token_digest(command.body.refresh_token.trim());
+    let mut client = state.store.database().pool().get().await.map_err(unavailable)?;
+    let transaction = client.transaction().await.map_err(unavailable)?;
+    // Only one request can rotate a given token: the update is conditional on it being current.
+    let rotated = transaction
+        .query_opt(
+            "UPDATE refresh_tokens SET rotated_at = now() \
+             WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > now() \
+             RETURNING family_id, user_id",
+            &[&digest],
+        )
+        .await
+        .map_err(unavailable)?;
+    let Some(rotated) = rotated else {
+        let reused = transaction
+            .execute(
+                "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND family_id = \
+                 (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)",
+                &[&digest],
+            )
+            .await
+            .map_err(unavailable)?;
+        transaction.commit().await.map_err(unavailable)?;
+        if reused > 0 {
+            tracing::warn!("a rotated refresh token was presented again; its family is revoked");
+        }
+        return Err(Problem::unauthenticated("The refresh token is invalid, expired or already used."));
+    };
+    let family: Uuid = rotated.try_get(0).map_err(unavailable)?;
+    let user_id: Uuid = rotated.try_get(1).map_err(unavailable)?;
+    let role: String = transaction
+        .query_one("SELECT role FROM user_credentials WHERE user_id = $1", &[&user_id])
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(unavailable)?;
+    let role = Role::parse(&role).ok_or_else(Problem::internal)?;
+    let response = issue(&state, &*transaction, user_id, role, family).await?;
+    transaction.commit().await.map_err(unavailable)?;
+    Ok(response)
+}
+
+/// `POST /api/v1/auth/logout`: revokes the family of the caller's refresh token.
+pub(crate) async fn logout(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    command: JsonCommand<RefreshBody>,
+) -> Result<Response, Problem> {
+    let digest = token_digest(command.body.refresh_token.trim());
+    let client = state.store.database().pool().get().await.map_err(unavailable)?;
+    client
+        .execute(
+            "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND family_id = \
+             (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2)",
+            &[&digest, &actor.user_id],
+        )
+        .await
+        .map_err(unavailable)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,112 @@
+//! Log in, refresh rotation with reuse detection, log out, and the login rate limit (R19), through HTTP.
+
+use serde_json::{Value, json};
+use tests::TestApp;
+use tests::app::Answer;
+
+async fn post(app: &TestApp, path: &str, body: &Value) -> Answer {
+    app.send(app.http.post(app.url(path)), Some(body)).await
+}
+
+async fn signed_up(app: &TestApp) {
+    let body =
+        json!({ "email": "ada@example.com", "username": "Ada", "password": "correct horse battery", "name": "Ada" });
+    assert_eq!(post(app, "/api/v1/auth/register", &body).await.status, 201);
+}
+
+async fn login(app: &TestApp, login: &str, password: &str) -> Answer {
+    post(app, "/api/v1/auth/login", &json!({ "login": login, "password": password })).await
+}
+
+fn tokens(answer: &Answer) -> (String, String) {
+    let data = &answer.body["data"];
+    (
+        data["access_token"].as_str().expect("access").to_owned(),
+        data["refresh_token"].as_str().expect("refresh").to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_trainee_logs_in_by_email_or_username_and_refreshes_with_rotation() {
+    let app = TestApp::start().await;
+    signed_up(&app).await;
+    let by_username = login(&app, "ADA", "correct horse battery").await;
+    assert_eq!(by_username.status, 200, "{:?}", by_username.body);
+    let by_email = login(&app, "Ada@Example.com", "correct horse battery").await;
+    assert_eq!(by_email.status, 200);
+    assert_eq!(
+        (by_email.body["data"]["token_type"].as_str(), by_email.body["data"]["expires_in"].as_u64()),
+        (Some("Bearer"), Some(900))
+    );
+    assert_eq!(by_email.header("cache-control"), Some("no-store"));
+
+    let (access, refresh) = tokens(&by_email);
+    app.wait_until_projected().await;
+    let me = app.send(app.http.get(app.url("/api/v1/me")).bearer_auth(&access), None).await;
+    assert_eq!((me.status, me.body["data"]["role"].as_str()), (200, Some("individual_trainee")));
+
+    let rotated = post(&app, "/api/v1/auth/refresh", &json!({ "refresh_token": refresh })).await;
+    assert_eq!(rotated.status, 200, "{:?}", rotated.body);
+    let (_, next) = tokens(&rotated);
+    assert_ne!(next, refresh);
+    let again = post(&app, "/api/v1/auth/refresh", &json!({ "refresh_token": next })).await;
+    assert_eq!(again.status, 200, "a current token keeps rotating");
+}
+
+#[tokio::test]
+async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
+    let app = TestApp::start().await;
+    signed_up(&app).await;
+    let (_, first) = tokens(&login(&app, "ada", "correct horse battery").await);
+    let (_, second) = tokens(&post(&app, "/api/v1/auth/refresh", &json!({ "refresh_token": first })).await);
+    let reuse = post(&app, "/api/v1/auth/refresh", &json!({ "refresh_token": first })).await;
+    assert_eq!((reuse.status, reuse.body["code"].as_str()), (401, Some("unauthenticated")));
+    let thief_or_owner = post(&app, "/api/v1/auth/refresh", &json!({ "refresh_token": second })).await;
+    assert_eq!(thief_or_owner.status, 401, "the newest token of the family is revoked too");
+    // Another login starts a new, healthy family.
+    let (_, fresh) = tokens(&login(&app, "ada", "correct horse battery").await);
+    assert_eq!(post(&app, "/api/v1/auth/refresh", &json!({ "refresh_token": fresh })).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_refreshes_with_one_token_let_one_win_and_revoke_the_family() {
+    let app = TestApp::start().await;
+    signed_up(&app).await;
+    let (_, token) = tokens(&login(&app, "ada", "correct horse battery").await);
+    let body = json!({ "refresh_token": token });
+    let answers = futures_util::future::join_all((0..5).map(|_| post(&app, "/api/v1/auth/refresh", &body))).await;
+    let won: Vec<&Answer> = answers.iter().filter(|a| a.status == 200).collect();
+    assert_eq!(won.len(), 1, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert_eq!(answers.iter().filter(|a| a.status == 401).count(), 4);
+    let (_, winner) = tokens(won[0]);
+    assert_eq!(post(&app, "/api/v1/auth/refresh", &json!({ "refresh_token": winner })).await.status, 401);
+}
+
+#[tokio::test]
+async fn logging_out_revokes_the_session_and_needs_a_token() {
+    let app = TestApp::start().await;
+    signed_up(&app).await;
+    let (access, refresh) = tokens(&login(&app, "ada", "correct horse battery").await);
+    let anonymous = post(&app, "/api/v1/auth/logout", &json!({ "refresh_token": refresh })).await;
+    assert_eq!(anonymous.status, 401);
+    let request = app.http.post(app.url("/api/v1/auth/logout")).bearer_auth(&access);
+    assert_eq!(app.send(request, Some(&json!({ "refresh_token": refresh }))).await.status, 204);
+    assert_eq!(post(&app, "/api/v1/auth/refresh", &json!({ "refresh_token": refresh })).await.status, 401);
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_user_answer_alike_and_the_sixth_attempt_is_limited() {
+    let app = TestApp::start().await;
+    signed_up(&app).await;
+    let wrong = login(&app, "ada", "not the password").await;
+    let unknown = login(&app, "grace", "not the password").await;
+    assert_eq!((wrong.status, unknown.status), (401, 401));
+    assert_eq!(wrong.body, unknown.body, "nothing tells an unknown user from a wrong password");
+    for _ in 0..3 {
+        assert_eq!(login(&app, "ada", "not the password").await.status, 401);
+    }
+    let limited = login(&app, "ada", "correct horse battery").await;
+    assert_eq!((limited.status, limited.body["code"].as_str()), (429, Some("rate_limited")));
+    let retry_after: u64 = limited.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+}
