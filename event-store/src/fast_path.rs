@@ -51,37 +51,12 @@ pub(crate) async fn try_append(
         .map(|record| (record.scope.as_str(), record.key.as_str()))
         .unzip();
 
-    let rows = &plan.events;
-    let answers = &plan.answers;
     let new_head = plan.head.to_string();
     let lock_params: [&(dyn ToSql + Sync); 1] = [&APPEND_LOCK_KEY];
-    let event_params: [&(dyn ToSql + Sync); 14] = [
-        &rows.positions,
-        &rows.stream_ids,
-        &rows.stream_versions,
-        &rows.event_ids,
-        &rows.event_types,
-        &rows.schema_versions,
-        &rows.payloads,
-        &rows.metadata,
-        &rows.occurred_at,
-        &head,
-        &assumed_streams,
-        &assumed_versions,
-        &scopes,
-        &keys,
-    ];
-    let answer_params: [&(dyn ToSql + Sync); 9] = [
-        &answers.scopes,
-        &answers.keys,
-        &answers.request_hashes,
-        &answers.statuses,
-        &answers.responses,
-        &answers.stream_ids,
-        &answers.stream_versions,
-        &answers.last_positions,
-        &first_event,
-    ];
+    let mut event_params = plan.events.params();
+    event_params.extend([&head as &(dyn ToSql + Sync), &assumed_streams, &assumed_versions, &scopes, &keys]);
+    let mut answer_params = plan.answers.params();
+    answer_params.push(&first_event);
     let notify_params: [&(dyn ToSql + Sync); 2] = [&EVENTS_CHANNEL, &new_head];
     // Sent in this order, run in this order on the one connection (see `writer::append_on`).
     let (_, _, inserted, _, _, _) = tokio::try_join!(
@@ -89,7 +64,7 @@ pub(crate) async fn try_append(
         client.execute(&statements.lock, &lock_params),
         client.execute(&statements.insert_events_if, &event_params),
         async {
-            if answers.keys.is_empty() {
+            if plan.answers.keys.is_empty() {
                 Ok(0)
             } else {
                 client.execute(&statements.insert_answers_if, &answer_params).await
@@ -98,7 +73,7 @@ pub(crate) async fn try_append(
         client.execute(&statements.notify, &notify_params),
         client.batch_execute("COMMIT"),
     )?;
-    if usize::try_from(inserted).ok() == Some(rows.positions.len()) {
+    if usize::try_from(inserted).ok() == Some(plan.events.positions.len()) {
         Ok(Some((plan.outcomes, plan.head)))
     } else {
         Ok(None)

@@ -1,6 +1,8 @@
 //! The SQL of an append, prepared once per connection so that a batch can pipeline its statements.
 
-use tokio_postgres::types::Type;
+use tokio_postgres::types::{ToSql, Type};
+
+use crate::plan::{AnswerRows, EventRows};
 use tokio_postgres::{Client, Statement};
 
 /// Arbitrary but fixed key of the transaction-scoped advisory lock under which positions are assigned.
@@ -44,98 +46,104 @@ impl AppendStatements {
                     &[Type::TEXT_ARRAY, Type::TEXT_ARRAY],
                 )
                 .await?,
-            insert_events: client
-                .prepare_typed(
-                    "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \
-                     schema_version, payload, metadata, occurred_at) \
-                     SELECT p, s, v, i, t, sv, pl::json, md::json, o \
-                     FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::int4[], \
-                     $7::text[], $8::text[], $9::timestamptz[]) AS r(p, s, v, i, t, sv, pl, md, o)",
-                    &[
-                        Type::INT8_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::INT8_ARRAY,
-                        Type::UUID_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::INT4_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::TIMESTAMPTZ_ARRAY,
-                    ],
-                )
-                .await?,
-            insert_answers: client
-                .prepare_typed(
-                    "INSERT INTO command_idempotency (scope, key, request_hash, status, response, stream_id, \
-                     stream_version, last_position) \
-                     SELECT sc, k, h, st, r::json, s, v, lp \
-                     FROM unnest($1::text[], $2::text[], $3::text[], $4::int2[], $5::text[], $6::text[], \
-                     $7::bigint[], $8::bigint[]) AS x(sc, k, h, st, r, s, v, lp)",
-                    &[
-                        Type::TEXT_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::INT2_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::INT8_ARRAY,
-                        Type::INT8_ARRAY,
-                    ],
-                )
-                .await?,
+            insert_events: client.prepare_typed(INSERT_EVENTS, &EVENT_COLUMNS).await?,
+            insert_answers: client.prepare_typed(INSERT_ANSWERS, &ANSWER_COLUMNS).await?,
             notify: client.prepare_typed("SELECT pg_notify($1, $2)", &[Type::TEXT, Type::TEXT]).await?,
             insert_events_if: client
                 .prepare_typed(
-                    "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \
-                     schema_version, payload, metadata, occurred_at) \
-                     SELECT p, s, v, i, t, sv, pl::json, md::json, o \
-                     FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::int4[], \
-                     $7::text[], $8::text[], $9::timestamptz[]) AS r(p, s, v, i, t, sv, pl, md, o) \
-                     WHERE (SELECT COALESCE(max(position), 0) FROM events) = $10 \
-                     AND NOT EXISTS (SELECT 1 FROM unnest($11::text[], $12::bigint[]) AS a(stream_id, version) \
-                         WHERE COALESCE((SELECT max(e.stream_version) FROM events e \
-                         WHERE e.stream_id = a.stream_id), 0) <> a.version) \
-                     AND NOT EXISTS (SELECT 1 FROM command_idempotency i \
-                         JOIN unnest($13::text[], $14::text[]) AS k(scope, key) ON i.scope = k.scope AND i.key = k.key)",
+                    &format!(
+                        "{INSERT_EVENTS} \
+                         WHERE (SELECT COALESCE(max(position), 0) FROM events) = $10 \
+                         AND NOT EXISTS (SELECT 1 FROM unnest($11::text[], $12::bigint[]) AS a(stream_id, version) \
+                             WHERE COALESCE((SELECT max(e.stream_version) FROM events e \
+                             WHERE e.stream_id = a.stream_id), 0) <> a.version) \
+                         AND NOT EXISTS (SELECT 1 FROM command_idempotency i \
+                             JOIN unnest($13::text[], $14::text[]) AS k(scope, key) \
+                             ON i.scope = k.scope AND i.key = k.key)"
+                    ),
                     &[
-                        Type::INT8_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::INT8_ARRAY,
-                        Type::UUID_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::INT4_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::TIMESTAMPTZ_ARRAY,
-                        Type::INT8,
-                        Type::TEXT_ARRAY,
-                        Type::INT8_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::TEXT_ARRAY,
-                    ],
+                        EVENT_COLUMNS.as_slice(),
+                        &[Type::INT8, Type::TEXT_ARRAY, Type::INT8_ARRAY, Type::TEXT_ARRAY, Type::TEXT_ARRAY],
+                    ]
+                    .concat(),
                 )
                 .await?,
             insert_answers_if: client
                 .prepare_typed(
-                    "INSERT INTO command_idempotency (scope, key, request_hash, status, response, stream_id, \
-                     stream_version, last_position) \
-                     SELECT sc, k, h, st, r::json, s, v, lp \
-                     FROM unnest($1::text[], $2::text[], $3::text[], $4::int2[], $5::text[], $6::text[], \
-                     $7::bigint[], $8::bigint[]) AS x(sc, k, h, st, r, s, v, lp) \
-                     WHERE EXISTS (SELECT 1 FROM events WHERE event_id = $9)",
-                    &[
-                        Type::TEXT_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::INT2_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::TEXT_ARRAY,
-                        Type::INT8_ARRAY,
-                        Type::INT8_ARRAY,
-                        Type::UUID,
-                    ],
+                    &format!("{INSERT_ANSWERS} WHERE EXISTS (SELECT 1 FROM events WHERE event_id = $9)"),
+                    &[ANSWER_COLUMNS.as_slice(), &[Type::UUID]].concat(),
                 )
                 .await?,
         })
+    }
+}
+
+/// Inserts the column-wise rows of [`EventRows::params`], $1 to $9.
+const INSERT_EVENTS: &str = "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \
+     schema_version, payload, metadata, occurred_at) \
+     SELECT p, s, v, i, t, sv, pl::json, md::json, o \
+     FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::int4[], \
+     $7::text[], $8::text[], $9::timestamptz[]) AS r(p, s, v, i, t, sv, pl, md, o)";
+
+const EVENT_COLUMNS: [Type; 9] = [
+    Type::INT8_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::INT8_ARRAY,
+    Type::UUID_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::INT4_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TIMESTAMPTZ_ARRAY,
+];
+
+/// Inserts the column-wise rows of [`AnswerRows::params`], $1 to $8.
+const INSERT_ANSWERS: &str = "INSERT INTO command_idempotency (scope, key, request_hash, status, response, \
+     stream_id, stream_version, last_position) \
+     SELECT sc, k, h, st, r::json, s, v, lp \
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::int2[], $5::text[], $6::text[], \
+     $7::bigint[], $8::bigint[]) AS x(sc, k, h, st, r, s, v, lp)";
+
+const ANSWER_COLUMNS: [Type; 8] = [
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::INT2_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::INT8_ARRAY,
+    Type::INT8_ARRAY,
+];
+
+impl EventRows {
+    /// The parameters of [`INSERT_EVENTS`], in order.
+    pub(crate) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        vec![
+            &self.positions,
+            &self.stream_ids,
+            &self.stream_versions,
+            &self.event_ids,
+            &self.event_types,
+            &self.schema_versions,
+            &self.payloads,
+            &self.metadata,
+            &self.occurred_at,
+        ]
+    }
+}
+
+impl AnswerRows {
+    /// The parameters of [`INSERT_ANSWERS`], in order.
+    pub(crate) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        vec![
+            &self.scopes,
+            &self.keys,
+            &self.request_hashes,
+            &self.statuses,
+            &self.responses,
+            &self.stream_ids,
+            &self.stream_versions,
+            &self.last_positions,
+        ]
     }
 }

@@ -154,36 +154,15 @@ async fn write_plan(
     if plan.events.positions.is_empty() {
         return commit.await;
     }
-    let rows = &plan.events;
-    let answers = &plan.answers;
     let head = plan.head.to_string();
-    let event_params: [&(dyn ToSql + Sync); 9] = [
-        &rows.positions,
-        &rows.stream_ids,
-        &rows.stream_versions,
-        &rows.event_ids,
-        &rows.event_types,
-        &rows.schema_versions,
-        &rows.payloads,
-        &rows.metadata,
-        &rows.occurred_at,
-    ];
-    let answer_params: [&(dyn ToSql + Sync); 8] = [
-        &answers.scopes,
-        &answers.keys,
-        &answers.request_hashes,
-        &answers.statuses,
-        &answers.responses,
-        &answers.stream_ids,
-        &answers.stream_versions,
-        &answers.last_positions,
-    ];
+    let event_params = plan.events.params();
+    let answer_params = plan.answers.params();
     let notify_params: [&(dyn ToSql + Sync); 2] = [&EVENTS_CHANNEL, &head];
     // If an insert fails, PostgreSQL turns the pipelined COMMIT into a rollback; the insert's error is returned.
     tokio::try_join!(
         client.execute(&statements.insert_events, &event_params),
         async {
-            if answers.keys.is_empty() {
+            if plan.answers.keys.is_empty() {
                 return Ok(0);
             }
             client.execute(&statements.insert_answers, &answer_params).await
