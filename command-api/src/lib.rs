@@ -4,6 +4,7 @@
 //! the version it was decided on. It answers only once its events are durably appended. This crate never
 //! reads a read model to enforce an invariant.
 
+pub mod accounts;
 pub mod domain;
 mod http;
 pub mod relay;

@@ -2,7 +2,7 @@
 //! place where an old schema version is upcast to the current one when it is read.
 
 use crate::catalog::{CourseCreated, CoursePublished};
-use crate::identity::IndividualTraineeRegistered;
+use crate::identity::{AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated};
 use crate::stream::Context;
 
 /// Every event type of the system, at its current schema version.
@@ -11,6 +11,9 @@ pub enum Event {
     CourseCreated(CourseCreated),
     CoursePublished(CoursePublished),
     IndividualTraineeRegistered(IndividualTraineeRegistered),
+    InstructorCreated(InstructorCreated),
+    CorporateTraineeCreated(CorporateTraineeCreated),
+    AdminCreated(AdminCreated),
 }
 
 /// A stored event that cannot be turned into an [`Event`].
@@ -31,20 +34,31 @@ impl Event {
             Event::CourseCreated(_) => "CourseCreated",
             Event::CoursePublished(_) => "CoursePublished",
             Event::IndividualTraineeRegistered(_) => "IndividualTraineeRegistered",
+            Event::InstructorCreated(_) => "InstructorCreated",
+            Event::CorporateTraineeCreated(_) => "CorporateTraineeCreated",
+            Event::AdminCreated(_) => "AdminCreated",
         }
     }
 
     /// The schema version this code writes.
     pub fn schema_version(&self) -> i32 {
         match self {
-            Event::CourseCreated(_) | Event::CoursePublished(_) | Event::IndividualTraineeRegistered(_) => 1,
+            Event::CourseCreated(_)
+            | Event::CoursePublished(_)
+            | Event::IndividualTraineeRegistered(_)
+            | Event::InstructorCreated(_)
+            | Event::CorporateTraineeCreated(_)
+            | Event::AdminCreated(_) => 1,
         }
     }
 
     pub fn context(&self) -> Context {
         match self {
             Event::CourseCreated(_) | Event::CoursePublished(_) => Context::Catalog,
-            Event::IndividualTraineeRegistered(_) => Context::Identity,
+            Event::IndividualTraineeRegistered(_)
+            | Event::InstructorCreated(_)
+            | Event::CorporateTraineeCreated(_)
+            | Event::AdminCreated(_) => Context::Identity,
         }
     }
 
@@ -54,6 +68,9 @@ impl Event {
             Event::CourseCreated(e) => serde_json::to_string(e),
             Event::CoursePublished(e) => serde_json::to_string(e),
             Event::IndividualTraineeRegistered(e) => serde_json::to_string(e),
+            Event::InstructorCreated(e) => serde_json::to_string(e),
+            Event::CorporateTraineeCreated(e) => serde_json::to_string(e),
+            Event::AdminCreated(e) => serde_json::to_string(e),
         };
         // Serialising plain structs of strings, numbers and ids into a String cannot fail.
         encoded.unwrap_or_else(|error| unreachable!("event payloads always serialise: {error}"))
@@ -69,7 +86,22 @@ impl Event {
             ("IndividualTraineeRegistered", 1) => {
                 serde_json::from_str(payload).map(Event::IndividualTraineeRegistered).map_err(payload_error)
             }
-            ("CourseCreated" | "CoursePublished" | "IndividualTraineeRegistered", _) => Err(unknown_version()),
+            ("InstructorCreated", 1) => {
+                serde_json::from_str(payload).map(Event::InstructorCreated).map_err(payload_error)
+            }
+            ("CorporateTraineeCreated", 1) => {
+                serde_json::from_str(payload).map(Event::CorporateTraineeCreated).map_err(payload_error)
+            }
+            ("AdminCreated", 1) => serde_json::from_str(payload).map(Event::AdminCreated).map_err(payload_error),
+            (
+                "CourseCreated"
+                | "CoursePublished"
+                | "IndividualTraineeRegistered"
+                | "InstructorCreated"
+                | "CorporateTraineeCreated"
+                | "AdminCreated",
+                _,
+            ) => Err(unknown_version()),
             _ => Err(DecodeError::UnknownType(event_type.to_owned())),
         }
     }

@@ -14,3 +14,40 @@ pub struct IndividualTraineeRegistered {
     pub name: String,
     pub country: Option<String>,
 }
+
+/// An admin (or the `learnlog admin create-admin` command, when `created_by` is empty) created an instructor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstructorCreated {
+    pub user_id: Uuid,
+    pub email: String,
+    pub username: String,
+    pub name: String,
+    pub country: Option<String>,
+    pub created_by: Option<Uuid>,
+}
+
+/// An admin created a trainee of a company: the corporate flag is set only this way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorporateTraineeCreated {
+    pub user_id: Uuid,
+    pub email: String,
+    pub username: String,
+    pub name: String,
+    pub country: Option<String>,
+    pub company: String,
+    pub created_by: Option<Uuid>,
+}
+
+/// An admin was created, by another admin or by `learnlog admin create-admin`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminCreated {
+    pub user_id: Uuid,
+    pub email: String,
+    pub username: String,
+    pub name: String,
+    pub country: Option<String>,
+    pub created_by: Option<Uuid>,
+}

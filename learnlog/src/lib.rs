@@ -5,6 +5,7 @@
 //! - [`embedded`] starts a PostgreSQL cluster of our own in the data folder when no `DATABASE_URL` is given;
 //! - [`config::Config`] is the one typed configuration, read from the environment.
 
+pub mod admin;
 pub mod app;
 pub mod bench;
 pub mod config;

@@ -58,6 +58,15 @@ enum AdminCommand {
         #[arg(long, default_value_t = 60)]
         ttl_minutes: u64,
     },
+    /// Create an admin; the password is read from the first line of standard input (no default exists).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +118,14 @@ async fn main() -> anyhow::Result<()> {
             let keys = api_contract::TokenKeys::new(&secret)?;
             let token = keys.issue(user, role, Duration::from_secs(ttl_minutes.saturating_mul(60)))?;
             write_line(&token)
+        }
+        Command::Admin { command: AdminCommand::CreateAdmin { email, username, name } } => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let admin = learnlog::admin::NewAdmin { email, username, name, password };
+            let id = learnlog::admin::create_admin(&config, admin).await?;
+            write_line(&format!("admin created: {id}"))
         }
         Command::Bench { command } => {
             let report = match command {

@@ -21,6 +21,7 @@ struct MeView {
     username: String,
     name: String,
     country: Option<String>,
+    company: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
@@ -39,7 +40,8 @@ async fn own_account(state: &QueryApiState, actor: Authenticated) -> Result<Resp
     let client = state.read.pool().get().await.map_err(|e| unavailable(&e))?;
     let row = client
         .query_opt(
-            "SELECT id, kind, role, email, username, name, country, created_at FROM user_directory WHERE id = $1",
+            "SELECT id, kind, role, email, username, name, country, company, created_at FROM user_directory \
+             WHERE id = $1",
             &[&actor.user_id],
         )
         .await
@@ -54,7 +56,8 @@ async fn own_account(state: &QueryApiState, actor: Authenticated) -> Result<Resp
             username: row.try_get(4)?,
             name: row.try_get(5)?,
             country: row.try_get(6)?,
-            created_at: row.try_get(7)?,
+            company: row.try_get(7)?,
+            created_at: row.try_get(8)?,
         })
     })()
     .map_err(|e| unavailable(&e))?;

@@ -8,7 +8,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
 /// The `learnlog` binary of this build: beside the test executable's `deps` folder.
-fn binary() -> PathBuf {
+pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
     let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
     let binary = dir.join("learnlog");

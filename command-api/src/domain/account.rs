@@ -2,7 +2,7 @@
 //! R18 are checked here; the uniqueness of email and username across every kind of user is enforced by the
 //! write side's credentials table in the same transaction as the first event.
 
-use events::{Event, IndividualTraineeRegistered};
+use events::{AdminCreated, CorporateTraineeCreated, Event, IndividualTraineeRegistered, InstructorCreated, Role};
 use uuid::Uuid;
 
 use super::{Aggregate, Violation};
@@ -13,6 +13,7 @@ pub const PASSWORD_MAX_CHARS: usize = 128;
 pub const USERNAME_MAX_CHARS: usize = 30;
 pub const NAME_MAX_CHARS: usize = 100;
 pub const EMAIL_MAX_CHARS: usize = 254;
+pub const COMPANY_MAX_CHARS: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Account {
@@ -24,7 +25,10 @@ pub enum Account {
 impl Aggregate for Account {
     fn evolve(self, event: &Event) -> Self {
         match event {
-            Event::IndividualTraineeRegistered(_) => Account::Registered,
+            Event::IndividualTraineeRegistered(_)
+            | Event::InstructorCreated(_)
+            | Event::CorporateTraineeCreated(_)
+            | Event::AdminCreated(_) => Account::Registered,
             _ => self,
         }
     }
@@ -99,6 +103,64 @@ fn is_email(text: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountRejection {
     AlreadyRegistered,
+    Invalid(Vec<Violation>),
+}
+
+/// The kinds of account an admin creates. Individual trainees sign up themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreatedKind {
+    Instructor,
+    CorporateTrainee { company: String },
+    Admin,
+}
+
+impl CreatedKind {
+    pub fn role(&self) -> Role {
+        match self {
+            CreatedKind::Instructor => Role::Instructor,
+            CreatedKind::CorporateTrainee { .. } => Role::CorporateTrainee,
+            CreatedKind::Admin => Role::Admin,
+        }
+    }
+}
+
+/// Records an account an admin creates (`created_by`), or the first admin (`created_by: None`, from the
+/// command line). The corporate flag and company exist only this way (DOMAIN.md, UserAccount).
+pub fn create(
+    account: Account,
+    user_id: Uuid,
+    kind: &CreatedKind,
+    sign_up: &ValidSignUp,
+    created_by: Option<Uuid>,
+) -> Result<Vec<Event>, AccountRejection> {
+    if account != Account::Missing {
+        return Err(AccountRejection::AlreadyRegistered);
+    }
+    let (email, username, name, country) =
+        (sign_up.email.clone(), sign_up.username.clone(), sign_up.name.clone(), sign_up.country.clone());
+    let event = match kind {
+        CreatedKind::Instructor => {
+            Event::InstructorCreated(InstructorCreated { user_id, email, username, name, country, created_by })
+        }
+        CreatedKind::Admin => Event::AdminCreated(AdminCreated { user_id, email, username, name, country, created_by }),
+        CreatedKind::CorporateTrainee { company } => {
+            let company = company.trim().to_owned();
+            if company.is_empty() || company.chars().count() > COMPANY_MAX_CHARS {
+                let message = format!("must be 1 to {COMPANY_MAX_CHARS} characters");
+                return Err(AccountRejection::Invalid(vec![Violation::new("company", message)]));
+            }
+            Event::CorporateTraineeCreated(CorporateTraineeCreated {
+                user_id,
+                email,
+                username,
+                name,
+                country,
+                company,
+                created_by,
+            })
+        }
+    };
+    Ok(vec![event])
 }
 
 /// Records the sign-up of a new individual trainee.
@@ -160,6 +222,21 @@ mod tests {
         };
         let fields: Vec<&str> = bad.validate().expect_err("invalid").iter().map(|v| v.field).collect();
         assert_eq!(fields, ["email", "username", "password", "name", "country"]);
+    }
+
+    #[test]
+    fn an_admin_creates_instructors_admins_and_corporate_trainees_of_a_company() {
+        let valid = sign_up().validate().expect("valid");
+        let admin = Some(Uuid::from_u128(9));
+        let instructor = create(Account::default(), Uuid::from_u128(2), &CreatedKind::Instructor, &valid, admin);
+        assert!(matches!(instructor.as_deref(), Ok([Event::InstructorCreated(e)]) if e.created_by == admin));
+        let corporate = CreatedKind::CorporateTrainee { company: " Acme ".into() };
+        let created = create(Account::default(), Uuid::from_u128(3), &corporate, &valid, admin);
+        assert!(matches!(created.as_deref(), Ok([Event::CorporateTraineeCreated(e)]) if e.company == "Acme"));
+        let no_company = CreatedKind::CorporateTrainee { company: " ".into() };
+        let refused = create(Account::default(), Uuid::from_u128(4), &no_company, &valid, admin);
+        assert!(matches!(refused, Err(AccountRejection::Invalid(v)) if v[0].field == "company"));
+        assert_eq!(CreatedKind::Admin.role(), Role::Admin);
     }
 
     #[test]

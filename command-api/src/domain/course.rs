@@ -35,7 +35,7 @@ impl Aggregate for Course {
             }
             Event::CoursePublished(_) => Course { status: CourseStatus::Published, ..self },
             // Events of other aggregates never reach a course stream.
-            Event::IndividualTraineeRegistered(_) => self,
+            _ => self,
         }
     }
 }

@@ -1,24 +1,19 @@
-//! Identity commands: sign-up of individual trainees.
+//! Identity commands: sign-up of individual trainees, and accounts that admins create.
 
-use api_contract::{ConsistencyToken, FieldError, JsonCommand, Problem};
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher, SaltString};
+use api_contract::{Authenticated, ConsistencyToken, FieldError, JsonCommand, Problem};
 use axum::extract::State;
 use axum::response::Response;
-use event_store::writer::append_in_transaction;
-use event_store::{AppendError, AppendOutcome, AppendRequest, ExpectedVersion};
-use events::stream::user_stream;
-use events::{Metadata, NewEvent};
+use events::{Metadata, Role};
 use http::StatusCode;
 use serde::Deserialize;
-use time::OffsetDateTime;
-use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::CommandApiState;
 use super::execute::answer;
 use super::headers::CommandHeaders;
-use crate::domain::account::{self, Account, AccountRejection, SignUp};
+use crate::accounts::{self, AccountError};
+use crate::domain::Violation;
+use crate::domain::account::{self, Account, AccountRejection, CreatedKind, SignUp, ValidSignUp};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,69 +26,81 @@ pub(crate) struct RegisterBody {
     country: Option<String>,
 }
 
-/// `POST /api/v1/auth/register`: a guest signs up as an individual trainee.
-pub(crate) async fn register(
-    State(state): State<CommandApiState>,
-    headers: CommandHeaders,
-    command: JsonCommand<RegisterBody>,
-) -> Result<Response, Problem> {
-    let body = command.body;
-    let sign_up = SignUp {
-        email: body.email,
-        username: body.username,
-        password: body.password,
-        name: body.name,
-        country: body.country,
+impl RegisterBody {
+    fn validate(self) -> Result<ValidSignUp, Problem> {
+        let sign_up = SignUp {
+            email: self.email,
+            username: self.username,
+            password: self.password,
+            name: self.name,
+            country: self.country,
+        };
+        sign_up.validate().map_err(invalid)
     }
-    .validate()
-    .map_err(|violations| {
-        Problem::rule("validation_failed", "Some fields are not valid.")
-            .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect())
-    })?;
-    let user_id = Uuid::now_v7();
-    let events = account::register(Account::Missing, user_id, &sign_up).map_err(|rejection| match rejection {
-        AccountRejection::AlreadyRegistered => Problem::conflict("This account already exists."),
-    })?;
-    let password_hash = hash_password(sign_up.password.clone()).await?;
+}
 
-    let metadata = Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: None };
-    let now = OffsetDateTime::now_utc();
-    let request = AppendRequest {
-        stream_id: user_stream(user_id),
-        expected: ExpectedVersion::NoStream,
-        events: events.iter().map(|event| NewEvent::new(event, metadata.clone(), now)).collect(),
-        idempotency: None,
-    };
-    let unavailable = |error: tokio_postgres::Error| {
-        tracing::error!(%error, "sign-up failed");
-        Problem::unavailable()
-    };
-    let mut client = state.store.database().pool().get().await.map_err(|error| {
-        tracing::error!(%error, "no store connection for a sign-up");
-        Problem::unavailable()
-    })?;
-    let transaction = client.transaction().await.map_err(unavailable)?;
-    // The credentials row claims the email and the username; the unique indexes decide races.
-    let claimed = transaction
-        .execute(
-            "INSERT INTO user_credentials (user_id, email, username, password_hash) VALUES ($1, $2, $3, $4)",
-            &[&user_id, &sign_up.email, &sign_up.username, &password_hash],
-        )
-        .await;
-    if let Err(error) = claimed {
-        return Err(taken(&error).unwrap_or_else(|| unavailable(error)));
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum KindBody {
+    Instructor,
+    CorporateTrainee,
+    Admin,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateUserBody {
+    kind: KindBody,
+    email: String,
+    username: String,
+    password: String,
+    name: String,
+    #[serde(default)]
+    country: Option<String>,
+    /// Required for corporate trainees.
+    #[serde(default)]
+    company: Option<String>,
+}
+
+fn invalid(violations: Vec<Violation>) -> Problem {
+    Problem::rule("validation_failed", "Some fields are not valid.")
+        .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect())
+}
+
+fn rejected(rejection: AccountRejection) -> Problem {
+    match rejection {
+        AccountRejection::AlreadyRegistered => Problem::conflict("This account already exists."),
+        AccountRejection::Invalid(violations) => invalid(violations),
     }
-    let mut outcomes =
-        append_in_transaction(&transaction, std::slice::from_ref(&request)).await.map_err(unavailable)?;
-    let appended = match outcomes.pop() {
-        Some(Ok(AppendOutcome::Appended(appended))) => appended,
-        Some(Err(AppendError::Conflict { .. })) => return Err(Problem::conflict("This account already exists.")),
-        other => {
-            tracing::error!(?other, "unexpected append outcome for a sign-up");
-            return Err(Problem::internal());
+}
+
+impl From<AccountError> for Problem {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Taken(field) => Problem::conflict(format!("This {field} is already taken."))
+                .with_errors(vec![FieldError::new(field, "is already taken")]),
+            AccountError::Exists => Problem::conflict("This account already exists."),
+            AccountError::Unavailable(cause) => {
+                tracing::error!(%cause, "creating an account failed");
+                Problem::unavailable()
+            }
+            AccountError::Hashing(cause) => {
+                tracing::error!(%cause, "password hashing failed");
+                Problem::internal()
+            }
         }
-    };
-    transaction.commit().await.map_err(unavailable)?;
+    }
+}
+
+async fn created(
+    state: &CommandApiState,
+    user_id: Uuid,
+    sign_up: &ValidSignUp,
+    role: Role,
+    events: &[events::Event],
+    metadata: Metadata,
+) -> Result<Response, Problem> {
+    let appended = accounts::create(state.store.database(), user_id, sign_up, role, events, metadata).await?;
     let token = ConsistencyToken {
         position: appended.last_position,
         stream_id: appended.stream_id,
@@ -102,36 +109,46 @@ pub(crate) async fn register(
     Ok(answer(StatusCode::CREATED, serde_json::json!({ "id": user_id }), token))
 }
 
-/// The problem for an email or username someone already has, recognised by the index that refused it.
-fn taken(error: &tokio_postgres::Error) -> Option<Problem> {
-    let database = error.as_db_error().filter(|db| db.code() == &SqlState::UNIQUE_VIOLATION)?;
-    let field = match database.constraint()? {
-        "user_credentials_email_unique" => "email",
-        "user_credentials_username_unique" => "username",
-        _ => return None,
-    };
-    Some(
-        Problem::conflict(format!("This {field} is already taken."))
-            .with_errors(vec![FieldError::new(field, "is already taken")]),
-    )
+/// `POST /api/v1/auth/register`: a guest signs up as an individual trainee.
+pub(crate) async fn register(
+    State(state): State<CommandApiState>,
+    headers: CommandHeaders,
+    command: JsonCommand<RegisterBody>,
+) -> Result<Response, Problem> {
+    let sign_up = command.body.validate()?;
+    let user_id = Uuid::now_v7();
+    let events = account::register(Account::Missing, user_id, &sign_up).map_err(rejected)?;
+    let metadata = Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: None };
+    created(&state, user_id, &sign_up, Role::IndividualTrainee, &events, metadata).await
 }
 
-/// argon2id with the crate's recommended parameters, off the async threads.
-async fn hash_password(password: String) -> Result<String, Problem> {
-    let hashed = tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
-    })
-    .await;
-    match hashed {
-        Ok(Ok(hash)) => Ok(hash),
-        Ok(Err(error)) => {
-            tracing::error!(%error, "password hashing failed");
-            Err(Problem::internal())
-        }
-        Err(error) => {
-            tracing::error!(%error, "password hashing task failed");
-            Err(Problem::internal())
-        }
+/// `POST /api/v1/admin/users`: an admin creates an instructor, a corporate trainee or another admin.
+pub(crate) async fn create_user(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<CreateUserBody>,
+) -> Result<Response, Problem> {
+    if actor.role != Role::Admin {
+        return Err(Problem::forbidden("Only admins create accounts of this kind."));
     }
+    let body = command.body;
+    let kind = match body.kind {
+        KindBody::Instructor => CreatedKind::Instructor,
+        KindBody::Admin => CreatedKind::Admin,
+        KindBody::CorporateTrainee => CreatedKind::CorporateTrainee { company: body.company.unwrap_or_default() },
+    };
+    let sign_up = RegisterBody {
+        email: body.email,
+        username: body.username,
+        password: body.password,
+        name: body.name,
+        country: body.country,
+    }
+    .validate()?;
+    let user_id = Uuid::now_v7();
+    let events = account::create(Account::Missing, user_id, &kind, &sign_up, Some(actor.user_id)).map_err(rejected)?;
+    let metadata =
+        Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: Some(actor.actor()) };
+    created(&state, user_id, &sign_up, kind.role(), &events, metadata).await
 }

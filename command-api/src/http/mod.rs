@@ -43,6 +43,7 @@ pub fn router(state: CommandApiState) -> Router {
         .route("/api/v1/auth/login", post(sessions::login))
         .route("/api/v1/auth/refresh", post(sessions::refresh))
         .route("/api/v1/auth/logout", post(sessions::logout))
+        .route("/api/v1/admin/users", post(auth::create_user))
         .route("/api/v1/courses", post(courses::create))
         .route("/api/v1/courses/{id}/publish", post(courses::publish))
         .with_state(state)

@@ -48,7 +48,7 @@ pub(super) async fn apply(
                 .execute(&statement, &[&published.course_id, &recorded.occurred_at, &recorded.stream_version])
                 .await?;
         }
-        Event::IndividualTraineeRegistered(_) => {}
+        _ => {}
     }
     Ok(())
 }

@@ -2,34 +2,94 @@
 
 use deadpool_postgres::Transaction;
 use events::{Event, RecordedEvent, Role};
+use uuid::Uuid;
+
+/// The directory row an account-creating event describes.
+struct NewUser<'a> {
+    id: Uuid,
+    kind: &'static str,
+    role: Role,
+    email: &'a str,
+    username: &'a str,
+    name: &'a str,
+    country: Option<&'a str>,
+    company: Option<&'a str>,
+}
+
+fn new_user(event: &Event) -> Option<NewUser<'_>> {
+    Some(match event {
+        Event::IndividualTraineeRegistered(e) => NewUser {
+            id: e.user_id,
+            kind: "trainee",
+            role: Role::IndividualTrainee,
+            email: &e.email,
+            username: &e.username,
+            name: &e.name,
+            country: e.country.as_deref(),
+            company: None,
+        },
+        Event::CorporateTraineeCreated(e) => NewUser {
+            id: e.user_id,
+            kind: "trainee",
+            role: Role::CorporateTrainee,
+            email: &e.email,
+            username: &e.username,
+            name: &e.name,
+            country: e.country.as_deref(),
+            company: Some(&e.company),
+        },
+        Event::InstructorCreated(e) => NewUser {
+            id: e.user_id,
+            kind: "instructor",
+            role: Role::Instructor,
+            email: &e.email,
+            username: &e.username,
+            name: &e.name,
+            country: e.country.as_deref(),
+            company: None,
+        },
+        Event::AdminCreated(e) => NewUser {
+            id: e.user_id,
+            kind: "admin",
+            role: Role::Admin,
+            email: &e.email,
+            username: &e.username,
+            name: &e.name,
+            country: e.country.as_deref(),
+            company: None,
+        },
+        _ => return None,
+    })
+}
 
 pub(super) async fn apply(
     transaction: &Transaction<'_>,
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
-    if let Event::IndividualTraineeRegistered(registered) = event {
-        let statement = transaction
-            .prepare_cached(
-                "INSERT INTO user_directory (id, kind, role, email, username, name, country, version, created_at) \
-                 VALUES ($1, 'trainee', $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
-            )
-            .await?;
-        transaction
-            .execute(
-                &statement,
-                &[
-                    &registered.user_id,
-                    &Role::IndividualTrainee.as_str(),
-                    &registered.email,
-                    &registered.username,
-                    &registered.name,
-                    &registered.country,
-                    &recorded.stream_version,
-                    &recorded.occurred_at,
-                ],
-            )
-            .await?;
-    }
+    let Some(user) = new_user(event) else { return Ok(()) };
+    let statement = transaction
+        .prepare_cached(
+            "INSERT INTO user_directory (id, kind, role, email, username, name, country, company, version, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+        )
+        .await?;
+    transaction
+        .execute(
+            &statement,
+            &[
+                &user.id,
+                &user.kind,
+                &user.role.as_str(),
+                &user.email,
+                &user.username,
+                &user.name,
+                &user.country,
+                &user.company,
+                &recorded.stream_version,
+                &recorded.occurred_at,
+            ],
+        )
+        .await?;
     Ok(())
 }

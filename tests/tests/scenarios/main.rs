@@ -1,6 +1,7 @@
 //! Black-box scenarios against a real PostgreSQL: one test binary, so the whole run shares one cluster.
 
 mod accounts;
+mod admin_users;
 mod bad_input;
 mod concurrency;
 mod courses;

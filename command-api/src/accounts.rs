@@ -1,0 +1,86 @@
+//! Creating an account, whoever asks (sign-up, an admin, the command line): hash the password with argon2id,
+//! then in one transaction claim the email and username with the credentials row and append the account's
+//! first event. A taken email or username is refused by the unique indexes, whatever the race.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHasher, SaltString};
+use event_store::writer::append_in_transaction;
+use event_store::{AppendOutcome, AppendRequest, Appended, Database, ExpectedVersion};
+use events::stream::user_stream;
+use events::{Event, Metadata, NewEvent, Role};
+use time::OffsetDateTime;
+use tokio_postgres::error::SqlState;
+use uuid::Uuid;
+
+use crate::domain::account::ValidSignUp;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// `email` or `username` belongs to someone already.
+    #[error("this {0} is already taken")]
+    Taken(&'static str),
+    #[error("the account stream already exists")]
+    Exists,
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+/// Creates the account `user_id` acting as `role`, recording `events` as its stream's first events.
+pub async fn create(
+    store: &Database,
+    user_id: Uuid,
+    sign_up: &ValidSignUp,
+    role: Role,
+    events: &[Event],
+    metadata: Metadata,
+) -> Result<Appended, AccountError> {
+    let password_hash = hash_password(sign_up.password.clone()).await?;
+    let unavailable = |error: &dyn std::fmt::Display| AccountError::Unavailable(error.to_string());
+    let mut client = store.pool().get().await.map_err(|e| unavailable(&e))?;
+    let transaction = client.transaction().await.map_err(|e| unavailable(&e))?;
+    transaction
+        .execute(
+            "INSERT INTO user_credentials (user_id, email, username, password_hash, role) VALUES ($1, $2, $3, $4, $5)",
+            &[&user_id, &sign_up.email, &sign_up.username, &password_hash, &role.as_str()],
+        )
+        .await
+        .map_err(|error| taken(&error).unwrap_or_else(|| unavailable(&error)))?;
+    let now = OffsetDateTime::now_utc();
+    let request = AppendRequest {
+        stream_id: user_stream(user_id),
+        expected: ExpectedVersion::NoStream,
+        events: events.iter().map(|event| NewEvent::new(event, metadata.clone(), now)).collect(),
+        idempotency: None,
+    };
+    let mut outcomes =
+        append_in_transaction(&transaction, std::slice::from_ref(&request)).await.map_err(|e| unavailable(&e))?;
+    let appended = match outcomes.pop() {
+        Some(Ok(AppendOutcome::Appended(appended))) => appended,
+        _ => return Err(AccountError::Exists),
+    };
+    transaction.commit().await.map_err(|e| unavailable(&e))?;
+    Ok(appended)
+}
+
+/// Which field a unique violation is about, recognised by the index that refused it.
+fn taken(error: &tokio_postgres::Error) -> Option<AccountError> {
+    let database = error.as_db_error().filter(|db| db.code() == &SqlState::UNIQUE_VIOLATION)?;
+    match database.constraint()? {
+        "user_credentials_email_unique" => Some(AccountError::Taken("email")),
+        "user_credentials_username_unique" => Some(AccountError::Taken("username")),
+        _ => None,
+    }
+}
+
+/// argon2id with the crate's recommended parameters, off the async threads.
+async fn hash_password(password: String) -> Result<String, AccountError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|error| AccountError::Hashing(error.to_string()))?
+    .map_err(|error| AccountError::Hashing(error.to_string()))
+}

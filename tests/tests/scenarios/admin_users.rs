@@ -1,0 +1,118 @@
+//! Accounts that admins create, and the first admin from `learnlog admin create-admin`.
+
+use std::process::Stdio;
+
+use events::Role;
+use serde_json::{Value, json};
+use tests::TestApp;
+use tests::app::Answer;
+use tokio::io::AsyncWriteExt;
+
+fn user(kind: &str, name: &str) -> Value {
+    json!({ "kind": kind, "email": format!("{name}@example.com"), "username": name, "password": "a long password", "name": name })
+}
+
+async fn create_user(app: &TestApp, token: &str, body: &Value) -> Answer {
+    app.post("/api/v1/admin/users", token, Some(body)).await
+}
+
+async fn login(app: &TestApp, login: &str, password: &str) -> Answer {
+    app.send(app.http.post(app.url("/api/v1/auth/login")), Some(&json!({ "login": login, "password": password }))).await
+}
+
+fn access_token(answer: &Answer) -> String {
+    answer.body["data"]["access_token"].as_str().expect("an access token").to_owned()
+}
+
+#[tokio::test]
+async fn an_instructor_an_admin_creates_logs_in_and_authors_a_course() {
+    let app = TestApp::start().await;
+    let (_, admin) = app.user(Role::Admin);
+    let created = create_user(&app, &admin, &user("instructor", "grace")).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+
+    let session = login(&app, "grace", "a long password").await;
+    assert_eq!(session.status, 200);
+    let token = access_token(&session);
+    let course = app.create_course(&token, "COBOL for today").await;
+    let me = app
+        .send(
+            app.http.get(app.url("/api/v1/me")).bearer_auth(&token).header("x-consistency-token", course.token()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (me.body["data"]["kind"].as_str(), me.body["data"]["role"].as_str()),
+        (Some("instructor"), Some("instructor"))
+    );
+}
+
+#[tokio::test]
+async fn only_admins_create_accounts_and_a_corporate_trainee_needs_a_company() {
+    let app = TestApp::start().await;
+    let before = app.event_count().await;
+    for role in [Role::Instructor, Role::IndividualTrainee, Role::CorporateTrainee] {
+        let (_, token) = app.user(role);
+        let answer = create_user(&app, &token, &user("admin", "mallory")).await;
+        assert_eq!((answer.status, answer.body["code"].as_str()), (403, Some("forbidden")), "{role:?}");
+    }
+    let anonymous = app.send(app.http.post(app.url("/api/v1/admin/users")), Some(&user("admin", "eve"))).await;
+    assert_eq!(anonymous.status, 401);
+
+    let (_, admin) = app.user(Role::Admin);
+    let no_company = create_user(&app, &admin, &user("corporate_trainee", "lin")).await;
+    assert_eq!((no_company.status, no_company.body["errors"][0]["field"].as_str()), (422, Some("company")));
+    let self_sign_up_kind = create_user(&app, &admin, &user("individual_trainee", "ivy")).await;
+    assert_eq!(self_sign_up_kind.status, 400, "individual trainees sign up themselves");
+    assert_eq!(app.event_count().await, before);
+
+    let mut corporate = user("corporate_trainee", "lin");
+    corporate["company"] = json!("Acme");
+    let created = create_user(&app, &admin, &corporate).await;
+    assert_eq!(created.status, 201);
+    let token = access_token(&login(&app, "lin", "a long password").await);
+    let me = app
+        .send(
+            app.http.get(app.url("/api/v1/me")).bearer_auth(&token).header("x-consistency-token", created.token()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (me.body["data"]["role"].as_str(), me.body["data"]["company"].as_str()),
+        (Some("corporate_trainee"), Some("Acme"))
+    );
+    let taken = create_user(&app, &admin, &user("instructor", "lin")).await;
+    assert_eq!((taken.status, taken.body["errors"][0]["field"].as_str()), (409, Some("email")));
+}
+
+async fn create_admin(app: &TestApp, password: &str) -> std::process::Output {
+    let mut child = tokio::process::Command::new(tests::process::binary())
+        .args(["admin", "create-admin", "--email", "root@example.com", "--username", "root", "--name", "Root"])
+        .env("DATABASE_URL", &app.database.url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("learnlog runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(format!("{password}\n").as_bytes()).await.expect("password written");
+    drop(stdin);
+    child.wait_with_output().await.expect("learnlog ends")
+}
+
+#[tokio::test]
+async fn the_first_admin_comes_from_the_command_line_with_a_password_of_its_own() {
+    let app = TestApp::start().await;
+    let refused = create_admin(&app, "short").await;
+    assert!(!refused.status.success(), "a weak password is refused");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("password"));
+
+    let created = create_admin(&app, "a proper admin password").await;
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert!(String::from_utf8_lossy(&created.stdout).starts_with("admin created: "));
+    let session = login(&app, "root", "a proper admin password").await;
+    assert_eq!(session.status, 200);
+    let created_user = create_user(&app, &access_token(&session), &user("instructor", "grace")).await;
+    assert_eq!(created_user.status, 201, "the admin's real token works for admin routes");
+}
