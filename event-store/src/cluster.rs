@@ -45,6 +45,9 @@ pub struct LocalCluster {
     data_dir: PathBuf,
     port: u16,
     run_as: Option<String>,
+    /// False when another process (say, a running `learnlog up`) started the server: then it is used, never
+    /// stopped, by this one.
+    owned: bool,
 }
 
 impl LocalCluster {
@@ -55,13 +58,18 @@ impl LocalCluster {
         if let Some(user) = &run_as {
             ensure_user_exists(user).await?;
         }
-        let cluster = LocalCluster { bin_dir, data_dir: data_dir.to_path_buf(), port: free_port()?, run_as };
+        let mut cluster =
+            LocalCluster { bin_dir, data_dir: data_dir.to_path_buf(), port: free_port()?, run_as, owned: true };
         if !data_dir.join("PG_VERSION").exists() {
             cluster.init().await?;
         }
-        // A crashed earlier run may have left its server running on this folder: stop it first.
-        if cluster.pg_ctl(&["status"]).await.is_ok() {
-            cluster.pg_ctl(&["stop", "-m", "fast", "-w"]).await?;
+        // Already running on this folder (another learnlog process uses it): use that server as it is.
+        if cluster.pg_ctl(&["status"]).await.is_ok()
+            && let Some(port) = running_port(data_dir)
+        {
+            cluster.port = port;
+            cluster.owned = false;
+            return Ok(cluster);
         }
         let mut settings = format!(
             "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections={}",
@@ -89,14 +97,21 @@ impl LocalCluster {
         &self.data_dir
     }
 
-    /// Stops the server, waiting for it to finish (fast shutdown: open transactions roll back).
+    /// Stops the server, waiting for it to finish (fast shutdown: open transactions roll back). A server this
+    /// process did not start is left running.
     pub async fn stop(&self) -> Result<(), ClusterError> {
+        if !self.owned {
+            return Ok(());
+        }
         self.pg_ctl(&["stop", "-m", "fast", "-w"]).await.map(|_| ())
     }
 
     /// Makes sure the server does not outlive this process, even if the process is killed: a small watchdog
     /// stops it (and removes the data folder when `remove_data` is set) once this process is gone.
     pub fn stop_when_this_process_exits(&self, remove_data: bool) -> Result<(), ClusterError> {
+        if !self.owned {
+            return Ok(());
+        }
         let pg_ctl = self.program("pg_ctl");
         let data = self.data_dir.to_string_lossy().into_owned();
         let mut stop = format!("{pg_ctl} -D '{data}' stop -m immediate");
@@ -215,6 +230,12 @@ async fn ensure_user_exists(user: &str) -> Result<(), ClusterError> {
         Ok(_) => Ok(()),
         Err(_) => Err(ClusterError::NoPostgresUser),
     }
+}
+
+/// The port of the server running on `data_dir`: the fourth line of its `postmaster.pid`.
+fn running_port(data_dir: &Path) -> Option<u16> {
+    let pid_file = std::fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    pid_file.lines().nth(3)?.trim().parse().ok()
 }
 
 /// A port that was free a moment ago: bound to port 0, read, released.
