@@ -3,11 +3,11 @@
 //! first event. A taken email or username is refused by the unique indexes, whatever the race.
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use event_store::writer::append_in_transaction;
 use event_store::{AppendOutcome, AppendRequest, Appended, Database, ExpectedVersion};
 use events::stream::user_stream;
-use events::{Event, Metadata, NewEvent, Role};
+use events::{Event, Metadata, NewEvent, PasswordChanged, Role};
 use time::OffsetDateTime;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
@@ -25,6 +25,8 @@ pub enum AccountError {
     Unavailable(String),
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    #[error("the current password is wrong")]
+    WrongPassword,
 }
 
 /// Creates the account `user_id` acting as `role`, recording `events` as its stream's first events.
@@ -83,4 +85,63 @@ async fn hash_password(password: String) -> Result<String, AccountError> {
     .await
     .map_err(|error| AccountError::Hashing(error.to_string()))?
     .map_err(|error| AccountError::Hashing(error.to_string()))
+}
+
+/// Replaces the password of `user_id` once `current` is proven, and ends every session of the user, in one
+/// transaction with a `PasswordChanged` event. `new` must already satisfy the password rule.
+pub async fn change_password(
+    store: &Database,
+    user_id: Uuid,
+    current: String,
+    new: String,
+    metadata: Metadata,
+) -> Result<Appended, AccountError> {
+    let unavailable = |error: &dyn std::fmt::Display| AccountError::Unavailable(error.to_string());
+    let mut client = store.pool().get().await.map_err(|e| unavailable(&e))?;
+    let stored: Option<String> = client
+        .query_opt("SELECT password_hash FROM user_credentials WHERE user_id = $1", &[&user_id])
+        .await
+        .map_err(|e| unavailable(&e))?
+        .map(|row| row.try_get(0))
+        .transpose()
+        .map_err(|e| unavailable(&e))?;
+    let Some(stored) = stored else { return Err(AccountError::WrongPassword) };
+    if !password_matches(current, stored).await {
+        return Err(AccountError::WrongPassword);
+    }
+    let new_hash = hash_password(new).await?;
+    let transaction = client.transaction().await.map_err(|e| unavailable(&e))?;
+    transaction
+        .execute("UPDATE user_credentials SET password_hash = $2 WHERE user_id = $1", &[&user_id, &new_hash])
+        .await
+        .map_err(|e| unavailable(&e))?;
+    transaction
+        .execute("UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", &[&user_id])
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let event = Event::PasswordChanged(PasswordChanged { user_id });
+    let request = AppendRequest {
+        stream_id: user_stream(user_id),
+        expected: ExpectedVersion::Any,
+        events: vec![NewEvent::new(&event, metadata, OffsetDateTime::now_utc())],
+        idempotency: None,
+    };
+    let mut outcomes =
+        append_in_transaction(&transaction, std::slice::from_ref(&request)).await.map_err(|e| unavailable(&e))?;
+    let Some(Ok(AppendOutcome::Appended(appended))) = outcomes.pop() else {
+        return Err(AccountError::Unavailable("the password change could not be recorded".into()));
+    };
+    transaction.commit().await.map_err(|e| unavailable(&e))?;
+    Ok(appended)
+}
+
+/// Whether `password` matches the stored argon2 `hash`, checked off the async threads.
+pub async fn password_matches(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
 }

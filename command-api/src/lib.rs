@@ -9,4 +9,4 @@ pub mod domain;
 mod http;
 pub mod relay;
 
-pub use http::{CommandApiState, LoginLimiter, router};
+pub use http::{AttemptLimiter, CommandApiState, router};

@@ -2,7 +2,9 @@
 //! place where an old schema version is upcast to the current one when it is read.
 
 use crate::catalog::{CourseCreated, CoursePublished};
-use crate::identity::{AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated};
+use crate::identity::{
+    AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated, PasswordChanged,
+};
 use crate::stream::Context;
 
 /// Every event type of the system, at its current schema version.
@@ -14,6 +16,7 @@ pub enum Event {
     InstructorCreated(InstructorCreated),
     CorporateTraineeCreated(CorporateTraineeCreated),
     AdminCreated(AdminCreated),
+    PasswordChanged(PasswordChanged),
 }
 
 /// A stored event that cannot be turned into an [`Event`].
@@ -37,6 +40,7 @@ impl Event {
             Event::InstructorCreated(_) => "InstructorCreated",
             Event::CorporateTraineeCreated(_) => "CorporateTraineeCreated",
             Event::AdminCreated(_) => "AdminCreated",
+            Event::PasswordChanged(_) => "PasswordChanged",
         }
     }
 
@@ -48,7 +52,8 @@ impl Event {
             | Event::IndividualTraineeRegistered(_)
             | Event::InstructorCreated(_)
             | Event::CorporateTraineeCreated(_)
-            | Event::AdminCreated(_) => 1,
+            | Event::AdminCreated(_)
+            | Event::PasswordChanged(_) => 1,
         }
     }
 
@@ -58,7 +63,8 @@ impl Event {
             Event::IndividualTraineeRegistered(_)
             | Event::InstructorCreated(_)
             | Event::CorporateTraineeCreated(_)
-            | Event::AdminCreated(_) => Context::Identity,
+            | Event::AdminCreated(_)
+            | Event::PasswordChanged(_) => Context::Identity,
         }
     }
 
@@ -71,6 +77,7 @@ impl Event {
             Event::InstructorCreated(e) => serde_json::to_string(e),
             Event::CorporateTraineeCreated(e) => serde_json::to_string(e),
             Event::AdminCreated(e) => serde_json::to_string(e),
+            Event::PasswordChanged(e) => serde_json::to_string(e),
         };
         // Serialising plain structs of strings, numbers and ids into a String cannot fail.
         encoded.unwrap_or_else(|error| unreachable!("event payloads always serialise: {error}"))
@@ -93,6 +100,7 @@ impl Event {
                 serde_json::from_str(payload).map(Event::CorporateTraineeCreated).map_err(payload_error)
             }
             ("AdminCreated", 1) => serde_json::from_str(payload).map(Event::AdminCreated).map_err(payload_error),
+            ("PasswordChanged", 1) => serde_json::from_str(payload).map(Event::PasswordChanged).map_err(payload_error),
             (
                 "CourseCreated"
                 | "CoursePublished"

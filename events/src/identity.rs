@@ -51,3 +51,10 @@ pub struct AdminCreated {
     pub country: Option<String>,
     pub created_by: Option<Uuid>,
 }
+
+/// The user changed their password (the new hash stays in the credentials table; every session ended).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChanged {
+    pub user_id: Uuid,
+}

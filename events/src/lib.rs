@@ -16,5 +16,7 @@ pub mod wire;
 pub use catalog::{CourseCreated, CourseLevel, CoursePublished};
 pub use codec::{DecodeError, Event};
 pub use envelope::{Actor, Metadata, NewEvent, RecordedEvent, Role};
-pub use identity::{AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated};
+pub use identity::{
+    AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated, PasswordChanged,
+};
 pub use stream::Context;

@@ -68,11 +68,8 @@ impl SignUp {
         } else if username.chars().count() > USERNAME_MAX_CHARS {
             found.push(Violation::new("username", format!("must be at most {USERNAME_MAX_CHARS} characters")));
         }
-        let length = self.password.chars().count();
-        if length < PASSWORD_MIN_CHARS {
-            found.push(Violation::new("password", format!("must be at least {PASSWORD_MIN_CHARS} characters")));
-        } else if length > PASSWORD_MAX_CHARS {
-            found.push(Violation::new("password", format!("must be at most {PASSWORD_MAX_CHARS} characters")));
+        if let Err(message) = check_password(&self.password) {
+            found.push(Violation::new("password", message));
         }
         let name = self.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > NAME_MAX_CHARS {
@@ -87,6 +84,18 @@ impl SignUp {
         } else {
             Err(found)
         }
+    }
+}
+
+/// R18's password rule (plus an upper bound on hashing work): `Err` says what is wrong.
+pub fn check_password(password: &str) -> Result<(), String> {
+    let length = password.chars().count();
+    if length < PASSWORD_MIN_CHARS {
+        Err(format!("must be at least {PASSWORD_MIN_CHARS} characters"))
+    } else if length > PASSWORD_MAX_CHARS {
+        Err(format!("must be at most {PASSWORD_MAX_CHARS} characters"))
+    } else {
+        Ok(())
     }
 }
 

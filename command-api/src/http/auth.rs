@@ -80,6 +80,7 @@ impl From<AccountError> for Problem {
             AccountError::Taken(field) => Problem::conflict(format!("This {field} is already taken."))
                 .with_errors(vec![FieldError::new(field, "is already taken")]),
             AccountError::Exists => Problem::conflict("This account already exists."),
+            AccountError::WrongPassword => Problem::rule("wrong_password", "The current password is wrong."),
             AccountError::Unavailable(cause) => {
                 tracing::error!(%cause, "creating an account failed");
                 Problem::unavailable()

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::post;
 use event_store::PgEventStore;
-pub use sessions::LoginLimiter;
+pub use sessions::AttemptLimiter;
 
 /// What every command handler needs.
 #[derive(Debug, Clone)]
@@ -21,12 +21,18 @@ pub struct CommandApiState {
     pub store: PgEventStore,
     pub keys: Arc<TokenKeys>,
     /// Shared by every request of this process (R19 limits per process).
-    pub login_limiter: LoginLimiter,
+    pub login_limiter: AttemptLimiter,
+    pub password_limiter: AttemptLimiter,
 }
 
 impl CommandApiState {
     pub fn new(store: PgEventStore, keys: Arc<TokenKeys>) -> Self {
-        CommandApiState { store, keys, login_limiter: LoginLimiter::default() }
+        CommandApiState {
+            store,
+            keys,
+            login_limiter: AttemptLimiter::default(),
+            password_limiter: AttemptLimiter::default(),
+        }
     }
 }
 
@@ -43,6 +49,7 @@ pub fn router(state: CommandApiState) -> Router {
         .route("/api/v1/auth/login", post(sessions::login))
         .route("/api/v1/auth/refresh", post(sessions::refresh))
         .route("/api/v1/auth/logout", post(sessions::logout))
+        .route("/api/v1/auth/password", post(sessions::change_password))
         .route("/api/v1/admin/users", post(auth::create_user))
         .route("/api/v1/courses", post(courses::create))
         .route("/api/v1/courses/{id}/publish", post(courses::publish))

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use api_contract::{Authenticated, JsonCommand, Problem};
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, SaltString};
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::response::{IntoResponse, Response};
@@ -25,6 +25,10 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::CommandApiState;
+use super::execute::answer;
+use super::headers::CommandHeaders;
+use crate::accounts::{self, password_matches};
+use crate::domain::account::check_password;
 
 /// Access tokens are short-lived; refresh tokens carry the session.
 pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
@@ -32,24 +36,24 @@ pub const REFRESH_TTL_DAYS: i64 = 30;
 /// R19: 5 attempts per minute per client IP.
 const ATTEMPTS_PER_MINUTE: u32 = 5;
 
-/// Limits login attempts per client IP (R19).
+/// Limits attempts per client IP (R19: login and password change, 5 a minute).
 #[derive(Clone)]
-pub struct LoginLimiter(Arc<DefaultKeyedRateLimiter<IpAddr>>);
+pub struct AttemptLimiter(Arc<DefaultKeyedRateLimiter<IpAddr>>);
 
-impl std::fmt::Debug for LoginLimiter {
+impl std::fmt::Debug for AttemptLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LoginLimiter(..)")
+        f.write_str("AttemptLimiter(..)")
     }
 }
 
-impl Default for LoginLimiter {
+impl Default for AttemptLimiter {
     fn default() -> Self {
         let per_minute = NonZeroU32::new(ATTEMPTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
-        LoginLimiter(Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))))
+        AttemptLimiter(Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))))
     }
 }
 
-impl LoginLimiter {
+impl AttemptLimiter {
     /// `Err(seconds to wait)` once `ip` has used its attempts.
     fn check(&self, ip: IpAddr) -> Result<(), u32> {
         if self.0.len() > 100_000 {
@@ -97,6 +101,13 @@ pub(crate) struct LoginBody {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RefreshBody {
     refresh_token: String,
 }
@@ -117,16 +128,6 @@ fn decoy_hash() -> &'static str {
         let salt = SaltString::generate(&mut OsRng);
         argon2::Argon2::default().hash_password(b"decoy password", &salt).map(|h| h.to_string()).unwrap_or_default()
     })
-}
-
-async fn password_matches(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
 }
 
 fn token_digest(token: &str) -> String {
@@ -268,4 +269,41 @@ pub(crate) async fn logout(
         .await
         .map_err(unavailable)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/v1/auth/password`: the caller proves the current password and sets a new one; every session
+/// of the caller ends (log in again).
+pub(crate) async fn change_password(
+    State(state): State<CommandApiState>,
+    ClientIp(ip): ClientIp,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<PasswordBody>,
+) -> Result<Response, Problem> {
+    state.password_limiter.check(ip).map_err(rate_limited)?;
+    let body = command.body;
+    check_password(&body.new_password).map_err(|message| {
+        Problem::rule("validation_failed", "The new password is not valid.")
+            .with_errors(vec![api_contract::FieldError::new("new_password", message)])
+    })?;
+    let metadata = events::Metadata {
+        correlation_id: Some(headers.correlation_id),
+        causation_id: None,
+        actor: Some(actor.actor()),
+    };
+    let appended = accounts::change_password(
+        state.store.database(),
+        actor.user_id,
+        body.current_password,
+        body.new_password,
+        metadata,
+    )
+    .await
+    .map_err(Problem::from)?;
+    let token = api_contract::ConsistencyToken {
+        position: appended.last_position,
+        stream_id: appended.stream_id,
+        stream_version: appended.stream_version,
+    };
+    Ok(answer(StatusCode::OK, serde_json::json!({ "id": actor.user_id }), token))
 }

@@ -110,3 +110,49 @@ async fn a_wrong_password_and_an_unknown_user_answer_alike_and_the_sixth_attempt
     let retry_after: u64 = limited.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
     assert!((1..=60).contains(&retry_after), "{retry_after}");
 }
+
+async fn change_password(app: &TestApp, access: &str, current: &str, new: &str) -> Answer {
+    let request = app.http.post(app.url("/api/v1/auth/password")).bearer_auth(access);
+    app.send(request, Some(&json!({ "current_password": current, "new_password": new }))).await
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_every_session_and_records_no_secret() {
+    let app = TestApp::start().await;
+    signed_up(&app).await;
+    let (access, refresh) = tokens(&login(&app, "ada", "correct horse battery").await);
+    let changed = change_password(&app, &access, "correct horse battery", "a brand new secret").await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(login(&app, "ada", "correct horse battery").await.status, 401);
+    assert_eq!(login(&app, "ada", "a brand new secret").await.status, 200);
+    assert_eq!(post(&app, "/api/v1/auth/refresh", &json!({ "refresh_token": refresh })).await.status, 401);
+    assert_eq!(app.database.count("SELECT count(*) FROM events WHERE event_type = 'PasswordChanged'").await, 1);
+    let leaked = app.database.count("SELECT count(*) FROM events WHERE payload::text LIKE '%secret%'").await;
+    assert_eq!(leaked, 0);
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_a_weak_new_one_or_no_token_change_nothing() {
+    let app = TestApp::start().await;
+    signed_up(&app).await;
+    let (access, _) = tokens(&login(&app, "ada", "correct horse battery").await);
+    let before = app.event_count().await;
+    let wrong = change_password(&app, &access, "not it", "a brand new secret").await;
+    assert_eq!((wrong.status, wrong.body["code"].as_str()), (422, Some("wrong_password")));
+    let weak = change_password(&app, &access, "correct horse battery", "short").await;
+    assert_eq!((weak.status, weak.body["errors"][0]["field"].as_str()), (422, Some("new_password")));
+    let anonymous = app
+        .send(
+            app.http.post(app.url("/api/v1/auth/password")),
+            Some(&json!({ "current_password": "a", "new_password": "b" })),
+        )
+        .await;
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(app.event_count().await, before);
+    for _ in 0..3 {
+        change_password(&app, &access, "not it", "a brand new secret").await;
+    }
+    let limited = change_password(&app, &access, "correct horse battery", "a brand new secret").await;
+    assert_eq!((limited.status, limited.body["code"].as_str()), (429, Some("rate_limited")));
+    assert_eq!(login(&app, "ada", "correct horse battery").await.status, 200, "the password did not change");
+}
