@@ -4,6 +4,7 @@
 use crate::catalog::{CourseCreated, CoursePublished};
 use crate::identity::{
     AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated, PasswordChanged,
+    ProfileUpdated,
 };
 use crate::stream::Context;
 
@@ -17,6 +18,7 @@ pub enum Event {
     CorporateTraineeCreated(CorporateTraineeCreated),
     AdminCreated(AdminCreated),
     PasswordChanged(PasswordChanged),
+    ProfileUpdated(ProfileUpdated),
 }
 
 /// A stored event that cannot be turned into an [`Event`].
@@ -41,6 +43,7 @@ impl Event {
             Event::CorporateTraineeCreated(_) => "CorporateTraineeCreated",
             Event::AdminCreated(_) => "AdminCreated",
             Event::PasswordChanged(_) => "PasswordChanged",
+            Event::ProfileUpdated(_) => "ProfileUpdated",
         }
     }
 
@@ -53,7 +56,8 @@ impl Event {
             | Event::InstructorCreated(_)
             | Event::CorporateTraineeCreated(_)
             | Event::AdminCreated(_)
-            | Event::PasswordChanged(_) => 1,
+            | Event::PasswordChanged(_)
+            | Event::ProfileUpdated(_) => 1,
         }
     }
 
@@ -64,7 +68,8 @@ impl Event {
             | Event::InstructorCreated(_)
             | Event::CorporateTraineeCreated(_)
             | Event::AdminCreated(_)
-            | Event::PasswordChanged(_) => Context::Identity,
+            | Event::PasswordChanged(_)
+            | Event::ProfileUpdated(_) => Context::Identity,
         }
     }
 
@@ -78,6 +83,7 @@ impl Event {
             Event::CorporateTraineeCreated(e) => serde_json::to_string(e),
             Event::AdminCreated(e) => serde_json::to_string(e),
             Event::PasswordChanged(e) => serde_json::to_string(e),
+            Event::ProfileUpdated(e) => serde_json::to_string(e),
         };
         // Serialising plain structs of strings, numbers and ids into a String cannot fail.
         encoded.unwrap_or_else(|error| unreachable!("event payloads always serialise: {error}"))
@@ -101,6 +107,7 @@ impl Event {
             }
             ("AdminCreated", 1) => serde_json::from_str(payload).map(Event::AdminCreated).map_err(payload_error),
             ("PasswordChanged", 1) => serde_json::from_str(payload).map(Event::PasswordChanged).map_err(payload_error),
+            ("ProfileUpdated", 1) => serde_json::from_str(payload).map(Event::ProfileUpdated).map_err(payload_error),
             (
                 "CourseCreated"
                 | "CoursePublished"

@@ -58,3 +58,16 @@ pub struct AdminCreated {
 pub struct PasswordChanged {
     pub user_id: Uuid,
 }
+
+/// A user changed their own profile; only the fields given changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdated {
+    pub user_id: Uuid,
+    pub name: Option<String>,
+    pub country: Option<String>,
+    /// Instructors only.
+    pub biography: Option<String>,
+    pub speciality: Option<String>,
+    pub title: Option<String>,
+}

@@ -18,5 +18,6 @@ pub use codec::{DecodeError, Event};
 pub use envelope::{Actor, Metadata, NewEvent, RecordedEvent, Role};
 pub use identity::{
     AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated, PasswordChanged,
+    ProfileUpdated,
 };
 pub use stream::Context;

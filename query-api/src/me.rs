@@ -22,6 +22,9 @@ struct MeView {
     name: String,
     country: Option<String>,
     company: Option<String>,
+    biography: Option<String>,
+    speciality: Option<String>,
+    title: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
@@ -40,8 +43,8 @@ async fn own_account(state: &QueryApiState, actor: Authenticated) -> Result<Resp
     let client = state.read.pool().get().await.map_err(|e| unavailable(&e))?;
     let row = client
         .query_opt(
-            "SELECT id, kind, role, email, username, name, country, company, created_at FROM user_directory \
-             WHERE id = $1",
+            "SELECT id, kind, role, email, username, name, country, company, biography, speciality, title, \
+             created_at FROM user_directory WHERE id = $1",
             &[&actor.user_id],
         )
         .await
@@ -57,7 +60,10 @@ async fn own_account(state: &QueryApiState, actor: Authenticated) -> Result<Resp
             name: row.try_get(5)?,
             country: row.try_get(6)?,
             company: row.try_get(7)?,
-            created_at: row.try_get(8)?,
+            biography: row.try_get(8)?,
+            speciality: row.try_get(9)?,
+            title: row.try_get(10)?,
+            created_at: row.try_get(11)?,
         })
     })()
     .map_err(|e| unavailable(&e))?;

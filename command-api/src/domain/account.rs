@@ -2,7 +2,9 @@
 //! R18 are checked here; the uniqueness of email and username across every kind of user is enforced by the
 //! write side's credentials table in the same transaction as the first event.
 
-use events::{AdminCreated, CorporateTraineeCreated, Event, IndividualTraineeRegistered, InstructorCreated, Role};
+use events::{
+    AdminCreated, CorporateTraineeCreated, Event, IndividualTraineeRegistered, InstructorCreated, ProfileUpdated, Role,
+};
 use uuid::Uuid;
 
 use super::{Aggregate, Violation};
@@ -19,19 +21,70 @@ pub const COMPANY_MAX_CHARS: usize = 100;
 pub enum Account {
     #[default]
     Missing,
-    Registered,
+    /// An account, acting in this role.
+    Registered(Role),
 }
 
 impl Aggregate for Account {
     fn evolve(self, event: &Event) -> Self {
         match event {
-            Event::IndividualTraineeRegistered(_)
-            | Event::InstructorCreated(_)
-            | Event::CorporateTraineeCreated(_)
-            | Event::AdminCreated(_) => Account::Registered,
+            Event::IndividualTraineeRegistered(_) => Account::Registered(Role::IndividualTrainee),
+            Event::InstructorCreated(_) => Account::Registered(Role::Instructor),
+            Event::CorporateTraineeCreated(_) => Account::Registered(Role::CorporateTrainee),
+            Event::AdminCreated(_) => Account::Registered(Role::Admin),
             _ => self,
         }
     }
+}
+
+/// Limits on profile text.
+pub const BIOGRAPHY_MAX_CHARS: usize = 2_000;
+pub const SHORT_TEXT_MAX_CHARS: usize = 100;
+
+/// The whitelist of what a user may change of their own profile; nothing else exists to be set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfilePatch {
+    pub name: Option<String>,
+    pub country: Option<String>,
+    pub biography: Option<String>,
+    pub speciality: Option<String>,
+    pub title: Option<String>,
+}
+
+/// Records a change of the user's own profile. Instructor fields are for instructors only.
+pub fn update_profile(account: Account, user_id: Uuid, patch: ProfilePatch) -> Result<Vec<Event>, AccountRejection> {
+    let Account::Registered(role) = account else { return Err(AccountRejection::Unknown) };
+    if patch == ProfilePatch::default() {
+        return Err(AccountRejection::Invalid(vec![Violation::new("", "give at least one field to change")]));
+    }
+    let mut found = Vec::new();
+    let text = |value: Option<String>, field: &'static str, max: usize, found: &mut Vec<Violation>| {
+        let value = value.map(|v| v.trim().to_owned());
+        if value.as_ref().is_some_and(|v| v.is_empty() || v.chars().count() > max) {
+            found.push(Violation::new(field, format!("must be 1 to {max} characters")));
+        }
+        value
+    };
+    let name = text(patch.name, "name", NAME_MAX_CHARS, &mut found);
+    let country = patch.country.map(|c| c.trim().to_ascii_uppercase());
+    if country.as_deref().is_some_and(|c| c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_uppercase())) {
+        found.push(Violation::new("country", "must be an ISO 3166 alpha-2 code like US"));
+    }
+    let biography = text(patch.biography, "biography", BIOGRAPHY_MAX_CHARS, &mut found);
+    let speciality = text(patch.speciality, "speciality", SHORT_TEXT_MAX_CHARS, &mut found);
+    let title = text(patch.title, "title", SHORT_TEXT_MAX_CHARS, &mut found);
+    if role != Role::Instructor {
+        for (field, value) in [("biography", &biography), ("speciality", &speciality), ("title", &title)] {
+            if value.is_some() {
+                found.push(Violation::new(field, "is for instructors only"));
+            }
+        }
+    }
+    if !found.is_empty() {
+        return Err(AccountRejection::Invalid(found));
+    }
+    let event = ProfileUpdated { user_id, name, country, biography, speciality, title };
+    Ok(vec![Event::ProfileUpdated(event)])
 }
 
 /// A sign-up as the client sent it.
@@ -112,6 +165,8 @@ fn is_email(text: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountRejection {
     AlreadyRegistered,
+    /// No account behind this id.
+    Unknown,
     Invalid(Vec<Violation>),
 }
 
@@ -207,7 +262,7 @@ mod tests {
         let events = register(Account::default(), Uuid::from_u128(1), &valid).expect("registers");
         let payload = events[0].encode();
         assert!(!payload.contains("correct horse"), "the password must never reach an event");
-        assert_eq!(Account::from_events(&events), Account::Registered);
+        assert_eq!(Account::from_events(&events), Account::Registered(Role::IndividualTrainee));
     }
 
     #[test]
@@ -246,6 +301,31 @@ mod tests {
         let refused = create(Account::default(), Uuid::from_u128(4), &no_company, &valid, admin);
         assert!(matches!(refused, Err(AccountRejection::Invalid(v)) if v[0].field == "company"));
         assert_eq!(CreatedKind::Admin.role(), Role::Admin);
+    }
+
+    #[test]
+    fn a_profile_changes_only_whitelisted_fields_and_instructor_fields_only_for_instructors() {
+        let trainee = Account::Registered(Role::IndividualTrainee);
+        let patch =
+            ProfilePatch { name: Some(" Ada L. ".into()), country: Some("fr".into()), ..ProfilePatch::default() };
+        let events = update_profile(trainee, Uuid::from_u128(1), patch).expect("valid");
+        assert!(
+            matches!(&events[..], [Event::ProfileUpdated(e)] if e.name.as_deref() == Some("Ada L.") && e.country.as_deref() == Some("FR"))
+        );
+        let biography = ProfilePatch { biography: Some("I teach".into()), ..ProfilePatch::default() };
+        let refused = update_profile(trainee, Uuid::from_u128(1), biography.clone());
+        assert!(matches!(refused, Err(AccountRejection::Invalid(v)) if v[0].field == "biography"));
+        assert!(update_profile(Account::Registered(Role::Instructor), Uuid::from_u128(2), biography).is_ok());
+        let blank = ProfilePatch { name: Some(" ".into()), ..ProfilePatch::default() };
+        assert!(update_profile(trainee, Uuid::from_u128(1), blank).is_err());
+        assert_eq!(
+            update_profile(Account::Missing, Uuid::from_u128(3), ProfilePatch::default()),
+            Err(AccountRejection::Unknown)
+        );
+        assert!(matches!(
+            update_profile(trainee, Uuid::from_u128(1), ProfilePatch::default()),
+            Err(AccountRejection::Invalid(_))
+        ));
     }
 
     #[test]

@@ -10,10 +10,11 @@ use uuid::Uuid;
 
 use super::CommandApiState;
 use super::execute::answer;
+use super::execute::{CommandRun, execute};
 use super::headers::CommandHeaders;
 use crate::accounts::{self, AccountError};
 use crate::domain::Violation;
-use crate::domain::account::{self, Account, AccountRejection, CreatedKind, SignUp, ValidSignUp};
+use crate::domain::account::{self, Account, AccountRejection, CreatedKind, ProfilePatch, SignUp, ValidSignUp};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,9 +68,16 @@ fn invalid(violations: Vec<Violation>) -> Problem {
         .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect())
 }
 
+impl From<AccountRejection> for Problem {
+    fn from(rejection: AccountRejection) -> Self {
+        rejected(rejection)
+    }
+}
+
 fn rejected(rejection: AccountRejection) -> Problem {
     match rejection {
         AccountRejection::AlreadyRegistered => Problem::conflict("This account already exists."),
+        AccountRejection::Unknown => Problem::not_found("There is no account for this token."),
         AccountRejection::Invalid(violations) => invalid(violations),
     }
 }
@@ -152,4 +160,46 @@ pub(crate) async fn create_user(
     let metadata =
         Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: Some(actor.actor()) };
     created(&state, user_id, &sign_up, kind.role(), &events, metadata).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProfileBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    country: Option<String>,
+    #[serde(default)]
+    biography: Option<String>,
+    #[serde(default)]
+    speciality: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+/// `PATCH /api/v1/me`: the caller changes their own profile. Only the whitelisted fields exist; anything else
+/// in the body (a balance, a role, a corporate flag) is refused as an unknown field.
+pub(crate) async fn update_profile(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<ProfileBody>,
+) -> Result<Response, Problem> {
+    let body = command.body;
+    let patch = ProfilePatch {
+        name: body.name,
+        country: body.country,
+        biography: body.biography,
+        speciality: body.speciality,
+        title: body.title,
+    };
+    let run = CommandRun {
+        stream_id: events::stream::user_stream(actor.user_id),
+        actor,
+        headers,
+        digest: command.digest,
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": actor.user_id }),
+    };
+    execute(&state, run, |account: &Account| account::update_profile(*account, actor.user_id, patch.clone())).await
 }

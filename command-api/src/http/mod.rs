@@ -11,7 +11,7 @@ use std::sync::Arc;
 use api_contract::TokenKeys;
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::post;
+use axum::routing::{patch, post};
 use event_store::PgEventStore;
 pub use sessions::AttemptLimiter;
 
@@ -51,6 +51,7 @@ pub fn router(state: CommandApiState) -> Router {
         .route("/api/v1/auth/logout", post(sessions::logout))
         .route("/api/v1/auth/password", post(sessions::change_password))
         .route("/api/v1/admin/users", post(auth::create_user))
+        .route("/api/v1/me", patch(auth::update_profile))
         .route("/api/v1/courses", post(courses::create))
         .route("/api/v1/courses/{id}/publish", post(courses::publish))
         .with_state(state)

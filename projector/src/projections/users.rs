@@ -67,6 +67,30 @@ pub(super) async fn apply(
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
+    if let Event::ProfileUpdated(profile) = event {
+        let statement = transaction
+            .prepare_cached(
+                "UPDATE user_directory SET name = COALESCE($2, name), country = COALESCE($3, country), \
+                 biography = COALESCE($4, biography), speciality = COALESCE($5, speciality), \
+                 title = COALESCE($6, title), version = $7 WHERE id = $1 AND version < $7",
+            )
+            .await?;
+        transaction
+            .execute(
+                &statement,
+                &[
+                    &profile.user_id,
+                    &profile.name,
+                    &profile.country,
+                    &profile.biography,
+                    &profile.speciality,
+                    &profile.title,
+                    &recorded.stream_version,
+                ],
+            )
+            .await?;
+        return Ok(());
+    }
     let Some(user) = new_user(event) else { return Ok(()) };
     let statement = transaction
         .prepare_cached(

@@ -94,3 +94,39 @@ async fn invalid_sign_ups_are_422_with_every_field_named_and_me_needs_a_known_ac
     let unknown = app.send(app.http.get(app.url("/api/v1/me")).bearer_auth(&stranger), None).await;
     assert_eq!(unknown.status, 404);
 }
+
+async fn patch_me(app: &TestApp, token: &str, body: &Value) -> Answer {
+    app.send(app.http.patch(app.url("/api/v1/me")).bearer_auth(token), Some(body)).await
+}
+
+#[tokio::test]
+async fn a_user_changes_whitelisted_profile_fields_and_nothing_else() {
+    let app = TestApp::start().await;
+    let user_id = register(&app, &sign_up("ada@example.com", "ada")).await.id();
+    let token = app.keys.issue(user_id, Role::IndividualTrainee, std::time::Duration::from_secs(60)).expect("signs");
+    let changed = patch_me(&app, &token, &json!({ "name": "Ada King", "country": "fr" })).await;
+    assert_eq!((changed.status, changed.body["data"]["version"].as_i64()), (200, Some(2)), "{:?}", changed.body);
+    let request =
+        app.http.get(app.url("/api/v1/me")).bearer_auth(&token).header("x-consistency-token", changed.token());
+    let me = app.send(request, None).await;
+    assert_eq!((me.body["data"]["name"].as_str(), me.body["data"]["country"].as_str()), (Some("Ada King"), Some("FR")));
+
+    let before = app.event_count().await;
+    for smuggled in [
+        json!({ "balance": 100000 }),
+        json!({ "role": "admin" }),
+        json!({ "is_corporate": true }),
+        json!({ "email": "x@y.z" }),
+    ] {
+        let answer = patch_me(&app, &token, &smuggled).await;
+        assert_eq!((answer.status, answer.body["code"].as_str()), (400, Some("malformed_request")), "{smuggled}");
+    }
+    let instructor_only = patch_me(&app, &token, &json!({ "biography": "I teach" })).await;
+    assert_eq!((instructor_only.status, instructor_only.body["errors"][0]["field"].as_str()), (422, Some("biography")));
+    assert_eq!(patch_me(&app, &token, &json!({})).await.status, 422, "an empty change is refused");
+    assert_eq!(app.event_count().await, before);
+
+    let stranger =
+        app.keys.issue(uuid::Uuid::now_v7(), Role::Instructor, std::time::Duration::from_secs(60)).expect("signs");
+    assert_eq!(patch_me(&app, &stranger, &json!({ "name": "Nobody" })).await.status, 404);
+}
