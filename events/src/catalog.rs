@@ -43,3 +43,24 @@ pub struct CourseCreated {
 pub struct CoursePublished {
     pub course_id: Uuid,
 }
+
+/// The owner changed some details of the course; fields left out are unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseDetailsUpdated {
+    pub course_id: Uuid,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub category: Option<String>,
+    pub subcategories: Option<Vec<String>>,
+    pub level: Option<CourseLevel>,
+    pub language: Option<String>,
+}
+
+/// The owner changed the base price (USD cents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoursePriceChanged {
+    pub course_id: Uuid,
+    pub base_price_cents: i64,
+}

@@ -1,7 +1,7 @@
 //! Encoding and decoding of stored events. This is the only place that knows the stored JSON shape, and the
 //! place where an old schema version is upcast to the current one when it is read.
 
-use crate::catalog::{CourseCreated, CoursePublished};
+use crate::catalog::{CourseCreated, CourseDetailsUpdated, CoursePriceChanged, CoursePublished};
 use crate::identity::{
     AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated, PasswordChanged,
     ProfileUpdated,
@@ -13,6 +13,8 @@ use crate::stream::Context;
 pub enum Event {
     CourseCreated(CourseCreated),
     CoursePublished(CoursePublished),
+    CourseDetailsUpdated(CourseDetailsUpdated),
+    CoursePriceChanged(CoursePriceChanged),
     IndividualTraineeRegistered(IndividualTraineeRegistered),
     InstructorCreated(InstructorCreated),
     CorporateTraineeCreated(CorporateTraineeCreated),
@@ -38,6 +40,8 @@ impl Event {
         match self {
             Event::CourseCreated(_) => "CourseCreated",
             Event::CoursePublished(_) => "CoursePublished",
+            Event::CourseDetailsUpdated(_) => "CourseDetailsUpdated",
+            Event::CoursePriceChanged(_) => "CoursePriceChanged",
             Event::IndividualTraineeRegistered(_) => "IndividualTraineeRegistered",
             Event::InstructorCreated(_) => "InstructorCreated",
             Event::CorporateTraineeCreated(_) => "CorporateTraineeCreated",
@@ -52,6 +56,8 @@ impl Event {
         match self {
             Event::CourseCreated(_)
             | Event::CoursePublished(_)
+            | Event::CourseDetailsUpdated(_)
+            | Event::CoursePriceChanged(_)
             | Event::IndividualTraineeRegistered(_)
             | Event::InstructorCreated(_)
             | Event::CorporateTraineeCreated(_)
@@ -63,7 +69,10 @@ impl Event {
 
     pub fn context(&self) -> Context {
         match self {
-            Event::CourseCreated(_) | Event::CoursePublished(_) => Context::Catalog,
+            Event::CourseCreated(_)
+            | Event::CoursePublished(_)
+            | Event::CourseDetailsUpdated(_)
+            | Event::CoursePriceChanged(_) => Context::Catalog,
             Event::IndividualTraineeRegistered(_)
             | Event::InstructorCreated(_)
             | Event::CorporateTraineeCreated(_)
@@ -78,6 +87,8 @@ impl Event {
         let encoded = match self {
             Event::CourseCreated(e) => serde_json::to_string(e),
             Event::CoursePublished(e) => serde_json::to_string(e),
+            Event::CourseDetailsUpdated(e) => serde_json::to_string(e),
+            Event::CoursePriceChanged(e) => serde_json::to_string(e),
             Event::IndividualTraineeRegistered(e) => serde_json::to_string(e),
             Event::InstructorCreated(e) => serde_json::to_string(e),
             Event::CorporateTraineeCreated(e) => serde_json::to_string(e),
@@ -96,6 +107,12 @@ impl Event {
         match (event_type, schema_version) {
             ("CourseCreated", 1) => serde_json::from_str(payload).map(Event::CourseCreated).map_err(payload_error),
             ("CoursePublished", 1) => serde_json::from_str(payload).map(Event::CoursePublished).map_err(payload_error),
+            ("CourseDetailsUpdated", 1) => {
+                serde_json::from_str(payload).map(Event::CourseDetailsUpdated).map_err(payload_error)
+            }
+            ("CoursePriceChanged", 1) => {
+                serde_json::from_str(payload).map(Event::CoursePriceChanged).map_err(payload_error)
+            }
             ("IndividualTraineeRegistered", 1) => {
                 serde_json::from_str(payload).map(Event::IndividualTraineeRegistered).map_err(payload_error)
             }

@@ -1,6 +1,8 @@
 //! The Course aggregate (stream `course-{uuid}`): a draft created by an instructor, who alone may publish it.
 
-use events::{Actor, CourseCreated, CourseLevel, CoursePublished, Event, Role};
+use events::{
+    Actor, CourseCreated, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished, Event, Role,
+};
 use uuid::Uuid;
 
 use super::taxonomy::subcategories_of;
@@ -25,15 +27,27 @@ pub struct Course {
     pub id: Uuid,
     pub owner: Uuid,
     pub status: CourseStatus,
+    /// Kept to check a change of category against the subcategories that remain.
+    pub category: String,
+    pub subcategories: Vec<String>,
 }
 
 impl Aggregate for Course {
     fn evolve(self, event: &Event) -> Self {
         match event {
-            Event::CourseCreated(created) => {
-                Course { id: created.course_id, owner: created.instructor_id, status: CourseStatus::Draft }
-            }
+            Event::CourseCreated(created) => Course {
+                id: created.course_id,
+                owner: created.instructor_id,
+                status: CourseStatus::Draft,
+                category: created.category.clone(),
+                subcategories: created.subcategories.clone(),
+            },
             Event::CoursePublished(_) => Course { status: CourseStatus::Published, ..self },
+            Event::CourseDetailsUpdated(updated) => Course {
+                category: updated.category.clone().unwrap_or(self.category),
+                subcategories: updated.subcategories.clone().unwrap_or(self.subcategories),
+                ..self
+            },
             // Events of other aggregates never reach a course stream.
             _ => self,
         }
@@ -53,52 +67,73 @@ pub struct CourseDraft {
     pub currency: String,
 }
 
+/// Non-empty, trimmed text of at most `max` characters.
+fn check_text(found: &mut Vec<Violation>, field: &'static str, text: &str, max: usize) {
+    let text = text.trim();
+    if text.is_empty() {
+        found.push(Violation::new(field, "must not be empty"));
+    } else if text.chars().count() > max {
+        found.push(Violation::new(field, format!("must be at most {max} characters")));
+    }
+}
+
+/// The category is in the taxonomy (R14) and every subcategory belongs to it.
+fn check_taxonomy(found: &mut Vec<Violation>, category: &str, subcategories: &[String]) {
+    match subcategories_of(category) {
+        None => found.push(Violation::new("category", "must be one of the catalogue's categories")),
+        Some(allowed) => {
+            if let Some(unknown) = subcategories.iter().find(|s| !allowed.contains(&s.as_str())) {
+                let message = format!("{unknown:?} is not a subcategory of {category:?}");
+                found.push(Violation::new("subcategories", message));
+            }
+        }
+    }
+}
+
+fn check_price(found: &mut Vec<Violation>, cents: i64, currency: &str) {
+    if cents < 0 {
+        found.push(Violation::new("price.amount_cents", "must be >= 0"));
+    } else if cents > PRICE_MAX_CENTS {
+        found.push(Violation::new("price.amount_cents", format!("must be <= {PRICE_MAX_CENTS}")));
+    }
+    if currency != "USD" {
+        found.push(Violation::new("price.currency", "prices are set in USD"));
+    }
+}
+
 impl CourseDraft {
     /// Checks every field, reporting all violations at once.
     pub fn violations(&self) -> Vec<Violation> {
         let mut found = Vec::new();
-        let title = self.title.trim();
-        if title.is_empty() {
-            found.push(Violation::new("title", "must not be empty"));
-        } else if title.chars().count() > TITLE_MAX_CHARS {
-            found.push(Violation::new("title", format!("must be at most {TITLE_MAX_CHARS} characters")));
-        }
-        let summary = self.summary.trim();
-        if summary.is_empty() {
-            found.push(Violation::new("summary", "must not be empty"));
-        } else if summary.chars().count() > SUMMARY_MAX_CHARS {
-            found.push(Violation::new("summary", format!("must be at most {SUMMARY_MAX_CHARS} characters")));
-        }
-        match subcategories_of(&self.category) {
-            None => found.push(Violation::new("category", "must be one of the catalogue's categories")),
-            Some(allowed) => {
-                if let Some(unknown) = self.subcategories.iter().find(|s| !allowed.contains(&s.as_str())) {
-                    found.push(Violation::new(
-                        "subcategories",
-                        format!("{unknown:?} is not a subcategory of {:?}", self.category),
-                    ));
-                }
-            }
-        }
+        check_text(&mut found, "title", &self.title, TITLE_MAX_CHARS);
+        check_text(&mut found, "summary", &self.summary, SUMMARY_MAX_CHARS);
+        check_taxonomy(&mut found, &self.category, &self.subcategories);
         if self.language.trim().is_empty() {
             found.push(Violation::new("language", "must not be empty"));
         }
-        if self.price_cents < 0 {
-            found.push(Violation::new("price.amount_cents", "must be >= 0"));
-        } else if self.price_cents > PRICE_MAX_CENTS {
-            found.push(Violation::new("price.amount_cents", format!("must be <= {PRICE_MAX_CENTS}")));
-        }
-        if self.currency != "USD" {
-            found.push(Violation::new("price.currency", "prices are set in USD"));
-        }
+        check_price(&mut found, self.price_cents, &self.currency);
         found
     }
+}
+
+/// A change of details and price; fields left out stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CoursePatch {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub category: Option<String>,
+    pub subcategories: Option<Vec<String>>,
+    pub level: Option<CourseLevel>,
+    pub language: Option<String>,
+    /// Amount in cents and currency.
+    pub price: Option<(i64, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CourseCommand {
     Create { course_id: Uuid, draft: CourseDraft },
     Publish,
+    Update(CoursePatch),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +183,65 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
             }
             Ok(vec![Event::CoursePublished(CoursePublished { course_id: course.id })])
         }
+        CourseCommand::Update(patch) => update(course, actor, patch),
     }
+}
+
+fn update(course: &Course, actor: &Actor, patch: CoursePatch) -> Result<Vec<Event>, CourseRejection> {
+    if course.status == CourseStatus::Missing {
+        return Err(CourseRejection::NotFound);
+    }
+    if course.owner != actor.user_id {
+        return Err(CourseRejection::NotTheOwner);
+    }
+    if patch == CoursePatch::default() {
+        return Err(CourseRejection::Invalid(vec![Violation::new("", "give at least one field to change")]));
+    }
+    let mut found = Vec::new();
+    let trimmed = |text: &Option<String>| text.as_ref().map(|t| t.trim().to_owned());
+    if let Some(title) = &patch.title {
+        check_text(&mut found, "title", title, TITLE_MAX_CHARS);
+    }
+    if let Some(summary) = &patch.summary {
+        check_text(&mut found, "summary", summary, SUMMARY_MAX_CHARS);
+    }
+    if let Some(language) = &patch.language {
+        check_text(&mut found, "language", language, TITLE_MAX_CHARS);
+    }
+    if patch.category.is_some() || patch.subcategories.is_some() {
+        let category = patch.category.as_deref().unwrap_or(&course.category);
+        let subcategories = patch.subcategories.as_deref().unwrap_or(&course.subcategories);
+        check_taxonomy(&mut found, category, subcategories);
+    }
+    if let Some((cents, currency)) = &patch.price {
+        check_price(&mut found, *cents, currency);
+    }
+    if !found.is_empty() {
+        return Err(CourseRejection::Invalid(found));
+    }
+    let mut events = Vec::new();
+    let details = CourseDetailsUpdated {
+        course_id: course.id,
+        title: trimmed(&patch.title),
+        summary: trimmed(&patch.summary),
+        category: patch.category,
+        subcategories: patch.subcategories,
+        level: patch.level,
+        language: trimmed(&patch.language),
+    };
+    let has_details = details.title.is_some()
+        || details.summary.is_some()
+        || details.category.is_some()
+        || details.subcategories.is_some()
+        || details.level.is_some()
+        || details.language.is_some();
+    if has_details {
+        events.push(Event::CourseDetailsUpdated(details));
+    }
+    if let Some((base_price_cents, _)) = patch.price {
+        events.push(Event::CoursePriceChanged(CoursePriceChanged { course_id: course.id, base_price_cents }));
+    }
+    Ok(events)
 }
 
 #[cfg(test)]
@@ -274,6 +367,40 @@ mod tests {
             decide(&given(&history), &instructor(), CourseCommand::Publish),
             Err(CourseRejection::AlreadyPublished)
         );
+    }
+
+    #[test]
+    fn the_owner_changes_details_and_price_and_nobody_else_does() {
+        let history = [created_by(&instructor())];
+        let patch = CoursePatch {
+            title: Some(" Second edition ".into()),
+            price: Some((2999, "USD".into())),
+            ..CoursePatch::default()
+        };
+        let events = decide(&given(&history), &instructor(), CourseCommand::Update(patch.clone())).expect("valid");
+        assert!(matches!(&events[..], [Event::CourseDetailsUpdated(d), Event::CoursePriceChanged(p)]
+            if d.title.as_deref() == Some("Second edition") && p.base_price_cents == 2999));
+        let other = Actor { user_id: Uuid::from_u128(99), role: Role::Instructor };
+        assert_eq!(decide(&given(&history), &other, CourseCommand::Update(patch)), Err(CourseRejection::NotTheOwner));
+    }
+
+    #[test]
+    fn a_new_category_must_fit_the_subcategories_that_remain() {
+        let history = [created_by(&instructor())];
+        let move_only = CoursePatch { category: Some("Database".into()), ..CoursePatch::default() };
+        let refused = decide(&given(&history), &instructor(), CourseCommand::Update(move_only));
+        assert!(matches!(refused, Err(CourseRejection::Invalid(v)) if v[0].field == "subcategories"));
+        let moved = CoursePatch {
+            category: Some("Database".into()),
+            subcategories: Some(vec!["PostgreSQL".into()]),
+            ..CoursePatch::default()
+        };
+        let events = decide(&given(&history), &instructor(), CourseCommand::Update(moved)).expect("valid");
+        assert_eq!(given(&[history[0].clone(), events[0].clone()]).category, "Database");
+        let empty = decide(&given(&history), &instructor(), CourseCommand::Update(CoursePatch::default()));
+        assert!(matches!(empty, Err(CourseRejection::Invalid(_))));
+        let negative = CoursePatch { price: Some((-5, "USD".into())), ..CoursePatch::default() };
+        assert!(decide(&given(&history), &instructor(), CourseCommand::Update(negative)).is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::CommandApiState;
 use super::execute::{CommandRun, execute};
 use super::headers::CommandHeaders;
-use crate::domain::course::{Course, CourseCommand, CourseDraft, CourseRejection, decide};
+use crate::domain::course::{Course, CourseCommand, CourseDraft, CoursePatch, CourseRejection, decide};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,4 +112,53 @@ pub(crate) async fn publish(
     };
     let actor = actor.actor();
     execute(&state, run, |course: &Course| decide(course, &actor, CourseCommand::Publish)).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateCourseBody {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    subcategories: Option<Vec<String>>,
+    #[serde(default)]
+    level: Option<CourseLevel>,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    price: Option<MoneyBody>,
+}
+
+/// `PATCH /api/v1/courses/{id}`: the owner changes details and the base price.
+pub(crate) async fn update(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(course_id): PathId,
+    headers: CommandHeaders,
+    command: JsonCommand<UpdateCourseBody>,
+) -> Result<Response, Problem> {
+    let body = command.body;
+    let patch = CoursePatch {
+        title: body.title,
+        summary: body.summary,
+        category: body.category,
+        subcategories: body.subcategories,
+        level: body.level,
+        language: body.language,
+        price: body.price.map(|price| (price.amount_cents, price.currency)),
+    };
+    let run = CommandRun {
+        stream_id: course_stream(course_id),
+        actor,
+        headers,
+        digest: command.digest,
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": course_id }),
+    };
+    let actor = actor.actor();
+    execute(&state, run, |course: &Course| decide(course, &actor, CourseCommand::Update(patch.clone()))).await
 }

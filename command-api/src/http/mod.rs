@@ -53,6 +53,7 @@ pub fn router(state: CommandApiState) -> Router {
         .route("/api/v1/admin/users", post(auth::create_user))
         .route("/api/v1/me", patch(auth::update_profile))
         .route("/api/v1/courses", post(courses::create))
+        .route("/api/v1/courses/{id}", patch(courses::update))
         .route("/api/v1/courses/{id}/publish", post(courses::publish))
         .with_state(state)
 }

@@ -48,6 +48,47 @@ pub(super) async fn apply(
                 .execute(&statement, &[&published.course_id, &recorded.occurred_at, &recorded.stream_version])
                 .await?;
         }
+        Event::CourseDetailsUpdated(updated) => {
+            let statement = transaction
+                .prepare_cached(
+                    "UPDATE catalog_course SET title = COALESCE($2, title), summary = COALESCE($3, summary), \
+                     category = COALESCE($4, category), subcategories = COALESCE($5, subcategories), \
+                     level = COALESCE($6, level), language = COALESCE($7, language), \
+                     version = $8, updated_at = $9 WHERE id = $1 AND version < $8",
+                )
+                .await?;
+            let level = updated.level.map(|level| level.as_str());
+            transaction
+                .execute(
+                    &statement,
+                    &[
+                        &updated.course_id,
+                        &updated.title,
+                        &updated.summary,
+                        &updated.category,
+                        &updated.subcategories,
+                        &level,
+                        &updated.language,
+                        &recorded.stream_version,
+                        &recorded.occurred_at,
+                    ],
+                )
+                .await?;
+        }
+        Event::CoursePriceChanged(changed) => {
+            let statement = transaction
+                .prepare_cached(
+                    "UPDATE catalog_course SET base_price_cents = $2, version = $3, updated_at = $4 \
+                     WHERE id = $1 AND version < $3",
+                )
+                .await?;
+            transaction
+                .execute(
+                    &statement,
+                    &[&changed.course_id, &changed.base_price_cents, &recorded.stream_version, &recorded.occurred_at],
+                )
+                .await?;
+        }
         _ => {}
     }
     Ok(())

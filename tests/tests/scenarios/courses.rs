@@ -89,3 +89,34 @@ async fn health_and_readiness_answer() {
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.body["code"], "not_found");
 }
+
+#[tokio::test]
+async fn the_owner_changes_details_and_price_and_the_catalogue_follows() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let course = app.create_course(&token, "First edition").await.id();
+    app.post(&format!("/api/v1/courses/{course}/publish"), &token, None).await;
+    let path = format!("/api/v1/courses/{course}");
+    let body = serde_json::json!({ "title": "Second edition", "price": { "amount_cents": 2999, "currency": "USD" } });
+
+    let request = app.http.patch(app.url(&path)).bearer_auth(&token).header("if-match", "\"2\"");
+    let changed = app.send(request, Some(&body)).await;
+    assert_eq!((changed.status, changed.body["data"]["version"].as_i64()), (200, Some(4)), "{:?}", changed.body);
+    let read = app.get(&path, Some(&changed.token())).await;
+    assert_eq!(read.body["data"]["title"], "Second edition");
+    assert_eq!(read.body["data"]["price"]["amount_cents"], 2999);
+    assert_eq!(read.body["data"]["summary"], "Build and run HTTP services", "fields left out stay");
+
+    let before = app.event_count().await;
+    let stale =
+        app.send(app.http.patch(app.url(&path)).bearer_auth(&token).header("if-match", "\"2\""), Some(&body)).await;
+    assert_eq!((stale.status, stale.body["code"].as_str()), (409, Some("conflict")));
+    let (_, other) = app.user(Role::Instructor);
+    assert_eq!(app.send(app.http.patch(app.url(&path)).bearer_auth(&other), Some(&body)).await.status, 403);
+    let invalid = serde_json::json!({ "category": "Database" });
+    let answer = app.send(app.http.patch(app.url(&path)).bearer_auth(&token), Some(&invalid)).await;
+    assert_eq!((answer.status, answer.body["errors"][0]["field"].as_str()), (422, Some("subcategories")));
+    let smuggled = serde_json::json!({ "instructor_id": uuid::Uuid::now_v7() });
+    assert_eq!(app.send(app.http.patch(app.url(&path)).bearer_auth(&token), Some(&smuggled)).await.status, 400);
+    assert_eq!(app.event_count().await, before);
+}
