@@ -64,3 +64,10 @@ pub struct CoursePriceChanged {
     pub course_id: Uuid,
     pub base_price_cents: i64,
 }
+
+/// The owner retired the course: it leaves the public catalogue for good; existing access is kept (D4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseRetired {
+    pub course_id: Uuid,
+}

@@ -1,7 +1,7 @@
 //! Encoding and decoding of stored events. This is the only place that knows the stored JSON shape, and the
 //! place where an old schema version is upcast to the current one when it is read.
 
-use crate::catalog::{CourseCreated, CourseDetailsUpdated, CoursePriceChanged, CoursePublished};
+use crate::catalog::{CourseCreated, CourseDetailsUpdated, CoursePriceChanged, CoursePublished, CourseRetired};
 use crate::identity::{
     AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated, PasswordChanged,
     ProfileUpdated,
@@ -15,6 +15,7 @@ pub enum Event {
     CoursePublished(CoursePublished),
     CourseDetailsUpdated(CourseDetailsUpdated),
     CoursePriceChanged(CoursePriceChanged),
+    CourseRetired(CourseRetired),
     IndividualTraineeRegistered(IndividualTraineeRegistered),
     InstructorCreated(InstructorCreated),
     CorporateTraineeCreated(CorporateTraineeCreated),
@@ -42,6 +43,7 @@ impl Event {
             Event::CoursePublished(_) => "CoursePublished",
             Event::CourseDetailsUpdated(_) => "CourseDetailsUpdated",
             Event::CoursePriceChanged(_) => "CoursePriceChanged",
+            Event::CourseRetired(_) => "CourseRetired",
             Event::IndividualTraineeRegistered(_) => "IndividualTraineeRegistered",
             Event::InstructorCreated(_) => "InstructorCreated",
             Event::CorporateTraineeCreated(_) => "CorporateTraineeCreated",
@@ -58,6 +60,7 @@ impl Event {
             | Event::CoursePublished(_)
             | Event::CourseDetailsUpdated(_)
             | Event::CoursePriceChanged(_)
+            | Event::CourseRetired(_)
             | Event::IndividualTraineeRegistered(_)
             | Event::InstructorCreated(_)
             | Event::CorporateTraineeCreated(_)
@@ -72,7 +75,8 @@ impl Event {
             Event::CourseCreated(_)
             | Event::CoursePublished(_)
             | Event::CourseDetailsUpdated(_)
-            | Event::CoursePriceChanged(_) => Context::Catalog,
+            | Event::CoursePriceChanged(_)
+            | Event::CourseRetired(_) => Context::Catalog,
             Event::IndividualTraineeRegistered(_)
             | Event::InstructorCreated(_)
             | Event::CorporateTraineeCreated(_)
@@ -89,6 +93,7 @@ impl Event {
             Event::CoursePublished(e) => serde_json::to_string(e),
             Event::CourseDetailsUpdated(e) => serde_json::to_string(e),
             Event::CoursePriceChanged(e) => serde_json::to_string(e),
+            Event::CourseRetired(e) => serde_json::to_string(e),
             Event::IndividualTraineeRegistered(e) => serde_json::to_string(e),
             Event::InstructorCreated(e) => serde_json::to_string(e),
             Event::CorporateTraineeCreated(e) => serde_json::to_string(e),
@@ -113,6 +118,7 @@ impl Event {
             ("CoursePriceChanged", 1) => {
                 serde_json::from_str(payload).map(Event::CoursePriceChanged).map_err(payload_error)
             }
+            ("CourseRetired", 1) => serde_json::from_str(payload).map(Event::CourseRetired).map_err(payload_error),
             ("IndividualTraineeRegistered", 1) => {
                 serde_json::from_str(payload).map(Event::IndividualTraineeRegistered).map_err(payload_error)
             }

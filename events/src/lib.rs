@@ -13,7 +13,9 @@ pub mod identity;
 pub mod stream;
 pub mod wire;
 
-pub use catalog::{CourseCreated, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished};
+pub use catalog::{
+    CourseCreated, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished, CourseRetired,
+};
 pub use codec::{DecodeError, Event};
 pub use envelope::{Actor, Metadata, NewEvent, RecordedEvent, Role};
 pub use identity::{

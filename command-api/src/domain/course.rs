@@ -1,7 +1,9 @@
-//! The Course aggregate (stream `course-{uuid}`): a draft created by an instructor, who alone may publish it.
+//! The Course aggregate (stream `course-{uuid}`): a draft created by an instructor, who alone changes,
+//! publishes and retires it.
 
 use events::{
-    Actor, CourseCreated, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished, Event, Role,
+    Actor, CourseCreated, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished, CourseRetired, Event,
+    Role,
 };
 use uuid::Uuid;
 
@@ -20,6 +22,8 @@ pub enum CourseStatus {
     Missing,
     Draft,
     Published,
+    /// One-way: out of the catalogue for good, existing access kept (D4).
+    Retired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -43,6 +47,7 @@ impl Aggregate for Course {
                 subcategories: created.subcategories.clone(),
             },
             Event::CoursePublished(_) => Course { status: CourseStatus::Published, ..self },
+            Event::CourseRetired(_) => Course { status: CourseStatus::Retired, ..self },
             Event::CourseDetailsUpdated(updated) => Course {
                 category: updated.category.clone().unwrap_or(self.category),
                 subcategories: updated.subcategories.clone().unwrap_or(self.subcategories),
@@ -134,6 +139,7 @@ pub enum CourseCommand {
     Create { course_id: Uuid, draft: CourseDraft },
     Publish,
     Update(CoursePatch),
+    Retire,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +151,9 @@ pub enum CourseRejection {
     NotFound,
     AlreadyExists,
     AlreadyPublished,
+    /// Retiring is one-way, and only a published course can be retired.
+    NotPublished,
+    Retired,
     Invalid(Vec<Violation>),
 }
 
@@ -179,11 +188,19 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
                 CourseStatus::Missing => return Err(CourseRejection::NotFound),
                 _ if course.owner != actor.user_id => return Err(CourseRejection::NotTheOwner),
                 CourseStatus::Published => return Err(CourseRejection::AlreadyPublished),
+                CourseStatus::Retired => return Err(CourseRejection::Retired),
                 CourseStatus::Draft => {}
             }
             Ok(vec![Event::CoursePublished(CoursePublished { course_id: course.id })])
         }
         CourseCommand::Update(patch) => update(course, actor, patch),
+        CourseCommand::Retire => match course.status {
+            CourseStatus::Missing => Err(CourseRejection::NotFound),
+            _ if course.owner != actor.user_id => Err(CourseRejection::NotTheOwner),
+            CourseStatus::Published => Ok(vec![Event::CourseRetired(CourseRetired { course_id: course.id })]),
+            CourseStatus::Draft => Err(CourseRejection::NotPublished),
+            CourseStatus::Retired => Err(CourseRejection::Retired),
+        },
     }
 }
 
@@ -193,6 +210,9 @@ fn update(course: &Course, actor: &Actor, patch: CoursePatch) -> Result<Vec<Even
     }
     if course.owner != actor.user_id {
         return Err(CourseRejection::NotTheOwner);
+    }
+    if course.status == CourseStatus::Retired {
+        return Err(CourseRejection::Retired);
     }
     if patch == CoursePatch::default() {
         return Err(CourseRejection::Invalid(vec![Violation::new("", "give at least one field to change")]));
@@ -401,6 +421,26 @@ mod tests {
         assert!(matches!(empty, Err(CourseRejection::Invalid(_))));
         let negative = CoursePatch { price: Some((-5, "USD".into())), ..CoursePatch::default() };
         assert!(decide(&given(&history), &instructor(), CourseCommand::Update(negative)).is_err());
+    }
+
+    #[test]
+    fn only_a_published_course_is_retired_and_retiring_is_for_good() {
+        let created = created_by(&instructor());
+        assert_eq!(
+            decide(&given(std::slice::from_ref(&created)), &instructor(), CourseCommand::Retire),
+            Err(CourseRejection::NotPublished)
+        );
+        let published = Event::CoursePublished(CoursePublished { course_id: course_id() });
+        let events = decide(&given(&[created.clone(), published.clone()]), &instructor(), CourseCommand::Retire)
+            .expect("retires");
+        let retired = [created, published, events[0].clone()];
+        assert_eq!(decide(&given(&retired), &instructor(), CourseCommand::Retire), Err(CourseRejection::Retired));
+        assert_eq!(decide(&given(&retired), &instructor(), CourseCommand::Publish), Err(CourseRejection::Retired));
+        let patch = CoursePatch { title: Some("Back".into()), ..CoursePatch::default() };
+        assert_eq!(
+            decide(&given(&retired), &instructor(), CourseCommand::Update(patch)),
+            Err(CourseRejection::Retired)
+        );
     }
 
     #[test]

@@ -64,6 +64,10 @@ impl From<CourseRejection> for Problem {
             CourseRejection::AlreadyPublished => {
                 Problem::rule("course_already_published", "The course is already published.")
             }
+            CourseRejection::NotPublished => {
+                Problem::rule("course_not_published", "Only a published course is retired.")
+            }
+            CourseRejection::Retired => Problem::rule("course_retired", "The course is retired; that is for good."),
             CourseRejection::Invalid(violations) => Problem::rule("validation_failed", "Some fields are not valid.")
                 .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect()),
         }
@@ -161,4 +165,24 @@ pub(crate) async fn update(
     };
     let actor = actor.actor();
     execute(&state, run, |course: &Course| decide(course, &actor, CourseCommand::Update(patch.clone()))).await
+}
+
+/// `POST /api/v1/courses/{id}/retire`: the owner takes a published course out of the catalogue for good.
+pub(crate) async fn retire(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(course_id): PathId,
+    headers: CommandHeaders,
+    uri: Uri,
+) -> Result<Response, Problem> {
+    let run = CommandRun {
+        stream_id: course_stream(course_id),
+        actor,
+        headers,
+        digest: request_digest("POST", uri.path(), b""),
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": course_id }),
+    };
+    let actor = actor.actor();
+    execute(&state, run, |course: &Course| decide(course, &actor, CourseCommand::Retire)).await
 }

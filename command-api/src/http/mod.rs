@@ -55,5 +55,6 @@ pub fn router(state: CommandApiState) -> Router {
         .route("/api/v1/courses", post(courses::create))
         .route("/api/v1/courses/{id}", patch(courses::update))
         .route("/api/v1/courses/{id}/publish", post(courses::publish))
+        .route("/api/v1/courses/{id}/retire", post(courses::retire))
         .with_state(state)
 }

@@ -75,6 +75,17 @@ pub(super) async fn apply(
                 )
                 .await?;
         }
+        Event::CourseRetired(retired) => {
+            let statement = transaction
+                .prepare_cached(
+                    "UPDATE catalog_course SET status = 'retired', version = $2, updated_at = $3 \
+                     WHERE id = $1 AND version < $2",
+                )
+                .await?;
+            transaction
+                .execute(&statement, &[&retired.course_id, &recorded.stream_version, &recorded.occurred_at])
+                .await?;
+        }
         Event::CoursePriceChanged(changed) => {
             let statement = transaction
                 .prepare_cached(

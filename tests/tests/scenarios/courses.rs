@@ -120,3 +120,26 @@ async fn the_owner_changes_details_and_price_and_the_catalogue_follows() {
     assert_eq!(app.send(app.http.patch(app.url(&path)).bearer_auth(&token), Some(&smuggled)).await.status, 400);
     assert_eq!(app.event_count().await, before);
 }
+
+#[tokio::test]
+async fn a_retired_course_leaves_the_catalogue_for_good() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let draft = app.create_course(&token, "Never published").await.id();
+    let not_yet = app.post(&format!("/api/v1/courses/{draft}/retire"), &token, None).await;
+    assert_eq!((not_yet.status, not_yet.body["code"].as_str()), (422, Some("course_not_published")));
+
+    let course = app.create_course(&token, "To be retired").await.id();
+    app.post(&format!("/api/v1/courses/{course}/publish"), &token, None).await;
+    let (_, other) = app.user(Role::Instructor);
+    assert_eq!(app.post(&format!("/api/v1/courses/{course}/retire"), &other, None).await.status, 403);
+    let retired = app.post(&format!("/api/v1/courses/{course}/retire"), &token, None).await;
+    assert_eq!(retired.status, 200, "{:?}", retired.body);
+    let list = app.get("/api/v1/courses", Some(&retired.token())).await;
+    assert_eq!(list.body["total_results"], 0);
+    assert_eq!(app.get(&format!("/api/v1/courses/{course}"), None).await.status, 404);
+    for action in ["retire", "publish"] {
+        let again = app.post(&format!("/api/v1/courses/{course}/{action}"), &token, None).await;
+        assert_eq!((again.status, again.body["code"].as_str()), (422, Some("course_retired")), "{action}");
+    }
+}
