@@ -1,6 +1,6 @@
 //! Identity commands: sign-up of individual trainees, and accounts that admins create.
 
-use api_contract::{Authenticated, ConsistencyToken, FieldError, JsonCommand, Problem};
+use api_contract::{Authenticated, FieldError, JsonCommand, Problem};
 use axum::extract::State;
 use axum::response::Response;
 use events::{Metadata, Role};
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::answer;
+use super::execute::appended_answer;
 use super::execute::{CommandRun, execute};
 use super::headers::CommandHeaders;
 use crate::accounts::{self, AccountError};
@@ -110,12 +110,7 @@ async fn created(
     metadata: Metadata,
 ) -> Result<Response, Problem> {
     let appended = accounts::create(state.store.database(), user_id, sign_up, role, events, metadata).await?;
-    let token = ConsistencyToken {
-        position: appended.last_position,
-        stream_id: appended.stream_id,
-        stream_version: appended.stream_version,
-    };
-    Ok(answer(StatusCode::CREATED, serde_json::json!({ "id": user_id }), token))
+    Ok(appended_answer(StatusCode::CREATED, serde_json::json!({ "id": user_id }), appended))
 }
 
 /// `POST /api/v1/auth/register`: a guest signs up as an individual trainee.

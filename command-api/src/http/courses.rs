@@ -101,10 +101,22 @@ pub(crate) async fn create(
 /// `POST /api/v1/courses/{id}/publish`: the owner publishes a draft.
 pub(crate) async fn publish(
     State(state): State<CommandApiState>,
-    PathId(course_id): PathId,
     actor: Authenticated,
+    PathId(course_id): PathId,
     headers: CommandHeaders,
     uri: Uri,
+) -> Result<Response, Problem> {
+    lifecycle(&state, actor, course_id, headers, &uri, CourseCommand::Publish).await
+}
+
+/// A bodiless lifecycle command on one course (publish, retire).
+async fn lifecycle(
+    state: &CommandApiState,
+    actor: Authenticated,
+    course_id: Uuid,
+    headers: CommandHeaders,
+    uri: &Uri,
+    command: CourseCommand,
 ) -> Result<Response, Problem> {
     let run = CommandRun {
         stream_id: course_stream(course_id),
@@ -115,7 +127,7 @@ pub(crate) async fn publish(
         data: serde_json::json!({ "id": course_id }),
     };
     let actor = actor.actor();
-    execute(&state, run, |course: &Course| decide(course, &actor, CourseCommand::Publish)).await
+    execute(state, run, |course: &Course| decide(course, &actor, command.clone())).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,14 +187,5 @@ pub(crate) async fn retire(
     headers: CommandHeaders,
     uri: Uri,
 ) -> Result<Response, Problem> {
-    let run = CommandRun {
-        stream_id: course_stream(course_id),
-        actor,
-        headers,
-        digest: request_digest("POST", uri.path(), b""),
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": course_id }),
-    };
-    let actor = actor.actor();
-    execute(&state, run, |course: &Course| decide(course, &actor, CourseCommand::Retire)).await
+    lifecycle(&state, actor, course_id, headers, &uri, CourseCommand::Retire).await
 }

@@ -5,7 +5,9 @@
 use api_contract::{Authenticated, ConsistencyToken, Problem};
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use event_store::{AppendError, AppendOutcome, AppendRequest, ExpectedVersion, IdempotencyRecord, StoredAnswer};
+use event_store::{
+    AppendError, AppendOutcome, AppendRequest, Appended, ExpectedVersion, IdempotencyRecord, StoredAnswer,
+};
 use events::{Event, Metadata, NewEvent, RecordedEvent};
 use http::{HeaderValue, StatusCode};
 use serde_json::Value;
@@ -78,14 +80,7 @@ where
             }),
         };
         match state.store.append(request).await {
-            Ok(AppendOutcome::Appended(appended)) => {
-                let token = ConsistencyToken {
-                    position: appended.last_position,
-                    stream_id: appended.stream_id,
-                    stream_version: appended.stream_version,
-                };
-                return Ok(answer(run.status, run.data, token));
-            }
+            Ok(AppendOutcome::Appended(appended)) => return Ok(appended_answer(run.status, run.data, appended)),
             Ok(AppendOutcome::Replayed(stored)) => return replay(stored, &run.digest),
             Err(AppendError::Conflict { .. }) if run.headers.if_match.is_none() && attempt < MAX_ATTEMPTS => {
                 tracing::debug!(attempt, stream = %run.stream_id, "lost a race; deciding again");
@@ -121,8 +116,18 @@ fn replay(stored: StoredAnswer, digest: &str) -> Result<Response, Problem> {
     Ok(answer(status, stored.response, token))
 }
 
+/// The success answer of a command whose events landed as `appended`.
+pub(crate) fn appended_answer(status: StatusCode, data: Value, appended: Appended) -> Response {
+    let token = ConsistencyToken {
+        position: appended.last_position,
+        stream_id: appended.stream_id,
+        stream_version: appended.stream_version,
+    };
+    answer(status, data, token)
+}
+
 /// A command's success answer: `{data, consistency_token}`, the token header and the version as ETag.
-pub(crate) fn answer(status: StatusCode, mut data: Value, token: ConsistencyToken) -> Response {
+fn answer(status: StatusCode, mut data: Value, token: ConsistencyToken) -> Response {
     if let Value::Object(fields) = &mut data {
         fields.insert("version".to_owned(), Value::from(token.stream_version));
     }

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::answer;
+use super::execute::appended_answer;
 use super::headers::CommandHeaders;
 use crate::accounts::{self, password_matches};
 use crate::domain::account::check_password;
@@ -300,10 +300,5 @@ pub(crate) async fn change_password(
     )
     .await
     .map_err(Problem::from)?;
-    let token = api_contract::ConsistencyToken {
-        position: appended.last_position,
-        stream_id: appended.stream_id,
-        stream_version: appended.stream_version,
-    };
-    Ok(answer(StatusCode::OK, serde_json::json!({ "id": actor.user_id }), token))
+    Ok(appended_answer(StatusCode::OK, serde_json::json!({ "id": actor.user_id }), appended))
 }
