@@ -71,3 +71,10 @@ pub struct CoursePriceChanged {
 pub struct CourseRetired {
     pub course_id: Uuid,
 }
+
+/// The course was deleted by its owner or an admin; only a course without enrolments is (D4). One-way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseDeleted {
+    pub course_id: Uuid,
+}

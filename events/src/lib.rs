@@ -8,13 +8,15 @@
 
 pub mod catalog;
 pub mod codec;
+pub mod content;
 pub mod envelope;
 pub mod identity;
 pub mod stream;
 pub mod wire;
 
 pub use catalog::{
-    CourseCreated, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished, CourseRetired,
+    CourseCreated, CourseDeleted, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished,
+    CourseRetired,
 };
 pub use codec::{DecodeError, Event};
 pub use envelope::{Actor, Metadata, NewEvent, RecordedEvent, Role};

@@ -40,6 +40,14 @@ fn current_versions_encode_to_the_golden_bytes() {
 }
 
 #[test]
+fn every_event_type_has_a_golden_fixture_of_its_current_version() {
+    let fixtures = fixtures();
+    for event_type in Event::TYPES {
+        assert!(fixtures.iter().any(|(t, _, _)| t == event_type), "{event_type} has no fixture in tests/fixtures");
+    }
+}
+
+#[test]
 fn unknown_types_and_versions_are_reported_not_guessed() {
     assert!(matches!(Event::decode("NoSuchEvent", 1, "{}"), Err(events::DecodeError::UnknownType(_))));
     assert!(matches!(Event::decode("CoursePublished", 99, "{}"), Err(events::DecodeError::UnknownVersion { .. })));
