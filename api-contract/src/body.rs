@@ -100,6 +100,28 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
+/// Every id of a nested path such as `/courses/{id}/sections/{section_id}`, in order; each must be a UUID.
+#[derive(Debug, Clone, Copy)]
+pub struct PathIds<const N: usize>(pub [Uuid; N]);
+
+impl<S: Send + Sync, const N: usize> FromRequestParts<S> for PathIds<N> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Path(raw) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Problem::malformed("The path is missing its ids."))?;
+        let mut ids = [Uuid::nil(); N];
+        if raw.len() != N {
+            return Err(Problem::malformed("The path is missing its ids."));
+        }
+        for (slot, (_, value)) in ids.iter_mut().zip(&raw) {
+            *slot = Uuid::parse_str(value).map_err(|_| Problem::malformed(format!("{value:?} is not a valid id.")))?;
+        }
+        Ok(PathIds(ids))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ pub mod edge;
 pub mod problem;
 
 pub use auth::{Authenticated, TokenError, TokenKeys};
-pub use body::{JsonCommand, PathId, request_digest};
+pub use body::{JsonCommand, PathId, PathIds, request_digest};
 pub use consistency::ConsistencyToken;
 pub use edge::{Readiness, finish};
 pub use problem::{FieldError, Problem};

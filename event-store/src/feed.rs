@@ -57,6 +57,17 @@ pub(crate) async fn find_answer(pool: &Pool, scope: &str, key: &str) -> Result<O
     Ok(row.map(|row| stored_answer(&row, 0)).transpose()?)
 }
 
+/// Whether a stream whose id starts with `prefix` and ends with `suffix` exists. Both are our own stream
+/// names, never client text, so they carry no LIKE wildcards.
+pub(crate) async fn any_stream(pool: &Pool, prefix: &str, suffix: &str) -> Result<bool, ReadError> {
+    let client = pool.get().await?;
+    let statement = client
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM events WHERE stream_id LIKE $1 AND stream_version = 1)")
+        .await?;
+    let pattern = format!("{prefix}%{suffix}");
+    Ok(client.query_one(&statement, &[&pattern]).await?.try_get(0)?)
+}
+
 /// Reads a stored answer from six columns starting at `first`.
 pub(crate) fn stored_answer(row: &Row, first: usize) -> Result<StoredAnswer, tokio_postgres::Error> {
     let status: i16 = row.try_get(first + 1)?;

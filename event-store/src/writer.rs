@@ -72,6 +72,11 @@ impl PgEventStore {
         feed::find_answer(self.pool(), scope, key).await
     }
 
+    /// Whether any stream named `<prefix>...<suffix>` exists, such as an enrolment in one course.
+    pub async fn any_stream(&self, prefix: &str, suffix: &str) -> Result<bool, ReadError> {
+        feed::any_stream(self.pool(), prefix, suffix).await
+    }
+
     fn pool(&self) -> &Pool {
         self.database.pool()
     }

@@ -8,6 +8,7 @@
 use crate::catalog::{
     CourseCreated, CourseDeleted, CourseDetailsUpdated, CoursePriceChanged, CoursePublished, CourseRetired,
 };
+use crate::commerce::ExchangeRateSet;
 use crate::content::{
     AnnouncementEdited, AnnouncementPosted, AnnouncementRemoved, CourseExamSet, DiscountAdded, DiscountRemoved,
     DiscountUpdated, ExerciseAdded, ExerciseQuestionAdded, ExerciseQuestionRemoved, ExerciseQuestionUpdated,
@@ -127,4 +128,5 @@ event_catalogue! {
     AdminCreated version 1 in Identity,
     PasswordChanged version 1 in Identity,
     ProfileUpdated version 1 in Identity,
+    ExchangeRateSet version 1 in Commerce,
 }

@@ -8,15 +8,16 @@
 
 pub mod catalog;
 pub mod codec;
+pub mod commerce;
 pub mod content;
 pub mod envelope;
 pub mod identity;
 pub mod stream;
+pub mod taxonomy;
 pub mod wire;
 
 pub use catalog::{
-    CourseCreated, CourseDeleted, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished,
-    CourseRetired,
+    CourseCreated, CourseDeleted, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished, CourseRetired,
 };
 pub use codec::{DecodeError, Event};
 pub use envelope::{Actor, Metadata, NewEvent, RecordedEvent, Role};

@@ -23,7 +23,7 @@ impl Context {
             "user" => Context::Identity,
             "course" => Context::Catalog,
             "enrollment" | "notebook" => Context::Learning,
-            "cart" | "wishlist" | "order" | "wallet" | "ledger" => Context::Commerce,
+            "cart" | "wishlist" | "order" | "wallet" | "ledger" | "fx" => Context::Commerce,
             "ticket" | "access" => Context::Support,
             "creview" | "ireview" => Context::Engagement,
             "nl" | "campaign" | "conv" => Context::Communication,
@@ -68,6 +68,18 @@ pub fn user_stream(user_id: Uuid) -> String {
 pub fn course_stream(course_id: Uuid) -> String {
     format!("course-{course_id}")
 }
+
+/// `fx-{currency}`: the exchange rate of one currency against the US dollar.
+pub fn fx_stream(currency: &str) -> String {
+    format!("fx-{currency}")
+}
+
+/// `enrollment-{trainee}-{course}`: one deterministic stream per trainee and course (DOMAIN.md, Learning).
+pub fn enrollment_stream(trainee_id: Uuid, course_id: Uuid) -> String {
+    format!("{ENROLLMENT_PREFIX}{trainee_id}-{course_id}")
+}
+
+pub const ENROLLMENT_PREFIX: &str = "enrollment-";
 
 #[cfg(test)]
 mod tests {

@@ -1,36 +1,59 @@
-//! The public catalogue: published courses only.
+//! The public catalogue: published courses with search, filters, sorts and display prices; one course's
+//! public page; the category taxonomy.
 
 use std::collections::HashMap;
 
 use api_contract::{PathId, Problem};
-use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use deadpool_postgres::Client;
+use http::HeaderMap;
 use serde::Serialize;
-use time::OffsetDateTime;
+use serde_json::Value;
+use time::{Date, OffsetDateTime};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::QueryApiState;
+use crate::caching::{Audience, cached_json};
+use crate::catalog_query::{CatalogQuery, Conditions, Sort, like_escaped};
 use crate::consistency::Freshness;
+use crate::money::{Display, Money, discounted};
 use crate::page::{ListEnvelope, PageRequest};
 
 /// The catalogue's default page size (DOMAIN.md 2.6.1).
 const DEFAULT_LIMIT: i64 = 12;
 
-const COURSE_COLUMNS: &str = "id, instructor_id, title, summary, category, subcategories, level, language, \
-     base_price_cents, status, version, created_at, published_at";
-
-#[derive(Debug, Serialize)]
-struct Money {
-    amount_cents: i64,
-    currency: &'static str,
-}
+/// The columns of a course row, with today's discount (UTC) and the price after it.
+const COURSE_SELECT: &str = "SELECT c.id, c.instructor_id, c.instructor_name, c.title, c.summary, c.category, \
+     c.subcategories, c.level, c.language, c.base_price_cents, c.duration_h, c.lesson_count, \
+     c.rating_avg::float8 AS rating_avg, c.rating_count, c.enrolled_count, c.status, c.version, c.created_at, \
+     c.published_at, d.percent AS discount_percent, d.ends_on AS discount_ends_on, \
+     (c.base_price_cents * (100 - COALESCE(d.percent, 0)) + 50) / 100 AS effective_price_cents \
+     FROM catalog_course c LEFT JOIN LATERAL (SELECT percent, ends_on FROM course_discount \
+     WHERE course_id = c.id AND (now() AT TIME ZONE 'UTC')::date BETWEEN starts_on AND ends_on \
+     ORDER BY starts_on LIMIT 1) d ON true";
 
 #[derive(Debug, Serialize)]
 struct InstructorRef {
     id: Uuid,
+    name: String,
 }
+
+#[derive(Debug, Serialize)]
+struct Rating {
+    average: f64,
+    count: i32,
+}
+
+#[derive(Debug, Serialize)]
+struct ActiveDiscount {
+    percent: i16,
+    #[serde(with = "crate::courses::iso_date")]
+    ends_on: Date,
+}
+
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
 #[derive(Debug, Serialize)]
 pub(crate) struct CourseView {
@@ -41,7 +64,15 @@ pub(crate) struct CourseView {
     subcategories: Vec<String>,
     level: String,
     language: String,
+    /// What the course costs today, in the caller's currency.
     price: Money,
+    /// The price before today's discount.
+    list_price: Money,
+    discount: Option<ActiveDiscount>,
+    duration_hours: i32,
+    lesson_count: i32,
+    rating: Rating,
+    enrolled_count: i64,
     instructor: InstructorRef,
     status: String,
     version: i64,
@@ -52,17 +83,26 @@ pub(crate) struct CourseView {
 }
 
 impl CourseView {
-    fn from_row(row: &Row) -> Result<Self, tokio_postgres::Error> {
+    fn from_row(row: &Row, display: Display) -> Result<Self, tokio_postgres::Error> {
+        let base: i64 = row.try_get("base_price_cents")?;
+        let percent: Option<i16> = row.try_get("discount_percent")?;
+        let ends_on: Option<Date> = row.try_get("discount_ends_on")?;
         Ok(CourseView {
             id: row.try_get("id")?,
-            instructor: InstructorRef { id: row.try_get("instructor_id")? },
+            instructor: InstructorRef { id: row.try_get("instructor_id")?, name: row.try_get("instructor_name")? },
             title: row.try_get("title")?,
             summary: row.try_get("summary")?,
             category: row.try_get("category")?,
             subcategories: row.try_get("subcategories")?,
             level: row.try_get("level")?,
             language: row.try_get("language")?,
-            price: Money { amount_cents: row.try_get("base_price_cents")?, currency: "USD" },
+            price: display.show(discounted(base, percent)),
+            list_price: display.show(base),
+            discount: percent.zip(ends_on).map(|(percent, ends_on)| ActiveDiscount { percent, ends_on }),
+            duration_hours: row.try_get("duration_h")?,
+            lesson_count: row.try_get("lesson_count")?,
+            rating: Rating { average: row.try_get("rating_avg")?, count: row.try_get("rating_count")? },
+            enrolled_count: row.try_get("enrolled_count")?,
             status: row.try_get("status")?,
             version: row.try_get("version")?,
             created_at: row.try_get("created_at")?,
@@ -71,69 +111,130 @@ impl CourseView {
     }
 }
 
-fn unavailable(error: impl std::fmt::Display) -> Problem {
+pub(crate) fn unavailable(error: impl std::fmt::Display) -> Problem {
     tracing::error!(%error, "reading the catalogue failed");
     Problem::unavailable()
 }
 
-/// `GET /api/v1/courses`: published courses, newest first, paged.
+/// Which courses a list is drawn from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scope {
+    /// The whole catalogue; a search also matches instructor names.
+    Catalogue,
+    /// One instructor's courses; a search matches titles only, most popular first by default.
+    Instructor(Uuid),
+}
+
+/// `GET /api/v1/courses`: published courses, filtered, sorted and paged.
 pub(crate) async fn list(
     freshness: Freshness,
     State(state): State<QueryApiState>,
+    headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    freshness.mark(list_page(&state, &params).await.into_response())
+    freshness
+        .mark(list_courses(&state, &headers, &params, Scope::Catalogue).await.unwrap_or_else(|p| p.into_response()))
 }
 
-async fn list_page(state: &QueryApiState, params: &HashMap<String, String>) -> Result<Response, Problem> {
+pub(crate) async fn list_courses(
+    state: &QueryApiState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    scope: Scope,
+) -> Result<Response, Problem> {
     let page = PageRequest::parse(
         params.get("page").map(String::as_str),
         params.get("limit").map(String::as_str),
         DEFAULT_LIMIT,
     )?;
+    let mut query = CatalogQuery::parse(params)?;
     let client = state.read.pool().get().await.map_err(unavailable)?;
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {COURSE_COLUMNS}, count(*) OVER () AS total FROM catalog_course WHERE status = 'published' \
-                 ORDER BY published_at DESC, id LIMIT $1 OFFSET $2"
-            ),
-            &[&page.limit, &page.offset()],
-        )
-        .await
+    let display = Display::for_country(&client, query.country.as_deref()).await.map_err(unavailable)?;
+    let mut conditions = query.conditions(display, matches!(scope, Scope::Catalogue));
+    if let Scope::Instructor(instructor_id) = scope {
+        conditions.push(|n| format!("c.instructor_id = ${n}"), instructor_id);
+        query.sort = query.sort.or(Some(Sort::Popular));
+    }
+    let total = count(&client, &conditions).await?;
+    // The ranking's own parameter comes after the filters', which the count above used alone.
+    let ranked = query.sort.is_none_or(|sort| sort == Sort::Relevance);
+    let search_param = query.search.as_ref().filter(|_| ranked).map(|search| {
+        conditions.params.push(Box::new(like_escaped(search)));
+        conditions.params.len()
+    });
+    let (limit, offset) = (conditions.params.len() + 1, conditions.params.len() + 2);
+    let sql = format!(
+        "{COURSE_SELECT} {} ORDER BY {} LIMIT ${limit} OFFSET ${offset}",
+        conditions.where_clause(),
+        query.order_by(search_param)
+    );
+    let mut params = conditions.params();
+    params.push(&page.limit);
+    let skip = page.offset();
+    params.push(&skip);
+    let rows = client.query(&sql, &params).await.map_err(unavailable)?;
+    let courses = rows
+        .iter()
+        .map(|row| CourseView::from_row(row, display))
+        .collect::<Result<Vec<_>, _>>()
         .map_err(unavailable)?;
-    let total = match rows.first() {
-        Some(row) => row.try_get("total").map_err(unavailable)?,
-        // An empty page past the end still reports the true total.
-        None => client
-            .query_one("SELECT count(*) FROM catalog_course WHERE status = 'published'", &[])
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(unavailable)?,
-    };
-    let courses = rows.iter().map(CourseView::from_row).collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
-    Ok(Json(ListEnvelope::new(courses, page, total)).into_response())
+    Ok(cached_json(headers, Audience::Public, &ListEnvelope::new(courses, page, total)))
 }
 
-/// `GET /api/v1/courses/{id}`: one published course.
+async fn count(client: &Client, conditions: &Conditions) -> Result<i64, Problem> {
+    let sql = format!("SELECT count(*) FROM catalog_course c {}", conditions.where_clause());
+    client.query_one(&sql, &conditions.params()).await.and_then(|row| row.try_get(0)).map_err(unavailable)
+}
+
+/// `GET /api/v1/courses/{id}`: one published course's public page: no video URL, no answer.
 pub(crate) async fn get(
     freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(course_id): PathId,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    freshness.mark(published_course(&state, course_id).await.into_response())
+    let answer = published_course(&state, &headers, course_id, params.get("country").map(String::as_str)).await;
+    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
 }
 
-async fn published_course(state: &QueryApiState, course_id: Uuid) -> Result<Response, Problem> {
+async fn published_course(
+    state: &QueryApiState,
+    headers: &HeaderMap,
+    course_id: Uuid,
+    country: Option<&str>,
+) -> Result<Response, Problem> {
     let client = state.read.pool().get().await.map_err(unavailable)?;
+    let display = Display::for_country(&client, country).await.map_err(unavailable)?;
     let row = client
-        .query_opt(
-            &format!("SELECT {COURSE_COLUMNS} FROM catalog_course WHERE id = $1 AND status = 'published'"),
-            &[&course_id],
-        )
+        .query_opt(&format!("{COURSE_SELECT} WHERE c.id = $1 AND c.status = 'published'"), &[&course_id])
         .await
         .map_err(unavailable)?
         .ok_or_else(|| Problem::not_found("There is no such published course."))?;
-    let course = CourseView::from_row(&row).map_err(unavailable)?;
-    Ok(Json(serde_json::json!({ "data": course })).into_response())
+    let course = CourseView::from_row(&row, display).map_err(unavailable)?;
+    let content: Value = client
+        .query_opt("SELECT public_doc FROM course_document WHERE course_id = $1", &[&course_id])
+        .await
+        .map_err(unavailable)?
+        .map(|row| row.try_get(0))
+        .transpose()
+        .map_err(unavailable)?
+        .unwrap_or_else(|| {
+            serde_json::json!({ "sections": [], "exam": { "question_count": 0 }, "faq": [],
+                                                "announcements": [] })
+        });
+    let mut data = serde_json::to_value(&course).map_err(unavailable)?;
+    if let (Value::Object(fields), Value::Object(content)) = (&mut data, content) {
+        fields.extend(content);
+    }
+    Ok(cached_json(headers, Audience::Public, &serde_json::json!({ "data": data })))
+}
+
+/// `GET /api/v1/categories`: the fixed taxonomy (R14).
+pub(crate) async fn categories(headers: HeaderMap) -> Response {
+    let data: Vec<Value> = events::taxonomy::CATEGORIES
+        .iter()
+        .map(|(label, subcategories)| serde_json::json!({ "label": label, "subcategories": subcategories }))
+        .collect();
+    cached_json(&headers, Audience::Public, &serde_json::json!({ "data": data }))
 }

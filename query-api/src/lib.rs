@@ -1,9 +1,13 @@
 //! The read side: HTTP queries over the read models. Reads favour availability: a read that asks for a
 //! write it cannot see yet waits a bounded time, then answers what it has, marked stale. It writes nothing.
 
+mod caching;
+mod catalog_query;
 mod consistency;
 mod courses;
+mod instructors;
 mod me;
+mod money;
 mod page;
 mod watermark;
 
@@ -42,6 +46,10 @@ pub fn router(state: QueryApiState) -> Router {
     Router::new()
         .route("/api/v1/courses", get(courses::list))
         .route("/api/v1/courses/{id}", get(courses::get))
+        .route("/api/v1/categories", get(courses::categories))
+        .route("/api/v1/instructors/top", get(instructors::top))
+        .route("/api/v1/instructors/{id}", get(instructors::get))
+        .route("/api/v1/instructors/{id}/courses", get(instructors::courses))
         .route("/api/v1/me", get(me::get))
         .with_state(state)
 }

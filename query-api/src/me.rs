@@ -1,15 +1,15 @@
-//! `GET /api/v1/me`: the caller's own account, from the user directory. Private: never cached by others.
+//! `GET /api/v1/me`: the caller's own account, from the user directory. Private: revalidated with its ETag, never kept by shared caches.
 
 use api_contract::{Authenticated, Problem};
-use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, header};
+use http::HeaderMap;
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::QueryApiState;
+use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
 
 #[derive(Debug, Serialize)]
@@ -29,13 +29,16 @@ struct MeView {
     created_at: OffsetDateTime,
 }
 
-pub(crate) async fn get(actor: Authenticated, freshness: Freshness, State(state): State<QueryApiState>) -> Response {
-    let mut response = freshness.mark(own_account(&state, actor).await.into_response());
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    response
+pub(crate) async fn get(
+    actor: Authenticated,
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+) -> Response {
+    freshness.mark(own_account(&state, actor, &headers).await.unwrap_or_else(|p| p.into_response()))
 }
 
-async fn own_account(state: &QueryApiState, actor: Authenticated) -> Result<Response, Problem> {
+async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &HeaderMap) -> Result<Response, Problem> {
     let unavailable = |error: &dyn std::fmt::Display| {
         tracing::error!(%error, "reading the user directory failed");
         Problem::unavailable()
@@ -67,5 +70,5 @@ async fn own_account(state: &QueryApiState, actor: Authenticated) -> Result<Resp
         })
     })()
     .map_err(|e| unavailable(&e))?;
-    Ok(Json(serde_json::json!({ "data": me })).into_response())
+    Ok(cached_json(headers, Audience::Private, &serde_json::json!({ "data": me })))
 }

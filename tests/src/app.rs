@@ -186,17 +186,29 @@ impl TestApp {
         }
     }
 
-    /// The read model's catalogue, one JSON row per line, ordered: for comparing two builds of it.
+    /// The read model's catalogue (courses, their content and discounts), one JSON row per line, ordered:
+    /// for comparing two builds of it.
     pub async fn catalogue(database: &TestDatabase) -> String {
         let client = database.client().await;
-        let row = client
-            .query_one(
-                "SELECT COALESCE(string_agg(row_to_json(c)::text, E'\\n' ORDER BY id), '') FROM catalog_course c",
-                &[],
-            )
-            .await
-            .expect("catalogue readable");
-        row.get(0)
+        let mut rows = String::new();
+        for table in ["catalog_course", "course_document", "course_discount"] {
+            let row = client
+                .query_one(
+                    &format!(
+                        "SELECT COALESCE(string_agg(row_to_json(t)::text, E'\\n' ORDER BY row_to_json(t)::text), '') \
+                         FROM {table} t"
+                    ),
+                    &[],
+                )
+                .await
+                .expect("catalogue readable");
+            let table_rows: &str = row.get(0);
+            if !table_rows.is_empty() {
+                rows.push_str(table_rows);
+                rows.push('\n');
+            }
+        }
+        rows
     }
 
     /// Builds the read models again from the first event of the store into a fresh database, as a rebuild
@@ -283,6 +295,25 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, token: &str, body: Option<&Value>) -> Answer {
         self.send(self.http.post(self.url(path)).bearer_auth(token), body).await
+    }
+
+    /// Any method with the bearer `token`, and `body` as JSON when given.
+    pub async fn call(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> Answer {
+        self.send(self.http.request(method, self.url(path)).bearer_auth(token), body).await
+    }
+
+    /// A real instructor account named `name` (created by an admin), logged in: its id and access token.
+    pub async fn instructor(&self, username: &str, name: &str) -> (Uuid, String) {
+        let (_, admin) = self.user(Role::Admin);
+        let body = serde_json::json!({ "kind": "instructor", "email": format!("{username}@example.com"),
+            "username": username, "password": "a long password", "name": name });
+        let created = self.post("/api/v1/admin/users", &admin, Some(&body)).await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        let login = serde_json::json!({ "login": username, "password": "a long password" });
+        let session = self.send(self.http.post(self.url("/api/v1/auth/login")), Some(&login)).await;
+        assert_eq!(session.status, 200, "{:?}", session.body);
+        let token = session.body["data"]["access_token"].as_str().expect("an access token").to_owned();
+        (created.id(), token)
     }
 
     pub async fn get(&self, path: &str, consistency_token: Option<&str>) -> Answer {

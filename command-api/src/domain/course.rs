@@ -1,13 +1,17 @@
-//! The Course aggregate (stream `course-{uuid}`): a draft created by an instructor, who alone changes,
-//! publishes and retires it.
+//! The Course aggregate (stream `course-{uuid}`): a draft created by an instructor, who alone changes its
+//! details and content, publishes and retires it. Admins may also grant discounts and delete a course
+//! without enrolments (D4).
 
+use events::content::DiscountIssuer;
+use events::taxonomy::subcategories_of;
 use events::{
-    Actor, CourseCreated, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished, CourseRetired, Event,
-    Role,
+    Actor, CourseCreated, CourseDeleted, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished,
+    CourseRetired, Event, Role,
 };
 use uuid::Uuid;
 
-use super::taxonomy::subcategories_of;
+use super::course_content::{self, Content, ContentCommand, ContentRejection};
+use super::discount::{self, Discount, DiscountCommand, DiscountRejection};
 use super::{Aggregate, Violation};
 
 /// Limits on free text, so that one course cannot bloat every page that lists it.
@@ -24,6 +28,8 @@ pub enum CourseStatus {
     Published,
     /// One-way: out of the catalogue for good, existing access kept (D4).
     Retired,
+    /// One-way, and only without enrolments (D4): the course answers as unknown from then on.
+    Deleted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -34,6 +40,8 @@ pub struct Course {
     /// Kept to check a change of category against the subcategories that remain.
     pub category: String,
     pub subcategories: Vec<String>,
+    pub content: Content,
+    pub discounts: Vec<Discount>,
 }
 
 impl Aggregate for Course {
@@ -45,16 +53,21 @@ impl Aggregate for Course {
                 status: CourseStatus::Draft,
                 category: created.category.clone(),
                 subcategories: created.subcategories.clone(),
+                ..Course::default()
             },
             Event::CoursePublished(_) => Course { status: CourseStatus::Published, ..self },
             Event::CourseRetired(_) => Course { status: CourseStatus::Retired, ..self },
+            Event::CourseDeleted(_) => Course { status: CourseStatus::Deleted, ..self },
             Event::CourseDetailsUpdated(updated) => Course {
                 category: updated.category.clone().unwrap_or(self.category),
                 subcategories: updated.subcategories.clone().unwrap_or(self.subcategories),
                 ..self
             },
-            // Events of other aggregates never reach a course stream.
-            _ => self,
+            Event::DiscountAdded(_) | Event::DiscountUpdated(_) | Event::DiscountRemoved(_) => {
+                Course { discounts: discount::evolve(self.discounts, event), ..self }
+            }
+            // Content events; events of other aggregates never reach a course stream.
+            _ => Course { content: self.content.evolve(event), ..self },
         }
     }
 }
@@ -136,10 +149,19 @@ pub struct CoursePatch {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CourseCommand {
-    Create { course_id: Uuid, draft: CourseDraft },
+    Create {
+        course_id: Uuid,
+        draft: CourseDraft,
+    },
     Publish,
     Update(CoursePatch),
     Retire,
+    /// `has_enrolments` is read by the caller from the Learning context before deciding.
+    Delete {
+        has_enrolments: bool,
+    },
+    Content(ContentCommand),
+    Discount(DiscountCommand),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +177,11 @@ pub enum CourseRejection {
     NotPublished,
     Retired,
     Invalid(Vec<Violation>),
+    /// A section, lesson, exercise, question, FAQ entry, announcement or discount that the course lacks.
+    PartNotFound(&'static str),
+    DiscountOverlaps(Uuid),
+    /// D4: a course with enrolments is retired, not deleted.
+    HasEnrolments,
 }
 
 /// Decides what `actor` doing `command` to `course` records.
@@ -185,7 +212,7 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
         }
         CourseCommand::Publish => {
             match course.status {
-                CourseStatus::Missing => return Err(CourseRejection::NotFound),
+                CourseStatus::Missing | CourseStatus::Deleted => return Err(CourseRejection::NotFound),
                 _ if course.owner != actor.user_id => return Err(CourseRejection::NotTheOwner),
                 CourseStatus::Published => return Err(CourseRejection::AlreadyPublished),
                 CourseStatus::Retired => return Err(CourseRejection::Retired),
@@ -194,8 +221,45 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
             Ok(vec![Event::CoursePublished(CoursePublished { course_id: course.id })])
         }
         CourseCommand::Update(patch) => update(course, actor, patch),
+        CourseCommand::Delete { has_enrolments } => {
+            existing(course)?;
+            if course.owner != actor.user_id && actor.role != Role::Admin {
+                return Err(CourseRejection::NotTheOwner);
+            }
+            if has_enrolments {
+                return Err(CourseRejection::HasEnrolments);
+            }
+            Ok(vec![Event::CourseDeleted(CourseDeleted { course_id: course.id })])
+        }
+        CourseCommand::Content(command) => {
+            existing(course)?;
+            if course.owner != actor.user_id {
+                return Err(CourseRejection::NotTheOwner);
+            }
+            if course.status == CourseStatus::Retired && !command.allowed_when_retired() {
+                return Err(CourseRejection::Retired);
+            }
+            course_content::decide(course.id, &course.content, command).map_err(|rejection| match rejection {
+                ContentRejection::NotFound(part) => CourseRejection::PartNotFound(part),
+                ContentRejection::Invalid(violations) => CourseRejection::Invalid(violations),
+            })
+        }
+        CourseCommand::Discount(command) => {
+            existing(course)?;
+            if course.owner != actor.user_id && actor.role != Role::Admin {
+                return Err(CourseRejection::NotTheOwner);
+            }
+            if course.status == CourseStatus::Retired {
+                return Err(CourseRejection::Retired);
+            }
+            discount::decide(course.id, &course.discounts, command).map_err(|rejection| match rejection {
+                DiscountRejection::NotFound => CourseRejection::PartNotFound("discount"),
+                DiscountRejection::Invalid(violations) => CourseRejection::Invalid(violations),
+                DiscountRejection::Overlaps(other) => CourseRejection::DiscountOverlaps(other),
+            })
+        }
         CourseCommand::Retire => match course.status {
-            CourseStatus::Missing => Err(CourseRejection::NotFound),
+            CourseStatus::Missing | CourseStatus::Deleted => Err(CourseRejection::NotFound),
             _ if course.owner != actor.user_id => Err(CourseRejection::NotTheOwner),
             CourseStatus::Published => Ok(vec![Event::CourseRetired(CourseRetired { course_id: course.id })]),
             CourseStatus::Draft => Err(CourseRejection::NotPublished),
@@ -204,10 +268,21 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
     }
 }
 
-fn update(course: &Course, actor: &Actor, patch: CoursePatch) -> Result<Vec<Event>, CourseRejection> {
-    if course.status == CourseStatus::Missing {
-        return Err(CourseRejection::NotFound);
+/// The issuer a discount records, from the actor's role.
+pub fn discount_issuer(role: Role) -> DiscountIssuer {
+    if role == Role::Admin { DiscountIssuer::Admin } else { DiscountIssuer::Instructor }
+}
+
+/// A course that was never created, or was deleted, is not found.
+fn existing(course: &Course) -> Result<(), CourseRejection> {
+    match course.status {
+        CourseStatus::Missing | CourseStatus::Deleted => Err(CourseRejection::NotFound),
+        _ => Ok(()),
     }
+}
+
+fn update(course: &Course, actor: &Actor, patch: CoursePatch) -> Result<Vec<Event>, CourseRejection> {
+    existing(course)?;
     if course.owner != actor.user_id {
         return Err(CourseRejection::NotTheOwner);
     }
@@ -446,5 +521,76 @@ mod tests {
     #[test]
     fn publishing_an_unknown_course_is_not_found() {
         assert_eq!(decide(&given(&[]), &instructor(), CourseCommand::Publish), Err(CourseRejection::NotFound));
+    }
+
+    fn admin() -> Actor {
+        Actor { user_id: Uuid::from_u128(98), role: Role::Admin }
+    }
+
+    fn add_section() -> CourseCommand {
+        CourseCommand::Content(ContentCommand::AddSection {
+            section_id: Uuid::from_u128(11),
+            title: "Basics".into(),
+            description: String::new(),
+        })
+    }
+
+    fn add_discount() -> CourseCommand {
+        let window = discount::Window {
+            starts_on: time::macros::date!(2026 - 11 - 01),
+            ends_on: time::macros::date!(2026 - 11 - 30),
+        };
+        CourseCommand::Discount(DiscountCommand::Add {
+            discount_id: Uuid::from_u128(12),
+            percent: 20,
+            window,
+            issued_by: DiscountIssuer::Admin,
+        })
+    }
+
+    #[test]
+    fn only_the_owner_changes_content_while_an_admin_may_grant_discounts() {
+        let history = [created_by(&instructor())];
+        let other = Actor { user_id: Uuid::from_u128(99), role: Role::Instructor };
+        assert_eq!(decide(&given(&history), &other, add_section()), Err(CourseRejection::NotTheOwner));
+        assert_eq!(decide(&given(&history), &admin(), add_section()), Err(CourseRejection::NotTheOwner));
+        assert!(decide(&given(&history), &instructor(), add_section()).is_ok());
+        assert_eq!(decide(&given(&history), &other, add_discount()), Err(CourseRejection::NotTheOwner));
+        let granted = decide(&given(&history), &admin(), add_discount()).expect("admins grant discounts");
+        assert!(matches!(&granted[..], [Event::DiscountAdded(d)] if d.issued_by == DiscountIssuer::Admin));
+        assert_eq!(discount_issuer(Role::Instructor), DiscountIssuer::Instructor);
+    }
+
+    #[test]
+    fn a_retired_course_takes_announcements_only() {
+        let retired = [
+            created_by(&instructor()),
+            Event::CoursePublished(CoursePublished { course_id: course_id() }),
+            Event::CourseRetired(CourseRetired { course_id: course_id() }),
+        ];
+        assert_eq!(decide(&given(&retired), &instructor(), add_section()), Err(CourseRejection::Retired));
+        assert_eq!(decide(&given(&retired), &admin(), add_discount()), Err(CourseRejection::Retired));
+        let announce = CourseCommand::Content(ContentCommand::PostAnnouncement {
+            announcement_id: Uuid::from_u128(13),
+            title: "Still here".into(),
+            description: "The course is retired, your access stays.".into(),
+        });
+        assert!(decide(&given(&retired), &instructor(), announce).is_ok());
+    }
+
+    #[test]
+    fn a_course_without_enrolments_is_deleted_by_its_owner_or_an_admin_and_is_gone_for_good() {
+        let history = [created_by(&instructor())];
+        let delete = |has_enrolments| CourseCommand::Delete { has_enrolments };
+        assert_eq!(decide(&given(&history), &instructor(), delete(true)), Err(CourseRejection::HasEnrolments));
+        let other = Actor { user_id: Uuid::from_u128(99), role: Role::Instructor };
+        assert_eq!(decide(&given(&history), &other, delete(false)), Err(CourseRejection::NotTheOwner));
+        for actor in [instructor(), admin()] {
+            let events = decide(&given(&history), &actor, delete(false)).expect("deletes");
+            let deleted = [history[0].clone(), events[0].clone()];
+            for command in [delete(false), CourseCommand::Publish, add_section(), add_discount()] {
+                assert_eq!(decide(&given(&deleted), &instructor(), command), Err(CourseRejection::NotFound));
+            }
+        }
     }
 }

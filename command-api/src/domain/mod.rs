@@ -5,7 +5,10 @@
 
 pub mod account;
 pub mod course;
-pub mod taxonomy;
+pub mod course_content;
+pub mod discount;
+pub mod fx;
+pub mod youtube;
 
 use events::Event;
 

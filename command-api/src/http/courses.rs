@@ -1,11 +1,11 @@
-//! Course commands: create a draft, publish it.
+//! Course commands: create a draft, change its details and price, publish, retire and delete it.
 
 use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem, request_digest};
 use axum::extract::State;
 use axum::response::Response;
 use events::CourseLevel;
-use events::stream::course_stream;
-use http::{StatusCode, Uri};
+use events::stream::{ENROLLMENT_PREFIX, course_stream};
+use http::{Method, StatusCode, Uri};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -70,6 +70,14 @@ impl From<CourseRejection> for Problem {
             CourseRejection::Retired => Problem::rule("course_retired", "The course is retired; that is for good."),
             CourseRejection::Invalid(violations) => Problem::rule("validation_failed", "Some fields are not valid.")
                 .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect()),
+            CourseRejection::PartNotFound(part) => Problem::not_found(format!("The course has no such {part}.")),
+            CourseRejection::DiscountOverlaps(other) => Problem::rule(
+                "discount_window_overlaps",
+                format!("The window overlaps discount {other} of this course; discount windows never overlap."),
+            ),
+            CourseRejection::HasEnrolments => {
+                Problem::rule("course_has_enrolments", "A course with enrolments cannot be deleted; retire it instead.")
+            }
         }
     }
 }
@@ -104,27 +112,55 @@ pub(crate) async fn publish(
     actor: Authenticated,
     PathId(course_id): PathId,
     headers: CommandHeaders,
+    method: Method,
     uri: Uri,
 ) -> Result<Response, Problem> {
-    lifecycle(&state, actor, course_id, headers, &uri, CourseCommand::Publish).await
+    on_course(&state, actor, CourseRequest::bodiless(course_id, headers, &method, &uri), CourseCommand::Publish).await
 }
 
-/// A bodiless lifecycle command on one course (publish, retire).
-async fn lifecycle(
+/// What one command on an existing course answers when it succeeds.
+#[derive(Debug)]
+pub(super) struct CourseRequest {
+    pub course_id: Uuid,
+    pub headers: CommandHeaders,
+    pub digest: String,
+    pub status: StatusCode,
+    pub data: serde_json::Value,
+}
+
+impl CourseRequest {
+    /// A change of the course itself: 200 with the course's id.
+    pub fn change(course_id: Uuid, headers: CommandHeaders, digest: String) -> Self {
+        let data = serde_json::json!({ "id": course_id });
+        CourseRequest { course_id, headers, digest, status: StatusCode::OK, data }
+    }
+
+    /// A bodiless change (publish, retire, delete, removing a part), digested from its method and path.
+    pub fn bodiless(course_id: Uuid, headers: CommandHeaders, method: &Method, uri: &Uri) -> Self {
+        Self::change(course_id, headers, request_digest(method.as_str(), uri.path(), b""))
+    }
+
+    /// A new part of the course (section, lesson, ...): 201 with the part's id.
+    pub fn new_part(course_id: Uuid, headers: CommandHeaders, digest: String, part_id: Uuid) -> Self {
+        let data = serde_json::json!({ "id": part_id, "course_id": course_id });
+        CourseRequest { course_id, headers, digest, status: StatusCode::CREATED, data }
+    }
+}
+
+/// Decides and appends `command` on the course of `request`.
+pub(super) async fn on_course(
     state: &CommandApiState,
     actor: Authenticated,
-    course_id: Uuid,
-    headers: CommandHeaders,
-    uri: &Uri,
+    request: CourseRequest,
     command: CourseCommand,
 ) -> Result<Response, Problem> {
     let run = CommandRun {
-        stream_id: course_stream(course_id),
+        stream_id: course_stream(request.course_id),
         actor,
-        headers,
-        digest: request_digest("POST", uri.path(), b""),
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": course_id }),
+        headers: request.headers,
+        digest: request.digest,
+        status: request.status,
+        data: request.data,
     };
     let actor = actor.actor();
     execute(state, run, |course: &Course| decide(course, &actor, command.clone())).await
@@ -167,16 +203,8 @@ pub(crate) async fn update(
         language: body.language,
         price: body.price.map(|price| (price.amount_cents, price.currency)),
     };
-    let run = CommandRun {
-        stream_id: course_stream(course_id),
-        actor,
-        headers,
-        digest: command.digest,
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": course_id }),
-    };
-    let actor = actor.actor();
-    execute(&state, run, |course: &Course| decide(course, &actor, CourseCommand::Update(patch.clone()))).await
+    on_course(&state, actor, CourseRequest::change(course_id, headers, command.digest), CourseCommand::Update(patch))
+        .await
 }
 
 /// `POST /api/v1/courses/{id}/retire`: the owner takes a published course out of the catalogue for good.
@@ -185,7 +213,26 @@ pub(crate) async fn retire(
     actor: Authenticated,
     PathId(course_id): PathId,
     headers: CommandHeaders,
+    method: Method,
     uri: Uri,
 ) -> Result<Response, Problem> {
-    lifecycle(&state, actor, course_id, headers, &uri, CourseCommand::Retire).await
+    on_course(&state, actor, CourseRequest::bodiless(course_id, headers, &method, &uri), CourseCommand::Retire).await
+}
+
+/// `DELETE /api/v1/courses/{id}`: the owner or an admin deletes a course without enrolments (D4).
+pub(crate) async fn delete(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(course_id): PathId,
+    headers: CommandHeaders,
+    method: Method,
+    uri: Uri,
+) -> Result<Response, Problem> {
+    let suffix = format!("-{course_id}");
+    let has_enrolments = state.store.any_stream(ENROLLMENT_PREFIX, &suffix).await.map_err(|error| {
+        tracing::error!(%error, "looking for enrolments failed");
+        Problem::unavailable()
+    })?;
+    let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
+    on_course(&state, actor, request, CourseCommand::Delete { has_enrolments }).await
 }

@@ -1,8 +1,10 @@
 //! HTTP routes of the command API (API.md, "Commands").
 
 mod auth;
+mod course_content;
 mod courses;
 mod execute;
+mod fx;
 mod headers;
 mod sessions;
 
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use api_contract::TokenKeys;
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::{patch, post};
+use axum::routing::{patch, post, put};
 use event_store::PgEventStore;
 pub use sessions::AttemptLimiter;
 
@@ -51,9 +53,49 @@ pub fn router(state: CommandApiState) -> Router {
         .route("/api/v1/auth/logout", post(sessions::logout))
         .route("/api/v1/auth/password", post(sessions::change_password))
         .route("/api/v1/admin/users", post(auth::create_user))
+        .route("/api/v1/admin/fx-rates/{currency}", put(fx::set_rate))
         .route("/api/v1/me", patch(auth::update_profile))
         .route("/api/v1/courses", post(courses::create))
-        .route("/api/v1/courses/{id}", patch(courses::update))
+        .route("/api/v1/courses/{id}", patch(courses::update).delete(courses::delete))
+        .route("/api/v1/courses/{id}/sections", post(course_content::add_section))
+        .route(
+            "/api/v1/courses/{id}/sections/{section_id}",
+            patch(course_content::update_section).delete(course_content::remove_section),
+        )
+        .route("/api/v1/courses/{id}/sections/{section_id}/lessons", post(course_content::add_lesson))
+        .route(
+            "/api/v1/courses/{id}/sections/{section_id}/lessons/{lesson_id}",
+            patch(course_content::update_lesson).delete(course_content::remove_lesson),
+        )
+        .route("/api/v1/courses/{id}/sections/{section_id}/exercises", post(course_content::add_exercise))
+        .route(
+            "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}",
+            axum::routing::delete(course_content::remove_exercise),
+        )
+        .route(
+            "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}/questions",
+            post(course_content::add_question),
+        )
+        .route(
+            "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}/questions/{question_id}",
+            put(course_content::replace_question).delete(course_content::remove_question),
+        )
+        .route("/api/v1/courses/{id}/exam", put(course_content::set_exam))
+        .route("/api/v1/courses/{id}/faq", post(course_content::add_faq))
+        .route(
+            "/api/v1/courses/{id}/faq/{faq_id}",
+            patch(course_content::update_faq).delete(course_content::remove_faq),
+        )
+        .route("/api/v1/courses/{id}/announcements", post(course_content::post_announcement))
+        .route(
+            "/api/v1/courses/{id}/announcements/{announcement_id}",
+            patch(course_content::edit_announcement).delete(course_content::remove_announcement),
+        )
+        .route("/api/v1/courses/{id}/discounts", post(course_content::add_discount))
+        .route(
+            "/api/v1/courses/{id}/discounts/{discount_id}",
+            put(course_content::replace_discount).delete(course_content::remove_discount),
+        )
         .route("/api/v1/courses/{id}/publish", post(courses::publish))
         .route("/api/v1/courses/{id}/retire", post(courses::retire))
         .with_state(state)

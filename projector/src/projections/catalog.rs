@@ -1,106 +1,215 @@
-//! `catalog_course`: one row per course with its public fields, published or not.
+//! `catalog_course` (one row per course with its list fields), `course_document` (its content) and
+//! `course_discount`. Every course event after the first claims its stream version on the course's row
+//! first; an event already applied claims nothing and changes nothing.
 
 use deadpool_postgres::Transaction;
+use events::stream::Context;
 use events::{Event, RecordedEvent};
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use super::course_document::CourseDocument;
 
 pub(super) async fn apply(
     transaction: &Transaction<'_>,
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
+    if event.context() != Context::Catalog {
+        return Ok(());
+    }
+    if let Event::CourseCreated(created) = event {
+        let level = created.level.as_str();
+        return execute(
+            transaction,
+            "INSERT INTO catalog_course (id, instructor_id, title, summary, category, subcategories, level, \
+             language, base_price_cents, status, version, created_at, updated_at, instructor_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $11, $11, \
+             COALESCE((SELECT name FROM user_directory WHERE id = $2), '')) ON CONFLICT (id) DO NOTHING",
+            &[
+                &created.course_id,
+                &created.instructor_id,
+                &created.title,
+                &created.summary,
+                &created.category,
+                &created.subcategories,
+                &level,
+                &created.language,
+                &created.base_price_cents,
+                &recorded.stream_version,
+                &recorded.occurred_at,
+            ],
+        )
+        .await;
+    }
+    let Some(course_id) = recorded.stream_id.strip_prefix("course-").and_then(|id| Uuid::parse_str(id).ok()) else {
+        return Ok(());
+    };
+    if claim(transaction, course_id, recorded).await? {
+        effect(transaction, course_id, recorded, event).await?;
+    }
+    Ok(())
+}
+
+async fn execute(
+    transaction: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<(), tokio_postgres::Error> {
+    let statement = transaction.prepare_cached(sql).await?;
+    transaction.execute(&statement, params).await.map(drop)
+}
+
+/// Moves the course row to this event's version; false when the row is already there or further.
+async fn claim(
+    transaction: &Transaction<'_>,
+    course_id: Uuid,
+    recorded: &RecordedEvent,
+) -> Result<bool, tokio_postgres::Error> {
+    let statement = transaction
+        .prepare_cached("UPDATE catalog_course SET version = $2, updated_at = $3 WHERE id = $1 AND version < $2")
+        .await?;
+    let claimed =
+        transaction.execute(&statement, &[&course_id, &recorded.stream_version, &recorded.occurred_at]).await?;
+    Ok(claimed == 1)
+}
+
+async fn effect(
+    transaction: &Transaction<'_>,
+    id: Uuid,
+    recorded: &RecordedEvent,
+    event: &Event,
+) -> Result<(), tokio_postgres::Error> {
+    let status = |status: &'static str| async move {
+        execute(transaction, "UPDATE catalog_course SET status = $2 WHERE id = $1", &[&id, &status]).await
+    };
+    let totals = |lessons: u32, hours: u32| async move {
+        let (lessons, hours) = (i32::try_from(lessons).unwrap_or(i32::MAX), i32::try_from(hours).unwrap_or(i32::MAX));
+        execute(
+            transaction,
+            "UPDATE catalog_course SET lesson_count = $2, duration_h = $3 WHERE id = $1",
+            &[&id, &lessons, &hours],
+        )
+        .await
+    };
     match event {
-        Event::CourseCreated(created) => {
-            let statement = transaction
-                .prepare_cached(
-                    "INSERT INTO catalog_course (id, instructor_id, title, summary, category, subcategories, level, \
-                     language, base_price_cents, status, version, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $11, $11) \
-                     ON CONFLICT (id) DO NOTHING",
-                )
-                .await?;
-            transaction
-                .execute(
-                    &statement,
-                    &[
-                        &created.course_id,
-                        &created.instructor_id,
-                        &created.title,
-                        &created.summary,
-                        &created.category,
-                        &created.subcategories,
-                        &created.level.as_str(),
-                        &created.language,
-                        &created.base_price_cents,
-                        &recorded.stream_version,
-                        &recorded.occurred_at,
-                    ],
-                )
-                .await?;
+        Event::CoursePublished(_) => {
+            execute(
+                transaction,
+                "UPDATE catalog_course SET status = 'published', published_at = $2 WHERE id = $1",
+                &[&id, &recorded.occurred_at],
+            )
+            .await?;
         }
-        Event::CoursePublished(published) => {
-            let statement = transaction
-                .prepare_cached(
-                    "UPDATE catalog_course SET status = 'published', published_at = $2, updated_at = $2, version = $3 \
-                     WHERE id = $1 AND version < $3",
-                )
-                .await?;
-            transaction
-                .execute(&statement, &[&published.course_id, &recorded.occurred_at, &recorded.stream_version])
-                .await?;
+        Event::CourseRetired(_) => status("retired").await?,
+        Event::CourseDeleted(_) => {
+            status("deleted").await?;
+            execute(transaction, "DELETE FROM course_discount WHERE course_id = $1", &[&id]).await?;
         }
         Event::CourseDetailsUpdated(updated) => {
-            let statement = transaction
-                .prepare_cached(
-                    "UPDATE catalog_course SET title = COALESCE($2, title), summary = COALESCE($3, summary), \
-                     category = COALESCE($4, category), subcategories = COALESCE($5, subcategories), \
-                     level = COALESCE($6, level), language = COALESCE($7, language), \
-                     version = $8, updated_at = $9 WHERE id = $1 AND version < $8",
-                )
-                .await?;
             let level = updated.level.map(|level| level.as_str());
-            transaction
-                .execute(
-                    &statement,
-                    &[
-                        &updated.course_id,
-                        &updated.title,
-                        &updated.summary,
-                        &updated.category,
-                        &updated.subcategories,
-                        &level,
-                        &updated.language,
-                        &recorded.stream_version,
-                        &recorded.occurred_at,
-                    ],
-                )
-                .await?;
-        }
-        Event::CourseRetired(retired) => {
-            let statement = transaction
-                .prepare_cached(
-                    "UPDATE catalog_course SET status = 'retired', version = $2, updated_at = $3 \
-                     WHERE id = $1 AND version < $2",
-                )
-                .await?;
-            transaction
-                .execute(&statement, &[&retired.course_id, &recorded.stream_version, &recorded.occurred_at])
-                .await?;
+            execute(
+                transaction,
+                "UPDATE catalog_course SET title = COALESCE($2, title), summary = COALESCE($3, summary), \
+                 category = COALESCE($4, category), subcategories = COALESCE($5, subcategories), \
+                 level = COALESCE($6, level), language = COALESCE($7, language) WHERE id = $1",
+                &[
+                    &id,
+                    &updated.title,
+                    &updated.summary,
+                    &updated.category,
+                    &updated.subcategories,
+                    &level,
+                    &updated.language,
+                ],
+            )
+            .await?;
         }
         Event::CoursePriceChanged(changed) => {
-            let statement = transaction
-                .prepare_cached(
-                    "UPDATE catalog_course SET base_price_cents = $2, version = $3, updated_at = $4 \
-                     WHERE id = $1 AND version < $3",
-                )
-                .await?;
-            transaction
-                .execute(
-                    &statement,
-                    &[&changed.course_id, &changed.base_price_cents, &recorded.stream_version, &recorded.occurred_at],
-                )
-                .await?;
+            execute(
+                transaction,
+                "UPDATE catalog_course SET base_price_cents = $2 WHERE id = $1",
+                &[&id, &changed.base_price_cents],
+            )
+            .await?;
+        }
+        Event::DiscountAdded(added) => {
+            let percent = i16::from(added.percent);
+            let issued_by = match added.issued_by {
+                events::content::DiscountIssuer::Instructor => "instructor",
+                events::content::DiscountIssuer::Admin => "admin",
+            };
+            execute(
+                transaction,
+                "INSERT INTO course_discount (course_id, discount_id, percent, starts_on, ends_on, issued_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[&id, &added.discount_id, &percent, &added.starts_on, &added.ends_on, &issued_by],
+            )
+            .await?;
+        }
+        Event::DiscountUpdated(updated) => {
+            let percent = i16::from(updated.percent);
+            execute(
+                transaction,
+                "UPDATE course_discount SET percent = $3, starts_on = $4, ends_on = $5 \
+                 WHERE course_id = $1 AND discount_id = $2",
+                &[&id, &updated.discount_id, &percent, &updated.starts_on, &updated.ends_on],
+            )
+            .await?;
+        }
+        Event::DiscountRemoved(removed) => {
+            execute(
+                transaction,
+                "DELETE FROM course_discount WHERE course_id = $1 AND discount_id = $2",
+                &[&id, &removed.discount_id],
+            )
+            .await?;
         }
         _ => {}
     }
+    match event {
+        Event::LessonAdded(e) => totals(e.total_lessons, e.course_duration_h).await?,
+        Event::LessonUpdated(e) => totals(e.total_lessons, e.course_duration_h).await?,
+        Event::LessonRemoved(e) => totals(e.total_lessons, e.course_duration_h).await?,
+        Event::SectionRemoved(e) => totals(e.total_lessons, e.course_duration_h).await?,
+        _ => {}
+    }
+    if CourseDocument::cares_about(event) {
+        update_document(transaction, id, recorded, event).await?;
+    }
     Ok(())
+}
+
+/// Folds a content event into the course's document, kept in full and in its public form.
+async fn update_document(
+    transaction: &Transaction<'_>,
+    id: Uuid,
+    recorded: &RecordedEvent,
+    event: &Event,
+) -> Result<(), tokio_postgres::Error> {
+    let statement =
+        transaction.prepare_cached("SELECT doc FROM course_document WHERE course_id = $1 FOR UPDATE").await?;
+    let stored: Option<serde_json::Value> = match transaction.query_opt(&statement, &[&id]).await? {
+        Some(row) => Some(row.try_get(0)?),
+        None => None,
+    };
+    let document = match stored.map(serde_json::from_value::<CourseDocument>) {
+        None => CourseDocument::default(),
+        Some(Ok(document)) => document,
+        Some(Err(error)) => {
+            // Never overwrite content this code cannot read; the next rebuild starts it afresh.
+            tracing::error!(%error, course = %id, "a stored course document does not decode; left as it is");
+            return Ok(());
+        }
+    };
+    let Some(document) = document.evolve(event, recorded.occurred_at) else { return Ok(()) };
+    let full = serde_json::to_value(&document).unwrap_or_default();
+    let public = document.public();
+    execute(
+        transaction,
+        "INSERT INTO course_document (course_id, version, doc, public_doc) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (course_id) DO UPDATE SET version = $2, doc = $3, public_doc = $4",
+        &[&id, &recorded.stream_version, &full, &public],
+    )
+    .await
 }

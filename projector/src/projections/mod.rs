@@ -2,6 +2,8 @@
 //! rest. Every write is guarded by the stream version, so applying an event twice changes nothing.
 
 mod catalog;
+mod course_document;
+mod fx;
 mod users;
 
 use deadpool_postgres::Transaction;
@@ -13,5 +15,6 @@ pub(crate) async fn apply(
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
     catalog::apply(transaction, recorded, event).await?;
+    fx::apply(transaction, recorded, event).await?;
     users::apply(transaction, recorded, event).await
 }

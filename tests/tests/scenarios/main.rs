@@ -3,6 +3,7 @@
 mod accounts;
 mod admin_users;
 mod bad_input;
+mod catalogue;
 mod concurrency;
 mod courses;
 mod event_store;

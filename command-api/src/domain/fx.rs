@@ -1,0 +1,86 @@
+//! Exchange rates (D8): an admin sets how many units of a currency one US dollar buys. Display prices are
+//! converted with the current rate at read time; the stored prices stay in USD cents.
+
+use events::commerce::ExchangeRateSet;
+use events::{Actor, Event, Role};
+
+use super::Violation;
+
+/// Rates are kept in millionths; no real currency is worth less than a millionth of a dollar per unit or
+/// more than a million units per dollar.
+pub const MAX_RATE_PPM: i64 = 1_000_000_000_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FxRejection {
+    NotAnAdmin,
+    Invalid(Vec<Violation>),
+}
+
+/// Whether `code` is a circulating ISO 4217 currency (not a fund, a special unit or a superseded code).
+pub fn is_currency(code: &str) -> bool {
+    iso_currency::Currency::from_code(code)
+        .is_some_and(|c| !c.is_fund() && !c.is_special() && c.is_superseded().is_none())
+}
+
+/// The stream of one currency's rate: only its latest value matters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FxRate {
+    pub rate_ppm: Option<i64>,
+}
+
+impl super::Aggregate for FxRate {
+    fn evolve(self, event: &Event) -> Self {
+        match event {
+            Event::ExchangeRateSet(set) => FxRate { rate_ppm: Some(set.rate_ppm) },
+            _ => self,
+        }
+    }
+}
+
+pub fn decide(actor: &Actor, currency: &str, rate: f64) -> Result<Vec<Event>, FxRejection> {
+    if actor.role != Role::Admin {
+        return Err(FxRejection::NotAnAdmin);
+    }
+    let mut found = Vec::new();
+    if currency == "USD" {
+        found.push(Violation::new("currency", "USD is the base currency; its rate is always 1"));
+    } else if !is_currency(currency) {
+        found.push(Violation::new("currency", "must be an ISO 4217 currency code like EUR"));
+    }
+    let rate_ppm = (rate * 1_000_000.0).round();
+    if !rate.is_finite() || rate_ppm < 1.0 || rate_ppm > MAX_RATE_PPM as f64 {
+        found.push(Violation::new("rate", "must be a positive number of units per US dollar, at most 1000000"));
+    }
+    if !found.is_empty() {
+        return Err(FxRejection::Invalid(found));
+    }
+    Ok(vec![Event::ExchangeRateSet(ExchangeRateSet { currency: currency.to_owned(), rate_ppm: rate_ppm as i64 })])
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn admin() -> Actor {
+        Actor { user_id: Uuid::from_u128(1), role: Role::Admin }
+    }
+
+    #[test]
+    fn an_admin_sets_a_rate_kept_in_millionths() {
+        let events = decide(&admin(), "EUR", 0.92).expect("valid");
+        assert_eq!(events, [Event::ExchangeRateSet(ExchangeRateSet { currency: "EUR".into(), rate_ppm: 920_000 })]);
+    }
+
+    #[test]
+    fn only_admins_set_rates_of_real_currencies_other_than_the_dollar() {
+        let instructor = Actor { role: Role::Instructor, ..admin() };
+        assert_eq!(decide(&instructor, "EUR", 0.92), Err(FxRejection::NotAnAdmin));
+        for (currency, rate) in
+            [("USD", 1.0), ("XXX", 1.0), ("eur", 0.9), ("EUR", 0.0), ("EUR", -1.0), ("EUR", f64::NAN)]
+        {
+            assert!(matches!(decide(&admin(), currency, rate), Err(FxRejection::Invalid(_))), "{currency} {rate}");
+        }
+    }
+}

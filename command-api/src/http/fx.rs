@@ -1,0 +1,54 @@
+//! `PUT /api/v1/admin/fx-rates/{currency}`: an admin sets a currency's rate against the US dollar (D8).
+
+use api_contract::{Authenticated, FieldError, JsonCommand, Problem};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use events::stream::fx_stream;
+use http::StatusCode;
+use serde::Deserialize;
+
+use super::CommandApiState;
+use super::execute::{CommandRun, execute};
+use super::headers::CommandHeaders;
+use crate::domain::fx::{FxRate, FxRejection, decide};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RateBody {
+    /// Units of the currency one US dollar buys.
+    rate: f64,
+}
+
+impl From<FxRejection> for Problem {
+    fn from(rejection: FxRejection) -> Self {
+        match rejection {
+            FxRejection::NotAnAdmin => Problem::forbidden("Only admins set exchange rates."),
+            FxRejection::Invalid(violations) => Problem::rule("validation_failed", "Some fields are not valid.")
+                .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect()),
+        }
+    }
+}
+
+pub(crate) async fn set_rate(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    Path(currency): Path<String>,
+    headers: CommandHeaders,
+    command: JsonCommand<RateBody>,
+) -> Result<Response, Problem> {
+    // Checked before the code becomes part of a stream id.
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(Problem::malformed(format!("{currency:?} is not a currency code like EUR.")));
+    }
+    let rate = command.body.rate;
+    let run = CommandRun {
+        stream_id: fx_stream(&currency),
+        actor,
+        headers,
+        digest: command.digest,
+        status: StatusCode::OK,
+        data: serde_json::json!({ "currency": currency, "rate": rate }),
+    };
+    let actor = actor.actor();
+    execute(&state, run, |_: &FxRate| decide(&actor, &currency, rate)).await
+}

@@ -1,0 +1,126 @@
+//! Instructors' public profiles: one profile, their published courses, and the top instructors. Never a
+//! balance, an earning or a bank account (DOMAIN.md defect 8).
+
+use std::collections::HashMap;
+
+use api_contract::{PathId, Problem};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use http::HeaderMap;
+use serde::Serialize;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::QueryApiState;
+use crate::caching::{Audience, cached_json};
+use crate::consistency::Freshness;
+use crate::courses::{Scope, list_courses, unavailable};
+use crate::page::{ListEnvelope, PageRequest};
+
+/// Top instructors' default page size (DOMAIN.md 2.6.7).
+const TOP_LIMIT: i64 = 5;
+
+const PROFILE_SELECT: &str = "SELECT u.id, u.name, u.title, u.speciality, u.biography, u.country, \
+     count(c.id) AS course_count, COALESCE(sum(c.enrolled_count), 0)::bigint AS enrolled_count \
+     FROM user_directory u LEFT JOIN catalog_course c ON c.instructor_id = u.id AND c.status = 'published' \
+     WHERE u.role = 'instructor'";
+
+#[derive(Debug, Serialize)]
+struct InstructorView {
+    id: Uuid,
+    name: String,
+    title: Option<String>,
+    speciality: Option<String>,
+    biography: Option<String>,
+    country: Option<String>,
+    /// Published courses.
+    course_count: i64,
+    /// Trainees enrolled across those courses.
+    enrolled_count: i64,
+}
+
+impl InstructorView {
+    fn from_row(row: &Row) -> Result<Self, tokio_postgres::Error> {
+        Ok(InstructorView {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            title: row.try_get("title")?,
+            speciality: row.try_get("speciality")?,
+            biography: row.try_get("biography")?,
+            country: row.try_get("country")?,
+            course_count: row.try_get("course_count")?,
+            enrolled_count: row.try_get("enrolled_count")?,
+        })
+    }
+}
+
+/// `GET /api/v1/instructors/{id}`
+pub(crate) async fn get(
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    PathId(instructor_id): PathId,
+    headers: HeaderMap,
+) -> Response {
+    freshness.mark(profile(&state, &headers, instructor_id).await.unwrap_or_else(|p| p.into_response()))
+}
+
+async fn profile(state: &QueryApiState, headers: &HeaderMap, instructor_id: Uuid) -> Result<Response, Problem> {
+    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let row = client
+        .query_opt(&format!("{PROFILE_SELECT} AND u.id = $1 GROUP BY u.id"), &[&instructor_id])
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| Problem::not_found("There is no such instructor."))?;
+    let view = InstructorView::from_row(&row).map_err(unavailable)?;
+    Ok(cached_json(headers, Audience::Public, &serde_json::json!({ "data": view })))
+}
+
+/// `GET /api/v1/instructors/{id}/courses`: their published courses, most popular first.
+pub(crate) async fn courses(
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    PathId(instructor_id): PathId,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = list_courses(&state, &headers, &params, Scope::Instructor(instructor_id)).await;
+    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+}
+
+/// `GET /api/v1/instructors/top`: instructors by trainees taught, then by published courses. Ranking by
+/// rating joins once instructor reviews exist.
+pub(crate) async fn top(
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    freshness.mark(top_page(&state, &headers, &params).await.unwrap_or_else(|p| p.into_response()))
+}
+
+async fn top_page(
+    state: &QueryApiState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<Response, Problem> {
+    let page =
+        PageRequest::parse(params.get("page").map(String::as_str), params.get("limit").map(String::as_str), TOP_LIMIT)?;
+    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let rows = client
+        .query(
+            &format!(
+                "{PROFILE_SELECT} GROUP BY u.id ORDER BY enrolled_count DESC, course_count DESC, u.name, u.id \
+                 LIMIT $1 OFFSET $2"
+            ),
+            &[&page.limit, &page.offset()],
+        )
+        .await
+        .map_err(unavailable)?;
+    let total: i64 = client
+        .query_one("SELECT count(*) FROM user_directory WHERE role = 'instructor'", &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(unavailable)?;
+    let instructors = rows.iter().map(InstructorView::from_row).collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
+    Ok(cached_json(headers, Audience::Public, &ListEnvelope::new(instructors, page, total)))
+}

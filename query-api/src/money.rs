@@ -1,0 +1,98 @@
+//! Display prices (D8): stored amounts are USD cents; a read converts them into the currency of the caller's
+//! `country` with the current `fx_rates`. An unknown country or a missing rate shows USD, labelled USD.
+
+use std::str::FromStr;
+
+use deadpool_postgres::Client;
+use iso_currency::{Country, Currency};
+use serde::Serialize;
+
+const PPM: i128 = 1_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) struct Money {
+    pub amount_cents: i64,
+    pub currency: &'static str,
+}
+
+/// The currency a read shows its prices in, and how many millionths of it one US cent is worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Display {
+    pub currency: &'static str,
+    pub rate_ppm: i64,
+}
+
+impl Display {
+    pub const USD: Display = Display { currency: "USD", rate_ppm: 1_000_000 };
+
+    /// Loads the rate of `country`'s currency; USD when the country or its rate is unknown.
+    pub async fn for_country(client: &Client, country: Option<&str>) -> Result<Display, tokio_postgres::Error> {
+        let Some(currency) = country.and_then(currency_of).filter(|c| *c != "USD") else {
+            return Ok(Display::USD);
+        };
+        let statement = client.prepare_cached("SELECT rate_ppm FROM fx_rates WHERE currency = $1").await?;
+        Ok(match client.query_opt(&statement, &[&currency]).await? {
+            Some(row) => Display { currency, rate_ppm: row.try_get(0)? },
+            None => Display::USD,
+        })
+    }
+
+    /// USD cents in this currency's minor units, rounded half up.
+    pub fn show(self, usd_cents: i64) -> Money {
+        let converted = (i128::from(usd_cents) * i128::from(self.rate_ppm) + PPM / 2) / PPM;
+        Money { amount_cents: i64::try_from(converted).unwrap_or(i64::MAX), currency: self.currency }
+    }
+
+    /// An amount in this currency's minor units as USD cents, for filters (rounded down).
+    pub fn to_usd_cents(self, local_cents: i64) -> i64 {
+        let usd = i128::from(local_cents) * PPM / i128::from(self.rate_ppm.max(1));
+        i64::try_from(usd).unwrap_or(i64::MAX)
+    }
+}
+
+/// The circulating currency of an ISO 3166 alpha-2 country code (case-insensitive).
+pub(crate) fn currency_of(country: &str) -> Option<&'static str> {
+    let country = Country::from_str(&country.trim().to_ascii_uppercase()).ok()?;
+    Currency::from_country(country)
+        .into_iter()
+        .find(|c| !c.is_fund() && !c.is_special() && c.is_superseded().is_none())
+        .map(|c| c.code())
+}
+
+/// The price after `percent` off, rounded half up to the cent (R11).
+pub(crate) fn discounted(base_cents: i64, percent: Option<i16>) -> i64 {
+    let percent = i64::from(percent.unwrap_or(0).clamp(0, 100));
+    (base_cents * (100 - percent) + 50) / 100
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countries_map_to_their_circulating_currency() {
+        assert_eq!(currency_of("DE"), Some("EUR"));
+        assert_eq!(currency_of("eg"), Some("EGP"));
+        assert_eq!(currency_of("US"), Some("USD"));
+        assert_eq!(currency_of("ZZ"), None);
+        assert_eq!(currency_of("USA"), None);
+    }
+
+    #[test]
+    fn conversion_rounds_half_up_and_filters_convert_back_down() {
+        let euro = Display { currency: "EUR", rate_ppm: 920_000 };
+        assert_eq!(euro.show(1999), Money { amount_cents: 1839, currency: "EUR" }, "18.3908 rounds to 18.39");
+        assert_eq!(euro.show(1250), Money { amount_cents: 1150, currency: "EUR" });
+        assert_eq!(Display { currency: "EGP", rate_ppm: 48_500_000 }.show(1999).amount_cents, 96_952);
+        assert_eq!(euro.to_usd_cents(1840), 2000);
+        assert_eq!(Display::USD.show(1999).amount_cents, 1999);
+    }
+
+    #[test]
+    fn discounts_round_half_up_to_the_cent() {
+        assert_eq!(discounted(1999, Some(25)), 1499, "14.9925 rounds to 14.99");
+        assert_eq!(discounted(1998, Some(25)), 1499, "14.985 rounds up to 14.99");
+        assert_eq!(discounted(1999, None), 1999);
+        assert_eq!(discounted(1999, Some(100)), 0);
+    }
+}
