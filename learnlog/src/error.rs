@@ -22,4 +22,6 @@ pub enum Error {
     Relay(#[from] command_api::relay::RelayError),
     #[error("Kafka: {0}")]
     Source(#[from] projector::SourceError),
+    #[error("demo data: {0}")]
+    Demo(String),
 }

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod app;
 pub mod bench;
 pub mod config;
+pub mod demo;
 pub mod embedded;
 pub mod error;
 pub mod secret;

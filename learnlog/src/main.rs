@@ -23,6 +23,10 @@ enum Command {
         /// Address to listen on (default 127.0.0.1:8080, or LEARNLOG_LISTEN).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Seed a demo catalogue (24 instructors, 216 courses) through the command API, unless the catalogue
+        /// already has courses.
+        #[arg(long)]
+        demo: bool,
     },
     /// Run some roles against DATABASE_URL (several --role flags may be given).
     Serve {
@@ -92,9 +96,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::from_env()?;
     match cli.command {
-        Command::Up { listen } => {
+        Command::Up { listen, demo } => {
             config.listen = listen.unwrap_or(config.listen);
-            up(config).await
+            up(config, demo).await
         }
         Command::Serve { roles, listen } => {
             config.listen = listen.unwrap_or(config.listen);
@@ -138,7 +142,7 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn up(config: Config) -> anyhow::Result<()> {
+async fn up(config: Config, demo: bool) -> anyhow::Result<()> {
     let (cluster, url) = match &config.database_url {
         Some(url) => (None, url.clone()),
         None => {
@@ -150,7 +154,26 @@ async fn up(config: Config) -> anyhow::Result<()> {
     migrate(&url, config.read_database_url.as_deref(), config.kafka.as_ref()).await?;
     let app = App::build(&config, &url, &Role::everything(&config)).await?;
     write_line(&format!("PostgreSQL: {url}"))?;
-    write_line(&format!("Learnlog is up on http://{} (Ctrl-C stops it)", app.local_addr()?))?;
+    let address = app.local_addr()?;
+    write_line(&format!("Learnlog is up on http://{address} (Ctrl-C stops it)"))?;
+    if demo {
+        let secret = learnlog::secret::token_secret(config.jwt_secret.as_ref(), &config.data_dir)?;
+        let keys = api_contract::TokenKeys::new(&secret)?;
+        tokio::spawn(async move {
+            match learnlog::demo::seed(&format!("http://{address}"), &keys).await {
+                Ok(Some(report)) => {
+                    let _ = write_line(&format!(
+                        "Demo catalogue ready: {} instructors (password {:?}), {} courses",
+                        report.instructors,
+                        learnlog::demo::DEMO_PASSWORD,
+                        report.courses
+                    ));
+                }
+                Ok(None) => tracing::info!("the catalogue already has courses; no demo data added"),
+                Err(error) => tracing::error!(%error, "seeding the demo catalogue failed"),
+            }
+        });
+    }
     let result = app.run(shutdown_signal()).await;
     if let Some(cluster) = cluster {
         cluster.stop().await?;

@@ -6,6 +6,7 @@ mod bad_input;
 mod catalogue;
 mod concurrency;
 mod courses;
+mod demo;
 mod event_store;
 mod feed_stress;
 mod foreign_consumer;

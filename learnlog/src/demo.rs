@@ -1,0 +1,177 @@
+//! `learnlog up --demo`: a believable catalogue for a frontend to show, created through the public command
+//! path (HTTP, the deciders, the event store), never written into read models directly. It runs once: a
+//! catalogue that already has courses is left alone.
+
+use std::time::Duration;
+
+use api_contract::TokenKeys;
+use events::Role;
+use events::taxonomy::CATEGORIES;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::Error;
+
+pub const INSTRUCTORS: usize = 24;
+pub const COURSES: usize = 216;
+/// Every demo instructor's password; a demo runs on a developer's machine only.
+pub const DEMO_PASSWORD: &str = "learnlog-demo";
+
+const FIRST: [&str; 8] = ["Ada", "Grace", "Alan", "Barbara", "Edsger", "Margaret", "Donald", "Frances"];
+const LAST: [&str; 6] = ["Okafor", "Lindqvist", "Tanaka", "Moreau", "Haddad", "Silva"];
+const TITLES: [&str; 4] = ["Senior Engineer", "Lecturer", "Consultant", "Principal Architect"];
+const SHAPES: [&str; 6] =
+    ["{} from scratch", "{} for beginners", "Practical {}", "{} in depth", "{} bootcamp", "Mastering {}"];
+const PRICES: [i64; 6] = [0, 999, 1499, 1999, 4999, 8999];
+const LEVELS: [&str; 3] = ["beginner", "intermediate", "advanced"];
+/// Illustrative rates for the demo, set through the admin command like real ones.
+const RATES: [(&str, f64); 5] = [("EUR", 0.92), ("GBP", 0.79), ("EGP", 48.5), ("INR", 83.3), ("JPY", 150.0)];
+
+#[derive(Debug)]
+pub struct DemoReport {
+    pub instructors: usize,
+    pub courses: usize,
+}
+
+struct Seeder {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Seeder {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Error> {
+        let mut request = self.http.request(method.clone(), format!("{}/api/v1{path}", self.base)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|e| Error::Demo(format!("{method} {path}: {e}")))?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(Error::Demo(format!("{method} {path} answered {status}: {body}")));
+        }
+        Ok(body)
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> Result<String, Error> {
+        let answer = self.send(reqwest::Method::POST, path, token, Some(body)).await?;
+        Ok(answer["data"]["id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Waits (bounded) until the public catalogue shows `courses` courses: reads are eventually consistent.
+    async fn visible(&self, courses: usize) -> Result<(), Error> {
+        for _ in 0..1200 {
+            let answer = self.http.get(format!("{}/api/v1/courses?limit=1", self.base)).send().await;
+            if let Ok(answer) = answer {
+                let page: Value = answer.json().await.unwrap_or(Value::Null);
+                if page["total_results"].as_u64().unwrap_or(0) >= courses as u64 {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(Error::Demo("the catalogue did not show every demo course within a minute".into()))
+    }
+
+    async fn ready(&self) -> Result<(), Error> {
+        for _ in 0..200 {
+            if let Ok(answer) = self.http.get(format!("{}/readyz", self.base)).send().await
+                && answer.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(Error::Demo("the server never became ready".into()))
+    }
+}
+
+/// Seeds the catalogue behind `base` (like `http://127.0.0.1:8080`) unless it already has courses.
+pub async fn seed(base: &str, keys: &TokenKeys) -> Result<Option<DemoReport>, Error> {
+    let seeder = Seeder { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned() };
+    seeder.ready().await?;
+    let existing = seeder.http.get(format!("{}/api/v1/courses?limit=1", seeder.base)).send().await;
+    let existing: Value = match existing {
+        Ok(answer) => answer.json().await.unwrap_or(Value::Null),
+        Err(error) => return Err(Error::Demo(error.to_string())),
+    };
+    if existing["total_results"].as_i64().unwrap_or(0) > 0 {
+        return Ok(None);
+    }
+    let admin = keys.issue(Uuid::now_v7(), Role::Admin, Duration::from_secs(3600))?;
+    for (currency, rate) in RATES {
+        let path = format!("/admin/fx-rates/{currency}");
+        seeder.send(reqwest::Method::PUT, &path, &admin, Some(json!({ "rate": rate }))).await?;
+    }
+    let mut instructors = Vec::new();
+    for n in 0..INSTRUCTORS {
+        let name = format!("{} {}", FIRST[n % FIRST.len()], LAST[n % LAST.len()]);
+        let username = format!("demo{n}");
+        let body = json!({ "kind": "instructor", "email": format!("{username}@demo.learnlog.dev"),
+            "username": username, "password": DEMO_PASSWORD, "name": name, "country": "US" });
+        let id = Uuid::parse_str(&seeder.post("/admin/users", &admin, body).await?)
+            .map_err(|e| Error::Demo(format!("an instructor id: {e}")))?;
+        let token = keys.issue(id, Role::Instructor, Duration::from_secs(3600))?;
+        let (category, _) = CATEGORIES[n % CATEGORIES.len()];
+        let profile = json!({ "title": TITLES[n % TITLES.len()], "speciality": category,
+            "biography": format!("{name} has taught {category} for {} years.", 3 + n % 12) });
+        seeder.send(reqwest::Method::PATCH, "/me", &token, Some(profile)).await?;
+        instructors.push(token);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    let seeder = std::sync::Arc::new(seeder);
+    for (owner, token) in instructors.into_iter().enumerate() {
+        let seeder = std::sync::Arc::clone(&seeder);
+        tasks.spawn(async move {
+            for n in (owner..COURSES).step_by(INSTRUCTORS) {
+                course(&seeder, &token, n).await?;
+            }
+            Ok::<(), Error>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.map_err(|e| Error::Demo(e.to_string()))??;
+    }
+    seeder.visible(COURSES).await?;
+    Ok(Some(DemoReport { instructors: INSTRUCTORS, courses: COURSES }))
+}
+
+/// Course number `n`: a draft with two or three sections of lessons, an FAQ entry, for every fourth a
+/// discount running today, then published.
+async fn course(seeder: &Seeder, token: &str, n: usize) -> Result<(), Error> {
+    let (category, subcategories) = CATEGORIES[n % CATEGORIES.len()];
+    let subcategory = subcategories[(n / CATEGORIES.len()) % subcategories.len()];
+    let title = SHAPES[(n / 3) % SHAPES.len()].replace("{}", subcategory);
+    let body = json!({ "title": title, "summary": format!("{subcategory} for {category}, step by step."),
+        "category": category, "subcategories": [subcategory], "level": LEVELS[n % LEVELS.len()],
+        "language": "English", "price": { "amount_cents": PRICES[n % PRICES.len()], "currency": "USD" } });
+    let id = seeder.post("/courses", token, body).await?;
+    for s in 0..2 + n % 2 {
+        let section = seeder
+            .post(&format!("/courses/{id}/sections"), token, json!({ "title": format!("Part {}", s + 1) }))
+            .await?;
+        for l in 0..2 + (n + s) % 3 {
+            let lesson = json!({ "title": format!("Lesson {}.{}", s + 1, l + 1),
+                "video_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "duration_min": 15 + (n * 7 + l * 11) % 40 });
+            seeder.post(&format!("/courses/{id}/sections/{section}/lessons"), token, lesson).await?;
+        }
+    }
+    let faq =
+        json!({ "question": "Do I need experience?", "answer": format!("No; the {subcategory} basics are covered.") });
+    seeder.post(&format!("/courses/{id}/faq"), token, faq).await?;
+    if n.is_multiple_of(4) {
+        let today = OffsetDateTime::now_utc().date();
+        let discount = json!({ "percent": 10 + (n % 5) * 10, "starts_on": today.to_string(),
+            "ends_on": (today + time::Duration::days(14)).to_string() });
+        seeder.post(&format!("/courses/{id}/discounts"), token, discount).await?;
+    }
+    seeder.send(reqwest::Method::POST, &format!("/courses/{id}/publish"), token, None).await?;
+    Ok(())
+}

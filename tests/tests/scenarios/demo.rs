@@ -1,0 +1,91 @@
+//! `learnlog up --demo` seeds a believable catalogue through the command API, once.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use events::taxonomy::CATEGORIES;
+use serde_json::Value;
+use tests::TestApp;
+use tests::process::binary;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+/// Runs `learnlog up --demo` on the test's database until it reports the demo; returns its base URL and
+/// the child, killed when dropped.
+async fn up_with_demo(app: &TestApp, data_dir: &std::path::Path) -> (String, Option<String>, tokio::process::Child) {
+    let mut child = Command::new(binary())
+        .args(["up", "--demo", "--listen", "127.0.0.1:0"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn,learnlog=info")
+        .env("LEARNLOG_DATA_DIR", data_dir)
+        .envs(app.process_environment())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("learnlog starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut base = None;
+    let read = async {
+        loop {
+            tokio::select! {
+                line = stdout.next_line() => {
+                    let line = line.expect("stdout readable")?;
+                    if let Some(address) = line.strip_prefix("Learnlog is up on ") {
+                        base = address.split_whitespace().next().map(str::to_owned);
+                    }
+                    if line.starts_with("Demo catalogue ready") {
+                        return Some(line);
+                    }
+                }
+                line = stderr.next_line() => {
+                    let line = line.expect("stderr readable")?;
+                    if line.contains("no demo data added") {
+                        return None;
+                    }
+                    assert!(!line.contains("ERROR"), "learnlog failed: {line}");
+                }
+            }
+        }
+    };
+    let report = tokio::time::timeout(Duration::from_secs(240), read).await.expect("the demo finishes in time");
+    (base.expect("the address was printed"), report, child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_instructors_and_courses_in_every_category_through_the_command_path_once() {
+    let app = TestApp::start().await;
+    let data_dir = std::env::temp_dir().join(format!("learnlog-demo-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&data_dir).expect("a data folder");
+    let (base, report, mut first) = up_with_demo(&app, &data_dir).await;
+    assert!(report.is_some(), "the demo ran");
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let http = http.clone();
+        async move { http.get(path).send().await.expect("answers").json::<Value>().await.expect("JSON") }
+    };
+    let courses = get(format!("{base}/api/v1/courses?limit=1")).await;
+    assert!(courses["total_results"].as_i64() >= Some(200), "{courses}");
+    let instructors = get(format!("{base}/api/v1/instructors/top")).await;
+    assert!(instructors["total_results"].as_i64() >= Some(20), "{instructors}");
+    for (category, _) in CATEGORIES {
+        let page =
+            get(format!("{base}/api/v1/courses?limit=1&category={}", category.replace(' ', "%20").replace('/', "%2F")))
+                .await;
+        assert!(page["total_results"].as_i64() > Some(0), "{category}: {page}");
+    }
+    let discounted = get(format!("{base}/api/v1/courses?limit=100")).await;
+    assert!(discounted["data"].as_array().expect("rows").iter().any(|c| !c["discount"].is_null()));
+    let events_before = app.event_count().await;
+    first.kill().await.expect("stops");
+
+    // A second start finds courses and adds nothing.
+    let (_, report, mut second) = up_with_demo(&app, &data_dir).await;
+    assert!(report.is_none());
+    assert_eq!(app.event_count().await, events_before);
+    second.kill().await.expect("stops");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
