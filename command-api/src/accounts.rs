@@ -27,6 +27,12 @@ pub enum AccountError {
     Hashing(String),
     #[error("the current password is wrong")]
     WrongPassword,
+    #[error("the reset link is invalid, expired or already used")]
+    InvalidResetToken,
+    #[error("the verification code is wrong or expired")]
+    InvalidCode,
+    #[error("the email is already verified")]
+    AlreadyVerified,
 }
 
 /// Creates the account `user_id` acting as `role`, recording `events` as its stream's first events.
@@ -50,6 +56,15 @@ pub async fn create(
         .await
         .map_err(|error| taken(&error).unwrap_or_else(|| unavailable(&error)))?;
     let now = OffsetDateTime::now_utc();
+    let mut events = events.to_vec();
+    // Trainees sign up themselves, so their email is unproven: a code goes out with the first event. An
+    // admin vouches for the accounts they create.
+    if role == Role::IndividualTrainee {
+        let requested = crate::recovery::issue_verification(&*transaction, user_id, &sign_up.email)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        events.push(requested);
+    }
     let request = AppendRequest {
         stream_id: user_stream(user_id),
         expected: ExpectedVersion::NoStream,
@@ -77,7 +92,7 @@ fn taken(error: &tokio_postgres::Error) -> Option<AccountError> {
 }
 
 /// argon2id with the crate's recommended parameters, off the async threads.
-async fn hash_password(password: String) -> Result<String, AccountError> {
+pub(crate) async fn hash_password(password: String) -> Result<String, AccountError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
@@ -111,6 +126,27 @@ pub async fn change_password(
     }
     let new_hash = hash_password(new).await?;
     let transaction = client.transaction().await.map_err(|e| unavailable(&e))?;
+    let appended = replace_password(
+        &transaction,
+        user_id,
+        &new_hash,
+        Event::PasswordChanged(PasswordChanged { user_id }),
+        metadata,
+    )
+    .await?;
+    transaction.commit().await.map_err(|e| unavailable(&e))?;
+    Ok(appended)
+}
+
+/// Sets `user_id`'s password hash, ends every session of the user and records `event`, inside `transaction`.
+pub(crate) async fn replace_password(
+    transaction: &tokio_postgres::Transaction<'_>,
+    user_id: Uuid,
+    new_hash: &str,
+    event: Event,
+    metadata: Metadata,
+) -> Result<Appended, AccountError> {
+    let unavailable = |error: &dyn std::fmt::Display| AccountError::Unavailable(error.to_string());
     transaction
         .execute("UPDATE user_credentials SET password_hash = $2 WHERE user_id = $1", &[&user_id, &new_hash])
         .await
@@ -119,20 +155,29 @@ pub async fn change_password(
         .execute("UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", &[&user_id])
         .await
         .map_err(|e| unavailable(&e))?;
-    let event = Event::PasswordChanged(PasswordChanged { user_id });
+    append_to_user(transaction, user_id, &event, metadata).await
+}
+
+/// Appends one event to an existing account's stream inside `transaction`.
+pub(crate) async fn append_to_user(
+    transaction: &tokio_postgres::Transaction<'_>,
+    user_id: Uuid,
+    event: &Event,
+    metadata: Metadata,
+) -> Result<Appended, AccountError> {
     let request = AppendRequest {
         stream_id: user_stream(user_id),
         expected: ExpectedVersion::Any,
-        events: vec![NewEvent::new(&event, metadata, OffsetDateTime::now_utc())],
+        events: vec![NewEvent::new(event, metadata, OffsetDateTime::now_utc())],
         idempotency: None,
     };
-    let mut outcomes =
-        append_in_transaction(&transaction, std::slice::from_ref(&request)).await.map_err(|e| unavailable(&e))?;
-    let Some(Ok(AppendOutcome::Appended(appended))) = outcomes.pop() else {
-        return Err(AccountError::Unavailable("the password change could not be recorded".into()));
-    };
-    transaction.commit().await.map_err(|e| unavailable(&e))?;
-    Ok(appended)
+    let mut outcomes = append_in_transaction(transaction, std::slice::from_ref(&request))
+        .await
+        .map_err(|e| AccountError::Unavailable(e.to_string()))?;
+    match outcomes.pop() {
+        Some(Ok(AppendOutcome::Appended(appended))) => Ok(appended),
+        _ => Err(AccountError::Unavailable(format!("{} could not be recorded", event.event_type()))),
+    }
 }
 
 /// Whether `password` matches the stored argon2 `hash`, checked off the async threads.

@@ -6,7 +6,9 @@
 
 pub mod accounts;
 pub mod domain;
+pub mod email;
 mod http;
+pub mod recovery;
 pub mod relay;
 
-pub use http::{AttemptLimiter, CommandApiState, router};
+pub use http::{AttemptLimiter, CommandApiState, DEFAULT_FRONTEND_URL, router};

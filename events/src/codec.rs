@@ -16,8 +16,8 @@ use crate::content::{
     SectionRemoved, SectionUpdated,
 };
 use crate::identity::{
-    AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated, PasswordChanged,
-    ProfileUpdated,
+    AdminCreated, CorporateTraineeCreated, EmailVerificationRequested, EmailVerified, IndividualTraineeRegistered,
+    InstructorCreated, PasswordChanged, PasswordReset, PasswordResetRequested, ProfileUpdated,
 };
 use crate::stream::Context;
 
@@ -128,5 +128,9 @@ event_catalogue! {
     AdminCreated version 1 in Identity,
     PasswordChanged version 1 in Identity,
     ProfileUpdated version 1 in Identity,
+    EmailVerificationRequested version 1 in Identity,
+    EmailVerified version 1 in Identity,
+    PasswordResetRequested version 1 in Identity,
+    PasswordReset version 1 in Identity,
     ExchangeRateSet version 1 in Commerce,
 }

@@ -71,3 +71,37 @@ pub struct ProfileUpdated {
     pub speciality: Option<String>,
     pub title: Option<String>,
 }
+
+/// A code to prove the account's email was sent to it (R21: six digits). The code itself, and its hash,
+/// stay on the write side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailVerificationRequested {
+    pub user_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: time::OffsetDateTime,
+}
+
+/// The user proved they receive mail at `email`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailVerified {
+    pub user_id: Uuid,
+    pub email: String,
+}
+
+/// A single-use password reset link was mailed to the account's email. The token stays on the write side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequested {
+    pub user_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: time::OffsetDateTime,
+}
+
+/// The password was replaced through a reset link; every session ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    pub user_id: Uuid,
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 use api_contract::{Readiness, TokenKeys};
 use axum::Router;
 use command_api::CommandApiState;
+use command_api::email::{Delivery, Mailer};
 use command_api::relay::{KafkaSettings, Relay, ensure_topics};
 use event_store::{Database, PgEventStore};
 use projector::{FeedSource, KafkaSource, KafkaSourceSettings, PROJECTIONS_CHANNEL, Projector, READ_MODELS};
@@ -48,6 +49,7 @@ pub struct App {
     routes: Router,
     store: Database,
     projector: Option<Projector>,
+    mailer: Option<Mailer>,
     kafka: Option<KafkaConfig>,
     relay: Option<Relay>,
 }
@@ -66,9 +68,15 @@ impl App {
             false => None,
         };
         if let (true, Some(keys)) = (roles.contains(&Role::CommandApi), &keys) {
-            let state = CommandApiState::new(PgEventStore::start(store.clone()), Arc::clone(keys));
+            let mut state = CommandApiState::new(PgEventStore::start(store.clone()), Arc::clone(keys));
+            state.frontend_url.clone_from(&config.frontend_url);
             routes = routes.merge(command_api::router(state));
         }
+        // The command API writes the outbox, so the processes that run it send the mail.
+        let mailer = match roles.contains(&Role::CommandApi) {
+            true => Some(Mailer::new(store.clone(), delivery(config), &config.mail_from)?),
+            false => None,
+        };
         if let (true, Some(keys)) = (roles.contains(&Role::QueryApi), &keys) {
             let watermark = Watermark::follow(read.clone(), READ_MODELS, PROJECTIONS_CHANNEL);
             routes = routes.merge(query_api::router(QueryApiState {
@@ -89,7 +97,7 @@ impl App {
         let readiness = readiness(store.clone(), read);
         let routes = api_contract::finish(routes, config.body_limit_bytes, readiness);
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(App { listener, routes, store, projector, kafka: config.kafka.clone(), relay })
+        Ok(App { listener, routes, store, projector, mailer, kafka: config.kafka.clone(), relay })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
@@ -113,6 +121,14 @@ impl App {
             };
             tasks.push(tokio::spawn(run_projector(projector, kafka, self.store.clone(), stopped.clone())));
         }
+        if let Some(mailer) = self.mailer {
+            let stopped = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                if let Err(error) = mailer.run(stopped).await {
+                    tracing::error!(%error, "the mailer stopped");
+                }
+            }));
+        }
         if let Some(relay) = self.relay {
             let mut stopped = stopped.clone();
             tasks.push(tokio::spawn(relay.run(async move {
@@ -129,6 +145,14 @@ impl App {
             let _ = task.await;
         }
         Ok(served?)
+    }
+}
+
+/// SMTP when configured, else `.eml` files in the data folder's mailbox.
+fn delivery(config: &Config) -> Delivery {
+    match &config.smtp_url {
+        Some(url) => Delivery::Smtp(url.clone()),
+        None => Delivery::Mailbox(config.data_dir.join("mailbox")),
     }
 }
 

@@ -24,6 +24,11 @@ pub struct Config {
     pub pool_size: usize,
     /// Kafka between the store and the projectors; `None`: embedded mode (the projector tails the feed).
     pub kafka: Option<KafkaConfig>,
+    /// Where emails go: an SMTP server, or `None` for `.eml` files in `<data folder>/mailbox`.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// The web frontend, for links in emails.
+    pub frontend_url: String,
 }
 
 /// The distributed mode's settings (`KAFKA_BROKERS` and `LEARNLOG_KAFKA_*`).
@@ -51,6 +56,9 @@ impl Default for Config {
             body_limit_bytes: api_contract::DEFAULT_BODY_LIMIT,
             pool_size: 16,
             kafka: None,
+            smtp_url: None,
+            mail_from: "Learnlog <no-reply@learnlog.local>".to_owned(),
+            frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
         }
     }
 }
@@ -108,6 +116,9 @@ impl Config {
             consistency_wait,
             body_limit_bytes,
             pool_size,
+            smtp_url: lookup("LEARNLOG_SMTP_URL"),
+            mail_from: lookup("LEARNLOG_MAIL_FROM").unwrap_or(defaults.mail_from),
+            frontend_url: lookup("LEARNLOG_FRONTEND_URL").unwrap_or(defaults.frontend_url),
         })
     }
 }

@@ -22,6 +22,8 @@ pub enum Error {
     Relay(#[from] command_api::relay::RelayError),
     #[error("Kafka: {0}")]
     Source(#[from] projector::SourceError),
+    #[error("mail: {0}")]
+    Mailer(#[from] command_api::email::MailerError),
     #[error("demo data: {0}")]
     Demo(String),
 }

@@ -269,6 +269,15 @@ impl TestApp {
         }
     }
 
+    /// Sends the outbox's emails to `delivery` until the returned sender is dropped.
+    pub fn start_mailer(&self, delivery: command_api::email::Delivery) -> tokio::sync::watch::Sender<bool> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mailer = command_api::email::Mailer::new(self.store.clone(), delivery, "Learnlog <no-reply@learnlog.test>")
+            .expect("a valid mailer");
+        tokio::spawn(async move { mailer.run(stopped).await.expect("the mailer runs") });
+        stop
+    }
+
     /// A token for a new user of `role`.
     pub fn user(&self, role: Role) -> (Uuid, String) {
         let user = Uuid::now_v7();

@@ -6,6 +6,7 @@ pub mod app;
 pub mod database;
 pub mod kafka;
 pub mod process;
+pub mod smtp;
 
 pub use app::TestApp;
 pub use database::{TestDatabase, test_database};

@@ -89,6 +89,14 @@ impl From<AccountError> for Problem {
                 .with_errors(vec![FieldError::new(field, "is already taken")]),
             AccountError::Exists => Problem::conflict("This account already exists."),
             AccountError::WrongPassword => Problem::rule("wrong_password", "The current password is wrong."),
+            AccountError::InvalidResetToken => {
+                Problem::rule("reset_token_invalid", "The reset link is invalid, expired or already used.")
+            }
+            AccountError::InvalidCode => Problem::rule(
+                "verification_code_invalid",
+                "The code is wrong or expired; after 5 wrong tries, ask for a new one.",
+            ),
+            AccountError::AlreadyVerified => Problem::rule("email_already_verified", "This email is already verified."),
             AccountError::Unavailable(cause) => {
                 tracing::error!(%cause, "creating an account failed");
                 Problem::unavailable()

@@ -6,6 +6,7 @@ mod courses;
 mod execute;
 mod fx;
 mod headers;
+mod recovery;
 mod sessions;
 
 use std::sync::Arc;
@@ -17,6 +18,9 @@ use axum::routing::{patch, post, put};
 use event_store::PgEventStore;
 pub use sessions::AttemptLimiter;
 
+/// The original's frontend origin (DOMAIN.md, CORS).
+pub const DEFAULT_FRONTEND_URL: &str = "http://localhost:8000";
+
 /// What every command handler needs.
 #[derive(Debug, Clone)]
 pub struct CommandApiState {
@@ -25,6 +29,10 @@ pub struct CommandApiState {
     /// Shared by every request of this process (R19 limits per process).
     pub login_limiter: AttemptLimiter,
     pub password_limiter: AttemptLimiter,
+    /// Email verification and password reset, together.
+    pub recovery_limiter: AttemptLimiter,
+    /// Where links in emails point (the web frontend).
+    pub frontend_url: String,
 }
 
 impl CommandApiState {
@@ -34,6 +42,8 @@ impl CommandApiState {
             keys,
             login_limiter: AttemptLimiter::default(),
             password_limiter: AttemptLimiter::default(),
+            recovery_limiter: AttemptLimiter::default(),
+            frontend_url: DEFAULT_FRONTEND_URL.to_owned(),
         }
     }
 }
@@ -52,6 +62,10 @@ pub fn router(state: CommandApiState) -> Router {
         .route("/api/v1/auth/refresh", post(sessions::refresh))
         .route("/api/v1/auth/logout", post(sessions::logout))
         .route("/api/v1/auth/password", post(sessions::change_password))
+        .route("/api/v1/auth/password-reset", post(recovery::request_reset))
+        .route("/api/v1/auth/password-reset/confirm", post(recovery::confirm_reset))
+        .route("/api/v1/auth/verify-email", post(recovery::verify_email))
+        .route("/api/v1/auth/verify-email/resend", post(recovery::resend_verification))
         .route("/api/v1/admin/users", post(auth::create_user))
         .route("/api/v1/admin/fx-rates/{currency}", put(fx::set_rate))
         .route("/api/v1/me", patch(auth::update_profile))

@@ -12,16 +12,12 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use events::Role;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::StatusCode;
 use http::request::Parts;
-use rand::RngCore;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::CommandApiState;
@@ -29,6 +25,7 @@ use super::execute::appended_answer;
 use super::headers::CommandHeaders;
 use crate::accounts::{self, password_matches};
 use crate::domain::account::check_password;
+use crate::recovery::{digest as token_digest, secret_token as new_refresh_token};
 
 /// Access tokens are short-lived; refresh tokens carry the session.
 pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
@@ -55,7 +52,7 @@ impl Default for AttemptLimiter {
 
 impl AttemptLimiter {
     /// `Err(seconds to wait)` once `ip` has used its attempts.
-    fn check(&self, ip: IpAddr) -> Result<(), u32> {
+    pub(crate) fn check(&self, ip: IpAddr) -> Result<(), u32> {
         if self.0.len() > 100_000 {
             self.0.retain_recent();
         }
@@ -68,7 +65,7 @@ impl AttemptLimiter {
 
 /// The client's address, as the connection reports it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ClientIp(IpAddr);
+pub(crate) struct ClientIp(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = Problem;
@@ -81,7 +78,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-fn rate_limited(seconds: u32) -> Problem {
+pub(crate) fn rate_limited(seconds: u32) -> Problem {
     let mut problem = Problem::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
@@ -128,16 +125,6 @@ fn decoy_hash() -> &'static str {
         let salt = SaltString::generate(&mut OsRng);
         argon2::Argon2::default().hash_password(b"decoy password", &salt).map(|h| h.to_string()).unwrap_or_default()
     })
-}
-
-fn token_digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn new_refresh_token() -> String {
-    let mut bytes = [0_u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Issues an access token and a refresh token in `family`.

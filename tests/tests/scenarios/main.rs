@@ -7,6 +7,7 @@ mod catalogue;
 mod concurrency;
 mod courses;
 mod demo;
+mod email;
 mod event_store;
 mod feed_stress;
 mod foreign_consumer;
