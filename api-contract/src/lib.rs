@@ -12,12 +12,14 @@ pub mod body;
 pub mod consistency;
 pub mod edge;
 pub mod problem;
+pub mod routes;
 
 pub use auth::{Authenticated, TokenError, TokenKeys};
 pub use body::{JsonCommand, PathId, PathIds, request_digest};
 pub use consistency::ConsistencyToken;
 pub use edge::{Readiness, finish};
 pub use problem::{FieldError, Problem};
+pub use routes::{ApiRoutes, OPENAPI_PATH, Operation, Who, openapi, openapi_router};
 
 /// The largest request body accepted by default (API.md).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;

@@ -11,4 +11,4 @@ mod http;
 pub mod recovery;
 pub mod relay;
 
-pub use http::{AttemptLimiter, CommandApiState, DEFAULT_FRONTEND_URL, router};
+pub use http::{AttemptLimiter, CommandApiState, DEFAULT_FRONTEND_URL, router, routes};

@@ -86,6 +86,12 @@ impl App {
                 keys: Arc::clone(keys),
             }));
         }
+        if roles.contains(&Role::QueryApi) {
+            // GET routes belong to the query API; the document describes both services.
+            let mut operations = command_api::routes().operations().to_vec();
+            operations.extend_from_slice(query_api::routes().operations());
+            routes = routes.merge(api_contract::openapi_router("Learnlog", env!("CARGO_PKG_VERSION"), operations));
+        }
         let projector = roles.contains(&Role::Projector).then(|| Projector::new(read.clone(), READ_MODELS));
         let relay = if roles.contains(&Role::Relay) {
             let kafka =

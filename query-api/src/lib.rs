@@ -14,10 +14,12 @@ mod watermark;
 use std::sync::Arc;
 use std::time::Duration;
 
-use api_contract::TokenKeys;
+use api_contract::{ApiRoutes, TokenKeys, Who};
+use http::Method;
+
+const GET: Method = Method::GET;
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::get;
 use event_store::Database;
 
 pub use watermark::Watermark;
@@ -41,15 +43,20 @@ impl FromRef<QueryApiState> for Arc<TokenKeys> {
     }
 }
 
-/// Every query route, under `/api/v1`.
+/// Every query route, under `/api/v1`, each with who may call it (the OpenAPI document comes from here).
+pub fn routes() -> ApiRoutes<QueryApiState> {
+    use Who::{Anyone, User};
+    ApiRoutes::default()
+        .route(GET, "/api/v1/courses", courses::list, Anyone, "Search, filter and sort the published catalogue")
+        .route(GET, "/api/v1/courses/{id}", courses::get, Anyone, "A published course's public page")
+        .route(GET, "/api/v1/categories", courses::categories, Anyone, "The category taxonomy")
+        .route(GET, "/api/v1/instructors/top", instructors::top, Anyone, "The top instructors")
+        .route(GET, "/api/v1/instructors/{id}", instructors::get, Anyone, "An instructor's public profile")
+        .route(GET, "/api/v1/instructors/{id}/courses", instructors::courses, Anyone, "An instructor's courses")
+        .route(GET, "/api/v1/me", me::get, User, "One's own account")
+}
+
+/// The query API's router.
 pub fn router(state: QueryApiState) -> Router {
-    Router::new()
-        .route("/api/v1/courses", get(courses::list))
-        .route("/api/v1/courses/{id}", get(courses::get))
-        .route("/api/v1/categories", get(courses::categories))
-        .route("/api/v1/instructors/top", get(instructors::top))
-        .route("/api/v1/instructors/{id}", get(instructors::get))
-        .route("/api/v1/instructors/{id}/courses", get(instructors::courses))
-        .route("/api/v1/me", get(me::get))
-        .with_state(state)
+    routes().into_router().with_state(state)
 }

@@ -110,8 +110,11 @@ impl TestApp {
             consistency_wait: Duration::from_secs(5),
             keys: Arc::clone(&keys),
         });
+        let mut operations = command_api::routes().operations().to_vec();
+        operations.extend_from_slice(query_api::routes().operations());
+        let document = api_contract::openapi_router("Learnlog", "test", operations);
         let routes = api_contract::finish(
-            command.merge(query),
+            command.merge(query).merge(document),
             api_contract::DEFAULT_BODY_LIMIT,
             Readiness::new(|| async { Ok(()) }),
         );

@@ -11,12 +11,17 @@ mod sessions;
 
 use std::sync::Arc;
 
-use api_contract::TokenKeys;
+use api_contract::{ApiRoutes, TokenKeys, Who};
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::{patch, post, put};
 use event_store::PgEventStore;
+use http::Method;
 pub use sessions::AttemptLimiter;
+
+const POST: Method = Method::POST;
+const PUT: Method = Method::PUT;
+const PATCH: Method = Method::PATCH;
+const DELETE: Method = Method::DELETE;
 
 /// The original's frontend origin (DOMAIN.md, CORS).
 pub const DEFAULT_FRONTEND_URL: &str = "http://localhost:8000";
@@ -54,63 +59,104 @@ impl FromRef<CommandApiState> for Arc<TokenKeys> {
     }
 }
 
-/// Every command route, under `/api/v1`.
-pub fn router(state: CommandApiState) -> Router {
-    Router::new()
-        .route("/api/v1/auth/register", post(auth::register))
-        .route("/api/v1/auth/login", post(sessions::login))
-        .route("/api/v1/auth/refresh", post(sessions::refresh))
-        .route("/api/v1/auth/logout", post(sessions::logout))
-        .route("/api/v1/auth/password", post(sessions::change_password))
-        .route("/api/v1/auth/password-reset", post(recovery::request_reset))
-        .route("/api/v1/auth/password-reset/confirm", post(recovery::confirm_reset))
-        .route("/api/v1/auth/verify-email", post(recovery::verify_email))
-        .route("/api/v1/auth/verify-email/resend", post(recovery::resend_verification))
-        .route("/api/v1/admin/users", post(auth::create_user))
-        .route("/api/v1/admin/fx-rates/{currency}", put(fx::set_rate))
-        .route("/api/v1/me", patch(auth::update_profile))
-        .route("/api/v1/courses", post(courses::create))
-        .route("/api/v1/courses/{id}", patch(courses::update).delete(courses::delete))
-        .route("/api/v1/courses/{id}/sections", post(course_content::add_section))
+/// Every command route, under `/api/v1`, each with who may call it (the OpenAPI document comes from here).
+pub fn routes() -> ApiRoutes<CommandApiState> {
+    use Who::{Admin, Guest, Instructor, Owner, OwnerOrAdmin, User};
+    const SECTION: &str = "/api/v1/courses/{id}/sections/{section_id}";
+    const LESSON: &str = "/api/v1/courses/{id}/sections/{section_id}/lessons/{lesson_id}";
+    const EXERCISE: &str = "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}";
+    const QUESTIONS: &str = "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}/questions";
+    const QUESTION: &str = "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}/questions/{question_id}";
+    ApiRoutes::default()
+        .route(POST, "/api/v1/auth/register", auth::register, Guest, "Sign up as an individual trainee")
+        .route(POST, "/api/v1/auth/login", sessions::login, Guest, "Log in by email or username")
+        .route(POST, "/api/v1/auth/refresh", sessions::refresh, Guest, "Rotate a refresh token")
+        .route(POST, "/api/v1/auth/logout", sessions::logout, User, "End a session")
+        .route(POST, "/api/v1/auth/password", sessions::change_password, User, "Change the password")
+        .route(POST, "/api/v1/auth/password-reset", recovery::request_reset, Guest, "Mail a password reset link")
+        .route(POST, "/api/v1/auth/password-reset/confirm", recovery::confirm_reset, Guest, "Reset the password")
+        .route(POST, "/api/v1/auth/verify-email", recovery::verify_email, Guest, "Verify an email with its code")
+        .route(POST, "/api/v1/auth/verify-email/resend", recovery::resend_verification, Guest, "Mail a new code")
         .route(
-            "/api/v1/courses/{id}/sections/{section_id}",
-            patch(course_content::update_section).delete(course_content::remove_section),
+            POST,
+            "/api/v1/admin/users",
+            auth::create_user,
+            Admin,
+            "Create an instructor, corporate trainee or admin",
         )
-        .route("/api/v1/courses/{id}/sections/{section_id}/lessons", post(course_content::add_lesson))
+        .route(PUT, "/api/v1/admin/fx-rates/{currency}", fx::set_rate, Admin, "Set a currency's rate to the dollar")
+        .route(PATCH, "/api/v1/me", auth::update_profile, User, "Change one's own profile")
+        .route(POST, "/api/v1/courses", courses::create, Instructor, "Create a draft course")
+        .route(PATCH, "/api/v1/courses/{id}", courses::update, Owner, "Change a course's details and price")
+        .route(DELETE, "/api/v1/courses/{id}", courses::delete, OwnerOrAdmin, "Delete a course without enrolments")
+        .route(POST, "/api/v1/courses/{id}/publish", courses::publish, Owner, "Publish a draft")
+        .route(POST, "/api/v1/courses/{id}/retire", courses::retire, Owner, "Retire a published course for good")
+        .route(POST, "/api/v1/courses/{id}/sections", course_content::add_section, Owner, "Add a section")
+        .route(PATCH, SECTION, course_content::update_section, Owner, "Change a section")
+        .route(DELETE, SECTION, course_content::remove_section, Owner, "Remove a section with its content")
         .route(
-            "/api/v1/courses/{id}/sections/{section_id}/lessons/{lesson_id}",
-            patch(course_content::update_lesson).delete(course_content::remove_lesson),
+            POST,
+            "/api/v1/courses/{id}/sections/{section_id}/lessons",
+            course_content::add_lesson,
+            Owner,
+            "Add a lesson",
         )
-        .route("/api/v1/courses/{id}/sections/{section_id}/exercises", post(course_content::add_exercise))
+        .route(PATCH, LESSON, course_content::update_lesson, Owner, "Change a lesson")
+        .route(DELETE, LESSON, course_content::remove_lesson, Owner, "Remove a lesson")
         .route(
-            "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}",
-            axum::routing::delete(course_content::remove_exercise),
+            POST,
+            "/api/v1/courses/{id}/sections/{section_id}/exercises",
+            course_content::add_exercise,
+            Owner,
+            "Add an exercise",
+        )
+        .route(DELETE, EXERCISE, course_content::remove_exercise, Owner, "Remove an exercise")
+        .route(POST, QUESTIONS, course_content::add_question, Owner, "Add a question to an exercise")
+        .route(PUT, QUESTION, course_content::replace_question, Owner, "Replace an exercise question")
+        .route(DELETE, QUESTION, course_content::remove_question, Owner, "Remove an exercise question")
+        .route(PUT, "/api/v1/courses/{id}/exam", course_content::set_exam, Owner, "Replace the exam")
+        .route(POST, "/api/v1/courses/{id}/faq", course_content::add_faq, Owner, "Add an FAQ entry")
+        .route(PATCH, "/api/v1/courses/{id}/faq/{faq_id}", course_content::update_faq, Owner, "Change an FAQ entry")
+        .route(DELETE, "/api/v1/courses/{id}/faq/{faq_id}", course_content::remove_faq, Owner, "Remove an FAQ entry")
+        .route(
+            POST,
+            "/api/v1/courses/{id}/announcements",
+            course_content::post_announcement,
+            Owner,
+            "Post an announcement",
         )
         .route(
-            "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}/questions",
-            post(course_content::add_question),
-        )
-        .route(
-            "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}/questions/{question_id}",
-            put(course_content::replace_question).delete(course_content::remove_question),
-        )
-        .route("/api/v1/courses/{id}/exam", put(course_content::set_exam))
-        .route("/api/v1/courses/{id}/faq", post(course_content::add_faq))
-        .route(
-            "/api/v1/courses/{id}/faq/{faq_id}",
-            patch(course_content::update_faq).delete(course_content::remove_faq),
-        )
-        .route("/api/v1/courses/{id}/announcements", post(course_content::post_announcement))
-        .route(
+            PATCH,
             "/api/v1/courses/{id}/announcements/{announcement_id}",
-            patch(course_content::edit_announcement).delete(course_content::remove_announcement),
+            course_content::edit_announcement,
+            Owner,
+            "Edit an announcement",
         )
-        .route("/api/v1/courses/{id}/discounts", post(course_content::add_discount))
         .route(
-            "/api/v1/courses/{id}/discounts/{discount_id}",
-            put(course_content::replace_discount).delete(course_content::remove_discount),
+            DELETE,
+            "/api/v1/courses/{id}/announcements/{announcement_id}",
+            course_content::remove_announcement,
+            Owner,
+            "Remove an announcement",
         )
-        .route("/api/v1/courses/{id}/publish", post(courses::publish))
-        .route("/api/v1/courses/{id}/retire", post(courses::retire))
-        .with_state(state)
+        .route(POST, "/api/v1/courses/{id}/discounts", course_content::add_discount, OwnerOrAdmin, "Add a discount")
+        .route(
+            PUT,
+            "/api/v1/courses/{id}/discounts/{discount_id}",
+            course_content::replace_discount,
+            OwnerOrAdmin,
+            "Change a discount",
+        )
+        .route(
+            DELETE,
+            "/api/v1/courses/{id}/discounts/{discount_id}",
+            course_content::remove_discount,
+            OwnerOrAdmin,
+            "Remove a discount",
+        )
+}
+
+/// The command API's router.
+pub fn router(state: CommandApiState) -> Router {
+    routes().into_router().with_state(state)
 }

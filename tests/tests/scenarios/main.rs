@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin_users;
+mod authorization;
 mod bad_input;
 mod catalogue;
 mod concurrency;

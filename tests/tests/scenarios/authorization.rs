@@ -1,0 +1,293 @@
+//! The authorization matrix: every route of the API against every kind of caller (guest, individual
+//! trainee, corporate trainee, the course's instructor, another instructor, admin), each with a request that
+//! is valid in every other way, so that the status shows what the caller may do. The table must name every
+//! route of the served OpenAPI document, and nothing else.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+
+use events::Role;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tests::TestApp;
+use time::{Duration, OffsetDateTime};
+
+const GUEST: usize = 0;
+const ACTORS: [&str; 6] = ["guest", "individual trainee", "corporate trainee", "owner", "other instructor", "admin"];
+
+/// Method, path (OpenAPI syntax), body template, and the status for each actor in `ACTORS` order.
+/// `{n}` in a body becomes a number unique to the request; `{dNN}` the date NN days from today.
+type Row = (Method, &'static str, Option<&'static str>, [u16; 6]);
+
+fn rows() -> Vec<Row> {
+    use Method as M;
+    let all = |status| [status; 6];
+    let owner = |ok| [401, 403, 403, ok, 403, 403];
+    let owner_or_admin = |ok| [401, 403, 403, ok, 403, ok];
+    let user = |ok| [401, ok, ok, ok, ok, ok];
+    let section = "/api/v1/courses/{id}/sections/{section_id}";
+    let exercise = "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}";
+    let question = "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}/questions/{question_id}";
+    let question_body = r#"{"question":"Which?","options":["this","that"],"answer":"that"}"#;
+    vec![
+        (
+            M::POST,
+            "/api/v1/auth/register",
+            Some(r#"{"email":"r{n}@example.com","username":"r{n}","password":"long enough","name":"R"}"#),
+            all(201),
+        ),
+        (M::POST, "/api/v1/auth/login", Some(r#"{"login":"nobody{n}","password":"long enough"}"#), all(401)),
+        (M::POST, "/api/v1/auth/refresh", Some(r#"{"refresh_token":"not-a-token"}"#), all(401)),
+        (M::POST, "/api/v1/auth/logout", Some(r#"{"refresh_token":"not-a-token"}"#), user(204)),
+        (
+            M::POST,
+            "/api/v1/auth/password",
+            Some(r#"{"current_password":"wrong password","new_password":"long enough"}"#),
+            user(422),
+        ),
+        (M::POST, "/api/v1/auth/password-reset", Some(r#"{"email":"nobody{n}@example.com"}"#), all(202)),
+        (
+            M::POST,
+            "/api/v1/auth/password-reset/confirm",
+            Some(r#"{"token":"not-a-token","new_password":"long enough"}"#),
+            all(422),
+        ),
+        (M::POST, "/api/v1/auth/verify-email", Some(r#"{"email":"nobody{n}@example.com","code":"123456"}"#), all(422)),
+        (M::POST, "/api/v1/auth/verify-email/resend", Some(r#"{"email":"nobody{n}@example.com"}"#), all(202)),
+        (
+            M::POST,
+            "/api/v1/admin/users",
+            Some(
+                r#"{"kind":"instructor","email":"i{n}@example.com","username":"i{n}","password":"long enough","name":"I"}"#,
+            ),
+            [401, 403, 403, 403, 403, 201],
+        ),
+        (M::PUT, "/api/v1/admin/fx-rates/{currency}", Some(r#"{"rate":0.9}"#), [401, 403, 403, 403, 403, 200]),
+        (M::PATCH, "/api/v1/me", Some(r#"{"name":"New name"}"#), user(200)),
+        (
+            M::POST,
+            "/api/v1/courses",
+            Some(
+                r#"{"title":"T","summary":"S","category":"Database","subcategories":["MySQL"],"level":"beginner","price":{"amount_cents":100,"currency":"USD"}}"#,
+            ),
+            [401, 403, 403, 201, 201, 403],
+        ),
+        (M::PATCH, "/api/v1/courses/{id}", Some(r#"{"title":"Renamed"}"#), owner(200)),
+        (M::DELETE, "/api/v1/courses/{id}", None, owner_or_admin(200)),
+        (M::POST, "/api/v1/courses/{id}/publish", None, owner(200)),
+        (M::POST, "/api/v1/courses/{id}/retire", None, owner(200)),
+        (M::POST, "/api/v1/courses/{id}/sections", Some(r#"{"title":"More"}"#), owner(201)),
+        (M::PATCH, section, Some(r#"{"title":"Renamed"}"#), owner(200)),
+        (M::DELETE, section, None, owner(200)),
+        (
+            M::POST,
+            "/api/v1/courses/{id}/sections/{section_id}/lessons",
+            Some(r#"{"title":"L","video_url":"https://youtu.be/dQw4w9WgXcQ","duration_min":5}"#),
+            owner(201),
+        ),
+        (
+            M::PATCH,
+            "/api/v1/courses/{id}/sections/{section_id}/lessons/{lesson_id}",
+            Some(r#"{"duration_min":6}"#),
+            owner(200),
+        ),
+        (M::DELETE, "/api/v1/courses/{id}/sections/{section_id}/lessons/{lesson_id}", None, owner(200)),
+        (M::POST, "/api/v1/courses/{id}/sections/{section_id}/exercises", Some(r#"{"title":"E"}"#), owner(201)),
+        (M::DELETE, exercise, None, owner(200)),
+        (
+            M::POST,
+            "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}/questions",
+            Some(question_body),
+            owner(201),
+        ),
+        (M::PUT, question, Some(question_body), owner(200)),
+        (M::DELETE, question, None, owner(200)),
+        (M::PUT, "/api/v1/courses/{id}/exam", Some(r#"{"questions":[]}"#), owner(200)),
+        (M::POST, "/api/v1/courses/{id}/faq", Some(r#"{"question":"Q","answer":"A"}"#), owner(201)),
+        (M::PATCH, "/api/v1/courses/{id}/faq/{faq_id}", Some(r#"{"answer":"B"}"#), owner(200)),
+        (M::DELETE, "/api/v1/courses/{id}/faq/{faq_id}", None, owner(200)),
+        (M::POST, "/api/v1/courses/{id}/announcements", Some(r#"{"title":"T","description":"D"}"#), owner(201)),
+        (M::PATCH, "/api/v1/courses/{id}/announcements/{announcement_id}", Some(r#"{"title":"U"}"#), owner(200)),
+        (M::DELETE, "/api/v1/courses/{id}/announcements/{announcement_id}", None, owner(200)),
+        (
+            M::POST,
+            "/api/v1/courses/{id}/discounts",
+            Some(r#"{"percent":10,"starts_on":"{d100}","ends_on":"{d110}"}"#),
+            owner_or_admin(201),
+        ),
+        (
+            M::PUT,
+            "/api/v1/courses/{id}/discounts/{discount_id}",
+            Some(r#"{"percent":15,"starts_on":"{d50}","ends_on":"{d60}"}"#),
+            owner_or_admin(200),
+        ),
+        (M::DELETE, "/api/v1/courses/{id}/discounts/{discount_id}", None, owner_or_admin(200)),
+        (M::GET, "/api/v1/courses", None, all(200)),
+        (M::GET, "/api/v1/courses/{published_id}", None, all(200)),
+        (M::GET, "/api/v1/categories", None, all(200)),
+        (M::GET, "/api/v1/instructors/top", None, all(200)),
+        (M::GET, "/api/v1/instructors/{instructor_id}", None, all(200)),
+        (M::GET, "/api/v1/instructors/{instructor_id}/courses", None, all(200)),
+        (M::GET, "/api/v1/me", None, user(200)),
+        (M::GET, "/api/v1/openapi.json", None, all(200)),
+    ]
+}
+
+fn today_plus(days: i64) -> String {
+    (OffsetDateTime::now_utc().date() + Duration::days(days)).to_string()
+}
+
+/// The callers: a real account for each, with its token (none for the guest) and its own client address,
+/// so that per-IP limits of one caller never touch another.
+struct Actors {
+    tokens: Vec<Option<String>>,
+    clients: Vec<reqwest::Client>,
+    instructor_id: String,
+}
+
+async fn actors(app: &TestApp) -> Actors {
+    let (_, minted_admin) = app.user(Role::Admin);
+    let mut tokens = vec![None];
+    let register = json!({ "email": "it@example.com", "username": "it", "password": "long enough", "name": "IT" });
+    let trainee = app.send(app.http.post(app.url("/api/v1/auth/register")), Some(&register)).await.id();
+    tokens.push(Some(
+        app.keys.issue(trainee, Role::IndividualTrainee, std::time::Duration::from_secs(600)).expect("signs"),
+    ));
+    let mut instructor_id = String::new();
+    for (kind, name, role) in [
+        ("corporate_trainee", "ct", Role::CorporateTrainee),
+        ("instructor", "owner", Role::Instructor),
+        ("instructor", "other", Role::Instructor),
+        ("admin", "admin", Role::Admin),
+    ] {
+        let body = json!({ "kind": kind, "email": format!("{name}@example.com"), "username": name,
+                           "password": "long enough", "name": name, "company": (kind == "corporate_trainee").then_some("Acme") });
+        let created = app.post("/api/v1/admin/users", &minted_admin, Some(&body)).await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        if name == "owner" {
+            instructor_id = created.id().to_string();
+        }
+        tokens.push(Some(app.keys.issue(created.id(), role, std::time::Duration::from_secs(600)).expect("signs")));
+    }
+    let clients = (0..ACTORS.len())
+        .map(|n| {
+            let address = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 10 + n as u8));
+            reqwest::Client::builder().local_address(address).build().expect("a client")
+        })
+        .collect();
+    Actors { tokens, clients, instructor_id }
+}
+
+/// A course of the owner with one of every part; the ids by the names the paths use.
+async fn fixture(app: &TestApp, owner: &str, published: bool) -> HashMap<&'static str, String> {
+    let ok = |answer: &tests::app::Answer| {
+        assert!(answer.status < 300, "fixture step failed: {:?}", answer.body);
+        answer.id().to_string()
+    };
+    let id = ok(&app.create_course(owner, "Fixture").await);
+    let base = format!("/api/v1/courses/{id}");
+    let section = ok(&app.post(&format!("{base}/sections"), owner, Some(&json!({ "title": "S" }))).await);
+    let lesson_body = json!({ "title": "L", "video_url": "https://youtu.be/dQw4w9WgXcQ", "duration_min": 5 });
+    let lesson = ok(&app.post(&format!("{base}/sections/{section}/lessons"), owner, Some(&lesson_body)).await);
+    let exercise =
+        ok(&app.post(&format!("{base}/sections/{section}/exercises"), owner, Some(&json!({ "title": "E" }))).await);
+    let question_body = json!({ "question": "Which?", "options": ["this", "that"], "answer": "this" });
+    let question = ok(&app
+        .post(&format!("{base}/sections/{section}/exercises/{exercise}/questions"), owner, Some(&question_body))
+        .await);
+    let faq = ok(&app.post(&format!("{base}/faq"), owner, Some(&json!({ "question": "Q", "answer": "A" }))).await);
+    let announcement = ok(&app
+        .post(&format!("{base}/announcements"), owner, Some(&json!({ "title": "T", "description": "D" })))
+        .await);
+    let discount_body = json!({ "percent": 5, "starts_on": today_plus(30), "ends_on": today_plus(40) });
+    let discount = ok(&app.post(&format!("{base}/discounts"), owner, Some(&discount_body)).await);
+    if published {
+        ok(&app.post(&format!("{base}/publish"), owner, None).await);
+    }
+    HashMap::from([
+        ("id", id),
+        ("section_id", section),
+        ("lesson_id", lesson),
+        ("exercise_id", exercise),
+        ("question_id", question),
+        ("faq_id", faq),
+        ("announcement_id", announcement),
+        ("discount_id", discount),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_each_kind_of_caller_as_the_matrix_says() {
+    let app = TestApp::start().await;
+    let actors = actors(&app).await;
+    let owner = actors.tokens[3].clone().expect("the owner's token");
+    let published = fixture(&app, &owner, true).await;
+    let mut n = 0;
+    let mut mismatches = Vec::new();
+    for (method, template, body, expected) in rows() {
+        // Retiring needs a published course; everything else starts from a draft.
+        let publish = template.ends_with("/retire");
+        let shared = fixture(&app, &owner, publish).await;
+        for (actor, status) in expected.iter().enumerate() {
+            // Each allowed change gets a course of its own, so that one caller's success cannot turn the
+            // next caller's request into another answer.
+            let own = match (200..300).contains(status) && method != Method::GET {
+                true => Some(fixture(&app, &owner, publish).await),
+                false => None,
+            };
+            let ids = own.as_ref().unwrap_or(&shared);
+            n += 1;
+            let mut path = template.replace("{currency}", "EUR").replace("{instructor_id}", &actors.instructor_id);
+            path = path.replace("{published_id}", &published["id"]);
+            for (name, value) in ids {
+                path = path.replace(&format!("{{{name}}}"), value);
+            }
+            let body = body.map(|text| {
+                let text = text.replace("{n}", &n.to_string());
+                let text = ["{d100}", "{d110}", "{d50}", "{d60}"].iter().fold(text, |text, placeholder| {
+                    let days: i64 = placeholder[2..placeholder.len() - 1].parse().expect("days");
+                    text.replace(placeholder, &today_plus(days))
+                });
+                serde_json::from_str::<Value>(&text).expect("a JSON body")
+            });
+            let mut request = actors.clients[actor].request(method.clone(), app.url(&path));
+            if let Some(token) = &actors.tokens[actor] {
+                request = request.bearer_auth(token);
+            }
+            let answer = app.send(request, body.as_ref()).await;
+            if answer.status != *status {
+                mismatches.push(format!(
+                    "{method} {template} as {}: {} instead of {status} ({})",
+                    ACTORS[actor], answer.status, answer.body
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(ACTORS[GUEST], "guest");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_routes_of_the_matrix() {
+    let app = TestApp::start().await;
+    let answer = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(answer.status, 200);
+    assert!(answer.body["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", answer.body["openapi"]);
+    let mut documented = BTreeSet::new();
+    for (path, item) in answer.body["paths"].as_object().expect("paths") {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if let Some(operation) = item.get(method) {
+                assert!(operation["summary"].is_string(), "{method} {path} has no summary");
+                documented.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let normalise = |path: &str| path.replace("{published_id}", "{id}").replace("{instructor_id}", "{id}");
+    let tested: BTreeSet<String> = rows().iter().map(|(m, p, _, _)| format!("{m} {}", normalise(p))).collect();
+    let untested: Vec<_> = documented.difference(&tested).collect();
+    let undocumented: Vec<_> = tested.difference(&documented).collect();
+    assert!(untested.is_empty(), "routes missing from the matrix: {untested:?}");
+    assert!(undocumented.is_empty(), "matrix rows for routes that do not exist: {undocumented:?}");
+    let secured = &answer.body["paths"]["/api/v1/courses/{id}/publish"]["post"]["security"];
+    assert!(secured.is_array(), "a command names its bearer token");
+}
