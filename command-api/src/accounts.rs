@@ -5,7 +5,7 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use event_store::writer::append_in_transaction;
-use event_store::{AppendOutcome, AppendRequest, Appended, Database, ExpectedVersion};
+use event_store::{AppendOutcome, AppendRequest, Appended, Database, ExpectedVersion, IdempotencyRecord};
 use events::stream::user_stream;
 use events::{Event, Metadata, NewEvent, PasswordChanged, Role};
 use time::OffsetDateTime;
@@ -43,7 +43,8 @@ pub async fn create(
     role: Role,
     events: &[Event],
     metadata: Metadata,
-) -> Result<Appended, AccountError> {
+    idempotency: Option<IdempotencyRecord>,
+) -> Result<AppendOutcome, AccountError> {
     let password_hash = hash_password(sign_up.password.clone()).await?;
     let unavailable = |error: &dyn std::fmt::Display| AccountError::Unavailable(error.to_string());
     let mut client = store.pool().get().await.map_err(|e| unavailable(&e))?;
@@ -69,16 +70,19 @@ pub async fn create(
         stream_id: user_stream(user_id),
         expected: ExpectedVersion::NoStream,
         events: events.iter().map(|event| NewEvent::new(event, metadata.clone(), now)).collect(),
-        idempotency: None,
+        idempotency,
     };
     let mut outcomes =
         append_in_transaction(&transaction, std::slice::from_ref(&request)).await.map_err(|e| unavailable(&e))?;
-    let appended = match outcomes.pop() {
-        Some(Ok(AppendOutcome::Appended(appended))) => appended,
-        _ => return Err(AccountError::Exists),
-    };
-    transaction.commit().await.map_err(|e| unavailable(&e))?;
-    Ok(appended)
+    match outcomes.pop() {
+        Some(Ok(AppendOutcome::Appended(appended))) => {
+            transaction.commit().await.map_err(|e| unavailable(&e))?;
+            Ok(AppendOutcome::Appended(appended))
+        }
+        // The key was used already: nothing of this request is kept.
+        Some(Ok(AppendOutcome::Replayed(stored))) => Ok(AppendOutcome::Replayed(stored)),
+        _ => Err(AccountError::Exists),
+    }
 }
 
 /// Which field a unique violation is about, recognised by the index that refused it.

@@ -48,7 +48,7 @@ pub async fn create_admin(config: &Config, admin: NewAdmin) -> Result<Uuid, Erro
         let events = account::create(Account::Missing, user_id, &CreatedKind::Admin, &sign_up, None)
             .map_err(|rejection| Error::Config(format!("{rejection:?}")))?;
         let store = Database::connect(&url, 1)?;
-        accounts::create(&store, user_id, &sign_up, events::Role::Admin, &events, Metadata::default())
+        accounts::create(&store, user_id, &sign_up, events::Role::Admin, &events, Metadata::default(), None)
             .await
             .map_err(|error| Error::Config(error.to_string()))?;
         Ok(user_id)

@@ -3,15 +3,16 @@
 use api_contract::{Authenticated, FieldError, JsonCommand, Problem};
 use axum::extract::State;
 use axum::response::Response;
+use event_store::{AppendOutcome, IdempotencyRecord};
 use events::{Metadata, Role};
 use http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::appended_answer;
-use super::execute::{CommandRun, execute};
+use super::execute::{CommandRun, appended_answer, execute, replay, stored_answer};
 use super::headers::CommandHeaders;
+use super::sessions::ClientIp;
 use crate::accounts::{self, AccountError};
 use crate::domain::Violation;
 use crate::domain::account::{self, Account, AccountRejection, CreatedKind, ProfilePatch, SignUp, ValidSignUp};
@@ -109,21 +110,55 @@ impl From<AccountError> for Problem {
     }
 }
 
-async fn created(
-    state: &CommandApiState,
+/// An account to create, and the request that asks for it.
+struct Creation<'a> {
+    /// Whose Idempotency-Key this is.
+    scope: String,
+    digest: &'a str,
     user_id: Uuid,
-    sign_up: &ValidSignUp,
+    sign_up: &'a ValidSignUp,
     role: Role,
-    events: &[events::Event],
+    events: &'a [events::Event],
     metadata: Metadata,
-) -> Result<Response, Problem> {
-    let appended = accounts::create(state.store.database(), user_id, sign_up, role, events, metadata).await?;
-    Ok(appended_answer(StatusCode::CREATED, serde_json::json!({ "id": user_id }), appended))
 }
 
-/// `POST /api/v1/auth/register`: a guest signs up as an individual trainee.
+/// Creates the account and answers 201, honouring an Idempotency-Key: a retry with the same key and body
+/// answers the first answer again and creates nothing.
+async fn created(
+    state: &CommandApiState,
+    headers: &CommandHeaders,
+    creation: Creation<'_>,
+) -> Result<Response, Problem> {
+    let Creation { scope, digest, user_id, sign_up, role, events, metadata } = creation;
+    let key = headers.idempotency_key.as_deref();
+    if let Some(stored) = stored_answer(state, &scope, key).await? {
+        return replay(stored, digest);
+    }
+    let data = serde_json::json!({ "id": user_id });
+    let record = key.map(|key| IdempotencyRecord {
+        scope: scope.clone(),
+        key: key.to_owned(),
+        request_hash: digest.to_owned(),
+        status: StatusCode::CREATED.as_u16(),
+        response: data.clone(),
+    });
+    match accounts::create(state.store.database(), user_id, sign_up, role, events, metadata, record).await {
+        Ok(AppendOutcome::Appended(appended)) => Ok(appended_answer(StatusCode::CREATED, data, appended)),
+        Ok(AppendOutcome::Replayed(stored)) => replay(stored, digest),
+        // A retry racing its first attempt finds the email taken by that attempt: answer what it answered.
+        Err(AccountError::Taken(field)) => match stored_answer(state, &scope, key).await? {
+            Some(stored) => replay(stored, digest),
+            None => Err(AccountError::Taken(field).into()),
+        },
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `POST /api/v1/auth/register`: a guest signs up as an individual trainee. An Idempotency-Key is scoped
+/// to the client's address, as a guest has no other identity.
 pub(crate) async fn register(
     State(state): State<CommandApiState>,
+    ClientIp(ip): ClientIp,
     headers: CommandHeaders,
     command: JsonCommand<RegisterBody>,
 ) -> Result<Response, Problem> {
@@ -131,7 +166,16 @@ pub(crate) async fn register(
     let user_id = Uuid::now_v7();
     let events = account::register(Account::Missing, user_id, &sign_up).map_err(rejected)?;
     let metadata = Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: None };
-    created(&state, user_id, &sign_up, Role::IndividualTrainee, &events, metadata).await
+    let creation = Creation {
+        scope: format!("guest:{ip}"),
+        digest: &command.digest,
+        user_id,
+        sign_up: &sign_up,
+        role: Role::IndividualTrainee,
+        events: &events,
+        metadata,
+    };
+    created(&state, &headers, creation).await
 }
 
 /// `POST /api/v1/admin/users`: an admin creates an instructor, a corporate trainee or another admin.
@@ -162,7 +206,16 @@ pub(crate) async fn create_user(
     let events = account::create(Account::Missing, user_id, &kind, &sign_up, Some(actor.user_id)).map_err(rejected)?;
     let metadata =
         Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: Some(actor.actor()) };
-    created(&state, user_id, &sign_up, kind.role(), &events, metadata).await
+    let creation = Creation {
+        scope: actor.user_id.to_string(),
+        digest: &command.digest,
+        user_id,
+        sign_up: &sign_up,
+        role: kind.role(),
+        events: &events,
+        metadata,
+    };
+    created(&state, &headers, creation).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -91,7 +91,7 @@ where
     Err(Problem::conflict("The resource is changing too often right now; retry."))
 }
 
-async fn stored_answer(
+pub(crate) async fn stored_answer(
     state: &CommandApiState,
     scope: &str,
     key: Option<&str>,
@@ -103,7 +103,7 @@ async fn stored_answer(
     })
 }
 
-fn replay(stored: StoredAnswer, digest: &str) -> Result<Response, Problem> {
+pub(crate) fn replay(stored: StoredAnswer, digest: &str) -> Result<Response, Problem> {
     if stored.request_hash != digest {
         return Err(idempotency_key_reused());
     }

@@ -73,3 +73,44 @@ async fn a_replayed_publish_answers_200_again_instead_of_already_published() {
     assert_eq!((first.status, again.status), (200, 200));
     assert_eq!(first.body, again.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_sign_up_or_account_creation_answers_the_first_answer_even_when_racing() {
+    let app = TestApp::start().await;
+    let body =
+        serde_json::json!({ "email": "once@example.com", "username": "once", "password": "long enough", "name": "O" });
+    let sign_up = || {
+        let request = app.http.post(app.url("/api/v1/auth/register")).header("idempotency-key", "signup-1");
+        app.send(request, Some(&body))
+    };
+    // Three copies at once, as a client retrying over a flaky network would send them.
+    let answers = futures_util::future::join3(sign_up(), sign_up(), sign_up()).await;
+    for answer in [&answers.0, &answers.1, &answers.2] {
+        assert_eq!(
+            (answer.status, &answer.body["data"]["id"]),
+            (201, &answers.0.body["data"]["id"]),
+            "{:?}",
+            answer.body
+        );
+    }
+    let accounts = "SELECT count(*) FROM events WHERE event_type = 'IndividualTraineeRegistered'";
+    assert_eq!(app.database.count(accounts).await, 1);
+    let other = serde_json::json!({ "email": "twice@example.com", "username": "twice", "password": "long enough", "name": "T" });
+    let reused = app
+        .send(app.http.post(app.url("/api/v1/auth/register")).header("idempotency-key", "signup-1"), Some(&other))
+        .await;
+    assert_eq!((reused.status, reused.body["code"].as_str()), (422, Some("idempotency_key_reused")));
+
+    let (_, admin) = app.user(Role::Admin);
+    let instructor = serde_json::json!({ "kind": "instructor", "email": "i@example.com", "username": "ins",
+                                         "password": "long enough", "name": "I" });
+    let create = || {
+        let request =
+            app.http.post(app.url("/api/v1/admin/users")).bearer_auth(&admin).header("idempotency-key", "create-1");
+        app.send(request, Some(&instructor))
+    };
+    let first = create().await;
+    let again = create().await;
+    assert_eq!((first.status, again.status, &first.body), (201, 201, &again.body));
+    assert_eq!(app.database.count("SELECT count(*) FROM user_credentials").await, 2);
+}
