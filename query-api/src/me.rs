@@ -18,6 +18,7 @@ struct MeView {
     kind: String,
     role: String,
     email: String,
+    email_verified: bool,
     username: String,
     name: String,
     country: Option<String>,
@@ -47,7 +48,7 @@ async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &Head
     let row = client
         .query_opt(
             "SELECT id, kind, role, email, username, name, country, company, biography, speciality, title, \
-             created_at FROM user_directory WHERE id = $1",
+             created_at, email_verified FROM user_directory WHERE id = $1",
             &[&actor.user_id],
         )
         .await
@@ -67,6 +68,7 @@ async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &Head
             speciality: row.try_get(9)?,
             title: row.try_get(10)?,
             created_at: row.try_get(11)?,
+            email_verified: row.try_get(12)?,
         })
     })()
     .map_err(|e| unavailable(&e))?;

@@ -94,11 +94,20 @@ pub(super) async fn apply(
         }
         return Ok(());
     }
+    if let Event::EmailVerified(verified) = event {
+        let statement = transaction
+            .prepare_cached(
+                "UPDATE user_directory SET email_verified = true, version = $2 WHERE id = $1 AND version < $2",
+            )
+            .await?;
+        transaction.execute(&statement, &[&verified.user_id, &recorded.stream_version]).await?;
+        return Ok(());
+    }
     let Some(user) = new_user(event) else { return Ok(()) };
     let statement = transaction
         .prepare_cached(
-            "INSERT INTO user_directory (id, kind, role, email, username, name, country, company, version, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO user_directory (id, kind, role, email, username, name, country, company, version, created_at, \
+             email_verified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
         )
         .await?;
     transaction
@@ -115,6 +124,8 @@ pub(super) async fn apply(
                 &user.company,
                 &recorded.stream_version,
                 &recorded.occurred_at,
+                // Trainees sign up themselves and prove their email later; an admin vouches for the rest.
+                &(user.role != Role::IndividualTrainee),
             ],
         )
         .await?;

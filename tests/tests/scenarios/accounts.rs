@@ -31,6 +31,8 @@ async fn a_guest_signs_up_and_reads_the_account_back_without_any_secret_in_an_ev
     let data = &me.body["data"];
     assert_eq!((data["email"].as_str(), data["username"].as_str()), (Some("ada@example.com"), Some("ada")));
     assert_eq!((data["role"].as_str(), data["country"].as_str()), (Some("individual_trainee"), Some("GB")));
+    assert_eq!(data["email_verified"], false, "proven only by the mailed code");
+    assert!(me.header("etag").is_some(), "per-user reads carry an ETag");
 
     let leaked = app
         .database

@@ -114,6 +114,17 @@ async fn a_sign_up_mails_a_six_digit_code_that_verifies_the_email_once() {
     assert_eq!((refused.status, refused.body["code"].as_str()), (422, Some("verification_code_invalid")));
     let verified = guest(&app, "/api/v1/auth/verify-email", json!({ "email": email, "code": code })).await;
     assert_eq!(verified.status, 200, "{:?}", verified.body);
+    let token = app.keys.issue(verified.id(), events::Role::IndividualTrainee, std::time::Duration::from_secs(60));
+    let me = app
+        .send(
+            app.http
+                .get(app.url("/api/v1/me"))
+                .bearer_auth(token.expect("signs"))
+                .header("x-consistency-token", verified.token()),
+            None,
+        )
+        .await;
+    assert_eq!(me.body["data"]["email_verified"], true, "{:?}", me.body);
     let twice = guest(&app, "/api/v1/auth/verify-email", json!({ "email": email, "code": code })).await;
     assert_eq!((twice.status, twice.body["code"].as_str()), (422, Some("email_already_verified")));
     assert_eq!(app.database.count("SELECT count(*) FROM events WHERE event_type = 'EmailVerified'").await, 1);
