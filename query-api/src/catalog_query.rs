@@ -129,10 +129,11 @@ pub(crate) fn like_escaped(text: &str) -> String {
 }
 
 impl CatalogQuery {
-    /// The conditions of this query; `search_instructors` widens a search to instructor names.
-    pub fn conditions(&self, display: Display, search_instructors: bool) -> Conditions {
+    /// The conditions of this query over courses that satisfy `status` (an SQL condition of our own);
+    /// `search_instructors` widens a search to instructor names.
+    pub fn conditions(&self, display: Display, status: &'static str, search_instructors: bool) -> Conditions {
         let mut found = Conditions::default();
-        found.clauses.push("c.status = 'published'".to_owned());
+        found.clauses.push(status.to_owned());
         if let Some(search) = &self.search {
             let pattern = format!("%{}%", like_escaped(search));
             if search_instructors {
@@ -230,7 +231,7 @@ mod tests {
     #[test]
     fn searches_escape_like_wildcards_and_prices_convert_to_usd() {
         let parsed = query(&[("search", "100%_off"), ("price_max", "18.40")]).expect("valid");
-        let conditions = parsed.conditions(Display { currency: "EUR", rate_ppm: 920_000 }, true);
+        let conditions = parsed.conditions(Display { currency: "EUR", rate_ppm: 920_000 }, "true", true);
         assert_eq!(conditions.clauses.len(), 3);
         assert!(format!("{:?}", conditions.params[0]).contains(r"100\\%\\_off"));
         assert!(format!("{:?}", conditions.params[1]).contains("2000"));

@@ -121,9 +121,14 @@ pub(crate) fn unavailable(error: impl std::fmt::Display) -> Problem {
 pub(crate) enum Scope {
     /// The whole catalogue; a search also matches instructor names.
     Catalogue,
-    /// One instructor's courses; a search matches titles only, most popular first by default.
+    /// One instructor's published courses; a search matches titles only, most popular first by default.
     Instructor(Uuid),
+    /// Every course of the instructor asking, drafts and retired ones too, newest first: private.
+    Own(Uuid),
 }
+
+const PUBLISHED: &str = "c.status = 'published'";
+const NOT_DELETED: &str = "c.status <> 'deleted'";
 
 /// `GET /api/v1/courses`: published courses, filtered, sorted and paged.
 pub(crate) async fn list(
@@ -150,11 +155,21 @@ pub(crate) async fn list_courses(
     let mut query = CatalogQuery::parse(params)?;
     let client = state.read.pool().get().await.map_err(unavailable)?;
     let display = Display::for_country(&client, query.country.as_deref()).await.map_err(unavailable)?;
-    let mut conditions = query.conditions(display, matches!(scope, Scope::Catalogue));
-    if let Scope::Instructor(instructor_id) = scope {
-        conditions.push(|n| format!("c.instructor_id = ${n}"), instructor_id);
-        query.sort = query.sort.or(Some(Sort::Popular));
-    }
+    let (mut conditions, audience) = match scope {
+        Scope::Catalogue => (query.conditions(display, PUBLISHED, true), Audience::Public),
+        Scope::Instructor(instructor_id) => {
+            let mut conditions = query.conditions(display, PUBLISHED, false);
+            conditions.push(|n| format!("c.instructor_id = ${n}"), instructor_id);
+            query.sort = query.sort.or(Some(Sort::Popular));
+            (conditions, Audience::Public)
+        }
+        Scope::Own(instructor_id) => {
+            let mut conditions = query.conditions(display, NOT_DELETED, false);
+            conditions.push(|n| format!("c.instructor_id = ${n}"), instructor_id);
+            query.sort = query.sort.or(Some(Sort::Newest));
+            (conditions, Audience::Private)
+        }
+    };
     let total = count(&client, &conditions).await?;
     // The ranking's own parameter comes after the filters', which the count above used alone.
     let ranked = query.sort.is_none_or(|sort| sort == Sort::Relevance);
@@ -178,7 +193,7 @@ pub(crate) async fn list_courses(
         .map(|row| CourseView::from_row(row, display))
         .collect::<Result<Vec<_>, _>>()
         .map_err(unavailable)?;
-    Ok(cached_json(headers, Audience::Public, &ListEnvelope::new(courses, page, total)))
+    Ok(cached_json(headers, audience, &ListEnvelope::new(courses, page, total)))
 }
 
 async fn count(client: &Client, conditions: &Conditions) -> Result<i64, Problem> {
@@ -204,30 +219,58 @@ async fn published_course(
     course_id: Uuid,
     country: Option<&str>,
 ) -> Result<Response, Problem> {
+    let (course, content) = course_page(state, course_id, country, PageKind::Public).await?;
+    Ok(cached_json(headers, Audience::Public, &serde_json::json!({ "data": with_content(course, content)? })))
+}
+
+/// Which page of a course to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PageKind {
+    /// A published course as anyone sees it.
+    Public,
+    /// Any course of `owner` but a deleted one, in full: video URLs and answers included.
+    Owner(Uuid),
+}
+
+/// A course row and its content document, or 404 when the reader may not see the course.
+pub(crate) async fn course_page(
+    state: &QueryApiState,
+    course_id: Uuid,
+    country: Option<&str>,
+    kind: PageKind,
+) -> Result<(CourseView, Value), Problem> {
     let client = state.read.pool().get().await.map_err(unavailable)?;
     let display = Display::for_country(&client, country).await.map_err(unavailable)?;
-    let row = client
-        .query_opt(&format!("{COURSE_SELECT} WHERE c.id = $1 AND c.status = 'published'"), &[&course_id])
-        .await
-        .map_err(unavailable)?
-        .ok_or_else(|| Problem::not_found("There is no such published course."))?;
+    let (row, column) = match kind {
+        PageKind::Public => {
+            let sql = format!("{COURSE_SELECT} WHERE c.id = $1 AND {PUBLISHED}");
+            (client.query_opt(&sql, &[&course_id]).await, "public_doc")
+        }
+        PageKind::Owner(owner) => {
+            let sql = format!("{COURSE_SELECT} WHERE c.id = $1 AND {NOT_DELETED} AND c.instructor_id = $2");
+            (client.query_opt(&sql, &[&course_id, &owner]).await, "doc")
+        }
+    };
+    let row = row.map_err(unavailable)?.ok_or_else(|| Problem::not_found("There is no such course."))?;
     let course = CourseView::from_row(&row, display).map_err(unavailable)?;
     let content: Value = client
-        .query_opt("SELECT public_doc FROM course_document WHERE course_id = $1", &[&course_id])
+        .query_opt(&format!("SELECT {column} FROM course_document WHERE course_id = $1"), &[&course_id])
         .await
         .map_err(unavailable)?
         .map(|row| row.try_get(0))
         .transpose()
         .map_err(unavailable)?
-        .unwrap_or_else(|| {
-            serde_json::json!({ "sections": [], "exam": { "question_count": 0 }, "faq": [],
-                                                "announcements": [] })
-        });
+        .unwrap_or_else(|| serde_json::json!({ "sections": [], "exam": [], "faq": [], "announcements": [] }));
+    Ok((course, content))
+}
+
+/// The course's fields and its content's, in one object.
+pub(crate) fn with_content(course: CourseView, content: Value) -> Result<Value, Problem> {
     let mut data = serde_json::to_value(&course).map_err(unavailable)?;
     if let (Value::Object(fields), Value::Object(content)) = (&mut data, content) {
         fields.extend(content);
     }
-    Ok(cached_json(headers, Audience::Public, &serde_json::json!({ "data": data })))
+    Ok(data)
 }
 
 /// `GET /api/v1/categories`: the fixed taxonomy (R14).

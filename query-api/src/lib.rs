@@ -9,6 +9,7 @@ mod instructors;
 mod me;
 mod money;
 mod page;
+mod teaching;
 mod watermark;
 
 use std::sync::Arc;
@@ -45,7 +46,7 @@ impl FromRef<QueryApiState> for Arc<TokenKeys> {
 
 /// Every query route, under `/api/v1`, each with who may call it (the OpenAPI document comes from here).
 pub fn routes() -> ApiRoutes<QueryApiState> {
-    use Who::{Anyone, User};
+    use Who::{Anyone, Instructor, User};
     ApiRoutes::default()
         .route(GET, "/api/v1/courses", courses::list, Anyone, "Search, filter and sort the published catalogue")
         .route(GET, "/api/v1/courses/{id}", courses::get, Anyone, "A published course's public page")
@@ -54,6 +55,8 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/instructors/{id}", instructors::get, Anyone, "An instructor's public profile")
         .route(GET, "/api/v1/instructors/{id}/courses", instructors::courses, Anyone, "An instructor's courses")
         .route(GET, "/api/v1/me", me::get, User, "One's own account")
+        .route(GET, "/api/v1/me/instructor/courses", teaching::list, Instructor, "One's own courses, drafts too")
+        .route(GET, "/api/v1/me/instructor/courses/{id}", teaching::get, Instructor, "One's own course in full")
 }
 
 /// The query API's router.

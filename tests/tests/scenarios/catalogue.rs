@@ -147,6 +147,27 @@ async fn the_public_page_shows_the_outline_but_no_video_url_and_no_answer_and_an
         assert!(!text.contains(secret), "the public page shows {secret}: {text}");
     }
     assert!(page.header("cache-control").is_some_and(|c| c.starts_with("public")));
+
+    // The instructor edits from the full document: video URLs, answers and every part's id.
+    let own = app
+        .send(app.http.get(app.url(&format!("/api/v1/me/instructor/courses/{}", course.id))).bearer_auth(&token), None)
+        .await;
+    assert_eq!(own.status, 200, "{:?}", own.body);
+    assert_eq!(own.body["data"]["sections"][0]["lessons"][0]["video_url"], "https://www.youtube.com/embed/dQw4w9WgXcQ");
+    assert_eq!(own.body["data"]["exam"][0]["answer_index"], 0);
+    assert_eq!(own.header("cache-control"), Some("private, no-cache"));
+    let draft = app.create_course(&token, "Unfinished").await;
+    let mine = app
+        .send(
+            app.http
+                .get(app.url("/api/v1/me/instructor/courses"))
+                .bearer_auth(&token)
+                .header("x-consistency-token", draft.token()),
+            None,
+        )
+        .await;
+    let statuses: Vec<_> = mine.body["data"].as_array().expect("rows").iter().map(|c| c["status"].clone()).collect();
+    assert_eq!(statuses, [json!("draft"), json!("published")], "newest first, drafts included");
     let etag = page.header("etag").expect("an ETag").to_owned();
     let again = app
         .send(app.http.get(app.url(&format!("/api/v1/courses/{}", course.id))).header("if-none-match", &etag), None)

@@ -1,0 +1,58 @@
+//! An instructor's own courses: drafts and retired ones too, and each in full (video URLs, answers, the ids
+//! of every part) for editing. Private: another user's course is not found.
+
+use std::collections::HashMap;
+
+use api_contract::{Authenticated, PathId, Problem};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use events::Role;
+use http::HeaderMap;
+
+use crate::QueryApiState;
+use crate::caching::{Audience, cached_json};
+use crate::consistency::Freshness;
+use crate::courses::{PageKind, Scope, course_page, list_courses, with_content};
+
+fn instructors_only(actor: Authenticated) -> Result<(), Problem> {
+    match actor.role {
+        Role::Instructor => Ok(()),
+        _ => Err(Problem::forbidden("Only instructors have courses of their own.")),
+    }
+}
+
+/// `GET /api/v1/me/instructor/courses`
+pub(crate) async fn list(
+    actor: Authenticated,
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = match instructors_only(actor) {
+        Ok(()) => list_courses(&state, &headers, &params, Scope::Own(actor.user_id)).await,
+        Err(problem) => Err(problem),
+    };
+    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+}
+
+/// `GET /api/v1/me/instructor/courses/{id}`
+pub(crate) async fn get(
+    actor: Authenticated,
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    PathId(course_id): PathId,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        instructors_only(actor)?;
+        let (course, content) = course_page(&state, course_id, None, PageKind::Owner(actor.user_id)).await?;
+        Ok::<_, Problem>(cached_json(
+            &headers,
+            Audience::Private,
+            &serde_json::json!({ "data": with_content(course, content)? }),
+        ))
+    }
+    .await;
+    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+}
