@@ -33,6 +33,8 @@ pub enum AccountError {
     InvalidCode,
     #[error("the email is already verified")]
     AlreadyVerified,
+    #[error("only instructors have this")]
+    NotAnInstructor,
 }
 
 /// Creates the account `user_id` acting as `role`, recording `events` as its stream's first events.
@@ -193,4 +195,53 @@ pub async fn password_matches(password: String, hash: String) -> bool {
     })
     .await
     .unwrap_or(false)
+}
+
+/// Stores an instructor's bank account on the write side and records that one is set (bank and last four
+/// characters only). `account` must be validated.
+pub async fn set_bank_account(
+    store: &Database,
+    user_id: Uuid,
+    account: &crate::domain::instructor::BankAccount,
+    metadata: Metadata,
+) -> Result<Appended, AccountError> {
+    let unavailable = |error: &dyn std::fmt::Display| AccountError::Unavailable(error.to_string());
+    let mut client = store.pool().get().await.map_err(|e| unavailable(&e))?;
+    let transaction = client.transaction().await.map_err(|e| unavailable(&e))?;
+    let role: Option<String> = transaction
+        .query_opt("SELECT role FROM user_credentials WHERE user_id = $1", &[&user_id])
+        .await
+        .map_err(|e| unavailable(&e))?
+        .map(|row| row.try_get(0))
+        .transpose()
+        .map_err(|e| unavailable(&e))?;
+    if role.as_deref() != Some(Role::Instructor.as_str()) {
+        return Err(AccountError::NotAnInstructor);
+    }
+    transaction
+        .execute(
+            "INSERT INTO instructor_bank_accounts (user_id, account_holder_name, account_number, bank_name, \
+             branch_name, branch_address, swift_code) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (user_id) DO UPDATE SET account_holder_name = $2, account_number = $3, bank_name = $4, \
+             branch_name = $5, branch_address = $6, swift_code = $7, updated_at = now()",
+            &[
+                &user_id,
+                &account.account_holder_name,
+                &account.account_number,
+                &account.bank_name,
+                &account.branch_name,
+                &account.branch_address,
+                &account.swift_code,
+            ],
+        )
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let event = Event::InstructorBankAccountSet(events::identity::InstructorBankAccountSet {
+        user_id,
+        bank_name: account.bank_name.clone(),
+        account_last4: account.last4(),
+    });
+    let appended = append_to_user(&transaction, user_id, &event, metadata).await?;
+    transaction.commit().await.map_err(|e| unavailable(&e))?;
+    Ok(appended)
 }

@@ -17,7 +17,8 @@ use crate::content::{
 };
 use crate::identity::{
     AdminCreated, CorporateTraineeCreated, EmailVerificationRequested, EmailVerified, IndividualTraineeRegistered,
-    InstructorCreated, PasswordChanged, PasswordReset, PasswordResetRequested, ProfileUpdated,
+    InstructorBankAccountSet, InstructorCreated, InstructorSocialLinksSet, PasswordChanged, PasswordReset,
+    PasswordResetRequested, ProfileUpdated,
 };
 use crate::stream::Context;
 
@@ -132,5 +133,7 @@ event_catalogue! {
     EmailVerified version 1 in Identity,
     PasswordResetRequested version 1 in Identity,
     PasswordReset version 1 in Identity,
+    InstructorSocialLinksSet version 1 in Identity,
+    InstructorBankAccountSet version 1 in Identity,
     ExchangeRateSet version 1 in Commerce,
 }

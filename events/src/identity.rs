@@ -105,3 +105,25 @@ pub struct PasswordResetRequested {
 pub struct PasswordReset {
     pub user_id: Uuid,
 }
+
+/// An instructor set their public links; the set replaces the previous one, and a link left out is removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstructorSocialLinksSet {
+    pub user_id: Uuid,
+    pub facebook: Option<String>,
+    pub github: Option<String>,
+    pub linkedin: Option<String>,
+    pub personal_website: Option<String>,
+    pub youtube: Option<String>,
+}
+
+/// An instructor set the bank account for payouts. The account itself stays on the write side; the event
+/// names the bank and the last four characters only, so that no account number enters the log or Kafka.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstructorBankAccountSet {
+    pub user_id: Uuid,
+    pub bank_name: String,
+    pub account_last4: String,
+}

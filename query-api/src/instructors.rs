@@ -20,7 +20,7 @@ use crate::page::{ListEnvelope, PageRequest};
 /// Top instructors' default page size (DOMAIN.md 2.6.7).
 const TOP_LIMIT: i64 = 5;
 
-const PROFILE_SELECT: &str = "SELECT u.id, u.name, u.title, u.speciality, u.biography, u.country, \
+const PROFILE_SELECT: &str = "SELECT u.id, u.name, u.title, u.speciality, u.biography, u.country, u.social_links, \
      count(c.id) AS course_count, COALESCE(sum(c.enrolled_count), 0)::bigint AS enrolled_count \
      FROM user_directory u LEFT JOIN catalog_course c ON c.instructor_id = u.id AND c.status = 'published' \
      WHERE u.role = 'instructor'";
@@ -33,6 +33,7 @@ struct InstructorView {
     speciality: Option<String>,
     biography: Option<String>,
     country: Option<String>,
+    social_links: Option<serde_json::Value>,
     /// Published courses.
     course_count: i64,
     /// Trainees enrolled across those courses.
@@ -48,6 +49,7 @@ impl InstructorView {
             speciality: row.try_get("speciality")?,
             biography: row.try_get("biography")?,
             country: row.try_get("country")?,
+            social_links: row.try_get("social_links")?,
             course_count: row.try_get("course_count")?,
             enrolled_count: row.try_get("enrolled_count")?,
         })

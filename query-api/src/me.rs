@@ -26,6 +26,9 @@ struct MeView {
     biography: Option<String>,
     speciality: Option<String>,
     title: Option<String>,
+    social_links: Option<serde_json::Value>,
+    /// Instructors: the payout account, by bank and last four characters.
+    bank_account: Option<serde_json::Value>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
@@ -48,7 +51,7 @@ async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &Head
     let row = client
         .query_opt(
             "SELECT id, kind, role, email, username, name, country, company, biography, speciality, title, \
-             created_at, email_verified FROM user_directory WHERE id = $1",
+             created_at, email_verified, social_links, bank_name, bank_account_last4 FROM user_directory WHERE id = $1",
             &[&actor.user_id],
         )
         .await
@@ -69,6 +72,10 @@ async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &Head
             title: row.try_get(10)?,
             created_at: row.try_get(11)?,
             email_verified: row.try_get(12)?,
+            social_links: row.try_get(13)?,
+            bank_account: row.try_get::<_, Option<String>>(14)?.map(|bank_name| {
+                serde_json::json!({ "bank_name": bank_name, "account_last4": row.try_get::<_, Option<String>>(15).ok().flatten() })
+            }),
         })
     })()
     .map_err(|e| unavailable(&e))?;

@@ -167,6 +167,8 @@ pub enum AccountRejection {
     AlreadyRegistered,
     /// No account behind this id.
     Unknown,
+    /// Something only instructors set about themselves.
+    NotAnInstructor,
     Invalid(Vec<Violation>),
 }
 

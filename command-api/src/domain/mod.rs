@@ -8,6 +8,7 @@ pub mod course;
 pub mod course_content;
 pub mod discount;
 pub mod fx;
+pub mod instructor;
 pub mod youtube;
 
 use events::Event;

@@ -64,7 +64,7 @@ pub(crate) struct CreateUserBody {
     company: Option<String>,
 }
 
-fn invalid(violations: Vec<Violation>) -> Problem {
+pub(crate) fn invalid(violations: Vec<Violation>) -> Problem {
     Problem::rule("validation_failed", "Some fields are not valid.")
         .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect())
 }
@@ -75,10 +75,11 @@ impl From<AccountRejection> for Problem {
     }
 }
 
-fn rejected(rejection: AccountRejection) -> Problem {
+pub(crate) fn rejected(rejection: AccountRejection) -> Problem {
     match rejection {
         AccountRejection::AlreadyRegistered => Problem::conflict("This account already exists."),
         AccountRejection::Unknown => Problem::not_found("There is no account for this token."),
+        AccountRejection::NotAnInstructor => Problem::forbidden("Only instructors have this."),
         AccountRejection::Invalid(violations) => invalid(violations),
     }
 }
@@ -90,6 +91,7 @@ impl From<AccountError> for Problem {
                 .with_errors(vec![FieldError::new(field, "is already taken")]),
             AccountError::Exists => Problem::conflict("This account already exists."),
             AccountError::WrongPassword => Problem::rule("wrong_password", "The current password is wrong."),
+            AccountError::NotAnInstructor => Problem::forbidden("Only instructors have this."),
             AccountError::InvalidResetToken => {
                 Problem::rule("reset_token_invalid", "The reset link is invalid, expired or already used.")
             }

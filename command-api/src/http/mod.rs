@@ -6,6 +6,7 @@ mod courses;
 mod execute;
 mod fx;
 mod headers;
+mod instructor;
 mod recovery;
 mod sessions;
 
@@ -86,6 +87,8 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         )
         .route(PUT, "/api/v1/admin/fx-rates/{currency}", fx::set_rate, Admin, "Set a currency's rate to the dollar")
         .route(PATCH, "/api/v1/me", auth::update_profile, User, "Change one's own profile")
+        .route(PUT, "/api/v1/me/social-links", instructor::set_links, Instructor, "Set one's public links")
+        .route(PUT, "/api/v1/me/bank-account", instructor::set_bank_account, Instructor, "Set one's payout account")
         .route(POST, "/api/v1/courses", courses::create, Instructor, "Create a draft course")
         .route(PATCH, "/api/v1/courses/{id}", courses::update, Owner, "Change a course's details and price")
         .route(DELETE, "/api/v1/courses/{id}", courses::delete, OwnerOrAdmin, "Delete a course without enrolments")

@@ -94,6 +94,29 @@ pub(super) async fn apply(
         }
         return Ok(());
     }
+    if let Event::InstructorSocialLinksSet(links) = event {
+        let value = serde_json::json!({
+            "facebook": links.facebook, "github": links.github, "linkedin": links.linkedin,
+            "personal_website": links.personal_website, "youtube": links.youtube,
+        });
+        let statement = transaction
+            .prepare_cached("UPDATE user_directory SET social_links = $2, version = $3 WHERE id = $1 AND version < $3")
+            .await?;
+        transaction.execute(&statement, &[&links.user_id, &value, &recorded.stream_version]).await?;
+        return Ok(());
+    }
+    if let Event::InstructorBankAccountSet(bank) = event {
+        let statement = transaction
+            .prepare_cached(
+                "UPDATE user_directory SET bank_name = $2, bank_account_last4 = $3, version = $4 \
+                 WHERE id = $1 AND version < $4",
+            )
+            .await?;
+        transaction
+            .execute(&statement, &[&bank.user_id, &bank.bank_name, &bank.account_last4, &recorded.stream_version])
+            .await?;
+        return Ok(());
+    }
     if let Event::EmailVerified(verified) = event {
         let statement = transaction
             .prepare_cached(

@@ -116,3 +116,32 @@ async fn the_first_admin_comes_from_the_command_line_with_a_password_of_its_own(
     let created_user = create_user(&app, &access_token(&session), &user("instructor", "grace")).await;
     assert_eq!(created_user.status, 201, "the admin's real token works for admin routes");
 }
+
+#[tokio::test]
+async fn an_instructor_shows_links_publicly_and_a_bank_account_only_by_its_last_four_characters() {
+    let app = TestApp::start().await;
+    let (instructor_id, token) = app.instructor("linus", "Linus").await;
+    let links = json!({ "github": "https://github.com/linus", "personal_website": "https://linus.example.com" });
+    let set = app.call(reqwest::Method::PUT, "/api/v1/me/social-links", &token, Some(&links)).await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    let bank = json!({ "account_holder_name": "Linus", "account_number": "DE89 3704 0044 0532 0130 00",
+                       "bank_name": "First Bank", "swift_code": "COBADEFFXXX" });
+    let banked = app.call(reqwest::Method::PUT, "/api/v1/me/bank-account", &token, Some(&bank)).await;
+    assert_eq!(banked.status, 200, "{:?}", banked.body);
+    let bad = json!({ "account_holder_name": "Linus", "account_number": "1", "bank_name": "B", "swift_code": "X" });
+    let refused = app.call(reqwest::Method::PUT, "/api/v1/me/bank-account", &token, Some(&bad)).await;
+    assert_eq!((refused.status, refused.body["errors"].as_array().map(Vec::len)), (422, Some(2)));
+
+    let profile = app.get(&format!("/api/v1/instructors/{instructor_id}"), Some(&banked.token())).await;
+    assert_eq!(profile.body["data"]["social_links"]["github"], "https://github.com/linus");
+    assert!(!profile.body.to_string().contains("First Bank"), "the bank is never public");
+    let me = app
+        .send(
+            app.http.get(app.url("/api/v1/me")).bearer_auth(&token).header("x-consistency-token", banked.token()),
+            None,
+        )
+        .await;
+    assert_eq!(me.body["data"]["bank_account"], json!({ "bank_name": "First Bank", "account_last4": "3000" }));
+    let leaked = app.database.count("SELECT count(*) FROM events WHERE payload::text LIKE '%0532%'").await;
+    assert_eq!(leaked, 0, "no account number in any event");
+}

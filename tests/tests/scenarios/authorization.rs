@@ -65,6 +65,20 @@ fn rows() -> Vec<Row> {
         (M::PUT, "/api/v1/admin/fx-rates/{currency}", Some(r#"{"rate":0.9}"#), [401, 403, 403, 403, 403, 200]),
         (M::PATCH, "/api/v1/me", Some(r#"{"name":"New name"}"#), user(200)),
         (
+            M::PUT,
+            "/api/v1/me/social-links",
+            Some(r#"{"github":"https://github.com/me"}"#),
+            [401, 403, 403, 200, 200, 403],
+        ),
+        (
+            M::PUT,
+            "/api/v1/me/bank-account",
+            Some(
+                r#"{"account_holder_name":"Me","account_number":"12345678","bank_name":"Bank","swift_code":"BANKDEFF"}"#,
+            ),
+            [401, 403, 403, 200, 200, 403],
+        ),
+        (
             M::POST,
             "/api/v1/courses",
             Some(

@@ -1,0 +1,96 @@
+//! `PUT /me/social-links` and `PUT /me/bank-account`: what instructors set about themselves.
+
+use api_contract::{Authenticated, JsonCommand, Problem};
+use axum::extract::State;
+use axum::response::Response;
+use events::Metadata;
+use events::stream::user_stream;
+use http::StatusCode;
+use serde::Deserialize;
+
+use super::CommandApiState;
+use super::auth::{invalid, rejected};
+use super::execute::{CommandRun, appended_answer, execute};
+use super::headers::CommandHeaders;
+use crate::accounts;
+use crate::domain::account::Account;
+use crate::domain::instructor::{BankAccount, SocialLinks, set_social_links};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SocialLinksBody {
+    #[serde(default)]
+    facebook: Option<String>,
+    #[serde(default)]
+    github: Option<String>,
+    #[serde(default)]
+    linkedin: Option<String>,
+    #[serde(default)]
+    personal_website: Option<String>,
+    #[serde(default)]
+    youtube: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BankAccountBody {
+    account_holder_name: String,
+    account_number: String,
+    bank_name: String,
+    #[serde(default)]
+    branch_name: Option<String>,
+    #[serde(default)]
+    branch_address: Option<String>,
+    swift_code: String,
+}
+
+/// `PUT /api/v1/me/social-links`: replaces the instructor's public links.
+pub(crate) async fn set_links(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<SocialLinksBody>,
+) -> Result<Response, Problem> {
+    let body = command.body;
+    let links = SocialLinks {
+        facebook: body.facebook,
+        github: body.github,
+        linkedin: body.linkedin,
+        personal_website: body.personal_website,
+        youtube: body.youtube,
+    };
+    let run = CommandRun {
+        stream_id: user_stream(actor.user_id),
+        actor,
+        headers,
+        digest: command.digest,
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": actor.user_id }),
+    };
+    execute(&state, run, |account: &Account| set_social_links(*account, actor.user_id, links.clone()).map_err(rejected))
+        .await
+}
+
+/// `PUT /api/v1/me/bank-account`: replaces the instructor's bank account for payouts.
+pub(crate) async fn set_bank_account(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<BankAccountBody>,
+) -> Result<Response, Problem> {
+    let body = command.body;
+    let account = BankAccount {
+        account_holder_name: body.account_holder_name,
+        account_number: body.account_number,
+        bank_name: body.bank_name,
+        branch_name: body.branch_name,
+        branch_address: body.branch_address,
+        swift_code: body.swift_code,
+    }
+    .validate()
+    .map_err(invalid)?;
+    let metadata =
+        Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: Some(actor.actor()) };
+    let appended = accounts::set_bank_account(state.store.database(), actor.user_id, &account, metadata).await?;
+    Ok(appended_answer(StatusCode::OK, serde_json::json!({ "id": actor.user_id }), appended))
+}
