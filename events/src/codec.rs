@@ -17,8 +17,8 @@ use crate::content::{
 };
 use crate::identity::{
     AdminCreated, CorporateTraineeCreated, EmailVerificationRequested, EmailVerified, IndividualTraineeRegistered,
-    InstructorBankAccountSet, InstructorCreated, InstructorSocialLinksSet, PasswordChanged, PasswordReset,
-    PasswordResetRequested, ProfileUpdated,
+    InstructorBankAccountSet, InstructorCreated, InstructorSocialLinksSet, LoginFailed, PasswordChanged, PasswordReset,
+    PasswordResetRequested, ProfileUpdated, UserLoggedIn, UserLoggedOut,
 };
 use crate::stream::Context;
 
@@ -135,5 +135,8 @@ event_catalogue! {
     PasswordReset version 1 in Identity,
     InstructorSocialLinksSet version 1 in Identity,
     InstructorBankAccountSet version 1 in Identity,
+    UserLoggedIn version 1 in Identity,
+    LoginFailed version 1 in Identity,
+    UserLoggedOut version 1 in Identity,
     ExchangeRateSet version 1 in Commerce,
 }

@@ -127,3 +127,25 @@ pub struct InstructorBankAccountSet {
     pub bank_name: String,
     pub account_last4: String,
 }
+
+/// The user logged in; `first_login` when it was their first time (DOMAIN.md: `firstLogin`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserLoggedIn {
+    pub user_id: Uuid,
+    pub first_login: bool,
+}
+
+/// Someone presented a wrong password for this account (an audit record; unknown logins have no stream).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginFailed {
+    pub user_id: Uuid,
+}
+
+/// The user ended a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserLoggedOut {
+    pub user_id: Uuid,
+}

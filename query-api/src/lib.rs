@@ -1,6 +1,7 @@
 //! The read side: HTTP queries over the read models. Reads favour availability: a read that asks for a
 //! write it cannot see yet waits a bounded time, then answers what it has, marked stale. It writes nothing.
 
+mod admin;
 mod caching;
 mod catalog_query;
 mod consistency;
@@ -46,7 +47,7 @@ impl FromRef<QueryApiState> for Arc<TokenKeys> {
 
 /// Every query route, under `/api/v1`, each with who may call it (the OpenAPI document comes from here).
 pub fn routes() -> ApiRoutes<QueryApiState> {
-    use Who::{Anyone, Instructor, User};
+    use Who::{Admin, Anyone, Instructor, User};
     ApiRoutes::default()
         .route(GET, "/api/v1/courses", courses::list, Anyone, "Search, filter and sort the published catalogue")
         .route(GET, "/api/v1/courses/{id}", courses::get, Anyone, "A published course's public page")
@@ -55,6 +56,8 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/instructors/{id}", instructors::get, Anyone, "An instructor's public profile")
         .route(GET, "/api/v1/instructors/{id}/courses", instructors::courses, Anyone, "An instructor's courses")
         .route(GET, "/api/v1/me", me::get, User, "One's own account")
+        .route(GET, "/api/v1/admin/users", admin::users, Admin, "Every account, paged and filtered")
+        .route(GET, "/api/v1/admin/users/activity", admin::activity, Admin, "Logged-in counts per role")
         .route(GET, "/api/v1/me/instructor/courses", teaching::list, Instructor, "One's own courses, drafts too")
         .route(GET, "/api/v1/me/instructor/courses/{id}", teaching::get, Instructor, "One's own course in full")
 }

@@ -12,7 +12,8 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::response::{IntoResponse, Response};
-use events::Role;
+use events::identity::{LoginFailed, UserLoggedIn, UserLoggedOut};
+use events::{Event, Metadata, Role};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::StatusCode;
@@ -183,13 +184,49 @@ pub(crate) async fn login(
     let hash: String = row.try_get(1).map_err(unavailable)?;
     let role: String = row.try_get(2).map_err(unavailable)?;
     if !password_matches(command.body.password, hash).await {
+        // Recorded off the request, so a known login takes no longer to refuse than an unknown one.
+        let database = state.store.database().clone();
+        tokio::spawn(async move { record(&database, user_id, Event::LoginFailed(LoginFailed { user_id })).await });
         return Err(wrong_credentials());
     }
     let role = Role::parse(&role).ok_or_else(|| {
         tracing::error!(%role, "a credential has an unknown role");
         Problem::internal()
     })?;
-    issue(&state, &**client, user_id, role, Uuid::now_v7()).await
+    drop(client);
+    let mut client = state.store.database().pool().get().await.map_err(unavailable)?;
+    let transaction = client.transaction().await.map_err(unavailable)?;
+    // The previous value, read under the row's lock: of two racing first logins, one is the first.
+    let first_login: bool = transaction
+        .query_one(
+            "UPDATE user_credentials c SET last_login_at = now() FROM \
+             (SELECT last_login_at FROM user_credentials WHERE user_id = $1 FOR UPDATE) previous \
+             WHERE c.user_id = $1 RETURNING previous.last_login_at IS NULL",
+            &[&user_id],
+        )
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(unavailable)?;
+    let logged_in = Event::UserLoggedIn(UserLoggedIn { user_id, first_login });
+    accounts::append_to_user(&transaction, user_id, &logged_in, Metadata::default()).await.map_err(Problem::from)?;
+    let response = issue(&state, &*transaction, user_id, role, Uuid::now_v7()).await?;
+    transaction.commit().await.map_err(unavailable)?;
+    Ok(response)
+}
+
+/// Appends one audit event to a user's stream in a transaction of its own; a failure is only logged.
+async fn record(database: &event_store::Database, user_id: Uuid, event: Event) {
+    let outcome = async {
+        let mut client = database.pool().get().await.map_err(|e| e.to_string())?;
+        let transaction = client.transaction().await.map_err(|e| e.to_string())?;
+        accounts::append_to_user(&transaction, user_id, &event, Metadata::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        transaction.commit().await.map_err(|e| e.to_string())
+    };
+    if let Err(error) = outcome.await {
+        tracing::warn!(%error, %user_id, "an audit event was not recorded");
+    }
 }
 
 /// `POST /api/v1/auth/refresh`: rotates the refresh token. A token that was already rotated or revoked is
@@ -246,8 +283,9 @@ pub(crate) async fn logout(
     command: JsonCommand<RefreshBody>,
 ) -> Result<Response, Problem> {
     let digest = token_digest(command.body.refresh_token.trim());
-    let client = state.store.database().pool().get().await.map_err(unavailable)?;
-    client
+    let mut client = state.store.database().pool().get().await.map_err(unavailable)?;
+    let transaction = client.transaction().await.map_err(unavailable)?;
+    let revoked = transaction
         .execute(
             "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND family_id = \
              (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2)",
@@ -255,6 +293,12 @@ pub(crate) async fn logout(
         )
         .await
         .map_err(unavailable)?;
+    if revoked > 0 {
+        let event = Event::UserLoggedOut(UserLoggedOut { user_id: actor.user_id });
+        let metadata = Metadata { actor: Some(actor.actor()), ..Metadata::default() };
+        accounts::append_to_user(&transaction, actor.user_id, &event, metadata).await.map_err(Problem::from)?;
+    }
+    transaction.commit().await.map_err(unavailable)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -94,6 +94,27 @@ pub(super) async fn apply(
         }
         return Ok(());
     }
+    let activity = match event {
+        Event::UserLoggedIn(e) => Some((e.user_id, true)),
+        Event::UserLoggedOut(e) => Some((e.user_id, false)),
+        // Both end every session.
+        Event::PasswordChanged(e) => Some((e.user_id, false)),
+        Event::PasswordReset(e) => Some((e.user_id, false)),
+        _ => None,
+    };
+    if let Some((user_id, logged_in)) = activity {
+        let statement = transaction
+            .prepare_cached(
+                "UPDATE user_directory SET logged_in = $2, \
+                 last_login_at = CASE WHEN $2 THEN $3 ELSE last_login_at END, version = $4 \
+                 WHERE id = $1 AND version < $4",
+            )
+            .await?;
+        transaction
+            .execute(&statement, &[&user_id, &logged_in, &recorded.occurred_at, &recorded.stream_version])
+            .await?;
+        return Ok(());
+    }
     if let Event::InstructorSocialLinksSet(links) = event {
         let value = serde_json::json!({
             "facebook": links.facebook, "github": links.github, "linkedin": links.linkedin,

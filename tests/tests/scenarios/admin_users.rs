@@ -145,3 +145,48 @@ async fn an_instructor_shows_links_publicly_and_a_bank_account_only_by_its_last_
     let leaked = app.database.count("SELECT count(*) FROM events WHERE payload::text LIKE '%0532%'").await;
     assert_eq!(leaked, 0, "no account number in any event");
 }
+
+#[tokio::test]
+async fn logins_and_logouts_are_recorded_and_admins_list_accounts_with_their_activity() {
+    let app = TestApp::start().await;
+    let (_, admin) = app.user(Role::Admin);
+    assert_eq!(create_user(&app, &admin, &user("instructor", "grace")).await.status, 201);
+    assert_eq!(create_user(&app, &admin, &user("instructor", "alan")).await.status, 201);
+    assert_eq!(login(&app, "grace", "not the password").await.status, 401);
+    let first = login(&app, "grace", "a long password").await;
+    let second = login(&app, "grace", "a long password").await;
+    assert_eq!((first.status, second.status), (200, 200));
+    let flags = app
+        .database
+        .count("SELECT count(*) FROM events WHERE event_type = 'UserLoggedIn' AND payload::text LIKE '%\"first_login\":true%'")
+        .await;
+    assert_eq!(flags, 1, "only the first login is a first login");
+    let refresh = second.body["data"]["refresh_token"].as_str().expect("a refresh token");
+    let logout = app
+        .send(
+            app.http.post(app.url("/api/v1/auth/logout")).bearer_auth(access_token(&first)),
+            Some(&json!({ "refresh_token": refresh })),
+        )
+        .await;
+    assert_eq!(logout.status, 204);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.database.count("SELECT count(*) FROM events WHERE event_type = 'LoginFailed'").await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the failed login is recorded");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(login(&app, "grace", "a long password").await.status, 200, "logged in again");
+    app.wait_until_projected().await;
+
+    let list = app
+        .send(app.http.get(app.url("/api/v1/admin/users?role=instructor&search=GRA")).bearer_auth(&admin), None)
+        .await;
+    assert_eq!(list.status, 200, "{:?}", list.body);
+    assert_eq!(list.body["total_results"], 1);
+    let grace = &list.body["data"][0];
+    assert_eq!((grace["username"].as_str(), grace["logged_in"].as_bool()), (Some("grace"), Some(true)));
+    assert!(grace["last_login_at"].is_string());
+    let activity = app.send(app.http.get(app.url("/api/v1/admin/users/activity")).bearer_auth(&admin), None).await;
+    assert_eq!(activity.body["data"]["instructor"], json!({ "active": 1, "inactive": 1 }));
+    let bad = app.send(app.http.get(app.url("/api/v1/admin/users?role=king")).bearer_auth(&admin), None).await;
+    assert_eq!(bad.status, 400);
+}

@@ -143,6 +143,8 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/instructors/{instructor_id}", None, all(200)),
         (M::GET, "/api/v1/instructors/{instructor_id}/courses", None, all(200)),
         (M::GET, "/api/v1/me", None, user(200)),
+        (M::GET, "/api/v1/admin/users", None, [401, 403, 403, 403, 403, 200]),
+        (M::GET, "/api/v1/admin/users/activity", None, [401, 403, 403, 403, 403, 200]),
         (M::GET, "/api/v1/me/instructor/courses", None, [401, 403, 403, 200, 200, 403]),
         (M::GET, "/api/v1/me/instructor/courses/{id}", None, [401, 403, 403, 200, 404, 403]),
         (M::GET, "/api/v1/openapi.json", None, all(200)),

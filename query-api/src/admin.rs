@@ -1,0 +1,162 @@
+//! `GET /api/v1/admin/users`: every account, for admins, paged and filtered; and the activity counts
+//! (logged in or not, per kind) of the original's admin dashboard.
+
+use std::collections::HashMap;
+
+use api_contract::{Authenticated, Problem};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use events::Role;
+use http::HeaderMap;
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::QueryApiState;
+use crate::caching::{Audience, cached_json};
+use crate::catalog_query::{Conditions, like_escaped};
+use crate::consistency::Freshness;
+use crate::courses::unavailable;
+use crate::page::{ListEnvelope, PageRequest};
+
+const DEFAULT_LIMIT: i64 = 20;
+
+#[derive(Debug, Serialize)]
+struct UserRow {
+    id: Uuid,
+    kind: String,
+    role: String,
+    email: String,
+    email_verified: bool,
+    username: String,
+    name: String,
+    country: Option<String>,
+    company: Option<String>,
+    logged_in: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    last_login_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+impl UserRow {
+    fn from_row(row: &Row) -> Result<Self, tokio_postgres::Error> {
+        Ok(UserRow {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            role: row.try_get("role")?,
+            email: row.try_get("email")?,
+            email_verified: row.try_get("email_verified")?,
+            username: row.try_get("username")?,
+            name: row.try_get("name")?,
+            country: row.try_get("country")?,
+            company: row.try_get("company")?,
+            logged_in: row.try_get("logged_in")?,
+            last_login_at: row.try_get("last_login_at")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+fn admins_only(actor: Authenticated) -> Result<(), Problem> {
+    match actor.role {
+        Role::Admin => Ok(()),
+        _ => Err(Problem::forbidden("Only admins list users.")),
+    }
+}
+
+/// `GET /api/v1/admin/users?role=&search=&logged_in=&page=&limit=`: newest first.
+pub(crate) async fn users(
+    actor: Authenticated,
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = async {
+        admins_only(actor)?;
+        user_page(&state, &headers, &params).await
+    };
+    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
+
+async fn user_page(
+    state: &QueryApiState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<Response, Problem> {
+    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let page = PageRequest::parse(get("page"), get("limit"), DEFAULT_LIMIT)?;
+    let mut conditions = Conditions::default();
+    if let Some(role) = get("role") {
+        let role = Role::parse(role).ok_or_else(|| {
+            Problem::malformed("`role` must be admin, instructor, individual_trainee or corporate_trainee.")
+        })?;
+        conditions.push(|n| format!("role = ${n}"), role.as_str().to_owned());
+    }
+    if let Some(search) = get("search") {
+        let pattern = format!("%{}%", like_escaped(search));
+        conditions.push(|n| format!("(name ILIKE ${n} OR email ILIKE ${n} OR username ILIKE ${n})"), pattern);
+    }
+    if let Some(logged_in) = get("logged_in") {
+        let logged_in: bool =
+            logged_in.parse().map_err(|_| Problem::malformed("`logged_in` must be true or false."))?;
+        conditions.push(|n| format!("logged_in = ${n}"), logged_in);
+    }
+    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let where_clause = conditions.where_clause();
+    let total: i64 = client
+        .query_one(&format!("SELECT count(*) FROM user_directory {where_clause}"), &conditions.params())
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(unavailable)?;
+    let (limit, offset) = (conditions.params.len() + 1, conditions.params.len() + 2);
+    let mut params = conditions.params();
+    let skip = page.offset();
+    params.push(&page.limit);
+    params.push(&skip);
+    let rows = client
+        .query(
+            &format!(
+                "SELECT id, kind, role, email, email_verified, username, name, country, company, logged_in, \
+                 last_login_at, created_at FROM user_directory {where_clause} \
+                 ORDER BY created_at DESC, id LIMIT ${limit} OFFSET ${offset}"
+            ),
+            &params,
+        )
+        .await
+        .map_err(unavailable)?;
+    let users = rows.iter().map(UserRow::from_row).collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
+    Ok(cached_json(headers, Audience::Private, &ListEnvelope::new(users, page, total)))
+}
+
+/// `GET /api/v1/admin/users/activity`: how many accounts of each role are logged in and not.
+pub(crate) async fn activity(
+    actor: Authenticated,
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        admins_only(actor)?;
+        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let rows = client
+            .query(
+                "SELECT role, count(*) FILTER (WHERE logged_in) AS active, count(*) FILTER (WHERE NOT logged_in) \
+                 AS inactive FROM user_directory GROUP BY role ORDER BY role",
+                &[],
+            )
+            .await
+            .map_err(unavailable)?;
+        let mut data = serde_json::Map::new();
+        for row in &rows {
+            let role: String = row.try_get(0).map_err(unavailable)?;
+            let active: i64 = row.try_get(1).map_err(unavailable)?;
+            let inactive: i64 = row.try_get(2).map_err(unavailable)?;
+            data.insert(role, serde_json::json!({ "active": active, "inactive": inactive }));
+        }
+        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": data })))
+    };
+    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
