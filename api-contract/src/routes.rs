@@ -21,6 +21,8 @@ pub enum Who {
     /// Any signed-in user, acting on their own data.
     User,
     Instructor,
+    /// Individual and corporate trainees.
+    Trainee,
     /// The course's instructor.
     Owner,
     /// The course's instructor or an admin.
@@ -35,6 +37,7 @@ impl Who {
             Who::Guest => "guests",
             Who::User => "any signed-in user, for themselves",
             Who::Instructor => "instructors",
+            Who::Trainee => "trainees",
             Who::Owner => "the course's instructor",
             Who::OwnerOrAdmin => "the course's instructor or an admin",
             Who::Admin => "admins",

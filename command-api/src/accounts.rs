@@ -35,6 +35,10 @@ pub enum AccountError {
     AlreadyVerified,
     #[error("only instructors have this")]
     NotAnInstructor,
+    #[error("there is no such account")]
+    Unknown,
+    #[error("only trainee accounts are deleted")]
+    NotATrainee,
 }
 
 /// Creates the account `user_id` acting as `role`, recording `events` as its stream's first events.
@@ -241,6 +245,42 @@ pub async fn set_bank_account(
         bank_name: account.bank_name.clone(),
         account_last4: account.last4(),
     });
+    let appended = append_to_user(&transaction, user_id, &event, metadata).await?;
+    transaction.commit().await.map_err(|e| unavailable(&e))?;
+    Ok(appended)
+}
+
+/// Deletes the trainee account `user_id` (asked by the trainee or by admin `deleted_by`): its credentials
+/// go, which frees the email and username and makes logging in impossible; every session and pending
+/// code or link ends; `TraineeAccountDeleted` is recorded. Other kinds of account are not deleted here.
+pub async fn delete_trainee(
+    store: &Database,
+    user_id: Uuid,
+    deleted_by: Option<Uuid>,
+    metadata: Metadata,
+) -> Result<Appended, AccountError> {
+    let unavailable = |error: &dyn std::fmt::Display| AccountError::Unavailable(error.to_string());
+    let mut client = store.pool().get().await.map_err(|e| unavailable(&e))?;
+    let transaction = client.transaction().await.map_err(|e| unavailable(&e))?;
+    let role: String = transaction
+        .query_opt("SELECT role FROM user_credentials WHERE user_id = $1 FOR UPDATE", &[&user_id])
+        .await
+        .map_err(|e| unavailable(&e))?
+        .ok_or(AccountError::Unknown)?
+        .try_get(0)
+        .map_err(|e| unavailable(&e))?;
+    if ![Role::IndividualTrainee.as_str(), Role::CorporateTrainee.as_str()].contains(&role.as_str()) {
+        return Err(AccountError::NotATrainee);
+    }
+    for statement in [
+        "DELETE FROM user_credentials WHERE user_id = $1",
+        "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+        "DELETE FROM password_reset_tokens WHERE user_id = $1",
+        "DELETE FROM email_verifications WHERE user_id = $1",
+    ] {
+        transaction.execute(statement, &[&user_id]).await.map_err(|e| unavailable(&e))?;
+    }
+    let event = Event::TraineeAccountDeleted(events::identity::TraineeAccountDeleted { user_id, deleted_by });
     let appended = append_to_user(&transaction, user_id, &event, metadata).await?;
     transaction.commit().await.map_err(|e| unavailable(&e))?;
     Ok(appended)

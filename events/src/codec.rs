@@ -18,7 +18,7 @@ use crate::content::{
 use crate::identity::{
     AdminCreated, CorporateTraineeCreated, EmailVerificationRequested, EmailVerified, IndividualTraineeRegistered,
     InstructorBankAccountSet, InstructorCreated, InstructorSocialLinksSet, LoginFailed, PasswordChanged, PasswordReset,
-    PasswordResetRequested, ProfileUpdated, UserLoggedIn, UserLoggedOut,
+    PasswordResetRequested, ProfileUpdated, TraineeAccountDeleted, UserLoggedIn, UserLoggedOut,
 };
 use crate::stream::Context;
 
@@ -138,5 +138,6 @@ event_catalogue! {
     UserLoggedIn version 1 in Identity,
     LoginFailed version 1 in Identity,
     UserLoggedOut version 1 in Identity,
+    TraineeAccountDeleted version 1 in Identity,
     ExchangeRateSet version 1 in Commerce,
 }

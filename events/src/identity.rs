@@ -149,3 +149,12 @@ pub struct LoginFailed {
 pub struct UserLoggedOut {
     pub user_id: Uuid,
 }
+
+/// A trainee's account was deleted, by the trainee or an admin: the email and username are free again and
+/// every session ended; orders and payments keep referring to the id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraineeAccountDeleted {
+    pub user_id: Uuid,
+    pub deleted_by: Option<Uuid>,
+}

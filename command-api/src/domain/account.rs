@@ -23,6 +23,8 @@ pub enum Account {
     Missing,
     /// An account, acting in this role.
     Registered(Role),
+    /// A deleted trainee account: nothing changes it any more.
+    Deleted,
 }
 
 impl Aggregate for Account {
@@ -32,6 +34,7 @@ impl Aggregate for Account {
             Event::InstructorCreated(_) => Account::Registered(Role::Instructor),
             Event::CorporateTraineeCreated(_) => Account::Registered(Role::CorporateTrainee),
             Event::AdminCreated(_) => Account::Registered(Role::Admin),
+            Event::TraineeAccountDeleted(_) => Account::Deleted,
             _ => self,
         }
     }

@@ -33,7 +33,7 @@ fn link(found: &mut Vec<Violation>, field: &'static str, value: Option<String>) 
 
 pub fn set_social_links(account: Account, user_id: Uuid, links: SocialLinks) -> Result<Vec<Event>, AccountRejection> {
     match account {
-        Account::Missing => return Err(AccountRejection::Unknown),
+        Account::Missing | Account::Deleted => return Err(AccountRejection::Unknown),
         Account::Registered(Role::Instructor) => {}
         Account::Registered(_) => return Err(AccountRejection::NotAnInstructor),
     }

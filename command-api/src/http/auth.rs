@@ -1,6 +1,6 @@
 //! Identity commands: sign-up of individual trainees, and accounts that admins create.
 
-use api_contract::{Authenticated, FieldError, JsonCommand, Problem};
+use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use axum::response::Response;
 use event_store::{AppendOutcome, IdempotencyRecord};
@@ -92,6 +92,10 @@ impl From<AccountError> for Problem {
             AccountError::Exists => Problem::conflict("This account already exists."),
             AccountError::WrongPassword => Problem::rule("wrong_password", "The current password is wrong."),
             AccountError::NotAnInstructor => Problem::forbidden("Only instructors have this."),
+            AccountError::Unknown => Problem::not_found("There is no such account."),
+            AccountError::NotATrainee => {
+                Problem::rule("not_a_trainee", "Only trainee accounts are deleted; this one is not a trainee's.")
+            }
             AccountError::InvalidResetToken => {
                 Problem::rule("reset_token_invalid", "The reset link is invalid, expired or already used.")
             }
@@ -260,4 +264,42 @@ pub(crate) async fn update_profile(
         data: serde_json::json!({ "id": actor.user_id }),
     };
     execute(&state, run, |account: &Account| account::update_profile(*account, actor.user_id, patch.clone())).await
+}
+
+/// `DELETE /api/v1/me`: a trainee deletes their own account.
+pub(crate) async fn delete_me(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+) -> Result<Response, Problem> {
+    if !matches!(actor.role, Role::IndividualTrainee | Role::CorporateTrainee) {
+        return Err(Problem::forbidden("Only trainees delete their own account; ask an admin."));
+    }
+    deleted(&state, actor, actor.user_id, None, &headers).await
+}
+
+/// `DELETE /api/v1/admin/users/{id}`: an admin deletes a trainee's account.
+pub(crate) async fn delete_user(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(user_id): PathId,
+    headers: CommandHeaders,
+) -> Result<Response, Problem> {
+    if actor.role != Role::Admin {
+        return Err(Problem::forbidden("Only admins delete other accounts."));
+    }
+    deleted(&state, actor, user_id, Some(actor.user_id), &headers).await
+}
+
+async fn deleted(
+    state: &CommandApiState,
+    actor: Authenticated,
+    user_id: Uuid,
+    deleted_by: Option<Uuid>,
+    headers: &CommandHeaders,
+) -> Result<Response, Problem> {
+    let metadata =
+        Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: Some(actor.actor()) };
+    let appended = accounts::delete_trainee(state.store.database(), user_id, deleted_by, metadata).await?;
+    Ok(appended_answer(StatusCode::OK, serde_json::json!({ "id": user_id }), appended))
 }

@@ -62,7 +62,7 @@ impl FromRef<CommandApiState> for Arc<TokenKeys> {
 
 /// Every command route, under `/api/v1`, each with who may call it (the OpenAPI document comes from here).
 pub fn routes() -> ApiRoutes<CommandApiState> {
-    use Who::{Admin, Guest, Instructor, Owner, OwnerOrAdmin, User};
+    use Who::{Admin, Guest, Instructor, Owner, OwnerOrAdmin, Trainee, User};
     const SECTION: &str = "/api/v1/courses/{id}/sections/{section_id}";
     const LESSON: &str = "/api/v1/courses/{id}/sections/{section_id}/lessons/{lesson_id}";
     const EXERCISE: &str = "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}";
@@ -87,6 +87,8 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         )
         .route(PUT, "/api/v1/admin/fx-rates/{currency}", fx::set_rate, Admin, "Set a currency's rate to the dollar")
         .route(PATCH, "/api/v1/me", auth::update_profile, User, "Change one's own profile")
+        .route(DELETE, "/api/v1/me", auth::delete_me, Trainee, "Delete one's own trainee account")
+        .route(DELETE, "/api/v1/admin/users/{id}", auth::delete_user, Admin, "Delete a trainee's account")
         .route(PUT, "/api/v1/me/social-links", instructor::set_links, Instructor, "Set one's public links")
         .route(PUT, "/api/v1/me/bank-account", instructor::set_bank_account, Instructor, "Set one's payout account")
         .route(POST, "/api/v1/courses", courses::create, Instructor, "Create a draft course")

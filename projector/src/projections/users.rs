@@ -115,6 +115,12 @@ pub(super) async fn apply(
             .await?;
         return Ok(());
     }
+    if let Event::TraineeAccountDeleted(deleted) = event {
+        // The directory forgets the person; their id stays in orders and payments.
+        let statement = transaction.prepare_cached("DELETE FROM user_directory WHERE id = $1").await?;
+        transaction.execute(&statement, &[&deleted.user_id]).await?;
+        return Ok(());
+    }
     if let Event::InstructorSocialLinksSet(links) = event {
         let value = serde_json::json!({
             "facebook": links.facebook, "github": links.github, "linkedin": links.linkedin,

@@ -135,3 +135,38 @@ async fn a_user_changes_whitelisted_profile_fields_and_nothing_else() {
         app.keys.issue(uuid::Uuid::now_v7(), Role::Instructor, std::time::Duration::from_secs(60)).expect("signs");
     assert_eq!(patch_me(&app, &stranger, &json!({ "name": "Nobody" })).await.status, 404);
 }
+
+#[tokio::test]
+async fn a_deleted_trainee_account_frees_its_email_ends_its_sessions_and_leaves_the_directory() {
+    let app = TestApp::start().await;
+    let user_id = register(&app, &sign_up("gone@example.com", "gone")).await.id();
+    let login = json!({ "login": "gone", "password": "correct horse battery" });
+    let session = app.send(app.http.post(app.url("/api/v1/auth/login")), Some(&login)).await;
+    assert_eq!(session.status, 200, "{:?}", session.body);
+    let token = app.keys.issue(user_id, Role::IndividualTrainee, std::time::Duration::from_secs(60)).expect("signs");
+    let deleted = app.send(app.http.delete(app.url("/api/v1/me")).bearer_auth(&token), None).await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+
+    let refresh = json!({ "refresh_token": session.body["data"]["refresh_token"] });
+    assert_eq!(app.send(app.http.post(app.url("/api/v1/auth/refresh")), Some(&refresh)).await.status, 401);
+    assert_eq!(app.send(app.http.post(app.url("/api/v1/auth/login")), Some(&login)).await.status, 401);
+    let me = app
+        .send(
+            app.http.get(app.url("/api/v1/me")).bearer_auth(&token).header("x-consistency-token", deleted.token()),
+            None,
+        )
+        .await;
+    assert_eq!(me.status, 404);
+    let again = app.send(app.http.delete(app.url("/api/v1/me")).bearer_auth(&token), None).await;
+    assert_eq!(again.status, 404);
+    assert_eq!(register(&app, &sign_up("gone@example.com", "gone")).await.status, 201, "the email is free again");
+
+    let (_, admin) = app.user(Role::Admin);
+    let body = json!({ "kind": "instructor", "email": "teach@example.com", "username": "teach",
+                       "password": "long enough", "name": "T" });
+    let instructor = app.post("/api/v1/admin/users", &admin, Some(&body)).await.id();
+    let refused = app
+        .send(app.http.delete(app.url(&format!("/api/v1/admin/users/{instructor}"))).bearer_auth(&admin), None)
+        .await;
+    assert_eq!((refused.status, refused.body["code"].as_str()), (422, Some("not_a_trainee")));
+}

@@ -148,6 +148,9 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/me/instructor/courses", None, [401, 403, 403, 200, 200, 403]),
         (M::GET, "/api/v1/me/instructor/courses/{id}", None, [401, 403, 403, 200, 404, 403]),
         (M::GET, "/api/v1/openapi.json", None, all(200)),
+        // Last: the trainees delete themselves here.
+        (M::DELETE, "/api/v1/admin/users/{trainee_id}", None, [401, 403, 403, 403, 403, 200]),
+        (M::DELETE, "/api/v1/me", None, [401, 200, 200, 403, 403, 403]),
     ]
 }
 
@@ -245,12 +248,25 @@ async fn every_route_answers_each_kind_of_caller_as_the_matrix_says() {
     for (method, template, body, expected) in rows() {
         // Retiring needs a published course; everything else starts from a draft.
         let publish = template.ends_with("/retire");
-        let shared = fixture(&app, &owner, publish).await;
+        let mut shared = fixture(&app, &owner, publish).await;
+        if template.contains("{trainee_id}") {
+            let body = json!({ "email": format!("victim{n}@example.com"), "username": format!("victim{n}"),
+                               "password": "long enough", "name": "V" });
+            let victim = app.send(app.http.post(app.url("/api/v1/auth/register")), Some(&body)).await;
+            shared.insert("trainee_id", victim.id().to_string());
+        }
         for (actor, status) in expected.iter().enumerate() {
             // Each allowed change gets a course of its own, so that one caller's success cannot turn the
             // next caller's request into another answer.
             let own = match (200..300).contains(status) && method != Method::GET {
-                true => Some(fixture(&app, &owner, publish).await),
+                true => {
+                    let mut own = fixture(&app, &owner, publish).await;
+                    // An account to delete is only deleted once: by the one caller allowed to.
+                    if let Some(trainee) = shared.get("trainee_id") {
+                        own.insert("trainee_id", trainee.clone());
+                    }
+                    Some(own)
+                }
                 false => None,
             };
             let ids = own.as_ref().unwrap_or(&shared);
@@ -300,7 +316,11 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_matrix() {
             }
         }
     }
-    let normalise = |path: &str| path.replace("{published_id}", "{id}").replace("{instructor_id}", "{id}");
+    let normalise = |path: &str| {
+        ["{published_id}", "{instructor_id}", "{trainee_id}"]
+            .iter()
+            .fold(path.to_owned(), |p, name| p.replace(name, "{id}"))
+    };
     let tested: BTreeSet<String> = rows().iter().map(|(m, p, _, _)| format!("{m} {}", normalise(p))).collect();
     let untested: Vec<_> = documented.difference(&tested).collect();
     let undocumented: Vec<_> = tested.difference(&documented).collect();
