@@ -6,6 +6,7 @@ mod caching;
 mod catalog_query;
 mod consistency;
 mod courses;
+mod discounts;
 mod instructors;
 mod me;
 mod money;
@@ -51,6 +52,13 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
     ApiRoutes::default()
         .route(GET, "/api/v1/courses", courses::list, Anyone, "Search, filter and sort the published catalogue")
         .route(GET, "/api/v1/courses/{id}", courses::get, Anyone, "A published course's public page")
+        .route(
+            GET,
+            "/api/v1/courses/{id}/discounts",
+            discounts::list,
+            Anyone,
+            "A course's current and coming discounts",
+        )
         .route(GET, "/api/v1/categories", courses::categories, Anyone, "The category taxonomy")
         .route(GET, "/api/v1/instructors/top", instructors::top, Anyone, "The top instructors")
         .route(GET, "/api/v1/instructors/{id}", instructors::get, Anyone, "An instructor's public profile")

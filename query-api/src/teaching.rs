@@ -12,7 +12,8 @@ use http::HeaderMap;
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
-use crate::courses::{PageKind, Scope, course_page, list_courses, with_content};
+use crate::courses::{PageKind, Scope, course_page, list_courses, unavailable, with_content};
+use crate::discounts::of_course;
 
 fn instructors_only(actor: Authenticated) -> Result<(), Problem> {
     match actor.role {
@@ -47,11 +48,10 @@ pub(crate) async fn get(
     let answer = async {
         instructors_only(actor)?;
         let (course, content) = course_page(&state, course_id, None, PageKind::Owner(actor.user_id)).await?;
-        Ok::<_, Problem>(cached_json(
-            &headers,
-            Audience::Private,
-            &serde_json::json!({ "data": with_content(course, content)? }),
-        ))
+        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let mut data = with_content(course, content)?;
+        data["discounts"] = serde_json::to_value(of_course(&client, course_id, None).await?).map_err(unavailable)?;
+        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": data })))
     }
     .await;
     freshness.mark(answer.unwrap_or_else(|p| p.into_response()))

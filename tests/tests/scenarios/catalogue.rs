@@ -79,6 +79,13 @@ async fn a_published_course_is_found_by_instructor_name_with_its_discounted_pric
     assert_eq!(row["discount"]["percent"], 25);
     assert_eq!((row["duration_hours"].as_i64(), row["lesson_count"].as_i64()), (Some(1), Some(1)));
 
+    let discounts = app.get(&format!("/api/v1/courses/{}/discounts", course.id), None).await;
+    let listed = &discounts.body["data"][0];
+    assert_eq!((listed["percent"].as_i64(), listed["issued_by"].as_str()), (Some(25), Some("instructor")));
+    assert_eq!((listed["active"].as_bool(), listed["ends_on"].as_str()), (Some(true), Some(today_plus(5).as_str())));
+    let by_admins = app.get(&format!("/api/v1/courses/{}/discounts?issued_by=admin", course.id), None).await;
+    assert_eq!(by_admins.body["data"], json!([]));
+
     // A country without a rate shows dollars, labelled as dollars (D8).
     let dollars = app.get("/api/v1/courses?search=compilers&country=JP", None).await;
     assert_eq!(dollars.body["data"][0]["price"], json!({ "amount_cents": 1500, "currency": "USD" }));
@@ -155,6 +162,7 @@ async fn the_public_page_shows_the_outline_but_no_video_url_and_no_answer_and_an
     assert_eq!(own.status, 200, "{:?}", own.body);
     assert_eq!(own.body["data"]["sections"][0]["lessons"][0]["video_url"], "https://www.youtube.com/embed/dQw4w9WgXcQ");
     assert_eq!(own.body["data"]["exam"][0]["answer_index"], 0);
+    assert_eq!(own.body["data"]["discounts"][0]["percent"], 25);
     assert_eq!(own.header("cache-control"), Some("private, no-cache"));
     let draft = app.create_course(&token, "Unfinished").await;
     let mine = app

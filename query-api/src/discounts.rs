@@ -1,0 +1,91 @@
+//! `GET /api/v1/courses/{id}/discounts`: a published course's current and coming discounts (DOMAIN.md
+//! `course_discount`), optionally only those an instructor or an admin issued.
+
+use std::collections::HashMap;
+
+use api_contract::{PathId, Problem};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use deadpool_postgres::Client;
+use http::HeaderMap;
+use serde::Serialize;
+use time::Date;
+use uuid::Uuid;
+
+use crate::QueryApiState;
+use crate::caching::{Audience, cached_json};
+use crate::consistency::Freshness;
+use crate::courses::unavailable;
+
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
+#[derive(Debug, Serialize)]
+pub(crate) struct DiscountView {
+    id: Uuid,
+    percent: i16,
+    #[serde(with = "iso_date")]
+    starts_on: Date,
+    #[serde(with = "iso_date")]
+    ends_on: Date,
+    issued_by: String,
+    /// Whether it applies today (UTC).
+    active: bool,
+}
+
+/// The discounts of `course_id` that have not ended, earliest first.
+pub(crate) async fn of_course(
+    client: &Client,
+    course_id: Uuid,
+    issued_by: Option<&str>,
+) -> Result<Vec<DiscountView>, Problem> {
+    let rows = client
+        .query(
+            "SELECT discount_id, percent, starts_on, ends_on, issued_by, \
+             (now() AT TIME ZONE 'UTC')::date BETWEEN starts_on AND ends_on AS active FROM course_discount \
+             WHERE course_id = $1 AND ends_on >= (now() AT TIME ZONE 'UTC')::date \
+             AND ($2::text IS NULL OR issued_by = $2) ORDER BY starts_on",
+            &[&course_id, &issued_by],
+        )
+        .await
+        .map_err(unavailable)?;
+    rows.iter()
+        .map(|row| {
+            Ok(DiscountView {
+                id: row.try_get(0)?,
+                percent: row.try_get(1)?,
+                starts_on: row.try_get(2)?,
+                ends_on: row.try_get(3)?,
+                issued_by: row.try_get(4)?,
+                active: row.try_get(5)?,
+            })
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(unavailable)
+}
+
+pub(crate) async fn list(
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    PathId(course_id): PathId,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = async {
+        let issued_by = match params.get("issued_by").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(issuer @ ("instructor" | "admin")) => Some(issuer),
+            Some(_) => return Err(Problem::malformed("`issued_by` must be instructor or admin.")),
+        };
+        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let published = client
+            .query_opt("SELECT 1 FROM catalog_course WHERE id = $1 AND status = 'published'", &[&course_id])
+            .await
+            .map_err(unavailable)?;
+        if published.is_none() {
+            return Err(Problem::not_found("There is no such published course."));
+        }
+        let discounts = of_course(&client, course_id, issued_by).await?;
+        Ok(cached_json(&headers, Audience::Public, &serde_json::json!({ "data": discounts })))
+    };
+    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
