@@ -91,6 +91,14 @@ impl Authenticated {
     pub fn actor(self) -> events::Actor {
         events::Actor { user_id: self.user_id, role: self.role }
     }
+
+    /// `403 forbidden` with `refusal` unless the caller has one of `roles`.
+    pub fn require(self, roles: &[Role], refusal: &str) -> Result<(), crate::Problem> {
+        match roles.contains(&self.role) {
+            true => Ok(()),
+            false => Err(crate::Problem::forbidden(refusal)),
+        }
+    }
 }
 
 impl<S> FromRequestParts<S> for Authenticated

@@ -59,13 +59,6 @@ impl UserRow {
     }
 }
 
-fn admins_only(actor: Authenticated) -> Result<(), Problem> {
-    match actor.role {
-        Role::Admin => Ok(()),
-        _ => Err(Problem::forbidden("Only admins list users.")),
-    }
-}
-
 /// `GET /api/v1/admin/users?role=&search=&logged_in=&page=&limit=`: newest first.
 pub(crate) async fn users(
     actor: Authenticated,
@@ -75,7 +68,7 @@ pub(crate) async fn users(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = async {
-        admins_only(actor)?;
+        actor.require(&[Role::Admin], "Only admins list users.")?;
         user_page(&state, &headers, &params).await
     };
     freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
@@ -139,7 +132,7 @@ pub(crate) async fn activity(
     headers: HeaderMap,
 ) -> Response {
     let answer = async {
-        admins_only(actor)?;
+        actor.require(&[Role::Admin], "Only admins list users.")?;
         let client = state.read.pool().get().await.map_err(unavailable)?;
         let rows = client
             .query(

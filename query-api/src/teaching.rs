@@ -15,12 +15,7 @@ use crate::consistency::Freshness;
 use crate::courses::{PageKind, Scope, course_page, list_courses, unavailable, with_content};
 use crate::discounts::of_course;
 
-fn instructors_only(actor: Authenticated) -> Result<(), Problem> {
-    match actor.role {
-        Role::Instructor => Ok(()),
-        _ => Err(Problem::forbidden("Only instructors have courses of their own.")),
-    }
-}
+const NOT_AN_INSTRUCTOR: &str = "Only instructors have courses of their own.";
 
 /// `GET /api/v1/me/instructor/courses`
 pub(crate) async fn list(
@@ -30,7 +25,7 @@ pub(crate) async fn list(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let answer = match instructors_only(actor) {
+    let answer = match actor.require(&[Role::Instructor], NOT_AN_INSTRUCTOR) {
         Ok(()) => list_courses(&state, &headers, &params, Scope::Own(actor.user_id)).await,
         Err(problem) => Err(problem),
     };
@@ -46,7 +41,7 @@ pub(crate) async fn get(
     headers: HeaderMap,
 ) -> Response {
     let answer = async {
-        instructors_only(actor)?;
+        actor.require(&[Role::Instructor], NOT_AN_INSTRUCTOR)?;
         let (course, content) = course_page(&state, course_id, None, PageKind::Owner(actor.user_id)).await?;
         let client = state.read.pool().get().await.map_err(unavailable)?;
         let mut data = with_content(course, content)?;

@@ -191,9 +191,7 @@ pub(crate) async fn create_user(
     headers: CommandHeaders,
     command: JsonCommand<CreateUserBody>,
 ) -> Result<Response, Problem> {
-    if actor.role != Role::Admin {
-        return Err(Problem::forbidden("Only admins create accounts of this kind."));
-    }
+    actor.require(&[Role::Admin], "Only admins create accounts of this kind.")?;
     let body = command.body;
     let kind = match body.kind {
         KindBody::Instructor => CreatedKind::Instructor,
@@ -272,9 +270,8 @@ pub(crate) async fn delete_me(
     actor: Authenticated,
     headers: CommandHeaders,
 ) -> Result<Response, Problem> {
-    if !matches!(actor.role, Role::IndividualTrainee | Role::CorporateTrainee) {
-        return Err(Problem::forbidden("Only trainees delete their own account; ask an admin."));
-    }
+    let trainees = [Role::IndividualTrainee, Role::CorporateTrainee];
+    actor.require(&trainees, "Only trainees delete their own account; ask an admin.")?;
     deleted(&state, actor, actor.user_id, None, &headers).await
 }
 
@@ -285,9 +282,7 @@ pub(crate) async fn delete_user(
     PathId(user_id): PathId,
     headers: CommandHeaders,
 ) -> Result<Response, Problem> {
-    if actor.role != Role::Admin {
-        return Err(Problem::forbidden("Only admins delete other accounts."));
-    }
+    actor.require(&[Role::Admin], "Only admins delete other accounts.")?;
     deleted(&state, actor, user_id, Some(actor.user_id), &headers).await
 }
 

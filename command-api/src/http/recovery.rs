@@ -1,7 +1,7 @@
 //! Email verification and password reset (guest routes, 5 attempts a minute per client IP together). The
 //! requests that mail something answer 202 alike whether or not the email has an account.
 
-use api_contract::{FieldError, JsonCommand, Problem};
+use api_contract::{JsonCommand, Problem};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -13,8 +13,7 @@ use serde::Deserialize;
 use super::CommandApiState;
 use super::execute::appended_answer;
 use super::headers::CommandHeaders;
-use super::sessions::{ClientIp, rate_limited};
-use crate::domain::account::check_password;
+use super::sessions::{ClientIp, check_new_password, rate_limited};
 use crate::recovery;
 
 #[derive(Debug, Deserialize)]
@@ -75,10 +74,7 @@ pub(crate) async fn confirm_reset(
 ) -> Result<Response, Problem> {
     state.recovery_limiter.check(ip).map_err(rate_limited)?;
     let ResetBody { token, new_password } = command.body;
-    check_password(&new_password).map_err(|message| {
-        Problem::rule("validation_failed", "The new password is not valid.")
-            .with_errors(vec![FieldError::new("new_password", message)])
-    })?;
+    check_new_password(&new_password)?;
     let appended = recovery::reset_password(state.store.database(), &token, new_password, guest(&headers)).await?;
     Ok(account_answer(appended))
 }

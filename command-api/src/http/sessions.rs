@@ -79,6 +79,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
+/// R18's password rule for a `new_password` field, as a 422 naming the field.
+pub(crate) fn check_new_password(password: &str) -> Result<(), Problem> {
+    check_password(password).map_err(|message| {
+        Problem::rule("validation_failed", "The new password is not valid.")
+            .with_errors(vec![api_contract::FieldError::new("new_password", message)])
+    })
+}
+
 pub(crate) fn rate_limited(seconds: u32) -> Problem {
     let mut problem = Problem::new(
         StatusCode::TOO_MANY_REQUESTS,
@@ -313,10 +321,7 @@ pub(crate) async fn change_password(
 ) -> Result<Response, Problem> {
     state.password_limiter.check(ip).map_err(rate_limited)?;
     let body = command.body;
-    check_password(&body.new_password).map_err(|message| {
-        Problem::rule("validation_failed", "The new password is not valid.")
-            .with_errors(vec![api_contract::FieldError::new("new_password", message)])
-    })?;
+    check_new_password(&body.new_password)?;
     let metadata = events::Metadata {
         correlation_id: Some(headers.correlation_id),
         causation_id: None,
