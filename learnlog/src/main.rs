@@ -82,6 +82,9 @@ enum BenchCommand {
     Lag(learnlog::bench::lag::LagOptions),
     /// Relay throughput against a plain rdkafka producer sending the same records (needs KAFKA_BROKERS).
     Relay(learnlog::bench::relay::RelayOptions),
+    /// Catalogue reads through the query API against the same SQL run straight on a pool, on the demo
+    /// catalogue.
+    Catalog(learnlog::bench::catalog::CatalogOptions),
 }
 
 #[tokio::main]
@@ -136,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
                 BenchCommand::Append(options) => learnlog::bench::append(&config, &options).await?,
                 BenchCommand::Lag(options) => learnlog::bench::lag::lag(&config, &options).await?,
                 BenchCommand::Relay(options) => learnlog::bench::relay::relay(&config, &options).await?,
+                BenchCommand::Catalog(options) => learnlog::bench::catalog::catalog(&config, &options).await?,
             };
             write_line(&report)
         }

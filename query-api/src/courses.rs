@@ -25,7 +25,7 @@ use crate::page::{ListEnvelope, PageRequest};
 const DEFAULT_LIMIT: i64 = 12;
 
 /// The columns of a course row, with today's discount (UTC) and the price after it.
-const COURSE_SELECT: &str = "SELECT c.id, c.instructor_id, c.instructor_name, c.title, c.summary, c.category, \
+pub const COURSE_SELECT: &str = "SELECT c.id, c.instructor_id, c.instructor_name, c.title, c.summary, c.category, \
      c.subcategories, c.level, c.language, c.base_price_cents, c.duration_h, c.lesson_count, \
      c.rating_avg::float8 AS rating_avg, c.rating_count, c.enrolled_count, c.status, c.version, c.created_at, \
      c.published_at, d.percent AS discount_percent, d.ends_on AS discount_ends_on, \

@@ -25,6 +25,7 @@ use axum::Router;
 use axum::extract::FromRef;
 use event_store::Database;
 
+pub use courses::COURSE_SELECT;
 pub use watermark::Watermark;
 
 /// The default bound on a consistency-token wait (API.md).

@@ -2,6 +2,7 @@
 //! run, interleaved where it can be, and reports ratios: the machines are shared and noisy.
 
 pub mod append;
+pub mod catalog;
 pub mod lag;
 pub mod relay;
 
