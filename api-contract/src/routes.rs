@@ -23,6 +23,8 @@ pub enum Who {
     Instructor,
     /// Individual and corporate trainees.
     Trainee,
+    /// Instructors, for their own courses, and admins.
+    InstructorOrAdmin,
     /// The course's instructor.
     Owner,
     /// The course's instructor or an admin.
@@ -38,6 +40,7 @@ impl Who {
             Who::User => "any signed-in user, for themselves",
             Who::Instructor => "instructors",
             Who::Trainee => "trainees",
+            Who::InstructorOrAdmin => "instructors (their own courses) and admins",
             Who::Owner => "the course's instructor",
             Who::OwnerOrAdmin => "the course's instructor or an admin",
             Who::Admin => "admins",

@@ -1,6 +1,7 @@
 //! HTTP routes of the command API (API.md, "Commands").
 
 mod auth;
+mod bulk_discounts;
 mod course_content;
 mod courses;
 mod execute;
@@ -62,7 +63,7 @@ impl FromRef<CommandApiState> for Arc<TokenKeys> {
 
 /// Every command route, under `/api/v1`, each with who may call it (the OpenAPI document comes from here).
 pub fn routes() -> ApiRoutes<CommandApiState> {
-    use Who::{Admin, Guest, Instructor, Owner, OwnerOrAdmin, Trainee, User};
+    use Who::{Admin, Guest, Instructor, InstructorOrAdmin, Owner, OwnerOrAdmin, Trainee, User};
     const SECTION: &str = "/api/v1/courses/{id}/sections/{section_id}";
     const LESSON: &str = "/api/v1/courses/{id}/sections/{section_id}/lessons/{lesson_id}";
     const EXERCISE: &str = "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}";
@@ -92,6 +93,7 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .route(PUT, "/api/v1/me/social-links", instructor::set_links, Instructor, "Set one's public links")
         .route(PUT, "/api/v1/me/bank-account", instructor::set_bank_account, Instructor, "Set one's payout account")
         .route(POST, "/api/v1/courses", courses::create, Instructor, "Create a draft course")
+        .route(POST, "/api/v1/courses/discounts", bulk_discounts::apply, InstructorOrAdmin, "Discount many courses")
         .route(PATCH, "/api/v1/courses/{id}", courses::update, Owner, "Change a course's details and price")
         .route(DELETE, "/api/v1/courses/{id}", courses::delete, OwnerOrAdmin, "Delete a course without enrolments")
         .route(POST, "/api/v1/courses/{id}/publish", courses::publish, Owner, "Publish a draft")

@@ -125,6 +125,12 @@ fn rows() -> Vec<Row> {
         (M::DELETE, "/api/v1/courses/{id}/announcements/{announcement_id}", None, owner(200)),
         (
             M::POST,
+            "/api/v1/courses/discounts",
+            Some(r#"{"course_ids":["{id}"],"percent":10,"starts_on":"{d100}","ends_on":"{d110}"}"#),
+            [401, 403, 403, 200, 200, 200],
+        ),
+        (
+            M::POST,
             "/api/v1/courses/{id}/discounts",
             Some(r#"{"percent":10,"starts_on":"{d100}","ends_on":"{d110}"}"#),
             owner_or_admin(201),
@@ -284,7 +290,7 @@ async fn every_route_answers_each_kind_of_caller_as_the_matrix_says() {
                 path = path.replace(&format!("{{{name}}}"), value);
             }
             let body = body.map(|text| {
-                let text = text.replace("{n}", &n.to_string());
+                let text = text.replace("{n}", &n.to_string()).replace("{id}", &ids["id"]);
                 let text = ["{d100}", "{d110}", "{d50}", "{d60}"].iter().fold(text, |text, placeholder| {
                     let days: i64 = placeholder[2..placeholder.len() - 1].parse().expect("days");
                     text.replace(placeholder, &today_plus(days))

@@ -230,6 +230,18 @@ async fn nobody_but_the_owner_changes_a_course_and_an_admin_may_add_a_discount()
     let moved = app.call(Method::PUT, &format!("{base}/discounts/{}", granted.id()), &owner, Some(&overlapping)).await;
     assert_eq!(moved.status, 200, "an update is checked against the other windows only: {:?}", moved.body);
 
+    // One discount on many courses: each course decides for itself.
+    let (_, rival) = app.user(Role::Instructor);
+    let theirs = app.create_course(&rival, "Not yours").await.id();
+    let bulk = json!({ "course_ids": [course.id, theirs], "percent": 20, "starts_on": today_plus(200),
+                       "ends_on": today_plus(210) });
+    let applied = app.post("/api/v1/courses/discounts", &owner, Some(&bulk)).await;
+    assert_eq!(applied.status, 200, "{:?}", applied.body);
+    assert_eq!(applied.body["data"]["succeeded"][0]["course_id"], course.id.as_str());
+    assert_eq!(applied.body["data"]["failed"][0]["code"], "forbidden");
+    let again = app.post("/api/v1/courses/discounts", &owner, Some(&bulk)).await;
+    assert_eq!(again.body["data"]["failed"][0]["code"], "discount_window_overlaps", "{:?}", again.body);
+
     // Content, discounts and their changes project the same live and in a rebuild from the first event.
     app.wait_until_projected().await;
     let rebuilt = app.rebuild().await;

@@ -1,0 +1,88 @@
+//! `POST /api/v1/courses/discounts`: one discount on many courses (DOMAIN.md ApplyDiscountToCatalogSelection).
+//! The client picks the courses (with the query API's filters); each course then gets its own AddDiscount,
+//! decided and appended on its own stream like any other, so an instructor's selection can only touch their
+//! own courses and every window check holds. The answer lists what succeeded and why the rest failed.
+
+use api_contract::{Authenticated, FieldError, JsonCommand, Problem};
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use events::Role;
+use http::StatusCode;
+use serde::Deserialize;
+use time::Date;
+use uuid::Uuid;
+
+use super::CommandApiState;
+use super::courses::{CourseRequest, on_course};
+use super::headers::CommandHeaders;
+use crate::domain::course::{CourseCommand, discount_issuer};
+use crate::domain::discount::{DiscountCommand, Window};
+
+/// The most courses one request discounts.
+pub const MAX_COURSES: usize = 100;
+
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BulkDiscountBody {
+    course_ids: Vec<Uuid>,
+    percent: i64,
+    #[serde(with = "iso_date")]
+    starts_on: Date,
+    #[serde(with = "iso_date")]
+    ends_on: Date,
+}
+
+pub(crate) async fn apply(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<BulkDiscountBody>,
+) -> Result<Response, Problem> {
+    actor.require(&[Role::Instructor, Role::Admin], "Only instructors and admins grant discounts.")?;
+    let body = command.body;
+    let mut course_ids = body.course_ids;
+    course_ids.sort_unstable();
+    course_ids.dedup();
+    if course_ids.is_empty() || course_ids.len() > MAX_COURSES {
+        let message = format!("must name 1 to {MAX_COURSES} courses");
+        return Err(Problem::rule("validation_failed", "Some fields are not valid.")
+            .with_errors(vec![FieldError::new("course_ids", message)]));
+    }
+    let window = Window { starts_on: body.starts_on, ends_on: body.ends_on };
+    let issued_by = discount_issuer(actor.role);
+    let mut succeeded = Vec::new();
+    let mut failed = Vec::new();
+    for course_id in course_ids {
+        let discount_id = Uuid::now_v7();
+        // Each course's append carries its own key, derived from the request's, so a retry replays it.
+        let course_headers = CommandHeaders {
+            idempotency_key: headers.idempotency_key.as_ref().map(|key| format!("{key}:{course_id}")),
+            if_match: None,
+            correlation_id: headers.correlation_id,
+        };
+        let digest = format!("{}:{course_id}", command.digest);
+        let request = CourseRequest::new_part(course_id, course_headers, digest, discount_id);
+        let add = DiscountCommand::Add { discount_id, percent: body.percent, window, issued_by };
+        match on_course(&state, actor, request, CourseCommand::Discount(add)).await {
+            Ok(answer) => {
+                succeeded.push(serde_json::json!({ "course_id": course_id, "answer": answer_data(answer).await }))
+            }
+            Err(problem) => failed.push(serde_json::json!({
+                "course_id": course_id, "code": problem.code, "detail": problem.detail,
+            })),
+        }
+    }
+    let body = serde_json::json!({ "data": { "succeeded": succeeded, "failed": failed } });
+    Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+/// The `data` and consistency token of one course's answer.
+async fn answer_data(answer: Response) -> serde_json::Value {
+    let bytes = axum::body::to_bytes(answer.into_body(), 64 * 1024).await.unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    serde_json::json!({ "discount_id": value["data"]["id"], "version": value["data"]["version"],
+                        "consistency_token": value["consistency_token"] })
+}
