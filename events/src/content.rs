@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+// ISO 8601 calendar dates (`2026-11-22`), for every date field of the API and of events.
+time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
 
 /// A multiple-choice question of an exercise or the exam. The right answer is one of the options (R13),
 /// kept by index; it is never shown to a trainee who has not answered.

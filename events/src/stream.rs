@@ -74,11 +74,7 @@ pub fn fx_stream(currency: &str) -> String {
     format!("fx-{currency}")
 }
 
-/// `enrollment-{trainee}-{course}`: one deterministic stream per trainee and course (DOMAIN.md, Learning).
-pub fn enrollment_stream(trainee_id: Uuid, course_id: Uuid) -> String {
-    format!("{ENROLLMENT_PREFIX}{trainee_id}-{course_id}")
-}
-
+/// Enrolment streams are `enrollment-{trainee}-{course}` (DOMAIN.md, Learning): one per trainee and course.
 pub const ENROLLMENT_PREFIX: &str = "enrollment-";
 
 #[cfg(test)]

@@ -49,11 +49,9 @@ struct Rating {
 #[derive(Debug, Serialize)]
 struct ActiveDiscount {
     percent: i16,
-    #[serde(with = "crate::courses::iso_date")]
+    #[serde(with = "events::content::iso_date")]
     ends_on: Date,
 }
-
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
 #[derive(Debug, Serialize)]
 pub(crate) struct CourseView {

@@ -17,15 +17,13 @@ use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
 use crate::courses::unavailable;
 
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
-
 #[derive(Debug, Serialize)]
 pub(crate) struct DiscountView {
     id: Uuid,
     percent: i16,
-    #[serde(with = "iso_date")]
+    #[serde(with = "events::content::iso_date")]
     starts_on: Date,
-    #[serde(with = "iso_date")]
+    #[serde(with = "events::content::iso_date")]
     ends_on: Date,
     issued_by: String,
     /// Whether it applies today (UTC).

@@ -22,16 +22,14 @@ use crate::domain::discount::{DiscountCommand, Window};
 /// The most courses one request discounts.
 pub const MAX_COURSES: usize = 100;
 
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BulkDiscountBody {
     course_ids: Vec<Uuid>,
     percent: i64,
-    #[serde(with = "iso_date")]
+    #[serde(with = "events::content::iso_date")]
     starts_on: Date,
-    #[serde(with = "iso_date")]
+    #[serde(with = "events::content::iso_date")]
     ends_on: Date,
 }
 

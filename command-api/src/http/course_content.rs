@@ -17,8 +17,6 @@ use crate::domain::course::{CourseCommand, discount_issuer};
 use crate::domain::course_content::{ContentCommand, LessonDraft, LessonPatch, QuestionDraft};
 use crate::domain::discount::{DiscountCommand, Window};
 
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SectionBody {
@@ -105,9 +103,9 @@ pub(crate) struct AnnouncementBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct DiscountBody {
     percent: i64,
-    #[serde(with = "iso_date")]
+    #[serde(with = "events::content::iso_date")]
     starts_on: Date,
-    #[serde(with = "iso_date")]
+    #[serde(with = "events::content::iso_date")]
     ends_on: Date,
 }
 

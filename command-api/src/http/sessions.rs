@@ -176,7 +176,7 @@ pub(crate) async fn login(
 ) -> Result<Response, Problem> {
     state.login_limiter.check(ip).map_err(rate_limited)?;
     let login = command.body.login.trim().to_lowercase();
-    let client = state.store.database().pool().get().await.map_err(unavailable)?;
+    let mut client = state.store.database().pool().get().await.map_err(unavailable)?;
     let row = client
         .query_opt(
             "SELECT user_id, password_hash, role FROM user_credentials WHERE email = $1 OR lower(username) = $1",
@@ -201,8 +201,6 @@ pub(crate) async fn login(
         tracing::error!(%role, "a credential has an unknown role");
         Problem::internal()
     })?;
-    drop(client);
-    let mut client = state.store.database().pool().get().await.map_err(unavailable)?;
     let transaction = client.transaction().await.map_err(unavailable)?;
     // The previous value, read under the row's lock: of two racing first logins, one is the first.
     let first_login: bool = transaction
