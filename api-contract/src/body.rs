@@ -47,23 +47,18 @@ where
     }
 }
 
-/// Parses `bytes` as `T`, naming the offending field when the shape is wrong.
+/// Parses `bytes` as `T`, naming the offending field when the shape is wrong, after every string in the body
+/// passed the one text rule ([`crate::text`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let inner = error.inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return Problem::malformed(format!("The body is not valid JSON: {inner}."));
-        }
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|error| Problem::malformed(format!("The body is not valid JSON: {error}.")))?;
+    crate::text::check_json(&value)?;
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let field = error.path().to_string();
-        let message = inner.to_string();
+        let message = error.inner().to_string();
         Problem::malformed(format!("The body does not have the expected shape: {message}."))
             .with_errors(vec![FieldError::new(if field == "." { String::new() } else { field }, message)])
-    })?;
-    deserializer
-        .end()
-        .map_err(|error| Problem::malformed(format!("The body has data after the JSON value: {error}.")))?;
-    Ok(value)
+    })
 }
 
 fn is_json(headers: &http::HeaderMap) -> bool {

@@ -51,6 +51,7 @@ pub fn finish(routes: Router, body_limit: usize, readiness: Readiness) -> Router
         .method_not_allowed_fallback(|| async {
             Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This route does not take that method.")
         })
+        .layer(axum::middleware::from_fn(crate::text::guard_uri))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");

@@ -5,6 +5,8 @@
 //! - every error leaves as RFC 9457 problem JSON and never carries SQL, stack traces or secrets ([`problem`]);
 //! - request bodies are parsed strictly: not JSON, wrong types or unknown fields are `400 malformed_request`,
 //!   a wrong content type `415`, an oversized body `413` ([`body`]);
+//! - text that PostgreSQL cannot store, or that holds control characters, is refused at the edge, in bodies,
+//!   paths and query strings alike ([`text`]);
 //! - the actor comes only from a verified bearer token ([`auth`]).
 
 pub mod auth;
@@ -13,6 +15,7 @@ pub mod consistency;
 pub mod edge;
 pub mod problem;
 pub mod routes;
+pub mod text;
 
 pub use auth::{Authenticated, TokenError, TokenKeys};
 pub use body::{JsonCommand, PathId, PathIds, request_digest};

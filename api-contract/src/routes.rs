@@ -123,8 +123,12 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
             .description(Some(format!("Who: {}.", operation.who.describe())))
             .response("default", ResponseBuilder::new().description("Success, or problem JSON (RFC 9457)."));
         for name in operation.path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
-            let format = if name == "currency" { None } else { Some("uuid") };
-            let mut schema = ObjectBuilder::new().schema_type(Type::String);
+            let (kind, format) = match name {
+                "currency" => (Type::String, None),
+                "dead_letter_id" => (Type::Integer, Some("int64")),
+                _ => (Type::String, Some("uuid")),
+            };
+            let mut schema = ObjectBuilder::new().schema_type(kind);
             if let Some(format) = format {
                 schema = schema.format(Some(utoipa::openapi::SchemaFormat::Custom(format.to_owned())));
             }

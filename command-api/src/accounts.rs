@@ -4,8 +4,9 @@
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use database::Database;
 use event_store::writer::append_in_transaction;
-use event_store::{AppendOutcome, AppendRequest, Appended, Database, ExpectedVersion, IdempotencyRecord};
+use event_store::{AppendOutcome, AppendRequest, Appended, ExpectedVersion, IdempotencyRecord};
 use events::stream::user_stream;
 use events::{Event, Metadata, NewEvent, PasswordChanged, Role};
 use time::OffsetDateTime;

@@ -9,6 +9,5 @@ pub mod domain;
 pub mod email;
 mod http;
 pub mod recovery;
-pub mod relay;
 
 pub use http::{AttemptLimiter, CommandApiState, DEFAULT_FRONTEND_URL, router, routes};

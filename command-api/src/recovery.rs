@@ -4,7 +4,8 @@
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use event_store::{Appended, Database};
+use database::Database;
+use event_store::Appended;
 use events::identity::{EmailVerificationRequested, EmailVerified, PasswordReset, PasswordResetRequested};
 use events::{Event, Metadata};
 use rand::Rng;
@@ -62,7 +63,7 @@ pub(crate) async fn issue_verification(
         "Welcome to Learnlog.\n\nYour verification code is {code}. It is valid for 30 minutes.\n\n\
          If you did not sign up, ignore this email."
     );
-    enqueue(client, email, "Learnlog: your verification code", &body).await?;
+    enqueue(client, email, "Learnlog: your verification code", &body, Some(expires_at)).await?;
     Ok(Event::EmailVerificationRequested(EmailVerificationRequested { user_id, expires_at }))
 }
 
@@ -174,7 +175,7 @@ pub async fn request_password_reset(
          {}/reset-password?token={token}\n\nIf it was not you, ignore this email; your password stays as it is.",
         link_base.trim_end_matches('/')
     );
-    enqueue(&*transaction, &email.trim().to_lowercase(), "Learnlog: reset your password", &body)
+    enqueue(&*transaction, &email.trim().to_lowercase(), "Learnlog: reset your password", &body, Some(expires_at))
         .await
         .map_err(unavailable)?;
     let event = Event::PasswordResetRequested(PasswordResetRequested { user_id, expires_at });

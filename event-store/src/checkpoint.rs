@@ -1,7 +1,7 @@
 //! Checkpoints of readers that live beside the store: the Kafka relay's place in the feed.
 
-use crate::database::Database;
 use crate::feed::ReadError;
+use database::Database;
 
 /// The last position `relay` has seen acknowledged, 0 before the first.
 pub async fn load_relay(store: &Database, relay: &str) -> Result<i64, ReadError> {

@@ -11,7 +11,7 @@ use tokio_postgres::Row;
 
 use crate::EVENTS_CHANNEL;
 use crate::append::StoredAnswer;
-use crate::database::Database;
+use database::Database;
 
 /// A subscriber re-reads at least this often even without a notification.
 const POLL_FALLBACK: Duration = Duration::from_millis(500);

@@ -11,8 +11,6 @@
 
 pub mod append;
 pub mod checkpoint;
-pub mod cluster;
-pub mod database;
 mod fast_path;
 pub mod feed;
 mod plan;
@@ -22,7 +20,6 @@ pub mod writer;
 pub use append::{
     AppendError, AppendOutcome, AppendRequest, Appended, ExpectedVersion, IdempotencyRecord, StoredAnswer,
 };
-pub use database::{Database, DatabaseError};
 pub use feed::{FeedSubscription, ReadError};
 pub use writer::PgEventStore;
 

@@ -15,11 +15,11 @@ use tokio_postgres::{Client, Transaction};
 
 use crate::EVENTS_CHANNEL;
 use crate::append::{AppendError, AppendOutcome, AppendRequest, StoredAnswer};
-use crate::database::Database;
 use crate::fast_path::{self, Written};
 use crate::feed::{self, ReadError};
 use crate::plan::{BatchPlan, plan_batch};
 use crate::statements::{APPEND_LOCK_KEY, AppendStatements};
+use database::Database;
 
 /// The most appends one transaction carries.
 const MAX_BATCH: usize = 512;

@@ -2,7 +2,7 @@
 
 use command_api::accounts;
 use command_api::domain::account::{self, Account, CreatedKind, SignUp};
-use event_store::Database;
+use database::Database;
 use events::Metadata;
 use uuid::Uuid;
 
@@ -38,16 +38,16 @@ pub async fn create_admin(config: &Config, admin: NewAdmin) -> Result<Uuid, Erro
         Some(url) => (None, url.clone()),
         None => {
             let cluster = embedded::start(&config.data_dir).await?;
-            let url = cluster.url(embedded::DATABASE);
+            let url = database::SecretUrl::new(cluster.url(embedded::DATABASE));
             (Some(cluster), url)
         }
     };
     let result = async {
-        crate::app::migrate(&url, config.read_database_url.as_deref(), config.kafka.as_ref()).await?;
+        crate::app::migrate(&url, config.read_database_url.as_ref(), config.kafka.as_ref()).await?;
         let user_id = Uuid::now_v7();
         let events = account::create(Account::Missing, user_id, &CreatedKind::Admin, &sign_up, None)
             .map_err(|rejection| Error::Config(format!("{rejection:?}")))?;
-        let store = Database::connect(&url, 1)?;
+        let store = Database::connect(url.expose(), 1)?;
         accounts::create(&store, user_id, &sign_up, events::Role::Admin, &events, Metadata::default(), None)
             .await
             .map_err(|error| Error::Config(error.to_string()))?;

@@ -9,11 +9,13 @@ use std::time::Duration;
 use api_contract::{Readiness, TokenKeys};
 use axum::Router;
 use command_api::CommandApiState;
-use command_api::email::{Delivery, Mailer};
-use command_api::relay::{KafkaSettings, Relay, ensure_topics};
-use event_store::{Database, PgEventStore};
+use database::Database;
+use database::SecretUrl;
+use event_store::PgEventStore;
+use mailer::{Delivery, Mailer};
 use projector::{FeedSource, KafkaSource, KafkaSourceSettings, PROJECTIONS_CHANNEL, Projector, READ_MODELS};
 use query_api::{QueryApiState, Watermark};
+use relay::{KafkaSettings, Relay, ensure_topics};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -55,10 +57,10 @@ pub struct App {
 }
 
 impl App {
-    pub async fn build(config: &Config, store_url: &str, roles: &[Role]) -> Result<App, Error> {
-        let store = Database::connect(store_url, config.pool_size)?;
-        let read = match config.read_database_url.as_deref() {
-            Some(url) if url != store_url => Database::connect(url, config.pool_size)?,
+    pub async fn build(config: &Config, store_url: &SecretUrl, roles: &[Role]) -> Result<App, Error> {
+        let store = Database::connect(store_url.expose(), config.pool_size)?;
+        let read = match &config.read_database_url {
+            Some(url) if url != store_url => Database::connect(url.expose(), config.pool_size)?,
             _ => store.clone(),
         };
         let mut routes = Router::new();
@@ -85,11 +87,14 @@ impl App {
                 consistency_wait: config.consistency_wait,
                 keys: Arc::clone(keys),
             }));
+            let admin = projector::admin::DeadLetterAdmin { read: read.clone(), keys: Arc::clone(keys) };
+            routes = routes.merge(projector::admin::router(admin));
         }
         if roles.contains(&Role::QueryApi) {
             // GET routes belong to the query API; the document describes both services.
             let mut operations = command_api::routes().operations().to_vec();
             operations.extend_from_slice(query_api::routes().operations());
+            operations.extend_from_slice(projector::admin::routes().operations());
             routes = routes.merge(api_contract::openapi_router("Learnlog", env!("CARGO_PKG_VERSION"), operations));
         }
         let projector = roles.contains(&Role::Projector).then(|| Projector::new(read.clone(), READ_MODELS));
@@ -222,11 +227,15 @@ fn readiness(store: Database, read: Database) -> Readiness {
 
 /// Applies both sets of migrations (to the same database in embedded mode), and creates the Kafka topics
 /// when Kafka is configured.
-pub async fn migrate(store_url: &str, read_url: Option<&str>, kafka: Option<&KafkaConfig>) -> Result<(), Error> {
+pub async fn migrate(
+    store_url: &SecretUrl,
+    read_url: Option<&SecretUrl>,
+    kafka: Option<&KafkaConfig>,
+) -> Result<(), Error> {
     for (url, schema) in
         [(store_url, migrations::Schema::Store), (read_url.unwrap_or(store_url), migrations::Schema::Read)]
     {
-        let database = Database::connect(url, 1)?;
+        let database = Database::connect(url.expose(), 1)?;
         let mut client = database.connect_single().await?;
         migrations::migrate(&mut client, schema).await?;
     }

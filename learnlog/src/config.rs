@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use database::SecretUrl;
 use secrecy::SecretString;
 
 use crate::error::Error;
@@ -12,9 +13,9 @@ use crate::error::Error;
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The event store. `None`: `learnlog up` starts a local cluster in the data folder.
-    pub database_url: Option<String>,
+    pub database_url: Option<SecretUrl>,
     /// The read models; defaults to the event store's database.
-    pub read_database_url: Option<String>,
+    pub read_database_url: Option<SecretUrl>,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     /// HS256 secret for access tokens; from the data folder when not set.
@@ -25,7 +26,7 @@ pub struct Config {
     /// Kafka between the store and the projectors; `None`: embedded mode (the projector tails the feed).
     pub kafka: Option<KafkaConfig>,
     /// Where emails go: an SMTP server, or `None` for `.eml` files in `<data folder>/mailbox`.
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<SecretUrl>,
     pub mail_from: String,
     /// The web frontend, for links in emails.
     pub frontend_url: String,
@@ -108,15 +109,15 @@ impl Config {
         };
         Ok(Config {
             kafka,
-            database_url: lookup("DATABASE_URL"),
-            read_database_url: lookup("LEARNLOG_READ_DATABASE_URL"),
+            database_url: lookup("DATABASE_URL").map(SecretUrl::new),
+            read_database_url: lookup("LEARNLOG_READ_DATABASE_URL").map(SecretUrl::new),
             listen,
             data_dir: lookup("LEARNLOG_DATA_DIR").map_or(defaults.data_dir, PathBuf::from),
             jwt_secret: lookup("LEARNLOG_JWT_SECRET").map(SecretString::from),
             consistency_wait,
             body_limit_bytes,
             pool_size,
-            smtp_url: lookup("LEARNLOG_SMTP_URL"),
+            smtp_url: lookup("LEARNLOG_SMTP_URL").map(SecretUrl::new),
             mail_from: lookup("LEARNLOG_MAIL_FROM").unwrap_or(defaults.mail_from),
             frontend_url: lookup("LEARNLOG_FRONTEND_URL").unwrap_or(defaults.frontend_url),
         })
@@ -170,5 +171,21 @@ mod tests {
             ("k1:9092", 6, "learnlog-projector")
         );
         assert!(config(&[("KAFKA_BROKERS", "k1:9092"), ("LEARNLOG_KAFKA_PARTITIONS", "0")]).is_err());
+    }
+
+    #[test]
+    fn a_printed_configuration_shows_no_password() {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://app:db-pass-1@db:5432/learnlog"),
+            ("LEARNLOG_READ_DATABASE_URL", "postgres://reader:db-pass-2@replica/learnlog"),
+            ("LEARNLOG_SMTP_URL", "smtps://mailer:smtp-pass-3@mail.example.com"),
+            ("LEARNLOG_JWT_SECRET", "jwt-secret-4-jwt-secret-4-jwt-secret-4"),
+        ])
+        .expect("valid");
+        let printed = format!("{config:?}");
+        for secret in ["db-pass-1", "db-pass-2", "smtp-pass-3", "jwt-secret-4"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert_eq!(config.database_url.expect("set").expose(), "postgres://app:db-pass-1@db:5432/learnlog");
     }
 }

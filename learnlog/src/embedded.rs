@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use event_store::cluster::{ClusterOptions, LocalCluster};
+use dev_cluster::{ClusterOptions, LocalCluster};
 use tokio_postgres::NoTls;
 
 use crate::error::Error;

@@ -5,7 +5,7 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
     #[error(transparent)]
-    Database(#[from] event_store::DatabaseError),
+    Database(#[from] database::DatabaseError),
     #[error("database: {0}")]
     Postgres(#[from] tokio_postgres::Error),
     #[error("database pool: {0}")]
@@ -13,17 +13,21 @@ pub enum Error {
     #[error(transparent)]
     Migration(#[from] migrations::MigrationError),
     #[error(transparent)]
-    Cluster(#[from] event_store::cluster::ClusterError),
+    Cluster(#[from] dev_cluster::ClusterError),
     #[error(transparent)]
     Token(#[from] api_contract::TokenError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("Kafka: {0}")]
-    Relay(#[from] command_api::relay::RelayError),
+    Relay(#[from] relay::RelayError),
     #[error("Kafka: {0}")]
     Source(#[from] projector::SourceError),
     #[error("mail: {0}")]
-    Mailer(#[from] command_api::email::MailerError),
+    Mailer(#[from] mailer::MailerError),
+    #[error("dead letters: {0}")]
+    DeadLetter(#[from] projector::dead_letters::DeadLetterError),
+    #[error("projector: {0}")]
+    Projector(#[from] projector::ProjectorError),
     #[error("demo data: {0}")]
     Demo(String),
 }

@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The projector's dead letters: events that could not be applied, each parking its stream.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLetterCommand,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -70,6 +75,20 @@ enum AdminCommand {
         username: String,
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeadLetterCommand {
+    /// Every parked stream: the event that failed, why, and how many events wait behind it.
+    List,
+    /// Apply a dead letter again (after a fix), then the events waiting behind it, in order.
+    Retry { id: i64 },
+    /// Never apply a dead letter, recording why, then apply the events waiting behind it.
+    Skip {
+        id: i64,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -112,8 +131,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            let url = config.database_url.as_deref().context("`migrate` needs DATABASE_URL")?;
-            migrate(url, config.read_database_url.as_deref(), config.kafka.as_ref()).await?;
+            let url = config.database_url.as_ref().context("`migrate` needs DATABASE_URL")?;
+            migrate(url, config.read_database_url.as_ref(), config.kafka.as_ref()).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
@@ -134,6 +153,16 @@ async fn main() -> anyhow::Result<()> {
             let id = learnlog::admin::create_admin(&config, admin).await?;
             write_line(&format!("admin created: {id}"))
         }
+        Command::DeadLetters { command } => {
+            use learnlog::operations::DeadLetterTask;
+            let task = match command {
+                DeadLetterCommand::List => DeadLetterTask::List,
+                DeadLetterCommand::Retry { id } => DeadLetterTask::Retry { id },
+                DeadLetterCommand::Skip { id, reason } => DeadLetterTask::Skip { id, reason },
+            };
+            let operator = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
+            write_line(&learnlog::operations::dead_letter_task(&config, task, &operator).await?)
+        }
         Command::Bench { command } => {
             let report = match command {
                 BenchCommand::Append(options) => learnlog::bench::append(&config, &options).await?,
@@ -151,12 +180,13 @@ async fn up(config: Config, demo: bool) -> anyhow::Result<()> {
         Some(url) => (None, url.clone()),
         None => {
             let cluster = embedded::start(&config.data_dir).await.context("starting the embedded PostgreSQL")?;
-            let url = cluster.url(embedded::DATABASE);
+            let url = database::SecretUrl::new(cluster.url(embedded::DATABASE));
             (Some(cluster), url)
         }
     };
-    migrate(&url, config.read_database_url.as_deref(), config.kafka.as_ref()).await?;
+    migrate(&url, config.read_database_url.as_ref(), config.kafka.as_ref()).await?;
     let app = App::build(&config, &url, &Role::everything(&config)).await?;
+    // The password stays in the data folder (or DATABASE_URL): shown, the URL hides it.
     write_line(&format!("PostgreSQL: {url}"))?;
     let address = app.local_addr()?;
     write_line(&format!("Learnlog is up on http://{address} (Ctrl-C stops it)"))?;

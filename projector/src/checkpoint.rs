@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use database::Database;
 use deadpool_postgres::Transaction;
-use event_store::Database;
 
 use crate::ProjectorError;
 

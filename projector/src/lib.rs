@@ -3,17 +3,19 @@
 //! exactly once, across restarts, redeliveries, relay republishing and rebalances. It never writes the event
 //! store.
 
+pub mod admin;
 mod checkpoint;
+pub mod dead_letters;
 pub mod kafka;
 mod projections;
 pub mod source;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
+use database::Database;
 use deadpool_postgres::Transaction;
-use event_store::Database;
 use events::{DecodeError, RecordedEvent};
 
 pub use checkpoint::load as load_checkpoint;
@@ -28,7 +30,9 @@ pub const READ_MODELS: &str = "read_models";
 
 /// Events applied per transaction at most.
 const BATCH_SIZE: usize = 500;
-const RETRY_AFTER: Duration = Duration::from_millis(500);
+/// The first wait after a transient failure; it doubles up to [`RETRY_AT_MOST`] while the failures go on.
+const RETRY_AFTER: Duration = Duration::from_millis(250);
+const RETRY_AT_MOST: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectorError {
@@ -38,6 +42,44 @@ pub enum ProjectorError {
     Postgres(#[from] tokio_postgres::Error),
     #[error(transparent)]
     Source(#[from] SourceError),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+impl ProjectorError {
+    /// Whether applying the same event again can never succeed without a fix: it does not decode, or the
+    /// database refused its data (SQLSTATE classes 22 data exception, 23 integrity constraint, 42 syntax or
+    /// access rule, 54 program limit). Such an event parks its stream. Everything else (connections, pools,
+    /// deadlocks, serialisation failures, a broker or database down) is transient and retried with backoff.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            ProjectorError::Decode(_) => true,
+            ProjectorError::Postgres(error) => error
+                .as_db_error()
+                .is_some_and(|db| matches!(db.code().code().get(..2), Some("22" | "23" | "42" | "54"))),
+            ProjectorError::Pool(_) | ProjectorError::Source(_) => false,
+        }
+    }
+
+    /// The error as stored with a dead letter and logged: the SQLSTATE and the database's message, without its
+    /// DETAIL, which quotes the failing row (and so, perhaps, personal data).
+    pub fn summary(&self) -> String {
+        match self {
+            ProjectorError::Postgres(error) => match error.as_db_error() {
+                Some(db) => format!("SQLSTATE {}: {}", db.code().code(), db.message()),
+                None => error.to_string(),
+            },
+            other => other.to_string(),
+        }
+    }
+}
+
+/// How a batch is applied: all at once, or one event at a time behind savepoints so that a permanent failure
+/// parks its own stream and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Care {
+    Batch,
+    PerEvent,
 }
 
 /// Feeds the read models in `read` from an event source.
@@ -57,9 +99,12 @@ impl Projector {
         checkpoint::load(&self.read, &self.name).await
     }
 
-    /// Runs until `shutdown` completes. A batch being applied is finished first; a failing one is retried.
+    /// Runs until `shutdown` completes. A batch being applied is finished first. A transient failure (the
+    /// source or the database down) is retried with backoff; an event that can never apply parks its stream
+    /// ([`dead_letters`]) and the rest go on.
     pub async fn run(self, mut source: impl EventSource, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut backoff = RETRY_AFTER;
         loop {
             let batch = tokio::select! {
                 () = &mut shutdown => return,
@@ -68,42 +113,97 @@ impl Projector {
             let batch = match batch {
                 Ok(batch) => batch,
                 Err(error) => {
-                    tracing::warn!(%error, "reading events failed; retrying");
-                    tokio::time::sleep(RETRY_AFTER).await;
+                    tracing::warn!(%error, retry_in = ?backoff, "reading events failed; retrying");
+                    tokio::select! {
+                        () = &mut shutdown => return,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(RETRY_AT_MOST);
                     continue;
                 }
             };
             while let Err(error) = self.apply(&batch).await {
-                tracing::warn!(%error, "applying a batch failed; retrying");
+                tracing::warn!(error = %error.summary(), retry_in = ?backoff, "applying a batch failed; retrying");
                 tokio::select! {
                     () = &mut shutdown => return,
-                    () = tokio::time::sleep(RETRY_AFTER) => {}
+                    () = tokio::time::sleep(backoff) => {}
                 }
+                backoff = (backoff * 2).min(RETRY_AT_MOST);
             }
+            backoff = RETRY_AFTER;
             source.acknowledge(&batch).await;
         }
     }
 
     /// Applies the events of `batch` that its checkpoints do not cover yet, and moves the checkpoints, in one
-    /// transaction. Returns how many events were applied.
+    /// transaction. An event that can never apply parks its stream in the dead letters, with the stream's
+    /// later events behind it; the rest of the batch is applied. Returns how many events were applied. An
+    /// error is transient: the batch may be applied again.
     pub async fn apply(&self, batch: &[SourcedEvent]) -> Result<usize, ProjectorError> {
+        match self.apply_with(batch, Care::Batch).await {
+            // The batch is rolled back whole; find the event that fails, park its stream, apply the others.
+            Err(error) if error.is_permanent() => {
+                tracing::debug!(%error, "a batch failed for good; applying it event by event");
+                self.apply_with(batch, Care::PerEvent).await
+            }
+            other => other,
+        }
+    }
+
+    async fn apply_with(&self, batch: &[SourcedEvent], care: Care) -> Result<usize, ProjectorError> {
         if batch.is_empty() {
             return Ok(0);
         }
         let mut client = self.read.pool().get().await?;
         let transaction = client.transaction().await?;
         let fresh = self.claim(&transaction, batch).await?;
+        let mut streams: Vec<&str> = fresh.iter().map(|event| event.stream_id.as_str()).collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let mut parked: HashSet<String> = dead_letters::parked_streams(&transaction, &self.name, &streams).await?;
         let mut versions: HashMap<&str, i64> = HashMap::new();
+        let mut applied = 0;
         for recorded in &fresh {
-            apply_one(&transaction, recorded).await?;
-            let version = versions.entry(recorded.stream_id.as_str()).or_insert(0);
-            *version = (*version).max(recorded.stream_version);
+            if parked.contains(&recorded.stream_id) {
+                dead_letters::wait(&transaction, &self.name, recorded).await?;
+                continue;
+            }
+            let outcome = match care {
+                Care::Batch => apply_one(&transaction, recorded).await,
+                Care::PerEvent => {
+                    transaction.batch_execute("SAVEPOINT projector_event").await?;
+                    let outcome = apply_one(&transaction, recorded).await;
+                    let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
+                    transaction.batch_execute(&format!("{end} SAVEPOINT projector_event")).await?;
+                    outcome
+                }
+            };
+            match outcome {
+                Ok(()) => {
+                    applied += 1;
+                    let version = versions.entry(recorded.stream_id.as_str()).or_insert(0);
+                    *version = (*version).max(recorded.stream_version);
+                }
+                Err(error) if care == Care::PerEvent && error.is_permanent() => {
+                    let reason = error.summary();
+                    tracing::error!(
+                        stream = %recorded.stream_id,
+                        position = recorded.position,
+                        event_type = %recorded.event_type,
+                        error = %reason,
+                        "an event cannot be applied; its stream is parked in the dead letters"
+                    );
+                    dead_letters::park(&transaction, &self.name, recorded, &reason).await?;
+                    parked.insert(recorded.stream_id.clone());
+                }
+                Err(error) => return Err(error),
+            }
         }
         checkpoint::record_stream_versions(&transaction, &versions).await?;
         let position = fresh.last().map_or(0, |e| e.position).to_string();
         transaction.execute("SELECT pg_notify($1, $2)", &[&PROJECTIONS_CHANNEL, &position]).await?;
         transaction.commit().await?;
-        Ok(fresh.len())
+        Ok(applied)
     }
 
     /// Locks the checkpoints `batch` touches, moves them past it, and returns the events they did not cover:
@@ -174,16 +274,10 @@ impl Projector {
     }
 }
 
-async fn apply_one(transaction: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectorError> {
-    match recorded.decode() {
-        Ok(event) => projections::apply(transaction, recorded, &event).await?,
-        Err(DecodeError::UnknownType(event_type)) => {
-            // Written by a newer version of Learnlog: no read model of this version needs it.
-            tracing::debug!(%event_type, position = recorded.position, "skipping an event type this version does not know");
-        }
-        Err(error) => {
-            tracing::error!(%error, position = recorded.position, stream = %recorded.stream_id, "skipping an event that does not decode");
-        }
-    }
-    Ok(())
+/// Decodes `recorded` (upcasting older versions) and applies it to every projection. An event that does not
+/// decode, a type this version does not know included, is a permanent failure: it parks its stream until an
+/// upgrade or a fix lets a retry apply it.
+pub(crate) async fn apply_one(transaction: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectorError> {
+    let event = recorded.decode()?;
+    Ok(projections::apply(transaction, recorded, &event).await?)
 }

@@ -4,7 +4,8 @@
 
 use std::future::Future;
 
-use event_store::{Database, FeedSubscription, ReadError};
+use database::Database;
+use event_store::{FeedSubscription, ReadError};
 use events::RecordedEvent;
 
 /// Where one event was read.

@@ -23,7 +23,7 @@ use http::Method;
 const GET: Method = Method::GET;
 use axum::Router;
 use axum::extract::FromRef;
-use event_store::Database;
+use database::Database;
 
 pub use courses::COURSE_SELECT;
 pub use watermark::Watermark;

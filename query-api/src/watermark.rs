@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use api_contract::ConsistencyToken;
-use event_store::Database;
+use database::Database;
 use tokio::sync::watch;
 use tokio::time::Instant;
 

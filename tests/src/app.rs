@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use api_contract::{Readiness, TokenKeys};
 use command_api::CommandApiState;
-use command_api::relay::{KafkaSettings, Relay, ensure_topics};
-use event_store::{Database, PgEventStore};
+use database::Database;
+use event_store::PgEventStore;
 use events::Role;
 use projector::{FeedSource, KafkaSource, KafkaSourceSettings, PROJECTIONS_CHANNEL, Projector, READ_MODELS};
 use query_api::{QueryApiState, Watermark};
+use relay::{KafkaSettings, Relay, ensure_topics};
 use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -110,11 +111,16 @@ impl TestApp {
             consistency_wait: Duration::from_secs(5),
             keys: Arc::clone(&keys),
         });
+        let dead_letters = projector::admin::router(projector::admin::DeadLetterAdmin {
+            read: store.clone(),
+            keys: Arc::clone(&keys),
+        });
         let mut operations = command_api::routes().operations().to_vec();
         operations.extend_from_slice(query_api::routes().operations());
+        operations.extend_from_slice(projector::admin::routes().operations());
         let document = api_contract::openapi_router("Learnlog", "test", operations);
         let routes = api_contract::finish(
-            command.merge(query).merge(document),
+            command.merge(query).merge(dead_letters).merge(document),
             api_contract::DEFAULT_BODY_LIMIT,
             Readiness::new(|| async { Ok(()) }),
         );
@@ -273,9 +279,9 @@ impl TestApp {
     }
 
     /// Sends the outbox's emails to `delivery` until the returned sender is dropped.
-    pub fn start_mailer(&self, delivery: command_api::email::Delivery) -> tokio::sync::watch::Sender<bool> {
+    pub fn start_mailer(&self, delivery: mailer::Delivery) -> tokio::sync::watch::Sender<bool> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let mailer = command_api::email::Mailer::new(self.store.clone(), delivery, "Learnlog <no-reply@learnlog.test>")
+        let mailer = mailer::Mailer::new(self.store.clone(), delivery, "Learnlog <no-reply@learnlog.test>")
             .expect("a valid mailer");
         tokio::spawn(async move { mailer.run(stopped).await.expect("the mailer runs") });
         stop

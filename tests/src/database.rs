@@ -1,7 +1,7 @@
 //! One PostgreSQL cluster per test run; one database per test.
 
-use event_store::Database;
-use event_store::cluster::{ClusterOptions, LocalCluster};
+use database::Database;
+use dev_cluster::{ClusterOptions, LocalCluster};
 use tokio::sync::{Mutex, OnceCell};
 use tokio_postgres::NoTls;
 use uuid::Uuid;

@@ -221,7 +221,7 @@ pub(crate) async fn login(
 }
 
 /// Appends one audit event to a user's stream in a transaction of its own; a failure is only logged.
-async fn record(database: &event_store::Database, user_id: Uuid, event: Event) {
+async fn record(database: &database::Database, user_id: Uuid, event: Event) {
     let outcome = async {
         let mut client = database.pool().get().await.map_err(|e| e.to_string())?;
         let transaction = client.transaction().await.map_err(|e| e.to_string())?;

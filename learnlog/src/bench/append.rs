@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use event_store::{AppendRequest, Database, ExpectedVersion, PgEventStore};
+use database::Database;
+use event_store::{AppendRequest, ExpectedVersion, PgEventStore};
 use events::{CourseCreated, CourseLevel, Event, Metadata, NewEvent};
 use tokio_postgres::NoTls;
 use uuid::Uuid;

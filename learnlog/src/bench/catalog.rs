@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use api_contract::TokenKeys;
-use event_store::Database;
+use database::Database;
 use secrecy::SecretString;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -85,7 +85,7 @@ pub async fn catalog(config: &Config, options: &CatalogOptions) -> Result<String
         pool_size: max_clients,
         ..config.clone()
     };
-    let app = App::build(&config, &url, &Role::everything(&config)).await?;
+    let app = App::build(&config, &url.as_str().into(), &Role::everything(&config)).await?;
     let base = format!("http://{}", app.local_addr()?);
     let (stop, stopped) = watch::channel(false);
     let running = tokio::spawn(app.run(async move {

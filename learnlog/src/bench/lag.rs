@@ -75,7 +75,7 @@ async fn run_mode(
         kafka,
         ..config.clone()
     };
-    let app = App::build(&config, &url, &Role::everything(&config)).await?;
+    let app = App::build(&config, &url.as_str().into(), &Role::everything(&config)).await?;
     let base = format!("http://{}", app.local_addr()?);
     let (stop, stopped) = watch::channel(false);
     let running = tokio::spawn(app.run(async move {

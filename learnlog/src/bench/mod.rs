@@ -10,7 +10,7 @@ pub use append::{AppendOptions, append};
 
 use std::time::Duration;
 
-use event_store::cluster::{ClusterOptions, LocalCluster};
+use dev_cluster::{ClusterOptions, LocalCluster};
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -33,7 +33,7 @@ impl BenchCluster {
     pub async fn database(&self, name: &str, kafka: Option<&crate::config::KafkaConfig>) -> Result<String, Error> {
         crate::embedded::create_database(&self.cluster.url("postgres"), name).await?;
         let url = self.cluster.url(name);
-        crate::app::migrate(&url, None, kafka).await?;
+        crate::app::migrate(&database::SecretUrl::new(url.clone()), None, kafka).await?;
         Ok(url)
     }
 

@@ -4,12 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use command_api::relay::{KafkaSettings, Relay, ensure_topics};
-use event_store::{AppendRequest, Database, ExpectedVersion, PgEventStore, checkpoint};
+use database::Database;
+use event_store::{AppendRequest, ExpectedVersion, PgEventStore, checkpoint};
 use events::{Context, RecordedEvent, wire};
 use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use relay::{KafkaSettings, Relay, ensure_topics};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -94,7 +95,7 @@ async fn baseline(brokers: &str, events: &[RecordedEvent]) -> Result<f64, Error>
         .set("acks", "all")
         .set("linger.ms", "5")
         .create()
-        .map_err(command_api::relay::RelayError::from)?;
+        .map_err(relay::RelayError::from)?;
     let topic = Context::Catalog.topic(&prefix);
     let started = Instant::now();
     let mut deliveries = Vec::with_capacity(events.len());
@@ -106,7 +107,7 @@ async fn baseline(brokers: &str, events: &[RecordedEvent]) -> Result<f64, Error>
         deliveries.push(producer.send(record, Duration::from_secs(30)));
     }
     for delivery in futures_util::future::join_all(deliveries).await {
-        delivery.map_err(|(error, _)| command_api::relay::RelayError::from(error))?;
+        delivery.map_err(|(error, _)| relay::RelayError::from(error))?;
     }
     Ok(events.len() as f64 / started.elapsed().as_secs_f64())
 }

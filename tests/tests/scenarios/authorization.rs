@@ -152,6 +152,14 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/me", None, user(200)),
         (M::GET, "/api/v1/admin/users", None, [401, 403, 403, 403, 403, 200]),
         (M::GET, "/api/v1/admin/users/activity", None, [401, 403, 403, 403, 403, 200]),
+        (M::GET, "/api/v1/admin/dead-letters", None, [401, 403, 403, 403, 403, 200]),
+        (M::POST, "/api/v1/admin/dead-letters/{dead_letter_id}/retry", None, [401, 403, 403, 403, 403, 404]),
+        (
+            M::POST,
+            "/api/v1/admin/dead-letters/{dead_letter_id}/skip",
+            Some(r#"{"reason":"known bad"}"#),
+            [401, 403, 403, 403, 403, 404],
+        ),
         (M::GET, "/api/v1/me/instructor/courses", None, [401, 403, 403, 200, 200, 403]),
         (M::GET, "/api/v1/me/instructor/courses/{id}", None, [401, 403, 403, 200, 404, 403]),
         (M::GET, "/api/v1/openapi.json", None, all(200)),
@@ -284,7 +292,10 @@ async fn every_route_answers_each_kind_of_caller_as_the_matrix_says() {
             };
             let ids = own.as_ref().unwrap_or(&shared);
             n += 1;
-            let mut path = template.replace("{currency}", "EUR").replace("{instructor_id}", &actors.instructor_id);
+            let mut path = template
+                .replace("{currency}", "EUR")
+                .replace("{dead_letter_id}", "1")
+                .replace("{instructor_id}", &actors.instructor_id);
             path = path.replace("{published_id}", &published["id"]);
             for (name, value) in ids {
                 path = path.replace(&format!("{{{name}}}"), value);

@@ -156,3 +156,41 @@ async fn publishing_twice_is_refused_with_its_rule() {
     let again = app.post(&format!("/api/v1/courses/{course}/publish"), &token, None).await;
     assert_refused(&app, before, &again, 422, "course_already_published").await;
 }
+
+/// Text PostgreSQL cannot store (U+0000) or that holds control characters is refused at the edge with the
+/// field named, in bodies (sign-up and course creation by anyone), paths and query strings, and nothing is
+/// appended; the projector never sees it, so no guest can stall the read models.
+#[tokio::test]
+async fn text_the_database_cannot_hold_is_422_with_the_field_named_and_never_appended() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let before = app.event_count().await;
+
+    let sign_up = json!({"email": "nul@example.com", "username": "nul", "password": "long enough",
+                         "name": "Ada\u{0}Lovelace"});
+    let answer = app.send(app.http.post(app.url("/api/v1/auth/register")), Some(&sign_up)).await;
+    assert_refused(&app, before, &answer, 422, "invalid_text").await;
+    assert_eq!(answer.body["errors"][0]["field"], "name");
+
+    let answer = app.post("/api/v1/courses", &token, Some(&TestApp::course_body("Rust\u{0}"))).await;
+    assert_refused(&app, before, &answer, 422, "invalid_text").await;
+    assert_eq!(answer.body["errors"][0]["field"], "title");
+
+    let mut nested = TestApp::course_body("Fine");
+    nested["subcategories"] = json!(["Backend", "bell\u{7}"]);
+    let answer = app.post("/api/v1/courses", &token, Some(&nested)).await;
+    assert_refused(&app, before, &answer, 422, "invalid_text").await;
+    assert_eq!(answer.body["errors"][0]["field"], "subcategories[1]");
+
+    let answer = app.get("/api/v1/courses?search=a%00b", None).await;
+    assert_refused(&app, before, &answer, 422, "invalid_text").await;
+    assert_eq!(answer.body["errors"][0]["field"], "query.search");
+
+    let answer = app.get("/api/v1/instructors/%00", None).await;
+    assert_refused(&app, before, &answer, 422, "invalid_text").await;
+    assert_eq!(answer.body["errors"][0]["field"], "path");
+
+    // Everyday text in any script, with line breaks, still goes through.
+    let created = app.create_course(&token, "Rust für Anfänger — 入门 — مقدمة").await;
+    assert_eq!(created.status, 201);
+}

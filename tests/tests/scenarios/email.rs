@@ -1,7 +1,7 @@
 //! Emails through the durable outbox, received by a real SMTP server on loopback: email verification and
 //! password reset by a single-use link.
 
-use command_api::email::Delivery;
+use mailer::Delivery;
 use serde_json::{Value, json};
 use tests::TestApp;
 use tests::app::Answer;
@@ -55,7 +55,7 @@ fn after(data: &str, marker: &str) -> String {
 async fn a_reset_link_arrives_by_smtp_works_once_and_ends_every_session() {
     let app = TestApp::start().await;
     let smtp = SmtpServer::start().await;
-    let _mailer = app.start_mailer(Delivery::Smtp(smtp.url.clone()));
+    let _mailer = app.start_mailer(Delivery::Smtp(smtp.url.as_str().into()));
     let email = sign_up(&app, "reset").await;
     let session = login(&app, "reset", "first password").await;
     let refresh = session.body["data"]["refresh_token"].as_str().expect("a refresh token").to_owned();
@@ -97,13 +97,45 @@ async fn a_reset_link_arrives_by_smtp_works_once_and_ends_every_session() {
     assert_eq!(recorded, 2);
     let leaked = app.database.count(&format!("SELECT count(*) FROM events WHERE payload::text LIKE '%{token}%'")).await;
     assert_eq!(leaked, 0, "the token never enters an event");
+    let kept = app.database.count(&format!("SELECT count(*) FROM email_outbox WHERE body LIKE '%{token}%'")).await;
+    assert_eq!(kept, 0, "a sent email's body, and the link in it, is dropped");
+    let sent = app.database.count("SELECT count(*) FROM email_outbox WHERE sent_at IS NOT NULL AND body IS NULL").await;
+    assert!(sent >= 2, "the sign-up code and the reset link were sent and dropped: {sent}");
+}
+
+#[tokio::test]
+async fn an_email_whose_secret_expired_is_never_sent_and_forgotten() {
+    let app = TestApp::start().await;
+    let smtp = SmtpServer::start().await;
+    sign_up(&app, "late").await;
+    // The code was mailed while no mailer ran; by the time one starts, the code has expired.
+    app.database
+        .client()
+        .await
+        .batch_execute("UPDATE email_outbox SET expires_at = now() - interval '1 second'")
+        .await
+        .expect("expired");
+    let _mailer = app.start_mailer(Delivery::Smtp(smtp.url.as_str().into()));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let forgotten = app
+            .database
+            .count("SELECT count(*) FROM email_outbox WHERE failed_at IS NOT NULL AND body IS NULL AND sent_at IS NULL")
+            .await;
+        if forgotten == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the expired email was not dropped");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(smtp.count().await, 0, "an expired code was mailed");
 }
 
 #[tokio::test]
 async fn a_sign_up_mails_a_six_digit_code_that_verifies_the_email_once() {
     let app = TestApp::start().await;
     let smtp = SmtpServer::start().await;
-    let _mailer = app.start_mailer(Delivery::Smtp(smtp.url.clone()));
+    let _mailer = app.start_mailer(Delivery::Smtp(smtp.url.as_str().into()));
     let email = sign_up(&app, "verify").await;
     let mail = smtp.wait_for(&email, "verification code is").await;
     let code = after(&mail.data, "verification code is ");
@@ -142,7 +174,7 @@ async fn emails_wait_in_the_outbox_until_a_mailer_runs_and_the_reset_routes_are_
     assert_eq!(pending, 4, "the welcome code and three reset links wait for a mailer");
 
     let smtp = SmtpServer::start().await;
-    let _mailer = app.start_mailer(Delivery::Smtp(smtp.url.clone()));
+    let _mailer = app.start_mailer(Delivery::Smtp(smtp.url.as_str().into()));
     smtp.wait_for(&email, "verification code is").await;
     let newest = app.database.count("SELECT count(*) FROM password_reset_tokens WHERE used_at IS NULL").await;
     assert_eq!(newest, 1, "a new link ends the earlier ones");

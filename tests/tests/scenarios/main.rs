@@ -7,6 +7,7 @@ mod bad_input;
 mod catalogue;
 mod concurrency;
 mod courses;
+mod dead_letters;
 mod demo;
 mod email;
 mod event_store;

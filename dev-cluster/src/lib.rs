@@ -2,6 +2,11 @@
 //! `learnlog up` uses it when no `DATABASE_URL` is given, and the test harness and benchmarks start a
 //! throwaway one. It listens on 127.0.0.1 only, on a free port, with no Unix socket. PostgreSQL refuses to
 //! run as root, so as root every PostgreSQL program runs as the `postgres` user.
+//!
+//! No connection is trusted: the superuser has a random password made at `initdb` and kept, readable by its
+//! owner only (`0600`), in the data folder's `learnlog.password`; `pg_hba.conf` asks every connection for it
+//! (SCRAM-SHA-256). A data folder made before this rule (with `trust`) gets a password and the new
+//! `pg_hba.conf` the next time it is started.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -22,7 +27,17 @@ pub enum ClusterError {
     Command { program: String, detail: String },
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    #[error("setting the superuser's password failed: {0}")]
+    Password(#[from] tokio_postgres::Error),
 }
+
+/// The file, in the data folder, that holds the superuser's password.
+const PASSWORD_FILE: &str = "learnlog.password";
+/// Who may connect, and how: by password only, over loopback only.
+const PG_HBA: &str = "# Written by Learnlog: every connection proves the password; nothing is trusted.\n\
+    # TYPE  DATABASE  USER  ADDRESS       METHOD\n\
+    host    all       all   127.0.0.1/32  scram-sha-256\n\
+    host    all       all   ::1/128       scram-sha-256\n";
 
 /// Settings of a local cluster.
 #[derive(Debug, Clone)]
@@ -45,6 +60,7 @@ pub struct LocalCluster {
     data_dir: PathBuf,
     port: u16,
     run_as: Option<String>,
+    password: String,
     /// False when another process (say, a running `learnlog up`) started the server: then it is used, never
     /// stopped, by this one.
     owned: bool,
@@ -58,17 +74,34 @@ impl LocalCluster {
         if let Some(user) = &run_as {
             ensure_user_exists(user).await?;
         }
-        let mut cluster =
-            LocalCluster { bin_dir, data_dir: data_dir.to_path_buf(), port: free_port()?, run_as, owned: true };
+        let mut cluster = LocalCluster {
+            bin_dir,
+            data_dir: data_dir.to_path_buf(),
+            port: free_port()?,
+            run_as,
+            password: String::new(),
+            owned: true,
+        };
         if !data_dir.join("PG_VERSION").exists() {
             cluster.init().await?;
         }
+        let upgrade = match std::fs::read_to_string(data_dir.join(PASSWORD_FILE)) {
+            Ok(password) => {
+                cluster.password = password.trim().to_owned();
+                false
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => true,
+            Err(error) => return Err(error.into()),
+        };
         // Already running on this folder (another learnlog process uses it): use that server as it is.
         if cluster.pg_ctl(&["status"]).await.is_ok()
             && let Some(port) = running_port(data_dir)
         {
             cluster.port = port;
             cluster.owned = false;
+            if upgrade {
+                cluster.require_password().await?;
+            }
             return Ok(cluster);
         }
         let mut settings = format!(
@@ -81,12 +114,16 @@ impl LocalCluster {
         let log = cluster.log_file();
         let log = log.to_string_lossy();
         cluster.pg_ctl(&["start", "-w", "-t", "60", "-l", &log, "-o", &settings]).await?;
+        if upgrade {
+            cluster.require_password().await?;
+        }
         Ok(cluster)
     }
 
-    /// A URL for `database` on this cluster.
+    /// A URL for `database` on this cluster. It holds the superuser's password: keep it in a secret type,
+    /// and never print it whole.
     pub fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+        format!("postgres://postgres:{}@127.0.0.1:{}/{database}", self.password, self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -139,15 +176,69 @@ impl LocalCluster {
         self.data_dir.join("server.log")
     }
 
-    async fn init(&self) -> Result<(), ClusterError> {
+    /// Creates the cluster with a new random superuser password, kept `0600` in the data folder.
+    async fn init(&mut self) -> Result<(), ClusterError> {
         std::fs::create_dir_all(&self.data_dir)?;
         if let Some(user) = &self.run_as {
             run(Command::new("chown").arg(format!("{user}:")).arg(&self.data_dir)).await?;
         }
+        let password = new_password();
+        // initdb wants an empty folder, so the password file it reads sits beside it for the moment.
+        let pwfile = self.data_dir.with_extension("initdb-password");
+        write_private(&pwfile, &password)?;
+        if let Some(user) = &self.run_as {
+            run(Command::new("chown").arg(format!("{user}:")).arg(&pwfile)).await?;
+        }
         let data = self.data_dir.to_string_lossy();
+        let pwfile_arg = pwfile.to_string_lossy();
         let initdb = self.program("initdb");
-        let args = ["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-instructions"];
-        run(&mut self.command(&initdb, &args)).await?;
+        let args = [
+            "-D",
+            &data,
+            "-U",
+            "postgres",
+            "--auth=scram-sha-256",
+            "--pwfile",
+            &pwfile_arg,
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-instructions",
+        ];
+        let result = run(&mut self.command(&initdb, &args)).await;
+        std::fs::remove_file(&pwfile)?;
+        result?;
+        self.write_hba().await?;
+        write_private(&self.data_dir.join(PASSWORD_FILE), &password)?;
+        self.password = password;
+        Ok(())
+    }
+
+    /// Upgrades a running cluster made with `trust`: gives the superuser a new password, keeps it in the data
+    /// folder, and makes `pg_hba.conf` ask for it.
+    async fn require_password(&mut self) -> Result<(), ClusterError> {
+        let password = new_password();
+        let url = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+        let connection = tokio::spawn(connection);
+        // The password is made of letters and digits only, so it can stand in a literal.
+        client.batch_execute(&format!("ALTER USER postgres PASSWORD '{password}'")).await?;
+        drop(client);
+        let _ = connection.await;
+        write_private(&self.data_dir.join(PASSWORD_FILE), &password)?;
+        self.password = password;
+        self.write_hba().await?;
+        self.pg_ctl(&["reload"]).await?;
+        tracing::info!("the local PostgreSQL now asks for a password (kept in its data folder)");
+        Ok(())
+    }
+
+    async fn write_hba(&self) -> Result<(), ClusterError> {
+        let hba = self.data_dir.join("pg_hba.conf");
+        std::fs::write(&hba, PG_HBA)?;
+        if let Some(user) = &self.run_as {
+            run(Command::new("chown").arg(format!("{user}:")).arg(&hba)).await?;
+        }
         Ok(())
     }
 
@@ -241,4 +332,20 @@ fn running_port(data_dir: &Path) -> Option<u16> {
 /// A port that was free a moment ago: bound to port 0, read, released.
 fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// 32 random letters and digits (about 190 bits).
+fn new_password() -> String {
+    use rand::Rng;
+    rand::rng().sample_iter(rand::distr::Alphanumeric).take(32).map(char::from).collect()
+}
+
+/// Writes `text` to `path`, readable and writable by this user only.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }

@@ -7,7 +7,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use event_store::{Database, FeedSubscription, checkpoint};
+use database::Database;
+use event_store::{FeedSubscription, checkpoint};
 use events::{Context, RecordedEvent, wire};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};

@@ -1,5 +1,9 @@
 //! Connections to one PostgreSQL database: a pool for queries, single connections for migrations, and
-//! LISTEN wake-ups for tailing readers.
+//! LISTEN wake-ups for tailing readers; and [`SecretUrl`], the type every connection URL is kept in.
+
+mod secret_url;
+
+pub use secret_url::SecretUrl;
 
 use std::time::Duration;
 

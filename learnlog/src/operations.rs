@@ -1,0 +1,81 @@
+//! Operators' tasks of the `learnlog` binary that act on a running system's databases: the projector's dead
+//! letters. They reach `LEARNLOG_READ_DATABASE_URL` (or `DATABASE_URL`), or the data folder's embedded cluster
+//! when neither is set.
+
+use database::Database;
+use projector::dead_letters::{self, DeadLetter, Resolution};
+
+use crate::config::Config;
+use crate::embedded;
+use crate::error::Error;
+
+/// What `learnlog dead-letters` was asked to do.
+#[derive(Debug, Clone)]
+pub enum DeadLetterTask {
+    List,
+    Retry { id: i64 },
+    Skip { id: i64, reason: String },
+}
+
+/// Runs `task` and returns what to print. Retries and skips are recorded as done by `operator` (the login
+/// name of whoever ran the command).
+pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &str) -> Result<String, Error> {
+    let (cluster, url) = match (&config.read_database_url, &config.database_url) {
+        (Some(url), _) | (None, Some(url)) => (None, url.clone()),
+        (None, None) => {
+            let cluster = embedded::start(&config.data_dir).await?;
+            let url = database::SecretUrl::new(cluster.url(embedded::DATABASE));
+            (Some(cluster), url)
+        }
+    };
+    let result = async {
+        let read = Database::connect(url.expose(), 1)?;
+        let by = format!("cli:{operator}");
+        let text = match task {
+            DeadLetterTask::List => render_list(&dead_letters::list(&read).await?),
+            DeadLetterTask::Retry { id } => render_resolution(&dead_letters::retry(&read, id, &by).await?),
+            DeadLetterTask::Skip { id, reason } => {
+                render_resolution(&dead_letters::skip(&read, id, &by, &reason).await?)
+            }
+        };
+        Ok(text)
+    }
+    .await;
+    if let Some(cluster) = cluster {
+        cluster.stop().await?;
+    }
+    result
+}
+
+fn render_list(letters: &[DeadLetter]) -> String {
+    if letters.is_empty() {
+        return "no parked streams".to_owned();
+    }
+    let mut out = String::from("id\tstream\tposition\tversion\ttype\tattempts\twaiting\tlast seen\terror");
+    for letter in letters {
+        out.push_str(&format!(
+            "\n{}\t{}\t{}\t{}\t{} v{}\t{}\t{}\t{}\t{}",
+            letter.id,
+            letter.stream_id,
+            letter.position,
+            letter.stream_version,
+            letter.event_type,
+            letter.schema_version,
+            letter.attempts,
+            letter.waiting,
+            letter.last_seen,
+            letter.error.as_deref().unwrap_or("")
+        ));
+    }
+    out
+}
+
+fn render_resolution(resolution: &Resolution) -> String {
+    match resolution.parked_again {
+        None => format!("applied {} event(s); the stream is no longer parked", resolution.applied),
+        Some(id) => format!(
+            "applied {} event(s); the stream is parked again on dead letter {id} (see `learnlog dead-letters list`)",
+            resolution.applied
+        ),
+    }
+}

@@ -1,0 +1,188 @@
+//! The mailer worker (DOMAIN.md "Emails sent", saga 7): a command writes its email into `email_outbox` in
+//! its own transaction (`command_api::email::enqueue`); the mailer sends due rows over SMTP when
+//! `LEARNLOG_SMTP_URL` is set, or writes them as `.eml` files into a local mailbox folder (embedded mode). A
+//! failed send is retried with a growing delay and given up after `MAX_ATTEMPTS`, with the error kept on the
+//! row. A body can carry a secret (a code, a reset link): it is dropped once the email is sent, given up, or
+//! past its `expires_at`, and an expired email is never sent. The SMTP URL is a [`SecretUrl`]: no log line
+//! shows its password.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use database::{Database, SecretUrl};
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// Attempts before an email is given up (about two hours of retries in all).
+pub const MAX_ATTEMPTS: i32 = 8;
+/// How often the mailer looks for due emails.
+const POLL: Duration = Duration::from_millis(250);
+/// Emails claimed per round.
+const BATCH: i64 = 20;
+
+/// Where emails go.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// An SMTP server, from an `smtp://`, `smtps://` or `smtp://...?tls=required` URL.
+    Smtp(SecretUrl),
+    /// `.eml` files in a folder, for a machine without a mail server.
+    Mailbox(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailerError {
+    #[error("the SMTP URL is not valid: {0}")]
+    Url(String),
+    #[error("the sender address {0:?} is not valid")]
+    From(String),
+    #[error("the mailbox folder cannot be created: {0}")]
+    Mailbox(std::io::Error),
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(AsyncFileTransport<Tokio1Executor>),
+}
+
+impl Transport {
+    async fn send(&self, message: Message) -> Result<(), String> {
+        match self {
+            Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(|e| e.to_string()),
+            Transport::File(file) => file.send(message).await.map(drop).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Sends the outbox's due emails until `stop` turns true.
+#[derive(Debug)]
+pub struct Mailer {
+    database: Database,
+    delivery: Delivery,
+    from: Mailbox,
+}
+
+impl Mailer {
+    pub fn new(database: Database, delivery: Delivery, from: &str) -> Result<Mailer, MailerError> {
+        let from = from.parse::<Mailbox>().map_err(|_| MailerError::From(from.to_owned()))?;
+        if let Delivery::Smtp(url) = &delivery {
+            // A wrong URL stops the process at start, not every send later.
+            smtp_transport(url)?;
+        }
+        Ok(Mailer { database, delivery, from })
+    }
+
+    pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), MailerError> {
+        let transport = match &self.delivery {
+            Delivery::Smtp(url) => Transport::Smtp(smtp_transport(url)?.build()),
+            Delivery::Mailbox(folder) => {
+                std::fs::create_dir_all(folder).map_err(MailerError::Mailbox)?;
+                Transport::File(AsyncFileTransport::<Tokio1Executor>::new(folder))
+            }
+        };
+        // `Delivery`'s Debug shows the SMTP URL without its password.
+        tracing::info!(delivery = ?self.delivery, "mailer started");
+        loop {
+            let sent = match self.round(&transport).await {
+                Ok(sent) => sent,
+                Err(error) => {
+                    tracing::warn!(%error, "the mailer could not read the outbox");
+                    0
+                }
+            };
+            if sent == 0 {
+                tokio::select! {
+                    changed = stop.changed() => if changed.is_err() { return Ok(()) },
+                    () = tokio::time::sleep(POLL) => {}
+                }
+            }
+            if *stop.borrow() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Claims due emails, sends each and records the outcome, in one transaction whose row locks keep
+    /// other mailers off the same emails. Returns how many were handled.
+    async fn round(&self, transport: &Transport) -> Result<usize, tokio_postgres::Error> {
+        let mut client = match self.database.pool().get().await {
+            Ok(client) => client,
+            Err(error) => {
+                tracing::warn!(%error, "no database connection for the mailer");
+                return Ok(0);
+            }
+        };
+        let transaction = client.transaction().await?;
+        // What a late email would carry is no longer valid: never send it, and forget it.
+        transaction
+            .execute(
+                "UPDATE email_outbox SET body = NULL, failed_at = now(), last_error = 'expired before it was sent' \
+                 WHERE sent_at IS NULL AND failed_at IS NULL AND expires_at <= now()",
+                &[],
+            )
+            .await?;
+        let due = transaction
+            .query(
+                "SELECT id, recipient, subject, body, attempts FROM email_outbox \
+                 WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now() \
+                 AND (expires_at IS NULL OR expires_at > now()) \
+                 ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+                &[&BATCH],
+            )
+            .await?;
+        for row in &due {
+            let id: Uuid = row.try_get(0)?;
+            let attempts: i32 = row.try_get(4)?;
+            let body: Option<String> = row.try_get(3)?;
+            let outcome = match self.message(row.try_get(1)?, row.try_get(2)?, body.unwrap_or_default()) {
+                Ok(message) => transport.send(message).await,
+                Err(error) => Err(error),
+            };
+            match outcome {
+                Ok(()) => {
+                    transaction
+                        .execute(
+                            "UPDATE email_outbox SET sent_at = now(), attempts = attempts + 1, body = NULL WHERE id = $1",
+                            &[&id],
+                        )
+                        .await?;
+                }
+                Err(error) => {
+                    let attempts = attempts + 1;
+                    tracing::warn!(%id, attempts, %error, "sending an email failed");
+                    let backoff = 2_f64.powi(attempts.min(12)) * 15.0;
+                    transaction
+                        .execute(
+                            "UPDATE email_outbox SET attempts = $2, last_error = $3, \
+                             next_attempt_at = now() + make_interval(secs => $4), \
+                             failed_at = CASE WHEN $2 >= $5 THEN now() END, \
+                             body = CASE WHEN $2 >= $5 THEN NULL ELSE body END WHERE id = $1",
+                            &[&id, &attempts, &error, &backoff, &MAX_ATTEMPTS],
+                        )
+                        .await?;
+                }
+            }
+        }
+        transaction.commit().await?;
+        Ok(due.len())
+    }
+
+    fn message(&self, recipient: String, subject: String, body: String) -> Result<Message, String> {
+        let to = recipient.parse::<Mailbox>().map_err(|e| format!("recipient {recipient:?}: {e}"))?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The SMTP transport of `url`. lettre's error may quote the URL, so it is not passed on: the redacted URL is.
+fn smtp_transport(url: &SecretUrl) -> Result<lettre::transport::smtp::AsyncSmtpTransportBuilder, MailerError> {
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
+        .map_err(|_| MailerError::Url(format!("{url} is not a valid smtp://, smtps:// or smtp://…?tls=required URL")))
+}

@@ -1,0 +1,118 @@
+//! The dead-letter routes for admins: `GET /api/v1/admin/dead-letters`, `POST …/{dead_letter_id}/retry` and
+//! `POST …/{dead_letter_id}/skip {reason}`. They act on the projector's own table, so they live beside it; a
+//! process serves them with its query API (which holds the read-model database).
+
+use std::sync::Arc;
+
+use api_contract::{ApiRoutes, Authenticated, JsonCommand, Problem, TokenKeys, Who};
+use axum::Json;
+use axum::Router;
+use axum::extract::{FromRef, Path, State};
+use axum::response::{IntoResponse, Response};
+use database::Database;
+use events::Role;
+use http::Method;
+use serde::Deserialize;
+
+use crate::dead_letters::{self, DeadLetterError};
+
+/// What the dead-letter routes need: the read-model database and the token keys.
+#[derive(Debug, Clone)]
+pub struct DeadLetterAdmin {
+    pub read: Database,
+    pub keys: Arc<TokenKeys>,
+}
+
+impl FromRef<DeadLetterAdmin> for Arc<TokenKeys> {
+    fn from_ref(state: &DeadLetterAdmin) -> Self {
+        Arc::clone(&state.keys)
+    }
+}
+
+pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
+    ApiRoutes::default()
+        .route(Method::GET, "/api/v1/admin/dead-letters", list, Who::Admin, "Every stream the projector parked")
+        .route(
+            Method::POST,
+            "/api/v1/admin/dead-letters/{dead_letter_id}/retry",
+            retry,
+            Who::Admin,
+            "Apply a dead letter again, then the events waiting behind it",
+        )
+        .route(
+            Method::POST,
+            "/api/v1/admin/dead-letters/{dead_letter_id}/skip",
+            skip,
+            Who::Admin,
+            "Never apply a dead letter (with a reason), then apply the events waiting behind it",
+        )
+}
+
+pub fn router(state: DeadLetterAdmin) -> Router {
+    routes().into_router().with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SkipBody {
+    reason: String,
+}
+
+fn admin_only(actor: Authenticated) -> Result<String, Problem> {
+    actor.require(&[Role::Admin], "Only admins handle dead letters.")?;
+    Ok(format!("admin:{}", actor.user_id))
+}
+
+fn dead_letter_id(raw: &str) -> Result<i64, Problem> {
+    raw.parse().map_err(|_| Problem::malformed(format!("{raw:?} is not a dead letter id.")))
+}
+
+async fn list(actor: Authenticated, State(state): State<DeadLetterAdmin>) -> Response {
+    let answer = async {
+        admin_only(actor)?;
+        let letters = dead_letters::list(&state.read).await.map_err(|error| {
+            tracing::error!(error = %error.summary(), "listing dead letters failed");
+            Problem::unavailable()
+        })?;
+        Ok::<_, Problem>(Json(serde_json::json!({ "data": letters })).into_response())
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn retry(actor: Authenticated, State(state): State<DeadLetterAdmin>, Path(id): Path<String>) -> Response {
+    let answer = async {
+        let by = admin_only(actor)?;
+        let id = dead_letter_id(&id)?;
+        resolved(dead_letters::retry(&state.read, id, &by).await)
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn skip(
+    actor: Authenticated,
+    State(state): State<DeadLetterAdmin>,
+    Path(id): Path<String>,
+    body: Result<JsonCommand<SkipBody>, Problem>,
+) -> Response {
+    let answer = async {
+        let by = admin_only(actor)?;
+        let id = dead_letter_id(&id)?;
+        let reason = body?.body.reason;
+        if reason.trim().is_empty() {
+            return Err(Problem::rule("reason_required", "Say why the event is skipped."));
+        }
+        resolved(dead_letters::skip(&state.read, id, &by, reason.trim()).await)
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn resolved(outcome: Result<dead_letters::Resolution, DeadLetterError>) -> Result<Response, Problem> {
+    match outcome {
+        Ok(resolution) => Ok(Json(serde_json::json!({ "data": resolution })).into_response()),
+        Err(DeadLetterError::NotParked(id)) => Err(Problem::not_found(format!("No dead letter {id} is parked."))),
+        Err(DeadLetterError::Projector(error)) => {
+            tracing::error!(error = %error.summary(), "resolving a dead letter failed");
+            Err(Problem::unavailable())
+        }
+    }
+}
