@@ -1,5 +1,8 @@
 //! What every Learnlog listener puts around its routes: health and readiness, request ids, a span per
-//! request, the body limit, problem JSON for unknown routes and methods, and a panic turned into a plain 500.
+//! request, the body limit, the text rule for paths and query strings, problem JSON for unknown routes and
+//! methods, a panic turned into a plain 500; and what a browser frontend on another origin needs: CORS for
+//! the allowed origins (preflights answered, the consistency and ETag headers exposed), gzip when the client
+//! accepts it, and the usual security headers of a JSON API. All of it is tower-http's layers.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,9 +12,13 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::StatusCode;
+use http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::problem::Problem;
@@ -42,9 +49,83 @@ impl Readiness {
     }
 }
 
+/// What a listener's edge is configured with.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    pub body_limit: usize,
+    /// Origins a browser may call the API from (`LEARNLOG_CORS_ORIGINS`, default the frontend's URL); `*`
+    /// allows any origin.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for Edge {
+    /// The API's default body limit, and browsers only from the default frontend's origin.
+    fn default() -> Self {
+        Edge { body_limit: crate::DEFAULT_BODY_LIMIT, allowed_origins: vec![DEFAULT_FRONTEND_ORIGIN.to_owned()] }
+    }
+}
+
+/// Where the web frontend runs unless `LEARNLOG_FRONTEND_URL` says otherwise.
+pub const DEFAULT_FRONTEND_ORIGIN: &str = "http://localhost:8000";
+
+/// The request headers a browser frontend may send.
+const ALLOWED_HEADERS: [HeaderName; 7] = [
+    header::AUTHORIZATION,
+    header::CONTENT_TYPE,
+    header::IF_MATCH,
+    header::IF_NONE_MATCH,
+    HeaderName::from_static("idempotency-key"),
+    HeaderName::from_static("x-consistency-token"),
+    HeaderName::from_static("x-request-id"),
+];
+
+/// The answer headers a browser frontend may read.
+const EXPOSED_HEADERS: [HeaderName; 6] = [
+    header::ETAG,
+    header::LOCATION,
+    header::RETRY_AFTER,
+    HeaderName::from_static("x-consistency-token"),
+    HeaderName::from_static("x-consistency"),
+    HeaderName::from_static("x-request-id"),
+];
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let allow = if origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin.trim().trim_end_matches('/')).ok())
+                .collect::<Vec<_>>(),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers(ALLOWED_HEADERS)
+        .expose_headers(EXPOSED_HEADERS)
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+/// The security headers every answer carries: it is JSON, never to be sniffed, framed or given a referrer.
+fn security_headers(routes: Router) -> Router {
+    let headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+        (header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains"),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+    ];
+    headers.into_iter().fold(routes, |routes, (name, value)| {
+        routes.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)))
+    })
+}
+
 /// Wraps the merged routes of one listener.
-pub fn finish(routes: Router, body_limit: usize, readiness: Readiness) -> Router {
-    routes
+pub fn finish(routes: Router, edge: &Edge, readiness: Readiness) -> Router {
+    let routes = routes
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
         .route("/readyz", get(move || ready(readiness.clone())))
         .fallback(|| async { Problem::not_found("There is no such route.") })
@@ -52,7 +133,7 @@ pub fn finish(routes: Router, body_limit: usize, readiness: Readiness) -> Router
             Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This route does not take that method.")
         })
         .layer(axum::middleware::from_fn(crate::text::guard_uri))
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(DefaultBodyLimit::max(edge.body_limit))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
             Problem::internal().into_response()
@@ -62,8 +143,12 @@ pub fn finish(routes: Router, body_limit: usize, readiness: Readiness) -> Router
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
             tracing::info_span!("request", method = %request.method(), route, request_id)
         }))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(CompressionLayer::new().gzip(true));
+    security_headers(routes)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(cors(&edge.allowed_origins))
 }
 
 async fn ready(readiness: Readiness) -> Response {

@@ -20,7 +20,7 @@ pub mod text;
 pub use auth::{Authenticated, TokenError, TokenKeys};
 pub use body::{JsonCommand, PathId, PathIds, request_digest};
 pub use consistency::ConsistencyToken;
-pub use edge::{Readiness, finish};
+pub use edge::{Edge, Readiness, finish};
 pub use problem::{FieldError, Problem};
 pub use routes::{ApiRoutes, OPENAPI_PATH, Operation, Who, openapi, openapi_router};
 

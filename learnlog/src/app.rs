@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use api_contract::{Readiness, TokenKeys};
+use api_contract::{Edge, Readiness, TokenKeys};
 use axum::Router;
 use command_api::CommandApiState;
 use database::Database;
@@ -31,17 +31,60 @@ pub enum Role {
     Projector,
     /// Publishes the feed to Kafka (needs `KAFKA_BROKERS`).
     Relay,
+    /// Sends the email outbox (SMTP, or the data folder's mailbox).
+    Mailer,
 }
 
 impl Role {
     /// What `learnlog up` runs: everything, with the relay only when Kafka is configured.
     pub fn everything(config: &Config) -> Vec<Role> {
-        let mut roles = vec![Role::CommandApi, Role::QueryApi, Role::Projector];
+        let mut roles = vec![Role::CommandApi, Role::QueryApi, Role::Projector, Role::Mailer];
         if config.kafka.is_some() {
             roles.push(Role::Relay);
         }
         roles
     }
+}
+
+/// What the HTTP roles are built from.
+#[derive(Debug, Clone)]
+pub struct HttpServices {
+    pub store: Database,
+    pub read: Database,
+    pub keys: Arc<TokenKeys>,
+    /// Where links in emails point.
+    pub frontend_url: String,
+    pub consistency_wait: Duration,
+    pub edge: Edge,
+}
+
+/// The routes of the HTTP roles among `roles`, with the edge around them: the command API; the query API
+/// with the dead-letter admin routes and the OpenAPI document of every route. `App` serves this, and so does
+/// the test harness: there is one composition.
+pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness) -> Router {
+    let mut routes = Router::new();
+    if roles.contains(&Role::CommandApi) {
+        let mut state = CommandApiState::new(PgEventStore::start(services.store.clone()), Arc::clone(&services.keys));
+        state.frontend_url.clone_from(&services.frontend_url);
+        routes = routes.merge(command_api::router(state));
+    }
+    if roles.contains(&Role::QueryApi) {
+        let read = services.read.clone();
+        routes = routes.merge(query_api::router(QueryApiState {
+            watermark: Watermark::follow(read.clone(), READ_MODELS, PROJECTIONS_CHANNEL),
+            read: read.clone(),
+            consistency_wait: services.consistency_wait,
+            keys: Arc::clone(&services.keys),
+        }));
+        let admin = projector::admin::DeadLetterAdmin { read, keys: Arc::clone(&services.keys) };
+        routes = routes.merge(projector::admin::router(admin));
+        // GET routes belong to the query API; the document describes every service.
+        let mut operations = command_api::routes().operations().to_vec();
+        operations.extend_from_slice(query_api::routes().operations());
+        operations.extend_from_slice(projector::admin::routes().operations());
+        routes = routes.merge(api_contract::openapi_router("Learnlog", env!("CARGO_PKG_VERSION"), operations));
+    }
+    api_contract::finish(routes, &services.edge, readiness)
 }
 
 /// A bound, ready-to-run Learnlog process.
@@ -63,40 +106,25 @@ impl App {
             Some(url) if url != store_url => Database::connect(url.expose(), config.pool_size)?,
             _ => store.clone(),
         };
-        let mut routes = Router::new();
         let serves_http = roles.contains(&Role::CommandApi) || roles.contains(&Role::QueryApi);
-        let keys = match serves_http {
-            true => Some(Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?)),
-            false => None,
+        let routes = match serves_http {
+            true => {
+                let services = HttpServices {
+                    store: store.clone(),
+                    read: read.clone(),
+                    keys: Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?),
+                    frontend_url: config.frontend_url.clone(),
+                    consistency_wait: config.consistency_wait,
+                    edge: Edge { body_limit: config.body_limit_bytes, allowed_origins: config.cors_origins.clone() },
+                };
+                http_routes(roles, &services, readiness(store.clone(), read.clone()))
+            }
+            false => api_contract::finish(Router::new(), &Edge::default(), readiness(store.clone(), read.clone())),
         };
-        if let (true, Some(keys)) = (roles.contains(&Role::CommandApi), &keys) {
-            let mut state = CommandApiState::new(PgEventStore::start(store.clone()), Arc::clone(keys));
-            state.frontend_url.clone_from(&config.frontend_url);
-            routes = routes.merge(command_api::router(state));
-        }
-        // The command API writes the outbox, so the processes that run it send the mail.
-        let mailer = match roles.contains(&Role::CommandApi) {
+        let mailer = match roles.contains(&Role::Mailer) {
             true => Some(Mailer::new(store.clone(), delivery(config), &config.mail_from)?),
             false => None,
         };
-        if let (true, Some(keys)) = (roles.contains(&Role::QueryApi), &keys) {
-            let watermark = Watermark::follow(read.clone(), READ_MODELS, PROJECTIONS_CHANNEL);
-            routes = routes.merge(query_api::router(QueryApiState {
-                read: read.clone(),
-                watermark,
-                consistency_wait: config.consistency_wait,
-                keys: Arc::clone(keys),
-            }));
-            let admin = projector::admin::DeadLetterAdmin { read: read.clone(), keys: Arc::clone(keys) };
-            routes = routes.merge(projector::admin::router(admin));
-        }
-        if roles.contains(&Role::QueryApi) {
-            // GET routes belong to the query API; the document describes both services.
-            let mut operations = command_api::routes().operations().to_vec();
-            operations.extend_from_slice(query_api::routes().operations());
-            operations.extend_from_slice(projector::admin::routes().operations());
-            routes = routes.merge(api_contract::openapi_router("Learnlog", env!("CARGO_PKG_VERSION"), operations));
-        }
         let projector = roles.contains(&Role::Projector).then(|| Projector::new(read.clone(), READ_MODELS));
         let relay = if roles.contains(&Role::Relay) {
             let kafka =
@@ -105,8 +133,6 @@ impl App {
         } else {
             None
         };
-        let readiness = readiness(store.clone(), read);
-        let routes = api_contract::finish(routes, config.body_limit_bytes, readiness);
         let listener = TcpListener::bind(config.listen).await?;
         Ok(App { listener, routes, store, projector, mailer, kafka: config.kafka.clone(), relay })
     }

@@ -30,6 +30,9 @@ pub struct Config {
     pub mail_from: String,
     /// The web frontend, for links in emails.
     pub frontend_url: String,
+    /// Origins browsers may call the API from (`LEARNLOG_CORS_ORIGINS`, comma-separated; `*` for any);
+    /// by default the frontend's.
+    pub cors_origins: Vec<String>,
 }
 
 /// The distributed mode's settings (`KAFKA_BROKERS` and `LEARNLOG_KAFKA_*`).
@@ -60,6 +63,7 @@ impl Default for Config {
             smtp_url: None,
             mail_from: "Learnlog <no-reply@learnlog.local>".to_owned(),
             frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
+            cors_origins: vec![command_api::DEFAULT_FRONTEND_URL.to_owned()],
         }
     }
 }
@@ -107,6 +111,11 @@ impl Config {
                 debug: lookup("LEARNLOG_KAFKA_DEBUG"),
             }),
         };
+        let frontend_url = lookup("LEARNLOG_FRONTEND_URL").unwrap_or(defaults.frontend_url);
+        let cors_origins = match lookup("LEARNLOG_CORS_ORIGINS") {
+            Some(list) => list.split(',').map(|origin| origin.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
+            None => vec![origin_of(&frontend_url)],
+        };
         Ok(Config {
             kafka,
             database_url: lookup("DATABASE_URL").map(SecretUrl::new),
@@ -119,9 +128,17 @@ impl Config {
             pool_size,
             smtp_url: lookup("LEARNLOG_SMTP_URL").map(SecretUrl::new),
             mail_from: lookup("LEARNLOG_MAIL_FROM").unwrap_or(defaults.mail_from),
-            frontend_url: lookup("LEARNLOG_FRONTEND_URL").unwrap_or(defaults.frontend_url),
+            frontend_url,
+            cors_origins,
         })
     }
+}
+
+/// The origin (scheme, host and port) of a URL such as `https://app.example.com/learn`.
+fn origin_of(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    let end = url[after_scheme..].find('/').map_or(url.len(), |at| after_scheme + at);
+    url[..end].to_owned()
 }
 
 /// Variable `name` as a positive whole number, or `default` when unset.
@@ -171,6 +188,15 @@ mod tests {
             ("k1:9092", 6, "learnlog-projector")
         );
         assert!(config(&[("KAFKA_BROKERS", "k1:9092"), ("LEARNLOG_KAFKA_PARTITIONS", "0")]).is_err());
+    }
+
+    #[test]
+    fn browsers_are_allowed_from_the_frontend_unless_told_otherwise() {
+        assert_eq!(config(&[]).expect("valid").cors_origins, ["http://localhost:8000"]);
+        let frontend = config(&[("LEARNLOG_FRONTEND_URL", "https://learn.example.com/app/")]).expect("valid");
+        assert_eq!(frontend.cors_origins, ["https://learn.example.com"]);
+        let listed = config(&[("LEARNLOG_CORS_ORIGINS", "https://a.example, https://b.example:8443")]).expect("valid");
+        assert_eq!(listed.cors_origins, ["https://a.example", "https://b.example:8443"]);
     }
 
     #[test]

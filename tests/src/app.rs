@@ -6,12 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use api_contract::{Readiness, TokenKeys};
-use command_api::CommandApiState;
 use database::Database;
-use event_store::PgEventStore;
 use events::Role;
-use projector::{FeedSource, KafkaSource, KafkaSourceSettings, PROJECTIONS_CHANNEL, Projector, READ_MODELS};
-use query_api::{QueryApiState, Watermark};
+use projector::{FeedSource, KafkaSource, KafkaSourceSettings, Projector, READ_MODELS};
 use relay::{KafkaSettings, Relay, ensure_topics};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -104,24 +101,17 @@ impl TestApp {
         let database = test_database().await;
         let store = database.connect(16);
         let keys = Arc::new(TokenKeys::new(&SecretString::from(SECRET.to_owned())).expect("valid secret"));
-        let command = command_api::router(CommandApiState::new(PgEventStore::start(store.clone()), Arc::clone(&keys)));
-        let query = query_api::router(QueryApiState {
+        let services = learnlog::app::HttpServices {
+            store: store.clone(),
             read: store.clone(),
-            watermark: Watermark::follow(store.clone(), READ_MODELS, PROJECTIONS_CHANNEL),
+            keys: Arc::clone(&keys),
+            frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
             consistency_wait: Duration::from_secs(5),
-            keys: Arc::clone(&keys),
-        });
-        let dead_letters = projector::admin::router(projector::admin::DeadLetterAdmin {
-            read: store.clone(),
-            keys: Arc::clone(&keys),
-        });
-        let mut operations = command_api::routes().operations().to_vec();
-        operations.extend_from_slice(query_api::routes().operations());
-        operations.extend_from_slice(projector::admin::routes().operations());
-        let document = api_contract::openapi_router("Learnlog", "test", operations);
-        let routes = api_contract::finish(
-            command.merge(query).merge(dead_letters).merge(document),
-            api_contract::DEFAULT_BODY_LIMIT,
+            edge: api_contract::Edge::default(),
+        };
+        let routes = learnlog::app::http_routes(
+            &[learnlog::Role::CommandApi, learnlog::Role::QueryApi],
+            &services,
             Readiness::new(|| async { Ok(()) }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds port 0");

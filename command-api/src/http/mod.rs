@@ -26,7 +26,7 @@ const PATCH: Method = Method::PATCH;
 const DELETE: Method = Method::DELETE;
 
 /// The original's frontend origin (DOMAIN.md, CORS).
-pub const DEFAULT_FRONTEND_URL: &str = "http://localhost:8000";
+pub const DEFAULT_FRONTEND_URL: &str = api_contract::edge::DEFAULT_FRONTEND_ORIGIN;
 
 /// What every command handler needs.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@ mod accounts;
 mod admin_users;
 mod authorization;
 mod bad_input;
+mod browser_edge;
 mod catalogue;
 mod concurrency;
 mod courses;

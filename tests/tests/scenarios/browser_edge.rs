@@ -1,0 +1,89 @@
+//! What a browser frontend on another origin meets: CORS preflights answered for the allowed origin only,
+//! the consistency and ETag headers readable, gzip when asked for, and the security headers of an API.
+
+use events::Role;
+use reqwest::Method;
+use tests::TestApp;
+
+const FRONTEND: &str = "http://localhost:8000";
+
+#[tokio::test]
+async fn a_preflight_from_the_frontend_is_answered_and_other_origins_are_not_allowed() {
+    let app = TestApp::start().await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(Method::OPTIONS, app.url("/api/v1/courses"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type, idempotency-key")
+    };
+    let allowed = app.send(preflight(FRONTEND), None).await;
+    assert_eq!(allowed.status, 200, "{:?}", allowed.body);
+    assert_eq!(allowed.header("access-control-allow-origin"), Some(FRONTEND));
+    let methods = allowed.header("access-control-allow-methods").unwrap_or_default().to_ascii_uppercase();
+    assert!(methods.contains("POST") && methods.contains("PATCH"), "{methods}");
+    let headers = allowed.header("access-control-allow-headers").unwrap_or_default().to_ascii_lowercase();
+    for header in ["authorization", "content-type", "idempotency-key"] {
+        assert!(headers.contains(header), "{header} not in {headers}");
+    }
+    assert!(allowed.header("access-control-max-age").is_some());
+
+    let stranger = app.send(preflight("https://evil.example"), None).await;
+    assert_eq!(stranger.header("access-control-allow-origin"), None, "{:?}", stranger.headers);
+
+    // A real cross-origin command: the browser may read the token it needs for its next read.
+    let (_, instructor) = app.user(Role::Instructor);
+    let created = app
+        .send(
+            app.http.post(app.url("/api/v1/courses")).bearer_auth(&instructor).header("origin", FRONTEND),
+            Some(&TestApp::course_body("Cross-origin")),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.header("access-control-allow-origin"), Some(FRONTEND));
+    let exposed = created.header("access-control-expose-headers").unwrap_or_default().to_ascii_lowercase();
+    for header in ["x-consistency-token", "x-consistency", "etag", "x-request-id"] {
+        assert!(exposed.contains(header), "{header} not in {exposed}");
+    }
+}
+
+#[tokio::test]
+async fn answers_are_compressed_when_asked_and_carry_the_security_headers() {
+    let app = TestApp::start().await;
+    let (_, instructor) = app.user(Role::Instructor);
+    let mut last = String::new();
+    for n in 0..12 {
+        let course = app.create_course(&instructor, &format!("A course with a long enough title {n}")).await;
+        let published = app.post(&format!("/api/v1/courses/{}/publish", course.id()), &instructor, None).await;
+        last = published.token();
+    }
+    let response = app
+        .http
+        .get(app.url("/api/v1/courses?limit=12"))
+        .header("accept-encoding", "gzip")
+        .header("x-consistency-token", &last)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers.get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+    let compressed = response.bytes().await.expect("a body");
+    assert_eq!(&compressed[..2], &[0x1f, 0x8b], "a gzip stream");
+    let plain = app.get("/api/v1/courses?limit=12", Some(&last)).await;
+    assert_eq!(plain.header("content-encoding"), None, "no compression unless asked");
+    assert_eq!(plain.body["data"].as_array().map(Vec::len), Some(12));
+
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+    ] {
+        assert_eq!(headers.get(name).and_then(|v| v.to_str().ok()), Some(value), "{name}");
+        assert_eq!(plain.header(name), Some(value), "{name}");
+    }
+    let problem = app.get("/api/v1/no-such-route", None).await;
+    assert_eq!(problem.status, 404);
+    assert_eq!(problem.header("x-content-type-options"), Some("nosniff"), "errors carry them too");
+}
