@@ -14,6 +14,7 @@ use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use crate::domain::account::ValidSignUp;
+use crate::keys::DataKey;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -42,16 +43,25 @@ pub enum AccountError {
     NotATrainee,
 }
 
-/// Creates the account `user_id` acting as `role`, recording `events` as its stream's first events.
+/// An account to create: `user_id` acting as `role`, with `events` as its stream's first events.
+#[derive(Debug)]
+pub struct NewAccount<'a> {
+    pub user_id: Uuid,
+    pub sign_up: &'a ValidSignUp,
+    pub role: Role,
+    pub events: &'a [Event],
+}
+
+/// Creates `account`: its credentials, its first events and, for a trainee who signed up, a verification
+/// code, in one transaction.
 pub async fn create(
     store: &Database,
-    user_id: Uuid,
-    sign_up: &ValidSignUp,
-    role: Role,
-    events: &[Event],
+    key: &DataKey,
+    account: NewAccount<'_>,
     metadata: Metadata,
     idempotency: Option<IdempotencyRecord>,
 ) -> Result<AppendOutcome, AccountError> {
+    let NewAccount { user_id, sign_up, role, events } = account;
     let password_hash = hash_password(sign_up.password.clone()).await?;
     let unavailable = |error: &dyn std::fmt::Display| AccountError::Unavailable(error.to_string());
     let mut client = store.pool().get().await.map_err(|e| unavailable(&e))?;
@@ -68,7 +78,7 @@ pub async fn create(
     // Trainees sign up themselves, so their email is unproven: a code goes out with the first event. An
     // admin vouches for the accounts they create.
     if role == Role::IndividualTrainee {
-        let requested = crate::recovery::issue_verification(&*transaction, user_id, &sign_up.email)
+        let requested = crate::recovery::issue_verification(&*transaction, key, user_id, &sign_up.email)
             .await
             .map_err(|e| unavailable(&e))?;
         events.push(requested);
@@ -206,6 +216,7 @@ pub async fn password_matches(password: String, hash: String) -> bool {
 /// characters only). `account` must be validated.
 pub async fn set_bank_account(
     store: &Database,
+    key: &DataKey,
     user_id: Uuid,
     account: &crate::domain::instructor::BankAccount,
     metadata: Metadata,
@@ -225,14 +236,15 @@ pub async fn set_bank_account(
     }
     transaction
         .execute(
-            "INSERT INTO instructor_bank_accounts (user_id, account_holder_name, account_number, bank_name, \
+            "INSERT INTO instructor_bank_accounts (user_id, account_holder_name, account_number_sealed, bank_name, \
              branch_name, branch_address, swift_code) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (user_id) DO UPDATE SET account_holder_name = $2, account_number = $3, bank_name = $4, \
-             branch_name = $5, branch_address = $6, swift_code = $7, updated_at = now()",
+             ON CONFLICT (user_id) DO UPDATE SET account_holder_name = $2, account_number = NULL, \
+             account_number_sealed = $3, bank_name = $4, branch_name = $5, branch_address = $6, swift_code = $7, \
+             updated_at = now()",
             &[
                 &user_id,
                 &account.account_holder_name,
-                &account.account_number,
+                &key.seal(&account.account_number, user_id),
                 &account.bank_name,
                 &account.branch_name,
                 &account.branch_address,
@@ -285,4 +297,32 @@ pub async fn delete_trainee(
     let appended = append_to_user(&transaction, user_id, &event, metadata).await?;
     transaction.commit().await.map_err(|e| unavailable(&e))?;
     Ok(appended)
+}
+
+/// Seals every bank account number still stored in clear (written before numbers were sealed), once, when a
+/// command API starts. Returns how many were sealed.
+pub async fn seal_plaintext_bank_accounts(store: &Database, key: &DataKey) -> Result<u64, AccountError> {
+    let unavailable = |error: &dyn std::fmt::Display| AccountError::Unavailable(error.to_string());
+    let mut client = store.pool().get().await.map_err(|e| unavailable(&e))?;
+    let transaction = client.transaction().await.map_err(|e| unavailable(&e))?;
+    let rows = transaction
+        .query(
+            "SELECT user_id, account_number FROM instructor_bank_accounts WHERE account_number IS NOT NULL FOR UPDATE",
+            &[],
+        )
+        .await
+        .map_err(|e| unavailable(&e))?;
+    for row in &rows {
+        let user_id: Uuid = row.try_get(0).map_err(|e| unavailable(&e))?;
+        let number: String = row.try_get(1).map_err(|e| unavailable(&e))?;
+        transaction
+            .execute(
+                "UPDATE instructor_bank_accounts SET account_number_sealed = $2, account_number = NULL WHERE user_id = $1",
+                &[&user_id, &key.seal(&number, user_id)],
+            )
+            .await
+            .map_err(|e| unavailable(&e))?;
+    }
+    transaction.commit().await.map_err(|e| unavailable(&e))?;
+    Ok(rows.len() as u64)
 }

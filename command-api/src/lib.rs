@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod domain;
 pub mod email;
 mod http;
+pub mod keys;
 pub mod recovery;
 
 pub use http::{AttemptLimiter, CommandApiState, DEFAULT_FRONTEND_URL, router, routes};

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::accounts::{AccountError, append_to_user, hash_password, replace_password};
 use crate::email::enqueue;
+use crate::keys::DataKey;
 
 /// How long a verification code and a reset link stay valid.
 pub const CODE_TTL: Duration = Duration::minutes(30);
@@ -34,11 +35,6 @@ pub(crate) fn secret_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A code is only six digits, so its hash is salted with the account's id.
-fn code_digest(user_id: Uuid, code: &str) -> String {
-    digest(&format!("{user_id}:{code}"))
-}
-
 fn unavailable(error: impl std::fmt::Display) -> AccountError {
     AccountError::Unavailable(error.to_string())
 }
@@ -47,6 +43,7 @@ fn unavailable(error: impl std::fmt::Display) -> AccountError {
 /// returns the event to record with it.
 pub(crate) async fn issue_verification(
     client: &impl tokio_postgres::GenericClient,
+    key: &DataKey,
     user_id: Uuid,
     email: &str,
 ) -> Result<Event, tokio_postgres::Error> {
@@ -56,7 +53,7 @@ pub(crate) async fn issue_verification(
         .execute(
             "INSERT INTO email_verifications (user_id, code_hash, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id) DO UPDATE SET code_hash = $2, expires_at = $3, attempts = 0",
-            &[&user_id, &code_digest(user_id, &code), &expires_at],
+            &[&user_id, &key.code_digest(user_id, &code), &expires_at],
         )
         .await?;
     let body = format!(
@@ -77,7 +74,12 @@ async fn account_of(client: &impl tokio_postgres::GenericClient, email: &str) ->
 }
 
 /// Mails a new code to an unverified account of `email`; nothing (and the same answer) otherwise.
-pub async fn resend_verification(store: &Database, email: &str, metadata: Metadata) -> Result<(), AccountError> {
+pub async fn resend_verification(
+    store: &Database,
+    key: &DataKey,
+    email: &str,
+    metadata: Metadata,
+) -> Result<(), AccountError> {
     let mut client = store.pool().get().await.map_err(unavailable)?;
     let transaction = client.transaction().await.map_err(unavailable)?;
     let Some(user_id) = account_of(&*transaction, email).await? else { return Ok(()) };
@@ -92,7 +94,8 @@ pub async fn resend_verification(store: &Database, email: &str, metadata: Metada
     if verified != Some(false) {
         return Ok(());
     }
-    let event = issue_verification(&*transaction, user_id, &email.trim().to_lowercase()).await.map_err(unavailable)?;
+    let event =
+        issue_verification(&*transaction, key, user_id, &email.trim().to_lowercase()).await.map_err(unavailable)?;
     append_to_user(&transaction, user_id, &event, metadata).await?;
     transaction.commit().await.map_err(unavailable)
 }
@@ -100,6 +103,7 @@ pub async fn resend_verification(store: &Database, email: &str, metadata: Metada
 /// Checks `code` for the account of `email`: at most `MAX_CODE_ATTEMPTS` tries per code, within its time.
 pub async fn verify_email(
     store: &Database,
+    key: &DataKey,
     email: &str,
     code: &str,
     metadata: Metadata,
@@ -127,7 +131,7 @@ pub async fn verify_email(
     if !current || attempts >= MAX_CODE_ATTEMPTS {
         return Err(AccountError::InvalidCode);
     }
-    if code_digest(user_id, code.trim()) != stored {
+    if key.code_digest(user_id, code.trim()) != stored {
         transaction
             .execute("UPDATE email_verifications SET attempts = attempts + 1 WHERE user_id = $1", &[&user_id])
             .await

@@ -48,7 +48,9 @@ pub async fn create_admin(config: &Config, admin: NewAdmin) -> Result<Uuid, Erro
         let events = account::create(Account::Missing, user_id, &CreatedKind::Admin, &sign_up, None)
             .map_err(|rejection| Error::Config(format!("{rejection:?}")))?;
         let store = Database::connect(url.expose(), 1)?;
-        accounts::create(&store, user_id, &sign_up, events::Role::Admin, &events, Metadata::default(), None)
+        let key = crate::secret::data_key(config.data_key.as_ref(), &config.data_dir)?;
+        let account = accounts::NewAccount { user_id, sign_up: &sign_up, role: events::Role::Admin, events: &events };
+        accounts::create(&store, &key, account, Metadata::default(), None)
             .await
             .map_err(|error| Error::Config(error.to_string()))?;
         Ok(user_id)

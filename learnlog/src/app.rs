@@ -9,6 +9,7 @@ use std::time::Duration;
 use api_contract::{Edge, Readiness, TokenKeys};
 use axum::Router;
 use command_api::CommandApiState;
+use command_api::keys::DataKey;
 use database::Database;
 use database::SecretUrl;
 use event_store::PgEventStore;
@@ -21,7 +22,7 @@ use tokio::sync::watch;
 
 use crate::config::{Config, KafkaConfig};
 use crate::error::Error;
-use crate::secret::token_secret;
+use crate::secret::{data_key, token_secret};
 
 /// A part of Learnlog that a process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,6 +53,7 @@ pub struct HttpServices {
     pub store: Database,
     pub read: Database,
     pub keys: Arc<TokenKeys>,
+    pub data_key: Arc<DataKey>,
     /// Where links in emails point.
     pub frontend_url: String,
     pub consistency_wait: Duration,
@@ -64,7 +66,8 @@ pub struct HttpServices {
 pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness) -> Router {
     let mut routes = Router::new();
     if roles.contains(&Role::CommandApi) {
-        let mut state = CommandApiState::new(PgEventStore::start(services.store.clone()), Arc::clone(&services.keys));
+        let store = PgEventStore::start(services.store.clone());
+        let mut state = CommandApiState::new(store, Arc::clone(&services.keys), Arc::clone(&services.data_key));
         state.frontend_url.clone_from(&services.frontend_url);
         routes = routes.merge(command_api::router(state));
     }
@@ -109,10 +112,20 @@ impl App {
         let serves_http = roles.contains(&Role::CommandApi) || roles.contains(&Role::QueryApi);
         let routes = match serves_http {
             true => {
+                let data_key = Arc::new(data_key(config.data_key.as_ref(), &config.data_dir)?);
+                if roles.contains(&Role::CommandApi) {
+                    let sealed = command_api::accounts::seal_plaintext_bank_accounts(&store, &data_key)
+                        .await
+                        .map_err(|error| Error::Config(format!("sealing bank accounts: {error}")))?;
+                    if sealed > 0 {
+                        tracing::info!(sealed, "bank account numbers stored in clear are now sealed");
+                    }
+                }
                 let services = HttpServices {
                     store: store.clone(),
                     read: read.clone(),
                     keys: Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?),
+                    data_key,
                     frontend_url: config.frontend_url.clone(),
                     consistency_wait: config.consistency_wait,
                     edge: Edge { body_limit: config.body_limit_bytes, allowed_origins: config.cors_origins.clone() },

@@ -20,6 +20,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// HS256 secret for access tokens; from the data folder when not set.
     pub jwt_secret: Option<SecretString>,
+    /// The data key (verification-code HMACs, sealed bank accounts); from the data folder when not set.
+    pub data_key: Option<SecretString>,
     pub consistency_wait: Duration,
     pub body_limit_bytes: usize,
     pub pool_size: usize,
@@ -56,6 +58,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from(".learnlog"),
             jwt_secret: None,
+            data_key: None,
             consistency_wait: query_api::DEFAULT_CONSISTENCY_WAIT,
             body_limit_bytes: api_contract::DEFAULT_BODY_LIMIT,
             pool_size: 16,
@@ -123,6 +126,7 @@ impl Config {
             listen,
             data_dir: lookup("LEARNLOG_DATA_DIR").map_or(defaults.data_dir, PathBuf::from),
             jwt_secret: lookup("LEARNLOG_JWT_SECRET").map(SecretString::from),
+            data_key: lookup("LEARNLOG_DATA_KEY").map(SecretString::from),
             consistency_wait,
             body_limit_bytes,
             pool_size,
@@ -206,10 +210,11 @@ mod tests {
             ("LEARNLOG_READ_DATABASE_URL", "postgres://reader:db-pass-2@replica/learnlog"),
             ("LEARNLOG_SMTP_URL", "smtps://mailer:smtp-pass-3@mail.example.com"),
             ("LEARNLOG_JWT_SECRET", "jwt-secret-4-jwt-secret-4-jwt-secret-4"),
+            ("LEARNLOG_DATA_KEY", "data-key-5-data-key-5-data-key-5-data-key-5"),
         ])
         .expect("valid");
         let printed = format!("{config:?}");
-        for secret in ["db-pass-1", "db-pass-2", "smtp-pass-3", "jwt-secret-4"] {
+        for secret in ["db-pass-1", "db-pass-2", "smtp-pass-3", "jwt-secret-4", "data-key-5"] {
             assert!(!printed.contains(secret), "{secret} in {printed}");
         }
         assert_eq!(config.database_url.expect("set").expose(), "postgres://app:db-pass-1@db:5432/learnlog");

@@ -1,5 +1,7 @@
-//! The access-token secret: `LEARNLOG_JWT_SECRET`, or else a random one kept in the data folder, so that
-//! `learnlog up` and `learnlog admin token` run from the same folder agree without any setup.
+//! The server's secrets: the access-token secret (`LEARNLOG_JWT_SECRET`) and the data key
+//! (`LEARNLOG_DATA_KEY`), each from its variable or else a random one made once and kept `0600` in the data
+//! folder, so that `learnlog up` and the `learnlog admin` commands run from the same folder agree without
+//! any setup.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,12 +12,28 @@ use secrecy::SecretString;
 use crate::error::Error;
 
 const SECRET_FILE: &str = "jwt-secret";
+const DATA_KEY_FILE: &str = "data-key";
 
 pub fn token_secret(configured: Option<&SecretString>, data_dir: &Path) -> Result<SecretString, Error> {
+    kept_secret(configured, data_dir, SECRET_FILE)
+}
+
+/// The data key: verification-code HMACs and sealed bank account numbers. Losing it makes sealed values
+/// unreadable: back the data folder's `data-key` up, or set `LEARNLOG_DATA_KEY` (at least 32 characters).
+pub fn data_key(configured: Option<&SecretString>, data_dir: &Path) -> Result<command_api::keys::DataKey, Error> {
+    use secrecy::ExposeSecret;
+    let secret = kept_secret(configured, data_dir, DATA_KEY_FILE)?;
+    if secret.expose_secret().len() < 32 {
+        return Err(Error::Config("LEARNLOG_DATA_KEY must be at least 32 characters".into()));
+    }
+    Ok(command_api::keys::DataKey::from_secret(secret.expose_secret().as_bytes()))
+}
+
+fn kept_secret(configured: Option<&SecretString>, data_dir: &Path, file: &str) -> Result<SecretString, Error> {
     if let Some(secret) = configured {
         return Ok(secret.clone());
     }
-    let path = data_dir.join(SECRET_FILE);
+    let path = data_dir.join(file);
     if let Ok(existing) = std::fs::read_to_string(&path) {
         return Ok(SecretString::from(existing.trim().to_owned()));
     }

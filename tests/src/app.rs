@@ -19,6 +19,8 @@ use uuid::Uuid;
 use crate::database::{TestDatabase, test_database};
 
 const SECRET: &str = "test-secret-test-secret-test-secret-0123";
+/// The data key of every test app: a test may open what the app sealed.
+pub const DATA_KEY: &str = "test-data-key-test-data-key-test-data-key";
 
 /// Where the projector reads from.
 #[derive(Debug, Clone)]
@@ -101,10 +103,12 @@ impl TestApp {
         let database = test_database().await;
         let store = database.connect(16);
         let keys = Arc::new(TokenKeys::new(&SecretString::from(SECRET.to_owned())).expect("valid secret"));
+        let data_key = Arc::new(command_api::keys::DataKey::from_secret(DATA_KEY.as_bytes()));
         let services = learnlog::app::HttpServices {
             store: store.clone(),
             read: store.clone(),
             keys: Arc::clone(&keys),
+            data_key: Arc::clone(&data_key),
             frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
             consistency_wait: Duration::from_secs(5),
             edge: api_contract::Edge::default(),

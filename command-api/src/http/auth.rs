@@ -148,7 +148,8 @@ async fn created(
         status: StatusCode::CREATED.as_u16(),
         response: data.clone(),
     });
-    match accounts::create(state.store.database(), user_id, sign_up, role, events, metadata, record).await {
+    let account = accounts::NewAccount { user_id, sign_up, role, events };
+    match accounts::create(state.store.database(), &state.data_key, account, metadata, record).await {
         Ok(AppendOutcome::Appended(appended)) => Ok(appended_answer(StatusCode::CREATED, data, appended)),
         Ok(AppendOutcome::Replayed(stored)) => replay(stored, digest),
         // A retry racing its first attempt finds the email taken by that attempt: answer what it answered.

@@ -91,6 +91,7 @@ pub(crate) async fn set_bank_account(
     .map_err(invalid)?;
     let metadata =
         Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: Some(actor.actor()) };
-    let appended = accounts::set_bank_account(state.store.database(), actor.user_id, &account, metadata).await?;
+    let appended =
+        accounts::set_bank_account(state.store.database(), &state.data_key, actor.user_id, &account, metadata).await?;
     Ok(appended_answer(StatusCode::OK, serde_json::json!({ "id": actor.user_id }), appended))
 }

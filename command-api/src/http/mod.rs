@@ -18,6 +18,8 @@ use axum::Router;
 use axum::extract::FromRef;
 use event_store::PgEventStore;
 use http::Method;
+
+use crate::keys::DataKey;
 pub use sessions::AttemptLimiter;
 
 const POST: Method = Method::POST;
@@ -40,10 +42,12 @@ pub struct CommandApiState {
     pub recovery_limiter: AttemptLimiter,
     /// Where links in emails point (the web frontend).
     pub frontend_url: String,
+    /// HMACs of verification codes, sealed bank account numbers.
+    pub data_key: Arc<DataKey>,
 }
 
 impl CommandApiState {
-    pub fn new(store: PgEventStore, keys: Arc<TokenKeys>) -> Self {
+    pub fn new(store: PgEventStore, keys: Arc<TokenKeys>, data_key: Arc<DataKey>) -> Self {
         CommandApiState {
             store,
             keys,
@@ -51,6 +55,7 @@ impl CommandApiState {
             password_limiter: AttemptLimiter::default(),
             recovery_limiter: AttemptLimiter::default(),
             frontend_url: DEFAULT_FRONTEND_URL.to_owned(),
+            data_key,
         }
     }
 }

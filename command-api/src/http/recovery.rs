@@ -88,7 +88,8 @@ pub(crate) async fn verify_email(
 ) -> Result<Response, Problem> {
     state.recovery_limiter.check(ip).map_err(rate_limited)?;
     let VerifyBody { email, code } = command.body;
-    let appended = recovery::verify_email(state.store.database(), &email, &code, guest(&headers)).await?;
+    let appended =
+        recovery::verify_email(state.store.database(), &state.data_key, &email, &code, guest(&headers)).await?;
     Ok(account_answer(appended))
 }
 
@@ -100,6 +101,7 @@ pub(crate) async fn resend_verification(
     command: JsonCommand<EmailBody>,
 ) -> Result<Response, Problem> {
     state.recovery_limiter.check(ip).map_err(rate_limited)?;
-    recovery::resend_verification(state.store.database(), &command.body.email, guest(&headers)).await?;
+    recovery::resend_verification(state.store.database(), &state.data_key, &command.body.email, guest(&headers))
+        .await?;
     Ok(accepted())
 }

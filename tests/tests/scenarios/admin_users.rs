@@ -144,6 +144,22 @@ async fn an_instructor_shows_links_publicly_and_a_bank_account_only_by_its_last_
     assert_eq!(me.body["data"]["bank_account"], json!({ "bank_name": "First Bank", "account_last4": "3000" }));
     let leaked = app.database.count("SELECT count(*) FROM events WHERE payload::text LIKE '%0532%'").await;
     assert_eq!(leaked, 0, "no account number in any event");
+    let row = app
+        .database
+        .client()
+        .await
+        .query_one(
+            "SELECT account_number, account_number_sealed FROM instructor_bank_accounts WHERE user_id = $1",
+            &[&instructor_id],
+        )
+        .await
+        .expect("the account is kept on the write side");
+    let (plain, sealed): (Option<String>, Vec<u8>) = (row.get(0), row.get(1));
+    assert_eq!(plain, None, "no account number in clear");
+    assert!(!sealed.windows(4).any(|w| w == b"0532"), "the sealed number shows through");
+    let key = command_api::keys::DataKey::from_secret(tests::app::DATA_KEY.as_bytes());
+    let opened = key.open(&sealed, instructor_id).expect("the server's data key opens it");
+    assert!(opened.replace(' ', "").contains("DE89370400440532013000"), "{opened}");
 }
 
 #[tokio::test]
