@@ -1,6 +1,8 @@
-//! `catalog_course` (one row per course with its list fields), `course_document` (its content) and
-//! `course_discount`. Every course event after the first claims its stream version on the course's row
-//! first; an event already applied claims nothing and changes nothing.
+//! `catalog_course` (one row per course with its list fields), `course_document` (its content),
+//! `course_discount`, and `catalog_instructor` (instructors' names, for the courses' `instructor_name`). Every
+//! course event after the first claims its stream version on the course's row first; an event already
+//! applied claims nothing and changes nothing. This projection writes no other table and reads none, so it
+//! can be rebuilt alone.
 
 use deadpool_postgres::Transaction;
 use events::stream::Context;
@@ -15,6 +17,9 @@ pub(super) async fn apply(
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
+    if let Some(named) = instructor_named(event) {
+        return rename_instructor(transaction, recorded, named).await;
+    }
     if event.context() != Context::Catalog {
         return Ok(());
     }
@@ -25,7 +30,7 @@ pub(super) async fn apply(
             "INSERT INTO catalog_course (id, instructor_id, title, summary, category, subcategories, level, \
              language, base_price_cents, status, version, created_at, updated_at, instructor_name) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $11, $11, \
-             COALESCE((SELECT name FROM user_directory WHERE id = $2), '')) ON CONFLICT (id) DO NOTHING",
+             COALESCE((SELECT name FROM catalog_instructor WHERE id = $2), '')) ON CONFLICT (id) DO NOTHING",
             &[
                 &created.course_id,
                 &created.instructor_id,
@@ -49,6 +54,50 @@ pub(super) async fn apply(
         effect(transaction, course_id, recorded, event).await?;
     }
     Ok(())
+}
+
+/// An instructor's name, as an identity event gives it.
+struct InstructorName<'a> {
+    id: Uuid,
+    name: &'a str,
+    /// The account's creation (else a rename).
+    created: bool,
+}
+
+/// The instructor name an identity event gives, if any. A renamed account that is no instructor has no
+/// `catalog_instructor` row, so its rename changes nothing here.
+fn instructor_named(event: &Event) -> Option<InstructorName<'_>> {
+    match event {
+        Event::InstructorCreated(e) => Some(InstructorName { id: e.user_id, name: &e.name, created: true }),
+        Event::ProfileUpdated(e) => Some(InstructorName { id: e.user_id, name: e.name.as_deref()?, created: false }),
+        _ => None,
+    }
+}
+
+/// Records an instructor's name and puts it on their courses. A course may be projected before its
+/// instructor when the two arrive through different Kafka topics: it takes the name when it comes.
+async fn rename_instructor(
+    transaction: &Transaction<'_>,
+    recorded: &RecordedEvent,
+    named: InstructorName<'_>,
+) -> Result<(), tokio_postgres::Error> {
+    let InstructorName { id: instructor_id, name, created } = named;
+    let statement = transaction
+        .prepare_cached(if created {
+            "INSERT INTO catalog_instructor (id, name, version) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING"
+        } else {
+            "UPDATE catalog_instructor SET name = $2, version = $3 WHERE id = $1 AND version < $3"
+        })
+        .await?;
+    if transaction.execute(&statement, &[&instructor_id, &name, &recorded.stream_version]).await? == 0 {
+        return Ok(());
+    }
+    execute(
+        transaction,
+        "UPDATE catalog_course SET instructor_name = $2 WHERE instructor_id = $1",
+        &[&instructor_id, &name],
+    )
+    .await
 }
 
 async fn execute(

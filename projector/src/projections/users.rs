@@ -89,9 +89,6 @@ pub(super) async fn apply(
                 ],
             )
             .await?;
-        if let Some(name) = &profile.name {
-            rename_instructor(transaction, profile.user_id, name).await?;
-        }
         return Ok(());
     }
     let activity = match event {
@@ -179,20 +176,5 @@ pub(super) async fn apply(
             ],
         )
         .await?;
-    if user.role == Role::Instructor {
-        // A course may have been projected first when the two arrive through different Kafka topics.
-        rename_instructor(transaction, user.id, user.name).await?;
-    }
     Ok(())
-}
-
-/// Keeps the instructor's name on their courses current, for catalogue search.
-async fn rename_instructor(
-    transaction: &Transaction<'_>,
-    instructor_id: Uuid,
-    name: &str,
-) -> Result<(), tokio_postgres::Error> {
-    let statement =
-        transaction.prepare_cached("UPDATE catalog_course SET instructor_name = $2 WHERE instructor_id = $1").await?;
-    transaction.execute(&statement, &[&instructor_id, &name]).await.map(drop)
 }
