@@ -88,6 +88,7 @@ pub async fn create(
         expected: ExpectedVersion::NoStream,
         events: events.iter().map(|event| NewEvent::new(event, metadata.clone(), now)).collect(),
         idempotency,
+        side_writes: Vec::new(),
     };
     let mut outcomes =
         append_in_transaction(&transaction, std::slice::from_ref(&request)).await.map_err(|e| unavailable(&e))?;
@@ -191,6 +192,7 @@ pub(crate) async fn append_to_user(
         expected: ExpectedVersion::Any,
         events: vec![NewEvent::new(event, metadata, OffsetDateTime::now_utc())],
         idempotency: None,
+        side_writes: Vec::new(),
     };
     let mut outcomes = append_in_transaction(transaction, std::slice::from_ref(&request))
         .await

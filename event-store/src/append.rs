@@ -1,7 +1,12 @@
 //! The append contract: what a command asks the store to write, and what it gets back.
 
-use events::NewEvent;
 use std::sync::Arc;
+
+use bytes::BytesMut;
+use events::NewEvent;
+use time::OffsetDateTime;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use uuid::Uuid;
 
 /// The version a command saw when it decided; the append fails if the stream moved since.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,13 +42,72 @@ pub struct IdempotencyRecord {
     pub response: serde_json::Value,
 }
 
-/// One command's events for one stream.
+/// One command's events for one stream, and the write-side rows that go with them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppendRequest {
     pub stream_id: String,
     pub expected: ExpectedVersion,
     pub events: Vec<NewEvent>,
     pub idempotency: Option<IdempotencyRecord>,
+    /// Written in the same transaction, only if the events are appended (not for a replay, not on a
+    /// conflict).
+    pub side_writes: Vec<SideWrite>,
+}
+
+/// A row of write-side state that a command writes beside its events: a credential, a session, an outbox
+/// email, a uniqueness claim. The statement is the command's own (typed where the command is defined); the
+/// store runs it in the append's transaction after the version check passed. A unique violation fails only
+/// its own command, as [`AppendError::Claimed`] with the constraint's name; nothing of it is kept.
+#[derive(Clone, PartialEq)]
+pub struct SideWrite {
+    pub statement: &'static str,
+    pub values: Vec<SqlValue>,
+}
+
+impl SideWrite {
+    pub fn new(statement: &'static str, values: Vec<SqlValue>) -> Self {
+        SideWrite { statement, values }
+    }
+}
+
+impl std::fmt::Debug for SideWrite {
+    /// The statement only: the values may be secrets (hashes, sealed data) or personal data.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SideWrite").field("statement", &self.statement).finish_non_exhaustive()
+    }
+}
+
+/// A value of a [`SideWrite`]'s statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    Uuid(Uuid),
+    Text(String),
+    OptText(Option<String>),
+    Int(i32),
+    BigInt(i64),
+    Bytes(Vec<u8>),
+    Time(OffsetDateTime),
+}
+
+impl ToSql for SqlValue {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            SqlValue::Uuid(value) => value.to_sql_checked(ty, out),
+            SqlValue::Text(value) => value.to_sql_checked(ty, out),
+            SqlValue::OptText(value) => value.to_sql_checked(ty, out),
+            SqlValue::Int(value) => value.to_sql_checked(ty, out),
+            SqlValue::BigInt(value) => value.to_sql_checked(ty, out),
+            SqlValue::Bytes(value) => value.to_sql_checked(ty, out),
+            SqlValue::Time(value) => value.to_sql_checked(ty, out),
+        }
+    }
+
+    /// Each variant checks its own type when it is written.
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
 }
 
 /// Where the events of an append landed.
@@ -80,6 +144,9 @@ pub enum AppendError {
     Conflict { stream_id: String, expected: ExpectedVersion, actual: i64 },
     #[error("the idempotency key was already used with another request")]
     IdempotencyKeyReused,
+    /// A side write hit a unique constraint: what it claims (an email, a username) is someone else's.
+    #[error("a side write violates the unique constraint {constraint}")]
+    Claimed { constraint: String },
     #[error("an append needs at least one event")]
     Empty,
     #[error("the event store is shutting down")]

@@ -85,7 +85,13 @@ mod tests {
     use super::*;
 
     fn request(stream: &str, expected: ExpectedVersion) -> AppendRequest {
-        AppendRequest { stream_id: stream.into(), expected, events: Vec::new(), idempotency: None }
+        AppendRequest {
+            stream_id: stream.into(),
+            expected,
+            events: Vec::new(),
+            idempotency: None,
+            side_writes: Vec::new(),
+        }
     }
 
     #[test]

@@ -156,6 +156,7 @@ mod tests {
             expected,
             events: (0..count).map(|_| event()).collect(),
             idempotency: None,
+            side_writes: Vec::new(),
         }
     }
 

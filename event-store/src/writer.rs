@@ -145,19 +145,32 @@ async fn append_on(
         .collect::<Result<HashMap<_, _>, tokio_postgres::Error>>()?;
 
     let plan = plan_batch(requests, head, versions, answers);
-    write_plan(client, statements, &plan, bracket).await?;
+    write_plan(client, statements, requests, &plan, bracket).await?;
     Ok((plan.outcomes, plan.head))
 }
 
 async fn write_plan(
     client: &Client,
     statements: &AppendStatements,
+    requests: &[AppendRequest],
     plan: &BatchPlan,
     bracket: Bracket,
 ) -> Result<(), tokio_postgres::Error> {
     let commit = async { if bracket == Bracket::Own { client.batch_execute("COMMIT").await } else { Ok(()) } };
     if plan.events.positions.is_empty() {
         return commit.await;
+    }
+    // The side writes of the commands whose events are appended, in order, before the events. If one fails,
+    // the whole transaction rolls back and the writer retries its appends one by one, so that only the
+    // command whose side write failed fails.
+    for (request, outcome) in requests.iter().zip(&plan.outcomes) {
+        if !matches!(outcome, Ok(AppendOutcome::Appended(_))) {
+            continue;
+        }
+        for write in &request.side_writes {
+            let values: Vec<&(dyn ToSql + Sync)> = write.values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+            client.execute(write.statement, &values).await?;
+        }
     }
     let head = plan.head.to_string();
     let event_params = plan.events.params();
@@ -197,7 +210,9 @@ impl WriterConnection {
         requests: &[AppendRequest],
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, tokio_postgres::Error> {
         let mut written = Ok(None);
-        if let Some(head) = self.known_head {
+        // The one-round-trip path cannot run side writes between its check and its insert.
+        let plain = requests.iter().all(|request| request.side_writes.is_empty());
+        if let (Some(head), true) = (self.known_head, plain) {
             written = fast_path::try_append(&self.client, &self.statements, requests, head).await;
         }
         if let Ok(None) = written {
@@ -251,21 +266,26 @@ async fn run_writer(database: Database, mut queue: mpsc::Receiver<(AppendRequest
                     let _ = reply.send(outcome);
                 }
             }
-            Err(error) if is_unique_violation(&error) => {
-                // Only a writer that bypassed the append lock can cause this. Retry one by one, so that only
-                // the offending command fails.
-                tracing::warn!(%error, "unique violation in a batch; retrying its appends one at a time");
+            Err(error) if is_integrity_violation(&error) && requests.len() > 1 => {
+                // A side write claimed what is taken (or a writer bypassed the append lock). Retry one by one,
+                // so that only the offending command fails.
+                tracing::debug!(error = %summary(&error), "integrity violation in a batch; retrying its appends one at a time");
                 for (request, reply) in requests.iter().zip(replies) {
                     let outcome = match writer.write(std::slice::from_ref(request)).await {
                         Ok(mut outcomes) => outcomes.pop().unwrap_or(Err(AppendError::Empty)),
-                        Err(error) if is_unique_violation(&error) => Err(AppendError::Conflict {
-                            stream_id: request.stream_id.clone(),
-                            expected: request.expected,
-                            actual: -1,
-                        }),
-                        Err(error) => Err(AppendError::Unavailable(Arc::new(error))),
+                        Err(error) => refused(request, error),
                     };
                     let _ = reply.send(outcome);
+                }
+            }
+            Err(error) if is_integrity_violation(&error) => {
+                let request = requests.first();
+                let outcome = match request {
+                    Some(request) => refused(request, error),
+                    None => Err(AppendError::Empty),
+                };
+                for reply in replies {
+                    let _ = reply.send(outcome.clone());
                 }
             }
             Err(error) => {
@@ -287,9 +307,35 @@ fn fail_all(replies: Vec<Reply>, error: &Arc<tokio_postgres::Error>) {
 const APPEND_UNIQUE_CONSTRAINTS: [&str; 4] =
     ["events_pkey", "events_stream_version_unique", "events_event_id_unique", "command_idempotency_pkey"];
 
-fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
-    error.as_db_error().is_some_and(|db| {
-        db.code() == &SqlState::UNIQUE_VIOLATION
-            && db.constraint().is_some_and(|name| APPEND_UNIQUE_CONSTRAINTS.contains(&name))
-    })
+/// SQLSTATE class 23: a constraint refused a row (of the events, or of a side write).
+fn is_integrity_violation(error: &tokio_postgres::Error) -> bool {
+    error.as_db_error().is_some_and(|db| db.code().code().starts_with("23"))
+}
+
+/// What one command's failed append means: a lost race for its stream, a claim on something taken, or an
+/// outage.
+fn refused(request: &AppendRequest, error: tokio_postgres::Error) -> Result<AppendOutcome, AppendError> {
+    let Some(db) = error.as_db_error().filter(|_| is_integrity_violation(&error)) else {
+        return Err(AppendError::Unavailable(Arc::new(error)));
+    };
+    match db.constraint() {
+        Some(name) if APPEND_UNIQUE_CONSTRAINTS.contains(&name) => {
+            Err(AppendError::Conflict { stream_id: request.stream_id.clone(), expected: request.expected, actual: -1 })
+        }
+        Some(name) if db.code() == &SqlState::UNIQUE_VIOLATION => {
+            Err(AppendError::Claimed { constraint: name.to_owned() })
+        }
+        _ => {
+            tracing::error!(error = %summary(&error), "a side write broke a constraint");
+            Err(AppendError::Unavailable(Arc::new(error)))
+        }
+    }
+}
+
+/// An error without the DETAIL that quotes the refused row.
+fn summary(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("SQLSTATE {}: {}", db.code().code(), db.message()),
+        None => error.to_string(),
+    }
 }

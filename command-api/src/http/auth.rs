@@ -2,7 +2,6 @@
 
 use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
-use axum::response::Response;
 use event_store::{AppendOutcome, IdempotencyRecord};
 use events::{Metadata, Role};
 use http::StatusCode;
@@ -10,7 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{CommandRun, appended_answer, execute, replay, stored_answer};
+use super::execute::{Accepted, CommandRun, appended_answer, execute, replay, stored_answer};
 use super::headers::CommandHeaders;
 use super::sessions::ClientIp;
 use crate::accounts::{self, AccountError};
@@ -134,7 +133,7 @@ async fn created(
     state: &CommandApiState,
     headers: &CommandHeaders,
     creation: Creation<'_>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let Creation { scope, digest, user_id, sign_up, role, events, metadata } = creation;
     let key = headers.idempotency_key.as_deref();
     if let Some(stored) = stored_answer(state, &scope, key).await? {
@@ -168,7 +167,7 @@ pub(crate) async fn register(
     ClientIp(ip): ClientIp,
     headers: CommandHeaders,
     command: JsonCommand<RegisterBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let sign_up = command.body.validate()?;
     let user_id = Uuid::now_v7();
     let events = account::register(Account::Missing, user_id, &sign_up).map_err(rejected)?;
@@ -191,7 +190,7 @@ pub(crate) async fn create_user(
     actor: Authenticated,
     headers: CommandHeaders,
     command: JsonCommand<CreateUserBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     actor.require(&[Role::Admin], "Only admins create accounts of this kind.")?;
     let body = command.body;
     let kind = match body.kind {
@@ -245,7 +244,7 @@ pub(crate) async fn update_profile(
     actor: Authenticated,
     headers: CommandHeaders,
     command: JsonCommand<ProfileBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let body = command.body;
     let patch = ProfilePatch {
         name: body.name,
@@ -256,7 +255,7 @@ pub(crate) async fn update_profile(
     };
     let run = CommandRun {
         stream_id: events::stream::user_stream(actor.user_id),
-        actor,
+        actor: actor.into(),
         headers,
         digest: command.digest,
         status: StatusCode::OK,
@@ -270,7 +269,7 @@ pub(crate) async fn delete_me(
     State(state): State<CommandApiState>,
     actor: Authenticated,
     headers: CommandHeaders,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let trainees = [Role::IndividualTrainee, Role::CorporateTrainee];
     actor.require(&trainees, "Only trainees delete their own account; ask an admin.")?;
     deleted(&state, actor, actor.user_id, None, &headers).await
@@ -282,7 +281,7 @@ pub(crate) async fn delete_user(
     actor: Authenticated,
     PathId(user_id): PathId,
     headers: CommandHeaders,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     actor.require(&[Role::Admin], "Only admins delete other accounts.")?;
     deleted(&state, actor, user_id, Some(actor.user_id), &headers).await
 }
@@ -293,7 +292,7 @@ async fn deleted(
     user_id: Uuid,
     deleted_by: Option<Uuid>,
     headers: &CommandHeaders,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let metadata =
         Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: Some(actor.actor()) };
     let appended = accounts::delete_trainee(state.store.database(), user_id, deleted_by, metadata).await?;

@@ -1,7 +1,8 @@
 //! `POST /api/v1/courses/discounts`: one discount on many courses (DOMAIN.md ApplyDiscountToCatalogSelection).
 //! The client picks the courses (with the query API's filters); each course then gets its own AddDiscount,
 //! decided and appended on its own stream like any other, so an instructor's selection can only touch their
-//! own courses and every window check holds. The answer lists what succeeded and why the rest failed.
+//! own courses and every window check holds: each goes through the one command pipeline and its typed
+//! outcome is read directly. The answer lists what succeeded and why the rest failed.
 
 use api_contract::{Authenticated, FieldError, JsonCommand, Problem};
 use axum::Json;
@@ -65,9 +66,14 @@ pub(crate) async fn apply(
         let request = CourseRequest::new_part(course_id, course_headers, digest, discount_id);
         let add = DiscountCommand::Add { discount_id, percent: body.percent, window, issued_by };
         match on_course(&state, actor, request, CourseCommand::Discount(add)).await {
-            Ok(answer) => {
-                succeeded.push(serde_json::json!({ "course_id": course_id, "answer": answer_data(answer).await }))
-            }
+            Ok(accepted) => succeeded.push(serde_json::json!({
+                "course_id": course_id,
+                "answer": {
+                    "discount_id": accepted.data["id"],
+                    "version": accepted.token.stream_version,
+                    "consistency_token": accepted.token.encode(),
+                },
+            })),
             Err(problem) => failed.push(serde_json::json!({
                 "course_id": course_id, "code": problem.code, "detail": problem.detail,
             })),
@@ -75,12 +81,4 @@ pub(crate) async fn apply(
     }
     let body = serde_json::json!({ "data": { "succeeded": succeeded, "failed": failed } });
     Ok((StatusCode::OK, Json(body)).into_response())
-}
-
-/// The `data` and consistency token of one course's answer.
-async fn answer_data(answer: Response) -> serde_json::Value {
-    let bytes = axum::body::to_bytes(answer.into_body(), 64 * 1024).await.unwrap_or_default();
-    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    serde_json::json!({ "discount_id": value["data"]["id"], "version": value["data"]["version"],
-                        "consistency_token": value["consistency_token"] })
 }

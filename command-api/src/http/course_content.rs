@@ -4,7 +4,6 @@
 
 use api_contract::{Authenticated, JsonCommand, PathId, PathIds, Problem};
 use axum::extract::State;
-use axum::response::Response;
 use http::{Method, Uri};
 use serde::Deserialize;
 use time::Date;
@@ -12,6 +11,7 @@ use uuid::Uuid;
 
 use super::CommandApiState;
 use super::courses::{CourseRequest, on_course};
+use super::execute::Accepted;
 use super::headers::CommandHeaders;
 use crate::domain::course::{CourseCommand, discount_issuer};
 use crate::domain::course_content::{ContentCommand, LessonDraft, LessonPatch, QuestionDraft};
@@ -123,7 +123,7 @@ async fn add(
     headers: CommandHeaders,
     digest: String,
     make: impl FnOnce(Uuid) -> ContentCommand,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let part_id = Uuid::now_v7();
     let request = CourseRequest::new_part(course_id, headers, digest, part_id);
     on_course(state, actor, request, CourseCommand::Content(make(part_id))).await
@@ -135,7 +135,7 @@ async fn change(
     actor: Authenticated,
     request: CourseRequest,
     command: ContentCommand,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     on_course(state, actor, request, CourseCommand::Content(command)).await
 }
 
@@ -146,7 +146,7 @@ pub(crate) async fn add_section(
     PathId(course_id): PathId,
     headers: CommandHeaders,
     command: JsonCommand<SectionBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let SectionBody { title, description } = command.body;
     add(&state, actor, course_id, headers, command.digest, |section_id| ContentCommand::AddSection {
         section_id,
@@ -163,7 +163,7 @@ pub(crate) async fn update_section(
     PathIds([course_id, section_id]): PathIds<2>,
     headers: CommandHeaders,
     command: JsonCommand<SectionPatchBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let SectionPatchBody { title, description } = command.body;
     let request = CourseRequest::change(course_id, headers, command.digest);
     change(&state, actor, request, ContentCommand::UpdateSection { section_id, title, description }).await
@@ -177,7 +177,7 @@ pub(crate) async fn remove_section(
     headers: CommandHeaders,
     method: Method,
     uri: Uri,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
     change(&state, actor, request, ContentCommand::RemoveSection { section_id }).await
 }
@@ -189,7 +189,7 @@ pub(crate) async fn add_lesson(
     PathIds([course_id, section_id]): PathIds<2>,
     headers: CommandHeaders,
     command: JsonCommand<LessonBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let LessonBody { title, description, video_url, duration_min } = command.body;
     let lesson = LessonDraft { title, description, video_url, duration_min };
     add(&state, actor, course_id, headers, command.digest, |lesson_id| ContentCommand::AddLesson {
@@ -207,7 +207,7 @@ pub(crate) async fn update_lesson(
     PathIds([course_id, section_id, lesson_id]): PathIds<3>,
     headers: CommandHeaders,
     command: JsonCommand<LessonPatchBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let LessonPatchBody { title, description, video_url, duration_min } = command.body;
     let patch = LessonPatch { title, description, video_url, duration_min };
     let request = CourseRequest::change(course_id, headers, command.digest);
@@ -222,7 +222,7 @@ pub(crate) async fn remove_lesson(
     headers: CommandHeaders,
     method: Method,
     uri: Uri,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
     change(&state, actor, request, ContentCommand::RemoveLesson { section_id, lesson_id }).await
 }
@@ -234,7 +234,7 @@ pub(crate) async fn add_exercise(
     PathIds([course_id, section_id]): PathIds<2>,
     headers: CommandHeaders,
     command: JsonCommand<ExerciseBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let title = command.body.title;
     add(&state, actor, course_id, headers, command.digest, |exercise_id| ContentCommand::AddExercise {
         section_id,
@@ -252,7 +252,7 @@ pub(crate) async fn remove_exercise(
     headers: CommandHeaders,
     method: Method,
     uri: Uri,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
     change(&state, actor, request, ContentCommand::RemoveExercise { section_id, exercise_id }).await
 }
@@ -264,7 +264,7 @@ pub(crate) async fn add_question(
     PathIds([course_id, section_id, exercise_id]): PathIds<3>,
     headers: CommandHeaders,
     command: JsonCommand<QuestionBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let body = command.body;
     add(&state, actor, course_id, headers, command.digest, |question_id| ContentCommand::AddExerciseQuestion {
         section_id,
@@ -281,7 +281,7 @@ pub(crate) async fn replace_question(
     PathIds([course_id, section_id, exercise_id, question_id]): PathIds<4>,
     headers: CommandHeaders,
     command: JsonCommand<QuestionBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let question = command.body.draft(question_id);
     let request = CourseRequest::change(course_id, headers, command.digest);
     change(&state, actor, request, ContentCommand::UpdateExerciseQuestion { section_id, exercise_id, question }).await
@@ -295,7 +295,7 @@ pub(crate) async fn remove_question(
     headers: CommandHeaders,
     method: Method,
     uri: Uri,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
     let command = ContentCommand::RemoveExerciseQuestion { section_id, exercise_id, question_id };
     change(&state, actor, request, command).await
@@ -308,7 +308,7 @@ pub(crate) async fn set_exam(
     PathId(course_id): PathId,
     headers: CommandHeaders,
     command: JsonCommand<ExamBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let questions = command.body.questions.into_iter().map(|q| q.draft(Uuid::now_v7())).collect();
     let request = CourseRequest::change(course_id, headers, command.digest);
     change(&state, actor, request, ContentCommand::SetExam { questions }).await
@@ -321,7 +321,7 @@ pub(crate) async fn add_faq(
     PathId(course_id): PathId,
     headers: CommandHeaders,
     command: JsonCommand<FaqBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let FaqBody { question, answer } = command.body;
     add(&state, actor, course_id, headers, command.digest, |faq_id| ContentCommand::AddFaq { faq_id, question, answer })
         .await
@@ -334,7 +334,7 @@ pub(crate) async fn update_faq(
     PathIds([course_id, faq_id]): PathIds<2>,
     headers: CommandHeaders,
     command: JsonCommand<FaqPatchBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let FaqPatchBody { question, answer } = command.body;
     let request = CourseRequest::change(course_id, headers, command.digest);
     change(&state, actor, request, ContentCommand::UpdateFaq { faq_id, question, answer }).await
@@ -348,7 +348,7 @@ pub(crate) async fn remove_faq(
     headers: CommandHeaders,
     method: Method,
     uri: Uri,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
     change(&state, actor, request, ContentCommand::RemoveFaq { faq_id }).await
 }
@@ -360,7 +360,7 @@ pub(crate) async fn post_announcement(
     PathId(course_id): PathId,
     headers: CommandHeaders,
     command: JsonCommand<AnnouncementBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let AnnouncementBody { title, description } = command.body;
     add(&state, actor, course_id, headers, command.digest, |announcement_id| ContentCommand::PostAnnouncement {
         announcement_id,
@@ -377,7 +377,7 @@ pub(crate) async fn edit_announcement(
     PathIds([course_id, announcement_id]): PathIds<2>,
     headers: CommandHeaders,
     command: JsonCommand<SectionPatchBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let SectionPatchBody { title, description } = command.body;
     let request = CourseRequest::change(course_id, headers, command.digest);
     change(&state, actor, request, ContentCommand::EditAnnouncement { announcement_id, title, description }).await
@@ -391,7 +391,7 @@ pub(crate) async fn remove_announcement(
     headers: CommandHeaders,
     method: Method,
     uri: Uri,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
     change(&state, actor, request, ContentCommand::RemoveAnnouncement { announcement_id }).await
 }
@@ -403,7 +403,7 @@ pub(crate) async fn add_discount(
     PathId(course_id): PathId,
     headers: CommandHeaders,
     command: JsonCommand<DiscountBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let discount_id = Uuid::now_v7();
     let body = command.body;
     let issued_by = discount_issuer(actor.actor().role);
@@ -419,7 +419,7 @@ pub(crate) async fn replace_discount(
     PathIds([course_id, discount_id]): PathIds<2>,
     headers: CommandHeaders,
     command: JsonCommand<DiscountBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let body = command.body;
     let update = DiscountCommand::Update { discount_id, percent: body.percent, window: body.window() };
     let request = CourseRequest::change(course_id, headers, command.digest);
@@ -434,7 +434,7 @@ pub(crate) async fn remove_discount(
     headers: CommandHeaders,
     method: Method,
     uri: Uri,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
     on_course(&state, actor, request, CourseCommand::Discount(DiscountCommand::Remove { discount_id })).await
 }

@@ -2,7 +2,6 @@
 
 use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem, request_digest};
 use axum::extract::State;
-use axum::response::Response;
 use events::CourseLevel;
 use events::stream::{ENROLLMENT_PREFIX, course_stream};
 use http::{Method, StatusCode, Uri};
@@ -10,7 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{CommandRun, execute};
+use super::execute::{Accepted, CommandRun, execute};
 use super::headers::CommandHeaders;
 use crate::domain::course::{Course, CourseCommand, CourseDraft, CoursePatch, CourseRejection, decide};
 
@@ -88,12 +87,12 @@ pub(crate) async fn create(
     actor: Authenticated,
     headers: CommandHeaders,
     command: JsonCommand<CreateCourseBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let course_id = Uuid::now_v7();
     let draft = CourseDraft::from(command.body);
     let run = CommandRun {
         stream_id: course_stream(course_id),
-        actor,
+        actor: actor.into(),
         headers,
         digest: command.digest,
         status: StatusCode::CREATED,
@@ -114,7 +113,7 @@ pub(crate) async fn publish(
     headers: CommandHeaders,
     method: Method,
     uri: Uri,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     on_course(&state, actor, CourseRequest::bodiless(course_id, headers, &method, &uri), CourseCommand::Publish).await
 }
 
@@ -153,10 +152,10 @@ pub(super) async fn on_course(
     actor: Authenticated,
     request: CourseRequest,
     command: CourseCommand,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let run = CommandRun {
         stream_id: course_stream(request.course_id),
-        actor,
+        actor: actor.into(),
         headers: request.headers,
         digest: request.digest,
         status: request.status,
@@ -192,7 +191,7 @@ pub(crate) async fn update(
     PathId(course_id): PathId,
     headers: CommandHeaders,
     command: JsonCommand<UpdateCourseBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let body = command.body;
     let patch = CoursePatch {
         title: body.title,
@@ -215,7 +214,7 @@ pub(crate) async fn retire(
     headers: CommandHeaders,
     method: Method,
     uri: Uri,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     on_course(&state, actor, CourseRequest::bodiless(course_id, headers, &method, &uri), CourseCommand::Retire).await
 }
 
@@ -227,7 +226,7 @@ pub(crate) async fn delete(
     headers: CommandHeaders,
     method: Method,
     uri: Uri,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let suffix = format!("-{course_id}");
     let has_enrolments = state.store.any_stream(ENROLLMENT_PREFIX, &suffix).await.map_err(|error| {
         tracing::error!(%error, "looking for enrolments failed");

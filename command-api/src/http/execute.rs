@@ -1,12 +1,14 @@
 //! The one path every command takes: replay a stored answer for a known Idempotency-Key, else load the
 //! aggregate's stream, decide, and append with the version the decision was made on. A lost race is retried
-//! with fresh state, unless the client pinned the version with If-Match.
+//! with fresh state, unless the client pinned the version with If-Match. The result is typed ([`Accepted`]
+//! or a [`Problem`]); the HTTP answer is made from it in one place, so a caller that runs several commands
+//! (one discount on many courses) reads the outcomes, not HTTP responses.
 
 use api_contract::{Authenticated, ConsistencyToken, Problem};
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use event_store::{
-    AppendError, AppendOutcome, AppendRequest, Appended, ExpectedVersion, IdempotencyRecord, StoredAnswer,
+    AppendError, AppendOutcome, AppendRequest, Appended, ExpectedVersion, IdempotencyRecord, SideWrite, StoredAnswer,
 };
 use events::{Event, Metadata, NewEvent, RecordedEvent};
 use http::{HeaderValue, StatusCode};
@@ -24,7 +26,8 @@ const MAX_ATTEMPTS: usize = 3;
 #[derive(Debug)]
 pub(crate) struct CommandRun {
     pub stream_id: String,
-    pub actor: Authenticated,
+    /// Who sends it: a signed-in user, or a guest (sign-up, password reset, email verification).
+    pub actor: Caller,
     pub headers: CommandHeaders,
     pub digest: String,
     pub status: StatusCode,
@@ -32,16 +35,88 @@ pub(crate) struct CommandRun {
     pub data: Value,
 }
 
-pub(crate) async fn execute<A, R>(
+/// A command that was appended (or replayed): its status, the `data` of its answer (with the stream's
+/// version), and the consistency token of its events.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Accepted {
+    pub status: StatusCode,
+    pub data: Value,
+    pub token: ConsistencyToken,
+}
+
+impl IntoResponse for Accepted {
+    /// `{data, consistency_token}`, the token header and the version as ETag.
+    fn into_response(self) -> Response {
+        let encoded = self.token.encode();
+        let body = serde_json::json!({ "data": self.data, "consistency_token": encoded });
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&encoded) {
+            headers.insert("x-consistency-token", value);
+        }
+        if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", self.token.stream_version)) {
+            headers.insert(http::header::ETAG, value);
+        }
+        response
+    }
+}
+
+/// Who sends a command.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Caller {
+    User(Authenticated),
+    /// A guest, known only by the address the request came from.
+    Guest(std::net::IpAddr),
+}
+
+impl From<Authenticated> for Caller {
+    fn from(actor: Authenticated) -> Self {
+        Caller::User(actor)
+    }
+}
+
+impl Caller {
+    /// Whose Idempotency-Keys these are: keys of different callers never collide.
+    fn scope(&self) -> String {
+        match self {
+            Caller::User(actor) => actor.user_id.to_string(),
+            Caller::Guest(ip) => format!("guest:{ip}"),
+        }
+    }
+
+    fn actor(&self) -> Option<events::Actor> {
+        match self {
+            Caller::User(actor) => Some(actor.actor()),
+            Caller::Guest(_) => None,
+        }
+    }
+}
+
+/// What a decision writes: its events, and the write-side rows that go with them (credentials, sessions,
+/// outbox emails, uniqueness claims), in the same transaction.
+#[derive(Debug, Default)]
+pub(crate) struct Decision {
+    pub events: Vec<Event>,
+    pub side_writes: Vec<SideWrite>,
+}
+
+impl From<Vec<Event>> for Decision {
+    fn from(events: Vec<Event>) -> Self {
+        Decision { events, side_writes: Vec::new() }
+    }
+}
+
+pub(crate) async fn execute<A, R, D>(
     state: &CommandApiState,
     run: CommandRun,
-    decide: impl Fn(&A) -> Result<Vec<Event>, R>,
-) -> Result<Response, Problem>
+    decide: impl Fn(&A) -> Result<D, R>,
+) -> Result<Accepted, Problem>
 where
     A: Aggregate,
     R: Into<Problem>,
+    D: Into<Decision>,
 {
-    let scope = run.actor.user_id.to_string();
+    let scope = run.actor.scope();
     let key = run.headers.idempotency_key.as_deref();
     if let Some(stored) = stored_answer(state, &scope, key).await? {
         return replay(stored, &run.digest);
@@ -56,8 +131,8 @@ where
             return Err(Problem::conflict("The resource changed since you read it; read it again and retry."));
         }
         let aggregate = A::from_events(&decode(&history)?);
-        let events = match decide(&aggregate) {
-            Ok(events) => events,
+        let decision: Decision = match decide(&aggregate) {
+            Ok(decision) => decision.into(),
             Err(rejection) => {
                 // A duplicate of a request that is committing right now would be judged against its result:
                 // answer what the first one answered instead.
@@ -70,7 +145,7 @@ where
         let request = AppendRequest {
             stream_id: run.stream_id.clone(),
             expected: if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) },
-            events: encode(&events, &run),
+            events: encode(&decision.events, &run),
             idempotency: key.map(|key| IdempotencyRecord {
                 scope: scope.clone(),
                 key: key.to_owned(),
@@ -78,12 +153,20 @@ where
                 status: run.status.as_u16(),
                 response: run.data.clone(),
             }),
+            side_writes: decision.side_writes,
         };
         match state.store.append(request).await {
             Ok(AppendOutcome::Appended(appended)) => return Ok(appended_answer(run.status, run.data, appended)),
             Ok(AppendOutcome::Replayed(stored)) => return replay(stored, &run.digest),
             Err(AppendError::Conflict { .. }) if run.headers.if_match.is_none() && attempt < MAX_ATTEMPTS => {
                 tracing::debug!(attempt, stream = %run.stream_id, "lost a race; deciding again");
+            }
+            // A retry racing its first attempt finds the email taken by that attempt: answer what it answered.
+            Err(AppendError::Claimed { constraint }) => {
+                return match stored_answer(state, &scope, key).await? {
+                    Some(stored) => replay(stored, &run.digest),
+                    None => Err(claimed(&constraint)),
+                };
             }
             Err(error) => return Err(append_problem(error)),
         }
@@ -103,7 +186,7 @@ pub(crate) async fn stored_answer(
     })
 }
 
-pub(crate) fn replay(stored: StoredAnswer, digest: &str) -> Result<Response, Problem> {
+pub(crate) fn replay(stored: StoredAnswer, digest: &str) -> Result<Accepted, Problem> {
     if stored.request_hash != digest {
         return Err(idempotency_key_reused());
     }
@@ -117,7 +200,7 @@ pub(crate) fn replay(stored: StoredAnswer, digest: &str) -> Result<Response, Pro
 }
 
 /// The success answer of a command whose events landed as `appended`.
-pub(crate) fn appended_answer(status: StatusCode, data: Value, appended: Appended) -> Response {
+pub(crate) fn appended_answer(status: StatusCode, data: Value, appended: Appended) -> Accepted {
     let token = ConsistencyToken {
         position: appended.last_position,
         stream_id: appended.stream_id,
@@ -126,22 +209,12 @@ pub(crate) fn appended_answer(status: StatusCode, data: Value, appended: Appende
     answer(status, data, token)
 }
 
-/// A command's success answer: `{data, consistency_token}`, the token header and the version as ETag.
-fn answer(status: StatusCode, mut data: Value, token: ConsistencyToken) -> Response {
+/// A command's success: its data with the stream's version added.
+fn answer(status: StatusCode, mut data: Value, token: ConsistencyToken) -> Accepted {
     if let Value::Object(fields) = &mut data {
         fields.insert("version".to_owned(), Value::from(token.stream_version));
     }
-    let encoded = token.encode();
-    let body = serde_json::json!({ "data": data, "consistency_token": encoded });
-    let mut response = (status, Json(body)).into_response();
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&encoded) {
-        headers.insert("x-consistency-token", value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", token.stream_version)) {
-        headers.insert(http::header::ETAG, value);
-    }
-    response
+    Accepted { status, data, token }
 }
 
 fn decode(history: &[RecordedEvent]) -> Result<Vec<Event>, Problem> {
@@ -158,12 +231,23 @@ fn decode(history: &[RecordedEvent]) -> Result<Vec<Event>, Problem> {
 
 fn encode(events: &[Event], run: &CommandRun) -> Vec<NewEvent> {
     let now = OffsetDateTime::now_utc();
-    let metadata = Metadata {
-        correlation_id: Some(run.headers.correlation_id),
-        causation_id: None,
-        actor: Some(run.actor.actor()),
-    };
+    let metadata =
+        Metadata { correlation_id: Some(run.headers.correlation_id), causation_id: None, actor: run.actor.actor() };
     events.iter().map(|event| NewEvent::new(event, metadata.clone(), now)).collect()
+}
+
+/// A uniqueness claim that failed, by the name of the constraint that refused it: `409` naming the field.
+fn claimed(constraint: &str) -> Problem {
+    let field = match constraint {
+        "user_credentials_email_unique" => "email",
+        "user_credentials_username_unique" => "username",
+        other => {
+            tracing::warn!(constraint = other, "a claim failed on a constraint with no field of its own");
+            return Problem::conflict("This already exists.");
+        }
+    };
+    Problem::conflict(format!("This {field} is already taken."))
+        .with_errors(vec![api_contract::FieldError::new(field, "is already taken")])
 }
 
 fn idempotency_key_reused() -> Problem {
@@ -176,6 +260,7 @@ fn append_problem(error: AppendError) -> Problem {
             Problem::conflict("Someone else changed this resource at the same time; read it again and retry.")
         }
         AppendError::IdempotencyKeyReused => idempotency_key_reused(),
+        AppendError::Claimed { constraint } => claimed(&constraint),
         AppendError::Unavailable(source) => {
             tracing::error!(error = %source, "append failed");
             Problem::unavailable()

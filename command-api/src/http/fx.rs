@@ -2,13 +2,12 @@
 
 use api_contract::{Authenticated, FieldError, JsonCommand, Problem};
 use axum::extract::{Path, State};
-use axum::response::Response;
 use events::stream::fx_stream;
 use http::StatusCode;
 use serde::Deserialize;
 
 use super::CommandApiState;
-use super::execute::{CommandRun, execute};
+use super::execute::{Accepted, CommandRun, execute};
 use super::headers::CommandHeaders;
 use crate::domain::fx::{FxRate, FxRejection, decide};
 
@@ -35,7 +34,7 @@ pub(crate) async fn set_rate(
     Path(currency): Path<String>,
     headers: CommandHeaders,
     command: JsonCommand<RateBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     // Checked before the code becomes part of a stream id.
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(Problem::malformed(format!("{currency:?} is not a currency code like EUR.")));
@@ -43,7 +42,7 @@ pub(crate) async fn set_rate(
     let rate = command.body.rate;
     let run = CommandRun {
         stream_id: fx_stream(&currency),
-        actor,
+        actor: actor.into(),
         headers,
         digest: command.digest,
         status: StatusCode::OK,

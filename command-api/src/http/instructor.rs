@@ -2,7 +2,6 @@
 
 use api_contract::{Authenticated, JsonCommand, Problem};
 use axum::extract::State;
-use axum::response::Response;
 use events::Metadata;
 use events::stream::user_stream;
 use http::StatusCode;
@@ -10,7 +9,7 @@ use serde::Deserialize;
 
 use super::CommandApiState;
 use super::auth::{invalid, rejected};
-use super::execute::{CommandRun, appended_answer, execute};
+use super::execute::{Accepted, CommandRun, appended_answer, execute};
 use super::headers::CommandHeaders;
 use crate::accounts;
 use crate::domain::account::Account;
@@ -50,7 +49,7 @@ pub(crate) async fn set_links(
     actor: Authenticated,
     headers: CommandHeaders,
     command: JsonCommand<SocialLinksBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let body = command.body;
     let links = SocialLinks {
         facebook: body.facebook,
@@ -61,7 +60,7 @@ pub(crate) async fn set_links(
     };
     let run = CommandRun {
         stream_id: user_stream(actor.user_id),
-        actor,
+        actor: actor.into(),
         headers,
         digest: command.digest,
         status: StatusCode::OK,
@@ -77,7 +76,7 @@ pub(crate) async fn set_bank_account(
     actor: Authenticated,
     headers: CommandHeaders,
     command: JsonCommand<BankAccountBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     let body = command.body;
     let account = BankAccount {
         account_holder_name: body.account_holder_name,

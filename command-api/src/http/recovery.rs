@@ -11,7 +11,7 @@ use http::StatusCode;
 use serde::Deserialize;
 
 use super::CommandApiState;
-use super::execute::appended_answer;
+use super::execute::{Accepted, appended_answer};
 use super::headers::CommandHeaders;
 use super::sessions::{ClientIp, check_new_password, rate_limited};
 use crate::recovery;
@@ -41,7 +41,7 @@ fn guest(headers: &CommandHeaders) -> Metadata {
 }
 
 /// A change of one account: 200 with the account's id.
-fn account_answer(appended: Appended) -> Response {
+fn account_answer(appended: Appended) -> Accepted {
     let user_id = appended.stream_id.trim_start_matches("user-").to_owned();
     appended_answer(StatusCode::OK, serde_json::json!({ "id": user_id }), appended)
 }
@@ -71,7 +71,7 @@ pub(crate) async fn confirm_reset(
     ClientIp(ip): ClientIp,
     headers: CommandHeaders,
     command: JsonCommand<ResetBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     state.recovery_limiter.check(ip).map_err(rate_limited)?;
     let ResetBody { token, new_password } = command.body;
     check_new_password(&new_password)?;
@@ -85,7 +85,7 @@ pub(crate) async fn verify_email(
     ClientIp(ip): ClientIp,
     headers: CommandHeaders,
     command: JsonCommand<VerifyBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     state.recovery_limiter.check(ip).map_err(rate_limited)?;
     let VerifyBody { email, code } = command.body;
     let appended =

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::appended_answer;
+use super::execute::{Accepted, appended_answer};
 use super::headers::CommandHeaders;
 use crate::accounts::{self, password_matches};
 use crate::domain::account::check_password;
@@ -316,7 +316,7 @@ pub(crate) async fn change_password(
     actor: Authenticated,
     headers: CommandHeaders,
     command: JsonCommand<PasswordBody>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted, Problem> {
     state.password_limiter.check(ip).map_err(rate_limited)?;
     let body = command.body;
     check_new_password(&body.new_password)?;

@@ -62,6 +62,7 @@ async fn fill(store: &Database, count: usize) -> Result<Vec<RecordedEvent>, Erro
             expected: ExpectedVersion::NoStream,
             events: (0..100).map(|_| sample_event()).collect(),
             idempotency: None,
+            side_writes: Vec::new(),
         };
         writer.append(request)
     });

@@ -50,6 +50,7 @@ async fn fifty_concurrent_appends_with_the_same_expected_version_let_exactly_one
         expected: ExpectedVersion::NoStream,
         events: vec![published_event()],
         idempotency: None,
+        side_writes: Vec::new(),
     };
     store.append(first).await.expect("first append");
 
@@ -59,6 +60,7 @@ async fn fifty_concurrent_appends_with_the_same_expected_version_let_exactly_one
             expected: ExpectedVersion::Exact(1),
             events: vec![published_event(), published_event()],
             idempotency: None,
+            side_writes: Vec::new(),
         };
         store.append(request)
     }))
@@ -83,6 +85,7 @@ async fn racing_creators_of_one_new_stream_let_exactly_one_win() {
             expected: ExpectedVersion::NoStream,
             events: vec![published_event()],
             idempotency: None,
+            side_writes: Vec::new(),
         })
     }))
     .await;
@@ -105,7 +108,13 @@ async fn two_writer_processes_racing_on_the_same_streams_keep_versions_and_posit
                 let stream_id = format!("shared-{}", round % 3);
                 let current = store.read_stream(&stream_id).await.expect("readable").len() as i64;
                 let expected = if current == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(current) };
-                let request = AppendRequest { stream_id, expected, events: vec![published_event()], idempotency: None };
+                let request = AppendRequest {
+                    stream_id,
+                    expected,
+                    events: vec![published_event()],
+                    idempotency: None,
+                    side_writes: Vec::new(),
+                };
                 match store.append(request).await {
                     Ok(_) => won += 1,
                     Err(AppendError::Conflict { .. }) => {}

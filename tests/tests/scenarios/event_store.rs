@@ -29,6 +29,7 @@ async fn appended_events_read_back_whole_and_in_order() {
         expected: ExpectedVersion::NoStream,
         events: vec![first.clone(), second.clone()],
         idempotency: None,
+        side_writes: Vec::new(),
     };
     let Ok(AppendOutcome::Appended(appended)) = store.append(request).await else { panic!("append failed") };
     assert_eq!((appended.stream_version, appended.first_position, appended.last_position), (2, 1, 2));
@@ -57,6 +58,7 @@ async fn concurrent_appends_to_many_streams_get_gapless_positions_in_stream_orde
                     expected: ExpectedVersion::Any,
                     events: vec![event_with(Metadata::default()).1],
                     idempotency: None,
+                    side_writes: Vec::new(),
                 })
                 .await
         }
@@ -88,6 +90,7 @@ async fn in_a_busy_batch_a_conflict_fails_only_its_own_command() {
                     expected,
                     events: vec![event_with(Metadata::default()).1],
                     idempotency: None,
+                    side_writes: Vec::new(),
                 })
                 .await
         }
@@ -119,6 +122,7 @@ async fn an_idempotency_record_is_stored_with_its_events_and_replayed() {
         expected: ExpectedVersion::Any,
         events: vec![event_with(Metadata::default()).1],
         idempotency: Some(record),
+        side_writes: Vec::new(),
     };
     assert!(matches!(store.append(request(record.clone())).await, Ok(AppendOutcome::Appended(_))));
     let Ok(AppendOutcome::Replayed(answer)) = store.append(request(record.clone())).await else {
@@ -136,7 +140,12 @@ async fn an_idempotency_record_is_stored_with_its_events_and_replayed() {
 async fn an_empty_append_is_refused_before_it_reaches_the_database() {
     let database = test_database().await;
     let store = PgEventStore::start(database.connect(1));
-    let empty =
-        AppendRequest { stream_id: "e".into(), expected: ExpectedVersion::Any, events: vec![], idempotency: None };
+    let empty = AppendRequest {
+        stream_id: "e".into(),
+        expected: ExpectedVersion::Any,
+        events: vec![],
+        idempotency: None,
+        side_writes: Vec::new(),
+    };
     assert!(matches!(store.append(empty).await, Err(AppendError::Empty)));
 }

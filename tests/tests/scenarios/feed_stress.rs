@@ -32,6 +32,7 @@ fn request(rng: &mut StdRng) -> AppendRequest {
         expected: ExpectedVersion::Any,
         events,
         idempotency: None,
+        side_writes: Vec::new(),
     }
 }
 
