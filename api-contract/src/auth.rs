@@ -109,18 +109,21 @@ where
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        let keys = Arc::<TokenKeys>::from_ref(state);
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| Problem::unauthenticated("Send an access token as `Authorization: Bearer <token>`."))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(|| Problem::unauthenticated("The Authorization header must be `Bearer <token>`."))?;
-        keys.verify(token.trim()).ok_or_else(|| Problem::unauthenticated("The access token is invalid or expired."))
+        authenticate(&Arc::<TokenKeys>::from_ref(state), &parts.headers)
     }
+}
+
+/// The actor of the request's bearer token; `401` when it is missing or invalid.
+pub(crate) fn authenticate(keys: &TokenKeys, headers: &http::HeaderMap) -> Result<Authenticated, Problem> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| Problem::unauthenticated("Send an access token as `Authorization: Bearer <token>`."))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(|| Problem::unauthenticated("The Authorization header must be `Bearer <token>`."))?;
+    keys.verify(token.trim()).ok_or_else(|| Problem::unauthenticated("The access token is invalid or expired."))
 }
 
 #[cfg(test)]

@@ -1,10 +1,20 @@
 //! Routes that document themselves: each route is registered once, with its method, path, a summary and who
 //! may call it, and the OpenAPI 3.1 document is built from that same list. The document cannot miss a
-//! route or list one that does not exist.
+//! route or list one that does not exist. Who may call a route is also enforced from that declaration, once,
+//! before the handler runs: a missing or invalid token is 401, a role the route is not for is 403. What only
+//! an aggregate knows (is this the course's instructor?) is its decider's to say.
 
+use std::sync::Arc;
+
+use crate::auth::TokenKeys;
+use crate::problem::Problem;
 use axum::Router;
+use axum::extract::{Request, State};
 use axum::handler::Handler;
-use axum::routing::{MethodFilter, on};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, on};
+use events::Role;
 use http::Method;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
@@ -50,6 +60,29 @@ impl Who {
     fn needs_token(self) -> bool {
         !matches!(self, Who::Anyone | Who::Guest)
     }
+
+    /// The roles a route for these callers is open to (`None`: anyone, token or not).
+    pub fn roles(self) -> Option<&'static [Role]> {
+        const EVERY_ROLE: &[Role] = &[Role::Admin, Role::Instructor, Role::IndividualTrainee, Role::CorporateTrainee];
+        match self {
+            Who::Anyone | Who::Guest => None,
+            Who::User => Some(EVERY_ROLE),
+            Who::Instructor | Who::Owner => Some(&[Role::Instructor]),
+            Who::Trainee => Some(&[Role::IndividualTrainee, Role::CorporateTrainee]),
+            Who::InstructorOrAdmin | Who::OwnerOrAdmin => Some(&[Role::Instructor, Role::Admin]),
+            Who::Admin => Some(&[Role::Admin]),
+        }
+    }
+}
+
+/// Lets a request through only if its token's role is one the route is for.
+async fn enforce(State((keys, who)): State<(Arc<TokenKeys>, Who)>, request: Request, next: Next) -> Response {
+    let Some(roles) = who.roles() else { return next.run(request).await };
+    match crate::auth::authenticate(&keys, request.headers()) {
+        Err(problem) => problem.into_response(),
+        Ok(actor) if roles.contains(&actor.role) => next.run(request).await,
+        Ok(_) => Problem::forbidden(format!("This is for {} only.", who.describe())).into_response(),
+    }
 }
 
 /// One documented route.
@@ -62,16 +95,16 @@ pub struct Operation {
     pub who: Who,
 }
 
-/// A router that records every route it is given.
+/// A router that records every route it is given, with who may call it.
 #[derive(Debug)]
 pub struct ApiRoutes<S> {
-    router: Router<S>,
+    routes: Vec<(&'static str, MethodRouter<S>, Who)>,
     operations: Vec<Operation>,
 }
 
 impl<S: Clone + Send + Sync + 'static> Default for ApiRoutes<S> {
     fn default() -> Self {
-        ApiRoutes { router: Router::new(), operations: Vec::new() }
+        ApiRoutes { routes: Vec::new(), operations: Vec::new() }
     }
 }
 
@@ -90,7 +123,7 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
     {
         let filter = MethodFilter::try_from(method.clone())
             .unwrap_or_else(|_| unreachable!("routes use the standard methods, not {method}"));
-        self.router = self.router.route(path, on(filter, handler));
+        self.routes.push((path, on(filter, handler), who));
         self.operations.push(Operation { method, path, summary, who });
         self
     }
@@ -99,8 +132,12 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
         &self.operations
     }
 
-    pub fn into_router(self) -> Router<S> {
-        self.router
+    /// The routes, each behind the check of who may call it (tokens verified with `keys`).
+    pub fn into_router(self, keys: &Arc<TokenKeys>) -> Router<S> {
+        self.routes.into_iter().fold(Router::new(), |router, (path, route, who)| {
+            let policy = axum::middleware::from_fn_with_state((Arc::clone(keys), who), enforce);
+            router.route(path, route.route_layer(policy))
+        })
     }
 }
 

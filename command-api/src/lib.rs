@@ -4,11 +4,10 @@
 //! the version it was decided on. It answers only once its events are durably appended. This crate never
 //! reads a read model to enforce an invariant.
 
-pub mod accounts;
+pub mod credentials;
 pub mod domain;
-pub mod email;
 mod http;
 pub mod keys;
-pub mod recovery;
+pub mod side_writes;
 
-pub use http::{AttemptLimiter, CommandApiState, DEFAULT_FRONTEND_URL, router, routes};
+pub use http::{AttemptLimiter, CommandApiState, DEFAULT_FRONTEND_URL, create_first_admin, router, routes};

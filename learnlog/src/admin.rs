@@ -1,9 +1,11 @@
 //! Administrative tasks of the `learnlog` binary.
 
-use command_api::accounts;
-use command_api::domain::account::{self, Account, CreatedKind, SignUp};
+use std::sync::Arc;
+
+use command_api::CommandApiState;
+use command_api::domain::account::SignUp;
 use database::Database;
-use events::Metadata;
+use event_store::PgEventStore;
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -44,16 +46,20 @@ pub async fn create_admin(config: &Config, admin: NewAdmin) -> Result<Uuid, Erro
     };
     let result = async {
         crate::app::migrate(&url, config.read_database_url.as_ref(), config.kafka.as_ref()).await?;
-        let user_id = Uuid::now_v7();
-        let events = account::create(Account::Missing, user_id, &CreatedKind::Admin, &sign_up, None)
-            .map_err(|rejection| Error::Config(format!("{rejection:?}")))?;
-        let store = Database::connect(url.expose(), 1)?;
-        let key = crate::secret::data_key(config.data_key.as_ref(), &config.data_dir)?;
-        let account = accounts::NewAccount { user_id, sign_up: &sign_up, role: events::Role::Admin, events: &events };
-        accounts::create(&store, &key, account, Metadata::default(), None)
-            .await
-            .map_err(|error| Error::Config(error.to_string()))?;
-        Ok(user_id)
+        let store = PgEventStore::start(Database::connect(url.expose(), 2)?);
+        let keys =
+            api_contract::TokenKeys::new(&crate::secret::token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?;
+        let data_key = crate::secret::data_key(config.data_key.as_ref(), &config.data_dir)?;
+        let state = CommandApiState::new(store, Arc::new(keys), Arc::new(data_key));
+        // The same pipeline as every command: the decider decides, the credentials are a side write.
+        command_api::create_first_admin(&state, sign_up).await.map_err(|problem| {
+            let fields: Vec<String> = problem.errors.iter().map(|e| format!("{} {}", e.field, e.message)).collect();
+            Error::Config(if fields.is_empty() {
+                problem.detail
+            } else {
+                format!("{}: {}", problem.detail, fields.join("; "))
+            })
+        })
     }
     .await;
     if let Some(cluster) = cluster {

@@ -114,7 +114,7 @@ impl App {
             true => {
                 let data_key = Arc::new(data_key(config.data_key.as_ref(), &config.data_dir)?);
                 if roles.contains(&Role::CommandApi) {
-                    let sealed = command_api::accounts::seal_plaintext_bank_accounts(&store, &data_key)
+                    let sealed = command_api::credentials::seal_plaintext_bank_accounts(&store, &data_key)
                         .await
                         .map_err(|error| Error::Config(format!("sealing bank accounts: {error}")))?;
                     if sealed > 0 {

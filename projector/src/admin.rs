@@ -10,7 +10,6 @@ use axum::Router;
 use axum::extract::{FromRef, Path, State};
 use axum::response::{IntoResponse, Response};
 use database::Database;
-use events::Role;
 use http::Method;
 use serde::Deserialize;
 
@@ -49,7 +48,7 @@ pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
 }
 
 pub fn router(state: DeadLetterAdmin) -> Router {
-    routes().into_router().with_state(state)
+    routes().into_router(&state.keys).with_state(state)
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,18 +57,17 @@ struct SkipBody {
     reason: String,
 }
 
-fn admin_only(actor: Authenticated) -> Result<String, Problem> {
-    actor.require(&[Role::Admin], "Only admins handle dead letters.")?;
-    Ok(format!("admin:{}", actor.user_id))
+/// Who resolved a dead letter, as recorded (the routes are for admins only, by their declaration).
+fn resolver(actor: Authenticated) -> String {
+    format!("admin:{}", actor.user_id)
 }
 
 fn dead_letter_id(raw: &str) -> Result<i64, Problem> {
     raw.parse().map_err(|_| Problem::malformed(format!("{raw:?} is not a dead letter id.")))
 }
 
-async fn list(actor: Authenticated, State(state): State<DeadLetterAdmin>) -> Response {
+async fn list(State(state): State<DeadLetterAdmin>) -> Response {
     let answer = async {
-        admin_only(actor)?;
         let letters = dead_letters::list(&state.read).await.map_err(|error| {
             tracing::error!(error = %error.summary(), "listing dead letters failed");
             Problem::unavailable()
@@ -81,7 +79,7 @@ async fn list(actor: Authenticated, State(state): State<DeadLetterAdmin>) -> Res
 
 async fn retry(actor: Authenticated, State(state): State<DeadLetterAdmin>, Path(id): Path<String>) -> Response {
     let answer = async {
-        let by = admin_only(actor)?;
+        let by = resolver(actor);
         let id = dead_letter_id(&id)?;
         resolved(dead_letters::retry(&state.read, id, &by).await)
     };
@@ -95,7 +93,7 @@ async fn skip(
     body: Result<JsonCommand<SkipBody>, Problem>,
 ) -> Response {
     let answer = async {
-        let by = admin_only(actor)?;
+        let by = resolver(actor);
         let id = dead_letter_id(&id)?;
         let reason = body?.body.reason;
         if reason.trim().is_empty() {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use api_contract::{Authenticated, Problem};
+use api_contract::Problem;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use events::Role;
@@ -61,16 +61,12 @@ impl UserRow {
 
 /// `GET /api/v1/admin/users?role=&search=&logged_in=&page=&limit=`: newest first.
 pub(crate) async fn users(
-    actor: Authenticated,
     freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let answer = async {
-        actor.require(&[Role::Admin], "Only admins list users.")?;
-        user_page(&state, &headers, &params).await
-    };
+    let answer = async { user_page(&state, &headers, &params).await };
     freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
 }
 
@@ -125,14 +121,8 @@ async fn user_page(
 }
 
 /// `GET /api/v1/admin/users/activity`: how many accounts of each role are logged in and not.
-pub(crate) async fn activity(
-    actor: Authenticated,
-    freshness: Freshness,
-    State(state): State<QueryApiState>,
-    headers: HeaderMap,
-) -> Response {
+pub(crate) async fn activity(freshness: Freshness, State(state): State<QueryApiState>, headers: HeaderMap) -> Response {
     let answer = async {
-        actor.require(&[Role::Admin], "Only admins list users.")?;
         let client = state.read.pool().get().await.map_err(unavailable)?;
         let rows = client
             .query(

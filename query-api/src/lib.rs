@@ -73,5 +73,5 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
 
 /// The query API's router.
 pub fn router(state: QueryApiState) -> Router {
-    routes().into_router().with_state(state)
+    routes().into_router(&state.keys).with_state(state)
 }

@@ -1,10 +1,19 @@
-//! The UserAccount aggregate (stream `user-{uuid}`): sign-up of individual trainees. The rules of DOMAIN.md
-//! R18 are checked here; the uniqueness of email and username across every kind of user is enforced by the
-//! write side's credentials table in the same transaction as the first event.
+//! The UserAccount aggregate (stream `user-{uuid}`): sign-up, accounts admins create, profiles, deletion,
+//! and the account's credentials and sessions: logging in and out, changing and resetting the password,
+//! verifying the email. Every rule of DOMAIN.md R18, R19 and R21 is decided here, over the account's events
+//! and the write-side facts a command loads (a reset link, a verification code), never in SQL. The
+//! uniqueness of email and username across every kind of user is a database constraint on the credentials
+//! row written in the same transaction as the first event.
 
-use events::{
-    AdminCreated, CorporateTraineeCreated, Event, IndividualTraineeRegistered, InstructorCreated, ProfileUpdated, Role,
+use events::identity::{
+    EmailVerificationRequested, EmailVerified, LoginFailed, PasswordReset, PasswordResetRequested,
+    TraineeAccountDeleted, UserLoggedIn, UserLoggedOut,
 };
+use events::{
+    AdminCreated, CorporateTraineeCreated, Event, IndividualTraineeRegistered, InstructorCreated, PasswordChanged,
+    ProfileUpdated, Role,
+};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Aggregate, Violation};
@@ -172,6 +181,15 @@ pub enum AccountRejection {
     Unknown,
     /// Something only instructors set about themselves.
     NotAnInstructor,
+    /// Only trainee accounts are deleted.
+    NotATrainee,
+    /// The current password was not proven.
+    WrongPassword,
+    /// The reset link is unknown, used or expired.
+    InvalidResetLink,
+    /// The verification code is wrong, expired or out of tries.
+    InvalidCode,
+    AlreadyVerified,
     Invalid(Vec<Violation>),
 }
 
@@ -232,18 +250,173 @@ pub fn create(
     Ok(vec![event])
 }
 
-/// Records the sign-up of a new individual trainee.
-pub fn register(account: Account, user_id: Uuid, sign_up: &ValidSignUp) -> Result<Vec<Event>, AccountRejection> {
+/// Records the sign-up of a new individual trainee. A trainee proves their email later: a code valid until
+/// `code_expires_at` goes out with the first event (R21). An admin vouches for the accounts they create.
+pub fn register(
+    account: Account,
+    user_id: Uuid,
+    sign_up: &ValidSignUp,
+    code_expires_at: OffsetDateTime,
+) -> Result<Vec<Event>, AccountRejection> {
     if account != Account::Missing {
         return Err(AccountRejection::AlreadyRegistered);
     }
-    Ok(vec![Event::IndividualTraineeRegistered(IndividualTraineeRegistered {
-        user_id,
-        email: sign_up.email.clone(),
-        username: sign_up.username.clone(),
-        name: sign_up.name.clone(),
-        country: sign_up.country.clone(),
-    })])
+    Ok(vec![
+        Event::IndividualTraineeRegistered(IndividualTraineeRegistered {
+            user_id,
+            email: sign_up.email.clone(),
+            username: sign_up.username.clone(),
+            name: sign_up.name.clone(),
+            country: sign_up.country.clone(),
+        }),
+        Event::EmailVerificationRequested(EmailVerificationRequested { user_id, expires_at: code_expires_at }),
+    ])
+}
+
+fn registered(account: Account) -> Result<Role, AccountRejection> {
+    match account {
+        Account::Registered(role) => Ok(role),
+        Account::Missing | Account::Deleted => Err(AccountRejection::Unknown),
+    }
+}
+
+/// Deletes a trainee's account, asked by the trainee (`deleted_by: None`) or by an admin. Other kinds of
+/// account are not deleted this way.
+pub fn delete_trainee(
+    account: Account,
+    user_id: Uuid,
+    deleted_by: Option<Uuid>,
+) -> Result<Vec<Event>, AccountRejection> {
+    match registered(account)? {
+        Role::IndividualTrainee | Role::CorporateTrainee => {
+            Ok(vec![Event::TraineeAccountDeleted(TraineeAccountDeleted { user_id, deleted_by })])
+        }
+        Role::Instructor | Role::Admin => Err(AccountRejection::NotATrainee),
+    }
+}
+
+/// Replaces the password once the current one is proven (the new one already follows the rule).
+pub fn change_password(account: Account, user_id: Uuid, proven: bool) -> Result<Vec<Event>, AccountRejection> {
+    registered(account)?;
+    if !proven {
+        return Err(AccountRejection::WrongPassword);
+    }
+    Ok(vec![Event::PasswordChanged(PasswordChanged { user_id })])
+}
+
+/// What a login decides on: the account, and whether it ever logged in before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sessions {
+    pub account: Account,
+    pub logged_in_before: bool,
+}
+
+impl Aggregate for Sessions {
+    fn evolve(self, event: &Event) -> Self {
+        Sessions {
+            account: self.account.evolve(event),
+            logged_in_before: self.logged_in_before || matches!(event, Event::UserLoggedIn(_)),
+        }
+    }
+}
+
+/// A login with a proven password: the first one of the account says so (DOMAIN.md `firstLogin`).
+pub fn log_in(sessions: Sessions, user_id: Uuid) -> Result<Vec<Event>, AccountRejection> {
+    registered(sessions.account)?;
+    Ok(vec![Event::UserLoggedIn(UserLoggedIn { user_id, first_login: !sessions.logged_in_before })])
+}
+
+/// A wrong password for an existing account, for the audit trail.
+pub fn fail_login(account: Account, user_id: Uuid) -> Result<Vec<Event>, AccountRejection> {
+    registered(account)?;
+    Ok(vec![Event::LoginFailed(LoginFailed { user_id })])
+}
+
+/// The end of one of the account's sessions.
+pub fn log_out(account: Account, user_id: Uuid) -> Result<Vec<Event>, AccountRejection> {
+    registered(account)?;
+    Ok(vec![Event::UserLoggedOut(UserLoggedOut { user_id })])
+}
+
+/// A reset link valid until `expires_at` goes to the account's email; earlier links end.
+pub fn request_password_reset(
+    account: Account,
+    user_id: Uuid,
+    expires_at: OffsetDateTime,
+) -> Result<Vec<Event>, AccountRejection> {
+    registered(account)?;
+    Ok(vec![Event::PasswordResetRequested(PasswordResetRequested { user_id, expires_at })])
+}
+
+/// A reset link as the write side keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResetLink {
+    pub expires_at: OffsetDateTime,
+    pub used: bool,
+}
+
+/// Replaces the password through a reset link that is neither used nor expired at `now`.
+pub fn reset_password(
+    account: Account,
+    user_id: Uuid,
+    link: Option<ResetLink>,
+    now: OffsetDateTime,
+) -> Result<Vec<Event>, AccountRejection> {
+    registered(account)?;
+    match link {
+        Some(link) if !link.used && now < link.expires_at => Ok(vec![Event::PasswordReset(PasswordReset { user_id })]),
+        _ => Err(AccountRejection::InvalidResetLink),
+    }
+}
+
+/// Wrong codes before a code is dead (a new one can be requested).
+pub const MAX_CODE_ATTEMPTS: i32 = 5;
+
+/// The account's pending verification as the write side keeps it: the code's HMAC, not the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingVerification {
+    pub code_digest: String,
+    pub expires_at: OffsetDateTime,
+    pub attempts: i32,
+    pub verified: bool,
+}
+
+/// Verifies the account's email when the submitted code's digest matches the pending one, in time and
+/// within [`MAX_CODE_ATTEMPTS`] tries (R21).
+pub fn verify_email(
+    account: Account,
+    user_id: Uuid,
+    email: &str,
+    pending: Option<&PendingVerification>,
+    submitted_digest: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<Event>, AccountRejection> {
+    registered(account)?;
+    let Some(pending) = pending else { return Err(AccountRejection::InvalidCode) };
+    if pending.verified {
+        return Err(AccountRejection::AlreadyVerified);
+    }
+    if now >= pending.expires_at || pending.attempts >= MAX_CODE_ATTEMPTS || pending.code_digest != submitted_digest {
+        return Err(AccountRejection::InvalidCode);
+    }
+    Ok(vec![Event::EmailVerified(EmailVerified { user_id, email: email.to_owned() })])
+}
+
+/// A new code for an account whose email is not verified yet. One that is, or that an admin created (it
+/// has no pending verification and needs none), is refused as already verified.
+pub fn request_verification(
+    account: Account,
+    user_id: Uuid,
+    pending: Option<&PendingVerification>,
+    expires_at: OffsetDateTime,
+) -> Result<Vec<Event>, AccountRejection> {
+    registered(account)?;
+    match pending {
+        Some(pending) if !pending.verified => {
+            Ok(vec![Event::EmailVerificationRequested(EmailVerificationRequested { user_id, expires_at })])
+        }
+        _ => Err(AccountRejection::AlreadyVerified),
+    }
 }
 
 #[cfg(test)]
@@ -264,7 +437,8 @@ mod tests {
     fn a_valid_sign_up_is_normalised_and_recorded_without_the_password() {
         let valid = sign_up().validate().expect("valid");
         assert_eq!((valid.email.as_str(), valid.country.as_deref()), ("ada@example.com", Some("GB")));
-        let events = register(Account::default(), Uuid::from_u128(1), &valid).expect("registers");
+        let events =
+            register(Account::default(), Uuid::from_u128(1), &valid, OffsetDateTime::UNIX_EPOCH).expect("registers");
         let payload = events[0].encode();
         assert!(!payload.contains("correct horse"), "the password must never reach an event");
         assert_eq!(Account::from_events(&events), Account::Registered(Role::IndividualTrainee));
@@ -273,9 +447,10 @@ mod tests {
     #[test]
     fn an_account_is_registered_once() {
         let valid = sign_up().validate().expect("valid");
-        let history = register(Account::default(), Uuid::from_u128(1), &valid).expect("registers");
+        let history =
+            register(Account::default(), Uuid::from_u128(1), &valid, OffsetDateTime::UNIX_EPOCH).expect("registers");
         assert_eq!(
-            register(Account::from_events(&history), Uuid::from_u128(1), &valid),
+            register(Account::from_events(&history), Uuid::from_u128(1), &valid, OffsetDateTime::UNIX_EPOCH),
             Err(AccountRejection::AlreadyRegistered)
         );
     }
@@ -331,6 +506,113 @@ mod tests {
             update_profile(trainee, Uuid::from_u128(1), ProfilePatch::default()),
             Err(AccountRejection::Invalid(_))
         ));
+    }
+
+    fn trainee() -> Vec<Event> {
+        let valid = sign_up().validate().expect("valid");
+        register(Account::default(), Uuid::from_u128(1), &valid, OffsetDateTime::UNIX_EPOCH).expect("registers")
+    }
+
+    fn instructor() -> Vec<Event> {
+        let valid = sign_up().validate().expect("valid");
+        create(Account::default(), Uuid::from_u128(2), &CreatedKind::Instructor, &valid, None).expect("created")
+    }
+
+    #[test]
+    fn a_sign_up_asks_for_the_email_to_be_proven_and_an_admin_created_account_does_not() {
+        assert!(matches!(
+            &trainee()[..],
+            [Event::IndividualTraineeRegistered(_), Event::EmailVerificationRequested(e)] if e.expires_at == OffsetDateTime::UNIX_EPOCH
+        ));
+        assert!(matches!(&instructor()[..], [Event::InstructorCreated(_)]));
+    }
+
+    #[test]
+    fn only_trainee_accounts_are_deleted_and_only_once() {
+        let given = Account::from_events(&trainee());
+        let deleted = delete_trainee(given, Uuid::from_u128(1), Some(Uuid::from_u128(9))).expect("deleted");
+        assert!(matches!(&deleted[..], [Event::TraineeAccountDeleted(e)] if e.deleted_by == Some(Uuid::from_u128(9))));
+        let after = Account::from_events(trainee().iter().chain(&deleted));
+        assert_eq!(delete_trainee(after, Uuid::from_u128(1), None), Err(AccountRejection::Unknown));
+        let teacher = Account::from_events(&instructor());
+        assert_eq!(delete_trainee(teacher, Uuid::from_u128(2), None), Err(AccountRejection::NotATrainee));
+        assert_eq!(delete_trainee(Account::Missing, Uuid::from_u128(3), None), Err(AccountRejection::Unknown));
+    }
+
+    #[test]
+    fn a_password_changes_only_once_the_current_one_is_proven() {
+        let given = Account::from_events(&trainee());
+        assert_eq!(change_password(given, Uuid::from_u128(1), false), Err(AccountRejection::WrongPassword));
+        assert!(matches!(
+            &change_password(given, Uuid::from_u128(1), true).expect("changed")[..],
+            [Event::PasswordChanged(_)]
+        ));
+        assert_eq!(change_password(Account::Deleted, Uuid::from_u128(1), true), Err(AccountRejection::Unknown));
+    }
+
+    #[test]
+    fn the_first_login_of_an_account_says_so_and_later_ones_do_not() {
+        let user = Uuid::from_u128(1);
+        let first = log_in(Sessions::from_events(&trainee()), user).expect("logs in");
+        assert!(matches!(&first[..], [Event::UserLoggedIn(e)] if e.first_login));
+        let history: Vec<Event> = trainee().into_iter().chain(first).collect();
+        let second = log_in(Sessions::from_events(&history), user).expect("logs in");
+        assert!(matches!(&second[..], [Event::UserLoggedIn(e)] if !e.first_login));
+        // A failed login or a logout is no login.
+        let failed = fail_login(Account::from_events(&trainee()), user).expect("recorded");
+        let history: Vec<Event> = trainee().into_iter().chain(failed).collect();
+        assert!(
+            matches!(&log_in(Sessions::from_events(&history), user).expect("logs in")[..], [Event::UserLoggedIn(e)] if e.first_login)
+        );
+        assert_eq!(log_in(Sessions::default(), user), Err(AccountRejection::Unknown));
+        assert!(matches!(
+            &log_out(Account::from_events(&trainee()), user).expect("out")[..],
+            [Event::UserLoggedOut(_)]
+        ));
+    }
+
+    #[test]
+    fn a_reset_link_works_unused_and_in_time_only() {
+        let (user, given) = (Uuid::from_u128(1), Account::from_events(&trainee()));
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::hours(1);
+        let link = |minutes: i64, used| ResetLink { expires_at: now + time::Duration::minutes(minutes), used };
+        assert!(matches!(
+            &reset_password(given, user, Some(link(5, false)), now).expect("reset")[..],
+            [Event::PasswordReset(_)]
+        ));
+        assert_eq!(reset_password(given, user, Some(link(5, true)), now), Err(AccountRejection::InvalidResetLink));
+        assert_eq!(reset_password(given, user, Some(link(0, false)), now), Err(AccountRejection::InvalidResetLink));
+        assert_eq!(reset_password(given, user, None, now), Err(AccountRejection::InvalidResetLink));
+        let requested = request_password_reset(given, user, now).expect("requested");
+        assert!(matches!(&requested[..], [Event::PasswordResetRequested(e)] if e.expires_at == now));
+    }
+
+    #[test]
+    fn an_email_is_verified_by_its_code_in_time_and_within_five_tries() {
+        let (user, given) = (Uuid::from_u128(1), Account::from_events(&trainee()));
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::hours(1);
+        let pending = |attempts, verified, minutes: i64| PendingVerification {
+            code_digest: "abc".into(),
+            expires_at: now + time::Duration::minutes(minutes),
+            attempts,
+            verified,
+        };
+        let verify = |p: Option<&PendingVerification>, digest: &str| verify_email(given, user, "a@b.c", p, digest, now);
+        assert!(
+            matches!(&verify(Some(&pending(4, false, 5)), "abc").expect("verified")[..], [Event::EmailVerified(e)] if e.email == "a@b.c")
+        );
+        assert_eq!(verify(Some(&pending(0, false, 5)), "abd"), Err(AccountRejection::InvalidCode));
+        assert_eq!(verify(Some(&pending(MAX_CODE_ATTEMPTS, false, 5)), "abc"), Err(AccountRejection::InvalidCode));
+        assert_eq!(verify(Some(&pending(0, false, 0)), "abc"), Err(AccountRejection::InvalidCode));
+        assert_eq!(verify(Some(&pending(0, true, 5)), "abc"), Err(AccountRejection::AlreadyVerified));
+        assert_eq!(verify(None, "abc"), Err(AccountRejection::InvalidCode));
+        let again = request_verification(given, user, Some(&pending(3, false, -5)), now).expect("a new code");
+        assert!(matches!(&again[..], [Event::EmailVerificationRequested(e)] if e.expires_at == now));
+        assert_eq!(
+            request_verification(given, user, Some(&pending(0, true, 5)), now),
+            Err(AccountRejection::AlreadyVerified)
+        );
+        assert_eq!(request_verification(given, user, None, now), Err(AccountRejection::AlreadyVerified));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What only instructors set about themselves: public links and the bank account for payouts. Both are
 //! replaced whole.
 
-use events::identity::InstructorSocialLinksSet;
+use events::identity::{InstructorBankAccountSet, InstructorSocialLinksSet};
 use events::{Event, Role};
 use uuid::Uuid;
 
@@ -100,6 +100,21 @@ impl BankAccount {
     }
 }
 
+/// Records that an instructor set a (validated) payout account: the bank's name and the last four
+/// characters only; the account itself stays on the write side, sealed.
+pub fn set_bank_account(account: Account, user_id: Uuid, bank: &BankAccount) -> Result<Vec<Event>, AccountRejection> {
+    match account {
+        Account::Missing | Account::Deleted => return Err(AccountRejection::Unknown),
+        Account::Registered(Role::Instructor) => {}
+        Account::Registered(_) => return Err(AccountRejection::NotAnInstructor),
+    }
+    Ok(vec![Event::InstructorBankAccountSet(InstructorBankAccountSet {
+        user_id,
+        bank_name: bank.bank_name.clone(),
+        account_last4: bank.last4(),
+    })])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +161,25 @@ mod tests {
         let bad = BankAccount { account_number: "12".into(), swift_code: "SHORT".into(), ..account }.validate();
         let fields: Vec<_> = bad.expect_err("invalid").iter().map(|v| v.field).collect();
         assert_eq!(fields, ["account_number", "swift_code"]);
+    }
+
+    #[test]
+    fn only_an_instructor_sets_a_bank_account_and_the_event_holds_no_number() {
+        let bank = BankAccount {
+            account_holder_name: "Ada".into(),
+            account_number: "DE89 3704 0044 0532 0130 00".into(),
+            bank_name: "First Bank".into(),
+            branch_name: None,
+            branch_address: None,
+            swift_code: "COBADEFFXXX".into(),
+        }
+        .validate()
+        .expect("valid");
+        let events = set_bank_account(Account::Registered(Role::Instructor), Uuid::nil(), &bank).expect("set");
+        assert!(matches!(&events[..], [Event::InstructorBankAccountSet(e)] if e.account_last4 == "3000"));
+        assert!(!events[0].encode().contains("0532"), "the number never reaches an event");
+        let trainee = set_bank_account(Account::Registered(Role::IndividualTrainee), Uuid::nil(), &bank);
+        assert_eq!(trainee, Err(AccountRejection::NotAnInstructor));
+        assert_eq!(set_bank_account(Account::Missing, Uuid::nil(), &bank), Err(AccountRejection::Unknown));
     }
 }

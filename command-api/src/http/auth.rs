@@ -1,20 +1,23 @@
-//! Identity commands: sign-up of individual trainees, and accounts that admins create.
+//! Identity commands: sign-up of individual trainees, accounts that admins create (and the first admin,
+//! from the command line), profiles and deletion. Each goes through the one pipeline: its decider decides,
+//! and the credentials, codes and emails it implies are side writes of its append.
 
 use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
-use event_store::{AppendOutcome, IdempotencyRecord};
-use events::{Metadata, Role};
+use events::Role;
+use events::stream::user_stream;
 use http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, CommandRun, appended_answer, execute, replay, stored_answer};
+use super::execute::{Accepted, Caller, CommandRun, Decision, execute};
 use super::headers::CommandHeaders;
 use super::sessions::ClientIp;
-use crate::accounts::{self, AccountError};
+use crate::credentials::{self, CredentialsError};
 use crate::domain::Violation;
 use crate::domain::account::{self, Account, AccountRejection, CreatedKind, ProfilePatch, SignUp, ValidSignUp};
+use crate::side_writes;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,37 +80,32 @@ impl From<AccountRejection> for Problem {
 pub(crate) fn rejected(rejection: AccountRejection) -> Problem {
     match rejection {
         AccountRejection::AlreadyRegistered => Problem::conflict("This account already exists."),
-        AccountRejection::Unknown => Problem::not_found("There is no account for this token."),
+        AccountRejection::Unknown => Problem::not_found("There is no such account."),
         AccountRejection::NotAnInstructor => Problem::forbidden("Only instructors have this."),
+        AccountRejection::NotATrainee => {
+            Problem::rule("not_a_trainee", "Only trainee accounts are deleted; this one is not a trainee's.")
+        }
+        AccountRejection::WrongPassword => Problem::rule("wrong_password", "The current password is wrong."),
+        AccountRejection::InvalidResetLink => {
+            Problem::rule("reset_token_invalid", "The reset link is invalid, expired or already used.")
+        }
+        AccountRejection::InvalidCode => Problem::rule(
+            "verification_code_invalid",
+            "The code is wrong or expired; after 5 wrong tries, ask for a new one.",
+        ),
+        AccountRejection::AlreadyVerified => Problem::rule("email_already_verified", "This email is already verified."),
         AccountRejection::Invalid(violations) => invalid(violations),
     }
 }
 
-impl From<AccountError> for Problem {
-    fn from(error: AccountError) -> Self {
+impl From<CredentialsError> for Problem {
+    fn from(error: CredentialsError) -> Self {
         match error {
-            AccountError::Taken(field) => Problem::conflict(format!("This {field} is already taken."))
-                .with_errors(vec![FieldError::new(field, "is already taken")]),
-            AccountError::Exists => Problem::conflict("This account already exists."),
-            AccountError::WrongPassword => Problem::rule("wrong_password", "The current password is wrong."),
-            AccountError::NotAnInstructor => Problem::forbidden("Only instructors have this."),
-            AccountError::Unknown => Problem::not_found("There is no such account."),
-            AccountError::NotATrainee => {
-                Problem::rule("not_a_trainee", "Only trainee accounts are deleted; this one is not a trainee's.")
-            }
-            AccountError::InvalidResetToken => {
-                Problem::rule("reset_token_invalid", "The reset link is invalid, expired or already used.")
-            }
-            AccountError::InvalidCode => Problem::rule(
-                "verification_code_invalid",
-                "The code is wrong or expired; after 5 wrong tries, ask for a new one.",
-            ),
-            AccountError::AlreadyVerified => Problem::rule("email_already_verified", "This email is already verified."),
-            AccountError::Unavailable(cause) => {
-                tracing::error!(%cause, "creating an account failed");
+            CredentialsError::Unavailable(cause) => {
+                tracing::error!(%cause, "the credentials store failed");
                 Problem::unavailable()
             }
-            AccountError::Hashing(cause) => {
+            CredentialsError::Hashing(cause) => {
                 tracing::error!(%cause, "password hashing failed");
                 Problem::internal()
             }
@@ -115,53 +113,21 @@ impl From<AccountError> for Problem {
     }
 }
 
-/// An account to create, and the request that asks for it.
-struct Creation<'a> {
-    /// Whose Idempotency-Key this is.
-    scope: String,
-    digest: &'a str,
-    user_id: Uuid,
-    sign_up: &'a ValidSignUp,
-    role: Role,
-    events: &'a [events::Event],
-    metadata: Metadata,
-}
-
-/// Creates the account and answers 201, honouring an Idempotency-Key: a retry with the same key and body
-/// answers the first answer again and creates nothing.
-async fn created(
-    state: &CommandApiState,
-    headers: &CommandHeaders,
-    creation: Creation<'_>,
-) -> Result<Accepted, Problem> {
-    let Creation { scope, digest, user_id, sign_up, role, events, metadata } = creation;
-    let key = headers.idempotency_key.as_deref();
-    if let Some(stored) = stored_answer(state, &scope, key).await? {
-        return replay(stored, digest);
-    }
-    let data = serde_json::json!({ "id": user_id });
-    let record = key.map(|key| IdempotencyRecord {
-        scope: scope.clone(),
-        key: key.to_owned(),
-        request_hash: digest.to_owned(),
-        status: StatusCode::CREATED.as_u16(),
-        response: data.clone(),
-    });
-    let account = accounts::NewAccount { user_id, sign_up, role, events };
-    match accounts::create(state.store.database(), &state.data_key, account, metadata, record).await {
-        Ok(AppendOutcome::Appended(appended)) => Ok(appended_answer(StatusCode::CREATED, data, appended)),
-        Ok(AppendOutcome::Replayed(stored)) => replay(stored, digest),
-        // A retry racing its first attempt finds the email taken by that attempt: answer what it answered.
-        Err(AccountError::Taken(field)) => match stored_answer(state, &scope, key).await? {
-            Some(stored) => replay(stored, digest),
-            None => Err(AccountError::Taken(field).into()),
-        },
-        Err(error) => Err(error.into()),
+/// A new account: its stream, and the answer `201 {id}`.
+fn new_account(user_id: Uuid, actor: Caller, headers: CommandHeaders, digest: String) -> CommandRun {
+    CommandRun {
+        stream_id: user_stream(user_id),
+        actor,
+        headers,
+        digest,
+        status: StatusCode::CREATED,
+        data: serde_json::json!({ "id": user_id }),
     }
 }
 
-/// `POST /api/v1/auth/register`: a guest signs up as an individual trainee. An Idempotency-Key is scoped
-/// to the client's address, as a guest has no other identity.
+/// `POST /api/v1/auth/register`: a guest signs up as an individual trainee; a verification code is mailed
+/// with the first event. An Idempotency-Key is scoped to the client's address, as a guest has no other
+/// identity.
 pub(crate) async fn register(
     State(state): State<CommandApiState>,
     ClientIp(ip): ClientIp,
@@ -170,18 +136,28 @@ pub(crate) async fn register(
 ) -> Result<Accepted, Problem> {
     let sign_up = command.body.validate()?;
     let user_id = Uuid::now_v7();
-    let events = account::register(Account::Missing, user_id, &sign_up).map_err(rejected)?;
-    let metadata = Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: None };
-    let creation = Creation {
-        scope: format!("guest:{ip}"),
-        digest: &command.digest,
-        user_id,
-        sign_up: &sign_up,
-        role: Role::IndividualTrainee,
-        events: &events,
-        metadata,
-    };
-    created(&state, &headers, creation).await
+    let password_hash = credentials::hash_password(sign_up.password.clone()).await?;
+    let code = credentials::new_code();
+    let expires_at = credentials::expiry(credentials::CODE_TTL);
+    let code_digest = state.data_key.code_digest(user_id, &code);
+    let (subject, body) = credentials::verification_email(&code);
+    let run = new_account(user_id, Caller::Guest(ip), headers, command.digest);
+    execute(&state, run, |account: &Account| {
+        let events = account::register(*account, user_id, &sign_up, expires_at)?;
+        let side_writes = vec![
+            side_writes::credentials(
+                user_id,
+                &sign_up.email,
+                &sign_up.username,
+                &password_hash,
+                Role::IndividualTrainee,
+            ),
+            side_writes::verification(user_id, &code_digest, expires_at),
+            side_writes::email(&sign_up.email, subject, &body, Some(expires_at)),
+        ];
+        Ok::<_, AccountRejection>(Decision { events, side_writes })
+    })
+    .await
 }
 
 /// `POST /api/v1/admin/users`: an admin creates an instructor, a corporate trainee or another admin.
@@ -191,7 +167,6 @@ pub(crate) async fn create_user(
     headers: CommandHeaders,
     command: JsonCommand<CreateUserBody>,
 ) -> Result<Accepted, Problem> {
-    actor.require(&[Role::Admin], "Only admins create accounts of this kind.")?;
     let body = command.body;
     let kind = match body.kind {
         KindBody::Instructor => CreatedKind::Instructor,
@@ -207,19 +182,36 @@ pub(crate) async fn create_user(
     }
     .validate()?;
     let user_id = Uuid::now_v7();
-    let events = account::create(Account::Missing, user_id, &kind, &sign_up, Some(actor.user_id)).map_err(rejected)?;
-    let metadata =
-        Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: Some(actor.actor()) };
-    let creation = Creation {
-        scope: actor.user_id.to_string(),
-        digest: &command.digest,
-        user_id,
-        sign_up: &sign_up,
-        role: kind.role(),
-        events: &events,
-        metadata,
-    };
-    created(&state, &headers, creation).await
+    let run = new_account(user_id, actor.into(), headers, command.digest);
+    create_account(&state, run, user_id, kind, sign_up, Some(actor.user_id)).await
+}
+
+/// Creates the first admin, from the command line (there is no one to create it otherwise). Returns the
+/// new admin's id.
+pub async fn create_first_admin(state: &CommandApiState, sign_up: ValidSignUp) -> Result<Uuid, Problem> {
+    let user_id = Uuid::now_v7();
+    let headers = CommandHeaders { idempotency_key: None, if_match: None, correlation_id: Uuid::now_v7() };
+    let run = new_account(user_id, Caller::Operator, headers, String::new());
+    create_account(state, run, user_id, CreatedKind::Admin, sign_up, None).await?;
+    Ok(user_id)
+}
+
+/// An account an admin (or the operator) vouches for: no verification code.
+async fn create_account(
+    state: &CommandApiState,
+    run: CommandRun,
+    user_id: Uuid,
+    kind: CreatedKind,
+    sign_up: ValidSignUp,
+    created_by: Option<Uuid>,
+) -> Result<Accepted, Problem> {
+    let password_hash = credentials::hash_password(sign_up.password.clone()).await?;
+    execute(state, run, |account: &Account| {
+        let events = account::create(*account, user_id, &kind, &sign_up, created_by)?;
+        let claim = side_writes::credentials(user_id, &sign_up.email, &sign_up.username, &password_hash, kind.role());
+        Ok::<_, AccountRejection>(Decision { events, side_writes: vec![claim] })
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,7 +246,7 @@ pub(crate) async fn update_profile(
         title: body.title,
     };
     let run = CommandRun {
-        stream_id: events::stream::user_stream(actor.user_id),
+        stream_id: user_stream(actor.user_id),
         actor: actor.into(),
         headers,
         digest: command.digest,
@@ -270,9 +262,7 @@ pub(crate) async fn delete_me(
     actor: Authenticated,
     headers: CommandHeaders,
 ) -> Result<Accepted, Problem> {
-    let trainees = [Role::IndividualTrainee, Role::CorporateTrainee];
-    actor.require(&trainees, "Only trainees delete their own account; ask an admin.")?;
-    deleted(&state, actor, actor.user_id, None, &headers).await
+    deleted(&state, actor, actor.user_id, None, headers).await
 }
 
 /// `DELETE /api/v1/admin/users/{id}`: an admin deletes a trainee's account.
@@ -282,8 +272,7 @@ pub(crate) async fn delete_user(
     PathId(user_id): PathId,
     headers: CommandHeaders,
 ) -> Result<Accepted, Problem> {
-    actor.require(&[Role::Admin], "Only admins delete other accounts.")?;
-    deleted(&state, actor, user_id, Some(actor.user_id), &headers).await
+    deleted(&state, actor, user_id, Some(actor.user_id), headers).await
 }
 
 async fn deleted(
@@ -291,10 +280,19 @@ async fn deleted(
     actor: Authenticated,
     user_id: Uuid,
     deleted_by: Option<Uuid>,
-    headers: &CommandHeaders,
+    headers: CommandHeaders,
 ) -> Result<Accepted, Problem> {
-    let metadata =
-        Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: Some(actor.actor()) };
-    let appended = accounts::delete_trainee(state.store.database(), user_id, deleted_by, metadata).await?;
-    Ok(appended_answer(StatusCode::OK, serde_json::json!({ "id": user_id }), appended))
+    let run = CommandRun {
+        stream_id: user_stream(user_id),
+        actor: actor.into(),
+        headers,
+        digest: format!("DELETE user {user_id}"),
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": user_id }),
+    };
+    execute(state, run, |account: &Account| {
+        let events = account::delete_trainee(*account, user_id, deleted_by)?;
+        Ok::<_, AccountRejection>(Decision { events, side_writes: side_writes::forget_account(user_id) })
+    })
+    .await
 }

@@ -4,6 +4,8 @@
 //! or a [`Problem`]); the HTTP answer is made from it in one place, so a caller that runs several commands
 //! (one discount on many courses) reads the outcomes, not HTTP responses.
 
+use std::future::Future;
+
 use api_contract::{Authenticated, ConsistencyToken, Problem};
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -67,6 +69,8 @@ pub(crate) enum Caller {
     User(Authenticated),
     /// A guest, known only by the address the request came from.
     Guest(std::net::IpAddr),
+    /// Whoever runs the command line on the server (the first admin).
+    Operator,
 }
 
 impl From<Authenticated> for Caller {
@@ -81,13 +85,14 @@ impl Caller {
         match self {
             Caller::User(actor) => actor.user_id.to_string(),
             Caller::Guest(ip) => format!("guest:{ip}"),
+            Caller::Operator => "operator".to_owned(),
         }
     }
 
     fn actor(&self) -> Option<events::Actor> {
         match self {
             Caller::User(actor) => Some(actor.actor()),
-            Caller::Guest(_) => None,
+            Caller::Guest(_) | Caller::Operator => None,
         }
     }
 }
@@ -106,6 +111,7 @@ impl From<Vec<Event>> for Decision {
     }
 }
 
+/// Runs a command whose decision needs only its aggregate's events.
 pub(crate) async fn execute<A, R, D>(
     state: &CommandApiState,
     run: CommandRun,
@@ -113,6 +119,27 @@ pub(crate) async fn execute<A, R, D>(
 ) -> Result<Accepted, Problem>
 where
     A: Aggregate,
+    R: Into<Problem>,
+    D: Into<Decision>,
+{
+    let nothing = || std::future::ready(Ok::<(), Problem>(()));
+    execute_loading(state, run, nothing, |aggregate: &A, (): &()| decide(aggregate)).await
+}
+
+/// Runs a command whose decision also needs write-side facts (a reset link, a pending verification code):
+/// `load` reads them after the stream, on every attempt, so that facts and version belong together. A fact
+/// changes only with an event on the same stream, so a decision on stale facts loses its append's version
+/// check and is decided again.
+pub(crate) async fn execute_loading<A, F, L, E, R, D>(
+    state: &CommandApiState,
+    run: CommandRun,
+    load: impl Fn() -> L,
+    decide: impl Fn(&A, &F) -> Result<D, R>,
+) -> Result<Accepted, Problem>
+where
+    A: Aggregate,
+    L: Future<Output = Result<F, E>>,
+    E: Into<Problem>,
     R: Into<Problem>,
     D: Into<Decision>,
 {
@@ -131,7 +158,8 @@ where
             return Err(Problem::conflict("The resource changed since you read it; read it again and retry."));
         }
         let aggregate = A::from_events(&decode(&history)?);
-        let decision: Decision = match decide(&aggregate) {
+        let facts = load().await.map_err(Into::into)?;
+        let decision: Decision = match decide(&aggregate, &facts) {
             Ok(decision) => decision.into(),
             Err(rejection) => {
                 // A duplicate of a request that is committing right now would be judged against its result:

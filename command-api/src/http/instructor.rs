@@ -2,18 +2,17 @@
 
 use api_contract::{Authenticated, JsonCommand, Problem};
 use axum::extract::State;
-use events::Metadata;
 use events::stream::user_stream;
 use http::StatusCode;
 use serde::Deserialize;
 
 use super::CommandApiState;
 use super::auth::{invalid, rejected};
-use super::execute::{Accepted, CommandRun, appended_answer, execute};
+use super::execute::{Accepted, CommandRun, Decision, execute};
 use super::headers::CommandHeaders;
-use crate::accounts;
 use crate::domain::account::Account;
-use crate::domain::instructor::{BankAccount, SocialLinks, set_social_links};
+use crate::domain::instructor::{self, BankAccount, SocialLinks, set_social_links};
+use crate::side_writes;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,7 +77,7 @@ pub(crate) async fn set_bank_account(
     command: JsonCommand<BankAccountBody>,
 ) -> Result<Accepted, Problem> {
     let body = command.body;
-    let account = BankAccount {
+    let bank = BankAccount {
         account_holder_name: body.account_holder_name,
         account_number: body.account_number,
         bank_name: body.bank_name,
@@ -88,9 +87,21 @@ pub(crate) async fn set_bank_account(
     }
     .validate()
     .map_err(invalid)?;
-    let metadata =
-        Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: Some(actor.actor()) };
-    let appended =
-        accounts::set_bank_account(state.store.database(), &state.data_key, actor.user_id, &account, metadata).await?;
-    Ok(appended_answer(StatusCode::OK, serde_json::json!({ "id": actor.user_id }), appended))
+    let user_id = actor.user_id;
+    let run = CommandRun {
+        stream_id: user_stream(user_id),
+        actor: actor.into(),
+        headers,
+        digest: command.digest,
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": user_id }),
+    };
+    execute(&state, run, |account: &Account| {
+        let events = instructor::set_bank_account(*account, user_id, &bank).map_err(rejected)?;
+        Ok::<_, Problem>(Decision {
+            events,
+            side_writes: vec![side_writes::bank_account(user_id, &bank, &state.data_key)],
+        })
+    })
+    .await
 }

@@ -20,6 +20,7 @@ use event_store::PgEventStore;
 use http::Method;
 
 use crate::keys::DataKey;
+pub use auth::create_first_admin;
 pub use sessions::AttemptLimiter;
 
 const POST: Method = Method::POST;
@@ -170,5 +171,5 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
 
 /// The command API's router.
 pub fn router(state: CommandApiState) -> Router {
-    routes().into_router().with_state(state)
+    routes().into_router(&state.keys).with_state(state)
 }

@@ -1,20 +1,25 @@
 //! Email verification and password reset (guest routes, 5 attempts a minute per client IP together). The
 //! requests that mail something answer 202 alike whether or not the email has an account.
 
+use std::net::IpAddr;
+
 use api_contract::{JsonCommand, Problem};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use event_store::Appended;
-use events::Metadata;
+use events::stream::user_stream;
 use http::StatusCode;
 use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, appended_answer};
+use super::execute::{Accepted, Caller, CommandRun, Decision, execute, execute_loading};
 use super::headers::CommandHeaders;
 use super::sessions::{ClientIp, check_new_password, rate_limited};
-use crate::recovery;
+use crate::credentials;
+use crate::domain::account::{self, Account, AccountRejection, PendingVerification, ResetLink};
+use crate::side_writes;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,14 +41,16 @@ pub(crate) struct ResetBody {
     new_password: String,
 }
 
-fn guest(headers: &CommandHeaders) -> Metadata {
-    Metadata { correlation_id: Some(headers.correlation_id), causation_id: None, actor: None }
-}
-
-/// A change of one account: 200 with the account's id.
-fn account_answer(appended: Appended) -> Accepted {
-    let user_id = appended.stream_id.trim_start_matches("user-").to_owned();
-    appended_answer(StatusCode::OK, serde_json::json!({ "id": user_id }), appended)
+/// A change of one account: 200 with the account's id, asked by a guest.
+fn account_change(user_id: Uuid, ip: IpAddr, headers: CommandHeaders, digest: String) -> CommandRun {
+    CommandRun {
+        stream_id: user_stream(user_id),
+        actor: Caller::Guest(ip),
+        headers,
+        digest,
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": user_id }),
+    }
 }
 
 /// The same answer whether or not an account has the email: no way to probe who is a user.
@@ -52,7 +59,17 @@ fn accepted() -> Response {
     (StatusCode::ACCEPTED, Json(body)).into_response()
 }
 
-/// `POST /api/v1/auth/password-reset`: mails a single-use link, valid 30 minutes.
+/// What a request that mails something answers when it did not go through: the same `202` when the
+/// account refused (no probing), the problem when the store is down.
+fn quietly(outcome: Result<Accepted, Problem>) -> Result<Response, Problem> {
+    match outcome {
+        Err(problem) if problem.status == StatusCode::SERVICE_UNAVAILABLE => Err(problem),
+        Err(problem) if problem.status == StatusCode::INTERNAL_SERVER_ERROR => Err(problem),
+        _ => Ok(accepted()),
+    }
+}
+
+/// `POST /api/v1/auth/password-reset`: mails a single-use link, valid 30 minutes; earlier links end.
 pub(crate) async fn request_reset(
     State(state): State<CommandApiState>,
     ClientIp(ip): ClientIp,
@@ -60,12 +77,28 @@ pub(crate) async fn request_reset(
     command: JsonCommand<EmailBody>,
 ) -> Result<Response, Problem> {
     state.recovery_limiter.check(ip).map_err(rate_limited)?;
-    recovery::request_password_reset(state.store.database(), &command.body.email, &state.frontend_url, guest(&headers))
-        .await?;
-    Ok(accepted())
+    let Some(found) = credentials::by_email(state.store.database(), &command.body.email).await? else {
+        return Ok(accepted());
+    };
+    let user_id = found.user_id;
+    let token = credentials::secret_token();
+    let token_digest = credentials::digest(&token);
+    let expires_at = credentials::expiry(credentials::RESET_TTL);
+    let (subject, body) = credentials::reset_email(&state.frontend_url, &token);
+    let run = account_change(user_id, ip, headers, command.digest);
+    quietly(
+        execute(&state, run, |account: &Account| {
+            let events = account::request_password_reset(*account, user_id, expires_at)?;
+            let mut side_writes = side_writes::reset_token(user_id, &token_digest, expires_at);
+            side_writes.push(side_writes::email(&found.email, subject, &body, Some(expires_at)));
+            Ok::<_, AccountRejection>(Decision { events, side_writes })
+        })
+        .await,
+    )
 }
 
-/// `POST /api/v1/auth/password-reset/confirm`: the token from the link and a new password.
+/// `POST /api/v1/auth/password-reset/confirm`: the token from the link and a new password; every session
+/// ends.
 pub(crate) async fn confirm_reset(
     State(state): State<CommandApiState>,
     ClientIp(ip): ClientIp,
@@ -75,11 +108,28 @@ pub(crate) async fn confirm_reset(
     state.recovery_limiter.check(ip).map_err(rate_limited)?;
     let ResetBody { token, new_password } = command.body;
     check_new_password(&new_password)?;
-    let appended = recovery::reset_password(state.store.database(), &token, new_password, guest(&headers)).await?;
-    Ok(account_answer(appended))
+    let database = state.store.database();
+    let Some((user_id, _)) = credentials::reset_link(database, &token).await? else {
+        return Err(AccountRejection::InvalidResetLink.into());
+    };
+    let new_hash = credentials::hash_password(new_password).await?;
+    let run = account_change(user_id, ip, headers, command.digest);
+    let load = || credentials::reset_link(database, &token);
+    execute_loading(&state, run, load, |account: &Account, link: &Option<(Uuid, ResetLink)>| {
+        let link = link.filter(|(owner, _)| *owner == user_id).map(|(_, link)| link);
+        let events = account::reset_password(*account, user_id, link, OffsetDateTime::now_utc())?;
+        let side_writes = vec![
+            side_writes::set_password(user_id, &new_hash),
+            side_writes::revoke_sessions(user_id),
+            side_writes::end_reset_links(user_id),
+        ];
+        Ok::<_, AccountRejection>(Decision { events, side_writes })
+    })
+    .await
 }
 
-/// `POST /api/v1/auth/verify-email`: the six-digit code from the welcome email.
+/// `POST /api/v1/auth/verify-email`: the six-digit code from the welcome email. A wrong code counts against
+/// the code's five tries.
 pub(crate) async fn verify_email(
     State(state): State<CommandApiState>,
     ClientIp(ip): ClientIp,
@@ -88,9 +138,24 @@ pub(crate) async fn verify_email(
 ) -> Result<Accepted, Problem> {
     state.recovery_limiter.check(ip).map_err(rate_limited)?;
     let VerifyBody { email, code } = command.body;
-    let appended =
-        recovery::verify_email(state.store.database(), &state.data_key, &email, &code, guest(&headers)).await?;
-    Ok(account_answer(appended))
+    let database = state.store.database();
+    let Some(found) = credentials::by_email(database, &email).await? else {
+        return Err(AccountRejection::InvalidCode.into());
+    };
+    let user_id = found.user_id;
+    let submitted = state.data_key.code_digest(user_id, code.trim());
+    let run = account_change(user_id, ip, headers, command.digest);
+    let load = || credentials::pending_verification(database, user_id);
+    let outcome = execute_loading(&state, run, load, |account: &Account, pending: &Option<PendingVerification>| {
+        let now = OffsetDateTime::now_utc();
+        let events = account::verify_email(*account, user_id, &found.email, pending.as_ref(), &submitted, now)?;
+        Ok::<_, AccountRejection>(Decision { events, side_writes: vec![side_writes::verified(user_id)] })
+    })
+    .await;
+    if outcome.as_ref().is_err_and(|problem| problem.code == "verification_code_invalid") {
+        credentials::count_wrong_code(database, user_id).await?;
+    }
+    outcome
 }
 
 /// `POST /api/v1/auth/verify-email/resend`: a new code for an unverified account.
@@ -101,7 +166,26 @@ pub(crate) async fn resend_verification(
     command: JsonCommand<EmailBody>,
 ) -> Result<Response, Problem> {
     state.recovery_limiter.check(ip).map_err(rate_limited)?;
-    recovery::resend_verification(state.store.database(), &state.data_key, &command.body.email, guest(&headers))
-        .await?;
-    Ok(accepted())
+    let database = state.store.database();
+    let Some(found) = credentials::by_email(database, &command.body.email).await? else {
+        return Ok(accepted());
+    };
+    let user_id = found.user_id;
+    let code = credentials::new_code();
+    let code_digest = state.data_key.code_digest(user_id, &code);
+    let expires_at = credentials::expiry(credentials::CODE_TTL);
+    let (subject, body) = credentials::verification_email(&code);
+    let run = account_change(user_id, ip, headers, command.digest);
+    let load = || credentials::pending_verification(database, user_id);
+    quietly(
+        execute_loading(&state, run, load, |account: &Account, pending: &Option<PendingVerification>| {
+            let events = account::request_verification(*account, user_id, pending.as_ref(), expires_at)?;
+            let side_writes = vec![
+                side_writes::verification(user_id, &code_digest, expires_at),
+                side_writes::email(&found.email, subject, &body, Some(expires_at)),
+            ];
+            Ok::<_, AccountRejection>(Decision { events, side_writes })
+        })
+        .await,
+    )
 }

@@ -12,8 +12,8 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::response::{IntoResponse, Response};
-use events::identity::{LoginFailed, UserLoggedIn, UserLoggedOut};
-use events::{Event, Metadata, Role};
+use events::Role;
+use events::stream::user_stream;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::StatusCode;
@@ -22,11 +22,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, appended_answer};
+use super::execute::{Accepted, Caller, CommandRun, Decision, execute};
 use super::headers::CommandHeaders;
-use crate::accounts::{self, password_matches};
-use crate::domain::account::check_password;
-use crate::recovery::{digest as token_digest, secret_token as new_refresh_token};
+use crate::credentials::{self, digest as token_digest, password_matches, secret_token as new_refresh_token};
+use crate::domain::account::{self, Account, AccountRejection, Sessions, check_password};
+use crate::side_writes;
 
 /// Access tokens are short-lived; refresh tokens carry the session.
 pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
@@ -136,23 +136,8 @@ fn decoy_hash() -> &'static str {
     })
 }
 
-/// Issues an access token and a refresh token in `family`.
-async fn issue(
-    state: &CommandApiState,
-    client: &impl tokio_postgres::GenericClient,
-    user_id: Uuid,
-    role: Role,
-    family: Uuid,
-) -> Result<Response, Problem> {
-    let refresh = new_refresh_token();
-    client
-        .execute(
-            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at) \
-             VALUES ($1, $2, $3, now() + make_interval(days => $4))",
-            &[&token_digest(&refresh), &family, &user_id, &i32::try_from(REFRESH_TTL_DAYS).unwrap_or(30)],
-        )
-        .await
-        .map_err(unavailable)?;
+/// The answer of a login or a refresh: a new access token, and the refresh token of the session.
+fn tokens(state: &CommandApiState, user_id: Uuid, role: Role, refresh: &str) -> Result<Response, Problem> {
     let access = state.keys.issue(user_id, role, ACCESS_TTL).map_err(|error| {
         tracing::error!(%error, "signing an access token failed");
         Problem::internal()
@@ -168,71 +153,65 @@ async fn issue(
     Ok(response)
 }
 
+fn refresh_days() -> i32 {
+    i32::try_from(REFRESH_TTL_DAYS).unwrap_or(30)
+}
+
+/// A command on the user's own stream that no client retries by key (logins, audit records).
+fn on_user(user_id: Uuid, actor: Caller, correlation_id: Uuid, digest: String) -> CommandRun {
+    CommandRun {
+        stream_id: user_stream(user_id),
+        actor,
+        headers: CommandHeaders { idempotency_key: None, if_match: None, correlation_id },
+        digest,
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": user_id }),
+    }
+}
+
 /// `POST /api/v1/auth/login`: by email or username. An unknown login and a wrong password answer alike.
+/// The login is a command on the account (`UserLoggedIn`, its first time or not, decided from the
+/// account's events) whose session row is a side write of its append; the access token is signed after
+/// the append, outside any lock.
 pub(crate) async fn login(
     State(state): State<CommandApiState>,
     ClientIp(ip): ClientIp,
+    headers: CommandHeaders,
     command: JsonCommand<LoginBody>,
 ) -> Result<Response, Problem> {
     state.login_limiter.check(ip).map_err(rate_limited)?;
-    let login = command.body.login.trim().to_lowercase();
-    let mut client = state.store.database().pool().get().await.map_err(unavailable)?;
-    let row = client
-        .query_opt(
-            "SELECT user_id, password_hash, role FROM user_credentials WHERE email = $1 OR lower(username) = $1",
-            &[&login],
-        )
-        .await
-        .map_err(unavailable)?;
-    let Some(row) = row else {
+    let Some(found) = credentials::by_login(state.store.database(), &command.body.login).await? else {
         password_matches(command.body.password, decoy_hash().to_owned()).await;
         return Err(wrong_credentials());
     };
-    let user_id: Uuid = row.try_get(0).map_err(unavailable)?;
-    let hash: String = row.try_get(1).map_err(unavailable)?;
-    let role: String = row.try_get(2).map_err(unavailable)?;
-    if !password_matches(command.body.password, hash).await {
+    let user_id = found.user_id;
+    if !password_matches(command.body.password, found.password_hash).await {
         // Recorded off the request, so a known login takes no longer to refuse than an unknown one.
-        let database = state.store.database().clone();
-        tokio::spawn(async move { record(&database, user_id, Event::LoginFailed(LoginFailed { user_id })).await });
+        let state = state.clone();
+        let run = on_user(user_id, Caller::Guest(ip), headers.correlation_id, "login failed".to_owned());
+        tokio::spawn(async move {
+            let recorded = execute(&state, run, |account: &Account| account::fail_login(*account, user_id)).await;
+            if let Err(problem) = recorded {
+                tracing::warn!(code = problem.code, %user_id, "a failed login was not recorded");
+            }
+        });
         return Err(wrong_credentials());
     }
-    let role = Role::parse(&role).ok_or_else(|| {
-        tracing::error!(%role, "a credential has an unknown role");
-        Problem::internal()
-    })?;
-    let transaction = client.transaction().await.map_err(unavailable)?;
-    // The previous value, read under the row's lock: of two racing first logins, one is the first.
-    let first_login: bool = transaction
-        .query_one(
-            "UPDATE user_credentials c SET last_login_at = now() FROM \
-             (SELECT last_login_at FROM user_credentials WHERE user_id = $1 FOR UPDATE) previous \
-             WHERE c.user_id = $1 RETURNING previous.last_login_at IS NULL",
-            &[&user_id],
-        )
-        .await
-        .and_then(|row| row.try_get(0))
-        .map_err(unavailable)?;
-    let logged_in = Event::UserLoggedIn(UserLoggedIn { user_id, first_login });
-    accounts::append_to_user(&transaction, user_id, &logged_in, Metadata::default()).await.map_err(Problem::from)?;
-    let response = issue(&state, &*transaction, user_id, role, Uuid::now_v7()).await?;
-    transaction.commit().await.map_err(unavailable)?;
-    Ok(response)
-}
-
-/// Appends one audit event to a user's stream in a transaction of its own; a failure is only logged.
-async fn record(database: &database::Database, user_id: Uuid, event: Event) {
-    let outcome = async {
-        let mut client = database.pool().get().await.map_err(|e| e.to_string())?;
-        let transaction = client.transaction().await.map_err(|e| e.to_string())?;
-        accounts::append_to_user(&transaction, user_id, &event, Metadata::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        transaction.commit().await.map_err(|e| e.to_string())
-    };
-    if let Err(error) = outcome.await {
-        tracing::warn!(%error, %user_id, "an audit event was not recorded");
-    }
+    let refresh = new_refresh_token();
+    let refresh_digest = token_digest(&refresh);
+    let family = Uuid::now_v7();
+    let run = on_user(user_id, Caller::Guest(ip), headers.correlation_id, format!("login {family}"));
+    execute(&state, run, |sessions: &Sessions| {
+        let events = account::log_in(*sessions, user_id)?;
+        let side_writes = vec![
+            side_writes::refresh_token(user_id, &refresh_digest, family, refresh_days()),
+            side_writes::record_login(user_id),
+        ];
+        Ok::<_, AccountRejection>(Decision { events, side_writes })
+    })
+    .await
+    .map_err(|problem| if problem.status == StatusCode::NOT_FOUND { wrong_credentials() } else { problem })?;
+    tokens(&state, user_id, found.role, &refresh)
 }
 
 /// `POST /api/v1/auth/refresh`: rotates the refresh token. A token that was already rotated or revoked is
@@ -277,34 +256,47 @@ pub(crate) async fn refresh(
         .and_then(|row| row.try_get(0))
         .map_err(unavailable)?;
     let role = Role::parse(&role).ok_or_else(Problem::internal)?;
-    let response = issue(&state, &*transaction, user_id, role, family).await?;
-    transaction.commit().await.map_err(unavailable)?;
-    Ok(response)
-}
-
-/// `POST /api/v1/auth/logout`: revokes the family of the caller's refresh token.
-pub(crate) async fn logout(
-    State(state): State<CommandApiState>,
-    actor: Authenticated,
-    command: JsonCommand<RefreshBody>,
-) -> Result<Response, Problem> {
-    let digest = token_digest(command.body.refresh_token.trim());
-    let mut client = state.store.database().pool().get().await.map_err(unavailable)?;
-    let transaction = client.transaction().await.map_err(unavailable)?;
-    let revoked = transaction
+    let refresh = new_refresh_token();
+    transaction
         .execute(
-            "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND family_id = \
-             (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2)",
-            &[&digest, &actor.user_id],
+            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at) \
+             VALUES ($1, $2, $3, now() + make_interval(days => $4))",
+            &[&token_digest(&refresh), &family, &user_id, &refresh_days()],
         )
         .await
         .map_err(unavailable)?;
-    if revoked > 0 {
-        let event = Event::UserLoggedOut(UserLoggedOut { user_id: actor.user_id });
-        let metadata = Metadata { actor: Some(actor.actor()), ..Metadata::default() };
-        accounts::append_to_user(&transaction, actor.user_id, &event, metadata).await.map_err(Problem::from)?;
-    }
     transaction.commit().await.map_err(unavailable)?;
+    tokens(&state, user_id, role, &refresh)
+}
+
+/// `POST /api/v1/auth/logout`: ends the session of the caller's refresh token (its whole family). A token
+/// that is not the caller's, or no longer active, ends nothing and is answered the same.
+pub(crate) async fn logout(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<RefreshBody>,
+) -> Result<Response, Problem> {
+    let user_id = actor.user_id;
+    let family = credentials::active_family(state.store.database(), user_id, &command.body.refresh_token).await?;
+    if let Some(family) = family {
+        let run = CommandRun {
+            stream_id: user_stream(user_id),
+            actor: actor.into(),
+            headers,
+            digest: command.digest,
+            status: StatusCode::NO_CONTENT,
+            data: serde_json::json!({ "id": user_id }),
+        };
+        execute(&state, run, |account: &Account| {
+            let events = account::log_out(*account, user_id)?;
+            Ok::<_, AccountRejection>(Decision {
+                events,
+                side_writes: vec![side_writes::revoke_family(user_id, family)],
+            })
+        })
+        .await?;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -320,19 +312,24 @@ pub(crate) async fn change_password(
     state.password_limiter.check(ip).map_err(rate_limited)?;
     let body = command.body;
     check_new_password(&body.new_password)?;
-    let metadata = events::Metadata {
-        correlation_id: Some(headers.correlation_id),
-        causation_id: None,
-        actor: Some(actor.actor()),
+    let user_id = actor.user_id;
+    let proven = match credentials::by_id(state.store.database(), user_id).await? {
+        Some(found) => password_matches(body.current_password, found.password_hash).await,
+        None => false,
     };
-    let appended = accounts::change_password(
-        state.store.database(),
-        actor.user_id,
-        body.current_password,
-        body.new_password,
-        metadata,
-    )
+    let new_hash = if proven { credentials::hash_password(body.new_password).await? } else { String::new() };
+    let run = CommandRun {
+        stream_id: user_stream(user_id),
+        actor: actor.into(),
+        headers,
+        digest: command.digest,
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": user_id }),
+    };
+    execute(&state, run, |account: &Account| {
+        let events = account::change_password(*account, user_id, proven)?;
+        let side_writes = vec![side_writes::set_password(user_id, &new_hash), side_writes::revoke_sessions(user_id)];
+        Ok::<_, AccountRejection>(Decision { events, side_writes })
+    })
     .await
-    .map_err(Problem::from)?;
-    Ok(appended_answer(StatusCode::OK, serde_json::json!({ "id": actor.user_id }), appended))
 }

@@ -1,0 +1,237 @@
+//! The write side's credentials and what identity commands load from them before deciding: passwords as
+//! argon2id hashes, refresh tokens and reset links as SHA-256 digests, verification codes as HMACs under
+//! the data key. Only reads live here, and the work of hashing; every rule is decided in
+//! `domain::account` and every write is a side write of an append (`side_writes`).
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use database::Database;
+use events::Role;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::domain::account::{PendingVerification, ResetLink};
+use crate::keys::DataKey;
+
+/// How long a verification code and a reset link stay valid.
+pub const CODE_TTL: Duration = Duration::minutes(30);
+pub const RESET_TTL: Duration = Duration::minutes(30);
+
+/// The write side could not be read or a password could not be hashed; nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("the credentials store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+fn unavailable(error: impl std::fmt::Display) -> CredentialsError {
+    CredentialsError::Unavailable(error.to_string())
+}
+
+/// argon2id with the crate's recommended parameters, off the async threads.
+pub async fn hash_password(password: String) -> Result<String, CredentialsError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|error| CredentialsError::Hashing(error.to_string()))?
+    .map_err(|error| CredentialsError::Hashing(error.to_string()))
+}
+
+/// Whether `password` matches the stored argon2 `hash`, checked off the async threads.
+pub async fn password_matches(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Hex SHA-256 of a high-entropy secret (a refresh token, a reset token).
+pub fn digest(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// 256 random bits, URL-safe.
+pub fn secret_token() -> String {
+    let mut bytes = [0_u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A six-digit verification code (R21).
+pub fn new_code() -> String {
+    rand::rng().random_range(100_000..=999_999).to_string()
+}
+
+/// The email that carries a verification code.
+pub fn verification_email(code: &str) -> (&'static str, String) {
+    let body = format!(
+        "Welcome to Learnlog.\n\nYour verification code is {code}. It is valid for 30 minutes.\n\n\
+         If you did not sign up, ignore this email."
+    );
+    ("Learnlog: your verification code", body)
+}
+
+/// The email that carries a reset link.
+pub fn reset_email(link_base: &str, token: &str) -> (&'static str, String) {
+    let body = format!(
+        "Someone asked to reset your Learnlog password.\n\nChoose a new one here within 30 minutes:\n\
+         {}/reset-password?token={token}\n\nIf it was not you, ignore this email; your password stays as it is.",
+        link_base.trim_end_matches('/')
+    );
+    ("Learnlog: reset your password", body)
+}
+
+/// An account's credentials as a login finds them.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user_id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+}
+
+fn credentials(row: &Row) -> Result<Credentials, CredentialsError> {
+    let role: String = row.try_get(3).map_err(unavailable)?;
+    Ok(Credentials {
+        user_id: row.try_get(0).map_err(unavailable)?,
+        email: row.try_get(1).map_err(unavailable)?,
+        password_hash: row.try_get(2).map_err(unavailable)?,
+        role: Role::parse(&role).ok_or_else(|| unavailable(format!("a credential has an unknown role {role:?}")))?,
+    })
+}
+
+const CREDENTIAL_COLUMNS: &str = "SELECT user_id, email, password_hash, role FROM user_credentials";
+
+/// The account whose email or username (any case) is `login`.
+pub async fn by_login(store: &Database, login: &str) -> Result<Option<Credentials>, CredentialsError> {
+    let client = store.pool().get().await.map_err(unavailable)?;
+    let login = login.trim().to_lowercase();
+    let sql = format!("{CREDENTIAL_COLUMNS} WHERE email = $1 OR lower(username) = $1");
+    client.query_opt(&sql, &[&login]).await.map_err(unavailable)?.as_ref().map(credentials).transpose()
+}
+
+/// The account of `user_id`.
+pub async fn by_id(store: &Database, user_id: Uuid) -> Result<Option<Credentials>, CredentialsError> {
+    let client = store.pool().get().await.map_err(unavailable)?;
+    let sql = format!("{CREDENTIAL_COLUMNS} WHERE user_id = $1");
+    client.query_opt(&sql, &[&user_id]).await.map_err(unavailable)?.as_ref().map(credentials).transpose()
+}
+
+/// The account whose email is `email` (compared lower-cased).
+pub async fn by_email(store: &Database, email: &str) -> Result<Option<Credentials>, CredentialsError> {
+    let client = store.pool().get().await.map_err(unavailable)?;
+    let sql = format!("{CREDENTIAL_COLUMNS} WHERE email = $1");
+    let email = email.trim().to_lowercase();
+    client.query_opt(&sql, &[&email]).await.map_err(unavailable)?.as_ref().map(credentials).transpose()
+}
+
+/// The reset link of `token`, and whose it is.
+pub async fn reset_link(store: &Database, token: &str) -> Result<Option<(Uuid, ResetLink)>, CredentialsError> {
+    let client = store.pool().get().await.map_err(unavailable)?;
+    let row = client
+        .query_opt(
+            "SELECT user_id, expires_at, used_at IS NOT NULL FROM password_reset_tokens WHERE token_hash = $1",
+            &[&digest(token.trim())],
+        )
+        .await
+        .map_err(unavailable)?;
+    row.map(|row| {
+        let link =
+            ResetLink { expires_at: row.try_get(1).map_err(unavailable)?, used: row.try_get(2).map_err(unavailable)? };
+        Ok((row.try_get(0).map_err(unavailable)?, link))
+    })
+    .transpose()
+}
+
+/// The account's pending verification, if it has one.
+pub async fn pending_verification(
+    store: &Database,
+    user_id: Uuid,
+) -> Result<Option<PendingVerification>, CredentialsError> {
+    let client = store.pool().get().await.map_err(unavailable)?;
+    let row = client
+        .query_opt(
+            "SELECT code_hash, expires_at, attempts, verified_at IS NOT NULL FROM email_verifications \
+             WHERE user_id = $1",
+            &[&user_id],
+        )
+        .await
+        .map_err(unavailable)?;
+    row.map(|row| {
+        Ok(PendingVerification {
+            code_digest: row.try_get(0).map_err(unavailable)?,
+            expires_at: row.try_get(1).map_err(unavailable)?,
+            attempts: row.try_get(2).map_err(unavailable)?,
+            verified: row.try_get(3).map_err(unavailable)?,
+        })
+    })
+    .transpose()
+}
+
+/// Counts a wrong code against the account's pending verification. Throttling state, not an event: a wrong
+/// code changes nothing about the account, but five of them end the code (R21).
+pub async fn count_wrong_code(store: &Database, user_id: Uuid) -> Result<(), CredentialsError> {
+    let client = store.pool().get().await.map_err(unavailable)?;
+    client
+        .execute("UPDATE email_verifications SET attempts = attempts + 1 WHERE user_id = $1", &[&user_id])
+        .await
+        .map_err(unavailable)
+        .map(drop)
+}
+
+/// The session family of the user's refresh token `token`, if it is still active.
+pub async fn active_family(store: &Database, user_id: Uuid, token: &str) -> Result<Option<Uuid>, CredentialsError> {
+    let client = store.pool().get().await.map_err(unavailable)?;
+    let row = client
+        .query_opt(
+            "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2 AND revoked_at IS NULL",
+            &[&digest(token.trim()), &user_id],
+        )
+        .await
+        .map_err(unavailable)?;
+    row.map(|row| row.try_get(0).map_err(unavailable)).transpose()
+}
+
+/// When a code or link made now stops being valid.
+pub fn expiry(ttl: Duration) -> OffsetDateTime {
+    OffsetDateTime::now_utc() + ttl
+}
+
+/// Seals every bank account number still stored in clear (written before numbers were sealed), once, when a
+/// command API starts. Returns how many were sealed.
+pub async fn seal_plaintext_bank_accounts(store: &Database, key: &DataKey) -> Result<u64, CredentialsError> {
+    let mut client = store.pool().get().await.map_err(unavailable)?;
+    let transaction = client.transaction().await.map_err(unavailable)?;
+    let rows = transaction
+        .query(
+            "SELECT user_id, account_number FROM instructor_bank_accounts WHERE account_number IS NOT NULL FOR UPDATE",
+            &[],
+        )
+        .await
+        .map_err(unavailable)?;
+    for row in &rows {
+        let user_id: Uuid = row.try_get(0).map_err(unavailable)?;
+        let number: String = row.try_get(1).map_err(unavailable)?;
+        transaction
+            .execute(
+                "UPDATE instructor_bank_accounts SET account_number_sealed = $2, account_number = NULL WHERE user_id = $1",
+                &[&user_id, &key.seal(&number, user_id)],
+            )
+            .await
+            .map_err(unavailable)?;
+    }
+    transaction.commit().await.map_err(unavailable)?;
+    Ok(rows.len() as u64)
+}
