@@ -1,6 +1,6 @@
 //! Operators' tasks of the `learnlog` binary that act on a running system's databases: the projector's dead
-//! letters. They reach `LEARNLOG_READ_DATABASE_URL` (or `DATABASE_URL`), or the data folder's embedded cluster
-//! when neither is set.
+//! letters (in the read models' database) and the streams the relay parked (in the store's). They reach
+//! `DATABASE_URL` and `LEARNLOG_READ_DATABASE_URL`, or the data folder's embedded cluster when neither is set.
 
 use database::Database;
 use projector::dead_letters::{self, DeadLetter, Resolution};
@@ -20,19 +20,24 @@ pub enum DeadLetterTask {
 /// Runs `task` and returns what to print. Retries and skips are recorded as done by `operator` (the login
 /// name of whoever ran the command).
 pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &str) -> Result<String, Error> {
-    let (cluster, url) = match (&config.read_database_url, &config.database_url) {
-        (Some(url), _) | (None, Some(url)) => (None, url.clone()),
-        (None, None) => {
+    let (cluster, store_url) = match &config.database_url {
+        Some(url) => (None, url.clone()),
+        None => {
             let cluster = embedded::start(&config.data_dir).await?;
             let url = database::SecretUrl::new(cluster.url(embedded::DATABASE));
             (Some(cluster), url)
         }
     };
+    let read_url = config.read_database_url.clone().unwrap_or_else(|| store_url.clone());
     let result = async {
-        let read = Database::connect(url.expose(), 1)?;
+        let read = Database::connect(read_url.expose(), 1)?;
         let by = format!("cli:{operator}");
         let text = match task {
-            DeadLetterTask::List => render_list(&dead_letters::list(&read).await?),
+            DeadLetterTask::List => {
+                let store = Database::connect(store_url.expose(), 1)?;
+                let unrouted = relay::dead_letters(&store).await?;
+                format!("{}\n{}", render_list(&dead_letters::list(&read).await?), render_unrouted(&unrouted))
+            }
             DeadLetterTask::Retry { id } => render_resolution(&dead_letters::retry(&read, id, &by).await?),
             DeadLetterTask::Skip { id, reason } => {
                 render_resolution(&dead_letters::skip(&read, id, &by, &reason).await?)
@@ -65,6 +70,20 @@ fn render_list(letters: &[DeadLetter]) -> String {
             letter.waiting,
             letter.last_seen,
             letter.error.as_deref().unwrap_or("")
+        ));
+    }
+    out
+}
+
+fn render_unrouted(letters: &[relay::RelayDeadLetter]) -> String {
+    if letters.is_empty() {
+        return "no stream parked by the relay".to_owned();
+    }
+    let mut out = String::from("relay\tposition\tstream\ttype\terror");
+    for letter in letters {
+        out.push_str(&format!(
+            "\n{}\t{}\t{}\t{}\t{}",
+            letter.relay, letter.position, letter.stream_id, letter.event_type, letter.error
         ));
     }
     out

@@ -40,6 +40,8 @@ pub enum RelayError {
     Topic { topic: String, code: RDKafkaErrorCode },
     #[error("stream {0:?} belongs to no bounded context, so it has no topic")]
     Unrouted(String),
+    #[error("the event store is unavailable: {0}")]
+    Store(String),
 }
 
 /// Creates every context topic that does not exist yet, with infinite retention (analysts replay from Kafka).
@@ -167,12 +169,16 @@ impl Relay {
         }
     }
 
-    /// Enqueues the whole batch in feed order; the futures resolve as the broker acknowledges.
+    /// Enqueues the whole batch in feed order; the futures resolve as the broker acknowledges. An event of a
+    /// stream that belongs to no context has no topic: it is parked in `relay_dead_letters` (before the
+    /// checkpoint can pass it) and the rest of the batch goes on.
     async fn enqueue(&self, batch: &[RecordedEvent]) -> Result<Vec<DeliveryFuture>, RelayError> {
         let mut deliveries = Vec::with_capacity(batch.len());
         for event in batch {
-            let context =
-                Context::of_stream(&event.stream_id).ok_or_else(|| RelayError::Unrouted(event.stream_id.clone()))?;
+            let Some(context) = Context::of_stream(&event.stream_id) else {
+                self.park(event).await?;
+                continue;
+            };
             let topic = context.topic(&self.settings.topic_prefix);
             let headers = wire::headers(event)
                 .iter()
@@ -194,6 +200,54 @@ impl Relay {
         }
         Ok(deliveries)
     }
+}
+
+impl Relay {
+    async fn park(&self, event: &RecordedEvent) -> Result<(), RelayError> {
+        let error = RelayError::Unrouted(event.stream_id.clone()).to_string();
+        tracing::error!(stream = %event.stream_id, position = event.position, "an event has no topic; its stream is parked");
+        let client = self.store.pool().get().await.map_err(|e| RelayError::Store(e.to_string()))?;
+        client
+            .execute(
+                "INSERT INTO relay_dead_letters (relay, position, stream_id, event_type, error) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (relay, position) DO NOTHING",
+                &[&self.name, &event.position, &event.stream_id, &event.event_type, &error],
+            )
+            .await
+            .map_err(|e| RelayError::Store(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// An event the relay parked: where it is and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayDeadLetter {
+    pub relay: String,
+    pub position: i64,
+    pub stream_id: String,
+    pub event_type: String,
+    pub error: String,
+}
+
+/// Every event a relay parked, in feed order.
+pub async fn dead_letters(store: &Database) -> Result<Vec<RelayDeadLetter>, RelayError> {
+    let client = store.pool().get().await.map_err(|e| RelayError::Store(e.to_string()))?;
+    let rows = client
+        .query("SELECT relay, position, stream_id, event_type, error FROM relay_dead_letters ORDER BY position", &[])
+        .await
+        .map_err(|e| RelayError::Store(e.to_string()))?;
+    rows.iter()
+        .map(|row| {
+            Ok(RelayDeadLetter {
+                relay: row.try_get(0)?,
+                position: row.try_get(1)?,
+                stream_id: row.try_get(2)?,
+                event_type: row.try_get(3)?,
+                error: row.try_get(4)?,
+            })
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(|e| RelayError::Store(e.to_string()))
 }
 
 /// Why relaying from a checkpoint ended.

@@ -7,10 +7,12 @@
 
 use std::time::Duration;
 
-use events::Role;
+use event_store::{AppendRequest, ExpectedVersion, PgEventStore};
+use events::{CoursePublished, Event, Metadata, NewEvent, Role};
 use futures_util::StreamExt;
 use projector::dead_letters;
 use tests::TestApp;
+use uuid::Uuid;
 
 /// Good courses, each created and published: 1,000 events of other streams.
 const GOOD_COURSES: usize = 500;
@@ -26,6 +28,20 @@ async fn parked_stream_waits_while_the_rest_goes_on(app: TestApp) {
         ))
         .await
         .expect("the constraint is added");
+
+    // A stream of no bounded context has no Kafka topic: the relay parks it and goes on with the rest.
+    let stranger = PgEventStore::start(app.store.clone());
+    let event = Event::CoursePublished(CoursePublished { course_id: Uuid::now_v7() });
+    let appended = stranger
+        .append(AppendRequest {
+            stream_id: "mystery-1".to_owned(),
+            expected: ExpectedVersion::NoStream,
+            events: vec![NewEvent::new(&event, Metadata::default(), time::OffsetDateTime::now_utc())],
+            idempotency: None,
+            side_writes: Vec::new(),
+        })
+        .await;
+    assert!(appended.is_ok(), "{appended:?}");
 
     let poison = app.create_course(&instructor, POISON_TITLE).await.id();
     let published = app.post(&format!("/api/v1/courses/{poison}/publish"), &instructor, None).await;
@@ -112,6 +128,13 @@ async fn parked_stream_waits_while_the_rest_goes_on(app: TestApp) {
     app.wait_until_projected().await;
     let rebuilt = app.rebuild().await;
     assert_eq!(TestApp::catalogue(&app.database).await, TestApp::catalogue(&rebuilt).await);
+    let unrouted = relay::dead_letters(&app.store).await.expect("relay dead letters listed");
+    if matches!(app.mode, tests::app::Mode::Kafka { .. }) {
+        assert_eq!(unrouted.len(), 1, "{unrouted:?}");
+        assert_eq!((unrouted[0].stream_id.as_str(), unrouted[0].event_type.as_str()), ("mystery-1", "CoursePublished"));
+    } else {
+        assert!(unrouted.is_empty(), "no relay runs in embedded mode");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,13 @@
+-- Events the relay could not publish because their stream belongs to no bounded context (so there is no
+-- topic for it): the stream is parked here, every later event of it too, in order, and the relay goes on
+-- with every other stream. An operator sees them in `learnlog dead-letters list`; a newer version that
+-- knows the stream's context publishes them when retried.
+CREATE TABLE relay_dead_letters (
+    relay      text        NOT NULL,
+    position   bigint      NOT NULL,
+    stream_id  text        NOT NULL,
+    event_type text        NOT NULL,
+    error      text        NOT NULL,
+    first_seen timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT relay_dead_letters_pkey PRIMARY KEY (relay, position)
+);
