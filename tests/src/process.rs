@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -22,29 +23,39 @@ pub struct LearnlogProcess {
     child: Child,
     /// Partitions this process's consumer holds, as its log reports them.
     partitions: watch::Receiver<usize>,
+    /// Every line it wrote to standard output and standard error.
+    output: Arc<Mutex<Vec<String>>>,
 }
 
 impl LearnlogProcess {
     /// Starts `learnlog serve` with `roles`, on a free port, configured by `environment` alone.
     pub fn serve(roles: &[&str], environment: &[(&str, &str)]) -> LearnlogProcess {
+        Self::serve_on(roles, "127.0.0.1:0", environment)
+    }
+
+    /// Like [`LearnlogProcess::serve`], listening on `listen`.
+    pub fn serve_on(roles: &[&str], listen: &str, environment: &[(&str, &str)]) -> LearnlogProcess {
         let mut command = Command::new(binary());
         command.arg("serve");
         for role in roles {
             command.args(["--role", role]);
         }
         command
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("RUST_LOG", "warn,projector=info")
             .env("NO_COLOR", "1")
             .envs(environment.iter().copied())
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let mut child = command.spawn().expect("learnlog starts");
         let (report, partitions) = watch::channel(0);
+        let output = Arc::new(Mutex::new(Vec::new()));
         if let Some(stderr) = child.stderr.take() {
+            let output = Arc::clone(&output);
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stderr).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
@@ -54,10 +65,25 @@ impl LearnlogProcess {
                     if line.contains("ERROR") {
                         eprintln!("learnlog process: {line}");
                     }
+                    output.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(line);
                 }
             });
         }
-        LearnlogProcess { child, partitions }
+        if let Some(stdout) = child.stdout.take() {
+            let output = Arc::clone(&output);
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stdout).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    output.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(line);
+                }
+            });
+        }
+        LearnlogProcess { child, partitions, output }
+    }
+
+    /// Everything the process printed so far, both streams, one line per entry.
+    pub fn output(&self) -> Vec<String> {
+        self.output.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// True while this process's consumer holds at least one partition.

@@ -19,4 +19,5 @@ mod kafka;
 mod kafka_processes;
 mod projector_checkpoints;
 mod projector_restart;
+mod secrets_in_logs;
 mod sessions;
