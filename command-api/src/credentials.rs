@@ -16,7 +16,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::domain::account::{PendingVerification, ResetLink};
-use crate::keys::DataKey;
+use event_store::keys::DataKey;
 
 /// How long a verification code and a reset link stay valid.
 pub const CODE_TTL: Duration = Duration::minutes(30);

@@ -7,7 +7,6 @@
 pub mod credentials;
 pub mod domain;
 mod http;
-pub mod keys;
 pub mod side_writes;
 
 pub use http::{AttemptLimiter, CommandApiState, DEFAULT_FRONTEND_URL, create_first_admin, router, routes};

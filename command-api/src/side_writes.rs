@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::instructor::BankAccount;
-use crate::keys::DataKey;
+use event_store::keys::{DataKey, KeyRing};
 
 /// Claims the email and username for a new account and keeps its password hash.
 pub fn credentials(user_id: Uuid, email: &str, username: &str, password_hash: &str, role: Role) -> SideWrite {
@@ -70,8 +70,9 @@ pub fn record_login(user_id: Uuid) -> SideWrite {
     )
 }
 
-/// Forgets every credential of a deleted account: its email and username are free again, and no session,
-/// link or code of it works any more.
+/// Forgets every credential of a deleted or erased account: its email and username are free again, no
+/// session, link or code of it works any more, and its key is gone, so its personal data in every event,
+/// topic and export is unreadable (crypto-shredding).
 pub fn forget_account(user_id: Uuid) -> Vec<SideWrite> {
     [
         "DELETE FROM user_credentials WHERE user_id = $1",
@@ -82,6 +83,7 @@ pub fn forget_account(user_id: Uuid) -> Vec<SideWrite> {
     ]
     .into_iter()
     .map(|statement| SideWrite::new(statement, vec![SqlValue::Uuid(user_id)]))
+    .chain([KeyRing::forget(user_id)])
     .collect()
 }
 

@@ -16,9 +16,10 @@ use crate::content::{
     SectionRemoved, SectionUpdated,
 };
 use crate::identity::{
-    AdminCreated, CorporateTraineeCreated, EmailVerificationRequested, EmailVerified, IndividualTraineeRegistered,
-    InstructorBankAccountSet, InstructorCreated, InstructorSocialLinksSet, LoginFailed, PasswordChanged, PasswordReset,
-    PasswordResetRequested, ProfileUpdated, TraineeAccountDeleted, UserLoggedIn, UserLoggedOut,
+    AccountErased, AdminCreated, CorporateTraineeCreated, EmailVerificationRequested, EmailVerified,
+    IndividualTraineeRegistered, InstructorBankAccountSet, InstructorCreated, InstructorSocialLinksSet, LoginFailed,
+    PasswordChanged, PasswordReset, PasswordResetRequested, ProfileUpdated, TraineeAccountDeleted, UserLoggedIn,
+    UserLoggedOut,
 };
 use crate::stream::Context;
 
@@ -35,8 +36,18 @@ pub enum DecodeError {
 
 /// Generates [`Event`] and its type, version, context, encoding and decoding from one list. The type string
 /// is the variant's name: never rename a released variant.
+/// The oldest schema version of a type that still decodes: its current one unless `from` names an older.
+macro_rules! oldest_version {
+    ($version:literal) => {
+        $version
+    };
+    ($version:literal, $oldest:literal) => {
+        $oldest
+    };
+}
+
 macro_rules! event_catalogue {
-    ($($variant:ident version $version:literal in $context:ident),* $(,)?) => {
+    ($($variant:ident version $version:literal $(from $oldest:literal)? in $context:ident),* $(,)?) => {
         /// Every event type of the system, at its current schema version.
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum Event {
@@ -80,10 +91,10 @@ macro_rules! event_catalogue {
             pub fn decode(event_type: &str, schema_version: i32, payload: &str) -> Result<Event, DecodeError> {
                 let payload_error = |source| DecodeError::Payload { event_type: event_type.to_owned(), source };
                 match event_type {
-                    $(stringify!($variant) if schema_version == $version => {
+                    // A version the current struct reads as it is (see the upcaster notes in the list below).
+                    $(stringify!($variant) if (oldest_version!($version $(, $oldest)?)..=$version).contains(&schema_version) => {
                         serde_json::from_str(payload).map(Event::$variant).map_err(payload_error)
                     })*
-                    // Older versions are upcast here when there are any; none is released yet.
                     $(stringify!($variant))|* => Err(DecodeError::UnknownVersion {
                         event_type: event_type.to_owned(),
                         schema_version,
@@ -95,6 +106,9 @@ macro_rules! event_catalogue {
     };
 }
 
+// Upcasters. Identity v1 -> v2: personal fields (email, username, name, company, bank name) became
+// `Personal`, which reads a v1 plain string as `Personal::Clear`: a v1 payload decodes into the v2 struct
+// unchanged. A change that a type cannot read as it is gets a function here, from the version before.
 event_catalogue! {
     CourseCreated version 1 in Catalog,
     CoursePublished version 1 in Catalog,
@@ -123,21 +137,22 @@ event_catalogue! {
     DiscountAdded version 1 in Catalog,
     DiscountUpdated version 1 in Catalog,
     DiscountRemoved version 1 in Catalog,
-    IndividualTraineeRegistered version 1 in Identity,
-    InstructorCreated version 1 in Identity,
-    CorporateTraineeCreated version 1 in Identity,
-    AdminCreated version 1 in Identity,
+    IndividualTraineeRegistered version 2 from 1 in Identity,
+    InstructorCreated version 2 from 1 in Identity,
+    CorporateTraineeCreated version 2 from 1 in Identity,
+    AdminCreated version 2 from 1 in Identity,
     PasswordChanged version 1 in Identity,
-    ProfileUpdated version 1 in Identity,
+    ProfileUpdated version 2 from 1 in Identity,
     EmailVerificationRequested version 1 in Identity,
-    EmailVerified version 1 in Identity,
+    EmailVerified version 2 from 1 in Identity,
     PasswordResetRequested version 1 in Identity,
     PasswordReset version 1 in Identity,
     InstructorSocialLinksSet version 1 in Identity,
-    InstructorBankAccountSet version 1 in Identity,
+    InstructorBankAccountSet version 2 from 1 in Identity,
     UserLoggedIn version 1 in Identity,
     LoginFailed version 1 in Identity,
     UserLoggedOut version 1 in Identity,
     TraineeAccountDeleted version 1 in Identity,
+    AccountErased version 1 in Identity,
     ExchangeRateSet version 1 in Commerce,
 }

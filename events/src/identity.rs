@@ -1,17 +1,20 @@
 //! Events of the Identity context (stream `user-{uuid}`). No secret and no password hash ever appears here:
-//! credentials live in the write side's own table.
+//! credentials live in the write side's own table. Personal fields ([`Personal`]) are sealed with the
+//! person's own key before they are stored (schema version 2); deleting the key erases them everywhere.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::personal::Personal;
 
 /// An individual trainee signed up. The email is lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndividualTraineeRegistered {
     pub user_id: Uuid,
-    pub email: String,
-    pub username: String,
-    pub name: String,
+    pub email: Personal,
+    pub username: Personal,
+    pub name: Personal,
     pub country: Option<String>,
 }
 
@@ -20,9 +23,9 @@ pub struct IndividualTraineeRegistered {
 #[serde(deny_unknown_fields)]
 pub struct InstructorCreated {
     pub user_id: Uuid,
-    pub email: String,
-    pub username: String,
-    pub name: String,
+    pub email: Personal,
+    pub username: Personal,
+    pub name: Personal,
     pub country: Option<String>,
     pub created_by: Option<Uuid>,
 }
@@ -32,11 +35,11 @@ pub struct InstructorCreated {
 #[serde(deny_unknown_fields)]
 pub struct CorporateTraineeCreated {
     pub user_id: Uuid,
-    pub email: String,
-    pub username: String,
-    pub name: String,
+    pub email: Personal,
+    pub username: Personal,
+    pub name: Personal,
     pub country: Option<String>,
-    pub company: String,
+    pub company: Personal,
     pub created_by: Option<Uuid>,
 }
 
@@ -45,9 +48,9 @@ pub struct CorporateTraineeCreated {
 #[serde(deny_unknown_fields)]
 pub struct AdminCreated {
     pub user_id: Uuid,
-    pub email: String,
-    pub username: String,
-    pub name: String,
+    pub email: Personal,
+    pub username: Personal,
+    pub name: Personal,
     pub country: Option<String>,
     pub created_by: Option<Uuid>,
 }
@@ -64,7 +67,7 @@ pub struct PasswordChanged {
 #[serde(deny_unknown_fields)]
 pub struct ProfileUpdated {
     pub user_id: Uuid,
-    pub name: Option<String>,
+    pub name: Option<Personal>,
     pub country: Option<String>,
     /// Instructors only.
     pub biography: Option<String>,
@@ -87,7 +90,7 @@ pub struct EmailVerificationRequested {
 #[serde(deny_unknown_fields)]
 pub struct EmailVerified {
     pub user_id: Uuid,
-    pub email: String,
+    pub email: Personal,
 }
 
 /// A single-use password reset link was mailed to the account's email. The token stays on the write side.
@@ -124,7 +127,7 @@ pub struct InstructorSocialLinksSet {
 #[serde(deny_unknown_fields)]
 pub struct InstructorBankAccountSet {
     pub user_id: Uuid,
-    pub bank_name: String,
+    pub bank_name: Personal,
     pub account_last4: String,
 }
 
@@ -157,4 +160,14 @@ pub struct UserLoggedOut {
 pub struct TraineeAccountDeleted {
     pub user_id: Uuid,
     pub deleted_by: Option<Uuid>,
+}
+
+/// An admin erased an account of any kind on the person's request: its credentials are gone and its
+/// personal data is unreadable everywhere (the person's key was deleted); its id stays in orders, payments
+/// and courses, which show "Deleted user".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountErased {
+    pub user_id: Uuid,
+    pub erased_by: Uuid,
 }

@@ -12,6 +12,7 @@ pub mod commerce;
 pub mod content;
 pub mod envelope;
 pub mod identity;
+pub mod personal;
 pub mod stream;
 pub mod taxonomy;
 pub mod wire;
@@ -22,7 +23,8 @@ pub use catalog::{
 pub use codec::{DecodeError, Event};
 pub use envelope::{Actor, Metadata, NewEvent, RecordedEvent, Role};
 pub use identity::{
-    AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated, PasswordChanged,
-    ProfileUpdated,
+    AccountErased, AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated,
+    PasswordChanged, ProfileUpdated,
 };
+pub use personal::Personal;
 pub use stream::Context;

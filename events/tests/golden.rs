@@ -56,3 +56,18 @@ fn unknown_types_and_versions_are_reported_not_guessed() {
         Err(events::DecodeError::Payload { .. })
     ));
 }
+
+#[test]
+fn identity_v1_upcasts_to_v2_with_its_personal_fields_in_clear_and_v2_keeps_them_sealed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("fixture").trim().to_owned();
+    let v1 = Event::decode("IndividualTraineeRegistered", 1, &read("IndividualTraineeRegistered.v1.json")).expect("v1");
+    let Event::IndividualTraineeRegistered(v1) = v1 else { panic!("another type") };
+    assert_eq!(v1.name.text(), Some("Ada Lovelace"));
+    assert_eq!(v1.email.text(), Some("ada@example.com"));
+    let v2 = Event::decode("IndividualTraineeRegistered", 2, &read("IndividualTraineeRegistered.v2.json")).expect("v2");
+    let Event::IndividualTraineeRegistered(v2) = v2 else { panic!("another type") };
+    assert!(matches!(v2.name, events::Personal::Sealed(_)));
+    assert_eq!(v2.name.text(), None, "sealed data reads as nothing until its key opens it");
+    assert!(Event::decode("IndividualTraineeRegistered", 3, "{}").is_err(), "no version 3 exists");
+}

@@ -9,10 +9,10 @@ use std::time::Duration;
 use api_contract::{Edge, Readiness, TokenKeys};
 use axum::Router;
 use command_api::CommandApiState;
-use command_api::keys::DataKey;
 use database::Database;
 use database::SecretUrl;
 use event_store::PgEventStore;
+use event_store::keys::{DataKey, KeyRing};
 use mailer::{Delivery, Mailer};
 use projector::{FeedSource, KafkaSource, KafkaSourceSettings, PROJECTIONS_CHANNEL, Projector, READ_MODELS};
 use query_api::{QueryApiState, Watermark};
@@ -79,7 +79,8 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
             consistency_wait: services.consistency_wait,
             keys: Arc::clone(&services.keys),
         }));
-        let admin = projector::admin::DeadLetterAdmin { read, keys: Arc::clone(&services.keys) };
+        let keyring = KeyRing::new(services.store.clone(), Arc::clone(&services.data_key));
+        let admin = projector::admin::DeadLetterAdmin { read, keys: Arc::clone(&services.keys), keyring };
         routes = routes.merge(projector::admin::router(admin));
         // GET routes belong to the query API; the document describes every service.
         let mut operations = command_api::routes().operations().to_vec();
@@ -110,9 +111,9 @@ impl App {
             _ => store.clone(),
         };
         let serves_http = roles.contains(&Role::CommandApi) || roles.contains(&Role::QueryApi);
+        let data_key = Arc::new(data_key(config.data_key.as_ref(), &config.data_dir)?);
         let routes = match serves_http {
             true => {
-                let data_key = Arc::new(data_key(config.data_key.as_ref(), &config.data_dir)?);
                 if roles.contains(&Role::CommandApi) {
                     let sealed = command_api::credentials::seal_plaintext_bank_accounts(&store, &data_key)
                         .await
@@ -125,7 +126,7 @@ impl App {
                     store: store.clone(),
                     read: read.clone(),
                     keys: Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?),
-                    data_key,
+                    data_key: Arc::clone(&data_key),
                     frontend_url: config.frontend_url.clone(),
                     consistency_wait: config.consistency_wait,
                     edge: Edge { body_limit: config.body_limit_bytes, allowed_origins: config.cors_origins.clone() },
@@ -138,7 +139,8 @@ impl App {
             true => Some(Mailer::new(store.clone(), delivery(config), &config.mail_from)?),
             false => None,
         };
-        let projector = roles.contains(&Role::Projector).then(|| Projector::new(read.clone(), READ_MODELS));
+        let keyring = KeyRing::new(store.clone(), data_key);
+        let projector = roles.contains(&Role::Projector).then(|| Projector::new(read.clone(), READ_MODELS, keyring));
         let relay = if roles.contains(&Role::Relay) {
             let kafka =
                 config.kafka.as_ref().ok_or_else(|| Error::Config("the relay role needs KAFKA_BROKERS".into()))?;

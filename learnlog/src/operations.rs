@@ -31,6 +31,8 @@ pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &
     let read_url = config.read_database_url.clone().unwrap_or_else(|| store_url.clone());
     let result = async {
         let read = Database::connect(read_url.expose(), 1)?;
+        let data_key = std::sync::Arc::new(crate::secret::data_key(config.data_key.as_ref(), &config.data_dir)?);
+        let keyring = event_store::keys::KeyRing::new(Database::connect(store_url.expose(), 1)?, data_key);
         let by = format!("cli:{operator}");
         let text = match task {
             DeadLetterTask::List => {
@@ -38,9 +40,9 @@ pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &
                 let unrouted = relay::dead_letters(&store).await?;
                 format!("{}\n{}", render_list(&dead_letters::list(&read).await?), render_unrouted(&unrouted))
             }
-            DeadLetterTask::Retry { id } => render_resolution(&dead_letters::retry(&read, id, &by).await?),
+            DeadLetterTask::Retry { id } => render_resolution(&dead_letters::retry(&read, &keyring, id, &by).await?),
             DeadLetterTask::Skip { id, reason } => {
-                render_resolution(&dead_letters::skip(&read, id, &by, &reason).await?)
+                render_resolution(&dead_letters::skip(&read, &keyring, id, &by, &reason).await?)
             }
         };
         Ok(text)

@@ -20,13 +20,13 @@ pub fn token_secret(configured: Option<&SecretString>, data_dir: &Path) -> Resul
 
 /// The data key: verification-code HMACs and sealed bank account numbers. Losing it makes sealed values
 /// unreadable: back the data folder's `data-key` up, or set `LEARNLOG_DATA_KEY` (at least 32 characters).
-pub fn data_key(configured: Option<&SecretString>, data_dir: &Path) -> Result<command_api::keys::DataKey, Error> {
+pub fn data_key(configured: Option<&SecretString>, data_dir: &Path) -> Result<event_store::keys::DataKey, Error> {
     use secrecy::ExposeSecret;
     let secret = kept_secret(configured, data_dir, DATA_KEY_FILE)?;
     if secret.expose_secret().len() < 32 {
         return Err(Error::Config("LEARNLOG_DATA_KEY must be at least 32 characters".into()));
     }
-    Ok(command_api::keys::DataKey::from_secret(secret.expose_secret().as_bytes()))
+    Ok(event_store::keys::DataKey::from_secret(secret.expose_secret().as_bytes()))
 }
 
 fn kept_secret(configured: Option<&SecretString>, data_dir: &Path, file: &str) -> Result<SecretString, Error> {

@@ -10,6 +10,7 @@ use axum::Router;
 use axum::extract::{FromRef, Path, State};
 use axum::response::{IntoResponse, Response};
 use database::Database;
+use event_store::keys::KeyRing;
 use http::Method;
 use serde::Deserialize;
 
@@ -20,6 +21,8 @@ use crate::dead_letters::{self, DeadLetterError};
 pub struct DeadLetterAdmin {
     pub read: Database,
     pub keys: Arc<TokenKeys>,
+    /// People's keys, to open the personal data of the events a retry applies.
+    pub keyring: KeyRing,
 }
 
 impl FromRef<DeadLetterAdmin> for Arc<TokenKeys> {
@@ -81,7 +84,7 @@ async fn retry(actor: Authenticated, State(state): State<DeadLetterAdmin>, Path(
     let answer = async {
         let by = resolver(actor);
         let id = dead_letter_id(&id)?;
-        resolved(dead_letters::retry(&state.read, id, &by).await)
+        resolved(dead_letters::retry(&state.read, &state.keyring, id, &by).await)
     };
     answer.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -99,7 +102,7 @@ async fn skip(
         if reason.trim().is_empty() {
             return Err(Problem::rule("reason_required", "Say why the event is skipped."));
         }
-        resolved(dead_letters::skip(&state.read, id, &by, reason.trim()).await)
+        resolved(dead_letters::skip(&state.read, &state.keyring, id, &by, reason.trim()).await)
     };
     answer.await.unwrap_or_else(IntoResponse::into_response)
 }

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use database::Database;
 use deadpool_postgres::Transaction;
+use event_store::keys::KeyRing;
 use events::{Metadata, RecordedEvent};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -188,17 +189,29 @@ pub async fn list(read: &Database) -> Result<Vec<DeadLetter>, ProjectorError> {
 }
 
 /// Applies dead letter `id` again, and the events waiting behind it. `by` names who asked.
-pub async fn retry(read: &Database, id: i64, by: &str) -> Result<Resolution, DeadLetterError> {
-    resolve(read, id, by, None).await
+pub async fn retry(read: &Database, keyring: &KeyRing, id: i64, by: &str) -> Result<Resolution, DeadLetterError> {
+    resolve(read, keyring, id, by, None).await
 }
 
 /// Marks dead letter `id` as skipped (never applied) with `by` and `reason` recorded, then applies the events
 /// waiting behind it.
-pub async fn skip(read: &Database, id: i64, by: &str, reason: &str) -> Result<Resolution, DeadLetterError> {
-    resolve(read, id, by, Some(reason)).await
+pub async fn skip(
+    read: &Database,
+    keyring: &KeyRing,
+    id: i64,
+    by: &str,
+    reason: &str,
+) -> Result<Resolution, DeadLetterError> {
+    resolve(read, keyring, id, by, Some(reason)).await
 }
 
-async fn resolve(read: &Database, id: i64, by: &str, skip: Option<&str>) -> Result<Resolution, DeadLetterError> {
+async fn resolve(
+    read: &Database,
+    keyring: &KeyRing,
+    id: i64,
+    by: &str,
+    skip: Option<&str>,
+) -> Result<Resolution, DeadLetterError> {
     let mut client = read.pool().get().await?;
     let transaction = client.transaction().await?;
     let Some(head) = transaction
@@ -245,7 +258,7 @@ async fn resolve(read: &Database, id: i64, by: &str, skip: Option<&str>) -> Resu
         let row_id: i64 = row.try_get(0)?;
         let event = recorded(row)?;
         transaction.batch_execute("SAVEPOINT dead_letter").await?;
-        match crate::apply_one(&transaction, &event).await {
+        match crate::apply_one(&transaction, keyring, &event).await {
             Ok(()) => {
                 transaction.batch_execute("RELEASE SAVEPOINT dead_letter").await?;
                 transaction

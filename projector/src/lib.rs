@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use database::Database;
 use deadpool_postgres::Transaction;
+use event_store::keys::KeyRing;
 use events::{DecodeError, RecordedEvent};
 
 pub use checkpoint::load as load_checkpoint;
@@ -44,6 +45,8 @@ pub enum ProjectorError {
     Source(#[from] SourceError),
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    #[error("people's keys cannot be read: {0}")]
+    Keys(event_store::ReadError),
 }
 
 impl ProjectorError {
@@ -57,7 +60,7 @@ impl ProjectorError {
             ProjectorError::Postgres(error) => error
                 .as_db_error()
                 .is_some_and(|db| matches!(db.code().code().get(..2), Some("22" | "23" | "42" | "54"))),
-            ProjectorError::Pool(_) | ProjectorError::Source(_) => false,
+            ProjectorError::Pool(_) | ProjectorError::Source(_) | ProjectorError::Keys(_) => false,
         }
     }
 
@@ -87,11 +90,14 @@ enum Care {
 pub struct Projector {
     read: Database,
     name: String,
+    keyring: KeyRing,
 }
 
 impl Projector {
-    pub fn new(read: Database, name: impl Into<String>) -> Self {
-        Projector { read, name: name.into() }
+    /// A projector named `name` (its checkpoints' name) over the read models in `read`, opening personal data
+    /// with the people's keys in `keyring`.
+    pub fn new(read: Database, name: impl Into<String>, keyring: KeyRing) -> Self {
+        Projector { read, name: name.into(), keyring }
     }
 
     /// Where this projector stands: the source resumes after it.
@@ -169,10 +175,10 @@ impl Projector {
                 continue;
             }
             let outcome = match care {
-                Care::Batch => apply_one(&transaction, recorded).await,
+                Care::Batch => apply_one(&transaction, &self.keyring, recorded).await,
                 Care::PerEvent => {
                     transaction.batch_execute("SAVEPOINT projector_event").await?;
-                    let outcome = apply_one(&transaction, recorded).await;
+                    let outcome = apply_one(&transaction, &self.keyring, recorded).await;
                     let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
                     transaction.batch_execute(&format!("{end} SAVEPOINT projector_event")).await?;
                     outcome
@@ -277,7 +283,13 @@ impl Projector {
 /// Decodes `recorded` (upcasting older versions) and applies it to every projection. An event that does not
 /// decode, a type this version does not know included, is a permanent failure: it parks its stream until an
 /// upgrade or a fix lets a retry apply it.
-pub(crate) async fn apply_one(transaction: &Transaction<'_>, recorded: &RecordedEvent) -> Result<(), ProjectorError> {
-    let event = recorded.decode()?;
+pub(crate) async fn apply_one(
+    transaction: &Transaction<'_>,
+    keyring: &KeyRing,
+    recorded: &RecordedEvent,
+) -> Result<(), ProjectorError> {
+    let mut event = recorded.decode()?;
+    // Personal data opens with its owner's key; once the key is gone it reads as erased.
+    keyring.open(&mut event).await.map_err(ProjectorError::Keys)?;
     Ok(projections::apply(transaction, recorded, &event).await?)
 }

@@ -103,7 +103,7 @@ impl TestApp {
         let database = test_database().await;
         let store = database.connect(16);
         let keys = Arc::new(TokenKeys::new(&SecretString::from(SECRET.to_owned())).expect("valid secret"));
-        let data_key = Arc::new(command_api::keys::DataKey::from_secret(DATA_KEY.as_bytes()));
+        let data_key = Arc::new(event_store::keys::DataKey::from_secret(DATA_KEY.as_bytes()));
         let services = learnlog::app::HttpServices {
             store: store.clone(),
             read: store.clone(),
@@ -218,7 +218,7 @@ impl TestApp {
     /// would, and returns that database.
     pub async fn rebuild(&self) -> TestDatabase {
         let rebuilt = test_database().await;
-        let rebuild = Projector::new(rebuilt.connect(2), READ_MODELS);
+        let rebuild = Projector::new(rebuilt.connect(2), READ_MODELS, self.keyring());
         let head = self.database.count("SELECT COALESCE(max(position), 0) FROM events").await;
         let mut source = FeedSource::new(self.store.clone(), 0);
         let mut applied = 0;
@@ -233,7 +233,7 @@ impl TestApp {
     /// Starts the projector from its stored checkpoints; in Kafka mode, returns once it holds partitions.
     pub async fn start_projector(&mut self) {
         assert!(self.projector.is_none(), "the projector is already running");
-        let projector = Projector::new(self.store.clone(), READ_MODELS);
+        let projector = Projector::new(self.store.clone(), READ_MODELS, self.keyring());
         let (stop, stopped) = oneshot::channel::<()>();
         let stopped = async {
             let _ = stopped.await;
@@ -279,6 +279,12 @@ impl TestApp {
             .expect("a valid mailer");
         tokio::spawn(async move { mailer.run(stopped).await.expect("the mailer runs") });
         stop
+    }
+
+    /// The people's keys of this app's store, under the test data key.
+    pub fn keyring(&self) -> event_store::keys::KeyRing {
+        let data_key = event_store::keys::DataKey::from_secret(DATA_KEY.as_bytes());
+        event_store::keys::KeyRing::new(self.store.clone(), Arc::new(data_key))
     }
 
     /// A token for a new user of `role`.

@@ -2,7 +2,7 @@
 //! replaced whole.
 
 use events::identity::{InstructorBankAccountSet, InstructorSocialLinksSet};
-use events::{Event, Role};
+use events::{Event, Personal, Role};
 use uuid::Uuid;
 
 use super::Violation;
@@ -110,7 +110,7 @@ pub fn set_bank_account(account: Account, user_id: Uuid, bank: &BankAccount) -> 
     }
     Ok(vec![Event::InstructorBankAccountSet(InstructorBankAccountSet {
         user_id,
-        bank_name: bank.bank_name.clone(),
+        bank_name: Personal::clear(&bank.bank_name),
         account_last4: bank.last4(),
     })])
 }

@@ -275,6 +275,28 @@ pub(crate) async fn delete_user(
     deleted(&state, actor, user_id, Some(actor.user_id), headers).await
 }
 
+/// `POST /api/v1/admin/users/{id}/erase`: an admin erases an account of any kind on the person's request.
+pub(crate) async fn erase_user(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(user_id): PathId,
+    headers: CommandHeaders,
+) -> Result<Accepted, Problem> {
+    let run = CommandRun {
+        stream_id: user_stream(user_id),
+        actor: actor.into(),
+        headers,
+        digest: format!("POST erase user {user_id}"),
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": user_id }),
+    };
+    execute(&state, run, |account: &Account| {
+        let events = account::erase(*account, user_id, actor.user_id)?;
+        Ok::<_, AccountRejection>(Decision { events, side_writes: side_writes::forget_account(user_id) })
+    })
+    .await
+}
+
 async fn deleted(
     state: &CommandApiState,
     actor: Authenticated,

@@ -170,10 +170,16 @@ where
                 return Err(rejection.into());
             }
         };
+        // Personal data is sealed with its owner's key before it is stored (crypto-shredding).
+        let Decision { mut events, mut side_writes } = decision;
+        state.keyring.seal(&mut events, &mut side_writes).await.map_err(|error| {
+            tracing::error!(%error, "reading a person's key failed");
+            Problem::unavailable()
+        })?;
         let request = AppendRequest {
             stream_id: run.stream_id.clone(),
             expected: if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) },
-            events: encode(&decision.events, &run),
+            events: encode(&events, &run),
             idempotency: key.map(|key| IdempotencyRecord {
                 scope: scope.clone(),
                 key: key.to_owned(),
@@ -181,7 +187,7 @@ where
                 status: run.status.as_u16(),
                 response: run.data.clone(),
             }),
-            side_writes: decision.side_writes,
+            side_writes,
         };
         match state.store.append(request).await {
             Ok(AppendOutcome::Appended(appended)) => return Ok(appended_answer(run.status, run.data, appended)),

@@ -19,8 +19,8 @@ use axum::extract::FromRef;
 use event_store::PgEventStore;
 use http::Method;
 
-use crate::keys::DataKey;
 pub use auth::create_first_admin;
+use event_store::keys::{DataKey, KeyRing};
 pub use sessions::AttemptLimiter;
 
 const POST: Method = Method::POST;
@@ -45,11 +45,15 @@ pub struct CommandApiState {
     pub frontend_url: String,
     /// HMACs of verification codes, sealed bank account numbers.
     pub data_key: Arc<DataKey>,
+    /// People's own keys: personal data in events is sealed with them.
+    pub keyring: KeyRing,
 }
 
 impl CommandApiState {
     pub fn new(store: PgEventStore, keys: Arc<TokenKeys>, data_key: Arc<DataKey>) -> Self {
+        let keyring = KeyRing::new(store.database().clone(), Arc::clone(&data_key));
         CommandApiState {
+            keyring,
             store,
             keys,
             login_limiter: AttemptLimiter::default(),
@@ -96,6 +100,13 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .route(PATCH, "/api/v1/me", auth::update_profile, User, "Change one's own profile")
         .route(DELETE, "/api/v1/me", auth::delete_me, Trainee, "Delete one's own trainee account")
         .route(DELETE, "/api/v1/admin/users/{id}", auth::delete_user, Admin, "Delete a trainee's account")
+        .route(
+            POST,
+            "/api/v1/admin/users/{id}/erase",
+            auth::erase_user,
+            Admin,
+            "Erase any account and its personal data",
+        )
         .route(PUT, "/api/v1/me/social-links", instructor::set_links, Instructor, "Set one's public links")
         .route(PUT, "/api/v1/me/bank-account", instructor::set_bank_account, Instructor, "Set one's payout account")
         .route(POST, "/api/v1/courses", courses::create, Instructor, "Create a draft course")

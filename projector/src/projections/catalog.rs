@@ -5,6 +5,7 @@
 //! can be rebuilt alone.
 
 use deadpool_postgres::Transaction;
+use events::personal::ERASED_NAME;
 use events::stream::Context;
 use events::{Event, RecordedEvent};
 use tokio_postgres::types::ToSql;
@@ -68,8 +69,13 @@ struct InstructorName<'a> {
 /// `catalog_instructor` row, so its rename changes nothing here.
 fn instructor_named(event: &Event) -> Option<InstructorName<'_>> {
     match event {
-        Event::InstructorCreated(e) => Some(InstructorName { id: e.user_id, name: &e.name, created: true }),
-        Event::ProfileUpdated(e) => Some(InstructorName { id: e.user_id, name: e.name.as_deref()?, created: false }),
+        Event::InstructorCreated(e) => {
+            Some(InstructorName { id: e.user_id, name: e.name.text_or(ERASED_NAME), created: true })
+        }
+        Event::ProfileUpdated(e) => {
+            Some(InstructorName { id: e.user_id, name: e.name.as_ref()?.text_or(ERASED_NAME), created: false })
+        }
+        Event::AccountErased(e) => Some(InstructorName { id: e.user_id, name: ERASED_NAME, created: false }),
         _ => None,
     }
 }

@@ -1,6 +1,7 @@
 //! `user_directory`: one row per account, as the Identity context describes it. No credentials.
 
 use deadpool_postgres::Transaction;
+use events::personal::{ERASED_NAME, ERASED_TEXT};
 use events::{Event, RecordedEvent, Role};
 use uuid::Uuid;
 
@@ -22,9 +23,9 @@ fn new_user(event: &Event) -> Option<NewUser<'_>> {
             id: e.user_id,
             kind: "trainee",
             role: Role::IndividualTrainee,
-            email: &e.email,
-            username: &e.username,
-            name: &e.name,
+            email: e.email.text_or(ERASED_TEXT),
+            username: e.username.text_or(ERASED_TEXT),
+            name: e.name.text_or(ERASED_NAME),
             country: e.country.as_deref(),
             company: None,
         },
@@ -32,19 +33,19 @@ fn new_user(event: &Event) -> Option<NewUser<'_>> {
             id: e.user_id,
             kind: "trainee",
             role: Role::CorporateTrainee,
-            email: &e.email,
-            username: &e.username,
-            name: &e.name,
+            email: e.email.text_or(ERASED_TEXT),
+            username: e.username.text_or(ERASED_TEXT),
+            name: e.name.text_or(ERASED_NAME),
             country: e.country.as_deref(),
-            company: Some(&e.company),
+            company: Some(e.company.text_or(ERASED_TEXT)),
         },
         Event::InstructorCreated(e) => NewUser {
             id: e.user_id,
             kind: "instructor",
             role: Role::Instructor,
-            email: &e.email,
-            username: &e.username,
-            name: &e.name,
+            email: e.email.text_or(ERASED_TEXT),
+            username: e.username.text_or(ERASED_TEXT),
+            name: e.name.text_or(ERASED_NAME),
             country: e.country.as_deref(),
             company: None,
         },
@@ -52,9 +53,9 @@ fn new_user(event: &Event) -> Option<NewUser<'_>> {
             id: e.user_id,
             kind: "admin",
             role: Role::Admin,
-            email: &e.email,
-            username: &e.username,
-            name: &e.name,
+            email: e.email.text_or(ERASED_TEXT),
+            username: e.username.text_or(ERASED_TEXT),
+            name: e.name.text_or(ERASED_NAME),
             country: e.country.as_deref(),
             company: None,
         },
@@ -80,7 +81,7 @@ pub(super) async fn apply(
                 &statement,
                 &[
                     &profile.user_id,
-                    &profile.name,
+                    &profile.name.as_ref().map(|name| name.text_or(ERASED_NAME)),
                     &profile.country,
                     &profile.biography,
                     &profile.speciality,
@@ -112,10 +113,15 @@ pub(super) async fn apply(
             .await?;
         return Ok(());
     }
-    if let Event::TraineeAccountDeleted(deleted) = event {
+    let gone = match event {
+        Event::TraineeAccountDeleted(deleted) => Some(deleted.user_id),
+        Event::AccountErased(erased) => Some(erased.user_id),
+        _ => None,
+    };
+    if let Some(user_id) = gone {
         // The directory forgets the person; their id stays in orders and payments.
         let statement = transaction.prepare_cached("DELETE FROM user_directory WHERE id = $1").await?;
-        transaction.execute(&statement, &[&deleted.user_id]).await?;
+        transaction.execute(&statement, &[&user_id]).await?;
         return Ok(());
     }
     if let Event::InstructorSocialLinksSet(links) = event {
@@ -137,7 +143,10 @@ pub(super) async fn apply(
             )
             .await?;
         transaction
-            .execute(&statement, &[&bank.user_id, &bank.bank_name, &bank.account_last4, &recorded.stream_version])
+            .execute(
+                &statement,
+                &[&bank.user_id, &bank.bank_name.text_or(ERASED_TEXT), &bank.account_last4, &recorded.stream_version],
+            )
             .await?;
         return Ok(());
     }

@@ -157,7 +157,7 @@ async fn an_instructor_shows_links_publicly_and_a_bank_account_only_by_its_last_
     let (plain, sealed): (Option<String>, Vec<u8>) = (row.get(0), row.get(1));
     assert_eq!(plain, None, "no account number in clear");
     assert!(!sealed.windows(4).any(|w| w == b"0532"), "the sealed number shows through");
-    let key = command_api::keys::DataKey::from_secret(tests::app::DATA_KEY.as_bytes());
+    let key = event_store::keys::DataKey::from_secret(tests::app::DATA_KEY.as_bytes());
     let opened = key.open(&sealed, instructor_id).expect("the server's data key opens it");
     assert!(opened.replace(' ', "").contains("DE89370400440532013000"), "{opened}");
 }

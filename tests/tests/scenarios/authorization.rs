@@ -165,6 +165,7 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/openapi.json", None, all(200)),
         // Last: the trainees delete themselves here.
         (M::DELETE, "/api/v1/admin/users/{trainee_id}", None, [401, 403, 403, 403, 403, 200]),
+        (M::POST, "/api/v1/admin/users/{trainee_id}/erase", None, [401, 403, 403, 403, 403, 200]),
         (M::DELETE, "/api/v1/me", None, [401, 200, 200, 403, 403, 403]),
     ]
 }

@@ -150,9 +150,9 @@ async fn a_sign_up_mails_a_six_digit_code_that_verifies_the_email_once() {
         .await
         .expect("a pending verification");
     let (user_id, stored): (uuid::Uuid, String) = (row.get(0), row.get(1));
-    let key = command_api::keys::DataKey::from_secret(tests::app::DATA_KEY.as_bytes());
+    let key = event_store::keys::DataKey::from_secret(tests::app::DATA_KEY.as_bytes());
     assert_eq!(stored, key.code_digest(user_id, &code));
-    assert_ne!(stored, command_api::keys::DataKey::random().code_digest(user_id, &code));
+    assert_ne!(stored, event_store::keys::DataKey::random().code_digest(user_id, &code));
 
     let refused = guest(&app, "/api/v1/auth/verify-email", json!({ "email": email, "code": wrong })).await;
     assert_eq!((refused.status, refused.body["code"].as_str()), (422, Some("verification_code_invalid")));

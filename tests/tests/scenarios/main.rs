@@ -8,6 +8,7 @@ mod browser_edge;
 mod catalogue;
 mod concurrency;
 mod courses;
+mod crypto_shredding;
 mod dead_letters;
 mod demo;
 mod email;

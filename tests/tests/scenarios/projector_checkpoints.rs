@@ -40,7 +40,7 @@ fn at(event: &RecordedEvent, partition: i32, offset: i64) -> SourcedEvent {
 #[tokio::test]
 async fn redelivered_and_republished_records_apply_once() {
     let database = test_database().await;
-    let projector = Projector::new(database.connect(2), READ_MODELS);
+    let projector = Projector::new(database.connect(2), READ_MODELS, keyring(&database));
     let (a, b, c) = (created(1), created(2), created(3));
 
     assert_eq!(projector.apply(&[at(&a, 0, 0), at(&b, 1, 0)]).await.expect("applies"), 2);
@@ -56,7 +56,7 @@ async fn redelivered_and_republished_records_apply_once() {
 #[tokio::test]
 async fn events_of_different_streams_arriving_out_of_position_order_in_one_partition_are_all_applied() {
     let database = test_database().await;
-    let projector = Projector::new(database.connect(2), READ_MODELS);
+    let projector = Projector::new(database.connect(2), READ_MODELS, keyring(&database));
     let (a, b, c) = (created(1), created(2), created(3));
     // A broker that reorders a retried produce request within a partition: positions 3, 1, 2.
     assert_eq!(projector.apply(&[at(&c, 0, 0)]).await.expect("applies"), 1);
@@ -67,11 +67,17 @@ async fn events_of_different_streams_arriving_out_of_position_order_in_one_parti
 #[tokio::test]
 async fn a_feed_batch_already_covered_by_the_checkpoint_changes_nothing() {
     let database = test_database().await;
-    let projector = Projector::new(database.connect(2), READ_MODELS);
+    let projector = Projector::new(database.connect(2), READ_MODELS, keyring(&database));
     let events: Vec<SourcedEvent> = (1..=3).map(|p| SourcedEvent { event: created(p), origin: Origin::Feed }).collect();
     assert_eq!(projector.apply(&events).await.expect("applies"), 3);
     // A second projector process that read the same feed batch a moment later.
-    let other = Projector::new(database.connect(2), READ_MODELS);
+    let other = Projector::new(database.connect(2), READ_MODELS, keyring(&database));
     assert_eq!(other.apply(&events).await.expect("applies"), 0);
     assert_eq!(projector.checkpoint().await.expect("readable"), 3);
+}
+
+/// People's keys in `database`, under a key of this test's own.
+fn keyring(database: &tests::TestDatabase) -> event_store::keys::KeyRing {
+    let data_key = std::sync::Arc::new(event_store::keys::DataKey::random());
+    event_store::keys::KeyRing::new(database.connect(1), data_key)
 }
