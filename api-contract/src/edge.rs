@@ -123,6 +123,14 @@ fn security_headers(routes: Router) -> Router {
     })
 }
 
+/// The correlation id of a request: the client's `X-Correlation-Id`, else the request's own id (set at the
+/// edge). Commands put it in their events' metadata, the relay in Kafka headers, the projector in its spans.
+pub fn correlation_id(headers: &http::HeaderMap) -> Option<uuid::Uuid> {
+    ["x-correlation-id", "x-request-id"].into_iter().find_map(|name| {
+        headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| uuid::Uuid::parse_str(v.trim()).ok())
+    })
+}
+
 /// Wraps the merged routes of one listener.
 pub fn finish(routes: Router, edge: &Edge, readiness: Readiness) -> Router {
     let routes = routes
@@ -141,7 +149,8 @@ pub fn finish(routes: Router, edge: &Edge, readiness: Readiness) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned());
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
-            tracing::info_span!("request", method = %request.method(), route, request_id)
+            let correlation_id = correlation_id(request.headers()).map(|id| id.to_string()).unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), route, request_id, correlation_id)
         }))
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(CompressionLayer::new().gzip(true));

@@ -13,6 +13,8 @@ pub const EVENT_TYPE: &str = "event_type";
 pub const SCHEMA_VERSION: &str = "schema_version";
 pub const STREAM_VERSION: &str = "stream_version";
 pub const CORRELATION_ID: &str = "correlation_id";
+/// The event that caused the event's command, when a saga sent it.
+pub const CAUSATION_ID: &str = "causation_id";
 pub const OCCURRED_AT: &str = "occurred_at";
 pub const RECORDED_AT: &str = "recorded_at";
 /// The whole metadata object as JSON (correlation, causation, actor).
@@ -42,6 +44,9 @@ pub fn headers(event: &RecordedEvent) -> Vec<(&'static str, String)> {
     ];
     if let Some(correlation) = event.metadata.correlation_id {
         headers.push((CORRELATION_ID, correlation.to_string()));
+    }
+    if let Some(causation) = event.metadata.causation_id {
+        headers.push((CAUSATION_ID, causation.to_string()));
     }
     headers
 }

@@ -36,14 +36,7 @@ pub async fn create_admin(config: &Config, admin: NewAdmin) -> Result<Uuid, Erro
         let fields: Vec<String> = violations.iter().map(|v| format!("{} {}", v.field, v.message)).collect();
         Error::Config(fields.join("; "))
     })?;
-    let (cluster, url) = match &config.database_url {
-        Some(url) => (None, url.clone()),
-        None => {
-            let cluster = embedded::start(&config.data_dir).await?;
-            let url = database::SecretUrl::new(cluster.url(embedded::DATABASE));
-            (Some(cluster), url)
-        }
-    };
+    let (cluster, url) = embedded::store_url(config).await?;
     let result = async {
         crate::app::migrate(&url, config.read_database_url.as_ref(), config.kafka.as_ref()).await?;
         let store = PgEventStore::start(Database::connect(url.expose(), 2)?);

@@ -19,6 +19,19 @@ pub async fn start(data_dir: &Path) -> Result<LocalCluster, Error> {
     Ok(cluster)
 }
 
+/// The store's URL: `DATABASE_URL`, or the data folder's cluster, started (or joined, when another process
+/// runs it) for the caller, who stops it when done.
+pub async fn store_url(config: &crate::Config) -> Result<(Option<LocalCluster>, database::SecretUrl), Error> {
+    match &config.database_url {
+        Some(url) => Ok((None, url.clone())),
+        None => {
+            let cluster = start(&config.data_dir).await?;
+            let url = database::SecretUrl::new(cluster.url(DATABASE));
+            Ok((Some(cluster), url))
+        }
+    }
+}
+
 /// Creates `name` unless it exists.
 pub async fn create_database(admin_url: &str, name: &str) -> Result<(), Error> {
     let (client, connection) = tokio_postgres::connect(admin_url, NoTls).await?;

@@ -176,14 +176,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn up(config: Config, demo: bool) -> anyhow::Result<()> {
-    let (cluster, url) = match &config.database_url {
-        Some(url) => (None, url.clone()),
-        None => {
-            let cluster = embedded::start(&config.data_dir).await.context("starting the embedded PostgreSQL")?;
-            let url = database::SecretUrl::new(cluster.url(embedded::DATABASE));
-            (Some(cluster), url)
-        }
-    };
+    let (cluster, url) = embedded::store_url(&config).await.context("starting the embedded PostgreSQL")?;
     migrate(&url, config.read_database_url.as_ref(), config.kafka.as_ref()).await?;
     let app = App::build(&config, &url, &Role::everything(&config)).await?;
     // The password stays in the data folder (or DATABASE_URL): shown, the URL hides it.

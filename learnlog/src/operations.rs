@@ -20,14 +20,7 @@ pub enum DeadLetterTask {
 /// Runs `task` and returns what to print. Retries and skips are recorded as done by `operator` (the login
 /// name of whoever ran the command).
 pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &str) -> Result<String, Error> {
-    let (cluster, store_url) = match &config.database_url {
-        Some(url) => (None, url.clone()),
-        None => {
-            let cluster = embedded::start(&config.data_dir).await?;
-            let url = database::SecretUrl::new(cluster.url(embedded::DATABASE));
-            (Some(cluster), url)
-        }
-    };
+    let (cluster, store_url) = embedded::store_url(config).await?;
     let read_url = config.read_database_url.clone().unwrap_or_else(|| store_url.clone());
     let result = async {
         let read = Database::connect(read_url.expose(), 1)?;

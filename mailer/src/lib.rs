@@ -106,6 +106,7 @@ impl Mailer {
 
     /// Claims due emails, sends each and records the outcome, in one transaction whose row locks keep
     /// other mailers off the same emails. Returns how many were handled.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn round(&self, transport: &Transport) -> Result<usize, tokio_postgres::Error> {
         let mut client = match self.database.pool().get().await {
             Ok(client) => client,

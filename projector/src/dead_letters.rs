@@ -205,6 +205,7 @@ pub async fn skip(
     resolve(read, keyring, id, by, Some(reason)).await
 }
 
+#[tracing::instrument(level = "debug", skip(read, keyring))]
 async fn resolve(
     read: &Database,
     keyring: &KeyRing,

@@ -283,6 +283,13 @@ impl Projector {
 /// Decodes `recorded` (upcasting older versions) and applies it to every projection. An event that does not
 /// decode, a type this version does not know included, is a permanent failure: it parks its stream until an
 /// upgrade or a fix lets a retry apply it.
+#[tracing::instrument(level = "debug", skip_all, fields(
+    position = recorded.position,
+    stream = %recorded.stream_id,
+    event_type = %recorded.event_type,
+    correlation_id = ?recorded.metadata.correlation_id,
+    causation_id = ?recorded.metadata.causation_id,
+))]
 pub(crate) async fn apply_one(
     transaction: &Transaction<'_>,
     keyring: &KeyRing,

@@ -117,3 +117,28 @@ pub fn unique_names() -> (String, String) {
     let id = Uuid::now_v7().simple().to_string();
     (format!("t{id}."), format!("g{id}"))
 }
+
+/// The Python with confluent-kafka that `scripts/test` prepares, for consumers that are not Learnlog's.
+pub fn python() -> std::path::PathBuf {
+    let path = std::env::var_os("LEARNLOG_TEST_PYTHON").map(std::path::PathBuf::from).or_else(|| {
+        std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cache/learnlog-venv/bin/python"))
+    });
+    path.filter(|p| p.is_file()).expect("a Python with confluent-kafka (scripts/test creates ~/.cache/learnlog-venv)")
+}
+
+/// Every record of the context topics under `topic_prefix`, read from offset 0 by a consumer that is not
+/// Learnlog's (Python confluent-kafka), one JSON object per record: until `expected` records or 60 s.
+pub async fn read_topics_foreign(brokers: &str, topic_prefix: &str, expected: i64) -> Vec<serde_json::Value> {
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/read_topics.py");
+    let output = tokio::process::Command::new(python())
+        .arg(script)
+        .args([brokers, topic_prefix, &expected.to_string(), "60"])
+        .output()
+        .await
+        .expect("the foreign consumer runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
+}

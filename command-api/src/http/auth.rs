@@ -190,7 +190,8 @@ pub(crate) async fn create_user(
 /// new admin's id.
 pub async fn create_first_admin(state: &CommandApiState, sign_up: ValidSignUp) -> Result<Uuid, Problem> {
     let user_id = Uuid::now_v7();
-    let headers = CommandHeaders { idempotency_key: None, if_match: None, correlation_id: Uuid::now_v7() };
+    let headers =
+        CommandHeaders { idempotency_key: None, if_match: None, correlation_id: Uuid::now_v7(), causation_id: None };
     let run = new_account(user_id, Caller::Operator, headers, String::new());
     create_account(state, run, user_id, CreatedKind::Admin, sign_up, None).await?;
     Ok(user_id)
@@ -245,14 +246,7 @@ pub(crate) async fn update_profile(
         speciality: body.speciality,
         title: body.title,
     };
-    let run = CommandRun {
-        stream_id: user_stream(actor.user_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": actor.user_id }),
-    };
+    let run = CommandRun::on_account(actor.user_id, actor.into(), headers, command.digest);
     execute(&state, run, |account: &Account| account::update_profile(*account, actor.user_id, patch.clone())).await
 }
 
@@ -282,14 +276,7 @@ pub(crate) async fn erase_user(
     PathId(user_id): PathId,
     headers: CommandHeaders,
 ) -> Result<Accepted, Problem> {
-    let run = CommandRun {
-        stream_id: user_stream(user_id),
-        actor: actor.into(),
-        headers,
-        digest: format!("POST erase user {user_id}"),
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": user_id }),
-    };
+    let run = CommandRun::on_account(user_id, actor.into(), headers, format!("POST erase user {user_id}"));
     execute(&state, run, |account: &Account| {
         let events = account::erase(*account, user_id, actor.user_id)?;
         Ok::<_, AccountRejection>(Decision { events, side_writes: side_writes::forget_account(user_id) })
@@ -304,14 +291,7 @@ async fn deleted(
     deleted_by: Option<Uuid>,
     headers: CommandHeaders,
 ) -> Result<Accepted, Problem> {
-    let run = CommandRun {
-        stream_id: user_stream(user_id),
-        actor: actor.into(),
-        headers,
-        digest: format!("DELETE user {user_id}"),
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": user_id }),
-    };
+    let run = CommandRun::on_account(user_id, actor.into(), headers, format!("DELETE user {user_id}"));
     execute(state, run, |account: &Account| {
         let events = account::delete_trainee(*account, user_id, deleted_by)?;
         Ok::<_, AccountRejection>(Decision { events, side_writes: side_writes::forget_account(user_id) })

@@ -59,6 +59,7 @@ pub(crate) async fn apply(
             idempotency_key: headers.idempotency_key.as_ref().map(|key| format!("{key}:{course_id}")),
             if_match: None,
             correlation_id: headers.correlation_id,
+            causation_id: headers.causation_id,
         };
         let digest = format!("{}:{course_id}", command.digest);
         let request = CourseRequest::new_part(course_id, course_headers, digest, discount_id);

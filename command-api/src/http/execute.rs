@@ -63,6 +63,20 @@ impl IntoResponse for Accepted {
     }
 }
 
+impl CommandRun {
+    /// A change of one account (the stream `user-{id}`), answered `200 {id, version}`.
+    pub fn on_account(user_id: uuid::Uuid, actor: Caller, headers: CommandHeaders, digest: String) -> Self {
+        CommandRun {
+            stream_id: events::stream::user_stream(user_id),
+            actor,
+            headers,
+            digest,
+            status: StatusCode::OK,
+            data: serde_json::json!({ "id": user_id }),
+        }
+    }
+}
+
 /// Who sends a command.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Caller {
@@ -130,6 +144,7 @@ where
 /// `load` reads them after the stream, on every attempt, so that facts and version belong together. A fact
 /// changes only with an event on the same stream, so a decision on stale facts loses its append's version
 /// check and is decided again.
+#[tracing::instrument(level = "debug", skip_all, fields(stream = %run.stream_id, correlation_id = %run.headers.correlation_id))]
 pub(crate) async fn execute_loading<A, F, L, E, R, D>(
     state: &CommandApiState,
     run: CommandRun,
@@ -265,8 +280,11 @@ fn decode(history: &[RecordedEvent]) -> Result<Vec<Event>, Problem> {
 
 fn encode(events: &[Event], run: &CommandRun) -> Vec<NewEvent> {
     let now = OffsetDateTime::now_utc();
-    let metadata =
-        Metadata { correlation_id: Some(run.headers.correlation_id), causation_id: None, actor: run.actor.actor() };
+    let metadata = Metadata {
+        correlation_id: Some(run.headers.correlation_id),
+        causation_id: run.headers.causation_id,
+        actor: run.actor.actor(),
+    };
     events.iter().map(|event| NewEvent::new(event, metadata.clone(), now)).collect()
 }
 

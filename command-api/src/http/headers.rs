@@ -13,8 +13,11 @@ pub(crate) struct CommandHeaders {
     pub idempotency_key: Option<String>,
     /// The aggregate version the client saw; when given, a moved aggregate is a 409 without retry.
     pub if_match: Option<i64>,
-    /// Carried into every event's metadata (and on to Kafka headers).
+    /// Carried into every event's metadata (and on to Kafka headers): the client's `X-Correlation-Id`, else
+    /// the request's id, so a request's log lines, events, records and projections share one id.
     pub correlation_id: Uuid,
+    /// The event that caused this command, when a saga sends it (never from HTTP).
+    pub causation_id: Option<Uuid>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CommandHeaders {
@@ -50,8 +53,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CommandHeaders {
                     .ok_or_else(|| Problem::malformed("If-Match must be a version this API returned as ETag."))?,
             ),
         };
-        let correlation_id =
-            text("x-correlation-id")?.and_then(|v| Uuid::parse_str(v).ok()).unwrap_or_else(Uuid::now_v7);
-        Ok(CommandHeaders { idempotency_key, if_match, correlation_id })
+        let correlation_id = api_contract::edge::correlation_id(&parts.headers).unwrap_or_else(Uuid::now_v7);
+        Ok(CommandHeaders { idempotency_key, if_match, correlation_id, causation_id: None })
     }
 }

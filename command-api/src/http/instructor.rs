@@ -2,8 +2,6 @@
 
 use api_contract::{Authenticated, JsonCommand, Problem};
 use axum::extract::State;
-use events::stream::user_stream;
-use http::StatusCode;
 use serde::Deserialize;
 
 use super::CommandApiState;
@@ -57,14 +55,7 @@ pub(crate) async fn set_links(
         personal_website: body.personal_website,
         youtube: body.youtube,
     };
-    let run = CommandRun {
-        stream_id: user_stream(actor.user_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": actor.user_id }),
-    };
+    let run = CommandRun::on_account(actor.user_id, actor.into(), headers, command.digest);
     execute(&state, run, |account: &Account| set_social_links(*account, actor.user_id, links.clone()).map_err(rejected))
         .await
 }
@@ -88,14 +79,7 @@ pub(crate) async fn set_bank_account(
     .validate()
     .map_err(invalid)?;
     let user_id = actor.user_id;
-    let run = CommandRun {
-        stream_id: user_stream(user_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": user_id }),
-    };
+    let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
     execute(&state, run, |account: &Account| {
         let events = instructor::set_bank_account(*account, user_id, &bank).map_err(rejected)?;
         Ok::<_, Problem>(Decision {

@@ -7,7 +7,6 @@ use api_contract::{JsonCommand, Problem};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use events::stream::user_stream;
 use http::StatusCode;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -43,14 +42,7 @@ pub(crate) struct ResetBody {
 
 /// A change of one account: 200 with the account's id, asked by a guest.
 fn account_change(user_id: Uuid, ip: IpAddr, headers: CommandHeaders, digest: String) -> CommandRun {
-    CommandRun {
-        stream_id: user_stream(user_id),
-        actor: Caller::Guest(ip),
-        headers,
-        digest,
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": user_id }),
-    }
+    CommandRun::on_account(user_id, Caller::Guest(ip), headers, digest)
 }
 
 /// The same answer whether or not an account has the email: no way to probe who is a user.

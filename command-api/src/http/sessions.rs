@@ -13,7 +13,6 @@ use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::response::{IntoResponse, Response};
 use events::Role;
-use events::stream::user_stream;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::StatusCode;
@@ -159,14 +158,8 @@ fn refresh_days() -> i32 {
 
 /// A command on the user's own stream that no client retries by key (logins, audit records).
 fn on_user(user_id: Uuid, actor: Caller, correlation_id: Uuid, digest: String) -> CommandRun {
-    CommandRun {
-        stream_id: user_stream(user_id),
-        actor,
-        headers: CommandHeaders { idempotency_key: None, if_match: None, correlation_id },
-        digest,
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": user_id }),
-    }
+    let headers = CommandHeaders { idempotency_key: None, if_match: None, correlation_id, causation_id: None };
+    CommandRun::on_account(user_id, actor, headers, digest)
 }
 
 /// `POST /api/v1/auth/login`: by email or username. An unknown login and a wrong password answer alike.
@@ -280,14 +273,7 @@ pub(crate) async fn logout(
     let user_id = actor.user_id;
     let family = credentials::active_family(state.store.database(), user_id, &command.body.refresh_token).await?;
     if let Some(family) = family {
-        let run = CommandRun {
-            stream_id: user_stream(user_id),
-            actor: actor.into(),
-            headers,
-            digest: command.digest,
-            status: StatusCode::NO_CONTENT,
-            data: serde_json::json!({ "id": user_id }),
-        };
+        let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
         execute(&state, run, |account: &Account| {
             let events = account::log_out(*account, user_id)?;
             Ok::<_, AccountRejection>(Decision {
@@ -318,14 +304,7 @@ pub(crate) async fn change_password(
         None => false,
     };
     let new_hash = if proven { credentials::hash_password(body.new_password).await? } else { String::new() };
-    let run = CommandRun {
-        stream_id: user_stream(user_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": user_id }),
-    };
+    let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
     execute(&state, run, |account: &Account| {
         let events = account::change_password(*account, user_id, proven)?;
         let side_writes = vec![side_writes::set_password(user_id, &new_hash), side_writes::revoke_sessions(user_id)];

@@ -87,3 +87,33 @@ async fn answers_are_compressed_when_asked_and_carry_the_security_headers() {
     assert_eq!(problem.status, 404);
     assert_eq!(problem.header("x-content-type-options"), Some("nosniff"), "errors carry them too");
 }
+
+#[tokio::test]
+async fn a_client_correlation_id_or_the_request_id_follows_a_command_into_its_events() {
+    let app = TestApp::start().await;
+    let (_, instructor) = app.user(Role::Instructor);
+    let correlation = uuid::Uuid::now_v7();
+    let created = app
+        .send(
+            app.http
+                .post(app.url("/api/v1/courses"))
+                .bearer_auth(&instructor)
+                .header("x-correlation-id", correlation.to_string()),
+            Some(&TestApp::course_body("Correlated")),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let stored = app
+        .database
+        .count(&format!("SELECT count(*) FROM events WHERE metadata::jsonb ->> 'correlation_id' = '{correlation}'"))
+        .await;
+    assert_eq!(stored, 1, "the event carries the client's correlation id");
+
+    let plain = app.create_course(&instructor, "Uncorrelated").await;
+    let request_id = plain.header("x-request-id").expect("every answer has a request id").to_owned();
+    let stored = app
+        .database
+        .count(&format!("SELECT count(*) FROM events WHERE metadata::jsonb ->> 'correlation_id' = '{request_id}'"))
+        .await;
+    assert_eq!(stored, 1, "without one, the request's id correlates");
+}

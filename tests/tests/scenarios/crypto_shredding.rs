@@ -4,8 +4,6 @@
 //! event shows "Deleted user", and a foreign consumer reading every topic from offset 0 finds the name and
 //! the email nowhere.
 
-use std::path::PathBuf;
-
 use reqwest::Method;
 use serde_json::json;
 use tests::TestApp;
@@ -15,13 +13,6 @@ const TRAINEE_NAME: &str = "Shredded Trainee Zyx";
 const TRAINEE_EMAIL: &str = "shredded.trainee.zyx@example.com";
 const INSTRUCTOR_NAME: &str = "Shredded Instructor Qwv";
 const INSTRUCTOR_EMAIL: &str = "shredded.instructor.qwv@example.com";
-
-fn python() -> PathBuf {
-    let path = std::env::var_os("LEARNLOG_TEST_PYTHON")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/learnlog-venv/bin/python")));
-    path.filter(|p| p.is_file()).expect("a Python with confluent-kafka (scripts/test creates ~/.cache/learnlog-venv)")
-}
 
 /// Every table of `database` as text, for searching.
 async fn everything(database: &tests::TestDatabase, tables: &[&str]) -> String {
@@ -95,15 +86,12 @@ async fn an_erased_person_is_unreadable_in_the_store_in_a_rebuild_and_on_every_t
     // A consumer that is not ours reads every topic from offset 0: the name and the email are nowhere.
     let events = app.event_count().await;
     let Mode::Kafka { brokers, topic_prefix, .. } = &app.mode else { unreachable!("started in Kafka mode") };
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/read_topics.py");
-    let output = tokio::process::Command::new(python())
-        .arg(script)
-        .args([brokers, topic_prefix, &events.to_string(), "60"])
-        .output()
+    let records: Vec<String> = tests::kafka::read_topics_foreign(brokers, topic_prefix, events)
         .await
-        .expect("the foreign consumer runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let records = String::from_utf8_lossy(&output.stdout);
+        .iter()
+        .map(serde_json::Value::to_string)
+        .collect();
+    let records = records.join("\n");
     assert_eq!(records.lines().count() as i64, events, "the consumer read every event");
     assert!(records.contains("IndividualTraineeRegistered"), "the sign-up is on its topic");
     for secret in [TRAINEE_NAME, TRAINEE_EMAIL, INSTRUCTOR_NAME, INSTRUCTOR_EMAIL] {

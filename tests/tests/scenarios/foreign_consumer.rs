@@ -2,20 +2,10 @@
 //! sees every event, each stream in version order, with the documented headers.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 
 use events::Role;
-use serde_json::Value;
 use tests::TestApp;
 use tests::app::Mode;
-
-/// The Python with confluent-kafka that `scripts/test` prepares.
-fn python() -> PathBuf {
-    let path = std::env::var_os("LEARNLOG_TEST_PYTHON")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/learnlog-venv/bin/python")));
-    path.filter(|p| p.is_file()).expect("a Python with confluent-kafka (scripts/test creates ~/.cache/learnlog-venv)")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_consumer_reads_every_event_in_stream_order_with_the_documented_headers() {
@@ -31,18 +21,7 @@ async fn a_foreign_consumer_reads_every_event_in_stream_order_with_the_documente
     let events = app.event_count().await;
     let Mode::Kafka { brokers, topic_prefix, .. } = &app.mode else { unreachable!("started in Kafka mode") };
 
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/read_topics.py");
-    let output = tokio::process::Command::new(python())
-        .arg(script)
-        .args([brokers, topic_prefix, &events.to_string(), "60"])
-        .output()
-        .await
-        .expect("the foreign consumer runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let records: Vec<Value> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON line"))
-        .collect();
+    let records = tests::kafka::read_topics_foreign(brokers, topic_prefix, events).await;
 
     let ids: HashSet<&str> = records.iter().filter_map(|r| r["headers"]["event_id"].as_str()).collect();
     assert_eq!(ids.len() as i64, events, "every event exactly once");
