@@ -53,7 +53,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|error| Problem::malformed(format!("The body is not valid JSON: {error}.")))?;
     crate::text::check_json(&value)?;
-    serde_path_to_error::deserialize(value).map_err(|error| {
+    // Typed from the bytes, not from the value: a key given twice is refused, not silently collapsed.
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let field = error.path().to_string();
         let message = error.inner().to_string();
         Problem::malformed(format!("The body does not have the expected shape: {message}."))
@@ -149,6 +151,12 @@ mod tests {
         assert!(parse_json::<Body>(br#"{"title":"t","price":{"amount_cents":1},"admin":true}"#).is_err());
         assert!(parse_json::<Body>(br#"{"title":"t","price":{"amount_cents":1}} x"#).is_err());
         assert!(parse_json::<Body>(br#"{"title":"t","price":{"amount_cents":1}}"#).is_ok());
+    }
+
+    #[test]
+    fn a_field_given_twice_is_refused() {
+        let problem = parse_json::<Body>(br#"{"title":"t","title":"u","price":{"amount_cents":1}}"#).unwrap_err();
+        assert_eq!(problem.code, "malformed_request");
     }
 
     #[test]

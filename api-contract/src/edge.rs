@@ -69,7 +69,7 @@ impl Default for Edge {
 pub const DEFAULT_FRONTEND_ORIGIN: &str = "http://localhost:8000";
 
 /// The request headers a browser frontend may send.
-const ALLOWED_HEADERS: [HeaderName; 7] = [
+const ALLOWED_HEADERS: [HeaderName; 8] = [
     header::AUTHORIZATION,
     header::CONTENT_TYPE,
     header::IF_MATCH,
@@ -77,6 +77,7 @@ const ALLOWED_HEADERS: [HeaderName; 7] = [
     HeaderName::from_static("idempotency-key"),
     HeaderName::from_static("x-consistency-token"),
     HeaderName::from_static("x-request-id"),
+    HeaderName::from_static("x-correlation-id"),
 ];
 
 /// The answer headers a browser frontend may read.

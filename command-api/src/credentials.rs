@@ -180,15 +180,20 @@ pub async fn pending_verification(
     .transpose()
 }
 
-/// Counts a wrong code against the account's pending verification. Throttling state, not an event: a wrong
-/// code changes nothing about the account, but five of them end the code (R21).
-pub async fn count_wrong_code(store: &Database, user_id: Uuid) -> Result<(), CredentialsError> {
+/// Counts one try against the account's pending code and returns its number (0 when there is no pending
+/// code). Throttling state, not an event: a try changes nothing about the account, but a code takes five
+/// at most (R21). The increment is one statement, so concurrent tries each get a number of their own.
+pub async fn count_attempt(store: &Database, user_id: Uuid) -> Result<i32, CredentialsError> {
     let client = store.pool().get().await.map_err(unavailable)?;
-    client
-        .execute("UPDATE email_verifications SET attempts = attempts + 1 WHERE user_id = $1", &[&user_id])
+    let row = client
+        .query_opt(
+            "UPDATE email_verifications SET attempts = attempts + 1 WHERE user_id = $1 AND verified_at IS NULL \
+             RETURNING attempts",
+            &[&user_id],
+        )
         .await
-        .map_err(unavailable)
-        .map(drop)
+        .map_err(unavailable)?;
+    row.map(|row| row.try_get(0).map_err(unavailable)).transpose().map(Option::unwrap_or_default)
 }
 
 /// The session family of the user's refresh token `token`, if it is still active.

@@ -75,6 +75,8 @@ pub fn record_login(user_id: Uuid) -> SideWrite {
 /// topic and export is unreadable (crypto-shredding).
 pub fn forget_account(user_id: Uuid) -> Vec<SideWrite> {
     [
+        // First, while the credentials still say which address is the person's: no email of theirs waits.
+        "DELETE FROM email_outbox WHERE recipient = (SELECT email FROM user_credentials WHERE user_id = $1)",
         "DELETE FROM user_credentials WHERE user_id = $1",
         "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
         "DELETE FROM password_reset_tokens WHERE user_id = $1",

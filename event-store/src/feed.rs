@@ -27,6 +27,10 @@ pub enum ReadError {
     Postgres(#[from] tokio_postgres::Error),
     #[error("stored metadata of event at position {position} is not valid: {source}")]
     Metadata { position: i64, source: serde_json::Error },
+    /// A person's key is there but does not open: this process has another data key than the one that
+    /// sealed it. Not an erasure: nothing may be read or written as if the person were gone.
+    #[error("the key of user {user_id} does not open with this data key; is LEARNLOG_DATA_KEY the same everywhere?")]
+    ForeignKey { user_id: uuid::Uuid },
 }
 
 pub(crate) async fn read_stream(pool: &Pool, stream_id: &str) -> Result<Vec<RecordedEvent>, ReadError> {

@@ -189,10 +189,7 @@ impl KeyRing {
         });
         match bytes.and_then(|bytes| UserKey::from_bytes(user_id, &bytes)) {
             Some(key) => Ok(Some(key)),
-            None => {
-                tracing::error!(%user_id, "a person's key does not open with the data key");
-                Ok(None)
-            }
+            None => Err(ReadError::ForeignKey { user_id }),
         }
     }
 

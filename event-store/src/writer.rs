@@ -307,9 +307,10 @@ fn fail_all(replies: Vec<Reply>, error: &Arc<tokio_postgres::Error>) {
 const APPEND_UNIQUE_CONSTRAINTS: [&str; 4] =
     ["events_pkey", "events_stream_version_unique", "events_event_id_unique", "command_idempotency_pkey"];
 
-/// SQLSTATE class 23: a constraint refused a row (of the events, or of a side write).
+/// SQLSTATE class 23 (a constraint refused a row, of the events or of a side write) or 22 (a value the
+/// database cannot take): one command's fault, not the batch's.
 fn is_integrity_violation(error: &tokio_postgres::Error) -> bool {
-    error.as_db_error().is_some_and(|db| db.code().code().starts_with("23"))
+    error.as_db_error().is_some_and(|db| matches!(db.code().code().get(..2), Some("22" | "23")))
 }
 
 /// What one command's failed append means: a lost race for its stream, a claim on something taken, or an

@@ -388,18 +388,20 @@ pub const MAX_CODE_ATTEMPTS: i32 = 5;
 pub struct PendingVerification {
     pub code_digest: String,
     pub expires_at: OffsetDateTime,
+    /// Tries counted against the code so far.
     pub attempts: i32,
     pub verified: bool,
 }
 
 /// Verifies the account's email when the submitted code's digest matches the pending one, in time and
-/// within [`MAX_CODE_ATTEMPTS`] tries (R21).
+/// within [`MAX_CODE_ATTEMPTS`] tries (R21). `attempt` is this try's number: every try is counted before
+/// any is judged, so tries sent at once cannot share a number and slip past the limit together.
 pub fn verify_email(
     account: Account,
     user_id: Uuid,
     email: &str,
     pending: Option<&PendingVerification>,
-    submitted_digest: &str,
+    (submitted_digest, attempt): (&str, i32),
     now: OffsetDateTime,
 ) -> Result<Vec<Event>, AccountRejection> {
     registered(account)?;
@@ -407,7 +409,7 @@ pub fn verify_email(
     if pending.verified {
         return Err(AccountRejection::AlreadyVerified);
     }
-    if now >= pending.expires_at || pending.attempts >= MAX_CODE_ATTEMPTS || pending.code_digest != submitted_digest {
+    if now >= pending.expires_at || attempt > MAX_CODE_ATTEMPTS || pending.code_digest != submitted_digest {
         return Err(AccountRejection::InvalidCode);
     }
     Ok(vec![Event::EmailVerified(EmailVerified { user_id, email: Personal::clear(email) })])
@@ -624,15 +626,17 @@ mod tests {
             attempts,
             verified,
         };
-        let verify = |p: Option<&PendingVerification>, digest: &str| verify_email(given, user, "a@b.c", p, digest, now);
-        assert!(
-            matches!(&verify(Some(&pending(4, false, 5)), "abc").expect("verified")[..], [Event::EmailVerified(e)] if e.email.text() == Some("a@b.c"))
-        );
-        assert_eq!(verify(Some(&pending(0, false, 5)), "abd"), Err(AccountRejection::InvalidCode));
-        assert_eq!(verify(Some(&pending(MAX_CODE_ATTEMPTS, false, 5)), "abc"), Err(AccountRejection::InvalidCode));
-        assert_eq!(verify(Some(&pending(0, false, 0)), "abc"), Err(AccountRejection::InvalidCode));
-        assert_eq!(verify(Some(&pending(0, true, 5)), "abc"), Err(AccountRejection::AlreadyVerified));
-        assert_eq!(verify(None, "abc"), Err(AccountRejection::InvalidCode));
+        let verify = |p: Option<&PendingVerification>, digest: &str, attempt: i32| {
+            verify_email(given, user, "a@b.c", p, (digest, attempt), now)
+        };
+        let fifth = verify(Some(&pending(5, false, 5)), "abc", MAX_CODE_ATTEMPTS).expect("verified");
+        assert!(matches!(&fifth[..], [Event::EmailVerified(e)] if e.email.text() == Some("a@b.c")));
+        assert_eq!(verify(Some(&pending(1, false, 5)), "abd", 1), Err(AccountRejection::InvalidCode));
+        let sixth = verify(Some(&pending(6, false, 5)), "abc", MAX_CODE_ATTEMPTS + 1);
+        assert_eq!(sixth, Err(AccountRejection::InvalidCode), "the sixth try fails whatever its code");
+        assert_eq!(verify(Some(&pending(1, false, 0)), "abc", 1), Err(AccountRejection::InvalidCode));
+        assert_eq!(verify(Some(&pending(1, true, 5)), "abc", 1), Err(AccountRejection::AlreadyVerified));
+        assert_eq!(verify(None, "abc", 1), Err(AccountRejection::InvalidCode));
         let again = request_verification(given, user, Some(&pending(3, false, -5)), now).expect("a new code");
         assert!(matches!(&again[..], [Event::EmailVerificationRequested(e)] if e.expires_at == now));
         assert_eq!(

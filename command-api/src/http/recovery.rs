@@ -136,18 +136,18 @@ pub(crate) async fn verify_email(
     };
     let user_id = found.user_id;
     let submitted = state.data_key.code_digest(user_id, code.trim());
+    // The try is counted before it is judged (throttling state, not an event): tries sent at once each get
+    // a number of their own, and the sixth fails whatever its code.
+    let attempt = credentials::count_attempt(database, user_id).await?;
     let run = account_change(user_id, ip, headers, command.digest);
     let load = || credentials::pending_verification(database, user_id);
-    let outcome = execute_loading(&state, run, load, |account: &Account, pending: &Option<PendingVerification>| {
+    execute_loading(&state, run, load, |account: &Account, pending: &Option<PendingVerification>| {
         let now = OffsetDateTime::now_utc();
-        let events = account::verify_email(*account, user_id, &found.email, pending.as_ref(), &submitted, now)?;
+        let tried = (submitted.as_str(), attempt);
+        let events = account::verify_email(*account, user_id, &found.email, pending.as_ref(), tried, now)?;
         Ok::<_, AccountRejection>(Decision { events, side_writes: vec![side_writes::verified(user_id)] })
     })
-    .await;
-    if outcome.as_ref().is_err_and(|problem| problem.code == "verification_code_invalid") {
-        credentials::count_wrong_code(database, user_id).await?;
-    }
-    outcome
+    .await
 }
 
 /// `POST /api/v1/auth/verify-email/resend`: a new code for an unverified account.

@@ -1,7 +1,7 @@
 -- Events the relay could not publish because their stream belongs to no bounded context (so there is no
 -- topic for it): the stream is parked here, every later event of it too, in order, and the relay goes on
--- with every other stream. An operator sees them in `learnlog dead-letters list`; a newer version that
--- knows the stream's context publishes them when retried.
+-- with every other stream. An operator sees them in `learnlog dead-letters list`. (Publishing them once a
+-- newer version knows the stream's context is not built yet: they stay here, in order, until it is.)
 CREATE TABLE relay_dead_letters (
     relay      text        NOT NULL,
     position   bigint      NOT NULL,

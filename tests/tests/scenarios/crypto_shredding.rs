@@ -70,6 +70,13 @@ async fn an_erased_person_is_unreadable_in_the_store_in_a_rebuild_and_on_every_t
     let again = app.post(&format!("/api/v1/admin/users/{instructor_id}/erase"), &admin, None).await;
     assert_eq!(again.status, 404, "an erased account is gone: {:?}", again.body);
     assert_eq!(app.database.count("SELECT count(*) FROM user_keys").await, 0, "both keys are gone");
+    let waiting = app
+        .database
+        .count(&format!(
+            "SELECT count(*) FROM email_outbox WHERE recipient IN ('{TRAINEE_EMAIL}', '{INSTRUCTOR_EMAIL}')"
+        ))
+        .await;
+    assert_eq!(waiting, 0, "no email to an erased person waits in the outbox");
 
     // The live read models follow, and a rebuild from the first event shows "Deleted user".
     let page = app.get(&format!("/api/v1/courses/{course}"), Some(&erased.token())).await;

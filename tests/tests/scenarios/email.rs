@@ -156,6 +156,8 @@ async fn a_sign_up_mails_a_six_digit_code_that_verifies_the_email_once() {
 
     let refused = guest(&app, "/api/v1/auth/verify-email", json!({ "email": email, "code": wrong })).await;
     assert_eq!((refused.status, refused.body["code"].as_str()), (422, Some("verification_code_invalid")));
+    let tries = app.database.count("SELECT attempts::bigint FROM email_verifications").await;
+    assert_eq!(tries, 1, "the wrong try is counted");
     let verified = guest(&app, "/api/v1/auth/verify-email", json!({ "email": email, "code": code })).await;
     assert_eq!(verified.status, 200, "{:?}", verified.body);
     let token = app.keys.issue(verified.id(), events::Role::IndividualTrainee, std::time::Duration::from_secs(60));

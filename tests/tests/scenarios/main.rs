@@ -18,6 +18,7 @@ mod foreign_consumer;
 mod idempotency;
 mod kafka;
 mod kafka_processes;
+mod local_cluster;
 mod projector_checkpoints;
 mod projector_restart;
 mod secrets_in_logs;
