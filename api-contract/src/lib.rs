@@ -22,7 +22,7 @@ pub use body::{JsonCommand, PathId, PathIds, request_digest};
 pub use consistency::ConsistencyToken;
 pub use edge::{Edge, Readiness, finish};
 pub use problem::{FieldError, Problem};
-pub use routes::{ApiRoutes, OPENAPI_PATH, Operation, Who, openapi, openapi_router};
+pub use routes::{ApiRoutes, BodySchema, OPENAPI_PATH, Operation, Who, openapi, openapi_router};
 
 /// The largest request body accepted by default (API.md).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;

@@ -6,7 +6,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
 /// One invalid field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -28,8 +28,10 @@ pub struct Problem {
     pub retry_after_seconds: Option<u32>,
 }
 
-#[derive(Serialize)]
-struct ProblemBody<'a> {
+/// Problem JSON as it is sent.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub(crate) struct ProblemBody<'a> {
     #[serde(rename = "type")]
     kind: String,
     title: &'a str,

@@ -93,6 +93,31 @@ pub struct Operation {
     pub path: &'static str,
     pub summary: &'static str,
     pub who: Who,
+    /// The JSON body the handler parses, as the schema its own type derives.
+    pub body: Option<BodySchema>,
+    /// The query parameters the handler reads.
+    pub query: &'static [&'static str],
+}
+
+/// The schema of a request body type, with the schemas it refers to.
+#[derive(Clone)]
+pub struct BodySchema {
+    pub name: String,
+    pub schemas: Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+}
+
+impl std::fmt::Debug for BodySchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodySchema").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl BodySchema {
+    pub fn of<T: utoipa::ToSchema>() -> Self {
+        let mut schemas = vec![(T::name().into_owned(), <T as utoipa::PartialSchema>::schema())];
+        T::schemas(&mut schemas);
+        BodySchema { name: T::name().into_owned(), schemas }
+    }
 }
 
 /// A router that records every route it is given, with who may call it.
@@ -124,7 +149,24 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
         let filter = MethodFilter::try_from(method.clone())
             .unwrap_or_else(|_| unreachable!("routes use the standard methods, not {method}"));
         self.routes.push((path, on(filter, handler), who));
-        self.operations.push(Operation { method, path, summary, who });
+        self.operations.push(Operation { method, path, summary, who, body: None, query: &[] });
+        self
+    }
+
+    /// The route registered last parses a JSON body of type `T`: the document describes it with the schema
+    /// `T` derives, so the two cannot drift.
+    pub fn body<T: utoipa::ToSchema>(mut self) -> Self {
+        if let Some(operation) = self.operations.last_mut() {
+            operation.body = Some(BodySchema::of::<T>());
+        }
+        self
+    }
+
+    /// The route registered last reads these query parameters.
+    pub fn query(mut self, names: &'static [&'static str]) -> Self {
+        if let Some(operation) = self.operations.last_mut() {
+            operation.query = names;
+        }
         self
     }
 
@@ -151,14 +193,56 @@ fn http_method(method: &Method) -> HttpMethod {
     }
 }
 
-/// The OpenAPI 3.1 document of `operations`.
+/// A JSON answer whose body is `schema`.
+fn json_response(description: &str, schema: &str) -> utoipa::openapi::Response {
+    let content = utoipa::openapi::ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name(schema)));
+    ResponseBuilder::new().description(description).content("application/json", content.build()).build()
+}
+
+/// The OpenAPI 3.1 document of `operations`: every route with who may call it, its path and query
+/// parameters, its request body (the schema the handler's own body type derives), its answers (the
+/// `{data, consistency_token}` envelope, or problem JSON for every 4xx and 5xx) and its security.
 pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi {
     let mut paths = Paths::new();
+    let mut components = ComponentsBuilder::new();
+    let mut problem = vec![(
+        <crate::problem::ProblemBody<'_> as utoipa::ToSchema>::name().into_owned(),
+        <crate::problem::ProblemBody<'_> as utoipa::PartialSchema>::schema(),
+    )];
+    <crate::problem::ProblemBody<'_> as utoipa::ToSchema>::schemas(&mut problem);
+    for (name, schema) in problem {
+        components = components.schema(name, schema);
+    }
+    components = components.schema("Answer", answer_schema());
     for operation in operations {
         let mut builder = OperationBuilder::new()
             .summary(Some(operation.summary))
             .description(Some(format!("Who: {}.", operation.who.describe())))
-            .response("default", ResponseBuilder::new().description("Success, or problem JSON (RFC 9457)."));
+            .response("2XX", json_response("Success: `{data}`, with `consistency_token` for a command.", "Answer"))
+            .response("4XX", json_response("Refused: problem JSON (RFC 9457).", "Problem"))
+            .response("5XX", json_response("Failed or unavailable: problem JSON (RFC 9457).", "Problem"));
+        if let Some(body) = &operation.body {
+            let content =
+                utoipa::openapi::ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name(&body.name)));
+            builder = builder.request_body(Some(
+                utoipa::openapi::request_body::RequestBodyBuilder::new()
+                    .content("application/json", content.build())
+                    .required(Some(Required::True))
+                    .build(),
+            ));
+            for (name, schema) in &body.schemas {
+                components = components.schema(name.clone(), schema.clone());
+            }
+        }
+        for name in operation.query {
+            builder = builder.parameter(
+                ParameterBuilder::new()
+                    .name(*name)
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            );
+        }
         for name in operation.path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
             let (kind, format) = match name {
                 "currency" => (Type::String, None),
@@ -186,8 +270,17 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
     OpenApiBuilder::new()
         .info(InfoBuilder::new().title(title).version(version).build())
         .paths(paths)
-        .components(Some(ComponentsBuilder::new().security_scheme("bearer", bearer).build()))
+        .components(Some(components.security_scheme("bearer", bearer).build()))
         .build()
+}
+
+/// Every successful JSON answer: `{data}`, and a command's `consistency_token`.
+fn answer_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    ObjectBuilder::new()
+        .property("data", ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::AnyValue))
+        .property("consistency_token", ObjectBuilder::new().schema_type(Type::String))
+        .required("data")
+        .into()
 }
 
 /// Where the OpenAPI document is served (API.md).
@@ -200,6 +293,8 @@ pub fn openapi_router(title: &str, version: &str, mut operations: Vec<Operation>
         path: OPENAPI_PATH,
         summary: "This OpenAPI 3.1 document",
         who: Who::Anyone,
+        body: None,
+        query: &[],
     });
     let document = openapi(title, version, &operations);
     let body = document.to_json().unwrap_or_else(|error| unreachable!("an OpenAPI document serialises: {error}"));

@@ -48,13 +48,14 @@ pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
             Who::Admin,
             "Never apply a dead letter (with a reason), then apply the events waiting behind it",
         )
+        .body::<SkipBody>()
 }
 
 pub fn router(state: DeadLetterAdmin) -> Router {
     routes().into_router(&state.keys).with_state(state)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SkipBody {
     reason: String,

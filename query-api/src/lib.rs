@@ -52,7 +52,23 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
     use Who::{Admin, Anyone, Instructor, User};
     ApiRoutes::default()
         .route(GET, "/api/v1/courses", courses::list, Anyone, "Search, filter and sort the published catalogue")
+        .query(&[
+            "search",
+            "category",
+            "subcategory",
+            "level",
+            "min_rating",
+            "price_min",
+            "price_max",
+            "duration_min",
+            "duration_max",
+            "sort",
+            "country",
+            "page",
+            "limit",
+        ])
         .route(GET, "/api/v1/courses/{id}", courses::get, Anyone, "A published course's public page")
+        .query(&["country"])
         .route(
             GET,
             "/api/v1/courses/{id}/discounts",
@@ -60,14 +76,18 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
             Anyone,
             "A course's current and coming discounts",
         )
+        .query(&["issued_by"])
         .route(GET, "/api/v1/categories", courses::categories, Anyone, "The category taxonomy")
         .route(GET, "/api/v1/instructors/top", instructors::top, Anyone, "The top instructors")
         .route(GET, "/api/v1/instructors/{id}", instructors::get, Anyone, "An instructor's public profile")
         .route(GET, "/api/v1/instructors/{id}/courses", instructors::courses, Anyone, "An instructor's courses")
+        .query(&["page", "limit"])
         .route(GET, "/api/v1/me", me::get, User, "One's own account")
         .route(GET, "/api/v1/admin/users", admin::users, Admin, "Every account, paged and filtered")
+        .query(&["role", "search", "logged_in", "page", "limit"])
         .route(GET, "/api/v1/admin/users/activity", admin::activity, Admin, "Logged-in counts per role")
         .route(GET, "/api/v1/me/instructor/courses", teaching::list, Instructor, "One's own courses, drafts too")
+        .query(&["search", "category", "subcategory", "level", "sort", "page", "limit"])
         .route(GET, "/api/v1/me/instructor/courses/{id}", teaching::get, Instructor, "One's own course in full")
 }
 

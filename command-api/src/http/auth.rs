@@ -19,7 +19,7 @@ use crate::domain::Violation;
 use crate::domain::account::{self, Account, AccountRejection, CreatedKind, ProfilePatch, SignUp, ValidSignUp};
 use crate::side_writes;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegisterBody {
     email: String,
@@ -43,7 +43,7 @@ impl RegisterBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum KindBody {
     Instructor,
@@ -51,7 +51,7 @@ pub(crate) enum KindBody {
     Admin,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUserBody {
     kind: KindBody,
@@ -215,7 +215,7 @@ async fn create_account(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProfileBody {
     #[serde(default)]

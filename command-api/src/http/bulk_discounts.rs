@@ -22,7 +22,7 @@ use crate::domain::discount::{DiscountCommand, Window};
 /// The most courses one request discounts.
 pub const MAX_COURSES: usize = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BulkDiscountBody {
     course_ids: Vec<Uuid>,

@@ -17,7 +17,7 @@ use crate::domain::course::{CourseCommand, discount_issuer};
 use crate::domain::course_content::{ContentCommand, LessonDraft, LessonPatch, QuestionDraft};
 use crate::domain::discount::{DiscountCommand, Window};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SectionBody {
     title: String,
@@ -26,14 +26,14 @@ pub(crate) struct SectionBody {
 }
 
 /// A title and a text, both optional: the patch body of sections, FAQ entries and announcements.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SectionPatchBody {
     title: Option<String>,
     description: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LessonBody {
     title: String,
@@ -43,7 +43,7 @@ pub(crate) struct LessonBody {
     duration_min: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LessonPatchBody {
     title: Option<String>,
@@ -52,13 +52,13 @@ pub(crate) struct LessonPatchBody {
     duration_min: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExerciseBody {
     title: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct QuestionBody {
     question: String,
@@ -72,34 +72,34 @@ impl QuestionBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExamBody {
     questions: Vec<QuestionBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FaqBody {
     question: String,
     answer: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FaqPatchBody {
     question: Option<String>,
     answer: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AnnouncementBody {
     title: String,
     description: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DiscountBody {
     percent: i64,

@@ -13,14 +13,14 @@ use super::execute::{Accepted, CommandRun, execute};
 use super::headers::CommandHeaders;
 use crate::domain::course::{Course, CourseCommand, CourseDraft, CoursePatch, CourseRejection, decide};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MoneyBody {
     amount_cents: i64,
     currency: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateCourseBody {
     title: String,
@@ -28,6 +28,7 @@ pub(crate) struct CreateCourseBody {
     category: String,
     #[serde(default)]
     subcategories: Vec<String>,
+    #[schema(value_type = String, pattern = "^(beginner|intermediate|advanced)$")]
     level: CourseLevel,
     #[serde(default = "default_language")]
     language: String,
@@ -165,7 +166,7 @@ pub(super) async fn on_course(
     execute(state, run, |course: &Course| decide(course, &actor, command.clone())).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateCourseBody {
     #[serde(default)]
@@ -177,6 +178,7 @@ pub(crate) struct UpdateCourseBody {
     #[serde(default)]
     subcategories: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(beginner|intermediate|advanced)$")]
     level: Option<CourseLevel>,
     #[serde(default)]
     language: Option<String>,

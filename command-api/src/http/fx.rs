@@ -11,7 +11,7 @@ use super::execute::{Accepted, CommandRun, execute};
 use super::headers::CommandHeaders;
 use crate::domain::fx::{FxRate, FxRejection, decide};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RateBody {
     /// Units of the currency one US dollar buys.

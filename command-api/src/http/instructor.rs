@@ -12,7 +12,7 @@ use crate::domain::account::Account;
 use crate::domain::instructor::{self, BankAccount, SocialLinks, set_social_links};
 use crate::side_writes;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SocialLinksBody {
     #[serde(default)]
@@ -27,7 +27,7 @@ pub(crate) struct SocialLinksBody {
     youtube: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BankAccountBody {
     account_holder_name: String,

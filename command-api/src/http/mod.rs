@@ -81,14 +81,23 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
     const QUESTION: &str = "/api/v1/courses/{id}/sections/{section_id}/exercises/{exercise_id}/questions/{question_id}";
     ApiRoutes::default()
         .route(POST, "/api/v1/auth/register", auth::register, Guest, "Sign up as an individual trainee")
+        .body::<auth::RegisterBody>()
         .route(POST, "/api/v1/auth/login", sessions::login, Guest, "Log in by email or username")
+        .body::<sessions::LoginBody>()
         .route(POST, "/api/v1/auth/refresh", sessions::refresh, Guest, "Rotate a refresh token")
+        .body::<sessions::RefreshBody>()
         .route(POST, "/api/v1/auth/logout", sessions::logout, User, "End a session")
+        .body::<sessions::RefreshBody>()
         .route(POST, "/api/v1/auth/password", sessions::change_password, User, "Change the password")
+        .body::<sessions::PasswordBody>()
         .route(POST, "/api/v1/auth/password-reset", recovery::request_reset, Guest, "Mail a password reset link")
+        .body::<recovery::EmailBody>()
         .route(POST, "/api/v1/auth/password-reset/confirm", recovery::confirm_reset, Guest, "Reset the password")
+        .body::<recovery::ResetBody>()
         .route(POST, "/api/v1/auth/verify-email", recovery::verify_email, Guest, "Verify an email with its code")
+        .body::<recovery::VerifyBody>()
         .route(POST, "/api/v1/auth/verify-email/resend", recovery::resend_verification, Guest, "Mail a new code")
+        .body::<recovery::EmailBody>()
         .route(
             POST,
             "/api/v1/admin/users",
@@ -96,8 +105,11 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             Admin,
             "Create an instructor, corporate trainee or admin",
         )
+        .body::<auth::CreateUserBody>()
         .route(PUT, "/api/v1/admin/fx-rates/{currency}", fx::set_rate, Admin, "Set a currency's rate to the dollar")
+        .body::<fx::RateBody>()
         .route(PATCH, "/api/v1/me", auth::update_profile, User, "Change one's own profile")
+        .body::<auth::ProfileBody>()
         .route(DELETE, "/api/v1/me", auth::delete_me, Trainee, "Delete one's own trainee account")
         .route(DELETE, "/api/v1/admin/users/{id}", auth::delete_user, Admin, "Delete a trainee's account")
         .route(
@@ -108,15 +120,22 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             "Erase any account and its personal data",
         )
         .route(PUT, "/api/v1/me/social-links", instructor::set_links, Instructor, "Set one's public links")
+        .body::<instructor::SocialLinksBody>()
         .route(PUT, "/api/v1/me/bank-account", instructor::set_bank_account, Instructor, "Set one's payout account")
+        .body::<instructor::BankAccountBody>()
         .route(POST, "/api/v1/courses", courses::create, Instructor, "Create a draft course")
+        .body::<courses::CreateCourseBody>()
         .route(POST, "/api/v1/courses/discounts", bulk_discounts::apply, InstructorOrAdmin, "Discount many courses")
+        .body::<bulk_discounts::BulkDiscountBody>()
         .route(PATCH, "/api/v1/courses/{id}", courses::update, Owner, "Change a course's details and price")
+        .body::<courses::UpdateCourseBody>()
         .route(DELETE, "/api/v1/courses/{id}", courses::delete, OwnerOrAdmin, "Delete a course without enrolments")
         .route(POST, "/api/v1/courses/{id}/publish", courses::publish, Owner, "Publish a draft")
         .route(POST, "/api/v1/courses/{id}/retire", courses::retire, Owner, "Retire a published course for good")
         .route(POST, "/api/v1/courses/{id}/sections", course_content::add_section, Owner, "Add a section")
+        .body::<course_content::SectionBody>()
         .route(PATCH, SECTION, course_content::update_section, Owner, "Change a section")
+        .body::<course_content::SectionPatchBody>()
         .route(DELETE, SECTION, course_content::remove_section, Owner, "Remove a section with its content")
         .route(
             POST,
@@ -125,7 +144,9 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             Owner,
             "Add a lesson",
         )
+        .body::<course_content::LessonBody>()
         .route(PATCH, LESSON, course_content::update_lesson, Owner, "Change a lesson")
+        .body::<course_content::LessonPatchBody>()
         .route(DELETE, LESSON, course_content::remove_lesson, Owner, "Remove a lesson")
         .route(
             POST,
@@ -134,13 +155,19 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             Owner,
             "Add an exercise",
         )
+        .body::<course_content::ExerciseBody>()
         .route(DELETE, EXERCISE, course_content::remove_exercise, Owner, "Remove an exercise")
         .route(POST, QUESTIONS, course_content::add_question, Owner, "Add a question to an exercise")
+        .body::<course_content::QuestionBody>()
         .route(PUT, QUESTION, course_content::replace_question, Owner, "Replace an exercise question")
+        .body::<course_content::QuestionBody>()
         .route(DELETE, QUESTION, course_content::remove_question, Owner, "Remove an exercise question")
         .route(PUT, "/api/v1/courses/{id}/exam", course_content::set_exam, Owner, "Replace the exam")
+        .body::<course_content::ExamBody>()
         .route(POST, "/api/v1/courses/{id}/faq", course_content::add_faq, Owner, "Add an FAQ entry")
+        .body::<course_content::FaqBody>()
         .route(PATCH, "/api/v1/courses/{id}/faq/{faq_id}", course_content::update_faq, Owner, "Change an FAQ entry")
+        .body::<course_content::FaqPatchBody>()
         .route(DELETE, "/api/v1/courses/{id}/faq/{faq_id}", course_content::remove_faq, Owner, "Remove an FAQ entry")
         .route(
             POST,
@@ -149,6 +176,7 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             Owner,
             "Post an announcement",
         )
+        .body::<course_content::AnnouncementBody>()
         .route(
             PATCH,
             "/api/v1/courses/{id}/announcements/{announcement_id}",
@@ -156,6 +184,7 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             Owner,
             "Edit an announcement",
         )
+        .body::<course_content::SectionPatchBody>()
         .route(
             DELETE,
             "/api/v1/courses/{id}/announcements/{announcement_id}",
@@ -164,6 +193,7 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             "Remove an announcement",
         )
         .route(POST, "/api/v1/courses/{id}/discounts", course_content::add_discount, OwnerOrAdmin, "Add a discount")
+        .body::<course_content::DiscountBody>()
         .route(
             PUT,
             "/api/v1/courses/{id}/discounts/{discount_id}",
@@ -171,6 +201,7 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             OwnerOrAdmin,
             "Change a discount",
         )
+        .body::<course_content::DiscountBody>()
         .route(
             DELETE,
             "/api/v1/courses/{id}/discounts/{discount_id}",

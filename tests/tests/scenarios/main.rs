@@ -19,6 +19,7 @@ mod idempotency;
 mod kafka;
 mod kafka_processes;
 mod local_cluster;
+mod openapi_contract;
 mod projector_checkpoints;
 mod projector_restart;
 mod secrets_in_logs;

@@ -1,0 +1,170 @@
+//! The OpenAPI document describes what the API really takes and answers: a walk through the main scenarios
+//! (sign-up, login, courses and their content, discounts, catalogue reads, refusals of every kind) records
+//! each request body and answer, and a JSON Schema validator (Python's jsonschema, JSON Schema 2020-12 as
+//! OpenAPI 3.1 uses) checks every one against the served document.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tests::TestApp;
+
+/// One exchange: the route as documented, what was sent and what came back.
+struct Sample {
+    method: Method,
+    path: &'static str,
+    status: u16,
+    request: Option<Value>,
+    response: Value,
+}
+
+struct Recorder<'a> {
+    app: &'a TestApp,
+    samples: Vec<Sample>,
+}
+
+impl Recorder<'_> {
+    /// Sends `body` to `url` (a concrete path) as `token`, and records it under `template`.
+    async fn call(
+        &mut self,
+        method: Method,
+        template: &'static str,
+        url: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> tests::app::Answer {
+        let mut request = self.app.http.request(method.clone(), self.app.url(url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let answer = self.app.send(request, body.as_ref()).await;
+        self.samples.push(Sample {
+            method,
+            path: template,
+            status: answer.status,
+            request: body,
+            response: answer.body.clone(),
+        });
+        answer
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_requests_and_answers_match_the_openapi_document() {
+    let app = TestApp::start().await;
+    let (_, admin) = app.user(events::Role::Admin);
+    let mut r = Recorder { app: &app, samples: Vec::new() };
+
+    let sign_up = json!({ "email": "contract@example.com", "username": "contract", "password": "a long password",
+                          "name": "Contract", "country": "EG" });
+    r.call(Method::POST, "/api/v1/auth/register", "/api/v1/auth/register", None, Some(sign_up.clone())).await;
+    r.call(Method::POST, "/api/v1/auth/register", "/api/v1/auth/register", None, Some(sign_up)).await; // 409
+    let bad = json!({ "email": "nope", "username": "x y", "password": "short", "name": "" });
+    r.call(Method::POST, "/api/v1/auth/register", "/api/v1/auth/register", None, Some(bad)).await; // 422
+    let instructor = json!({ "kind": "instructor", "email": "teacher@example.com", "username": "teacher",
+                             "password": "a long password", "name": "Teacher" });
+    r.call(Method::POST, "/api/v1/admin/users", "/api/v1/admin/users", Some(&admin), Some(instructor)).await;
+    let login = json!({ "login": "teacher", "password": "a long password" });
+    let session = r.call(Method::POST, "/api/v1/auth/login", "/api/v1/auth/login", None, Some(login)).await;
+    let teacher = session.body["data"]["access_token"].as_str().expect("a token").to_owned();
+    let wrong = json!({ "login": "teacher", "password": "not the password" });
+    r.call(Method::POST, "/api/v1/auth/login", "/api/v1/auth/login", None, Some(wrong)).await; // 401
+
+    let course = r
+        .call(
+            Method::POST,
+            "/api/v1/courses",
+            "/api/v1/courses",
+            Some(&teacher),
+            Some(TestApp::course_body("Contract")),
+        )
+        .await;
+    let id = course.id();
+    let base = format!("/api/v1/courses/{id}");
+    let patch = json!({ "title": "Contract, renamed", "level": "advanced" });
+    r.call(Method::PATCH, "/api/v1/courses/{id}", &base, Some(&teacher), Some(patch)).await;
+    let section = r
+        .call(
+            Method::POST,
+            "/api/v1/courses/{id}/sections",
+            &format!("{base}/sections"),
+            Some(&teacher),
+            Some(json!({ "title": "Basics" })),
+        )
+        .await;
+    let section_id = section.id();
+    let lesson = json!({ "title": "Hello", "video_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+                         "duration_min": 12 });
+    r.call(
+        Method::POST,
+        "/api/v1/courses/{id}/sections/{section_id}/lessons",
+        &format!("{base}/sections/{section_id}/lessons"),
+        Some(&teacher),
+        Some(lesson),
+    )
+    .await;
+    let discount = json!({ "percent": 20, "starts_on": "2026-01-01", "ends_on": "2026-01-31" });
+    r.call(
+        Method::POST,
+        "/api/v1/courses/{id}/discounts",
+        &format!("{base}/discounts"),
+        Some(&teacher),
+        Some(discount),
+    )
+    .await;
+    let published =
+        r.call(Method::POST, "/api/v1/courses/{id}/publish", &format!("{base}/publish"), Some(&teacher), None).await;
+    r.call(Method::POST, "/api/v1/courses/{id}/publish", &format!("{base}/publish"), Some(&teacher), None).await; // 422
+    r.call(Method::POST, "/api/v1/courses", "/api/v1/courses", None, Some(TestApp::course_body("Guest"))).await; // 401
+    let nul = TestApp::course_body("Nul\u{0}");
+    r.call(Method::POST, "/api/v1/courses", "/api/v1/courses", Some(&teacher), Some(nul)).await; // 422 invalid_text
+
+    // Reads, once the projector caught up with the publication.
+    let token = published.token();
+    let page = app.get(&format!("{base}?country=DE"), Some(&token)).await;
+    r.samples.push(Sample {
+        method: Method::GET,
+        path: "/api/v1/courses/{id}",
+        status: page.status,
+        request: None,
+        response: page.body,
+    });
+    r.call(Method::GET, "/api/v1/courses", "/api/v1/courses?search=contract&sort=newest", None, None).await;
+    r.call(Method::GET, "/api/v1/courses", "/api/v1/courses?page=zero", None, None).await; // 400
+    r.call(Method::GET, "/api/v1/courses/{id}", "/api/v1/courses/not-an-id", None, None).await; // 400
+    r.call(Method::GET, "/api/v1/me", "/api/v1/me", Some(&teacher), None).await;
+    r.call(Method::GET, "/api/v1/categories", "/api/v1/categories", None, None).await;
+    r.call(Method::GET, "/api/v1/admin/dead-letters", "/api/v1/admin/dead-letters", Some(&admin), None).await;
+
+    let statuses: Vec<u16> = r.samples.iter().map(|s| s.status).collect();
+    for expected in [200, 201, 400, 401, 409, 422] {
+        assert!(statuses.contains(&expected), "the walk covers {expected}: {statuses:?}");
+    }
+
+    let document = app.get("/api/v1/openapi.json", None).await.body;
+    let folder = std::env::temp_dir().join(format!("learnlog-openapi-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&folder).expect("a folder");
+    let document_path = folder.join("openapi.json");
+    std::fs::write(&document_path, document.to_string()).expect("the document is written");
+    let lines: Vec<String> = r
+        .samples
+        .iter()
+        .map(|s| {
+            json!({ "method": s.method.as_str(), "path": s.path, "status": s.status, "request": s.request,
+                    "response": if s.response.is_null() { None } else { Some(&s.response) } })
+            .to_string()
+        })
+        .collect();
+    let samples_path = folder.join("samples.jsonl");
+    std::fs::write(&samples_path, lines.join("\n")).expect("the samples are written");
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/validate_openapi.py");
+    let output = tokio::process::Command::new(tests::kafka::python())
+        .arg(script)
+        .arg(&document_path)
+        .arg(&samples_path)
+        .output()
+        .await
+        .expect("the validator runs");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    let _ = std::fs::remove_dir_all(&folder);
+    assert!(output.status.success(), "{report}");
+    assert!(report.contains(" 0 failures"), "{report}");
+}
