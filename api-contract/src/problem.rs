@@ -1,4 +1,7 @@
-//! RFC 9457 problem JSON, the one error shape of the API.
+//! RFC 9457 problem JSON, the one error type of both HTTP services (ADR 0002): every failure of a handler is
+//! a `Problem`, and the answer is made from it in one place, [`IntoResponse`], which also logs the cause of
+//! a 5xx once (a handler attaches it with [`Problem::because`] instead of logging it itself). The cause is
+//! never sent.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -26,6 +29,9 @@ pub struct Problem {
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub retry_after_seconds: Option<u32>,
+    /// Why it failed, for the log only (database errors and the like): logged once when the answer is
+    /// made, never sent.
+    pub cause: Option<String>,
 }
 
 /// Problem JSON as it is sent.
@@ -43,7 +49,13 @@ pub(crate) struct ProblemBody<'a> {
 
 impl Problem {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Problem { status, code, detail: detail.into(), errors: Vec::new(), retry_after_seconds: None }
+        Problem { status, code, detail: detail.into(), errors: Vec::new(), retry_after_seconds: None, cause: None }
+    }
+
+    /// The same problem, with what caused it (logged when the answer is made, never sent).
+    pub fn because(mut self, cause: impl std::fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
@@ -84,7 +96,7 @@ impl Problem {
         problem
     }
 
-    /// An unexpected failure. The cause is logged by the caller, never sent.
+    /// An unexpected failure. Its cause (see [`Problem::because`]) is logged, never sent.
     pub fn internal() -> Self {
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side.")
     }
@@ -92,19 +104,28 @@ impl Problem {
     fn title(&self) -> &str {
         self.status.canonical_reason().unwrap_or("Error")
     }
-}
 
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        let body = ProblemBody {
+    /// What is sent: everything but the cause.
+    fn body(&self) -> ProblemBody<'_> {
+        ProblemBody {
             kind: format!("https://learnlog.dev/problems/{}", self.code),
             title: self.title(),
             status: self.status.as_u16(),
             code: self.code,
             detail: &self.detail,
             errors: &self.errors,
-        };
-        let mut response = (self.status, Json(body)).into_response();
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        match (&self.cause, self.status.is_server_error()) {
+            (Some(cause), true) => tracing::error!(%cause, code = self.code, "request failed"),
+            (Some(cause), false) => tracing::debug!(%cause, code = self.code, "request refused"),
+            (None, _) => {}
+        }
+        let mut response = (self.status, Json(self.body())).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if self.status == StatusCode::UNAUTHORIZED {
@@ -126,6 +147,14 @@ mod tests {
         let response = Problem::rule("invalid_price", "The price must not be negative.").into_response();
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+    }
+
+    #[test]
+    fn a_cause_is_never_sent() {
+        let problem = Problem::unavailable().because("connection refused to db.internal:5432 with password x");
+        let body = serde_json::to_string(&problem.body()).expect("serialises");
+        assert!(!body.contains("db.internal"), "{body}");
+        assert!(body.contains("\"code\":\"unavailable\""), "{body}");
     }
 
     #[test]

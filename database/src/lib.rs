@@ -5,6 +5,15 @@ mod secret_url;
 
 pub use secret_url::SecretUrl;
 
+/// A PostgreSQL error as it may be logged: its SQLSTATE and message, without the DETAIL that quotes the row
+/// it refused (and so, perhaps, personal data).
+pub fn error_summary(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("SQLSTATE {}: {}", db.code().code(), db.message()),
+        None => error.to_string(),
+    }
+}
+
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};

@@ -269,7 +269,7 @@ async fn run_writer(database: Database, mut queue: mpsc::Receiver<(AppendRequest
             Err(error) if is_integrity_violation(&error) && requests.len() > 1 => {
                 // A side write claimed what is taken (or a writer bypassed the append lock). Retry one by one,
                 // so that only the offending command fails.
-                tracing::debug!(error = %summary(&error), "integrity violation in a batch; retrying its appends one at a time");
+                tracing::debug!(error = %database::error_summary(&error), "integrity violation in a batch; retrying its appends one at a time");
                 for (request, reply) in requests.iter().zip(replies) {
                     let outcome = match writer.write(std::slice::from_ref(request)).await {
                         Ok(mut outcomes) => outcomes.pop().unwrap_or(Err(AppendError::Empty)),
@@ -327,16 +327,8 @@ fn refused(request: &AppendRequest, error: tokio_postgres::Error) -> Result<Appe
             Err(AppendError::Claimed { constraint: name.to_owned() })
         }
         _ => {
-            tracing::error!(error = %summary(&error), "a side write broke a constraint");
+            tracing::error!(error = %database::error_summary(&error), "a side write broke a constraint");
             Err(AppendError::Unavailable(Arc::new(error)))
         }
-    }
-}
-
-/// An error without the DETAIL that quotes the refused row.
-fn summary(error: &tokio_postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("SQLSTATE {}: {}", db.code().code(), db.message()),
-        None => error.to_string(),
     }
 }

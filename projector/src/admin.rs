@@ -73,8 +73,7 @@ fn dead_letter_id(raw: &str) -> Result<i64, Problem> {
 async fn list(State(state): State<DeadLetterAdmin>) -> Response {
     let answer = async {
         let letters = dead_letters::list(&state.read).await.map_err(|error| {
-            tracing::error!(error = %error.summary(), "listing dead letters failed");
-            Problem::unavailable()
+            Problem::unavailable().because(format!("listing dead letters failed: {}", error.summary()))
         })?;
         Ok::<_, Problem>(Json(serde_json::json!({ "data": letters })).into_response())
     };
@@ -113,8 +112,7 @@ fn resolved(outcome: Result<dead_letters::Resolution, DeadLetterError>) -> Resul
         Ok(resolution) => Ok(Json(serde_json::json!({ "data": resolution })).into_response()),
         Err(DeadLetterError::NotParked(id)) => Err(Problem::not_found(format!("No dead letter {id} is parked."))),
         Err(DeadLetterError::Projector(error)) => {
-            tracing::error!(error = %error.summary(), "resolving a dead letter failed");
-            Err(Problem::unavailable())
+            Err(Problem::unavailable().because(format!("resolving a dead letter failed: {}", error.summary())))
         }
     }
 }

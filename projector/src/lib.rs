@@ -68,10 +68,7 @@ impl ProjectorError {
     /// DETAIL, which quotes the failing row (and so, perhaps, personal data).
     pub fn summary(&self) -> String {
         match self {
-            ProjectorError::Postgres(error) => match error.as_db_error() {
-                Some(db) => format!("SQLSTATE {}: {}", db.code().code(), db.message()),
-                None => error.to_string(),
-            },
+            ProjectorError::Postgres(error) => database::error_summary(error),
             other => other.to_string(),
         }
     }

@@ -38,8 +38,9 @@ pub(crate) fn cached_json<T: Serialize>(request: &HeaderMap, audience: Audience,
     let body = match serde_json::to_vec(value) {
         Ok(body) => body,
         Err(error) => {
-            tracing::error!(%error, "a read model does not serialise");
-            return api_contract::Problem::internal().into_response();
+            return api_contract::Problem::internal()
+                .because(format!("a read model does not serialise: {error}"))
+                .into_response();
         }
     };
     let etag = etag_of(&body);

@@ -110,8 +110,7 @@ impl CourseView {
 }
 
 pub(crate) fn unavailable(error: impl std::fmt::Display) -> Problem {
-    tracing::error!(%error, "reading the catalogue failed");
-    Problem::unavailable()
+    Problem::unavailable().because(format!("reading the catalogue failed: {error}"))
 }
 
 /// Which courses a list is drawn from.

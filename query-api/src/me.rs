@@ -44,8 +44,7 @@ pub(crate) async fn get(
 
 async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &HeaderMap) -> Result<Response, Problem> {
     let unavailable = |error: &dyn std::fmt::Display| {
-        tracing::error!(%error, "reading the user directory failed");
-        Problem::unavailable()
+        Problem::unavailable().because(format!("reading the user directory failed: {error}"))
     };
     let client = state.read.pool().get().await.map_err(|e| unavailable(&e))?;
     let row = client

@@ -102,12 +102,10 @@ impl From<CredentialsError> for Problem {
     fn from(error: CredentialsError) -> Self {
         match error {
             CredentialsError::Unavailable(cause) => {
-                tracing::error!(%cause, "the credentials store failed");
-                Problem::unavailable()
+                Problem::unavailable().because(format!("the credentials store failed: {cause}"))
             }
             CredentialsError::Hashing(cause) => {
-                tracing::error!(%cause, "password hashing failed");
-                Problem::internal()
+                Problem::internal().because(format!("password hashing failed: {cause}"))
             }
         }
     }

@@ -230,10 +230,11 @@ pub(crate) async fn delete(
     uri: Uri,
 ) -> Result<Accepted, Problem> {
     let suffix = format!("-{course_id}");
-    let has_enrolments = state.store.any_stream(ENROLLMENT_PREFIX, &suffix).await.map_err(|error| {
-        tracing::error!(%error, "looking for enrolments failed");
-        Problem::unavailable()
-    })?;
+    let has_enrolments = state
+        .store
+        .any_stream(ENROLLMENT_PREFIX, &suffix)
+        .await
+        .map_err(|error| Problem::unavailable().because(format!("looking for enrolments failed: {error}")))?;
     let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
     on_course(&state, actor, request, CourseCommand::Delete { has_enrolments }).await
 }

@@ -165,8 +165,7 @@ where
     }
     for attempt in 1..=MAX_ATTEMPTS {
         let history = state.store.read_stream(&run.stream_id).await.map_err(|error| {
-            tracing::error!(%error, stream = %run.stream_id, "reading a stream failed");
-            Problem::unavailable()
+            Problem::unavailable().because(format!("reading stream {} failed: {error}", run.stream_id))
         })?;
         let version = history.last().map_or(0, |event| event.stream_version);
         if run.headers.if_match.is_some_and(|expected| expected != version) {
@@ -187,10 +186,11 @@ where
         };
         // Personal data is sealed with its owner's key before it is stored (crypto-shredding).
         let Decision { mut events, mut side_writes } = decision;
-        state.keyring.seal(&mut events, &mut side_writes).await.map_err(|error| {
-            tracing::error!(%error, "reading a person's key failed");
-            Problem::unavailable()
-        })?;
+        state
+            .keyring
+            .seal(&mut events, &mut side_writes)
+            .await
+            .map_err(|error| Problem::unavailable().because(format!("reading a person's key failed: {error}")))?;
         let request = AppendRequest {
             stream_id: run.stream_id.clone(),
             expected: if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) },
@@ -229,10 +229,11 @@ pub(crate) async fn stored_answer(
     key: Option<&str>,
 ) -> Result<Option<StoredAnswer>, Problem> {
     let Some(key) = key else { return Ok(None) };
-    state.store.find_answer(scope, key).await.map_err(|error| {
-        tracing::error!(%error, "reading an idempotency record failed");
-        Problem::unavailable()
-    })
+    state
+        .store
+        .find_answer(scope, key)
+        .await
+        .map_err(|error| Problem::unavailable().because(format!("reading an idempotency record failed: {error}")))
 }
 
 pub(crate) fn replay(stored: StoredAnswer, digest: &str) -> Result<Accepted, Problem> {
@@ -270,10 +271,9 @@ fn decode(history: &[RecordedEvent]) -> Result<Vec<Event>, Problem> {
     history
         .iter()
         .map(|recorded| {
-            recorded.decode().map_err(|error| {
-                tracing::error!(%error, position = recorded.position, "a stored event does not decode");
-                Problem::internal()
-            })
+            recorded
+                .decode()
+                .map_err(|error| Problem::internal().because(format!("a stored event does not decode: {error}")))
         })
         .collect()
 }
@@ -314,13 +314,9 @@ fn append_problem(error: AppendError) -> Problem {
         AppendError::IdempotencyKeyReused => idempotency_key_reused(),
         AppendError::Claimed { constraint } => claimed(&constraint),
         AppendError::Unavailable(source) => {
-            tracing::error!(error = %source, "append failed");
-            Problem::unavailable()
+            Problem::unavailable().because(format!("append failed: {}", database::error_summary(&source)))
         }
         AppendError::Closed => Problem::unavailable(),
-        AppendError::Empty => {
-            tracing::error!("a decider produced no events for an append");
-            Problem::internal()
-        }
+        AppendError::Empty => Problem::internal().because("a decider produced no events for an append"),
     }
 }

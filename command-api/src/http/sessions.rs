@@ -118,8 +118,7 @@ pub(crate) struct RefreshBody {
 }
 
 fn unavailable(error: impl std::fmt::Display) -> Problem {
-    tracing::error!(%error, "session store failed");
-    Problem::unavailable()
+    Problem::unavailable().because(format!("session store failed: {error}"))
 }
 
 fn wrong_credentials() -> Problem {
@@ -137,10 +136,10 @@ fn decoy_hash() -> &'static str {
 
 /// The answer of a login or a refresh: a new access token, and the refresh token of the session.
 fn tokens(state: &CommandApiState, user_id: Uuid, role: Role, refresh: &str) -> Result<Response, Problem> {
-    let access = state.keys.issue(user_id, role, ACCESS_TTL).map_err(|error| {
-        tracing::error!(%error, "signing an access token failed");
-        Problem::internal()
-    })?;
+    let access = state
+        .keys
+        .issue(user_id, role, ACCESS_TTL)
+        .map_err(|error| Problem::internal().because(format!("signing an access token failed: {error}")))?;
     let body = serde_json::json!({ "data": {
         "access_token": access,
         "refresh_token": refresh,
