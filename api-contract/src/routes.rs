@@ -97,6 +97,11 @@ pub struct Operation {
     pub body: Option<BodySchema>,
     /// The query parameters the handler reads.
     pub query: &'static [&'static str],
+    /// The body of a successful answer, when it is described field by field (else the envelope: a
+    /// command's `{data: {id, version}, consistency_token}`, a read's `{data}`).
+    pub answer: Option<BodySchema>,
+    /// A success answers `204` with no body.
+    pub no_content: bool,
 }
 
 /// The schema of a request body type, with the schemas it refers to.
@@ -149,7 +154,16 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
         let filter = MethodFilter::try_from(method.clone())
             .unwrap_or_else(|_| unreachable!("routes use the standard methods, not {method}"));
         self.routes.push((path, on(filter, handler), who));
-        self.operations.push(Operation { method, path, summary, who, body: None, query: &[] });
+        self.operations.push(Operation {
+            method,
+            path,
+            summary,
+            who,
+            body: None,
+            query: &[],
+            answer: None,
+            no_content: false,
+        });
         self
     }
 
@@ -158,6 +172,56 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
     pub fn body<T: utoipa::ToSchema>(mut self) -> Self {
         if let Some(operation) = self.operations.last_mut() {
             operation.body = Some(BodySchema::of::<T>());
+        }
+        self
+    }
+
+    /// The route registered last answers a success with `{data: T}`.
+    pub fn answers_data<T: utoipa::ToSchema>(self) -> Self {
+        let item = utoipa::openapi::Ref::from_schema_name(T::name());
+        self.answers_with::<T>("Data", ObjectBuilder::new().property("data", item).required("data"))
+    }
+
+    /// The route registered last answers a success with `{data: [T]}`.
+    pub fn answers_data_list<T: utoipa::ToSchema>(self) -> Self {
+        let items =
+            utoipa::openapi::schema::ArrayBuilder::new().items(utoipa::openapi::Ref::from_schema_name(T::name()));
+        self.answers_with::<T>("DataList", ObjectBuilder::new().property("data", items).required("data"))
+    }
+
+    /// The route registered last answers a success with a page of `T` (the list envelope of API.md:
+    /// `{data, page, page_size, total_pages, total_results}`).
+    pub fn answers_page<T: utoipa::ToSchema>(self) -> Self {
+        let items =
+            utoipa::openapi::schema::ArrayBuilder::new().items(utoipa::openapi::Ref::from_schema_name(T::name()));
+        let integer = || ObjectBuilder::new().schema_type(Type::Integer);
+        let page = ObjectBuilder::new()
+            .property("data", items)
+            .property("page", integer())
+            .property("page_size", integer())
+            .property("total_pages", integer())
+            .property("total_results", integer());
+        let page = ["data", "page", "page_size", "total_pages", "total_results"]
+            .into_iter()
+            .fold(page, |page, field| page.required(field));
+        self.answers_with::<T>("Page", page)
+    }
+
+    fn answers_with<T: utoipa::ToSchema>(mut self, kind: &str, wrapper: ObjectBuilder) -> Self {
+        let name = format!("{kind}Of{}", T::name());
+        let mut schemas =
+            vec![(name.clone(), wrapper.into()), (T::name().into_owned(), <T as utoipa::PartialSchema>::schema())];
+        T::schemas(&mut schemas);
+        if let Some(operation) = self.operations.last_mut() {
+            operation.answer = Some(BodySchema { name, schemas });
+        }
+        self
+    }
+
+    /// The route registered last answers a success with `204` and no body.
+    pub fn no_content(mut self) -> Self {
+        if let Some(operation) = self.operations.last_mut() {
+            operation.no_content = true;
         }
         self
     }
@@ -214,11 +278,30 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
         components = components.schema(name, schema);
     }
     components = components.schema("Answer", answer_schema());
+    let mut accepted = vec![(
+        <CommandAnswer as utoipa::ToSchema>::name().into_owned(),
+        <CommandAnswer as utoipa::PartialSchema>::schema(),
+    )];
+    <CommandAnswer as utoipa::ToSchema>::schemas(&mut accepted);
+    for (name, schema) in accepted {
+        components = components.schema(name, schema);
+    }
     for operation in operations {
+        let success = match (&operation.answer, operation.method == Method::GET) {
+            _ if operation.no_content => ResponseBuilder::new().description("Done; no body.").build(),
+            (Some(answer), _) => {
+                for (name, schema) in &answer.schemas {
+                    components = components.schema(name.clone(), schema.clone());
+                }
+                json_response("Success.", &answer.name)
+            }
+            (None, false) => json_response("Accepted: the command's events are committed.", "CommandAnswer"),
+            (None, true) => json_response("Success: `{data}`.", "Answer"),
+        };
         let mut builder = OperationBuilder::new()
             .summary(Some(operation.summary))
             .description(Some(format!("Who: {}.", operation.who.describe())))
-            .response("2XX", json_response("Success: `{data}`, with `consistency_token` for a command.", "Answer"))
+            .response("2XX", success)
             .response("4XX", json_response("Refused: problem JSON (RFC 9457).", "Problem"))
             .response("5XX", json_response("Failed or unavailable: problem JSON (RFC 9457).", "Problem"));
         if let Some(body) = &operation.body {
@@ -274,6 +357,24 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
         .build()
 }
 
+/// What a command answers once its events are committed: the aggregate's (or the new part's) id and the
+/// stream's version, and the token that reads it back.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct CommandAnswer {
+    data: CommandData,
+    /// Send it as `X-Consistency-Token` to read this write back.
+    consistency_token: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct CommandData {
+    id: uuid::Uuid,
+    /// The stream's version after the command (also the answer's `ETag`).
+    version: i64,
+}
+
 /// Every successful JSON answer: `{data}`, and a command's `consistency_token`.
 fn answer_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     ObjectBuilder::new()
@@ -295,6 +396,8 @@ pub fn openapi_router(title: &str, version: &str, mut operations: Vec<Operation>
         who: Who::Anyone,
         body: None,
         query: &[],
+        answer: None,
+        no_content: false,
     });
     let document = openapi(title, version, &operations);
     let body = document.to_json().unwrap_or_else(|error| unreachable!("an OpenAPI document serialises: {error}"));

@@ -34,6 +34,7 @@ impl FromRef<DeadLetterAdmin> for Arc<TokenKeys> {
 pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
     ApiRoutes::default()
         .route(Method::GET, "/api/v1/admin/dead-letters", list, Who::Admin, "Every stream the projector parked")
+        .answers_data_list::<dead_letters::DeadLetter>()
         .route(
             Method::POST,
             "/api/v1/admin/dead-letters/{dead_letter_id}/retry",
@@ -41,6 +42,7 @@ pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
             Who::Admin,
             "Apply a dead letter again, then the events waiting behind it",
         )
+        .answers_data::<dead_letters::Resolution>()
         .route(
             Method::POST,
             "/api/v1/admin/dead-letters/{dead_letter_id}/skip",
@@ -49,6 +51,7 @@ pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
             "Never apply a dead letter (with a reason), then apply the events waiting behind it",
         )
         .body::<SkipBody>()
+        .answers_data::<dead_letters::Resolution>()
 }
 
 pub fn router(state: DeadLetterAdmin) -> Router {

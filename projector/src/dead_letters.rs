@@ -22,7 +22,7 @@ use crate::{ProjectorError, checkpoint};
 
 /// One stored event that a projector parked, as operators see it. The payload stays in the table: it may
 /// hold personal data, so listings show where the event is and why it failed, not what it says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeadLetter {
     pub id: i64,
     pub projector: String,
@@ -43,7 +43,7 @@ pub struct DeadLetter {
 }
 
 /// What a retry or a skip did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Resolution {
     /// Events of the stream applied now, in order.
     pub applied: usize,

@@ -22,8 +22,8 @@ use crate::page::{ListEnvelope, PageRequest};
 
 const DEFAULT_LIMIT: i64 = 20;
 
-#[derive(Debug, Serialize)]
-struct UserRow {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct UserRow {
     id: Uuid,
     kind: String,
     role: String,

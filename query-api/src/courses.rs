@@ -34,26 +34,26 @@ pub const COURSE_SELECT: &str = "SELECT c.id, c.instructor_id, c.instructor_name
      WHERE course_id = c.id AND (now() AT TIME ZONE 'UTC')::date BETWEEN starts_on AND ends_on \
      ORDER BY starts_on LIMIT 1) d ON true";
 
-#[derive(Debug, Serialize)]
-struct InstructorRef {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct InstructorRef {
     id: Uuid,
     name: String,
 }
 
-#[derive(Debug, Serialize)]
-struct Rating {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Rating {
     average: f64,
     count: i32,
 }
 
-#[derive(Debug, Serialize)]
-struct ActiveDiscount {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ActiveDiscount {
     percent: i16,
     #[serde(with = "events::content::iso_date")]
     ends_on: Date,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CourseView {
     id: Uuid,
     title: String,

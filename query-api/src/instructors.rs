@@ -25,8 +25,8 @@ const PROFILE_SELECT: &str = "SELECT u.id, u.name, u.title, u.speciality, u.biog
      FROM user_directory u LEFT JOIN catalog_course c ON c.instructor_id = u.id AND c.status = 'published' \
      WHERE u.role = 'instructor'";
 
-#[derive(Debug, Serialize)]
-struct InstructorView {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct InstructorView {
     id: Uuid,
     name: String,
     title: Option<String>,

@@ -52,6 +52,7 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
     use Who::{Admin, Anyone, Instructor, User};
     ApiRoutes::default()
         .route(GET, "/api/v1/courses", courses::list, Anyone, "Search, filter and sort the published catalogue")
+        .answers_page::<courses::CourseView>()
         .query(&[
             "search",
             "category",
@@ -76,17 +77,24 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
             Anyone,
             "A course's current and coming discounts",
         )
+        .answers_data_list::<discounts::DiscountView>()
         .query(&["issued_by"])
         .route(GET, "/api/v1/categories", courses::categories, Anyone, "The category taxonomy")
         .route(GET, "/api/v1/instructors/top", instructors::top, Anyone, "The top instructors")
+        .answers_page::<instructors::InstructorView>()
         .route(GET, "/api/v1/instructors/{id}", instructors::get, Anyone, "An instructor's public profile")
+        .answers_data::<instructors::InstructorView>()
         .route(GET, "/api/v1/instructors/{id}/courses", instructors::courses, Anyone, "An instructor's courses")
+        .answers_page::<courses::CourseView>()
         .query(&["page", "limit"])
         .route(GET, "/api/v1/me", me::get, User, "One's own account")
+        .answers_data::<me::MeView>()
         .route(GET, "/api/v1/admin/users", admin::users, Admin, "Every account, paged and filtered")
+        .answers_page::<admin::UserRow>()
         .query(&["role", "search", "logged_in", "page", "limit"])
         .route(GET, "/api/v1/admin/users/activity", admin::activity, Admin, "Logged-in counts per role")
         .route(GET, "/api/v1/me/instructor/courses", teaching::list, Instructor, "One's own courses, drafts too")
+        .answers_page::<courses::CourseView>()
         .query(&["search", "category", "subcategory", "level", "sort", "page", "limit"])
         .route(GET, "/api/v1/me/instructor/courses/{id}", teaching::get, Instructor, "One's own course in full")
 }

@@ -12,8 +12,8 @@ use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
 
-#[derive(Debug, Serialize)]
-struct MeView {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct MeView {
     id: Uuid,
     kind: String,
     role: String,

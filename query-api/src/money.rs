@@ -9,7 +9,7 @@ use serde::Serialize;
 
 const PPM: i128 = 1_000_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct Money {
     pub amount_cents: i64,
     pub currency: &'static str,

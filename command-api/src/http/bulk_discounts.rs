@@ -33,6 +33,16 @@ pub(crate) struct BulkDiscountBody {
     ends_on: Date,
 }
 
+/// What one discount on many courses answers, as documented.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct BulkOutcome {
+    /// `{course_id, answer: {discount_id, version, consistency_token}}` for each course discounted.
+    succeeded: Vec<serde_json::Value>,
+    /// `{course_id, code, detail}` for each course refused.
+    failed: Vec<serde_json::Value>,
+}
+
 pub(crate) async fn apply(
     State(state): State<CommandApiState>,
     actor: Authenticated,

@@ -45,6 +45,13 @@ fn account_change(user_id: Uuid, ip: IpAddr, headers: CommandHeaders, digest: St
     CommandRun::on_account(user_id, Caller::Guest(ip), headers, digest)
 }
 
+/// What a request that may mail something answers, as documented.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct MailNote {
+    status: String,
+}
+
 /// The same answer whether or not an account has the email: no way to probe who is a user.
 fn accepted() -> Response {
     let body = serde_json::json!({ "data": { "status": "If an account has this email, a message is on its way." } });

@@ -134,6 +134,18 @@ fn decoy_hash() -> &'static str {
     })
 }
 
+/// A login's or a refresh's tokens, as documented.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Tokens {
+    access_token: String,
+    /// Opaque; rotated by every refresh.
+    refresh_token: String,
+    token_type: String,
+    /// Seconds the access token is valid.
+    expires_in: u64,
+}
+
 /// The answer of a login or a refresh: a new access token, and the refresh token of the session.
 fn tokens(state: &CommandApiState, user_id: Uuid, role: Role, refresh: &str) -> Result<Response, Problem> {
     let access = state
