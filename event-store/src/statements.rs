@@ -1,5 +1,8 @@
 //! The SQL of an append, prepared once per connection so that a batch can pipeline its statements.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use tokio_postgres::types::{ToSql, Type};
 
 use crate::plan::{AnswerRows, EventRows};
@@ -22,11 +25,25 @@ pub(crate) struct AppendStatements {
     pub insert_events_if: Statement,
     /// Stores idempotency answers only if the guarded insert wrote its first event.
     pub insert_answers_if: Statement,
+    /// Side-write statements, each prepared on its first use on this connection.
+    side_writes: Arc<Mutex<HashMap<&'static str, Statement>>>,
 }
 
 impl AppendStatements {
+    /// The prepared form of a side write's `sql` on this connection (prepared now if it is the first use).
+    pub async fn side_write(&self, client: &Client, sql: &'static str) -> Result<Statement, tokio_postgres::Error> {
+        let cached = self.side_writes.lock().unwrap_or_else(PoisonError::into_inner).get(sql).cloned();
+        if let Some(statement) = cached {
+            return Ok(statement);
+        }
+        let statement = client.prepare(sql).await?;
+        self.side_writes.lock().unwrap_or_else(PoisonError::into_inner).insert(sql, statement.clone());
+        Ok(statement)
+    }
+
     pub async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
         Ok(AppendStatements {
+            side_writes: Arc::new(Mutex::new(HashMap::new())),
             lock: client.prepare_typed("SELECT pg_advisory_xact_lock($1)", &[Type::INT8]).await?,
             head: client.prepare("SELECT COALESCE(max(position), 0)::bigint FROM events").await?,
             versions: client

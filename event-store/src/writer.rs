@@ -169,7 +169,8 @@ async fn write_plan(
         }
         for write in &request.side_writes {
             let values: Vec<&(dyn ToSql + Sync)> = write.values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-            client.execute(write.statement, &values).await?;
+            let statement = statements.side_write(client, write.statement).await?;
+            client.execute(&statement, &values).await?;
         }
     }
     let head = plan.head.to_string();
