@@ -262,6 +262,36 @@ pub(crate) async fn course_page(
 }
 
 /// The course's fields and its content's, in one object.
+/// The course page as the document describes it: the catalogue fields and the public outline (no video
+/// URL, no answer).
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct CoursePage {
+    #[serde(flatten)]
+    course: CourseView,
+    /// Sections with their lessons (title, duration) and exercises (questions without answers).
+    sections: Vec<Value>,
+    /// What the public may know of the exam: `{question_count}`.
+    exam: ExamSummary,
+    faq: Vec<Value>,
+    announcements: Vec<Value>,
+}
+
+/// The public view of a course's exam.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ExamSummary {
+    question_count: i64,
+}
+
+/// One category of the taxonomy (R14), as the document describes it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Category {
+    label: String,
+    subcategories: Vec<String>,
+}
+
 pub(crate) fn with_content(course: CourseView, content: Value) -> Result<Value, Problem> {
     let mut data = serde_json::to_value(&course).map_err(unavailable)?;
     if let (Value::Object(fields), Value::Object(content)) = (&mut data, content) {

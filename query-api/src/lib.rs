@@ -69,6 +69,7 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
             "limit",
         ])
         .route(GET, "/api/v1/courses/{id}", courses::get, Anyone, "A published course's public page")
+        .answers_data::<courses::CoursePage>()
         .query(&["country"])
         .route(
             GET,
@@ -80,6 +81,7 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         .answers_data_list::<discounts::DiscountView>()
         .query(&["issued_by"])
         .route(GET, "/api/v1/categories", courses::categories, Anyone, "The category taxonomy")
+        .answers_data_list::<courses::Category>()
         .route(GET, "/api/v1/instructors/top", instructors::top, Anyone, "The top instructors")
         .answers_page::<instructors::InstructorView>()
         .route(GET, "/api/v1/instructors/{id}", instructors::get, Anyone, "An instructor's public profile")
