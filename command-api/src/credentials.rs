@@ -116,25 +116,30 @@ const CREDENTIAL_COLUMNS: &str = "SELECT user_id, email, password_hash, role FRO
 
 /// The account whose email or username (any case) is `login`.
 pub async fn by_login(store: &Database, login: &str) -> Result<Option<Credentials>, CredentialsError> {
-    let client = store.pool().get().await.map_err(unavailable)?;
-    let login = login.trim().to_lowercase();
-    let sql = format!("{CREDENTIAL_COLUMNS} WHERE email = $1 OR lower(username) = $1");
-    client.query_opt(&sql, &[&login]).await.map_err(unavailable)?.as_ref().map(credentials).transpose()
+    find(store, "email = $1 OR lower(username) = $1", &login.trim().to_lowercase()).await
 }
 
 /// The account of `user_id`.
 pub async fn by_id(store: &Database, user_id: Uuid) -> Result<Option<Credentials>, CredentialsError> {
-    let client = store.pool().get().await.map_err(unavailable)?;
-    let sql = format!("{CREDENTIAL_COLUMNS} WHERE user_id = $1");
-    client.query_opt(&sql, &[&user_id]).await.map_err(unavailable)?.as_ref().map(credentials).transpose()
+    find(store, "user_id = $1", &user_id).await
 }
 
 /// The account whose email is `email` (compared lower-cased).
 pub async fn by_email(store: &Database, email: &str) -> Result<Option<Credentials>, CredentialsError> {
+    find(store, "email = $1", &email.trim().to_lowercase()).await
+}
+
+/// The account whose credentials meet `condition` on `value` (`$1`), by a statement prepared once per
+/// connection: a login runs it every time.
+async fn find(
+    store: &Database,
+    condition: &str,
+    value: &(dyn tokio_postgres::types::ToSql + Sync),
+) -> Result<Option<Credentials>, CredentialsError> {
     let client = store.pool().get().await.map_err(unavailable)?;
-    let sql = format!("{CREDENTIAL_COLUMNS} WHERE email = $1");
-    let email = email.trim().to_lowercase();
-    client.query_opt(&sql, &[&email]).await.map_err(unavailable)?.as_ref().map(credentials).transpose()
+    let statement =
+        client.prepare_cached(&format!("{CREDENTIAL_COLUMNS} WHERE {condition}")).await.map_err(unavailable)?;
+    client.query_opt(&statement, &[value]).await.map_err(unavailable)?.as_ref().map(credentials).transpose()
 }
 
 /// The reset link of `token`, and whose it is.

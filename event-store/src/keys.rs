@@ -85,26 +85,31 @@ impl DataKey {
     /// Seals `plaintext` for `owner`: a random nonce, then AES-256-GCM with the owner's id as associated data,
     /// so a sealed value copied to another owner's row does not open.
     pub fn seal(&self, plaintext: &str, owner: Uuid) -> Vec<u8> {
-        let mut nonce = [0_u8; NONCE_LEN];
-        rand::rng().fill_bytes(&mut nonce);
-        let payload = Payload { msg: plaintext.as_bytes(), aad: owner.as_bytes() };
-        let ciphertext = self
-            .sealing
-            .encrypt(Nonce::from_slice(&nonce), payload)
-            .unwrap_or_else(|_| unreachable!("AES-GCM seals any message of this size"));
-        [nonce.as_slice(), &ciphertext].concat()
+        seal_bytes(&self.sealing, plaintext.as_bytes(), owner)
     }
 
     /// Opens what [`DataKey::seal`] sealed for `owner`.
     pub fn open(&self, sealed: &[u8], owner: Uuid) -> Result<String, Unsealable> {
-        if sealed.len() < NONCE_LEN {
-            return Err(Unsealable);
-        }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let payload = Payload { msg: ciphertext, aad: owner.as_bytes() };
-        let plaintext = self.sealing.decrypt(Nonce::from_slice(nonce), payload).map_err(|_| Unsealable)?;
-        String::from_utf8(plaintext).map_err(|_| Unsealable)
+        open_bytes(&self.sealing, sealed, owner).and_then(|plain| String::from_utf8(plain).ok()).ok_or(Unsealable)
     }
+}
+
+/// A random nonce, then `message` sealed with AES-256-GCM, `owner`'s id as associated data: a sealed value
+/// copied to another owner's row does not open.
+fn seal_bytes(cipher: &Aes256Gcm, message: &[u8], owner: Uuid) -> Vec<u8> {
+    let mut nonce = [0_u8; NONCE_LEN];
+    rand::rng().fill_bytes(&mut nonce);
+    let payload = Payload { msg: message, aad: owner.as_bytes() };
+    let ciphertext = cipher
+        .encrypt(Nonce::from_slice(&nonce), payload)
+        .unwrap_or_else(|_| unreachable!("AES-GCM seals any message of this size"));
+    [nonce.as_slice(), &ciphertext].concat()
+}
+
+/// What [`seal_bytes`] sealed for `owner` with `cipher`; `None` if it was not.
+fn open_bytes(cipher: &Aes256Gcm, sealed: &[u8], owner: Uuid) -> Option<Vec<u8>> {
+    let (nonce, ciphertext) = sealed.split_at_checked(NONCE_LEN)?;
+    cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: owner.as_bytes() }).ok()
 }
 
 /// A person's own key: it seals the personal fields of their events, bound to their id.
@@ -128,25 +133,13 @@ impl UserKey {
     /// `text` sealed: base64url of a random nonce and the AES-256-GCM ciphertext, the owner's id as
     /// associated data.
     pub fn seal(&self, text: &str) -> String {
-        let mut nonce = [0_u8; NONCE_LEN];
-        rand::rng().fill_bytes(&mut nonce);
-        let payload = Payload { msg: text.as_bytes(), aad: self.user_id.as_bytes() };
-        let ciphertext = self
-            .cipher
-            .encrypt(Nonce::from_slice(&nonce), payload)
-            .unwrap_or_else(|_| unreachable!("AES-GCM seals any message of this size"));
-        URL_SAFE_NO_PAD.encode([nonce.as_slice(), &ciphertext].concat())
+        URL_SAFE_NO_PAD.encode(seal_bytes(&self.cipher, text.as_bytes(), self.user_id))
     }
 
     /// What [`UserKey::seal`] sealed; `None` if it was not sealed with this key.
     pub fn open(&self, sealed: &str) -> Option<String> {
         let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        if bytes.len() < NONCE_LEN {
-            return None;
-        }
-        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        let payload = Payload { msg: ciphertext, aad: self.user_id.as_bytes() };
-        String::from_utf8(self.cipher.decrypt(Nonce::from_slice(nonce), payload).ok()?).ok()
+        String::from_utf8(open_bytes(&self.cipher, &bytes, self.user_id)?).ok()
     }
 
     /// Seals every clear personal field of `event` (which must be this person's).
@@ -180,14 +173,8 @@ impl KeyRing {
         let row = client.query_opt("SELECT sealed_key FROM user_keys WHERE user_id = $1", &[&user_id]).await?;
         let Some(row) = row else { return Ok(None) };
         let sealed: Vec<u8> = row.try_get(0)?;
-        let raw = self.data_key.open(&sealed, user_id).ok();
-        let bytes = raw.and_then(|hex| {
-            (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-                .collect::<Option<Vec<u8>>>()
-        });
-        match bytes.and_then(|bytes| UserKey::from_bytes(user_id, &bytes)) {
+        let raw = open_bytes(&self.data_key.sealing, &sealed, user_id);
+        match raw.and_then(|raw| UserKey::from_bytes(user_id, &raw)) {
             Some(key) => Ok(Some(key)),
             None => Err(ReadError::ForeignKey { user_id }),
         }
@@ -197,11 +184,10 @@ impl KeyRing {
     pub fn new_key(&self, user_id: Uuid) -> (UserKey, SideWrite) {
         let mut raw = [0_u8; 32];
         rand::rng().fill_bytes(&mut raw);
-        let hex: String = raw.iter().map(|byte| format!("{byte:02x}")).collect();
         let key = UserKey::from_bytes(user_id, &raw).unwrap_or_else(|| unreachable!("32 bytes make a key"));
         let keep = SideWrite::new(
             "INSERT INTO user_keys (user_id, sealed_key) VALUES ($1, $2)",
-            vec![SqlValue::Uuid(user_id), SqlValue::Bytes(self.data_key.seal(&hex, user_id))],
+            vec![SqlValue::Uuid(user_id), SqlValue::Bytes(seal_bytes(&self.data_key.sealing, &raw, user_id))],
         );
         (key, keep)
     }

@@ -267,7 +267,11 @@ async fn run_writer(database: Database, mut queue: mpsc::Receiver<(AppendRequest
                     let _ = reply.send(outcome);
                 }
             }
-            Err(error) if is_integrity_violation(&error) && requests.len() > 1 => {
+            Err(error) if is_integrity_violation(&error) && requests.len() == 1 => {
+                let outcome = refused(&requests[0], error);
+                replies.into_iter().for_each(|reply| drop(reply.send(outcome.clone())));
+            }
+            Err(error) if is_integrity_violation(&error) => {
                 // A side write claimed what is taken (or a writer bypassed the append lock). Retry one by one,
                 // so that only the offending command fails.
                 tracing::debug!(error = %database::error_summary(&error), "integrity violation in a batch; retrying its appends one at a time");
@@ -277,16 +281,6 @@ async fn run_writer(database: Database, mut queue: mpsc::Receiver<(AppendRequest
                         Err(error) => refused(request, error),
                     };
                     let _ = reply.send(outcome);
-                }
-            }
-            Err(error) if is_integrity_violation(&error) => {
-                let request = requests.first();
-                let outcome = match request {
-                    Some(request) => refused(request, error),
-                    None => Err(AppendError::Empty),
-                };
-                for reply in replies {
-                    let _ = reply.send(outcome.clone());
                 }
             }
             Err(error) => {

@@ -111,9 +111,12 @@ impl App {
             _ => store.clone(),
         };
         let serves_http = roles.contains(&Role::CommandApi) || roles.contains(&Role::QueryApi);
-        let data_key = Arc::new(data_key(config.data_key.as_ref(), &config.data_dir)?);
+        // Only the roles that seal or open personal data read (or make) the data key: a relay or a mailer
+        // process never leaves a key of its own in its data folder.
+        let load_data_key = || data_key(config.data_key.as_ref(), &config.data_dir).map(Arc::new);
         let routes = match serves_http {
             true => {
+                let data_key = load_data_key()?;
                 if roles.contains(&Role::CommandApi) {
                     let sealed = command_api::credentials::seal_plaintext_bank_accounts(&store, &data_key)
                         .await
@@ -126,7 +129,7 @@ impl App {
                     store: store.clone(),
                     read: read.clone(),
                     keys: Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?),
-                    data_key: Arc::clone(&data_key),
+                    data_key,
                     frontend_url: config.frontend_url.clone(),
                     consistency_wait: config.consistency_wait,
                     edge: Edge { body_limit: config.body_limit_bytes, allowed_origins: config.cors_origins.clone() },
@@ -139,8 +142,10 @@ impl App {
             true => Some(Mailer::new(store.clone(), delivery(config), &config.mail_from)?),
             false => None,
         };
-        let keyring = KeyRing::new(store.clone(), data_key);
-        let projector = roles.contains(&Role::Projector).then(|| Projector::new(read.clone(), READ_MODELS, keyring));
+        let projector = match roles.contains(&Role::Projector) {
+            true => Some(Projector::new(read.clone(), READ_MODELS, KeyRing::new(store.clone(), load_data_key()?))),
+            false => None,
+        };
         let relay = if roles.contains(&Role::Relay) {
             let kafka =
                 config.kafka.as_ref().ok_or_else(|| Error::Config("the relay role needs KAFKA_BROKERS".into()))?;

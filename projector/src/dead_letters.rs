@@ -81,16 +81,19 @@ pub(crate) async fn parked_streams(
     projector: &str,
     streams: &[&str],
 ) -> Result<HashSet<String>, ProjectorError> {
-    transaction
-        .execute("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))", &[&lock_key(projector)])
-        .await?;
-    let rows = transaction
-        .query(
+    // Every batch runs these: prepared once per connection, and sent together (the read runs after the lock
+    // is granted, in a snapshot that sees every resolution committed before it).
+    let lock = transaction.prepare_cached("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))").await?;
+    let read = transaction
+        .prepare_cached(
             "SELECT DISTINCT stream_id FROM projector_dead_letters \
              WHERE projector = $1 AND stream_id = ANY($2) AND state IN ('parked', 'waiting')",
-            &[&projector, &streams],
         )
         .await?;
+    let key = lock_key(projector);
+    let lock_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&key];
+    let read_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&projector, &streams];
+    let (_, rows) = tokio::try_join!(transaction.execute(&lock, &lock_params), transaction.query(&read, &read_params))?;
     rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
 }
 

@@ -104,4 +104,10 @@ async fn an_erased_person_is_unreadable_in_the_store_in_a_rebuild_and_on_every_t
     for secret in [TRAINEE_NAME, TRAINEE_EMAIL, INSTRUCTOR_NAME, INSTRUCTOR_EMAIL] {
         assert!(!records.contains(secret), "{secret} is readable on a topic");
     }
+
+    // The erased person's email and username are free again (DOMAIN.md: released on delete).
+    let again = json!({ "email": INSTRUCTOR_EMAIL, "username": "shreddedteacher", "password": "a long password",
+                        "name": "Someone new" });
+    let reused = app.send(app.http.post(app.url("/api/v1/auth/register")), Some(&again)).await;
+    assert_eq!(reused.status, 201, "{:?}", reused.body);
 }
