@@ -257,8 +257,15 @@ pub(crate) async fn course_page(
         .map(|row| row.try_get(0))
         .transpose()
         .map_err(unavailable)?
-        .unwrap_or_else(|| serde_json::json!({ "sections": [], "exam": [], "faq": [], "announcements": [] }));
+        .unwrap_or_else(|| empty_document(column));
     Ok((course, content))
+}
+
+/// The document of a course without content yet, shaped as the projector shapes each: the public page
+/// shows only the exam's size, the owner's full document its questions.
+fn empty_document(column: &str) -> Value {
+    let exam = if column == "public_doc" { serde_json::json!({ "question_count": 0 }) } else { serde_json::json!([]) };
+    serde_json::json!({ "sections": [], "exam": exam, "faq": [], "announcements": [] })
 }
 
 /// The course's fields and its content's, in one object.

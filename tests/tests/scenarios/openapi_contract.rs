@@ -131,6 +131,18 @@ async fn real_requests_and_answers_match_the_openapi_document() {
     r.call(Method::GET, "/api/v1/courses", "/api/v1/courses?page=zero", None, None).await; // 400
     r.call(Method::GET, "/api/v1/courses/{id}", "/api/v1/courses/not-an-id", None, None).await; // 400
     r.call(Method::GET, "/api/v1/me", "/api/v1/me", Some(&teacher), None).await;
+    // A published course without any content reads in the same shape as one with content.
+    let bare = app.create_course(&teacher, "Bare").await.id();
+    let bare_published = app.post(&format!("/api/v1/courses/{bare}/publish"), &teacher, None).await;
+    let bare_page = app.get(&format!("/api/v1/courses/{bare}"), Some(&bare_published.token())).await;
+    assert_eq!(bare_page.body["data"]["exam"], json!({ "question_count": 0 }), "{:?}", bare_page.body);
+    r.samples.push(Sample {
+        method: Method::GET,
+        path: "/api/v1/courses/{id}",
+        status: bare_page.status,
+        request: None,
+        response: bare_page.body,
+    });
     r.call(Method::GET, "/api/v1/categories", "/api/v1/categories", None, None).await;
     r.call(Method::GET, "/api/v1/admin/dead-letters", "/api/v1/admin/dead-letters", Some(&admin), None).await;
 
