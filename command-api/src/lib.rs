@@ -8,5 +8,6 @@ pub mod credentials;
 pub mod domain;
 mod http;
 pub mod side_writes;
+pub mod stream_cache;
 
 pub use http::{AttemptLimiter, CommandApiState, DEFAULT_FRONTEND_URL, create_first_admin, router, routes};

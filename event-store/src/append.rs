@@ -52,6 +52,30 @@ pub struct AppendRequest {
     /// Written in the same transaction, only if the events are appended (not for a replay, not on a
     /// conflict).
     pub side_writes: Vec<SideWrite>,
+    /// Facts about other streams that the decision rested on, checked under the append lock: if one no
+    /// longer holds, nothing is appended and the command gets a [`AppendError::Conflict`] to decide again.
+    pub guards: Vec<Guard>,
+}
+
+/// A fact about another stream that must still hold when a command's events are appended. Appends are
+/// serialised by the append lock, so a fact checked under it cannot change before the commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guard {
+    /// The stream is still at this version (0: it still does not exist).
+    StreamAt { stream_id: String, version: i64 },
+    /// Still no stream is named `<prefix>...<suffix>` (such as an enrolment in one course). Both are our own
+    /// stream names, never client text, so they carry no LIKE wildcards.
+    NoStreamLike { prefix: String, suffix: String },
+}
+
+impl Guard {
+    /// The stream named in a [`AppendError::Conflict`] when this guard fails.
+    pub(crate) fn subject(&self) -> String {
+        match self {
+            Guard::StreamAt { stream_id, .. } => stream_id.clone(),
+            Guard::NoStreamLike { prefix, suffix } => format!("{prefix}*{suffix}"),
+        }
+    }
 }
 
 /// A row of write-side state that a command writes beside its events: a credential, a session, an outbox

@@ -12,7 +12,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::EVENTS_CHANNEL;
 use crate::append::{AppendError, AppendOutcome, AppendRequest, ExpectedVersion};
-use crate::plan::plan_batch;
+use crate::plan::{Found, plan_batch};
 use crate::statements::{APPEND_LOCK_KEY, AppendStatements};
 
 /// What a successful fast append returns: one outcome per request, and the new feed head.
@@ -43,7 +43,7 @@ pub(crate) async fn try_append(
     let Some(versions) = assumed_versions(requests) else { return Ok(None) };
     let (assumed_streams, assumed_versions): (Vec<String>, Vec<i64>) =
         versions.iter().map(|(stream, version)| (stream.clone(), *version)).unzip();
-    let plan = plan_batch(requests, head, versions, HashMap::new());
+    let plan = plan_batch(requests, head, Found { versions, ..Found::default() });
     let Some(&first_event) = plan.events.event_ids.first() else { return Ok(None) };
     let (scopes, keys): (Vec<&str>, Vec<&str>) = requests
         .iter()
@@ -91,6 +91,7 @@ mod tests {
             events: Vec::new(),
             idempotency: None,
             side_writes: Vec::new(),
+            guards: Vec::new(),
         }
     }
 

@@ -41,6 +41,21 @@ pub(crate) async fn read_stream(pool: &Pool, stream_id: &str) -> Result<Vec<Reco
     client.query(&statement, &[&stream_id]).await?.iter().map(recorded_event).collect()
 }
 
+/// The events of one stream after `version`, in version order: what a cached state has not seen yet.
+pub(crate) async fn read_stream_after(
+    pool: &Pool,
+    stream_id: &str,
+    version: i64,
+) -> Result<Vec<RecordedEvent>, ReadError> {
+    let client = pool.get().await?;
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version"
+        ))
+        .await?;
+    client.query(&statement, &[&stream_id, &version]).await?.iter().map(recorded_event).collect()
+}
+
 pub(crate) async fn read_feed(pool: &Pool, after: i64, limit: i64) -> Result<Vec<RecordedEvent>, ReadError> {
     let client = pool.get().await?;
     let statement = client
@@ -65,9 +80,7 @@ pub(crate) async fn find_answer(pool: &Pool, scope: &str, key: &str) -> Result<O
 /// names, never client text, so they carry no LIKE wildcards.
 pub(crate) async fn any_stream(pool: &Pool, prefix: &str, suffix: &str) -> Result<bool, ReadError> {
     let client = pool.get().await?;
-    let statement = client
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM events WHERE stream_id LIKE $1 AND stream_version = 1)")
-        .await?;
+    let statement = client.prepare_cached(crate::statements::STREAM_LIKE).await?;
     let pattern = format!("{prefix}%{suffix}");
     Ok(client.query_one(&statement, &[&pattern]).await?.try_get(0)?)
 }

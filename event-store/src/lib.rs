@@ -19,8 +19,8 @@ mod statements;
 pub mod writer;
 
 pub use append::{
-    AppendError, AppendOutcome, AppendRequest, Appended, ExpectedVersion, IdempotencyRecord, SideWrite, SqlValue,
-    StoredAnswer,
+    AppendError, AppendOutcome, AppendRequest, Appended, ExpectedVersion, Guard, IdempotencyRecord, SideWrite,
+    SqlValue, StoredAnswer,
 };
 pub use feed::{FeedSubscription, ReadError};
 pub use writer::PgEventStore;

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::append::{AppendError, AppendOutcome, AppendRequest, Appended, StoredAnswer};
+use crate::append::{AppendError, AppendOutcome, AppendRequest, Appended, Guard, StoredAnswer};
 
 /// Column-wise rows for the `unnest` insert into `events`.
 #[derive(Debug, Default, PartialEq)]
@@ -42,12 +42,17 @@ pub(crate) struct BatchPlan {
     pub head: i64,
 }
 
-pub(crate) fn plan_batch(
-    requests: &[AppendRequest],
-    head: i64,
-    mut versions: HashMap<String, i64>,
-    mut answers: HashMap<(String, String), StoredAnswer>,
-) -> BatchPlan {
+/// What the store holds under the append lock: every named stream's version (missing: 0), the stored
+/// answers of the batch's idempotency keys, and which `<prefix>...<suffix>` patterns of guards match a stream.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    pub versions: HashMap<String, i64>,
+    pub answers: HashMap<(String, String), StoredAnswer>,
+    pub patterns: HashMap<(String, String), bool>,
+}
+
+pub(crate) fn plan_batch(requests: &[AppendRequest], head: i64, found: Found) -> BatchPlan {
+    let Found { mut versions, mut answers, patterns } = found;
     let mut plan = BatchPlan {
         outcomes: Vec::with_capacity(requests.len()),
         events: EventRows::default(),
@@ -55,10 +60,28 @@ pub(crate) fn plan_batch(
         head,
     };
     for request in requests {
-        let outcome = plan_one(request, &mut plan, &mut versions, &mut answers);
+        let outcome = plan_one(request, &mut plan, &mut versions, &mut answers, &patterns);
         plan.outcomes.push(outcome);
     }
     plan
+}
+
+/// The first guard of `request` that no longer holds, counting streams appended earlier in this batch.
+fn failed_guard<'r>(
+    request: &'r AppendRequest,
+    versions: &HashMap<String, i64>,
+    patterns: &HashMap<(String, String), bool>,
+) -> Option<&'r Guard> {
+    request.guards.iter().find(|guard| match guard {
+        Guard::StreamAt { stream_id, version } => versions.get(stream_id).copied().unwrap_or(0) != *version,
+        Guard::NoStreamLike { prefix, suffix } => {
+            let stored = patterns.get(&(prefix.clone(), suffix.clone())).copied().unwrap_or(true);
+            let in_batch = versions.iter().any(|(stream, version)| {
+                *version > 0 && stream.len() >= prefix.len() + suffix.len() && stream.starts_with(prefix.as_str()) && stream.ends_with(suffix.as_str())
+            });
+            stored || in_batch
+        }
+    })
 }
 
 fn plan_one(
@@ -66,6 +89,7 @@ fn plan_one(
     plan: &mut BatchPlan,
     versions: &mut HashMap<String, i64>,
     answers: &mut HashMap<(String, String), StoredAnswer>,
+    patterns: &HashMap<(String, String), bool>,
 ) -> Result<AppendOutcome, AppendError> {
     if request.events.is_empty() {
         return Err(AppendError::Empty);
@@ -78,6 +102,10 @@ fn plan_one(
         } else {
             Err(AppendError::IdempotencyKeyReused)
         };
+    }
+    // After the replay check: a replayed command's facts may have moved on since its first answer.
+    if let Some(guard) = failed_guard(request, versions, patterns) {
+        return Err(AppendError::Conflict { stream_id: guard.subject(), expected: request.expected, actual: -1 });
     }
     let current = versions.get(&request.stream_id).copied().unwrap_or(0);
     if !request.expected.allows(current) {
@@ -157,6 +185,7 @@ mod tests {
             events: (0..count).map(|_| event()).collect(),
             idempotency: None,
             side_writes: Vec::new(),
+            guards: Vec::new(),
         }
     }
 
@@ -172,9 +201,40 @@ mod tests {
     }
 
     #[test]
+    fn a_guard_on_another_stream_fails_its_request_when_that_stream_moved() {
+        let mut enrol = request("enrollment-t-c", ExpectedVersion::NoStream, 1);
+        enrol.guards = vec![Guard::StreamAt { stream_id: "course-c".into(), version: 3 }];
+        let mut delete = request("course-c", ExpectedVersion::Exact(3), 1);
+        delete.guards = vec![Guard::NoStreamLike { prefix: "enrollment-".into(), suffix: "-c".into() }];
+        let patterns = HashMap::from([(("enrollment-".to_owned(), "-c".to_owned()), false)]);
+        let versions = HashMap::from([("course-c".to_owned(), 3)]);
+
+        // The deletion first: the enrolment, decided on version 3, must be decided again.
+        let found = Found { versions: versions.clone(), patterns: patterns.clone(), ..Found::default() };
+        let plan = plan_batch(&[delete.clone(), enrol.clone()], 0, found);
+        assert!(plan.outcomes[0].is_ok());
+        assert!(matches!(&plan.outcomes[1], Err(AppendError::Conflict { stream_id, .. }) if stream_id == "course-c"));
+
+        // The enrolment first: the deletion sees the enrolment appended earlier in the same batch.
+        let plan = plan_batch(&[enrol, delete], 0, Found { versions, patterns, ..Found::default() });
+        assert!(plan.outcomes[0].is_ok());
+        assert!(matches!(plan.outcomes[1], Err(AppendError::Conflict { .. })));
+    }
+
+    #[test]
+    fn a_pattern_guard_fails_when_the_store_holds_a_matching_stream() {
+        let mut delete = request("course-c", ExpectedVersion::Exact(1), 1);
+        delete.guards = vec![Guard::NoStreamLike { prefix: "enrollment-".into(), suffix: "-c".into() }];
+        let patterns = HashMap::from([(("enrollment-".to_owned(), "-c".to_owned()), true)]);
+        let versions = HashMap::from([("course-c".to_owned(), 1)]);
+        let plan = plan_batch(&[delete], 0, Found { versions, patterns, ..Found::default() });
+        assert!(matches!(plan.outcomes[0], Err(AppendError::Conflict { .. })));
+    }
+
+    #[test]
     fn positions_continue_from_the_head_without_gaps() {
         let requests = [request("a", ExpectedVersion::NoStream, 2), request("b", ExpectedVersion::Any, 1)];
-        let plan = plan_batch(&requests, 10, HashMap::new(), HashMap::new());
+        let plan = plan_batch(&requests, 10, Found::default());
         assert_eq!(plan.events.positions, vec![11, 12, 13]);
         assert_eq!(plan.events.stream_versions, vec![1, 2, 1]);
         assert_eq!(plan.head, 13);
@@ -188,7 +248,7 @@ mod tests {
             request("b", ExpectedVersion::NoStream, 1),
             request("a", ExpectedVersion::Exact(3), 1),
         ];
-        let plan = plan_batch(&requests, 7, versions, HashMap::new());
+        let plan = plan_batch(&requests, 7, Found { versions, ..Found::default() });
         assert!(matches!(plan.outcomes[0], Err(AppendError::Conflict { actual: 3, .. })));
         assert!(plan.outcomes[1].is_ok());
         assert!(plan.outcomes[2].is_ok());
@@ -200,7 +260,7 @@ mod tests {
     #[test]
     fn two_requests_with_the_same_expected_version_in_one_batch_let_only_the_first_win() {
         let requests = [request("a", ExpectedVersion::NoStream, 1), request("a", ExpectedVersion::NoStream, 1)];
-        let plan = plan_batch(&requests, 0, HashMap::new(), HashMap::new());
+        let plan = plan_batch(&requests, 0, Found::default());
         assert!(plan.outcomes[0].is_ok());
         assert!(matches!(plan.outcomes[1], Err(AppendError::Conflict { actual: 1, .. })));
         assert_eq!(plan.events.positions, vec![1]);
@@ -221,7 +281,7 @@ mod tests {
             keyed(request("a", ExpectedVersion::NoStream, 1), "k", "h1"),
             keyed(request("a", ExpectedVersion::NoStream, 1), "k", "h2"),
         ];
-        let plan = plan_batch(&requests, 1, HashMap::from([("a".to_owned(), 1)]), answers);
+        let plan = plan_batch(&requests, 1, Found { versions: HashMap::from([("a".to_owned(), 1)]), answers, ..Found::default() });
         assert_eq!(plan.outcomes[0].as_ref().ok(), Some(&AppendOutcome::Replayed(stored)));
         assert!(matches!(plan.outcomes[1], Err(AppendError::IdempotencyKeyReused)));
         assert!(plan.events.positions.is_empty());
@@ -234,7 +294,7 @@ mod tests {
             keyed(request("a", ExpectedVersion::Any, 1), "k", "h"),
             keyed(request("a", ExpectedVersion::Any, 1), "k", "h"),
         ];
-        let plan = plan_batch(&requests, 0, HashMap::new(), HashMap::new());
+        let plan = plan_batch(&requests, 0, Found::default());
         assert!(matches!(plan.outcomes[0], Ok(AppendOutcome::Appended(_))));
         assert!(matches!(&plan.outcomes[1], Ok(AppendOutcome::Replayed(answer)) if answer.last_position == 1));
         assert_eq!(plan.events.positions, vec![1]);

@@ -20,6 +20,8 @@ pub(crate) struct AppendStatements {
     pub insert_events: Statement,
     pub insert_answers: Statement,
     pub notify: Statement,
+    /// Whether a stream named like a pattern exists (a guard's `NoStreamLike`).
+    pub stream_like: Statement,
     /// The one-round-trip insert: writes only if the feed head, every stream's version and the absence of
     /// the idempotency keys are what the writer assumed (see `fast_path`).
     pub insert_events_if: Statement,
@@ -66,6 +68,7 @@ impl AppendStatements {
             insert_events: client.prepare_typed(INSERT_EVENTS, &EVENT_COLUMNS).await?,
             insert_answers: client.prepare_typed(INSERT_ANSWERS, &ANSWER_COLUMNS).await?,
             notify: client.prepare_typed("SELECT pg_notify($1, $2)", &[Type::TEXT, Type::TEXT]).await?,
+            stream_like: client.prepare_typed(STREAM_LIKE, &[Type::TEXT]).await?,
             insert_events_if: client
                 .prepare_typed(
                     &format!(
@@ -94,6 +97,9 @@ impl AppendStatements {
         })
     }
 }
+
+/// Whether a stream named like `$1` exists: its first event is enough.
+pub(crate) const STREAM_LIKE: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id LIKE $1 AND stream_version = 1)";
 
 /// Inserts the column-wise rows of [`EventRows::params`], $1 to $9.
 const INSERT_EVENTS: &str = "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \

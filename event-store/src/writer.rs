@@ -14,10 +14,10 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Transaction};
 
 use crate::EVENTS_CHANNEL;
-use crate::append::{AppendError, AppendOutcome, AppendRequest, StoredAnswer};
+use crate::append::{AppendError, AppendOutcome, AppendRequest, Guard, StoredAnswer};
 use crate::fast_path::{self, Written};
 use crate::feed::{self, ReadError};
-use crate::plan::{BatchPlan, plan_batch};
+use crate::plan::{BatchPlan, Found, plan_batch};
 use crate::statements::{APPEND_LOCK_KEY, AppendStatements};
 use database::Database;
 
@@ -60,6 +60,11 @@ impl PgEventStore {
     /// Every event of one stream, in version order.
     pub async fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, ReadError> {
         feed::read_stream(self.pool(), stream_id).await
+    }
+
+    /// The events of one stream after `version`, in version order.
+    pub async fn read_stream_after(&self, stream_id: &str, version: i64) -> Result<Vec<RecordedEvent>, ReadError> {
+        feed::read_stream_after(self.pool(), stream_id, version).await
     }
 
     /// Up to `limit` events after `position`, in feed order.
@@ -107,7 +112,12 @@ async fn append_on(
     requests: &[AppendRequest],
     bracket: Bracket,
 ) -> Result<Written, tokio_postgres::Error> {
+    let guards: Vec<&Guard> = requests.iter().flat_map(|r| &r.guards).collect();
     let mut stream_ids: Vec<&str> = requests.iter().map(|r| r.stream_id.as_str()).collect();
+    stream_ids.extend(guards.iter().filter_map(|guard| match guard {
+        Guard::StreamAt { stream_id, .. } => Some(stream_id.as_str()),
+        Guard::NoStreamLike { .. } => None,
+    }));
     stream_ids.sort_unstable();
     stream_ids.dedup();
     let (scopes, keys): (Vec<&str>, Vec<&str>) = requests
@@ -144,7 +154,16 @@ async fn append_on(
         })
         .collect::<Result<HashMap<_, _>, tokio_postgres::Error>>()?;
 
-    let plan = plan_batch(requests, head, versions, answers);
+    // Rare (a course deletion): one query per pattern, after the lock like the reads above.
+    let mut patterns = HashMap::new();
+    for guard in guards {
+        if let Guard::NoStreamLike { prefix, suffix } = guard {
+            let pattern = format!("{prefix}%{suffix}");
+            let found: bool = client.query_one(&statements.stream_like, &[&pattern]).await?.try_get(0)?;
+            patterns.insert((prefix.clone(), suffix.clone()), found);
+        }
+    }
+    let plan = plan_batch(requests, head, Found { versions, answers, patterns });
     write_plan(client, statements, requests, &plan, bracket).await?;
     Ok((plan.outcomes, plan.head))
 }
@@ -211,8 +230,8 @@ impl WriterConnection {
         requests: &[AppendRequest],
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, tokio_postgres::Error> {
         let mut written = Ok(None);
-        // The one-round-trip path cannot run side writes between its check and its insert.
-        let plain = requests.iter().all(|request| request.side_writes.is_empty());
+        // The one-round-trip path cannot run side writes or check guards between its check and its insert.
+        let plain = requests.iter().all(|request| request.side_writes.is_empty() && request.guards.is_empty());
         if let (Some(head), true) = (self.known_head, plain) {
             written = fast_path::try_append(&self.client, &self.statements, requests, head).await;
         }

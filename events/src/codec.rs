@@ -8,7 +8,12 @@
 use crate::catalog::{
     CourseCreated, CourseDeleted, CourseDetailsUpdated, CoursePriceChanged, CoursePublished, CourseRetired,
 };
-use crate::commerce::ExchangeRateSet;
+use crate::commerce::{
+    CheckoutSessionCreated, CourseAddedToCart, CourseAddedToWishlist, CourseRemovedFromCart, CourseRemovedFromWishlist,
+    ExchangeRateSet, InstructorEarningRecorded, OrderExpired, OrderFulfilled, OrderLineRefunded, OrderPaid,
+    OrderPaymentFailed, OrderPlaced, WalletCredited, WalletDebitRefused, WalletDebited,
+};
+use crate::learning::TraineeEnrolled;
 use crate::content::{
     AnnouncementEdited, AnnouncementPosted, AnnouncementRemoved, CourseExamSet, DiscountAdded, DiscountRemoved,
     DiscountUpdated, ExerciseAdded, ExerciseQuestionAdded, ExerciseQuestionRemoved, ExerciseQuestionUpdated,
@@ -155,4 +160,20 @@ event_catalogue! {
     TraineeAccountDeleted version 1 in Identity,
     AccountErased version 1 in Identity,
     ExchangeRateSet version 1 in Commerce,
+    CourseAddedToCart version 1 in Commerce,
+    CourseRemovedFromCart version 1 in Commerce,
+    CourseAddedToWishlist version 1 in Commerce,
+    CourseRemovedFromWishlist version 1 in Commerce,
+    OrderPlaced version 1 in Commerce,
+    CheckoutSessionCreated version 1 in Commerce,
+    OrderPaid version 1 in Commerce,
+    OrderPaymentFailed version 1 in Commerce,
+    OrderExpired version 1 in Commerce,
+    InstructorEarningRecorded version 1 in Commerce,
+    OrderLineRefunded version 1 in Commerce,
+    OrderFulfilled version 1 in Commerce,
+    WalletCredited version 1 in Commerce,
+    WalletDebited version 1 in Commerce,
+    WalletDebitRefused version 1 in Commerce,
+    TraineeEnrolled version 1 in Learning,
 }

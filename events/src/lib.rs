@@ -12,6 +12,7 @@ pub mod commerce;
 pub mod content;
 pub mod envelope;
 pub mod identity;
+pub mod learning;
 pub mod personal;
 pub mod stream;
 pub mod taxonomy;

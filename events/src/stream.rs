@@ -74,6 +74,31 @@ pub fn fx_stream(currency: &str) -> String {
     format!("fx-{currency}")
 }
 
+/// `cart-{trainee}`: one individual trainee's cart.
+pub fn cart_stream(trainee_id: Uuid) -> String {
+    format!("cart-{trainee_id}")
+}
+
+/// `wishlist-{trainee}`: one individual trainee's wishlist.
+pub fn wishlist_stream(trainee_id: Uuid) -> String {
+    format!("wishlist-{trainee_id}")
+}
+
+/// `order-{uuid}`: one order.
+pub fn order_stream(order_id: Uuid) -> String {
+    format!("order-{order_id}")
+}
+
+/// `wallet-{trainee}`: one trainee's wallet.
+pub fn wallet_stream(trainee_id: Uuid) -> String {
+    format!("wallet-{trainee_id}")
+}
+
+/// `enrollment-{trainee}-{course}`: deterministic, so one trainee has at most one enrolment per course.
+pub fn enrollment_stream(trainee_id: Uuid, course_id: Uuid) -> String {
+    format!("{ENROLLMENT_PREFIX}{trainee_id}-{course_id}")
+}
+
 /// Enrolment streams are `enrollment-{trainee}-{course}` (DOMAIN.md, Learning): one per trainee and course.
 pub const ENROLLMENT_PREFIX: &str = "enrollment-";
 

@@ -37,6 +37,9 @@ pub struct Course {
     pub id: Uuid,
     pub owner: Uuid,
     pub status: CourseStatus,
+    /// What an order line names and charges (before the day's discount).
+    pub title: String,
+    pub price_cents: i64,
     /// Kept to check a change of category against the subcategories that remain.
     pub category: String,
     pub subcategories: Vec<String>,
@@ -51,6 +54,8 @@ impl Aggregate for Course {
                 id: created.course_id,
                 owner: created.instructor_id,
                 status: CourseStatus::Draft,
+                title: created.title.clone(),
+                price_cents: created.base_price_cents,
                 category: created.category.clone(),
                 subcategories: created.subcategories.clone(),
                 ..Course::default()
@@ -58,7 +63,9 @@ impl Aggregate for Course {
             Event::CoursePublished(_) => Course { status: CourseStatus::Published, ..self },
             Event::CourseRetired(_) => Course { status: CourseStatus::Retired, ..self },
             Event::CourseDeleted(_) => Course { status: CourseStatus::Deleted, ..self },
+            Event::CoursePriceChanged(changed) => Course { price_cents: changed.base_price_cents, ..self },
             Event::CourseDetailsUpdated(updated) => Course {
+                title: updated.title.clone().unwrap_or(self.title),
                 category: updated.category.clone().unwrap_or(self.category),
                 subcategories: updated.subcategories.clone().unwrap_or(self.subcategories),
                 ..self

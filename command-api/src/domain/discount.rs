@@ -27,17 +27,31 @@ impl Window {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Discount {
     pub id: Uuid,
+    pub percent: u8,
     pub window: Window,
+}
+
+/// The percent off on `day`: the discount whose window holds it (windows never overlap), else 0.
+pub fn percent_on(discounts: &[Discount], day: Date) -> u8 {
+    discounts.iter().find(|d| d.window.starts_on <= day && day <= d.window.ends_on).map_or(0, |d| d.percent)
+}
+
+/// The price after `percent` off, rounded half up to the cent (R11): what the catalogue shows and an order
+/// charges.
+pub fn discounted(list_price_cents: i64, percent: u8) -> i64 {
+    let percent = i64::from(percent.min(100));
+    (list_price_cents * (100 - percent) + 50) / 100
 }
 
 pub fn evolve(mut discounts: Vec<Discount>, event: &Event) -> Vec<Discount> {
     match event {
         Event::DiscountAdded(e) => {
-            discounts
-                .push(Discount { id: e.discount_id, window: Window { starts_on: e.starts_on, ends_on: e.ends_on } });
+            let window = Window { starts_on: e.starts_on, ends_on: e.ends_on };
+            discounts.push(Discount { id: e.discount_id, percent: e.percent, window });
         }
         Event::DiscountUpdated(e) => {
             if let Some(discount) = discounts.iter_mut().find(|d| d.id == e.discount_id) {
+                discount.percent = e.percent;
                 discount.window = Window { starts_on: e.starts_on, ends_on: e.ends_on };
             }
         }
@@ -148,6 +162,19 @@ mod tests {
             let events = decide(Uuid::nil(), &discounts, command).expect("valid history");
             events.iter().fold(discounts, evolve)
         })
+    }
+
+    #[test]
+    fn the_discount_of_a_day_is_the_one_whose_window_holds_it_and_prices_round_half_up() {
+        let existing = given(vec![add(1, 10, window(date!(2026 - 11 - 10), date!(2026 - 11 - 20)))]);
+        assert_eq!(percent_on(&existing, date!(2026 - 11 - 09)), 0);
+        assert_eq!(percent_on(&existing, date!(2026 - 11 - 10)), 10);
+        assert_eq!(percent_on(&existing, date!(2026 - 11 - 20)), 10);
+        assert_eq!(percent_on(&existing, date!(2026 - 11 - 21)), 0);
+        assert_eq!(discounted(1999, 10), 1799, "1799.1 rounds down");
+        assert_eq!(discounted(1995, 10), 1796, "1795.5 rounds up");
+        assert_eq!(discounted(1999, 0), 1999);
+        assert_eq!(discounted(1999, 100), 0);
     }
 
     #[test]

@@ -13,8 +13,9 @@ pub mod youtube;
 
 use events::Event;
 
-/// An aggregate's state, rebuilt by folding its events.
-pub trait Aggregate: Default {
+/// An aggregate's state, rebuilt by folding its events. Kept in the write side's state cache, hence the
+/// bounds.
+pub trait Aggregate: Default + Clone + Send + Sync + 'static {
     fn evolve(self, event: &Event) -> Self;
 
     fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {

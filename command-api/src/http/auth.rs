@@ -153,7 +153,7 @@ pub(crate) async fn register(
             side_writes::verification(user_id, &code_digest, expires_at),
             side_writes::email(&sign_up.email, subject, &body, Some(expires_at)),
         ];
-        Ok::<_, AccountRejection>(Decision { events, side_writes })
+        Ok::<_, AccountRejection>(Decision { events, side_writes, guards: Vec::new() })
     })
     .await
 }
@@ -208,7 +208,7 @@ async fn create_account(
     execute(state, run, |account: &Account| {
         let events = account::create(*account, user_id, &kind, &sign_up, created_by)?;
         let claim = side_writes::credentials(user_id, &sign_up.email, &sign_up.username, &password_hash, kind.role());
-        Ok::<_, AccountRejection>(Decision { events, side_writes: vec![claim] })
+        Ok::<_, AccountRejection>(Decision { events, side_writes: vec![claim], guards: Vec::new() })
     })
     .await
 }
@@ -277,7 +277,7 @@ pub(crate) async fn erase_user(
     let run = CommandRun::on_account(user_id, actor.into(), headers, format!("POST erase user {user_id}"));
     execute(&state, run, |account: &Account| {
         let events = account::erase(*account, user_id, actor.user_id)?;
-        Ok::<_, AccountRejection>(Decision { events, side_writes: side_writes::forget_account(user_id) })
+        Ok::<_, AccountRejection>(Decision { events, side_writes: side_writes::forget_account(user_id), guards: Vec::new() })
     })
     .await
 }
@@ -292,7 +292,7 @@ async fn deleted(
     let run = CommandRun::on_account(user_id, actor.into(), headers, format!("DELETE user {user_id}"));
     execute(state, run, |account: &Account| {
         let events = account::delete_trainee(*account, user_id, deleted_by)?;
-        Ok::<_, AccountRejection>(Decision { events, side_writes: side_writes::forget_account(user_id) })
+        Ok::<_, AccountRejection>(Decision { events, side_writes: side_writes::forget_account(user_id), guards: Vec::new() })
     })
     .await
 }

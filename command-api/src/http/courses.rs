@@ -2,6 +2,7 @@
 
 use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem, request_digest};
 use axum::extract::State;
+use event_store::Guard;
 use events::CourseLevel;
 use events::stream::{ENROLLMENT_PREFIX, course_stream};
 use http::{Method, StatusCode, Uri};
@@ -9,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, CommandRun, execute};
+use super::execute::{Accepted, CommandRun, Decision, execute, execute_loading};
 use super::headers::CommandHeaders;
 use crate::domain::course::{Course, CourseCommand, CourseDraft, CoursePatch, CourseRejection, decide};
 
@@ -230,11 +231,30 @@ pub(crate) async fn delete(
     uri: Uri,
 ) -> Result<Accepted, Problem> {
     let suffix = format!("-{course_id}");
-    let has_enrolments = state
-        .store
-        .any_stream(ENROLLMENT_PREFIX, &suffix)
-        .await
-        .map_err(|error| Problem::unavailable().because(format!("looking for enrolments failed: {error}")))?;
     let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
-    on_course(&state, actor, request, CourseCommand::Delete { has_enrolments }).await
+    let run = CommandRun {
+        stream_id: course_stream(course_id),
+        actor: actor.into(),
+        headers: request.headers,
+        digest: request.digest,
+        status: request.status,
+        data: request.data,
+    };
+    let actor = actor.actor();
+    let enrolments = || async {
+        state
+            .store
+            .any_stream(ENROLLMENT_PREFIX, &suffix)
+            .await
+            .map_err(|error| Problem::unavailable().because(format!("looking for enrolments failed: {error}")))
+    };
+    // D4 rests on the enrolment streams: the guard checks again, under the append lock, that none appeared
+    // since, so a purchase fulfilled at the same moment either wins (and the deletion is refused) or sees
+    // the course deleted (its enrolment guards the course's version).
+    execute_loading(&state, run, enrolments, |course: &Course, has_enrolments: &bool| {
+        let events = decide(course, &actor, CourseCommand::Delete { has_enrolments: *has_enrolments })?;
+        let guards = vec![Guard::NoStreamLike { prefix: ENROLLMENT_PREFIX.to_owned(), suffix: suffix.clone() }];
+        Ok::<_, CourseRejection>(Decision { events, guards, ..Decision::default() })
+    })
+    .await
 }

@@ -10,7 +10,8 @@ use api_contract::{Authenticated, ConsistencyToken, Problem};
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use event_store::{
-    AppendError, AppendOutcome, AppendRequest, Appended, ExpectedVersion, IdempotencyRecord, SideWrite, StoredAnswer,
+    AppendError, AppendOutcome, AppendRequest, Appended, ExpectedVersion, Guard, IdempotencyRecord, SideWrite,
+    StoredAnswer,
 };
 use events::{Event, Metadata, NewEvent, RecordedEvent};
 use http::{HeaderValue, StatusCode};
@@ -20,6 +21,7 @@ use time::OffsetDateTime;
 use super::CommandApiState;
 use super::headers::CommandHeaders;
 use crate::domain::Aggregate;
+use crate::stream_cache::Folded;
 
 /// How often a command is decided again after losing a race for its aggregate.
 const MAX_ATTEMPTS: usize = 3;
@@ -111,17 +113,20 @@ impl Caller {
     }
 }
 
-/// What a decision writes: its events, and the write-side rows that go with them (credentials, sessions,
-/// outbox emails, uniqueness claims), in the same transaction.
+/// What a decision writes: its events, the write-side rows that go with them (credentials, sessions, outbox
+/// emails, uniqueness claims), in the same transaction, and the facts about other streams it rested on. A
+/// decision without events changes nothing (a repeated saga step): the command answers with the stream as
+/// it is.
 #[derive(Debug, Default)]
 pub(crate) struct Decision {
     pub events: Vec<Event>,
     pub side_writes: Vec<SideWrite>,
+    pub guards: Vec<Guard>,
 }
 
 impl From<Vec<Event>> for Decision {
     fn from(events: Vec<Event>) -> Self {
-        Decision { events, side_writes: Vec::new() }
+        Decision { events, ..Decision::default() }
     }
 }
 
@@ -140,11 +145,11 @@ where
     execute_loading(state, run, nothing, |aggregate: &A, (): &()| decide(aggregate)).await
 }
 
-/// Runs a command whose decision also needs write-side facts (a reset link, a pending verification code):
-/// `load` reads them after the stream, on every attempt, so that facts and version belong together. A fact
-/// changes only with an event on the same stream, so a decision on stale facts loses its append's version
-/// check and is decided again.
-#[tracing::instrument(level = "debug", skip_all, fields(stream = %run.stream_id, correlation_id = %run.headers.correlation_id))]
+/// Runs a command whose decision also needs write-side facts (a reset link, a pending verification code,
+/// the courses of a cart): `load` reads them after the stream, on every attempt, so that facts and version
+/// belong together. A fact of this stream changes only with an event on it, so a decision on stale facts
+/// loses its append's version check and is decided again; facts of other streams are kept by the
+/// decision's guards.
 pub(crate) async fn execute_loading<A, F, L, E, R, D>(
     state: &CommandApiState,
     run: CommandRun,
@@ -158,34 +163,63 @@ where
     R: Into<Problem>,
     D: Into<Decision>,
 {
+    let decide = |aggregate: &A, facts: &F| decide(aggregate, facts).map(|decision| (decision, ()));
+    execute_with_outcome(state, run, load, decide).await.map(|(accepted, _)| accepted)
+}
+
+/// The pipeline itself. The decision also returns a typed outcome `T` (a debit paid or refused), handed
+/// back with the answer; `None` when the answer is a replay of a stored one.
+#[tracing::instrument(level = "debug", skip_all, fields(stream = %run.stream_id, correlation_id = %run.headers.correlation_id))]
+pub(crate) async fn execute_with_outcome<A, F, L, E, R, D, T>(
+    state: &CommandApiState,
+    run: CommandRun,
+    load: impl Fn() -> L,
+    decide: impl Fn(&A, &F) -> Result<(D, T), R>,
+) -> Result<(Accepted, Option<T>), Problem>
+where
+    A: Aggregate,
+    L: Future<Output = Result<F, E>>,
+    E: Into<Problem>,
+    R: Into<Problem>,
+    D: Into<Decision>,
+{
     let scope = run.actor.scope();
     let key = run.headers.idempotency_key.as_deref();
     if let Some(stored) = stored_answer(state, &scope, key).await? {
-        return replay(stored, &run.digest);
+        return replay(stored, &run.digest).map(|accepted| (accepted, None));
     }
     for attempt in 1..=MAX_ATTEMPTS {
-        let history = state.store.read_stream(&run.stream_id).await.map_err(|error| {
-            Problem::unavailable().because(format!("reading stream {} failed: {error}", run.stream_id))
-        })?;
-        let version = history.last().map_or(0, |event| event.stream_version);
+        let folded = load_aggregate::<A>(state, &run.stream_id).await?;
+        let version = folded.version;
         if run.headers.if_match.is_some_and(|expected| expected != version) {
             return Err(Problem::conflict("The resource changed since you read it; read it again and retry."));
         }
-        let aggregate = A::from_events(&decode(&history)?);
         let facts = load().await.map_err(Into::into)?;
-        let decision: Decision = match decide(&aggregate, &facts) {
-            Ok(decision) => decision.into(),
+        let (decision, outcome) = match decide(&folded.state, &facts) {
+            Ok((decision, outcome)) => (decision.into(), outcome),
             Err(rejection) => {
                 // A duplicate of a request that is committing right now would be judged against its result:
                 // answer what the first one answered instead.
                 if let Some(stored) = stored_answer(state, &scope, key).await? {
-                    return replay(stored, &run.digest);
+                    return replay(stored, &run.digest).map(|accepted| (accepted, None));
                 }
                 return Err(rejection.into());
             }
         };
+        let Decision { mut events, mut side_writes, guards } = decision;
+        if events.is_empty() {
+            if version == 0 {
+                return Err(Problem::internal().because("a decider accepted a command on an empty stream without events"));
+            }
+            let unchanged = Appended {
+                stream_id: run.stream_id.clone(),
+                stream_version: version,
+                first_position: folded.position,
+                last_position: folded.position,
+            };
+            return Ok((appended_answer(run.status, run.data, unchanged), Some(outcome)));
+        }
         // Personal data is sealed with its owner's key before it is stored (crypto-shredding).
-        let Decision { mut events, mut side_writes } = decision;
         state
             .keyring
             .seal(&mut events, &mut side_writes)
@@ -203,17 +237,20 @@ where
                 response: run.data.clone(),
             }),
             side_writes,
+            guards,
         };
         match state.store.append(request).await {
-            Ok(AppendOutcome::Appended(appended)) => return Ok(appended_answer(run.status, run.data, appended)),
-            Ok(AppendOutcome::Replayed(stored)) => return replay(stored, &run.digest),
+            Ok(AppendOutcome::Appended(appended)) => {
+                return Ok((appended_answer(run.status, run.data, appended), Some(outcome)));
+            }
+            Ok(AppendOutcome::Replayed(stored)) => return replay(stored, &run.digest).map(|accepted| (accepted, None)),
             Err(AppendError::Conflict { .. }) if run.headers.if_match.is_none() && attempt < MAX_ATTEMPTS => {
                 tracing::debug!(attempt, stream = %run.stream_id, "lost a race; deciding again");
             }
             // A retry racing its first attempt finds the email taken by that attempt: answer what it answered.
             Err(AppendError::Claimed { constraint }) => {
                 return match stored_answer(state, &scope, key).await? {
-                    Some(stored) => replay(stored, &run.digest),
+                    Some(stored) => replay(stored, &run.digest).map(|accepted| (accepted, None)),
                     None => Err(claimed(&constraint)),
                 };
             }
@@ -221,6 +258,24 @@ where
         }
     }
     Err(Problem::conflict("The resource is changing too often right now; retry."))
+}
+
+/// The state of aggregate `A` on `stream_id` as it is now: the cached fold, caught up with the events
+/// after it.
+pub(crate) async fn load_aggregate<A: Aggregate>(
+    state: &CommandApiState,
+    stream_id: &str,
+) -> Result<Folded<A>, Problem> {
+    let cached: Folded<A> = state.streams.get(stream_id);
+    let newer = state.store.read_stream_after(stream_id, cached.version).await.map_err(|error| {
+        Problem::unavailable().because(format!("reading stream {stream_id} failed: {error}"))
+    })?;
+    let Some(last) = newer.last() else { return Ok(cached) };
+    let (version, position) = (last.stream_version, last.position);
+    let state_now = decode(&newer)?.iter().fold(cached.state, A::evolve);
+    let folded = Folded { state: state_now, version, position };
+    state.streams.put(stream_id, &folded);
+    Ok(folded)
 }
 
 pub(crate) async fn stored_answer(

@@ -23,6 +23,8 @@ pub use auth::create_first_admin;
 use event_store::keys::{DataKey, KeyRing};
 pub use sessions::AttemptLimiter;
 
+use crate::stream_cache::StreamCache;
+
 const POST: Method = Method::POST;
 const PUT: Method = Method::PUT;
 const PATCH: Method = Method::PATCH;
@@ -47,6 +49,8 @@ pub struct CommandApiState {
     pub data_key: Arc<DataKey>,
     /// People's own keys: personal data in events is sealed with them.
     pub keyring: KeyRing,
+    /// Aggregate states folded so far, so that a command reads only a stream's newer events.
+    pub streams: StreamCache,
 }
 
 impl CommandApiState {
@@ -61,6 +65,7 @@ impl CommandApiState {
             recovery_limiter: AttemptLimiter::default(),
             frontend_url: DEFAULT_FRONTEND_URL.to_owned(),
             data_key,
+            streams: StreamCache::default(),
         }
     }
 }

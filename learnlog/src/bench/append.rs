@@ -132,6 +132,7 @@ async fn learnlog_run(store: &PgEventStore, clients: usize, run_for: Duration) -
                         events: vec![sample_event()],
                         idempotency: None,
                         side_writes: Vec::new(),
+                        guards: Vec::new(),
                     };
                     let begun = Instant::now();
                     if store.append(request).await.is_ok() {

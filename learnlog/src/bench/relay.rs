@@ -63,6 +63,7 @@ async fn fill(store: &Database, count: usize) -> Result<Vec<RecordedEvent>, Erro
             events: (0..100).map(|_| sample_event()).collect(),
             idempotency: None,
             side_writes: Vec::new(),
+            guards: Vec::new(),
         };
         writer.append(request)
     });

@@ -51,6 +51,7 @@ async fn fifty_concurrent_appends_with_the_same_expected_version_let_exactly_one
         events: vec![published_event()],
         idempotency: None,
         side_writes: Vec::new(),
+        guards: Vec::new(),
     };
     store.append(first).await.expect("first append");
 
@@ -61,6 +62,7 @@ async fn fifty_concurrent_appends_with_the_same_expected_version_let_exactly_one
             events: vec![published_event(), published_event()],
             idempotency: None,
             side_writes: Vec::new(),
+            guards: Vec::new(),
         };
         store.append(request)
     }))
@@ -86,6 +88,7 @@ async fn racing_creators_of_one_new_stream_let_exactly_one_win() {
             events: vec![published_event()],
             idempotency: None,
             side_writes: Vec::new(),
+            guards: Vec::new(),
         })
     }))
     .await;
@@ -114,6 +117,7 @@ async fn two_writer_processes_racing_on_the_same_streams_keep_versions_and_posit
                     events: vec![published_event()],
                     idempotency: None,
                     side_writes: Vec::new(),
+                    guards: Vec::new(),
                 };
                 match store.append(request).await {
                     Ok(_) => won += 1,

@@ -39,6 +39,7 @@ async fn parked_stream_waits_while_the_rest_goes_on(app: TestApp) {
             events: vec![NewEvent::new(&event, Metadata::default(), time::OffsetDateTime::now_utc())],
             idempotency: None,
             side_writes: Vec::new(),
+            guards: Vec::new(),
         })
         .await;
     assert!(appended.is_ok(), "{appended:?}");

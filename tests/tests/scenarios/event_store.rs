@@ -30,6 +30,7 @@ async fn appended_events_read_back_whole_and_in_order() {
         events: vec![first.clone(), second.clone()],
         idempotency: None,
         side_writes: Vec::new(),
+        guards: Vec::new(),
     };
     let Ok(AppendOutcome::Appended(appended)) = store.append(request).await else { panic!("append failed") };
     assert_eq!((appended.stream_version, appended.first_position, appended.last_position), (2, 1, 2));
@@ -59,6 +60,7 @@ async fn concurrent_appends_to_many_streams_get_gapless_positions_in_stream_orde
                     events: vec![event_with(Metadata::default()).1],
                     idempotency: None,
                     side_writes: Vec::new(),
+                    guards: Vec::new(),
                 })
                 .await
         }
@@ -91,6 +93,7 @@ async fn in_a_busy_batch_a_conflict_fails_only_its_own_command() {
                     events: vec![event_with(Metadata::default()).1],
                     idempotency: None,
                     side_writes: Vec::new(),
+                    guards: Vec::new(),
                 })
                 .await
         }
@@ -123,6 +126,7 @@ async fn an_idempotency_record_is_stored_with_its_events_and_replayed() {
         events: vec![event_with(Metadata::default()).1],
         idempotency: Some(record),
         side_writes: Vec::new(),
+        guards: Vec::new(),
     };
     assert!(matches!(store.append(request(record.clone())).await, Ok(AppendOutcome::Appended(_))));
     let Ok(AppendOutcome::Replayed(answer)) = store.append(request(record.clone())).await else {
@@ -146,6 +150,7 @@ async fn an_empty_append_is_refused_before_it_reaches_the_database() {
         events: vec![],
         idempotency: None,
         side_writes: Vec::new(),
+        guards: Vec::new(),
     };
     assert!(matches!(store.append(empty).await, Err(AppendError::Empty)));
 }

@@ -33,6 +33,7 @@ fn request(rng: &mut StdRng) -> AppendRequest {
         events,
         idempotency: None,
         side_writes: Vec::new(),
+        guards: Vec::new(),
     }
 }
 

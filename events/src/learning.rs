@@ -1,0 +1,38 @@
+//! Events of the Learning context: enrolments (`enrollment-{trainee}-{course}`, one stream per trainee and
+//! course, so a second enrolment in the same course meets the first one's stream).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// How a trainee came to be enrolled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EnrollmentSource {
+    /// Bought in an order, at the line's price (USD cents).
+    Purchase { order_id: Uuid, price_cents: i64 },
+    /// Granted by an admin.
+    AdminGrant { admin_id: Uuid },
+    /// Granted on an approved corporate access request.
+    CorporateGrant { request_id: Uuid },
+}
+
+impl EnrollmentSource {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EnrollmentSource::Purchase { .. } => "purchase",
+            EnrollmentSource::AdminGrant { .. } => "admin_grant",
+            EnrollmentSource::CorporateGrant { .. } => "corporate_grant",
+        }
+    }
+}
+
+/// A trainee was enrolled in a course. `instructor_id` is the course's owner at that moment, for the
+/// instructors' trainee counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraineeEnrolled {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub instructor_id: Uuid,
+    pub source: EnrollmentSource,
+}
