@@ -77,7 +77,10 @@ fn failed_guard<'r>(
         Guard::NoStreamLike { prefix, suffix } => {
             let stored = patterns.get(&(prefix.clone(), suffix.clone())).copied().unwrap_or(true);
             let in_batch = versions.iter().any(|(stream, version)| {
-                *version > 0 && stream.len() >= prefix.len() + suffix.len() && stream.starts_with(prefix.as_str()) && stream.ends_with(suffix.as_str())
+                *version > 0
+                    && stream.len() >= prefix.len() + suffix.len()
+                    && stream.starts_with(prefix.as_str())
+                    && stream.ends_with(suffix.as_str())
             });
             stored || in_batch
         }
@@ -281,7 +284,11 @@ mod tests {
             keyed(request("a", ExpectedVersion::NoStream, 1), "k", "h1"),
             keyed(request("a", ExpectedVersion::NoStream, 1), "k", "h2"),
         ];
-        let plan = plan_batch(&requests, 1, Found { versions: HashMap::from([("a".to_owned(), 1)]), answers, ..Found::default() });
+        let plan = plan_batch(
+            &requests,
+            1,
+            Found { versions: HashMap::from([("a".to_owned(), 1)]), answers, ..Found::default() },
+        );
         assert_eq!(plan.outcomes[0].as_ref().ok(), Some(&AppendOutcome::Replayed(stored)));
         assert!(matches!(plan.outcomes[1], Err(AppendError::IdempotencyKeyReused)));
         assert!(plan.events.positions.is_empty());

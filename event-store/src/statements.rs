@@ -99,7 +99,8 @@ impl AppendStatements {
 }
 
 /// Whether a stream named like `$1` exists: its first event is enough.
-pub(crate) const STREAM_LIKE: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id LIKE $1 AND stream_version = 1)";
+pub(crate) const STREAM_LIKE: &str =
+    "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id LIKE $1 AND stream_version = 1)";
 
 /// Inserts the column-wise rows of [`EventRows::params`], $1 to $9.
 const INSERT_EVENTS: &str = "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \

@@ -13,7 +13,6 @@ use crate::commerce::{
     ExchangeRateSet, InstructorEarningRecorded, OrderExpired, OrderFulfilled, OrderLineRefunded, OrderPaid,
     OrderPaymentFailed, OrderPlaced, WalletCredited, WalletDebitRefused, WalletDebited,
 };
-use crate::learning::TraineeEnrolled;
 use crate::content::{
     AnnouncementEdited, AnnouncementPosted, AnnouncementRemoved, CourseExamSet, DiscountAdded, DiscountRemoved,
     DiscountUpdated, ExerciseAdded, ExerciseQuestionAdded, ExerciseQuestionRemoved, ExerciseQuestionUpdated,
@@ -26,6 +25,7 @@ use crate::identity::{
     PasswordChanged, PasswordReset, PasswordResetRequested, ProfileUpdated, TraineeAccountDeleted, UserLoggedIn,
     UserLoggedOut,
 };
+use crate::learning::TraineeEnrolled;
 use crate::stream::Context;
 
 /// A stored event that cannot be turned into an [`Event`].

@@ -4,11 +4,15 @@
 //! rejection).
 
 pub mod account;
+pub mod cart;
 pub mod course;
 pub mod course_content;
 pub mod discount;
+pub mod enrollment;
 pub mod fx;
 pub mod instructor;
+pub mod order;
+pub mod wallet;
 pub mod youtube;
 
 use events::Event;

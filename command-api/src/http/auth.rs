@@ -277,7 +277,11 @@ pub(crate) async fn erase_user(
     let run = CommandRun::on_account(user_id, actor.into(), headers, format!("POST erase user {user_id}"));
     execute(&state, run, |account: &Account| {
         let events = account::erase(*account, user_id, actor.user_id)?;
-        Ok::<_, AccountRejection>(Decision { events, side_writes: side_writes::forget_account(user_id), guards: Vec::new() })
+        Ok::<_, AccountRejection>(Decision {
+            events,
+            side_writes: side_writes::forget_account(user_id),
+            guards: Vec::new(),
+        })
     })
     .await
 }
@@ -292,7 +296,11 @@ async fn deleted(
     let run = CommandRun::on_account(user_id, actor.into(), headers, format!("DELETE user {user_id}"));
     execute(state, run, |account: &Account| {
         let events = account::delete_trainee(*account, user_id, deleted_by)?;
-        Ok::<_, AccountRejection>(Decision { events, side_writes: side_writes::forget_account(user_id), guards: Vec::new() })
+        Ok::<_, AccountRejection>(Decision {
+            events,
+            side_writes: side_writes::forget_account(user_id),
+            guards: Vec::new(),
+        })
     })
     .await
 }

@@ -209,7 +209,9 @@ where
         let Decision { mut events, mut side_writes, guards } = decision;
         if events.is_empty() {
             if version == 0 {
-                return Err(Problem::internal().because("a decider accepted a command on an empty stream without events"));
+                return Err(
+                    Problem::internal().because("a decider accepted a command on an empty stream without events")
+                );
             }
             let unchanged = Appended {
                 stream_id: run.stream_id.clone(),
@@ -267,9 +269,11 @@ pub(crate) async fn load_aggregate<A: Aggregate>(
     stream_id: &str,
 ) -> Result<Folded<A>, Problem> {
     let cached: Folded<A> = state.streams.get(stream_id);
-    let newer = state.store.read_stream_after(stream_id, cached.version).await.map_err(|error| {
-        Problem::unavailable().because(format!("reading stream {stream_id} failed: {error}"))
-    })?;
+    let newer = state
+        .store
+        .read_stream_after(stream_id, cached.version)
+        .await
+        .map_err(|error| Problem::unavailable().because(format!("reading stream {stream_id} failed: {error}")))?;
     let Some(last) = newer.last() else { return Ok(cached) };
     let (version, position) = (last.stream_version, last.position);
     let state_now = decode(&newer)?.iter().fold(cached.state, A::evolve);

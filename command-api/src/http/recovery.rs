@@ -152,7 +152,11 @@ pub(crate) async fn verify_email(
         let now = OffsetDateTime::now_utc();
         let tried = (submitted.as_str(), attempt);
         let events = account::verify_email(*account, user_id, &found.email, pending.as_ref(), tried, now)?;
-        Ok::<_, AccountRejection>(Decision { events, side_writes: vec![side_writes::verified(user_id)], guards: Vec::new() })
+        Ok::<_, AccountRejection>(Decision {
+            events,
+            side_writes: vec![side_writes::verified(user_id)],
+            guards: Vec::new(),
+        })
     })
     .await
 }

@@ -1,0 +1,172 @@
+use time::macros::{date, datetime};
+
+use super::*;
+use crate::domain::discount::{Discount, Window};
+
+const TRAINEE: Uuid = Uuid::from_u128(1);
+const ORDER: Uuid = Uuid::from_u128(2);
+const INSTRUCTOR: Uuid = Uuid::from_u128(3);
+
+fn trainee() -> Actor {
+    Actor { user_id: TRAINEE, role: Role::IndividualTrainee }
+}
+
+fn course(id: u128, price_cents: i64) -> Course {
+    Course {
+        id: Uuid::from_u128(id),
+        owner: INSTRUCTOR,
+        status: CourseStatus::Published,
+        title: format!("Course {id}"),
+        price_cents,
+        ..Course::default()
+    }
+}
+
+fn place(method: PaymentMethod, courses: Vec<Course>) -> OrderCommand {
+    OrderCommand::Place {
+        order_id: ORDER,
+        method,
+        courses,
+        today: date!(2026 - 11 - 30),
+        currency: "EUR".into(),
+        rate_ppm: 920_000,
+    }
+}
+
+/// The order after `commands`, each decided on the state the ones before left.
+fn given(commands: Vec<OrderCommand>) -> Order {
+    commands.into_iter().fold(Order::default(), |order, command| {
+        let events = decide(&order, Some(&trainee()), command).expect("valid history");
+        events.iter().fold(order, Order::evolve)
+    })
+}
+
+fn card_order() -> Vec<OrderCommand> {
+    vec![
+        place(PaymentMethod::Card, vec![course(10, 1999), course(11, 1001)]),
+        OrderCommand::AttachCheckoutSession {
+            session_id: "cs_1".into(),
+            url: "http://pay/cs_1".into(),
+            expires_at: datetime!(2026-11-30 13:00 UTC),
+        },
+    ]
+}
+
+fn confirm(session_id: &str, amount_cents: i64) -> OrderCommand {
+    OrderCommand::ConfirmCardPayment {
+        session_id: session_id.into(),
+        amount_cents,
+        currency: "USD".into(),
+        payment_reference: Some("pi_1".into()),
+    }
+}
+
+#[test]
+fn an_order_is_priced_from_the_courses_with_the_day_s_discount_and_totals_its_lines() {
+    let mut discounted_course = course(10, 1999);
+    let window = Window { starts_on: date!(2026 - 11 - 01), ends_on: date!(2026 - 11 - 30) };
+    discounted_course.discounts = vec![Discount { id: Uuid::from_u128(7), percent: 10, window }];
+    let events = decide(
+        &Order::default(),
+        Some(&trainee()),
+        place(PaymentMethod::Wallet, vec![discounted_course, course(11, 1001)]),
+    )
+    .expect("placed");
+    let Event::OrderPlaced(placed) = &events[0] else { panic!("another event") };
+    assert_eq!(placed.lines[0].list_price_cents, 1999);
+    assert_eq!(placed.lines[0].discount_percent, 10);
+    assert_eq!(placed.lines[0].price_cents, 1799);
+    assert_eq!(placed.lines[1].price_cents, 1001);
+    assert_eq!(placed.total_cents, 2800);
+    assert_eq!((placed.currency.as_str(), placed.rate_ppm, placed.trainee_id), ("EUR", 920_000, TRAINEE));
+}
+
+#[test]
+fn an_empty_cart_a_course_not_for_sale_or_another_role_places_nothing() {
+    let refused = decide(&Order::default(), Some(&trainee()), place(PaymentMethod::Card, Vec::new()));
+    assert_eq!(refused, Err(OrderRejection::EmptyCart));
+    let mut retired = course(10, 1999);
+    retired.status = CourseStatus::Retired;
+    let refused = decide(&Order::default(), Some(&trainee()), place(PaymentMethod::Card, vec![retired]));
+    assert_eq!(refused, Err(OrderRejection::CourseNotForSale(Uuid::from_u128(10))));
+    let corporate = Actor { role: Role::CorporateTrainee, ..trainee() };
+    let refused = decide(&Order::default(), Some(&corporate), place(PaymentMethod::Card, vec![course(10, 1)]));
+    assert_eq!(refused, Err(OrderRejection::NotAnIndividualTrainee));
+}
+
+#[test]
+fn a_card_order_is_paid_once_by_its_own_session_for_its_exact_total() {
+    let awaiting = given(card_order());
+    assert_eq!(awaiting.status, OrderStatus::AwaitingPayment);
+    assert_eq!(decide(&awaiting, None, confirm("cs_other", 3000)), Err(OrderRejection::SessionMismatch));
+    assert_eq!(
+        decide(&awaiting, None, confirm("cs_1", 2999)),
+        Err(OrderRejection::AmountMismatch { expected_cents: 3000, paid_cents: 2999 })
+    );
+    let events = decide(&awaiting, None, confirm("cs_1", 3000)).expect("paid");
+    assert!(
+        matches!(&events[..], [Event::OrderPaid(paid)] if paid.amount_cents == 3000 && paid.method == PaymentMethod::Card)
+    );
+    let paid = events.iter().fold(awaiting, Order::evolve);
+    assert_eq!(decide(&paid, None, confirm("cs_1", 3000)), Ok(Vec::new()), "a duplicate webhook changes nothing");
+    assert_eq!(decide(&paid, None, OrderCommand::ExpireCheckout { session_id: "cs_1".into() }), Ok(Vec::new()));
+}
+
+#[test]
+fn an_unpaid_session_expires_and_a_late_payment_is_refused() {
+    let mut commands = card_order();
+    commands.push(OrderCommand::ExpireCheckout { session_id: "cs_1".into() });
+    let expired = given(commands);
+    assert_eq!(expired.status, OrderStatus::Expired);
+    assert_eq!(decide(&expired, None, confirm("cs_1", 3000)), Err(OrderRejection::WrongState(OrderStatus::Expired)));
+}
+
+#[test]
+fn a_wallet_order_is_paid_or_failed_once() {
+    let placed = given(vec![place(PaymentMethod::Wallet, vec![course(10, 1999)])]);
+    let paid = given(vec![place(PaymentMethod::Wallet, vec![course(10, 1999)]), OrderCommand::MarkPaidFromWallet]);
+    assert_eq!(paid.status, OrderStatus::Paid);
+    assert_eq!(decide(&paid, None, OrderCommand::MarkPaidFromWallet), Ok(Vec::new()));
+    let fail = || OrderCommand::FailPayment { reason: WALLET_TOO_LOW.into() };
+    assert_eq!(decide(&paid, None, fail()), Err(OrderRejection::WrongState(OrderStatus::Paid)));
+    let failed = decide(&placed, None, fail()).expect("failed").iter().fold(placed, Order::evolve);
+    assert_eq!(decide(&failed, None, fail()), Ok(Vec::new()));
+    assert_eq!(
+        decide(&failed, None, OrderCommand::MarkPaidFromWallet),
+        Err(OrderRejection::WrongState(OrderStatus::Failed))
+    );
+    let card = given(card_order());
+    assert!(matches!(decide(&card, None, OrderCommand::MarkPaidFromWallet), Err(OrderRejection::WrongState(_))));
+}
+
+#[test]
+fn each_paid_line_is_credited_or_refunded_once_and_then_the_order_is_fulfilled() {
+    let mut commands = card_order();
+    commands.push(confirm("cs_1", 3000));
+    let paid = given(commands);
+    assert_eq!(decide(&paid, None, OrderCommand::MarkFulfilled), Err(OrderRejection::Unsettled));
+    let sale = decide(&paid, None, OrderCommand::RecordSale { course_id: Uuid::from_u128(10) }).expect("credited");
+    assert!(
+        matches!(&sale[..], [Event::InstructorEarningRecorded(e)] if e.amount_cents == 1599 && e.instructor_id == INSTRUCTOR)
+    );
+    let order = sale.iter().fold(paid, Order::evolve);
+    assert_eq!(decide(&order, None, OrderCommand::RecordSale { course_id: Uuid::from_u128(10) }), Ok(Vec::new()));
+    assert_eq!(decide(&order, None, OrderCommand::RefundLine { course_id: Uuid::from_u128(10) }), Ok(Vec::new()));
+    let refund = decide(&order, None, OrderCommand::RefundLine { course_id: Uuid::from_u128(11) }).expect("refunded");
+    assert!(matches!(&refund[..], [Event::OrderLineRefunded(e)] if e.amount_cents == 1001 && e.trainee_id == TRAINEE));
+    let order = refund.iter().fold(order, Order::evolve);
+    let unknown = OrderCommand::RecordSale { course_id: Uuid::from_u128(99) };
+    assert_eq!(decide(&order, None, unknown), Err(OrderRejection::LineNotFound(Uuid::from_u128(99))));
+    let fulfilled = decide(&order, None, OrderCommand::MarkFulfilled).expect("fulfilled");
+    let order = fulfilled.iter().fold(order, Order::evolve);
+    assert_eq!(order.status, OrderStatus::Fulfilled);
+    assert_eq!(decide(&order, None, OrderCommand::MarkFulfilled), Ok(Vec::new()));
+}
+
+#[test]
+fn the_instructor_share_is_eighty_percent_rounded_down() {
+    assert_eq!(instructor_share(1999), 1599);
+    assert_eq!(instructor_share(1), 0);
+    assert_eq!(instructor_share(5), 4);
+    assert_eq!(instructor_share(0), 0);
+}

@@ -1,0 +1,203 @@
+//! The Wallet aggregate (R16; stream `wallet-{trainee}`): USD cents that never go below zero. Every credit
+//! and debit carries an operation id (an order, a refund, an admin's credit) and happens at most once: the
+//! same operation again changes nothing and gets the same answer, a refused debit included.
+//!
+//! A wallet may hold 100,000 entries; its state keeps only the balance and the operations' outcomes, and the
+//! write side's state cache spares a command from reading the stream whole.
+
+use std::collections::HashMap;
+
+use events::Event;
+use events::commerce::{CreditReason, WalletCredited, WalletDebitRefused, WalletDebited};
+use uuid::Uuid;
+
+use super::{Aggregate, Violation};
+
+/// The most one credit adds: USD 1,000,000.00.
+pub const MAX_CREDIT_CENTS: i64 = 100_000_000;
+pub const NOTE_MAX_CHARS: usize = 500;
+
+/// What became of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Credited(i64),
+    Debited(i64),
+    Refused(i64),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wallet {
+    pub balance_cents: i64,
+    pub operations: HashMap<String, Operation>,
+}
+
+impl Aggregate for Wallet {
+    fn evolve(mut self, event: &Event) -> Self {
+        match event {
+            Event::WalletCredited(e) => {
+                self.balance_cents = e.balance_cents;
+                self.operations.insert(e.operation_id.clone(), Operation::Credited(e.amount_cents));
+            }
+            Event::WalletDebited(e) => {
+                self.balance_cents = e.balance_cents;
+                self.operations.insert(e.operation_id.clone(), Operation::Debited(e.amount_cents));
+            }
+            Event::WalletDebitRefused(e) => {
+                self.operations.insert(e.operation_id.clone(), Operation::Refused(e.amount_cents));
+            }
+            _ => {}
+        }
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WalletCommand {
+    Credit { operation_id: String, amount_cents: i64, reason: CreditReason, note: Option<String> },
+    Debit { operation_id: String, order_id: Uuid, amount_cents: i64 },
+}
+
+/// How a debit ended: paid, or refused for a balance below the amount (recorded, so it stays refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebitOutcome {
+    Paid,
+    Refused { balance_cents: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WalletRejection {
+    Invalid(Vec<Violation>),
+    /// The operation id was used before for another amount or another kind of operation.
+    OperationReused,
+}
+
+/// Decides a credit or a debit; the outcome says whether a debit was paid.
+pub fn decide(
+    wallet: &Wallet,
+    trainee_id: Uuid,
+    command: WalletCommand,
+) -> Result<(Vec<Event>, DebitOutcome), WalletRejection> {
+    match command {
+        WalletCommand::Credit { operation_id, amount_cents, reason, note } => {
+            let mut found = Vec::new();
+            if !(1..=MAX_CREDIT_CENTS).contains(&amount_cents) {
+                found.push(Violation::new("amount_cents", format!("must be from 1 to {MAX_CREDIT_CENTS}")));
+            }
+            if note.as_ref().is_some_and(|note| note.chars().count() > NOTE_MAX_CHARS) {
+                found.push(Violation::new("reason", format!("must be at most {NOTE_MAX_CHARS} characters")));
+            }
+            if !found.is_empty() {
+                return Err(WalletRejection::Invalid(found));
+            }
+            match wallet.operations.get(&operation_id) {
+                Some(Operation::Credited(amount)) if *amount == amount_cents => Ok((Vec::new(), DebitOutcome::Paid)),
+                Some(_) => Err(WalletRejection::OperationReused),
+                None => {
+                    let balance_cents = wallet.balance_cents + amount_cents;
+                    let credited =
+                        WalletCredited { trainee_id, operation_id, amount_cents, reason, note, balance_cents };
+                    Ok((vec![Event::WalletCredited(credited)], DebitOutcome::Paid))
+                }
+            }
+        }
+        WalletCommand::Debit { operation_id, order_id, amount_cents } => {
+            if amount_cents < 0 {
+                return Err(WalletRejection::Invalid(vec![Violation::new("amount_cents", "must be >= 0")]));
+            }
+            let balance_cents = wallet.balance_cents;
+            match wallet.operations.get(&operation_id) {
+                Some(Operation::Debited(amount)) if *amount == amount_cents => Ok((Vec::new(), DebitOutcome::Paid)),
+                Some(Operation::Refused(amount)) if *amount == amount_cents => {
+                    Ok((Vec::new(), DebitOutcome::Refused { balance_cents }))
+                }
+                Some(_) => Err(WalletRejection::OperationReused),
+                None if amount_cents > balance_cents => {
+                    let refused =
+                        WalletDebitRefused { trainee_id, operation_id, order_id, amount_cents, balance_cents };
+                    Ok((vec![Event::WalletDebitRefused(refused)], DebitOutcome::Refused { balance_cents }))
+                }
+                None => {
+                    let balance_cents = balance_cents - amount_cents;
+                    let debited = WalletDebited { trainee_id, operation_id, order_id, amount_cents, balance_cents };
+                    Ok((vec![Event::WalletDebited(debited)], DebitOutcome::Paid))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRAINEE: Uuid = Uuid::from_u128(1);
+    const ORDER: Uuid = Uuid::from_u128(2);
+
+    fn credit(operation: &str, amount_cents: i64) -> WalletCommand {
+        WalletCommand::Credit {
+            operation_id: operation.into(),
+            amount_cents,
+            reason: CreditReason::AdminCredit,
+            note: Some("goodwill".into()),
+        }
+    }
+
+    fn debit(operation: &str, amount_cents: i64) -> WalletCommand {
+        WalletCommand::Debit { operation_id: operation.into(), order_id: ORDER, amount_cents }
+    }
+
+    /// Applies `commands` in turn, as the pipeline would.
+    fn given(commands: Vec<WalletCommand>) -> Wallet {
+        commands.into_iter().fold(Wallet::default(), |wallet, command| {
+            let (events, _) = decide(&wallet, TRAINEE, command).expect("valid history");
+            events.iter().fold(wallet, Wallet::evolve)
+        })
+    }
+
+    #[test]
+    fn a_credit_adds_to_the_balance_once_per_operation() {
+        let wallet = given(vec![credit("a", 500)]);
+        assert_eq!(wallet.balance_cents, 500);
+        assert_eq!(decide(&wallet, TRAINEE, credit("a", 500)), Ok((Vec::new(), DebitOutcome::Paid)));
+        assert_eq!(decide(&wallet, TRAINEE, credit("a", 700)), Err(WalletRejection::OperationReused));
+        assert_eq!(given(vec![credit("a", 500), credit("a", 500), credit("b", 1)]).balance_cents, 501);
+    }
+
+    #[test]
+    fn a_credit_is_a_positive_amount_up_to_a_million_dollars() {
+        for amount in [0, -1, MAX_CREDIT_CENTS + 1] {
+            assert!(matches!(
+                decide(&Wallet::default(), TRAINEE, credit("a", amount)),
+                Err(WalletRejection::Invalid(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn a_debit_never_takes_the_balance_below_zero_and_its_refusal_is_final() {
+        let wallet = given(vec![credit("a", 500)]);
+        let (events, outcome) = decide(&wallet, TRAINEE, debit("order", 501)).expect("decided");
+        assert_eq!(outcome, DebitOutcome::Refused { balance_cents: 500 });
+        assert!(matches!(events[..], [Event::WalletDebitRefused(_)]));
+        let wallet = events.iter().fold(wallet, Wallet::evolve);
+        assert_eq!(wallet.balance_cents, 500);
+
+        let richer = given(vec![credit("a", 500), debit("order", 501), credit("b", 1_000)]);
+        let again = decide(&richer, TRAINEE, debit("order", 501));
+        assert_eq!(
+            again,
+            Ok((Vec::new(), DebitOutcome::Refused { balance_cents: 1_500 })),
+            "the same operation stays refused"
+        );
+    }
+
+    #[test]
+    fn a_debit_of_the_whole_balance_pays_once() {
+        let wallet = given(vec![credit("a", 500), debit("order", 500)]);
+        assert_eq!(wallet.balance_cents, 0);
+        assert_eq!(decide(&wallet, TRAINEE, debit("order", 500)), Ok((Vec::new(), DebitOutcome::Paid)));
+        assert_eq!(decide(&wallet, TRAINEE, debit("order", 400)), Err(WalletRejection::OperationReused));
+        let (_, outcome) = decide(&wallet, TRAINEE, debit("other", 1)).expect("decided");
+        assert_eq!(outcome, DebitOutcome::Refused { balance_cents: 0 });
+    }
+}
