@@ -7,7 +7,12 @@
 pub mod credentials;
 pub mod domain;
 mod http;
+pub mod payments;
 pub mod side_writes;
 pub mod stream_cache;
+pub mod stream_locks;
 
-pub use http::{AttemptLimiter, CommandApiState, DEFAULT_FRONTEND_URL, create_first_admin, router, routes};
+pub use http::{
+    AttemptLimiter, Cause, Checkout, CommandApiState, DEFAULT_FRONTEND_URL, Enrolment, WalletPayment,
+    create_first_admin, router, routes,
+};

@@ -17,6 +17,7 @@ use mailer::{Delivery, Mailer};
 use projector::{FeedSource, KafkaSource, KafkaSourceSettings, PROJECTIONS_CHANNEL, Projector, READ_MODELS};
 use query_api::{QueryApiState, Watermark};
 use relay::{KafkaSettings, Relay, ensure_topics};
+use sagas::Sagas;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -34,12 +35,14 @@ pub enum Role {
     Relay,
     /// Sends the email outbox (SMTP, or the data folder's mailbox).
     Mailer,
+    /// The process managers: checkout fulfilment, carts of retired courses.
+    Sagas,
 }
 
 impl Role {
     /// What `learnlog up` runs: everything, with the relay only when Kafka is configured.
     pub fn everything(config: &Config) -> Vec<Role> {
-        let mut roles = vec![Role::CommandApi, Role::QueryApi, Role::Projector, Role::Mailer];
+        let mut roles = vec![Role::CommandApi, Role::QueryApi, Role::Projector, Role::Mailer, Role::Sagas];
         if config.kafka.is_some() {
             roles.push(Role::Relay);
         }
@@ -91,6 +94,12 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
     api_contract::finish(routes, &services.edge, readiness)
 }
 
+/// The sagas over `store`, sending their commands through a pipeline of their own (with its own writer).
+pub fn sagas(store: &Database, read: &Database, keys: Arc<TokenKeys>, data_key: Arc<DataKey>) -> Sagas {
+    let state = CommandApiState::new(PgEventStore::start(store.clone()), keys, data_key);
+    Sagas::new(store.clone(), read.clone(), command_api::Checkout::new(state))
+}
+
 /// A bound, ready-to-run Learnlog process.
 #[derive(Debug)]
 pub struct App {
@@ -101,6 +110,7 @@ pub struct App {
     mailer: Option<Mailer>,
     kafka: Option<KafkaConfig>,
     relay: Option<Relay>,
+    sagas: Option<Sagas>,
 }
 
 impl App {
@@ -153,8 +163,15 @@ impl App {
         } else {
             None
         };
+        let sagas = match roles.contains(&Role::Sagas) {
+            true => {
+                let keys = Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?);
+                Some(sagas(&store, &read, keys, load_data_key()?))
+            }
+            false => None,
+        };
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(App { listener, routes, store, projector, mailer, kafka: config.kafka.clone(), relay })
+        Ok(App { listener, routes, store, projector, mailer, kafka: config.kafka.clone(), relay, sagas })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
@@ -185,6 +202,12 @@ impl App {
                     tracing::error!(%error, "the mailer stopped");
                 }
             }));
+        }
+        if let Some(sagas) = self.sagas {
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(sagas.run(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })));
         }
         if let Some(relay) = self.relay {
             let mut stopped = stopped.clone();

@@ -81,7 +81,7 @@ pub(crate) struct CourseView {
 }
 
 impl CourseView {
-    fn from_row(row: &Row, display: Display) -> Result<Self, tokio_postgres::Error> {
+    pub(crate) fn from_row(row: &Row, display: Display) -> Result<Self, tokio_postgres::Error> {
         let base: i64 = row.try_get("base_price_cents")?;
         let percent: Option<i16> = row.try_get("discount_percent")?;
         let ends_on: Option<Date> = row.try_get("discount_ends_on")?;

@@ -7,11 +7,15 @@ mod catalog_query;
 mod consistency;
 mod courses;
 mod discounts;
+mod enrollments;
 mod instructors;
+mod lists;
 mod me;
 mod money;
+mod orders;
 mod page;
 mod teaching;
+mod wallet;
 mod watermark;
 
 use std::sync::Arc;
@@ -49,7 +53,7 @@ impl FromRef<QueryApiState> for Arc<TokenKeys> {
 
 /// Every query route, under `/api/v1`, each with who may call it (the OpenAPI document comes from here).
 pub fn routes() -> ApiRoutes<QueryApiState> {
-    use Who::{Admin, Anyone, Instructor, User};
+    use Who::{Admin, Anyone, Instructor, Trainee, User};
     ApiRoutes::default()
         .route(GET, "/api/v1/courses", courses::list, Anyone, "Search, filter and sort the published catalogue")
         .answers_page::<courses::CourseView>()
@@ -91,6 +95,33 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         .query(&["page", "limit"])
         .route(GET, "/api/v1/me", me::get, User, "One's own account")
         .answers_data::<me::MeView>()
+        .route(GET, "/api/v1/me/cart", lists::cart, Trainee, "One's cart, with its total")
+        .answers_page::<courses::CourseView>()
+        .query(&["country", "page", "limit"])
+        .route(GET, "/api/v1/me/wishlist", lists::wishlist, Trainee, "One's wishlist, with its total")
+        .answers_page::<courses::CourseView>()
+        .query(&["country", "page", "limit"])
+        .route(GET, "/api/v1/me/orders", orders::mine, Trainee, "One's orders, newest first")
+        .answers_page::<orders::OrderView>()
+        .query(&["page", "limit"])
+        .route(GET, "/api/v1/me/orders/{id}", orders::get, User, "One order")
+        .answers_data::<orders::OrderView>()
+        .route(GET, "/api/v1/admin/orders", orders::all, Admin, "Every order, newest first")
+        .answers_page::<orders::OrderView>()
+        .query(&["trainee_id", "status", "page", "limit"])
+        .route(GET, "/api/v1/me/wallet", wallet::wallet, Trainee, "One's wallet balance and transactions")
+        .answers_page::<wallet::WalletTransaction>()
+        .query(&["page", "limit"])
+        .route(GET, "/api/v1/me/instructor/revenue", wallet::mine, Instructor, "One's monthly revenue of a year")
+        .answers_data::<wallet::Revenue>()
+        .query(&["year", "country"])
+        .route(GET, "/api/v1/admin/instructors/{id}/revenue", wallet::of_instructor, Admin, "An instructor's revenue")
+        .answers_data::<wallet::Revenue>()
+        .query(&["year", "country"])
+        .route(GET, "/api/v1/me/enrollments", enrollments::list, Trainee, "One's enrolments, newest first")
+        .answers_page::<enrollments::EnrollmentView>()
+        .query(&["country", "page", "limit"])
+        .route(GET, "/api/v1/me/enrollments/{id}", enrollments::get, Trainee, "An enrolled course's content")
         .route(GET, "/api/v1/admin/users", admin::users, Admin, "Every account, paged and filtered")
         .answers_page::<admin::UserRow>()
         .query(&["role", "search", "logged_in", "page", "limit"])

@@ -281,6 +281,17 @@ impl TestApp {
         stop
     }
 
+    /// Starts the sagas on this app's store; they stop when the returned sender says so (or is dropped).
+    pub fn start_sagas(&self) -> tokio::sync::watch::Sender<bool> {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let data_key = Arc::new(event_store::keys::DataKey::from_secret(DATA_KEY.as_bytes()));
+        let sagas = learnlog::app::sagas(&self.store, &self.store, Arc::clone(&self.keys), data_key);
+        tokio::spawn(sagas.run(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }));
+        stop
+    }
+
     /// The people's keys of this app's store, under the test data key.
     pub fn keyring(&self) -> event_store::keys::KeyRing {
         let data_key = event_store::keys::DataKey::from_secret(DATA_KEY.as_bytes());

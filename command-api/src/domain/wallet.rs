@@ -83,6 +83,10 @@ pub fn decide(
             if !(1..=MAX_CREDIT_CENTS).contains(&amount_cents) {
                 found.push(Violation::new("amount_cents", format!("must be from 1 to {MAX_CREDIT_CENTS}")));
             }
+            let blank = note.as_ref().is_none_or(|note| note.trim().is_empty());
+            if reason == CreditReason::AdminCredit && blank {
+                found.push(Violation::new("reason", "must say why the money is given"));
+            }
             if note.as_ref().is_some_and(|note| note.chars().count() > NOTE_MAX_CHARS) {
                 found.push(Violation::new("reason", format!("must be at most {NOTE_MAX_CHARS} characters")));
             }

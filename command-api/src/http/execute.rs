@@ -87,6 +87,8 @@ pub(crate) enum Caller {
     Guest(std::net::IpAddr),
     /// Whoever runs the command line on the server (the first admin).
     Operator,
+    /// A process manager, by name, following the events that cause its commands.
+    Saga(&'static str),
 }
 
 impl From<Authenticated> for Caller {
@@ -102,13 +104,14 @@ impl Caller {
             Caller::User(actor) => actor.user_id.to_string(),
             Caller::Guest(ip) => format!("guest:{ip}"),
             Caller::Operator => "operator".to_owned(),
+            Caller::Saga(name) => format!("saga:{name}"),
         }
     }
 
     fn actor(&self) -> Option<events::Actor> {
         match self {
             Caller::User(actor) => Some(actor.actor()),
-            Caller::Guest(_) | Caller::Operator => None,
+            Caller::Guest(_) | Caller::Operator | Caller::Saga(_) => None,
         }
     }
 }
@@ -188,6 +191,7 @@ where
     if let Some(stored) = stored_answer(state, &scope, key).await? {
         return replay(stored, &run.digest).map(|accepted| (accepted, None));
     }
+    let _turn = state.turns.turn(&run.stream_id).await;
     for attempt in 1..=MAX_ATTEMPTS {
         let folded = load_aggregate::<A>(state, &run.stream_id).await?;
         let version = folded.version;
@@ -208,11 +212,7 @@ where
         };
         let Decision { mut events, mut side_writes, guards } = decision;
         if events.is_empty() {
-            if version == 0 {
-                return Err(
-                    Problem::internal().because("a decider accepted a command on an empty stream without events")
-                );
-            }
+            // Version 0 too: a saga withdrawing a course from a wishlist that was never written.
             let unchanged = Appended {
                 stream_id: run.stream_id.clone(),
                 stream_version: version,

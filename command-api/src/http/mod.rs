@@ -2,12 +2,15 @@
 
 mod auth;
 mod bulk_discounts;
+mod cart;
+mod checkout;
 mod course_content;
 mod courses;
 mod execute;
 mod fx;
 mod headers;
 mod instructor;
+mod orders;
 mod recovery;
 mod sessions;
 
@@ -20,10 +23,12 @@ use event_store::PgEventStore;
 use http::Method;
 
 pub use auth::create_first_admin;
+pub use checkout::{Cause, Checkout, Enrolment, WalletPayment};
 use event_store::keys::{DataKey, KeyRing};
 pub use sessions::AttemptLimiter;
 
 use crate::stream_cache::StreamCache;
+use crate::stream_locks::StreamLocks;
 
 const POST: Method = Method::POST;
 const PUT: Method = Method::PUT;
@@ -51,6 +56,8 @@ pub struct CommandApiState {
     pub keyring: KeyRing,
     /// Aggregate states folded so far, so that a command reads only a stream's newer events.
     pub streams: StreamCache,
+    /// One command at a time per stream in this process.
+    pub turns: StreamLocks,
 }
 
 impl CommandApiState {
@@ -66,6 +73,7 @@ impl CommandApiState {
             frontend_url: DEFAULT_FRONTEND_URL.to_owned(),
             data_key,
             streams: StreamCache::default(),
+            turns: StreamLocks::default(),
         }
     }
 }
@@ -133,6 +141,24 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .body::<instructor::SocialLinksBody>()
         .route(PUT, "/api/v1/me/bank-account", instructor::set_bank_account, Instructor, "Set one's payout account")
         .body::<instructor::BankAccountBody>()
+        .route(POST, "/api/v1/cart/items", cart::add_to_cart, Trainee, "Put a course into one's cart")
+        .body::<cart::ItemBody>()
+        .route(DELETE, "/api/v1/cart/items/{id}", cart::remove_from_cart, Trainee, "Take a course out of one's cart")
+        .route(POST, "/api/v1/wishlist/items", cart::add_to_wishlist, Trainee, "Put a course into one's wishlist")
+        .body::<cart::ItemBody>()
+        .route(
+            DELETE,
+            "/api/v1/wishlist/items/{id}",
+            cart::remove_from_wishlist,
+            Trainee,
+            "Take a course out of one's wishlist",
+        )
+        .route(POST, "/api/v1/orders", orders::place, Trainee, "Order the courses in one's cart")
+        .body::<orders::OrderBody>()
+        .route(POST, "/api/v1/admin/wallets/{id}/credits", orders::credit_wallet, Admin, "Credit a trainee's wallet")
+        .body::<orders::CreditBody>()
+        .route(POST, "/api/v1/admin/enrollments", orders::grant, Admin, "Enrol a trainee in a course")
+        .body::<orders::GrantBody>()
         .route(POST, "/api/v1/courses", courses::create, Instructor, "Create a draft course")
         .body::<courses::CreateCourseBody>()
         .route(POST, "/api/v1/courses/discounts", bulk_discounts::apply, InstructorOrAdmin, "Discount many courses")

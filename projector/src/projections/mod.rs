@@ -2,7 +2,9 @@
 //! rest. Every write is guarded by the stream version, so applying an event twice changes nothing.
 
 mod catalog;
+mod commerce;
 mod course_document;
+mod enrollments;
 mod fx;
 mod users;
 
@@ -16,5 +18,7 @@ pub(crate) async fn apply(
 ) -> Result<(), tokio_postgres::Error> {
     catalog::apply(transaction, recorded, event).await?;
     fx::apply(transaction, recorded, event).await?;
+    commerce::apply(transaction, recorded, event).await?;
+    enrollments::apply(transaction, recorded, event).await?;
     users::apply(transaction, recorded, event).await
 }

@@ -6,6 +6,7 @@ mod authorization;
 mod bad_input;
 mod browser_edge;
 mod catalogue;
+mod commerce;
 mod concurrency;
 mod courses;
 mod crypto_shredding;

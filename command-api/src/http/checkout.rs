@@ -1,0 +1,276 @@
+//! The checkout steps (DOMAIN.md sagas 1 and 2), each one command through the pipeline: settling a wallet
+//! order, enrolling a bought course, crediting the instructor or refunding the line, taking the course out
+//! of the cart, and fulfilling the order. The order route runs the wallet settlement at once, so that a
+//! trainee learns whether they paid; the checkout saga runs every step from the events (and the settlement
+//! again for an order whose request crashed half-way). Every step is idempotent twice over: its decider
+//! changes nothing when the step already happened, and a saga's command carries an Idempotency-Key derived
+//! from the event that caused it.
+
+use events::commerce::CreditReason;
+use events::learning::EnrollmentSource;
+use events::stream::{cart_stream, course_stream, enrollment_stream, order_stream, wallet_stream, wishlist_stream};
+use http::StatusCode;
+use uuid::Uuid;
+
+use super::CommandApiState;
+use super::execute::{
+    Accepted, Caller, CommandRun, Decision, execute, execute_loading, execute_with_outcome, load_aggregate,
+};
+use super::headers::CommandHeaders;
+use crate::domain::cart::{self, CourseList, ListCommand, ListKind};
+use crate::domain::course::Course;
+use crate::domain::enrollment::{self, Enrollment, EnrollmentRejection};
+use crate::domain::order::{self, Order, OrderCommand, OrderRejection, WALLET_TOO_LOW};
+use crate::domain::wallet::{self, DebitOutcome, Wallet, WalletCommand, WalletRejection};
+use api_contract::{FieldError, Problem};
+
+/// The event that causes a saga's command: the command's Idempotency-Key and causation id come from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cause {
+    pub event_id: Uuid,
+    pub correlation_id: Option<Uuid>,
+}
+
+impl Cause {
+    fn headers(&self, step: &str) -> CommandHeaders {
+        CommandHeaders {
+            idempotency_key: Some(format!("{}/{step}", self.event_id)),
+            if_match: None,
+            correlation_id: self.correlation_id.unwrap_or(self.event_id),
+            causation_id: Some(self.event_id),
+        }
+    }
+}
+
+/// How enrolling a bought course ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enrolment {
+    Enrolled,
+    /// The trainee already owned the course (another order, a grant), or it was deleted: the line is refunded.
+    NotFulfillable,
+}
+
+/// How a wallet order's payment ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalletPayment {
+    Paid,
+    Refused { balance_cents: i64 },
+}
+
+impl From<OrderRejection> for Problem {
+    fn from(rejection: OrderRejection) -> Self {
+        match rejection {
+            OrderRejection::NotAnIndividualTrainee => {
+                Problem::forbidden("Only individual trainees buy courses; corporate access is by request.")
+            }
+            OrderRejection::NotFound => Problem::not_found("There is no such order."),
+            OrderRejection::EmptyCart => Problem::rule("cart_empty", "Your cart is empty."),
+            OrderRejection::CourseNotForSale(course) => {
+                Problem::rule("course_not_for_sale", "A course in your cart is no longer for sale; remove it first.")
+                    .with_errors(vec![FieldError::new("cart", format!("course {course} is not for sale"))])
+            }
+            OrderRejection::WrongState(status) => {
+                Problem::rule("order_state", format!("The order cannot do this while it is {status:?}."))
+            }
+            OrderRejection::SessionMismatch => Problem::malformed("The checkout session is not this order's."),
+            OrderRejection::AmountMismatch { expected_cents, paid_cents } => Problem::malformed(format!(
+                "The amount paid ({paid_cents} cents) is not the order's total ({expected_cents} cents)."
+            )),
+            OrderRejection::LineNotFound(course) => Problem::not_found(format!("The order has no line for {course}.")),
+            OrderRejection::Unsettled => Problem::rule("order_unsettled", "Some lines are not settled yet."),
+        }
+    }
+}
+
+impl From<WalletRejection> for Problem {
+    fn from(rejection: WalletRejection) -> Self {
+        match rejection {
+            WalletRejection::Invalid(violations) => Problem::rule("validation_failed", "Some fields are not valid.")
+                .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect()),
+            WalletRejection::OperationReused => {
+                Problem::conflict("This operation id was already used for another amount.")
+            }
+        }
+    }
+}
+
+impl From<EnrollmentRejection> for Problem {
+    fn from(rejection: EnrollmentRejection) -> Self {
+        match rejection {
+            EnrollmentRejection::CourseNotFound => Problem::not_found("There is no such course."),
+            EnrollmentRejection::AlreadyEnrolled => {
+                Problem::rule("already_enrolled", "The trainee is already enrolled in this course.")
+            }
+        }
+    }
+}
+
+/// A command on one stream, answered `200 {id}`.
+fn run(stream_id: String, caller: Caller, headers: CommandHeaders, id: Uuid) -> CommandRun {
+    CommandRun {
+        stream_id,
+        actor: caller,
+        headers,
+        digest: String::new(),
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": id }),
+    }
+}
+
+/// Pays `order_id` from its trainee's wallet (operation `order-{id}`) and records the outcome on the order.
+/// Run again, it finds both done and answers the same.
+pub(crate) async fn settle_wallet_order(
+    state: &CommandApiState,
+    caller: Caller,
+    headers: &CommandHeaders,
+    order: &Order,
+) -> Result<(WalletPayment, Accepted), Problem> {
+    let operation_id = format!("order-{}", order.id);
+    let debit = WalletCommand::Debit {
+        operation_id: operation_id.clone(),
+        order_id: order.id,
+        amount_cents: order.total_cents,
+    };
+    let plain = CommandHeaders { idempotency_key: None, ..headers.clone() };
+    let nothing = || std::future::ready(Ok::<(), Problem>(()));
+    let wallet_run = run(wallet_stream(order.trainee_id), caller, plain.clone(), order.trainee_id);
+    let (_, outcome) = execute_with_outcome(state, wallet_run, nothing, |wallet: &Wallet, (): &()| {
+        wallet::decide(wallet, order.trainee_id, debit.clone())
+    })
+    .await?;
+    let payment = match outcome {
+        Some(DebitOutcome::Paid) => WalletPayment::Paid,
+        Some(DebitOutcome::Refused { balance_cents }) => WalletPayment::Refused { balance_cents },
+        None => unreachable!("a command without an Idempotency-Key is never a replay"),
+    };
+    let command = match payment {
+        WalletPayment::Paid => OrderCommand::MarkPaidFromWallet,
+        WalletPayment::Refused { .. } => OrderCommand::FailPayment { reason: WALLET_TOO_LOW.to_owned() },
+    };
+    let order_run = run(order_stream(order.id), caller, plain, order.id);
+    let accepted = execute(state, order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
+    Ok((payment, accepted))
+}
+
+/// The checkout saga's handle on the command pipeline.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    state: CommandApiState,
+}
+
+impl Checkout {
+    const SAGA: Caller = Caller::Saga("checkout");
+
+    pub fn new(state: CommandApiState) -> Self {
+        Checkout { state }
+    }
+
+    /// The order as the write side knows it now.
+    pub async fn order(&self, order_id: Uuid) -> Result<Order, Problem> {
+        Ok(load_aggregate::<Order>(&self.state, &order_stream(order_id)).await?.state)
+    }
+
+    /// Settles a wallet order that is still placed (its request stopped before it could).
+    pub async fn pay_from_wallet(&self, cause: &Cause, order: &Order) -> Result<WalletPayment, Problem> {
+        let (payment, _) = settle_wallet_order(&self.state, Self::SAGA, &cause.headers("pay"), order).await?;
+        Ok(payment)
+    }
+
+    /// Enrols the order's trainee in one bought course. An enrolment from another source, or a course deleted
+    /// since, cannot be fulfilled: the caller refunds the line.
+    pub async fn enroll(&self, cause: &Cause, order: &Order, course_id: Uuid) -> Result<Enrolment, Problem> {
+        let Some(line) = order.lines.iter().find(|line| line.course_id == course_id) else {
+            return Err(OrderRejection::LineNotFound(course_id).into());
+        };
+        let source = EnrollmentSource::Purchase { order_id: order.id, price_cents: line.price_cents };
+        let trainee_id = order.trainee_id;
+        let course_run = run(
+            enrollment_stream(trainee_id, course_id),
+            Self::SAGA,
+            cause.headers(&format!("enroll/{course_id}")),
+            course_id,
+        );
+        let state = &self.state;
+        let course = || async { load_aggregate::<Course>(state, &course_stream(course_id)).await };
+        let enrolled = execute_loading(state, course_run, course, |enrollment: &Enrollment, course| {
+            let events = enrollment::enroll(enrollment, &course.state, trainee_id, source.clone())?;
+            // D4: a deletion of the course appended since this was decided makes the append decide again.
+            let guards =
+                vec![event_store::Guard::StreamAt { stream_id: course_stream(course_id), version: course.version }];
+            Ok::<_, EnrollmentRejection>(Decision { events, guards, ..Decision::default() })
+        })
+        .await;
+        match enrolled {
+            Ok(_) => Ok(Enrolment::Enrolled),
+            Err(problem) if matches!(problem.code, "already_enrolled" | "not_found") => Ok(Enrolment::NotFulfillable),
+            Err(problem) => Err(problem),
+        }
+    }
+
+    /// Credits the line's instructor (R1), or refunds the whole line to the wallet when it could not be
+    /// fulfilled.
+    pub async fn settle_line(
+        &self,
+        cause: &Cause,
+        order: &Order,
+        course_id: Uuid,
+        enrolment: Enrolment,
+    ) -> Result<(), Problem> {
+        let (step, command) = match enrolment {
+            Enrolment::Enrolled => ("sale", OrderCommand::RecordSale { course_id }),
+            Enrolment::NotFulfillable => ("refund", OrderCommand::RefundLine { course_id }),
+        };
+        let order_run =
+            run(order_stream(order.id), Self::SAGA, cause.headers(&format!("{step}/{course_id}")), order.id);
+        execute(&self.state, order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
+        Ok(())
+    }
+
+    /// Credits a trainee's wallet once for `operation_id`.
+    pub async fn credit_wallet(
+        &self,
+        cause: &Cause,
+        trainee_id: Uuid,
+        operation_id: String,
+        amount_cents: i64,
+        reason: CreditReason,
+    ) -> Result<(), Problem> {
+        let wallet_run = run(wallet_stream(trainee_id), Self::SAGA, cause.headers("credit"), trainee_id);
+        let credit = WalletCommand::Credit { operation_id, amount_cents, reason, note: None };
+        execute(&self.state, wallet_run, |wallet: &Wallet| {
+            wallet::decide(wallet, trainee_id, credit.clone()).map(|(events, _)| events)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Takes a course out of a trainee's cart or wishlist, if it is there.
+    pub async fn withdraw(
+        &self,
+        cause: &Cause,
+        kind: ListKind,
+        trainee_id: Uuid,
+        course_id: Uuid,
+    ) -> Result<(), Problem> {
+        let stream = match kind {
+            ListKind::Cart => cart_stream(trainee_id),
+            ListKind::Wishlist => wishlist_stream(trainee_id),
+        };
+        let step = format!("withdraw/{}/{course_id}", stream.split('-').next().unwrap_or("list"));
+        let list_run = run(stream, Self::SAGA, cause.headers(&step), course_id);
+        execute(&self.state, list_run, |list: &CourseList| {
+            cart::decide(kind, list, trainee_id, None, ListCommand::Withdraw { course_id })
+                .map_err(|_| Problem::internal().because("a withdrawal is never refused"))
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a paid order whose lines are all settled as fulfilled.
+    pub async fn fulfil(&self, cause: &Cause, order_id: Uuid) -> Result<(), Problem> {
+        let order_run = run(order_stream(order_id), Self::SAGA, cause.headers("fulfil"), order_id);
+        execute(&self.state, order_run, |current: &Order| order::decide(current, None, OrderCommand::MarkFulfilled))
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,227 @@
+//! `POST /api/v1/orders`: an individual trainee orders the courses in their cart, priced from the Course
+//! aggregates with the day's discount, shown in the currency of `country` at the rate of the moment (D8). A
+//! wallet order is paid at once or fails with `422 insufficient_wallet_balance`; a card order answers with
+//! the provider's checkout page, and only the provider's signed webhook marks it paid (D10).
+//!
+//! Also the admin's money and access commands: crediting a wallet with a reason, and granting an enrolment.
+
+use api_contract::{Authenticated, JsonCommand, Problem};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use events::Role;
+use events::commerce::{CreditReason, PaymentMethod};
+use events::learning::EnrollmentSource;
+use events::stream::{
+    cart_stream, course_stream, enrollment_stream, fx_stream, order_stream, user_stream, wallet_stream,
+};
+use http::StatusCode;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::CommandApiState;
+use super::checkout::{WalletPayment, settle_wallet_order};
+use super::execute::{Accepted, CommandRun, Decision, execute_loading, load_aggregate};
+use super::headers::CommandHeaders;
+use crate::domain::account::Account;
+use crate::domain::cart::CourseList;
+use crate::domain::course::Course;
+use crate::domain::enrollment::{self, Enrollment, EnrollmentRejection};
+use crate::domain::fx::FxRate;
+use crate::domain::order::{self, Order, OrderCommand};
+use crate::domain::wallet::{self, Wallet, WalletCommand};
+use crate::stream_cache::Folded;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OrderBody {
+    #[schema(value_type = String, pattern = "^(card|wallet)$")]
+    method: PaymentMethod,
+    /// ISO 3166 alpha-2: the currency the order's prices are shown in (USD when unknown).
+    #[serde(default)]
+    country: Option<String>,
+}
+
+/// The circulating currency of an ISO 3166 alpha-2 country code.
+fn currency_of(country: &str) -> Option<&'static str> {
+    let country: iso_currency::Country = country.trim().to_ascii_uppercase().parse().ok()?;
+    iso_currency::Currency::from_country(country)
+        .into_iter()
+        .find(|c| !c.is_fund() && !c.is_special() && c.is_superseded().is_none())
+        .map(|c| c.code())
+}
+
+/// The display currency and its rate from the write side's `fx-{currency}` stream; USD without a rate.
+async fn display(state: &CommandApiState, country: Option<&str>) -> Result<(String, i64), Problem> {
+    let Some(currency) = country.and_then(currency_of).filter(|c| *c != "USD") else {
+        return Ok(("USD".to_owned(), 1_000_000));
+    };
+    let rate = load_aggregate::<FxRate>(state, &fx_stream(currency)).await?.state.rate_ppm;
+    Ok(rate.map_or_else(|| ("USD".to_owned(), 1_000_000), |rate| (currency.to_owned(), rate)))
+}
+
+/// The cart and its courses as the write side knows them now.
+async fn cart_with_courses(
+    state: &CommandApiState,
+    trainee_id: Uuid,
+) -> Result<(Folded<CourseList>, Vec<Course>), Problem> {
+    let cart = load_aggregate::<CourseList>(state, &cart_stream(trainee_id)).await?;
+    let mut courses = Vec::with_capacity(cart.state.courses.len());
+    for course_id in &cart.state.courses {
+        courses.push(load_aggregate::<Course>(state, &course_stream(*course_id)).await?.state);
+    }
+    Ok((cart, courses))
+}
+
+/// `POST /api/v1/orders {method, country}`.
+pub(crate) async fn place(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<OrderBody>,
+) -> Result<Response, Problem> {
+    let OrderBody { method, country } = command.body;
+    let (currency, rate_ppm) = display(&state, country.as_deref()).await?;
+    let trainee_id = actor.user_id;
+    let order_id = Uuid::now_v7();
+    let run = CommandRun {
+        stream_id: order_stream(order_id),
+        actor: actor.into(),
+        headers: headers.clone(),
+        digest: command.digest,
+        status: StatusCode::CREATED,
+        data: serde_json::json!({ "id": order_id }),
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    let facts = || cart_with_courses(&state, trainee_id);
+    let placer = actor.actor();
+    let placed = execute_loading(&state, run, facts, |order: &Order, (cart, courses)| {
+        let command = OrderCommand::Place {
+            order_id,
+            method,
+            courses: courses.clone(),
+            today,
+            currency: currency.clone(),
+            rate_ppm,
+        };
+        let events = order::decide(order, Some(&placer), command)?;
+        // Placed on the cart the trainee saw: a change of the cart meanwhile makes the order decide again.
+        let guards = vec![event_store::Guard::StreamAt { stream_id: cart_stream(trainee_id), version: cart.version }];
+        Ok::<_, Problem>(Decision { events, guards, ..Decision::default() })
+    })
+    .await?;
+    // A retried request (same Idempotency-Key) carries on with the order its first attempt placed.
+    let order_id = placed.data.get("id").and_then(|id| id.as_str()).and_then(|id| id.parse().ok()).unwrap_or(order_id);
+    let order = load_aggregate::<Order>(&state, &order_stream(order_id)).await?.state;
+    match method {
+        PaymentMethod::Wallet => {
+            let (payment, accepted) = settle_wallet_order(&state, actor.into(), &headers, &order).await?;
+            match payment {
+                WalletPayment::Paid => Ok(answer(accepted, &order, "paid")),
+                WalletPayment::Refused { balance_cents } => Err(Problem::rule(
+                    "insufficient_wallet_balance",
+                    format!(
+                        "Your wallet holds {balance_cents} cents, less than the order's {} cents; nothing was charged.",
+                        order.total_cents
+                    ),
+                )),
+            }
+        }
+        PaymentMethod::Card => Ok(answer(placed, &order, "placed")),
+    }
+}
+
+/// `201 {id, status, total}` with the token of the last step.
+fn answer(mut accepted: Accepted, order: &Order, status: &str) -> Response {
+    accepted.status = StatusCode::CREATED;
+    accepted.data = serde_json::json!({
+        "id": order.id,
+        "status": status,
+        "total": { "amount_cents": order.total_cents, "currency": "USD" },
+        "version": accepted.token.stream_version,
+    });
+    accepted.into_response()
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreditBody {
+    amount_cents: i64,
+    /// Why the money is given, for the trainee's statement.
+    reason: String,
+}
+
+/// The account of `user_id` on the write side, or 404 unless it is an individual trainee (`roles`).
+async fn trainee_account(state: &CommandApiState, user_id: Uuid, roles: &[Role]) -> Result<(), Problem> {
+    match load_aggregate::<Account>(state, &user_stream(user_id)).await?.state {
+        Account::Registered(role) if roles.contains(&role) => Ok(()),
+        _ => Err(Problem::not_found("There is no such trainee.")),
+    }
+}
+
+/// `POST /api/v1/admin/wallets/{id}/credits {amount_cents, reason}`: the operation id is the request's
+/// Idempotency-Key when there is one, so a retried credit is credited once.
+pub(crate) async fn credit_wallet(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    api_contract::PathId(trainee_id): api_contract::PathId,
+    headers: CommandHeaders,
+    command: JsonCommand<CreditBody>,
+) -> Result<Accepted, Problem> {
+    trainee_account(&state, trainee_id, &[Role::IndividualTrainee]).await?;
+    let CreditBody { amount_cents, reason } = command.body;
+    let reason = reason.trim().to_owned();
+    let operation_id = match &headers.idempotency_key {
+        Some(key) => format!("admin-{}-{key}", actor.user_id),
+        None => format!("admin-{}", Uuid::now_v7()),
+    };
+    let run = CommandRun {
+        stream_id: wallet_stream(trainee_id),
+        actor: actor.into(),
+        headers,
+        digest: command.digest,
+        status: StatusCode::CREATED,
+        data: serde_json::json!({ "id": trainee_id, "operation_id": operation_id }),
+    };
+    let credit =
+        WalletCommand::Credit { operation_id, amount_cents, reason: CreditReason::AdminCredit, note: Some(reason) };
+    super::execute::execute(&state, run, |wallet: &Wallet| {
+        wallet::decide(wallet, trainee_id, credit.clone()).map(|(events, _)| events)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GrantBody {
+    trainee_id: Uuid,
+    course_id: Uuid,
+}
+
+/// `POST /api/v1/admin/enrollments {trainee_id, course_id}`: an admin grants a trainee a course.
+pub(crate) async fn grant(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<GrantBody>,
+) -> Result<Accepted, Problem> {
+    let GrantBody { trainee_id, course_id } = command.body;
+    trainee_account(&state, trainee_id, &[Role::IndividualTrainee, Role::CorporateTrainee]).await?;
+    let run = CommandRun {
+        stream_id: enrollment_stream(trainee_id, course_id),
+        actor: actor.into(),
+        headers,
+        digest: command.digest,
+        status: StatusCode::CREATED,
+        data: serde_json::json!({ "id": course_id, "trainee_id": trainee_id }),
+    };
+    let source = EnrollmentSource::AdminGrant { admin_id: actor.user_id };
+    let stream = course_stream(course_id);
+    let course = || load_aggregate::<Course>(&state, &stream);
+    execute_loading(&state, run, course, |enrollment: &Enrollment, course| {
+        let events = enrollment::enroll(enrollment, &course.state, trainee_id, source.clone())?;
+        let guards =
+            vec![event_store::Guard::StreamAt { stream_id: course_stream(course_id), version: course.version }];
+        Ok::<_, EnrollmentRejection>(Decision { events, guards, ..Decision::default() })
+    })
+    .await
+}

@@ -1,0 +1,81 @@
+//! `GET /api/v1/me/cart` and `GET /api/v1/me/wishlist`: the caller's courses in the order they were added,
+//! paged (8 a page, DOMAIN.md 2.6.2), each with today's price, and the total of the whole list in the
+//! caller's currency (D8: the USD sum, converted once).
+
+use std::collections::HashMap;
+
+use api_contract::{Authenticated, Problem};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use http::HeaderMap;
+
+use crate::QueryApiState;
+use crate::caching::{Audience, cached_json};
+use crate::consistency::Freshness;
+use crate::courses::{COURSE_SELECT, CourseView, unavailable};
+use crate::money::Display;
+use crate::page::{ListEnvelope, PageRequest};
+
+const DEFAULT_LIMIT: i64 = 8;
+
+/// `GET /api/v1/me/cart?country=&page=&limit=`
+pub(crate) async fn cart(
+    actor: Authenticated,
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = list(&state, &headers, &params, "cart_item", actor).await;
+    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+}
+
+/// `GET /api/v1/me/wishlist?country=&page=&limit=`
+pub(crate) async fn wishlist(
+    actor: Authenticated,
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = list(&state, &headers, &params, "wishlist_item", actor).await;
+    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+}
+
+async fn list(
+    state: &QueryApiState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    table: &'static str,
+    actor: Authenticated,
+) -> Result<Response, Problem> {
+    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let page = PageRequest::parse(get("page"), get("limit"), DEFAULT_LIMIT)?;
+    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let display = Display::for_country(&client, get("country")).await.map_err(unavailable)?;
+    let listed = format!("{COURSE_SELECT} JOIN {table} i ON i.course_id = c.id WHERE i.trainee_id = $1");
+    let rows = client
+        .query(
+            &format!("{listed} ORDER BY i.position LIMIT $2 OFFSET $3"),
+            &[&actor.user_id, &page.limit, &page.offset()],
+        )
+        .await
+        .map_err(unavailable)?;
+    let courses = rows
+        .iter()
+        .map(|row| CourseView::from_row(row, display))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unavailable)?;
+    let totals = client
+        .query_one(
+            &format!("SELECT count(*), COALESCE(sum(effective_price_cents), 0)::bigint FROM ({listed}) l"),
+            &[&actor.user_id],
+        )
+        .await
+        .map_err(unavailable)?;
+    let (count, total_usd): (i64, i64) =
+        (totals.try_get(0).map_err(unavailable)?, totals.try_get(1).map_err(unavailable)?);
+    let mut body = serde_json::to_value(ListEnvelope::new(courses, page, count)).map_err(unavailable)?;
+    body["total"] = serde_json::to_value(display.show(total_usd)).map_err(unavailable)?;
+    Ok(cached_json(headers, Audience::Private, &body))
+}

@@ -1,0 +1,184 @@
+//! Money views: `GET /api/v1/me/wallet` (balance and the latest transactions, paged) and the instructors'
+//! revenue, `GET /api/v1/me/instructor/revenue?year=` and, for admins,
+//! `GET /api/v1/admin/instructors/{id}/revenue?year=` (R22: a year from 2000 to 2100; twelve months of
+//! gross, refunds and net, with the balance).
+
+use std::collections::HashMap;
+
+use api_contract::{Authenticated, PathId, Problem};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use http::HeaderMap;
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::QueryApiState;
+use crate::caching::{Audience, cached_json};
+use crate::consistency::Freshness;
+use crate::courses::unavailable;
+use crate::money::{Display, Money};
+use crate::page::{ListEnvelope, PageRequest};
+
+const DEFAULT_LIMIT: i64 = 20;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct WalletTransaction {
+    operation_id: String,
+    /// Positive for a credit, negative for a debit, in USD cents.
+    amount: Money,
+    balance: Money,
+    /// `admin_credit`, `order_line_refund`, `refund` or `order`.
+    kind: String,
+    note: Option<String>,
+    order_id: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
+}
+
+/// `GET /api/v1/me/wallet?page=&limit=`: `{data: [transactions], balance, ...page}`, newest first.
+pub(crate) async fn wallet(
+    actor: Authenticated,
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = async {
+        let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let page = PageRequest::parse(get("page"), get("limit"), DEFAULT_LIMIT)?;
+        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let balance: i64 = client
+            .query_opt("SELECT balance_cents FROM wallet_view WHERE trainee_id = $1", &[&actor.user_id])
+            .await
+            .map_err(unavailable)?
+            .map(|row| row.try_get(0))
+            .transpose()
+            .map_err(unavailable)?
+            .unwrap_or(0);
+        let rows = client
+            .query(
+                "SELECT operation_id, delta_cents, balance_cents, kind, note, order_id, at FROM wallet_txn \
+                 WHERE trainee_id = $1 ORDER BY position DESC LIMIT $2 OFFSET $3",
+                &[&actor.user_id, &page.limit, &page.offset()],
+            )
+            .await
+            .map_err(unavailable)?;
+        let count: i64 = client
+            .query_one("SELECT count(*) FROM wallet_txn WHERE trainee_id = $1", &[&actor.user_id])
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(unavailable)?;
+        let usd = |cents: i64| Money { amount_cents: cents, currency: "USD" };
+        let transactions = rows
+            .iter()
+            .map(|row| {
+                Ok(WalletTransaction {
+                    operation_id: row.try_get(0)?,
+                    amount: usd(row.try_get(1)?),
+                    balance: usd(row.try_get(2)?),
+                    kind: row.try_get(3)?,
+                    note: row.try_get(4)?,
+                    order_id: row.try_get(5)?,
+                    at: row.try_get(6)?,
+                })
+            })
+            .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+            .map_err(unavailable)?;
+        let mut body = serde_json::to_value(ListEnvelope::new(transactions, page, count)).map_err(unavailable)?;
+        body["balance"] = serde_json::to_value(usd(balance)).map_err(unavailable)?;
+        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &body))
+    };
+    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct MonthRevenue {
+    month: i32,
+    gross: Money,
+    refunds: Money,
+    net: Money,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Revenue {
+    instructor_id: Uuid,
+    year: i32,
+    /// Twelve months, January first, in the caller's currency.
+    months: Vec<MonthRevenue>,
+    /// What the platform owes the instructor now (may be negative after refunds).
+    balance: Money,
+}
+
+/// `GET /api/v1/me/instructor/revenue?year=&country=`
+pub(crate) async fn mine(
+    actor: Authenticated,
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = revenue(&state, &headers, &params, actor.user_id).await;
+    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+}
+
+/// `GET /api/v1/admin/instructors/{id}/revenue?year=&country=`
+pub(crate) async fn of_instructor(
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    PathId(instructor_id): PathId,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = revenue(&state, &headers, &params, instructor_id).await;
+    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+}
+
+async fn revenue(
+    state: &QueryApiState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    instructor_id: Uuid,
+) -> Result<Response, Problem> {
+    let year = match params.get("year").map(|year| year.trim().parse::<i32>()) {
+        None => OffsetDateTime::now_utc().year(),
+        Some(Ok(year)) if (2000..=2100).contains(&year) => year,
+        Some(_) => return Err(Problem::rule("invalid_year", "year must be a year from 2000 to 2100.")),
+    };
+    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let display =
+        Display::for_country(&client, params.get("country").map(String::as_str)).await.map_err(unavailable)?;
+    let rows = client
+        .query(
+            "SELECT month, gross_cents, refunds_cents FROM instructor_revenue_monthly \
+             WHERE instructor_id = $1 AND year = $2",
+            &[&instructor_id, &year],
+        )
+        .await
+        .map_err(unavailable)?;
+    let mut months: Vec<MonthRevenue> = (1..=12)
+        .map(|month| MonthRevenue { month, gross: display.show(0), refunds: display.show(0), net: display.show(0) })
+        .collect();
+    for row in rows {
+        let month: i32 = row.try_get(0).map_err(unavailable)?;
+        let (gross, refunds): (i64, i64) = (row.try_get(1).map_err(unavailable)?, row.try_get(2).map_err(unavailable)?);
+        if let Some(slot) = usize::try_from(month - 1).ok().and_then(|index| months.get_mut(index)) {
+            *slot = MonthRevenue {
+                month,
+                gross: display.show(gross),
+                refunds: display.show(refunds),
+                net: display.show(gross - refunds),
+            };
+        }
+    }
+    let balance: i64 = client
+        .query_opt("SELECT balance_cents FROM instructor_ledger_view WHERE instructor_id = $1", &[&instructor_id])
+        .await
+        .map_err(unavailable)?
+        .map(|row| row.try_get(0))
+        .transpose()
+        .map_err(unavailable)?
+        .unwrap_or(0);
+    let data = Revenue { instructor_id, year, months, balance: display.show(balance) };
+    Ok(cached_json(headers, Audience::Private, &serde_json::json!({ "data": data })))
+}

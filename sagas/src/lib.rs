@@ -1,0 +1,191 @@
+//! The process managers (DOMAIN.md, "Sagas"): loops that follow the event feed from a stored checkpoint and
+//! answer some events with commands, sent through the command API's one pipeline. They decide nothing a
+//! decider should: they only know which command follows which event.
+//!
+//! Invariants (ARCHITECTURE.md, "Sagas"):
+//! - at least once: the checkpoint moves only after every event before it was handled, so a crash re-runs
+//!   the events since the last checkpoint;
+//! - harmless redelivery: every command carries an Idempotency-Key derived from the causing event's id and
+//!   the step, and every step's decider changes nothing when the step already happened;
+//! - nothing stalls everything: an event whose command is refused for good, or that does not decode, parks
+//!   its stream in `saga_dead_letters` (its later events wait behind it); transient failures (a database
+//!   down, a lost race) are retried with backoff.
+
+mod catalogue;
+mod checkout;
+mod dead_letters;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::time::Duration;
+
+use api_contract::Problem;
+use command_api::{Cause, Checkout};
+use database::Database;
+use events::{Event, RecordedEvent};
+use http_status::is_transient;
+use projector::{EventSource, FeedSource};
+
+/// The checkpoint name of the sagas of this version.
+pub const SAGAS: &str = "checkout";
+/// Events read per round.
+const BATCH_SIZE: usize = 200;
+const RETRY_AFTER: Duration = Duration::from_millis(100);
+const RETRY_AT_MOST: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SagaError {
+    #[error("no event store connection: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error(transparent)]
+    Postgres(#[from] tokio_postgres::Error),
+}
+
+/// Why handling one event failed.
+#[derive(Debug)]
+enum Failure {
+    /// Worth trying again: a dependency down, a lost race.
+    Transient(String),
+    /// Will fail again until someone fixes something: park the stream.
+    Permanent(String),
+}
+
+impl From<Problem> for Failure {
+    fn from(problem: Problem) -> Self {
+        let cause = problem.cause.as_deref().map(|cause| format!(" ({cause})")).unwrap_or_default();
+        let text = format!("{} {}: {}{cause}", problem.status.as_u16(), problem.code, problem.detail);
+        if is_transient(problem.status) { Failure::Transient(text) } else { Failure::Permanent(text) }
+    }
+}
+
+mod http_status {
+    /// A lost race (409) or an unavailable dependency (503) is retried; anything else will fail again.
+    pub(crate) fn is_transient(status: http::StatusCode) -> bool {
+        matches!(status.as_u16(), 409 | 503)
+    }
+}
+
+/// The sagas of one process, over the event store's feed.
+#[derive(Debug)]
+pub struct Sagas {
+    store: Database,
+    read: Database,
+    checkout: Checkout,
+}
+
+impl Sagas {
+    /// `checkout` sends the commands; `read` answers which carts and wishlists hold a course.
+    pub fn new(store: Database, read: Database, checkout: Checkout) -> Self {
+        Sagas { store, read, checkout }
+    }
+
+    /// Follows the feed from the stored checkpoint until `shutdown` completes; the event in hand is finished
+    /// first.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut backoff = RETRY_AFTER;
+        let start = loop {
+            match dead_letters::checkpoint(&self.store).await {
+                Ok(position) => break position,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the sagas' checkpoint yet; retrying");
+                    tokio::select! {
+                        () = &mut shutdown => return,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        };
+        tracing::info!(position = start, "sagas starting");
+        let mut source = FeedSource::new(self.store.clone(), start);
+        loop {
+            let batch = tokio::select! {
+                () = &mut shutdown => return,
+                batch = source.next_batch(BATCH_SIZE) => batch,
+            };
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::warn!(%error, retry_in = ?backoff, "reading events failed; retrying");
+                    tokio::select! {
+                        () = &mut shutdown => return,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(RETRY_AT_MOST);
+                    continue;
+                }
+            };
+            let Some(last) = batch.last().map(|sourced| sourced.event.position) else { continue };
+            for sourced in &batch {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = self.handle_until_done(&sourced.event) => {}
+                }
+            }
+            while let Err(error) = dead_letters::save_checkpoint(&self.store, last).await {
+                tracing::warn!(%error, "storing the sagas' checkpoint failed; retrying");
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+            }
+            backoff = RETRY_AFTER;
+        }
+    }
+
+    /// Handles `recorded`, retrying transient failures, parking its stream on a permanent one.
+    async fn handle_until_done(&self, recorded: &RecordedEvent) {
+        let mut backoff = RETRY_AFTER;
+        loop {
+            let parked: HashSet<String> = match dead_letters::parked(&self.store, &recorded.stream_id).await {
+                Ok(parked) => parked,
+                Err(error) => {
+                    tracing::warn!(%error, "reading the sagas' dead letters failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(RETRY_AT_MOST);
+                    continue;
+                }
+            };
+            let outcome = if parked.contains(&recorded.stream_id) {
+                dead_letters::park(&self.store, recorded, None).await.map_err(|e| Failure::Transient(e.to_string()))
+            } else {
+                self.handle(recorded).await
+            };
+            match outcome {
+                Ok(()) => return,
+                Err(Failure::Permanent(error)) => {
+                    tracing::error!(
+                        stream = %recorded.stream_id,
+                        position = recorded.position,
+                        event_type = %recorded.event_type,
+                        %error,
+                        "a saga cannot act on an event; its stream is parked"
+                    );
+                    match dead_letters::park(&self.store, recorded, Some(&error)).await {
+                        Ok(()) => return,
+                        Err(error) => tracing::warn!(%error, "parking an event failed; retrying"),
+                    }
+                }
+                Err(Failure::Transient(error)) => {
+                    tracing::warn!(stream = %recorded.stream_id, %error, retry_in = ?backoff, "a saga step failed; retrying");
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(RETRY_AT_MOST);
+        }
+    }
+
+    async fn handle(&self, recorded: &RecordedEvent) -> Result<(), Failure> {
+        let event = recorded.decode().map_err(|error| Failure::Permanent(error.to_string()))?;
+        let cause = Cause { event_id: recorded.event_id, correlation_id: recorded.metadata.correlation_id };
+        match &event {
+            Event::OrderPlaced(_) | Event::OrderPaid(_) | Event::OrderLineRefunded(_) => {
+                checkout::react(&self.checkout, &cause, &event).await
+            }
+            Event::CourseRetired(_) | Event::CourseDeleted(_) => {
+                catalogue::react(&self.checkout, &self.read, &cause, &event).await
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Commerce through HTTP: carts and wishlists, wallet orders, admin credits, and the checkout saga that
+//! enrols, credits instructors and refunds a line bought twice.
+
+use std::time::Duration;
+
+use events::Role;
+use serde_json::{Value, json};
+use tests::TestApp;
+use tests::app::Answer;
+use uuid::Uuid;
+
+/// A signed-up individual trainee and their token.
+async fn trainee(app: &TestApp, name: &str) -> (Uuid, String) {
+    let body = json!({ "email": format!("{name}@example.com"), "username": name, "password": "correct horse battery",
+        "name": name, "country": "gb" });
+    let answer = app.send(app.http.post(app.url("/api/v1/auth/register")), Some(&body)).await;
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    let id = answer.id();
+    (id, app.keys.issue(id, Role::IndividualTrainee, Duration::from_secs(600)).expect("signs"))
+}
+
+/// A published course of a new instructor at `price_cents`.
+async fn published_course(app: &TestApp, instructor: &str, price_cents: i64) -> (Uuid, Uuid) {
+    let (instructor_id, token) = app.instructor(instructor, "Grace Hopper").await;
+    let mut body = TestApp::course_body("Rust for web services");
+    body["price"]["amount_cents"] = json!(price_cents);
+    let created = app.post("/api/v1/courses", &token, Some(&body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let course_id = created.id();
+    let published = app.post(&format!("/api/v1/courses/{course_id}/publish"), &token, None).await;
+    assert_eq!(published.status, 200, "{:?}", published.body);
+    (course_id, instructor_id)
+}
+
+async fn credit(app: &TestApp, trainee_id: Uuid, amount_cents: i64) {
+    let (_, admin) = app.user(Role::Admin);
+    let body = json!({ "amount_cents": amount_cents, "reason": "Welcome credit" });
+    let answer = app.post(&format!("/api/v1/admin/wallets/{trainee_id}/credits"), &admin, Some(&body)).await;
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+}
+
+async fn add_to_cart(app: &TestApp, token: &str, course_id: Uuid) -> Answer {
+    app.post("/api/v1/cart/items", token, Some(&json!({ "course_id": course_id }))).await
+}
+
+async fn order(app: &TestApp, token: &str) -> Answer {
+    app.post("/api/v1/orders", token, Some(&json!({ "method": "wallet", "country": "US" }))).await
+}
+
+async fn get_as(app: &TestApp, path: &str, token: &str) -> Answer {
+    app.send(app.http.get(app.url(path)).bearer_auth(token), None).await
+}
+
+/// Polls `path` (bounded) until `done` holds for its answer.
+async fn eventually(app: &TestApp, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = get_as(app, path, token).await;
+        if answer.status == 200 && done(&answer.body) {
+            return answer.body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{path} never got there: {:?}", answer.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_wallet_order_pays_enrols_credits_the_instructor_and_empties_the_cart() {
+    let app = TestApp::start().await;
+    let _sagas = app.start_sagas();
+    let (course_id, instructor_id) = published_course(&app, "grace", 1999).await;
+    let (trainee_id, token) = trainee(&app, "ada").await;
+    credit(&app, trainee_id, 5_000).await;
+    assert_eq!(add_to_cart(&app, &token, course_id).await.status, 201);
+
+    let cart = eventually(&app, "/api/v1/me/cart", &token, |body| body["total_results"] == 1).await;
+    assert_eq!(cart["total"], json!({ "amount_cents": 1999, "currency": "USD" }));
+
+    let placed = order(&app, &token).await;
+    assert_eq!(placed.status, 201, "{:?}", placed.body);
+    assert_eq!(placed.body["data"]["status"], "paid");
+    assert_eq!(placed.body["data"]["total"]["amount_cents"], 1999);
+    let order_id = placed.id();
+
+    let path = format!("/api/v1/me/orders/{order_id}");
+    let fulfilled = eventually(&app, &path, &token, |body| body["data"]["status"] == "fulfilled").await;
+    assert_eq!(fulfilled["data"]["lines"][0]["price_cents"], 1999);
+    let enrolled = get_as(&app, &format!("/api/v1/me/enrollments/{course_id}"), &token).await;
+    assert_eq!(enrolled.status, 200, "{:?}", enrolled.body);
+    assert_eq!(enrolled.body["data"]["enrollment"]["source"], "purchase");
+    let wallet = get_as(&app, "/api/v1/me/wallet", &token).await;
+    assert_eq!(wallet.body["balance"]["amount_cents"], 5_000 - 1999);
+    eventually(&app, "/api/v1/me/cart", &token, |body| body["total_results"] == 0).await;
+
+    let instructor = app.keys.issue(instructor_id, Role::Instructor, Duration::from_secs(60)).expect("signs");
+    let year = time::OffsetDateTime::now_utc().year();
+    let revenue = get_as(&app, &format!("/api/v1/me/instructor/revenue?year={year}"), &instructor).await;
+    assert_eq!(revenue.status, 200, "{:?}", revenue.body);
+    assert_eq!(revenue.body["data"]["balance"]["amount_cents"], 1599, "floor(0.80 x 1999)");
+    let gross: i64 = revenue.body["data"]["months"]
+        .as_array()
+        .expect("months")
+        .iter()
+        .map(|month| month["gross"]["amount_cents"].as_i64().expect("cents"))
+        .sum();
+    assert_eq!(gross, 1599);
+    let course = app.get(&format!("/api/v1/courses/{course_id}"), None).await;
+    assert_eq!(course.body["data"]["enrolled_count"], 1);
+    let too_early = get_as(&app, "/api/v1/me/instructor/revenue?year=1999", &instructor).await;
+    assert_eq!(too_early.status, 422);
+}
+
+#[tokio::test]
+async fn only_individual_trainees_fill_carts_with_published_courses_once() {
+    let app = TestApp::start().await;
+    let (course_id, _) = published_course(&app, "grace", 1999).await;
+    let (_, instructor) = app.instructor("linus", "Linus").await;
+    let draft = app.create_course(&instructor, "Draft").await.id();
+    let (_, token) = trainee(&app, "ada").await;
+
+    assert_eq!(add_to_cart(&app, &token, course_id).await.status, 201);
+    let twice = add_to_cart(&app, &token, course_id).await;
+    assert_eq!((twice.status, twice.body["code"].as_str()), (422, Some("already_in_cart")));
+    let unpublished = add_to_cart(&app, &token, draft).await;
+    assert_eq!((unpublished.status, unpublished.body["code"].as_str()), (422, Some("course_not_for_sale")));
+    assert_eq!(add_to_cart(&app, &token, Uuid::now_v7()).await.status, 404);
+    let (_, corporate) = app.user(Role::CorporateTrainee);
+    assert_eq!(add_to_cart(&app, &corporate, course_id).await.status, 403);
+    assert_eq!(add_to_cart(&app, &instructor, course_id).await.status, 403);
+    let wishlisted = app.post("/api/v1/wishlist/items", &token, Some(&json!({ "course_id": course_id }))).await;
+    assert_eq!(wishlisted.status, 201);
+    let removed = app.call(reqwest::Method::DELETE, &format!("/api/v1/cart/items/{course_id}"), &token, None).await;
+    assert_eq!(removed.status, 200, "{:?}", removed.body);
+    let empty = order(&app, &token).await;
+    assert_eq!((empty.status, empty.body["code"].as_str()), (422, Some("cart_empty")));
+}
+
+#[tokio::test]
+async fn twenty_concurrent_wallet_orders_on_a_balance_for_three_pay_exactly_three() {
+    let app = TestApp::start().await;
+    let (course_id, _) = published_course(&app, "grace", 1000).await;
+    let (trainee_id, token) = trainee(&app, "ada").await;
+    credit(&app, trainee_id, 3_500).await;
+    assert_eq!(add_to_cart(&app, &token, course_id).await.status, 201);
+    let orders = (0..20).map(|_| {
+        let (app, token) = (&app, token.clone());
+        async move { order(app, &token).await }
+    });
+    let answers = futures_util::future::join_all(orders).await;
+    let paid = answers.iter().filter(|answer| answer.status == 201).count();
+    let refused = answers.iter().filter(|answer| answer.body["code"] == "insufficient_wallet_balance").count();
+    assert_eq!((paid, refused), (3, 17), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    let balance = app
+        .database
+        .count(&format!(
+            "SELECT (payload::json->>'balance_cents')::bigint FROM events WHERE stream_id = 'wallet-{trainee_id}' \
+         AND event_type IN ('WalletDebited', 'WalletCredited') ORDER BY stream_version DESC LIMIT 1"
+        ))
+        .await;
+    assert_eq!(balance, 500);
+    let negative = app.database.count(&format!(
+        "SELECT count(*) FROM events WHERE stream_id = 'wallet-{trainee_id}' AND (payload::json->>'balance_cents')::bigint < 0"
+    )).await;
+    assert_eq!(negative, 0);
+}
+
+#[tokio::test]
+async fn a_course_bought_in_two_orders_is_enrolled_once_and_the_second_line_goes_back_to_the_wallet() {
+    let app = TestApp::start().await;
+    let _sagas = app.start_sagas();
+    let (course_id, instructor_id) = published_course(&app, "grace", 1999).await;
+    let (trainee_id, token) = trainee(&app, "ada").await;
+    credit(&app, trainee_id, 10_000).await;
+    assert_eq!(add_to_cart(&app, &token, course_id).await.status, 201);
+    // Both orders are placed from the same cart before the saga fulfils either.
+    let (first, second) = tokio::join!(order(&app, &token), order(&app, &token));
+    assert_eq!((first.status, second.status), (201, 201), "{:?} {:?}", first.body, second.body);
+
+    for placed in [&first, &second] {
+        let path = format!("/api/v1/me/orders/{}", placed.id());
+        eventually(&app, &path, &token, |body| body["data"]["status"] == "fulfilled").await;
+    }
+    let wallet =
+        eventually(&app, "/api/v1/me/wallet", &token, |body| body["balance"]["amount_cents"] == 10_000 - 1999).await;
+    assert_eq!(wallet["data"][0]["kind"], "order_line_refund");
+    let enrolments = app.database.count(&format!(
+        "SELECT count(*) FROM events WHERE event_type = 'TraineeEnrolled' AND stream_id = 'enrollment-{trainee_id}-{course_id}'"
+    )).await;
+    assert_eq!(enrolments, 1);
+    let earnings = app
+        .database
+        .count(&format!(
+            "SELECT count(*) FROM events WHERE event_type = 'InstructorEarningRecorded' \
+         AND payload::json->>'instructor_id' = '{instructor_id}'"
+        ))
+        .await;
+    assert_eq!(earnings, 1, "the refunded line is not credited to the instructor");
+}
