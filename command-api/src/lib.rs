@@ -13,6 +13,6 @@ pub mod stream_cache;
 pub mod stream_locks;
 
 pub use http::{
-    AttemptLimiter, Cause, Checkout, CommandApiState, DEFAULT_FRONTEND_URL, Enrolment, WalletPayment,
+    AttemptLimiter, CardPayments, Cause, Checkout, CommandApiState, DEFAULT_FRONTEND_URL, Enrolment, WalletPayment,
     create_first_admin, router, routes,
 };

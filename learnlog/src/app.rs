@@ -23,7 +23,8 @@ use tokio::sync::watch;
 
 use crate::config::{Config, KafkaConfig};
 use crate::error::Error;
-use crate::secret::{data_key, token_secret};
+use crate::secret::{data_key, payment_secrets, token_secret};
+use secrecy::SecretString;
 
 /// A part of Learnlog that a process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,12 +38,17 @@ pub enum Role {
     Mailer,
     /// The process managers: checkout fulfilment, carts of retired courses.
     Sagas,
+    /// The built-in payment provider (Stripe's checkout API, a hosted page, signed webhooks).
+    PaymentsSandbox,
 }
 
 impl Role {
     /// What `learnlog up` runs: everything, with the relay only when Kafka is configured.
     pub fn everything(config: &Config) -> Vec<Role> {
         let mut roles = vec![Role::CommandApi, Role::QueryApi, Role::Projector, Role::Mailer, Role::Sagas];
+        if config.payments.api_base.is_none() {
+            roles.push(Role::PaymentsSandbox);
+        }
         if config.kafka.is_some() {
             roles.push(Role::Relay);
         }
@@ -61,6 +67,26 @@ pub struct HttpServices {
     pub frontend_url: String,
     pub consistency_wait: Duration,
     pub edge: Edge,
+    /// Card payments of the command API; `None` refuses card orders.
+    pub card_payments: Option<command_api::CardPayments>,
+}
+
+/// The command API's card payments: the one Stripe client at `api_base`, its webhook check, and the
+/// frontend's order pages to come back to.
+pub fn card_payments(
+    api_base: &str,
+    secrets: (SecretString, SecretString),
+    frontend_url: &str,
+    checkout_ttl: Duration,
+) -> command_api::CardPayments {
+    use command_api::payments::{StripeClient, StripeConfig, WebhookVerifier};
+    let (secret_key, webhook_secret) = secrets;
+    command_api::CardPayments {
+        provider: Arc::new(StripeClient::new(StripeConfig { api_base: api_base.to_owned(), secret_key })),
+        webhooks: Arc::new(WebhookVerifier::new(webhook_secret, WebhookVerifier::DEFAULT_TOLERANCE)),
+        return_url: format!("{}/orders", frontend_url.trim_end_matches('/')),
+        checkout_ttl: time::Duration::try_from(checkout_ttl).unwrap_or(time::Duration::minutes(30)),
+    }
 }
 
 /// The routes of the HTTP roles among `roles`, with the edge around them: the command API; the query API
@@ -72,6 +98,7 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
         let store = PgEventStore::start(services.store.clone());
         let mut state = CommandApiState::new(store, Arc::clone(&services.keys), Arc::clone(&services.data_key));
         state.frontend_url.clone_from(&services.frontend_url);
+        state.card_payments.clone_from(&services.card_payments);
         routes = routes.merge(command_api::router(state));
     }
     if roles.contains(&Role::QueryApi) {
@@ -95,8 +122,15 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
 }
 
 /// The sagas over `store`, sending their commands through a pipeline of their own (with its own writer).
-pub fn sagas(store: &Database, read: &Database, keys: Arc<TokenKeys>, data_key: Arc<DataKey>) -> Sagas {
-    let state = CommandApiState::new(PgEventStore::start(store.clone()), keys, data_key);
+pub fn sagas(
+    store: &Database,
+    read: &Database,
+    keys: Arc<TokenKeys>,
+    data_key: Arc<DataKey>,
+    card_payments: Option<command_api::CardPayments>,
+) -> Sagas {
+    let mut state = CommandApiState::new(PgEventStore::start(store.clone()), keys, data_key);
+    state.card_payments = card_payments;
     Sagas::new(store.clone(), read.clone(), command_api::Checkout::new(state))
 }
 
@@ -111,6 +145,7 @@ pub struct App {
     kafka: Option<KafkaConfig>,
     relay: Option<Relay>,
     sagas: Option<Sagas>,
+    sandbox: Option<payments_sandbox::Sandbox>,
 }
 
 impl App {
@@ -143,6 +178,12 @@ impl App {
                     frontend_url: config.frontend_url.clone(),
                     consistency_wait: config.consistency_wait,
                     edge: Edge { body_limit: config.body_limit_bytes, allowed_origins: config.cors_origins.clone() },
+                    card_payments: Some(card_payments(
+                        &config.payments.api_base(),
+                        payment_secrets(&config.payments, &config.data_dir)?,
+                        &config.frontend_url,
+                        config.payments.checkout_ttl,
+                    )),
                 };
                 http_routes(roles, &services, readiness(store.clone(), read.clone()))
             }
@@ -166,12 +207,39 @@ impl App {
         let sagas = match roles.contains(&Role::Sagas) {
             true => {
                 let keys = Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?);
-                Some(sagas(&store, &read, keys, load_data_key()?))
+                let payments = card_payments(
+                    &config.payments.api_base(),
+                    payment_secrets(&config.payments, &config.data_dir)?,
+                    &config.frontend_url,
+                    config.payments.checkout_ttl,
+                );
+                Some(sagas(&store, &read, keys, load_data_key()?, Some(payments)))
             }
             false => None,
         };
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(App { listener, routes, store, projector, mailer, kafka: config.kafka.clone(), relay, sagas })
+        let sandbox = match roles.contains(&Role::PaymentsSandbox) {
+            true => {
+                let (secret_key, webhook_secret) = payment_secrets(&config.payments, &config.data_dir)?;
+                let webhook_url = match &config.payments.webhook_url {
+                    Some(url) => url.clone(),
+                    None => format!("http://{}/api/v1/payments/webhook", listener.local_addr()?),
+                };
+                let settings = payments_sandbox::SandboxConfig::new(
+                    config.payments.sandbox_listen,
+                    secret_key,
+                    webhook_url,
+                    webhook_secret,
+                );
+                let sandbox = payments_sandbox::Sandbox::build(settings)
+                    .await
+                    .map_err(|error| Error::Config(format!("the payments sandbox cannot start: {error}")))?;
+                tracing::info!(url = %sandbox.public_url(), "payments sandbox listening; checkout pages are served there");
+                Some(sandbox)
+            }
+            false => None,
+        };
+        Ok(App { listener, routes, store, projector, mailer, kafka: config.kafka.clone(), relay, sagas, sandbox })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
@@ -200,6 +268,17 @@ impl App {
             tasks.push(tokio::spawn(async move {
                 if let Err(error) = mailer.run(stopped).await {
                     tracing::error!(%error, "the mailer stopped");
+                }
+            }));
+        }
+        if let Some(sandbox) = self.sandbox {
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                if let Err(error) = sandbox.run(shutdown).await {
+                    tracing::error!(%error, "the payments sandbox stopped");
                 }
             }));
         }

@@ -35,6 +35,29 @@ pub struct Config {
     /// Origins browsers may call the API from (`LEARNLOG_CORS_ORIGINS`, comma-separated; `*` for any);
     /// by default the frontend's.
     pub cors_origins: Vec<String>,
+    /// Card payments: a Stripe-compatible provider, the built-in sandbox unless configured.
+    pub payments: PaymentsConfig,
+}
+
+/// Where card payments go. Without `api_base`, the `payments-sandbox` role serves the provider on
+/// `sandbox_listen`; pointing `api_base` and the two secrets at Stripe is all it takes to use Stripe.
+#[derive(Debug, Clone)]
+pub struct PaymentsConfig {
+    pub api_base: Option<String>,
+    pub secret_key: Option<SecretString>,
+    pub webhook_secret: Option<SecretString>,
+    pub sandbox_listen: SocketAddr,
+    /// Where the sandbox delivers its webhooks; by default the command API of the same process.
+    pub webhook_url: Option<String>,
+    /// How long a checkout session takes payments.
+    pub checkout_ttl: Duration,
+}
+
+impl PaymentsConfig {
+    /// The provider's API: the configured one, or the sandbox's.
+    pub fn api_base(&self) -> String {
+        self.api_base.clone().unwrap_or_else(|| format!("http://{}", self.sandbox_listen))
+    }
 }
 
 /// The distributed mode's settings (`KAFKA_BROKERS` and `LEARNLOG_KAFKA_*`).
@@ -67,6 +90,14 @@ impl Default for Config {
             mail_from: "Learnlog <no-reply@learnlog.local>".to_owned(),
             frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
             cors_origins: vec![command_api::DEFAULT_FRONTEND_URL.to_owned()],
+            payments: PaymentsConfig {
+                api_base: None,
+                secret_key: None,
+                webhook_secret: None,
+                sandbox_listen: SocketAddr::from(([127, 0, 0, 1], 8090)),
+                webhook_url: None,
+                checkout_ttl: Duration::from_secs(30 * 60),
+            },
         }
     }
 }
@@ -119,7 +150,22 @@ impl Config {
             Some(list) => list.split(',').map(|origin| origin.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
             None => vec![origin_of(&frontend_url)],
         };
+        let payments = PaymentsConfig {
+            api_base: lookup("LEARNLOG_STRIPE_API_BASE").map(|base| base.trim().trim_end_matches('/').to_owned()),
+            secret_key: lookup("LEARNLOG_STRIPE_SECRET_KEY").map(SecretString::from),
+            webhook_secret: lookup("LEARNLOG_STRIPE_WEBHOOK_SECRET").map(SecretString::from),
+            sandbox_listen: match lookup("LEARNLOG_PAYMENTS_SANDBOX_LISTEN") {
+                Some(text) => text.trim().parse().map_err(|_| {
+                    Error::Config("LEARNLOG_PAYMENTS_SANDBOX_LISTEN must be an address like 127.0.0.1:8090".into())
+                })?,
+                None => defaults.payments.sandbox_listen,
+            },
+            webhook_url: lookup("LEARNLOG_PAYMENTS_WEBHOOK_URL"),
+            checkout_ttl: parse("LEARNLOG_CHECKOUT_TTL_SECONDS", "a number of seconds")?
+                .map_or(defaults.payments.checkout_ttl, Duration::from_secs),
+        };
         Ok(Config {
+            payments,
             kafka,
             database_url: lookup("DATABASE_URL").map(SecretUrl::new),
             read_database_url: lookup("LEARNLOG_READ_DATABASE_URL").map(SecretUrl::new),

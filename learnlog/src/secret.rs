@@ -29,6 +29,17 @@ pub fn data_key(configured: Option<&SecretString>, data_dir: &Path) -> Result<ev
     Ok(event_store::keys::DataKey::from_secret(secret.expose_secret().as_bytes()))
 }
 
+/// The payment provider's API key and webhook signing secret: the configured ones (real Stripe), or the
+/// sandbox's, made once and kept `0600` in the data folder so that the command API and the sandbox agree.
+pub fn payment_secrets(
+    payments: &crate::config::PaymentsConfig,
+    data_dir: &Path,
+) -> Result<(SecretString, SecretString), Error> {
+    let key = kept_secret(payments.secret_key.as_ref(), data_dir, "payments-secret-key")?;
+    let webhook = kept_secret(payments.webhook_secret.as_ref(), data_dir, "payments-webhook-secret")?;
+    Ok((key, webhook))
+}
+
 fn kept_secret(configured: Option<&SecretString>, data_dir: &Path, file: &str) -> Result<SecretString, Error> {
     if let Some(secret) = configured {
         return Ok(secret.clone());

@@ -17,6 +17,12 @@ pub(crate) async fn react(checkout: &Checkout, cause: &Cause, event: &Event) -> 
                 checkout.pay_from_wallet(cause, &order).await?;
             }
         }
+        Event::OrderPlaced(placed) if placed.method == PaymentMethod::Card => {
+            let order = checkout.order(placed.order_id).await?;
+            if order.status == command_api::domain::order::OrderStatus::Placed {
+                checkout.open_card_checkout(cause, &order).await?;
+            }
+        }
         Event::OrderPaid(paid) => {
             let order = checkout.order(paid.order_id).await?;
             for line in &order.lines {

@@ -42,7 +42,11 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub keys: Arc<TokenKeys>,
     pub mode: Mode,
+    /// The payment sandbox this app's card orders are paid in (its checkout pages are served here).
+    pub sandbox_url: String,
+    card_payments: command_api::CardPayments,
     server: Running,
+    sandbox: Running,
     projector: Running,
     /// Behind a lock so that a test can kill and restart it while requests are in flight.
     relay: std::sync::Mutex<Running>,
@@ -104,7 +108,11 @@ impl TestApp {
         let store = database.connect(16);
         let keys = Arc::new(TokenKeys::new(&SecretString::from(SECRET.to_owned())).expect("valid secret"));
         let data_key = Arc::new(event_store::keys::DataKey::from_secret(DATA_KEY.as_bytes()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds port 0");
+        let address = listener.local_addr().expect("bound address");
+        let (sandbox, card_payments) = payment_sandbox(address).await;
         let services = learnlog::app::HttpServices {
+            card_payments: Some(card_payments.clone()),
             store: store.clone(),
             read: store.clone(),
             keys: Arc::clone(&keys),
@@ -118,8 +126,6 @@ impl TestApp {
             &services,
             Readiness::new(|| async { Ok(()) }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds port 0");
-        let address = listener.local_addr().expect("bound address");
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, routes.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -136,6 +142,9 @@ impl TestApp {
             keys,
             mode,
             server: Some((stop, server)),
+            sandbox_url: sandbox.public_url(),
+            sandbox: Some(run_sandbox(sandbox)),
+            card_payments,
             projector: None,
             relay: std::sync::Mutex::new(None),
         };
@@ -285,7 +294,8 @@ impl TestApp {
     pub fn start_sagas(&self) -> tokio::sync::watch::Sender<bool> {
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let data_key = Arc::new(event_store::keys::DataKey::from_secret(DATA_KEY.as_bytes()));
-        let sagas = learnlog::app::sagas(&self.store, &self.store, Arc::clone(&self.keys), data_key);
+        let payments = Some(self.card_payments.clone());
+        let sagas = learnlog::app::sagas(&self.store, &self.store, Arc::clone(&self.keys), data_key, payments);
         tokio::spawn(sagas.run(async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         }));
@@ -406,10 +416,51 @@ impl TestApp {
     }
 }
 
+/// The test's API key and webhook secret of the payment sandbox.
+pub const SANDBOX_SECRET_KEY: &str = "sk_test_learnlog";
+pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_learnlog_test";
+
+/// A payment sandbox on port 0 that delivers its webhooks to the app at `app`, and the app's card payments
+/// pointed at it (checkout sessions expire after 30 minutes unless a test says otherwise).
+async fn payment_sandbox(app: std::net::SocketAddr) -> (payments_sandbox::Sandbox, command_api::CardPayments) {
+    let mut settings = payments_sandbox::SandboxConfig::new(
+        "127.0.0.1:0".parse().expect("an address"),
+        SecretString::from(SANDBOX_SECRET_KEY.to_owned()),
+        format!("http://{app}/api/v1/payments/webhook"),
+        SecretString::from(SANDBOX_WEBHOOK_SECRET.to_owned()),
+    );
+    settings.retry_first = Duration::from_millis(100);
+    settings.retry_at_most = Duration::from_secs(1);
+    let sandbox = payments_sandbox::Sandbox::build(settings).await.expect("the sandbox binds");
+    let secrets =
+        (SecretString::from(SANDBOX_SECRET_KEY.to_owned()), SecretString::from(SANDBOX_WEBHOOK_SECRET.to_owned()));
+    let payments = learnlog::app::card_payments(
+        &format!("http://{}", sandbox.local_addr()),
+        secrets,
+        "http://127.0.0.1:8000",
+        Duration::from_secs(30 * 60),
+    );
+    (sandbox, payments)
+}
+
+fn run_sandbox(sandbox: payments_sandbox::Sandbox) -> (oneshot::Sender<()>, JoinHandle<()>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = sandbox
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (stop, task)
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let relay = self.relay.get_mut().ok().and_then(Option::take);
-        for (stop, task) in [self.server.take(), self.projector.take(), relay].into_iter().flatten() {
+        for (stop, task) in
+            [self.server.take(), self.sandbox.take(), self.projector.take(), relay].into_iter().flatten()
+        {
             let _ = stop.send(());
             task.abort();
         }

@@ -3,6 +3,7 @@
 //! on port 0. Nothing here mocks PostgreSQL.
 
 pub mod app;
+pub mod browser;
 pub mod database;
 pub mod kafka;
 pub mod process;

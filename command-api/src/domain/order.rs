@@ -43,6 +43,8 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     pub total_cents: i64,
     pub session_id: Option<String>,
+    /// The provider's page where the order is paid, while it waits for payment.
+    pub checkout_url: Option<String>,
     /// Lines credited to their instructor or refunded: each is settled once.
     pub settled: HashSet<Uuid>,
 }
@@ -61,6 +63,7 @@ impl Aggregate for Order {
             Event::CheckoutSessionCreated(created) => {
                 self.status = OrderStatus::AwaitingPayment;
                 self.session_id = Some(created.session_id.clone());
+                self.checkout_url = Some(created.url.clone());
             }
             Event::OrderPaid(_) => self.status = OrderStatus::Paid,
             Event::OrderPaymentFailed(_) => self.status = OrderStatus::Failed,

@@ -176,6 +176,12 @@ impl Checkout {
         Ok(payment)
     }
 
+    /// Opens the checkout session of a card order that has none (its request stopped before it could).
+    pub async fn open_card_checkout(&self, cause: &Cause, order: &Order) -> Result<(), Problem> {
+        super::payments::open_checkout(&self.state, Self::SAGA, &cause.headers("checkout"), order).await?;
+        Ok(())
+    }
+
     /// Enrols the order's trainee in one bought course. An enrolment from another source, or a course deleted
     /// since, cannot be fulfilled: the caller refunds the line.
     pub async fn enroll(&self, cause: &Cause, order: &Order, course_id: Uuid) -> Result<Enrolment, Problem> {

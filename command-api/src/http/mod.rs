@@ -11,6 +11,7 @@ mod fx;
 mod headers;
 mod instructor;
 mod orders;
+mod payments;
 mod recovery;
 mod sessions;
 
@@ -25,6 +26,7 @@ use http::Method;
 pub use auth::create_first_admin;
 pub use checkout::{Cause, Checkout, Enrolment, WalletPayment};
 use event_store::keys::{DataKey, KeyRing};
+pub use payments::CardPayments;
 pub use sessions::AttemptLimiter;
 
 use crate::stream_cache::StreamCache;
@@ -58,6 +60,8 @@ pub struct CommandApiState {
     pub streams: StreamCache,
     /// One command at a time per stream in this process.
     pub turns: StreamLocks,
+    /// The payment provider, its webhook check and the return page; without it card orders are refused.
+    pub card_payments: Option<CardPayments>,
 }
 
 impl CommandApiState {
@@ -74,6 +78,7 @@ impl CommandApiState {
             data_key,
             streams: StreamCache::default(),
             turns: StreamLocks::default(),
+            card_payments: None,
         }
     }
 }
@@ -153,6 +158,7 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             Trainee,
             "Take a course out of one's wishlist",
         )
+        .route(POST, "/api/v1/payments/webhook", payments::webhook, Guest, "The payment provider's signed events")
         .route(POST, "/api/v1/orders", orders::place, Trainee, "Order the courses in one's cart")
         .body::<orders::OrderBody>()
         .route(POST, "/api/v1/admin/wallets/{id}/credits", orders::credit_wallet, Admin, "Credit a trainee's wallet")

@@ -22,6 +22,7 @@ use super::CommandApiState;
 use super::checkout::{WalletPayment, settle_wallet_order};
 use super::execute::{Accepted, CommandRun, Decision, execute_loading, load_aggregate};
 use super::headers::CommandHeaders;
+use super::payments::open_checkout;
 use crate::domain::account::Account;
 use crate::domain::cart::CourseList;
 use crate::domain::course::Course;
@@ -116,7 +117,7 @@ pub(crate) async fn place(
         PaymentMethod::Wallet => {
             let (payment, accepted) = settle_wallet_order(&state, actor.into(), &headers, &order).await?;
             match payment {
-                WalletPayment::Paid => Ok(answer(accepted, &order, "paid")),
+                WalletPayment::Paid => Ok(answer(accepted, &order, "paid", None)),
                 WalletPayment::Refused { balance_cents } => Err(Problem::rule(
                     "insufficient_wallet_balance",
                     format!(
@@ -126,12 +127,21 @@ pub(crate) async fn place(
                 )),
             }
         }
-        PaymentMethod::Card => Ok(answer(placed, &order, "placed")),
+        PaymentMethod::Card => {
+            let (accepted, session_id, url) = match (&order.session_id, &order.checkout_url) {
+                // A retried request finds the session its first attempt opened.
+                (Some(session_id), Some(url)) => (placed, session_id.clone(), url.clone()),
+                _ => open_checkout(&state, actor.into(), &headers, &order).await?,
+            };
+            // The checkout page the browser is sent to (API.md: `{session_id, url}`).
+            let checkout = serde_json::json!({ "session_id": session_id, "url": url });
+            Ok(answer(accepted, &order, "awaiting_payment", Some(checkout)))
+        }
     }
 }
 
-/// `201 {id, status, total}` with the token of the last step.
-fn answer(mut accepted: Accepted, order: &Order, status: &str) -> Response {
+/// `201 {id, status, total, checkout?}` with the token of the last step.
+fn answer(mut accepted: Accepted, order: &Order, status: &str, checkout: Option<serde_json::Value>) -> Response {
     accepted.status = StatusCode::CREATED;
     accepted.data = serde_json::json!({
         "id": order.id,
@@ -139,6 +149,9 @@ fn answer(mut accepted: Accepted, order: &Order, status: &str) -> Response {
         "total": { "amount_cents": order.total_cents, "currency": "USD" },
         "version": accepted.token.stream_version,
     });
+    if let Some(checkout) = checkout {
+        accepted.data["checkout"] = checkout;
+    }
     accepted.into_response()
 }
 

@@ -10,7 +10,7 @@ use tests::app::Answer;
 use uuid::Uuid;
 
 /// A signed-up individual trainee and their token.
-async fn trainee(app: &TestApp, name: &str) -> (Uuid, String) {
+pub(crate) async fn trainee(app: &TestApp, name: &str) -> (Uuid, String) {
     let body = json!({ "email": format!("{name}@example.com"), "username": name, "password": "correct horse battery",
         "name": name, "country": "gb" });
     let answer = app.send(app.http.post(app.url("/api/v1/auth/register")), Some(&body)).await;
@@ -20,7 +20,7 @@ async fn trainee(app: &TestApp, name: &str) -> (Uuid, String) {
 }
 
 /// A published course of a new instructor at `price_cents`.
-async fn published_course(app: &TestApp, instructor: &str, price_cents: i64) -> (Uuid, Uuid) {
+pub(crate) async fn published_course(app: &TestApp, instructor: &str, price_cents: i64) -> (Uuid, Uuid) {
     let (instructor_id, token) = app.instructor(instructor, "Grace Hopper").await;
     let mut body = TestApp::course_body("Rust for web services");
     body["price"]["amount_cents"] = json!(price_cents);
@@ -32,27 +32,27 @@ async fn published_course(app: &TestApp, instructor: &str, price_cents: i64) -> 
     (course_id, instructor_id)
 }
 
-async fn credit(app: &TestApp, trainee_id: Uuid, amount_cents: i64) {
+pub(crate) async fn credit(app: &TestApp, trainee_id: Uuid, amount_cents: i64) {
     let (_, admin) = app.user(Role::Admin);
     let body = json!({ "amount_cents": amount_cents, "reason": "Welcome credit" });
     let answer = app.post(&format!("/api/v1/admin/wallets/{trainee_id}/credits"), &admin, Some(&body)).await;
     assert_eq!(answer.status, 201, "{:?}", answer.body);
 }
 
-async fn add_to_cart(app: &TestApp, token: &str, course_id: Uuid) -> Answer {
+pub(crate) async fn add_to_cart(app: &TestApp, token: &str, course_id: Uuid) -> Answer {
     app.post("/api/v1/cart/items", token, Some(&json!({ "course_id": course_id }))).await
 }
 
-async fn order(app: &TestApp, token: &str) -> Answer {
+pub(crate) async fn order(app: &TestApp, token: &str) -> Answer {
     app.post("/api/v1/orders", token, Some(&json!({ "method": "wallet", "country": "US" }))).await
 }
 
-async fn get_as(app: &TestApp, path: &str, token: &str) -> Answer {
+pub(crate) async fn get_as(app: &TestApp, path: &str, token: &str) -> Answer {
     app.send(app.http.get(app.url(path)).bearer_auth(token), None).await
 }
 
 /// Polls `path` (bounded) until `done` holds for its answer.
-async fn eventually(app: &TestApp, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn eventually(app: &TestApp, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let answer = get_as(app, path, token).await;

@@ -5,6 +5,7 @@ mod admin_users;
 mod authorization;
 mod bad_input;
 mod browser_edge;
+mod card_payments;
 mod catalogue;
 mod commerce;
 mod concurrency;
