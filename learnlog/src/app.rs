@@ -284,9 +284,24 @@ impl App {
         }
         if let Some(sagas) = self.sagas {
             let mut stopped = stopped.clone();
-            tasks.push(tokio::spawn(sagas.run(async move {
+            let shutdown = async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
-            })));
+            };
+            match &self.kafka {
+                // Their own consumer group: every saga process shares the partitions, apart from the projectors.
+                Some(kafka) => {
+                    let source = KafkaSource::new(&KafkaSourceSettings {
+                        brokers: kafka.brokers.clone(),
+                        topic_prefix: kafka.topic_prefix.clone(),
+                        group_id: format!("{}-sagas", kafka.group_id),
+                        session_timeout_ms: kafka.session_timeout_ms,
+                        debug: kafka.debug.clone(),
+                    })?;
+                    tracing::info!("sagas consuming from Kafka");
+                    tasks.push(tokio::spawn(sagas.run_on(source, shutdown)));
+                }
+                None => tasks.push(tokio::spawn(sagas.run(shutdown))),
+            }
         }
         if let Some(relay) = self.relay {
             let mut stopped = stopped.clone();

@@ -24,7 +24,7 @@ use command_api::{Cause, Checkout};
 use database::Database;
 use events::{Event, RecordedEvent};
 use http_status::is_transient;
-use projector::{EventSource, FeedSource};
+use projector::{EventSource, FeedSource, Origin};
 
 /// The checkpoint name of the sagas of this version.
 pub const SAGAS: &str = "checkout";
@@ -83,7 +83,6 @@ impl Sagas {
     /// first.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut backoff = RETRY_AFTER;
         let start = loop {
             match dead_letters::checkpoint(&self.store).await {
                 Ok(position) => break position,
@@ -96,8 +95,16 @@ impl Sagas {
                 }
             }
         };
-        tracing::info!(position = start, "sagas starting");
-        let mut source = FeedSource::new(self.store.clone(), start);
+        tracing::info!(position = start, "sagas starting on the feed");
+        let source = FeedSource::new(self.store.clone(), start);
+        self.run_on(source, shutdown).await;
+    }
+
+    /// Follows `source` until `shutdown` completes. A batch is acknowledged (Kafka offsets committed, the
+    /// feed checkpoint stored) only once every event of it was handled.
+    pub async fn run_on(self, mut source: impl EventSource, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut backoff = RETRY_AFTER;
         loop {
             let batch = tokio::select! {
                 () = &mut shutdown => return,
@@ -115,14 +122,18 @@ impl Sagas {
                     continue;
                 }
             };
-            let Some(last) = batch.last().map(|sourced| sourced.event.position) else { continue };
+            let Some(last) = batch.last() else { continue };
             for sourced in &batch {
                 tokio::select! {
                     () = &mut shutdown => return,
                     () = self.handle_until_done(&sourced.event) => {}
                 }
             }
-            while let Err(error) = dead_letters::save_checkpoint(&self.store, last).await {
+            source.acknowledge(&batch).await;
+            if last.origin != Origin::Feed {
+                continue;
+            }
+            while let Err(error) = dead_letters::save_checkpoint(&self.store, last.event.position).await {
                 tracing::warn!(%error, "storing the sagas' checkpoint failed; retrying");
                 tokio::select! {
                     () = &mut shutdown => return,

@@ -24,5 +24,6 @@ mod local_cluster;
 mod openapi_contract;
 mod projector_checkpoints;
 mod projector_restart;
+mod saga_processes;
 mod secrets_in_logs;
 mod sessions;
