@@ -104,6 +104,8 @@ enum BenchCommand {
     /// Catalogue reads through the query API against the same SQL run straight on a pool, on the demo
     /// catalogue.
     Catalog(learnlog::bench::catalog::CatalogOptions),
+    /// Wallet orders end to end, against raw appends.
+    Checkout(learnlog::bench::checkout::CheckoutOptions),
 }
 
 #[tokio::main]
@@ -169,6 +171,7 @@ async fn main() -> anyhow::Result<()> {
                 BenchCommand::Lag(options) => learnlog::bench::lag::lag(&config, &options).await?,
                 BenchCommand::Relay(options) => learnlog::bench::relay::relay(&config, &options).await?,
                 BenchCommand::Catalog(options) => learnlog::bench::catalog::catalog(&config, &options).await?,
+                BenchCommand::Checkout(options) => learnlog::bench::checkout::checkout(&config, &options).await?,
             };
             write_line(&report)
         }

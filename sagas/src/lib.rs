@@ -7,6 +7,7 @@
 //!   the events since the last checkpoint;
 //! - harmless redelivery: every command carries an Idempotency-Key derived from the causing event's id and
 //!   the step, and every step's decider changes nothing when the step already happened;
+//! - a stream's events are handled in order; different streams' events at the same time;
 //! - nothing stalls everything: an event whose command is refused for good, or that does not decode, parks
 //!   its stream in `saga_dead_letters` (its later events wait behind it); transient failures (a database
 //!   down, a lost race) are retried with backoff.
@@ -15,7 +16,7 @@ mod catalogue;
 mod checkout;
 mod dead_letters;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -23,13 +24,16 @@ use api_contract::Problem;
 use command_api::{Cause, Checkout};
 use database::Database;
 use events::{Event, RecordedEvent};
+use futures_util::StreamExt;
 use http_status::is_transient;
-use projector::{EventSource, FeedSource, Origin};
+use projector::{EventSource, FeedSource, Origin, SourcedEvent};
 
 /// The checkpoint name of the sagas of this version.
 pub const SAGAS: &str = "checkout";
 /// Events read per round.
 const BATCH_SIZE: usize = 200;
+/// Streams whose events are handled at the same time.
+const CONCURRENT_STREAMS: usize = 32;
 const RETRY_AFTER: Duration = Duration::from_millis(100);
 const RETRY_AT_MOST: Duration = Duration::from_secs(10);
 
@@ -123,11 +127,9 @@ impl Sagas {
                 }
             };
             let Some(last) = batch.last() else { continue };
-            for sourced in &batch {
-                tokio::select! {
-                    () = &mut shutdown => return,
-                    () = self.handle_until_done(&sourced.event) => {}
-                }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.handle_batch(&batch) => {}
             }
             source.acknowledge(&batch).await;
             if last.origin != Origin::Feed {
@@ -142,6 +144,30 @@ impl Sagas {
             }
             backoff = RETRY_AFTER;
         }
+    }
+
+    /// Handles a batch: the events of one stream in order, different streams at the same time (up to
+    /// [`CONCURRENT_STREAMS`]), since a stream's events are the only ones whose order a saga relies on.
+    async fn handle_batch(&self, batch: &[SourcedEvent]) {
+        let mut streams: Vec<Vec<&RecordedEvent>> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for sourced in batch {
+            let event = &sourced.event;
+            match index.get(event.stream_id.as_str()) {
+                Some(&at) => streams[at].push(event),
+                None => {
+                    index.insert(&event.stream_id, streams.len());
+                    streams.push(vec![event]);
+                }
+            }
+        }
+        futures_util::stream::iter(streams)
+            .for_each_concurrent(CONCURRENT_STREAMS, |events| async move {
+                for event in events {
+                    self.handle_until_done(event).await;
+                }
+            })
+            .await;
     }
 
     /// Handles `recorded`, retrying transient failures, parking its stream on a permanent one.

@@ -188,7 +188,14 @@ where
 {
     let scope = run.actor.scope();
     let key = run.headers.idempotency_key.as_deref();
-    if let Some(stored) = stored_answer(state, &scope, key).await? {
+    // A client's retry gets its first answer again, so it is looked up first. A saga's step is almost
+    // never a retry, and a retried step is safe without the lookup: if it decides to append, the append
+    // finds the stored answer and replays it; if it decides nothing, nothing happens.
+    let first_answer = match run.actor {
+        Caller::Saga(_) => None,
+        _ => stored_answer(state, &scope, key).await?,
+    };
+    if let Some(stored) = first_answer {
         return replay(stored, &run.digest).map(|accepted| (accepted, None));
     }
     let _turn = state.turns.turn(&run.stream_id).await;

@@ -32,7 +32,7 @@ pub struct AppendOptions {
 }
 
 #[derive(Debug, Default, Clone)]
-struct RunResult {
+pub(crate) struct RunResult {
     operations: usize,
     elapsed: Duration,
     latencies_us: Vec<u32>,
@@ -45,7 +45,7 @@ impl RunResult {
         self.latencies_us.extend(other.latencies_us);
     }
 
-    fn per_second(&self) -> f64 {
+    pub(crate) fn per_second(&self) -> f64 {
         self.operations as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
     }
 
@@ -113,7 +113,7 @@ pub(crate) fn sample_event() -> NewEvent {
     NewEvent::new(&event, Metadata::default(), time::OffsetDateTime::now_utc())
 }
 
-async fn learnlog_run(store: &PgEventStore, clients: usize, run_for: Duration) -> RunResult {
+pub(crate) async fn learnlog_run(store: &PgEventStore, clients: usize, run_for: Duration) -> RunResult {
     let deadline = Instant::now() + run_for;
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)

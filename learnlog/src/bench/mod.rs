@@ -3,6 +3,7 @@
 
 pub mod append;
 pub mod catalog;
+pub mod checkout;
 pub mod lag;
 pub mod relay;
 
