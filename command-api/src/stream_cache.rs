@@ -49,20 +49,52 @@ impl StreamCache {
         }
     }
 
-    /// Keeps `folded` for `stream_id` unless a newer version of it is kept already.
+    /// Takes the last state of type `A` folded for `stream_id` out of the cache, without copying it: for the
+    /// one command that owns the stream for now (see `stream_locks`), which puts it back with
+    /// [`StreamCache::put_owned`]. A long wallet's state is not copied on every command.
+    pub fn take<A: Default + Send + Sync + 'static>(&self, stream_id: &str) -> Folded<A> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some((version, position, state)) = entries.remove(&(stream_id.to_owned(), TypeId::of::<A>())) else {
+            return Folded::default();
+        };
+        match state.downcast::<A>().ok().and_then(|state| Arc::try_unwrap(state).ok()) {
+            Some(state) => Folded { state, version, position },
+            None => Folded::default(),
+        }
+    }
+
+    /// Keeps a copy of `folded` for `stream_id` unless a newer version of it is kept already.
     pub fn put<A: Clone + Send + Sync + 'static>(&self, stream_id: &str, folded: &Folded<A>) {
-        if folded.version == 0 {
+        if self.holds_newer::<A>(stream_id, folded.version) {
             return;
         }
+        self.insert(stream_id, TypeId::of::<A>(), (folded.version, folded.position, Arc::new(folded.state.clone())));
+    }
+
+    /// Keeps `folded` itself for `stream_id` unless a newer version of it is kept already.
+    pub fn put_owned<A: Send + Sync + 'static>(&self, stream_id: &str, folded: Folded<A>) {
+        if self.holds_newer::<A>(stream_id, folded.version) {
+            return;
+        }
+        self.insert(stream_id, TypeId::of::<A>(), (folded.version, folded.position, Arc::new(folded.state)));
+    }
+
+    fn holds_newer<A: 'static>(&self, stream_id: &str, version: i64) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        version == 0
+            || entries.get(&(stream_id.to_owned(), TypeId::of::<A>())).is_some_and(|(kept, _, _)| *kept >= version)
+    }
+
+    fn insert(&self, stream_id: &str, type_id: TypeId, entry: Entry) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= CAPACITY {
             entries.clear();
         }
-        let key = (stream_id.to_owned(), TypeId::of::<A>());
-        if entries.get(&key).is_some_and(|(version, _, _)| *version >= folded.version) {
+        let key = (stream_id.to_owned(), type_id);
+        if entries.get(&key).is_some_and(|(kept, _, _)| *kept >= entry.0) {
             return;
         }
-        entries.insert(key, (folded.version, folded.position, Arc::new(folded.state.clone())));
+        entries.insert(key, entry);
     }
 }
 
@@ -79,5 +111,16 @@ mod tests {
         assert_eq!(cache.get::<u32>("s"), Folded { state: 7, version: 2, position: 10 });
         assert_eq!(cache.get::<u64>("s"), Folded::default(), "another aggregate of the same stream");
         assert_eq!(cache.get::<u32>("t"), Folded::default());
+    }
+
+    #[test]
+    fn a_state_taken_out_is_gone_until_it_is_put_back() {
+        let cache = StreamCache::default();
+        cache.put_owned("s", Folded { state: vec![1_u8, 2], version: 3, position: 9 });
+        let taken: Folded<Vec<u8>> = cache.take("s");
+        assert_eq!(taken, Folded { state: vec![1, 2], version: 3, position: 9 });
+        assert_eq!(cache.get::<Vec<u8>>("s"), Folded::default());
+        cache.put_owned("s", taken);
+        assert_eq!(cache.get::<Vec<u8>>("s").version, 3);
     }
 }

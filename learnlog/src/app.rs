@@ -159,6 +159,35 @@ impl App {
         // Only the roles that seal or open personal data read (or make) the data key: a relay or a mailer
         // process never leaves a key of its own in its data folder.
         let load_data_key = || data_key(config.data_key.as_ref(), &config.data_dir).map(Arc::new);
+        let listener = TcpListener::bind(config.listen).await?;
+        let sandbox = match roles.contains(&Role::PaymentsSandbox) {
+            true => {
+                let (secret_key, webhook_secret) = payment_secrets(&config.payments, &config.data_dir)?;
+                let webhook_url = match &config.payments.webhook_url {
+                    Some(url) => url.clone(),
+                    None => format!("http://{}/api/v1/payments/webhook", listener.local_addr()?),
+                };
+                let settings = payments_sandbox::SandboxConfig::new(
+                    config.payments.sandbox_listen,
+                    secret_key,
+                    webhook_url,
+                    webhook_secret,
+                );
+                let sandbox = payments_sandbox::Sandbox::build(settings)
+                    .await
+                    .map_err(|error| Error::Config(format!("the payments sandbox cannot start: {error}")))?;
+                tracing::info!(url = %sandbox.public_url(), "payments sandbox listening; checkout pages are served there");
+                Some(sandbox)
+            }
+            false => None,
+        };
+        // The provider's API: the configured one (Stripe), else this process's sandbox, else the sandbox's
+        // configured address (a sandbox in another process).
+        let api_base = match (&config.payments.api_base, &sandbox) {
+            (Some(base), _) => base.clone(),
+            (None, Some(sandbox)) => format!("http://{}", sandbox.local_addr()),
+            (None, None) => config.payments.api_base(),
+        };
         let routes = match serves_http {
             true => {
                 let data_key = load_data_key()?;
@@ -179,7 +208,7 @@ impl App {
                     consistency_wait: config.consistency_wait,
                     edge: Edge { body_limit: config.body_limit_bytes, allowed_origins: config.cors_origins.clone() },
                     card_payments: Some(card_payments(
-                        &config.payments.api_base(),
+                        &api_base,
                         payment_secrets(&config.payments, &config.data_dir)?,
                         &config.frontend_url,
                         config.payments.checkout_ttl,
@@ -208,34 +237,12 @@ impl App {
             true => {
                 let keys = Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?);
                 let payments = card_payments(
-                    &config.payments.api_base(),
+                    &api_base,
                     payment_secrets(&config.payments, &config.data_dir)?,
                     &config.frontend_url,
                     config.payments.checkout_ttl,
                 );
                 Some(sagas(&store, &read, keys, load_data_key()?, Some(payments)))
-            }
-            false => None,
-        };
-        let listener = TcpListener::bind(config.listen).await?;
-        let sandbox = match roles.contains(&Role::PaymentsSandbox) {
-            true => {
-                let (secret_key, webhook_secret) = payment_secrets(&config.payments, &config.data_dir)?;
-                let webhook_url = match &config.payments.webhook_url {
-                    Some(url) => url.clone(),
-                    None => format!("http://{}/api/v1/payments/webhook", listener.local_addr()?),
-                };
-                let settings = payments_sandbox::SandboxConfig::new(
-                    config.payments.sandbox_listen,
-                    secret_key,
-                    webhook_url,
-                    webhook_secret,
-                );
-                let sandbox = payments_sandbox::Sandbox::build(settings)
-                    .await
-                    .map_err(|error| Error::Config(format!("the payments sandbox cannot start: {error}")))?;
-                tracing::info!(url = %sandbox.public_url(), "payments sandbox listening; checkout pages are served there");
-                Some(sandbox)
             }
             false => None,
         };

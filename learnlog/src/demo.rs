@@ -1,6 +1,7 @@
 //! `learnlog up --demo`: a believable catalogue for a frontend to show, created through the public command
-//! path (HTTP, the deciders, the event store), never written into read models directly. It runs once: a
-//! catalogue that already has courses is left alone.
+//! path (HTTP, the deciders, the event store), never written into read models directly: instructors and
+//! their courses, and trainees who bought some with wallet credit. It runs once: a catalogue that already
+//! has courses is left alone.
 
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ use crate::Error;
 
 pub const INSTRUCTORS: usize = 24;
 pub const COURSES: usize = 216;
+/// Demo trainees, each with USD 200 in the wallet, two courses bought from it and one in the wishlist.
+pub const TRAINEES: usize = 6;
 /// Every demo instructor's password; a demo runs on a developer's machine only.
 pub const DEMO_PASSWORD: &str = "learnlog-demo";
 
@@ -32,6 +35,7 @@ const RATES: [(&str, f64); 5] = [("EUR", 0.92), ("GBP", 0.79), ("EGP", 48.5), ("
 pub struct DemoReport {
     pub instructors: usize,
     pub courses: usize,
+    pub trainees: usize,
 }
 
 struct Seeder {
@@ -47,7 +51,10 @@ impl Seeder {
         token: &str,
         body: Option<Value>,
     ) -> Result<Value, Error> {
-        let mut request = self.http.request(method.clone(), format!("{}/api/v1{path}", self.base)).bearer_auth(token);
+        let mut request = self.http.request(method.clone(), format!("{}/api/v1{path}", self.base));
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -140,7 +147,41 @@ pub async fn seed(base: &str, keys: &TokenKeys) -> Result<Option<DemoReport>, Er
         done.map_err(|e| Error::Demo(e.to_string()))??;
     }
     seeder.visible(COURSES).await?;
-    Ok(Some(DemoReport { instructors: INSTRUCTORS, courses: COURSES }))
+    shoppers(&seeder, keys, &admin).await?;
+    Ok(Some(DemoReport { instructors: INSTRUCTORS, courses: COURSES, trainees: TRAINEES }))
+}
+
+/// The demo trainees sign up, get wallet credit from the admin, buy two courses with it and wish for a
+/// third: orders, enrolments and instructors' earnings to show.
+async fn shoppers(seeder: &Seeder, keys: &TokenKeys, admin: &str) -> Result<(), Error> {
+    let page = seeder.send(reqwest::Method::GET, "/courses?sort=popular&limit=24", admin, None).await?;
+    let courses: Vec<String> = page["data"]
+        .as_array()
+        .map(|courses| courses.iter().filter_map(|course| course["id"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    if courses.len() < 3 {
+        return Err(Error::Demo("the demo catalogue has too few courses to shop in".into()));
+    }
+    for n in 0..TRAINEES {
+        let username = format!("trainee{n}");
+        let country = ["US", "EG", "DE", "GB", "IN", "JP"][n % 6];
+        let body = json!({ "email": format!("{username}@demo.learnlog.dev"), "username": username,
+            "password": DEMO_PASSWORD, "name": format!("{} {}", FIRST[(n + 3) % FIRST.len()], LAST[n % LAST.len()]),
+            "country": country });
+        let id = Uuid::parse_str(&seeder.post("/auth/register", "", body).await?)
+            .map_err(|e| Error::Demo(format!("a trainee id: {e}")))?;
+        let credit = json!({ "amount_cents": 20_000, "reason": "Welcome credit" });
+        seeder.post(&format!("/admin/wallets/{id}/credits"), admin, credit).await?;
+        let token = keys.issue(id, Role::IndividualTrainee, Duration::from_secs(3600))?;
+        for offset in 0..2 {
+            let course = &courses[(n * 2 + offset) % courses.len()];
+            seeder.post("/cart/items", &token, json!({ "course_id": course })).await?;
+        }
+        seeder.post("/orders", &token, json!({ "method": "wallet", "country": "US" })).await?;
+        let wished = &courses[(n * 2 + 2) % courses.len()];
+        seeder.post("/wishlist/items", &token, json!({ "course_id": wished })).await?;
+    }
+    Ok(())
 }
 
 /// Course number `n`: a draft with two or three sections of lessons, an FAQ entry, for every fourth a

@@ -193,8 +193,9 @@ async fn up(config: Config, demo: bool) -> anyhow::Result<()> {
             match learnlog::demo::seed(&format!("http://{address}"), &keys).await {
                 Ok(Some(report)) => {
                     let _ = write_line(&format!(
-                        "Demo catalogue ready: {} instructors (password {:?}), {} courses",
+                        "Demo catalogue ready: {} instructors and {} trainees (password {:?}), {} courses",
                         report.instructors,
+                        report.trainees,
                         learnlog::demo::DEMO_PASSWORD,
                         report.courses
                     ));

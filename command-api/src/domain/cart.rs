@@ -69,7 +69,7 @@ pub enum ListRejection {
     /// R17, R25: corporate trainees, instructors and admins have no cart or wishlist.
     NotAnIndividualTrainee,
     CourseNotFound,
-    /// A draft, retired or deleted course.
+    /// A draft, retired or deleted course: a client may hold its id from an old page, so it is told why.
     NotForSale,
     AlreadyListed,
     AlreadyEnrolled,
@@ -93,8 +93,10 @@ pub fn decide(
                 return Err(ListRejection::NotAnIndividualTrainee);
             }
             match offer.course {
-                CourseStatus::Missing | CourseStatus::Deleted => return Err(ListRejection::CourseNotFound),
-                CourseStatus::Draft | CourseStatus::Retired => return Err(ListRejection::NotForSale),
+                CourseStatus::Missing => return Err(ListRejection::CourseNotFound),
+                CourseStatus::Draft | CourseStatus::Retired | CourseStatus::Deleted => {
+                    return Err(ListRejection::NotForSale);
+                }
                 CourseStatus::Published => {}
             }
             if listed(course_id) {
@@ -186,7 +188,7 @@ mod tests {
         let cases = [
             (CourseStatus::Draft, false, ListRejection::NotForSale),
             (CourseStatus::Retired, false, ListRejection::NotForSale),
-            (CourseStatus::Deleted, false, ListRejection::CourseNotFound),
+            (CourseStatus::Deleted, false, ListRejection::NotForSale),
             (CourseStatus::Missing, false, ListRejection::CourseNotFound),
             (CourseStatus::Published, true, ListRejection::AlreadyEnrolled),
         ];

@@ -262,7 +262,8 @@ impl Checkout {
             ListKind::Cart => cart_stream(trainee_id),
             ListKind::Wishlist => wishlist_stream(trainee_id),
         };
-        let step = format!("withdraw/{}/{course_id}", stream.split('-').next().unwrap_or("list"));
+        // One causing event (a course retired) may withdraw the course from many lists: the key names the list.
+        let step = format!("withdraw/{stream}/{course_id}");
         let list_run = run(stream, Self::SAGA, cause.headers(&step), course_id);
         execute(&self.state, list_run, |list: &CourseList| {
             cart::decide(kind, list, trainee_id, None, ListCommand::Withdraw { course_id })

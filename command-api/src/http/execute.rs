@@ -200,13 +200,17 @@ where
     }
     let _turn = state.turns.turn(&run.stream_id).await;
     for attempt in 1..=MAX_ATTEMPTS {
-        let folded = load_aggregate::<A>(state, &run.stream_id).await?;
+        let folded = take_aggregate::<A>(state, &run.stream_id).await?;
         let version = folded.version;
         if run.headers.if_match.is_some_and(|expected| expected != version) {
             return Err(Problem::conflict("The resource changed since you read it; read it again and retry."));
         }
-        let facts = load().await.map_err(Into::into)?;
-        let (decision, outcome) = match decide(&folded.state, &facts) {
+        let facts = load().await.map_err(Into::into);
+        let decided = facts.map(|facts| decide(&folded.state, &facts));
+        let position = folded.position;
+        // Back into the cache as it was read, before this command's own events: the next command reads those.
+        state.streams.put_owned(&run.stream_id, folded);
+        let (decision, outcome) = match decided? {
             Ok((decision, outcome)) => (decision.into(), outcome),
             Err(rejection) => {
                 // A duplicate of a request that is committing right now would be judged against its result:
@@ -223,8 +227,8 @@ where
             let unchanged = Appended {
                 stream_id: run.stream_id.clone(),
                 stream_version: version,
-                first_position: folded.position,
-                last_position: folded.position,
+                first_position: position,
+                last_position: position,
             };
             return Ok((appended_answer(run.status, run.data, unchanged), Some(outcome)));
         }
@@ -269,13 +273,19 @@ where
     Err(Problem::conflict("The resource is changing too often right now; retry."))
 }
 
-/// The state of aggregate `A` on `stream_id` as it is now: the cached fold, caught up with the events
-/// after it.
-pub(crate) async fn load_aggregate<A: Aggregate>(
+/// The state of aggregate `A` on `stream_id` as it is now, taken out of the cache (not copied) for the
+/// command that holds the stream's turn; the caller puts it back.
+async fn take_aggregate<A: Aggregate>(state: &CommandApiState, stream_id: &str) -> Result<Folded<A>, Problem> {
+    let cached: Folded<A> = state.streams.take(stream_id);
+    catch_up(state, stream_id, cached).await
+}
+
+/// `cached` with the events of `stream_id` after its version folded in.
+async fn catch_up<A: Aggregate>(
     state: &CommandApiState,
     stream_id: &str,
+    cached: Folded<A>,
 ) -> Result<Folded<A>, Problem> {
-    let cached: Folded<A> = state.streams.get(stream_id);
     let newer = state
         .store
         .read_stream_after(stream_id, cached.version)
@@ -284,8 +294,21 @@ pub(crate) async fn load_aggregate<A: Aggregate>(
     let Some(last) = newer.last() else { return Ok(cached) };
     let (version, position) = (last.stream_version, last.position);
     let state_now = decode(&newer)?.iter().fold(cached.state, A::evolve);
-    let folded = Folded { state: state_now, version, position };
-    state.streams.put(stream_id, &folded);
+    Ok(Folded { state: state_now, version, position })
+}
+
+/// The state of aggregate `A` on `stream_id` as it is now: the cached fold, caught up with the events
+/// after it.
+pub(crate) async fn load_aggregate<A: Aggregate>(
+    state: &CommandApiState,
+    stream_id: &str,
+) -> Result<Folded<A>, Problem> {
+    let cached: Folded<A> = state.streams.get(stream_id);
+    let cached_version = cached.version;
+    let folded = catch_up(state, stream_id, cached).await?;
+    if folded.version > cached_version {
+        state.streams.put(stream_id, &folded);
+    }
     Ok(folded)
 }
 

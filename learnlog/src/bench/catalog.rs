@@ -85,7 +85,10 @@ pub async fn catalog(config: &Config, options: &CatalogOptions) -> Result<String
         pool_size: max_clients,
         ..config.clone()
     };
-    let app = App::build(&config, &url.as_str().into(), &Role::everything(&config)).await?;
+    // No payment sandbox: these benchmarks place no card orders.
+    let roles: Vec<Role> =
+        Role::everything(&config).into_iter().filter(|role| *role != Role::PaymentsSandbox).collect();
+    let app = App::build(&config, &url.as_str().into(), &roles).await?;
     let base = format!("http://{}", app.local_addr()?);
     let (stop, stopped) = watch::channel(false);
     let running = tokio::spawn(app.run(async move {

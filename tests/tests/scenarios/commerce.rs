@@ -124,6 +124,11 @@ async fn only_individual_trainees_fill_carts_with_published_courses_once() {
     let unpublished = add_to_cart(&app, &token, draft).await;
     assert_eq!((unpublished.status, unpublished.body["code"].as_str()), (422, Some("course_not_for_sale")));
     assert_eq!(add_to_cart(&app, &token, Uuid::now_v7()).await.status, 404);
+    let deleted = app.create_course(&instructor, "Deleted").await.id();
+    let gone = app.call(reqwest::Method::DELETE, &format!("/api/v1/courses/{deleted}"), &instructor, None).await;
+    assert_eq!(gone.status, 200, "{:?}", gone.body);
+    let refused = add_to_cart(&app, &token, deleted).await;
+    assert_eq!((refused.status, refused.body["code"].as_str()), (422, Some("course_not_for_sale")));
     let (_, corporate) = app.user(Role::CorporateTrainee);
     assert_eq!(add_to_cart(&app, &corporate, course_id).await.status, 403);
     assert_eq!(add_to_cart(&app, &instructor, course_id).await.status, 403);
@@ -195,4 +200,74 @@ async fn a_course_bought_in_two_orders_is_enrolled_once_and_the_second_line_goes
         ))
         .await;
     assert_eq!(earnings, 1, "the refunded line is not credited to the instructor");
+}
+
+#[tokio::test]
+async fn a_retired_course_leaves_every_cart_and_wishlist_and_a_cart_left_alone_keeps_the_rest() {
+    let app = TestApp::start().await;
+    let _sagas = app.start_sagas();
+    let (instructor_id, instructor) = app.instructor("grace", "Grace Hopper").await;
+    let mut courses = Vec::new();
+    for title in ["Retiring", "Staying"] {
+        let id = app.create_course(&instructor, title).await.id();
+        assert_eq!(app.post(&format!("/api/v1/courses/{id}/publish"), &instructor, None).await.status, 200);
+        courses.push(id);
+    }
+    let (retiring, staying) = (courses[0], courses[1]);
+    let mut tokens = Vec::new();
+    for name in ["ada", "alan"] {
+        let (_, token) = trainee(&app, name).await;
+        for course in [retiring, staying] {
+            assert_eq!(add_to_cart(&app, &token, course).await.status, 201);
+        }
+        let wished = app.post("/api/v1/wishlist/items", &token, Some(&json!({ "course_id": retiring }))).await;
+        assert_eq!(wished.status, 201);
+        tokens.push(token);
+    }
+    for token in &tokens {
+        eventually(&app, "/api/v1/me/cart", token, |body| body["total_results"] == 2).await;
+    }
+    let retired = app.post(&format!("/api/v1/courses/{retiring}/retire"), &instructor, None).await;
+    assert_eq!(retired.status, 200, "{:?}", retired.body);
+    for token in &tokens {
+        let cart = eventually(&app, "/api/v1/me/cart", token, |body| body["total_results"] == 1).await;
+        assert_eq!(cart["data"][0]["id"], staying.to_string());
+        eventually(&app, "/api/v1/me/wishlist", token, |body| body["total_results"] == 0).await;
+    }
+    let _ = instructor_id;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_course_deleted_while_an_admin_enrols_in_it_ends_either_enrolled_or_deleted_never_both() {
+    let app = TestApp::start().await;
+    let (_, admin) = app.user(Role::Admin);
+    let (instructor_id, instructor) = app.instructor("grace", "Grace Hopper").await;
+    let (trainee_id, _) = trainee(&app, "ada").await;
+    let mut outcomes = (0, 0);
+    for _ in 0..20 {
+        let course = app.create_course(&instructor, "Contested").await.id();
+        let grant = json!({ "trainee_id": trainee_id, "course_id": course });
+        let path = format!("/api/v1/courses/{course}");
+        let (enrolled, deleted) = tokio::join!(
+            app.post("/api/v1/admin/enrollments", &admin, Some(&grant)),
+            app.call(reqwest::Method::DELETE, &path, &instructor, None),
+        );
+        match (enrolled.status, deleted.status) {
+            (201, 422) => outcomes.0 += 1,
+            (404, 200) => outcomes.1 += 1,
+            other => {
+                panic!("enrolled and deleted together, or neither: {other:?} {:?} {:?}", enrolled.body, deleted.body)
+            }
+        }
+        let in_store = |event_type: &str| {
+            format!(
+                "SELECT count(*) FROM events WHERE event_type = '{event_type}' AND payload::json->>'course_id' = '{course}'"
+            )
+        };
+        let both = app.database.count(&in_store("TraineeEnrolled")).await
+            + app.database.count(&in_store("CourseDeleted")).await;
+        assert_eq!(both, 1, "exactly one of the two happened");
+    }
+    assert_eq!(outcomes.0 + outcomes.1, 20);
+    let _ = instructor_id;
 }

@@ -19,6 +19,8 @@ async fn up_with_demo(app: &TestApp, data_dir: &std::path::Path) -> (String, Opt
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("RUST_LOG", "warn,learnlog=info")
         .env("LEARNLOG_DATA_DIR", data_dir)
+        // Any free port for the payment sandbox: other runs may hold the default one.
+        .env("LEARNLOG_PAYMENTS_SANDBOX_LISTEN", "127.0.0.1:0")
         .envs(app.process_environment())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -79,6 +81,16 @@ async fn the_demo_seeds_instructors_and_courses_in_every_category_through_the_co
     }
     let discounted = get(format!("{base}/api/v1/courses?limit=100")).await;
     assert!(discounted["data"].as_array().expect("rows").iter().any(|c| !c["discount"].is_null()));
+    // The demo trainees' orders are fulfilled by the sagas of the same process.
+    let fulfilled = "SELECT count(*) FROM events WHERE event_type = 'OrderFulfilled'";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let trainees = i64::try_from(learnlog::demo::TRAINEES).expect("a small number");
+    while app.database.count(fulfilled).await < trainees {
+        assert!(tokio::time::Instant::now() < deadline, "the demo orders were not fulfilled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let enrolled = app.database.count("SELECT count(*) FROM events WHERE event_type = 'TraineeEnrolled'").await;
+    assert_eq!(enrolled, 2 * trainees, "two courses bought by each demo trainee");
     let events_before = app.event_count().await;
     first.kill().await.expect("stops");
 
