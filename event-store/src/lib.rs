@@ -25,5 +25,13 @@ pub use append::{
 pub use feed::{FeedSubscription, ReadError};
 pub use writer::PgEventStore;
 
+/// Every event of one stream, in version order, for readers without a [`PgEventStore`] of their own.
+pub async fn read_stream(
+    database: &database::Database,
+    stream_id: &str,
+) -> Result<Vec<events::RecordedEvent>, ReadError> {
+    feed::read_stream(database.pool(), stream_id).await
+}
+
 /// The channel on which every committed append is announced (payload: the last global position).
 pub const EVENTS_CHANNEL: &str = "learnlog_events";

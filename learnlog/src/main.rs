@@ -43,7 +43,8 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// The projector's dead letters: events that could not be applied, each parking its stream.
+    /// Dead letters: events the projector could not apply or the sagas could not act on, each parking its
+    /// stream, and streams the relay could not route.
     DeadLetters {
         #[command(subcommand)]
         command: DeadLetterCommand,
@@ -87,6 +88,14 @@ enum DeadLetterCommand {
     /// Never apply a dead letter, recording why, then apply the events waiting behind it.
     Skip {
         id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Have the running sagas handle a stream they parked again, in order.
+    SagaRetry { stream: String },
+    /// Have the sagas give up on a stream's parked events for good, recording why.
+    SagaSkip {
+        stream: String,
         #[arg(long)]
         reason: String,
     },
@@ -161,6 +170,8 @@ async fn main() -> anyhow::Result<()> {
                 DeadLetterCommand::List => DeadLetterTask::List,
                 DeadLetterCommand::Retry { id } => DeadLetterTask::Retry { id },
                 DeadLetterCommand::Skip { id, reason } => DeadLetterTask::Skip { id, reason },
+                DeadLetterCommand::SagaRetry { stream } => DeadLetterTask::SagaRetry { stream },
+                DeadLetterCommand::SagaSkip { stream, reason } => DeadLetterTask::SagaSkip { stream, reason },
             };
             let operator = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
             write_line(&learnlog::operations::dead_letter_task(&config, task, &operator).await?)

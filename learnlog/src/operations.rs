@@ -1,5 +1,6 @@
 //! Operators' tasks of the `learnlog` binary that act on a running system's databases: the projector's dead
-//! letters (in the read models' database) and the streams the relay parked (in the store's). They reach
+//! letters (in the read models' database), the streams the relay parked and those the sagas parked (in the
+//! store's). They reach
 //! `DATABASE_URL` and `LEARNLOG_READ_DATABASE_URL`, or the data folder's embedded cluster when neither is set.
 
 use database::Database;
@@ -15,6 +16,8 @@ pub enum DeadLetterTask {
     List,
     Retry { id: i64 },
     Skip { id: i64, reason: String },
+    SagaRetry { stream: String },
+    SagaSkip { stream: String, reason: String },
 }
 
 /// Runs `task` and returns what to print. Retries and skips are recorded as done by `operator` (the login
@@ -31,7 +34,26 @@ pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &
             DeadLetterTask::List => {
                 let store = Database::connect(store_url.expose(), 1)?;
                 let unrouted = relay::dead_letters(&store).await?;
-                format!("{}\n{}", render_list(&dead_letters::list(&read).await?), render_unrouted(&unrouted))
+                let held = sagas::dead_letters::list(&store).await.map_err(|e| Error::Config(e.to_string()))?;
+                format!(
+                    "{}\n{}\n{}",
+                    render_list(&dead_letters::list(&read).await?),
+                    render_unrouted(&unrouted),
+                    render_held(&held)
+                )
+            }
+            DeadLetterTask::SagaRetry { stream } => {
+                let store = Database::connect(store_url.expose(), 1)?;
+                let count =
+                    sagas::dead_letters::retry(&store, &stream).await.map_err(|e| Error::Config(e.to_string()))?;
+                format!("{count} event(s) of {stream} will be handled again by the running sagas")
+            }
+            DeadLetterTask::SagaSkip { stream, reason } => {
+                let store = Database::connect(store_url.expose(), 1)?;
+                let count = sagas::dead_letters::skip(&store, &stream, &by, &reason)
+                    .await
+                    .map_err(|e| Error::Config(e.to_string()))?;
+                format!("{count} event(s) of {stream} skipped by {by}")
             }
             DeadLetterTask::Retry { id } => render_resolution(&dead_letters::retry(&read, &keyring, id, &by).await?),
             DeadLetterTask::Skip { id, reason } => {
@@ -79,6 +101,25 @@ fn render_unrouted(letters: &[relay::RelayDeadLetter]) -> String {
         out.push_str(&format!(
             "\n{}\t{}\t{}\t{}\t{}",
             letter.relay, letter.position, letter.stream_id, letter.event_type, letter.error
+        ));
+    }
+    out
+}
+
+fn render_held(letters: &[sagas::dead_letters::SagaDeadLetter]) -> String {
+    if letters.is_empty() {
+        return "no stream parked by the sagas".to_owned();
+    }
+    let mut out = String::from("saga position\tstream\ttype\tstatus\tparked at\terror");
+    for letter in letters {
+        out.push_str(&format!(
+            "\n{}\t{}\t{}\t{}\t{}\t{}",
+            letter.position,
+            letter.stream_id,
+            letter.event_type,
+            letter.status,
+            letter.parked_at,
+            letter.error.as_deref().unwrap_or("")
         ));
     }
     out

@@ -14,7 +14,7 @@
 
 mod catalogue;
 mod checkout;
-mod dead_letters;
+pub mod dead_letters;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -32,6 +32,8 @@ use projector::{EventSource, FeedSource, Origin, SourcedEvent};
 pub const SAGAS: &str = "checkout";
 /// Events read per round.
 const BATCH_SIZE: usize = 200;
+/// How often the sagas look for streams an operator asked to retry.
+const RETRY_SWEEP: Duration = Duration::from_secs(1);
 /// Streams whose events are handled at the same time.
 const CONCURRENT_STREAMS: usize = 32;
 const RETRY_AFTER: Duration = Duration::from_millis(100);
@@ -43,6 +45,8 @@ pub enum SagaError {
     Pool(#[from] deadpool_postgres::PoolError),
     #[error(transparent)]
     Postgres(#[from] tokio_postgres::Error),
+    #[error(transparent)]
+    Read(#[from] event_store::ReadError),
 }
 
 /// Why handling one event failed.
@@ -106,7 +110,53 @@ impl Sagas {
 
     /// Follows `source` until `shutdown` completes. A batch is acknowledged (Kafka offsets committed, the
     /// feed checkpoint stored) only once every event of it was handled.
-    pub async fn run_on(self, mut source: impl EventSource, shutdown: impl Future<Output = ()>) {
+    pub async fn run_on(self, source: impl EventSource, shutdown: impl Future<Output = ()>) {
+        tokio::select! {
+            () = self.follow(source, shutdown) => {}
+            () = self.retry_when_asked() => {}
+        }
+    }
+
+    /// Handles what an operator asked to retry (`learnlog dead-letters saga-retry`), once a second.
+    async fn retry_when_asked(&self) {
+        loop {
+            tokio::time::sleep(RETRY_SWEEP).await;
+            let streams = match dead_letters::to_retry(&self.store).await {
+                Ok(streams) => streams,
+                Err(error) => {
+                    tracing::warn!(%error, "reading the sagas' retries failed");
+                    continue;
+                }
+            };
+            for stream_id in streams {
+                if let Err(error) = self.retry_stream(&stream_id).await {
+                    tracing::warn!(%error, stream = %stream_id, "retrying a parked stream failed; trying again");
+                }
+            }
+        }
+    }
+
+    /// Handles the held-back events of `stream_id` in order, until one fails.
+    async fn retry_stream(&self, stream_id: &str) -> Result<(), SagaError> {
+        // Events parked by the live loop while this ran are picked up by the next round.
+        for recorded in dead_letters::held_back(&self.store, stream_id).await? {
+            match self.handle(&recorded).await {
+                Ok(()) => dead_letters::release(&self.store, &recorded).await?,
+                Err(Failure::Transient(error)) => {
+                    tracing::warn!(stream = %stream_id, %error, "a retried event failed; it is tried again later");
+                    return Ok(());
+                }
+                Err(Failure::Permanent(error)) => {
+                    tracing::error!(stream = %stream_id, position = recorded.position, %error, "a retried event failed again");
+                    return dead_letters::park_again(&self.store, &recorded, &error).await;
+                }
+            }
+        }
+        tracing::info!(stream = %stream_id, "a parked stream was retried and goes on");
+        Ok(())
+    }
+
+    async fn follow(&self, mut source: impl EventSource, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut backoff = RETRY_AFTER;
         loop {
