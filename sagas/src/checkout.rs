@@ -1,28 +1,15 @@
-//! The card and wallet checkout sagas (DOMAIN.md sagas 1 and 2): a wallet order its request did not settle
-//! is paid from the wallet; a paid order is fulfilled line by line (enrol, then credit the instructor or
+//! The card and wallet checkout sagas (DOMAIN.md sagas 1 and 2): a paid order is fulfilled line by line (enrol, then credit the instructor or
 //! refund the line in full), its courses leave the cart and the wishlist, and the order is marked
 //! fulfilled; a refunded line's money goes to the wallet.
 
 use command_api::{Cause, Checkout};
 use events::Event;
-use events::commerce::{CreditReason, PaymentMethod};
+use events::commerce::CreditReason;
 
 use crate::Failure;
 
 pub(crate) async fn react(checkout: &Checkout, cause: &Cause, event: &Event) -> Result<(), Failure> {
     match event {
-        Event::OrderPlaced(placed) if placed.method == PaymentMethod::Wallet => {
-            let order = checkout.order(placed.order_id).await?;
-            if order.status == command_api::domain::order::OrderStatus::Placed {
-                checkout.pay_from_wallet(cause, &order).await?;
-            }
-        }
-        Event::OrderPlaced(placed) if placed.method == PaymentMethod::Card => {
-            let order = checkout.order(placed.order_id).await?;
-            if order.status == command_api::domain::order::OrderStatus::Placed {
-                checkout.open_card_checkout(cause, &order).await?;
-            }
-        }
         Event::OrderPaid(paid) => {
             let order = checkout.order(paid.order_id).await?;
             for line in &order.lines {

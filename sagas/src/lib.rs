@@ -15,6 +15,7 @@
 mod catalogue;
 mod checkout;
 pub mod dead_letters;
+mod recovery;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -79,12 +80,18 @@ pub struct Sagas {
     store: Database,
     read: Database,
     checkout: Checkout,
+    stalled_after: Duration,
 }
 
 impl Sagas {
     /// `checkout` sends the commands; `read` answers which carts and wishlists hold a course.
     pub fn new(store: Database, read: Database, checkout: Checkout) -> Self {
-        Sagas { store, read, checkout }
+        Sagas { store, read, checkout, stalled_after: recovery::STALLED_AFTER }
+    }
+
+    /// Finishes stalled orders after `grace` instead of [`recovery::STALLED_AFTER`] (tests).
+    pub fn finishing_stalled_orders_after(self, grace: Duration) -> Self {
+        Sagas { stalled_after: grace, ..self }
     }
 
     /// Follows the feed from the stored checkpoint until `shutdown` completes; the event in hand is finished
@@ -114,6 +121,17 @@ impl Sagas {
         tokio::select! {
             () = self.follow(source, shutdown) => {}
             () = self.retry_when_asked() => {}
+            () = self.finish_stalled_orders() => {}
+        }
+    }
+
+    /// Finishes orders whose request stopped before settling them, every few seconds.
+    async fn finish_stalled_orders(&self) {
+        loop {
+            tokio::time::sleep(recovery::SWEEP_EVERY.min(self.stalled_after)).await;
+            if let Err(failure) = recovery::finish_stalled(&self.checkout, &self.read, self.stalled_after).await {
+                tracing::warn!(?failure, "finishing stalled orders failed; trying again later");
+            }
         }
     }
 
@@ -266,9 +284,7 @@ impl Sagas {
         let event = recorded.decode().map_err(|error| Failure::Permanent(error.to_string()))?;
         let cause = Cause { event_id: recorded.event_id, correlation_id: recorded.metadata.correlation_id };
         match &event {
-            Event::OrderPlaced(_) | Event::OrderPaid(_) | Event::OrderLineRefunded(_) => {
-                checkout::react(&self.checkout, &cause, &event).await
-            }
+            Event::OrderPaid(_) | Event::OrderLineRefunded(_) => checkout::react(&self.checkout, &cause, &event).await,
             Event::CourseRetired(_) | Event::CourseDeleted(_) => {
                 catalogue::react(&self.checkout, &self.read, &cause, &event).await
             }

@@ -271,3 +271,55 @@ async fn a_course_deleted_while_an_admin_enrols_in_it_ends_either_enrolled_or_de
     assert_eq!(outcomes.0 + outcomes.1, 20);
     let _ = instructor_id;
 }
+
+#[tokio::test]
+async fn an_order_whose_request_stopped_before_paying_is_finished_by_the_sagas() {
+    use event_store::{AppendRequest, ExpectedVersion, PgEventStore};
+    use events::commerce::{OrderLine, OrderPlaced, PaymentMethod};
+    use events::{Event, Metadata, NewEvent};
+
+    let app = TestApp::start().await;
+    let (course_id, instructor_id) = published_course(&app, "grace", 1999).await;
+    let (trainee_id, token) = trainee(&app, "ada").await;
+    credit(&app, trainee_id, 5_000).await;
+    // What a request that crashed right after placing leaves behind: an order, placed and never paid.
+    let order_id = Uuid::now_v7();
+    let line = OrderLine {
+        course_id,
+        instructor_id,
+        title: "Rust for web services".into(),
+        list_price_cents: 1999,
+        discount_percent: 0,
+        price_cents: 1999,
+    };
+    let placed = Event::OrderPlaced(OrderPlaced {
+        order_id,
+        trainee_id,
+        method: PaymentMethod::Wallet,
+        lines: vec![line],
+        total_cents: 1999,
+        currency: "USD".into(),
+        rate_ppm: 1_000_000,
+    });
+    let appended = PgEventStore::start(app.store.clone())
+        .append(AppendRequest {
+            stream_id: events::stream::order_stream(order_id),
+            expected: ExpectedVersion::NoStream,
+            events: vec![NewEvent::new(&placed, Metadata::default(), time::OffsetDateTime::now_utc())],
+            idempotency: None,
+            side_writes: Vec::new(),
+            guards: Vec::new(),
+        })
+        .await;
+    assert!(appended.is_ok(), "{appended:?}");
+
+    let data_key = std::sync::Arc::new(event_store::keys::DataKey::from_secret(tests::app::DATA_KEY.as_bytes()));
+    let sagas = learnlog::app::sagas(&app.store, &app.store, std::sync::Arc::clone(&app.keys), data_key, None)
+        .finishing_stalled_orders_after(Duration::from_secs(1));
+    let running = tokio::spawn(sagas.run(std::future::pending()));
+    let path = format!("/api/v1/me/orders/{order_id}");
+    eventually(&app, &path, &token, |body| body["data"]["status"] == "fulfilled").await;
+    let wallet = get_as(&app, "/api/v1/me/wallet", &token).await;
+    assert_eq!(wallet.body["balance"]["amount_cents"], 5_000 - 1999);
+    running.abort();
+}

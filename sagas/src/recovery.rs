@@ -1,0 +1,59 @@
+//! Orders whose request stopped half-way: a wallet order placed but never settled, a card order placed
+//! without a checkout session (a crash, a provider down). The order route settles both at once, so the sagas
+//! do not race it on `OrderPlaced`; instead, every [`SWEEP_EVERY`], they finish orders still `placed` after
+//! a grace period, through the same idempotent steps (keyed by the order id).
+
+use std::time::Duration;
+
+use command_api::domain::order::OrderStatus;
+use command_api::{Cause, Checkout};
+use database::Database;
+use events::commerce::PaymentMethod;
+use uuid::Uuid;
+
+use crate::Failure;
+
+/// How often the sagas look for stalled orders.
+pub(crate) const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// How long an order may stay `placed` before the sagas finish it: longer than any request takes.
+pub const STALLED_AFTER: Duration = Duration::from_secs(30);
+/// Orders finished per sweep at most.
+const SWEEP_LIMIT: i64 = 100;
+
+/// Finishes the orders placed longer than `stalled_after` ago and still unsettled.
+pub(crate) async fn finish_stalled(
+    checkout: &Checkout,
+    read: &Database,
+    stalled_after: Duration,
+) -> Result<usize, Failure> {
+    let transient = |error: &dyn std::fmt::Display| Failure::Transient(error.to_string());
+    let client = read.pool().get().await.map_err(|e| transient(&e))?;
+    let seconds = stalled_after.as_secs_f64();
+    let rows = client
+        .query(
+            "SELECT id FROM order_view WHERE status = 'placed' AND placed_at < now() - make_interval(secs => $1) \
+             ORDER BY placed_at LIMIT $2",
+            &[&seconds, &SWEEP_LIMIT],
+        )
+        .await
+        .map_err(|e| transient(&e))?;
+    drop(client);
+    let mut finished = 0;
+    for row in rows {
+        let order_id: Uuid = row.try_get(0).map_err(|e| transient(&e))?;
+        // The read model may lag: the write side says whether the order is still unsettled.
+        let order = checkout.order(order_id).await?;
+        if order.status != OrderStatus::Placed {
+            continue;
+        }
+        let cause = Cause { event_id: order_id, correlation_id: None };
+        match order.method {
+            Some(PaymentMethod::Wallet) => drop(checkout.pay_from_wallet(&cause, &order).await?),
+            Some(PaymentMethod::Card) => checkout.open_card_checkout(&cause, &order).await?,
+            None => continue,
+        }
+        tracing::info!(order = %order_id, "a stalled order was finished");
+        finished += 1;
+    }
+    Ok(finished)
+}
