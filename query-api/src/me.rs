@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
+use crate::money::Money;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct MeView {
@@ -29,6 +30,9 @@ pub(crate) struct MeView {
     social_links: Option<serde_json::Value>,
     /// Instructors: the payout account, by bank and last four characters.
     bank_account: Option<serde_json::Value>,
+    /// Instructors: what the platform owes them (may be negative after refunds); trainees: their wallet.
+    /// Admins have none.
+    balance: Option<Money>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
@@ -50,7 +54,10 @@ async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &Head
     let row = client
         .query_opt(
             "SELECT id, kind, role, email, username, name, country, company, biography, speciality, title, \
-             created_at, email_verified, social_links, bank_name, bank_account_last4 FROM user_directory WHERE id = $1",
+             created_at, email_verified, social_links, bank_name, bank_account_last4, \
+             (SELECT balance_cents FROM instructor_ledger_view WHERE instructor_id = u.id), \
+             (SELECT balance_cents FROM wallet_view WHERE trainee_id = u.id) \
+             FROM user_directory u WHERE id = $1",
             &[&actor.user_id],
         )
         .await
@@ -72,6 +79,15 @@ async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &Head
             created_at: row.try_get(11)?,
             email_verified: row.try_get(12)?,
             social_links: row.try_get(13)?,
+            balance: {
+                let role: String = row.try_get(2)?;
+                let usd = |cents: Option<i64>| Some(Money { amount_cents: cents.unwrap_or(0), currency: "USD" });
+                match role.as_str() {
+                    "instructor" => usd(row.try_get(16)?),
+                    "individual_trainee" | "corporate_trainee" => usd(row.try_get(17)?),
+                    _ => None,
+                }
+            },
             bank_account: row.try_get::<_, Option<String>>(14)?.map(|bank_name| {
                 serde_json::json!({ "bank_name": bank_name, "account_last4": row.try_get::<_, Option<String>>(15).ok().flatten() })
             }),

@@ -95,6 +95,3 @@ CREATE TABLE enrollment_view (
     CONSTRAINT enrollment_view_pkey PRIMARY KEY (trainee_id, course_id)
 );
 CREATE INDEX enrollment_view_recent ON enrollment_view (trainee_id, enrolled_at DESC);
-
--- The catalogue counts the trainees each instructor teaches.
-ALTER TABLE catalog_instructor ADD COLUMN trainee_count bigint NOT NULL DEFAULT 0;

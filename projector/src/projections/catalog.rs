@@ -21,18 +21,13 @@ pub(super) async fn apply(
     if let Some(named) = instructor_named(event) {
         return rename_instructor(transaction, recorded, named).await;
     }
-    // Enrolments move the counts of the course and of its instructor (the projector applies each event once).
+    // An enrolment moves the course's count, and with it the instructor's trainees, which the instructor
+    // profiles sum over their courses (the projector applies each event once).
     if let Event::TraineeEnrolled(enrolled) = event {
-        execute(
+        return execute(
             transaction,
             "UPDATE catalog_course SET enrolled_count = enrolled_count + 1 WHERE id = $1",
             &[&enrolled.course_id],
-        )
-        .await?;
-        return execute(
-            transaction,
-            "UPDATE catalog_instructor SET trainee_count = trainee_count + 1 WHERE id = $1",
-            &[&enrolled.instructor_id],
         )
         .await;
     }

@@ -173,6 +173,13 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/me/wishlist", None, trainee(200)),
         (M::DELETE, "/api/v1/wishlist/items/{published_id}", None, individual(200)),
         (M::POST, "/api/v1/orders", Some(r#"{"method":"wallet","country":"DE"}"#), individual(422)),
+        // Only the payment provider's signature counts; a token changes nothing.
+        (
+            M::POST,
+            "/api/v1/payments/webhook",
+            Some(r#"{"id":"evt_{n}","type":"checkout.session.completed"}"#),
+            all(400),
+        ),
         (M::GET, "/api/v1/me/orders", None, trainee(200)),
         (M::GET, "/api/v1/me/orders/{id}", None, [401, 404, 404, 404, 404, 404]),
         (M::GET, "/api/v1/admin/orders", None, [401, 403, 403, 403, 403, 200]),

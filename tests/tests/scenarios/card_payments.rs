@@ -144,3 +144,34 @@ async fn forged_stale_and_foreign_webhooks_change_nothing_and_ten_copies_pay_onc
         .await;
     assert_eq!(earned, 1599);
 }
+
+#[tokio::test]
+async fn an_expired_checkout_expires_the_order_and_leaves_the_cart_as_it_was() {
+    let app = TestApp::start().await;
+    let _sagas = app.start_sagas();
+    let (course_id, _) = published_course(&app, "grace", 1999).await;
+    let (_, token) = trainee(&app, "ada").await;
+    assert_eq!(add_to_cart(&app, &token, course_id).await.status, 201);
+    let placed = card_order(&app, &token).await;
+    let order_id = placed.id();
+    let session_id = placed.body["data"]["checkout"]["session_id"].as_str().expect("a session").to_owned();
+    let expired = json!({ "id": "evt_test_expired", "object": "event", "type": "checkout.session.expired",
+        "created": 1, "livemode": false, "data": { "object": { "id": session_id, "object": "checkout.session",
+        "amount_total": 1999, "currency": "usd", "metadata": { "order_id": order_id.to_string() },
+        "payment_status": "unpaid", "status": "expired" } } })
+    .to_string();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let answer = deliver(&app, &expired, signed(SANDBOX_WEBHOOK_SECRET, now, &expired)).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let path = format!("/api/v1/me/orders/{order_id}");
+    let order = eventually(&app, &path, &token, |body| body["data"]["status"] == "expired").await;
+    assert!(order["data"]["checkout_url"].is_null(), "an expired order offers no checkout page");
+    let cart = eventually(&app, "/api/v1/me/cart", &token, |body| body["total_results"] == 1).await;
+    assert_eq!(cart["data"][0]["id"], course_id.to_string());
+    // A payment the provider reports after the expiry (it never does) would pay nothing.
+    let late = completed("evt_test_late", &session_id, order_id, 1999);
+    let refused = deliver(&app, &late, signed(SANDBOX_WEBHOOK_SECRET, now, &late)).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    let paid = format!("SELECT count(*) FROM events WHERE event_type = 'OrderPaid' AND stream_id = 'order-{order_id}'");
+    assert_eq!(app.database.count(&paid).await, 0);
+}

@@ -106,6 +106,10 @@ async fn a_wallet_order_pays_enrols_credits_the_instructor_and_empties_the_cart(
     assert_eq!(gross, 1599);
     let course = app.get(&format!("/api/v1/courses/{course_id}"), None).await;
     assert_eq!(course.body["data"]["enrolled_count"], 1);
+    let me = get_as(&app, "/api/v1/me", &instructor).await;
+    assert_eq!(me.body["data"]["balance"], json!({ "amount_cents": 1599, "currency": "USD" }), "{:?}", me.body);
+    let me = get_as(&app, "/api/v1/me", &token).await;
+    assert_eq!(me.body["data"]["balance"]["amount_cents"], 5_000 - 1999, "a trainee's /me shows the wallet");
     let too_early = get_as(&app, "/api/v1/me/instructor/revenue?year=1999", &instructor).await;
     assert_eq!(too_early.status, 422);
 }
