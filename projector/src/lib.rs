@@ -22,7 +22,7 @@ use events::{DecodeError, RecordedEvent};
 pub use checkpoint::load as load_checkpoint;
 use checkpoint::{PartitionKey, PartitionMark};
 pub use kafka::{KafkaSource, KafkaSourceSettings};
-pub use source::{EventSource, FeedSource, Origin, SourceError, SourcedEvent};
+pub use source::{Backoff, EventSource, FeedSource, Origin, SourceError, SourcedEvent, next_batch_patiently};
 
 /// The channel on which a committed projector batch is announced (payload: the checkpoint position).
 pub const PROJECTIONS_CHANNEL: &str = "learnlog_projections";
@@ -107,33 +107,20 @@ impl Projector {
     /// ([`dead_letters`]) and the rest go on.
     pub async fn run(self, mut source: impl EventSource, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut backoff = RETRY_AFTER;
+        let mut backoff = Backoff::new(RETRY_AFTER, RETRY_AT_MOST);
         loop {
-            let batch = tokio::select! {
-                () = &mut shutdown => return,
-                batch = source.next_batch(BATCH_SIZE) => batch,
-            };
-            let batch = match batch {
-                Ok(batch) => batch,
-                Err(error) => {
-                    tracing::warn!(%error, retry_in = ?backoff, "reading events failed; retrying");
-                    tokio::select! {
-                        () = &mut shutdown => return,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(RETRY_AT_MOST);
-                    continue;
-                }
+            let Some(batch) = next_batch_patiently(&mut source, BATCH_SIZE, &mut backoff, &mut shutdown).await else {
+                return;
             };
             while let Err(error) = self.apply(&batch).await {
-                tracing::warn!(error = %error.summary(), retry_in = ?backoff, "applying a batch failed; retrying");
+                let wait = backoff.next_wait();
+                tracing::warn!(error = %error.summary(), retry_in = ?wait, "applying a batch failed; retrying");
                 tokio::select! {
                     () = &mut shutdown => return,
-                    () = tokio::time::sleep(backoff) => {}
+                    () = tokio::time::sleep(wait) => {}
                 }
-                backoff = (backoff * 2).min(RETRY_AT_MOST);
             }
-            backoff = RETRY_AFTER;
+            backoff.reset();
             source.acknowledge(&batch).await;
         }
     }

@@ -61,3 +61,55 @@ impl EventSource for FeedSource {
         Ok(events.into_iter().map(|event| SourcedEvent { event, origin: Origin::Feed }).collect())
     }
 }
+
+/// Waits between retries of a transient failure: from `first`, doubling up to `at_most`, back to `first`
+/// after a success. Shared by every loop that follows a source (the projector, the sagas).
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    first: std::time::Duration,
+    at_most: std::time::Duration,
+    next: std::time::Duration,
+}
+
+impl Backoff {
+    pub const fn new(first: std::time::Duration, at_most: std::time::Duration) -> Self {
+        Backoff { first, at_most, next: first }
+    }
+
+    /// How long to wait before the next try.
+    pub fn next_wait(&mut self) -> std::time::Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(self.at_most);
+        wait
+    }
+
+    pub fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
+
+/// The next batch of `source`, a failed read retried after `backoff`; `None` once `shutdown` completes.
+pub async fn next_batch_patiently<F: Future<Output = ()>>(
+    source: &mut impl EventSource,
+    limit: usize,
+    backoff: &mut Backoff,
+    shutdown: &mut std::pin::Pin<&mut F>,
+) -> Option<Vec<SourcedEvent>> {
+    loop {
+        let batch = tokio::select! {
+            () = shutdown.as_mut() => return None,
+            batch = source.next_batch(limit) => batch,
+        };
+        match batch {
+            Ok(batch) => return Some(batch),
+            Err(error) => {
+                let wait = backoff.next_wait();
+                tracing::warn!(%error, retry_in = ?wait, "reading events failed; retrying");
+                tokio::select! {
+                    () = shutdown.as_mut() => return None,
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+    }
+}

@@ -27,7 +27,7 @@ use database::Database;
 use events::{Event, RecordedEvent};
 use futures_util::StreamExt;
 use http_status::is_transient;
-use projector::{EventSource, FeedSource, Origin, SourcedEvent};
+use projector::{Backoff, EventSource, FeedSource, Origin, SourcedEvent, next_batch_patiently};
 
 /// The checkpoint name of the sagas of this version.
 pub const SAGAS: &str = "checkout";
@@ -176,23 +176,10 @@ impl Sagas {
 
     async fn follow(&self, mut source: impl EventSource, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut backoff = RETRY_AFTER;
+        let mut backoff = Backoff::new(RETRY_AFTER, RETRY_AT_MOST);
         loop {
-            let batch = tokio::select! {
-                () = &mut shutdown => return,
-                batch = source.next_batch(BATCH_SIZE) => batch,
-            };
-            let batch = match batch {
-                Ok(batch) => batch,
-                Err(error) => {
-                    tracing::warn!(%error, retry_in = ?backoff, "reading events failed; retrying");
-                    tokio::select! {
-                        () = &mut shutdown => return,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(RETRY_AT_MOST);
-                    continue;
-                }
+            let Some(batch) = next_batch_patiently(&mut source, BATCH_SIZE, &mut backoff, &mut shutdown).await else {
+                return;
             };
             let Some(last) = batch.last() else { continue };
             tokio::select! {
@@ -204,13 +191,14 @@ impl Sagas {
                 continue;
             }
             while let Err(error) = dead_letters::save_checkpoint(&self.store, last.event.position).await {
-                tracing::warn!(%error, "storing the sagas' checkpoint failed; retrying");
+                let wait = backoff.next_wait();
+                tracing::warn!(%error, retry_in = ?wait, "storing the sagas' checkpoint failed; retrying");
                 tokio::select! {
                     () = &mut shutdown => return,
-                    () = tokio::time::sleep(backoff) => {}
+                    () = tokio::time::sleep(wait) => {}
                 }
             }
-            backoff = RETRY_AFTER;
+            backoff.reset();
         }
     }
 
@@ -240,14 +228,13 @@ impl Sagas {
 
     /// Handles `recorded`, retrying transient failures, parking its stream on a permanent one.
     async fn handle_until_done(&self, recorded: &RecordedEvent) {
-        let mut backoff = RETRY_AFTER;
+        let mut backoff = Backoff::new(RETRY_AFTER, RETRY_AT_MOST);
         loop {
             let parked: HashSet<String> = match dead_letters::parked(&self.store, &recorded.stream_id).await {
                 Ok(parked) => parked,
                 Err(error) => {
                     tracing::warn!(%error, "reading the sagas' dead letters failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(RETRY_AT_MOST);
+                    tokio::time::sleep(backoff.next_wait()).await;
                     continue;
                 }
             };
@@ -272,11 +259,10 @@ impl Sagas {
                     }
                 }
                 Err(Failure::Transient(error)) => {
-                    tracing::warn!(stream = %recorded.stream_id, %error, retry_in = ?backoff, "a saga step failed; retrying");
+                    tracing::warn!(stream = %recorded.stream_id, %error, "a saga step failed; retrying");
                 }
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(RETRY_AT_MOST);
+            tokio::time::sleep(backoff.next_wait()).await;
         }
     }
 
