@@ -18,7 +18,7 @@ use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
 use crate::courses::{COURSE_SELECT, CourseView, unavailable, with_content};
 use crate::money::Display;
-use crate::page::{ListEnvelope, PageRequest};
+use crate::page::{ListEnvelope, PageRequest, param};
 
 const DEFAULT_LIMIT: i64 = 12;
 
@@ -45,10 +45,9 @@ pub(crate) async fn list(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = async {
-        let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let page = PageRequest::parse(get("page"), get("limit"), DEFAULT_LIMIT)?;
+        let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
         let client = state.read.pool().get().await.map_err(unavailable)?;
-        let display = Display::for_country(&client, get("country")).await.map_err(unavailable)?;
+        let display = Display::for_country(&client, param(&params, "country")).await.map_err(unavailable)?;
         let select =
             COURSE_SELECT.replacen("SELECT ", "SELECT e.status AS e_status, e.source, e.order_id, e.enrolled_at, ", 1);
         let rows = client

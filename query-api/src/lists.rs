@@ -14,7 +14,7 @@ use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
 use crate::courses::{COURSE_SELECT, CourseView, unavailable};
 use crate::money::Display;
-use crate::page::{ListEnvelope, PageRequest};
+use crate::page::{ListEnvelope, PageRequest, param};
 
 const DEFAULT_LIMIT: i64 = 8;
 
@@ -49,10 +49,9 @@ async fn list(
     table: &'static str,
     actor: Authenticated,
 ) -> Result<Response, Problem> {
-    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let page = PageRequest::parse(get("page"), get("limit"), DEFAULT_LIMIT)?;
+    let page = PageRequest::from_query(params, DEFAULT_LIMIT)?;
     let client = state.read.pool().get().await.map_err(unavailable)?;
-    let display = Display::for_country(&client, get("country")).await.map_err(unavailable)?;
+    let display = Display::for_country(&client, param(params, "country")).await.map_err(unavailable)?;
     let listed = format!("{COURSE_SELECT} JOIN {table} i ON i.course_id = c.id WHERE i.trainee_id = $1");
     let rows = client
         .query(

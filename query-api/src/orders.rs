@@ -19,7 +19,7 @@ use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
 use crate::courses::unavailable;
 use crate::money::Money;
-use crate::page::{ListEnvelope, PageRequest};
+use crate::page::{ListEnvelope, PageRequest, param};
 
 const DEFAULT_LIMIT: i64 = 10;
 const COLUMNS: &str = "id, trainee_id, method, status, lines, total_cents, currency, rate_ppm, checkout_url, failure, \
@@ -109,9 +109,8 @@ async fn page_of(
     params: &HashMap<String, String>,
     trainee: Option<Uuid>,
 ) -> Result<Response, Problem> {
-    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let page = PageRequest::parse(get("page"), get("limit"), DEFAULT_LIMIT)?;
-    let status = get("status").map(str::to_owned);
+    let page = PageRequest::from_query(params, DEFAULT_LIMIT)?;
+    let status = param(params, "status").map(str::to_owned);
     let client = state.read.pool().get().await.map_err(unavailable)?;
     let filter = "($1::uuid IS NULL OR trainee_id = $1) AND ($2::text IS NULL OR status = $2)";
     let rows = client

@@ -1,9 +1,16 @@
 //! Pagination: `page` (from 1) and `limit` (capped at 100), and the list envelope of API.md.
 
+use std::collections::HashMap;
+
 use api_contract::Problem;
 use serde::Serialize;
 
 pub(crate) const MAX_LIMIT: i64 = 100;
+
+/// A query parameter, trimmed; `None` when it is missing or blank.
+pub(crate) fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    params.get(name).map(|value| value.trim()).filter(|value| !value.is_empty())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PageRequest {
@@ -31,6 +38,11 @@ impl PageRequest {
             return Err(Problem::malformed("`page` is too large."));
         }
         Ok(PageRequest { page, limit })
+    }
+
+    /// `page` and `limit` from a request's query parameters.
+    pub fn from_query(params: &HashMap<String, String>, default_limit: i64) -> Result<Self, Problem> {
+        Self::parse(param(params, "page"), param(params, "limit"), default_limit)
     }
 
     pub fn offset(self) -> i64 {

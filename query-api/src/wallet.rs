@@ -18,7 +18,7 @@ use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
 use crate::courses::unavailable;
 use crate::money::{Display, Money};
-use crate::page::{ListEnvelope, PageRequest};
+use crate::page::{ListEnvelope, PageRequest, param};
 
 const DEFAULT_LIMIT: i64 = 20;
 
@@ -45,8 +45,7 @@ pub(crate) async fn wallet(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = async {
-        let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let page = PageRequest::parse(get("page"), get("limit"), DEFAULT_LIMIT)?;
+        let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
         let client = state.read.pool().get().await.map_err(unavailable)?;
         let balance: i64 = client
             .query_opt("SELECT balance_cents FROM wallet_view WHERE trainee_id = $1", &[&actor.user_id])
@@ -146,8 +145,7 @@ async fn revenue(
         Some(_) => return Err(Problem::rule("invalid_year", "year must be a year from 2000 to 2100.")),
     };
     let client = state.read.pool().get().await.map_err(unavailable)?;
-    let display =
-        Display::for_country(&client, params.get("country").map(String::as_str)).await.map_err(unavailable)?;
+    let display = Display::for_country(&client, param(params, "country")).await.map_err(unavailable)?;
     let rows = client
         .query(
             "SELECT month, gross_cents, refunds_cents FROM instructor_revenue_monthly \
