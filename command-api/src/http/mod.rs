@@ -160,6 +160,7 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         )
         .route(POST, "/api/v1/payments/webhook", payments::webhook, Guest, "The payment provider's signed events")
         .route(POST, "/api/v1/orders", orders::place, Trainee, "Order the courses in one's cart")
+        .answers_data::<orders::OrderAnswer>()
         .body::<orders::OrderBody>()
         .route(POST, "/api/v1/admin/wallets/{id}/credits", orders::credit_wallet, Admin, "Credit a trainee's wallet")
         .body::<orders::CreditBody>()

@@ -140,6 +140,34 @@ pub(crate) async fn place(
     }
 }
 
+/// An order's answer, as documented.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct OrderAnswer {
+    id: Uuid,
+    /// `paid` (a wallet order) or `awaiting_payment` (a card order).
+    status: String,
+    /// USD cents.
+    total: MoneyAnswer,
+    /// Card orders: the provider's checkout page to send the browser to.
+    checkout: Option<CheckoutAnswer>,
+    version: i64,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct MoneyAnswer {
+    amount_cents: i64,
+    currency: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct CheckoutAnswer {
+    session_id: String,
+    url: String,
+}
+
 /// `201 {id, status, total, checkout?}` with the token of the last step.
 fn answer(mut accepted: Accepted, order: &Order, status: &str, checkout: Option<serde_json::Value>) -> Response {
     accepted.status = StatusCode::CREATED;
