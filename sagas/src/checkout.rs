@@ -2,6 +2,7 @@
 //! refund the line in full), its courses leave the cart and the wishlist, and the order is marked
 //! fulfilled; a refunded line's money goes to the wallet.
 
+use command_api::domain::cart::ListKind;
 use command_api::{Cause, Checkout};
 use events::Event;
 use events::commerce::CreditReason;
@@ -12,14 +13,16 @@ pub(crate) async fn react(checkout: &Checkout, cause: &Cause, event: &Event) -> 
     match event {
         Event::OrderPaid(paid) => {
             let order = checkout.order(paid.order_id).await?;
+            let mut lines = Vec::with_capacity(order.lines.len());
             for line in &order.lines {
-                let enrolment = checkout.enroll(cause, &order, line.course_id).await?;
-                checkout.settle_line(cause, &order, line.course_id, enrolment).await?;
-                for kind in [command_api::domain::cart::ListKind::Cart, command_api::domain::cart::ListKind::Wishlist] {
+                lines.push((line.course_id, checkout.enroll(cause, &order, line.course_id).await?));
+            }
+            checkout.settle(cause, &order, &lines).await?;
+            for line in &order.lines {
+                for kind in [ListKind::Cart, ListKind::Wishlist] {
                     checkout.withdraw(cause, kind, order.trainee_id, line.course_id).await?;
                 }
             }
-            checkout.fulfil(cause, order.id).await?;
         }
         Event::OrderLineRefunded(refunded) => {
             let operation_id = format!("order-{}-line-{}", refunded.order_id, refunded.course_id);

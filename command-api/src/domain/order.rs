@@ -115,6 +115,11 @@ pub enum OrderCommand {
         course_id: Uuid,
     },
     MarkFulfilled,
+    /// Settles every line at once (true: enrolled, so credited; false: refunded) and marks the order
+    /// fulfilled: one append for the whole order instead of one per line.
+    SettleAndFulfil {
+        lines: Vec<(Uuid, bool)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,6 +264,21 @@ pub fn decide(order: &Order, actor: Option<&Actor>, command: OrderCommand) -> Re
                 course_id,
                 amount_cents: line.price_cents,
             })])
+        }
+        OrderCommand::SettleAndFulfil { .. } if order.status == S::Fulfilled => unchanged,
+        OrderCommand::SettleAndFulfil { lines } => {
+            let mut events = Vec::new();
+            let mut state = order.clone();
+            let steps = lines.into_iter().map(|(course_id, enrolled)| match enrolled {
+                true => OrderCommand::RecordSale { course_id },
+                false => OrderCommand::RefundLine { course_id },
+            });
+            for step in steps.chain([OrderCommand::MarkFulfilled]) {
+                let decided = decide(&state, actor, step)?;
+                state = decided.iter().fold(state, Order::evolve);
+                events.extend(decided);
+            }
+            Ok(events)
         }
         OrderCommand::MarkFulfilled => match order.status {
             S::Paid if order.lines.iter().all(|line| order.settled.contains(&line.course_id)) => {

@@ -213,21 +213,13 @@ impl Checkout {
         }
     }
 
-    /// Credits the line's instructor (R1), or refunds the whole line to the wallet when it could not be
-    /// fulfilled.
-    pub async fn settle_line(
-        &self,
-        cause: &Cause,
-        order: &Order,
-        course_id: Uuid,
-        enrolment: Enrolment,
-    ) -> Result<(), Problem> {
-        let (step, command) = match enrolment {
-            Enrolment::Enrolled => ("sale", OrderCommand::RecordSale { course_id }),
-            Enrolment::NotFulfillable => ("refund", OrderCommand::RefundLine { course_id }),
-        };
-        let order_run =
-            run(order_stream(order.id), Self::SAGA, cause.headers(&format!("{step}/{course_id}")), order.id);
+    /// Settles every line of a paid order (credits the instructor of each enrolled line, R1; refunds in full
+    /// each line that could not be fulfilled) and marks the order fulfilled, in one append.
+    pub async fn settle(&self, cause: &Cause, order: &Order, lines: &[(Uuid, Enrolment)]) -> Result<(), Problem> {
+        let lines: Vec<(Uuid, bool)> =
+            lines.iter().map(|(course_id, enrolment)| (*course_id, *enrolment == Enrolment::Enrolled)).collect();
+        let command = OrderCommand::SettleAndFulfil { lines };
+        let order_run = run(order_stream(order.id), Self::SAGA, cause.headers("settle"), order.id);
         execute(&self.state, order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
         Ok(())
     }
@@ -270,14 +262,6 @@ impl Checkout {
                 .map_err(|_| Problem::internal().because("a withdrawal is never refused"))
         })
         .await?;
-        Ok(())
-    }
-
-    /// Marks a paid order whose lines are all settled as fulfilled.
-    pub async fn fulfil(&self, cause: &Cause, order_id: Uuid) -> Result<(), Problem> {
-        let order_run = run(order_stream(order_id), Self::SAGA, cause.headers("fulfil"), order_id);
-        execute(&self.state, order_run, |current: &Order| order::decide(current, None, OrderCommand::MarkFulfilled))
-            .await?;
         Ok(())
     }
 }

@@ -170,3 +170,22 @@ fn the_instructor_share_is_eighty_percent_rounded_down() {
     assert_eq!(instructor_share(5), 4);
     assert_eq!(instructor_share(0), 0);
 }
+
+#[test]
+fn an_order_settles_every_line_and_is_fulfilled_in_one_decision_once() {
+    let mut commands = card_order();
+    commands.push(confirm("cs_1", 3000));
+    let paid = given(commands);
+    let settle =
+        OrderCommand::SettleAndFulfil { lines: vec![(Uuid::from_u128(10), true), (Uuid::from_u128(11), false)] };
+    let events = decide(&paid, None, settle.clone()).expect("settled");
+    assert!(matches!(
+        &events[..],
+        [Event::InstructorEarningRecorded(e), Event::OrderLineRefunded(r), Event::OrderFulfilled(_)]
+            if e.amount_cents == 1599 && r.amount_cents == 1001
+    ));
+    let order = events.iter().fold(paid.clone(), Order::evolve);
+    assert_eq!(decide(&order, None, settle), Ok(Vec::new()), "settled twice changes nothing");
+    let partial = OrderCommand::SettleAndFulfil { lines: vec![(Uuid::from_u128(10), true)] };
+    assert_eq!(decide(&paid, None, partial), Err(OrderRejection::Unsettled), "a line left out keeps it unfulfilled");
+}
