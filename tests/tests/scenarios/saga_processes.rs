@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::commerce::{add_to_cart, credit, order, published_course, trainee};
 
-const ORDERS: usize = 24;
+const ORDERS: usize = 60;
 const LINES: usize = 3;
 
 /// `ORDERS` trainees, each paying a wallet order of `LINES` courses.
@@ -35,13 +35,19 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 }
 
 async fn wait_for(app: &TestApp, sql: &str, at_least: i64, seconds: u64) {
+    assert!(reached(app, sql, at_least, seconds).await, "{sql}: fewer than {at_least}");
+}
+
+/// Whether `sql` counts at least `at_least` within `seconds`.
+async fn reached(app: &TestApp, sql: &str, at_least: i64, seconds: u64) -> bool {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
     loop {
-        let now = count(app, sql).await;
-        if now >= at_least {
-            return;
+        if count(app, sql).await >= at_least {
+            return true;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{sql}: {now} of {at_least}");
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -63,15 +69,24 @@ async fn killed_mid_fulfilment_and_restarted(app: &TestApp) {
     paid_orders(app).await;
     let fulfilled = "SELECT count(*) FROM events WHERE event_type = 'OrderFulfilled'";
     let mut sagas = sagas_process(app, &data_dir);
-    wait_for(app, fulfilled, 3, 120).await;
+    wait_for(app, fulfilled, 1, 120).await;
     sagas.kill().await;
     let at_kill = count(app, fulfilled).await;
     assert!(at_kill < i64::try_from(ORDERS).unwrap_or(0), "the kill came too late to prove anything: {at_kill}");
 
-    let _restarted = sagas_process(app, &data_dir);
+    let restarted = sagas_process(app, &data_dir);
     let orders = i64::try_from(ORDERS).unwrap_or(0);
     let lines = orders * i64::try_from(LINES).unwrap_or(0);
-    wait_for(app, fulfilled, orders, 180).await;
+    if !reached(app, fulfilled, orders, 180).await {
+        let unfulfilled = count(app, "SELECT count(*) FROM order_view WHERE status <> 'fulfilled'").await;
+        let parked = count(app, "SELECT count(*) FROM saga_dead_letters").await;
+        let output = restarted.output();
+        let tail = output.iter().rev().take(40).rev().cloned().collect::<Vec<_>>().join("\n");
+        panic!(
+            "{} of {orders} fulfilled; {unfulfilled} orders unfulfilled in the read model, {parked} dead letters; the sagas said:\n{tail}",
+            count(app, fulfilled).await
+        );
+    }
     // Once more after everything is fulfilled: late duplicates would show up now.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(count(app, fulfilled).await, orders);
