@@ -25,7 +25,7 @@ use crate::identity::{
     PasswordChanged, PasswordReset, PasswordResetRequested, ProfileUpdated, TraineeAccountDeleted, UserLoggedIn,
     UserLoggedOut,
 };
-use crate::learning::TraineeEnrolled;
+use crate::learning::{CourseOpened, LessonViewed, TraineeEnrolled};
 use crate::stream::Context;
 
 /// A stored event that cannot be turned into an [`Event`].
@@ -176,4 +176,6 @@ event_catalogue! {
     WalletDebited version 1 in Commerce,
     WalletDebitRefused version 1 in Commerce,
     TraineeEnrolled version 1 in Learning,
+    LessonViewed version 1 in Learning,
+    CourseOpened version 1 in Learning,
 }

@@ -36,3 +36,22 @@ pub struct TraineeEnrolled {
     pub instructor_id: Uuid,
     pub source: EnrollmentSource,
 }
+
+/// A trainee opened a lesson for the first time; `progress` is the enrolment's progress after it (R8:
+/// trunc(visited / lessons x 100), never lower than before).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonViewed {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub lesson_id: Uuid,
+    pub progress: u8,
+}
+
+/// A trainee opened an enrolled course (the last viewed course; the original did this on a GET).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseOpened {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+}

@@ -32,6 +32,10 @@ pub(crate) struct EnrollmentView {
     order_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     enrolled_at: OffsetDateTime,
+    /// R8: the share of the course's lessons seen, 0 to 100.
+    progress: i16,
+    /// Lessons opened at least once.
+    visited_lessons: Vec<Uuid>,
 }
 
 const ENROLLED: &str = "JOIN enrollment_view e ON e.course_id = c.id WHERE e.trainee_id = $1";
@@ -48,8 +52,11 @@ pub(crate) async fn list(
         let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
         let client = state.read.pool().get().await.map_err(unavailable)?;
         let display = Display::for_country(&client, param(&params, "country")).await.map_err(unavailable)?;
-        let select =
-            COURSE_SELECT.replacen("SELECT ", "SELECT e.status AS e_status, e.source, e.order_id, e.enrolled_at, ", 1);
+        let select = COURSE_SELECT.replacen(
+            "SELECT ",
+            "SELECT e.status AS e_status, e.source, e.order_id, e.enrolled_at, e.progress, e.visited_lessons, ",
+            1,
+        );
         let rows = client
             .query(
                 &format!("{select} {ENROLLED} ORDER BY e.enrolled_at DESC, c.id LIMIT $2 OFFSET $3"),
@@ -71,6 +78,8 @@ pub(crate) async fn list(
                     source: row.try_get("source")?,
                     order_id: row.try_get("order_id")?,
                     enrolled_at: row.try_get("enrolled_at")?,
+                    progress: row.try_get("progress")?,
+                    visited_lessons: row.try_get("visited_lessons")?,
                 })
             })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
@@ -90,7 +99,11 @@ pub(crate) async fn get(
 ) -> Response {
     let answer = async {
         let client = state.read.pool().get().await.map_err(unavailable)?;
-        let select = COURSE_SELECT.replacen("SELECT ", "SELECT e.status AS e_status, e.source, e.enrolled_at, ", 1);
+        let select = COURSE_SELECT.replacen(
+            "SELECT ",
+            "SELECT e.status AS e_status, e.source, e.enrolled_at, e.progress, e.visited_lessons, ",
+            1,
+        );
         let row = client
             .query_opt(
                 &format!("{select} {ENROLLED} AND c.id = $2 AND e.status = 'active'"),
@@ -113,8 +126,40 @@ pub(crate) async fn get(
         data["enrollment"] = serde_json::json!({
             "status": row.try_get::<_, String>("e_status").map_err(unavailable)?,
             "source": row.try_get::<_, String>("source").map_err(unavailable)?,
+            "progress": row.try_get::<_, i16>("progress").map_err(unavailable)?,
+            "visited_lessons": row.try_get::<_, Vec<Uuid>>("visited_lessons").map_err(unavailable)?,
         });
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": data })))
+    };
+    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
+
+/// `GET /api/v1/me/last-viewed-course`: the course the caller opened last, `404` before any.
+pub(crate) async fn last_viewed(
+    actor: Authenticated,
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let select = COURSE_SELECT.replacen("SELECT ", "SELECT l.at AS viewed_at, ", 1);
+        let row = client
+            .query_opt(
+                &format!("{select} JOIN trainee_last_viewed l ON l.course_id = c.id WHERE l.trainee_id = $1"),
+                &[&actor.user_id],
+            )
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| Problem::not_found("You have not opened a course yet."))?;
+        let course = CourseView::from_row(&row, Display::USD).map_err(unavailable)?;
+        let at: OffsetDateTime = row.try_get("viewed_at").map_err(unavailable)?;
+        let at = at.format(&time::format_description::well_known::Rfc3339).map_err(unavailable)?;
+        Ok::<_, Problem>(cached_json(
+            &headers,
+            Audience::Private,
+            &serde_json::json!({ "data": { "course": course, "viewed_at": at } }),
+        ))
     };
     freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
 }

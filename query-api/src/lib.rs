@@ -122,6 +122,7 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         .answers_page::<enrollments::EnrollmentView>()
         .query(&["country", "page", "limit"])
         .route(GET, "/api/v1/me/enrollments/{id}", enrollments::get, Trainee, "An enrolled course's content")
+        .route(GET, "/api/v1/me/last-viewed-course", enrollments::last_viewed, Trainee, "The course one opened last")
         .route(GET, "/api/v1/admin/users", admin::users, Admin, "Every account, paged and filtered")
         .answers_page::<admin::UserRow>()
         .query(&["role", "search", "logged_in", "page", "limit"])

@@ -53,6 +53,11 @@ pub struct Content {
 }
 
 impl Content {
+    /// Every lesson's id, section by section.
+    pub fn lesson_ids(&self) -> Vec<Uuid> {
+        self.sections.iter().flat_map(|section| section.lessons.iter().map(|lesson| lesson.id)).collect()
+    }
+
     fn section_mut(&mut self, id: Uuid) -> Option<&mut Section> {
         self.sections.iter_mut().find(|s| s.id == id)
     }

@@ -4,7 +4,7 @@
 //! refunds the line. This issue builds enrolling; learning and refunds extend the same aggregate.
 
 use events::Event;
-use events::learning::{EnrollmentSource, TraineeEnrolled};
+use events::learning::{CourseOpened, EnrollmentSource, LessonViewed, TraineeEnrolled};
 use uuid::Uuid;
 
 use super::Aggregate;
@@ -21,13 +21,23 @@ pub enum EnrollmentStatus {
 pub struct Enrollment {
     pub status: EnrollmentStatus,
     pub source: Option<EnrollmentSource>,
+    /// Lessons opened at least once, in the order they were first opened.
+    pub visited: Vec<Uuid>,
+    pub progress: u8,
 }
 
 impl Aggregate for Enrollment {
     fn evolve(self, event: &Event) -> Self {
         match event {
-            Event::TraineeEnrolled(enrolled) => {
-                Enrollment { status: EnrollmentStatus::Active, source: Some(enrolled.source.clone()) }
+            Event::TraineeEnrolled(enrolled) => Enrollment {
+                status: EnrollmentStatus::Active,
+                source: Some(enrolled.source.clone()),
+                ..Enrollment::default()
+            },
+            Event::LessonViewed(viewed) => {
+                let mut visited = self.visited;
+                visited.push(viewed.lesson_id);
+                Enrollment { visited, progress: viewed.progress, ..self }
             }
             _ => self,
         }
@@ -38,6 +48,60 @@ impl Enrollment {
     pub fn is_active(&self) -> bool {
         self.status == EnrollmentStatus::Active
     }
+}
+
+/// Why a learning command is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LearningRejection {
+    /// Not enrolled in the course (404: it says nothing about the course).
+    NotEnrolled,
+    /// The course has no such lesson now.
+    LessonNotFound,
+}
+
+/// R8: trunc(|visited lessons that still exist| / |lessons| x 100).
+pub fn progress_of(visited: &[Uuid], lessons: &[Uuid]) -> u8 {
+    if lessons.is_empty() {
+        return 0;
+    }
+    let seen = lessons.iter().filter(|lesson| visited.contains(lesson)).count();
+    u8::try_from(seen * 100 / lessons.len()).unwrap_or(100)
+}
+
+/// Records the first view of `lesson_id` (a lesson of the course now, `lessons`); a lesson seen before
+/// changes nothing. Progress never goes down on a view.
+pub fn view_lesson(
+    enrollment: &Enrollment,
+    lessons: &[Uuid],
+    trainee_id: Uuid,
+    course_id: Uuid,
+    lesson_id: Uuid,
+) -> Result<Vec<Event>, LearningRejection> {
+    if !enrollment.is_active() {
+        return Err(LearningRejection::NotEnrolled);
+    }
+    if !lessons.contains(&lesson_id) {
+        return Err(LearningRejection::LessonNotFound);
+    }
+    if enrollment.visited.contains(&lesson_id) {
+        return Ok(Vec::new());
+    }
+    let mut visited = enrollment.visited.clone();
+    visited.push(lesson_id);
+    let progress = progress_of(&visited, lessons).max(enrollment.progress);
+    Ok(vec![Event::LessonViewed(LessonViewed { trainee_id, course_id, lesson_id, progress })])
+}
+
+/// Records that the trainee opened the course (the last viewed course).
+pub fn open_course(
+    enrollment: &Enrollment,
+    trainee_id: Uuid,
+    course_id: Uuid,
+) -> Result<Vec<Event>, LearningRejection> {
+    if !enrollment.is_active() {
+        return Err(LearningRejection::NotEnrolled);
+    }
+    Ok(vec![Event::CourseOpened(CourseOpened { trainee_id, course_id })])
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +169,47 @@ mod tests {
         assert_eq!(enroll(&enrollment, &published, TRAINEE, purchase(10)), Err(EnrollmentRejection::AlreadyEnrolled));
         let grant = EnrollmentSource::AdminGrant { admin_id: Uuid::from_u128(4) };
         assert_eq!(enroll(&enrollment, &published, TRAINEE, grant), Err(EnrollmentRejection::AlreadyEnrolled));
+    }
+
+    #[test]
+    fn a_lesson_counts_once_and_progress_is_the_share_of_lessons_seen() {
+        let (a, b, c) = (Uuid::from_u128(20), Uuid::from_u128(21), Uuid::from_u128(22));
+        let lessons = [a, b, c];
+        let enrolled = Enrollment::from_events(
+            &enroll(&Enrollment::default(), &course(CourseStatus::Published), TRAINEE, purchase(9)).expect("enrolled"),
+        );
+        let course_id = Uuid::from_u128(2);
+        let first = view_lesson(&enrolled, &lessons, TRAINEE, course_id, a).expect("viewed");
+        assert!(matches!(&first[..], [Event::LessonViewed(v)] if v.progress == 33), "trunc(1/3 x 100)");
+        let seen = first.iter().fold(enrolled.clone(), Enrollment::evolve);
+        assert_eq!(view_lesson(&seen, &lessons, TRAINEE, course_id, a), Ok(Vec::new()), "a second view counts nothing");
+        let second = view_lesson(&seen, &lessons, TRAINEE, course_id, b).expect("viewed");
+        assert!(matches!(&second[..], [Event::LessonViewed(v)] if v.progress == 66));
+        assert_eq!(
+            view_lesson(&seen, &lessons, TRAINEE, course_id, Uuid::from_u128(99)),
+            Err(LearningRejection::LessonNotFound)
+        );
+        assert_eq!(
+            view_lesson(&Enrollment::default(), &lessons, TRAINEE, course_id, a),
+            Err(LearningRejection::NotEnrolled)
+        );
+        assert_eq!(open_course(&Enrollment::default(), TRAINEE, course_id), Err(LearningRejection::NotEnrolled));
+        assert!(open_course(&enrolled, TRAINEE, course_id).is_ok());
+    }
+
+    #[test]
+    fn progress_never_goes_down_on_a_view_even_after_lessons_were_added() {
+        let (a, b) = (Uuid::from_u128(20), Uuid::from_u128(21));
+        let mut enrollment = Enrollment::from_events(
+            &enroll(&Enrollment::default(), &course(CourseStatus::Published), TRAINEE, purchase(9)).expect("enrolled"),
+        );
+        enrollment.visited = vec![a];
+        enrollment.progress = 100;
+        let more = [a, b, Uuid::from_u128(22), Uuid::from_u128(23)];
+        let viewed = view_lesson(&enrollment, &more, TRAINEE, Uuid::from_u128(2), b).expect("viewed");
+        assert!(matches!(&viewed[..], [Event::LessonViewed(v)] if v.progress == 100));
+        assert_eq!(progress_of(&[a, b], &more), 50);
+        assert_eq!(progress_of(&[a], &[]), 0);
     }
 
     #[test]

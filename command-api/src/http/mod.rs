@@ -10,6 +10,7 @@ mod execute;
 mod fx;
 mod headers;
 mod instructor;
+mod learning;
 mod orders;
 mod payments;
 mod recovery;
@@ -164,6 +165,14 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .body::<orders::OrderBody>()
         .route(POST, "/api/v1/admin/wallets/{id}/credits", orders::credit_wallet, Admin, "Credit a trainee's wallet")
         .body::<orders::CreditBody>()
+        .route(
+            POST,
+            "/api/v1/enrollments/{id}/lessons/{lesson_id}/view",
+            learning::view_lesson,
+            Trainee,
+            "Record a lesson's first view",
+        )
+        .route(POST, "/api/v1/enrollments/{id}/open", learning::open, Trainee, "Record the last viewed course")
         .route(POST, "/api/v1/admin/enrollments", orders::grant, Admin, "Enrol a trainee in a course")
         .body::<orders::GrantBody>()
         .route(POST, "/api/v1/courses", courses::create, Instructor, "Create a draft course")

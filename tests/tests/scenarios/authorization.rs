@@ -186,6 +186,9 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/me/wallet", None, trainee(200)),
         (M::GET, "/api/v1/me/enrollments", None, trainee(200)),
         (M::GET, "/api/v1/me/enrollments/{id}", None, [401, 404, 404, 403, 403, 403]),
+        (M::POST, "/api/v1/enrollments/{id}/lessons/{lesson_id}/view", None, [401, 404, 404, 403, 403, 403]),
+        (M::POST, "/api/v1/enrollments/{id}/open", None, [401, 404, 404, 403, 403, 403]),
+        (M::GET, "/api/v1/me/last-viewed-course", None, [401, 404, 404, 403, 403, 403]),
         (M::GET, "/api/v1/me/instructor/revenue", None, [401, 403, 403, 200, 200, 403]),
         (M::GET, "/api/v1/admin/instructors/{instructor_id}/revenue", None, [401, 403, 403, 403, 403, 200]),
         (

@@ -20,6 +20,7 @@ mod foreign_consumer;
 mod idempotency;
 mod kafka;
 mod kafka_processes;
+mod learning;
 mod local_cluster;
 mod openapi_contract;
 mod projector_checkpoints;
