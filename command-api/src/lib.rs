@@ -13,6 +13,6 @@ pub mod stream_cache;
 pub mod stream_locks;
 
 pub use http::{
-    AttemptLimiter, CardPayments, Cause, Checkout, CommandApiState, DEFAULT_FRONTEND_URL, Enrolment, WalletPayment,
-    create_first_admin, router, routes,
+    AttemptLimiter, CardPayments, Cause, Checkout, CommandApiState, DEFAULT_FRONTEND_URL, Enrolment, Learning,
+    WalletPayment, create_first_admin, router, routes,
 };

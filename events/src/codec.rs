@@ -25,7 +25,7 @@ use crate::identity::{
     PasswordChanged, PasswordReset, PasswordResetRequested, ProfileUpdated, TraineeAccountDeleted, UserLoggedIn,
     UserLoggedOut,
 };
-use crate::learning::{CourseOpened, LessonViewed, TraineeEnrolled};
+use crate::learning::{CourseOpened, LessonViewed, ProgressRecomputed, TraineeEnrolled};
 use crate::stream::Context;
 
 /// A stored event that cannot be turned into an [`Event`].
@@ -178,4 +178,5 @@ event_catalogue! {
     TraineeEnrolled version 1 in Learning,
     LessonViewed version 1 in Learning,
     CourseOpened version 1 in Learning,
+    ProgressRecomputed version 1 in Learning,
 }

@@ -55,3 +55,13 @@ pub struct CourseOpened {
     pub trainee_id: Uuid,
     pub course_id: Uuid,
 }
+
+/// The course's lessons changed: the enrolment's progress is recomputed over the lessons that exist now
+/// (Saga 8). It may go down; certificates already issued stay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressRecomputed {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub progress: u8,
+}

@@ -15,6 +15,7 @@
 mod catalogue;
 mod checkout;
 pub mod dead_letters;
+mod progress;
 mod recovery;
 
 use std::collections::{HashMap, HashSet};
@@ -271,6 +272,9 @@ impl Sagas {
         let cause = Cause { event_id: recorded.event_id, correlation_id: recorded.metadata.correlation_id };
         match &event {
             Event::OrderPaid(_) | Event::OrderLineRefunded(_) => checkout::react(&self.checkout, &cause, &event).await,
+            Event::LessonAdded(_) | Event::LessonRemoved(_) | Event::SectionRemoved(_) => {
+                progress::react(&self.checkout, &self.read, &cause, &event).await
+            }
             Event::CourseRetired(_) | Event::CourseDeleted(_) => {
                 catalogue::react(&self.checkout, &self.read, &cause, &event).await
             }

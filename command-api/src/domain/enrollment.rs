@@ -4,7 +4,7 @@
 //! refunds the line. This issue builds enrolling; learning and refunds extend the same aggregate.
 
 use events::Event;
-use events::learning::{CourseOpened, EnrollmentSource, LessonViewed, TraineeEnrolled};
+use events::learning::{CourseOpened, EnrollmentSource, LessonViewed, ProgressRecomputed, TraineeEnrolled};
 use uuid::Uuid;
 
 use super::Aggregate;
@@ -34,6 +34,7 @@ impl Aggregate for Enrollment {
                 source: Some(enrolled.source.clone()),
                 ..Enrollment::default()
             },
+            Event::ProgressRecomputed(recomputed) => Enrollment { progress: recomputed.progress, ..self },
             Event::LessonViewed(viewed) => {
                 let mut visited = self.visited;
                 visited.push(viewed.lesson_id);
@@ -90,6 +91,16 @@ pub fn view_lesson(
     visited.push(lesson_id);
     let progress = progress_of(&visited, lessons).max(enrollment.progress);
     Ok(vec![Event::LessonViewed(LessonViewed { trainee_id, course_id, lesson_id, progress })])
+}
+
+/// Saga 8: the progress over the course's lessons as they are now (`lessons`), recorded only when it
+/// changed; nothing for an enrolment that is not active.
+pub fn recompute_progress(enrollment: &Enrollment, lessons: &[Uuid], trainee_id: Uuid, course_id: Uuid) -> Vec<Event> {
+    let progress = progress_of(&enrollment.visited, lessons);
+    if !enrollment.is_active() || progress == enrollment.progress {
+        return Vec::new();
+    }
+    vec![Event::ProgressRecomputed(ProgressRecomputed { trainee_id, course_id, progress })]
 }
 
 /// Records that the trainee opened the course (the last viewed course).
@@ -210,6 +221,26 @@ mod tests {
         assert!(matches!(&viewed[..], [Event::LessonViewed(v)] if v.progress == 100));
         assert_eq!(progress_of(&[a, b], &more), 50);
         assert_eq!(progress_of(&[a], &[]), 0);
+    }
+
+    #[test]
+    fn progress_is_recomputed_over_the_lessons_that_exist_now_and_only_when_it_changes() {
+        let (a, b, c) = (Uuid::from_u128(20), Uuid::from_u128(21), Uuid::from_u128(22));
+        let mut enrollment = Enrollment::from_events(
+            &enroll(&Enrollment::default(), &course(CourseStatus::Published), TRAINEE, purchase(9)).expect("enrolled"),
+        );
+        enrollment.visited = vec![a];
+        enrollment.progress = 50;
+        let course_id = Uuid::from_u128(2);
+        let removed = recompute_progress(&enrollment, &[a], TRAINEE, course_id);
+        assert!(
+            matches!(&removed[..], [Event::ProgressRecomputed(p)] if p.progress == 100),
+            "the unseen lesson was removed"
+        );
+        let added = recompute_progress(&enrollment, &[a, b, c], TRAINEE, course_id);
+        assert!(matches!(&added[..], [Event::ProgressRecomputed(p)] if p.progress == 33), "lessons were added");
+        assert_eq!(recompute_progress(&enrollment, &[a, b], TRAINEE, course_id), Vec::new(), "unchanged");
+        assert_eq!(recompute_progress(&Enrollment::default(), &[a], TRAINEE, course_id), Vec::new(), "not enrolled");
     }
 
     #[test]

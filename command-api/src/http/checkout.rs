@@ -32,7 +32,7 @@ pub struct Cause {
 }
 
 impl Cause {
-    fn headers(&self, step: &str) -> CommandHeaders {
+    pub(crate) fn headers(&self, step: &str) -> CommandHeaders {
         CommandHeaders {
             idempotency_key: Some(format!("{}/{step}", self.event_id)),
             if_match: None,
@@ -163,6 +163,11 @@ impl Checkout {
 
     pub fn new(state: CommandApiState) -> Self {
         Checkout { state }
+    }
+
+    /// The learning commands on the same pipeline (Saga 8).
+    pub fn learning(&self) -> super::learning::Learning {
+        super::learning::Learning::new(self.state.clone())
     }
 
     /// The order as the write side knows it now.

@@ -71,3 +71,42 @@ pub(crate) async fn open(
     })
     .await
 }
+
+/// The sagas' handle on the learning commands.
+#[derive(Debug, Clone)]
+pub struct Learning {
+    state: CommandApiState,
+}
+
+impl Learning {
+    pub fn new(state: CommandApiState) -> Self {
+        Learning { state }
+    }
+
+    /// Saga 8: recomputes `trainee_id`'s progress in `course_id` over the course's lessons as they are now.
+    pub async fn recompute_progress(
+        &self,
+        cause: &super::Cause,
+        trainee_id: Uuid,
+        course_id: Uuid,
+    ) -> Result<(), Problem> {
+        let stream = course_stream(course_id);
+        let course = || load_aggregate::<Course>(&self.state, &stream);
+        let run = CommandRun {
+            stream_id: enrollment_stream(trainee_id, course_id),
+            actor: super::execute::Caller::Saga("learning"),
+            headers: cause.headers(&format!("progress/{trainee_id}")),
+            digest: String::new(),
+            status: StatusCode::OK,
+            data: serde_json::json!({ "id": course_id }),
+        };
+        execute_loading(&self.state, run, course, |enrollment: &Enrollment, course| {
+            let lessons = course.state.content.lesson_ids();
+            let events = enrollment::recompute_progress(enrollment, &lessons, trainee_id, course_id);
+            let guards = vec![event_store::Guard::StreamAt { stream_id: stream.clone(), version: course.version }];
+            Ok::<_, Problem>(Decision { events, guards, ..Decision::default() })
+        })
+        .await?;
+        Ok(())
+    }
+}

@@ -27,6 +27,7 @@ use http::Method;
 pub use auth::create_first_admin;
 pub use checkout::{Cause, Checkout, Enrolment, WalletPayment};
 use event_store::keys::{DataKey, KeyRing};
+pub use learning::Learning;
 pub use payments::CardPayments;
 pub use sessions::AttemptLimiter;
 

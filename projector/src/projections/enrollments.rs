@@ -24,6 +24,18 @@ pub(super) async fn apply(
             transaction.execute(&statement, &params).await?;
             return last_viewed(transaction, viewed.trainee_id, viewed.course_id, recorded).await;
         }
+        Event::ProgressRecomputed(recomputed) => {
+            let statement = transaction
+                .prepare_cached(
+                    "UPDATE enrollment_view SET progress = $3, version = $4 \
+                     WHERE trainee_id = $1 AND course_id = $2 AND version < $4",
+                )
+                .await?;
+            let progress = i16::from(recomputed.progress);
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+                [&recomputed.trainee_id, &recomputed.course_id, &progress, &recorded.stream_version];
+            return transaction.execute(&statement, &params).await.map(drop);
+        }
         Event::CourseOpened(opened) => {
             return last_viewed(transaction, opened.trainee_id, opened.course_id, recorded).await;
         }

@@ -10,6 +10,12 @@ use super::commerce::{eventually, get_as, trainee};
 
 /// A published course with one section of two lessons; its id and the lessons'.
 async fn course_with_two_lessons(app: &TestApp, instructor: &str) -> (Uuid, [Uuid; 2]) {
+    let (course, _, lessons) = course_with_section(app, instructor).await;
+    (course, lessons)
+}
+
+/// Like [`course_with_two_lessons`], with the section's id.
+async fn course_with_section(app: &TestApp, instructor: &str) -> (Uuid, Uuid, [Uuid; 2]) {
     let course = app.create_course(instructor, "Two lessons").await.id();
     let section =
         app.post(&format!("/api/v1/courses/{course}/sections"), instructor, Some(&json!({ "title": "S" }))).await;
@@ -23,7 +29,7 @@ async fn course_with_two_lessons(app: &TestApp, instructor: &str) -> (Uuid, [Uui
         *lesson = added.id();
     }
     assert_eq!(app.post(&format!("/api/v1/courses/{course}/publish"), instructor, None).await.status, 200);
-    (course, lessons)
+    (course, section, lessons)
 }
 
 #[tokio::test]
@@ -75,4 +81,32 @@ async fn twenty_views_of_a_lesson_count_once_and_progress_is_the_share_of_lesson
     let progress: Vec<i64> =
         list.body["data"].as_array().expect("rows").iter().map(|row| row["progress"].as_i64().unwrap_or(-1)).collect();
     assert!(progress.contains(&100) && progress.contains(&0), "{progress:?}");
+}
+
+#[tokio::test]
+async fn progress_follows_the_lessons_when_the_instructor_removes_or_adds_some() {
+    let app = TestApp::start().await;
+    let _sagas = app.start_sagas();
+    let (_, instructor) = app.instructor("grace", "Grace Hopper").await;
+    let (course, section, [first, second]) = course_with_section(&app, &instructor).await;
+    let (trainee_id, token) = trainee(&app, "ada").await;
+    let (_, admin) = app.user(Role::Admin);
+    let grant = json!({ "trainee_id": trainee_id, "course_id": course });
+    assert_eq!(app.post("/api/v1/admin/enrollments", &admin, Some(&grant)).await.status, 201);
+    let viewed = app.post(&format!("/api/v1/enrollments/{course}/lessons/{first}/view"), &token, None).await;
+    assert_eq!(viewed.status, 200, "{:?}", viewed.body);
+    let path = format!("/api/v1/me/enrollments/{course}");
+    eventually(&app, &path, &token, |body| body["data"]["enrollment"]["progress"] == 50).await;
+
+    let lesson = format!("/api/v1/courses/{course}/sections/{section}/lessons");
+    let removed = app.call(reqwest::Method::DELETE, &format!("{lesson}/{second}"), &instructor, None).await;
+    assert_eq!(removed.status, 200, "{:?}", removed.body);
+    eventually(&app, &path, &token, |body| body["data"]["enrollment"]["progress"] == 100).await;
+
+    for n in 0..2 {
+        let body =
+            json!({ "title": format!("New {n}"), "video_url": "https://youtu.be/dQw4w9WgXcQ", "duration_min": 5 });
+        assert_eq!(app.post(&lesson, &instructor, Some(&body)).await.status, 201);
+    }
+    eventually(&app, &path, &token, |body| body["data"]["enrollment"]["progress"] == 33).await;
 }
