@@ -102,6 +102,24 @@ impl Default for Config {
     }
 }
 
+/// An http(s) URL without a user name or password, which may then appear in logs; the value is not
+/// repeated in the error, as it may be a mistyped secret.
+fn plain_url(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<String>, Error> {
+    let Some(text) = lookup(name) else { return Ok(None) };
+    let text = text.trim().to_owned();
+    match reqwest::Url::parse(&text) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.has_host()
+                && url.username().is_empty()
+                && url.password().is_none() =>
+        {
+            Ok(Some(text))
+        }
+        _ => Err(Error::Config(format!("{name} must be an http(s) URL without a user name or password"))),
+    }
+}
+
 impl Config {
     /// Defaults overridden by `DATABASE_URL` and the `LEARNLOG_*` variables; a malformed value is an error.
     pub fn from_env() -> Result<Self, Error> {
@@ -151,7 +169,7 @@ impl Config {
             None => vec![origin_of(&frontend_url)],
         };
         let payments = PaymentsConfig {
-            api_base: lookup("LEARNLOG_STRIPE_API_BASE").map(|base| base.trim().trim_end_matches('/').to_owned()),
+            api_base: plain_url(&lookup, "LEARNLOG_STRIPE_API_BASE")?.map(|base| base.trim_end_matches('/').to_owned()),
             secret_key: lookup("LEARNLOG_STRIPE_SECRET_KEY").map(SecretString::from),
             webhook_secret: lookup("LEARNLOG_STRIPE_WEBHOOK_SECRET").map(SecretString::from),
             sandbox_listen: match lookup("LEARNLOG_PAYMENTS_SANDBOX_LISTEN") {
@@ -160,7 +178,7 @@ impl Config {
                 })?,
                 None => defaults.payments.sandbox_listen,
             },
-            webhook_url: lookup("LEARNLOG_PAYMENTS_WEBHOOK_URL"),
+            webhook_url: plain_url(&lookup, "LEARNLOG_PAYMENTS_WEBHOOK_URL")?,
             checkout_ttl: parse("LEARNLOG_CHECKOUT_TTL_SECONDS", "a number of seconds")?
                 .map_or(defaults.payments.checkout_ttl, Duration::from_secs),
         };
@@ -216,6 +234,20 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert!(config.database_url.is_none());
         assert_eq!(config.consistency_wait, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn payment_urls_carry_no_credentials_and_a_refusal_does_not_repeat_them() {
+        let stripe = config(&[("LEARNLOG_STRIPE_API_BASE", "https://api.stripe.com/")]).expect("valid");
+        assert_eq!(stripe.payments.api_base.as_deref(), Some("https://api.stripe.com"));
+        for (name, value) in [
+            ("LEARNLOG_STRIPE_API_BASE", "https://sk_live_hunter2@api.stripe.com"),
+            ("LEARNLOG_PAYMENTS_WEBHOOK_URL", "http://hooks:hunter2@127.0.0.1:8080/api/v1/payments/webhook"),
+            ("LEARNLOG_STRIPE_API_BASE", "hunter2"),
+        ] {
+            let error = config(&[(name, value)]).expect_err("refused").to_string();
+            assert!(error.contains(name) && !error.contains("hunter2"), "{error}");
+        }
     }
 
     #[test]

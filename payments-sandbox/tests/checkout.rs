@@ -229,3 +229,15 @@ async fn a_paid_session_is_reported_until_accepted_and_an_unpaid_one_expires() {
     let stopped = tokio::time::timeout(Duration::from_secs(5), receiver_task).await;
     assert!(matches!(stopped, Ok(Ok(Ok(())))), "the receiver stops: {stopped:?}");
 }
+
+#[tokio::test]
+async fn a_webhook_url_with_credentials_is_refused_without_repeating_them() {
+    let config = payments_sandbox::SandboxConfig::new(
+        "127.0.0.1:0".parse().expect("an address"),
+        secrecy::SecretString::from("sk_test_x".to_owned()),
+        "http://hooks:hunter2@127.0.0.1:9/api/v1/payments/webhook",
+        secrecy::SecretString::from("whsec_x".to_owned()),
+    );
+    let refused = payments_sandbox::Sandbox::build(config).await.expect_err("credentials in the URL are refused");
+    assert!(!refused.to_string().contains("hunter2"), "{refused}");
+}
