@@ -229,6 +229,10 @@ impl Sagas {
 
     /// Handles `recorded`, retrying transient failures, parking its stream on a permanent one.
     async fn handle_until_done(&self, recorded: &RecordedEvent) {
+        // Most events need no saga: they skip the dead-letter lookup as well.
+        if !Reaction::needed_by(recorded) {
+            return;
+        }
         let mut backoff = Backoff::new(RETRY_AFTER, RETRY_AT_MOST);
         loop {
             let parked: HashSet<String> = match dead_letters::parked(&self.store, &recorded.stream_id).await {
@@ -270,15 +274,35 @@ impl Sagas {
     async fn handle(&self, recorded: &RecordedEvent) -> Result<(), Failure> {
         let event = recorded.decode().map_err(|error| Failure::Permanent(error.to_string()))?;
         let cause = Cause { event_id: recorded.event_id, correlation_id: recorded.metadata.correlation_id };
-        match &event {
-            Event::OrderPaid(_) | Event::OrderLineRefunded(_) => checkout::react(&self.checkout, &cause, &event).await,
-            Event::LessonAdded(_) | Event::LessonRemoved(_) | Event::SectionRemoved(_) => {
-                progress::react(&self.checkout, &self.read, &cause, &event).await
-            }
-            Event::CourseRetired(_) | Event::CourseDeleted(_) => {
-                catalogue::react(&self.checkout, &self.read, &cause, &event).await
-            }
-            _ => Ok(()),
+        match Reaction::to(&event) {
+            Some(Reaction::Checkout) => checkout::react(&self.checkout, &cause, &event).await,
+            Some(Reaction::Progress) => progress::react(&self.checkout, &self.read, &cause, &event).await,
+            Some(Reaction::Catalogue) => catalogue::react(&self.checkout, &self.read, &cause, &event).await,
+            None => Ok(()),
         }
+    }
+}
+
+/// Which saga answers an event; most events have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reaction {
+    Checkout,
+    Progress,
+    Catalogue,
+}
+
+impl Reaction {
+    fn to(event: &Event) -> Option<Reaction> {
+        match event {
+            Event::OrderPaid(_) | Event::OrderLineRefunded(_) => Some(Reaction::Checkout),
+            Event::LessonAdded(_) | Event::LessonRemoved(_) | Event::SectionRemoved(_) => Some(Reaction::Progress),
+            Event::CourseRetired(_) | Event::CourseDeleted(_) => Some(Reaction::Catalogue),
+            _ => None,
+        }
+    }
+
+    /// Whether `recorded` needs a saga at all. A type this version cannot read might: it parks its stream.
+    fn needed_by(recorded: &RecordedEvent) -> bool {
+        recorded.decode().map_or(true, |event| Reaction::to(&event).is_some())
     }
 }
