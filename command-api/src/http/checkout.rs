@@ -13,9 +13,7 @@ use http::StatusCode;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{
-    Accepted, Caller, CommandRun, Decision, execute, execute_loading, execute_with_outcome, load_aggregate,
-};
+use super::execute::{Accepted, Caller, CommandRun, Decision, execute, execute_with_outcome, load_aggregate};
 use super::headers::CommandHeaders;
 use crate::domain::cart::{self, CourseList, ListCommand, ListKind};
 use crate::domain::course::Course;
@@ -203,19 +201,20 @@ impl Checkout {
         );
         let state = &self.state;
         let course = || async { load_aggregate::<Course>(state, &course_stream(course_id)).await };
-        let enrolled = execute_loading(state, course_run, course, |enrollment: &Enrollment, course| {
-            let events = enrollment::enroll(enrollment, &course.state, trainee_id, source.clone())?;
+        let (_, enrolment) = execute_with_outcome(state, course_run, course, |enrollment: &Enrollment, course| {
+            // A refusal (owned from another source, the course deleted) is an outcome here, not an error:
+            // the line is then refunded.
+            let Ok(events) = enrollment::enroll(enrollment, &course.state, trainee_id, source.clone()) else {
+                return Ok::<_, Problem>((Decision::default(), Enrolment::NotFulfillable));
+            };
             // D4: a deletion of the course appended since this was decided makes the append decide again.
             let guards =
                 vec![event_store::Guard::StreamAt { stream_id: course_stream(course_id), version: course.version }];
-            Ok::<_, EnrollmentRejection>(Decision { events, guards, ..Decision::default() })
+            Ok((Decision { events, guards, ..Decision::default() }, Enrolment::Enrolled))
         })
-        .await;
-        match enrolled {
-            Ok(_) => Ok(Enrolment::Enrolled),
-            Err(problem) if matches!(problem.code, "already_enrolled" | "not_found") => Ok(Enrolment::NotFulfillable),
-            Err(problem) => Err(problem),
-        }
+        .await?;
+        // No outcome: the append met this step's stored answer, which only an enrolment leaves.
+        Ok(enrolment.unwrap_or(Enrolment::Enrolled))
     }
 
     /// Settles every line of a paid order (credits the instructor of each enrolled line, R1; refunds in full
