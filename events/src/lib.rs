@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod codec;
 pub mod commerce;
 pub mod content;
+pub mod currency;
 pub mod envelope;
 pub mod identity;
 pub mod learning;

@@ -1,10 +1,7 @@
 //! Display prices (D8): stored amounts are USD cents; a read converts them into the currency of the caller's
 //! `country` with the current `fx_rates`. An unknown country or a missing rate shows USD, labelled USD.
 
-use std::str::FromStr;
-
 use deadpool_postgres::Client;
-use iso_currency::{Country, Currency};
 use serde::Serialize;
 
 const PPM: i128 = 1_000_000;
@@ -27,7 +24,7 @@ impl Display {
 
     /// Loads the rate of `country`'s currency; USD when the country or its rate is unknown.
     pub async fn for_country(client: &Client, country: Option<&str>) -> Result<Display, tokio_postgres::Error> {
-        let Some(currency) = country.and_then(currency_of).filter(|c| *c != "USD") else {
+        let Some(currency) = country.and_then(events::currency::of_country).filter(|c| *c != "USD") else {
             return Ok(Display::USD);
         };
         let statement = client.prepare_cached("SELECT rate_ppm FROM fx_rates WHERE currency = $1").await?;
@@ -50,15 +47,6 @@ impl Display {
     }
 }
 
-/// The circulating currency of an ISO 3166 alpha-2 country code (case-insensitive).
-pub(crate) fn currency_of(country: &str) -> Option<&'static str> {
-    let country = Country::from_str(&country.trim().to_ascii_uppercase()).ok()?;
-    Currency::from_country(country)
-        .into_iter()
-        .find(|c| !c.is_fund() && !c.is_special() && c.is_superseded().is_none())
-        .map(|c| c.code())
-}
-
 /// The price after `percent` off, rounded half up to the cent (R11).
 pub(crate) fn discounted(base_cents: i64, percent: Option<i16>) -> i64 {
     let percent = i64::from(percent.unwrap_or(0).clamp(0, 100));
@@ -68,15 +56,6 @@ pub(crate) fn discounted(base_cents: i64, percent: Option<i16>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn countries_map_to_their_circulating_currency() {
-        assert_eq!(currency_of("DE"), Some("EUR"));
-        assert_eq!(currency_of("eg"), Some("EGP"));
-        assert_eq!(currency_of("US"), Some("USD"));
-        assert_eq!(currency_of("ZZ"), None);
-        assert_eq!(currency_of("USA"), None);
-    }
 
     #[test]
     fn conversion_rounds_half_up_and_filters_convert_back_down() {

@@ -16,12 +16,6 @@ pub enum FxRejection {
     Invalid(Vec<Violation>),
 }
 
-/// Whether `code` is a circulating ISO 4217 currency (not a fund, a special unit or a superseded code).
-pub fn is_currency(code: &str) -> bool {
-    iso_currency::Currency::from_code(code)
-        .is_some_and(|c| !c.is_fund() && !c.is_special() && c.is_superseded().is_none())
-}
-
 /// The stream of one currency's rate: only its latest value matters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FxRate {
@@ -44,7 +38,7 @@ pub fn decide(actor: &Actor, currency: &str, rate: f64) -> Result<Vec<Event>, Fx
     let mut found = Vec::new();
     if currency == "USD" {
         found.push(Violation::new("currency", "USD is the base currency; its rate is always 1"));
-    } else if !is_currency(currency) {
+    } else if !events::currency::is_circulating(currency) {
         found.push(Violation::new("currency", "must be an ISO 4217 currency code like EUR"));
     }
     let rate_ppm = (rate * 1_000_000.0).round();

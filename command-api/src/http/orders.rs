@@ -42,18 +42,9 @@ pub(crate) struct OrderBody {
     country: Option<String>,
 }
 
-/// The circulating currency of an ISO 3166 alpha-2 country code.
-fn currency_of(country: &str) -> Option<&'static str> {
-    let country: iso_currency::Country = country.trim().to_ascii_uppercase().parse().ok()?;
-    iso_currency::Currency::from_country(country)
-        .into_iter()
-        .find(|c| !c.is_fund() && !c.is_special() && c.is_superseded().is_none())
-        .map(|c| c.code())
-}
-
 /// The display currency and its rate from the write side's `fx-{currency}` stream; USD without a rate.
 async fn display(state: &CommandApiState, country: Option<&str>) -> Result<(String, i64), Problem> {
-    let Some(currency) = country.and_then(currency_of).filter(|c| *c != "USD") else {
+    let Some(currency) = country.and_then(events::currency::of_country).filter(|c| *c != "USD") else {
         return Ok(("USD".to_owned(), 1_000_000));
     };
     let rate = load_aggregate::<FxRate>(state, &fx_stream(currency)).await?.state.rate_ppm;
