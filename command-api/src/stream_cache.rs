@@ -73,12 +73,13 @@ impl StreamCache {
 
     /// Keeps `folded` itself for `stream_id` unless a newer version of it is kept already.
     pub fn put_owned<A: Send + Sync + 'static>(&self, stream_id: &str, folded: Folded<A>) {
-        if self.holds_newer::<A>(stream_id, folded.version) {
+        if folded.version == 0 {
             return;
         }
         self.insert(stream_id, TypeId::of::<A>(), (folded.version, folded.position, Arc::new(folded.state)));
     }
 
+    /// Whether a copy would be thrown away: spares [`StreamCache::put`] the copy.
     fn holds_newer<A: 'static>(&self, stream_id: &str, version: i64) -> bool {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         version == 0
