@@ -68,6 +68,19 @@ impl Browser {
         self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
     }
 
+    /// The page's URL once `done` holds for it (bounded at 20 s): a form's submission navigates after the
+    /// click has returned.
+    pub async fn url_when(&self, done: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let url = self.current_url().await;
+            if done(&url) || tokio::time::Instant::now() >= deadline {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn current_url(&self) -> String {
         self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_owned()
     }

@@ -41,7 +41,7 @@ async fn a_buyer_pays_with_4242_in_a_real_browser_and_is_enrolled_while_0002_is_
 
     browser.open(&paid_url).await;
     browser.pay("4242 4242 4242 4242").await;
-    let back = browser.current_url().await;
+    let back = browser.url_when(|url| url.contains("checkout=success")).await;
     browser.close().await;
     assert!(back.contains(&format!("/orders/{}", paid.id())) && back.contains("checkout=success"), "{back}");
 

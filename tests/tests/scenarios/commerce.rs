@@ -176,14 +176,14 @@ async fn twenty_concurrent_wallet_orders_on_a_balance_for_three_pay_exactly_thre
 #[tokio::test]
 async fn a_course_bought_in_two_orders_is_enrolled_once_and_the_second_line_goes_back_to_the_wallet() {
     let app = TestApp::start().await;
-    let _sagas = app.start_sagas();
     let (course_id, instructor_id) = published_course(&app, "grace", 1999).await;
     let (trainee_id, token) = trainee(&app, "ada").await;
     credit(&app, trainee_id, 10_000).await;
     assert_eq!(add_to_cart(&app, &token, course_id).await.status, 201);
-    // Both orders are placed from the same cart before the saga fulfils either.
+    // Both orders are placed from the same cart before the sagas start fulfilling either.
     let (first, second) = tokio::join!(order(&app, &token), order(&app, &token));
     assert_eq!((first.status, second.status), (201, 201), "{:?} {:?}", first.body, second.body);
+    let _sagas = app.start_sagas();
 
     for placed in [&first, &second] {
         let path = format!("/api/v1/me/orders/{}", placed.id());
