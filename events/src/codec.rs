@@ -25,7 +25,10 @@ use crate::identity::{
     PasswordChanged, PasswordReset, PasswordResetRequested, ProfileUpdated, TraineeAccountDeleted, UserLoggedIn,
     UserLoggedOut,
 };
-use crate::learning::{CourseOpened, LessonViewed, ProgressRecomputed, TraineeEnrolled};
+use crate::learning::{
+    CertificateEmailRequested, CertificateIssued, CourseCompleted, CourseOpened, ExamAnswersRevealed, ExamSubmitted,
+    ExerciseAnswerSubmitted, LessonViewed, NotesReplaced, ProgressRecomputed, TraineeEnrolled,
+};
 use crate::stream::Context;
 
 /// A stored event that cannot be turned into an [`Event`].
@@ -179,4 +182,11 @@ event_catalogue! {
     LessonViewed version 1 in Learning,
     CourseOpened version 1 in Learning,
     ProgressRecomputed version 1 in Learning,
+    ExerciseAnswerSubmitted version 1 in Learning,
+    ExamSubmitted version 1 in Learning,
+    ExamAnswersRevealed version 1 in Learning,
+    CourseCompleted version 1 in Learning,
+    CertificateIssued version 1 in Learning,
+    CertificateEmailRequested version 1 in Learning,
+    NotesReplaced version 1 in Learning,
 }

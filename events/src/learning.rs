@@ -4,6 +4,11 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// D6: attempts at a course's exam per enrolment.
+pub const MAX_EXAM_ATTEMPTS: u8 = 3;
+/// R9: the exam grade that passes.
+pub const PASSING_GRADE: u8 = 50;
+
 /// How a trainee came to be enrolled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -64,4 +69,79 @@ pub struct ProgressRecomputed {
     pub trainee_id: Uuid,
     pub course_id: Uuid,
     pub progress: u8,
+}
+
+/// A trainee answered one question of an exercise; the last answer to a question counts. `correct` is
+/// decided against the question as it was then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExerciseAnswerSubmitted {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub exercise_id: Uuid,
+    pub question_id: Uuid,
+    pub answer_index: u32,
+    pub correct: bool,
+}
+
+/// An exam attempt (D6: at most 3, answers keyed by question id). `grade` is trunc(correct / questions x
+/// 100), `best_grade` the best of every attempt so far (this one included), which is the one that counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExamSubmitted {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub attempt: u8,
+    pub answers: std::collections::BTreeMap<Uuid, u32>,
+    pub grade: u8,
+    pub passed: bool,
+    pub best_grade: u8,
+}
+
+/// The trainee asked to see the exam's answers; no attempt follows (they are known now).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExamAnswersRevealed {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+}
+
+/// D1: progress 100 and, when the course has an exam, a best grade of at least 50.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseCompleted {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+}
+
+/// The certificate of a completed course, under a public random id anyone may verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateIssued {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub certificate_id: Uuid,
+}
+
+/// The certificate is to be emailed to the trainee with its PDF: automatically once after it was issued
+/// (`auto`), or on the trainee's request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateEmailRequested {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub certificate_id: Uuid,
+    pub auto: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: time::OffsetDateTime,
+}
+
+/// A trainee's notes on one course, replaced whole (stream `notebook-{trainee}`). The text is the
+/// trainee's own writing: personal data, sealed with their key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotesReplaced {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub text: crate::personal::Personal,
 }

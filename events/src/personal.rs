@@ -130,6 +130,7 @@ impl crate::Event {
             E::ProfileUpdated(e) => (e.user_id, e.name.iter_mut().collect()),
             E::EmailVerified(e) => (e.user_id, vec![&mut e.email]),
             E::InstructorBankAccountSet(e) => (e.user_id, vec![&mut e.bank_name]),
+            E::NotesReplaced(e) => (e.trainee_id, vec![&mut e.text]),
             _ => return None,
         })
     }

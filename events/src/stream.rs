@@ -99,6 +99,11 @@ pub fn enrollment_stream(trainee_id: Uuid, course_id: Uuid) -> String {
     format!("{ENROLLMENT_PREFIX}{trainee_id}-{course_id}")
 }
 
+/// `notebook-{trainee}`: one trainee's notes, per course.
+pub fn notebook_stream(trainee_id: Uuid) -> String {
+    format!("notebook-{trainee_id}")
+}
+
 /// Enrolment streams are `enrollment-{trainee}-{course}` (DOMAIN.md, Learning): one per trainee and course.
 pub const ENROLLMENT_PREFIX: &str = "enrollment-";
 

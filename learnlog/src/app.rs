@@ -108,6 +108,7 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
             read: read.clone(),
             consistency_wait: services.consistency_wait,
             keys: Arc::clone(&services.keys),
+            frontend_url: services.frontend_url.clone(),
         }));
         let keyring = KeyRing::new(services.store.clone(), Arc::clone(&services.data_key));
         let admin = projector::admin::DeadLetterAdmin { read, keys: Arc::clone(&services.keys), keyring };
@@ -242,7 +243,7 @@ impl App {
                     &config.frontend_url,
                     config.payments.checkout_ttl,
                 );
-                Some(sagas(&store, &read, keys, load_data_key()?, Some(payments)))
+                Some(sagas(&store, &read, keys, load_data_key()?, Some(payments)).linking_to(&config.frontend_url))
             }
             false => None,
         };

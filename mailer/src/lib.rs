@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use database::{Database, SecretUrl};
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -119,14 +119,16 @@ impl Mailer {
         // What a late email would carry is no longer valid: never send it, and forget it.
         transaction
             .execute(
-                "UPDATE email_outbox SET body = NULL, failed_at = now(), last_error = 'expired before it was sent' \
+                "UPDATE email_outbox SET body = NULL, attachment = NULL, failed_at = now(), \
+                 last_error = 'expired before it was sent' \
                  WHERE sent_at IS NULL AND failed_at IS NULL AND expires_at <= now()",
                 &[],
             )
             .await?;
         let due = transaction
             .query(
-                "SELECT id, recipient, subject, body, attempts FROM email_outbox \
+                "SELECT id, recipient, subject, body, attempts, attachment_name, attachment_type, attachment \
+                 FROM email_outbox \
                  WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now() \
                  AND (expires_at IS NULL OR expires_at > now()) \
                  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED",
@@ -137,7 +139,11 @@ impl Mailer {
             let id: Uuid = row.try_get(0)?;
             let attempts: i32 = row.try_get(4)?;
             let body: Option<String> = row.try_get(3)?;
-            let outcome = match self.message(row.try_get(1)?, row.try_get(2)?, body.unwrap_or_default()) {
+            let attachment = match (row.try_get(5)?, row.try_get(6)?, row.try_get(7)?) {
+                (Some(name), Some(content_type), Some(bytes)) => Some(Attached { name, content_type, bytes }),
+                _ => None,
+            };
+            let outcome = match self.message(row.try_get(1)?, row.try_get(2)?, body.unwrap_or_default(), attachment) {
                 Ok(message) => transport.send(message).await,
                 Err(error) => Err(error),
             };
@@ -145,7 +151,8 @@ impl Mailer {
                 Ok(()) => {
                     transaction
                         .execute(
-                            "UPDATE email_outbox SET sent_at = now(), attempts = attempts + 1, body = NULL WHERE id = $1",
+                            "UPDATE email_outbox SET sent_at = now(), attempts = attempts + 1, body = NULL, attachment = NULL \
+                             WHERE id = $1",
                             &[&id],
                         )
                         .await?;
@@ -159,7 +166,8 @@ impl Mailer {
                             "UPDATE email_outbox SET attempts = $2, last_error = $3, \
                              next_attempt_at = now() + make_interval(secs => $4), \
                              failed_at = CASE WHEN $2 >= $5 THEN now() END, \
-                             body = CASE WHEN $2 >= $5 THEN NULL ELSE body END WHERE id = $1",
+                             body = CASE WHEN $2 >= $5 THEN NULL ELSE body END, \
+                             attachment = CASE WHEN $2 >= $5 THEN NULL ELSE attachment END WHERE id = $1",
                             &[&id, &attempts, &error, &backoff, &MAX_ATTEMPTS],
                         )
                         .await?;
@@ -170,17 +178,69 @@ impl Mailer {
         Ok(due.len())
     }
 
-    fn message(&self, recipient: String, subject: String, body: String) -> Result<Message, String> {
-        let to = recipient.parse::<Mailbox>().map_err(|e| format!("recipient {recipient:?}: {e}"))?;
-        Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
+    fn message(
+        &self,
+        recipient: String,
+        subject: String,
+        body: String,
+        attachment: Option<Attached>,
+    ) -> Result<Message, String> {
+        // The address is personal data: an error names the email's row, never the address.
+        let to = recipient.parse::<Mailbox>().map_err(|e| format!("the recipient is not an address: {e}"))?;
+        let builder = Message::builder().from(self.from.clone()).to(to).subject(subject);
+        let Some(attached) = attachment else {
+            return builder.header(ContentType::TEXT_PLAIN).body(body).map_err(|e| e.to_string());
+        };
+        let content_type = ContentType::parse(&attached.content_type).map_err(|e| e.to_string())?;
+        let file = Attachment::new(attached.name).body(attached.bytes, content_type);
+        builder
+            .multipart(MultiPart::mixed().singlepart(SinglePart::plain(body)).singlepart(file))
             .map_err(|e| e.to_string())
     }
 }
+
+/// A file sent with an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attached {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// An email a process writes into the outbox on its own (a saga answering an event), not beside a command's
+/// events: `id` is derived from the causing event, so a redelivered event finds its email there already.
+#[derive(Debug, Clone)]
+pub struct OutboxEmail {
+    pub id: Uuid,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub attachment: Option<Attached>,
+}
+
+/// Writes `email` into the outbox unless an email with its id is there (or was sent) already. Returns
+/// whether it was written.
+pub async fn enqueue_once(database: &Database, email: &OutboxEmail) -> Result<bool, OutboxError> {
+    let client = database.pool().get().await.map_err(|error| OutboxError(error.to_string()))?;
+    let (name, content_type, bytes) = match &email.attachment {
+        Some(attached) => (Some(&attached.name), Some(&attached.content_type), Some(&attached.bytes)),
+        None => (None, None, None),
+    };
+    let written = client
+        .execute(
+            "INSERT INTO email_outbox (id, recipient, subject, body, attachment_name, attachment_type, attachment) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+            &[&email.id, &email.recipient, &email.subject, &email.body, &name, &content_type, &bytes],
+        )
+        .await
+        .map_err(|error| OutboxError(error.to_string()))?;
+    Ok(written == 1)
+}
+
+/// The outbox could not be written (no connection, a database error).
+#[derive(Debug, thiserror::Error)]
+#[error("writing to the email outbox failed: {0}")]
+pub struct OutboxError(String);
 
 /// The SMTP transport of `url`. lettre's error may quote the URL, so it is not passed on: the redacted URL is.
 fn smtp_transport(url: &SecretUrl) -> Result<lettre::transport::smtp::AsyncSmtpTransportBuilder, MailerError> {

@@ -43,11 +43,22 @@ pub(crate) fn cached_json<T: Serialize>(request: &HeaderMap, audience: Audience,
                 .into_response();
         }
     };
+    cached_bytes(request, audience, "application/json", body)
+}
+
+/// `body` of `content_type` with an ETag over its bytes (304 when the request already has them) and the
+/// audience's Cache-Control.
+pub(crate) fn cached_bytes(
+    request: &HeaderMap,
+    audience: Audience,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Response {
     let etag = etag_of(&body);
     let mut response = if matches(request, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+        ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
     };
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&etag) {

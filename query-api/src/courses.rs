@@ -28,7 +28,8 @@ const DEFAULT_LIMIT: i64 = 12;
 pub const COURSE_SELECT: &str = "SELECT c.id, c.instructor_id, c.instructor_name, c.title, c.summary, c.category, \
      c.subcategories, c.level, c.language, c.base_price_cents, c.duration_h, c.lesson_count, \
      c.rating_avg::float8 AS rating_avg, c.rating_count, c.enrolled_count, c.status, c.version, c.created_at, \
-     c.published_at, d.percent AS discount_percent, d.ends_on AS discount_ends_on, \
+     c.published_at, COALESCE(round(c.exam_grade_sum::numeric / NULLIF(c.exam_attempts, 0), 2), 0)::float8 AS exam_avg, \
+     c.exam_attempts, d.percent AS discount_percent, d.ends_on AS discount_ends_on, \
      (c.base_price_cents * (100 - COALESCE(d.percent, 0)) + 50) / 100 AS effective_price_cents \
      FROM catalog_course c LEFT JOIN LATERAL (SELECT percent, ends_on FROM course_discount \
      WHERE course_id = c.id AND (now() AT TIME ZONE 'UTC')::date BETWEEN starts_on AND ends_on \
@@ -44,6 +45,13 @@ pub(crate) struct InstructorRef {
 pub(crate) struct Rating {
     average: f64,
     count: i32,
+}
+
+/// R9: the average grade over every attempt at the course's exam (half up to 2 decimals), and how many.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ExamStats {
+    average: f64,
+    attempts: i32,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -71,6 +79,7 @@ pub(crate) struct CourseView {
     lesson_count: i32,
     rating: Rating,
     enrolled_count: i64,
+    exam_grades: ExamStats,
     instructor: InstructorRef,
     status: String,
     version: i64,
@@ -101,6 +110,7 @@ impl CourseView {
             lesson_count: row.try_get("lesson_count")?,
             rating: Rating { average: row.try_get("rating_avg")?, count: row.try_get("rating_count")? },
             enrolled_count: row.try_get("enrolled_count")?,
+            exam_grades: ExamStats { average: row.try_get("exam_avg")?, attempts: row.try_get("exam_attempts")? },
             status: row.try_get("status")?,
             version: row.try_get("version")?,
             created_at: row.try_get("created_at")?,

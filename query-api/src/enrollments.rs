@@ -1,8 +1,10 @@
 //! The caller's enrolments: `GET /api/v1/me/enrollments` (newest first, 12 a page) and
 //! `GET /api/v1/me/enrollments/{course_id}`, the enrolled view of a course: lessons with their video URLs,
-//! exercises and the exam without their answers. Someone not enrolled gets 404.
+//! exercises and the exam, each question's answer shown only once the trainee answered it (an exercise) or
+//! had the exam's answers revealed; with progress, exercise results, exam attempts, completion and the
+//! certificate. Someone not enrolled gets 404. Also the caller's notes per course.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use api_contract::{Authenticated, PathId, Problem};
 use axum::extract::{Query, State};
@@ -19,6 +21,7 @@ use crate::consistency::Freshness;
 use crate::courses::{COURSE_SELECT, CourseView, unavailable, with_content};
 use crate::money::Display;
 use crate::page::{ListEnvelope, PageRequest, param};
+use events::learning::{MAX_EXAM_ATTEMPTS, PASSING_GRADE};
 
 const DEFAULT_LIMIT: i64 = 12;
 
@@ -36,7 +39,17 @@ pub(crate) struct EnrollmentView {
     progress: i16,
     /// Lessons opened at least once.
     visited_lessons: Vec<Uuid>,
+    /// D1: when the course was completed; `null` before.
+    #[serde(with = "time::serde::rfc3339::option")]
+    completed_at: Option<OffsetDateTime>,
+    /// The certificate's public id, once the course is completed.
+    certificate_id: Option<Uuid>,
 }
+
+/// What the enrolment columns of a course row read as.
+const ENROLLMENT_COLUMNS: &str = "SELECT e.status AS e_status, e.source, e.order_id, e.enrolled_at, e.progress, \
+     e.visited_lessons, e.completed_at, e.certificate_id, e.exercise_answers, e.exam_attempts AS e_exam_attempts, e.exam_best_grade, \
+     e.exam_last_grade, e.exam_answers, e.answers_revealed, ";
 
 const ENROLLED: &str = "JOIN enrollment_view e ON e.course_id = c.id WHERE e.trainee_id = $1";
 
@@ -52,11 +65,7 @@ pub(crate) async fn list(
         let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
         let client = state.read.pool().get().await.map_err(unavailable)?;
         let display = Display::for_country(&client, param(&params, "country")).await.map_err(unavailable)?;
-        let select = COURSE_SELECT.replacen(
-            "SELECT ",
-            "SELECT e.status AS e_status, e.source, e.order_id, e.enrolled_at, e.progress, e.visited_lessons, ",
-            1,
-        );
+        let select = COURSE_SELECT.replacen("SELECT ", ENROLLMENT_COLUMNS, 1);
         let rows = client
             .query(
                 &format!("{select} {ENROLLED} ORDER BY e.enrolled_at DESC, c.id LIMIT $2 OFFSET $3"),
@@ -80,6 +89,8 @@ pub(crate) async fn list(
                     enrolled_at: row.try_get("enrolled_at")?,
                     progress: row.try_get("progress")?,
                     visited_lessons: row.try_get("visited_lessons")?,
+                    completed_at: row.try_get("completed_at")?,
+                    certificate_id: row.try_get("certificate_id")?,
                 })
             })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
@@ -99,11 +110,7 @@ pub(crate) async fn get(
 ) -> Response {
     let answer = async {
         let client = state.read.pool().get().await.map_err(unavailable)?;
-        let select = COURSE_SELECT.replacen(
-            "SELECT ",
-            "SELECT e.status AS e_status, e.source, e.enrolled_at, e.progress, e.visited_lessons, ",
-            1,
-        );
+        let select = COURSE_SELECT.replacen("SELECT ", ENROLLMENT_COLUMNS, 1);
         let row = client
             .query_opt(
                 &format!("{select} {ENROLLED} AND c.id = $2 AND e.status = 'active'"),
@@ -121,14 +128,11 @@ pub(crate) async fn get(
             .transpose()
             .map_err(unavailable)?
             .unwrap_or_else(|| serde_json::json!({ "sections": [], "exam": [], "faq": [], "announcements": [] }));
-        strip_answers(&mut content);
+        let learning = Learning::from_row(&row).map_err(unavailable)?;
+        let visible = learning.visible_answers(&content);
+        hide_answers(&mut content, &visible);
         let mut data = with_content(course, content)?;
-        data["enrollment"] = serde_json::json!({
-            "status": row.try_get::<_, String>("e_status").map_err(unavailable)?,
-            "source": row.try_get::<_, String>("source").map_err(unavailable)?,
-            "progress": row.try_get::<_, i16>("progress").map_err(unavailable)?,
-            "visited_lessons": row.try_get::<_, Vec<Uuid>>("visited_lessons").map_err(unavailable)?,
-        });
+        data["enrollment"] = learning.to_json(&row).map_err(unavailable)?;
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": data })))
     };
     freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
@@ -164,16 +168,115 @@ pub(crate) async fn last_viewed(
     freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
 }
 
-/// Removes every question's `answer_index`: an enrolled trainee sees an answer only after answering.
-fn strip_answers(value: &mut Value) {
+/// What the trainee did in the course, as `enrollment_view` keeps it.
+struct Learning {
+    exercise_answers: Value,
+    exam_attempts: i16,
+    best_grade: Option<i16>,
+    last_grade: Option<i16>,
+    last_answers: Option<Value>,
+    answers_revealed: bool,
+}
+
+impl Learning {
+    fn from_row(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
+        Ok(Learning {
+            exercise_answers: row.try_get("exercise_answers")?,
+            exam_attempts: row.try_get("e_exam_attempts")?,
+            best_grade: row.try_get("exam_best_grade")?,
+            last_grade: row.try_get("exam_last_grade")?,
+            last_answers: row.try_get("exam_answers")?,
+            answers_revealed: row.try_get("answers_revealed")?,
+        })
+    }
+
+    /// The questions whose answers the trainee may see: exercise questions they answered, and the exam's
+    /// once revealed.
+    fn visible_answers(&self, content: &Value) -> HashSet<String> {
+        let mut visible: HashSet<String> =
+            self.exercise_answers.as_object().map(|answers| answers.keys().cloned().collect()).unwrap_or_default();
+        if self.answers_revealed {
+            let exam = content["exam"].as_array().into_iter().flatten();
+            visible.extend(exam.filter_map(|question| question["question_id"].as_str().map(str::to_owned)));
+        }
+        visible
+    }
+
+    fn to_json(&self, row: &tokio_postgres::Row) -> Result<Value, tokio_postgres::Error> {
+        let attempts_left = (i16::from(MAX_EXAM_ATTEMPTS) - self.exam_attempts).max(0);
+        let completed_at: Option<OffsetDateTime> = row.try_get("completed_at")?;
+        Ok(serde_json::json!({
+            "status": row.try_get::<_, String>("e_status")?,
+            "source": row.try_get::<_, String>("source")?,
+            "progress": row.try_get::<_, i16>("progress")?,
+            "visited_lessons": row.try_get::<_, Vec<Uuid>>("visited_lessons")?,
+            "exercise_answers": self.exercise_answers,
+            "exam": {
+                "attempts": self.exam_attempts,
+                "attempts_left": if self.answers_revealed { 0 } else { attempts_left },
+                "best_grade": self.best_grade,
+                "last_grade": self.last_grade,
+                "passed": self.best_grade.is_some_and(|grade| grade >= i16::from(PASSING_GRADE)),
+                "last_answers": self.last_answers,
+                "answers_revealed": self.answers_revealed,
+            },
+            "completed_at": completed_at.map(|at| at.format(&time::format_description::well_known::Rfc3339)).transpose().ok().flatten(),
+            "certificate_id": row.try_get::<_, Option<Uuid>>("certificate_id")?,
+        }))
+    }
+}
+
+/// Removes the `answer_index` of every question not in `visible` (by `question_id`), at any depth: an
+/// enrolled trainee sees an answer only after answering.
+fn hide_answers(value: &mut Value, visible: &HashSet<String>) {
     match value {
         Value::Object(fields) => {
-            fields.remove("answer_index");
-            fields.values_mut().for_each(strip_answers);
+            let shown = fields.get("question_id").and_then(Value::as_str).is_some_and(|id| visible.contains(id));
+            if !shown {
+                fields.remove("answer_index");
+            }
+            fields.values_mut().for_each(|field| hide_answers(field, visible));
         }
-        Value::Array(items) => items.iter_mut().for_each(strip_answers),
+        Value::Array(items) => items.iter_mut().for_each(|item| hide_answers(item, visible)),
         _ => {}
     }
+}
+
+/// `GET /api/v1/me/notes/{course_id}`: the caller's notes on a course they are enrolled in (empty before
+/// any).
+pub(crate) async fn notes(
+    actor: Authenticated,
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    PathId(course_id): PathId,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let row = client
+            .query_opt(
+                "SELECT n.text, n.updated_at FROM enrollment_view e LEFT JOIN trainee_notes n \
+                 ON n.trainee_id = e.trainee_id AND n.course_id = e.course_id \
+                 WHERE e.trainee_id = $1 AND e.course_id = $2",
+                &[&actor.user_id, &course_id],
+            )
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| Problem::not_found("You are not enrolled in this course."))?;
+        let text: Option<String> = row.try_get(0).map_err(unavailable)?;
+        let updated_at: Option<OffsetDateTime> = row.try_get(1).map_err(unavailable)?;
+        let notes = Notes { course_id, text: text.unwrap_or_default(), updated_at };
+        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": notes })))
+    };
+    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Notes {
+    course_id: Uuid,
+    text: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    updated_at: Option<OffsetDateTime>,
 }
 
 #[cfg(test)]
@@ -181,17 +284,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn answers_are_stripped_at_any_depth_and_nothing_else() {
+    fn answers_are_hidden_at_any_depth_unless_the_question_is_visible() {
         let mut doc = serde_json::json!({
-            "sections": [{ "exercises": [{ "questions": [{ "question": "q", "answer_index": 1 }] }] }],
-            "exam": [{ "question": "e", "options": ["a", "b"], "answer_index": 0 }],
+            "sections": [{ "exercises": [{ "questions": [
+                { "question_id": "q1", "question": "q", "answer_index": 1 },
+                { "question_id": "q2", "question": "r", "answer_index": 2 },
+            ] }] }],
+            "exam": [{ "question_id": "e1", "question": "e", "options": ["a", "b"], "answer_index": 0 }],
         });
-        strip_answers(&mut doc);
+        hide_answers(&mut doc, &HashSet::from(["q2".to_owned()]));
         assert_eq!(
             doc,
             serde_json::json!({
-                "sections": [{ "exercises": [{ "questions": [{ "question": "q" }] }] }],
-                "exam": [{ "question": "e", "options": ["a", "b"] }],
+                "sections": [{ "exercises": [{ "questions": [
+                    { "question_id": "q1", "question": "q" },
+                    { "question_id": "q2", "question": "r", "answer_index": 2 },
+                ] }] }],
+                "exam": [{ "question_id": "e1", "question": "e", "options": ["a", "b"] }],
             })
         );
     }

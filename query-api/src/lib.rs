@@ -4,6 +4,7 @@
 mod admin;
 mod caching;
 mod catalog_query;
+mod certificates;
 mod consistency;
 mod courses;
 mod discounts;
@@ -43,6 +44,8 @@ pub struct QueryApiState {
     pub consistency_wait: Duration,
     /// Verifies the bearer tokens of per-user reads.
     pub keys: Arc<TokenKeys>,
+    /// The web frontend, where a certificate's verification page is (printed on the certificate).
+    pub frontend_url: String,
 }
 
 impl FromRef<QueryApiState> for Arc<TokenKeys> {
@@ -123,6 +126,14 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         .query(&["country", "page", "limit"])
         .route(GET, "/api/v1/me/enrollments/{id}", enrollments::get, Trainee, "An enrolled course's content")
         .route(GET, "/api/v1/me/last-viewed-course", enrollments::last_viewed, Trainee, "The course one opened last")
+        .route(GET, "/api/v1/me/notes/{id}", enrollments::notes, Trainee, "One's notes on an enrolled course")
+        .answers_data::<enrollments::Notes>()
+        .route(GET, "/api/v1/me/certificates", certificates::mine, Trainee, "One's certificates, newest first")
+        .answers_page::<certificates::CertificateRow>()
+        .query(&["page", "limit"])
+        .route(GET, "/api/v1/certificates/{id}", certificates::verify, Anyone, "Verify a certificate")
+        .answers_data::<certificates::Verified>()
+        .route(GET, "/api/v1/certificates/{id}/pdf", certificates::pdf, Anyone, "Download a certificate as PDF")
         .route(GET, "/api/v1/admin/users", admin::users, Admin, "Every account, paged and filtered")
         .answers_page::<admin::UserRow>()
         .query(&["role", "search", "logged_in", "page", "limit"])

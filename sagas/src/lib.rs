@@ -13,6 +13,7 @@
 //!   down, a lost race) are retried with backoff.
 
 mod catalogue;
+mod certificates;
 mod checkout;
 pub mod dead_letters;
 mod progress;
@@ -82,12 +83,24 @@ pub struct Sagas {
     read: Database,
     checkout: Checkout,
     stalled_after: Duration,
+    mailing: certificates::Mailing,
 }
 
 impl Sagas {
     /// `checkout` sends the commands; `read` answers which carts and wishlists hold a course.
     pub fn new(store: Database, read: Database, checkout: Checkout) -> Self {
-        Sagas { store, read, checkout, stalled_after: recovery::STALLED_AFTER }
+        let mailing = certificates::Mailing {
+            store: store.clone(),
+            read: read.clone(),
+            frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
+        };
+        Sagas { store, read, checkout, stalled_after: recovery::STALLED_AFTER, mailing }
+    }
+
+    /// Links in emails (a certificate's verification page) point to `frontend_url`.
+    pub fn linking_to(mut self, frontend_url: &str) -> Self {
+        frontend_url.clone_into(&mut self.mailing.frontend_url);
+        self
     }
 
     /// Finishes stalled orders after `grace` instead of [`recovery::STALLED_AFTER`] (tests).
@@ -278,6 +291,9 @@ impl Sagas {
             Some(Reaction::Checkout) => checkout::react(&self.checkout, &cause, &event).await,
             Some(Reaction::Progress) => progress::react(&self.checkout, &self.read, &cause, &event).await,
             Some(Reaction::Catalogue) => catalogue::react(&self.checkout, &self.read, &cause, &event).await,
+            Some(Reaction::Certificate) => {
+                certificates::react(&self.checkout, &self.mailing, &cause, recorded, &event).await
+            }
             None => Ok(()),
         }
     }
@@ -289,6 +305,7 @@ enum Reaction {
     Checkout,
     Progress,
     Catalogue,
+    Certificate,
 }
 
 impl Reaction {
@@ -297,6 +314,7 @@ impl Reaction {
             Event::OrderPaid(_) | Event::OrderLineRefunded(_) => Some(Reaction::Checkout),
             Event::LessonAdded(_) | Event::LessonRemoved(_) | Event::SectionRemoved(_) => Some(Reaction::Progress),
             Event::CourseRetired(_) | Event::CourseDeleted(_) => Some(Reaction::Catalogue),
+            Event::CertificateIssued(_) | Event::CertificateEmailRequested(_) => Some(Reaction::Certificate),
             _ => None,
         }
     }

@@ -6,6 +6,7 @@ pub mod app;
 pub mod browser;
 pub mod database;
 pub mod kafka;
+pub mod pdf;
 pub mod process;
 pub mod smtp;
 

@@ -54,6 +54,11 @@ impl SmtpServer {
         }
     }
 
+    /// Every message received so far.
+    pub async fn received(&self) -> Vec<Received> {
+        self.received.lock().await.clone()
+    }
+
     pub async fn count(&self) -> usize {
         self.received.lock().await.len()
     }

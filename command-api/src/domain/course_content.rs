@@ -31,10 +31,31 @@ pub struct Lesson {
     pub minutes: u32,
 }
 
+/// A question as a trainee's answer is judged: how many options it offers and which one is right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Answerable {
+    pub id: Uuid,
+    pub options: u32,
+    pub answer_index: u32,
+}
+
+impl Answerable {
+    fn of(question: &Question) -> Self {
+        let options = u32::try_from(question.options.len()).unwrap_or(u32::MAX);
+        Answerable { id: question.question_id, options, answer_index: question.answer_index }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Exercise {
     pub id: Uuid,
-    pub questions: Vec<Uuid>,
+    pub questions: Vec<Answerable>,
+}
+
+impl Exercise {
+    pub fn question(&self, id: Uuid) -> Option<&Answerable> {
+        self.questions.iter().find(|question| question.id == id)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -48,6 +69,8 @@ pub struct Section {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Content {
     pub sections: Vec<Section>,
+    /// The final exam; empty when the course has none.
+    pub exam: Vec<Answerable>,
     pub faqs: Vec<Uuid>,
     pub announcements: Vec<Uuid>,
 }
@@ -56,6 +79,11 @@ impl Content {
     /// Every lesson's id, section by section.
     pub fn lesson_ids(&self) -> Vec<Uuid> {
         self.sections.iter().flat_map(|section| section.lessons.iter().map(|lesson| lesson.id)).collect()
+    }
+
+    /// The exercise `exercise_id`, in whichever section it is.
+    pub fn exercise(&self, exercise_id: Uuid) -> Option<&Exercise> {
+        self.sections.iter().flat_map(|section| &section.exercises).find(|exercise| exercise.id == exercise_id)
     }
 
     fn section_mut(&mut self, id: Uuid) -> Option<&mut Section> {
@@ -114,14 +142,24 @@ impl Content {
                 let exercise =
                     self.section_mut(e.section_id).and_then(|s| s.exercises.iter_mut().find(|x| x.id == e.exercise_id));
                 if let Some(exercise) = exercise {
-                    exercise.questions.push(e.question.question_id);
+                    exercise.questions.push(Answerable::of(&e.question));
                 }
             }
+            Event::ExerciseQuestionUpdated(e) => {
+                let question = self
+                    .section_mut(e.section_id)
+                    .and_then(|s| s.exercises.iter_mut().find(|x| x.id == e.exercise_id))
+                    .and_then(|x| x.questions.iter_mut().find(|q| q.id == e.question.question_id));
+                if let Some(question) = question {
+                    *question = Answerable::of(&e.question);
+                }
+            }
+            Event::CourseExamSet(e) => self.exam = e.questions.iter().map(Answerable::of).collect(),
             Event::ExerciseQuestionRemoved(e) => {
                 let exercise =
                     self.section_mut(e.section_id).and_then(|s| s.exercises.iter_mut().find(|x| x.id == e.exercise_id));
                 if let Some(exercise) = exercise {
-                    exercise.questions.retain(|q| *q != e.question_id);
+                    exercise.questions.retain(|q| q.id != e.question_id);
                 }
             }
             Event::FaqAdded(e) => self.faqs.push(e.faq_id),
@@ -370,7 +408,7 @@ pub fn decide(course_id: Uuid, content: &Content, command: ContentCommand) -> Re
             valid(found, Event::ExerciseQuestionAdded(added))
         }
         ContentCommand::UpdateExerciseQuestion { section_id, exercise_id, question: draft } => {
-            if !exercise(content, section_id, exercise_id)?.questions.contains(&draft.question_id) {
+            if exercise(content, section_id, exercise_id)?.question(draft.question_id).is_none() {
                 return Err(ContentRejection::NotFound("question"));
             }
             let question = question(&mut found, &draft);
@@ -378,7 +416,7 @@ pub fn decide(course_id: Uuid, content: &Content, command: ContentCommand) -> Re
             valid(found, Event::ExerciseQuestionUpdated(updated))
         }
         ContentCommand::RemoveExerciseQuestion { section_id, exercise_id, question_id } => {
-            if !exercise(content, section_id, exercise_id)?.questions.contains(&question_id) {
+            if exercise(content, section_id, exercise_id)?.question(question_id).is_none() {
                 return Err(ContentRejection::NotFound("question"));
             }
             let removed = ExerciseQuestionRemoved { course_id, section_id, exercise_id, question_id };
@@ -573,7 +611,7 @@ mod tests {
             ContentCommand::AddExercise { section_id: id(1), exercise_id: id(20), title: "Variables".into() },
             ContentCommand::AddExerciseQuestion { section_id: id(1), exercise_id: id(20), question: question("let") },
         ]);
-        assert_eq!(content.sections[0].exercises[0].questions, [id(50)]);
+        assert_eq!(content.sections[0].exercises[0].questions.iter().map(|q| q.id).collect::<Vec<_>>(), [id(50)]);
         let replace = ContentCommand::UpdateExerciseQuestion {
             section_id: id(1),
             exercise_id: id(20),

@@ -3,12 +3,23 @@
 //! again for the same reason changes nothing, for another reason it is refused, and the checkout saga then
 //! refunds the line. This issue builds enrolling; learning and refunds extend the same aggregate.
 
+use std::collections::BTreeMap;
+
 use events::Event;
-use events::learning::{CourseOpened, EnrollmentSource, LessonViewed, ProgressRecomputed, TraineeEnrolled};
+use events::learning::{
+    CertificateEmailRequested, CertificateIssued, CourseCompleted, CourseOpened, EnrollmentSource, ExamAnswersRevealed,
+    ExamSubmitted, ExerciseAnswerSubmitted, LessonViewed, ProgressRecomputed, TraineeEnrolled,
+};
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::Aggregate;
 use super::course::{Course, CourseStatus};
+use super::course_content::{Answerable, Content};
+
+pub use events::learning::{MAX_EXAM_ATTEMPTS, PASSING_GRADE};
+/// A trainee may have the certificate emailed again once this long after the last email.
+pub const CERTIFICATE_EMAIL_INTERVAL: Duration = Duration::minutes(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EnrollmentStatus {
@@ -24,6 +35,17 @@ pub struct Enrollment {
     /// Lessons opened at least once, in the order they were first opened.
     pub visited: Vec<Uuid>,
     pub progress: u8,
+    /// Exercise questions answered, and whether the last answer was right.
+    pub exercise_answers: BTreeMap<Uuid, bool>,
+    pub exam_attempts: u8,
+    /// The best exam grade so far (D6: the one that counts); `None` before the first attempt.
+    pub best_grade: Option<u8>,
+    pub answers_revealed: bool,
+    pub completed: bool,
+    pub certificate_id: Option<Uuid>,
+    /// The automatic certificate email was asked for (it goes out once).
+    pub auto_emailed: bool,
+    pub last_email_at: Option<OffsetDateTime>,
 }
 
 impl Aggregate for Enrollment {
@@ -40,6 +62,22 @@ impl Aggregate for Enrollment {
                 visited.push(viewed.lesson_id);
                 Enrollment { visited, progress: viewed.progress, ..self }
             }
+            Event::ExerciseAnswerSubmitted(answered) => {
+                let mut exercise_answers = self.exercise_answers;
+                exercise_answers.insert(answered.question_id, answered.correct);
+                Enrollment { exercise_answers, ..self }
+            }
+            Event::ExamSubmitted(exam) => {
+                Enrollment { exam_attempts: exam.attempt, best_grade: Some(exam.best_grade), ..self }
+            }
+            Event::ExamAnswersRevealed(_) => Enrollment { answers_revealed: true, ..self },
+            Event::CourseCompleted(_) => Enrollment { completed: true, ..self },
+            Event::CertificateIssued(issued) => Enrollment { certificate_id: Some(issued.certificate_id), ..self },
+            Event::CertificateEmailRequested(requested) => Enrollment {
+                auto_emailed: self.auto_emailed || requested.auto,
+                last_email_at: Some(requested.requested_at),
+                ..self
+            },
             _ => self,
         }
     }
@@ -48,6 +86,10 @@ impl Aggregate for Enrollment {
 impl Enrollment {
     pub fn is_active(&self) -> bool {
         self.status == EnrollmentStatus::Active
+    }
+
+    fn learning(&self) -> Result<(), LearningRejection> {
+        if self.is_active() { Ok(()) } else { Err(LearningRejection::NotEnrolled) }
     }
 }
 
@@ -58,6 +100,24 @@ pub enum LearningRejection {
     NotEnrolled,
     /// The course has no such lesson now.
     LessonNotFound,
+    /// The course has no such exercise, or the exercise no such question, now.
+    ExerciseNotFound,
+    /// R13: an answer is one of the question's options.
+    NotAnOption { question_id: Uuid },
+    /// The course has no exam.
+    NoExam,
+    /// An exam answer names a question the exam does not have.
+    NotAnExamQuestion { question_id: Uuid },
+    /// D6: three attempts were made.
+    AttemptsExhausted,
+    /// The answers were shown: no attempt follows.
+    AnswersRevealed,
+    /// Answers are shown only after an attempt.
+    NotAttempted,
+    /// The course is not completed, so there is no certificate.
+    NoCertificate,
+    /// The certificate was emailed moments ago.
+    EmailedRecently { retry_after_seconds: u32 },
 }
 
 /// R8: trunc(|visited lessons that still exist| / |lessons| x 100).
@@ -69,18 +129,58 @@ pub fn progress_of(visited: &[Uuid], lessons: &[Uuid]) -> u8 {
     u8::try_from(seen * 100 / lessons.len()).unwrap_or(100)
 }
 
-/// Records the first view of `lesson_id` (a lesson of the course now, `lessons`); a lesson seen before
-/// changes nothing. Progress never goes down on a view.
-pub fn view_lesson(
-    enrollment: &Enrollment,
-    lessons: &[Uuid],
+/// D1: once progress is 100 and the exam, if the course has one, was passed, the course is completed and
+/// its certificate issued under `certificate_id`, once. `after` is the enrolment with this command's other
+/// events folded in.
+fn completion(
+    after: &Enrollment,
+    content: &Content,
     trainee_id: Uuid,
     course_id: Uuid,
+    certificate_id: Uuid,
+) -> Vec<Event> {
+    let passed = content.exam.is_empty() || after.best_grade.is_some_and(|grade| grade >= PASSING_GRADE);
+    if after.completed || after.progress < 100 || !passed {
+        return Vec::new();
+    }
+    vec![
+        Event::CourseCompleted(CourseCompleted { trainee_id, course_id }),
+        Event::CertificateIssued(CertificateIssued { trainee_id, course_id, certificate_id }),
+    ]
+}
+
+/// `events`, followed by the completion they lead to.
+fn completing(
+    enrollment: &Enrollment,
+    mut events: Vec<Event>,
+    content: &Content,
+    trainee_id: Uuid,
+    course_id: Uuid,
+    certificate_id: Uuid,
+) -> Vec<Event> {
+    let after = events.iter().fold(enrollment.clone(), Enrollment::evolve);
+    events.extend(completion(&after, content, trainee_id, course_id, certificate_id));
+    events
+}
+
+/// Who is learning which course, and the id a certificate would get if this command completes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Learner {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub certificate_id: Uuid,
+}
+
+/// Records the first view of `lesson_id` (a lesson of the course now); a lesson seen before changes
+/// nothing. Progress never goes down on a view; reaching 100 may complete the course (D1).
+pub fn view_lesson(
+    enrollment: &Enrollment,
+    content: &Content,
+    learner: Learner,
     lesson_id: Uuid,
 ) -> Result<Vec<Event>, LearningRejection> {
-    if !enrollment.is_active() {
-        return Err(LearningRejection::NotEnrolled);
-    }
+    enrollment.learning()?;
+    let lessons = content.lesson_ids();
     if !lessons.contains(&lesson_id) {
         return Err(LearningRejection::LessonNotFound);
     }
@@ -89,18 +189,22 @@ pub fn view_lesson(
     }
     let mut visited = enrollment.visited.clone();
     visited.push(lesson_id);
-    let progress = progress_of(&visited, lessons).max(enrollment.progress);
-    Ok(vec![Event::LessonViewed(LessonViewed { trainee_id, course_id, lesson_id, progress })])
+    let progress = progress_of(&visited, &lessons).max(enrollment.progress);
+    let Learner { trainee_id, course_id, certificate_id } = learner;
+    let viewed = vec![Event::LessonViewed(LessonViewed { trainee_id, course_id, lesson_id, progress })];
+    Ok(completing(enrollment, viewed, content, trainee_id, course_id, certificate_id))
 }
 
-/// Saga 8: the progress over the course's lessons as they are now (`lessons`), recorded only when it
-/// changed; nothing for an enrolment that is not active.
-pub fn recompute_progress(enrollment: &Enrollment, lessons: &[Uuid], trainee_id: Uuid, course_id: Uuid) -> Vec<Event> {
-    let progress = progress_of(&enrollment.visited, lessons);
+/// Saga 8: the progress over the course's lessons as they are now, recorded only when it changed; nothing
+/// for an enrolment that is not active. A certificate already issued stays; reaching 100 may complete.
+pub fn recompute_progress(enrollment: &Enrollment, content: &Content, learner: Learner) -> Vec<Event> {
+    let progress = progress_of(&enrollment.visited, &content.lesson_ids());
     if !enrollment.is_active() || progress == enrollment.progress {
         return Vec::new();
     }
-    vec![Event::ProgressRecomputed(ProgressRecomputed { trainee_id, course_id, progress })]
+    let Learner { trainee_id, course_id, certificate_id } = learner;
+    let recomputed = vec![Event::ProgressRecomputed(ProgressRecomputed { trainee_id, course_id, progress })];
+    completing(enrollment, recomputed, content, trainee_id, course_id, certificate_id)
 }
 
 /// Records that the trainee opened the course (the last viewed course).
@@ -109,10 +213,132 @@ pub fn open_course(
     trainee_id: Uuid,
     course_id: Uuid,
 ) -> Result<Vec<Event>, LearningRejection> {
-    if !enrollment.is_active() {
+    enrollment.learning()?;
+    Ok(vec![Event::CourseOpened(CourseOpened { trainee_id, course_id })])
+}
+
+fn judge(question: &Answerable, answer_index: u32) -> Result<bool, LearningRejection> {
+    if answer_index >= question.options {
+        return Err(LearningRejection::NotAnOption { question_id: question.id });
+    }
+    Ok(answer_index == question.answer_index)
+}
+
+/// Answers one question of an exercise; the last answer counts. The event says whether it was right.
+pub fn answer_exercise(
+    enrollment: &Enrollment,
+    content: &Content,
+    trainee_id: Uuid,
+    course_id: Uuid,
+    (exercise_id, question_id): (Uuid, Uuid),
+    answer_index: u32,
+) -> Result<Vec<Event>, LearningRejection> {
+    enrollment.learning()?;
+    let question = content
+        .exercise(exercise_id)
+        .and_then(|exercise| exercise.question(question_id))
+        .ok_or(LearningRejection::ExerciseNotFound)?;
+    let correct = judge(question, answer_index)?;
+    Ok(vec![Event::ExerciseAnswerSubmitted(ExerciseAnswerSubmitted {
+        trainee_id,
+        course_id,
+        exercise_id,
+        question_id,
+        answer_index,
+        correct,
+    })])
+}
+
+/// An exam attempt (R9, D6): answers keyed by question id, each one of its question's options; a question
+/// left out counts as wrong. Grade = trunc(correct / questions x 100); the best grade counts and 50 passes,
+/// which may complete the course (D1).
+pub fn submit_exam(
+    enrollment: &Enrollment,
+    content: &Content,
+    learner: Learner,
+    answers: BTreeMap<Uuid, u32>,
+) -> Result<Vec<Event>, LearningRejection> {
+    enrollment.learning()?;
+    if content.exam.is_empty() {
+        return Err(LearningRejection::NoExam);
+    }
+    if enrollment.answers_revealed {
+        return Err(LearningRejection::AnswersRevealed);
+    }
+    if enrollment.exam_attempts >= MAX_EXAM_ATTEMPTS {
+        return Err(LearningRejection::AttemptsExhausted);
+    }
+    let mut correct = 0_usize;
+    for (&question_id, &answer_index) in &answers {
+        let question = content
+            .exam
+            .iter()
+            .find(|question| question.id == question_id)
+            .ok_or(LearningRejection::NotAnExamQuestion { question_id })?;
+        correct += usize::from(judge(question, answer_index)?);
+    }
+    let grade = u8::try_from(correct * 100 / content.exam.len()).unwrap_or(100);
+    let best_grade = enrollment.best_grade.map_or(grade, |best| best.max(grade));
+    let Learner { trainee_id, course_id, certificate_id } = learner;
+    let submitted = vec![Event::ExamSubmitted(ExamSubmitted {
+        trainee_id,
+        course_id,
+        attempt: enrollment.exam_attempts + 1,
+        answers,
+        grade,
+        passed: grade >= PASSING_GRADE,
+        best_grade,
+    })];
+    Ok(completing(enrollment, submitted, content, trainee_id, course_id, certificate_id))
+}
+
+/// Shows the exam's answers, once the trainee made an attempt; after that no attempt follows.
+pub fn reveal_exam_answers(
+    enrollment: &Enrollment,
+    trainee_id: Uuid,
+    course_id: Uuid,
+) -> Result<Vec<Event>, LearningRejection> {
+    enrollment.learning()?;
+    if enrollment.exam_attempts == 0 {
+        return Err(LearningRejection::NotAttempted);
+    }
+    if enrollment.answers_revealed {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Event::ExamAnswersRevealed(ExamAnswersRevealed { trainee_id, course_id })])
+}
+
+/// Asks for the certificate to be emailed with its PDF (R10). The automatic email (`auto`) goes out once:
+/// asked again, it changes nothing. The trainee may ask again, but not within
+/// [`CERTIFICATE_EMAIL_INTERVAL`] of the last email.
+pub fn email_certificate(
+    enrollment: &Enrollment,
+    trainee_id: Uuid,
+    course_id: Uuid,
+    auto: bool,
+    now: OffsetDateTime,
+) -> Result<Vec<Event>, LearningRejection> {
+    if enrollment.status == EnrollmentStatus::Missing {
         return Err(LearningRejection::NotEnrolled);
     }
-    Ok(vec![Event::CourseOpened(CourseOpened { trainee_id, course_id })])
+    let Some(certificate_id) = enrollment.certificate_id else { return Err(LearningRejection::NoCertificate) };
+    if auto && enrollment.auto_emailed {
+        return Ok(Vec::new());
+    }
+    let next = enrollment.last_email_at.map(|last| last + CERTIFICATE_EMAIL_INTERVAL);
+    if let Some(next) = next.filter(|next| !auto && *next > now) {
+        let wait = (next - now).whole_seconds().max(1);
+        return Err(LearningRejection::EmailedRecently {
+            retry_after_seconds: u32::try_from(wait).unwrap_or(u32::MAX),
+        });
+    }
+    Ok(vec![Event::CertificateEmailRequested(CertificateEmailRequested {
+        trainee_id,
+        course_id,
+        certificate_id,
+        auto,
+        requested_at: now,
+    })])
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,15 +375,59 @@ pub fn enroll(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::course_content::{Exercise, Lesson, Section};
 
     const TRAINEE: Uuid = Uuid::from_u128(1);
+    const COURSE: Uuid = Uuid::from_u128(2);
+    const CERTIFICATE: Uuid = Uuid::from_u128(77);
+    const EXERCISE: Uuid = Uuid::from_u128(40);
+    const LEARNER: Learner = Learner { trainee_id: TRAINEE, course_id: COURSE, certificate_id: CERTIFICATE };
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
 
     fn course(status: CourseStatus) -> Course {
-        Course { id: Uuid::from_u128(2), owner: Uuid::from_u128(3), status, ..Course::default() }
+        Course { id: COURSE, owner: Uuid::from_u128(3), status, ..Course::default() }
     }
 
     fn purchase(order: u128) -> EnrollmentSource {
         EnrollmentSource::Purchase { order_id: Uuid::from_u128(order), price_cents: 1999 }
+    }
+
+    /// A question with three options whose answer is option 1.
+    fn question(n: u128) -> Answerable {
+        Answerable { id: id(n), options: 3, answer_index: 1 }
+    }
+
+    /// A course of `lessons`, one exercise of questions 41 and 42, and an exam of `exam` questions.
+    fn content(lessons: &[u128], exam: &[u128]) -> Content {
+        let lessons = lessons.iter().map(|&n| Lesson { id: id(n), minutes: 5 }).collect();
+        let exercise = Exercise { id: EXERCISE, questions: vec![question(41), question(42)] };
+        Content {
+            sections: vec![Section { id: id(10), lessons, exercises: vec![exercise] }],
+            exam: exam.iter().map(|&n| question(n)).collect(),
+            ..Content::default()
+        }
+    }
+
+    fn enrolled() -> Enrollment {
+        Enrollment::from_events(
+            &enroll(&Enrollment::default(), &course(CourseStatus::Published), TRAINEE, purchase(9)).expect("enrolled"),
+        )
+    }
+
+    /// The enrolment after `events`.
+    fn then(enrollment: &Enrollment, events: &[Event]) -> Enrollment {
+        events.iter().fold(enrollment.clone(), Enrollment::evolve)
+    }
+
+    fn types(events: &[Event]) -> Vec<&'static str> {
+        events.iter().map(Event::event_type).collect()
+    }
+
+    fn exam(answers: &[(u128, u32)]) -> BTreeMap<Uuid, u32> {
+        answers.iter().map(|&(question, answer)| (id(question), answer)).collect()
     }
 
     #[test]
@@ -173,9 +443,7 @@ mod tests {
 
     #[test]
     fn a_second_order_or_a_grant_for_an_owned_course_is_refused() {
-        let enrollment = Enrollment::from_events(
-            &enroll(&Enrollment::default(), &course(CourseStatus::Published), TRAINEE, purchase(9)).expect("enrolled"),
-        );
+        let enrollment = enrolled();
         let published = course(CourseStatus::Published);
         assert_eq!(enroll(&enrollment, &published, TRAINEE, purchase(10)), Err(EnrollmentRejection::AlreadyEnrolled));
         let grant = EnrollmentSource::AdminGrant { admin_id: Uuid::from_u128(4) };
@@ -184,63 +452,187 @@ mod tests {
 
     #[test]
     fn a_lesson_counts_once_and_progress_is_the_share_of_lessons_seen() {
-        let (a, b, c) = (Uuid::from_u128(20), Uuid::from_u128(21), Uuid::from_u128(22));
-        let lessons = [a, b, c];
-        let enrolled = Enrollment::from_events(
-            &enroll(&Enrollment::default(), &course(CourseStatus::Published), TRAINEE, purchase(9)).expect("enrolled"),
-        );
-        let course_id = Uuid::from_u128(2);
-        let first = view_lesson(&enrolled, &lessons, TRAINEE, course_id, a).expect("viewed");
+        let course = content(&[20, 21, 22], &[]);
+        let enrolled = enrolled();
+        let first = view_lesson(&enrolled, &course, LEARNER, id(20)).expect("viewed");
         assert!(matches!(&first[..], [Event::LessonViewed(v)] if v.progress == 33), "trunc(1/3 x 100)");
-        let seen = first.iter().fold(enrolled.clone(), Enrollment::evolve);
-        assert_eq!(view_lesson(&seen, &lessons, TRAINEE, course_id, a), Ok(Vec::new()), "a second view counts nothing");
-        let second = view_lesson(&seen, &lessons, TRAINEE, course_id, b).expect("viewed");
+        let seen = then(&enrolled, &first);
+        assert_eq!(view_lesson(&seen, &course, LEARNER, id(20)), Ok(Vec::new()), "a second view counts nothing");
+        let second = view_lesson(&seen, &course, LEARNER, id(21)).expect("viewed");
         assert!(matches!(&second[..], [Event::LessonViewed(v)] if v.progress == 66));
-        assert_eq!(
-            view_lesson(&seen, &lessons, TRAINEE, course_id, Uuid::from_u128(99)),
-            Err(LearningRejection::LessonNotFound)
-        );
-        assert_eq!(
-            view_lesson(&Enrollment::default(), &lessons, TRAINEE, course_id, a),
-            Err(LearningRejection::NotEnrolled)
-        );
-        assert_eq!(open_course(&Enrollment::default(), TRAINEE, course_id), Err(LearningRejection::NotEnrolled));
-        assert!(open_course(&enrolled, TRAINEE, course_id).is_ok());
+        assert_eq!(view_lesson(&seen, &course, LEARNER, id(99)), Err(LearningRejection::LessonNotFound));
+        assert_eq!(view_lesson(&Enrollment::default(), &course, LEARNER, id(20)), Err(LearningRejection::NotEnrolled));
+        assert_eq!(open_course(&Enrollment::default(), TRAINEE, COURSE), Err(LearningRejection::NotEnrolled));
+        assert!(open_course(&enrolled, TRAINEE, COURSE).is_ok());
     }
 
     #[test]
     fn progress_never_goes_down_on_a_view_even_after_lessons_were_added() {
-        let (a, b) = (Uuid::from_u128(20), Uuid::from_u128(21));
-        let mut enrollment = Enrollment::from_events(
-            &enroll(&Enrollment::default(), &course(CourseStatus::Published), TRAINEE, purchase(9)).expect("enrolled"),
-        );
-        enrollment.visited = vec![a];
+        let mut enrollment = enrolled();
+        enrollment.visited = vec![id(20)];
         enrollment.progress = 100;
-        let more = [a, b, Uuid::from_u128(22), Uuid::from_u128(23)];
-        let viewed = view_lesson(&enrollment, &more, TRAINEE, Uuid::from_u128(2), b).expect("viewed");
-        assert!(matches!(&viewed[..], [Event::LessonViewed(v)] if v.progress == 100));
-        assert_eq!(progress_of(&[a, b], &more), 50);
-        assert_eq!(progress_of(&[a], &[]), 0);
+        enrollment.completed = true;
+        let more = content(&[20, 21, 22, 23], &[]);
+        let viewed = view_lesson(&enrollment, &more, LEARNER, id(21)).expect("viewed");
+        assert!(matches!(&viewed[..], [Event::LessonViewed(v)] if v.progress == 100), "and no second completion");
+        assert_eq!(progress_of(&[id(20), id(21)], &more.lesson_ids()), 50);
+        assert_eq!(progress_of(&[id(20)], &[]), 0);
     }
 
     #[test]
     fn progress_is_recomputed_over_the_lessons_that_exist_now_and_only_when_it_changes() {
-        let (a, b, c) = (Uuid::from_u128(20), Uuid::from_u128(21), Uuid::from_u128(22));
-        let mut enrollment = Enrollment::from_events(
-            &enroll(&Enrollment::default(), &course(CourseStatus::Published), TRAINEE, purchase(9)).expect("enrolled"),
-        );
-        enrollment.visited = vec![a];
+        let mut enrollment = enrolled();
+        enrollment.visited = vec![id(20)];
         enrollment.progress = 50;
-        let course_id = Uuid::from_u128(2);
-        let removed = recompute_progress(&enrollment, &[a], TRAINEE, course_id);
-        assert!(
-            matches!(&removed[..], [Event::ProgressRecomputed(p)] if p.progress == 100),
-            "the unseen lesson was removed"
+        let removed = recompute_progress(&enrollment, &content(&[20], &[]), LEARNER);
+        assert_eq!(
+            types(&removed),
+            ["ProgressRecomputed", "CourseCompleted", "CertificateIssued"],
+            "the unseen lesson went"
         );
-        let added = recompute_progress(&enrollment, &[a, b, c], TRAINEE, course_id);
+        assert!(matches!(&removed[0], Event::ProgressRecomputed(p) if p.progress == 100));
+        let added = recompute_progress(&enrollment, &content(&[20, 21, 22], &[]), LEARNER);
         assert!(matches!(&added[..], [Event::ProgressRecomputed(p)] if p.progress == 33), "lessons were added");
-        assert_eq!(recompute_progress(&enrollment, &[a, b], TRAINEE, course_id), Vec::new(), "unchanged");
-        assert_eq!(recompute_progress(&Enrollment::default(), &[a], TRAINEE, course_id), Vec::new(), "not enrolled");
+        assert_eq!(recompute_progress(&enrollment, &content(&[20, 21], &[]), LEARNER), Vec::new(), "unchanged");
+        assert_eq!(recompute_progress(&Enrollment::default(), &content(&[20], &[]), LEARNER), Vec::new());
+    }
+
+    #[test]
+    fn a_certificate_issued_stays_when_lessons_are_added_later() {
+        let course = content(&[20], &[]);
+        let done = then(&enrolled(), &view_lesson(&enrolled(), &course, LEARNER, id(20)).expect("viewed"));
+        assert_eq!(done.certificate_id, Some(CERTIFICATE));
+        let more = recompute_progress(&done, &content(&[20, 21], &[]), LEARNER);
+        let after = then(&done, &more);
+        assert_eq!((after.progress, after.completed, after.certificate_id), (50, true, Some(CERTIFICATE)));
+        let all = view_lesson(&after, &content(&[20, 21], &[]), LEARNER, id(21)).expect("viewed");
+        assert_eq!(types(&all), ["LessonViewed"], "completed once");
+    }
+
+    #[test]
+    fn the_last_lesson_of_a_course_without_an_exam_completes_it_and_issues_the_certificate() {
+        let course = content(&[20, 21], &[]);
+        let half = then(&enrolled(), &view_lesson(&enrolled(), &course, LEARNER, id(20)).expect("viewed"));
+        let last = view_lesson(&half, &course, LEARNER, id(21)).expect("viewed");
+        assert_eq!(types(&last), ["LessonViewed", "CourseCompleted", "CertificateIssued"]);
+        assert!(matches!(&last[2], Event::CertificateIssued(c) if c.certificate_id == CERTIFICATE));
+    }
+
+    #[test]
+    fn with_an_exam_completion_waits_for_a_passing_grade_whichever_comes_last() {
+        let course = content(&[20], &[60, 61]);
+        let viewed = then(&enrolled(), &view_lesson(&enrolled(), &course, LEARNER, id(20)).expect("viewed"));
+        assert!(!viewed.completed, "progress 100 but the exam is not passed");
+        let failed = submit_exam(&viewed, &course, LEARNER, exam(&[(60, 0), (61, 2)])).expect("attempt");
+        assert_eq!(types(&failed), ["ExamSubmitted"]);
+        assert!(matches!(&failed[0], Event::ExamSubmitted(e) if e.grade == 0 && !e.passed && e.attempt == 1));
+        let once = then(&viewed, &failed);
+        let passed = submit_exam(&once, &course, LEARNER, exam(&[(60, 1)])).expect("attempt");
+        assert_eq!(types(&passed), ["ExamSubmitted", "CourseCompleted", "CertificateIssued"]);
+        assert!(matches!(&passed[0], Event::ExamSubmitted(e) if e.grade == 50 && e.passed && e.best_grade == 50));
+
+        // The exam passed first, the last lesson after.
+        let exam_first = submit_exam(&enrolled(), &course, LEARNER, exam(&[(60, 1), (61, 1)])).expect("attempt");
+        assert_eq!(types(&exam_first), ["ExamSubmitted"], "progress is 0");
+        let then_view = view_lesson(&then(&enrolled(), &exam_first), &course, LEARNER, id(20)).expect("viewed");
+        assert_eq!(types(&then_view), ["LessonViewed", "CourseCompleted", "CertificateIssued"]);
+    }
+
+    #[test]
+    fn three_attempts_at_most_and_the_best_grade_counts() {
+        let course = content(&[20], &[60, 61, 62, 63]);
+        let mut enrollment = enrolled();
+        for (answers, grade, best) in [(&[(60, 1), (61, 1)][..], 50, 50), (&[(60, 1)][..], 25, 50), (&[][..], 0, 50)] {
+            let attempt = submit_exam(&enrollment, &course, LEARNER, exam(answers)).expect("attempt");
+            assert!(matches!(&attempt[0], Event::ExamSubmitted(e) if e.grade == grade && e.best_grade == best));
+            enrollment = then(&enrollment, &attempt);
+        }
+        assert_eq!(enrollment.exam_attempts, 3);
+        assert_eq!(submit_exam(&enrollment, &course, LEARNER, exam(&[])), Err(LearningRejection::AttemptsExhausted));
+    }
+
+    #[test]
+    fn exam_answers_are_keyed_by_question_and_must_be_options_of_it() {
+        let course = content(&[20], &[60, 61]);
+        let enrollment = enrolled();
+        assert_eq!(
+            submit_exam(&enrollment, &course, LEARNER, exam(&[(99, 1)])),
+            Err(LearningRejection::NotAnExamQuestion { question_id: id(99) })
+        );
+        assert_eq!(
+            submit_exam(&enrollment, &course, LEARNER, exam(&[(61, 3)])),
+            Err(LearningRejection::NotAnOption { question_id: id(61) })
+        );
+        assert_eq!(submit_exam(&enrollment, &content(&[20], &[]), LEARNER, exam(&[])), Err(LearningRejection::NoExam));
+        assert_eq!(
+            submit_exam(&Enrollment::default(), &course, LEARNER, exam(&[])),
+            Err(LearningRejection::NotEnrolled)
+        );
+    }
+
+    #[test]
+    fn answers_are_revealed_only_after_an_attempt_and_end_the_attempts() {
+        let course = content(&[20], &[60]);
+        let enrollment = enrolled();
+        assert_eq!(reveal_exam_answers(&enrollment, TRAINEE, COURSE), Err(LearningRejection::NotAttempted));
+        let tried = then(&enrollment, &submit_exam(&enrollment, &course, LEARNER, exam(&[(60, 0)])).expect("attempt"));
+        let revealed = reveal_exam_answers(&tried, TRAINEE, COURSE).expect("revealed");
+        assert_eq!(types(&revealed), ["ExamAnswersRevealed"]);
+        let shown = then(&tried, &revealed);
+        assert_eq!(reveal_exam_answers(&shown, TRAINEE, COURSE), Ok(Vec::new()), "once is enough");
+        assert_eq!(submit_exam(&shown, &course, LEARNER, exam(&[(60, 1)])), Err(LearningRejection::AnswersRevealed));
+    }
+
+    #[test]
+    fn an_exercise_answer_says_whether_it_is_right_and_must_be_an_option() {
+        let course = content(&[20], &[]);
+        let enrollment = enrolled();
+        let right = answer_exercise(&enrollment, &course, TRAINEE, COURSE, (EXERCISE, id(41)), 1).expect("answered");
+        assert!(matches!(&right[..], [Event::ExerciseAnswerSubmitted(a)] if a.correct));
+        let wrong = answer_exercise(&enrollment, &course, TRAINEE, COURSE, (EXERCISE, id(41)), 0).expect("answered");
+        assert!(matches!(&wrong[..], [Event::ExerciseAnswerSubmitted(a)] if !a.correct));
+        assert!(!then(&enrollment, &[right, wrong].concat()).exercise_answers[&id(41)], "the last one counts");
+        assert_eq!(
+            answer_exercise(&enrollment, &course, TRAINEE, COURSE, (EXERCISE, id(41)), 3),
+            Err(LearningRejection::NotAnOption { question_id: id(41) })
+        );
+        for unknown in [(EXERCISE, id(99)), (id(98), id(41))] {
+            assert_eq!(
+                answer_exercise(&enrollment, &course, TRAINEE, COURSE, unknown, 1),
+                Err(LearningRejection::ExerciseNotFound)
+            );
+        }
+        assert_eq!(
+            answer_exercise(&Enrollment::default(), &course, TRAINEE, COURSE, (EXERCISE, id(41)), 1),
+            Err(LearningRejection::NotEnrolled)
+        );
+    }
+
+    #[test]
+    fn the_certificate_is_emailed_automatically_once_and_on_request_not_too_often() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let enrollment = enrolled();
+        assert_eq!(email_certificate(&enrollment, TRAINEE, COURSE, true, now), Err(LearningRejection::NoCertificate));
+        let course = content(&[20], &[]);
+        let done = then(&enrollment, &view_lesson(&enrollment, &course, LEARNER, id(20)).expect("viewed"));
+        let auto = email_certificate(&done, TRAINEE, COURSE, true, now).expect("emailed");
+        assert!(
+            matches!(&auto[..], [Event::CertificateEmailRequested(e)] if e.auto && e.certificate_id == CERTIFICATE)
+        );
+        let emailed = then(&done, &auto);
+        assert_eq!(email_certificate(&emailed, TRAINEE, COURSE, true, now), Ok(Vec::new()), "auto goes out once");
+        let soon = now + Duration::minutes(9);
+        assert!(matches!(
+            email_certificate(&emailed, TRAINEE, COURSE, false, soon),
+            Err(LearningRejection::EmailedRecently { retry_after_seconds: 60 })
+        ));
+        let later = now + CERTIFICATE_EMAIL_INTERVAL;
+        let manual = email_certificate(&emailed, TRAINEE, COURSE, false, later).expect("emailed again");
+        assert!(matches!(&manual[..], [Event::CertificateEmailRequested(e)] if !e.auto));
+        assert_eq!(
+            email_certificate(&Enrollment::default(), TRAINEE, COURSE, false, now),
+            Err(LearningRejection::NotEnrolled)
+        );
     }
 
     #[test]

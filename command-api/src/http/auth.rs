@@ -153,7 +153,7 @@ pub(crate) async fn register(
             side_writes::verification(user_id, &code_digest, expires_at),
             side_writes::email(&sign_up.email, subject, &body, Some(expires_at)),
         ];
-        Ok::<_, AccountRejection>(Decision { events, side_writes, guards: Vec::new() })
+        Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
     })
     .await
 }
@@ -208,7 +208,7 @@ async fn create_account(
     execute(state, run, |account: &Account| {
         let events = account::create(*account, user_id, &kind, &sign_up, created_by)?;
         let claim = side_writes::credentials(user_id, &sign_up.email, &sign_up.username, &password_hash, kind.role());
-        Ok::<_, AccountRejection>(Decision { events, side_writes: vec![claim], guards: Vec::new() })
+        Ok::<_, AccountRejection>(Decision { events, side_writes: vec![claim], ..Decision::default() })
     })
     .await
 }
@@ -280,7 +280,7 @@ pub(crate) async fn erase_user(
         Ok::<_, AccountRejection>(Decision {
             events,
             side_writes: side_writes::forget_account(user_id),
-            guards: Vec::new(),
+            ..Decision::default()
         })
     })
     .await
@@ -299,7 +299,7 @@ async fn deleted(
         Ok::<_, AccountRejection>(Decision {
             events,
             side_writes: side_writes::forget_account(user_id),
-            guards: Vec::new(),
+            ..Decision::default()
         })
     })
     .await

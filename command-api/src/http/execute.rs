@@ -119,12 +119,14 @@ impl Caller {
 /// What a decision writes: its events, the write-side rows that go with them (credentials, sessions, outbox
 /// emails, uniqueness claims), in the same transaction, and the facts about other streams it rested on. A
 /// decision without events changes nothing (a repeated saga step): the command answers with the stream as
-/// it is.
+/// it is. `answer`, when set, is the `data` of the answer instead of the run's (what the decision found: a
+/// grade), and is what a retry with the same Idempotency-Key gets again.
 #[derive(Debug, Default)]
 pub(crate) struct Decision {
     pub events: Vec<Event>,
     pub side_writes: Vec<SideWrite>,
     pub guards: Vec<Guard>,
+    pub answer: Option<Value>,
 }
 
 impl From<Vec<Event>> for Decision {
@@ -221,7 +223,8 @@ where
                 return Err(rejection.into());
             }
         };
-        let Decision { mut events, mut side_writes, guards } = decision;
+        let Decision { mut events, mut side_writes, guards, answer } = decision;
+        let data = answer.unwrap_or_else(|| run.data.clone());
         if events.is_empty() {
             // Version 0 too: a saga withdrawing a course from a wishlist that was never written.
             let unchanged = Appended {
@@ -230,7 +233,7 @@ where
                 first_position: position,
                 last_position: position,
             };
-            return Ok((appended_answer(run.status, run.data, unchanged), Some(outcome)));
+            return Ok((appended_answer(run.status, data, unchanged), Some(outcome)));
         }
         // Personal data is sealed with its owner's key before it is stored (crypto-shredding).
         state
@@ -247,14 +250,14 @@ where
                 key: key.to_owned(),
                 request_hash: run.digest.clone(),
                 status: run.status.as_u16(),
-                response: run.data.clone(),
+                response: data.clone(),
             }),
             side_writes,
             guards,
         };
         match state.store.append(request).await {
             Ok(AppendOutcome::Appended(appended)) => {
-                return Ok((appended_answer(run.status, run.data, appended), Some(outcome)));
+                return Ok((appended_answer(run.status, data, appended), Some(outcome)));
             }
             Ok(AppendOutcome::Replayed(stored)) => return replay(stored, &run.digest).map(|accepted| (accepted, None)),
             Err(AppendError::Conflict { .. }) if run.headers.if_match.is_none() && attempt < MAX_ATTEMPTS => {

@@ -85,7 +85,7 @@ pub(crate) async fn set_bank_account(
         Ok::<_, Problem>(Decision {
             events,
             side_writes: vec![side_writes::bank_account(user_id, &bank, &state.data_key)],
-            guards: Vec::new(),
+            ..Decision::default()
         })
     })
     .await

@@ -1,37 +1,119 @@
-//! Learning commands of an enrolled trainee (R8): `POST /api/v1/enrollments/{course_id}/lessons/{lesson_id}/view`
-//! records a lesson's first view and moves the progress; `POST /api/v1/enrollments/{course_id}/open` records
-//! the last viewed course. Someone not enrolled gets 404.
+//! Learning commands of an enrolled trainee (R8, R9, R10, D1, D6): a lesson's first view moves the progress,
+//! opening a course records the last viewed one, exercise answers and exam attempts are graded, the exam's
+//! answers are revealed after an attempt, the certificate is emailed on request, and notes are kept per
+//! course. Someone not enrolled gets 404. Completion and the certificate are decided with the event that
+//! leads to them (the last lesson, the passing attempt), in the same append.
 
-use api_contract::{Authenticated, PathIds, Problem, request_digest};
+use std::collections::BTreeMap;
+
+use api_contract::{Authenticated, JsonCommand, PathId, PathIds, Problem, request_digest};
 use axum::extract::State;
-use events::stream::{course_stream, enrollment_stream};
+use event_store::Guard;
+use events::Event;
+use events::stream::{course_stream, enrollment_stream, notebook_stream};
 use http::{Method, StatusCode, Uri};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::CommandApiState;
 use super::execute::{Accepted, CommandRun, Decision, execute, execute_loading, load_aggregate};
 use super::headers::CommandHeaders;
+use super::sessions::rate_limited;
 use crate::domain::course::Course;
-use crate::domain::enrollment::{self, Enrollment, LearningRejection};
+use crate::domain::enrollment::{self, Enrollment, Learner, LearningRejection, MAX_EXAM_ATTEMPTS};
+use crate::domain::notebook::{self, NOTES_MAX_BYTES, Notebook, NotesRejection};
+use crate::stream_cache::Folded;
 
 impl From<LearningRejection> for Problem {
     fn from(rejection: LearningRejection) -> Self {
         match rejection {
             LearningRejection::NotEnrolled => Problem::not_found("You are not enrolled in this course."),
             LearningRejection::LessonNotFound => Problem::not_found("The course has no such lesson."),
+            LearningRejection::ExerciseNotFound => Problem::not_found("The course has no such exercise question."),
+            LearningRejection::NotAnOption { question_id } => Problem::rule(
+                "invalid_answer",
+                format!("The answer to question {question_id} is not one of its options."),
+            ),
+            LearningRejection::NoExam => Problem::not_found("The course has no exam."),
+            LearningRejection::NotAnExamQuestion { question_id } => {
+                Problem::rule("invalid_answer", format!("The exam has no question {question_id}."))
+            }
+            LearningRejection::AttemptsExhausted => Problem::rule(
+                "exam_attempts_exhausted",
+                format!("The exam can be taken at most {MAX_EXAM_ATTEMPTS} times."),
+            ),
+            LearningRejection::AnswersRevealed => {
+                Problem::rule("exam_answers_revealed", "The exam's answers were shown to you: no attempt follows.")
+            }
+            LearningRejection::NotAttempted => {
+                Problem::rule("exam_not_attempted", "The exam's answers are shown after an attempt.")
+            }
+            LearningRejection::NoCertificate => {
+                Problem::rule("certificate_not_issued", "The course is not completed: there is no certificate yet.")
+            }
+            LearningRejection::EmailedRecently { retry_after_seconds } => {
+                let mut problem = rate_limited(retry_after_seconds);
+                problem.detail = "The certificate was emailed moments ago; ask again later.".to_owned();
+                problem
+            }
         }
     }
 }
 
-fn run(actor: Authenticated, course_id: Uuid, headers: CommandHeaders, method: &Method, uri: &Uri) -> CommandRun {
+impl From<NotesRejection> for Problem {
+    fn from(rejection: NotesRejection) -> Self {
+        match rejection {
+            NotesRejection::NotEnrolled => Problem::not_found("You are not enrolled in this course."),
+            NotesRejection::TooLong { bytes } => Problem::rule("validation_failed", "The notes are too long.")
+                .with_errors(vec![api_contract::FieldError::new(
+                    "text",
+                    format!("must be at most {NOTES_MAX_BYTES} bytes, not {bytes}"),
+                )]),
+        }
+    }
+}
+
+fn run(actor: Authenticated, course_id: Uuid, headers: CommandHeaders, digest: String) -> CommandRun {
     CommandRun {
         stream_id: enrollment_stream(actor.user_id, course_id),
         actor: actor.into(),
         headers,
-        digest: request_digest(method.as_str(), uri.path(), b""),
+        digest,
         status: StatusCode::OK,
-        data: serde_json::json!({ "id": course_id }),
+        data: json!({ "id": course_id }),
     }
+}
+
+fn bodyless(method: &Method, uri: &Uri) -> String {
+    request_digest(method.as_str(), uri.path(), b"")
+}
+
+/// The trainee learning `course_id`; a certificate this command issues gets a new random (unguessable) id.
+fn learner(trainee_id: Uuid, course_id: Uuid) -> Learner {
+    Learner { trainee_id, course_id, certificate_id: Uuid::new_v4() }
+}
+
+/// Runs a learning command decided on the course as the write side knows it now (its lessons, exercises
+/// and exam); the decision guards the course's version, so a change to the course meanwhile decides again.
+async fn on_course<R>(
+    state: &CommandApiState,
+    run: CommandRun,
+    course_id: Uuid,
+    decide: impl Fn(&Enrollment, &Course) -> Result<(Vec<Event>, Option<Value>), R>,
+) -> Result<Accepted, Problem>
+where
+    R: Into<Problem>,
+{
+    let stream = course_stream(course_id);
+    let course = || load_aggregate::<Course>(state, &stream);
+    execute_loading(state, run, course, |enrollment: &Enrollment, course: &Folded<Course>| {
+        let (events, answer) = decide(enrollment, &course.state)?;
+        let guards = vec![Guard::StreamAt { stream_id: stream.clone(), version: course.version }];
+        Ok::<_, R>(Decision { events, guards, answer, ..Decision::default() })
+    })
+    .await
 }
 
 /// `POST /api/v1/enrollments/{course_id}/lessons/{lesson_id}/view`
@@ -43,15 +125,11 @@ pub(crate) async fn view_lesson(
     method: Method,
     uri: Uri,
 ) -> Result<Accepted, Problem> {
-    let stream = course_stream(course_id);
-    let course = || load_aggregate::<Course>(&state, &stream);
     let trainee_id = actor.user_id;
-    execute_loading(&state, run(actor, course_id, headers, &method, &uri), course, |enrollment: &Enrollment, course| {
-        let lessons = course.state.content.lesson_ids();
-        let events = enrollment::view_lesson(enrollment, &lessons, trainee_id, course_id, lesson_id)?;
-        // Decided on the course's lessons as they are: a lesson added or removed meanwhile decides again.
-        let guards = vec![event_store::Guard::StreamAt { stream_id: stream.clone(), version: course.version }];
-        Ok::<_, LearningRejection>(Decision { events, guards, ..Decision::default() })
+    let run = run(actor, course_id, headers, bodyless(&method, &uri));
+    on_course(&state, run, course_id, |enrollment, course| {
+        let learner = learner(trainee_id, course_id);
+        enrollment::view_lesson(enrollment, &course.content, learner, lesson_id).map(|events| (events, None))
     })
     .await
 }
@@ -60,14 +138,206 @@ pub(crate) async fn view_lesson(
 pub(crate) async fn open(
     State(state): State<CommandApiState>,
     actor: Authenticated,
-    api_contract::PathId(course_id): api_contract::PathId,
+    PathId(course_id): PathId,
     headers: CommandHeaders,
     method: Method,
     uri: Uri,
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
-    execute(&state, run(actor, course_id, headers, &method, &uri), |enrollment: &Enrollment| {
+    execute(&state, run(actor, course_id, headers, bodyless(&method, &uri)), |enrollment: &Enrollment| {
         enrollment::open_course(enrollment, trainee_id, course_id)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExerciseAnswerBody {
+    question_id: Uuid,
+    answer_index: u32,
+}
+
+/// The answer to an exercise question: whether it was right, and the right option (shown once answered).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ExerciseAnswerResult {
+    exercise_id: Uuid,
+    question_id: Uuid,
+    answer_index: u32,
+    correct: bool,
+    correct_answer_index: u32,
+}
+
+/// `POST /api/v1/enrollments/{course_id}/exercises/{exercise_id}/answers`
+pub(crate) async fn answer_exercise(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathIds([course_id, exercise_id]): PathIds<2>,
+    headers: CommandHeaders,
+    command: JsonCommand<ExerciseAnswerBody>,
+) -> Result<Accepted, Problem> {
+    let trainee_id = actor.user_id;
+    let ExerciseAnswerBody { question_id, answer_index } = command.body;
+    let run = run(actor, course_id, headers, command.digest);
+    on_course(&state, run, course_id, |enrollment, course| {
+        let events = enrollment::answer_exercise(
+            enrollment,
+            &course.content,
+            trainee_id,
+            course_id,
+            (exercise_id, question_id),
+            answer_index,
+        )?;
+        let right = course.content.exercise(exercise_id).and_then(|exercise| exercise.question(question_id));
+        let answer = events.iter().zip(right).find_map(|(event, right)| match event {
+            Event::ExerciseAnswerSubmitted(answered) => serde_json::to_value(ExerciseAnswerResult {
+                exercise_id,
+                question_id,
+                answer_index,
+                correct: answered.correct,
+                correct_answer_index: right.answer_index,
+            })
+            .ok(),
+            _ => None,
+        });
+        Ok::<_, LearningRejection>((events, answer))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExamBody {
+    /// Question id to the index of the chosen option; a question left out counts as wrong.
+    answers: BTreeMap<Uuid, u32>,
+}
+
+/// An exam attempt's result.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ExamResult {
+    attempt: u8,
+    grade: u8,
+    passed: bool,
+    best_grade: u8,
+    attempts_left: u8,
+    /// Set when this attempt completed the course.
+    certificate_id: Option<Uuid>,
+}
+
+/// The answer of an exam attempt, from the events it recorded.
+fn exam_result(events: &[Event]) -> Option<Value> {
+    let certificate_id = events.iter().find_map(|event| match event {
+        Event::CertificateIssued(issued) => Some(issued.certificate_id),
+        _ => None,
+    });
+    events.iter().find_map(|event| match event {
+        Event::ExamSubmitted(exam) => serde_json::to_value(ExamResult {
+            attempt: exam.attempt,
+            grade: exam.grade,
+            passed: exam.passed,
+            best_grade: exam.best_grade,
+            attempts_left: MAX_EXAM_ATTEMPTS.saturating_sub(exam.attempt),
+            certificate_id,
+        })
+        .ok(),
+        _ => None,
+    })
+}
+
+/// `POST /api/v1/enrollments/{course_id}/exam-attempts`
+pub(crate) async fn submit_exam(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(course_id): PathId,
+    headers: CommandHeaders,
+    command: JsonCommand<ExamBody>,
+) -> Result<Accepted, Problem> {
+    let trainee_id = actor.user_id;
+    let answers = command.body.answers;
+    let mut run = run(actor, course_id, headers, command.digest);
+    run.status = StatusCode::CREATED;
+    on_course(&state, run, course_id, |enrollment, course| {
+        let learner = learner(trainee_id, course_id);
+        let events = enrollment::submit_exam(enrollment, &course.content, learner, answers.clone())?;
+        let answer = exam_result(&events);
+        Ok::<_, LearningRejection>((events, answer))
+    })
+    .await
+}
+
+/// `POST /api/v1/enrollments/{course_id}/exam/reveal`: answers `{questions: [{question_id, answer_index}]}`.
+pub(crate) async fn reveal_exam(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(course_id): PathId,
+    headers: CommandHeaders,
+    method: Method,
+    uri: Uri,
+) -> Result<Accepted, Problem> {
+    let trainee_id = actor.user_id;
+    let run = run(actor, course_id, headers, bodyless(&method, &uri));
+    on_course(&state, run, course_id, |enrollment, course| {
+        let events = enrollment::reveal_exam_answers(enrollment, trainee_id, course_id)?;
+        let questions: Vec<Value> = course
+            .content
+            .exam
+            .iter()
+            .map(|question| json!({ "question_id": question.id, "answer_index": question.answer_index }))
+            .collect();
+        Ok::<_, LearningRejection>((events, Some(json!({ "questions": questions }))))
+    })
+    .await
+}
+
+/// `POST /api/v1/enrollments/{course_id}/certificate/email`: the certificate again, at most every
+/// [`enrollment::CERTIFICATE_EMAIL_INTERVAL`].
+pub(crate) async fn email_certificate(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(course_id): PathId,
+    headers: CommandHeaders,
+    method: Method,
+    uri: Uri,
+) -> Result<Accepted, Problem> {
+    let trainee_id = actor.user_id;
+    let mut run = run(actor, course_id, headers, bodyless(&method, &uri));
+    run.status = StatusCode::ACCEPTED;
+    execute(&state, run, |enrollment: &Enrollment| {
+        enrollment::email_certificate(enrollment, trainee_id, course_id, false, OffsetDateTime::now_utc())
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NotesBody {
+    /// Up to 100 KiB of the trainee's own text.
+    text: String,
+}
+
+/// `PUT /api/v1/me/notes/{course_id}`
+pub(crate) async fn replace_notes(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(course_id): PathId,
+    headers: CommandHeaders,
+    command: JsonCommand<NotesBody>,
+) -> Result<Accepted, Problem> {
+    let trainee_id = actor.user_id;
+    let text = command.body.text;
+    let run = CommandRun {
+        stream_id: notebook_stream(trainee_id),
+        actor: actor.into(),
+        headers,
+        digest: command.digest,
+        status: StatusCode::OK,
+        data: json!({ "id": course_id }),
+    };
+    let stream = enrollment_stream(trainee_id, course_id);
+    let enrollment = || load_aggregate::<Enrollment>(&state, &stream);
+    execute_loading(&state, run, enrollment, |_: &Notebook, enrollment: &Folded<Enrollment>| {
+        let events = notebook::replace_notes(&enrollment.state, trainee_id, course_id, &text)?;
+        let guards = vec![Guard::StreamAt { stream_id: stream.clone(), version: enrollment.version }];
+        Ok::<_, NotesRejection>(Decision { events, guards, ..Decision::default() })
     })
     .await
 }
@@ -83,6 +353,17 @@ impl Learning {
         Learning { state }
     }
 
+    fn run(&self, cause: &super::Cause, step: &str, trainee_id: Uuid, course_id: Uuid) -> CommandRun {
+        CommandRun {
+            stream_id: enrollment_stream(trainee_id, course_id),
+            actor: super::execute::Caller::Saga("learning"),
+            headers: cause.headers(&format!("{step}/{trainee_id}")),
+            digest: String::new(),
+            status: StatusCode::OK,
+            data: json!({ "id": course_id }),
+        }
+    }
+
     /// Saga 8: recomputes `trainee_id`'s progress in `course_id` over the course's lessons as they are now.
     pub async fn recompute_progress(
         &self,
@@ -90,21 +371,25 @@ impl Learning {
         trainee_id: Uuid,
         course_id: Uuid,
     ) -> Result<(), Problem> {
-        let stream = course_stream(course_id);
-        let course = || load_aggregate::<Course>(&self.state, &stream);
-        let run = CommandRun {
-            stream_id: enrollment_stream(trainee_id, course_id),
-            actor: super::execute::Caller::Saga("learning"),
-            headers: cause.headers(&format!("progress/{trainee_id}")),
-            digest: String::new(),
-            status: StatusCode::OK,
-            data: serde_json::json!({ "id": course_id }),
-        };
-        execute_loading(&self.state, run, course, |enrollment: &Enrollment, course| {
-            let lessons = course.state.content.lesson_ids();
-            let events = enrollment::recompute_progress(enrollment, &lessons, trainee_id, course_id);
-            let guards = vec![event_store::Guard::StreamAt { stream_id: stream.clone(), version: course.version }];
-            Ok::<_, Problem>(Decision { events, guards, ..Decision::default() })
+        let run = self.run(cause, "progress", trainee_id, course_id);
+        on_course(&self.state, run, course_id, |enrollment, course| {
+            let learner = learner(trainee_id, course_id);
+            Ok::<_, Problem>((enrollment::recompute_progress(enrollment, &course.content, learner), None))
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Saga 6: asks for the automatic certificate email, which goes out once whatever the redeliveries.
+    pub async fn email_certificate_once(
+        &self,
+        cause: &super::Cause,
+        trainee_id: Uuid,
+        course_id: Uuid,
+    ) -> Result<(), Problem> {
+        let run = self.run(cause, "certificate-email", trainee_id, course_id);
+        execute(&self.state, run, |enrollment: &Enrollment| {
+            enrollment::email_certificate(enrollment, trainee_id, course_id, true, OffsetDateTime::now_utc())
         })
         .await?;
         Ok(())

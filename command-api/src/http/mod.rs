@@ -174,6 +174,28 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             "Record a lesson's first view",
         )
         .route(POST, "/api/v1/enrollments/{id}/open", learning::open, Trainee, "Record the last viewed course")
+        .route(
+            POST,
+            "/api/v1/enrollments/{id}/exercises/{exercise_id}/answers",
+            learning::answer_exercise,
+            Trainee,
+            "Answer an exercise question",
+        )
+        .answers_data::<learning::ExerciseAnswerResult>()
+        .body::<learning::ExerciseAnswerBody>()
+        .route(POST, "/api/v1/enrollments/{id}/exam-attempts", learning::submit_exam, Trainee, "Take the exam")
+        .answers_data::<learning::ExamResult>()
+        .body::<learning::ExamBody>()
+        .route(POST, "/api/v1/enrollments/{id}/exam/reveal", learning::reveal_exam, Trainee, "Show the exam's answers")
+        .route(
+            POST,
+            "/api/v1/enrollments/{id}/certificate/email",
+            learning::email_certificate,
+            Trainee,
+            "Email the certificate again",
+        )
+        .route(PUT, "/api/v1/me/notes/{id}", learning::replace_notes, Trainee, "Replace one's notes on a course")
+        .body::<learning::NotesBody>()
         .route(POST, "/api/v1/admin/enrollments", orders::grant, Admin, "Enrol a trainee in a course")
         .body::<orders::GrantBody>()
         .route(POST, "/api/v1/courses", courses::create, Instructor, "Create a draft course")

@@ -90,7 +90,7 @@ pub(crate) async fn request_reset(
             let events = account::request_password_reset(*account, user_id, expires_at)?;
             let mut side_writes = side_writes::reset_token(user_id, &token_digest, expires_at);
             side_writes.push(side_writes::email(&found.email, subject, &body, Some(expires_at)));
-            Ok::<_, AccountRejection>(Decision { events, side_writes, guards: Vec::new() })
+            Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
         })
         .await,
     )
@@ -122,7 +122,7 @@ pub(crate) async fn confirm_reset(
             side_writes::revoke_sessions(user_id),
             side_writes::end_reset_links(user_id),
         ];
-        Ok::<_, AccountRejection>(Decision { events, side_writes, guards: Vec::new() })
+        Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
     })
     .await
 }
@@ -155,7 +155,7 @@ pub(crate) async fn verify_email(
         Ok::<_, AccountRejection>(Decision {
             events,
             side_writes: vec![side_writes::verified(user_id)],
-            guards: Vec::new(),
+            ..Decision::default()
         })
     })
     .await
@@ -187,7 +187,7 @@ pub(crate) async fn resend_verification(
                 side_writes::verification(user_id, &code_digest, expires_at),
                 side_writes::email(&found.email, subject, &body, Some(expires_at)),
             ];
-            Ok::<_, AccountRejection>(Decision { events, side_writes, guards: Vec::new() })
+            Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
         })
         .await,
     )

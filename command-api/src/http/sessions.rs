@@ -211,7 +211,7 @@ pub(crate) async fn login(
             side_writes::refresh_token(user_id, &refresh_digest, family, refresh_days()),
             side_writes::record_login(user_id),
         ];
-        Ok::<_, AccountRejection>(Decision { events, side_writes, guards: Vec::new() })
+        Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
     })
     .await
     .map_err(|problem| if problem.status == StatusCode::NOT_FOUND { wrong_credentials() } else { problem })?;
@@ -290,7 +290,7 @@ pub(crate) async fn logout(
             Ok::<_, AccountRejection>(Decision {
                 events,
                 side_writes: vec![side_writes::revoke_family(user_id, family)],
-                guards: Vec::new(),
+                ..Decision::default()
             })
         })
         .await?;
@@ -320,7 +320,7 @@ pub(crate) async fn change_password(
     execute(&state, run, |account: &Account| {
         let events = account::change_password(*account, user_id, proven)?;
         let side_writes = vec![side_writes::set_password(user_id, &new_hash), side_writes::revoke_sessions(user_id)];
-        Ok::<_, AccountRejection>(Decision { events, side_writes, guards: Vec::new() })
+        Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
     })
     .await
 }

@@ -31,6 +31,16 @@ pub(super) async fn apply(
         )
         .await;
     }
+    // Every attempt counts in the course's exam average (R9).
+    if let Event::ExamSubmitted(exam) = event {
+        return execute(
+            transaction,
+            "UPDATE catalog_course SET exam_grade_sum = exam_grade_sum + $2, exam_attempts = exam_attempts + 1 \
+             WHERE id = $1",
+            &[&exam.course_id, &i64::from(exam.grade)],
+        )
+        .await;
+    }
     if event.context() != Context::Catalog {
         return Ok(());
     }

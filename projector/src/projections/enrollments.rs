@@ -1,9 +1,32 @@
-//! `enrollment_view`: each trainee's enrolments, with where they came from and their progress; and
-//! `trainee_last_viewed`, the course each trainee opened last.
+//! `enrollment_view`: each trainee's enrolments, with where they came from, their progress, exercise
+//! answers, exam attempts, completion and certificate; `trainee_last_viewed`, the course each trainee opened
+//! last; and `trainee_notes`, each trainee's notes per course (gone with the account).
 
 use deadpool_postgres::Transaction;
 use events::learning::EnrollmentSource;
 use events::{Event, RecordedEvent};
+use tokio_postgres::types::ToSql;
+
+/// Runs `sql` on the enrolment of `trainee_id` in `course_id` with `values` as `$3...`, unless the row has
+/// seen this event's version already; `$2`... are shifted accordingly.
+async fn update_enrollment(
+    transaction: &Transaction<'_>,
+    recorded: &RecordedEvent,
+    (trainee_id, course_id): (uuid::Uuid, uuid::Uuid),
+    set: &str,
+    values: &[&(dyn ToSql + Sync)],
+) -> Result<(), tokio_postgres::Error> {
+    let version = values.len() + 3;
+    let sql = format!(
+        "UPDATE enrollment_view SET {set}, version = ${version} \
+         WHERE trainee_id = $1 AND course_id = $2 AND version < ${version}"
+    );
+    let statement = transaction.prepare_cached(&sql).await?;
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&trainee_id, &course_id];
+    params.extend_from_slice(values);
+    params.push(&recorded.stream_version);
+    transaction.execute(&statement, &params).await.map(drop)
+}
 
 pub(super) async fn apply(
     transaction: &Transaction<'_>,
@@ -39,6 +62,40 @@ pub(super) async fn apply(
         Event::CourseOpened(opened) => {
             return last_viewed(transaction, opened.trainee_id, opened.course_id, recorded).await;
         }
+        Event::ExerciseAnswerSubmitted(answered) => {
+            let answer = serde_json::json!({
+                "exercise_id": answered.exercise_id,
+                "answer_index": answered.answer_index,
+                "correct": answered.correct,
+            });
+            let key = answered.question_id.to_string();
+            let set = "exercise_answers = jsonb_set(exercise_answers, ARRAY[$3::text], $4)";
+            let at = (answered.trainee_id, answered.course_id);
+            return update_enrollment(transaction, recorded, at, set, &[&key, &answer]).await;
+        }
+        Event::ExamSubmitted(exam) => {
+            let answers = serde_json::to_value(&exam.answers).unwrap_or_default();
+            let set = "exam_attempts = $3, exam_last_grade = $4, exam_best_grade = $5, exam_answers = $6";
+            let values: [&(dyn ToSql + Sync); 4] =
+                [&i16::from(exam.attempt), &i16::from(exam.grade), &i16::from(exam.best_grade), &answers];
+            return update_enrollment(transaction, recorded, (exam.trainee_id, exam.course_id), set, &values).await;
+        }
+        Event::ExamAnswersRevealed(revealed) => {
+            let at = (revealed.trainee_id, revealed.course_id);
+            return update_enrollment(transaction, recorded, at, "answers_revealed = true", &[]).await;
+        }
+        Event::CourseCompleted(completed) => {
+            let at = (completed.trainee_id, completed.course_id);
+            return update_enrollment(transaction, recorded, at, "completed_at = $3", &[&recorded.occurred_at]).await;
+        }
+        Event::CertificateIssued(issued) => {
+            let at = (issued.trainee_id, issued.course_id);
+            return update_enrollment(transaction, recorded, at, "certificate_id = $3", &[&issued.certificate_id])
+                .await;
+        }
+        Event::NotesReplaced(notes) => return replace_notes(transaction, recorded, notes).await,
+        Event::TraineeAccountDeleted(deleted) => return forget_notes(transaction, deleted.user_id).await,
+        Event::AccountErased(erased) => return forget_notes(transaction, erased.user_id).await,
         _ => {}
     }
     let Event::TraineeEnrolled(enrolled) = event else { return Ok(()) };
@@ -85,4 +142,28 @@ async fn last_viewed(
         )
         .await?;
     transaction.execute(&statement, &[&trainee_id, &course_id, &recorded.occurred_at]).await.map(drop)
+}
+
+async fn replace_notes(
+    transaction: &Transaction<'_>,
+    recorded: &RecordedEvent,
+    notes: &events::learning::NotesReplaced,
+) -> Result<(), tokio_postgres::Error> {
+    // Notes whose owner's key is gone (an erased account, replayed) no longer exist.
+    let Some(text) = notes.text.text() else { return Ok(()) };
+    let statement = transaction
+        .prepare_cached(
+            "INSERT INTO trainee_notes (trainee_id, course_id, text, updated_at, version) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (trainee_id, course_id) DO UPDATE SET text = $3, updated_at = $4, version = $5 \
+             WHERE trainee_notes.version < $5",
+        )
+        .await?;
+    let params: [&(dyn ToSql + Sync); 5] =
+        [&notes.trainee_id, &notes.course_id, &text, &recorded.occurred_at, &recorded.stream_version];
+    transaction.execute(&statement, &params).await.map(drop)
+}
+
+async fn forget_notes(transaction: &Transaction<'_>, trainee_id: uuid::Uuid) -> Result<(), tokio_postgres::Error> {
+    let statement = transaction.prepare_cached("DELETE FROM trainee_notes WHERE trainee_id = $1").await?;
+    transaction.execute(&statement, &[&trainee_id]).await.map(drop)
 }

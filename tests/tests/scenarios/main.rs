@@ -7,6 +7,7 @@ mod bad_input;
 mod browser_edge;
 mod card_payments;
 mod catalogue;
+mod certificates;
 mod commerce;
 mod concurrency;
 mod courses;

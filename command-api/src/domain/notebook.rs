@@ -1,0 +1,80 @@
+//! The Notebook aggregate (stream `notebook-{trainee}`): a trainee's notes, one text per enrolled course,
+//! replaced whole. The text is the trainee's own writing, so it is sealed with their key in the event.
+
+use events::Event;
+use events::learning::NotesReplaced;
+use events::personal::Personal;
+use uuid::Uuid;
+
+use super::Aggregate;
+use super::enrollment::Enrollment;
+
+/// The most one course's notes may hold, in UTF-8 bytes.
+pub const NOTES_MAX_BYTES: usize = 100 * 1024;
+
+/// Nothing about earlier notes decides a new text: the stream only orders a trainee's writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Notebook;
+
+impl Aggregate for Notebook {
+    fn evolve(self, _event: &Event) -> Self {
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotesRejection {
+    /// Notes are kept for courses the trainee learns.
+    NotEnrolled,
+    TooLong {
+        bytes: usize,
+    },
+}
+
+/// Replaces the trainee's notes on the course they learn in `enrollment` with `text`.
+pub fn replace_notes(
+    enrollment: &Enrollment,
+    trainee_id: Uuid,
+    course_id: Uuid,
+    text: &str,
+) -> Result<Vec<Event>, NotesRejection> {
+    if !enrollment.is_active() {
+        return Err(NotesRejection::NotEnrolled);
+    }
+    if text.len() > NOTES_MAX_BYTES {
+        return Err(NotesRejection::TooLong { bytes: text.len() });
+    }
+    Ok(vec![Event::NotesReplaced(NotesReplaced { trainee_id, course_id, text: Personal::clear(text) })])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use events::learning::{EnrollmentSource, TraineeEnrolled};
+
+    fn enrolled() -> Enrollment {
+        let source = EnrollmentSource::AdminGrant { admin_id: Uuid::from_u128(9) };
+        let (trainee_id, course_id, instructor_id) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        Enrollment::from_events(&[Event::TraineeEnrolled(TraineeEnrolled {
+            trainee_id,
+            course_id,
+            instructor_id,
+            source,
+        })])
+    }
+
+    #[test]
+    fn notes_up_to_100_kib_are_kept_for_an_enrolled_course() {
+        let (trainee, course) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let full = "é".repeat(NOTES_MAX_BYTES / 2);
+        let kept = replace_notes(&enrolled(), trainee, course, &full).expect("kept");
+        assert!(matches!(&kept[..], [Event::NotesReplaced(n)] if n.text.text() == Some(full.as_str())));
+        assert!(replace_notes(&enrolled(), trainee, course, "").is_ok(), "emptied");
+        let over = format!("{full}x");
+        assert_eq!(
+            replace_notes(&enrolled(), trainee, course, &over),
+            Err(NotesRejection::TooLong { bytes: NOTES_MAX_BYTES + 1 })
+        );
+        assert_eq!(replace_notes(&Enrollment::default(), trainee, course, "x"), Err(NotesRejection::NotEnrolled));
+    }
+}
