@@ -26,8 +26,9 @@ use crate::identity::{
     UserLoggedOut,
 };
 use crate::learning::{
-    CertificateEmailRequested, CertificateIssued, CourseCompleted, CourseOpened, ExamAnswersRevealed, ExamSubmitted,
-    ExerciseAnswerSubmitted, LessonViewed, NotesReplaced, ProgressRecomputed, TraineeEnrolled,
+    CertificateEmailRequested, CertificateIssued, CourseCompleted, CourseOpened, EnrollmentRevoked,
+    ExamAnswersRevealed, ExamSubmitted, ExerciseAnswerSubmitted, LessonViewed, NotesReplaced, ProgressRecomputed,
+    TraineeEnrolled,
 };
 use crate::stream::Context;
 
@@ -179,6 +180,7 @@ event_catalogue! {
     WalletDebited version 1 in Commerce,
     WalletDebitRefused version 1 in Commerce,
     TraineeEnrolled version 1 in Learning,
+    EnrollmentRevoked version 1 in Learning,
     LessonViewed version 1 in Learning,
     CourseOpened version 1 in Learning,
     ProgressRecomputed version 1 in Learning,

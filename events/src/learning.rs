@@ -42,6 +42,28 @@ pub struct TraineeEnrolled {
     pub source: EnrollmentSource,
 }
 
+/// Why an enrolment ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RevocationReason {
+    /// An admin took the access away.
+    AdminAction { admin_id: Uuid },
+    /// The purchase was refunded.
+    Refunded { refund_id: Uuid },
+    /// The course was deleted.
+    CourseDeleted,
+}
+
+/// The trainee no longer learns the course (their certificate, if any, stays valid). They may be enrolled
+/// again later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollmentRevoked {
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub reason: RevocationReason,
+}
+
 /// A trainee opened a lesson for the first time; `progress` is the enrolment's progress after it (R8:
 /// trunc(visited / lessons x 100), never lower than before).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,7 +28,7 @@ const DEFAULT_LIMIT: i64 = 12;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct EnrollmentView {
     course: CourseView,
-    /// `active`.
+    /// `active`, or `revoked` (no access any more).
     status: String,
     /// `purchase`, `admin_grant` or `corporate_grant`.
     source: String,

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use events::Event;
 use events::learning::{
-    CertificateEmailRequested, CertificateIssued, CourseCompleted, CourseOpened, EnrollmentSource, ExamAnswersRevealed,
-    ExamSubmitted, ExerciseAnswerSubmitted, LessonViewed, ProgressRecomputed, TraineeEnrolled,
+    CertificateEmailRequested, CertificateIssued, CourseCompleted, CourseOpened, EnrollmentRevoked, EnrollmentSource,
+    ExamAnswersRevealed, ExamSubmitted, ExerciseAnswerSubmitted, LessonViewed, ProgressRecomputed, RevocationReason,
+    TraineeEnrolled,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -26,6 +27,8 @@ pub enum EnrollmentStatus {
     #[default]
     Missing,
     Active,
+    /// Access was taken away (by an admin, a refund, the course's deletion); enrolling again is possible.
+    Revoked,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,11 +54,18 @@ pub struct Enrollment {
 impl Aggregate for Enrollment {
     fn evolve(self, event: &Event) -> Self {
         match event {
+            // Enrolled again after a revocation, the trainee starts over; a completion and its certificate
+            // stay, and are not issued twice.
             Event::TraineeEnrolled(enrolled) => Enrollment {
                 status: EnrollmentStatus::Active,
                 source: Some(enrolled.source.clone()),
+                completed: self.completed,
+                certificate_id: self.certificate_id,
+                auto_emailed: self.auto_emailed,
+                last_email_at: self.last_email_at,
                 ..Enrollment::default()
             },
+            Event::EnrollmentRevoked(_) => Enrollment { status: EnrollmentStatus::Revoked, ..self },
             Event::ProgressRecomputed(recomputed) => Enrollment { progress: recomputed.progress, ..self },
             Event::LessonViewed(viewed) => {
                 let mut visited = self.visited;
@@ -88,8 +98,13 @@ impl Enrollment {
         self.status == EnrollmentStatus::Active
     }
 
-    fn learning(&self) -> Result<(), LearningRejection> {
-        if self.is_active() { Ok(()) } else { Err(LearningRejection::NotEnrolled) }
+    /// Only an active enrolment learns.
+    pub fn learning(&self) -> Result<(), LearningRejection> {
+        match self.status {
+            EnrollmentStatus::Active => Ok(()),
+            EnrollmentStatus::Revoked => Err(LearningRejection::NotActive),
+            EnrollmentStatus::Missing => Err(LearningRejection::NotEnrolled),
+        }
     }
 }
 
@@ -98,6 +113,8 @@ impl Enrollment {
 pub enum LearningRejection {
     /// Not enrolled in the course (404: it says nothing about the course).
     NotEnrolled,
+    /// The enrolment was revoked.
+    NotActive,
     /// The course has no such lesson now.
     LessonNotFound,
     /// The course has no such exercise, or the exercise no such question, now.
@@ -341,6 +358,22 @@ pub fn email_certificate(
     })])
 }
 
+/// Ends an active enrolment for `reason`; an enrolment revoked already stays as it is.
+pub fn revoke(
+    enrollment: &Enrollment,
+    trainee_id: Uuid,
+    course_id: Uuid,
+    reason: RevocationReason,
+) -> Result<Vec<Event>, LearningRejection> {
+    match enrollment.status {
+        EnrollmentStatus::Missing => Err(LearningRejection::NotEnrolled),
+        EnrollmentStatus::Revoked => Ok(Vec::new()),
+        EnrollmentStatus::Active => {
+            Ok(vec![Event::EnrollmentRevoked(EnrollmentRevoked { trainee_id, course_id, reason })])
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnrollmentRejection {
     /// The course does not exist or was deleted.
@@ -409,6 +442,10 @@ mod tests {
             exam: exam.iter().map(|&n| question(n)).collect(),
             ..Content::default()
         }
+    }
+
+    fn course_of_one() -> Content {
+        content(&[20], &[])
     }
 
     fn enrolled() -> Enrollment {
@@ -633,6 +670,37 @@ mod tests {
             email_certificate(&Enrollment::default(), TRAINEE, COURSE, false, now),
             Err(LearningRejection::NotEnrolled)
         );
+    }
+
+    #[test]
+    fn a_revoked_enrolment_learns_nothing_more_keeps_its_certificate_and_may_be_enrolled_again() {
+        let course = content(&[20, 21], &[]);
+        let reason = RevocationReason::AdminAction { admin_id: id(5) };
+        assert_eq!(
+            revoke(&Enrollment::default(), TRAINEE, COURSE, reason.clone()),
+            Err(LearningRejection::NotEnrolled)
+        );
+        let revoked = then(&enrolled(), &revoke(&enrolled(), TRAINEE, COURSE, reason.clone()).expect("revoked"));
+        assert_eq!(revoke(&revoked, TRAINEE, COURSE, reason), Ok(Vec::new()), "once");
+        assert_eq!(view_lesson(&revoked, &course, LEARNER, id(20)), Err(LearningRejection::NotActive));
+        assert_eq!(open_course(&revoked, TRAINEE, COURSE), Err(LearningRejection::NotActive));
+        assert_eq!(
+            submit_exam(&revoked, &content(&[20], &[60]), LEARNER, exam(&[])),
+            Err(LearningRejection::NotActive)
+        );
+        assert_eq!(recompute_progress(&revoked, &content(&[20], &[]), LEARNER), Vec::new());
+        let again =
+            enroll(&revoked, &self::course(CourseStatus::Published), TRAINEE, purchase(10)).expect("enrolled again");
+        assert!(then(&revoked, &again).is_active());
+
+        // A completed course stays completed through a revocation and a new enrolment: no second certificate.
+        let done = then(&enrolled(), &view_lesson(&enrolled(), &course_of_one(), LEARNER, id(20)).expect("viewed"));
+        let reason = RevocationReason::AdminAction { admin_id: id(5) };
+        let gone = then(&done, &revoke(&done, TRAINEE, COURSE, reason).expect("revoked"));
+        let back =
+            then(&gone, &enroll(&gone, &self::course(CourseStatus::Published), TRAINEE, purchase(11)).expect("again"));
+        assert_eq!((back.progress, back.certificate_id), (0, Some(CERTIFICATE)));
+        assert_eq!(types(&view_lesson(&back, &course_of_one(), LEARNER, id(20)).expect("viewed")), ["LessonViewed"]);
     }
 
     #[test]

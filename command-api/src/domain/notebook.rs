@@ -7,7 +7,7 @@ use events::personal::Personal;
 use uuid::Uuid;
 
 use super::Aggregate;
-use super::enrollment::Enrollment;
+use super::enrollment::{Enrollment, LearningRejection};
 
 /// The most one course's notes may hold, in UTF-8 bytes.
 pub const NOTES_MAX_BYTES: usize = 100 * 1024;
@@ -24,8 +24,8 @@ impl Aggregate for Notebook {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotesRejection {
-    /// Notes are kept for courses the trainee learns.
-    NotEnrolled,
+    /// Notes are kept for courses the trainee learns: not enrolled, or no longer.
+    Learning(LearningRejection),
     TooLong {
         bytes: usize,
     },
@@ -38,9 +38,7 @@ pub fn replace_notes(
     course_id: Uuid,
     text: &str,
 ) -> Result<Vec<Event>, NotesRejection> {
-    if !enrollment.is_active() {
-        return Err(NotesRejection::NotEnrolled);
-    }
+    enrollment.learning().map_err(NotesRejection::Learning)?;
     if text.len() > NOTES_MAX_BYTES {
         return Err(NotesRejection::TooLong { bytes: text.len() });
     }
@@ -75,6 +73,9 @@ mod tests {
             replace_notes(&enrolled(), trainee, course, &over),
             Err(NotesRejection::TooLong { bytes: NOTES_MAX_BYTES + 1 })
         );
-        assert_eq!(replace_notes(&Enrollment::default(), trainee, course, "x"), Err(NotesRejection::NotEnrolled));
+        assert_eq!(
+            replace_notes(&Enrollment::default(), trainee, course, "x"),
+            Err(NotesRejection::Learning(LearningRejection::NotEnrolled))
+        );
     }
 }

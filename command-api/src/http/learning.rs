@@ -30,6 +30,9 @@ impl From<LearningRejection> for Problem {
     fn from(rejection: LearningRejection) -> Self {
         match rejection {
             LearningRejection::NotEnrolled => Problem::not_found("You are not enrolled in this course."),
+            LearningRejection::NotActive => {
+                Problem::rule("enrollment_not_active", "Your enrolment in this course was revoked.")
+            }
             LearningRejection::LessonNotFound => Problem::not_found("The course has no such lesson."),
             LearningRejection::ExerciseNotFound => Problem::not_found("The course has no such exercise question."),
             LearningRejection::NotAnOption { question_id } => Problem::rule(
@@ -65,7 +68,7 @@ impl From<LearningRejection> for Problem {
 impl From<NotesRejection> for Problem {
     fn from(rejection: NotesRejection) -> Self {
         match rejection {
-            NotesRejection::NotEnrolled => Problem::not_found("You are not enrolled in this course."),
+            NotesRejection::Learning(rejection) => rejection.into(),
             NotesRejection::TooLong { bytes } => Problem::rule("validation_failed", "The notes are too long.")
                 .with_errors(vec![api_contract::FieldError::new(
                     "text",

@@ -198,6 +198,8 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .body::<learning::NotesBody>()
         .route(POST, "/api/v1/admin/enrollments", orders::grant, Admin, "Enrol a trainee in a course")
         .body::<orders::GrantBody>()
+        .route(POST, "/api/v1/admin/enrollments/revocations", orders::revoke, Admin, "End a trainee's enrolment")
+        .body::<orders::GrantBody>()
         .route(POST, "/api/v1/courses", courses::create, Instructor, "Create a draft course")
         .body::<courses::CreateCourseBody>()
         .route(POST, "/api/v1/courses/discounts", bulk_discounts::apply, InstructorOrAdmin, "Discount many courses")

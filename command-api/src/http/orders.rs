@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use events::Role;
 use events::commerce::{CreditReason, PaymentMethod};
-use events::learning::EnrollmentSource;
+use events::learning::{EnrollmentSource, RevocationReason};
 use events::stream::{
     cart_stream, course_stream, enrollment_stream, fx_stream, order_stream, user_stream, wallet_stream,
 };
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::CommandApiState;
 use super::checkout::{WalletPayment, settle_wallet_order};
-use super::execute::{Accepted, CommandRun, Decision, execute_loading, load_aggregate};
+use super::execute::{Accepted, CommandRun, Decision, execute, execute_loading, load_aggregate};
 use super::headers::CommandHeaders;
 use super::payments::open_checkout;
 use crate::domain::account::Account;
@@ -227,6 +227,30 @@ pub(crate) async fn credit_wallet(
 pub(crate) struct GrantBody {
     trainee_id: Uuid,
     course_id: Uuid,
+}
+
+/// `POST /api/v1/admin/enrollments/revocations {trainee_id, course_id}`: an admin takes a trainee's access
+/// to a course away (their certificate stays valid).
+pub(crate) async fn revoke(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<GrantBody>,
+) -> Result<Accepted, Problem> {
+    let GrantBody { trainee_id, course_id } = command.body;
+    let reason = RevocationReason::AdminAction { admin_id: actor.user_id };
+    let run = CommandRun {
+        stream_id: enrollment_stream(trainee_id, course_id),
+        actor: actor.into(),
+        headers,
+        digest: command.digest,
+        status: StatusCode::OK,
+        data: serde_json::json!({ "id": course_id, "trainee_id": trainee_id }),
+    };
+    execute(&state, run, |enrollment: &Enrollment| {
+        enrollment::revoke(enrollment, trainee_id, course_id, reason.clone())
+    })
+    .await
 }
 
 /// `POST /api/v1/admin/enrollments {trainee_id, course_id}`: an admin grants a trainee a course.

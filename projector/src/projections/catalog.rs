@@ -31,6 +31,14 @@ pub(super) async fn apply(
         )
         .await;
     }
+    if let Event::EnrollmentRevoked(revoked) = event {
+        return execute(
+            transaction,
+            "UPDATE catalog_course SET enrolled_count = enrolled_count - 1 WHERE id = $1",
+            &[&revoked.course_id],
+        )
+        .await;
+    }
     // Every attempt counts in the course's exam average (R9).
     if let Event::ExamSubmitted(exam) = event {
         return execute(

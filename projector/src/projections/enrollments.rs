@@ -93,11 +93,16 @@ pub(super) async fn apply(
             return update_enrollment(transaction, recorded, at, "certificate_id = $3", &[&issued.certificate_id])
                 .await;
         }
+        Event::EnrollmentRevoked(revoked) => {
+            let at = (revoked.trainee_id, revoked.course_id);
+            return update_enrollment(transaction, recorded, at, "status = 'revoked'", &[]).await;
+        }
         Event::NotesReplaced(notes) => return replace_notes(transaction, recorded, notes).await,
         Event::TraineeAccountDeleted(deleted) => return forget_notes(transaction, deleted.user_id).await,
         Event::AccountErased(erased) => return forget_notes(transaction, erased.user_id).await,
         _ => {}
     }
+    // Enrolled again after a revocation, the trainee starts over; a completion and its certificate stay.
     let Event::TraineeEnrolled(enrolled) = event else { return Ok(()) };
     let (order_id, price_cents) = match &enrolled.source {
         EnrollmentSource::Purchase { order_id, price_cents } => (Some(*order_id), Some(*price_cents)),
@@ -108,7 +113,9 @@ pub(super) async fn apply(
             "INSERT INTO enrollment_view (trainee_id, course_id, status, source, order_id, price_cents, enrolled_at, \
              version) VALUES ($1, $2, 'active', $3, $4, $5, $6, $7) \
              ON CONFLICT (trainee_id, course_id) DO UPDATE SET status = 'active', source = $3, order_id = $4, \
-             price_cents = $5, enrolled_at = $6, version = $7 WHERE enrollment_view.version < $7",
+             price_cents = $5, enrolled_at = $6, version = $7, progress = 0, visited_lessons = '{}', \
+             exercise_answers = '{}', exam_attempts = 0, exam_best_grade = NULL, exam_last_grade = NULL, \
+             exam_answers = NULL, answers_revealed = false WHERE enrollment_view.version < $7",
         )
         .await?;
     let source = enrolled.source.kind();

@@ -213,6 +213,12 @@ fn rows() -> Vec<Row> {
         ),
         (
             M::POST,
+            "/api/v1/admin/enrollments/revocations",
+            Some(r#"{"trainee_id":"{trainee_id}","course_id":"{id}"}"#),
+            [401, 403, 403, 403, 403, 404],
+        ),
+        (
+            M::POST,
             "/api/v1/admin/wallets/{trainee_id}/credits",
             Some(r#"{"amount_cents":500,"reason":"Goodwill"}"#),
             [401, 403, 403, 403, 403, 201],

@@ -266,3 +266,53 @@ async fn arabic_and_chinese_names_render_and_an_erased_account_shows_none() {
     let reversed: String = first_name.chars().rev().collect();
     assert!(!pdf.text.contains(&first_name) && !pdf.text.contains(&reversed), "{:?}", pdf.text);
 }
+
+#[tokio::test]
+async fn notes_are_the_owners_and_bounded_and_a_revoked_enrolment_learns_nothing() {
+    let app = TestApp::start().await;
+    let (_, instructor) = app.instructor("barbara", "Barbara Liskov").await;
+    let course = course(&app, &instructor, "Data abstraction", 2, false).await;
+    let (trainee_id, token) = trainee_named(&app, "ada", "Ada Lovelace").await;
+    let (_, stranger) = trainee_named(&app, "eve", "Eve").await;
+    let (_, admin) = app.user(Role::Admin);
+    let grant = json!({ "trainee_id": trainee_id, "course_id": course.id });
+    assert_eq!(app.post("/api/v1/admin/enrollments", &admin, Some(&grant)).await.status, 201);
+
+    let notes = format!("/api/v1/me/notes/{}", course.id);
+    let kept = app.call(Method::PUT, &notes, &token, Some(&json!({ "text": "Invariants first." }))).await;
+    assert_eq!(kept.status, 200, "{:?}", kept.body);
+    eventually(&app, &notes, &token, |body| body["data"]["text"] == "Invariants first.").await;
+    let too_long = json!({ "text": "x".repeat(100 * 1024 + 1) });
+    let refused = app.call(Method::PUT, &notes, &token, Some(&too_long)).await;
+    assert_eq!(
+        (refused.status, refused.body["errors"][0]["field"].clone()),
+        (422, json!("text")),
+        "{:?}",
+        refused.body
+    );
+    let malformed = app.call(Method::PUT, &notes, &token, Some(&json!({ "text": 5 }))).await;
+    assert_eq!(malformed.status, 400);
+    assert_eq!(app.call(Method::PUT, &notes, &stranger, Some(&json!({ "text": "mine" }))).await.status, 404);
+    assert_eq!(get_as(&app, &notes, &stranger).await.status, 404, "someone else's notes do not exist for them");
+    assert_eq!(get_as(&app, &notes, &token).await.body["data"]["text"], "Invariants first.", "unchanged");
+    let stored = app.database.count("SELECT count(*) FROM events WHERE payload::text LIKE '%Invariants first%'").await;
+    assert_eq!(stored, 0, "notes are sealed in the event store");
+
+    let revocations = "/api/v1/admin/enrollments/revocations";
+    assert_eq!(app.post(revocations, &admin, Some(&grant)).await.status, 200);
+    assert_eq!(app.post(revocations, &admin, Some(&grant)).await.status, 200, "revoking twice changes nothing");
+    assert_eq!(app.database.count("SELECT count(*) FROM events WHERE event_type = 'EnrollmentRevoked'").await, 1);
+    let view = format!("/api/v1/enrollments/{}/lessons/{}/view", course.id, course.lessons[0]);
+    let refused = app.post(&view, &token, None).await;
+    assert_eq!((refused.status, refused.body["code"].clone()), (422, json!("enrollment_not_active")));
+    let refused = app.call(Method::PUT, &notes, &token, Some(&json!({ "text": "more" }))).await;
+    assert_eq!((refused.status, refused.body["code"].clone()), (422, json!("enrollment_not_active")));
+    eventually(&app, "/api/v1/me/enrollments", &token, |body| body["data"][0]["status"] == "revoked").await;
+    assert_eq!(get_as(&app, &format!("/api/v1/me/enrollments/{}", course.id), &token).await.status, 404);
+    let public = format!("/api/v1/courses/{}", course.id);
+    let page = app.send(app.http.get(app.url(&public)), None).await;
+    assert_eq!(page.body["data"]["enrolled_count"], 0, "{:?}", page.body);
+
+    assert_eq!(app.post("/api/v1/admin/enrollments", &admin, Some(&grant)).await.status, 201, "enrolled again");
+    assert_eq!(app.post(&view, &token, None).await.status, 200);
+}
