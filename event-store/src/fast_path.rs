@@ -4,6 +4,8 @@
 //! NOTIFY and COMMIT in one pipeline. The INSERT writes only if the assumption holds under the lock, so the
 //! result is exactly what the locked read-then-write path would have produced. If another process appended
 //! in between (or a command's expected version is stale), nothing is written and the caller takes that path.
+//! A guard that another stream is at a version is one more such assumption (a lesson view guards its
+//! course); a guard on a stream pattern needs the locked path.
 
 use std::collections::HashMap;
 
@@ -11,15 +13,16 @@ use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 
 use crate::EVENTS_CHANNEL;
-use crate::append::{AppendError, AppendOutcome, AppendRequest, ExpectedVersion};
+use crate::append::{AppendError, AppendOutcome, AppendRequest, ExpectedVersion, Guard};
 use crate::plan::{Found, plan_batch};
 use crate::statements::{APPEND_LOCK_KEY, AppendStatements};
 
 /// What a successful fast append returns: one outcome per request, and the new feed head.
 pub(crate) type Written = (Vec<Result<AppendOutcome, AppendError>>, i64);
 
-/// The version each stream is assumed to be at: what its first request expects. `None` when a request
-/// appends at `Any` version, which says nothing about the stream.
+/// The version each stream is assumed to be at: what its first request expects, or the first guard on it
+/// says. `None` when a request appends at `Any` version, which says nothing about the stream, or guards a
+/// stream pattern.
 fn assumed_versions(requests: &[AppendRequest]) -> Option<HashMap<String, i64>> {
     let mut versions = HashMap::new();
     for request in requests {
@@ -29,6 +32,14 @@ fn assumed_versions(requests: &[AppendRequest]) -> Option<HashMap<String, i64>> 
             ExpectedVersion::Exact(version) => version,
         };
         versions.entry(request.stream_id.clone()).or_insert(version);
+        for guard in &request.guards {
+            match guard {
+                Guard::StreamAt { stream_id, version } => {
+                    versions.entry(stream_id.clone()).or_insert(*version);
+                }
+                Guard::NoStreamLike { .. } => return None,
+            }
+        }
     }
     Some(versions)
 }
@@ -109,5 +120,15 @@ mod tests {
     #[test]
     fn an_append_at_any_version_takes_the_locked_path() {
         assert_eq!(assumed_versions(&[request("a", ExpectedVersion::Any)]), None);
+    }
+
+    #[test]
+    fn a_guarded_stream_is_assumed_at_its_guarded_version_and_a_pattern_takes_the_locked_path() {
+        let mut guarded = request("a", ExpectedVersion::Exact(3));
+        guarded.guards = vec![Guard::StreamAt { stream_id: "course-1".into(), version: 7 }];
+        let versions = assumed_versions(&[guarded.clone()]).expect("assumed");
+        assert_eq!(versions, HashMap::from([("a".to_owned(), 3), ("course-1".to_owned(), 7)]));
+        guarded.guards.push(Guard::NoStreamLike { prefix: "enrollment-".into(), suffix: "-1".into() });
+        assert_eq!(assumed_versions(&[guarded]), None);
     }
 }

@@ -230,8 +230,11 @@ impl WriterConnection {
         requests: &[AppendRequest],
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, tokio_postgres::Error> {
         let mut written = Ok(None);
-        // The one-round-trip path cannot run side writes or check guards between its check and its insert.
-        let plain = requests.iter().all(|request| request.side_writes.is_empty() && request.guards.is_empty());
+        // The one-round-trip path cannot run side writes or match stream patterns between its check and its
+        // insert; a guard on one stream's version is an assumption it checks like an expected version.
+        let plain = requests.iter().all(|request| {
+            request.side_writes.is_empty() && request.guards.iter().all(|guard| matches!(guard, Guard::StreamAt { .. }))
+        });
         if let (Some(head), true) = (self.known_head, plain) {
             written = fast_path::try_append(&self.client, &self.statements, requests, head).await;
         }

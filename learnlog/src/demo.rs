@@ -1,7 +1,8 @@
 //! `learnlog up --demo`: a believable catalogue for a frontend to show, created through the public command
 //! path (HTTP, the deciders, the event store), never written into read models directly: instructors and
-//! their courses, and trainees who bought some with wallet credit. It runs once: a catalogue that already
-//! has courses is left alone.
+//! their courses, and trainees who bought some with wallet credit, finished one (with its exam, if it has
+//! one, and a certificate) and started the other. It runs once: a catalogue that already has courses is
+//! left alone.
 
 use std::time::Duration;
 
@@ -16,7 +17,8 @@ use crate::Error;
 
 pub const INSTRUCTORS: usize = 24;
 pub const COURSES: usize = 216;
-/// Demo trainees, each with USD 200 in the wallet, two courses bought from it and one in the wishlist.
+/// Demo trainees, each with USD 200 in the wallet, two courses bought from it (one completed with a
+/// certificate, one started) and one in the wishlist.
 pub const TRAINEES: usize = 6;
 /// Every demo instructor's password; a demo runs on a developer's machine only.
 pub const DEMO_PASSWORD: &str = "learnlog-demo";
@@ -180,6 +182,43 @@ async fn shoppers(seeder: &Seeder, keys: &TokenKeys, admin: &str) -> Result<(), 
         seeder.post("/orders", &token, json!({ "method": "wallet", "country": "US" })).await?;
         let wished = &courses[(n * 2 + 2) % courses.len()];
         seeder.post("/wishlist/items", &token, json!({ "course_id": wished })).await?;
+        learn(seeder, &token, &courses[(n * 2) % courses.len()], true).await?;
+        learn(seeder, &token, &courses[(n * 2 + 1) % courses.len()], false).await?;
+    }
+    Ok(())
+}
+
+/// The trainee views every lesson of `course` and passes its exam (`finish`), or views its first lesson,
+/// once the order's saga has enrolled them.
+async fn learn(seeder: &Seeder, token: &str, course: &str, finish: bool) -> Result<(), Error> {
+    let mut enrolled = Value::Null;
+    for _ in 0..600 {
+        let answer = seeder.http.get(format!("{}/api/v1/me/enrollments/{course}", seeder.base)).bearer_auth(token);
+        if let Ok(answer) = answer.send().await
+            && answer.status().is_success()
+        {
+            enrolled = answer.json().await.unwrap_or(Value::Null);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if enrolled.is_null() {
+        return Err(Error::Demo(format!("the demo order of course {course} was not fulfilled within a minute")));
+    }
+    let ids = |list: &Value, key: &str| -> Vec<String> {
+        list.as_array().into_iter().flatten().filter_map(|item| item[key].as_str().map(str::to_owned)).collect()
+    };
+    let sections = enrolled["data"]["sections"].as_array().cloned().unwrap_or_default();
+    let lessons: Vec<String> = sections.iter().flat_map(|section| ids(&section["lessons"], "id")).collect();
+    for lesson in lessons.iter().take(if finish { lessons.len() } else { 1 }) {
+        let view = format!("/enrollments/{course}/lessons/{lesson}/view");
+        seeder.send(reqwest::Method::POST, &view, token, None).await?;
+    }
+    let exam = ids(&enrolled["data"]["exam"], "question_id");
+    if finish && !exam.is_empty() {
+        // The demo exams' right answer is always the second option.
+        let answers: serde_json::Map<String, Value> = exam.into_iter().map(|id| (id, json!(1))).collect();
+        seeder.post(&format!("/enrollments/{course}/exam-attempts"), token, json!({ "answers": answers })).await?;
     }
     Ok(())
 }
@@ -207,6 +246,13 @@ async fn course(seeder: &Seeder, token: &str, n: usize) -> Result<(), Error> {
     let faq =
         json!({ "question": "Do I need experience?", "answer": format!("No; the {subcategory} basics are covered.") });
     seeder.post(&format!("/courses/{id}/faq"), token, faq).await?;
+    if n.is_multiple_of(3) {
+        let question =
+            |text: &str| json!({ "question": text, "options": ["Never", "Yes", "Only on Fridays"], "answer": "Yes" });
+        let exam = json!({ "questions": [question(&format!("Is {subcategory} worth learning?")),
+            question("Should you practise every day?")] });
+        seeder.send(reqwest::Method::PUT, &format!("/courses/{id}/exam"), token, Some(exam)).await?;
+    }
     if n.is_multiple_of(4) {
         let today = OffsetDateTime::now_utc().date();
         let discount = json!({ "percent": 10 + (n % 5) * 10, "starts_on": today.to_string(),

@@ -115,6 +115,8 @@ enum BenchCommand {
     Catalog(learnlog::bench::catalog::CatalogOptions),
     /// Wallet orders end to end, against raw appends.
     Checkout(learnlog::bench::checkout::CheckoutOptions),
+    /// Lesson views through HTTP against raw appends at the same clients.
+    Learn(learnlog::bench::learn::LearnOptions),
 }
 
 #[tokio::main]
@@ -183,6 +185,7 @@ async fn main() -> anyhow::Result<()> {
                 BenchCommand::Relay(options) => learnlog::bench::relay::relay(&config, &options).await?,
                 BenchCommand::Catalog(options) => learnlog::bench::catalog::catalog(&config, &options).await?,
                 BenchCommand::Checkout(options) => learnlog::bench::checkout::checkout(&config, &options).await?,
+                BenchCommand::Learn(options) => learnlog::bench::learn::learn(&config, &options).await?,
             };
             write_line(&report)
         }

@@ -3,7 +3,7 @@
 //! again for the same reason changes nothing, for another reason it is refused, and the checkout saga then
 //! refunds the line. This issue builds enrolling; learning and refunds extend the same aggregate.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use events::Event;
 use events::learning::{
@@ -35,8 +35,8 @@ pub enum EnrollmentStatus {
 pub struct Enrollment {
     pub status: EnrollmentStatus,
     pub source: Option<EnrollmentSource>,
-    /// Lessons opened at least once, in the order they were first opened.
-    pub visited: Vec<Uuid>,
+    /// Lessons opened at least once.
+    pub visited: HashSet<Uuid>,
     pub progress: u8,
     /// Exercise questions answered, and whether the last answer was right.
     pub exercise_answers: BTreeMap<Uuid, bool>,
@@ -69,7 +69,7 @@ impl Aggregate for Enrollment {
             Event::ProgressRecomputed(recomputed) => Enrollment { progress: recomputed.progress, ..self },
             Event::LessonViewed(viewed) => {
                 let mut visited = self.visited;
-                visited.push(viewed.lesson_id);
+                visited.insert(viewed.lesson_id);
                 Enrollment { visited, progress: viewed.progress, ..self }
             }
             Event::ExerciseAnswerSubmitted(answered) => {
@@ -138,19 +138,22 @@ pub enum LearningRejection {
 }
 
 /// R8: trunc(|visited lessons that still exist| / |lessons| x 100).
-pub fn progress_of(visited: &[Uuid], lessons: &[Uuid]) -> u8 {
-    if lessons.is_empty() {
+pub fn progress_of(visited: &HashSet<Uuid>, lessons: &[Uuid]) -> u8 {
+    percent(lessons.iter().filter(|lesson| visited.contains(lesson)).count(), lessons.len())
+}
+
+fn percent(seen: usize, total: usize) -> u8 {
+    if total == 0 {
         return 0;
     }
-    let seen = lessons.iter().filter(|lesson| visited.contains(lesson)).count();
-    u8::try_from(seen * 100 / lessons.len()).unwrap_or(100)
+    u8::try_from(seen * 100 / total).unwrap_or(100)
 }
 
 /// D1: once progress is 100 and the exam, if the course has one, was passed, the course is completed and
 /// its certificate issued under `certificate_id`, once. `after` is the enrolment with this command's other
 /// events folded in.
 fn completion(
-    after: &Enrollment,
+    after: Standing,
     content: &Content,
     trainee_id: Uuid,
     course_id: Uuid,
@@ -175,9 +178,33 @@ fn completing(
     course_id: Uuid,
     certificate_id: Uuid,
 ) -> Vec<Event> {
-    let after = events.iter().fold(enrollment.clone(), Enrollment::evolve);
-    events.extend(completion(&after, content, trainee_id, course_id, certificate_id));
+    let standing = events.iter().fold(Standing::of(enrollment), Standing::after);
+    events.extend(completion(standing, content, trainee_id, course_id, certificate_id));
     events
+}
+
+/// What D1 looks at, without copying the enrolment's lists.
+#[derive(Debug, Clone, Copy)]
+struct Standing {
+    progress: u8,
+    best_grade: Option<u8>,
+    completed: bool,
+}
+
+impl Standing {
+    fn of(enrollment: &Enrollment) -> Self {
+        Standing { progress: enrollment.progress, best_grade: enrollment.best_grade, completed: enrollment.completed }
+    }
+
+    fn after(self, event: &Event) -> Self {
+        match event {
+            Event::LessonViewed(viewed) => Standing { progress: viewed.progress, ..self },
+            Event::ProgressRecomputed(recomputed) => Standing { progress: recomputed.progress, ..self },
+            Event::ExamSubmitted(exam) => Standing { best_grade: Some(exam.best_grade), ..self },
+            Event::CourseCompleted(_) => Standing { completed: true, ..self },
+            _ => self,
+        }
+    }
 }
 
 /// Who is learning which course, and the id a certificate would get if this command completes it.
@@ -204,9 +231,8 @@ pub fn view_lesson(
     if enrollment.visited.contains(&lesson_id) {
         return Ok(Vec::new());
     }
-    let mut visited = enrollment.visited.clone();
-    visited.push(lesson_id);
-    let progress = progress_of(&visited, &lessons).max(enrollment.progress);
+    let seen = lessons.iter().filter(|lesson| enrollment.visited.contains(lesson)).count() + 1;
+    let progress = percent(seen, lessons.len()).max(enrollment.progress);
     let Learner { trainee_id, course_id, certificate_id } = learner;
     let viewed = vec![Event::LessonViewed(LessonViewed { trainee_id, course_id, lesson_id, progress })];
     Ok(completing(enrollment, viewed, content, trainee_id, course_id, certificate_id))
@@ -506,20 +532,20 @@ mod tests {
     #[test]
     fn progress_never_goes_down_on_a_view_even_after_lessons_were_added() {
         let mut enrollment = enrolled();
-        enrollment.visited = vec![id(20)];
+        enrollment.visited = HashSet::from([id(20)]);
         enrollment.progress = 100;
         enrollment.completed = true;
         let more = content(&[20, 21, 22, 23], &[]);
         let viewed = view_lesson(&enrollment, &more, LEARNER, id(21)).expect("viewed");
         assert!(matches!(&viewed[..], [Event::LessonViewed(v)] if v.progress == 100), "and no second completion");
-        assert_eq!(progress_of(&[id(20), id(21)], &more.lesson_ids()), 50);
-        assert_eq!(progress_of(&[id(20)], &[]), 0);
+        assert_eq!(progress_of(&HashSet::from([id(20), id(21)]), &more.lesson_ids()), 50);
+        assert_eq!(progress_of(&HashSet::from([id(20)]), &[]), 0);
     }
 
     #[test]
     fn progress_is_recomputed_over_the_lessons_that_exist_now_and_only_when_it_changes() {
         let mut enrollment = enrolled();
-        enrollment.visited = vec![id(20)];
+        enrollment.visited = HashSet::from([id(20)]);
         enrollment.progress = 50;
         let removed = recompute_progress(&enrollment, &content(&[20], &[]), LEARNER);
         assert_eq!(

@@ -201,19 +201,32 @@ where
         return replay(stored, &run.digest).map(|accepted| (accepted, None));
     }
     let _turn = state.turns.turn(&run.stream_id).await;
-    for attempt in 1..=MAX_ATTEMPTS {
-        let folded = take_aggregate::<A>(state, &run.stream_id).await?;
+    // The first decision trusts the state cache (this process's last fold of the stream, and of the streams
+    // the decision loads with `load_guarded`) and reads nothing: the append's version check and guards catch
+    // a state that another process changed meanwhile, and the command is decided again on fresh state. An
+    // answer no append checks (a rejection, a decision to append nothing) is given only on fresh state.
+    let mut trusting = run.headers.if_match.is_none();
+    let mut attempt = 1;
+    while attempt <= MAX_ATTEMPTS {
+        let folded = match trusting {
+            true => cached_aggregate::<A>(state, &run.stream_id).await?,
+            false => take_aggregate::<A>(state, &run.stream_id).await?,
+        };
         let version = folded.version;
         if run.headers.if_match.is_some_and(|expected| expected != version) {
             return Err(Problem::conflict("The resource changed since you read it; read it again and retry."));
         }
-        let facts = load().await.map_err(Into::into);
+        let facts = TRUSTING_CACHE.scope(trusting, load()).await.map_err(Into::into);
         let decided = facts.map(|facts| decide(&folded.state, &facts));
         let position = folded.position;
         // Back into the cache as it was read, before this command's own events: the next command reads those.
         state.streams.put_owned(&run.stream_id, folded);
-        let (decision, outcome) = match decided? {
+        let (decision, outcome): (Decision, T) = match decided? {
             Ok((decision, outcome)) => (decision.into(), outcome),
+            Err(_) if trusting => {
+                trusting = false;
+                continue;
+            }
             Err(rejection) => {
                 // A duplicate of a request that is committing right now would be judged against its result:
                 // answer what the first one answered instead.
@@ -224,6 +237,10 @@ where
             }
         };
         let Decision { mut events, mut side_writes, guards, answer } = decision;
+        if events.is_empty() && trusting {
+            trusting = false;
+            continue;
+        }
         let data = answer.unwrap_or_else(|| run.data.clone());
         if events.is_empty() {
             // Version 0 too: a saga withdrawing a course from a wishlist that was never written.
@@ -257,11 +274,15 @@ where
         };
         match state.store.append(request).await {
             Ok(AppendOutcome::Appended(appended)) => {
+                remember_appended::<A>(state, version, &events, &appended);
                 return Ok((appended_answer(run.status, data, appended), Some(outcome)));
             }
             Ok(AppendOutcome::Replayed(stored)) => return replay(stored, &run.digest).map(|accepted| (accepted, None)),
             Err(AppendError::Conflict { .. }) if run.headers.if_match.is_none() && attempt < MAX_ATTEMPTS => {
-                tracing::debug!(attempt, stream = %run.stream_id, "lost a race; deciding again");
+                tracing::debug!(attempt, trusting, stream = %run.stream_id, "lost a race; deciding again");
+                // A trusted state that was stale costs no attempt: it was not a race lost on fresh state.
+                attempt += usize::from(!trusting);
+                trusting = false;
             }
             // A retry racing its first attempt finds the email taken by that attempt: answer what it answered.
             Err(AppendError::Claimed { constraint }) => {
@@ -274,6 +295,57 @@ where
         }
     }
     Err(Problem::conflict("The resource is changing too often right now; retry."))
+}
+
+tokio::task_local! {
+    /// Whether the command running now decides on the state cache alone (see [`execute_with_outcome`]).
+    static TRUSTING_CACHE: bool;
+}
+
+/// The state of aggregate `A` on `stream_id` as this process last folded it, taken out of the cache for the
+/// command that holds the stream's turn, without reading the store; read whole when it is not cached.
+async fn cached_aggregate<A: Aggregate>(state: &CommandApiState, stream_id: &str) -> Result<Folded<A>, Problem> {
+    let cached: Folded<A> = state.streams.take(stream_id);
+    if cached.version > 0 {
+        return Ok(cached);
+    }
+    catch_up(state, stream_id, cached).await
+}
+
+/// Folds this command's own events (as stored, sealed) into the cached state it was decided on, so that the
+/// next command on the stream starts from the state after them without reading them back.
+fn remember_appended<A: Aggregate>(state: &CommandApiState, decided_at: i64, events: &[Event], appended: &Appended) {
+    let cached: Folded<A> = state.streams.take(&appended.stream_id);
+    if cached.version != decided_at || appended.stream_version != decided_at + events.len() as i64 {
+        // Not the state this command decided on (or the cache started over): the next command reads.
+        if cached.version > 0 {
+            state.streams.put_owned(&appended.stream_id, cached);
+        }
+        return;
+    }
+    let after = events.iter().fold(cached.state, A::evolve);
+    let folded = Folded { state: after, version: appended.stream_version, position: appended.last_position };
+    state.streams.put_owned(&appended.stream_id, folded);
+}
+
+/// A fact a decision rests on: another aggregate's state, and the guard that keeps it so until the append.
+pub(crate) struct Guarded<A> {
+    pub folded: Folded<A>,
+    pub guard: Guard,
+}
+
+/// The state of aggregate `A` on `stream_id` for a decision, with the guard that the decision must carry.
+/// While the command trusts the state cache this reads nothing when the stream is cached: the guard fails
+/// the append if the stream moved on, and the command is decided again on fresh state.
+pub(crate) async fn load_guarded<A: Aggregate>(
+    state: &CommandApiState,
+    stream_id: &str,
+) -> Result<Guarded<A>, Problem> {
+    let trusting = TRUSTING_CACHE.try_with(|trusting| *trusting).unwrap_or(false);
+    let cached: Folded<A> = if trusting { state.streams.get(stream_id) } else { Folded::default() };
+    let folded = if cached.version > 0 { cached } else { load_aggregate::<A>(state, stream_id).await? };
+    let guard = Guard::StreamAt { stream_id: stream_id.to_owned(), version: folded.version };
+    Ok(Guarded { folded, guard })
 }
 
 /// The state of aggregate `A` on `stream_id` as it is now, taken out of the cache (not copied) for the

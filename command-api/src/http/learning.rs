@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, CommandRun, Decision, execute, execute_loading, load_aggregate};
+use super::execute::{Accepted, CommandRun, Decision, Guarded, execute, execute_loading, load_aggregate, load_guarded};
 use super::headers::CommandHeaders;
 use super::sessions::rate_limited;
 use crate::domain::course::Course;
@@ -98,8 +98,8 @@ fn learner(trainee_id: Uuid, course_id: Uuid) -> Learner {
     Learner { trainee_id, course_id, certificate_id: Uuid::new_v4() }
 }
 
-/// Runs a learning command decided on the course as the write side knows it now (its lessons, exercises
-/// and exam); the decision guards the course's version, so a change to the course meanwhile decides again.
+/// Runs a learning command decided on the course as the write side knows it (its lessons, exercises and
+/// exam); the decision guards the course's version, so a change to the course meanwhile decides again.
 async fn on_course<R>(
     state: &CommandApiState,
     run: CommandRun,
@@ -110,11 +110,10 @@ where
     R: Into<Problem>,
 {
     let stream = course_stream(course_id);
-    let course = || load_aggregate::<Course>(state, &stream);
-    execute_loading(state, run, course, |enrollment: &Enrollment, course: &Folded<Course>| {
-        let (events, answer) = decide(enrollment, &course.state)?;
-        let guards = vec![Guard::StreamAt { stream_id: stream.clone(), version: course.version }];
-        Ok::<_, R>(Decision { events, guards, answer, ..Decision::default() })
+    let course = || load_guarded::<Course>(state, &stream);
+    execute_loading(state, run, course, |enrollment: &Enrollment, course: &Guarded<Course>| {
+        let (events, answer) = decide(enrollment, &course.folded.state)?;
+        Ok::<_, R>(Decision { events, guards: vec![course.guard.clone()], answer, ..Decision::default() })
     })
     .await
 }

@@ -57,7 +57,7 @@ impl Case {
 /// Courses on sale per case: more than one client can buy in a run.
 const COURSES: usize = 400;
 
-fn failed(error: impl std::fmt::Display) -> Error {
+pub(crate) fn failed(error: impl std::fmt::Display) -> Error {
     Error::Demo(error.to_string())
 }
 
@@ -259,7 +259,7 @@ impl Shop {
     }
 }
 
-async fn post(http: &reqwest::Client, url: &str, token: &str, body: &Value) -> Result<Value, Error> {
+pub(crate) async fn post(http: &reqwest::Client, url: &str, token: &str, body: &Value) -> Result<Value, Error> {
     let mut request = http.post(url);
     if !token.is_empty() {
         request = request.bearer_auth(token);

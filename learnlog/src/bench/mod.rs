@@ -5,6 +5,7 @@ pub mod append;
 pub mod catalog;
 pub mod checkout;
 pub mod lag;
+pub mod learn;
 pub mod relay;
 
 pub use append::{AppendOptions, append};

@@ -91,6 +91,11 @@ async fn the_demo_seeds_instructors_and_courses_in_every_category_through_the_co
     }
     let enrolled = app.database.count("SELECT count(*) FROM events WHERE event_type = 'TraineeEnrolled'").await;
     assert_eq!(enrolled, 2 * trainees, "two courses bought by each demo trainee");
+    let certified = app.database.count("SELECT count(*) FROM events WHERE event_type = 'CertificateIssued'").await;
+    assert_eq!(certified, trainees, "each demo trainee finished one course");
+    let started =
+        app.database.count("SELECT count(DISTINCT stream_id) FROM events WHERE event_type = 'LessonViewed'").await;
+    assert_eq!(started, 2 * trainees, "and started the other");
     let events_before = app.event_count().await;
     first.kill().await.expect("stops");
 

@@ -1,0 +1,215 @@
+//! `learnlog bench learn`: lesson views through HTTP (`POST /enrollments/{course}/lessons/{lesson}/view`, the
+//! first view of each lesson, so every view appends one event on the trainee's enrolment stream), with the
+//! command API, query API, projector and sagas of `learnlog up` in this process. The baseline is `bench
+//! append`'s raw append rate at the same client count (one event per append, one stream per client, version
+//! checked), measured in the same run and interleaved with ours: a view is one append, so the ratio says what
+//! HTTP, authentication, the state cache, the course's guard and the decider cost on top of the store.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use api_contract::TokenKeys;
+use database::Database;
+use event_store::PgEventStore;
+use events::Role as UserRole;
+use secrecy::SecretString;
+use serde_json::json;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::append::learnlog_run;
+use super::checkout::{failed, post};
+use super::{BenchCluster, percentiles_ms};
+use crate::app::{App, Role};
+use crate::config::Config;
+use crate::error::Error;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct LearnOptions {
+    /// Concurrent clients, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16")]
+    pub clients: Vec<usize>,
+    /// Length of one run, in seconds.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    /// Baseline/ours pairs per client count.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
+    /// Trainees each client views lessons as, one after the other, each enrolled in every course (960
+    /// lessons to see). A client that runs out of lessons ends early, and the report says so.
+    #[arg(long, default_value_t = 10)]
+    pub trainees_per_client: usize,
+}
+
+/// The benchmark's courses: 16 of 3 sections of 20 lessons, the size of a real course.
+const COURSES: usize = 16;
+const SECTIONS: usize = 3;
+const LESSONS_PER_SECTION: usize = 20;
+
+pub async fn learn(config: &Config, options: &LearnOptions) -> Result<String, Error> {
+    let bench = BenchCluster::start().await?;
+    let result = run_all(&bench, config, options).await;
+    bench.stop().await?;
+    result
+}
+
+async fn run_all(bench: &BenchCluster, config: &Config, options: &LearnOptions) -> Result<String, Error> {
+    let max_clients = options.clients.iter().copied().max().unwrap_or(1).max(1);
+    let appends = PgEventStore::start(Database::connect(&bench.database("bench_appends", None).await?, max_clients)?);
+    let url = bench.database("bench_learn", None).await?;
+    let secret = SecretString::from(format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple()));
+    let config = Config {
+        listen: "127.0.0.1:0".parse().map_err(|_| Error::Config("listen address".into()))?,
+        jwt_secret: Some(secret.clone()),
+        kafka: None,
+        pool_size: max_clients + 8,
+        ..config.clone()
+    };
+    let roles = [Role::CommandApi, Role::QueryApi, Role::Projector, Role::Sagas];
+    let app = App::build(&config, &url.as_str().into(), &roles).await?;
+    let base = format!("http://{}", app.local_addr()?);
+    let (stop, stopped) = watch::channel(false);
+    let running = tokio::spawn(app.run(async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+    let keys = TokenKeys::new(&secret)?;
+    let classroom = Classroom::open(&base, &keys, max_clients, options.trainees_per_client.max(1)).await;
+    let report = match classroom {
+        Ok(classroom) => Ok(measure(&classroom, &appends, options).await),
+        Err(error) => Err(error),
+    };
+    let _ = stop.send(true);
+    let _ = running.await;
+    report
+}
+
+async fn measure(classroom: &Classroom, appends: &PgEventStore, options: &LearnOptions) -> String {
+    let run_for = Duration::from_secs_f64(options.seconds.max(0.1));
+    let mut report = String::from(
+        "first lesson views through HTTP (one append each); baseline: raw appends per second, same clients\n\
+         clients | views/s | p50 ms | p99 ms | appends/s | ratio | refused | ran out\n",
+    );
+    for &clients in &options.clients {
+        let clients = clients.max(1);
+        let (mut views, mut appended, mut refused, mut ran_out) = (0, 0.0, 0, false);
+        let mut latencies = Vec::new();
+        for _ in 0..options.rounds.max(1) {
+            appended += learnlog_run(appends, clients, run_for).await.per_second();
+            let run = classroom.run(clients, run_for).await;
+            views += run.latencies.len();
+            refused += run.refused;
+            ran_out |= run.ran_out;
+            latencies.extend(run.latencies);
+        }
+        let rounds = options.rounds.max(1) as f64;
+        let rate = views as f64 / (run_for.as_secs_f64() * rounds);
+        let append_rate = appended / rounds;
+        let (p50, p99) = percentiles_ms(&mut latencies);
+        report.push_str(&format!(
+            "{clients:>7} | {rate:>7.0} | {p50:>6.1} | {p99:>6.1} | {append_rate:>9.0} | {:>4.2}x | {refused:>7} | {}\n",
+            rate / append_rate.max(f64::EPSILON),
+            if ran_out { "yes: raise --trainees-per-client" } else { "no" },
+        ));
+    }
+    report
+}
+
+/// A view to make: a trainee's token, a course and one of its lessons.
+type View = (String, Uuid, Uuid);
+
+/// The courses and their trainees, each client with its own queue of views not made yet.
+struct Classroom {
+    base: String,
+    http: reqwest::Client,
+    queues: Vec<Mutex<VecDeque<View>>>,
+}
+
+struct Run {
+    latencies: Vec<Duration>,
+    refused: usize,
+    /// A client had no lesson left to view before the run ended.
+    ran_out: bool,
+}
+
+impl Classroom {
+    async fn open(base: &str, keys: &TokenKeys, clients: usize, trainees_per_client: usize) -> Result<Self, Error> {
+        let http = reqwest::Client::new();
+        let instructor = keys.issue(Uuid::now_v7(), UserRole::Instructor, Duration::from_secs(3600))?;
+        let mut courses = Vec::with_capacity(COURSES);
+        for c in 0..COURSES {
+            courses.push(course(&http, base, &instructor, c).await?);
+        }
+        let admin = keys.issue(Uuid::now_v7(), UserRole::Admin, Duration::from_secs(3600))?;
+        let mut queues = Vec::with_capacity(clients);
+        for client in 0..clients {
+            let mut queue = VecDeque::new();
+            for n in 0..trainees_per_client {
+                let name = format!("learner{client}x{n}");
+                let body = json!({ "email": format!("{name}@example.com"), "username": name,
+                    "password": "a long password", "name": "Learner", "country": "US" });
+                let trainee = id_of(&post(&http, &format!("{base}/api/v1/auth/register"), "", &body).await?)?;
+                let token = keys.issue(trainee, UserRole::IndividualTrainee, Duration::from_secs(3600))?;
+                for (course, lessons) in &courses {
+                    let grant = json!({ "trainee_id": trainee, "course_id": course });
+                    post(&http, &format!("{base}/api/v1/admin/enrollments"), &admin, &grant).await?;
+                    queue.extend(lessons.iter().map(|lesson| (token.clone(), *course, *lesson)));
+                }
+            }
+            queues.push(Mutex::new(queue));
+        }
+        Ok(Classroom { base: base.to_owned(), http, queues })
+    }
+
+    /// `clients` clients viewing lessons for `length`.
+    async fn run(&self, clients: usize, length: Duration) -> Run {
+        let deadline = Instant::now() + length;
+        let loops = self.queues.iter().take(clients).map(|queue| async move {
+            let (mut latencies, mut refused, mut ran_out) = (Vec::new(), 0, false);
+            while Instant::now() < deadline {
+                let Some((token, course, lesson)) = queue.lock().ok().and_then(|mut left| left.pop_front()) else {
+                    ran_out = true;
+                    break;
+                };
+                let started = Instant::now();
+                let url = format!("{}/api/v1/enrollments/{course}/lessons/{lesson}/view", self.base);
+                match self.http.post(url).bearer_auth(&token).send().await {
+                    Ok(answer) if answer.status().is_success() => latencies.push(started.elapsed()),
+                    _ => refused += 1,
+                }
+            }
+            (latencies, refused, ran_out)
+        });
+        let results = futures_util::future::join_all(loops).await;
+        Run {
+            refused: results.iter().map(|(_, refused, _)| refused).sum(),
+            ran_out: results.iter().any(|(_, _, ran_out)| *ran_out),
+            latencies: results.into_iter().flat_map(|(latencies, _, _)| latencies).collect(),
+        }
+    }
+}
+
+/// Published course number `n`, and its lessons.
+async fn course(http: &reqwest::Client, base: &str, instructor: &str, n: usize) -> Result<(Uuid, Vec<Uuid>), Error> {
+    let body = json!({ "title": format!("Course {n}"), "summary": "A course", "category": "Web Development",
+        "subcategories": ["Backend"], "level": "beginner", "price": { "amount_cents": 1999, "currency": "USD" } });
+    let course = id_of(&post(http, &format!("{base}/api/v1/courses"), instructor, &body).await?)?;
+    let mut lessons = Vec::with_capacity(SECTIONS * LESSONS_PER_SECTION);
+    for s in 0..SECTIONS {
+        let path = format!("{base}/api/v1/courses/{course}/sections");
+        let section = id_of(&post(http, &path, instructor, &json!({ "title": format!("Part {s}") })).await?)?;
+        for l in 0..LESSONS_PER_SECTION {
+            let body = json!({ "title": format!("Lesson {s}.{l}"), "video_url": "https://youtu.be/dQw4w9WgXcQ",
+                "duration_min": 5 });
+            let path = format!("{base}/api/v1/courses/{course}/sections/{section}/lessons");
+            lessons.push(id_of(&post(http, &path, instructor, &body).await?)?);
+        }
+    }
+    post(http, &format!("{base}/api/v1/courses/{course}/publish"), instructor, &json!(null)).await?;
+    Ok((course, lessons))
+}
+
+fn id_of(answer: &serde_json::Value) -> Result<Uuid, Error> {
+    answer["data"]["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(|| failed(answer))
+}
