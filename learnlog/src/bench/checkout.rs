@@ -13,14 +13,11 @@ use database::Database;
 use event_store::{AppendRequest, ExpectedVersion, PgEventStore};
 use events::commerce::{CreditReason, InstructorEarningRecorded, WalletCredited};
 use events::{Event, Metadata, NewEvent, Role as UserRole};
-use secrecy::SecretString;
 use serde_json::{Value, json};
-use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::append::learnlog_run;
-use super::{BenchCluster, percentiles_ms};
-use crate::app::{App, Role};
+use super::{BenchApp, BenchCluster, percentiles_ms};
 use crate::config::Config;
 use crate::error::Error;
 
@@ -79,24 +76,8 @@ async fn run_all(bench: &BenchCluster, config: &Config, options: &CheckoutOption
     let mut append_rates = std::collections::HashMap::new();
     for (n, case) in [Case::Fresh, Case::OneInstructor, Case::LongHistory].into_iter().enumerate() {
         let url = bench.database(&format!("bench_checkout_{n}"), None).await?;
-        let secret = SecretString::from(format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple()));
-        let config = Config {
-            listen: "127.0.0.1:0".parse().map_err(|_| Error::Config("listen address".into()))?,
-            jwt_secret: Some(secret.clone()),
-            kafka: None,
-            pool_size: max_clients + 8,
-            ..config.clone()
-        };
-        let roles = [Role::CommandApi, Role::QueryApi, Role::Projector, Role::Sagas];
-        let app = App::build(&config, &url.as_str().into(), &roles).await?;
-        let base = format!("http://{}", app.local_addr()?);
-        let (stop, stopped) = watch::channel(false);
-        let running = tokio::spawn(app.run(async move {
-            let mut stopped = stopped;
-            let _ = stopped.wait_for(|stop| *stop).await;
-        }));
-        let keys = TokenKeys::new(&secret)?;
-        let shop = Shop::open(&base, &keys, &url, case, max_clients, options.history).await?;
+        let app = BenchApp::start(config, &url, max_clients).await?;
+        let shop = Shop::open(&app.base, &app.keys, &url, case, max_clients, options.history).await?;
         for &clients in &options.clients {
             let clients = clients.max(1);
             let before = shop.events().await?;
@@ -119,8 +100,7 @@ async fn run_all(bench: &BenchCluster, config: &Config, options: &CheckoutOption
                 rate / (append_rate / per_order.max(1.0)).max(f64::EPSILON),
             ));
         }
-        let _ = stop.send(true);
-        let _ = running.await;
+        app.stop().await;
     }
     Ok(report)
 }

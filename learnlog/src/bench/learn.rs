@@ -13,15 +13,12 @@ use api_contract::TokenKeys;
 use database::Database;
 use event_store::PgEventStore;
 use events::Role as UserRole;
-use secrecy::SecretString;
 use serde_json::json;
-use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::append::learnlog_run;
 use super::checkout::{failed, post};
-use super::{BenchCluster, percentiles_ms};
-use crate::app::{App, Role};
+use super::{BenchApp, BenchCluster, percentiles_ms};
 use crate::config::Config;
 use crate::error::Error;
 
@@ -38,7 +35,7 @@ pub struct LearnOptions {
     pub rounds: usize,
     /// Trainees each client views lessons as, one after the other, each enrolled in every course (960
     /// lessons to see). A client that runs out of lessons ends early, and the report says so.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 12)]
     pub trainees_per_client: usize,
 }
 
@@ -58,30 +55,15 @@ async fn run_all(bench: &BenchCluster, config: &Config, options: &LearnOptions) 
     let max_clients = options.clients.iter().copied().max().unwrap_or(1).max(1);
     let appends = PgEventStore::start(Database::connect(&bench.database("bench_appends", None).await?, max_clients)?);
     let url = bench.database("bench_learn", None).await?;
-    let secret = SecretString::from(format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple()));
-    let config = Config {
-        listen: "127.0.0.1:0".parse().map_err(|_| Error::Config("listen address".into()))?,
-        jwt_secret: Some(secret.clone()),
-        kafka: None,
-        pool_size: max_clients + 8,
-        ..config.clone()
-    };
-    let roles = [Role::CommandApi, Role::QueryApi, Role::Projector, Role::Sagas];
-    let app = App::build(&config, &url.as_str().into(), &roles).await?;
-    let base = format!("http://{}", app.local_addr()?);
-    let (stop, stopped) = watch::channel(false);
-    let running = tokio::spawn(app.run(async move {
-        let mut stopped = stopped;
-        let _ = stopped.wait_for(|stop| *stop).await;
-    }));
-    let keys = TokenKeys::new(&secret)?;
-    let classroom = Classroom::open(&base, &keys, max_clients, options.trainees_per_client.max(1)).await;
+    let app = BenchApp::start(config, &url, max_clients).await?;
+    // Every client count gets clients of its own, so that no run finds its lessons viewed by an earlier one.
+    let slots = options.clients.iter().map(|&clients| clients.max(1)).sum();
+    let classroom = Classroom::open(&app.base, &app.keys, slots, options.trainees_per_client.max(1)).await;
     let report = match classroom {
         Ok(classroom) => Ok(measure(&classroom, &appends, options).await),
         Err(error) => Err(error),
     };
-    let _ = stop.send(true);
-    let _ = running.await;
+    app.stop().await;
     report
 }
 
@@ -91,13 +73,16 @@ async fn measure(classroom: &Classroom, appends: &PgEventStore, options: &LearnO
         "first lesson views through HTTP (one append each); baseline: raw appends per second, same clients\n\
          clients | views/s | p50 ms | p99 ms | appends/s | ratio | refused | ran out\n",
     );
+    let mut first_slot = 0;
     for &clients in &options.clients {
         let clients = clients.max(1);
+        let slots = first_slot..first_slot + clients;
+        first_slot += clients;
         let (mut views, mut appended, mut refused, mut ran_out) = (0, 0.0, 0, false);
         let mut latencies = Vec::new();
         for _ in 0..options.rounds.max(1) {
             appended += learnlog_run(appends, clients, run_for).await.per_second();
-            let run = classroom.run(clients, run_for).await;
+            let run = classroom.run(slots.clone(), run_for).await;
             views += run.latencies.len();
             refused += run.refused;
             ran_out |= run.ran_out;
@@ -162,10 +147,10 @@ impl Classroom {
         Ok(Classroom { base: base.to_owned(), http, queues })
     }
 
-    /// `clients` clients viewing lessons for `length`.
-    async fn run(&self, clients: usize, length: Duration) -> Run {
+    /// The clients of `slots` viewing lessons for `length`.
+    async fn run(&self, slots: std::ops::Range<usize>, length: Duration) -> Run {
         let deadline = Instant::now() + length;
-        let loops = self.queues.iter().take(clients).map(|queue| async move {
+        let loops = self.queues[slots].iter().map(|queue| async move {
             let (mut latencies, mut refused, mut ran_out) = (Vec::new(), 0, false);
             while Instant::now() < deadline {
                 let Some((token, course, lesson)) = queue.lock().ok().and_then(|mut left| left.pop_front()) else {

@@ -46,6 +46,42 @@ impl BenchCluster {
     }
 }
 
+/// `learnlog up`'s command API, query API, projector and sagas, running in this process on the database at
+/// `url` for a benchmark's clients, with a fresh token secret.
+pub(crate) struct BenchApp {
+    pub base: String,
+    pub keys: api_contract::TokenKeys,
+    stop: tokio::sync::watch::Sender<bool>,
+    running: tokio::task::JoinHandle<Result<(), Error>>,
+}
+
+impl BenchApp {
+    pub async fn start(config: &crate::config::Config, url: &str, clients: usize) -> Result<Self, Error> {
+        let secret = secrecy::SecretString::from(format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple()));
+        let config = crate::config::Config {
+            listen: "127.0.0.1:0".parse().map_err(|_| Error::Config("listen address".into()))?,
+            jwt_secret: Some(secret.clone()),
+            kafka: None,
+            pool_size: clients + 8,
+            ..config.clone()
+        };
+        use crate::app::Role;
+        let roles = [Role::CommandApi, Role::QueryApi, Role::Projector, Role::Sagas];
+        let app = crate::app::App::build(&config, &url.into(), &roles).await?;
+        let base = format!("http://{}", app.local_addr()?);
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let running = tokio::spawn(app.run(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }));
+        Ok(BenchApp { base, keys: api_contract::TokenKeys::new(&secret)?, stop, running })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.running.await;
+    }
+}
+
 /// p50 and p99 of `samples`, in milliseconds.
 pub(crate) fn percentiles_ms(samples: &mut [Duration]) -> (f64, f64) {
     if samples.is_empty() {
