@@ -57,7 +57,7 @@ async fn send(mailing: &Mailing, event_id: Uuid, requested: &CertificateEmailReq
         certificates::issued::find(&client, requested.certificate_id).await.map_err(|e| transient(&e))?
     };
     // The read model follows the events; the certificate is there in a moment.
-    let issued = issued.ok_or_else(|| Failure::Transient("the certificate is not in the read model yet".to_owned()))?;
+    let issued = issued.ok_or_else(|| Failure::NotYet("the certificate is not in the read model yet".to_owned()))?;
     let verify_url = certificates::verify_url(&mailing.frontend_url, issued.certificate_id);
     let pdf = certificates::render(&issued.certificate(&verify_url)).map_err(|e| Failure::Permanent(e.to_string()))?;
     let greeting = issued.trainee_name.as_deref().map(|name| format!("Congratulations, {name}!")).unwrap_or_default();

@@ -59,6 +59,9 @@ enum Failure {
     Transient(String),
     /// Will fail again until someone fixes something: park the stream.
     Permanent(String),
+    /// What the step needs is on its way (a read model a moment behind the event): tried again shortly,
+    /// without a warning.
+    NotYet(String),
 }
 
 impl From<Problem> for Failure {
@@ -174,7 +177,7 @@ impl Sagas {
         for recorded in dead_letters::held_back(&self.store, stream_id).await? {
             match self.handle(&recorded).await {
                 Ok(()) => dead_letters::release(&self.store, &recorded).await?,
-                Err(Failure::Transient(error)) => {
+                Err(Failure::Transient(error) | Failure::NotYet(error)) => {
                     tracing::warn!(stream = %stream_id, %error, "a retried event failed; it is tried again later");
                     return Ok(());
                 }
@@ -278,6 +281,9 @@ impl Sagas {
                 }
                 Err(Failure::Transient(error)) => {
                     tracing::warn!(stream = %recorded.stream_id, %error, "a saga step failed; retrying");
+                }
+                Err(Failure::NotYet(error)) => {
+                    tracing::debug!(stream = %recorded.stream_id, %error, "a saga step waits; retrying");
                 }
             }
             tokio::time::sleep(backoff.next_wait()).await;
