@@ -1,7 +1,8 @@
 //! The write side's credentials and what identity commands load from them before deciding: passwords as
 //! argon2id hashes, refresh tokens and reset links as SHA-256 digests, verification codes as HMACs under
-//! the data key. Only reads live here, and the work of hashing; every rule is decided in
-//! `domain::account` and every write is a side write of an append (`side_writes`).
+//! the data key; and which enrolment a refund request belongs to. Only reads live here, and the work of
+//! hashing; every rule is decided in the deciders and every write is a side write of an append
+//! (`side_writes`).
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -244,4 +245,14 @@ pub async fn seal_plaintext_bank_accounts(store: &Database, key: &DataKey) -> Re
     }
     transaction.commit().await.map_err(unavailable)?;
     Ok(rows.len() as u64)
+}
+
+/// The enrolment (trainee, course) of refund request `refund_id`, as written with the request.
+pub async fn refund_request(store: &Database, refund_id: Uuid) -> Result<Option<(Uuid, Uuid)>, CredentialsError> {
+    let client = store.pool().get().await.map_err(unavailable)?;
+    let row = client
+        .query_opt("SELECT trainee_id, course_id FROM refund_requests WHERE refund_id = $1", &[&refund_id])
+        .await
+        .map_err(unavailable)?;
+    row.map(|row| Ok((row.try_get(0).map_err(unavailable)?, row.try_get(1).map_err(unavailable)?))).transpose()
 }

@@ -162,3 +162,11 @@ pub fn bank_account(user_id: Uuid, account: &BankAccount, key: &DataKey) -> Side
         ],
     )
 }
+
+/// Which enrolment a refund request belongs to, for admins acting on it by its id.
+pub fn refund_request(refund_id: Uuid, trainee_id: Uuid, course_id: Uuid) -> SideWrite {
+    SideWrite::new(
+        "INSERT INTO refund_requests (refund_id, trainee_id, course_id) VALUES ($1, $2, $3)",
+        vec![SqlValue::Uuid(refund_id), SqlValue::Uuid(trainee_id), SqlValue::Uuid(course_id)],
+    )
+}

@@ -10,8 +10,8 @@ use crate::catalog::{
 };
 use crate::commerce::{
     CheckoutSessionCreated, CourseAddedToCart, CourseAddedToWishlist, CourseRemovedFromCart, CourseRemovedFromWishlist,
-    ExchangeRateSet, InstructorEarningRecorded, OrderExpired, OrderFulfilled, OrderLineRefunded, OrderPaid,
-    OrderPaymentFailed, OrderPlaced, WalletCredited, WalletDebitRefused, WalletDebited,
+    ExchangeRateSet, InstructorEarningRecorded, InstructorEarningReversed, OrderExpired, OrderFulfilled,
+    OrderLineRefunded, OrderPaid, OrderPaymentFailed, OrderPlaced, WalletCredited, WalletDebitRefused, WalletDebited,
 };
 use crate::content::{
     AnnouncementEdited, AnnouncementPosted, AnnouncementRemoved, CourseExamSet, DiscountAdded, DiscountRemoved,
@@ -28,7 +28,7 @@ use crate::identity::{
 use crate::learning::{
     CertificateEmailRequested, CertificateIssued, CourseCompleted, CourseOpened, EnrollmentRevoked,
     ExamAnswersRevealed, ExamSubmitted, ExerciseAnswerSubmitted, LessonViewed, NotesReplaced, ProgressRecomputed,
-    TraineeEnrolled,
+    RefundApproved, RefundCompleted, RefundRejected, RefundRequestAcknowledged, RefundRequested, TraineeEnrolled,
 };
 use crate::stream::Context;
 
@@ -174,6 +174,7 @@ event_catalogue! {
     OrderPaymentFailed version 1 in Commerce,
     OrderExpired version 1 in Commerce,
     InstructorEarningRecorded version 1 in Commerce,
+    InstructorEarningReversed version 1 in Commerce,
     OrderLineRefunded version 1 in Commerce,
     OrderFulfilled version 1 in Commerce,
     WalletCredited version 1 in Commerce,
@@ -191,4 +192,9 @@ event_catalogue! {
     CertificateIssued version 1 in Learning,
     CertificateEmailRequested version 1 in Learning,
     NotesReplaced version 1 in Learning,
+    RefundRequested version 1 in Learning,
+    RefundRequestAcknowledged version 1 in Learning,
+    RefundApproved version 1 in Learning,
+    RefundRejected version 1 in Learning,
+    RefundCompleted version 1 in Learning,
 }

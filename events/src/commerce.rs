@@ -216,3 +216,15 @@ pub struct WalletDebitRefused {
     pub amount_cents: i64,
     pub balance_cents: i64,
 }
+
+/// A refunded line's earning is taken back from its instructor, on the order that recorded it: all but
+/// floor(0.24 x price) of what they were credited (D3), once per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstructorEarningReversed {
+    pub order_id: Uuid,
+    pub course_id: Uuid,
+    pub instructor_id: Uuid,
+    pub refund_id: Uuid,
+    pub amount_cents: i64,
+}

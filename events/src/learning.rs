@@ -167,3 +167,58 @@ pub struct NotesReplaced {
     pub course_id: Uuid,
     pub text: crate::personal::Personal,
 }
+
+/// D2: a trainee asked for their purchase of a course back, while they had seen less than half of it. One
+/// request per enrolment, ever. `reason` is the trainee's own text: personal data, sealed with their key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequested {
+    pub refund_id: Uuid,
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub order_id: Uuid,
+    pub paid_cents: i64,
+    pub progress_at_request: u8,
+    pub reason: crate::personal::Personal,
+}
+
+/// An admin saw the request (D9: Unseen to Pending).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequestAcknowledged {
+    pub refund_id: Uuid,
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+}
+
+/// An admin approved the refund: `refund_cents` = floor(0.70 x paid) goes to the wallet (D5), and the
+/// instructor gives back all but floor(0.24 x paid) (D3); the refund saga carries it out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundApproved {
+    pub refund_id: Uuid,
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub order_id: Uuid,
+    pub paid_cents: i64,
+    pub refund_cents: i64,
+}
+
+/// An admin rejected the refund, saying why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRejected {
+    pub refund_id: Uuid,
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub reason: String,
+}
+
+/// The wallet was credited, the instructor's earning reversed and the enrolment revoked: the refund is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundCompleted {
+    pub refund_id: Uuid,
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+}

@@ -131,6 +131,7 @@ impl crate::Event {
             E::EmailVerified(e) => (e.user_id, vec![&mut e.email]),
             E::InstructorBankAccountSet(e) => (e.user_id, vec![&mut e.bank_name]),
             E::NotesReplaced(e) => (e.trainee_id, vec![&mut e.text]),
+            E::RefundRequested(e) => (e.trainee_id, vec![&mut e.reason]),
             _ => return None,
         })
     }

@@ -44,12 +44,14 @@ pub(crate) struct EnrollmentView {
     completed_at: Option<OffsetDateTime>,
     /// The certificate's public id, once the course is completed.
     certificate_id: Option<Uuid>,
+    /// The refund request's status (D9: `unseen`, `pending`, `approved`, `rejected`, `completed`), if any.
+    refund_status: Option<String>,
 }
 
 /// What the enrolment columns of a course row read as.
 const ENROLLMENT_COLUMNS: &str = "SELECT e.status AS e_status, e.source, e.order_id, e.enrolled_at, e.progress, \
      e.visited_lessons, e.completed_at, e.certificate_id, e.exercise_answers, e.exam_attempts AS e_exam_attempts, e.exam_best_grade, \
-     e.exam_last_grade, e.exam_answers, e.answers_revealed, ";
+     e.exam_last_grade, e.exam_answers, e.answers_revealed, e.refund_status, ";
 
 const ENROLLED: &str = "JOIN enrollment_view e ON e.course_id = c.id WHERE e.trainee_id = $1";
 
@@ -91,6 +93,7 @@ pub(crate) async fn list(
                     visited_lessons: row.try_get("visited_lessons")?,
                     completed_at: row.try_get("completed_at")?,
                     certificate_id: row.try_get("certificate_id")?,
+                    refund_status: row.try_get("refund_status")?,
                 })
             })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
@@ -222,6 +225,7 @@ impl Learning {
             },
             "completed_at": completed_at.map(|at| at.format(&time::format_description::well_known::Rfc3339)).transpose().ok().flatten(),
             "certificate_id": row.try_get::<_, Option<Uuid>>("certificate_id")?,
+            "refund_status": row.try_get::<_, Option<String>>("refund_status")?,
         }))
     }
 }

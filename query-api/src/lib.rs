@@ -15,6 +15,7 @@ mod me;
 mod money;
 mod orders;
 mod page;
+mod refunds;
 mod teaching;
 mod wallet;
 mod watermark;
@@ -134,6 +135,9 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/certificates/{id}", certificates::verify, Anyone, "Verify a certificate")
         .answers_data::<certificates::Verified>()
         .route(GET, "/api/v1/certificates/{id}/pdf", certificates::pdf, Anyone, "Download a certificate as PDF")
+        .route(GET, "/api/v1/admin/refund-requests", refunds::list, Admin, "Refund requests, newest first")
+        .answers_page::<refunds::RefundRequestRow>()
+        .query(&["status", "course_id", "trainee_id", "from", "to", "page", "limit"])
         .route(GET, "/api/v1/admin/users", admin::users, Admin, "Every account, paged and filtered")
         .answers_page::<admin::UserRow>()
         .query(&["role", "search", "logged_in", "page", "limit"])

@@ -19,7 +19,7 @@ use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
 use crate::courses::unavailable;
 use crate::money::Money;
-use crate::page::{ListEnvelope, PageRequest, param};
+use crate::page::{ListEnvelope, PageRequest, param, uuid_param};
 
 const DEFAULT_LIMIT: i64 = 10;
 const COLUMNS: &str = "id, trainee_id, method, status, lines, total_cents, currency, rate_ppm, checkout_url, failure, \
@@ -94,11 +94,7 @@ pub(crate) async fn all(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let trainee = match params.get("trainee_id").map(|id| id.parse::<Uuid>()) {
-        None => Ok(None),
-        Some(Ok(id)) => Ok(Some(id)),
-        Some(Err(_)) => Err(Problem::malformed("trainee_id must be an id.")),
-    };
+    let trainee = uuid_param(&params, "trainee_id");
     let answer = async { page_of(&state, &headers, &params, trainee?).await }.await;
     freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
 }

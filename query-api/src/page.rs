@@ -12,6 +12,23 @@ pub(crate) fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Opti
     params.get(name).map(|value| value.trim()).filter(|value| !value.is_empty())
 }
 
+/// Query parameter `name` as an id, if given; anything else is `400` naming it.
+pub(crate) fn uuid_param(params: &HashMap<String, String>, name: &str) -> Result<Option<uuid::Uuid>, Problem> {
+    param(params, name)
+        .map(|value| value.parse().map_err(|_| Problem::malformed(format!("{name} must be an id."))))
+        .transpose()
+}
+
+/// Query parameter `name` as a calendar date (`2026-11-30`), if given; anything else is `400` naming it.
+pub(crate) fn date_param(params: &HashMap<String, String>, name: &str) -> Result<Option<time::Date>, Problem> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    param(params, name)
+        .map(|value| {
+            time::Date::parse(value, format).map_err(|_| Problem::malformed(format!("{name} must be a date.")))
+        })
+        .transpose()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PageRequest {
     pub page: i64,

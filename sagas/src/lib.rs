@@ -18,6 +18,7 @@ mod checkout;
 pub mod dead_letters;
 mod progress;
 mod recovery;
+mod refunds;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -297,6 +298,7 @@ impl Sagas {
             Some(Reaction::Checkout) => checkout::react(&self.checkout, &cause, &event).await,
             Some(Reaction::Progress) => progress::react(&self.checkout, &self.read, &cause, &event).await,
             Some(Reaction::Catalogue) => catalogue::react(&self.checkout, &self.read, &cause, &event).await,
+            Some(Reaction::Refund) => refunds::react(&self.checkout, &cause, &event).await,
             Some(Reaction::Certificate) => {
                 certificates::react(&self.checkout, &self.mailing, &cause, recorded, &event).await
             }
@@ -312,6 +314,7 @@ enum Reaction {
     Progress,
     Catalogue,
     Certificate,
+    Refund,
 }
 
 impl Reaction {
@@ -321,6 +324,7 @@ impl Reaction {
             Event::LessonAdded(_) | Event::LessonRemoved(_) | Event::SectionRemoved(_) => Some(Reaction::Progress),
             Event::CourseRetired(_) | Event::CourseDeleted(_) => Some(Reaction::Catalogue),
             Event::CertificateIssued(_) | Event::CertificateEmailRequested(_) => Some(Reaction::Certificate),
+            Event::RefundApproved(_) => Some(Reaction::Refund),
             _ => None,
         }
     }

@@ -1,15 +1,16 @@
 //! The Enrollment aggregate (stream `enrollment-{trainee}-{course}`): a trainee's access to one course. The
 //! stream id is deterministic, so a second enrolment in the same course meets the first (R23): enrolling
 //! again for the same reason changes nothing, for another reason it is refused, and the checkout saga then
-//! refunds the line. This issue builds enrolling; learning and refunds extend the same aggregate.
+//! refunds the line. Learning (progress, exercises, the exam, completion, certificates) and refund requests
+//! (R4, R5, D2, D5, D9) are decided here too.
 
 use std::collections::{BTreeMap, HashSet};
 
 use events::Event;
 use events::learning::{
     CertificateEmailRequested, CertificateIssued, CourseCompleted, CourseOpened, EnrollmentRevoked, EnrollmentSource,
-    ExamAnswersRevealed, ExamSubmitted, ExerciseAnswerSubmitted, LessonViewed, ProgressRecomputed, RevocationReason,
-    TraineeEnrolled,
+    ExamAnswersRevealed, ExamSubmitted, ExerciseAnswerSubmitted, LessonViewed, ProgressRecomputed, RefundApproved,
+    RefundCompleted, RefundRejected, RefundRequestAcknowledged, RefundRequested, RevocationReason, TraineeEnrolled,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -19,6 +20,37 @@ use super::course::{Course, CourseStatus};
 use super::course_content::{Answerable, Content};
 
 pub use events::learning::{MAX_EXAM_ATTEMPTS, PASSING_GRADE};
+use events::personal::Personal;
+
+/// R4, D2: a refund may be asked for while less than this share of the lessons was seen.
+pub const REFUND_PROGRESS_LIMIT: u8 = 50;
+/// D5: the share of the paid price a refund credits to the wallet (floor to cents).
+pub const REFUND_PERCENT: i64 = 70;
+/// A refund request's reason, in characters.
+pub const REFUND_REASON_MAX_CHARS: usize = 2_000;
+
+/// Where a refund request stands (D9: Unseen, then Pending, then Approved or Rejected; terminal states are
+/// final); Approved becomes Completed once the refund saga has carried it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefundStatus {
+    #[default]
+    None,
+    Requested,
+    Pending,
+    Approved,
+    Rejected,
+    Completed,
+}
+
+/// The refund request of an enrolment, once there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub refund_id: Uuid,
+    pub status: RefundStatus,
+    pub order_id: Uuid,
+    pub paid_cents: i64,
+    pub refund_cents: i64,
+}
 /// A trainee may have the certificate emailed again once this long after the last email.
 pub const CERTIFICATE_EMAIL_INTERVAL: Duration = Duration::minutes(10);
 
@@ -49,6 +81,8 @@ pub struct Enrollment {
     /// The automatic certificate email was asked for (it goes out once).
     pub auto_emailed: bool,
     pub last_email_at: Option<OffsetDateTime>,
+    /// R5: one refund request per enrolment, ever (it stays through a revocation and a new enrolment).
+    pub refund: Option<Refund>,
 }
 
 impl Aggregate for Enrollment {
@@ -63,9 +97,24 @@ impl Aggregate for Enrollment {
                 certificate_id: self.certificate_id,
                 auto_emailed: self.auto_emailed,
                 last_email_at: self.last_email_at,
+                refund: self.refund,
                 ..Enrollment::default()
             },
             Event::EnrollmentRevoked(_) => Enrollment { status: EnrollmentStatus::Revoked, ..self },
+            Event::RefundRequested(requested) => Enrollment {
+                refund: Some(Refund {
+                    refund_id: requested.refund_id,
+                    status: RefundStatus::Requested,
+                    order_id: requested.order_id,
+                    paid_cents: requested.paid_cents,
+                    refund_cents: 0,
+                }),
+                ..self
+            },
+            Event::RefundRequestAcknowledged(_) => self.refund_now(RefundStatus::Pending, None),
+            Event::RefundApproved(approved) => self.refund_now(RefundStatus::Approved, Some(approved.refund_cents)),
+            Event::RefundRejected(_) => self.refund_now(RefundStatus::Rejected, None),
+            Event::RefundCompleted(_) => self.refund_now(RefundStatus::Completed, None),
             Event::ProgressRecomputed(recomputed) => Enrollment { progress: recomputed.progress, ..self },
             Event::LessonViewed(viewed) => {
                 let mut visited = self.visited;
@@ -94,6 +143,15 @@ impl Aggregate for Enrollment {
 }
 
 impl Enrollment {
+    fn refund_now(self, status: RefundStatus, refund_cents: Option<i64>) -> Self {
+        let refund = self.refund.map(|refund| Refund {
+            status,
+            refund_cents: refund_cents.unwrap_or(refund.refund_cents),
+            ..refund
+        });
+        Enrollment { refund, ..self }
+    }
+
     pub fn is_active(&self) -> bool {
         self.status == EnrollmentStatus::Active
     }
@@ -397,6 +455,140 @@ pub fn revoke(
         EnrollmentStatus::Active => {
             Ok(vec![Event::EnrollmentRevoked(EnrollmentRevoked { trainee_id, course_id, reason })])
         }
+    }
+}
+
+/// Why a refund command is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundRejection {
+    Learning(LearningRejection),
+    /// Refunds are for individual trainees' purchases; corporate access is granted, not bought.
+    NotAnIndividualTrainee,
+    /// The enrolment was granted, not bought.
+    NotPurchased,
+    /// R4: half of the course or more was seen.
+    AfterHalf {
+        progress: u8,
+    },
+    /// R5: one request per enrolment, ever.
+    AlreadyRequested,
+    /// The reason is empty or too long.
+    InvalidReason(String),
+    /// There is no such request (for admins).
+    NoRequest,
+    /// D9: the request was approved or rejected already; terminal states are final.
+    AlreadyDecided,
+}
+
+/// The trainee asks for their purchase back (R4, R5, D2): an active enrolment bought by an individual
+/// trainee, with progress below 50, and no request before.
+pub fn request_refund(
+    enrollment: &Enrollment,
+    (trainee_id, course_id): (Uuid, Uuid),
+    refund_id: Uuid,
+    individual: bool,
+    reason: &str,
+) -> Result<Vec<Event>, RefundRejection> {
+    if !individual {
+        return Err(RefundRejection::NotAnIndividualTrainee);
+    }
+    enrollment.learning().map_err(RefundRejection::Learning)?;
+    let Some(EnrollmentSource::Purchase { order_id, price_cents }) = enrollment.source else {
+        return Err(RefundRejection::NotPurchased);
+    };
+    if enrollment.refund.is_some() {
+        return Err(RefundRejection::AlreadyRequested);
+    }
+    if enrollment.progress >= REFUND_PROGRESS_LIMIT {
+        return Err(RefundRejection::AfterHalf { progress: enrollment.progress });
+    }
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > REFUND_REASON_MAX_CHARS {
+        return Err(RefundRejection::InvalidReason(format!("must be 1 to {REFUND_REASON_MAX_CHARS} characters")));
+    }
+    Ok(vec![Event::RefundRequested(RefundRequested {
+        refund_id,
+        trainee_id,
+        course_id,
+        order_id,
+        paid_cents: price_cents,
+        progress_at_request: enrollment.progress,
+        reason: Personal::clear(reason),
+    })])
+}
+
+/// What an admin decides about a refund request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundDecision {
+    Acknowledge,
+    Approve,
+    Reject { reason: String },
+}
+
+/// An admin moves the request along D9: acknowledging an open request (again: nothing changes), approving
+/// it (`refund_cents` = floor(0.70 x paid), D5) or rejecting it with a reason. Approved, rejected and
+/// completed requests are final.
+pub fn decide_refund(
+    enrollment: &Enrollment,
+    (trainee_id, course_id): (Uuid, Uuid),
+    decision: RefundDecision,
+) -> Result<Vec<Event>, RefundRejection> {
+    let refund = enrollment.refund.as_ref().ok_or(RefundRejection::NoRequest)?;
+    let refund_id = refund.refund_id;
+    let open = matches!(refund.status, RefundStatus::Requested | RefundStatus::Pending);
+    if !open {
+        return Err(RefundRejection::AlreadyDecided);
+    }
+    Ok(match decision {
+        RefundDecision::Acknowledge if refund.status == RefundStatus::Pending => Vec::new(),
+        RefundDecision::Acknowledge => {
+            vec![Event::RefundRequestAcknowledged(RefundRequestAcknowledged { refund_id, trainee_id, course_id })]
+        }
+        RefundDecision::Approve => vec![Event::RefundApproved(RefundApproved {
+            refund_id,
+            trainee_id,
+            course_id,
+            order_id: refund.order_id,
+            paid_cents: refund.paid_cents,
+            refund_cents: refund_of(refund.paid_cents),
+        })],
+        RefundDecision::Reject { reason } => {
+            let reason = reason.trim();
+            if reason.is_empty() || reason.chars().count() > REFUND_REASON_MAX_CHARS {
+                return Err(RefundRejection::InvalidReason(format!(
+                    "must be 1 to {REFUND_REASON_MAX_CHARS} characters"
+                )));
+            }
+            vec![Event::RefundRejected(RefundRejected { refund_id, trainee_id, course_id, reason: reason.to_owned() })]
+        }
+    })
+}
+
+/// D5: floor(0.70 x paid).
+pub fn refund_of(paid_cents: i64) -> i64 {
+    paid_cents * REFUND_PERCENT / 100
+}
+
+/// The refund saga's last step: the approved refund's enrolment is revoked and the refund completed, once.
+pub fn complete_refund(
+    enrollment: &Enrollment,
+    (trainee_id, course_id): (Uuid, Uuid),
+    refund_id: Uuid,
+) -> Result<Vec<Event>, RefundRejection> {
+    let refund = enrollment.refund.as_ref().filter(|refund| refund.refund_id == refund_id);
+    match refund.map(|refund| refund.status) {
+        Some(RefundStatus::Completed) => Ok(Vec::new()),
+        Some(RefundStatus::Approved) => {
+            let mut events = Vec::new();
+            if enrollment.is_active() {
+                let reason = RevocationReason::Refunded { refund_id };
+                events.push(Event::EnrollmentRevoked(EnrollmentRevoked { trainee_id, course_id, reason }));
+            }
+            events.push(Event::RefundCompleted(RefundCompleted { refund_id, trainee_id, course_id }));
+            Ok(events)
+        }
+        Some(_) => Err(RefundRejection::AlreadyDecided),
+        None => Err(RefundRejection::NoRequest),
     }
 }
 
@@ -727,6 +919,68 @@ mod tests {
             then(&gone, &enroll(&gone, &self::course(CourseStatus::Published), TRAINEE, purchase(11)).expect("again"));
         assert_eq!((back.progress, back.certificate_id), (0, Some(CERTIFICATE)));
         assert_eq!(types(&view_lesson(&back, &course_of_one(), LEARNER, id(20)).expect("viewed")), ["LessonViewed"]);
+    }
+
+    const REFUND: Uuid = Uuid::from_u128(88);
+    const WHO: (Uuid, Uuid) = (TRAINEE, COURSE);
+
+    #[test]
+    fn a_refund_is_asked_for_once_by_an_individual_trainee_before_half_of_a_bought_course() {
+        let enrollment = enrolled();
+        let asked = request_refund(&enrollment, WHO, REFUND, true, " Not for me ").expect("requested");
+        assert!(matches!(&asked[..], [Event::RefundRequested(r)]
+            if r.paid_cents == 1999 && r.order_id == id(9) && r.progress_at_request == 0 && r.reason.text() == Some("Not for me")));
+        let requested = then(&enrollment, &asked);
+        assert_eq!(request_refund(&requested, WHO, id(89), true, "again"), Err(RefundRejection::AlreadyRequested));
+        assert_eq!(request_refund(&enrollment, WHO, REFUND, false, "x"), Err(RefundRejection::NotAnIndividualTrainee));
+        assert!(matches!(request_refund(&enrollment, WHO, REFUND, true, "  "), Err(RefundRejection::InvalidReason(_))));
+
+        let mut half = enrollment.clone();
+        half.progress = 50;
+        assert_eq!(request_refund(&half, WHO, REFUND, true, "x"), Err(RefundRejection::AfterHalf { progress: 50 }));
+        half.progress = 49;
+        assert!(request_refund(&half, WHO, REFUND, true, "x").is_ok(), "strictly below half");
+
+        let grant = EnrollmentSource::AdminGrant { admin_id: id(5) };
+        let granted = Enrollment::from_events(
+            &enroll(&Enrollment::default(), &self::course(CourseStatus::Published), TRAINEE, grant).expect("granted"),
+        );
+        assert_eq!(request_refund(&granted, WHO, REFUND, true, "x"), Err(RefundRejection::NotPurchased));
+        assert_eq!(
+            request_refund(&Enrollment::default(), WHO, REFUND, true, "x"),
+            Err(RefundRejection::Learning(LearningRejection::NotEnrolled))
+        );
+    }
+
+    #[test]
+    fn an_admin_acknowledges_then_approves_or_rejects_once_and_the_saga_completes_once() {
+        let enrollment = enrolled();
+        let requested = then(&enrollment, &request_refund(&enrollment, WHO, REFUND, true, "x").expect("requested"));
+        assert_eq!(decide_refund(&enrollment, WHO, RefundDecision::Approve), Err(RefundRejection::NoRequest));
+        let seen = then(&requested, &decide_refund(&requested, WHO, RefundDecision::Acknowledge).expect("seen"));
+        assert_eq!(decide_refund(&seen, WHO, RefundDecision::Acknowledge), Ok(Vec::new()), "seen already");
+        let approved = decide_refund(&seen, WHO, RefundDecision::Approve).expect("approved");
+        assert!(matches!(&approved[..], [Event::RefundApproved(a)] if a.refund_cents == 1399 && a.paid_cents == 1999));
+        let approved = then(&seen, &approved);
+        for decision in
+            [RefundDecision::Approve, RefundDecision::Reject { reason: "no".into() }, RefundDecision::Acknowledge]
+        {
+            assert_eq!(decide_refund(&approved, WHO, decision), Err(RefundRejection::AlreadyDecided), "final");
+        }
+        let completed = complete_refund(&approved, WHO, REFUND).expect("completed");
+        assert_eq!(types(&completed), ["EnrollmentRevoked", "RefundCompleted"]);
+        let done = then(&approved, &completed);
+        assert!(!done.is_active());
+        assert_eq!(complete_refund(&done, WHO, REFUND), Ok(Vec::new()), "once");
+        assert_eq!(complete_refund(&requested, WHO, REFUND), Err(RefundRejection::AlreadyDecided), "not approved");
+
+        let rejected = decide_refund(&requested, WHO, RefundDecision::Reject { reason: "Watched it".into() });
+        let rejected = then(&requested, &rejected.expect("rejected"));
+        assert_eq!(decide_refund(&rejected, WHO, RefundDecision::Approve), Err(RefundRejection::AlreadyDecided));
+        assert!(matches!(
+            decide_refund(&requested, WHO, RefundDecision::Reject { reason: String::new() }),
+            Err(RefundRejection::InvalidReason(_))
+        ));
     }
 
     #[test]

@@ -7,8 +7,8 @@
 use std::collections::HashSet;
 
 use events::commerce::{
-    CheckoutSessionCreated, InstructorEarningRecorded, OrderExpired, OrderFulfilled, OrderLine, OrderLineRefunded,
-    OrderPaid, OrderPaymentFailed, OrderPlaced, PaymentMethod,
+    CheckoutSessionCreated, InstructorEarningRecorded, InstructorEarningReversed, OrderExpired, OrderFulfilled,
+    OrderLine, OrderLineRefunded, OrderPaid, OrderPaymentFailed, OrderPlaced, PaymentMethod,
 };
 use events::{Actor, Event, Role};
 use time::{Date, OffsetDateTime};
@@ -20,6 +20,8 @@ use super::discount::{discounted, percent_on};
 
 /// The instructor's share of a sold line, in percent (R1).
 pub const INSTRUCTOR_SHARE_PERCENT: i64 = 80;
+/// D3: what an instructor keeps of a refunded sale (30 % of their 80 %).
+pub const INSTRUCTOR_KEEPS_ON_REFUND_PERCENT: i64 = 24;
 pub const WALLET_TOO_LOW: &str = "Wallet balance is not enough";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -47,6 +49,10 @@ pub struct Order {
     pub checkout_url: Option<String>,
     /// Lines credited to their instructor or refunded: each is settled once.
     pub settled: HashSet<Uuid>,
+    /// Lines credited to their instructor (R1).
+    pub earned: HashSet<Uuid>,
+    /// Lines whose instructor earning was reversed by a refund: each once.
+    pub reversed: HashSet<Uuid>,
 }
 
 impl Aggregate for Order {
@@ -68,11 +74,17 @@ impl Aggregate for Order {
             Event::OrderPaid(_) => self.status = OrderStatus::Paid,
             Event::OrderPaymentFailed(_) => self.status = OrderStatus::Failed,
             Event::OrderExpired(_) => self.status = OrderStatus::Expired,
-            Event::InstructorEarningRecorded(InstructorEarningRecorded { course_id, .. })
-            | Event::OrderLineRefunded(OrderLineRefunded { course_id, .. }) => {
+            Event::InstructorEarningRecorded(InstructorEarningRecorded { course_id, .. }) => {
+                self.settled.insert(*course_id);
+                self.earned.insert(*course_id);
+            }
+            Event::OrderLineRefunded(OrderLineRefunded { course_id, .. }) => {
                 self.settled.insert(*course_id);
             }
             Event::OrderFulfilled(_) => self.status = OrderStatus::Fulfilled,
+            Event::InstructorEarningReversed(reversed) => {
+                self.reversed.insert(reversed.course_id);
+            }
             _ => {}
         }
         self
@@ -110,6 +122,11 @@ pub enum OrderCommand {
     },
     RecordSale {
         course_id: Uuid,
+    },
+    /// A refund (D3) takes the line's earning back from its instructor.
+    ReverseEarning {
+        course_id: Uuid,
+        refund_id: Uuid,
     },
     RefundLine {
         course_id: Uuid,
@@ -168,6 +185,11 @@ pub fn price_lines(courses: &[Course], today: Date) -> Result<Vec<OrderLine>, Or
 /// The instructor's earning of a line at `price_cents`: floor(0.80 x price) (R1).
 pub fn instructor_share(price_cents: i64) -> i64 {
     price_cents * INSTRUCTOR_SHARE_PERCENT / 100
+}
+
+/// D3: on a refund the instructor gives back exactly what they were credited but floor(0.24 x price).
+pub fn instructor_clawback(price_cents: i64) -> i64 {
+    instructor_share(price_cents) - price_cents * INSTRUCTOR_KEEPS_ON_REFUND_PERCENT / 100
 }
 
 /// Decides `command` on `order`. `actor` is `None` for the sagas and the payment webhook.
@@ -254,6 +276,19 @@ pub fn decide(order: &Order, actor: Option<&Actor>, command: OrderCommand) -> Re
                 instructor_id: line.instructor_id,
                 price_cents: line.price_cents,
                 amount_cents: instructor_share(line.price_cents),
+            })])
+        }
+        OrderCommand::ReverseEarning { course_id, refund_id } => {
+            // A line refunded in full at fulfilment earned nothing, and a reversed one is reversed once.
+            let earned = order.earned.contains(&course_id) && !order.reversed.contains(&course_id);
+            let line = order.lines.iter().find(|line| line.course_id == course_id);
+            let Some(line) = line.filter(|_| earned) else { return unchanged };
+            Ok(vec![Event::InstructorEarningReversed(InstructorEarningReversed {
+                order_id,
+                course_id,
+                instructor_id: line.instructor_id,
+                refund_id,
+                amount_cents: instructor_clawback(line.price_cents),
             })])
         }
         OrderCommand::RefundLine { course_id } => {

@@ -228,6 +228,20 @@ impl Checkout {
         Ok(())
     }
 
+    /// D3: takes a refunded line's earning back from its instructor, once per line.
+    pub async fn reverse_earning(
+        &self,
+        cause: &Cause,
+        order_id: Uuid,
+        course_id: Uuid,
+        refund_id: Uuid,
+    ) -> Result<(), Problem> {
+        let command = OrderCommand::ReverseEarning { course_id, refund_id };
+        let order_run = run(order_stream(order_id), Self::SAGA, cause.headers("reverse"), order_id);
+        execute(&self.state, order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
+        Ok(())
+    }
+
     /// Credits a trainee's wallet once for `operation_id`.
     pub async fn credit_wallet(
         &self,

@@ -382,6 +382,22 @@ impl Learning {
         Ok(())
     }
 
+    /// The refund saga's last step: revokes the refunded enrolment and completes the refund, once.
+    pub async fn complete_refund(
+        &self,
+        cause: &super::Cause,
+        trainee_id: Uuid,
+        course_id: Uuid,
+        refund_id: Uuid,
+    ) -> Result<(), Problem> {
+        let run = self.run(cause, "complete-refund", trainee_id, course_id);
+        execute(&self.state, run, |enrollment: &Enrollment| {
+            enrollment::complete_refund(enrollment, (trainee_id, course_id), refund_id)
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Saga 6: asks for the automatic certificate email, which goes out once whatever the redeliveries.
     pub async fn email_certificate_once(
         &self,

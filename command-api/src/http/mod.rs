@@ -14,6 +14,7 @@ mod learning;
 mod orders;
 mod payments;
 mod recovery;
+mod refunds;
 mod sessions;
 
 use std::sync::Arc;
@@ -200,6 +201,18 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .body::<orders::GrantBody>()
         .route(POST, "/api/v1/admin/enrollments/revocations", orders::revoke, Admin, "End a trainee's enrolment")
         .body::<orders::GrantBody>()
+        .route(POST, "/api/v1/enrollments/{id}/refund-request", refunds::request, Trainee, "Ask for a course back")
+        .body::<refunds::RefundRequestBody>()
+        .route(
+            POST,
+            "/api/v1/admin/refund-requests/{id}/acknowledge",
+            refunds::acknowledge,
+            Admin,
+            "Mark a refund request seen",
+        )
+        .route(POST, "/api/v1/admin/refund-requests/{id}/approve", refunds::approve, Admin, "Approve a refund")
+        .route(POST, "/api/v1/admin/refund-requests/{id}/reject", refunds::reject, Admin, "Reject a refund")
+        .body::<refunds::RejectBody>()
         .route(POST, "/api/v1/courses", courses::create, Instructor, "Create a draft course")
         .body::<courses::CreateCourseBody>()
         .route(POST, "/api/v1/courses/discounts", bulk_discounts::apply, InstructorOrAdmin, "Discount many courses")

@@ -126,6 +126,31 @@ pub(super) async fn apply(
             )
             .await
         }
+        // D3: a refund takes back all but floor(0.24 x price) of the line's earning, in the month of the refund.
+        Event::InstructorEarningReversed(e) => {
+            let (year, month) = (at.year(), i32::from(u8::from(at.month())));
+            execute(
+                transaction,
+                "UPDATE instructor_ledger_view SET balance_cents = balance_cents - $2 WHERE instructor_id = $1",
+                &[&e.instructor_id, &e.amount_cents],
+            )
+            .await?;
+            execute(
+                transaction,
+                "INSERT INTO instructor_revenue_monthly (instructor_id, year, month, gross_cents, refunds_cents) \
+                 VALUES ($1, $2, $3, 0, $4) ON CONFLICT (instructor_id, year, month) \
+                 DO UPDATE SET refunds_cents = instructor_revenue_monthly.refunds_cents + $4",
+                &[&e.instructor_id, &year, &month, &e.amount_cents],
+            )
+            .await?;
+            execute(
+                transaction,
+                "UPDATE instructor_course_earnings SET earning_cents = earning_cents - $3 \
+                 WHERE instructor_id = $1 AND course_id = $2",
+                &[&e.instructor_id, &e.course_id, &e.amount_cents],
+            )
+            .await
+        }
         Event::WalletCredited(e) => {
             let kind = e.reason.as_str();
             wallet(

@@ -97,6 +97,37 @@ pub(super) async fn apply(
             let at = (revoked.trainee_id, revoked.course_id);
             return update_enrollment(transaction, recorded, at, "status = 'revoked'", &[]).await;
         }
+        Event::RefundRequested(requested) => return refund_requested(transaction, recorded, requested).await,
+        Event::RefundRequestAcknowledged(e) => {
+            return refund_moved(
+                transaction,
+                recorded,
+                (e.trainee_id, e.course_id, e.refund_id),
+                "pending",
+                None,
+                None,
+            )
+            .await;
+        }
+        Event::RefundApproved(e) => {
+            let ids = (e.trainee_id, e.course_id, e.refund_id);
+            return refund_moved(transaction, recorded, ids, "approved", Some(e.refund_cents), None).await;
+        }
+        Event::RefundRejected(e) => {
+            let ids = (e.trainee_id, e.course_id, e.refund_id);
+            return refund_moved(transaction, recorded, ids, "rejected", None, Some(&e.reason)).await;
+        }
+        Event::RefundCompleted(e) => {
+            return refund_moved(
+                transaction,
+                recorded,
+                (e.trainee_id, e.course_id, e.refund_id),
+                "completed",
+                None,
+                None,
+            )
+            .await;
+        }
         Event::NotesReplaced(notes) => return replace_notes(transaction, recorded, notes).await,
         Event::TraineeAccountDeleted(deleted) => return forget_notes(transaction, deleted.user_id).await,
         Event::AccountErased(erased) => return forget_notes(transaction, erased.user_id).await,
@@ -173,4 +204,56 @@ async fn replace_notes(
 async fn forget_notes(transaction: &Transaction<'_>, trainee_id: uuid::Uuid) -> Result<(), tokio_postgres::Error> {
     let statement = transaction.prepare_cached("DELETE FROM trainee_notes WHERE trainee_id = $1").await?;
     transaction.execute(&statement, &[&trainee_id]).await.map(drop)
+}
+
+async fn refund_requested(
+    transaction: &Transaction<'_>,
+    recorded: &RecordedEvent,
+    requested: &events::learning::RefundRequested,
+) -> Result<(), tokio_postgres::Error> {
+    let at = (requested.trainee_id, requested.course_id);
+    update_enrollment(transaction, recorded, at, "refund_status = 'unseen'", &[]).await?;
+    let statement = transaction
+        .prepare_cached(
+            "INSERT INTO refund_request_view (refund_id, trainee_id, course_id, order_id, status, reason, paid_cents, \
+             progress_at_request, requested_at, updated_at, version) \
+             VALUES ($1, $2, $3, $4, 'unseen', $5, $6, $7, $8, $8, $9) ON CONFLICT (refund_id) DO NOTHING",
+        )
+        .await?;
+    let reason = requested.reason.text_or(events::personal::ERASED_TEXT);
+    let progress = i16::from(requested.progress_at_request);
+    let params: [&(dyn ToSql + Sync); 9] = [
+        &requested.refund_id,
+        &requested.trainee_id,
+        &requested.course_id,
+        &requested.order_id,
+        &reason,
+        &requested.paid_cents,
+        &progress,
+        &recorded.occurred_at,
+        &recorded.stream_version,
+    ];
+    transaction.execute(&statement, &params).await.map(drop)
+}
+
+/// A refund request moved on to `status`, on the enrolment and in the admins' list.
+async fn refund_moved(
+    transaction: &Transaction<'_>,
+    recorded: &RecordedEvent,
+    (trainee_id, course_id, refund_id): (uuid::Uuid, uuid::Uuid, uuid::Uuid),
+    status: &str,
+    refund_cents: Option<i64>,
+    decision_reason: Option<&str>,
+) -> Result<(), tokio_postgres::Error> {
+    update_enrollment(transaction, recorded, (trainee_id, course_id), "refund_status = $3", &[&status]).await?;
+    let statement = transaction
+        .prepare_cached(
+            "UPDATE refund_request_view SET status = $2, refund_cents = COALESCE($3, refund_cents), \
+             decision_reason = COALESCE($4, decision_reason), updated_at = $5, version = $6 \
+             WHERE refund_id = $1 AND version < $6",
+        )
+        .await?;
+    let params: [&(dyn ToSql + Sync); 6] =
+        [&refund_id, &status, &refund_cents, &decision_reason, &recorded.occurred_at, &recorded.stream_version];
+    transaction.execute(&statement, &params).await.map(drop)
 }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::commerce::{add_to_cart, credit, eventually, get_as, order};
 
 /// A signed-up individual trainee called `name` (any script), with a token.
-async fn trainee_named(app: &TestApp, username: &str, name: &str) -> (Uuid, String) {
+pub(crate) async fn trainee_named(app: &TestApp, username: &str, name: &str) -> (Uuid, String) {
     let body = json!({ "email": format!("{username}@example.com"), "username": username,
         "password": "correct horse battery", "name": name, "country": "eg" });
     let answer = app.send(app.http.post(app.url("/api/v1/auth/register")), Some(&body)).await;
@@ -27,9 +27,9 @@ async fn trainee_named(app: &TestApp, username: &str, name: &str) -> (Uuid, Stri
 }
 
 /// What a published course of `lessons` lessons is made of.
-struct Course {
-    id: Uuid,
-    lessons: Vec<Uuid>,
+pub(crate) struct Course {
+    pub(crate) id: Uuid,
+    pub(crate) lessons: Vec<Uuid>,
     exercise: Uuid,
 }
 
@@ -39,7 +39,7 @@ fn question(text: &str) -> Value {
 
 /// A published course titled `title` with one section of `lessons` lessons and an exercise of two questions,
 /// and an exam of two questions when `with_exam`.
-async fn course(app: &TestApp, instructor: &str, title: &str, lessons: usize, with_exam: bool) -> Course {
+pub(crate) async fn course(app: &TestApp, instructor: &str, title: &str, lessons: usize, with_exam: bool) -> Course {
     let mut body = TestApp::course_body(title);
     body["price"]["amount_cents"] = json!(1999);
     let id = app.post("/api/v1/courses", instructor, Some(&body)).await.id();

@@ -26,6 +26,7 @@ mod local_cluster;
 mod openapi_contract;
 mod projector_checkpoints;
 mod projector_restart;
+mod refunds;
 mod saga_dead_letters;
 mod saga_processes;
 mod secrets_in_logs;

@@ -189,3 +189,40 @@ fn an_order_settles_every_line_and_is_fulfilled_in_one_decision_once() {
     let partial = OrderCommand::SettleAndFulfil { lines: vec![(Uuid::from_u128(10), true)] };
     assert_eq!(decide(&paid, None, partial), Err(OrderRejection::Unsettled), "a line left out keeps it unfulfilled");
 }
+
+#[test]
+fn a_refund_reverses_a_credited_line_once_and_never_a_line_refunded_in_full() {
+    let mut commands = card_order();
+    commands.push(confirm("cs_1", 3000));
+    commands.push(OrderCommand::RecordSale { course_id: Uuid::from_u128(10) });
+    commands.push(OrderCommand::RefundLine { course_id: Uuid::from_u128(11) });
+    let order = given(commands);
+    let refund_id = Uuid::from_u128(77);
+    let reverse = |course: u128| OrderCommand::ReverseEarning { course_id: Uuid::from_u128(course), refund_id };
+    let reversed = decide(&order, None, reverse(10)).expect("reversed");
+    // Credited floor(0.80 x 1999) = 1599; keeps floor(0.24 x 1999) = 479; gives back 1120.
+    assert!(
+        matches!(&reversed[..], [Event::InstructorEarningReversed(e)] if e.amount_cents == 1120 && e.instructor_id == INSTRUCTOR)
+    );
+    let order = reversed.iter().fold(order, Order::evolve);
+    assert_eq!(decide(&order, None, reverse(10)), Ok(Vec::new()), "once");
+    assert_eq!(decide(&order, None, reverse(11)), Ok(Vec::new()), "the line refunded in full earned nothing");
+}
+
+#[test]
+fn every_cent_of_a_refunded_sale_reconciles_at_every_price() {
+    // D1 to D5 over prices with odd cents: the trainee gets floor(0.70 P) back, the instructor keeps exactly
+    // floor(0.24 P) after the clawback, and the platform the rest; nothing is lost or made up.
+    for price in (0..=100_000_i64).chain([999_999, 1_000_001, 9_999_999]) {
+        let credited = instructor_share(price);
+        let clawback = instructor_clawback(price);
+        let refunded = crate::domain::enrollment::refund_of(price);
+        let instructor_keeps = credited - clawback;
+        assert_eq!(instructor_keeps, price * 24 / 100, "price {price}");
+        let platform_keeps = price - refunded - instructor_keeps;
+        assert!(clawback >= 0 && platform_keeps >= 0, "price {price}: clawback {clawback}, platform {platform_keeps}");
+        assert_eq!(refunded + instructor_keeps + platform_keeps, price, "price {price}");
+        // Before the refund the platform kept P - credited; the refund moves money only between the three.
+        assert_eq!((price - credited) - refunded + clawback, platform_keeps, "price {price}");
+    }
+}

@@ -1,0 +1,194 @@
+//! Refunds (R2 to R5, R7, D2, D3, D5, D9): an individual trainee asks for a bought course back while they
+//! have seen less than half of it, once; admins acknowledge, approve or reject the request by its id, and
+//! the trainee is emailed the decision with it. The refund saga then credits the wallet, reverses the
+//! instructor's earning and revokes the enrolment (`Checkout::reverse_earning`, `Learning::complete_refund`).
+
+use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem, request_digest};
+use axum::extract::State;
+use events::Role;
+use events::stream::{course_stream, enrollment_stream};
+use http::{Method, StatusCode, Uri};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::CommandApiState;
+use super::execute::{Accepted, CommandRun, Decision, execute, execute_loading, load_aggregate};
+use super::headers::CommandHeaders;
+use crate::credentials;
+use crate::domain::course::Course;
+use crate::domain::enrollment::{self, Enrollment, REFUND_PROGRESS_LIMIT, RefundDecision, RefundRejection, refund_of};
+use crate::side_writes;
+
+impl From<RefundRejection> for Problem {
+    fn from(rejection: RefundRejection) -> Self {
+        match rejection {
+            RefundRejection::Learning(learning) => learning.into(),
+            RefundRejection::NotAnIndividualTrainee => {
+                Problem::forbidden("Refunds are for individual trainees' purchases; corporate access is granted.")
+            }
+            RefundRejection::NotPurchased => {
+                Problem::rule("refund_not_allowed", "Only a bought course can be refunded; this one was granted.")
+            }
+            RefundRejection::AfterHalf { progress } => Problem::rule(
+                "refund_not_allowed_after_half",
+                format!("A refund can be asked for below {REFUND_PROGRESS_LIMIT} % progress; yours is {progress} %."),
+            ),
+            RefundRejection::AlreadyRequested => {
+                Problem::rule("refund_already_requested", "A refund of this course was asked for already.")
+            }
+            RefundRejection::InvalidReason(message) => Problem::rule("validation_failed", "The reason is not valid.")
+                .with_errors(vec![FieldError::new("reason", message)]),
+            RefundRejection::NoRequest => Problem::not_found("There is no such refund request."),
+            RefundRejection::AlreadyDecided => {
+                Problem::rule("refund_already_decided", "The refund request was decided already.")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefundRequestBody {
+    /// Why, in the trainee's words (1 to 2,000 characters).
+    reason: String,
+}
+
+/// `POST /api/v1/enrollments/{course_id}/refund-request`: answers `201 {data: {id: refund_id}}`.
+pub(crate) async fn request(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(course_id): PathId,
+    headers: CommandHeaders,
+    command: JsonCommand<RefundRequestBody>,
+) -> Result<Accepted, Problem> {
+    let trainee_id = actor.user_id;
+    let individual = actor.role == Role::IndividualTrainee;
+    let refund_id = Uuid::now_v7();
+    let run = CommandRun {
+        stream_id: enrollment_stream(trainee_id, course_id),
+        actor: actor.into(),
+        headers,
+        digest: command.digest,
+        status: StatusCode::CREATED,
+        data: json!({ "id": refund_id, "course_id": course_id }),
+    };
+    let reason = command.body.reason;
+    execute(&state, run, |enrollment: &Enrollment| {
+        let events = enrollment::request_refund(enrollment, (trainee_id, course_id), refund_id, individual, &reason)?;
+        let side_writes = vec![side_writes::refund_request(refund_id, trainee_id, course_id)];
+        Ok::<_, RefundRejection>(Decision { events, side_writes, ..Decision::default() })
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RejectBody {
+    /// Why, for the trainee (1 to 2,000 characters).
+    reason: String,
+}
+
+/// `POST /api/v1/admin/refund-requests/{id}/acknowledge`
+pub(crate) async fn acknowledge(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(refund_id): PathId,
+    headers: CommandHeaders,
+    method: Method,
+    uri: Uri,
+) -> Result<Accepted, Problem> {
+    let digest = request_digest(method.as_str(), uri.path(), b"");
+    decide(&state, actor, refund_id, headers, digest, RefundDecision::Acknowledge).await
+}
+
+/// `POST /api/v1/admin/refund-requests/{id}/approve`: the trainee is emailed the decision.
+pub(crate) async fn approve(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(refund_id): PathId,
+    headers: CommandHeaders,
+    method: Method,
+    uri: Uri,
+) -> Result<Accepted, Problem> {
+    let digest = request_digest(method.as_str(), uri.path(), b"");
+    decide(&state, actor, refund_id, headers, digest, RefundDecision::Approve).await
+}
+
+/// `POST /api/v1/admin/refund-requests/{id}/reject {reason}`: the trainee is emailed the decision.
+pub(crate) async fn reject(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(refund_id): PathId,
+    headers: CommandHeaders,
+    command: JsonCommand<RejectBody>,
+) -> Result<Accepted, Problem> {
+    let decision = RefundDecision::Reject { reason: command.body.reason };
+    decide(&state, actor, refund_id, headers, command.digest, decision).await
+}
+
+async fn decide(
+    state: &CommandApiState,
+    actor: Authenticated,
+    refund_id: Uuid,
+    headers: CommandHeaders,
+    digest: String,
+    decision: RefundDecision,
+) -> Result<Accepted, Problem> {
+    let store = state.store.database();
+    let (trainee_id, course_id) = credentials::refund_request(store, refund_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("There is no such refund request."))?;
+    // The trainee hears of the decision; an erased account has no address any more.
+    let recipient = credentials::by_id(store, trainee_id).await?.map(|account| account.email);
+    let run = CommandRun {
+        stream_id: enrollment_stream(trainee_id, course_id),
+        actor: actor.into(),
+        headers,
+        digest,
+        status: StatusCode::OK,
+        data: json!({ "id": refund_id }),
+    };
+    let course_stream = course_stream(course_id);
+    let course = || load_aggregate::<Course>(state, &course_stream);
+    execute_loading(state, run, course, |enrollment: &Enrollment, course| {
+        let events = enrollment::decide_refund(enrollment, (trainee_id, course_id), decision.clone())?;
+        let email = recipient.as_deref().and_then(|to| decision_email(to, &course.state.title, &decision, enrollment));
+        let side_writes = if events.is_empty() { Vec::new() } else { email.into_iter().collect() };
+        Ok::<_, RefundRejection>(Decision { events, side_writes, ..Decision::default() })
+    })
+    .await
+}
+
+/// The email telling the trainee what was decided; none for an acknowledgement.
+fn decision_email(
+    recipient: &str,
+    course_title: &str,
+    decision: &RefundDecision,
+    enrollment: &Enrollment,
+) -> Option<event_store::SideWrite> {
+    let paid = enrollment.refund.as_ref().map_or(0, |refund| refund.paid_cents);
+    let (subject, body) = match decision {
+        RefundDecision::Acknowledge => return None,
+        RefundDecision::Approve => {
+            let refund = refund_of(paid);
+            (
+                format!("Learnlog: your refund of \"{course_title}\" was approved"),
+                format!(
+                    "Your refund of \"{course_title}\" was approved. USD {}.{:02} (70 % of what you paid) goes to \
+                     your Learnlog wallet, and the course leaves your enrolments.",
+                    refund / 100,
+                    refund % 100
+                ),
+            )
+        }
+        RefundDecision::Reject { reason } => (
+            format!("Learnlog: your refund of \"{course_title}\" was not approved"),
+            format!(
+                "Your refund of \"{course_title}\" was not approved:\n\n{}\n\nThe course stays yours.",
+                reason.trim()
+            ),
+        ),
+    };
+    Some(side_writes::email(recipient, &subject, &body, None))
+}

@@ -1,0 +1,113 @@
+//! `GET /api/v1/admin/refund-requests`: every refund request, newest first, with the trainee and the course,
+//! filtered by status (D9: `unseen`, `pending`, `approved`, `rejected`, `completed`), course, trainee and the
+//! dates it was asked for between.
+
+use std::collections::HashMap;
+
+use api_contract::Problem;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use http::HeaderMap;
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::QueryApiState;
+use crate::caching::{Audience, cached_json};
+use crate::consistency::Freshness;
+use crate::courses::unavailable;
+use crate::page::{ListEnvelope, PageRequest, date_param, param, uuid_param};
+
+const DEFAULT_LIMIT: i64 = 10;
+const STATUSES: [&str; 5] = ["unseen", "pending", "approved", "rejected", "completed"];
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct RefundRequestRow {
+    id: Uuid,
+    trainee_id: Uuid,
+    /// `null` once the account was erased.
+    trainee_name: Option<String>,
+    course_id: Uuid,
+    course_title: Option<String>,
+    order_id: Uuid,
+    status: String,
+    reason: String,
+    paid_cents: i64,
+    /// floor(0.70 x paid), once approved.
+    refund_cents: Option<i64>,
+    progress_at_request: i16,
+    /// Why it was rejected.
+    decision_reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    requested_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+}
+
+/// `GET /api/v1/admin/refund-requests?status=&course_id=&trainee_id=&from=&to=&page=&limit=`
+pub(crate) async fn list(
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = async {
+        let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
+        let status = param(&params, "status");
+        if let Some(status) = status.filter(|status| !STATUSES.contains(status)) {
+            return Err(Problem::malformed(format!("status {status:?} is not one of {}.", STATUSES.join(", "))));
+        }
+        let course = uuid_param(&params, "course_id")?;
+        let trainee = uuid_param(&params, "trainee_id")?;
+        let (from, to) = (date_param(&params, "from")?, date_param(&params, "to")?);
+        let filter = "($1::text IS NULL OR r.status = $1) AND ($2::uuid IS NULL OR r.course_id = $2) \
+             AND ($3::uuid IS NULL OR r.trainee_id = $3) AND ($4::date IS NULL OR r.requested_at >= $4::date) \
+             AND ($5::date IS NULL OR r.requested_at < $5::date + 1)";
+        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT r.refund_id, r.trainee_id, u.name, r.course_id, c.title, r.order_id, r.status, r.reason, \
+                     r.paid_cents, r.refund_cents, r.progress_at_request, r.decision_reason, r.requested_at, \
+                     r.updated_at FROM refund_request_view r LEFT JOIN user_directory u ON u.id = r.trainee_id \
+                     LEFT JOIN catalog_course c ON c.id = r.course_id WHERE {filter} \
+                     ORDER BY r.requested_at DESC, r.refund_id LIMIT $6 OFFSET $7"
+                ),
+                &[&status, &course, &trainee, &from, &to, &page.limit, &page.offset()],
+            )
+            .await
+            .map_err(unavailable)?;
+        let total: i64 = client
+            .query_one(
+                &format!("SELECT count(*) FROM refund_request_view r WHERE {filter}"),
+                &[&status, &course, &trainee, &from, &to],
+            )
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(unavailable)?;
+        let requests = rows
+            .iter()
+            .map(|row| {
+                Ok(RefundRequestRow {
+                    id: row.try_get(0)?,
+                    trainee_id: row.try_get(1)?,
+                    trainee_name: row.try_get(2)?,
+                    course_id: row.try_get(3)?,
+                    course_title: row.try_get(4)?,
+                    order_id: row.try_get(5)?,
+                    status: row.try_get(6)?,
+                    reason: row.try_get(7)?,
+                    paid_cents: row.try_get(8)?,
+                    refund_cents: row.try_get(9)?,
+                    progress_at_request: row.try_get(10)?,
+                    decision_reason: row.try_get(11)?,
+                    requested_at: row.try_get(12)?,
+                    updated_at: row.try_get(13)?,
+                })
+            })
+            .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+            .map_err(unavailable)?;
+        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &ListEnvelope::new(requests, page, total)))
+    };
+    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
