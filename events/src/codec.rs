@@ -19,6 +19,7 @@ use crate::content::{
     ExerciseRemoved, FaqAdded, FaqRemoved, FaqUpdated, LessonAdded, LessonRemoved, LessonUpdated, SectionAdded,
     SectionRemoved, SectionUpdated,
 };
+use crate::engagement::{CourseReviewDeleted, CourseReviewed, InstructorReviewDeleted, InstructorReviewed};
 use crate::identity::{
     AccountErased, AdminCreated, CorporateTraineeCreated, EmailVerificationRequested, EmailVerified,
     IndividualTraineeRegistered, InstructorBankAccountSet, InstructorCreated, InstructorSocialLinksSet, LoginFailed,
@@ -197,4 +198,8 @@ event_catalogue! {
     RefundApproved version 1 in Learning,
     RefundRejected version 1 in Learning,
     RefundCompleted version 1 in Learning,
+    CourseReviewed version 1 in Engagement,
+    CourseReviewDeleted version 1 in Engagement,
+    InstructorReviewed version 1 in Engagement,
+    InstructorReviewDeleted version 1 in Engagement,
 }

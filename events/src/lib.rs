@@ -11,6 +11,7 @@ pub mod codec;
 pub mod commerce;
 pub mod content;
 pub mod currency;
+pub mod engagement;
 pub mod envelope;
 pub mod identity;
 pub mod learning;

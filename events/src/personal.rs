@@ -132,6 +132,8 @@ impl crate::Event {
             E::InstructorBankAccountSet(e) => (e.user_id, vec![&mut e.bank_name]),
             E::NotesReplaced(e) => (e.trainee_id, vec![&mut e.text]),
             E::RefundRequested(e) => (e.trainee_id, vec![&mut e.reason]),
+            E::CourseReviewed(e) => (e.trainee_id, vec![&mut e.comment]),
+            E::InstructorReviewed(e) => (e.trainee_id, vec![&mut e.comment]),
             _ => return None,
         })
     }

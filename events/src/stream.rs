@@ -104,6 +104,16 @@ pub fn notebook_stream(trainee_id: Uuid) -> String {
     format!("notebook-{trainee_id}")
 }
 
+/// `creview-{course}-{trainee}`: one trainee's review of one course (D7: one per trainee and course).
+pub fn course_review_stream(course_id: Uuid, trainee_id: Uuid) -> String {
+    format!("creview-{course_id}-{trainee_id}")
+}
+
+/// `ireview-{instructor}-{trainee}`: one trainee's review of one instructor.
+pub fn instructor_review_stream(instructor_id: Uuid, trainee_id: Uuid) -> String {
+    format!("ireview-{instructor_id}-{trainee_id}")
+}
+
 /// Enrolment streams are `enrollment-{trainee}-{course}` (DOMAIN.md, Learning): one per trainee and course.
 pub const ENROLLMENT_PREFIX: &str = "enrollment-";
 

@@ -47,6 +47,13 @@ pub(crate) struct Rating {
     count: i32,
 }
 
+impl Rating {
+    /// From the `rating_avg` (float8) and `rating_count` columns of a row.
+    pub(crate) fn from_row(row: &Row) -> Result<Self, tokio_postgres::Error> {
+        Ok(Rating { average: row.try_get("rating_avg")?, count: row.try_get("rating_count")? })
+    }
+}
+
 /// R9: the average grade over every attempt at the course's exam (half up to 2 decimals), and how many.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ExamStats {
@@ -108,7 +115,7 @@ impl CourseView {
             discount: percent.zip(ends_on).map(|(percent, ends_on)| ActiveDiscount { percent, ends_on }),
             duration_hours: row.try_get("duration_h")?,
             lesson_count: row.try_get("lesson_count")?,
-            rating: Rating { average: row.try_get("rating_avg")?, count: row.try_get("rating_count")? },
+            rating: Rating::from_row(row)?,
             enrolled_count: row.try_get("enrolled_count")?,
             exam_grades: ExamStats { average: row.try_get("exam_avg")?, attempts: row.try_get("exam_attempts")? },
             status: row.try_get("status")?,

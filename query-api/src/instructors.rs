@@ -21,8 +21,10 @@ use crate::page::{ListEnvelope, PageRequest};
 const TOP_LIMIT: i64 = 5;
 
 const PROFILE_SELECT: &str = "SELECT u.id, u.name, u.title, u.speciality, u.biography, u.country, u.social_links, \
-     count(c.id) AS course_count, COALESCE(sum(c.enrolled_count), 0)::bigint AS enrolled_count \
+     count(c.id) AS course_count, COALESCE(sum(c.enrolled_count), 0)::bigint AS enrolled_count, \
+     COALESCE(min(r.rating_avg), 0)::float8 AS rating_avg, COALESCE(min(r.rating_count), 0) AS rating_count \
      FROM user_directory u LEFT JOIN catalog_course c ON c.instructor_id = u.id AND c.status = 'published' \
+     LEFT JOIN instructor_rating r ON r.instructor_id = u.id \
      WHERE u.role = 'instructor'";
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -38,6 +40,8 @@ pub(crate) struct InstructorView {
     course_count: i64,
     /// Trainees enrolled across those courses.
     enrolled_count: i64,
+    /// R12: the average of their reviews, 2 decimals (0 without any), and how many.
+    rating: crate::courses::Rating,
 }
 
 impl InstructorView {
@@ -52,6 +56,7 @@ impl InstructorView {
             social_links: row.try_get("social_links")?,
             course_count: row.try_get("course_count")?,
             enrolled_count: row.try_get("enrolled_count")?,
+            rating: crate::courses::Rating::from_row(row)?,
         })
     }
 }
@@ -89,8 +94,8 @@ pub(crate) async fn courses(
     freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
 }
 
-/// `GET /api/v1/instructors/top`: instructors by trainees taught, then by published courses. Ranking by
-/// rating joins once instructor reviews exist.
+/// `GET /api/v1/instructors/top?sort=popular|rating`: instructors by trainees taught (then published
+/// courses), or by their average rating (then how many rated).
 pub(crate) async fn top(
     freshness: Freshness,
     State(state): State<QueryApiState>,
@@ -107,13 +112,15 @@ async fn top_page(
 ) -> Result<Response, Problem> {
     let page =
         PageRequest::parse(params.get("page").map(String::as_str), params.get("limit").map(String::as_str), TOP_LIMIT)?;
+    let order = match params.get("sort").map(String::as_str) {
+        None | Some("popular") => "enrolled_count DESC, course_count DESC",
+        Some("rating") => "rating_avg DESC, rating_count DESC",
+        Some(_) => return Err(Problem::malformed("sort must be popular or rating.")),
+    };
     let client = state.read.pool().get().await.map_err(unavailable)?;
     let rows = client
         .query(
-            &format!(
-                "{PROFILE_SELECT} GROUP BY u.id ORDER BY enrolled_count DESC, course_count DESC, u.name, u.id \
-                 LIMIT $1 OFFSET $2"
-            ),
+            &format!("{PROFILE_SELECT} GROUP BY u.id ORDER BY {order}, u.name, u.id LIMIT $1 OFFSET $2"),
             &[&page.limit, &page.offset()],
         )
         .await

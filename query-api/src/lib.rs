@@ -16,6 +16,7 @@ mod money;
 mod orders;
 mod page;
 mod refunds;
+mod reviews;
 mod teaching;
 mod wallet;
 mod watermark;
@@ -92,6 +93,19 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         .answers_data_list::<courses::Category>()
         .route(GET, "/api/v1/instructors/top", instructors::top, Anyone, "The top instructors")
         .answers_page::<instructors::InstructorView>()
+        .query(&["sort", "page", "limit"])
+        .route(GET, "/api/v1/courses/{id}/reviews", reviews::of_course, Anyone, "A course's reviews, newest first")
+        .answers_page::<reviews::ReviewView>()
+        .query(&["page", "limit"])
+        .route(
+            GET,
+            "/api/v1/instructors/{id}/reviews",
+            reviews::of_instructor,
+            Anyone,
+            "An instructor's reviews, newest first",
+        )
+        .answers_page::<reviews::ReviewView>()
+        .query(&["page", "limit"])
         .route(GET, "/api/v1/instructors/{id}", instructors::get, Anyone, "An instructor's public profile")
         .answers_data::<instructors::InstructorView>()
         .route(GET, "/api/v1/instructors/{id}/courses", instructors::courses, Anyone, "An instructor's courses")

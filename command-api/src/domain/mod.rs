@@ -13,6 +13,7 @@ pub mod fx;
 pub mod instructor;
 pub mod notebook;
 pub mod order;
+pub mod review;
 pub mod wallet;
 pub mod youtube;
 

@@ -15,6 +15,7 @@ mod orders;
 mod payments;
 mod recovery;
 mod refunds;
+mod reviews;
 mod sessions;
 
 use std::sync::Arc;
@@ -201,6 +202,30 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .body::<orders::GrantBody>()
         .route(POST, "/api/v1/admin/enrollments/revocations", orders::revoke, Admin, "End a trainee's enrolment")
         .body::<orders::GrantBody>()
+        .route(PUT, "/api/v1/courses/{id}/reviews/mine", reviews::review_course, Trainee, "Rate and review a course")
+        .body::<reviews::CourseReviewBody>()
+        .route(
+            DELETE,
+            "/api/v1/courses/{id}/reviews/mine",
+            reviews::delete_course_review,
+            Trainee,
+            "Delete one's review",
+        )
+        .route(
+            PUT,
+            "/api/v1/instructors/{id}/reviews/mine",
+            reviews::review_instructor,
+            Trainee,
+            "Rate and review an instructor",
+        )
+        .body::<reviews::InstructorReviewBody>()
+        .route(
+            DELETE,
+            "/api/v1/instructors/{id}/reviews/mine",
+            reviews::delete_instructor_review,
+            Trainee,
+            "Delete one's review of an instructor",
+        )
         .route(POST, "/api/v1/enrollments/{id}/refund-request", refunds::request, Trainee, "Ask for a course back")
         .body::<refunds::RefundRequestBody>()
         .route(

@@ -39,6 +39,23 @@ pub(super) async fn apply(
         )
         .await;
     }
+    // R12: the course's average rating, 2 decimals, half up; a review carries the rating it replaces.
+    let review = match event {
+        Event::CourseReviewed(e) => Some((e.course_id, Some(e.rating), e.previous_rating)),
+        Event::CourseReviewDeleted(e) => Some((e.course_id, None, Some(e.previous_rating))),
+        _ => None,
+    };
+    if let Some((course_id, rating, previous)) = review {
+        let (sum, count) = super::engagement::rating_change(rating, previous);
+        return execute(
+            transaction,
+            "UPDATE catalog_course SET rating_sum = rating_sum + $2, rating_count = rating_count + $3, \
+             rating_avg = COALESCE(round((rating_sum + $2)::numeric / NULLIF(rating_count + $3, 0), 2), 0) \
+             WHERE id = $1",
+            &[&course_id, &sum, &count],
+        )
+        .await;
+    }
     // Every attempt counts in the course's exam average (R9).
     if let Event::ExamSubmitted(exam) = event {
         return execute(

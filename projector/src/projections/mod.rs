@@ -4,6 +4,7 @@
 mod catalog;
 mod commerce;
 mod course_document;
+mod engagement;
 mod enrollments;
 mod fx;
 mod users;
@@ -20,5 +21,6 @@ pub(crate) async fn apply(
     fx::apply(transaction, recorded, event).await?;
     commerce::apply(transaction, recorded, event).await?;
     enrollments::apply(transaction, recorded, event).await?;
+    engagement::apply(transaction, recorded, event).await?;
     users::apply(transaction, recorded, event).await
 }

@@ -27,6 +27,7 @@ mod openapi_contract;
 mod projector_checkpoints;
 mod projector_restart;
 mod refunds;
+mod reviews;
 mod saga_dead_letters;
 mod saga_processes;
 mod secrets_in_logs;

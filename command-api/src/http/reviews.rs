@@ -1,0 +1,142 @@
+//! Reviews (D7, R12): `PUT` and `DELETE /api/v1/courses/{id}/reviews/mine`, and the same for instructors,
+//! whose review names the course of theirs that the trainee learns. Only a trainee with an active or
+//! completed enrolment reviews; the decision guards that enrolment (and the course) until the append.
+
+use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem, request_digest};
+use axum::extract::State;
+use events::stream::{course_review_stream, course_stream, enrollment_stream, instructor_review_stream};
+use http::{Method, StatusCode, Uri};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::CommandApiState;
+use super::execute::{Accepted, CommandRun, Decision, Guarded, execute, execute_loading, load_guarded};
+use super::headers::CommandHeaders;
+use crate::domain::course::Course;
+use crate::domain::enrollment::Enrollment;
+use crate::domain::review::{self, COMMENT_MAX_CHARS, Review, ReviewRejection};
+
+impl From<ReviewRejection> for Problem {
+    fn from(rejection: ReviewRejection) -> Self {
+        let invalid = |field: &str, message: String| {
+            Problem::rule("validation_failed", "The review is not valid.")
+                .with_errors(vec![FieldError::new(field, message)])
+        };
+        match rejection {
+            ReviewRejection::NotALearner => Problem::rule(
+                "review_not_allowed",
+                "Only a trainee who learns the course, or completed it, may review it.",
+            ),
+            ReviewRejection::NotTheirCourse => invalid("course_id", "must be a course of this instructor".to_owned()),
+            ReviewRejection::InvalidRating(rating) => invalid("rating", format!("must be 1 to 5, not {rating}")),
+            ReviewRejection::CommentTooLong { chars } => {
+                invalid("comment", format!("must be at most {COMMENT_MAX_CHARS} characters, not {chars}"))
+            }
+            ReviewRejection::NoReview => Problem::not_found("You have no review here."),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CourseReviewBody {
+    /// 1 to 5.
+    rating: u8,
+    /// Up to 2,000 characters.
+    #[serde(default)]
+    comment: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InstructorReviewBody {
+    /// 1 to 5.
+    rating: u8,
+    #[serde(default)]
+    comment: String,
+    /// A course of this instructor that the trainee learns or completed.
+    course_id: Uuid,
+}
+
+fn run(stream_id: String, actor: Authenticated, headers: CommandHeaders, digest: String, id: Uuid) -> CommandRun {
+    CommandRun { stream_id, actor: actor.into(), headers, digest, status: StatusCode::OK, data: json!({ "id": id }) }
+}
+
+/// `PUT /api/v1/courses/{id}/reviews/mine`
+pub(crate) async fn review_course(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(course_id): PathId,
+    headers: CommandHeaders,
+    command: JsonCommand<CourseReviewBody>,
+) -> Result<Accepted, Problem> {
+    let trainee_id = actor.user_id;
+    let CourseReviewBody { rating, comment } = command.body;
+    let run = run(course_review_stream(course_id, trainee_id), actor, headers, command.digest, course_id);
+    let enrollment_stream = enrollment_stream(trainee_id, course_id);
+    let enrollment = || load_guarded::<Enrollment>(&state, &enrollment_stream);
+    execute_loading(&state, run, enrollment, |current: &Review, enrollment: &Guarded<Enrollment>| {
+        let events =
+            review::review_course(current, &enrollment.folded.state, (course_id, trainee_id), rating, &comment)?;
+        Ok::<_, ReviewRejection>(Decision { events, guards: vec![enrollment.guard.clone()], ..Decision::default() })
+    })
+    .await
+}
+
+/// `DELETE /api/v1/courses/{id}/reviews/mine`
+pub(crate) async fn delete_course_review(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(course_id): PathId,
+    headers: CommandHeaders,
+    method: Method,
+    uri: Uri,
+) -> Result<Accepted, Problem> {
+    let trainee_id = actor.user_id;
+    let digest = request_digest(method.as_str(), uri.path(), b"");
+    let run = run(course_review_stream(course_id, trainee_id), actor, headers, digest, course_id);
+    execute(&state, run, |current: &Review| review::delete_course_review(current, (course_id, trainee_id))).await
+}
+
+/// `PUT /api/v1/instructors/{id}/reviews/mine`
+pub(crate) async fn review_instructor(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(instructor_id): PathId,
+    headers: CommandHeaders,
+    command: JsonCommand<InstructorReviewBody>,
+) -> Result<Accepted, Problem> {
+    let trainee_id = actor.user_id;
+    let InstructorReviewBody { rating, comment, course_id } = command.body;
+    let run = run(instructor_review_stream(instructor_id, trainee_id), actor, headers, command.digest, instructor_id);
+    let (course_stream, enrollment_stream) = (course_stream(course_id), enrollment_stream(trainee_id, course_id));
+    let facts = || async {
+        let course = load_guarded::<Course>(&state, &course_stream).await?;
+        let enrollment = load_guarded::<Enrollment>(&state, &enrollment_stream).await?;
+        Ok::<_, Problem>((course, enrollment))
+    };
+    execute_loading(&state, run, facts, |current: &Review, (course, enrollment)| {
+        let learned = (&course.folded.state, &enrollment.folded.state);
+        let events = review::review_instructor(current, learned, (instructor_id, trainee_id), rating, &comment)?;
+        let guards = vec![course.guard.clone(), enrollment.guard.clone()];
+        Ok::<_, ReviewRejection>(Decision { events, guards, ..Decision::default() })
+    })
+    .await
+}
+
+/// `DELETE /api/v1/instructors/{id}/reviews/mine`
+pub(crate) async fn delete_instructor_review(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(instructor_id): PathId,
+    headers: CommandHeaders,
+    method: Method,
+    uri: Uri,
+) -> Result<Accepted, Problem> {
+    let trainee_id = actor.user_id;
+    let digest = request_digest(method.as_str(), uri.path(), b"");
+    let run = run(instructor_review_stream(instructor_id, trainee_id), actor, headers, digest, instructor_id);
+    execute(&state, run, |current: &Review| review::delete_instructor_review(current, (instructor_id, trainee_id)))
+        .await
+}
