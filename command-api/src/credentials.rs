@@ -1,6 +1,6 @@
 //! The write side's credentials and what identity commands load from them before deciding: passwords as
 //! argon2id hashes, refresh tokens and reset links as SHA-256 digests, verification codes as HMACs under
-//! the data key; and which enrolment a refund request belongs to. Only reads live here, and the work of
+//! the data key; and which enrolment a refund or access request belongs to. Only reads live here, and the work of
 //! hashing; every rule is decided in the deciders and every write is a side write of an append
 //! (`side_writes`).
 
@@ -249,10 +249,17 @@ pub async fn seal_plaintext_bank_accounts(store: &Database, key: &DataKey) -> Re
 
 /// The enrolment (trainee, course) of refund request `refund_id`, as written with the request.
 pub async fn refund_request(store: &Database, refund_id: Uuid) -> Result<Option<(Uuid, Uuid)>, CredentialsError> {
-    let client = store.pool().get().await.map_err(unavailable)?;
-    let row = client
-        .query_opt("SELECT trainee_id, course_id FROM refund_requests WHERE refund_id = $1", &[&refund_id])
+    trainee_and_course(store, "SELECT trainee_id, course_id FROM refund_requests WHERE refund_id = $1", refund_id).await
+}
+
+/// The (trainee, course) of corporate access request `request_id`, as written with the request.
+pub async fn access_request(store: &Database, request_id: Uuid) -> Result<Option<(Uuid, Uuid)>, CredentialsError> {
+    trainee_and_course(store, "SELECT trainee_id, course_id FROM access_requests WHERE request_id = $1", request_id)
         .await
-        .map_err(unavailable)?;
+}
+
+async fn trainee_and_course(store: &Database, sql: &str, id: Uuid) -> Result<Option<(Uuid, Uuid)>, CredentialsError> {
+    let client = store.pool().get().await.map_err(unavailable)?;
+    let row = client.query_opt(sql, &[&id]).await.map_err(unavailable)?;
     row.map(|row| Ok((row.try_get(0).map_err(unavailable)?, row.try_get(1).map_err(unavailable)?))).transpose()
 }

@@ -170,3 +170,11 @@ pub fn refund_request(refund_id: Uuid, trainee_id: Uuid, course_id: Uuid) -> Sid
         vec![SqlValue::Uuid(refund_id), SqlValue::Uuid(trainee_id), SqlValue::Uuid(course_id)],
     )
 }
+
+/// Which trainee and course a corporate access request is for, for admins acting on it by its id.
+pub fn access_request(request_id: Uuid, trainee_id: Uuid, course_id: Uuid) -> SideWrite {
+    SideWrite::new(
+        "INSERT INTO access_requests (request_id, trainee_id, course_id) VALUES ($1, $2, $3)",
+        vec![SqlValue::Uuid(request_id), SqlValue::Uuid(trainee_id), SqlValue::Uuid(course_id)],
+    )
+}

@@ -32,6 +32,10 @@ use crate::learning::{
     RefundApproved, RefundCompleted, RefundRejected, RefundRequestAcknowledged, RefundRequested, TraineeEnrolled,
 };
 use crate::stream::Context;
+use crate::support::{
+    CourseAccessRequestChanged, CourseAccessRequested, ReportFiled, ReportFollowUpAdded, ReportStatusChanged,
+    ReportVoided,
+};
 
 /// A stored event that cannot be turned into an [`Event`].
 #[derive(Debug, thiserror::Error)]
@@ -202,4 +206,10 @@ event_catalogue! {
     CourseReviewDeleted version 1 in Engagement,
     InstructorReviewed version 1 in Engagement,
     InstructorReviewDeleted version 1 in Engagement,
+    ReportFiled version 1 in Support,
+    ReportFollowUpAdded version 1 in Support,
+    ReportStatusChanged version 1 in Support,
+    ReportVoided version 1 in Support,
+    CourseAccessRequested version 1 in Support,
+    CourseAccessRequestChanged version 1 in Support,
 }

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod learning;
 pub mod personal;
 pub mod stream;
+pub mod support;
 pub mod taxonomy;
 pub mod wire;
 

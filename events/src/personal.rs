@@ -133,6 +133,8 @@ impl crate::Event {
             E::NotesReplaced(e) => (e.trainee_id, vec![&mut e.text]),
             E::RefundRequested(e) => (e.trainee_id, vec![&mut e.reason]),
             E::CourseReviewed(e) => (e.trainee_id, vec![&mut e.comment]),
+            E::ReportFiled(e) => (e.reporter_id, vec![&mut e.description]),
+            E::ReportFollowUpAdded(e) => (e.author_id, vec![&mut e.text]),
             E::InstructorReviewed(e) => (e.trainee_id, vec![&mut e.comment]),
             _ => return None,
         })

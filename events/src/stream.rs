@@ -114,6 +114,16 @@ pub fn instructor_review_stream(instructor_id: Uuid, trainee_id: Uuid) -> String
     format!("ireview-{instructor_id}-{trainee_id}")
 }
 
+/// `ticket-{id}`: one support ticket.
+pub fn ticket_stream(report_id: Uuid) -> String {
+    format!("ticket-{report_id}")
+}
+
+/// `access-{trainee}-{course}`: a corporate trainee's one access request for a course (R6).
+pub fn access_stream(trainee_id: Uuid, course_id: Uuid) -> String {
+    format!("access-{trainee_id}-{course_id}")
+}
+
 /// Enrolment streams are `enrollment-{trainee}-{course}` (DOMAIN.md, Learning): one per trainee and course.
 pub const ENROLLMENT_PREFIX: &str = "enrollment-";
 

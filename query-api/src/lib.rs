@@ -16,6 +16,7 @@ mod money;
 mod orders;
 mod page;
 mod refunds;
+mod reports;
 mod reviews;
 mod teaching;
 mod wallet;
@@ -149,6 +150,12 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/certificates/{id}", certificates::verify, Anyone, "Verify a certificate")
         .answers_data::<certificates::Verified>()
         .route(GET, "/api/v1/certificates/{id}/pdf", certificates::pdf, Anyone, "Download a certificate as PDF")
+        .route(GET, "/api/v1/admin/reports", reports::all, Admin, "Tickets and requests of every kind")
+        .answers_page::<reports::ReportRow>()
+        .query(&["kind", "status", "course_id", "user_id", "from", "to", "sort", "page", "limit"])
+        .route(GET, "/api/v1/me/reports", reports::mine, User, "One's own tickets and requests")
+        .answers_page::<reports::ReportRow>()
+        .query(&["kind", "status", "course_id", "from", "to", "sort", "page", "limit"])
         .route(GET, "/api/v1/admin/refund-requests", refunds::list, Admin, "Refund requests, newest first")
         .answers_page::<refunds::RefundRequestRow>()
         .query(&["status", "course_id", "trainee_id", "from", "to", "page", "limit"])

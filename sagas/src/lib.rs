@@ -12,6 +12,7 @@
 //!   its stream in `saga_dead_letters` (its later events wait behind it); transient failures (a database
 //!   down, a lost race) are retried with backoff.
 
+mod access;
 mod catalogue;
 mod certificates;
 mod checkout;
@@ -299,6 +300,7 @@ impl Sagas {
             Some(Reaction::Progress) => progress::react(&self.checkout, &self.read, &cause, &event).await,
             Some(Reaction::Catalogue) => catalogue::react(&self.checkout, &self.read, &cause, &event).await,
             Some(Reaction::Refund) => refunds::react(&self.checkout, &cause, &event).await,
+            Some(Reaction::Access) => access::react(&self.checkout, &cause, &event).await,
             Some(Reaction::Certificate) => {
                 certificates::react(&self.checkout, &self.mailing, &cause, recorded, &event).await
             }
@@ -315,6 +317,7 @@ enum Reaction {
     Catalogue,
     Certificate,
     Refund,
+    Access,
 }
 
 impl Reaction {
@@ -325,6 +328,7 @@ impl Reaction {
             Event::CourseRetired(_) | Event::CourseDeleted(_) => Some(Reaction::Catalogue),
             Event::CertificateIssued(_) | Event::CertificateEmailRequested(_) => Some(Reaction::Certificate),
             Event::RefundApproved(_) => Some(Reaction::Refund),
+            Event::CourseAccessRequestChanged(_) => Some(Reaction::Access),
             _ => None,
         }
     }

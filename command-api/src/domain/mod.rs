@@ -14,6 +14,7 @@ pub mod instructor;
 pub mod notebook;
 pub mod order;
 pub mod review;
+pub mod support;
 pub mod wallet;
 pub mod youtube;
 

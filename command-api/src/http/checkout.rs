@@ -8,17 +8,23 @@
 
 use events::commerce::CreditReason;
 use events::learning::EnrollmentSource;
-use events::stream::{cart_stream, course_stream, enrollment_stream, order_stream, wallet_stream, wishlist_stream};
+use events::stream::{
+    access_stream, cart_stream, course_stream, enrollment_stream, order_stream, wallet_stream, wishlist_stream,
+};
+use events::support::TicketStatus;
 use http::StatusCode;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, Caller, CommandRun, Decision, execute, execute_with_outcome, load_aggregate};
+use super::execute::{
+    Accepted, Caller, CommandRun, Decision, execute, execute_loading, execute_with_outcome, load_aggregate,
+};
 use super::headers::CommandHeaders;
 use crate::domain::cart::{self, CourseList, ListCommand, ListKind};
 use crate::domain::course::Course;
 use crate::domain::enrollment::{self, Enrollment, EnrollmentRejection};
 use crate::domain::order::{self, Order, OrderCommand, OrderRejection, WALLET_TOO_LOW};
+use crate::domain::support::{self, AccessRequest};
 use crate::domain::wallet::{self, DebitOutcome, Wallet, WalletCommand, WalletRejection};
 use api_contract::{FieldError, Problem};
 
@@ -255,6 +261,42 @@ impl Checkout {
         let credit = WalletCommand::Credit { operation_id, amount_cents, reason, note: None };
         execute(&self.state, wallet_run, |wallet: &Wallet| {
             wallet::decide(wallet, trainee_id, credit.clone()).map(|(events, _)| events)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Saga 4: enrols a corporate trainee whose access request was resolved (source CorporateGrant). A
+    /// trainee enrolled meanwhile, or a course deleted since, is left as it is.
+    pub async fn grant_access(
+        &self,
+        cause: &Cause,
+        trainee_id: Uuid,
+        course_id: Uuid,
+        request_id: Uuid,
+    ) -> Result<(), Problem> {
+        let source = EnrollmentSource::CorporateGrant { request_id };
+        let grant_run = run(enrollment_stream(trainee_id, course_id), Self::SAGA, cause.headers("grant"), course_id);
+        let state = &self.state;
+        let course = || async { load_aggregate::<Course>(state, &course_stream(course_id)).await };
+        execute_loading(state, grant_run, course, |enrollment: &Enrollment, course| {
+            let events = enrollment::enroll(enrollment, &course.state, trainee_id, source.clone()).unwrap_or_default();
+            let guards =
+                vec![event_store::Guard::StreamAt { stream_id: course_stream(course_id), version: course.version }];
+            Ok::<_, Problem>(Decision { events, guards, ..Decision::default() })
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Saga 5: rejects a corporate access request for a course that was deleted, if it is still open.
+    pub async fn close_access_request(&self, cause: &Cause, trainee_id: Uuid, course_id: Uuid) -> Result<(), Problem> {
+        let close_run = run(access_stream(trainee_id, course_id), Self::SAGA, cause.headers("close-access"), course_id);
+        execute(&self.state, close_run, |request: &AccessRequest| {
+            Ok::<_, Problem>(
+                support::change_access_status(request, (trainee_id, course_id), TicketStatus::Rejected)
+                    .unwrap_or_default(),
+            )
         })
         .await?;
         Ok(())

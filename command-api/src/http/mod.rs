@@ -17,6 +17,7 @@ mod recovery;
 mod refunds;
 mod reviews;
 mod sessions;
+mod support;
 
 use std::sync::Arc;
 
@@ -226,6 +227,29 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             Trainee,
             "Delete one's review of an instructor",
         )
+        .route(POST, "/api/v1/reports", support::file, User, "File a support ticket")
+        .body::<support::ReportBody>()
+        .route(POST, "/api/v1/reports/{id}/follow-ups", support::follow_up, User, "Add to a ticket's thread")
+        .body::<support::FollowUpBody>()
+        .route(POST, "/api/v1/admin/reports/{id}/status", support::change_status, Admin, "Move a ticket along")
+        .body::<support::StatusBody>()
+        .route(DELETE, "/api/v1/admin/reports/{id}", support::void, Admin, "Void a ticket")
+        .route(
+            POST,
+            "/api/v1/course-access-requests",
+            support::request_access,
+            Trainee,
+            "Ask for a course (corporate trainees)",
+        )
+        .body::<support::AccessBody>()
+        .route(
+            POST,
+            "/api/v1/admin/course-access-requests/{id}/status",
+            support::change_access_status,
+            Admin,
+            "Move an access request along; resolved grants the course",
+        )
+        .body::<support::StatusBody>()
         .route(POST, "/api/v1/enrollments/{id}/refund-request", refunds::request, Trainee, "Ask for a course back")
         .body::<refunds::RefundRequestBody>()
         .route(

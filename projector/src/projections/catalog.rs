@@ -5,10 +5,11 @@
 //! can be rebuilt alone.
 
 use deadpool_postgres::Transaction;
+
+use super::execute;
 use events::personal::ERASED_NAME;
 use events::stream::Context;
 use events::{Event, RecordedEvent};
-use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::course_document::CourseDocument;
@@ -149,15 +150,6 @@ async fn rename_instructor(
         &[&instructor_id, &name],
     )
     .await
-}
-
-async fn execute(
-    transaction: &Transaction<'_>,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<(), tokio_postgres::Error> {
-    let statement = transaction.prepare_cached(sql).await?;
-    transaction.execute(&statement, params).await.map(drop)
 }
 
 /// Moves the course row to this event's version; false when the row is already there or further.

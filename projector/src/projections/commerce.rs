@@ -4,8 +4,9 @@
 //! same transaction), so sums are plain additions.
 
 use deadpool_postgres::Transaction;
+
+use super::execute;
 use events::{Event, RecordedEvent};
-use tokio_postgres::types::ToSql;
 
 pub(super) async fn apply(
     transaction: &Transaction<'_>,
@@ -228,13 +229,4 @@ async fn wallet(
         )
         .await?;
     transaction.execute(&balance, &[&trainee_id, &balance_cents, &recorded.stream_version]).await.map(drop)
-}
-
-async fn execute(
-    transaction: &Transaction<'_>,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<(), tokio_postgres::Error> {
-    let statement = transaction.prepare_cached(sql).await?;
-    transaction.execute(&statement, params).await.map(drop)
 }

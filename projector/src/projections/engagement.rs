@@ -4,8 +4,9 @@
 //! ratings stay in the averages.
 
 use deadpool_postgres::Transaction;
+
+use super::execute;
 use events::{Event, RecordedEvent};
-use tokio_postgres::types::ToSql;
 
 pub(super) async fn apply(
     transaction: &Transaction<'_>,
@@ -101,15 +102,6 @@ pub(super) fn rating_change(rating: Option<u8>, previous: Option<u8>) -> (i64, i
     let sum = i64::from(rating.unwrap_or(0)) - i64::from(previous.unwrap_or(0));
     let count = i32::from(rating.is_some()) - i32::from(previous.is_some());
     (sum, count)
-}
-
-async fn execute(
-    transaction: &Transaction<'_>,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<(), tokio_postgres::Error> {
-    let statement = transaction.prepare_cached(sql).await?;
-    transaction.execute(&statement, params).await.map(drop)
 }
 
 #[cfg(test)]

@@ -7,10 +7,12 @@ mod course_document;
 mod engagement;
 mod enrollments;
 mod fx;
+mod support;
 mod users;
 
 use deadpool_postgres::Transaction;
 use events::{Event, RecordedEvent};
+use tokio_postgres::types::ToSql;
 
 pub(crate) async fn apply(
     transaction: &Transaction<'_>,
@@ -22,5 +24,16 @@ pub(crate) async fn apply(
     commerce::apply(transaction, recorded, event).await?;
     enrollments::apply(transaction, recorded, event).await?;
     engagement::apply(transaction, recorded, event).await?;
+    support::apply(transaction, recorded, event).await?;
     users::apply(transaction, recorded, event).await
+}
+
+/// Runs one statement of a projection, prepared once per connection.
+async fn execute(
+    transaction: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<(), tokio_postgres::Error> {
+    let statement = transaction.prepare_cached(sql).await?;
+    transaction.execute(&statement, params).await.map(drop)
 }

@@ -32,3 +32,4 @@ mod saga_dead_letters;
 mod saga_processes;
 mod secrets_in_logs;
 mod sessions;
+mod support;

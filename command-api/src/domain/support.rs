@@ -1,0 +1,309 @@
+//! The Support aggregates: support tickets (`ticket-{id}`) and corporate access requests
+//! (`access-{trainee}-{course}`, one per trainee and course ever, R6). Both move along D9: unseen, pending,
+//! then resolved or rejected; a status never goes back and a terminal one is final. A ticket's thread is its
+//! reporter's and the admins': anyone else does not see it exist.
+
+use events::support::{
+    CourseAccessRequestChanged, CourseAccessRequested, ReportFiled, ReportFollowUpAdded, ReportKind,
+    ReportStatusChanged, ReportVoided, TicketStatus,
+};
+use events::{Actor, Event, Role};
+use uuid::Uuid;
+
+use super::Aggregate;
+use super::course::{Course, CourseStatus};
+use super::enrollment::Enrollment;
+
+pub const TEXT_MAX_CHARS: usize = 5_000;
+
+/// Where a ticket or request stands (D9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stage {
+    #[default]
+    Missing,
+    Unseen,
+    Pending,
+    Resolved,
+    Rejected,
+}
+
+impl Stage {
+    fn after(status: TicketStatus) -> Stage {
+        match status {
+            TicketStatus::Pending => Stage::Pending,
+            TicketStatus::Resolved => Stage::Resolved,
+            TicketStatus::Rejected => Stage::Rejected,
+        }
+    }
+
+    /// Whether an admin may move from here to `status`: forward only, and nothing after a terminal stage.
+    /// `Ok(false)`: already there, nothing to record.
+    fn may_move_to(self, status: TicketStatus) -> Result<bool, SupportRejection> {
+        let to = Stage::after(status);
+        match (self, to) {
+            (Stage::Missing, _) => Err(SupportRejection::NotFound),
+            (from, to) if from == to => Ok(false),
+            (Stage::Unseen, _) | (Stage::Pending, Stage::Resolved | Stage::Rejected) => Ok(true),
+            _ => Err(SupportRejection::InvalidStatusChange),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SupportRejection {
+    /// No such ticket or request, or not the caller's to see.
+    NotFound,
+    InvalidText(&'static str, String),
+    /// D9: backwards, or after a terminal status.
+    InvalidStatusChange,
+    /// R25: access requests are corporate trainees'; individual trainees buy.
+    NotCorporate,
+    CourseNotFound,
+    AlreadyEnrolled,
+    /// R6: one access request per course, ever.
+    AlreadyRequested,
+}
+
+fn text(field: &'static str, value: &str) -> Result<String, SupportRejection> {
+    let value = value.trim();
+    let chars = value.chars().count();
+    if chars == 0 || chars > TEXT_MAX_CHARS {
+        return Err(SupportRejection::InvalidText(field, format!("must be 1 to {TEXT_MAX_CHARS} characters")));
+    }
+    Ok(value.to_owned())
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ticket {
+    pub reporter: Option<Uuid>,
+    pub stage: Stage,
+    pub voided: bool,
+}
+
+impl Aggregate for Ticket {
+    fn evolve(self, event: &Event) -> Self {
+        match event {
+            Event::ReportFiled(filed) => {
+                Ticket { reporter: Some(filed.reporter_id), stage: Stage::Unseen, voided: false }
+            }
+            Event::ReportStatusChanged(changed) => Ticket { stage: Stage::after(changed.status), ..self },
+            Event::ReportVoided(_) => Ticket { voided: true, ..self },
+            _ => self,
+        }
+    }
+}
+
+impl Ticket {
+    /// The ticket as `actor` may see it: its reporter's and the admins', unless voided.
+    fn seen_by(&self, actor: &Actor) -> Result<(), SupportRejection> {
+        let theirs = self.reporter == Some(actor.user_id) || actor.role == Role::Admin;
+        if self.stage == Stage::Missing || self.voided || !theirs {
+            return Err(SupportRejection::NotFound);
+        }
+        Ok(())
+    }
+}
+
+/// Any user files a ticket, about a course or not.
+pub fn file_report(
+    report_id: Uuid,
+    reporter_id: Uuid,
+    kind: ReportKind,
+    course_id: Option<Uuid>,
+    description: &str,
+) -> Result<Vec<Event>, SupportRejection> {
+    let description = events::personal::Personal::Clear(text("description", description)?);
+    Ok(vec![Event::ReportFiled(ReportFiled { report_id, reporter_id, kind, course_id, description })])
+}
+
+/// The reporter or an admin adds to the thread.
+pub fn follow_up(ticket: &Ticket, report_id: Uuid, author: &Actor, body: &str) -> Result<Vec<Event>, SupportRejection> {
+    ticket.seen_by(author)?;
+    let text = events::personal::Personal::Clear(text("text", body)?);
+    let by_admin = author.role == Role::Admin;
+    Ok(vec![Event::ReportFollowUpAdded(ReportFollowUpAdded { report_id, author_id: author.user_id, by_admin, text })])
+}
+
+/// An admin moves the ticket along D9.
+pub fn change_report_status(
+    ticket: &Ticket,
+    report_id: Uuid,
+    status: TicketStatus,
+) -> Result<Vec<Event>, SupportRejection> {
+    if ticket.voided {
+        return Err(SupportRejection::NotFound);
+    }
+    let changed = ticket.stage.may_move_to(status)?;
+    Ok(if changed { vec![Event::ReportStatusChanged(ReportStatusChanged { report_id, status })] } else { Vec::new() })
+}
+
+/// An admin deletes a ticket: it is voided, its history kept.
+pub fn void_report(ticket: &Ticket, report_id: Uuid, admin_id: Uuid) -> Result<Vec<Event>, SupportRejection> {
+    match (ticket.stage, ticket.voided) {
+        (Stage::Missing, _) => Err(SupportRejection::NotFound),
+        (_, true) => Ok(Vec::new()),
+        _ => Ok(vec![Event::ReportVoided(ReportVoided { report_id, admin_id })]),
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccessRequest {
+    pub request_id: Option<Uuid>,
+    pub stage: Stage,
+}
+
+impl Aggregate for AccessRequest {
+    fn evolve(self, event: &Event) -> Self {
+        match event {
+            Event::CourseAccessRequested(requested) => {
+                AccessRequest { request_id: Some(requested.request_id), stage: Stage::Unseen }
+            }
+            Event::CourseAccessRequestChanged(changed) => AccessRequest { stage: Stage::after(changed.status), ..self },
+            _ => self,
+        }
+    }
+}
+
+/// A corporate trainee asks for access to a published course they are not enrolled in, once (R6, R25).
+pub fn request_access(
+    request: &AccessRequest,
+    (course, enrollment): (&Course, &Enrollment),
+    trainee: &Actor,
+    request_id: Uuid,
+) -> Result<Vec<Event>, SupportRejection> {
+    if trainee.role != Role::CorporateTrainee {
+        return Err(SupportRejection::NotCorporate);
+    }
+    if course.status != CourseStatus::Published {
+        return Err(SupportRejection::CourseNotFound);
+    }
+    if enrollment.is_active() {
+        return Err(SupportRejection::AlreadyEnrolled);
+    }
+    if request.stage != Stage::Missing {
+        return Err(SupportRejection::AlreadyRequested);
+    }
+    let (trainee_id, course_id) = (trainee.user_id, course.id);
+    Ok(vec![Event::CourseAccessRequested(CourseAccessRequested { request_id, trainee_id, course_id })])
+}
+
+/// An admin moves an access request along D9; `resolved` grants the course.
+pub fn change_access_status(
+    request: &AccessRequest,
+    (trainee_id, course_id): (Uuid, Uuid),
+    status: TicketStatus,
+) -> Result<Vec<Event>, SupportRejection> {
+    let changed = request.stage.may_move_to(status)?;
+    let Some(request_id) = request.request_id.filter(|_| changed) else { return Ok(Vec::new()) };
+    Ok(vec![Event::CourseAccessRequestChanged(CourseAccessRequestChanged {
+        request_id,
+        trainee_id,
+        course_id,
+        status,
+    })])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use events::learning::{EnrollmentSource, TraineeEnrolled};
+
+    const REPORT: Uuid = Uuid::from_u128(10);
+
+    fn actor(n: u128, role: Role) -> Actor {
+        Actor { user_id: Uuid::from_u128(n), role }
+    }
+
+    fn filed() -> Ticket {
+        Ticket::from_events(
+            &file_report(REPORT, Uuid::from_u128(1), ReportKind::Technical, None, "Video stutters").expect("filed"),
+        )
+    }
+
+    #[test]
+    fn a_ticket_thread_is_the_reporter_s_and_the_admins_only() {
+        let ticket = filed();
+        let reporter = actor(1, Role::IndividualTrainee);
+        assert!(follow_up(&ticket, REPORT, &reporter, "Still stutters").is_ok());
+        let admin = follow_up(&ticket, REPORT, &actor(9, Role::Admin), "Looking").expect("answered");
+        assert!(matches!(&admin[..], [Event::ReportFollowUpAdded(f)] if f.by_admin));
+        assert_eq!(follow_up(&ticket, REPORT, &actor(2, Role::Instructor), "Me too"), Err(SupportRejection::NotFound));
+        assert!(matches!(follow_up(&ticket, REPORT, &reporter, " "), Err(SupportRejection::InvalidText("text", _))));
+        assert!(matches!(
+            file_report(REPORT, Uuid::from_u128(1), ReportKind::Other, None, ""),
+            Err(SupportRejection::InvalidText("description", _))
+        ));
+    }
+
+    #[test]
+    fn statuses_move_forward_only_and_terminal_ones_are_final() {
+        let ticket = filed();
+        let pending = change_report_status(&ticket, REPORT, TicketStatus::Pending).expect("pending");
+        let ticket = pending.iter().fold(ticket, Ticket::evolve);
+        assert_eq!(change_report_status(&ticket, REPORT, TicketStatus::Pending), Ok(Vec::new()), "already");
+        let resolved = change_report_status(&ticket, REPORT, TicketStatus::Resolved).expect("resolved");
+        let ticket = resolved.iter().fold(ticket, Ticket::evolve);
+        for status in [TicketStatus::Pending, TicketStatus::Rejected] {
+            assert_eq!(change_report_status(&ticket, REPORT, status), Err(SupportRejection::InvalidStatusChange));
+        }
+        assert!(change_report_status(&filed(), REPORT, TicketStatus::Rejected).is_ok(), "unseen to rejected");
+        assert_eq!(
+            change_report_status(&Ticket::default(), REPORT, TicketStatus::Pending),
+            Err(SupportRejection::NotFound)
+        );
+    }
+
+    #[test]
+    fn a_voided_ticket_leaves_every_thread_and_is_voided_once() {
+        let ticket = filed();
+        let voided = void_report(&ticket, REPORT, Uuid::from_u128(9)).expect("voided");
+        let ticket = voided.iter().fold(ticket, Ticket::evolve);
+        assert_eq!(void_report(&ticket, REPORT, Uuid::from_u128(9)), Ok(Vec::new()));
+        let reporter = actor(1, Role::IndividualTrainee);
+        assert_eq!(follow_up(&ticket, REPORT, &reporter, "hello?"), Err(SupportRejection::NotFound));
+        assert_eq!(change_report_status(&ticket, REPORT, TicketStatus::Pending), Err(SupportRejection::NotFound));
+    }
+
+    #[test]
+    fn corporate_trainees_ask_once_for_a_published_course_they_do_not_have() {
+        let course = Course { id: Uuid::from_u128(2), status: CourseStatus::Published, ..Course::default() };
+        let none = Enrollment::default();
+        let corporate = actor(1, Role::CorporateTrainee);
+        let request_id = Uuid::from_u128(20);
+        let asked = request_access(&AccessRequest::default(), (&course, &none), &corporate, request_id).expect("asked");
+        let request = AccessRequest::from_events(&asked);
+        assert_eq!(
+            request_access(&request, (&course, &none), &corporate, request_id),
+            Err(SupportRejection::AlreadyRequested)
+        );
+        let individual = actor(1, Role::IndividualTrainee);
+        assert_eq!(
+            request_access(&AccessRequest::default(), (&course, &none), &individual, request_id),
+            Err(SupportRejection::NotCorporate)
+        );
+        let draft = Course { status: CourseStatus::Draft, ..course.clone() };
+        assert_eq!(
+            request_access(&AccessRequest::default(), (&draft, &none), &corporate, request_id),
+            Err(SupportRejection::CourseNotFound)
+        );
+        let source = EnrollmentSource::AdminGrant { admin_id: Uuid::from_u128(9) };
+        let enrolled = Enrollment::from_events(&[Event::TraineeEnrolled(TraineeEnrolled {
+            trainee_id: corporate.user_id,
+            course_id: course.id,
+            instructor_id: Uuid::from_u128(3),
+            source,
+        })]);
+        assert_eq!(
+            request_access(&AccessRequest::default(), (&course, &enrolled), &corporate, request_id),
+            Err(SupportRejection::AlreadyEnrolled)
+        );
+        let who = (corporate.user_id, course.id);
+        let granted = change_access_status(&request, who, TicketStatus::Resolved).expect("granted");
+        assert!(matches!(&granted[..], [Event::CourseAccessRequestChanged(c)] if c.status == TicketStatus::Resolved));
+        let request = granted.iter().fold(request, AccessRequest::evolve);
+        assert_eq!(
+            change_access_status(&request, who, TicketStatus::Rejected),
+            Err(SupportRejection::InvalidStatusChange)
+        );
+    }
+}

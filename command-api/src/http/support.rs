@@ -1,0 +1,198 @@
+//! Support: tickets any user files (`POST /api/v1/reports`), their threads (`.../follow-ups`, the reporter's
+//! and the admins'), admin status changes along D9 and deletion as a void; and corporate access requests
+//! (`POST /api/v1/course-access-requests`), which an admin resolves (the sagas then enrol, Saga 4) or rejects.
+
+use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem, request_digest};
+use axum::extract::State;
+use events::stream::{access_stream, course_stream, enrollment_stream, ticket_stream};
+use events::support::{ReportKind, TicketStatus};
+use http::{Method, StatusCode, Uri};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::CommandApiState;
+use super::execute::{Accepted, CommandRun, Decision, Guarded, execute, execute_loading, load_guarded};
+use super::headers::CommandHeaders;
+use crate::credentials;
+use crate::domain::course::Course;
+use crate::domain::enrollment::Enrollment;
+use crate::domain::support::{self, AccessRequest, SupportRejection, Ticket};
+use crate::side_writes;
+
+impl From<SupportRejection> for Problem {
+    fn from(rejection: SupportRejection) -> Self {
+        match rejection {
+            SupportRejection::NotFound => Problem::not_found("There is no such ticket or request."),
+            SupportRejection::InvalidText(field, message) => {
+                Problem::rule("validation_failed", "The text is not valid.")
+                    .with_errors(vec![FieldError::new(field, message)])
+            }
+            SupportRejection::InvalidStatusChange => Problem::rule(
+                "invalid_status_change",
+                "A status moves forward only (unseen, pending, then resolved or rejected), and a final one stays.",
+            ),
+            SupportRejection::NotCorporate => {
+                Problem::forbidden("Access requests are for corporate trainees; individual trainees buy courses.")
+            }
+            SupportRejection::CourseNotFound => Problem::not_found("There is no such course."),
+            SupportRejection::AlreadyEnrolled => {
+                Problem::rule("already_enrolled", "You are already enrolled in this course.")
+            }
+            SupportRejection::AlreadyRequested => {
+                Problem::rule("access_already_requested", "Access to this course was asked for already.")
+            }
+        }
+    }
+}
+
+fn run(
+    stream_id: String,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    digest: String,
+    status: StatusCode,
+    id: Uuid,
+) -> CommandRun {
+    CommandRun { stream_id, actor: actor.into(), headers, digest, status, data: json!({ "id": id }) }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReportBody {
+    #[schema(value_type = String, pattern = "^(technical|financial|other)$")]
+    kind: ReportKind,
+    course_id: Option<Uuid>,
+    /// 1 to 5,000 characters.
+    description: String,
+}
+
+/// `POST /api/v1/reports`: answers `201 {data: {id}}`.
+pub(crate) async fn file(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<ReportBody>,
+) -> Result<Accepted, Problem> {
+    let report_id = Uuid::now_v7();
+    let reporter_id = actor.user_id;
+    let ReportBody { kind, course_id, description } = command.body;
+    let run = run(ticket_stream(report_id), actor, headers, command.digest, StatusCode::CREATED, report_id);
+    execute(&state, run, |_: &Ticket| support::file_report(report_id, reporter_id, kind, course_id, &description)).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FollowUpBody {
+    /// 1 to 5,000 characters.
+    text: String,
+}
+
+/// `POST /api/v1/reports/{id}/follow-ups`: the reporter or an admin; anyone else gets 404.
+pub(crate) async fn follow_up(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(report_id): PathId,
+    headers: CommandHeaders,
+    command: JsonCommand<FollowUpBody>,
+) -> Result<Accepted, Problem> {
+    let author = actor.actor();
+    let text = command.body.text;
+    let run = run(ticket_stream(report_id), actor, headers, command.digest, StatusCode::CREATED, report_id);
+    execute(&state, run, |ticket: &Ticket| support::follow_up(ticket, report_id, &author, &text)).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusBody {
+    /// `pending`, `resolved` or `rejected`.
+    #[schema(value_type = String, pattern = "^(pending|resolved|rejected)$")]
+    status: TicketStatus,
+}
+
+/// `POST /api/v1/admin/reports/{id}/status`
+pub(crate) async fn change_status(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(report_id): PathId,
+    headers: CommandHeaders,
+    command: JsonCommand<StatusBody>,
+) -> Result<Accepted, Problem> {
+    let status = command.body.status;
+    let run = run(ticket_stream(report_id), actor, headers, command.digest, StatusCode::OK, report_id);
+    execute(&state, run, |ticket: &Ticket| support::change_report_status(ticket, report_id, status)).await
+}
+
+/// `DELETE /api/v1/admin/reports/{id}`: a void; the ticket's history stays in the store.
+pub(crate) async fn void(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(report_id): PathId,
+    headers: CommandHeaders,
+    method: Method,
+    uri: Uri,
+) -> Result<Accepted, Problem> {
+    let admin_id = actor.user_id;
+    let digest = request_digest(method.as_str(), uri.path(), b"");
+    let run = run(ticket_stream(report_id), actor, headers, digest, StatusCode::OK, report_id);
+    execute(&state, run, |ticket: &Ticket| support::void_report(ticket, report_id, admin_id)).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccessBody {
+    course_id: Uuid,
+}
+
+/// `POST /api/v1/course-access-requests`: answers `201 {data: {id}}`.
+pub(crate) async fn request_access(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<AccessBody>,
+) -> Result<Accepted, Problem> {
+    let trainee = actor.actor();
+    let course_id = command.body.course_id;
+    let request_id = Uuid::now_v7();
+    let stream = access_stream(trainee.user_id, course_id);
+    let run = run(stream, actor, headers, command.digest, StatusCode::CREATED, request_id);
+    let (course_stream, enrollment_stream) = (course_stream(course_id), enrollment_stream(trainee.user_id, course_id));
+    let facts = || async {
+        let course = load_guarded::<Course>(&state, &course_stream).await?;
+        let enrollment = load_guarded::<Enrollment>(&state, &enrollment_stream).await?;
+        Ok::<_, Problem>((course, enrollment))
+    };
+    execute_loading(
+        &state,
+        run,
+        facts,
+        |request: &AccessRequest, (course, enrollment): &(Guarded<Course>, Guarded<Enrollment>)| {
+            let known = (&course.folded.state, &enrollment.folded.state);
+            let events = support::request_access(request, known, &trainee, request_id)?;
+            let side_writes = vec![side_writes::access_request(request_id, trainee.user_id, course_id)];
+            let guards = vec![course.guard.clone(), enrollment.guard.clone()];
+            Ok::<_, SupportRejection>(Decision { events, side_writes, guards, ..Decision::default() })
+        },
+    )
+    .await
+}
+
+/// `POST /api/v1/admin/course-access-requests/{id}/status`: `resolved` grants the course.
+pub(crate) async fn change_access_status(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(request_id): PathId,
+    headers: CommandHeaders,
+    command: JsonCommand<StatusBody>,
+) -> Result<Accepted, Problem> {
+    let status = command.body.status;
+    let (trainee_id, course_id) = credentials::access_request(state.store.database(), request_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("There is no such request."))?;
+    let stream = access_stream(trainee_id, course_id);
+    let run = run(stream, actor, headers, command.digest, StatusCode::OK, request_id);
+    execute(&state, run, |request: &AccessRequest| {
+        support::change_access_status(request, (trainee_id, course_id), status)
+    })
+    .await
+}

@@ -1,0 +1,176 @@
+//! The support list (DOMAIN.md, "Query endpoints of the original"): `GET /api/v1/admin/reports` over
+//! tickets, corporate access requests and refund requests together, with the original's filters (kind,
+//! status, course, user, dates) and sorting; and `GET /api/v1/me/reports`, the caller's own. Voided tickets
+//! are left out.
+
+use std::collections::HashMap;
+
+use api_contract::{Authenticated, Problem};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use http::HeaderMap;
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::QueryApiState;
+use crate::caching::{Audience, cached_json};
+use crate::consistency::Freshness;
+use crate::courses::unavailable;
+use crate::page::{ListEnvelope, PageRequest, date_param, param, uuid_param};
+
+const DEFAULT_LIMIT: i64 = 10;
+const KINDS: [&str; 5] = ["technical", "financial", "other", "course_request", "refund"];
+const STATUSES: [&str; 4] = ["unseen", "pending", "resolved", "rejected"];
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ReportRow {
+    id: Uuid,
+    kind: String,
+    status: String,
+    user: ReportUser,
+    course: Option<ReportCourse>,
+    description: Option<String>,
+    follow_ups: serde_json::Value,
+    progress_at_request: Option<i16>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ReportUser {
+    id: Uuid,
+    /// `null` once the account was erased.
+    name: Option<String>,
+    role: Option<String>,
+    country: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ReportCourse {
+    id: Uuid,
+    title: Option<String>,
+}
+
+/// Validated filters, as SQL parameters `$1`..`$7`.
+struct Filters {
+    kind: Option<String>,
+    status: Option<String>,
+    course: Option<Uuid>,
+    user: Option<Uuid>,
+    from: Option<time::Date>,
+    to: Option<time::Date>,
+    oldest_first: bool,
+}
+
+fn one_of(params: &HashMap<String, String>, name: &str, allowed: &[&str]) -> Result<Option<String>, Problem> {
+    match param(params, name) {
+        Some(value) if !allowed.contains(&value) => {
+            Err(Problem::malformed(format!("{name} {value:?} is not one of {}.", allowed.join(", "))))
+        }
+        value => Ok(value.map(str::to_owned)),
+    }
+}
+
+impl Filters {
+    fn parse(params: &HashMap<String, String>, user: Option<Uuid>) -> Result<Self, Problem> {
+        Ok(Filters {
+            kind: one_of(params, "kind", &KINDS)?,
+            status: one_of(params, "status", &STATUSES)?,
+            course: uuid_param(params, "course_id")?,
+            user: user.or(uuid_param(params, "user_id")?),
+            from: date_param(params, "from")?,
+            to: date_param(params, "to")?,
+            oldest_first: one_of(params, "sort", &["newest", "oldest"])?.as_deref() == Some("oldest"),
+        })
+    }
+}
+
+const FILTER: &str = "NOT r.voided AND ($1::text IS NULL OR r.kind = $1) AND ($2::text IS NULL OR r.status = $2) \
+     AND ($3::uuid IS NULL OR r.course_id = $3) AND ($4::uuid IS NULL OR r.user_id = $4) \
+     AND ($5::date IS NULL OR r.created_at >= $5::date) AND ($6::date IS NULL OR r.created_at < $6::date + 1)";
+
+/// `GET /api/v1/admin/reports?kind=&status=&course_id=&user_id=&from=&to=&sort=newest|oldest&page=&limit=`
+pub(crate) async fn all(
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = async { page(&state, &headers, &params, Filters::parse(&params, None)?).await };
+    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
+
+/// `GET /api/v1/me/reports`: the caller's tickets and requests, with the same filters.
+pub(crate) async fn mine(
+    actor: Authenticated,
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = async { page(&state, &headers, &params, Filters::parse(&params, Some(actor.user_id))?).await };
+    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
+
+async fn page(
+    state: &QueryApiState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    filters: Filters,
+) -> Result<Response, Problem> {
+    let page = PageRequest::from_query(params, DEFAULT_LIMIT)?;
+    let order = if filters.oldest_first { "ASC" } else { "DESC" };
+    let Filters { kind, status, course, user, from, to, .. } = filters;
+    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let rows = client
+        .query(
+            &format!(
+                "SELECT r.id, r.kind, r.status, r.user_id, u.name, u.role, u.country, r.course_id, c.title, \
+                 r.description, r.follow_ups, r.progress_at_request, r.created_at, r.updated_at \
+                 FROM report_view r LEFT JOIN user_directory u ON u.id = r.user_id \
+                 LEFT JOIN catalog_course c ON c.id = r.course_id WHERE {FILTER} \
+                 ORDER BY r.created_at {order}, r.id LIMIT $7 OFFSET $8"
+            ),
+            &[&kind, &status, &course, &user, &from, &to, &page.limit, &page.offset()],
+        )
+        .await
+        .map_err(unavailable)?;
+    let total: i64 = client
+        .query_one(
+            &format!("SELECT count(*) FROM report_view r WHERE {FILTER}"),
+            &[&kind, &status, &course, &user, &from, &to],
+        )
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(unavailable)?;
+    let reports = rows
+        .iter()
+        .map(|row| {
+            let course_id: Option<Uuid> = row.try_get(7)?;
+            Ok(ReportRow {
+                id: row.try_get(0)?,
+                kind: row.try_get(1)?,
+                status: row.try_get(2)?,
+                user: ReportUser {
+                    id: row.try_get(3)?,
+                    name: row.try_get(4)?,
+                    role: row.try_get(5)?,
+                    country: row.try_get(6)?,
+                },
+                course: course_id
+                    .map(|id| Ok::<_, tokio_postgres::Error>(ReportCourse { id, title: row.try_get(8)? }))
+                    .transpose()?,
+                description: row.try_get(9)?,
+                follow_ups: row.try_get(10)?,
+                progress_at_request: row.try_get(11)?,
+                created_at: row.try_get(12)?,
+                updated_at: row.try_get(13)?,
+            })
+        })
+        .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+        .map_err(unavailable)?;
+    Ok(cached_json(headers, Audience::Private, &ListEnvelope::new(reports, page, total)))
+}
