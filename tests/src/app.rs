@@ -296,9 +296,24 @@ impl TestApp {
         let data_key = Arc::new(event_store::keys::DataKey::from_secret(DATA_KEY.as_bytes()));
         let payments = Some(self.card_payments.clone());
         let sagas = learnlog::app::sagas(&self.store, &self.store, Arc::clone(&self.keys), data_key, payments);
-        tokio::spawn(sagas.run(async move {
+        let stopping = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
-        }));
+        };
+        match &self.mode {
+            Mode::Embedded => drop(tokio::spawn(sagas.run(stopping))),
+            // Through Kafka, in a consumer group of their own, as `learnlog serve --role sagas` does.
+            Mode::Kafka { brokers, topic_prefix, group_id, session_timeout_ms } => {
+                let settings = KafkaSourceSettings {
+                    brokers: brokers.clone(),
+                    topic_prefix: topic_prefix.clone(),
+                    group_id: format!("{group_id}-sagas"),
+                    session_timeout_ms: *session_timeout_ms,
+                    debug: None,
+                };
+                let source = KafkaSource::new(&settings).expect("the sagas' consumer joins");
+                drop(tokio::spawn(sagas.run_on(source, stopping)));
+            }
+        }
         stop
     }
 

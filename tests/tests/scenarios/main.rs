@@ -19,6 +19,7 @@ mod event_store;
 mod feed_stress;
 mod foreign_consumer;
 mod idempotency;
+mod journey;
 mod kafka;
 mod kafka_processes;
 mod learning;
