@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use database::{Database, SecretUrl};
 use lettre::message::header::ContentType;
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -119,7 +119,7 @@ impl Mailer {
         // What a late email would carry is no longer valid: never send it, and forget it.
         transaction
             .execute(
-                "UPDATE email_outbox SET body = NULL, attachment = NULL, failed_at = now(), \
+                "UPDATE email_outbox SET body = NULL, attachment = NULL, html_body = NULL, failed_at = now(), \
                  last_error = 'expired before it was sent' \
                  WHERE sent_at IS NULL AND failed_at IS NULL AND expires_at <= now()",
                 &[],
@@ -127,8 +127,8 @@ impl Mailer {
             .await?;
         let due = transaction
             .query(
-                "SELECT id, recipient, subject, body, attempts, attachment_name, attachment_type, attachment \
-                 FROM email_outbox \
+                "SELECT id, recipient, subject, body, attempts, attachment_name, attachment_type, attachment, \
+                 html_body FROM email_outbox \
                  WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now() \
                  AND (expires_at IS NULL OR expires_at > now()) \
                  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED",
@@ -143,7 +143,9 @@ impl Mailer {
                 (Some(name), Some(content_type), Some(bytes)) => Some(Attached { name, content_type, bytes }),
                 _ => None,
             };
-            let outcome = match self.message(row.try_get(1)?, row.try_get(2)?, body.unwrap_or_default(), attachment) {
+            let html: Option<String> = row.try_get(8)?;
+            let content = Content { text: body.unwrap_or_default(), html, attachment };
+            let outcome = match self.message(row.try_get(1)?, row.try_get(2)?, content) {
                 Ok(message) => transport.send(message).await,
                 Err(error) => Err(error),
             };
@@ -151,7 +153,8 @@ impl Mailer {
                 Ok(()) => {
                     transaction
                         .execute(
-                            "UPDATE email_outbox SET sent_at = now(), attempts = attempts + 1, body = NULL, attachment = NULL \
+                            "UPDATE email_outbox SET sent_at = now(), attempts = attempts + 1, body = NULL, attachment = NULL, \
+                             html_body = NULL \
                              WHERE id = $1",
                             &[&id],
                         )
@@ -167,7 +170,8 @@ impl Mailer {
                              next_attempt_at = now() + make_interval(secs => $4), \
                              failed_at = CASE WHEN $2 >= $5 THEN now() END, \
                              body = CASE WHEN $2 >= $5 THEN NULL ELSE body END, \
-                             attachment = CASE WHEN $2 >= $5 THEN NULL ELSE attachment END WHERE id = $1",
+                             attachment = CASE WHEN $2 >= $5 THEN NULL ELSE attachment END, \
+                             html_body = CASE WHEN $2 >= $5 THEN NULL ELSE html_body END WHERE id = $1",
                             &[&id, &attempts, &error, &backoff, &MAX_ATTEMPTS],
                         )
                         .await?;
@@ -178,25 +182,76 @@ impl Mailer {
         Ok(due.len())
     }
 
-    fn message(
-        &self,
-        recipient: String,
-        subject: String,
-        body: String,
-        attachment: Option<Attached>,
-    ) -> Result<Message, String> {
+    /// The email: a plain-text part and an HTML part (the sender's, or one made from the text), and the
+    /// attachment if there is one.
+    fn message(&self, recipient: String, subject: String, content: Content) -> Result<Message, String> {
         // The address is personal data: an error names the email's row, never the address.
         let to = recipient.parse::<Mailbox>().map_err(|e| format!("the recipient is not an address: {e}"))?;
         let builder = Message::builder().from(self.from.clone()).to(to).subject(subject);
-        let Some(attached) = attachment else {
-            return builder.header(ContentType::TEXT_PLAIN).body(body).map_err(|e| e.to_string());
+        let html = content.html.unwrap_or_else(|| html_of_text(&content.text));
+        let parts = MultiPart::alternative_plain_html(content.text, html);
+        let Some(attached) = content.attachment else {
+            return builder.multipart(parts).map_err(|e| e.to_string());
         };
         let content_type = ContentType::parse(&attached.content_type).map_err(|e| e.to_string())?;
         let file = Attachment::new(attached.name).body(attached.bytes, content_type);
-        builder
-            .multipart(MultiPart::mixed().singlepart(SinglePart::plain(body)).singlepart(file))
-            .map_err(|e| e.to_string())
+        builder.multipart(MultiPart::mixed().multipart(parts).singlepart(file)).map_err(|e| e.to_string())
     }
+}
+
+/// What an email says.
+struct Content {
+    text: String,
+    html: Option<String>,
+    attachment: Option<Attached>,
+}
+
+/// An HTML part for an email written as text: escaped, a paragraph per blank-line block, links clickable.
+pub fn html_of_text(text: &str) -> String {
+    let paragraphs: Vec<String> = text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|paragraph| !paragraph.is_empty())
+        .map(|paragraph| {
+            let lines: Vec<String> = paragraph.lines().map(linked).collect();
+            format!("<p>{}</p>", lines.join("<br>"))
+        })
+        .collect();
+    format!(
+        "<!DOCTYPE html><html><body style=\"font-family: sans-serif; line-height: 1.5\">{}</body></html>",
+        paragraphs.join("")
+    )
+}
+
+/// One line, escaped, with its http(s) links made clickable.
+fn linked(line: &str) -> String {
+    line.split(' ')
+        .map(|word| {
+            let escaped = escape(word);
+            if word.starts_with("https://") || word.starts_with("http://") {
+                format!("<a href=\"{escaped}\">{escaped}</a>")
+            } else {
+                escaped
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `text` safe inside HTML text and attribute values.
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// A file sent with an email.
@@ -215,6 +270,8 @@ pub struct OutboxEmail {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    /// The HTML part, when the sender wrote one; else it is made from `body`.
+    pub html: Option<String>,
     pub attachment: Option<Attached>,
 }
 
@@ -228,9 +285,9 @@ pub async fn enqueue_once(database: &Database, email: &OutboxEmail) -> Result<bo
     };
     let written = client
         .execute(
-            "INSERT INTO email_outbox (id, recipient, subject, body, attachment_name, attachment_type, attachment) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-            &[&email.id, &email.recipient, &email.subject, &email.body, &name, &content_type, &bytes],
+            "INSERT INTO email_outbox (id, recipient, subject, body, attachment_name, attachment_type, attachment, \
+             html_body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+            &[&email.id, &email.recipient, &email.subject, &email.body, &name, &content_type, &bytes, &email.html],
         )
         .await
         .map_err(|error| OutboxError(error.to_string()))?;
@@ -246,4 +303,16 @@ pub struct OutboxError(String);
 fn smtp_transport(url: &SecretUrl) -> Result<lettre::transport::smtp::AsyncSmtpTransportBuilder, MailerError> {
     AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
         .map_err(|_| MailerError::Url(format!("{url} is not a valid smtp://, smtps:// or smtp://…?tls=required URL")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::html_of_text;
+
+    #[test]
+    fn a_text_email_becomes_escaped_paragraphs_with_clickable_links() {
+        let html = html_of_text("Hello <Ada> & co,\n\nReset here:\nhttps://learn.example/reset?token=a&b=1\n");
+        assert!(html.contains("<p>Hello &lt;Ada&gt; &amp; co,</p>"), "{html}");
+        assert!(html.contains(r#"<p>Reset here:<br><a href="https://learn.example/reset?token=a&amp;b=1">"#), "{html}");
+    }
 }

@@ -72,6 +72,7 @@ async fn send(mailing: &Mailing, event_id: Uuid, requested: &CertificateEmailReq
         recipient,
         subject: format!("Your Learnlog certificate: {}", issued.course_title),
         body: body.trim_start().to_owned(),
+        html: None,
         attachment: Some(Attached {
             name: format!("certificate-{}.pdf", issued.certificate_id),
             content_type: "application/pdf".to_owned(),

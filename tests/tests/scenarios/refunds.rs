@@ -117,6 +117,11 @@ async fn a_refund_below_half_is_approved_once_and_every_cent_goes_where_it_shoul
 
     let mail = smtp.wait_for("ada@example.com", "approved").await;
     assert!(mail.data.contains("13.99"), "the amount is in the email: {}", mail.data);
+    assert!(
+        mail.data.contains("text/plain") && mail.data.contains("text/html"),
+        "a plain-text and an HTML part: {}",
+        mail.data
+    );
     let done =
         eventually(&app, "/api/v1/admin/refund-requests?status=completed", &admin, |body| body["total_results"] == 1)
             .await;
