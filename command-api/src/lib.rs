@@ -14,5 +14,5 @@ pub mod stream_locks;
 
 pub use http::{
     AttemptLimiter, CardPayments, Cause, Checkout, CommandApiState, DEFAULT_FRONTEND_URL, Enrolment, Learning,
-    WalletPayment, create_first_admin, router, routes,
+    Newsletter, Recipient, WalletPayment, create_first_admin, router, routes,
 };

@@ -143,6 +143,20 @@ pub fn email(recipient: &str, subject: &str, body: &str, expires_at: Option<Offs
     }
 }
 
+/// An email with an HTML part its sender wrote (a newsletter), in the outbox under `id`.
+pub fn email_with_html(id: Uuid, recipient: &str, subject: &str, text: &str, html: &str) -> SideWrite {
+    SideWrite::new(
+        "INSERT INTO email_outbox (id, recipient, subject, body, html_body) VALUES ($1, $2, $3, $4, $5)",
+        vec![
+            SqlValue::Uuid(id),
+            SqlValue::Text(recipient.to_owned()),
+            SqlValue::Text(subject.to_owned()),
+            SqlValue::Text(text.to_owned()),
+            SqlValue::Text(html.to_owned()),
+        ],
+    )
+}
+
 /// An instructor's payout account, the number sealed with the data key.
 pub fn bank_account(user_id: Uuid, account: &BankAccount, key: &DataKey) -> SideWrite {
     SideWrite::new(

@@ -32,6 +32,7 @@ const NONCE_LEN: usize = 12;
 /// The keys derived from the server's data key.
 #[derive(Clone)]
 pub struct DataKey {
+    labels: [u8; 32],
     codes: [u8; 32],
     sealing: Aes256Gcm,
 }
@@ -60,6 +61,7 @@ impl DataKey {
         };
         let sealing = derive("learnlog/v1/sealing");
         DataKey {
+            labels: derive("learnlog/v1/labels"),
             codes: derive("learnlog/v1/verification-codes"),
             sealing: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&sealing)),
         }
@@ -80,6 +82,31 @@ impl DataKey {
         mac.update(user_id.as_bytes());
         mac.update(code.as_bytes());
         mac.finalize().into_bytes().iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// A keyed label of `text` for `purpose` (hex HMAC-SHA256): stands for a value that must not appear in
+    /// clear (an email address in a stream id), or signs one (an unsubscribe link), and means nothing without
+    /// the server's key.
+    pub fn label(&self, purpose: &str, text: &str) -> String {
+        self.label_mac(purpose, text).finalize().into_bytes().iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// Whether `candidate` is the label of `text` for `purpose`, compared in constant time.
+    pub fn is_label(&self, purpose: &str, text: &str, candidate: &str) -> bool {
+        let bytes: Option<Vec<u8>> = (0..candidate.len())
+            .step_by(2)
+            .map(|at| candidate.get(at..at + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+            .collect();
+        bytes.is_some_and(|bytes| hmac::Mac::verify_slice(self.label_mac(purpose, text), &bytes).is_ok())
+    }
+
+    fn label_mac(&self, purpose: &str, text: &str) -> HmacSha256 {
+        let mut mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(&self.labels)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+        hmac::Mac::update(&mut mac, purpose.as_bytes());
+        hmac::Mac::update(&mut mac, &[0]);
+        hmac::Mac::update(&mut mac, text.as_bytes());
+        mac
     }
 
     /// Seals `plaintext` for `owner`: a random nonce, then AES-256-GCM with the owner's id as associated data,
@@ -255,6 +282,10 @@ mod tests {
         let sealed = key.seal("DE89370400440532013000", owner);
         assert!(!sealed.windows(4).any(|w| w == b"8937"), "the plaintext shows through");
         assert_eq!(key.open(&sealed, owner).as_deref(), Ok("DE89370400440532013000"));
+        let label = key.label("unsubscribe", "abc");
+        assert!(key.is_label("unsubscribe", "abc", &label));
+        assert!(!key.is_label("unsubscribe", "abd", &label) && !key.is_label("other", "abc", &label));
+        assert!(!DataKey::random().is_label("unsubscribe", "abc", &label) && !key.is_label("unsubscribe", "abc", "zz"));
         assert_eq!(key.open(&sealed, other), Err(Unsealable));
         assert_ne!(sealed, key.seal("DE89370400440532013000", owner), "a fresh nonce each time");
         let mut tampered = sealed.clone();

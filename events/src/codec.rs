@@ -13,6 +13,7 @@ use crate::commerce::{
     ExchangeRateSet, InstructorEarningRecorded, InstructorEarningReversed, OrderExpired, OrderFulfilled,
     OrderLineRefunded, OrderPaid, OrderPaymentFailed, OrderPlaced, WalletCredited, WalletDebitRefused, WalletDebited,
 };
+use crate::communication::{CampaignCreated, CampaignEmailQueued, NewsletterSubscribed, NewsletterUnsubscribed};
 use crate::content::{
     AnnouncementEdited, AnnouncementPosted, AnnouncementRemoved, CourseExamSet, DiscountAdded, DiscountRemoved,
     DiscountUpdated, ExerciseAdded, ExerciseQuestionAdded, ExerciseQuestionRemoved, ExerciseQuestionUpdated,
@@ -212,4 +213,8 @@ event_catalogue! {
     ReportVoided version 1 in Support,
     CourseAccessRequested version 1 in Support,
     CourseAccessRequestChanged version 1 in Support,
+    NewsletterSubscribed version 1 in Communication,
+    NewsletterUnsubscribed version 1 in Communication,
+    CampaignCreated version 1 in Communication,
+    CampaignEmailQueued version 1 in Communication,
 }

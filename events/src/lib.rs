@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod codec;
 pub mod commerce;
+pub mod communication;
 pub mod content;
 pub mod currency;
 pub mod engagement;

@@ -124,6 +124,16 @@ pub fn access_stream(trainee_id: Uuid, course_id: Uuid) -> String {
     format!("access-{trainee_id}-{course_id}")
 }
 
+/// `nl-{label}`: the newsletter subscription of one address, named by its keyed label (R: one per email).
+pub fn newsletter_stream(label: &str) -> String {
+    format!("nl-{label}")
+}
+
+/// `campaign-{id}`: one newsletter campaign and the recipients it was queued to.
+pub fn campaign_stream(campaign_id: Uuid) -> String {
+    format!("campaign-{campaign_id}")
+}
+
 /// Enrolment streams are `enrollment-{trainee}-{course}` (DOMAIN.md, Learning): one per trainee and course.
 pub const ENROLLMENT_PREFIX: &str = "enrollment-";
 

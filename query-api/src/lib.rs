@@ -13,6 +13,7 @@ mod instructors;
 mod lists;
 mod me;
 mod money;
+mod newsletter;
 mod orders;
 mod page;
 mod refunds;
@@ -150,6 +151,11 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/certificates/{id}", certificates::verify, Anyone, "Verify a certificate")
         .answers_data::<certificates::Verified>()
         .route(GET, "/api/v1/certificates/{id}/pdf", certificates::pdf, Anyone, "Download a certificate as PDF")
+        .route(GET, "/api/v1/admin/newsletter/subscribers", newsletter::subscribers, Admin, "Newsletter subscribers")
+        .answers_page::<newsletter::Subscriber>()
+        .query(&["search", "page", "limit"])
+        .route(GET, "/api/v1/admin/newsletter/campaigns/{id}", newsletter::campaign, Admin, "A campaign's report")
+        .answers_data::<newsletter::CampaignReport>()
         .route(GET, "/api/v1/admin/reports", reports::all, Admin, "Tickets and requests of every kind")
         .answers_page::<reports::ReportRow>()
         .query(&["kind", "status", "course_id", "user_id", "from", "to", "sort", "page", "limit"])

@@ -17,6 +17,7 @@ mod catalogue;
 mod certificates;
 mod checkout;
 pub mod dead_letters;
+mod newsletter;
 mod progress;
 mod recovery;
 mod refunds;
@@ -301,6 +302,7 @@ impl Sagas {
             Some(Reaction::Catalogue) => catalogue::react(&self.checkout, &self.read, &cause, &event).await,
             Some(Reaction::Refund) => refunds::react(&self.checkout, &cause, &event).await,
             Some(Reaction::Access) => access::react(&self.checkout, &cause, &event).await,
+            Some(Reaction::Campaign) => newsletter::react(&self.checkout, &self.read, &cause, &event).await,
             Some(Reaction::Certificate) => {
                 certificates::react(&self.checkout, &self.mailing, &cause, recorded, &event).await
             }
@@ -318,6 +320,7 @@ enum Reaction {
     Certificate,
     Refund,
     Access,
+    Campaign,
 }
 
 impl Reaction {
@@ -329,6 +332,7 @@ impl Reaction {
             Event::CertificateIssued(_) | Event::CertificateEmailRequested(_) => Some(Reaction::Certificate),
             Event::RefundApproved(_) => Some(Reaction::Refund),
             Event::CourseAccessRequestChanged(_) => Some(Reaction::Access),
+            Event::CampaignCreated(_) => Some(Reaction::Campaign),
             _ => None,
         }
     }

@@ -165,7 +165,7 @@ pub fn check_password(password: &str) -> Result<(), String> {
 }
 
 /// `\S+@\S+\.\S+` (DOMAIN.md), within the length an address can have.
-fn is_email(text: &str) -> bool {
+pub fn is_email(text: &str) -> bool {
     if text.is_empty() || text.len() > EMAIL_MAX_CHARS || text.chars().any(char::is_whitespace) {
         return false;
     }

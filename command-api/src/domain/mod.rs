@@ -11,6 +11,7 @@ pub mod discount;
 pub mod enrollment;
 pub mod fx;
 pub mod instructor;
+pub mod newsletter;
 pub mod notebook;
 pub mod order;
 pub mod review;

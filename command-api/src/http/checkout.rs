@@ -174,6 +174,10 @@ impl Checkout {
         super::learning::Learning::new(self.state.clone())
     }
 
+    pub fn newsletter(&self) -> super::newsletter::Newsletter {
+        super::newsletter::Newsletter::new(self.state.clone())
+    }
+
     /// The order as the write side knows it now.
     pub async fn order(&self, order_id: Uuid) -> Result<Order, Problem> {
         Ok(load_aggregate::<Order>(&self.state, &order_stream(order_id)).await?.state)

@@ -11,6 +11,7 @@ mod fx;
 mod headers;
 mod instructor;
 mod learning;
+mod newsletter;
 mod orders;
 mod payments;
 mod recovery;
@@ -31,6 +32,7 @@ pub use auth::create_first_admin;
 pub use checkout::{Cause, Checkout, Enrolment, WalletPayment};
 use event_store::keys::{DataKey, KeyRing};
 pub use learning::Learning;
+pub use newsletter::{Newsletter, Recipient};
 pub use payments::CardPayments;
 pub use sessions::AttemptLimiter;
 
@@ -227,6 +229,18 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             Trainee,
             "Delete one's review of an instructor",
         )
+        .route(POST, "/api/v1/newsletter/subscriptions", newsletter::subscribe, Guest, "Subscribe to the newsletter")
+        .body::<newsletter::SubscribeBody>()
+        .route(POST, "/api/v1/newsletter/unsubscribe", newsletter::unsubscribe, Guest, "Unsubscribe by a link's token")
+        .body::<newsletter::UnsubscribeBody>()
+        .route(
+            POST,
+            "/api/v1/admin/newsletter/campaigns",
+            newsletter::create_campaign,
+            Admin,
+            "Send a newsletter campaign",
+        )
+        .body::<newsletter::CampaignBody>()
         .route(POST, "/api/v1/reports", support::file, User, "File a support ticket")
         .body::<support::ReportBody>()
         .route(POST, "/api/v1/reports/{id}/follow-ups", support::follow_up, User, "Add to a ticket's thread")

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod commerce;
+mod communication;
 mod course_document;
 mod engagement;
 mod enrollments;
@@ -25,6 +26,7 @@ pub(crate) async fn apply(
     enrollments::apply(transaction, recorded, event).await?;
     engagement::apply(transaction, recorded, event).await?;
     support::apply(transaction, recorded, event).await?;
+    communication::apply(transaction, recorded, event).await?;
     users::apply(transaction, recorded, event).await
 }
 

@@ -234,6 +234,16 @@ fn rows() -> Vec<Row> {
         ),
         (M::GET, "/api/v1/admin/reports", None, [401, 403, 403, 403, 403, 200]),
         (M::GET, "/api/v1/me/reports", None, [401, 200, 200, 200, 200, 200]),
+        (M::POST, "/api/v1/newsletter/subscriptions", Some(r#"{"email":"n{n}@example.com"}"#), all(202)),
+        (M::POST, "/api/v1/newsletter/unsubscribe", Some(r#"{"token":"nope.nope"}"#), all(422)),
+        (
+            M::POST,
+            "/api/v1/admin/newsletter/campaigns",
+            Some(r#"{"subject":"News","html":"<p>Hi</p>","audience":"subscribers"}"#),
+            [401, 403, 403, 403, 403, 201],
+        ),
+        (M::GET, "/api/v1/admin/newsletter/subscribers", None, [401, 403, 403, 403, 403, 200]),
+        (M::GET, "/api/v1/admin/newsletter/campaigns/{id}", None, [401, 403, 403, 403, 403, 404]),
         (M::PUT, "/api/v1/courses/{id}/reviews/mine", Some(r#"{"rating":5}"#), [401, 422, 422, 403, 403, 403]),
         (M::DELETE, "/api/v1/courses/{id}/reviews/mine", None, [401, 404, 404, 403, 403, 403]),
         (

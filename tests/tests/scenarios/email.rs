@@ -24,7 +24,7 @@ async fn login(app: &TestApp, login: &str, password: &str) -> Answer {
 }
 
 /// A quoted-printable body as text (RFC 2045: soft line breaks removed, `=XX` bytes decoded).
-fn unquote(data: &str) -> String {
+pub(crate) fn unquote(data: &str) -> String {
     let joined = data.replace("=\n", "");
     let mut bytes = Vec::new();
     let mut rest = joined.as_bytes();

@@ -24,6 +24,7 @@ mod kafka;
 mod kafka_processes;
 mod learning;
 mod local_cluster;
+mod newsletter;
 mod openapi_contract;
 mod projector_checkpoints;
 mod projector_restart;

@@ -1,0 +1,171 @@
+//! The Communication aggregates: a newsletter subscription (one per email address, R: `nl-{label}`) and a
+//! campaign (`campaign-{id}`), which is queued once to each subscriber of its audience.
+
+use std::collections::HashSet;
+
+use events::Event;
+use events::communication::{
+    Audience, CampaignCreated, CampaignEmailQueued, NewsletterSubscribed, NewsletterUnsubscribed,
+};
+use events::personal::Personal;
+use uuid::Uuid;
+
+use super::Aggregate;
+use super::account::is_email;
+
+pub const SUBJECT_MAX_CHARS: usize = 200;
+pub const HTML_MAX_BYTES: usize = 200 * 1024;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Subscription {
+    pub subscription_id: Option<Uuid>,
+    pub active: bool,
+}
+
+impl Aggregate for Subscription {
+    fn evolve(self, event: &Event) -> Self {
+        match event {
+            Event::NewsletterSubscribed(e) => Subscription { subscription_id: Some(e.subscription_id), active: true },
+            Event::NewsletterUnsubscribed(_) => Subscription { active: false, ..self },
+            _ => self,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewsletterRejection {
+    InvalidEmail,
+    InvalidCampaign(&'static str, String),
+    /// No such campaign.
+    NoCampaign,
+}
+
+/// Subscribes `email` (normalised: trimmed, lower case), whose stream is named by `label`; an address
+/// subscribed already changes nothing, and one that unsubscribed keeps its subscription id.
+pub fn subscribe(
+    subscription: &Subscription,
+    new_id: Uuid,
+    label: &str,
+    email: &str,
+) -> Result<Vec<Event>, NewsletterRejection> {
+    if !is_email(email) {
+        return Err(NewsletterRejection::InvalidEmail);
+    }
+    if subscription.active {
+        return Ok(Vec::new());
+    }
+    let subscription_id = subscription.subscription_id.unwrap_or(new_id);
+    let email = Personal::clear(email);
+    Ok(vec![Event::NewsletterSubscribed(NewsletterSubscribed { subscription_id, label: label.to_owned(), email })])
+}
+
+/// Ends the subscription, if there is an active one.
+pub fn unsubscribe(subscription: &Subscription) -> Vec<Event> {
+    match subscription.subscription_id.filter(|_| subscription.active) {
+        Some(subscription_id) => vec![Event::NewsletterUnsubscribed(NewsletterUnsubscribed { subscription_id })],
+        None => Vec::new(),
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Campaign {
+    pub campaign_id: Option<Uuid>,
+    pub subject: String,
+    pub html: String,
+    pub queued: HashSet<Uuid>,
+}
+
+impl Aggregate for Campaign {
+    fn evolve(mut self, event: &Event) -> Self {
+        match event {
+            Event::CampaignCreated(e) => {
+                self.campaign_id = Some(e.campaign_id);
+                self.subject.clone_from(&e.subject);
+                self.html.clone_from(&e.html);
+            }
+            Event::CampaignEmailQueued(e) => {
+                self.queued.insert(e.subscription_id);
+            }
+            _ => {}
+        }
+        self
+    }
+}
+
+/// An admin writes a campaign: a subject of 1 to 200 characters and an HTML body of up to 200 KiB.
+pub fn create_campaign(
+    campaign_id: Uuid,
+    admin_id: Uuid,
+    subject: &str,
+    html: &str,
+    audience: Audience,
+) -> Result<Vec<Event>, NewsletterRejection> {
+    let subject = subject.trim();
+    if subject.is_empty() || subject.chars().count() > SUBJECT_MAX_CHARS {
+        return Err(NewsletterRejection::InvalidCampaign(
+            "subject",
+            format!("must be 1 to {SUBJECT_MAX_CHARS} characters"),
+        ));
+    }
+    if html.trim().is_empty() || html.len() > HTML_MAX_BYTES {
+        return Err(NewsletterRejection::InvalidCampaign("html", format!("must be 1 to {HTML_MAX_BYTES} bytes")));
+    }
+    Ok(vec![Event::CampaignCreated(CampaignCreated {
+        campaign_id,
+        admin_id,
+        subject: subject.to_owned(),
+        html: html.to_owned(),
+        audience,
+    })])
+}
+
+/// Queues the campaign to one subscriber as email `email_id`, once per subscriber.
+pub fn queue(campaign: &Campaign, subscription_id: Uuid, email_id: Uuid) -> Result<Vec<Event>, NewsletterRejection> {
+    let campaign_id = campaign.campaign_id.ok_or(NewsletterRejection::NoCampaign)?;
+    if campaign.queued.contains(&subscription_id) {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Event::CampaignEmailQueued(CampaignEmailQueued { campaign_id, subscription_id, email_id })])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_subscription_per_address_which_an_unsubscription_keeps() {
+        let first =
+            subscribe(&Subscription::default(), Uuid::from_u128(1), "l", "ada@example.com").expect("subscribed");
+        let subscribed = Subscription::from_events(&first);
+        assert_eq!(subscribe(&subscribed, Uuid::from_u128(2), "l", "ada@example.com"), Ok(Vec::new()), "once");
+        let gone = unsubscribe(&subscribed);
+        let unsubscribed = gone.iter().fold(subscribed, Subscription::evolve);
+        assert_eq!(unsubscribe(&unsubscribed), Vec::new(), "once");
+        let again = subscribe(&unsubscribed, Uuid::from_u128(3), "l", "ada@example.com").expect("again");
+        assert!(matches!(&again[..], [Event::NewsletterSubscribed(s)] if s.subscription_id == Uuid::from_u128(1)));
+        assert_eq!(
+            subscribe(&Subscription::default(), Uuid::from_u128(1), "l", "not an email"),
+            Err(NewsletterRejection::InvalidEmail)
+        );
+    }
+
+    #[test]
+    fn a_campaign_is_queued_once_to_each_subscriber() {
+        let created =
+            create_campaign(Uuid::from_u128(5), Uuid::from_u128(9), " News ", "<p>Hi</p>", Audience::Subscribers)
+                .expect("created");
+        let campaign = Campaign::from_events(&created);
+        assert_eq!(campaign.subject, "News");
+        let queued = queue(&campaign, Uuid::from_u128(1), Uuid::from_u128(100)).expect("queued");
+        let campaign = queued.iter().fold(campaign, Campaign::evolve);
+        assert_eq!(queue(&campaign, Uuid::from_u128(1), Uuid::from_u128(101)), Ok(Vec::new()));
+        assert_eq!(
+            queue(&Campaign::default(), Uuid::from_u128(1), Uuid::from_u128(1)),
+            Err(NewsletterRejection::NoCampaign)
+        );
+        assert!(matches!(
+            create_campaign(Uuid::from_u128(5), Uuid::from_u128(9), "", "<p>Hi</p>", Audience::Subscribers),
+            Err(NewsletterRejection::InvalidCampaign("subject", _))
+        ));
+    }
+}

@@ -1,0 +1,224 @@
+//! The newsletter: anyone subscribes an address (`POST /api/v1/newsletter/subscriptions`, one subscription
+//! per address), every newsletter carries a signed unsubscribe link (`POST /api/v1/newsletter/unsubscribe`),
+//! and admins write campaigns (`POST /api/v1/admin/newsletter/campaigns`) that the sagas queue to each
+//! subscriber of the audience, one outbox email and one event per recipient.
+
+use api_contract::{Authenticated, FieldError, JsonCommand, Problem};
+use axum::extract::State;
+use events::communication::Audience;
+use events::stream::{campaign_stream, newsletter_stream};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::CommandApiState;
+use super::execute::{Accepted, Caller, CommandRun, execute};
+use super::headers::CommandHeaders;
+use super::sessions::ClientIp;
+use crate::domain::newsletter::{self, Campaign, NewsletterRejection, Subscription};
+use crate::side_writes;
+
+/// What an address's stream is named by, and what unsubscribe links sign.
+const EMAIL_LABEL: &str = "newsletter-email";
+const UNSUBSCRIBE: &str = "newsletter-unsubscribe";
+
+impl From<NewsletterRejection> for Problem {
+    fn from(rejection: NewsletterRejection) -> Self {
+        let invalid = |field: &str, message: String| {
+            Problem::rule("validation_failed", "The request is not valid.")
+                .with_errors(vec![FieldError::new(field, message)])
+        };
+        match rejection {
+            NewsletterRejection::InvalidEmail => invalid("email", "must be an email address".to_owned()),
+            NewsletterRejection::InvalidCampaign(field, message) => invalid(field, message),
+            NewsletterRejection::NoCampaign => Problem::not_found("There is no such campaign."),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubscribeBody {
+    email: String,
+}
+
+/// `POST /api/v1/newsletter/subscriptions`: `202` whether the address was subscribed already or not, so the
+/// answer says nothing about anyone's address.
+pub(crate) async fn subscribe(
+    State(state): State<CommandApiState>,
+    headers: CommandHeaders,
+    ClientIp(ip): ClientIp,
+    command: JsonCommand<SubscribeBody>,
+) -> Result<Accepted, Problem> {
+    let email = command.body.email.trim().to_lowercase();
+    let label = state.data_key.label(EMAIL_LABEL, &email);
+    let run = CommandRun {
+        stream_id: newsletter_stream(&label),
+        actor: Caller::Guest(ip),
+        headers,
+        digest: command.digest,
+        status: StatusCode::ACCEPTED,
+        data: json!({ "subscribed": true }),
+    };
+    let new_id = Uuid::now_v7();
+    execute(&state, run, |subscription: &Subscription| newsletter::subscribe(subscription, new_id, &label, &email))
+        .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UnsubscribeBody {
+    /// From the link in a newsletter.
+    token: String,
+}
+
+/// The unsubscribe token of the address labelled `label`: the label and its signature.
+pub fn unsubscribe_token(state: &CommandApiState, label: &str) -> String {
+    format!("{label}.{}", state.data_key.label(UNSUBSCRIBE, label))
+}
+
+/// `POST /api/v1/newsletter/unsubscribe {token}`: `200`; a token that is not one of ours is `400`.
+pub(crate) async fn unsubscribe(
+    State(state): State<CommandApiState>,
+    headers: CommandHeaders,
+    ClientIp(ip): ClientIp,
+    command: JsonCommand<UnsubscribeBody>,
+) -> Result<Accepted, Problem> {
+    let token = command.body.token;
+    let signed = token.split_once('.').filter(|(label, mac)| state.data_key.is_label(UNSUBSCRIBE, label, mac));
+    let Some((label, _)) = signed else {
+        return Err(Problem::rule("invalid_token", "This unsubscribe link is not valid.")
+            .with_errors(vec![FieldError::new("token", "is not a Learnlog unsubscribe token")]));
+    };
+    let run = CommandRun {
+        stream_id: newsletter_stream(label),
+        actor: Caller::Guest(ip),
+        headers,
+        digest: command.digest,
+        status: StatusCode::OK,
+        data: json!({ "subscribed": false }),
+    };
+    execute(&state, run, |subscription: &Subscription| Ok::<_, Problem>(newsletter::unsubscribe(subscription))).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CampaignBody {
+    /// 1 to 200 characters.
+    subject: String,
+    /// Up to 200 KiB of HTML; each copy gets an unsubscribe link added.
+    html: String,
+    #[schema(value_type = String, pattern = "^(subscribers|trainees|instructors)$")]
+    audience: Audience,
+}
+
+/// `POST /api/v1/admin/newsletter/campaigns`: `201 {data: {id}}`; the sagas send it.
+pub(crate) async fn create_campaign(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<CampaignBody>,
+) -> Result<Accepted, Problem> {
+    let campaign_id = Uuid::now_v7();
+    let admin_id = actor.user_id;
+    let CampaignBody { subject, html, audience } = command.body;
+    let run = CommandRun {
+        stream_id: campaign_stream(campaign_id),
+        actor: actor.into(),
+        headers,
+        digest: command.digest,
+        status: StatusCode::CREATED,
+        data: json!({ "id": campaign_id }),
+    };
+    execute(&state, run, |_: &Campaign| newsletter::create_campaign(campaign_id, admin_id, &subject, &html, audience))
+        .await
+}
+
+/// The sagas' handle on the newsletter.
+#[derive(Debug, Clone)]
+pub struct Newsletter {
+    state: CommandApiState,
+}
+
+/// One subscriber a campaign goes to.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub subscription_id: Uuid,
+    pub email: String,
+    /// The label of the address, for the unsubscribe link.
+    pub label: String,
+}
+
+impl Newsletter {
+    pub fn new(state: CommandApiState) -> Self {
+        Newsletter { state }
+    }
+
+    /// Queues `campaign_id` to `recipient`: one outbox email, with the unsubscribe link, and its event, once.
+    pub async fn queue(&self, cause: &super::Cause, campaign_id: Uuid, recipient: &Recipient) -> Result<(), Problem> {
+        let run = CommandRun {
+            stream_id: campaign_stream(campaign_id),
+            actor: Caller::Saga("newsletter"),
+            headers: cause.headers(&format!("queue/{}", recipient.subscription_id)),
+            digest: String::new(),
+            status: StatusCode::OK,
+            data: json!({ "id": campaign_id }),
+        };
+        let link = format!(
+            "{}/newsletter/unsubscribe?token={}",
+            self.state.frontend_url.trim_end_matches('/'),
+            unsubscribe_token(&self.state, &recipient.label)
+        );
+        let email_id = Uuid::now_v7();
+        execute(&self.state, run, |campaign: &Campaign| {
+            let events = newsletter::queue(campaign, recipient.subscription_id, email_id)?;
+            let html = format!(
+                "{}<p style=\"font-size: small\"><a href=\"{link}\">Unsubscribe</a> from the Learnlog newsletter.</p>",
+                campaign.html
+            );
+            let text = format!("{}\n\nUnsubscribe: {link}\n", text_of_html(&campaign.html));
+            let email = side_writes::email_with_html(email_id, &recipient.email, &campaign.subject, &text, &html);
+            let side_writes = if events.is_empty() { Vec::new() } else { vec![email] };
+            Ok::<_, NewsletterRejection>(super::execute::Decision { events, side_writes, ..Default::default() })
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+/// The plain-text part of an HTML newsletter: the text between the tags, a line per block element.
+fn text_of_html(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else { break };
+        let tag = rest[open + 1..open + close].trim_start_matches('/').to_ascii_lowercase();
+        if ["p", "br", "div", "h1", "h2", "h3", "li", "tr"]
+            .iter()
+            .any(|block| tag.split([' ', '/']).next() == Some(block))
+        {
+            text.push('\n');
+        }
+        rest = &rest[open + close + 1..];
+    }
+    text.push_str(rest);
+    let decoded = text
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    decoded.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_of_html;
+
+    #[test]
+    fn the_text_part_keeps_the_words_and_a_line_per_block() {
+        assert_eq!(text_of_html("<h1>News</h1><p>Rust &amp; <b>you</b></p><p>Bye</p>"), "News\nRust & you\nBye");
+    }
+}

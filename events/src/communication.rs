@@ -1,0 +1,57 @@
+//! Events of the Communication context: newsletter subscriptions (`nl-{label}`, one stream per email
+//! address, named by a keyed label of it, never the address) and campaigns (`campaign-{id}`, with one event
+//! per recipient queued). A subscriber's address is personal data, sealed with a key of the subscription's
+//! own (a guest has no account).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::personal::Personal;
+
+/// An address subscribed to the newsletter (again, after an unsubscription: the same subscription).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewsletterSubscribed {
+    pub subscription_id: Uuid,
+    /// The keyed label of the address that names the stream; unsubscribe links carry it.
+    pub label: String,
+    pub email: Personal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewsletterUnsubscribed {
+    pub subscription_id: Uuid,
+}
+
+/// Who among the subscribers a campaign goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// Every subscriber.
+    Subscribers,
+    /// Subscribers with a trainee account.
+    Trainees,
+    /// Subscribers with an instructor account.
+    Instructors,
+}
+
+/// An admin wrote a newsletter campaign; the sagas queue it to every subscriber of its audience.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignCreated {
+    pub campaign_id: Uuid,
+    pub admin_id: Uuid,
+    pub subject: String,
+    pub html: String,
+    pub audience: Audience,
+}
+
+/// One subscriber's copy of a campaign went into the outbox as email `email_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignEmailQueued {
+    pub campaign_id: Uuid,
+    pub subscription_id: Uuid,
+    pub email_id: Uuid,
+}

@@ -1,0 +1,102 @@
+//! Admins' newsletter reads: `GET /api/v1/admin/newsletter/subscribers` (by address, searchable) and
+//! `GET /api/v1/admin/newsletter/campaigns/{id}`, a campaign's report.
+
+use std::collections::HashMap;
+
+use api_contract::{PathId, Problem};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use http::HeaderMap;
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::QueryApiState;
+use crate::caching::{Audience, cached_json};
+use crate::consistency::Freshness;
+use crate::courses::unavailable;
+use crate::page::{ListEnvelope, PageRequest, param};
+
+const DEFAULT_LIMIT: i64 = 20;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Subscriber {
+    email: String,
+    #[serde(with = "time::serde::rfc3339")]
+    subscribed_at: OffsetDateTime,
+}
+
+/// `GET /api/v1/admin/newsletter/subscribers?search=&page=&limit=`
+pub(crate) async fn subscribers(
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = async {
+        let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
+        let search =
+            param(&params, "search").map(|search| format!("%{}%", search.to_lowercase().replace(['%', '_'], "")));
+        let filter = "($1::text IS NULL OR email LIKE $1)";
+        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let rows = client
+            .query(
+                &format!("SELECT email, subscribed_at FROM newsletter_subscriber WHERE {filter} ORDER BY email LIMIT $2 OFFSET $3"),
+                &[&search, &page.limit, &page.offset()],
+            )
+            .await
+            .map_err(unavailable)?;
+        let total: i64 = client
+            .query_one(&format!("SELECT count(*) FROM newsletter_subscriber WHERE {filter}"), &[&search])
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(unavailable)?;
+        let subscribers = rows
+            .iter()
+            .map(|row| Ok(Subscriber { email: row.try_get(0)?, subscribed_at: row.try_get(1)? }))
+            .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+            .map_err(unavailable)?;
+        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &ListEnvelope::new(subscribers, page, total)))
+    };
+    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct CampaignReport {
+    id: Uuid,
+    subject: String,
+    audience: String,
+    /// Copies put into the outbox, one per subscriber of the audience.
+    queued: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+/// `GET /api/v1/admin/newsletter/campaigns/{id}`
+pub(crate) async fn campaign(
+    freshness: Freshness,
+    State(state): State<QueryApiState>,
+    PathId(campaign_id): PathId,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let row = client
+            .query_opt(
+                "SELECT subject, audience, queued, created_at FROM campaign_view WHERE campaign_id = $1",
+                &[&campaign_id],
+            )
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| Problem::not_found("There is no such campaign."))?;
+        let report = CampaignReport {
+            id: campaign_id,
+            subject: row.try_get(0).map_err(unavailable)?,
+            audience: row.try_get(1).map_err(unavailable)?,
+            queued: row.try_get(2).map_err(unavailable)?,
+            created_at: row.try_get(3).map_err(unavailable)?,
+        };
+        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": report })))
+    };
+    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
