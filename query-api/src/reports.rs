@@ -1,5 +1,5 @@
 //! The support list (DOMAIN.md, "Query endpoints of the original"): `GET /api/v1/admin/reports` over
-//! tickets, corporate access requests and refund requests together, with the original's filters (kind,
+//! tickets, corporate access requests and refund requests together, with the original's filters (kinds,
 //! status, course, user, dates) and sorting; and `GET /api/v1/me/reports`, the caller's own. Voided tickets
 //! are left out.
 
@@ -56,13 +56,24 @@ pub(crate) struct ReportCourse {
 
 /// Validated filters, as SQL parameters `$1`..`$7`.
 struct Filters {
-    kind: Option<String>,
+    /// Any of these kinds (`kind=technical,refund`, like the original's `reason[]`).
+    kinds: Option<Vec<String>>,
     status: Option<String>,
     course: Option<Uuid>,
     user: Option<Uuid>,
     from: Option<time::Date>,
     to: Option<time::Date>,
     oldest_first: bool,
+}
+
+fn kinds(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, Problem> {
+    let Some(listed) = param(params, "kind") else { return Ok(None) };
+    let kinds: Vec<String> =
+        listed.split(',').map(str::trim).filter(|kind| !kind.is_empty()).map(str::to_owned).collect();
+    if let Some(unknown) = kinds.iter().find(|kind| !KINDS.contains(&kind.as_str())) {
+        return Err(Problem::malformed(format!("kind {unknown:?} is not one of {}.", KINDS.join(", "))));
+    }
+    Ok(Some(kinds))
 }
 
 fn one_of(params: &HashMap<String, String>, name: &str, allowed: &[&str]) -> Result<Option<String>, Problem> {
@@ -77,7 +88,7 @@ fn one_of(params: &HashMap<String, String>, name: &str, allowed: &[&str]) -> Res
 impl Filters {
     fn parse(params: &HashMap<String, String>, user: Option<Uuid>) -> Result<Self, Problem> {
         Ok(Filters {
-            kind: one_of(params, "kind", &KINDS)?,
+            kinds: kinds(params)?,
             status: one_of(params, "status", &STATUSES)?,
             course: uuid_param(params, "course_id")?,
             user: user.or(uuid_param(params, "user_id")?),
@@ -88,7 +99,7 @@ impl Filters {
     }
 }
 
-const FILTER: &str = "NOT r.voided AND ($1::text IS NULL OR r.kind = $1) AND ($2::text IS NULL OR r.status = $2) \
+const FILTER: &str = "NOT r.voided AND ($1::text[] IS NULL OR r.kind = ANY($1)) AND ($2::text IS NULL OR r.status = $2) \
      AND ($3::uuid IS NULL OR r.course_id = $3) AND ($4::uuid IS NULL OR r.user_id = $4) \
      AND ($5::date IS NULL OR r.created_at >= $5::date) AND ($6::date IS NULL OR r.created_at < $6::date + 1)";
 
@@ -123,7 +134,7 @@ async fn page(
 ) -> Result<Response, Problem> {
     let page = PageRequest::from_query(params, DEFAULT_LIMIT)?;
     let order = if filters.oldest_first { "ASC" } else { "DESC" };
-    let Filters { kind, status, course, user, from, to, .. } = filters;
+    let Filters { kinds, status, course, user, from, to, .. } = filters;
     let client = state.read.pool().get().await.map_err(unavailable)?;
     let rows = client
         .query(
@@ -134,14 +145,14 @@ async fn page(
                  LEFT JOIN catalog_course c ON c.id = r.course_id WHERE {FILTER} \
                  ORDER BY r.created_at {order}, r.id LIMIT $7 OFFSET $8"
             ),
-            &[&kind, &status, &course, &user, &from, &to, &page.limit, &page.offset()],
+            &[&kinds, &status, &course, &user, &from, &to, &page.limit, &page.offset()],
         )
         .await
         .map_err(unavailable)?;
     let total: i64 = client
         .query_one(
             &format!("SELECT count(*) FROM report_view r WHERE {FILTER}"),
-            &[&kind, &status, &course, &user, &from, &to],
+            &[&kinds, &status, &course, &user, &from, &to],
         )
         .await
         .and_then(|row| row.try_get(0))

@@ -123,6 +123,7 @@ async fn a_corporate_trainee_asks_once_and_is_enrolled_when_an_admin_resolves_it
     })
     .await;
     assert_eq!(closed["data"][0]["id"], doomed_request.to_string());
-    let resolved: Value = get_as(&app, "/api/v1/admin/reports?kind=course_request&status=resolved", &admin).await.body;
+    let resolved: Value =
+        get_as(&app, "/api/v1/admin/reports?kind=course_request,refund&status=resolved", &admin).await.body;
     assert_eq!(resolved["data"][0]["id"], request_id.to_string());
 }
