@@ -143,12 +143,21 @@ pub fn email(recipient: &str, subject: &str, body: &str, expires_at: Option<Offs
     }
 }
 
-/// An email with an HTML part its sender wrote (a newsletter), in the outbox under `id`.
-pub fn email_with_html(id: Uuid, recipient: &str, subject: &str, text: &str, html: &str) -> SideWrite {
+/// A campaign's copy for one subscriber, with the HTML part its sender wrote, in the outbox under `id`.
+pub fn campaign_email(
+    campaign_id: Uuid,
+    id: Uuid,
+    recipient: &str,
+    subject: &str,
+    text: &str,
+    html: &str,
+) -> SideWrite {
     SideWrite::new(
-        "INSERT INTO email_outbox (id, recipient, subject, body, html_body) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO email_outbox (id, campaign_id, recipient, subject, body, html_body) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
         vec![
             SqlValue::Uuid(id),
+            SqlValue::Uuid(campaign_id),
             SqlValue::Text(recipient.to_owned()),
             SqlValue::Text(subject.to_owned()),
             SqlValue::Text(text.to_owned()),

@@ -109,6 +109,7 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
             consistency_wait: services.consistency_wait,
             keys: Arc::clone(&services.keys),
             frontend_url: services.frontend_url.clone(),
+            store: services.store.clone(),
         }));
         let keyring = KeyRing::new(services.store.clone(), Arc::clone(&services.data_key));
         let admin = projector::admin::DeadLetterAdmin { read, keys: Arc::clone(&services.keys), keyring };

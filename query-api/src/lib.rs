@@ -50,6 +50,9 @@ pub struct QueryApiState {
     pub keys: Arc<TokenKeys>,
     /// The web frontend, where a certificate's verification page is (printed on the certificate).
     pub frontend_url: String,
+    /// The event store's database, read (never written) for the one report only it holds: a newsletter
+    /// campaign's deliveries, in the outbox.
+    pub store: Database,
 }
 
 impl FromRef<QueryApiState> for Arc<TokenKeys> {

@@ -1,5 +1,6 @@
 //! Admins' newsletter reads: `GET /api/v1/admin/newsletter/subscribers` (by address, searchable) and
-//! `GET /api/v1/admin/newsletter/campaigns/{id}`, a campaign's report.
+//! `GET /api/v1/admin/newsletter/campaigns/{id}`, a campaign's report: the copies queued (read model) and
+//! their deliveries (the outbox, in the store's database).
 
 use std::collections::HashMap;
 
@@ -68,6 +69,10 @@ pub(crate) struct CampaignReport {
     audience: String,
     /// Copies put into the outbox, one per subscriber of the audience.
     queued: i32,
+    /// Of those, sent, given up after the mailer's retries, and still waiting (or being retried).
+    sent: i64,
+    failed: i64,
+    waiting: i64,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
@@ -89,11 +94,23 @@ pub(crate) async fn campaign(
             .await
             .map_err(unavailable)?
             .ok_or_else(|| Problem::not_found("There is no such campaign."))?;
+        let store = state.store.pool().get().await.map_err(unavailable)?;
+        let deliveries = store
+            .query_one(
+                "SELECT count(*) FILTER (WHERE sent_at IS NOT NULL), count(*) FILTER (WHERE failed_at IS NOT NULL), \
+                 count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL) FROM email_outbox WHERE campaign_id = $1",
+                &[&campaign_id],
+            )
+            .await
+            .map_err(unavailable)?;
         let report = CampaignReport {
             id: campaign_id,
             subject: row.try_get(0).map_err(unavailable)?,
             audience: row.try_get(1).map_err(unavailable)?,
             queued: row.try_get(2).map_err(unavailable)?,
+            sent: deliveries.try_get(0).map_err(unavailable)?,
+            failed: deliveries.try_get(1).map_err(unavailable)?,
+            waiting: deliveries.try_get(2).map_err(unavailable)?,
             created_at: row.try_get(3).map_err(unavailable)?,
         };
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": report })))

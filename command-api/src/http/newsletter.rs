@@ -178,7 +178,8 @@ impl Newsletter {
                 campaign.html
             );
             let text = format!("{}\n\nUnsubscribe: {link}\n", text_of_html(&campaign.html));
-            let email = side_writes::email_with_html(email_id, &recipient.email, &campaign.subject, &text, &html);
+            let email =
+                side_writes::campaign_email(campaign_id, email_id, &recipient.email, &campaign.subject, &text, &html);
             let side_writes = if events.is_empty() { Vec::new() } else { vec![email] };
             Ok::<_, NewsletterRejection>(super::execute::Decision { events, side_writes, ..Default::default() })
         })

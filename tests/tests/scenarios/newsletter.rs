@@ -56,6 +56,8 @@ async fn a_campaign_reaches_each_subscriber_once_and_its_link_unsubscribes() {
     eventually(&app, &report, &admin, |body| body["data"]["queued"] == 2).await;
     let mail = smtp.wait_for("fan@example.com", "Spring courses").await;
     smtp.wait_for("ada@example.com", "Spring courses").await;
+    let delivered = eventually(&app, &report, &admin, |body| body["data"]["sent"] == 2).await;
+    assert_eq!((delivered["data"]["failed"].clone(), delivered["data"]["waiting"].clone()), (json!(0), json!(0)));
     assert!(mail.data.contains("text/plain") && mail.data.contains("text/html"), "{}", mail.data);
     let text = unquote(&mail.data);
     assert!(text.contains("Rust & more") || text.contains("Rust &amp; more"), "{text}");
