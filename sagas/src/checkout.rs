@@ -11,19 +11,7 @@ use crate::Failure;
 
 pub(crate) async fn react(checkout: &Checkout, cause: &Cause, event: &Event) -> Result<(), Failure> {
     match event {
-        Event::OrderPaid(paid) => {
-            let order = checkout.order(paid.order_id).await?;
-            let mut lines = Vec::with_capacity(order.lines.len());
-            for line in &order.lines {
-                lines.push((line.course_id, checkout.enroll(cause, &order, line.course_id).await?));
-            }
-            checkout.settle(cause, &order, &lines).await?;
-            for line in &order.lines {
-                for kind in [ListKind::Cart, ListKind::Wishlist] {
-                    checkout.withdraw(cause, kind, order.trainee_id, line.course_id).await?;
-                }
-            }
-        }
+        Event::OrderPaid(paid) => fulfil(checkout, cause, paid.order_id).await?,
         Event::OrderLineRefunded(refunded) => {
             let operation_id = format!("order-{}-line-{}", refunded.order_id, refunded.course_id);
             checkout
@@ -37,6 +25,23 @@ pub(crate) async fn react(checkout: &Checkout, cause: &Cause, event: &Event) -> 
                 .await?;
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// Fulfils a paid order: each line enrolled, then credited or refunded, the order marked fulfilled, and its
+/// courses out of the cart and the wishlist. Every step is idempotent, so running it again changes nothing.
+pub(crate) async fn fulfil(checkout: &Checkout, cause: &Cause, order_id: uuid::Uuid) -> Result<(), Failure> {
+    let order = checkout.order(order_id).await?;
+    let mut lines = Vec::with_capacity(order.lines.len());
+    for line in &order.lines {
+        lines.push((line.course_id, checkout.enroll(cause, &order, line.course_id).await?));
+    }
+    checkout.settle(cause, &order, &lines).await?;
+    for line in &order.lines {
+        for kind in [ListKind::Cart, ListKind::Wishlist] {
+            checkout.withdraw(cause, kind, order.trainee_id, line.course_id).await?;
+        }
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Orders whose request stopped half-way: a wallet order placed but never settled, a card order placed
 //! without a checkout session (a crash, a provider down). The order route settles both at once, so the sagas
 //! do not race it on `OrderPlaced`; instead, every [`SWEEP_EVERY`], they finish orders still `placed` after
-//! a grace period, through the same idempotent steps (keyed by the order id).
+//! a grace period, through the same idempotent steps (keyed by the order id). And orders still `paid` after
+//! the grace period, whose `OrderPaid` the sagas should have fulfilled: fulfilled here with a warning, as a
+//! safety net under delivery (an event a broker never handed over must not leave a buyer without access).
 
 use std::time::Duration;
 
@@ -55,5 +57,31 @@ pub(crate) async fn finish_stalled(
         tracing::info!(order = %order_id, "a stalled order was finished");
         finished += 1;
     }
-    Ok(finished)
+    Ok(finished + fulfil_paid(checkout, read, seconds).await?)
+}
+
+/// Fulfils orders paid more than `seconds` ago and still not fulfilled.
+async fn fulfil_paid(checkout: &Checkout, read: &Database, seconds: f64) -> Result<usize, Failure> {
+    let transient = |error: &dyn std::fmt::Display| Failure::Transient(error.to_string());
+    let client = read.pool().get().await.map_err(|e| transient(&e))?;
+    let rows = client
+        .query(
+            "SELECT id FROM order_view WHERE status = 'paid' AND paid_at < now() - make_interval(secs => $1) \
+             ORDER BY paid_at LIMIT $2",
+            &[&seconds, &SWEEP_LIMIT],
+        )
+        .await
+        .map_err(|e| transient(&e))?;
+    drop(client);
+    let mut fulfilled = 0;
+    for row in rows {
+        let order_id: Uuid = row.try_get(0).map_err(|e| transient(&e))?;
+        if checkout.order(order_id).await?.status != OrderStatus::Paid {
+            continue;
+        }
+        tracing::warn!(order = %order_id, "a paid order was not fulfilled by its event in time; fulfilling it now");
+        crate::checkout::fulfil(checkout, &Cause { event_id: order_id, correlation_id: None }, order_id).await?;
+        fulfilled += 1;
+    }
+    Ok(fulfilled)
 }

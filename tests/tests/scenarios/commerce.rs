@@ -327,3 +327,30 @@ async fn an_order_whose_request_stopped_before_paying_is_finished_by_the_sagas()
     assert_eq!(wallet.body["balance"]["amount_cents"], 5_000 - 1999);
     running.abort();
 }
+
+#[tokio::test]
+async fn a_paid_order_whose_event_never_reached_the_sagas_is_fulfilled_by_their_sweep() {
+    let app = TestApp::start().await;
+    let (course_id, _) = published_course(&app, "grace", 1999).await;
+    let (trainee_id, token) = trainee(&app, "ada").await;
+    credit(&app, trainee_id, 5_000).await;
+    assert_eq!(add_to_cart(&app, &token, course_id).await.status, 201);
+    let paid = order(&app, &token).await;
+    assert_eq!(paid.status, 201, "{:?}", paid.body);
+    // As if the broker never handed the sagas the OrderPaid: their checkpoint is already past it.
+    let head = app.database.count("SELECT max(position) FROM events").await;
+    app.database
+        .client()
+        .await
+        .execute("INSERT INTO saga_checkpoints (saga, position) VALUES ($1, $2)", &[&sagas::SAGAS, &head])
+        .await
+        .expect("a checkpoint past the order");
+    let data_key = std::sync::Arc::new(event_store::keys::DataKey::from_secret(tests::app::DATA_KEY.as_bytes()));
+    let sagas = learnlog::app::sagas(&app.store, &app.store, std::sync::Arc::clone(&app.keys), data_key, None)
+        .finishing_stalled_orders_after(Duration::from_secs(1));
+    let running = tokio::spawn(sagas.run(std::future::pending()));
+    let path = format!("/api/v1/me/orders/{}", paid.id());
+    eventually(&app, &path, &token, |body| body["data"]["status"] == "fulfilled").await;
+    assert_eq!(get_as(&app, &format!("/api/v1/me/enrollments/{course_id}"), &token).await.status, 200);
+    running.abort();
+}

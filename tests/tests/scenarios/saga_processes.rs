@@ -87,6 +87,11 @@ async fn killed_mid_fulfilment_and_restarted(app: &TestApp) {
             count(app, fulfilled).await
         );
     }
+    // The sweep fulfils a paid order whose event was never handed over; that must stay rare, so say it.
+    let rescued = restarted.output().iter().filter(|line| line.contains("was not fulfilled by its event")).count();
+    if rescued > 0 {
+        eprintln!("the sweep fulfilled {rescued} paid orders whose OrderPaid was not delivered in time");
+    }
     // Once more after everything is fulfilled: late duplicates would show up now.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(count(app, fulfilled).await, orders);
