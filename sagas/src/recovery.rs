@@ -80,8 +80,14 @@ async fn fulfil_paid(checkout: &Checkout, read: &Database, seconds: f64) -> Resu
             continue;
         }
         tracing::warn!(order = %order_id, "a paid order was not fulfilled by its event in time; fulfilling it now");
-        crate::checkout::fulfil(checkout, &Cause { event_id: order_id, correlation_id: None }, order_id).await?;
-        fulfilled += 1;
+        let cause = Cause { event_id: order_id, correlation_id: None };
+        // One order that cannot be fulfilled does not hold up the others.
+        match crate::checkout::fulfil(checkout, &cause, order_id).await {
+            Ok(()) => fulfilled += 1,
+            Err(failure) => {
+                tracing::warn!(order = %order_id, ?failure, "fulfilling a paid order failed; tried again later")
+            }
+        }
     }
     Ok(fulfilled)
 }

@@ -612,7 +612,14 @@ pub fn enroll(
         return Err(EnrollmentRejection::CourseNotFound);
     }
     match &enrollment.source {
-        Some(existing) if enrollment.is_active() && *existing == source => Ok(Vec::new()),
+        // The same source again changes nothing; after a revocation too, but for an admin's grant: a refunded
+        // purchase does not enrol again when its order's fulfilment is repeated, nor an access request again.
+        Some(existing)
+            if *existing == source
+                && (enrollment.is_active() || !matches!(source, EnrollmentSource::AdminGrant { .. })) =>
+        {
+            Ok(Vec::new())
+        }
         _ if enrollment.is_active() => Err(EnrollmentRejection::AlreadyEnrolled),
         _ => Ok(vec![Event::TraineeEnrolled(TraineeEnrolled {
             trainee_id,

@@ -159,6 +159,8 @@ pub enum OrderRejection {
     LineNotFound(Uuid),
     /// Fulfilment before every line is credited or refunded.
     Unsettled,
+    /// A refund of a line whose sale is not recorded yet: it waits for the fulfilment.
+    LineNotSettledYet(Uuid),
 }
 
 /// Prices `courses` on `today`: each at its list price less that day's discount (R11).
@@ -279,7 +281,11 @@ pub fn decide(order: &Order, actor: Option<&Actor>, command: OrderCommand) -> Re
             })])
         }
         OrderCommand::ReverseEarning { course_id, refund_id } => {
-            // A line refunded in full at fulfilment earned nothing, and a reversed one is reversed once.
+            // The sale is recorded first (a refund approved while the order was still being fulfilled waits for
+            // it); a line refunded in full at fulfilment earned nothing, and a reversed one is reversed once.
+            if !order.settled.contains(&course_id) {
+                return Err(OrderRejection::LineNotSettledYet(course_id));
+            }
             let earned = order.earned.contains(&course_id) && !order.reversed.contains(&course_id);
             let line = order.lines.iter().find(|line| line.course_id == course_id);
             let Some(line) = line.filter(|_| earned) else { return unchanged };

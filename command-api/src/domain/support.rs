@@ -36,14 +36,15 @@ impl Stage {
         }
     }
 
-    /// Whether an admin may move from here to `status`: forward only, and nothing after a terminal stage.
+    /// Whether an admin may move from here to `status`: one step forward (D9: unseen, pending, then resolved
+    /// or rejected), and nothing after a terminal stage.
     /// `Ok(false)`: already there, nothing to record.
     fn may_move_to(self, status: TicketStatus) -> Result<bool, SupportRejection> {
         let to = Stage::after(status);
         match (self, to) {
             (Stage::Missing, _) => Err(SupportRejection::NotFound),
             (from, to) if from == to => Ok(false),
-            (Stage::Unseen, _) | (Stage::Pending, Stage::Resolved | Stage::Rejected) => Ok(true),
+            (Stage::Unseen, Stage::Pending) | (Stage::Pending, Stage::Resolved | Stage::Rejected) => Ok(true),
             _ => Err(SupportRejection::InvalidStatusChange),
         }
     }
@@ -203,6 +204,14 @@ pub fn change_access_status(
     })])
 }
 
+/// Saga 5: a deleted course's open request is rejected, whether an admin saw it or not.
+pub fn close_access_request(request: &AccessRequest, (trainee_id, course_id): (Uuid, Uuid)) -> Vec<Event> {
+    let open = matches!(request.stage, Stage::Unseen | Stage::Pending);
+    let Some(request_id) = request.request_id.filter(|_| open) else { return Vec::new() };
+    let status = TicketStatus::Rejected;
+    vec![Event::CourseAccessRequestChanged(CourseAccessRequestChanged { request_id, trainee_id, course_id, status })]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,7 +255,11 @@ mod tests {
         for status in [TicketStatus::Pending, TicketStatus::Rejected] {
             assert_eq!(change_report_status(&ticket, REPORT, status), Err(SupportRejection::InvalidStatusChange));
         }
-        assert!(change_report_status(&filed(), REPORT, TicketStatus::Rejected).is_ok(), "unseen to rejected");
+        assert_eq!(
+            change_report_status(&filed(), REPORT, TicketStatus::Rejected),
+            Err(SupportRejection::InvalidStatusChange),
+            "D9: seen first"
+        );
         assert_eq!(
             change_report_status(&Ticket::default(), REPORT, TicketStatus::Pending),
             Err(SupportRejection::NotFound)
@@ -298,6 +311,15 @@ mod tests {
             Err(SupportRejection::AlreadyEnrolled)
         );
         let who = (corporate.user_id, course.id);
+        assert_eq!(
+            change_access_status(&request, who, TicketStatus::Resolved),
+            Err(SupportRejection::InvalidStatusChange)
+        );
+        assert!(
+            matches!(&close_access_request(&request, who)[..], [Event::CourseAccessRequestChanged(c)] if c.status == TicketStatus::Rejected)
+        );
+        let seen = change_access_status(&request, who, TicketStatus::Pending).expect("seen");
+        let request = seen.iter().fold(request, AccessRequest::evolve);
         let granted = change_access_status(&request, who, TicketStatus::Resolved).expect("granted");
         assert!(matches!(&granted[..], [Event::CourseAccessRequestChanged(c)] if c.status == TicketStatus::Resolved));
         let request = granted.iter().fold(request, AccessRequest::evolve);

@@ -11,7 +11,6 @@ use events::learning::EnrollmentSource;
 use events::stream::{
     access_stream, cart_stream, course_stream, enrollment_stream, order_stream, wallet_stream, wishlist_stream,
 };
-use events::support::TicketStatus;
 use http::StatusCode;
 use uuid::Uuid;
 
@@ -82,6 +81,10 @@ impl From<OrderRejection> for Problem {
             )),
             OrderRejection::LineNotFound(course) => Problem::not_found(format!("The order has no line for {course}.")),
             OrderRejection::Unsettled => Problem::rule("order_unsettled", "Some lines are not settled yet."),
+            // A conflict: the refund saga tries again once the order is fulfilled.
+            OrderRejection::LineNotSettledYet(course) => Problem::conflict(format!(
+                "The sale of {course} is not recorded yet; retry once the order is fulfilled."
+            )),
         }
     }
 }
@@ -295,12 +298,10 @@ impl Checkout {
 
     /// Saga 5: rejects a corporate access request for a course that was deleted, if it is still open.
     pub async fn close_access_request(&self, cause: &Cause, trainee_id: Uuid, course_id: Uuid) -> Result<(), Problem> {
-        let close_run = run(access_stream(trainee_id, course_id), Self::SAGA, cause.headers("close-access"), course_id);
+        let headers = cause.headers(&format!("close-access/{trainee_id}"));
+        let close_run = run(access_stream(trainee_id, course_id), Self::SAGA, headers, course_id);
         execute(&self.state, close_run, |request: &AccessRequest| {
-            Ok::<_, Problem>(
-                support::change_access_status(request, (trainee_id, course_id), TicketStatus::Rejected)
-                    .unwrap_or_default(),
-            )
+            Ok::<_, Problem>(support::close_access_request(request, (trainee_id, course_id)))
         })
         .await?;
         Ok(())

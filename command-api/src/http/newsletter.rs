@@ -18,6 +18,7 @@ use super::headers::CommandHeaders;
 use super::sessions::ClientIp;
 use crate::domain::newsletter::{self, Campaign, NewsletterRejection, Subscription};
 use crate::side_writes;
+use event_store::keys::KeyRing;
 
 /// What an address's stream is named by, and what unsubscribe links sign.
 const EMAIL_LABEL: &str = "newsletter-email";
@@ -99,7 +100,17 @@ pub(crate) async fn unsubscribe(
         status: StatusCode::OK,
         data: json!({ "subscribed": false }),
     };
-    execute(&state, run, |subscription: &Subscription| Ok::<_, Problem>(newsletter::unsubscribe(subscription))).await
+    execute(&state, run, |subscription: &Subscription| {
+        let events = newsletter::unsubscribe(subscription);
+        // The address's key goes with the subscription: what the store kept of it is unreadable from now on.
+        let forget = subscription.subscription_id.filter(|_| !events.is_empty()).map(KeyRing::forget);
+        Ok::<_, Problem>(super::execute::Decision {
+            events,
+            side_writes: forget.into_iter().collect(),
+            ..Default::default()
+        })
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

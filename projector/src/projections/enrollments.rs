@@ -130,7 +130,16 @@ pub(super) async fn apply(
         }
         Event::NotesReplaced(notes) => return replace_notes(transaction, recorded, notes).await,
         Event::TraineeAccountDeleted(deleted) => return forget_notes(transaction, deleted.user_id).await,
-        Event::AccountErased(erased) => return forget_notes(transaction, erased.user_id).await,
+        Event::AccountErased(erased) => {
+            // The trainee's own words go, and what was said about them.
+            let statement = transaction
+                .prepare_cached(
+                    "UPDATE refund_request_view SET reason = $2, decision_reason = NULL WHERE trainee_id = $1",
+                )
+                .await?;
+            transaction.execute(&statement, &[&erased.user_id, &events::personal::ERASED_TEXT]).await?;
+            return forget_notes(transaction, erased.user_id).await;
+        }
         _ => {}
     }
     // Enrolled again after a revocation, the trainee starts over; a completion and its certificate stay.

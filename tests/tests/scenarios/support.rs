@@ -99,14 +99,17 @@ async fn a_corporate_trainee_asks_once_and_is_enrolled_when_an_admin_resolves_it
     assert_eq!(refused.status, 403, "individual trainees buy");
 
     let status = format!("/api/v1/admin/course-access-requests/{request_id}/status");
+    let skipped = app.post(&status, &admin, Some(&json!({ "status": "resolved" }))).await;
+    assert_eq!((skipped.status, skipped.body["code"].clone()), (422, json!("invalid_status_change")), "D9: seen first");
+    assert_eq!(app.post(&status, &admin, Some(&json!({ "status": "pending" }))).await.status, 200);
     assert_eq!(app.post(&status, &admin, Some(&json!({ "status": "resolved" }))).await.status, 200);
     let enrolled = eventually(&app, &format!("/api/v1/me/enrollments/{}", wanted.id), &token, |body| {
         body["data"]["enrollment"]["source"] == "corporate_grant"
     })
     .await;
     assert_eq!(enrolled["data"]["enrollment"]["status"], "active");
-    let back = app.post(&status, &admin, Some(&json!({ "status": "pending" }))).await;
-    assert_eq!((back.status, back.body["code"].clone()), (422, json!("invalid_status_change")));
+    let back = app.post(&status, &admin, Some(&json!({ "status": "rejected" }))).await;
+    assert_eq!((back.status, back.body["code"].clone()), (422, json!("invalid_status_change")), "final");
     let enrolled_again = app.post("/api/v1/course-access-requests", &token, Some(&ask(wanted.id))).await;
     assert_eq!(enrolled_again.status, 422);
 

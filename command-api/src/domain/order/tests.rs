@@ -226,3 +226,12 @@ fn every_cent_of_a_refunded_sale_reconciles_at_every_price() {
         assert_eq!((price - credited) - refunded + clawback, platform_keeps, "price {price}");
     }
 }
+
+#[test]
+fn a_refund_approved_before_the_sale_was_recorded_waits_for_it() {
+    let mut commands = card_order();
+    commands.push(confirm("cs_1", 3000));
+    let paid = given(commands);
+    let early = OrderCommand::ReverseEarning { course_id: Uuid::from_u128(10), refund_id: Uuid::from_u128(77) };
+    assert_eq!(decide(&paid, None, early), Err(OrderRejection::LineNotSettledYet(Uuid::from_u128(10))));
+}
