@@ -230,6 +230,7 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             "Delete one's review of an instructor",
         )
         .route(POST, "/api/v1/newsletter/subscriptions", newsletter::subscribe, Guest, "Subscribe to the newsletter")
+        .answers_data::<newsletter::Subscribed>()
         .body::<newsletter::SubscribeBody>()
         .route(POST, "/api/v1/newsletter/unsubscribe", newsletter::unsubscribe, Guest, "Unsubscribe by a link's token")
         .body::<newsletter::UnsubscribeBody>()

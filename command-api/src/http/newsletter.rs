@@ -4,7 +4,9 @@
 //! subscriber of the audience, one outbox email and one event per recipient.
 
 use api_contract::{Authenticated, FieldError, JsonCommand, Problem};
+use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use events::communication::Audience;
 use events::stream::{campaign_stream, newsletter_stream};
 use http::StatusCode;
@@ -44,14 +46,21 @@ pub(crate) struct SubscribeBody {
     email: String,
 }
 
-/// `POST /api/v1/newsletter/subscriptions`: `202` whether the address was subscribed already or not, so the
-/// answer says nothing about anyone's address.
+/// The answer to a subscription, the same for every address.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Subscribed {
+    subscribed: bool,
+}
+
+/// `POST /api/v1/newsletter/subscriptions`: `202 {data: {subscribed: true}}` whether the address was
+/// subscribed already or not, without a version or a consistency token (they would tell the two apart), so
+/// the answer says nothing about anyone's address.
 pub(crate) async fn subscribe(
     State(state): State<CommandApiState>,
     headers: CommandHeaders,
     ClientIp(ip): ClientIp,
     command: JsonCommand<SubscribeBody>,
-) -> Result<Accepted, Problem> {
+) -> Result<Response, Problem> {
     let email = command.body.email.trim().to_lowercase();
     let label = state.data_key.label(EMAIL_LABEL, &email);
     let run = CommandRun {
@@ -64,7 +73,9 @@ pub(crate) async fn subscribe(
     };
     let new_id = Uuid::now_v7();
     execute(&state, run, |subscription: &Subscription| newsletter::subscribe(subscription, new_id, &label, &email))
-        .await
+        .await?;
+    let answer = json!({ "data": Subscribed { subscribed: true } });
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
