@@ -179,7 +179,10 @@ async fn a_trainee_learns_passes_the_exam_on_a_second_try_and_gets_one_certifica
     );
     let unknown = app.send(app.http.get(app.url(&format!("/api/v1/certificates/{}", Uuid::new_v4()))), None).await;
     assert_eq!(unknown.status, 404);
-    let mine = eventually(&app, "/api/v1/me/certificates", &token, |body| body["total_results"] == 1).await;
+    let mine = eventually(&app, "/api/v1/me/certificates", &token, |body| {
+        body["total_results"] == 1 && body["data"].as_array().is_some_and(|rows| rows.len() == 1)
+    })
+    .await;
     assert_eq!(mine["data"][0]["certificate_id"], certificate);
     let view = get_as(&app, &enrolled, &token).await.body;
     assert_eq!(view["data"]["enrollment"]["certificate_id"], certificate);

@@ -49,9 +49,10 @@ async fn a_refund_below_half_is_approved_once_and_every_cent_goes_where_it_shoul
     assert_eq!(app.post(&path, &corporate, Some(&reason)).await.status, 403, "refunds are for individual trainees");
 
     let (_, admin) = app.user(Role::Admin);
-    let unseen =
-        eventually(&app, "/api/v1/admin/refund-requests?status=unseen", &admin, |body| body["total_results"] == 1)
-            .await;
+    let unseen = eventually(&app, "/api/v1/admin/refund-requests?status=unseen", &admin, |body| {
+        body["total_results"] == 1 && body["data"].as_array().is_some_and(|rows| rows.len() == 1)
+    })
+    .await;
     let row = &unseen["data"][0];
     assert_eq!(
         (row["id"].clone(), row["reason"].clone()),
@@ -122,9 +123,10 @@ async fn a_refund_below_half_is_approved_once_and_every_cent_goes_where_it_shoul
         "a plain-text and an HTML part: {}",
         mail.data
     );
-    let done =
-        eventually(&app, "/api/v1/admin/refund-requests?status=completed", &admin, |body| body["total_results"] == 1)
-            .await;
+    let done = eventually(&app, "/api/v1/admin/refund-requests?status=completed", &admin, |body| {
+        body["total_results"] == 1 && body["data"].as_array().is_some_and(|rows| rows.len() == 1)
+    })
+    .await;
     assert_eq!(done["data"][0]["refund_cents"], 1_399);
 }
 
@@ -140,7 +142,10 @@ async fn a_rejected_refund_is_final_and_the_trainee_hears_why() {
     credit(&app, trainee_id, 2_000).await;
     assert_eq!(add_to_cart(&app, &token, bought.id).await.status, 201);
     assert_eq!(order(&app, &token).await.status, 201);
-    eventually(&app, "/api/v1/me/enrollments", &token, |body| body["total_results"] == 1).await;
+    eventually(&app, "/api/v1/me/enrollments", &token, |body| {
+        body["total_results"] == 1 && body["data"].as_array().is_some_and(|rows| rows.len() == 1)
+    })
+    .await;
     let path = format!("/api/v1/enrollments/{}/refund-request", bought.id);
     let refund_id = app.post(&path, &token, Some(&json!({ "reason": "Too fast" }))).await.id();
 
