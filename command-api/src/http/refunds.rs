@@ -139,8 +139,13 @@ async fn decide(
     let (trainee_id, course_id) = credentials::refund_request(store, refund_id)
         .await?
         .ok_or_else(|| Problem::not_found("There is no such refund request."))?;
-    // The trainee hears of the decision; an erased account has no address any more.
-    let recipient = credentials::by_id(store, trainee_id).await?.map(|account| account.email);
+    // The trainee hears of an approval or a rejection; an erased account has no address any more.
+    let recipient = match decision {
+        RefundDecision::Acknowledge => None,
+        RefundDecision::Approve | RefundDecision::Reject { .. } => {
+            credentials::by_id(store, trainee_id).await?.map(|account| account.email)
+        }
+    };
     let run = CommandRun {
         stream_id: enrollment_stream(trainee_id, course_id),
         actor: actor.into(),
@@ -149,11 +154,18 @@ async fn decide(
         status: StatusCode::OK,
         data: json!({ "id": refund_id }),
     };
+    // The course's title, for the email only.
     let course_stream = course_stream(course_id);
-    let course = || load_aggregate::<Course>(state, &course_stream);
-    execute_loading(state, run, course, |enrollment: &Enrollment, course| {
+    let title = || async {
+        match recipient {
+            Some(_) => Ok(Some(load_aggregate::<Course>(state, &course_stream).await?.state.title)),
+            None => Ok::<_, Problem>(None),
+        }
+    };
+    execute_loading(state, run, title, |enrollment: &Enrollment, title: &Option<String>| {
         let events = enrollment::decide_refund(enrollment, (trainee_id, course_id), decision.clone())?;
-        let email = recipient.as_deref().and_then(|to| decision_email(to, &course.state.title, &decision, enrollment));
+        let email = recipient.as_deref().zip(title.as_deref());
+        let email = email.and_then(|(to, title)| decision_email(to, title, &decision, enrollment));
         let side_writes = if events.is_empty() { Vec::new() } else { email.into_iter().collect() };
         Ok::<_, RefundRejection>(Decision { events, side_writes, ..Decision::default() })
     })

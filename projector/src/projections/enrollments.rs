@@ -35,29 +35,16 @@ pub(super) async fn apply(
 ) -> Result<(), tokio_postgres::Error> {
     match event {
         Event::LessonViewed(viewed) => {
-            let statement = transaction
-                .prepare_cached(
-                    "UPDATE enrollment_view SET progress = $3, visited_lessons = array_append(visited_lessons, $4), \
-                     version = $5 WHERE trainee_id = $1 AND course_id = $2 AND version < $5",
-                )
+            let at = (viewed.trainee_id, viewed.course_id);
+            let set = "progress = $3, visited_lessons = array_append(visited_lessons, $4)";
+            update_enrollment(transaction, recorded, at, set, &[&i16::from(viewed.progress), &viewed.lesson_id])
                 .await?;
-            let progress = i16::from(viewed.progress);
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
-                [&viewed.trainee_id, &viewed.course_id, &progress, &viewed.lesson_id, &recorded.stream_version];
-            transaction.execute(&statement, &params).await?;
             return last_viewed(transaction, viewed.trainee_id, viewed.course_id, recorded).await;
         }
         Event::ProgressRecomputed(recomputed) => {
-            let statement = transaction
-                .prepare_cached(
-                    "UPDATE enrollment_view SET progress = $3, version = $4 \
-                     WHERE trainee_id = $1 AND course_id = $2 AND version < $4",
-                )
-                .await?;
-            let progress = i16::from(recomputed.progress);
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
-                [&recomputed.trainee_id, &recomputed.course_id, &progress, &recorded.stream_version];
-            return transaction.execute(&statement, &params).await.map(drop);
+            let at = (recomputed.trainee_id, recomputed.course_id);
+            return update_enrollment(transaction, recorded, at, "progress = $3", &[&i16::from(recomputed.progress)])
+                .await;
         }
         Event::CourseOpened(opened) => {
             return last_viewed(transaction, opened.trainee_id, opened.course_id, recorded).await;
