@@ -40,6 +40,8 @@ pub enum Who {
     /// The course's instructor or an admin.
     OwnerOrAdmin,
     Admin,
+    /// Analysts and admins: the event history.
+    AnalystOrAdmin,
 }
 
 impl Who {
@@ -54,6 +56,7 @@ impl Who {
             Who::Owner => "the course's instructor",
             Who::OwnerOrAdmin => "the course's instructor or an admin",
             Who::Admin => "admins",
+            Who::AnalystOrAdmin => "analysts and admins",
         }
     }
 
@@ -63,7 +66,8 @@ impl Who {
 
     /// The roles a route for these callers is open to (`None`: anyone, token or not).
     pub fn roles(self) -> Option<&'static [Role]> {
-        const EVERY_ROLE: &[Role] = &[Role::Admin, Role::Instructor, Role::IndividualTrainee, Role::CorporateTrainee];
+        const EVERY_ROLE: &[Role] =
+            &[Role::Admin, Role::Instructor, Role::IndividualTrainee, Role::CorporateTrainee, Role::Analyst];
         match self {
             Who::Anyone | Who::Guest => None,
             Who::User => Some(EVERY_ROLE),
@@ -71,6 +75,7 @@ impl Who {
             Who::Trainee => Some(&[Role::IndividualTrainee, Role::CorporateTrainee]),
             Who::InstructorOrAdmin | Who::OwnerOrAdmin => Some(&[Role::Instructor, Role::Admin]),
             Who::Admin => Some(&[Role::Admin]),
+            Who::AnalystOrAdmin => Some(&[Role::Analyst, Role::Admin]),
         }
     }
 }

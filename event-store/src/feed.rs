@@ -16,7 +16,7 @@ use database::Database;
 /// A subscriber re-reads at least this often even without a notification.
 const POLL_FALLBACK: Duration = Duration::from_millis(500);
 
-const EVENT_COLUMNS: &str = "position, stream_id, stream_version, event_id, event_type, schema_version, \
+pub(crate) const EVENT_COLUMNS: &str = "position, stream_id, stream_version, event_id, event_type, schema_version, \
      payload::text, metadata::text, occurred_at, recorded_at";
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +100,7 @@ pub(crate) fn stored_answer(row: &Row, first: usize) -> Result<StoredAnswer, tok
     })
 }
 
-fn recorded_event(row: &Row) -> Result<RecordedEvent, ReadError> {
+pub(crate) fn recorded_event(row: &Row) -> Result<RecordedEvent, ReadError> {
     let position: i64 = row.try_get(0)?;
     let metadata: String = row.try_get(7)?;
     let metadata: Metadata =

@@ -13,6 +13,7 @@ pub mod append;
 pub mod checkpoint;
 mod fast_path;
 pub mod feed;
+pub mod history;
 pub mod keys;
 mod plan;
 mod statements;

@@ -22,7 +22,7 @@ use crate::content::{
 };
 use crate::engagement::{CourseReviewDeleted, CourseReviewed, InstructorReviewDeleted, InstructorReviewed};
 use crate::identity::{
-    AccountErased, AdminCreated, CorporateTraineeCreated, EmailVerificationRequested, EmailVerified,
+    AccountErased, AdminCreated, AnalystCreated, CorporateTraineeCreated, EmailVerificationRequested, EmailVerified,
     IndividualTraineeRegistered, InstructorBankAccountSet, InstructorCreated, InstructorSocialLinksSet, LoginFailed,
     PasswordChanged, PasswordReset, PasswordResetRequested, ProfileUpdated, TraineeAccountDeleted, UserLoggedIn,
     UserLoggedOut,
@@ -156,6 +156,7 @@ event_catalogue! {
     InstructorCreated version 2 from 1 in Identity,
     CorporateTraineeCreated version 2 from 1 in Identity,
     AdminCreated version 2 from 1 in Identity,
+    AnalystCreated version 1 in Identity,
     PasswordChanged version 1 in Identity,
     ProfileUpdated version 2 from 1 in Identity,
     EmailVerificationRequested version 1 in Identity,

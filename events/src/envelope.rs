@@ -14,6 +14,8 @@ pub enum Role {
     Instructor,
     IndividualTrainee,
     CorporateTrainee,
+    /// Reads the event history (the feed and exports), and nothing else.
+    Analyst,
 }
 
 impl Role {
@@ -23,11 +25,12 @@ impl Role {
             Role::Instructor => "instructor",
             Role::IndividualTrainee => "individual_trainee",
             Role::CorporateTrainee => "corporate_trainee",
+            Role::Analyst => "analyst",
         }
     }
 
     pub fn parse(text: &str) -> Option<Role> {
-        [Role::Admin, Role::Instructor, Role::IndividualTrainee, Role::CorporateTrainee]
+        [Role::Admin, Role::Instructor, Role::IndividualTrainee, Role::CorporateTrainee, Role::Analyst]
             .into_iter()
             .find(|role| role.as_str() == text)
     }

@@ -55,6 +55,18 @@ pub struct AdminCreated {
     pub created_by: Option<Uuid>,
 }
 
+/// An analyst account was created by an admin: it reads the event history and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalystCreated {
+    pub user_id: Uuid,
+    pub email: Personal,
+    pub username: Personal,
+    pub name: Personal,
+    pub country: Option<String>,
+    pub created_by: Option<Uuid>,
+}
+
 /// The user changed their password (the new hash stays in the credentials table; every session ended).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

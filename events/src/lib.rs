@@ -28,8 +28,8 @@ pub use catalog::{
 pub use codec::{DecodeError, Event};
 pub use envelope::{Actor, Metadata, NewEvent, RecordedEvent, Role};
 pub use identity::{
-    AccountErased, AdminCreated, CorporateTraineeCreated, IndividualTraineeRegistered, InstructorCreated,
-    PasswordChanged, ProfileUpdated,
+    AccountErased, AdminCreated, AnalystCreated, CorporateTraineeCreated, IndividualTraineeRegistered,
+    InstructorCreated, PasswordChanged, ProfileUpdated,
 };
 pub use personal::Personal;
 pub use stream::Context;

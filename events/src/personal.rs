@@ -124,6 +124,7 @@ impl crate::Event {
             E::IndividualTraineeRegistered(e) => (e.user_id, vec![&mut e.email, &mut e.username, &mut e.name]),
             E::InstructorCreated(e) => (e.user_id, vec![&mut e.email, &mut e.username, &mut e.name]),
             E::AdminCreated(e) => (e.user_id, vec![&mut e.email, &mut e.username, &mut e.name]),
+            E::AnalystCreated(e) => (e.user_id, vec![&mut e.email, &mut e.username, &mut e.name]),
             E::CorporateTraineeCreated(e) => {
                 (e.user_id, vec![&mut e.email, &mut e.username, &mut e.name, &mut e.company])
             }

@@ -80,7 +80,7 @@ async fn user_page(
     let mut conditions = Conditions::default();
     if let Some(role) = get("role") {
         let role = Role::parse(role).ok_or_else(|| {
-            Problem::malformed("`role` must be admin, instructor, individual_trainee or corporate_trainee.")
+            Problem::malformed("`role` must be admin, instructor, individual_trainee, corporate_trainee or analyst.")
         })?;
         conditions.push(|n| format!("role = ${n}"), role.as_str().to_owned());
     }

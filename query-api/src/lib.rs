@@ -9,6 +9,7 @@ mod consistency;
 mod courses;
 mod discounts;
 mod enrollments;
+mod history;
 mod instructors;
 mod lists;
 mod me;
@@ -63,7 +64,7 @@ impl FromRef<QueryApiState> for Arc<TokenKeys> {
 
 /// Every query route, under `/api/v1`, each with who may call it (the OpenAPI document comes from here).
 pub fn routes() -> ApiRoutes<QueryApiState> {
-    use Who::{Admin, Anyone, Instructor, Trainee, User};
+    use Who::{Admin, AnalystOrAdmin, Anyone, Instructor, Trainee, User};
     ApiRoutes::default()
         .route(GET, "/api/v1/courses", courses::list, Anyone, "Search, filter and sort the published catalogue")
         .answers_page::<courses::CourseView>()
@@ -168,6 +169,8 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/admin/refund-requests", refunds::list, Admin, "Refund requests, newest first")
         .answers_page::<refunds::RefundRequestRow>()
         .query(&["status", "course_id", "trainee_id", "from", "to", "page", "limit"])
+        .route(GET, "/api/v1/events", history::events, AnalystOrAdmin, "The event history as NDJSON, in global order")
+        .query(&["after", "limit", "types", "stream_prefix"])
         .route(GET, "/api/v1/admin/users", admin::users, Admin, "Every account, paged and filtered")
         .answers_page::<admin::UserRow>()
         .query(&["role", "search", "logged_in", "page", "limit"])

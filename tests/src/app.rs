@@ -343,7 +343,16 @@ impl TestApp {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("a body");
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("a JSON body") };
+        let json = headers
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .is_none_or(|value| value.starts_with("application/json") || value.starts_with("application/problem+json"));
+        let body = match (bytes.is_empty(), json) {
+            (true, _) => Value::Null,
+            (false, true) => serde_json::from_slice(&bytes).expect("a JSON body"),
+            // NDJSON and other text, as it came.
+            (false, false) => Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+        };
         Answer { status, headers, body }
     }
 

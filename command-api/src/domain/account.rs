@@ -10,8 +10,8 @@ use events::identity::{
     TraineeAccountDeleted, UserLoggedIn, UserLoggedOut,
 };
 use events::{
-    AdminCreated, CorporateTraineeCreated, Event, IndividualTraineeRegistered, InstructorCreated, PasswordChanged,
-    Personal, ProfileUpdated, Role,
+    AdminCreated, AnalystCreated, CorporateTraineeCreated, Event, IndividualTraineeRegistered, InstructorCreated,
+    PasswordChanged, Personal, ProfileUpdated, Role,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -43,6 +43,7 @@ impl Aggregate for Account {
             Event::InstructorCreated(_) => Account::Registered(Role::Instructor),
             Event::CorporateTraineeCreated(_) => Account::Registered(Role::CorporateTrainee),
             Event::AdminCreated(_) => Account::Registered(Role::Admin),
+            Event::AnalystCreated(_) => Account::Registered(Role::Analyst),
             Event::TraineeAccountDeleted(_) | Event::AccountErased(_) => Account::Deleted,
             _ => self,
         }
@@ -199,6 +200,7 @@ pub enum CreatedKind {
     Instructor,
     CorporateTrainee { company: String },
     Admin,
+    Analyst,
 }
 
 impl CreatedKind {
@@ -207,6 +209,7 @@ impl CreatedKind {
             CreatedKind::Instructor => Role::Instructor,
             CreatedKind::CorporateTrainee { .. } => Role::CorporateTrainee,
             CreatedKind::Admin => Role::Admin,
+            CreatedKind::Analyst => Role::Analyst,
         }
     }
 }
@@ -234,6 +237,9 @@ pub fn create(
             Event::InstructorCreated(InstructorCreated { user_id, email, username, name, country, created_by })
         }
         CreatedKind::Admin => Event::AdminCreated(AdminCreated { user_id, email, username, name, country, created_by }),
+        CreatedKind::Analyst => {
+            Event::AnalystCreated(AnalystCreated { user_id, email, username, name, country, created_by })
+        }
         CreatedKind::CorporateTrainee { company } => {
             let company = company.trim().to_owned();
             if company.is_empty() || company.chars().count() > COMPANY_MAX_CHARS {
@@ -295,7 +301,7 @@ pub fn delete_trainee(
         Role::IndividualTrainee | Role::CorporateTrainee => {
             Ok(vec![Event::TraineeAccountDeleted(TraineeAccountDeleted { user_id, deleted_by })])
         }
-        Role::Instructor | Role::Admin => Err(AccountRejection::NotATrainee),
+        Role::Instructor | Role::Admin | Role::Analyst => Err(AccountRejection::NotATrainee),
     }
 }
 

@@ -49,6 +49,7 @@ pub(crate) enum KindBody {
     Instructor,
     CorporateTrainee,
     Admin,
+    Analyst,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -169,6 +170,7 @@ pub(crate) async fn create_user(
     let kind = match body.kind {
         KindBody::Instructor => CreatedKind::Instructor,
         KindBody::Admin => CreatedKind::Admin,
+        KindBody::Analyst => CreatedKind::Analyst,
         KindBody::CorporateTrainee => CreatedKind::CorporateTrainee { company: body.company.unwrap_or_default() },
     };
     let sign_up = RegisterBody {

@@ -59,6 +59,16 @@ fn new_user(event: &Event) -> Option<NewUser<'_>> {
             country: e.country.as_deref(),
             company: None,
         },
+        Event::AnalystCreated(e) => NewUser {
+            id: e.user_id,
+            kind: "analyst",
+            role: Role::Analyst,
+            email: e.email.text_or(ERASED_TEXT),
+            username: e.username.text_or(ERASED_TEXT),
+            name: e.name.text_or(ERASED_NAME),
+            country: e.country.as_deref(),
+            company: None,
+        },
         _ => return None,
     })
 }

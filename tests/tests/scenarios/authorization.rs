@@ -155,6 +155,7 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/me", None, user(200)),
         (M::GET, "/api/v1/admin/users", None, [401, 403, 403, 403, 403, 200]),
         (M::GET, "/api/v1/admin/users/activity", None, [401, 403, 403, 403, 403, 200]),
+        (M::GET, "/api/v1/events", None, [401, 403, 403, 403, 403, 200]),
         (M::GET, "/api/v1/admin/dead-letters", None, [401, 403, 403, 403, 403, 200]),
         (M::POST, "/api/v1/admin/dead-letters/{dead_letter_id}/retry", None, [401, 403, 403, 403, 403, 404]),
         (

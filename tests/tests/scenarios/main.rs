@@ -18,6 +18,7 @@ mod email;
 mod event_store;
 mod feed_stress;
 mod foreign_consumer;
+mod history;
 mod idempotency;
 mod journey;
 mod kafka;
