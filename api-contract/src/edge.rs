@@ -21,6 +21,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::metrics::Samplers;
 use crate::problem::Problem;
 
 type ReadinessFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
@@ -133,10 +134,12 @@ pub fn correlation_id(headers: &http::HeaderMap) -> Option<uuid::Uuid> {
 }
 
 /// Wraps the merged routes of one listener.
-pub fn finish(routes: Router, edge: &Edge, readiness: Readiness) -> Router {
+pub fn finish(routes: Router, edge: &Edge, readiness: Readiness, samplers: Samplers) -> Router {
+    crate::metrics::install();
     let routes = routes
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
         .route("/readyz", get(move || ready(readiness.clone())))
+        .route("/metrics", get(move || crate::metrics::render(samplers.clone())))
         .fallback(|| async { Problem::not_found("There is no such route.") })
         .method_not_allowed_fallback(|| async {
             Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This route does not take that method.")
@@ -153,6 +156,7 @@ pub fn finish(routes: Router, edge: &Edge, readiness: Readiness) -> Router {
             let correlation_id = correlation_id(request.headers()).map(|id| id.to_string()).unwrap_or_default();
             tracing::info_span!("request", method = %request.method(), route, request_id, correlation_id)
         }))
+        .layer(axum::middleware::from_fn(crate::metrics::time_requests))
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(CompressionLayer::new().gzip(true));
     security_headers(routes)

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod body;
 pub mod consistency;
 pub mod edge;
+pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod text;
@@ -21,6 +22,7 @@ pub use auth::{Authenticated, TokenError, TokenKeys};
 pub use body::{JsonCommand, PathId, PathIds, request_digest};
 pub use consistency::ConsistencyToken;
 pub use edge::{Edge, Readiness, finish};
+pub use metrics::Samplers;
 pub use problem::{FieldError, Problem};
 pub use routes::{ApiRoutes, BodySchema, OPENAPI_PATH, Operation, Who, openapi, openapi_router};
 

@@ -285,6 +285,7 @@ async fn run_writer(database: Database, mut queue: mpsc::Receiver<(AppendRequest
 
         match writer.write(&requests).await {
             Ok(outcomes) => {
+                record_commit(&requests, &outcomes);
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(outcome);
                 }
@@ -299,7 +300,10 @@ async fn run_writer(database: Database, mut queue: mpsc::Receiver<(AppendRequest
                 tracing::debug!(error = %database::error_summary(&error), "integrity violation in a batch; retrying its appends one at a time");
                 for (request, reply) in requests.iter().zip(replies) {
                     let outcome = match writer.write(std::slice::from_ref(request)).await {
-                        Ok(mut outcomes) => outcomes.pop().unwrap_or(Err(AppendError::Empty)),
+                        Ok(mut outcomes) => {
+                            record_commit(std::slice::from_ref(request), &outcomes);
+                            outcomes.pop().unwrap_or(Err(AppendError::Empty))
+                        }
                         Err(error) => refused(request, error),
                     };
                     let _ = reply.send(outcome);
@@ -311,6 +315,28 @@ async fn run_writer(database: Database, mut queue: mpsc::Receiver<(AppendRequest
                 fail_all(replies, &Arc::new(error));
             }
         }
+    }
+}
+
+/// Events appended, by type (a counter).
+pub const EVENTS_APPENDED: &str = "learnlog_events_appended_total";
+/// Appends written per group-commit transaction (a histogram).
+pub const GROUP_COMMIT_SIZE: &str = "learnlog_group_commit_batch_size";
+
+/// Counts what one group commit wrote: how many appends it held, and their events by type. A replayed
+/// request wrote nothing and counts for nothing.
+fn record_commit(requests: &[AppendRequest], outcomes: &[Result<AppendOutcome, AppendError>]) {
+    let mut appends = 0_u32;
+    for (request, outcome) in requests.iter().zip(outcomes) {
+        if let Ok(AppendOutcome::Appended(_)) = outcome {
+            appends += 1;
+            for event in &request.events {
+                metrics::counter!(EVENTS_APPENDED, "event_type" => event.event_type).increment(1);
+            }
+        }
+    }
+    if appends > 0 {
+        metrics::histogram!(GROUP_COMMIT_SIZE).record(f64::from(appends));
     }
 }
 

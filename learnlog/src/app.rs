@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use api_contract::{Edge, Readiness, TokenKeys};
+use api_contract::{Edge, Readiness, Samplers, TokenKeys};
 use axum::Router;
 use command_api::CommandApiState;
 use database::Database;
@@ -92,7 +92,7 @@ pub fn card_payments(
 /// The routes of the HTTP roles among `roles`, with the edge around them: the command API; the query API
 /// with the dead-letter admin routes and the OpenAPI document of every route. `App` serves this, and so does
 /// the test harness: there is one composition.
-pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness) -> Router {
+pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness, samplers: Samplers) -> Router {
     let mut routes = Router::new();
     if roles.contains(&Role::CommandApi) {
         let store = PgEventStore::start(services.store.clone());
@@ -120,7 +120,7 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
         operations.extend_from_slice(projector::admin::routes().operations());
         routes = routes.merge(api_contract::openapi_router("Learnlog", env!("CARGO_PKG_VERSION"), operations));
     }
-    api_contract::finish(routes, &services.edge, readiness)
+    api_contract::finish(routes, &services.edge, readiness, samplers)
 }
 
 /// The sagas over `store`, sending their commands through a pipeline of their own (with its own writer).
@@ -190,6 +190,7 @@ impl App {
             (None, Some(sandbox)) => format!("http://{}", sandbox.local_addr()),
             (None, None) => config.payments.api_base(),
         };
+        let samplers = crate::metrics::samplers(roles, &store, &read, config.kafka.is_some());
         let routes = match serves_http {
             true => {
                 let data_key = load_data_key()?;
@@ -216,9 +217,11 @@ impl App {
                         config.payments.checkout_ttl,
                     )),
                 };
-                http_routes(roles, &services, readiness(store.clone(), read.clone()))
+                http_routes(roles, &services, readiness(store.clone(), read.clone()), samplers)
             }
-            false => api_contract::finish(Router::new(), &Edge::default(), readiness(store.clone(), read.clone())),
+            false => {
+                api_contract::finish(Router::new(), &Edge::default(), readiness(store.clone(), read.clone()), samplers)
+            }
         };
         let mailer = match roles.contains(&Role::Mailer) {
             true => Some(Mailer::new(store.clone(), delivery(config), &config.mail_from)?),

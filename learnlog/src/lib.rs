@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod embedded;
 pub mod error;
+pub mod metrics;
 pub mod operations;
 pub mod secret;
 

@@ -11,6 +11,7 @@ use events::{Context, wire};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
 use crate::source::{EventSource, Origin, SourceError, SourcedEvent};
@@ -31,13 +32,25 @@ pub struct KafkaSourceSettings {
     pub debug: Option<String>,
 }
 
-/// Counts the partitions this consumer holds, as the group's rebalances hand them out.
+/// How far a consumer is behind the head of each partition, in records (a gauge, by consumer group, topic
+/// and partition), as librdkafka's statistics report it.
+pub const LAG_EVENTS: &str = "learnlog_lag_events";
+/// How old, in seconds, the last record a consumer took from a partition was when it took it; 0 once the
+/// consumer has caught up with the partition. Feed readers report the same per checkpoint.
+pub const LAG_SECONDS: &str = "learnlog_lag_seconds";
+/// How often librdkafka reports its statistics (and so the lag in records).
+const STATISTICS_INTERVAL_MS: &str = "5000";
+
+/// Counts the partitions this consumer holds, as the group's rebalances hand them out, and reports its lag.
 #[derive(Debug, Clone, Default)]
-pub struct Assignment(Arc<AtomicUsize>);
+pub struct Assignment {
+    partitions: Arc<AtomicUsize>,
+    group: Arc<str>,
+}
 
 impl Assignment {
     pub fn partitions(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+        self.partitions.load(Ordering::SeqCst)
     }
 }
 
@@ -52,6 +65,26 @@ impl ClientContext for Assignment {
             RDKafkaLogLevel::Debug => tracing::debug!(facility, "librdkafka: {message}"),
         }
     }
+
+    fn stats(&self, statistics: Statistics) {
+        for (topic, partitions) in &statistics.topics {
+            for (partition, stats) in &partitions.partitions {
+                // -1 is librdkafka's internal partition; a lag of -1 is not known yet.
+                if *partition < 0 || stats.consumer_lag < 0 {
+                    continue;
+                }
+                let labels = [
+                    ("consumer", self.group.to_string()),
+                    ("topic", topic.clone()),
+                    ("partition", partition.to_string()),
+                ];
+                metrics::gauge!(LAG_EVENTS, &labels).set(stats.consumer_lag as f64);
+                if stats.consumer_lag == 0 {
+                    metrics::gauge!(LAG_SECONDS, &labels).set(0.0);
+                }
+            }
+        }
+    }
 }
 
 impl ConsumerContext for Assignment {
@@ -59,11 +92,11 @@ impl ConsumerContext for Assignment {
         match rebalance {
             Rebalance::Assign(partitions) => {
                 tracing::info!(partitions = partitions.count(), "partitions assigned");
-                self.0.store(partitions.count(), Ordering::SeqCst);
+                self.partitions.store(partitions.count(), Ordering::SeqCst);
             }
             Rebalance::Revoke(partitions) => {
                 tracing::info!(partitions = partitions.count(), "partitions revoked");
-                self.0.store(0, Ordering::SeqCst);
+                self.partitions.store(0, Ordering::SeqCst);
             }
             Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
         }
@@ -84,7 +117,7 @@ impl std::fmt::Debug for KafkaSource {
 impl KafkaSource {
     /// Joins the consumer group and subscribes to every context topic.
     pub fn new(settings: &KafkaSourceSettings) -> Result<Self, SourceError> {
-        let assignment = Assignment::default();
+        let assignment = Assignment { partitions: Arc::default(), group: Arc::from(settings.group_id.as_str()) };
         let mut config = ClientConfig::new();
         if let Some(contexts) = settings.debug.as_deref().filter(|c| !c.is_empty()) {
             config.set("debug", contexts).set_log_level(RDKafkaLogLevel::Debug);
@@ -96,11 +129,31 @@ impl KafkaSource {
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", settings.session_timeout_ms.to_string())
             .set("fetch.wait.max.ms", FETCH_WAIT_MS)
+            .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
             .create_with_context(assignment.clone())?;
         let topics: Vec<String> = Context::ALL.iter().map(|context| context.topic(&settings.topic_prefix)).collect();
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
         Ok(KafkaSource { consumer, assignment })
+    }
+
+    /// Sets [`LAG_SECONDS`] of each partition in `batch` to the age of its newest record.
+    fn report_age(&self, batch: &[SourcedEvent]) {
+        let now = time::OffsetDateTime::now_utc();
+        let mut newest: HashMap<(&str, i32), time::OffsetDateTime> = HashMap::new();
+        for sourced in batch {
+            if let Origin::Kafka { topic, partition, .. } = &sourced.origin {
+                newest.insert((topic.as_str(), *partition), sourced.event.recorded_at);
+            }
+        }
+        for ((topic, partition), recorded_at) in newest {
+            let labels = [
+                ("consumer", self.assignment.group.to_string()),
+                ("topic", topic.to_owned()),
+                ("partition", partition.to_string()),
+            ];
+            metrics::gauge!(LAG_SECONDS, &labels).set((now - recorded_at).as_seconds_f64().max(0.0));
+        }
     }
 
     /// A handle that tells how many partitions this consumer holds, usable after the source moved away.
@@ -155,6 +208,7 @@ impl EventSource for KafkaSource {
                 Err(_) => break,
             }
         }
+        self.report_age(&batch);
         Ok(batch)
     }
 

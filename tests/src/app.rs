@@ -125,6 +125,13 @@ impl TestApp {
             &[learnlog::Role::CommandApi, learnlog::Role::QueryApi],
             &services,
             Readiness::new(|| async { Ok(()) }),
+            // The harness runs the other roles itself, in this process: report them all.
+            learnlog::metrics::samplers(
+                &[learnlog::Role::Projector, learnlog::Role::Relay, learnlog::Role::Sagas, learnlog::Role::Mailer],
+                &store,
+                &store,
+                matches!(mode, Mode::Kafka { .. }),
+            ),
         );
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {

@@ -8,6 +8,8 @@ pub mod database;
 pub mod kafka;
 pub mod pdf;
 pub mod process;
+pub mod prometheus;
+pub mod python;
 pub mod smtp;
 
 pub use app::TestApp;

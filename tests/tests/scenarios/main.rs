@@ -25,6 +25,7 @@ mod kafka;
 mod kafka_processes;
 mod learning;
 mod local_cluster;
+mod metrics;
 mod newsletter;
 mod openapi_contract;
 mod projector_checkpoints;
