@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Course difficulty, lowercase on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CourseLevel {
     Beginner,
@@ -23,7 +23,7 @@ impl CourseLevel {
 }
 
 /// A draft course was created by an instructor, who owns it. Prices are USD cents.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseCreated {
     pub course_id: Uuid,
@@ -38,14 +38,14 @@ pub struct CourseCreated {
 }
 
 /// The owner published the course: it shows in the public catalogue from now on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CoursePublished {
     pub course_id: Uuid,
 }
 
 /// The owner changed some details of the course; fields left out are unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseDetailsUpdated {
     pub course_id: Uuid,
@@ -58,7 +58,7 @@ pub struct CourseDetailsUpdated {
 }
 
 /// The owner changed the base price (USD cents).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CoursePriceChanged {
     pub course_id: Uuid,
@@ -66,14 +66,14 @@ pub struct CoursePriceChanged {
 }
 
 /// The owner retired the course: it leaves the public catalogue for good; existing access is kept (D4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseRetired {
     pub course_id: Uuid,
 }
 
 /// The course was deleted by its owner or an admin; only a course without enrolments is (D4). One-way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseDeleted {
     pub course_id: Uuid,

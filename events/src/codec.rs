@@ -102,13 +102,40 @@ macro_rules! event_catalogue {
                 encoded.unwrap_or_else(|error| unreachable!("event payloads always serialise: {error}"))
             }
 
-            /// Decodes a stored payload of any known schema version.
+            /// The schema version this code writes for `event_type`, and the oldest it still reads; `None` for
+            /// a type it does not know.
+            pub fn versions(event_type: &str) -> Option<(i32, i32)> {
+                match event_type {
+                    $(stringify!($variant) => Some((oldest_version!($version $(, $oldest)?), $version)),)*
+                    _ => None,
+                }
+            }
+
+            /// The schema of `event_type`'s current payload, as OpenAPI 3.1 writes JSON Schema:
+            /// `{schema, components}`, the components being the named schemas it refers to. `None` for a type
+            /// this code does not know. `tests/schemas.rs` holds every released version of it.
+            pub fn schema(event_type: &str) -> Option<serde_json::Value> {
+                fn of<T: utoipa::ToSchema>() -> serde_json::Value {
+                    let mut components = Vec::new();
+                    T::schemas(&mut components);
+                    let components: std::collections::BTreeMap<String, _> = components.into_iter().collect();
+                    let mut schema = serde_json::json!({ "schema": T::schema(), "components": components });
+                    without_descriptions(&mut schema);
+                    schema
+                }
+                match event_type {
+                    $(stringify!($variant) => Some(of::<$variant>()),)*
+                    _ => None,
+                }
+            }
+
+            /// Decodes a stored payload of any known schema version, upcasting it to the current one first.
             pub fn decode(event_type: &str, schema_version: i32, payload: &str) -> Result<Event, DecodeError> {
                 let payload_error = |source| DecodeError::Payload { event_type: event_type.to_owned(), source };
                 match event_type {
-                    // A version the current struct reads as it is (see the upcaster notes in the list below).
                     $(stringify!($variant) if (oldest_version!($version $(, $oldest)?)..=$version).contains(&schema_version) => {
-                        serde_json::from_str(payload).map(Event::$variant).map_err(payload_error)
+                        let (_, payload) = upcast(event_type, schema_version, payload)?;
+                        serde_json::from_str(&payload).map(Event::$variant).map_err(payload_error)
                     })*
                     $(stringify!($variant))|* => Err(DecodeError::UnknownVersion {
                         event_type: event_type.to_owned(),
@@ -121,9 +148,85 @@ macro_rules! event_catalogue {
     };
 }
 
-// Upcasters. Identity v1 -> v2: personal fields (email, username, name, company, bank name) became
-// `Personal`, which reads a v1 plain string as `Personal::Clear`: a v1 payload decodes into the v2 struct
-// unchanged. A change that a type cannot read as it is gets a function here, from the version before.
+/// Removes every `description` (the doc comments) from a schema: they are not part of the wire format. A
+/// property named `description` stays.
+fn without_descriptions(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(object) => {
+            object.remove("description");
+            for (key, value) in object.iter_mut() {
+                match (key.as_str(), value) {
+                    ("properties", serde_json::Value::Object(properties)) => {
+                        properties.values_mut().for_each(without_descriptions);
+                    }
+                    (_, value) => without_descriptions(value),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_descriptions),
+        _ => {}
+    }
+}
+
+/// One step of the upcaster chain: turns the JSON payload of `event_type` at schema version `from` into one
+/// of version `from + 1`.
+struct Upcaster {
+    event_type: &'static str,
+    from: i32,
+    apply: fn(&mut serde_json::Map<String, serde_json::Value>),
+}
+
+/// The upcaster chain. A payload of version N of a type is read by running every step of that type from N up
+/// to the current version, in order, then decoding the current struct. A step exists only where the next
+/// version cannot read the one before as it is; where none exists, the payload is carried over unchanged:
+///
+/// - identity events v1 -> v2 (`IndividualTraineeRegistered`, `InstructorCreated`, `CorporateTraineeCreated`,
+///   `AdminCreated`, `ProfileUpdated`, `EmailVerified`, `InstructorBankAccountSet`): the personal fields
+///   became [`crate::Personal`], which reads a v1 plain string as `Personal::Clear`. No step.
+/// - `OrderPaid` v1 -> v2: v2 names the currency of `amount_cents`. Every v1 amount was charged in US cents
+///   (D8), so the step adds `"currency": "USD"`.
+///
+/// A new version of a type: add its step here (if it needs one), bump the version in the catalogue below
+/// (keeping `from` the oldest version), and add a golden fixture and a schema file of the new version; the
+/// old ones stay.
+const UPCASTERS: &[Upcaster] = &[Upcaster {
+    event_type: "OrderPaid",
+    from: 1,
+    apply: |payload| {
+        payload.insert("currency".to_owned(), serde_json::Value::from(crate::currency::BASE));
+    },
+}];
+
+/// The payload of a stored event of a known type at its current schema version, and that version: the stored
+/// text itself when no step of the chain applies, else the text the steps make.
+pub fn upcast<'a>(
+    event_type: &str,
+    schema_version: i32,
+    payload: &'a str,
+) -> Result<(i32, std::borrow::Cow<'a, str>), DecodeError> {
+    let Some((oldest, current)) = Event::versions(event_type) else {
+        return Err(DecodeError::UnknownType(event_type.to_owned()));
+    };
+    if !(oldest..=current).contains(&schema_version) {
+        return Err(DecodeError::UnknownVersion { event_type: event_type.to_owned(), schema_version });
+    }
+    let mut steps = UPCASTERS
+        .iter()
+        .filter(|step| step.event_type == event_type && (schema_version..current).contains(&step.from))
+        .peekable();
+    if steps.peek().is_none() {
+        return Ok((current, std::borrow::Cow::Borrowed(payload)));
+    }
+    let payload_error = |source| DecodeError::Payload { event_type: event_type.to_owned(), source };
+    let mut object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(payload).map_err(payload_error)?;
+    for step in steps {
+        (step.apply)(&mut object);
+    }
+    let text = serde_json::to_string(&object).map_err(payload_error)?;
+    Ok((current, std::borrow::Cow::Owned(text)))
+}
+
 event_catalogue! {
     CourseCreated version 1 in Catalog,
     CoursePublished version 1 in Catalog,
@@ -177,7 +280,7 @@ event_catalogue! {
     CourseRemovedFromWishlist version 1 in Commerce,
     OrderPlaced version 1 in Commerce,
     CheckoutSessionCreated version 1 in Commerce,
-    OrderPaid version 1 in Commerce,
+    OrderPaid version 2 from 1 in Commerce,
     OrderPaymentFailed version 1 in Commerce,
     OrderExpired version 1 in Commerce,
     InstructorEarningRecorded version 1 in Commerce,

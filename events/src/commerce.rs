@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// An admin set how many units of `currency` one US dollar buys, in millionths (`rate_ppm` 920000 = 0.92).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeRateSet {
     pub currency: String,
@@ -18,7 +18,7 @@ pub struct ExchangeRateSet {
 }
 
 /// A trainee put a course into their cart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseAddedToCart {
     pub trainee_id: Uuid,
@@ -26,7 +26,7 @@ pub struct CourseAddedToCart {
 }
 
 /// A course left a trainee's cart: taken out, bought, or no longer for sale.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseRemovedFromCart {
     pub trainee_id: Uuid,
@@ -34,7 +34,7 @@ pub struct CourseRemovedFromCart {
 }
 
 /// A trainee put a course into their wishlist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseAddedToWishlist {
     pub trainee_id: Uuid,
@@ -42,7 +42,7 @@ pub struct CourseAddedToWishlist {
 }
 
 /// A course left a trainee's wishlist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseRemovedFromWishlist {
     pub trainee_id: Uuid,
@@ -50,7 +50,7 @@ pub struct CourseRemovedFromWishlist {
 }
 
 /// How an order is paid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     Card,
@@ -67,7 +67,7 @@ impl PaymentMethod {
 }
 
 /// One course of an order, priced when the order was placed; never changed afterwards.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderLine {
     pub course_id: Uuid,
@@ -81,7 +81,7 @@ pub struct OrderLine {
 
 /// A trainee placed an order from their cart. `total_cents` is the sum of the lines' prices; the currency
 /// and rate are the ones the trainee was shown (D8), kept for the receipt: the order is charged in USD.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderPlaced {
     pub order_id: Uuid,
@@ -94,7 +94,7 @@ pub struct OrderPlaced {
 }
 
 /// The payment provider opened a checkout session for a card order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutSessionCreated {
     pub order_id: Uuid,
@@ -105,19 +105,22 @@ pub struct CheckoutSessionCreated {
 }
 
 /// The order was paid in full, once: from the wallet, or by card as the provider's signed webhook said.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderPaid {
     pub order_id: Uuid,
     pub trainee_id: Uuid,
     pub method: PaymentMethod,
     pub amount_cents: i64,
+    /// The ISO 4217 code of `amount_cents`'s currency: what was charged (version 2; every amount of version 1
+    /// was in US dollars).
+    pub currency: String,
     /// The provider's payment id, for card payments.
     pub payment_reference: Option<String>,
 }
 
 /// The order could not be paid (a wallet balance below the total); nothing was charged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderPaymentFailed {
     pub order_id: Uuid,
@@ -125,14 +128,14 @@ pub struct OrderPaymentFailed {
 }
 
 /// The card checkout session expired unpaid; the cart is left as it was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderExpired {
     pub order_id: Uuid,
 }
 
 /// An instructor earned their share of one sold line (R1: floor(0.80 x price)), once per order line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstructorEarningRecorded {
     pub order_id: Uuid,
@@ -144,7 +147,7 @@ pub struct InstructorEarningRecorded {
 
 /// A paid line could not be fulfilled (the trainee already owned the course) and its whole price goes back
 /// to the trainee's wallet; the instructor is not credited for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderLineRefunded {
     pub order_id: Uuid,
@@ -154,14 +157,14 @@ pub struct OrderLineRefunded {
 }
 
 /// Every line of a paid order is enrolled or refunded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderFulfilled {
     pub order_id: Uuid,
 }
 
 /// Why money entered a wallet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CreditReason {
     /// An admin credited the wallet, with a note.
@@ -183,7 +186,7 @@ impl CreditReason {
 }
 
 /// Money entered a wallet, once per operation id. `balance_cents` is the balance after it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WalletCredited {
     pub trainee_id: Uuid,
@@ -195,7 +198,7 @@ pub struct WalletCredited {
 }
 
 /// An order was paid from a wallet, once per operation id. `balance_cents` is the balance after it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WalletDebited {
     pub trainee_id: Uuid,
@@ -207,7 +210,7 @@ pub struct WalletDebited {
 
 /// A debit was refused because the balance was below the amount. Kept so that the operation id has one
 /// answer for good: a retry of the same operation is refused again, even after a later credit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WalletDebitRefused {
     pub trainee_id: Uuid,
@@ -219,7 +222,7 @@ pub struct WalletDebitRefused {
 
 /// A refunded line's earning is taken back from its instructor, on the order that recorded it: all but
 /// floor(0.24 x price) of what they were credited (D3), once per line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstructorEarningReversed {
     pub order_id: Uuid,

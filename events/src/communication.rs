@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::personal::Personal;
 
 /// An address subscribed to the newsletter (again, after an unsubscription: the same subscription).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewsletterSubscribed {
     pub subscription_id: Uuid,
@@ -18,14 +18,14 @@ pub struct NewsletterSubscribed {
     pub email: Personal,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewsletterUnsubscribed {
     pub subscription_id: Uuid,
 }
 
 /// Who among the subscribers a campaign goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     /// Every subscriber.
@@ -37,7 +37,7 @@ pub enum Audience {
 }
 
 /// An admin wrote a newsletter campaign; the sagas queue it to every subscriber of its audience.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignCreated {
     pub campaign_id: Uuid,
@@ -48,7 +48,7 @@ pub struct CampaignCreated {
 }
 
 /// One subscriber's copy of a campaign went into the outbox as email `email_id`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignEmailQueued {
     pub campaign_id: Uuid,

@@ -10,7 +10,7 @@ time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
 
 /// A multiple-choice question of an exercise or the exam. The right answer is one of the options (R13),
 /// kept by index; it is never shown to a trainee who has not answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Question {
     pub question_id: Uuid,
@@ -19,7 +19,7 @@ pub struct Question {
     pub answer_index: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SectionAdded {
     pub course_id: Uuid,
@@ -29,7 +29,7 @@ pub struct SectionAdded {
 }
 
 /// Fields left out are unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SectionUpdated {
     pub course_id: Uuid,
@@ -39,7 +39,7 @@ pub struct SectionUpdated {
 }
 
 /// The section went with its lessons and exercises; the totals are the course's after the removal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SectionRemoved {
     pub course_id: Uuid,
@@ -50,7 +50,7 @@ pub struct SectionRemoved {
 
 /// A lesson's video is a YouTube embed URL; its duration is in minutes. The totals are the course's after
 /// the change (R15: hours = max(1, floor(minutes / 60)) once there is a lesson, 0 without any).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LessonAdded {
     pub course_id: Uuid,
@@ -64,7 +64,7 @@ pub struct LessonAdded {
     pub course_duration_h: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LessonUpdated {
     pub course_id: Uuid,
@@ -78,7 +78,7 @@ pub struct LessonUpdated {
     pub course_duration_h: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LessonRemoved {
     pub course_id: Uuid,
@@ -88,7 +88,7 @@ pub struct LessonRemoved {
     pub course_duration_h: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExerciseAdded {
     pub course_id: Uuid,
@@ -97,7 +97,7 @@ pub struct ExerciseAdded {
     pub title: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExerciseRemoved {
     pub course_id: Uuid,
@@ -105,7 +105,7 @@ pub struct ExerciseRemoved {
     pub exercise_id: Uuid,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExerciseQuestionAdded {
     pub course_id: Uuid,
@@ -115,7 +115,7 @@ pub struct ExerciseQuestionAdded {
 }
 
 /// The question is replaced whole; its id stays.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExerciseQuestionUpdated {
     pub course_id: Uuid,
@@ -124,7 +124,7 @@ pub struct ExerciseQuestionUpdated {
     pub question: Question,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExerciseQuestionRemoved {
     pub course_id: Uuid,
@@ -134,14 +134,14 @@ pub struct ExerciseQuestionRemoved {
 }
 
 /// The course's one final exam, replaced whole (an empty list removes it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseExamSet {
     pub course_id: Uuid,
     pub questions: Vec<Question>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaqAdded {
     pub course_id: Uuid,
@@ -150,7 +150,7 @@ pub struct FaqAdded {
     pub answer: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaqUpdated {
     pub course_id: Uuid,
@@ -159,14 +159,14 @@ pub struct FaqUpdated {
     pub answer: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaqRemoved {
     pub course_id: Uuid,
     pub faq_id: Uuid,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnnouncementPosted {
     pub course_id: Uuid,
@@ -175,7 +175,7 @@ pub struct AnnouncementPosted {
     pub description: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnnouncementEdited {
     pub course_id: Uuid,
@@ -184,7 +184,7 @@ pub struct AnnouncementEdited {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnnouncementRemoved {
     pub course_id: Uuid,
@@ -192,7 +192,7 @@ pub struct AnnouncementRemoved {
 }
 
 /// Who granted a discount, derived from the actor's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DiscountIssuer {
     Instructor,
@@ -201,7 +201,7 @@ pub enum DiscountIssuer {
 
 /// A discount of `percent` (0..=100) on the base price from `starts_on` to `ends_on`, both days included
 /// (R11). Windows of one course never overlap.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiscountAdded {
     pub course_id: Uuid,
@@ -215,7 +215,7 @@ pub struct DiscountAdded {
 }
 
 /// The discount's percent and window, replaced whole.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiscountUpdated {
     pub course_id: Uuid,
@@ -227,7 +227,7 @@ pub struct DiscountUpdated {
     pub ends_on: Date,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiscountRemoved {
     pub course_id: Uuid,

@@ -4,6 +4,9 @@
 
 use std::str::FromStr;
 
+/// The currency every amount is kept and charged in (D8): prices, orders, wallets and earnings are its cents.
+pub const BASE: &str = "USD";
+
 use iso_currency::{Country, Currency};
 
 fn circulating(currency: &Currency) -> bool {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::personal::Personal;
 
 /// A trainee rated a course they learn or completed, 1 to 5, with a comment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseReviewed {
     pub course_id: Uuid,
@@ -21,7 +21,7 @@ pub struct CourseReviewed {
 }
 
 /// A trainee deleted their review of a course.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseReviewDeleted {
     pub course_id: Uuid,
@@ -30,7 +30,7 @@ pub struct CourseReviewDeleted {
 }
 
 /// A trainee rated an instructor who teaches them (`course_id`: the course that shows it), 1 to 5.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstructorReviewed {
     pub instructor_id: Uuid,
@@ -42,7 +42,7 @@ pub struct InstructorReviewed {
 }
 
 /// A trainee deleted their review of an instructor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstructorReviewDeleted {
     pub instructor_id: Uuid,

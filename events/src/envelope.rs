@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::codec::{DecodeError, Event};
 
 /// The role a user acts in: the access token carries it, the event metadata records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -37,14 +37,14 @@ impl Role {
 }
 
 /// Who caused an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Actor {
     pub user_id: Uuid,
     pub role: Role,
 }
 
 /// Tracing and audit data stored beside the payload.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Metadata {
     /// Shared by everything one request (and the sagas it starts) caused.
     pub correlation_id: Option<Uuid>,
@@ -100,5 +100,21 @@ impl RecordedEvent {
     /// Decodes the payload, upcasting older schema versions.
     pub fn decode(&self) -> Result<Event, DecodeError> {
         Event::decode(&self.event_type, self.schema_version, &self.payload)
+    }
+
+    /// The event as it leaves the store for other readers (Kafka): its payload upcast to its type's current
+    /// schema version ([`crate::upcast`]). An event this code cannot read goes as it is stored; its readers
+    /// park it.
+    pub fn upcast(&self) -> std::borrow::Cow<'_, RecordedEvent> {
+        use std::borrow::Cow;
+        match crate::upcast(&self.event_type, self.schema_version, &self.payload) {
+            Ok((schema_version, Cow::Owned(payload))) => {
+                Cow::Owned(RecordedEvent { payload, schema_version, ..self.clone() })
+            }
+            Ok((schema_version, Cow::Borrowed(_))) if schema_version != self.schema_version => {
+                Cow::Owned(RecordedEvent { schema_version, ..self.clone() })
+            }
+            _ => Cow::Borrowed(self),
+        }
     }
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::personal::Personal;
 
 /// An individual trainee signed up. The email is lower-cased.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndividualTraineeRegistered {
     pub user_id: Uuid,
@@ -19,7 +19,7 @@ pub struct IndividualTraineeRegistered {
 }
 
 /// An admin (or the `learnlog admin create-admin` command, when `created_by` is empty) created an instructor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstructorCreated {
     pub user_id: Uuid,
@@ -31,7 +31,7 @@ pub struct InstructorCreated {
 }
 
 /// An admin created a trainee of a company: the corporate flag is set only this way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorporateTraineeCreated {
     pub user_id: Uuid,
@@ -44,7 +44,7 @@ pub struct CorporateTraineeCreated {
 }
 
 /// An admin was created, by another admin or by `learnlog admin create-admin`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminCreated {
     pub user_id: Uuid,
@@ -56,7 +56,7 @@ pub struct AdminCreated {
 }
 
 /// An analyst account was created by an admin: it reads the event history and nothing else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnalystCreated {
     pub user_id: Uuid,
@@ -68,14 +68,14 @@ pub struct AnalystCreated {
 }
 
 /// The user changed their password (the new hash stays in the credentials table; every session ended).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChanged {
     pub user_id: Uuid,
 }
 
 /// A user changed their own profile; only the fields given changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileUpdated {
     pub user_id: Uuid,
@@ -89,7 +89,7 @@ pub struct ProfileUpdated {
 
 /// A code to prove the account's email was sent to it (R21: six digits). The code itself, and its hash,
 /// stay on the write side.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailVerificationRequested {
     pub user_id: Uuid,
@@ -98,7 +98,7 @@ pub struct EmailVerificationRequested {
 }
 
 /// The user proved they receive mail at `email`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailVerified {
     pub user_id: Uuid,
@@ -106,7 +106,7 @@ pub struct EmailVerified {
 }
 
 /// A single-use password reset link was mailed to the account's email. The token stays on the write side.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequested {
     pub user_id: Uuid,
@@ -115,14 +115,14 @@ pub struct PasswordResetRequested {
 }
 
 /// The password was replaced through a reset link; every session ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
     pub user_id: Uuid,
 }
 
 /// An instructor set their public links; the set replaces the previous one, and a link left out is removed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstructorSocialLinksSet {
     pub user_id: Uuid,
@@ -135,7 +135,7 @@ pub struct InstructorSocialLinksSet {
 
 /// An instructor set the bank account for payouts. The account itself stays on the write side; the event
 /// names the bank and the last four characters only, so that no account number enters the log or Kafka.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstructorBankAccountSet {
     pub user_id: Uuid,
@@ -144,7 +144,7 @@ pub struct InstructorBankAccountSet {
 }
 
 /// The user logged in; `first_login` when it was their first time (DOMAIN.md: `firstLogin`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserLoggedIn {
     pub user_id: Uuid,
@@ -152,14 +152,14 @@ pub struct UserLoggedIn {
 }
 
 /// Someone presented a wrong password for this account (an audit record; unknown logins have no stream).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginFailed {
     pub user_id: Uuid,
 }
 
 /// The user ended a session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserLoggedOut {
     pub user_id: Uuid,
@@ -167,7 +167,7 @@ pub struct UserLoggedOut {
 
 /// A trainee's account was deleted, by the trainee or an admin: the email and username are free again and
 /// every session ended; orders and payments keep referring to the id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TraineeAccountDeleted {
     pub user_id: Uuid,
@@ -177,7 +177,7 @@ pub struct TraineeAccountDeleted {
 /// An admin erased an account of any kind on the person's request: its credentials are gone and its
 /// personal data is unreadable everywhere (the person's key was deleted); its id stays in orders, payments
 /// and courses, which show "Deleted user".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountErased {
     pub user_id: Uuid,

@@ -10,7 +10,7 @@ pub const MAX_EXAM_ATTEMPTS: u8 = 3;
 pub const PASSING_GRADE: u8 = 50;
 
 /// How a trainee came to be enrolled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EnrollmentSource {
     /// Bought in an order, at the line's price (USD cents).
@@ -33,7 +33,7 @@ impl EnrollmentSource {
 
 /// A trainee was enrolled in a course. `instructor_id` is the course's owner at that moment, for the
 /// instructors' trainee counts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TraineeEnrolled {
     pub trainee_id: Uuid,
@@ -43,7 +43,7 @@ pub struct TraineeEnrolled {
 }
 
 /// Why an enrolment ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RevocationReason {
     /// An admin took the access away.
@@ -56,7 +56,7 @@ pub enum RevocationReason {
 
 /// The trainee no longer learns the course (their certificate, if any, stays valid). They may be enrolled
 /// again later.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollmentRevoked {
     pub trainee_id: Uuid,
@@ -66,7 +66,7 @@ pub struct EnrollmentRevoked {
 
 /// A trainee opened a lesson for the first time; `progress` is the enrolment's progress after it (R8:
 /// trunc(visited / lessons x 100), never lower than before).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LessonViewed {
     pub trainee_id: Uuid,
@@ -76,7 +76,7 @@ pub struct LessonViewed {
 }
 
 /// A trainee opened an enrolled course (the last viewed course; the original did this on a GET).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseOpened {
     pub trainee_id: Uuid,
@@ -85,7 +85,7 @@ pub struct CourseOpened {
 
 /// The course's lessons changed: the enrolment's progress is recomputed over the lessons that exist now
 /// (Saga 8). It may go down; certificates already issued stay.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProgressRecomputed {
     pub trainee_id: Uuid,
@@ -95,7 +95,7 @@ pub struct ProgressRecomputed {
 
 /// A trainee answered one question of an exercise; the last answer to a question counts. `correct` is
 /// decided against the question as it was then.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExerciseAnswerSubmitted {
     pub trainee_id: Uuid,
@@ -108,7 +108,7 @@ pub struct ExerciseAnswerSubmitted {
 
 /// An exam attempt (D6: at most 3, answers keyed by question id). `grade` is trunc(correct / questions x
 /// 100), `best_grade` the best of every attempt so far (this one included), which is the one that counts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExamSubmitted {
     pub trainee_id: Uuid,
@@ -121,7 +121,7 @@ pub struct ExamSubmitted {
 }
 
 /// The trainee asked to see the exam's answers; no attempt follows (they are known now).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExamAnswersRevealed {
     pub trainee_id: Uuid,
@@ -129,7 +129,7 @@ pub struct ExamAnswersRevealed {
 }
 
 /// D1: progress 100 and, when the course has an exam, a best grade of at least 50.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseCompleted {
     pub trainee_id: Uuid,
@@ -137,7 +137,7 @@ pub struct CourseCompleted {
 }
 
 /// The certificate of a completed course, under a public random id anyone may verify.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateIssued {
     pub trainee_id: Uuid,
@@ -147,7 +147,7 @@ pub struct CertificateIssued {
 
 /// The certificate is to be emailed to the trainee with its PDF: automatically once after it was issued
 /// (`auto`), or on the trainee's request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateEmailRequested {
     pub trainee_id: Uuid,
@@ -160,7 +160,7 @@ pub struct CertificateEmailRequested {
 
 /// A trainee's notes on one course, replaced whole (stream `notebook-{trainee}`). The text is the
 /// trainee's own writing: personal data, sealed with their key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotesReplaced {
     pub trainee_id: Uuid,
@@ -170,7 +170,7 @@ pub struct NotesReplaced {
 
 /// D2: a trainee asked for their purchase of a course back, while they had seen less than half of it. One
 /// request per enrolment, ever. `reason` is the trainee's own text: personal data, sealed with their key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundRequested {
     pub refund_id: Uuid,
@@ -183,7 +183,7 @@ pub struct RefundRequested {
 }
 
 /// An admin saw the request (D9: Unseen to Pending).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundRequestAcknowledged {
     pub refund_id: Uuid,
@@ -193,7 +193,7 @@ pub struct RefundRequestAcknowledged {
 
 /// An admin approved the refund: `refund_cents` = floor(0.70 x paid) goes to the wallet (D5), and the
 /// instructor gives back all but floor(0.24 x paid) (D3); the refund saga carries it out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundApproved {
     pub refund_id: Uuid,
@@ -205,7 +205,7 @@ pub struct RefundApproved {
 }
 
 /// An admin rejected the refund, saying why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundRejected {
     pub refund_id: Uuid,
@@ -215,7 +215,7 @@ pub struct RefundRejected {
 }
 
 /// The wallet was credited, the instructor's earning reversed and the enrolment revoked: the refund is done.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundCompleted {
     pub refund_id: Uuid,

@@ -25,7 +25,7 @@ pub mod wire;
 pub use catalog::{
     CourseCreated, CourseDeleted, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished, CourseRetired,
 };
-pub use codec::{DecodeError, Event};
+pub use codec::{DecodeError, Event, upcast};
 pub use envelope::{Actor, Metadata, NewEvent, RecordedEvent, Role};
 pub use identity::{
     AccountErased, AdminCreated, AnalystCreated, CorporateTraineeCreated, IndividualTraineeRegistered,

@@ -115,6 +115,28 @@ impl<'de> Deserialize<'de> for Personal {
     }
 }
 
+/// In a payload's schema: clear text (identity events of version 1 only), `{"sealed": "…"}` or
+/// `{"erased": true}`.
+impl utoipa::PartialSchema for Personal {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+        let one_key = |key: &str, kind: Type| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(key, ObjectBuilder::new().schema_type(kind))
+                .required(key)
+        };
+        let one_of = OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(one_key("sealed", Type::String))
+            .item(one_key("erased", Type::Boolean))
+            .build();
+        utoipa::openapi::RefOr::T(Schema::OneOf(one_of))
+    }
+}
+
+impl utoipa::ToSchema for Personal {}
+
 impl crate::Event {
     /// Whose personal data this event carries, and its personal fields: what the write side seals with that
     /// person's key, and what readers open with it. `None` for events without personal data.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::personal::Personal;
 
 /// What a ticket is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportKind {
     Technical,
@@ -28,7 +28,7 @@ impl ReportKind {
 }
 
 /// Where a ticket or request stands after an admin moved it (D9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketStatus {
     Pending,
@@ -47,7 +47,7 @@ impl TicketStatus {
 }
 
 /// A user filed a support ticket, about a course or not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportFiled {
     pub report_id: Uuid,
@@ -58,7 +58,7 @@ pub struct ReportFiled {
 }
 
 /// The reporter or an admin added to a ticket; the text is its author's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportFollowUpAdded {
     pub report_id: Uuid,
@@ -68,7 +68,7 @@ pub struct ReportFollowUpAdded {
 }
 
 /// An admin moved a ticket along D9.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportStatusChanged {
     pub report_id: Uuid,
@@ -76,7 +76,7 @@ pub struct ReportStatusChanged {
 }
 
 /// An admin deleted a ticket: it leaves every list, its history stays.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportVoided {
     pub report_id: Uuid,
@@ -84,7 +84,7 @@ pub struct ReportVoided {
 }
 
 /// A corporate trainee asked for access to a course (R6, R25).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseAccessRequested {
     pub request_id: Uuid,
@@ -93,7 +93,7 @@ pub struct CourseAccessRequested {
 }
 
 /// An admin moved an access request along D9: `resolved` grants the course (the sagas enrol the trainee).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseAccessRequestChanged {
     pub request_id: Uuid,

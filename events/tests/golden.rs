@@ -71,3 +71,24 @@ fn identity_v1_upcasts_to_v2_with_its_personal_fields_in_clear_and_v2_keeps_them
     assert_eq!(v2.name.text(), None, "sealed data reads as nothing until its key opens it");
     assert!(Event::decode("IndividualTraineeRegistered", 3, "{}").is_err(), "no version 3 exists");
 }
+
+#[test]
+fn order_paid_v1_upcasts_to_v2_in_us_dollars() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("fixture").trim().to_owned();
+    let v1 = read("OrderPaid.v1.json");
+    let (version, upcast) = events::upcast("OrderPaid", 1, &v1).expect("upcasts");
+    assert_eq!(version, 2);
+    let upcast: serde_json::Value = serde_json::from_str(&upcast).expect("JSON");
+    assert_eq!(upcast["currency"], "USD");
+    assert_eq!(upcast["amount_cents"], 1799);
+    let decoded = Event::decode("OrderPaid", 1, &v1).expect("v1 decodes");
+    assert_eq!(decoded, Event::decode("OrderPaid", 2, &read("OrderPaid.v2.json")).expect("v2 decodes"));
+    assert_eq!(decoded.encode(), read("OrderPaid.v2.json"), "a v1 event reads as the v2 one");
+    // A payload at the current version, or one no step changes, is handed back as it is.
+    let (version, v2) = events::upcast("OrderPaid", 2, "{\"kept\":true}").expect("current");
+    assert_eq!((version, v2.as_ref()), (2, "{\"kept\":true}"));
+    let (version, identity) = events::upcast("AdminCreated", 1, "{}").expect("no step");
+    assert!(matches!(identity, std::borrow::Cow::Borrowed(_)) && version == 2);
+    assert!(events::upcast("OrderPaid", 3, "{}").is_err() && events::upcast("Nope", 1, "{}").is_err());
+}

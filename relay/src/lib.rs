@@ -180,7 +180,9 @@ impl Relay {
                 continue;
             };
             let topic = context.topic(&self.settings.topic_prefix);
-            let headers = wire::headers(event)
+            // Consumers read every type at its current schema version.
+            let event = event.upcast();
+            let headers = wire::headers(&event)
                 .iter()
                 .fold(OwnedHeaders::new(), |headers, (key, value)| headers.insert(Header { key, value: Some(value) }));
             let mut record = FutureRecord::to(&topic).key(&event.stream_id).payload(&event.payload).headers(headers);

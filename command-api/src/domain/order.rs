@@ -339,6 +339,7 @@ fn paid(order: &Order, method: PaymentMethod, payment_reference: Option<String>)
         trainee_id: order.trainee_id,
         method,
         amount_cents: order.total_cents,
+        currency: events::currency::BASE.to_owned(),
         payment_reference,
     })
 }

@@ -34,6 +34,7 @@ mod refunds;
 mod reviews;
 mod saga_dead_letters;
 mod saga_processes;
+mod schema_evolution;
 mod secrets_in_logs;
 mod sessions;
 mod support;
