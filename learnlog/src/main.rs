@@ -151,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Admin { command: AdminCommand::Token { role, user, ttl_minutes } } => {
             let Some(role) = events::Role::parse(&role) else {
-                bail!("unknown role {role:?}: use admin, instructor, individual_trainee or corporate_trainee");
+                bail!("unknown role {role:?}: use admin, instructor, individual_trainee, corporate_trainee or analyst");
             };
             let secret = learnlog::secret::token_secret(config.jwt_secret.as_ref(), &config.data_dir)?;
             let keys = api_contract::TokenKeys::new(&secret)?;

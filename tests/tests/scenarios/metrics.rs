@@ -81,6 +81,23 @@ async fn metrics_show_requests_appends_lags_backlogs_and_pools() {
     assert!(value(&families, "learnlog_outbox_oldest_seconds", &[]) >= 0.0);
     assert_eq!(value(&families, "learnlog_db_pool_connections", &[("database", "store"), ("state", "max")]), 16.0);
 
+    // The dashboard under deploy/ asks only for metrics that exist.
+    let dashboard = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/grafana/learnlog.json"))
+        .expect("the dashboard");
+    let served: Vec<&str> = families.iter().flat_map(|family| &family.samples).map(|s| s.name.as_str()).collect();
+    let mut asked: Vec<&str> = dashboard
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("learnlog_"))
+        .collect();
+    asked.sort_unstable();
+    asked.dedup();
+    assert!(asked.len() >= 10, "{asked:?}");
+    for name in asked {
+        // A sampler failure is counted only once one happens.
+        let known = served.contains(&name) || name == "learnlog_metrics_sample_failures_total";
+        assert!(known, "the dashboard asks for {name}, which /metrics does not serve");
+    }
+
     // A projector that falls behind shows it, in events and in seconds.
     let rewound = app
         .database
