@@ -93,6 +93,12 @@ impl HistoryEvent {
     }
 }
 
+/// The position of the newest event (0 for an empty store).
+pub async fn head(store: &Database) -> Result<i64, ReadError> {
+    let client = store.pool().get().await?;
+    Ok(client.query_one("SELECT COALESCE(max(position), 0) FROM events", &[]).await?.try_get(0)?)
+}
+
 /// Reads one page of the history.
 pub async fn read_page(store: &Database, query: &HistoryQuery) -> Result<Vec<HistoryEvent>, ReadError> {
     let client = store.pool().get().await?;

@@ -6,6 +6,7 @@
 //! - [`config::Config`] is the one typed configuration, read from the environment.
 
 pub mod admin;
+pub mod analytics;
 pub mod app;
 pub mod bench;
 pub mod config;

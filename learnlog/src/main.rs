@@ -49,11 +49,36 @@ enum Command {
         #[command(subcommand)]
         command: DeadLetterCommand,
     },
+    /// Export the event history into a directory: Parquet (one file per event type, typed columns), CSV or
+    /// NDJSON. A directory that holds an export goes on from where it stopped.
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// The directory (created if missing; its manifest.json says what it holds).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Start after this position (a new directory only).
+        #[arg(long)]
+        after: Option<i64>,
+        /// Only events recorded at or before this time (RFC 3339, like 2026-01-01T00:00:00Z).
+        #[arg(long)]
+        until: Option<String>,
+        /// Only these event types (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        types: Vec<String>,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Parquet,
+    Csv,
+    Ndjson,
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +202,22 @@ async fn main() -> anyhow::Result<()> {
             };
             let operator = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
             write_line(&learnlog::operations::dead_letter_task(&config, task, &operator).await?)
+        }
+        Command::Export { format, out, after, until, types } => {
+            let until = match until {
+                Some(text) => Some(
+                    time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+                        .with_context(|| format!("--until {text:?} is not an RFC 3339 time"))?,
+                ),
+                None => None,
+            };
+            let format = match format {
+                ExportFormat::Parquet => export::Format::Parquet,
+                ExportFormat::Csv => export::Format::Csv,
+                ExportFormat::Ndjson => export::Format::Ndjson,
+            };
+            let options = export::ExportOptions { format, out, after, until, types };
+            write_line(&learnlog::analytics::export(&config, &options).await?)
         }
         Command::Bench { command } => {
             let report = match command {

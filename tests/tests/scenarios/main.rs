@@ -16,6 +16,7 @@ mod dead_letters;
 mod demo;
 mod email;
 mod event_store;
+mod export;
 mod feed_stress;
 mod foreign_consumer;
 mod history;
