@@ -331,9 +331,11 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
                     .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
             );
         }
-        for name in operation.path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
+        // A catch-all segment (`{*path}`) is an ordinary path parameter to OpenAPI.
+        let documented = operation.path.replace("{*", "{");
+        for name in documented.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
             let (kind, format) = match name {
-                "currency" => (Type::String, None),
+                "currency" | "name" | "path" => (Type::String, None),
                 "dead_letter_id" => (Type::Integer, Some("int64")),
                 _ => (Type::String, Some("uuid")),
             };
@@ -352,7 +354,7 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
         if operation.who.needs_token() {
             builder = builder.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
         }
-        paths.add_path_operation(operation.path, vec![http_method(&operation.method)], builder.build());
+        paths.add_path_operation(documented, vec![http_method(&operation.method)], builder.build());
     }
     let bearer = SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build());
     OpenApiBuilder::new()

@@ -16,10 +16,60 @@ pub fn error_summary(error: &tokio_postgres::Error) -> String {
 
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use deadpool_postgres::{
+    ClientWrapper, Hook, HookError, Manager, ManagerConfig, Pool, PoolBuilder, RecyclingMethod, Runtime,
+};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
+
+/// Whether `name` may name a read-model schema of ours: lower-case letters, digits and `_`, starting with a
+/// letter, at most 63 characters, and none of PostgreSQL's own or `learnlog_meta`. Such a name needs no
+/// quoting in SQL.
+pub fn is_schema_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|first| first.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63
+        && !name.starts_with("pg_")
+        && !["learnlog_meta", "information_schema"].contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_names_are_plain_identifiers_of_our_own() {
+        for good in ["rm_20261130", "asof_20260101", "public", "a"] {
+            assert!(super::is_schema_name(good), "{good}");
+        }
+        for bad in ["", "1abc", "Upper", "with-dash", "pg_catalog", "learnlog_meta", "a\"b", &"a".repeat(64)] {
+            assert!(!super::is_schema_name(bad), "{bad}");
+        }
+    }
+}
+
+/// The channel a switch of the read models' schema is announced on.
+pub const READ_SCHEMA_CHANNEL: &str = "learnlog_read_schema";
+/// How often a read-model pool checks the served schema when no notification comes.
+const READ_SCHEMA_POLL: Duration = Duration::from_secs(5);
+
+/// The schema the read models are served from; `None` when it cannot be read (no such table yet).
+async fn read_schema(database: &Database) -> Option<String> {
+    let client = database.pool.get().await.ok()?;
+    client.query_opt("SELECT name FROM learnlog_meta.read_schema", &[]).await.ok()?.and_then(|row| row.try_get(0).ok())
+}
+
+/// Points a new read-model connection at the served schema (then `public`); without the table (migrations
+/// not applied yet) the connection stays on `public`.
+async fn use_read_schema(client: &Client) {
+    let set = "SELECT set_config('search_path', quote_ident(name) || ', public', false) FROM learnlog_meta.read_schema";
+    if let Err(error) = client.query_opt(set, &[]).await {
+        tracing::debug!(error = %error_summary(&error), "the read models' schema is not known yet; using public");
+    }
+}
 
 /// How long to wait before reconnecting a lost LISTEN connection.
 const LISTEN_RETRY: Duration = Duration::from_secs(1);
@@ -61,15 +111,79 @@ impl Database {
         if config.get_application_name().is_none() {
             config.application_name("learnlog");
         }
+        Self::with_config(config, max_connections, |builder| builder)
+    }
+
+    fn with_config(
+        config: Config,
+        max_connections: usize,
+        hooks: impl FnOnce(PoolBuilder) -> PoolBuilder,
+    ) -> Result<Self, DatabaseError> {
         let manager =
             Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
+        let builder = Pool::builder(manager)
             .max_size(max_connections)
             .runtime(Runtime::Tokio1)
             .create_timeout(Some(Duration::from_secs(5)))
-            .wait_timeout(Some(Duration::from_secs(10)))
-            .build()?;
+            .wait_timeout(Some(Duration::from_secs(10)));
+        let pool = hooks(builder).build()?;
         Ok(Database { pool, config })
+    }
+
+    /// A pool of the same database whose every connection works in `schema` (then `public`, for what only
+    /// it holds): a read-model schema being built, or a snapshot being served. `schema` must be a checked
+    /// name (`migrations::is_schema_name`).
+    pub fn in_schema(&self, schema: &str, max_connections: usize) -> Result<Self, DatabaseError> {
+        let mut config = self.config.clone();
+        config.options(format!("-c search_path={schema},public"));
+        Self::with_config(config, max_connections, |builder| builder)
+    }
+
+    /// A pool of the read models that follows the schema they are served from (`learnlog_meta.read_schema`,
+    /// which `learnlog replay` switches): each new connection sets its `search_path` to it, and a connection
+    /// made before a switch is closed when next taken from the pool, so that every read after a switch sees
+    /// the new schema and none fails. The switch is learnt by a notification on [`READ_SCHEMA_CHANNEL`] and by
+    /// polling, once a tokio runtime runs.
+    pub fn connect_read_models(url: &str, max_connections: usize) -> Result<Self, DatabaseError> {
+        let plain = Self::connect(url, max_connections)?;
+        let switched = Arc::new(Mutex::new(Instant::now()));
+        let stale = Arc::clone(&switched);
+        let database = Self::with_config(plain.config.clone(), max_connections, |builder| {
+            builder
+                .post_create(Hook::async_fn(|client: &mut ClientWrapper, _| {
+                    Box::pin(async move {
+                        use_read_schema(client).await;
+                        Ok(())
+                    })
+                }))
+                .pre_recycle(Hook::sync_fn(move |_, metrics| {
+                    let switched = *stale.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    match metrics.created < switched {
+                        true => Err(HookError::message("made before the read models moved to another schema")),
+                        false => Ok(()),
+                    }
+                }))
+        })?;
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let follower = database.clone();
+            let mut wake = database.listen(READ_SCHEMA_CHANNEL);
+            tokio::spawn(async move {
+                let mut served = read_schema(&follower).await;
+                loop {
+                    let woken = tokio::time::timeout(READ_SCHEMA_POLL, wake.changed()).await;
+                    if matches!(woken, Ok(Err(_))) {
+                        return;
+                    }
+                    let now = read_schema(&follower).await;
+                    if now.is_some() && now != served {
+                        tracing::info!(schema = now.as_deref(), "the read models are served from another schema now");
+                        *switched.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+                        served = now;
+                    }
+                }
+            });
+        }
+        Ok(database)
     }
 
     pub fn pool(&self) -> &Pool {

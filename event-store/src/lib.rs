@@ -34,5 +34,14 @@ pub async fn read_stream(
     feed::read_stream(database.pool(), stream_id).await
 }
 
+/// At most `limit` events after global position `after`, in feed order, without waiting for more.
+pub async fn read_feed(
+    database: &database::Database,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<events::RecordedEvent>, ReadError> {
+    feed::read_feed(database.pool(), after, limit).await
+}
+
 /// The channel on which every committed append is announced (payload: the last global position).
 pub const EVENTS_CHANNEL: &str = "learnlog_events";

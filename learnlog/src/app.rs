@@ -110,6 +110,7 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
             keys: Arc::clone(&services.keys),
             frontend_url: services.frontend_url.clone(),
             store: services.store.clone(),
+            snapshots: query_api::Snapshots::default(),
         }));
         let keyring = KeyRing::new(services.store.clone(), Arc::clone(&services.data_key));
         let admin = projector::admin::DeadLetterAdmin { read, keys: Arc::clone(&services.keys), keyring };
@@ -153,10 +154,10 @@ pub struct App {
 impl App {
     pub async fn build(config: &Config, store_url: &SecretUrl, roles: &[Role]) -> Result<App, Error> {
         let store = Database::connect(store_url.expose(), config.pool_size)?;
-        let read = match &config.read_database_url {
-            Some(url) if url != store_url => Database::connect(url.expose(), config.pool_size)?,
-            _ => store.clone(),
-        };
+        // A pool of its own even on the store's database: its connections follow the schema the read models
+        // are served from (`learnlog replay` switches it).
+        let read_url = config.read_database_url.as_ref().unwrap_or(store_url);
+        let read = Database::connect_read_models(read_url.expose(), config.pool_size)?;
         let serves_http = roles.contains(&Role::CommandApi) || roles.contains(&Role::QueryApi);
         // Only the roles that seal or open personal data read (or make) the data key: a relay or a mailer
         // process never leaves a key of its own in its data folder.

@@ -15,6 +15,7 @@ pub mod embedded;
 pub mod error;
 pub mod metrics;
 pub mod operations;
+pub mod rebuild;
 pub mod secret;
 
 pub use app::{App, Role};

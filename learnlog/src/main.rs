@@ -67,11 +67,36 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         types: Vec<String>,
     },
+    /// Rebuild every read model into a fresh schema and switch the query API to it while it serves (the old
+    /// schema stays until dropped); with --as-of or --position, build a snapshot instead, served read-only
+    /// under /api/v1/as-of/{name}/.
+    #[command(args_conflicts_with_subcommands = true)]
+    Replay {
+        #[command(subcommand)]
+        command: Option<ReplayCommand>,
+        /// The new schema's name (default rm_<time>, or asof_<time> for a snapshot).
+        #[arg(long)]
+        schema: Option<String>,
+        /// A snapshot of the events recorded at or before this time (RFC 3339).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// A snapshot of the events up to this global position.
+        #[arg(long)]
+        position: Option<i64>,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReplayCommand {
+    /// The served schema, and every schema built so far.
+    List,
+    /// Drop a schema that is not served.
+    Drop { name: String },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -203,14 +228,17 @@ async fn main() -> anyhow::Result<()> {
             let operator = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
             write_line(&learnlog::operations::dead_letter_task(&config, task, &operator).await?)
         }
-        Command::Export { format, out, after, until, types } => {
-            let until = match until {
-                Some(text) => Some(
-                    time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
-                        .with_context(|| format!("--until {text:?} is not an RFC 3339 time"))?,
-                ),
-                None => None,
+        Command::Replay { command, schema, as_of, position } => {
+            use learnlog::rebuild::{ReplayOptions, ReplayTask};
+            let task = match command {
+                Some(ReplayCommand::List) => ReplayTask::List,
+                Some(ReplayCommand::Drop { name }) => ReplayTask::Drop { name },
+                None => ReplayTask::Build(ReplayOptions { schema, as_of: rfc3339("--as-of", as_of)?, position }),
             };
+            write_line(&learnlog::rebuild::replay(&config, task).await?)
+        }
+        Command::Export { format, out, after, until, types } => {
+            let until = rfc3339("--until", until)?;
             let format = match format {
                 ExportFormat::Parquet => export::Format::Parquet,
                 ExportFormat::Csv => export::Format::Csv,
@@ -231,6 +259,15 @@ async fn main() -> anyhow::Result<()> {
             write_line(&report)
         }
     }
+}
+
+/// An optional RFC 3339 time given as option `name`.
+fn rfc3339(name: &str, text: Option<String>) -> anyhow::Result<Option<time::OffsetDateTime>> {
+    text.map(|text| {
+        time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("{name} {text:?} is not an RFC 3339 time (2026-01-01T00:00:00Z)"))
+    })
+    .transpose()
 }
 
 async fn up(config: Config, demo: bool) -> anyhow::Result<()> {

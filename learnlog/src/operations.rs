@@ -26,7 +26,7 @@ pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &
     let (cluster, store_url) = embedded::store_url(config).await?;
     let read_url = config.read_database_url.clone().unwrap_or_else(|| store_url.clone());
     let result = async {
-        let read = Database::connect(read_url.expose(), 1)?;
+        let read = Database::connect_read_models(read_url.expose(), 1)?;
         let data_key = std::sync::Arc::new(crate::secret::data_key(config.data_key.as_ref(), &config.data_dir)?);
         let keyring = event_store::keys::KeyRing::new(Database::connect(store_url.expose(), 1)?, data_key);
         let by = format!("cli:{operator}");

@@ -71,3 +71,27 @@ pub async fn is_current(client: &mut Client, schema: Schema) -> Result<bool, Mig
     let applied = runner.get_last_applied_migration_async(client).await?;
     Ok(applied.map(|m| m.version()) >= newest_known)
 }
+
+pub use database::is_schema_name;
+
+/// Creates schema `name` and applies every read-model migration inside it (a fresh copy of the read models,
+/// for `learnlog replay`). Fails if the schema exists already.
+pub async fn create_read_schema(client: &mut Client, name: &str) -> Result<(), MigrationError> {
+    assert!(is_schema_name(name), "schema names are checked before this");
+    client.batch_execute(&format!("CREATE SCHEMA \"{name}\"")).await?;
+    client.batch_execute(&format!("SET search_path TO \"{name}\", public")).await?;
+    let result = migrate(client, Schema::Read).await;
+    client.batch_execute("RESET search_path").await?;
+    result
+}
+
+/// Drops read-model schema `name` and everything in it, and forgets it in `learnlog_meta.read_schemas`; the
+/// caller has made sure it is not the served one.
+pub async fn drop_read_schema(client: &mut Client, name: &str) -> Result<(), MigrationError> {
+    assert!(is_schema_name(name), "schema names are checked before this");
+    let transaction = client.transaction().await?;
+    transaction.batch_execute(&format!("DROP SCHEMA \"{name}\" CASCADE")).await?;
+    transaction.execute("DELETE FROM learnlog_meta.read_schemas WHERE name = $1", &[&name]).await?;
+    transaction.commit().await?;
+    Ok(())
+}

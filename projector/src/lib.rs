@@ -8,6 +8,7 @@ mod checkpoint;
 pub mod dead_letters;
 pub mod kafka;
 mod projections;
+pub mod replay;
 pub mod source;
 
 use std::collections::{HashMap, HashSet};
@@ -88,13 +89,22 @@ pub struct Projector {
     read: Database,
     name: String,
     keyring: KeyRing,
+    /// Whether each batch writes to the schema the read models are served from (`learnlog_meta.read_schema`,
+    /// read under a shared lock that a switch waits for), or to the schema of `read`'s connections (a rebuild).
+    follows_served_schema: bool,
 }
 
 impl Projector {
     /// A projector named `name` (its checkpoints' name) over the read models in `read`, opening personal data
-    /// with the people's keys in `keyring`.
+    /// with the people's keys in `keyring`. Each batch goes to the schema the read models are served from.
     pub fn new(read: Database, name: impl Into<String>, keyring: KeyRing) -> Self {
-        Projector { read, name: name.into(), keyring }
+        Projector { read, name: name.into(), keyring, follows_served_schema: true }
+    }
+
+    /// A projector that builds the read models in the schema of `read`'s connections (`Database::in_schema`),
+    /// whichever is served: `learnlog replay`.
+    pub fn building(read: Database, name: impl Into<String>, keyring: KeyRing) -> Self {
+        Projector { read, name: name.into(), keyring, follows_served_schema: false }
     }
 
     /// Where this projector stands: the source resumes after it.
@@ -146,23 +156,73 @@ impl Projector {
         }
         let mut client = self.read.pool().get().await?;
         let transaction = client.transaction().await?;
-        let fresh = self.claim(&transaction, batch).await?;
+        let applied = self.apply_within(&transaction, batch, care).await?;
+        transaction.commit().await?;
+        Ok(applied)
+    }
+
+    /// Like [`Projector::apply`], inside `outer`, a transaction of the caller's on this projector's database
+    /// (a switch of the served schema applies the last events under its lock this way). The batch is a
+    /// savepoint of its own, so that a permanent failure is found event by event like in `apply`.
+    pub async fn apply_inside(
+        &self,
+        outer: &mut Transaction<'_>,
+        batch: &[SourcedEvent],
+    ) -> Result<usize, ProjectorError> {
+        let nested = outer.transaction().await?;
+        match self.apply_within(&nested, batch, Care::Batch).await {
+            Ok(applied) => {
+                nested.commit().await?;
+                Ok(applied)
+            }
+            Err(error) if error.is_permanent() => {
+                nested.rollback().await?;
+                let nested = outer.transaction().await?;
+                let applied = self.apply_within(&nested, batch, Care::PerEvent).await?;
+                nested.commit().await?;
+                Ok(applied)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn apply_within(
+        &self,
+        transaction: &Transaction<'_>,
+        batch: &[SourcedEvent],
+        care: Care,
+    ) -> Result<usize, ProjectorError> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        if self.follows_served_schema {
+            // Shared with every other batch; a switch of the served schema takes it exclusively, so no batch
+            // writes to a schema that stopped being served.
+            let statement = transaction
+                .prepare_cached(
+                    "SELECT set_config('search_path', quote_ident(name) || ', public', true) \
+                     FROM learnlog_meta.read_schema FOR SHARE",
+                )
+                .await?;
+            transaction.query_opt(&statement, &[]).await?;
+        }
+        let fresh = self.claim(transaction, batch).await?;
         let mut streams: Vec<&str> = fresh.iter().map(|event| event.stream_id.as_str()).collect();
         streams.sort_unstable();
         streams.dedup();
-        let mut parked: HashSet<String> = dead_letters::parked_streams(&transaction, &self.name, &streams).await?;
+        let mut parked: HashSet<String> = dead_letters::parked_streams(transaction, &self.name, &streams).await?;
         let mut versions: HashMap<&str, i64> = HashMap::new();
         let mut applied = 0;
         for recorded in &fresh {
             if parked.contains(&recorded.stream_id) {
-                dead_letters::wait(&transaction, &self.name, recorded).await?;
+                dead_letters::wait(transaction, &self.name, recorded).await?;
                 continue;
             }
             let outcome = match care {
-                Care::Batch => apply_one(&transaction, &self.keyring, recorded).await,
+                Care::Batch => apply_one(transaction, &self.keyring, recorded).await,
                 Care::PerEvent => {
                     transaction.batch_execute("SAVEPOINT projector_event").await?;
-                    let outcome = apply_one(&transaction, &self.keyring, recorded).await;
+                    let outcome = apply_one(transaction, &self.keyring, recorded).await;
                     let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
                     transaction.batch_execute(&format!("{end} SAVEPOINT projector_event")).await?;
                     outcome
@@ -183,16 +243,15 @@ impl Projector {
                         error = %reason,
                         "an event cannot be applied; its stream is parked in the dead letters"
                     );
-                    dead_letters::park(&transaction, &self.name, recorded, &reason).await?;
+                    dead_letters::park(transaction, &self.name, recorded, &reason).await?;
                     parked.insert(recorded.stream_id.clone());
                 }
                 Err(error) => return Err(error),
             }
         }
-        checkpoint::record_stream_versions(&transaction, &versions).await?;
+        checkpoint::record_stream_versions(transaction, &versions).await?;
         let position = fresh.last().map_or(0, |e| e.position).to_string();
         transaction.execute("SELECT pg_notify($1, $2)", &[&PROJECTIONS_CHANNEL, &position]).await?;
-        transaction.commit().await?;
         Ok(applied)
     }
 

@@ -2,6 +2,7 @@
 //! write it cannot see yet waits a bounded time, then answers what it has, marked stale. It writes nothing.
 
 mod admin;
+mod as_of;
 mod caching;
 mod catalog_query;
 mod certificates;
@@ -35,6 +36,7 @@ use axum::Router;
 use axum::extract::FromRef;
 use database::Database;
 
+pub use as_of::Snapshots;
 pub use courses::COURSE_SELECT;
 pub use watermark::Watermark;
 
@@ -52,8 +54,10 @@ pub struct QueryApiState {
     /// The web frontend, where a certificate's verification page is (printed on the certificate).
     pub frontend_url: String,
     /// The event store's database, read (never written) for the one report only it holds: a newsletter
-    /// campaign's deliveries, in the outbox.
+    /// campaign's deliveries, in the outbox; and the event history.
     pub store: Database,
+    /// The snapshots served under `/api/v1/as-of/{name}/`, opened on first use.
+    pub snapshots: Snapshots,
 }
 
 impl FromRef<QueryApiState> for Arc<TokenKeys> {
@@ -62,9 +66,30 @@ impl FromRef<QueryApiState> for Arc<TokenKeys> {
     }
 }
 
-/// Every query route, under `/api/v1`, each with who may call it (the OpenAPI document comes from here).
+/// Every query route, under `/api/v1`, each with who may call it (the OpenAPI document comes from here): the
+/// reads of the read models, the event history, and the snapshots.
 pub fn routes() -> ApiRoutes<QueryApiState> {
-    use Who::{Admin, AnalystOrAdmin, Anyone, Instructor, Trainee, User};
+    read_model_routes()
+        .route(
+            GET,
+            "/api/v1/events",
+            history::events,
+            Who::AnalystOrAdmin,
+            "The event history as NDJSON, in global order",
+        )
+        .query(&["after", "limit", "types", "stream_prefix"])
+        .route(
+            GET,
+            "/api/v1/as-of/{name}/{*path}",
+            as_of::serve,
+            Who::Anyone,
+            "Any read of the read models as of a snapshot (each with its own rule of who may call it)",
+        )
+}
+
+/// The reads of the read models: what a snapshot serves too.
+fn read_model_routes() -> ApiRoutes<QueryApiState> {
+    use Who::{Admin, Anyone, Instructor, Trainee, User};
     ApiRoutes::default()
         .route(GET, "/api/v1/courses", courses::list, Anyone, "Search, filter and sort the published catalogue")
         .answers_page::<courses::CourseView>()
@@ -169,8 +194,6 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/admin/refund-requests", refunds::list, Admin, "Refund requests, newest first")
         .answers_page::<refunds::RefundRequestRow>()
         .query(&["status", "course_id", "trainee_id", "from", "to", "page", "limit"])
-        .route(GET, "/api/v1/events", history::events, AnalystOrAdmin, "The event history as NDJSON, in global order")
-        .query(&["after", "limit", "types", "stream_prefix"])
         .route(GET, "/api/v1/admin/users", admin::users, Admin, "Every account, paged and filtered")
         .answers_page::<admin::UserRow>()
         .query(&["role", "search", "logged_in", "page", "limit"])

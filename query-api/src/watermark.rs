@@ -17,6 +17,8 @@ const POLL_FALLBACK: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone)]
 pub struct Watermark {
     read: Database,
+    projector: String,
+    channel: String,
     /// The embedded projector's feed checkpoint.
     applied: watch::Receiver<i64>,
     /// Moves on every projector notification or poll.
@@ -29,6 +31,7 @@ impl Watermark {
         let (applied_tx, applied) = watch::channel(0_i64);
         let (ticks_tx, ticks) = watch::channel(0_u64);
         let mut wake = read.listen(channel);
+        let (name, channel) = (projector.to_owned(), channel.to_owned());
         let projector = projector.to_owned();
         let database = read.clone();
         tokio::spawn(async move {
@@ -50,7 +53,12 @@ impl Watermark {
                 }
             }
         });
-        Watermark { read, applied, ticks }
+        Watermark { read, projector: name, channel, applied, ticks }
+    }
+
+    /// A watermark of the same projector over other read models (a snapshot's schema).
+    pub fn follow_in(&self, read: Database) -> Self {
+        Watermark::follow(read, &self.projector, &self.channel)
     }
 
     /// Waits until the write of `token` is in the read models, at most `limit`. True if it is.

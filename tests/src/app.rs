@@ -38,6 +38,8 @@ type Running = Option<(oneshot::Sender<()>, JoinHandle<()>)>;
 pub struct TestApp {
     pub database: TestDatabase,
     pub store: Database,
+    /// The read models, from the schema they are served from (as every role of `learnlog` reads them).
+    pub read: Database,
     pub address: SocketAddr,
     pub http: reqwest::Client,
     pub keys: Arc<TokenKeys>,
@@ -106,6 +108,7 @@ impl TestApp {
         crate::init_tracing();
         let database = test_database().await;
         let store = database.connect(16);
+        let read = Database::connect_read_models(&database.url, 16).expect("valid test URL");
         let keys = Arc::new(TokenKeys::new(&SecretString::from(SECRET.to_owned())).expect("valid secret"));
         let data_key = Arc::new(event_store::keys::DataKey::from_secret(DATA_KEY.as_bytes()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds port 0");
@@ -114,7 +117,7 @@ impl TestApp {
         let services = learnlog::app::HttpServices {
             card_payments: Some(card_payments.clone()),
             store: store.clone(),
-            read: store.clone(),
+            read: read.clone(),
             keys: Arc::clone(&keys),
             data_key: Arc::clone(&data_key),
             frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
@@ -129,7 +132,7 @@ impl TestApp {
             learnlog::metrics::samplers(
                 &[learnlog::Role::Projector, learnlog::Role::Relay, learnlog::Role::Sagas, learnlog::Role::Mailer],
                 &store,
-                &store,
+                &read,
                 matches!(mode, Mode::Kafka { .. }),
             ),
         );
@@ -144,6 +147,7 @@ impl TestApp {
         let mut app = TestApp {
             database,
             store,
+            read,
             address,
             http: reqwest::Client::new(),
             keys,
@@ -249,7 +253,7 @@ impl TestApp {
     /// Starts the projector from its stored checkpoints; in Kafka mode, returns once it holds partitions.
     pub async fn start_projector(&mut self) {
         assert!(self.projector.is_none(), "the projector is already running");
-        let projector = Projector::new(self.store.clone(), READ_MODELS, self.keyring());
+        let projector = Projector::new(self.read.clone(), READ_MODELS, self.keyring());
         let (stop, stopped) = oneshot::channel::<()>();
         let stopped = async {
             let _ = stopped.await;
@@ -302,7 +306,7 @@ impl TestApp {
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let data_key = Arc::new(event_store::keys::DataKey::from_secret(DATA_KEY.as_bytes()));
         let payments = Some(self.card_payments.clone());
-        let sagas = learnlog::app::sagas(&self.store, &self.store, Arc::clone(&self.keys), data_key, payments);
+        let sagas = learnlog::app::sagas(&self.store, &self.read, Arc::clone(&self.keys), data_key, payments);
         let stopping = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
@@ -418,15 +422,26 @@ impl TestApp {
         self.database.count("SELECT count(*) FROM events").await
     }
 
+    /// The schema the read models are served from.
+    pub async fn served_schema(&self) -> String {
+        let client = self.database.client().await;
+        client.query_one("SELECT name FROM learnlog_meta.read_schema", &[]).await.expect("migrated").get(0)
+    }
+
     /// Waits (bounded) until the read models include the newest version of every stream in the store,
     /// whichever way the events travelled, but for the streams the relay parked (they have no topic).
     pub async fn wait_until_projected(&self) {
-        let behind = "SELECT count(*) FROM (SELECT stream_id, max(stream_version) AS version FROM events GROUP BY stream_id) e \
-             LEFT JOIN projected_stream_versions p USING (stream_id) WHERE p.version IS DISTINCT FROM e.version \
-             AND e.stream_id NOT IN (SELECT stream_id FROM relay_dead_letters)";
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let missing = self.database.count(behind).await;
+            // In the schema the read models are served from (`learnlog replay` switches it).
+            let served = self.served_schema().await;
+            let behind = format!(
+                "SELECT count(*) FROM (SELECT stream_id, max(stream_version) AS version FROM events GROUP BY stream_id) e \
+                 LEFT JOIN \"{served}\".projected_stream_versions p USING (stream_id) \
+                 WHERE p.version IS DISTINCT FROM e.version \
+                 AND e.stream_id NOT IN (SELECT stream_id FROM relay_dead_letters)"
+            );
+            let missing = self.database.count(&behind).await;
             if missing == 0 {
                 return;
             }

@@ -156,6 +156,8 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/admin/users", None, [401, 403, 403, 403, 403, 200]),
         (M::GET, "/api/v1/admin/users/activity", None, [401, 403, 403, 403, 403, 200]),
         (M::GET, "/api/v1/events", None, [401, 403, 403, 403, 403, 200]),
+        // No snapshot of that name: every caller is told so (the replay scenario serves real ones).
+        (M::GET, "/api/v1/as-of/{name}/{path}", None, all(404)),
         (M::GET, "/api/v1/admin/dead-letters", None, [401, 403, 403, 403, 403, 200]),
         (M::POST, "/api/v1/admin/dead-letters/{dead_letter_id}/retry", None, [401, 403, 403, 403, 403, 404]),
         (
@@ -410,6 +412,8 @@ async fn every_route_answers_each_kind_of_caller_as_the_matrix_says() {
             n += 1;
             let mut path = template
                 .replace("{currency}", "EUR")
+                .replace("{name}", "no_such_snapshot")
+                .replace("{path}", "courses")
                 .replace("{dead_letter_id}", "1")
                 .replace("{instructor_id}", &actors.instructor_id);
             path = path.replace("{published_id}", &published["id"]);

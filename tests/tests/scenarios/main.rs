@@ -32,6 +32,7 @@ mod openapi_contract;
 mod projector_checkpoints;
 mod projector_restart;
 mod refunds;
+mod replay;
 mod reviews;
 mod saga_dead_letters;
 mod saga_processes;
