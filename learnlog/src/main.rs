@@ -160,6 +160,9 @@ enum BenchCommand {
     Lag(learnlog::bench::lag::LagOptions),
     /// Relay throughput against a plain rdkafka producer sending the same records (needs KAFKA_BROKERS).
     Relay(learnlog::bench::relay::RelayOptions),
+    /// How fast `learnlog replay` fills a fresh schema from a store of a million events, against a pure-SQL
+    /// projection of the same events.
+    Replay(learnlog::bench::replay::ReplayBenchOptions),
     /// Catalogue reads through the query API against the same SQL run straight on a pool, on the demo
     /// catalogue.
     Catalog(learnlog::bench::catalog::CatalogOptions),
@@ -252,6 +255,7 @@ async fn main() -> anyhow::Result<()> {
                 BenchCommand::Append(options) => learnlog::bench::append(&config, &options).await?,
                 BenchCommand::Lag(options) => learnlog::bench::lag::lag(&config, &options).await?,
                 BenchCommand::Relay(options) => learnlog::bench::relay::relay(&config, &options).await?,
+                BenchCommand::Replay(options) => learnlog::bench::replay::replay(&config, &options).await?,
                 BenchCommand::Catalog(options) => learnlog::bench::catalog::catalog(&config, &options).await?,
                 BenchCommand::Checkout(options) => learnlog::bench::checkout::checkout(&config, &options).await?,
                 BenchCommand::Learn(options) => learnlog::bench::learn::learn(&config, &options).await?,

@@ -30,6 +30,9 @@ pub const PROJECTIONS_CHANNEL: &str = "learnlog_projections";
 /// The checkpoint name of the projector that feeds every read model in this version.
 pub const READ_MODELS: &str = "read_models";
 
+/// The events that erase a person: applied to kept schemas of read models too.
+const ERASURES: &[&str] = &["AccountErased", "TraineeAccountDeleted"];
+
 /// Events applied per transaction at most.
 const BATCH_SIZE: usize = 500;
 /// The first wait after a transient failure; it doubles up to [`RETRY_AT_MOST`] while the failures go on.
@@ -195,16 +198,21 @@ impl Projector {
         if batch.is_empty() {
             return Ok(0);
         }
+        let mut served = None;
         if self.follows_served_schema {
             // Shared with every other batch; a switch of the served schema takes it exclusively, so no batch
             // writes to a schema that stopped being served.
             let statement = transaction
                 .prepare_cached(
-                    "SELECT set_config('search_path', quote_ident(name) || ', public', true) \
+                    "SELECT name, set_config('search_path', quote_ident(name) || ', public', true) \
                      FROM learnlog_meta.read_schema FOR SHARE",
                 )
                 .await?;
-            transaction.query_opt(&statement, &[]).await?;
+            served = transaction.query_opt(&statement, &[]).await?.map(|row| row.get::<_, String>(0));
+        } else {
+            // A rebuild's commits need not wait for the disk: after a crash, a batch lost goes with its
+            // checkpoint, and the rebuild goes on from the one before.
+            transaction.batch_execute("SET LOCAL synchronous_commit = off").await?;
         }
         let fresh = self.claim(transaction, batch).await?;
         let mut streams: Vec<&str> = fresh.iter().map(|event| event.stream_id.as_str()).collect();
@@ -213,9 +221,39 @@ impl Projector {
         let mut parked: HashSet<String> = dead_letters::parked_streams(transaction, &self.name, &streams).await?;
         let mut versions: HashMap<&str, i64> = HashMap::new();
         let mut applied = 0;
-        for recorded in &fresh {
+        let mut next = 0;
+        while next < fresh.len() {
+            let recorded = fresh[next];
+            next += 1;
             if parked.contains(&recorded.stream_id) {
                 dead_letters::wait(transaction, &self.name, recorded).await?;
+                continue;
+            }
+            // A run of events that their projection writes many at a time, in one statement (a rebuild meets
+            // long runs of them); after a failure, every event goes alone, behind its savepoint.
+            let run = fresh[next - 1..]
+                .iter()
+                .take_while(|event| {
+                    projections::writes_many(&event.event_type, &recorded.event_type)
+                        && !parked.contains(&event.stream_id)
+                })
+                .count();
+            if care == Care::Batch && run > 1 {
+                let run = &fresh[next - 1..next - 1 + run];
+                let mut decoded = Vec::with_capacity(run.len());
+                for event in run {
+                    let mut opened = event.decode()?;
+                    self.keyring.open(&mut opened).await.map_err(ProjectorError::Keys)?;
+                    decoded.push(opened);
+                }
+                let pairs: Vec<(&RecordedEvent, &events::Event)> = run.iter().copied().zip(&decoded).collect();
+                projections::apply_many(transaction, &pairs).await?;
+                for event in run {
+                    let version = versions.entry(event.stream_id.as_str()).or_insert(0);
+                    *version = (*version).max(event.stream_version);
+                }
+                applied += run.len();
+                next += run.len() - 1;
                 continue;
             }
             let outcome = match care {
@@ -230,6 +268,10 @@ impl Projector {
             };
             match outcome {
                 Ok(()) => {
+                    if let Some(served) = served.as_deref().filter(|_| ERASURES.contains(&recorded.event_type.as_str()))
+                    {
+                        self.erase_in_kept_schemas(transaction, served, recorded).await?;
+                    }
                     applied += 1;
                     let version = versions.entry(recorded.stream_id.as_str()).or_insert(0);
                     *version = (*version).max(recorded.stream_version);
@@ -253,6 +295,38 @@ impl Projector {
         let position = fresh.last().map_or(0, |e| e.position).to_string();
         transaction.execute("SELECT pg_notify($1, $2)", &[&PROJECTIONS_CHANNEL, &position]).await?;
         Ok(applied)
+    }
+
+    /// Applies an erasure to every other schema of read models kept beside the served one (rebuilds switched
+    /// away from, snapshots): an erased person is erased from the past too. A kept schema that cannot take it
+    /// is logged, not waited for: it must not hold the served read models back.
+    async fn erase_in_kept_schemas(
+        &self,
+        transaction: &Transaction<'_>,
+        served: &str,
+        recorded: &RecordedEvent,
+    ) -> Result<(), ProjectorError> {
+        let kept = transaction
+            .query("SELECT name FROM learnlog_meta.read_schemas WHERE name <> $1 ORDER BY name", &[&served])
+            .await?;
+        for row in kept {
+            let schema: String = row.get(0);
+            transaction.batch_execute("SAVEPOINT projector_erasure").await?;
+            transaction
+                .execute("SELECT set_config('search_path', quote_ident($1) || ', public', true)", &[&schema])
+                .await?;
+            let outcome = apply_one(transaction, &self.keyring, recorded).await;
+            let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
+            transaction.batch_execute(&format!("{end} SAVEPOINT projector_erasure")).await?;
+            if let Err(error) = outcome {
+                tracing::error!(%schema, position = recorded.position, error = %error.summary(),
+                    "an erasure could not be applied to a kept schema; drop it or rebuild it");
+            }
+        }
+        transaction
+            .execute("SELECT set_config('search_path', quote_ident($1) || ', public', true)", &[&served])
+            .await?;
+        Ok(())
     }
 
     /// Locks the checkpoints `batch` touches, moves them past it, and returns the events they did not cover:

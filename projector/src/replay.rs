@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use crate::{Origin, Projector, ProjectorError, READ_MODELS, SourcedEvent};
 
 /// Events applied per transaction while filling.
-const FILL_BATCH: i64 = 2_000;
+const FILL_BATCH: i64 = 5_000;
 
 /// How far a fill goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +208,17 @@ pub async fn switch(
                  projector_partition_checkpoints.kafka_offset, EXCLUDED.kafka_offset)"
             ),
             &[],
+        )
+        .await?;
+    // The schema served until now is kept (until dropped), and erasures reach it like any kept schema.
+    transaction
+        .execute(
+            &format!(
+                "INSERT INTO learnlog_meta.read_schemas (name, kind, position, events) VALUES ($1, 'rebuild', \
+                 COALESCE((SELECT position FROM \"{previous}\".projector_checkpoints WHERE projector = $2), 0), 0) \
+                 ON CONFLICT (name) DO NOTHING"
+            ),
+            &[&previous, &READ_MODELS],
         )
         .await?;
     transaction.execute("UPDATE learnlog_meta.read_schema SET name = $1, switched_at = now()", &[&schema]).await?;

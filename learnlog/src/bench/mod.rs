@@ -7,6 +7,7 @@ pub mod checkout;
 pub mod lag;
 pub mod learn;
 pub mod relay;
+pub mod replay;
 
 pub use append::{AppendOptions, append};
 

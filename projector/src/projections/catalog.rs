@@ -9,10 +9,53 @@ use deadpool_postgres::Transaction;
 use super::execute;
 use events::personal::ERASED_NAME;
 use events::stream::Context;
-use events::{Event, RecordedEvent};
+use events::{CourseCreated, Event, RecordedEvent};
 use uuid::Uuid;
 
 use super::course_document::CourseDocument;
+
+/// A new course's row, for one `CourseCreated` or for a run of them (a rebuild), in one statement.
+pub(super) async fn create_courses(
+    transaction: &Transaction<'_>,
+    created: &[(&RecordedEvent, &CourseCreated)],
+) -> Result<(), tokio_postgres::Error> {
+    let column = |field: fn(&RecordedEvent, &CourseCreated) -> String| -> Vec<String> {
+        created.iter().map(|(recorded, course)| field(recorded, course)).collect()
+    };
+    let ids: Vec<Uuid> = created.iter().map(|(_, course)| course.course_id).collect();
+    let instructors: Vec<Uuid> = created.iter().map(|(_, course)| course.instructor_id).collect();
+    let subcategories: Vec<serde_json::Value> =
+        created.iter().map(|(_, course)| serde_json::json!(course.subcategories)).collect();
+    let prices: Vec<i64> = created.iter().map(|(_, course)| course.base_price_cents).collect();
+    let versions: Vec<i64> = created.iter().map(|(recorded, _)| recorded.stream_version).collect();
+    let times: Vec<time::OffsetDateTime> = created.iter().map(|(recorded, _)| recorded.occurred_at).collect();
+    execute(
+        transaction,
+        "INSERT INTO catalog_course (id, instructor_id, title, summary, category, subcategories, level, language, \
+         base_price_cents, status, version, created_at, updated_at, instructor_name) \
+         SELECT c.id, c.instructor_id, c.title, c.summary, c.category, \
+         ARRAY(SELECT json_array_elements_text(c.subcategories)), c.level, c.language, c.price, 'draft', c.version, \
+         c.at, c.at, COALESCE(i.name, '') \
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::json[], $7::text[], $8::text[], \
+         $9::bigint[], $10::bigint[], $11::timestamptz[]) WITH ORDINALITY \
+         AS c(id, instructor_id, title, summary, category, subcategories, level, language, price, version, at, n) \
+         LEFT JOIN catalog_instructor i ON i.id = c.instructor_id ORDER BY c.n ON CONFLICT (id) DO NOTHING",
+        &[
+            &ids,
+            &instructors,
+            &column(|_, course| course.title.clone()),
+            &column(|_, course| course.summary.clone()),
+            &column(|_, course| course.category.clone()),
+            &subcategories,
+            &column(|_, course| course.level.as_str().to_owned()),
+            &column(|_, course| course.language.clone()),
+            &prices,
+            &versions,
+            &times,
+        ],
+    )
+    .await
+}
 
 pub(super) async fn apply(
     transaction: &Transaction<'_>,
@@ -71,28 +114,7 @@ pub(super) async fn apply(
         return Ok(());
     }
     if let Event::CourseCreated(created) = event {
-        let level = created.level.as_str();
-        return execute(
-            transaction,
-            "INSERT INTO catalog_course (id, instructor_id, title, summary, category, subcategories, level, \
-             language, base_price_cents, status, version, created_at, updated_at, instructor_name) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $11, $11, \
-             COALESCE((SELECT name FROM catalog_instructor WHERE id = $2), '')) ON CONFLICT (id) DO NOTHING",
-            &[
-                &created.course_id,
-                &created.instructor_id,
-                &created.title,
-                &created.summary,
-                &created.category,
-                &created.subcategories,
-                &level,
-                &created.language,
-                &created.base_price_cents,
-                &recorded.stream_version,
-                &recorded.occurred_at,
-            ],
-        )
-        .await;
+        return create_courses(transaction, &[(recorded, created)]).await;
     }
     let Some(course_id) = recorded.stream_id.strip_prefix("course-").and_then(|id| Uuid::parse_str(id).ok()) else {
         return Ok(());

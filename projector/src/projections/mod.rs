@@ -30,6 +30,28 @@ pub(crate) async fn apply(
     users::apply(transaction, recorded, event).await
 }
 
+/// Whether events of type `next` join a run of `first` that their projection writes many at a time: the same
+/// type, and one that only creates rows no other event of the run touches.
+pub(crate) fn writes_many(next: &str, first: &str) -> bool {
+    next == first && first == "CourseCreated"
+}
+
+/// Applies a run of events [`writes_many`] groups, in order, with one statement per projection.
+pub(crate) async fn apply_many(
+    transaction: &Transaction<'_>,
+    run: &[(&RecordedEvent, &Event)],
+) -> Result<(), tokio_postgres::Error> {
+    let created: Vec<(&RecordedEvent, &events::CourseCreated)> = run
+        .iter()
+        .filter_map(|(recorded, event)| match event {
+            Event::CourseCreated(created) => Some((*recorded, created)),
+            _ => None,
+        })
+        .collect();
+    debug_assert_eq!(created.len(), run.len(), "a run holds one type");
+    catalog::create_courses(transaction, &created).await
+}
+
 /// Runs one statement of a projection, prepared once per connection.
 async fn execute(
     transaction: &Transaction<'_>,

@@ -30,6 +30,9 @@ async fn a_rebuild_is_switched_to_while_serving_without_a_failed_read_and_snapsh
     for n in 0..30 {
         published(&app, &teacher, &format!("Course {n}")).await;
     }
+    let person = json!({ "email": "snap.person@example.com", "username": "snapperson", "password": "a long password",
+                         "name": "Snap Person" });
+    assert_eq!(app.send(app.http.post(app.url("/api/v1/auth/register")), Some(&person)).await.status, 201);
     app.wait_until_projected().await;
     let snapshot_position = app.event_count().await;
     assert_eq!(catalogue_total(&app, "/api/v1").await, 30);
@@ -106,6 +109,25 @@ async fn a_rebuild_is_switched_to_while_serving_without_a_failed_read_and_snapsh
     assert_eq!(app.get("/api/v1/as-of/asof_nothing/courses", None).await.status, 404);
     assert_eq!(app.get("/api/v1/as-of/rm_blue/courses", None).await.status, 404, "only snapshots are served");
     assert_eq!(app.get("/api/v1/as-of/asof_thirty/events", None).await.status, 404, "no history there");
+
+    let found = |answer: tests::app::Answer| answer.body["data"].to_string().contains("Snap Person");
+    let search = "/api/v1/as-of/asof_thirty/admin/users?search=snapperson";
+    assert!(found(app.call(reqwest::Method::GET, search, &admin, None).await), "the snapshot knows them");
+
+    // An erasure reaches the past: the snapshot and the schema served before forget the person too.
+    let login = json!({ "login": "snapperson", "password": "a long password" });
+    let session = app.send(app.http.post(app.url("/api/v1/auth/login")), Some(&login)).await;
+    let token = session.body["data"]["access_token"].as_str().expect("a token").to_owned();
+    assert_eq!(app.call(reqwest::Method::DELETE, "/api/v1/me", &token, None).await.status, 200);
+    app.wait_until_projected().await;
+    assert!(!found(app.call(reqwest::Method::GET, search, &admin, None).await), "erased from the snapshot");
+    for schema in ["public", "asof_thirty", "rm_blue"] {
+        let left = app
+            .database
+            .count(&format!("SELECT count(*) FROM {schema}.user_directory WHERE username = 'snapperson'"))
+            .await;
+        assert_eq!(left, 0, "erased from {schema}");
+    }
 
     // As of a time: before anything happened, nothing.
     let long_ago = time::OffsetDateTime::now_utc() - time::Duration::days(1);
