@@ -63,55 +63,14 @@ pub fn samplers(roles: &[Role], store: &Database, read: &Database, on_kafka: boo
             })
         });
     }
-    if roles.contains(&Role::Relay) {
-        let store = store.clone();
-        samplers.add(move || {
+    for (role, reader) in [(Role::Relay, RELAY), (Role::Sagas, SAGAS)] {
+        if roles.contains(&role) {
             let store = store.clone();
-            reported("relay", async move {
-                let client = store.pool().get().await.map_err(|e| e.to_string())?;
-                let checkpoints = client
-                    .query("SELECT relay, position FROM relay_checkpoints", &[])
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let parked = client
-                    .query("SELECT 'parked', count(*) FROM relay_dead_letters", &[])
-                    .await
-                    .map_err(|e| e.to_string())?;
-                drop(client);
-                dead_letter_counts("relay", &["parked"], &parked);
-                for row in checkpoints {
-                    let (relay, position): (String, i64) = (row.get(0), row.get(1));
-                    feed_lag(&store, &format!("relay:{relay}"), position).await?;
-                }
-                Ok(())
-            })
-        });
-    }
-    if roles.contains(&Role::Sagas) {
-        let store = store.clone();
-        samplers.add(move || {
-            let store = store.clone();
-            reported("sagas", async move {
-                let client = store.pool().get().await.map_err(|e| e.to_string())?;
-                let checkpoints = client
-                    .query("SELECT saga, position FROM saga_checkpoints", &[])
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let counts = client
-                    .query("SELECT status, count(*) FROM saga_dead_letters GROUP BY status", &[])
-                    .await
-                    .map_err(|e| e.to_string())?;
-                drop(client);
-                dead_letter_counts("sagas", &["parked", "waiting"], &counts);
-                // On Kafka the sagas' consumer group reports its lag per partition too; the checkpoints show how
-                // far each saga has handled the feed either way.
-                for row in checkpoints {
-                    let (saga, position): (String, i64) = (row.get(0), row.get(1));
-                    feed_lag(&store, &format!("saga:{saga}"), position).await?;
-                }
-                Ok(())
-            })
-        });
+            samplers.add(move || {
+                let store = store.clone();
+                reported(reader.component, async move { reader.sample(&store).await })
+            });
+        }
     }
     if roles.contains(&Role::Mailer) {
         let store = store.clone();
@@ -137,6 +96,49 @@ pub fn samplers(roles: &[Role], store: &Database, read: &Database, on_kafka: boo
         });
     }
     samplers
+}
+
+/// A reader of the feed whose checkpoints and dead letters are in the store's database.
+#[derive(Debug, Clone, Copy)]
+struct FeedReader {
+    component: &'static str,
+    /// `(name, position)` of each of its checkpoints.
+    checkpoints: &'static str,
+    /// `(status, count)` of its open dead letters.
+    dead_letters: &'static str,
+    statuses: &'static [&'static str],
+}
+
+const RELAY: FeedReader = FeedReader {
+    component: "relay",
+    checkpoints: "SELECT 'relay:' || relay, position FROM relay_checkpoints",
+    dead_letters: "SELECT 'parked', count(*) FROM relay_dead_letters",
+    statuses: &["parked"],
+};
+
+// On Kafka the sagas' consumer group reports its lag per partition too; the checkpoints show how far each saga
+// has handled the feed either way.
+const SAGAS: FeedReader = FeedReader {
+    component: "sagas",
+    checkpoints: "SELECT 'saga:' || saga, position FROM saga_checkpoints",
+    dead_letters: "SELECT status, count(*) FROM saga_dead_letters GROUP BY status",
+    statuses: &["parked", "waiting"],
+};
+
+impl FeedReader {
+    /// Its dead letters, and its lag at each checkpoint.
+    async fn sample(self, store: &Database) -> Result<(), String> {
+        let client = store.pool().get().await.map_err(|e| e.to_string())?;
+        let checkpoints = client.query(self.checkpoints, &[]).await.map_err(|e| e.to_string())?;
+        let counts = client.query(self.dead_letters, &[]).await.map_err(|e| e.to_string())?;
+        drop(client);
+        dead_letter_counts(self.component, self.statuses, &counts);
+        for row in checkpoints {
+            let (consumer, position): (String, i64) = (row.get(0), row.get(1));
+            feed_lag(store, &consumer, position).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Runs a sampler, counting (and logging at debug) a failure instead of failing the scrape.
