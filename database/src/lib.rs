@@ -57,8 +57,8 @@ pub const READ_SCHEMA_CHANNEL: &str = "learnlog_read_schema";
 const READ_SCHEMA_POLL: Duration = Duration::from_secs(5);
 
 /// The schema the read models are served from; `None` when it cannot be read (no such table yet).
-async fn read_schema(database: &Database) -> Option<String> {
-    let client = database.pool.get().await.ok()?;
+async fn read_schema(pool: &Pool) -> Option<String> {
+    let client = pool.get().await.ok()?;
     client.query_opt("SELECT name FROM learnlog_meta.read_schema", &[]).await.ok()?.and_then(|row| row.try_get(0).ok())
 }
 
@@ -148,6 +148,8 @@ impl Database {
         let plain = Self::connect(url, max_connections)?;
         let switched = Arc::new(Mutex::new(Instant::now()));
         let stale = Arc::clone(&switched);
+        // Dropped with the pool's hooks, that is with the last clone of the pool: the follower stops then.
+        let (alive, mut pool_dropped) = watch::channel(());
         let database = Self::with_config(plain.config.clone(), max_connections, |builder| {
             builder
                 .post_create(Hook::async_fn(|client: &mut ClientWrapper, _| {
@@ -157,6 +159,7 @@ impl Database {
                     })
                 }))
                 .pre_recycle(Hook::sync_fn(move |_, metrics| {
+                    let _alive = &alive;
                     let switched = *stale.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     match metrics.created < switched {
                         true => Err(HookError::message("made before the read models moved to another schema")),
@@ -165,16 +168,24 @@ impl Database {
                 }))
         })?;
         if tokio::runtime::Handle::try_current().is_ok() {
-            let follower = database.clone();
+            let follower = database.pool.weak();
             let mut wake = database.listen(READ_SCHEMA_CHANNEL);
             tokio::spawn(async move {
-                let mut served = read_schema(&follower).await;
+                let served_now = || async {
+                    let pool = follower.upgrade()?;
+                    read_schema(&pool).await
+                };
+                let mut served = served_now().await;
                 loop {
-                    let woken = tokio::time::timeout(READ_SCHEMA_POLL, wake.changed()).await;
-                    if matches!(woken, Ok(Err(_))) {
-                        return;
+                    tokio::select! {
+                        _ = pool_dropped.changed() => return,
+                        woken = tokio::time::timeout(READ_SCHEMA_POLL, wake.changed()) => {
+                            if matches!(woken, Ok(Err(_))) {
+                                return;
+                            }
+                        }
                     }
-                    let now = read_schema(&follower).await;
+                    let now = served_now().await;
                     if now.is_some() && now != served {
                         tracing::info!(schema = now.as_deref(), "the read models are served from another schema now");
                         *switched.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();

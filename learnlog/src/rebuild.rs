@@ -128,10 +128,13 @@ pub async fn build(
         let switched = replay::switch(store, read, keyring, &name).await.map_err(failed)?;
         built.position = switched.position;
         built.events += i64::try_from(more.events + switched.caught_up).unwrap_or(0);
+        let kept = match switched.previous.as_str() {
+            "public" => "public keeps its read-model tables, no longer served or fed (it is never dropped)".to_owned(),
+            previous => format!("{previous} stays until `learnlog replay drop {previous}`"),
+        };
         text.push_str(&format!(
-            "\nswitched from {} to {name} at position {} ({} events applied under the lock); {} stays until \
-             `learnlog replay drop {}`",
-            switched.previous, switched.position, switched.caught_up, switched.previous, switched.previous
+            "\nswitched from {} to {name} at position {} ({} events applied under the lock); {kept}",
+            switched.previous, switched.position, switched.caught_up
         ));
     } else {
         text.push_str(&format!("\nserved read-only under /api/v1/as-of/{name}/"));
