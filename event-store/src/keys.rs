@@ -139,6 +139,16 @@ fn open_bytes(cipher: &Aes256Gcm, sealed: &[u8], owner: Uuid) -> Option<Vec<u8>>
     cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: owner.as_bytes() }).ok()
 }
 
+/// People's keys as read for one batch of a projector: present, or `None` once erased.
+#[derive(Default)]
+pub struct KeyCache(HashMap<Uuid, Option<UserKey>>);
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyCache({} people)", self.0.len())
+    }
+}
+
 /// A person's own key: it seals the personal fields of their events, bound to their id.
 #[derive(Clone)]
 pub struct UserKey {
@@ -253,11 +263,24 @@ impl KeyRing {
     /// Opens the sealed personal fields of `event`; a field whose owner's key is gone becomes
     /// [`Personal::Erased`].
     pub async fn open(&self, event: &mut Event) -> Result<(), ReadError> {
+        self.open_cached(event, &mut KeyCache::default()).await
+    }
+
+    /// Like [`KeyRing::open`], reading each person's key once into `cache` (a projector's batch, one
+    /// transaction, meets the same people many times).
+    pub async fn open_cached(&self, event: &mut Event, cache: &mut KeyCache) -> Result<(), ReadError> {
         let Some((owner, fields)) = event.personal_mut() else { return Ok(()) };
         if !fields.iter().any(|field| matches!(field, Personal::Sealed(_))) {
             return Ok(());
         }
-        let key = self.key(owner).await?;
+        let key = match cache.0.get(&owner) {
+            Some(key) => key.clone(),
+            None => {
+                let key = self.key(owner).await?;
+                cache.0.insert(owner, key.clone());
+                key
+            }
+        };
         let Some((_, fields)) = event.personal_mut() else { return Ok(()) };
         for field in fields {
             if let Personal::Sealed(sealed) = field {

@@ -262,7 +262,7 @@ async fn resolve(
         let row_id: i64 = row.try_get(0)?;
         let event = recorded(row)?;
         transaction.batch_execute("SAVEPOINT dead_letter").await?;
-        match crate::apply_one(&transaction, keyring, &event).await {
+        match crate::apply_one(&transaction, keyring, &mut event_store::keys::KeyCache::default(), &event).await {
             Ok(()) => {
                 transaction.batch_execute("RELEASE SAVEPOINT dead_letter").await?;
                 transaction

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use database::Database;
 use deadpool_postgres::Transaction;
-use event_store::keys::KeyRing;
+use event_store::keys::{KeyCache, KeyRing};
 use events::{DecodeError, RecordedEvent};
 
 pub use checkpoint::load as load_checkpoint;
@@ -220,6 +220,7 @@ impl Projector {
         streams.dedup();
         let mut parked: HashSet<String> = dead_letters::parked_streams(transaction, &self.name, &streams).await?;
         let mut versions: HashMap<&str, i64> = HashMap::new();
+        let mut keys = KeyCache::default();
         let mut applied = 0;
         let mut next = 0;
         while next < fresh.len() {
@@ -243,7 +244,7 @@ impl Projector {
                 let mut decoded = Vec::with_capacity(run.len());
                 for event in run {
                     let mut opened = event.decode()?;
-                    self.keyring.open(&mut opened).await.map_err(ProjectorError::Keys)?;
+                    self.keyring.open_cached(&mut opened, &mut keys).await.map_err(ProjectorError::Keys)?;
                     decoded.push(opened);
                 }
                 let pairs: Vec<(&RecordedEvent, &events::Event)> = run.iter().copied().zip(&decoded).collect();
@@ -257,10 +258,10 @@ impl Projector {
                 continue;
             }
             let outcome = match care {
-                Care::Batch => apply_one(transaction, &self.keyring, recorded).await,
+                Care::Batch => apply_one(transaction, &self.keyring, &mut keys, recorded).await,
                 Care::PerEvent => {
                     transaction.batch_execute("SAVEPOINT projector_event").await?;
-                    let outcome = apply_one(transaction, &self.keyring, recorded).await;
+                    let outcome = apply_one(transaction, &self.keyring, &mut keys, recorded).await;
                     let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
                     transaction.batch_execute(&format!("{end} SAVEPOINT projector_event")).await?;
                     outcome
@@ -315,7 +316,7 @@ impl Projector {
             transaction
                 .execute("SELECT set_config('search_path', quote_ident($1) || ', public', true)", &[&schema])
                 .await?;
-            let outcome = apply_one(transaction, &self.keyring, recorded).await;
+            let outcome = apply_one(transaction, &self.keyring, &mut KeyCache::default(), recorded).await;
             let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
             transaction.batch_execute(&format!("{end} SAVEPOINT projector_erasure")).await?;
             if let Err(error) = outcome {
@@ -410,10 +411,11 @@ impl Projector {
 pub(crate) async fn apply_one(
     transaction: &Transaction<'_>,
     keyring: &KeyRing,
+    keys: &mut KeyCache,
     recorded: &RecordedEvent,
 ) -> Result<(), ProjectorError> {
     let mut event = recorded.decode()?;
     // Personal data opens with its owner's key; once the key is gone it reads as erased.
-    keyring.open(&mut event).await.map_err(ProjectorError::Keys)?;
+    keyring.open_cached(&mut event, keys).await.map_err(ProjectorError::Keys)?;
     Ok(projections::apply(transaction, recorded, &event).await?)
 }
