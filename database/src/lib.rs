@@ -63,11 +63,17 @@ async fn read_schema(pool: &Pool) -> Option<String> {
 }
 
 /// Points a new read-model connection at the served schema (then `public`); without the table (migrations
-/// not applied yet) the connection stays on `public`.
-async fn use_read_schema(client: &Client) {
+/// not applied yet) the connection stays on `public`. Any other failure fails the connection, which is then
+/// not used.
+async fn use_read_schema(client: &Client) -> Result<(), tokio_postgres::Error> {
     let set = "SELECT set_config('search_path', quote_ident(name) || ', public', false) FROM learnlog_meta.read_schema";
-    if let Err(error) = client.query_opt(set, &[]).await {
-        tracing::debug!(error = %error_summary(&error), "the read models' schema is not known yet; using public");
+    match client.query_opt(set, &[]).await {
+        Ok(_) => Ok(()),
+        Err(error) if error.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
+            tracing::debug!("the read models' schema is not known yet (no migrations); using public");
+            Ok(())
+        }
+        Err(error) => Err(error),
     }
 }
 
@@ -82,6 +88,8 @@ pub enum DatabaseError {
     Pool(#[from] deadpool_postgres::BuildError),
     #[error(transparent)]
     Postgres(#[from] tokio_postgres::Error),
+    #[error("{0:?} is not a schema name of ours")]
+    SchemaName(String),
 }
 
 /// One database: a connection pool plus the settings to open dedicated connections.
@@ -134,6 +142,9 @@ impl Database {
     /// it holds): a read-model schema being built, or a snapshot being served. `schema` must be a checked
     /// name (`migrations::is_schema_name`).
     pub fn in_schema(&self, schema: &str, max_connections: usize) -> Result<Self, DatabaseError> {
+        if !is_schema_name(schema) {
+            return Err(DatabaseError::SchemaName(schema.to_owned()));
+        }
         let mut config = self.config.clone();
         config.options(format!("-c search_path={schema},public"));
         Self::with_config(config, max_connections, |builder| builder)
@@ -153,10 +164,7 @@ impl Database {
         let database = Self::with_config(plain.config.clone(), max_connections, |builder| {
             builder
                 .post_create(Hook::async_fn(|client: &mut ClientWrapper, _| {
-                    Box::pin(async move {
-                        use_read_schema(client).await;
-                        Ok(())
-                    })
+                    Box::pin(async move { use_read_schema(client).await.map_err(HookError::Backend) })
                 }))
                 .pre_recycle(Hook::sync_fn(move |_, metrics| {
                     let _alive = &alive;

@@ -25,8 +25,8 @@ pub struct HistoryQuery {
     pub types: Vec<String>,
     /// Only streams whose id starts with this.
     pub stream_prefix: Option<String>,
-    /// Only events recorded at or before this time.
-    pub until: Option<OffsetDateTime>,
+    /// Only events before this position.
+    pub before: Option<i64>,
 }
 
 /// One event of the history, ready to leave the system.
@@ -99,6 +99,21 @@ pub async fn head(store: &Database) -> Result<i64, ReadError> {
     Ok(client.query_one("SELECT COALESCE(max(position), 0) FROM events", &[]).await?.try_get(0)?)
 }
 
+/// The first position after `after` of an event recorded after `time`: the history as it stood at `time` is
+/// every event before it. Positions follow commits, not the clock of each transaction, so an event recorded
+/// later can come before one recorded earlier; cutting at the first one keeps the cut a prefix of the feed,
+/// which an incremental reader can go on from.
+pub async fn first_recorded_after(
+    store: &Database,
+    after: i64,
+    time: OffsetDateTime,
+) -> Result<Option<i64>, ReadError> {
+    let client = store.pool().get().await?;
+    let statement =
+        client.prepare_cached("SELECT min(position) FROM events WHERE position > $1 AND recorded_at > $2").await?;
+    Ok(client.query_one(&statement, &[&after, &time]).await?.try_get(0)?)
+}
+
 /// Reads one page of the history.
 pub async fn read_page(store: &Database, query: &HistoryQuery) -> Result<Vec<HistoryEvent>, ReadError> {
     let client = store.pool().get().await?;
@@ -107,18 +122,25 @@ pub async fn read_page(store: &Database, query: &HistoryQuery) -> Result<Vec<His
             "SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 \
              AND (cardinality($3::text[]) = 0 OR event_type = ANY($3)) \
              AND ($4::text IS NULL OR starts_with(stream_id, $4)) \
-             AND ($5::timestamptz IS NULL OR recorded_at <= $5) \
+             AND ($5::bigint IS NULL OR position < $5) \
              ORDER BY position LIMIT $2"
         ))
         .await?;
     let rows = client
-        .query(&statement, &[&query.after, &query.limit, &query.types, &query.stream_prefix, &query.until])
+        .query(&statement, &[&query.after, &query.limit, &query.types, &query.stream_prefix, &query.before])
         .await?;
     let recorded: Vec<RecordedEvent> = rows.iter().map(recorded_event).collect::<Result<_, _>>()?;
     let mut decoded: Vec<(RecordedEvent, Result<Event, String>)> = recorded
         .into_iter()
         .map(|recorded| {
-            let event = recorded.decode().map_err(|error| error.to_string());
+            // A reason without the decoder's message, which may quote the payload.
+            let event = recorded.decode().map_err(|error| match error {
+                events::DecodeError::UnknownType(_) => "an event type this release does not know".to_owned(),
+                events::DecodeError::UnknownVersion { schema_version, .. } => {
+                    format!("schema version {schema_version}, which this release does not know")
+                }
+                events::DecodeError::Payload { .. } => "a payload that does not decode".to_owned(),
+            });
             (recorded, event)
         })
         .collect();

@@ -9,8 +9,9 @@
 //!
 //! A directory keeps a `manifest.json` of what it holds; a run into the same directory goes on after the last
 //! exported position (incremental), with the same format and types. Files are written under temporary names
-//! and the manifest last, so a run that fails leaves the directory as it was before it, but for temporary
-//! files the next run replaces. An event that does not decode (a newer release wrote it) goes to
+//! and the manifest last; the next run removes the files a failed run left that the manifest does not list,
+//! and exports their events again. `--until` cuts the history before the first event recorded after that
+//! time, so that the cut is a prefix of the feed that the next run goes on from. An event that does not decode (a newer release wrote it) goes to
 //! `_undecodable/` as its NDJSON line, never dropped.
 
 pub mod columns;
@@ -85,7 +86,7 @@ pub struct ExportOptions {
     pub out: PathBuf,
     /// Start after this position (a new directory only; a directory with a manifest goes on from it).
     pub after: Option<i64>,
-    /// Only events recorded at or before this time.
+    /// The history as it stood at this time: the events before the first one recorded after it.
     pub until: Option<OffsetDateTime>,
     /// Only these event types; every type when empty.
     pub types: Vec<String>,
@@ -225,6 +226,26 @@ pub struct Progress {
     pub events: u64,
 }
 
+/// Removes what a run that failed left behind: files of ours (`part-…` and temporary ones) in the types'
+/// folders that the manifest does not list. Their events are exported again by this run.
+fn remove_unlisted_parts(dir: &Path, manifest: &Manifest) -> Result<(), ExportError> {
+    let listed: std::collections::HashSet<PathBuf> =
+        manifest.runs.iter().flat_map(|run| run.files.values()).map(|file| dir.join(&file.path)).collect();
+    let folders = events::Event::TYPES.iter().copied().chain([UNDECODABLE]);
+    for folder in folders.map(|name| dir.join(name)).filter(|folder| folder.is_dir()) {
+        for entry in std::fs::read_dir(&folder)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+            let ours = name.starts_with("part-") || (name.starts_with(".part.") && name.ends_with(".tmp"));
+            if ours && !listed.contains(&path) {
+                tracing::warn!(file = %path.display(), "removing a file a failed export left behind");
+                std::fs::remove_file(&path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Exports the history into `options.out` and returns what this run wrote (also added to the manifest).
 pub async fn export(
     store: &Database,
@@ -258,7 +279,12 @@ pub async fn export(
     };
     let after = manifest.position;
     let head = history::head(store).await?;
-    let mut query = HistoryQuery { after, limit: PAGE, types, stream_prefix: None, until: options.until };
+    let before = match options.until {
+        Some(time) => history::first_recorded_after(store, after, time).await?,
+        None => None,
+    };
+    remove_unlisted_parts(dir, &manifest)?;
+    let mut query = HistoryQuery { after, limit: PAGE, types, stream_prefix: None, before };
     let mut outputs: BTreeMap<String, (Output, i64, i64)> = BTreeMap::new();
     let mut events = 0_u64;
     let mut through = after;

@@ -60,7 +60,8 @@ enum Command {
         /// Start after this position (a new directory only).
         #[arg(long)]
         after: Option<i64>,
-        /// Only events recorded at or before this time (RFC 3339, like 2026-01-01T00:00:00Z).
+        /// The history as it stood at this time (RFC 3339, like 2026-01-01T00:00:00Z): the events before the
+        /// first one recorded after it.
         #[arg(long)]
         until: Option<String>,
         /// Only these event types (comma-separated).

@@ -95,6 +95,17 @@ pub async fn build(
     let mut client = read.connect_single().await?;
     migrations::create_read_schema(&mut client, &name).await?;
     drop(client);
+    // Listed before it is filled: erasures reach it from the start, and a build that fails shows in
+    // `learnlog replay list` and can be dropped.
+    let mut built = Built {
+        name: name.clone(),
+        kind: "building".to_owned(),
+        as_of: options.as_of,
+        position: 0,
+        events: 0,
+        built_at: OffsetDateTime::now_utc(),
+    };
+    replay::record(read, &built).await.map_err(failed)?;
     let bar = match std::io::stderr().is_terminal() {
         true => indicatif::ProgressBar::new(0),
         false => indicatif::ProgressBar::hidden(),
@@ -114,14 +125,10 @@ pub async fn build(
         "built {name}: {} events up to position {} in {:.1} s ({rate:.0} events/s)",
         filled.events, filled.position, filled.seconds
     );
-    let mut built = Built {
-        name: name.clone(),
-        kind: if snapshot { "snapshot" } else { "rebuild" }.to_owned(),
-        as_of: options.as_of,
-        position: filled.position,
-        events: i64::try_from(filled.events).unwrap_or(i64::MAX),
-        built_at: OffsetDateTime::now_utc(),
-    };
+    built.kind = if snapshot { "snapshot" } else { "rebuild" }.to_owned();
+    built.position = filled.position;
+    built.events = i64::try_from(filled.events).unwrap_or(i64::MAX);
+    built.built_at = OffsetDateTime::now_utc();
     if !snapshot {
         // What came during the fill, outside the switch's lock, so that the lock is held briefly.
         let more = replay::fill(store, read, keyring, &name, Until::Head, &mut |_, _| {}).await.map_err(failed)?;
@@ -166,9 +173,14 @@ async fn drop_schema(read: &Database, name: &str) -> Result<String, Error> {
     if !migrations::is_schema_name(name) || name == "public" {
         return Err(Error::Config(format!("{name:?} is not a schema `learnlog replay` built")));
     }
-    let (served, _) = replay::schemas(read).await.map_err(failed)?;
+    let (served, built) = replay::schemas(read).await.map_err(failed)?;
     if served == name {
         return Err(Error::Config(format!("{name} is served; switch to another schema first")));
+    }
+    if !built.iter().any(|schema| schema.name == name) {
+        return Err(Error::Config(format!(
+            "{name} is not a schema `learnlog replay` built (see `learnlog replay list`)"
+        )));
     }
     let mut client = read.connect_single().await?;
     migrations::drop_read_schema(&mut client, name).await?;

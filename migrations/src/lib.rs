@@ -52,16 +52,52 @@ impl Schema {
     }
 }
 
-/// Applies every pending migration of `schema`. Safe to call from several processes at once.
+/// Applies every pending migration of `schema`. Safe to call from several processes at once. The read
+/// migrations go to every schema of read models: the one served and each one kept beside it
+/// (`learnlog_meta`); on a database without them yet, to `public`, which they make the served one.
 pub async fn migrate(client: &mut Client, schema: Schema) -> Result<(), MigrationError> {
     client.execute("SELECT pg_advisory_lock($1)", &[&schema.lock_key()]).await?;
-    let result = schema.runner().run_async(client).await;
+    let result = match schema {
+        Schema::Store => run(client, schema).await,
+        Schema::Read => migrate_read_schemas(client).await,
+    };
     client.execute("SELECT pg_advisory_unlock($1)", &[&schema.lock_key()]).await?;
-    let report = result?;
+    result
+}
+
+async fn run(client: &mut Client, schema: Schema) -> Result<(), MigrationError> {
+    let report = schema.runner().run_async(client).await?;
     for applied in report.applied_migrations() {
         tracing::info!(?schema, version = applied.version(), name = applied.name(), "migration applied");
     }
     Ok(())
+}
+
+async fn migrate_read_schemas(client: &mut Client) -> Result<(), MigrationError> {
+    let listed = client
+        .query("SELECT name FROM learnlog_meta.read_schema UNION SELECT name FROM learnlog_meta.read_schemas", &[])
+        .await;
+    let schemas: Vec<String> = match listed {
+        Ok(rows) => rows.iter().map(|row| row.get::<_, String>(0)).filter(|name| is_schema_name(name)).collect(),
+        // Before the migration that makes learnlog_meta.
+        Err(error) if error.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => Vec::new(),
+        Err(error) => return Err(error.into()),
+    };
+    if schemas.is_empty() {
+        return run(client, Schema::Read).await;
+    }
+    for name in schemas {
+        run_in(client, &name).await?;
+    }
+    Ok(())
+}
+
+/// Applies the read migrations inside schema `name`.
+async fn run_in(client: &mut Client, name: &str) -> Result<(), MigrationError> {
+    client.batch_execute(&format!("SET search_path TO \"{name}\", public")).await?;
+    let result = run(client, Schema::Read).await;
+    client.batch_execute("RESET search_path").await?;
+    result
 }
 
 /// True when every migration of `schema` that this build knows has been applied.
@@ -78,10 +114,14 @@ pub use database::is_schema_name;
 /// for `learnlog replay`). Fails if the schema exists already.
 pub async fn create_read_schema(client: &mut Client, name: &str) -> Result<(), MigrationError> {
     assert!(is_schema_name(name), "schema names are checked before this");
-    client.batch_execute(&format!("CREATE SCHEMA \"{name}\"")).await?;
-    client.batch_execute(&format!("SET search_path TO \"{name}\", public")).await?;
-    let result = migrate(client, Schema::Read).await;
-    client.batch_execute("RESET search_path").await?;
+    let lock = Schema::Read.lock_key();
+    client.execute("SELECT pg_advisory_lock($1)", &[&lock]).await?;
+    let result = async {
+        client.batch_execute(&format!("CREATE SCHEMA \"{name}\"")).await?;
+        run_in(client, name).await
+    }
+    .await;
+    client.execute("SELECT pg_advisory_unlock($1)", &[&lock]).await?;
     result
 }
 

@@ -218,6 +218,8 @@ async fn resolve(
 ) -> Result<Resolution, DeadLetterError> {
     let mut client = read.pool().get().await?;
     let transaction = client.transaction().await?;
+    // Like a projector's batch: in the served schema, which no switch moves meanwhile.
+    crate::use_served_schema(&transaction).await?;
     let Some(head) = transaction
         .query_opt(
             "SELECT projector, stream_id, stream_version FROM projector_dead_letters WHERE id = $1 AND state = 'parked'",

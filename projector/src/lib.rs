@@ -95,19 +95,22 @@ pub struct Projector {
     /// Whether each batch writes to the schema the read models are served from (`learnlog_meta.read_schema`,
     /// read under a shared lock that a switch waits for), or to the schema of `read`'s connections (a rebuild).
     follows_served_schema: bool,
+    /// The schema a rebuild writes to.
+    building: Option<String>,
 }
 
 impl Projector {
     /// A projector named `name` (its checkpoints' name) over the read models in `read`, opening personal data
     /// with the people's keys in `keyring`. Each batch goes to the schema the read models are served from.
     pub fn new(read: Database, name: impl Into<String>, keyring: KeyRing) -> Self {
-        Projector { read, name: name.into(), keyring, follows_served_schema: true }
+        Projector { read, name: name.into(), keyring, follows_served_schema: true, building: None }
     }
 
-    /// A projector that builds the read models in the schema of `read`'s connections (`Database::in_schema`),
-    /// whichever is served: `learnlog replay`.
-    pub fn building(read: Database, name: impl Into<String>, keyring: KeyRing) -> Self {
-        Projector { read, name: name.into(), keyring, follows_served_schema: false }
+    /// A projector that builds the read models in `schema`, the schema of `read`'s connections
+    /// (`Database::in_schema`), whichever is served: `learnlog replay`.
+    pub fn building(read: Database, schema: &str, name: impl Into<String>, keyring: KeyRing) -> Self {
+        let building = Some(schema.to_owned());
+        Projector { read, name: name.into(), keyring, follows_served_schema: false, building }
     }
 
     /// Where this projector stands: the source resumes after it.
@@ -200,15 +203,7 @@ impl Projector {
         }
         let mut served = None;
         if self.follows_served_schema {
-            // Shared with every other batch; a switch of the served schema takes it exclusively, so no batch
-            // writes to a schema that stopped being served.
-            let statement = transaction
-                .prepare_cached(
-                    "SELECT name, set_config('search_path', quote_ident(name) || ', public', true) \
-                     FROM learnlog_meta.read_schema FOR SHARE",
-                )
-                .await?;
-            served = transaction.query_opt(&statement, &[]).await?.map(|row| row.get::<_, String>(0));
+            served = use_served_schema(transaction).await?;
         } else {
             // A rebuild's commits need not wait for the disk: after a crash, a batch lost goes with its
             // checkpoint, and the rebuild goes on from the one before.
@@ -269,9 +264,9 @@ impl Projector {
             };
             match outcome {
                 Ok(()) => {
-                    if let Some(served) = served.as_deref().filter(|_| ERASURES.contains(&recorded.event_type.as_str()))
-                    {
-                        self.erase_in_kept_schemas(transaction, served, recorded).await?;
+                    let writing_to = served.as_deref().or(self.building.as_deref());
+                    if let Some(writing_to) = writing_to.filter(|_| ERASURES.contains(&recorded.event_type.as_str())) {
+                        self.erase_in_kept_schemas(transaction, writing_to, recorded).await?;
                     }
                     applied += 1;
                     let version = versions.entry(recorded.stream_id.as_str()).or_insert(0);
@@ -298,9 +293,10 @@ impl Projector {
         Ok(applied)
     }
 
-    /// Applies an erasure to every other schema of read models kept beside the served one (rebuilds switched
-    /// away from, snapshots): an erased person is erased from the past too. A kept schema that cannot take it
-    /// is logged, not waited for: it must not hold the served read models back.
+    /// Applies an erasure to every other schema of read models kept beside the one this batch writes to
+    /// (`served`): the served one, rebuilds switched away from, snapshots, schemas being built. An erased person
+    /// is erased from the past too. A kept schema that cannot take it is logged, not waited for: it must not
+    /// hold the served read models back.
     async fn erase_in_kept_schemas(
         &self,
         transaction: &Transaction<'_>,
@@ -308,7 +304,11 @@ impl Projector {
         recorded: &RecordedEvent,
     ) -> Result<(), ProjectorError> {
         let kept = transaction
-            .query("SELECT name FROM learnlog_meta.read_schemas WHERE name <> $1 ORDER BY name", &[&served])
+            .query(
+                "SELECT name FROM learnlog_meta.read_schemas WHERE name <> $1 \
+                 UNION SELECT name FROM learnlog_meta.read_schema WHERE name <> $1 ORDER BY name",
+                &[&served],
+            )
             .await?;
         for row in kept {
             let schema: String = row.get(0);
@@ -396,6 +396,19 @@ impl Projector {
         }
         Ok(fresh)
     }
+}
+
+/// Points `transaction` at the schema the read models are served from, and returns its name. The row is taken
+/// shared, like every other batch; a switch of the served schema takes it exclusively, so no batch writes to a
+/// schema that stopped being served.
+pub(crate) async fn use_served_schema(transaction: &Transaction<'_>) -> Result<Option<String>, tokio_postgres::Error> {
+    let statement = transaction
+        .prepare_cached(
+            "SELECT name, set_config('search_path', quote_ident(name) || ', public', true) \
+             FROM learnlog_meta.read_schema FOR SHARE",
+        )
+        .await?;
+    Ok(transaction.query_opt(&statement, &[]).await?.map(|row| row.get::<_, String>(0)))
 }
 
 /// Decodes `recorded` (upcasting older versions) and applies it to every projection. An event that does not

@@ -69,7 +69,7 @@ pub async fn fill(
 ) -> Result<Filled, ReplayError> {
     let started = Instant::now();
     let target = read.in_schema(schema, 2)?;
-    let builder = Projector::building(target, READ_MODELS, keyring.clone());
+    let builder = Projector::building(target, schema, READ_MODELS, keyring.clone());
     let mut position = builder.checkpoint().await?;
     let head = match until {
         Until::Position(last) => last.min(event_store::history::head(store).await?),
@@ -175,13 +175,17 @@ pub async fn switch(
     schema: &str,
 ) -> Result<Switched, ReplayError> {
     let target = read.in_schema(schema, 1)?;
-    let builder = Projector::building(target.clone(), READ_MODELS, keyring.clone());
+    let builder = Projector::building(target.clone(), schema, READ_MODELS, keyring.clone());
     let mut client = target.pool().get().await?;
     let mut transaction = client.transaction().await?;
     let previous: String =
         transaction.query_one("SELECT name FROM learnlog_meta.read_schema FOR UPDATE", &[]).await?.try_get(0)?;
     if previous == schema {
         return Err(ReplayError::AlreadyServed(schema.to_owned()));
+    }
+    // Both are interpolated below; the table's CHECK holds this too.
+    if let Some(bad) = [previous.as_str(), schema].into_iter().find(|name| !database::is_schema_name(name)) {
+        return Err(ReplayError::Database(database::DatabaseError::SchemaName(bad.to_owned())));
     }
     let mut position: i64 = transaction
         .query_opt("SELECT position FROM projector_checkpoints WHERE projector = $1", &[&READ_MODELS])
@@ -223,6 +227,8 @@ pub async fn switch(
         .await?;
     transaction.execute("UPDATE learnlog_meta.read_schema SET name = $1, switched_at = now()", &[&schema]).await?;
     transaction.execute("SELECT pg_notify($1, $2)", &[&database::READ_SCHEMA_CHANNEL, &schema]).await?;
+    // The batches above turned it off for the fill; a switch that is reported is on disk.
+    transaction.batch_execute("SET LOCAL synchronous_commit = on").await?;
     transaction.commit().await?;
     Ok(Switched { previous, caught_up, position })
 }

@@ -46,17 +46,23 @@ async fn snapshot_router(state: &QueryApiState, name: &str) -> Result<Router, Pr
     if !database::is_schema_name(name) {
         return Err(missing());
     }
-    if let Some(router) = state.snapshots.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(name) {
-        return Ok(router.clone());
-    }
+    // Asked every time: a dropped snapshot must not be answered from a router made before.
     let client = state.read.pool().get().await.map_err(unavailable)?;
     let statement = client
         .prepare_cached("SELECT true FROM learnlog_meta.read_schemas WHERE name = $1 AND kind = 'snapshot'")
         .await
         .map_err(unavailable)?;
-    if client.query_opt(&statement, &[&name]).await.map_err(unavailable)?.is_none() {
+    let is_snapshot = client.query_opt(&statement, &[&name]).await.map_err(unavailable)?.is_some();
+    drop(client);
+    let mut snapshots = state.snapshots.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !is_snapshot {
+        snapshots.remove(name);
         return Err(missing());
     }
+    if let Some(router) = snapshots.get(name) {
+        return Ok(router.clone());
+    }
+    drop(snapshots);
     let read = state.read.in_schema(name, SNAPSHOT_POOL).map_err(unavailable)?;
     let snapshot = QueryApiState {
         watermark: state.watermark.follow_in(read.clone()),

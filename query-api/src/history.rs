@@ -47,7 +47,7 @@ fn parse(params: &HashMap<String, String>) -> Result<HistoryQuery, Problem> {
     if stream_prefix.as_ref().is_some_and(|prefix| prefix.chars().count() > PREFIX_MAX_CHARS) {
         return Err(Problem::malformed(format!("`stream_prefix` is at most {PREFIX_MAX_CHARS} characters.")));
     }
-    Ok(HistoryQuery { after, limit, types, stream_prefix, until: None })
+    Ok(HistoryQuery { after, limit, types, stream_prefix, before: None })
 }
 
 /// A comma-separated list of event types, each one this version knows.
@@ -80,10 +80,20 @@ async fn answer(state: QueryApiState, params: &HashMap<String, String>) -> Resul
     query.limit = remaining.min(PAGE);
     let first = history::read_page(&state.store, &query).await.map_err(unavailable)?;
     let store = state.store.clone();
-    let pages = futures_util::stream::unfold(Some((first, query, remaining)), move |next| {
+    /// What the stream yields next: a page to send, or the failure that cuts the answer.
+    enum Next {
+        Page(Vec<history::HistoryEvent>, HistoryQuery, i64),
+        Failed(std::io::Error),
+    }
+    let pages = futures_util::stream::unfold(Some(Next::Page(first, query, remaining)), move |next| {
         let store = store.clone();
         async move {
-            let (page, mut query, mut remaining) = next?;
+            let (page, mut query, mut remaining) = match next? {
+                Next::Page(page, query, remaining) => (page, query, remaining),
+                // The status is sent already: the answer is cut (no last chunk), so that a client cannot take it
+                // for the head; it resumes after the last complete line.
+                Next::Failed(error) => return Some((Err(error), None)),
+            };
             let last = page.last()?.position;
             let chunk: String = page.iter().map(history::HistoryEvent::ndjson_line).collect();
             remaining -= page.len() as i64;
@@ -91,14 +101,15 @@ async fn answer(state: QueryApiState, params: &HashMap<String, String>) -> Resul
             if remaining > 0 && page.len() as i64 == query.limit {
                 query.after = last;
                 query.limit = remaining.min(PAGE);
-                match history::read_page(&store, &query).await {
-                    Ok(page) => next = Some((page, query, remaining)),
-                    // The status is sent already: the body ends early, and the client resumes after the last
-                    // complete line.
-                    Err(error) => tracing::warn!(%error, "reading the event history failed while streaming it"),
-                }
+                next = Some(match history::read_page(&store, &query).await {
+                    Ok(page) => Next::Page(page, query, remaining),
+                    Err(error) => {
+                        tracing::warn!(%error, "reading the event history failed while streaming it");
+                        Next::Failed(std::io::Error::other("reading the event history failed"))
+                    }
+                });
             }
-            Some((Ok::<_, std::convert::Infallible>(chunk), next))
+            Some((Ok(chunk), next))
         }
     });
     let mut response = Body::from_stream(pages).into_response();

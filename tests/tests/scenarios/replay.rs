@@ -93,6 +93,22 @@ async fn a_rebuild_is_switched_to_while_serving_without_a_failed_read_and_snapsh
     let in_old = app.database.count("SELECT count(*) FROM public.catalog_course").await;
     assert!(in_old < total, "the old schema stays, and is no longer fed");
 
+    // A release with a new read migration: `learnlog migrate` applies it to the served schema and the kept one.
+    let client = app.database.client().await;
+    for schema in ["rm_blue", "public"] {
+        client.execute(&format!("DELETE FROM {schema}.read_schema_history WHERE version = 20"), &[]).await.expect("ok");
+    }
+    let mut single = app.database.client().await;
+    migrations::migrate(&mut single, migrations::Schema::Read).await.expect("migrates");
+    for schema in ["rm_blue", "public"] {
+        let applied = format!("SELECT count(*) FROM {schema}.read_schema_history WHERE version = 20");
+        assert_eq!(app.database.count(&applied).await, 1, "migrated in {schema}");
+    }
+    // Readiness asks the read models' pool, which is in the served schema.
+    let mut pooled = app.read.pool().get().await.expect("a connection");
+    assert!(migrations::is_current(&mut pooled, migrations::Schema::Read).await.expect("checks"));
+    drop(pooled);
+
     // A snapshot as of a position serves the catalogue as it was, read-only.
     let snapshot = ReplayOptions { schema: Some("asof_thirty".into()), position: Some(snapshot_position), as_of: None };
     let report = build(&app.store, &plain, &keyring, &snapshot).await.expect("the snapshot is built");
@@ -134,6 +150,11 @@ async fn a_rebuild_is_switched_to_while_serving_without_a_failed_read_and_snapsh
     let empty = ReplayOptions { schema: Some("asof_yesterday".into()), as_of: Some(long_ago), position: None };
     build(&app.store, &plain, &keyring, &empty).await.expect("the snapshot is built");
     assert_eq!(catalogue_total(&app, "/api/v1/as-of/asof_yesterday").await, 0);
+
+    // A dropped snapshot is no longer served, even from a router made before.
+    let mut single = app.database.client().await;
+    migrations::drop_read_schema(&mut single, "asof_yesterday").await.expect("dropped");
+    assert_eq!(app.get("/api/v1/as-of/asof_yesterday/courses", None).await.status, 404);
 
     // Bad names and a second switch to the served schema are refused; a rebuild can be switched to again.
     let bad = ReplayOptions { schema: Some("Robert'); DROP TABLE".into()), ..ReplayOptions::default() };
