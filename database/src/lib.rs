@@ -146,7 +146,9 @@ impl Database {
             return Err(DatabaseError::SchemaName(schema.to_owned()));
         }
         let mut config = self.config.clone();
-        config.options(format!("-c search_path={schema},public"));
+        // After any options the URL gives, which this must not drop.
+        let given = config.get_options().map(|options| format!("{options} ")).unwrap_or_default();
+        config.options(format!("{given}-c search_path={schema},public"));
         Self::with_config(config, max_connections, |builder| builder)
     }
 
