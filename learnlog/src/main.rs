@@ -84,6 +84,10 @@ enum Command {
         /// A snapshot of the events up to this global position.
         #[arg(long)]
         position: Option<i64>,
+        /// Rebuild only these projections (comma-separated: catalog, fx, commerce, enrollments, engagement,
+        /// support, communication, users); the others' tables are taken from the served schema at the switch.
+        #[arg(long, value_delimiter = ',')]
+        projections: Vec<String>,
     },
     /// Benchmarks.
     Bench {
@@ -232,12 +236,17 @@ async fn main() -> anyhow::Result<()> {
             let operator = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
             write_line(&learnlog::operations::dead_letter_task(&config, task, &operator).await?)
         }
-        Command::Replay { command, schema, as_of, position } => {
+        Command::Replay { command, schema, as_of, position, projections } => {
             use learnlog::rebuild::{ReplayOptions, ReplayTask};
             let task = match command {
                 Some(ReplayCommand::List) => ReplayTask::List,
                 Some(ReplayCommand::Drop { name }) => ReplayTask::Drop { name },
-                None => ReplayTask::Build(ReplayOptions { schema, as_of: rfc3339("--as-of", as_of)?, position }),
+                None => ReplayTask::Build(ReplayOptions {
+                    schema,
+                    as_of: rfc3339("--as-of", as_of)?,
+                    position,
+                    projections,
+                }),
             };
             write_line(&learnlog::rebuild::replay(&config, task).await?)
         }

@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 
 use database::Database;
 use event_store::keys::KeyRing;
+use projector::Selection;
 use projector::replay::{self, Built, Until};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -23,6 +24,9 @@ pub struct ReplayOptions {
     pub as_of: Option<OffsetDateTime>,
     /// A snapshot of the events up to this position.
     pub position: Option<i64>,
+    /// Rebuild only these projections (`projector::PROJECTIONS`); the others' tables are taken from the served
+    /// schema at the switch. Every projection when empty.
+    pub projections: Vec<String>,
 }
 
 /// What `learnlog replay` was asked to do.
@@ -76,6 +80,16 @@ pub async fn build(
         (None, None) => Until::Head,
     };
     let snapshot = until != Until::Head;
+    let selection = match options.projections.is_empty() {
+        true => Selection::ALL,
+        false => Selection::of(&options.projections).map_err(|unknown| {
+            let known: Vec<&str> = projector::PROJECTIONS.iter().map(|(name, _)| *name).collect();
+            Error::Config(format!("there is no projection {unknown:?}; there are {}", known.join(", ")))
+        })?,
+    };
+    if snapshot && selection != Selection::ALL {
+        return Err(Error::Config("a snapshot holds every projection; leave out --projections".into()));
+    }
     let now = OffsetDateTime::now_utc();
     let stamp = format!(
         "{:04}{:02}{:02}_{:02}{:02}{:02}",
@@ -118,7 +132,7 @@ pub async fn build(
         bar.set_length(u64::try_from(head).unwrap_or(0));
         bar.set_position(u64::try_from(position).unwrap_or(0));
     };
-    let filled = replay::fill(store, read, keyring, &name, until, &mut report).await.map_err(failed)?;
+    let filled = replay::fill(store, read, keyring, &name, until, selection, &mut report).await.map_err(failed)?;
     bar.finish_and_clear();
     let rate = filled.events as f64 / filled.seconds.max(0.001);
     let mut text = format!(
@@ -131,8 +145,9 @@ pub async fn build(
     built.built_at = OffsetDateTime::now_utc();
     if !snapshot {
         // What came during the fill, outside the switch's lock, so that the lock is held briefly.
-        let more = replay::fill(store, read, keyring, &name, Until::Head, &mut |_, _| {}).await.map_err(failed)?;
-        let switched = replay::switch(store, read, keyring, &name).await.map_err(failed)?;
+        let more =
+            replay::fill(store, read, keyring, &name, Until::Head, selection, &mut |_, _| {}).await.map_err(failed)?;
+        let switched = replay::switch(store, read, keyring, &name, selection).await.map_err(failed)?;
         built.position = switched.position;
         built.events += i64::try_from(more.events + switched.caught_up).unwrap_or(0);
         let kept = match switched.previous.as_str() {

@@ -264,7 +264,8 @@ async fn resolve(
         let row_id: i64 = row.try_get(0)?;
         let event = recorded(row)?;
         transaction.batch_execute("SAVEPOINT dead_letter").await?;
-        match crate::apply_one(&transaction, keyring, &mut event_store::keys::KeyCache::default(), &event).await {
+        let keys = &mut event_store::keys::KeyCache::default();
+        match crate::apply_one(&transaction, keyring, keys, &event, crate::Selection::ALL).await {
             Ok(()) => {
                 transaction.batch_execute("RELEASE SAVEPOINT dead_letter").await?;
                 transaction

@@ -8,6 +8,7 @@ mod checkpoint;
 pub mod dead_letters;
 pub mod kafka;
 mod projections;
+pub use projections::{PROJECTIONS, Selection};
 pub mod replay;
 pub mod source;
 
@@ -97,20 +98,41 @@ pub struct Projector {
     follows_served_schema: bool,
     /// The schema a rebuild writes to.
     building: Option<String>,
+    /// The projections that apply events: all but in a rebuild of named ones.
+    selection: Selection,
 }
 
 impl Projector {
     /// A projector named `name` (its checkpoints' name) over the read models in `read`, opening personal data
     /// with the people's keys in `keyring`. Each batch goes to the schema the read models are served from.
     pub fn new(read: Database, name: impl Into<String>, keyring: KeyRing) -> Self {
-        Projector { read, name: name.into(), keyring, follows_served_schema: true, building: None }
+        Projector {
+            read,
+            name: name.into(),
+            keyring,
+            follows_served_schema: true,
+            building: None,
+            selection: Selection::ALL,
+        }
     }
 
     /// A projector that builds the read models in `schema`, the schema of `read`'s connections
     /// (`Database::in_schema`), whichever is served: `learnlog replay`.
     pub fn building(read: Database, schema: &str, name: impl Into<String>, keyring: KeyRing) -> Self {
         let building = Some(schema.to_owned());
-        Projector { read, name: name.into(), keyring, follows_served_schema: false, building }
+        Projector {
+            read,
+            name: name.into(),
+            keyring,
+            follows_served_schema: false,
+            building,
+            selection: Selection::ALL,
+        }
+    }
+
+    /// This projector with only the `selection` of projections applying events.
+    pub fn only(self, selection: Selection) -> Self {
+        Projector { selection, ..self }
     }
 
     /// Where this projector stands: the source resumes after it.
@@ -243,7 +265,7 @@ impl Projector {
                     decoded.push(opened);
                 }
                 let pairs: Vec<(&RecordedEvent, &events::Event)> = run.iter().copied().zip(&decoded).collect();
-                projections::apply_many(transaction, &pairs).await?;
+                projections::apply_many(transaction, &pairs, self.selection).await?;
                 for event in run {
                     let version = versions.entry(event.stream_id.as_str()).or_insert(0);
                     *version = (*version).max(event.stream_version);
@@ -253,10 +275,10 @@ impl Projector {
                 continue;
             }
             let outcome = match care {
-                Care::Batch => apply_one(transaction, &self.keyring, &mut keys, recorded).await,
+                Care::Batch => apply_one(transaction, &self.keyring, &mut keys, recorded, self.selection).await,
                 Care::PerEvent => {
                     transaction.batch_execute("SAVEPOINT projector_event").await?;
-                    let outcome = apply_one(transaction, &self.keyring, &mut keys, recorded).await;
+                    let outcome = apply_one(transaction, &self.keyring, &mut keys, recorded, self.selection).await;
                     let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
                     transaction.batch_execute(&format!("{end} SAVEPOINT projector_event")).await?;
                     outcome
@@ -316,7 +338,8 @@ impl Projector {
             transaction
                 .execute("SELECT set_config('search_path', quote_ident($1) || ', public', true)", &[&schema])
                 .await?;
-            let outcome = apply_one(transaction, &self.keyring, &mut KeyCache::default(), recorded).await;
+            let outcome =
+                apply_one(transaction, &self.keyring, &mut KeyCache::default(), recorded, Selection::ALL).await;
             let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
             transaction.batch_execute(&format!("{end} SAVEPOINT projector_erasure")).await?;
             if let Err(error) = outcome {
@@ -426,9 +449,10 @@ pub(crate) async fn apply_one(
     keyring: &KeyRing,
     keys: &mut KeyCache,
     recorded: &RecordedEvent,
+    selection: Selection,
 ) -> Result<(), ProjectorError> {
     let mut event = recorded.decode()?;
     // Personal data opens with its owner's key; once the key is gone it reads as erased.
     keyring.open_cached(&mut event, keys).await.map_err(ProjectorError::Keys)?;
-    Ok(projections::apply(transaction, recorded, &event).await?)
+    Ok(projections::apply(transaction, recorded, &event, selection).await?)
 }

@@ -15,7 +15,7 @@ use database::Database;
 use event_store::keys::KeyRing;
 use time::OffsetDateTime;
 
-use crate::{Origin, Projector, ProjectorError, READ_MODELS, SourcedEvent};
+use crate::{Origin, Projector, ProjectorError, READ_MODELS, Selection, SourcedEvent};
 
 /// Events applied per transaction while filling.
 const FILL_BATCH: i64 = 5_000;
@@ -55,6 +55,8 @@ pub enum ReplayError {
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("{0} is served already")]
     AlreadyServed(String),
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Applies the store's events after the schema's checkpoint (none for a fresh one) up to `until` to the read
@@ -65,11 +67,12 @@ pub async fn fill(
     keyring: &KeyRing,
     schema: &str,
     until: Until,
+    selection: Selection,
     progress: &mut dyn FnMut(i64, i64),
 ) -> Result<Filled, ReplayError> {
     let started = Instant::now();
     let target = read.in_schema(schema, 2)?;
-    let builder = Projector::building(target, schema, READ_MODELS, keyring.clone());
+    let builder = Projector::building(target, schema, READ_MODELS, keyring.clone()).only(selection);
     let mut position = builder.checkpoint().await?;
     let head = match until {
         Until::Position(last) => last.min(event_store::history::head(store).await?),
@@ -155,6 +158,65 @@ pub async fn is_snapshot(read: &Database, name: &str) -> Result<bool, ReplayErro
     Ok(client.query_opt(&statement, &[&name]).await?.is_some())
 }
 
+/// A rebuild of named projections takes the other projections' tables from the served schema, which is right
+/// only when both schemas saw the same events: no stream parked in either, and the served one fed from the feed
+/// (a prefix of it), not from Kafka's partitions.
+async fn refuse_partial(transaction: &deadpool_postgres::Transaction<'_>, previous: &str) -> Result<(), ReplayError> {
+    let count = |sql: String| async move { transaction.query_one(&sql, &[]).await.map(|row| row.get::<_, i64>(0)) };
+    let open = "FROM {schema}.projector_dead_letters WHERE state IN ('parked', 'waiting')";
+    let parked = count(format!("SELECT count(*) {}", open.replace("{schema}", &format!("\"{previous}\"")))).await?
+        + count(format!("SELECT count(*) {}", open.replace("{schema}.", ""))).await?;
+    if parked > 0 {
+        return Err(ReplayError::Refused(format!(
+            "{parked} dead letters are open: a rebuild of named projections would differ from the others; \
+             resolve them, or rebuild every projection"
+        )));
+    }
+    let on_kafka = count(format!("SELECT count(*) FROM \"{previous}\".projector_partition_checkpoints")).await?;
+    if on_kafka > 0 {
+        return Err(ReplayError::Refused(
+            "the projector reads Kafka: a rebuild of named projections needs it on the feed; rebuild every projection"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Copies the tables of the `others` projections from `previous` (frozen by the switch's lock at its
+/// checkpoint) into the new schema, then applies to them the events after that checkpoint up to `through`,
+/// where the new schema stands.
+async fn take_the_others(
+    store: &Database,
+    keyring: &KeyRing,
+    transaction: &deadpool_postgres::Transaction<'_>,
+    previous: &str,
+    others: Selection,
+    through: i64,
+) -> Result<(), ReplayError> {
+    for table in others.tables() {
+        transaction.batch_execute(&format!("INSERT INTO {table} SELECT * FROM \"{previous}\".{table}")).await?;
+    }
+    let mut after: i64 = transaction
+        .query_opt(
+            &format!("SELECT position FROM \"{previous}\".projector_checkpoints WHERE projector = $1"),
+            &[&READ_MODELS],
+        )
+        .await?
+        .map(|row| row.try_get(0))
+        .transpose()?
+        .unwrap_or(0);
+    let mut keys = event_store::keys::KeyCache::default();
+    while after < through {
+        let page = event_store::read_feed(store, after, FILL_BATCH.min(through - after)).await?;
+        let Some(last) = page.last().map(|event| event.position) else { break };
+        for recorded in &page {
+            crate::apply_one(transaction, keyring, &mut keys, recorded, others).await?;
+        }
+        after = last;
+    }
+    Ok(())
+}
+
 /// What a switch did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Switched {
@@ -173,9 +235,10 @@ pub async fn switch(
     read: &Database,
     keyring: &KeyRing,
     schema: &str,
+    selection: Selection,
 ) -> Result<Switched, ReplayError> {
     let target = read.in_schema(schema, 1)?;
-    let builder = Projector::building(target.clone(), schema, READ_MODELS, keyring.clone());
+    let builder = Projector::building(target.clone(), schema, READ_MODELS, keyring.clone()).only(selection);
     let mut client = target.pool().get().await?;
     let mut transaction = client.transaction().await?;
     let previous: String =
@@ -186,6 +249,9 @@ pub async fn switch(
     // Both are interpolated below; the table's CHECK holds this too.
     if let Some(bad) = [previous.as_str(), schema].into_iter().find(|name| !database::is_schema_name(name)) {
         return Err(ReplayError::Database(database::DatabaseError::SchemaName(bad.to_owned())));
+    }
+    if selection != Selection::ALL {
+        refuse_partial(&transaction, &previous).await?;
     }
     let mut position: i64 = transaction
         .query_opt("SELECT position FROM projector_checkpoints WHERE projector = $1", &[&READ_MODELS])
@@ -201,6 +267,9 @@ pub async fn switch(
             page.into_iter().map(|event| SourcedEvent { event, origin: Origin::Feed }).collect();
         caught_up += builder.apply_inside(&mut transaction, &batch).await? as u64;
         position = last;
+    }
+    if selection != Selection::ALL {
+        take_the_others(store, keyring, &transaction, &previous, selection.others(), position).await?;
     }
     // Projectors on Kafka go on from their partitions' marks; the new schema has every event they cover.
     transaction

@@ -94,7 +94,10 @@ async fn run(bench: &BenchCluster, options: &ReplayBenchOptions) -> Result<Strin
 
         let ours = format!("bench_replay_{round}");
         migrations::create_read_schema(&mut single, &ours).await?;
-        let filled = fill(&database, &database, &keyring, &ours, Until::Head, &mut |_, _| {}).await.map_err(failed)?;
+        let filled =
+            fill(&database, &database, &keyring, &ours, Until::Head, projector::Selection::ALL, &mut |_, _| {})
+                .await
+                .map_err(failed)?;
         let rows = database.pool().get().await?;
         let built: i64 = rows.query_one(&format!("SELECT count(*) FROM {ours}.catalog_course"), &[]).await?.get(0);
         if built != options.events || inserted != options.events as u64 {

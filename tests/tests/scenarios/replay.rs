@@ -25,7 +25,7 @@ async fn catalogue_total(app: &TestApp, prefix: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebuild_is_switched_to_while_serving_without_a_failed_read_and_snapshots_show_the_past() {
-    let app = Arc::new(TestApp::start().await);
+    let mut app = Arc::new(TestApp::start().await);
     let (_, teacher) = app.instructor("replayteacher", "Replay Teacher").await;
     for n in 0..30 {
         published(&app, &teacher, &format!("Course {n}")).await;
@@ -110,7 +110,11 @@ async fn a_rebuild_is_switched_to_while_serving_without_a_failed_read_and_snapsh
     drop(pooled);
 
     // A snapshot as of a position serves the catalogue as it was, read-only.
-    let snapshot = ReplayOptions { schema: Some("asof_thirty".into()), position: Some(snapshot_position), as_of: None };
+    let snapshot = ReplayOptions {
+        schema: Some("asof_thirty".into()),
+        position: Some(snapshot_position),
+        ..ReplayOptions::default()
+    };
     let report = build(&app.store, &plain, &keyring, &snapshot).await.expect("the snapshot is built");
     assert!(report.contains("/api/v1/as-of/asof_thirty/"), "{report}");
     assert_eq!(catalogue_total(&app, "/api/v1/as-of/asof_thirty").await, 30);
@@ -147,7 +151,8 @@ async fn a_rebuild_is_switched_to_while_serving_without_a_failed_read_and_snapsh
 
     // As of a time: before anything happened, nothing.
     let long_ago = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-    let empty = ReplayOptions { schema: Some("asof_yesterday".into()), as_of: Some(long_ago), position: None };
+    let empty =
+        ReplayOptions { schema: Some("asof_yesterday".into()), as_of: Some(long_ago), ..ReplayOptions::default() };
     build(&app.store, &plain, &keyring, &empty).await.expect("the snapshot is built");
     assert_eq!(catalogue_total(&app, "/api/v1/as-of/asof_yesterday").await, 0);
 
@@ -165,4 +170,54 @@ async fn a_rebuild_is_switched_to_while_serving_without_a_failed_read_and_snapsh
     let report = build(&app.store, &plain, &keyring, &green).await.expect("the second rebuild runs");
     assert!(report.contains("switched from rm_blue to rm_green"), "{report}");
     assert_eq!(catalogue_total(&app, "/api/v1").await, total);
+
+    // The catalogue alone: the other projections' tables come from the served schema, caught up with what the
+    // projector had not applied yet (it is stopped while an account is made).
+    let users = "/api/v1/admin/users?limit=1";
+    let accounts = app.call(reqwest::Method::GET, users, &admin, None).await.body["total_results"].as_i64();
+    let only = Arc::get_mut(&mut app).expect("the readers and the writer are done");
+    only.stop_projector().await;
+    let late = json!({ "email": "late.person@example.com", "username": "lateperson", "password": "a long password",
+                       "name": "Late Person" });
+    assert_eq!(only.send(only.http.post(only.url("/api/v1/auth/register")), Some(&late)).await.status, 201);
+    let catalog = ReplayOptions {
+        schema: Some("rm_catalog".into()),
+        projections: vec!["catalog".into()],
+        ..ReplayOptions::default()
+    };
+    let report = build(&app.store, &plain, &keyring, &catalog).await.expect("the catalogue is rebuilt");
+    assert!(report.contains("switched from rm_green to rm_catalog"), "{report}");
+    assert_eq!(catalogue_total(&app, "/api/v1").await, total);
+    let now = app.call(reqwest::Method::GET, users, &admin, None).await.body["total_results"].as_i64();
+    assert_eq!(now, accounts.map(|n| n + 1), "the other projections' tables, with the account made meanwhile");
+    Arc::get_mut(&mut app).expect("one owner").start_projector().await;
+    let unknown = ReplayOptions { projections: vec!["catalogue".into()], ..ReplayOptions::default() };
+    assert!(build(&app.store, &plain, &keyring, &unknown).await.is_err(), "no such projection");
+    let partial_snapshot =
+        ReplayOptions { position: Some(1), projections: vec!["users".into()], ..ReplayOptions::default() };
+    assert!(build(&app.store, &plain, &keyring, &partial_snapshot).await.is_err(), "a snapshot holds them all");
+
+    // Every read-model table belongs to one projection, or to the projector itself.
+    let client = app.database.client().await;
+    let rows = client
+        .query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'rm_catalog'", &[])
+        .await
+        .expect("tables");
+    let mut found: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    found.sort();
+    let projector_own = [
+        "projector_checkpoints",
+        "projector_partition_checkpoints",
+        "projected_stream_versions",
+        "projector_dead_letters",
+        "read_schema_history",
+    ];
+    let mut owned: Vec<String> = projector::PROJECTIONS
+        .iter()
+        .flat_map(|(_, tables)| tables.iter())
+        .chain(&projector_own)
+        .map(|t| t.to_string())
+        .collect();
+    owned.sort();
+    assert_eq!(found, owned, "a table without an owning projection is neither rebuilt nor carried over");
 }
