@@ -71,6 +71,21 @@ fn is_json(headers: &http::HeaderMap) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// A command without a body (publish, delete, approve, …): the digest of its method and path, for the same
+/// idempotency checks as a [`JsonCommand`].
+#[derive(Debug, Clone)]
+pub struct EmptyCommand {
+    pub digest: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for EmptyCommand {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(EmptyCommand { digest: request_digest(parts.method.as_str(), parts.uri.path(), b"") })
+    }
+}
+
 /// Digest of a request as hex SHA-256 over method, path and body.
 pub fn request_digest(method: &str, path: &str, body: &[u8]) -> String {
     let mut hasher = Sha256::new();

@@ -19,7 +19,7 @@ pub mod routes;
 pub mod text;
 
 pub use auth::{Authenticated, TokenError, TokenKeys};
-pub use body::{JsonCommand, PathId, PathIds, request_digest};
+pub use body::{EmptyCommand, JsonCommand, PathId, PathIds, request_digest};
 pub use consistency::ConsistencyToken;
 pub use edge::{Edge, Readiness, finish};
 pub use metrics::Samplers;

@@ -3,10 +3,10 @@
 //! and changes nothing: the client learns that its view was stale, and a retried request with the same
 //! Idempotency-Key gets its first answer instead.
 
-use api_contract::{Authenticated, JsonCommand, PathId, Problem, request_digest};
+use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::stream::{cart_stream, course_stream, enrollment_stream, wishlist_stream};
-use http::{Method, StatusCode, Uri};
+use http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -95,15 +95,14 @@ async fn remove(
     actor: Authenticated,
     course_id: Uuid,
     headers: CommandHeaders,
-    method: &Method,
-    uri: &Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
     let run = CommandRun {
         stream_id: list_stream(kind, trainee_id),
         actor: actor.into(),
         headers,
-        digest: request_digest(method.as_str(), uri.path(), b""),
+        digest: command.digest,
         status: StatusCode::OK,
         data: serde_json::json!({ "id": course_id }),
     };
@@ -132,10 +131,9 @@ pub(crate) async fn remove_from_cart(
     actor: Authenticated,
     PathId(course_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    remove(ListKind::Cart, state, actor, course_id, headers, &method, &uri).await
+    remove(ListKind::Cart, state, actor, course_id, headers, command).await
 }
 
 /// `POST /api/v1/wishlist/items {course_id}`.
@@ -154,8 +152,7 @@ pub(crate) async fn remove_from_wishlist(
     actor: Authenticated,
     PathId(course_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    remove(ListKind::Wishlist, state, actor, course_id, headers, &method, &uri).await
+    remove(ListKind::Wishlist, state, actor, course_id, headers, command).await
 }

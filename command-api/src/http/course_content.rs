@@ -2,9 +2,8 @@
 //! announcements and discounts. Each builds one command and runs it through `courses::on_course`, which
 //! checks ownership and appends.
 
-use api_contract::{Authenticated, JsonCommand, PathId, PathIds, Problem};
+use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, PathIds, Problem};
 use axum::extract::State;
-use http::{Method, Uri};
 use serde::Deserialize;
 use time::Date;
 use uuid::Uuid;
@@ -175,10 +174,9 @@ pub(crate) async fn remove_section(
     actor: Authenticated,
     PathIds([course_id, section_id]): PathIds<2>,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
+    let request = CourseRequest::bodiless(course_id, headers, command);
     change(&state, actor, request, ContentCommand::RemoveSection { section_id }).await
 }
 
@@ -220,10 +218,9 @@ pub(crate) async fn remove_lesson(
     actor: Authenticated,
     PathIds([course_id, section_id, lesson_id]): PathIds<3>,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
+    let request = CourseRequest::bodiless(course_id, headers, command);
     change(&state, actor, request, ContentCommand::RemoveLesson { section_id, lesson_id }).await
 }
 
@@ -250,10 +247,9 @@ pub(crate) async fn remove_exercise(
     actor: Authenticated,
     PathIds([course_id, section_id, exercise_id]): PathIds<3>,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
+    let request = CourseRequest::bodiless(course_id, headers, command);
     change(&state, actor, request, ContentCommand::RemoveExercise { section_id, exercise_id }).await
 }
 
@@ -293,10 +289,9 @@ pub(crate) async fn remove_question(
     actor: Authenticated,
     PathIds([course_id, section_id, exercise_id, question_id]): PathIds<4>,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
+    let request = CourseRequest::bodiless(course_id, headers, command);
     let command = ContentCommand::RemoveExerciseQuestion { section_id, exercise_id, question_id };
     change(&state, actor, request, command).await
 }
@@ -346,10 +341,9 @@ pub(crate) async fn remove_faq(
     actor: Authenticated,
     PathIds([course_id, faq_id]): PathIds<2>,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
+    let request = CourseRequest::bodiless(course_id, headers, command);
     change(&state, actor, request, ContentCommand::RemoveFaq { faq_id }).await
 }
 
@@ -389,10 +383,9 @@ pub(crate) async fn remove_announcement(
     actor: Authenticated,
     PathIds([course_id, announcement_id]): PathIds<2>,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
+    let request = CourseRequest::bodiless(course_id, headers, command);
     change(&state, actor, request, ContentCommand::RemoveAnnouncement { announcement_id }).await
 }
 
@@ -432,9 +425,8 @@ pub(crate) async fn remove_discount(
     actor: Authenticated,
     PathIds([course_id, discount_id]): PathIds<2>,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
+    let request = CourseRequest::bodiless(course_id, headers, command);
     on_course(&state, actor, request, CourseCommand::Discount(DiscountCommand::Remove { discount_id })).await
 }

@@ -1,11 +1,11 @@
 //! Course commands: create a draft, change its details and price, publish, retire and delete it.
 
-use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem, request_digest};
+use api_contract::{Authenticated, EmptyCommand, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use event_store::Guard;
 use events::CourseLevel;
 use events::stream::{ENROLLMENT_PREFIX, course_stream};
-use http::{Method, StatusCode, Uri};
+use http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -113,10 +113,9 @@ pub(crate) async fn publish(
     actor: Authenticated,
     PathId(course_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    on_course(&state, actor, CourseRequest::bodiless(course_id, headers, &method, &uri), CourseCommand::Publish).await
+    on_course(&state, actor, CourseRequest::bodiless(course_id, headers, command), CourseCommand::Publish).await
 }
 
 /// What one command on an existing course answers when it succeeds.
@@ -137,8 +136,8 @@ impl CourseRequest {
     }
 
     /// A bodiless change (publish, retire, delete, removing a part), digested from its method and path.
-    pub fn bodiless(course_id: Uuid, headers: CommandHeaders, method: &Method, uri: &Uri) -> Self {
-        Self::change(course_id, headers, request_digest(method.as_str(), uri.path(), b""))
+    pub fn bodiless(course_id: Uuid, headers: CommandHeaders, command: EmptyCommand) -> Self {
+        Self::change(course_id, headers, command.digest)
     }
 
     /// A new part of the course (section, lesson, ...): 201 with the part's id.
@@ -215,10 +214,9 @@ pub(crate) async fn retire(
     actor: Authenticated,
     PathId(course_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    on_course(&state, actor, CourseRequest::bodiless(course_id, headers, &method, &uri), CourseCommand::Retire).await
+    on_course(&state, actor, CourseRequest::bodiless(course_id, headers, command), CourseCommand::Retire).await
 }
 
 /// `DELETE /api/v1/courses/{id}`: the owner or an admin deletes a course without enrolments (D4).
@@ -227,11 +225,10 @@ pub(crate) async fn delete(
     actor: Authenticated,
     PathId(course_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let suffix = format!("-{course_id}");
-    let request = CourseRequest::bodiless(course_id, headers, &method, &uri);
+    let request = CourseRequest::bodiless(course_id, headers, command);
     let run = CommandRun {
         stream_id: course_stream(course_id),
         actor: actor.into(),

@@ -6,12 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use api_contract::{Authenticated, JsonCommand, PathId, PathIds, Problem, request_digest};
+use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, PathIds, Problem};
 use axum::extract::State;
 use event_store::Guard;
 use events::Event;
 use events::stream::{course_stream, enrollment_stream, notebook_stream};
-use http::{Method, StatusCode, Uri};
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -89,10 +89,6 @@ fn run(actor: Authenticated, course_id: Uuid, headers: CommandHeaders, digest: S
     }
 }
 
-fn bodyless(method: &Method, uri: &Uri) -> String {
-    request_digest(method.as_str(), uri.path(), b"")
-}
-
 /// The trainee learning `course_id`; a certificate this command issues gets a new random (unguessable) id.
 fn learner(trainee_id: Uuid, course_id: Uuid) -> Learner {
     Learner { trainee_id, course_id, certificate_id: Uuid::new_v4() }
@@ -124,11 +120,10 @@ pub(crate) async fn view_lesson(
     actor: Authenticated,
     PathIds([course_id, lesson_id]): PathIds<2>,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
-    let run = run(actor, course_id, headers, bodyless(&method, &uri));
+    let run = run(actor, course_id, headers, command.digest);
     on_course(&state, run, course_id, |enrollment, course| {
         let learner = learner(trainee_id, course_id);
         enrollment::view_lesson(enrollment, &course.content, learner, lesson_id).map(|events| (events, None))
@@ -142,11 +137,10 @@ pub(crate) async fn open(
     actor: Authenticated,
     PathId(course_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
-    execute(&state, run(actor, course_id, headers, bodyless(&method, &uri)), |enrollment: &Enrollment| {
+    execute(&state, run(actor, course_id, headers, command.digest), |enrollment: &Enrollment| {
         enrollment::open_course(enrollment, trainee_id, course_id)
     })
     .await
@@ -272,11 +266,10 @@ pub(crate) async fn reveal_exam(
     actor: Authenticated,
     PathId(course_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
-    let run = run(actor, course_id, headers, bodyless(&method, &uri));
+    let run = run(actor, course_id, headers, command.digest);
     on_course(&state, run, course_id, |enrollment, course| {
         let events = enrollment::reveal_exam_answers(enrollment, trainee_id, course_id)?;
         let questions: Vec<Value> = course
@@ -297,11 +290,10 @@ pub(crate) async fn email_certificate(
     actor: Authenticated,
     PathId(course_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
-    let mut run = run(actor, course_id, headers, bodyless(&method, &uri));
+    let mut run = run(actor, course_id, headers, command.digest);
     run.status = StatusCode::ACCEPTED;
     execute(&state, run, |enrollment: &Enrollment| {
         enrollment::email_certificate(enrollment, trainee_id, course_id, false, OffsetDateTime::now_utc())

@@ -3,11 +3,11 @@
 //! the trainee is emailed the decision with it. The refund saga then credits the wallet, reverses the
 //! instructor's earning and revokes the enrolment (`Checkout::reverse_earning`, `Learning::complete_refund`).
 
-use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem, request_digest};
+use api_contract::{Authenticated, EmptyCommand, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::Role;
 use events::stream::{course_stream, enrollment_stream};
-use http::{Method, StatusCode, Uri};
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -95,10 +95,9 @@ pub(crate) async fn acknowledge(
     actor: Authenticated,
     PathId(refund_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    let digest = request_digest(method.as_str(), uri.path(), b"");
+    let digest = command.digest;
     decide(&state, actor, refund_id, headers, digest, RefundDecision::Acknowledge).await
 }
 
@@ -108,10 +107,9 @@ pub(crate) async fn approve(
     actor: Authenticated,
     PathId(refund_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    let digest = request_digest(method.as_str(), uri.path(), b"");
+    let digest = command.digest;
     decide(&state, actor, refund_id, headers, digest, RefundDecision::Approve).await
 }
 

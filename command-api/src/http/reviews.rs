@@ -2,10 +2,10 @@
 //! whose review names the course of theirs that the trainee learns. Only a trainee with an active or
 //! completed enrolment reviews; the decision guards that enrolment (and the course) until the append.
 
-use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem, request_digest};
+use api_contract::{Authenticated, EmptyCommand, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::stream::{course_review_stream, course_stream, enrollment_stream, instructor_review_stream};
-use http::{Method, StatusCode, Uri};
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -90,11 +90,10 @@ pub(crate) async fn delete_course_review(
     actor: Authenticated,
     PathId(course_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
-    let digest = request_digest(method.as_str(), uri.path(), b"");
+    let digest = command.digest;
     let run = run(course_review_stream(course_id, trainee_id), actor, headers, digest, course_id);
     execute(&state, run, |current: &Review| review::delete_course_review(current, (course_id, trainee_id))).await
 }
@@ -131,11 +130,10 @@ pub(crate) async fn delete_instructor_review(
     actor: Authenticated,
     PathId(instructor_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
-    let digest = request_digest(method.as_str(), uri.path(), b"");
+    let digest = command.digest;
     let run = run(instructor_review_stream(instructor_id, trainee_id), actor, headers, digest, instructor_id);
     execute(&state, run, |current: &Review| review::delete_instructor_review(current, (instructor_id, trainee_id)))
         .await

@@ -2,11 +2,11 @@
 //! and the admins'), admin status changes along D9 and deletion as a void; and corporate access requests
 //! (`POST /api/v1/course-access-requests`), which an admin resolves (the sagas then enrol, Saga 4) or rejects.
 
-use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem, request_digest};
+use api_contract::{Authenticated, EmptyCommand, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::stream::{access_stream, course_stream, enrollment_stream, ticket_stream};
 use events::support::{ReportKind, TicketStatus};
-use http::{Method, StatusCode, Uri};
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -129,11 +129,10 @@ pub(crate) async fn void(
     actor: Authenticated,
     PathId(report_id): PathId,
     headers: CommandHeaders,
-    method: Method,
-    uri: Uri,
+    command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let admin_id = actor.user_id;
-    let digest = request_digest(method.as_str(), uri.path(), b"");
+    let digest = command.digest;
     let run = run(ticket_stream(report_id), actor, headers, digest, StatusCode::OK, report_id);
     execute(&state, run, |ticket: &Ticket| support::void_report(ticket, report_id, admin_id)).await
 }
