@@ -16,14 +16,7 @@ pub async fn export(config: &Config, options: &ExportOptions) -> Result<String, 
     let (cluster, store_url) = embedded::store_url(config).await?;
     let result = async {
         let store = Database::connect(store_url.expose(), 2)?;
-        let bar = match std::io::stderr().is_terminal() {
-            true => indicatif::ProgressBar::new(0),
-            false => indicatif::ProgressBar::hidden(),
-        };
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} positions, {msg} ({per_sec}, eta {eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
+        let bar = progress_bar("{bar:40} {pos}/{len} positions, {msg} ({per_sec}, eta {eta})");
         let mut report = |progress: Progress| {
             bar.set_length(u64::try_from(progress.head.saturating_sub(progress.after)).unwrap_or(0));
             bar.set_position(u64::try_from(progress.position.saturating_sub(progress.after)).unwrap_or(0));
@@ -38,6 +31,19 @@ pub async fn export(config: &Config, options: &ExportOptions) -> Result<String, 
         cluster.stop().await?;
     }
     result
+}
+
+/// A progress bar in `template` on standard error when it is a terminal, and nothing otherwise (a log, a
+/// pipe): `export` and `replay` report through it.
+pub(crate) fn progress_bar(template: &str) -> indicatif::ProgressBar {
+    let bar = match std::io::stderr().is_terminal() {
+        true => indicatif::ProgressBar::new(0),
+        false => indicatif::ProgressBar::hidden(),
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 fn summary(options: &ExportOptions, run: &Run) -> String {

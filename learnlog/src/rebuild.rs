@@ -2,8 +2,6 @@
 //! query API serves; or a snapshot of them as of a time or a position, served read-only under
 //! `/api/v1/as-of/{name}/...`; and the list and removal of such schemas. See `projector::replay`.
 
-use std::io::IsTerminal;
-
 use database::Database;
 use event_store::keys::KeyRing;
 use projector::Selection;
@@ -120,14 +118,7 @@ pub async fn build(
         built_at: OffsetDateTime::now_utc(),
     };
     replay::record(read, &built).await.map_err(failed)?;
-    let bar = match std::io::stderr().is_terminal() {
-        true => indicatif::ProgressBar::new(0),
-        false => indicatif::ProgressBar::hidden(),
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} positions ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = crate::analytics::progress_bar("{bar:40} {pos}/{len} positions ({per_sec}, eta {eta})");
     let mut report = |position: i64, head: i64| {
         bar.set_length(u64::try_from(head).unwrap_or(0));
         bar.set_position(u64::try_from(position).unwrap_or(0));

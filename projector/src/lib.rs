@@ -93,10 +93,9 @@ pub struct Projector {
     read: Database,
     name: String,
     keyring: KeyRing,
-    /// Whether each batch writes to the schema the read models are served from (`learnlog_meta.read_schema`,
-    /// read under a shared lock that a switch waits for), or to the schema of `read`'s connections (a rebuild).
-    follows_served_schema: bool,
-    /// The schema a rebuild writes to.
+    /// The schema a rebuild writes to (that of `read`'s connections); `None`: each batch writes to the schema
+    /// the read models are served from (`learnlog_meta.read_schema`, read under a shared lock that a switch
+    /// waits for).
     building: Option<String>,
     /// The projections that apply events: all but in a rebuild of named ones.
     selection: Selection,
@@ -106,28 +105,14 @@ impl Projector {
     /// A projector named `name` (its checkpoints' name) over the read models in `read`, opening personal data
     /// with the people's keys in `keyring`. Each batch goes to the schema the read models are served from.
     pub fn new(read: Database, name: impl Into<String>, keyring: KeyRing) -> Self {
-        Projector {
-            read,
-            name: name.into(),
-            keyring,
-            follows_served_schema: true,
-            building: None,
-            selection: Selection::ALL,
-        }
+        Projector { read, name: name.into(), keyring, building: None, selection: Selection::ALL }
     }
 
     /// A projector that builds the read models in `schema`, the schema of `read`'s connections
     /// (`Database::in_schema`), whichever is served: `learnlog replay`.
     pub fn building(read: Database, schema: &str, name: impl Into<String>, keyring: KeyRing) -> Self {
         let building = Some(schema.to_owned());
-        Projector {
-            read,
-            name: name.into(),
-            keyring,
-            follows_served_schema: false,
-            building,
-            selection: Selection::ALL,
-        }
+        Projector { read, name: name.into(), keyring, building, selection: Selection::ALL }
     }
 
     /// This projector with only the `selection` of projections applying events.
@@ -224,7 +209,7 @@ impl Projector {
             return Ok(0);
         }
         let mut served = None;
-        if self.follows_served_schema {
+        if self.building.is_none() {
             served = use_served_schema(transaction).await?;
         } else {
             // A rebuild's commits need not wait for the disk: after a crash, a batch lost goes with its

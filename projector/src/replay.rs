@@ -149,15 +149,6 @@ pub async fn schemas(read: &Database) -> Result<(String, Vec<Built>), ReplayErro
     Ok((served, built))
 }
 
-/// Whether `name` is a snapshot `learnlog replay` built (and so may be served read-only as of its time).
-pub async fn is_snapshot(read: &Database, name: &str) -> Result<bool, ReplayError> {
-    let client = read.pool().get().await?;
-    let statement = client
-        .prepare_cached("SELECT true FROM learnlog_meta.read_schemas WHERE name = $1 AND kind = 'snapshot'")
-        .await?;
-    Ok(client.query_opt(&statement, &[&name]).await?.is_some())
-}
-
 /// A rebuild of named projections takes the other projections' tables from the served schema, which is right
 /// only when both schemas saw the same events: no stream parked in either, and the served one fed from the feed
 /// (a prefix of it), not from Kafka's partitions.

@@ -22,27 +22,30 @@ pub const STALLED_AFTER: Duration = Duration::from_secs(30);
 /// Orders finished per sweep at most.
 const SWEEP_LIMIT: i64 = 100;
 
+/// Orders still `placed` `$1` seconds after they were placed, oldest first, at most `$2`.
+const STILL_PLACED: &str = "SELECT id FROM order_view WHERE status = 'placed' \
+     AND placed_at < now() - make_interval(secs => $1) ORDER BY placed_at LIMIT $2";
+/// Orders still `paid` `$1` seconds after they were paid, oldest first, at most `$2`.
+const STILL_PAID: &str = "SELECT id FROM order_view WHERE status = 'paid' \
+     AND paid_at < now() - make_interval(secs => $1) ORDER BY paid_at LIMIT $2";
+
+/// The ids `query` (one of the above) finds in the read models.
+async fn stale_orders(read: &Database, query: &str, seconds: f64) -> Result<Vec<Uuid>, Failure> {
+    let transient = |error: &dyn std::fmt::Display| Failure::Transient(error.to_string());
+    let client = read.pool().get().await.map_err(|e| transient(&e))?;
+    let rows = client.query(query, &[&seconds, &SWEEP_LIMIT]).await.map_err(|e| transient(&e))?;
+    rows.iter().map(|row| row.try_get(0).map_err(|e| transient(&e))).collect()
+}
+
 /// Finishes the orders placed longer than `stalled_after` ago and still unsettled.
 pub(crate) async fn finish_stalled(
     checkout: &Checkout,
     read: &Database,
     stalled_after: Duration,
 ) -> Result<usize, Failure> {
-    let transient = |error: &dyn std::fmt::Display| Failure::Transient(error.to_string());
-    let client = read.pool().get().await.map_err(|e| transient(&e))?;
     let seconds = stalled_after.as_secs_f64();
-    let rows = client
-        .query(
-            "SELECT id FROM order_view WHERE status = 'placed' AND placed_at < now() - make_interval(secs => $1) \
-             ORDER BY placed_at LIMIT $2",
-            &[&seconds, &SWEEP_LIMIT],
-        )
-        .await
-        .map_err(|e| transient(&e))?;
-    drop(client);
     let mut finished = 0;
-    for row in rows {
-        let order_id: Uuid = row.try_get(0).map_err(|e| transient(&e))?;
+    for order_id in stale_orders(read, STILL_PLACED, seconds).await? {
         // The read model may lag: the write side says whether the order is still unsettled.
         let order = checkout.order(order_id).await?;
         if order.status != OrderStatus::Placed {
@@ -62,20 +65,8 @@ pub(crate) async fn finish_stalled(
 
 /// Fulfils orders paid more than `seconds` ago and still not fulfilled.
 async fn fulfil_paid(checkout: &Checkout, read: &Database, seconds: f64) -> Result<usize, Failure> {
-    let transient = |error: &dyn std::fmt::Display| Failure::Transient(error.to_string());
-    let client = read.pool().get().await.map_err(|e| transient(&e))?;
-    let rows = client
-        .query(
-            "SELECT id FROM order_view WHERE status = 'paid' AND paid_at < now() - make_interval(secs => $1) \
-             ORDER BY paid_at LIMIT $2",
-            &[&seconds, &SWEEP_LIMIT],
-        )
-        .await
-        .map_err(|e| transient(&e))?;
-    drop(client);
     let mut fulfilled = 0;
-    for row in rows {
-        let order_id: Uuid = row.try_get(0).map_err(|e| transient(&e))?;
+    for order_id in stale_orders(read, STILL_PAID, seconds).await? {
         if checkout.order(order_id).await?.status != OrderStatus::Paid {
             continue;
         }

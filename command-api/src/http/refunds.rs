@@ -97,8 +97,7 @@ pub(crate) async fn acknowledge(
     headers: CommandHeaders,
     command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    let digest = command.digest;
-    decide(&state, actor, refund_id, headers, digest, RefundDecision::Acknowledge).await
+    decide(&state, actor, refund_id, headers, command.digest, RefundDecision::Acknowledge).await
 }
 
 /// `POST /api/v1/admin/refund-requests/{id}/approve`: the trainee is emailed the decision.
@@ -109,8 +108,7 @@ pub(crate) async fn approve(
     headers: CommandHeaders,
     command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    let digest = command.digest;
-    decide(&state, actor, refund_id, headers, digest, RefundDecision::Approve).await
+    decide(&state, actor, refund_id, headers, command.digest, RefundDecision::Approve).await
 }
 
 /// `POST /api/v1/admin/refund-requests/{id}/reject {reason}`: the trainee is emailed the decision.

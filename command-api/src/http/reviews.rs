@@ -93,8 +93,7 @@ pub(crate) async fn delete_course_review(
     command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
-    let digest = command.digest;
-    let run = run(course_review_stream(course_id, trainee_id), actor, headers, digest, course_id);
+    let run = run(course_review_stream(course_id, trainee_id), actor, headers, command.digest, course_id);
     execute(&state, run, |current: &Review| review::delete_course_review(current, (course_id, trainee_id))).await
 }
 
@@ -133,8 +132,7 @@ pub(crate) async fn delete_instructor_review(
     command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
-    let digest = command.digest;
-    let run = run(instructor_review_stream(instructor_id, trainee_id), actor, headers, digest, instructor_id);
+    let run = run(instructor_review_stream(instructor_id, trainee_id), actor, headers, command.digest, instructor_id);
     execute(&state, run, |current: &Review| review::delete_instructor_review(current, (instructor_id, trainee_id)))
         .await
 }

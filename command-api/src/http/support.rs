@@ -132,8 +132,7 @@ pub(crate) async fn void(
     command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let admin_id = actor.user_id;
-    let digest = command.digest;
-    let run = run(ticket_stream(report_id), actor, headers, digest, StatusCode::OK, report_id);
+    let run = run(ticket_stream(report_id), actor, headers, command.digest, StatusCode::OK, report_id);
     execute(&state, run, |ticket: &Ticket| support::void_report(ticket, report_id, admin_id)).await
 }
 
