@@ -265,7 +265,7 @@ async fn resolve(
         let event = recorded(row)?;
         transaction.batch_execute("SAVEPOINT dead_letter").await?;
         let keys = &mut event_store::keys::KeyCache::default();
-        match crate::apply_one(&transaction, keyring, keys, &event, crate::Selection::ALL).await {
+        match crate::apply_alone(&transaction, keyring, keys, &event, crate::Selection::ALL).await {
             Ok(()) => {
                 transaction.batch_execute("RELEASE SAVEPOINT dead_letter").await?;
                 transaction

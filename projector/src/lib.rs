@@ -8,6 +8,7 @@ mod checkpoint;
 pub mod dead_letters;
 pub mod kafka;
 mod projections;
+use projections::Writes;
 pub use projections::{PROJECTIONS, Selection};
 pub mod replay;
 pub mod source;
@@ -223,12 +224,14 @@ impl Projector {
         let mut parked: HashSet<String> = dead_letters::parked_streams(transaction, &self.name, &streams).await?;
         let mut versions: HashMap<&str, i64> = HashMap::new();
         let mut keys = KeyCache::default();
+        let mut writes = Writes::new(transaction);
         let mut applied = 0;
         let mut next = 0;
         while next < fresh.len() {
             let recorded = fresh[next];
             next += 1;
             if parked.contains(&recorded.stream_id) {
+                writes.flush().await?;
                 dead_letters::wait(transaction, &self.name, recorded).await?;
                 continue;
             }
@@ -250,7 +253,7 @@ impl Projector {
                     decoded.push(opened);
                 }
                 let pairs: Vec<(&RecordedEvent, &events::Event)> = run.iter().copied().zip(&decoded).collect();
-                projections::apply_many(transaction, &pairs, self.selection).await?;
+                projections::apply_many(&mut writes, &pairs, self.selection).await?;
                 for event in run {
                     let version = versions.entry(event.stream_id.as_str()).or_insert(0);
                     *version = (*version).max(event.stream_version);
@@ -260,12 +263,19 @@ impl Projector {
                 continue;
             }
             let outcome = match care {
-                Care::Batch => apply_one(transaction, &self.keyring, &mut keys, recorded, self.selection).await,
+                Care::Batch => apply_one(&mut writes, &self.keyring, &mut keys, recorded, self.selection).await,
                 Care::PerEvent => {
                     transaction.batch_execute("SAVEPOINT projector_event").await?;
-                    let outcome = apply_one(transaction, &self.keyring, &mut keys, recorded, self.selection).await;
-                    let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
-                    transaction.batch_execute(&format!("{end} SAVEPOINT projector_event")).await?;
+                    let outcome = apply_one(&mut writes, &self.keyring, &mut keys, recorded, self.selection).await;
+                    // Every write of the event answered, so that a failure is this event's.
+                    let flushed = writes.flush().await.map_err(ProjectorError::from);
+                    let outcome = outcome.and(flushed);
+                    if outcome.is_ok() {
+                        transaction.batch_execute("RELEASE SAVEPOINT projector_event").await?;
+                    } else {
+                        transaction.batch_execute("ROLLBACK TO SAVEPOINT projector_event").await?;
+                        writes.forget();
+                    }
                     outcome
                 }
             };
@@ -273,6 +283,7 @@ impl Projector {
                 Ok(()) => {
                     let writing_to = served.as_deref().or(self.building.as_deref());
                     if let Some(writing_to) = writing_to.filter(|_| ERASURES.contains(&recorded.event_type.as_str())) {
+                        writes.flush().await?;
                         self.erase_in_kept_schemas(transaction, writing_to, recorded).await?;
                     }
                     applied += 1;
@@ -288,12 +299,14 @@ impl Projector {
                         error = %reason,
                         "an event cannot be applied; its stream is parked in the dead letters"
                     );
+                    writes.flush().await?;
                     dead_letters::park(transaction, &self.name, recorded, &reason).await?;
                     parked.insert(recorded.stream_id.clone());
                 }
                 Err(error) => return Err(error),
             }
         }
+        writes.flush().await?;
         checkpoint::record_stream_versions(transaction, &versions).await?;
         let position = fresh.last().map_or(0, |e| e.position).to_string();
         transaction.execute("SELECT pg_notify($1, $2)", &[&PROJECTIONS_CHANNEL, &position]).await?;
@@ -324,7 +337,7 @@ impl Projector {
                 .execute("SELECT set_config('search_path', quote_ident($1) || ', public', true)", &[&schema])
                 .await?;
             let outcome =
-                apply_one(transaction, &self.keyring, &mut KeyCache::default(), recorded, Selection::ALL).await;
+                apply_alone(transaction, &self.keyring, &mut KeyCache::default(), recorded, Selection::ALL).await;
             let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
             transaction.batch_execute(&format!("{end} SAVEPOINT projector_erasure")).await?;
             if let Err(error) = outcome {
@@ -430,7 +443,7 @@ pub(crate) async fn use_served_schema(transaction: &Transaction<'_>) -> Result<O
     causation_id = ?recorded.metadata.causation_id,
 ))]
 pub(crate) async fn apply_one(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     keyring: &KeyRing,
     keys: &mut KeyCache,
     recorded: &RecordedEvent,
@@ -439,5 +452,19 @@ pub(crate) async fn apply_one(
     let mut event = recorded.decode()?;
     // Personal data opens with its owner's key; once the key is gone it reads as erased.
     keyring.open_cached(&mut event, keys).await.map_err(ProjectorError::Keys)?;
-    Ok(projections::apply(transaction, recorded, &event, selection).await?)
+    Ok(projections::apply(writes, recorded, &event, selection).await?)
+}
+
+/// [`apply_one`] on its own in `transaction`: every write of the event is answered when it returns.
+pub(crate) async fn apply_alone(
+    transaction: &Transaction<'_>,
+    keyring: &KeyRing,
+    keys: &mut KeyCache,
+    recorded: &RecordedEvent,
+    selection: Selection,
+) -> Result<(), ProjectorError> {
+    let mut writes = Writes::new(transaction);
+    let outcome = apply_one(&mut writes, keyring, keys, recorded, selection).await;
+    let flushed = writes.flush().await.map_err(ProjectorError::from);
+    outcome.and(flushed)
 }

@@ -197,12 +197,14 @@ async fn take_the_others(
         .transpose()?
         .unwrap_or(0);
     let mut keys = event_store::keys::KeyCache::default();
+    let mut writes = crate::Writes::new(transaction);
     while after < through {
         let page = event_store::read_feed(store, after, FILL_BATCH.min(through - after)).await?;
         let Some(last) = page.last().map(|event| event.position) else { break };
         for recorded in &page {
-            crate::apply_one(transaction, keyring, &mut keys, recorded, others).await?;
+            crate::apply_one(&mut writes, keyring, &mut keys, recorded, others).await?;
         }
+        writes.flush().await?;
         after = last;
     }
     Ok(())

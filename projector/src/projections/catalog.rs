@@ -4,19 +4,18 @@
 //! applied claims nothing and changes nothing. This projection writes no other table and reads none, so it
 //! can be rebuilt alone.
 
-use deadpool_postgres::Transaction;
-
-use super::execute;
+use super::Writes;
 use events::personal::ERASED_NAME;
 use events::stream::Context;
 use events::{CourseCreated, Event, RecordedEvent};
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::course_document::CourseDocument;
 
 /// A new course's row, for one `CourseCreated` or for a run of them (a rebuild), in one statement.
 pub(super) async fn create_courses(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     created: &[(&RecordedEvent, &CourseCreated)],
 ) -> Result<(), tokio_postgres::Error> {
     let column = |field: fn(&RecordedEvent, &CourseCreated) -> String| -> Vec<String> {
@@ -29,59 +28,59 @@ pub(super) async fn create_courses(
     let prices: Vec<i64> = created.iter().map(|(_, course)| course.base_price_cents).collect();
     let versions: Vec<i64> = created.iter().map(|(recorded, _)| recorded.stream_version).collect();
     let times: Vec<time::OffsetDateTime> = created.iter().map(|(recorded, _)| recorded.occurred_at).collect();
-    execute(
-        transaction,
-        "INSERT INTO catalog_course (id, instructor_id, title, summary, category, subcategories, level, language, \
-         base_price_cents, status, version, created_at, updated_at, instructor_name) \
-         SELECT c.id, c.instructor_id, c.title, c.summary, c.category, \
-         ARRAY(SELECT json_array_elements_text(c.subcategories)), c.level, c.language, c.price, 'draft', c.version, \
-         c.at, c.at, COALESCE(i.name, '') \
-         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::json[], $7::text[], $8::text[], \
-         $9::bigint[], $10::bigint[], $11::timestamptz[]) WITH ORDINALITY \
-         AS c(id, instructor_id, title, summary, category, subcategories, level, language, price, version, at, n) \
-         LEFT JOIN catalog_instructor i ON i.id = c.instructor_id ORDER BY c.n ON CONFLICT (id) DO NOTHING",
-        &[
-            &ids,
-            &instructors,
-            &column(|_, course| course.title.clone()),
-            &column(|_, course| course.summary.clone()),
-            &column(|_, course| course.category.clone()),
-            &subcategories,
-            &column(|_, course| course.level.as_str().to_owned()),
-            &column(|_, course| course.language.clone()),
-            &prices,
-            &versions,
-            &times,
-        ],
-    )
-    .await
+    writes
+        .execute(
+            "INSERT INTO catalog_course (id, instructor_id, title, summary, category, subcategories, level, language, \
+             base_price_cents, status, version, created_at, updated_at, instructor_name) \
+             SELECT c.id, c.instructor_id, c.title, c.summary, c.category, \
+             ARRAY(SELECT json_array_elements_text(c.subcategories)), c.level, c.language, c.price, 'draft', c.version, \
+             c.at, c.at, COALESCE(i.name, '') \
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::json[], $7::text[], $8::text[], \
+             $9::bigint[], $10::bigint[], $11::timestamptz[]) WITH ORDINALITY \
+             AS c(id, instructor_id, title, summary, category, subcategories, level, language, price, version, at, n) \
+             LEFT JOIN catalog_instructor i ON i.id = c.instructor_id ORDER BY c.n ON CONFLICT (id) DO NOTHING",
+            &[
+                &ids,
+                &instructors,
+                &column(|_, course| course.title.clone()),
+                &column(|_, course| course.summary.clone()),
+                &column(|_, course| course.category.clone()),
+                &subcategories,
+                &column(|_, course| course.level.as_str().to_owned()),
+                &column(|_, course| course.language.clone()),
+                &prices,
+                &versions,
+                &times,
+            ],
+        )
+        .await
 }
 
 pub(super) async fn apply(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
     if let Some(named) = instructor_named(event) {
-        return rename_instructor(transaction, recorded, named).await;
+        return rename_instructor(writes, recorded, named).await;
     }
     // An enrolment moves the course's count, and with it the instructor's trainees, which the instructor
     // profiles sum over their courses (the projector applies each event once).
     if let Event::TraineeEnrolled(enrolled) = event {
-        return execute(
-            transaction,
-            "UPDATE catalog_course SET enrolled_count = enrolled_count + 1 WHERE id = $1",
-            &[&enrolled.course_id],
-        )
-        .await;
+        return writes
+            .execute(
+                "UPDATE catalog_course SET enrolled_count = enrolled_count + 1 WHERE id = $1",
+                &[&enrolled.course_id],
+            )
+            .await;
     }
     if let Event::EnrollmentRevoked(revoked) = event {
-        return execute(
-            transaction,
-            "UPDATE catalog_course SET enrolled_count = enrolled_count - 1 WHERE id = $1",
-            &[&revoked.course_id],
-        )
-        .await;
+        return writes
+            .execute(
+                "UPDATE catalog_course SET enrolled_count = enrolled_count - 1 WHERE id = $1",
+                &[&revoked.course_id],
+            )
+            .await;
     }
     // R12: the course's average rating, 2 decimals, half up; a review carries the rating it replaces.
     let review = match event {
@@ -91,38 +90,35 @@ pub(super) async fn apply(
     };
     if let Some((course_id, rating, previous)) = review {
         let (sum, count) = super::engagement::rating_change(rating, previous);
-        return execute(
-            transaction,
-            "UPDATE catalog_course SET rating_sum = rating_sum + $2, rating_count = rating_count + $3, \
-             rating_avg = COALESCE(round((rating_sum + $2)::numeric / NULLIF(rating_count + $3, 0), 2), 0) \
-             WHERE id = $1",
-            &[&course_id, &sum, &count],
-        )
-        .await;
+        return writes
+            .execute(
+                "UPDATE catalog_course SET rating_sum = rating_sum + $2, rating_count = rating_count + $3, \
+                 rating_avg = COALESCE(round((rating_sum + $2)::numeric / NULLIF(rating_count + $3, 0), 2), 0) \
+                 WHERE id = $1",
+                &[&course_id, &sum, &count],
+            )
+            .await;
     }
     // Every attempt counts in the course's exam average (R9).
     if let Event::ExamSubmitted(exam) = event {
-        return execute(
-            transaction,
-            "UPDATE catalog_course SET exam_grade_sum = exam_grade_sum + $2, exam_attempts = exam_attempts + 1 \
-             WHERE id = $1",
-            &[&exam.course_id, &i64::from(exam.grade)],
-        )
-        .await;
+        return writes
+            .execute(
+                "UPDATE catalog_course SET exam_grade_sum = exam_grade_sum + $2, exam_attempts = exam_attempts + 1 \
+                 WHERE id = $1",
+                &[&exam.course_id, &i64::from(exam.grade)],
+            )
+            .await;
     }
     if event.context() != Context::Catalog {
         return Ok(());
     }
     if let Event::CourseCreated(created) = event {
-        return create_courses(transaction, &[(recorded, created)]).await;
+        return create_courses(writes, &[(recorded, created)]).await;
     }
     let Some(course_id) = recorded.stream_id.strip_prefix("course-").and_then(|id| Uuid::parse_str(id).ok()) else {
         return Ok(());
     };
-    if claim(transaction, course_id, recorded).await? {
-        effect(transaction, course_id, recorded, event).await?;
-    }
-    Ok(())
+    claim(writes, course_id, recorded, event).await
 }
 
 /// An instructor's name, as an identity event gives it.
@@ -151,101 +147,69 @@ fn instructor_named(event: &Event) -> Option<InstructorName<'_>> {
 /// Records an instructor's name and puts it on their courses. A course may be projected before its
 /// instructor when the two arrive through different Kafka topics: it takes the name when it comes.
 async fn rename_instructor(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     named: InstructorName<'_>,
 ) -> Result<(), tokio_postgres::Error> {
     let InstructorName { id: instructor_id, name, created } = named;
-    let statement = transaction
-        .prepare_cached(if created {
-            "INSERT INTO catalog_instructor (id, name, version) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING"
-        } else {
-            "UPDATE catalog_instructor SET name = $2, version = $3 WHERE id = $1 AND version < $3"
-        })
-        .await?;
-    if transaction.execute(&statement, &[&instructor_id, &name, &recorded.stream_version]).await? == 0 {
-        return Ok(());
-    }
-    execute(
-        transaction,
-        "UPDATE catalog_course SET instructor_name = $2 WHERE instructor_id = $1",
-        &[&instructor_id, &name],
-    )
-    .await
+    let sql = if created {
+        "WITH named AS (INSERT INTO catalog_instructor (id, name, version) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO NOTHING RETURNING id, name) \
+         UPDATE catalog_course c SET instructor_name = named.name FROM named WHERE c.instructor_id = named.id"
+    } else {
+        "WITH named AS (UPDATE catalog_instructor SET name = $2, version = $3 WHERE id = $1 AND version < $3 \
+         RETURNING id, name) \
+         UPDATE catalog_course c SET instructor_name = named.name FROM named WHERE c.instructor_id = named.id"
+    };
+    writes.execute(sql, &[&instructor_id, &name, &recorded.stream_version]).await
 }
 
-/// Moves the course row to this event's version; false when the row is already there or further.
+/// A course event after the first: it moves the course row to its version and takes effect, in one
+/// statement, unless the row is there already or further (the event was applied).
 async fn claim(
-    transaction: &Transaction<'_>,
-    course_id: Uuid,
-    recorded: &RecordedEvent,
-) -> Result<bool, tokio_postgres::Error> {
-    let statement = transaction
-        .prepare_cached("UPDATE catalog_course SET version = $2, updated_at = $3 WHERE id = $1 AND version < $2")
-        .await?;
-    let claimed =
-        transaction.execute(&statement, &[&course_id, &recorded.stream_version, &recorded.occurred_at]).await?;
-    Ok(claimed == 1)
-}
-
-async fn effect(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     id: Uuid,
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
-    let status = |status: &'static str| async move {
-        execute(transaction, "UPDATE catalog_course SET status = $2 WHERE id = $1", &[&id, &status]).await
+    let version = &recorded.stream_version;
+    let at = &recorded.occurred_at;
+    // Sets on the course row with the claim: `$1` the course, `$2` its version, `$3` the time, `$4`... values.
+    let on_course = |set: &str| {
+        format!("UPDATE catalog_course SET version = $2, updated_at = $3{set} WHERE id = $1 AND version < $2")
     };
-    let totals = |lessons: u32, hours: u32| async move {
-        let (lessons, hours) = (i32::try_from(lessons).unwrap_or(i32::MAX), i32::try_from(hours).unwrap_or(i32::MAX));
-        execute(
-            transaction,
-            "UPDATE catalog_course SET lesson_count = $2, duration_h = $3 WHERE id = $1",
-            &[&id, &lessons, &hours],
-        )
-        .await
-    };
+    // A write to another table, made only when the claim is: `claimed` names the course claimed.
+    let then = |set: &str, write: &str| format!("WITH claimed AS ({} RETURNING id) {write}", on_course(set));
     match event {
         Event::CoursePublished(_) => {
-            execute(
-                transaction,
-                "UPDATE catalog_course SET status = 'published', published_at = $2 WHERE id = $1",
-                &[&id, &recorded.occurred_at],
-            )
-            .await?;
+            writes.execute(&on_course(", status = 'published', published_at = $3"), &[&id, version, at]).await
         }
-        Event::CourseRetired(_) => status("retired").await?,
+        Event::CourseRetired(_) => writes.execute(&on_course(", status = 'retired'"), &[&id, version, at]).await,
         Event::CourseDeleted(_) => {
-            status("deleted").await?;
-            execute(transaction, "DELETE FROM course_discount WHERE course_id = $1", &[&id]).await?;
+            let sql =
+                then(", status = 'deleted'", "DELETE FROM course_discount WHERE course_id IN (SELECT id FROM claimed)");
+            writes.execute(&sql, &[&id, version, at]).await
         }
         Event::CourseDetailsUpdated(updated) => {
+            let set = ", title = COALESCE($4, title), summary = COALESCE($5, summary), \
+                       category = COALESCE($6, category), subcategories = COALESCE($7, subcategories), \
+                       level = COALESCE($8, level), language = COALESCE($9, language)";
             let level = updated.level.map(|level| level.as_str());
-            execute(
-                transaction,
-                "UPDATE catalog_course SET title = COALESCE($2, title), summary = COALESCE($3, summary), \
-                 category = COALESCE($4, category), subcategories = COALESCE($5, subcategories), \
-                 level = COALESCE($6, level), language = COALESCE($7, language) WHERE id = $1",
-                &[
-                    &id,
-                    &updated.title,
-                    &updated.summary,
-                    &updated.category,
-                    &updated.subcategories,
-                    &level,
-                    &updated.language,
-                ],
-            )
-            .await?;
+            let params: [&(dyn ToSql + Sync); 9] = [
+                &id,
+                version,
+                at,
+                &updated.title,
+                &updated.summary,
+                &updated.category,
+                &updated.subcategories,
+                &level,
+                &updated.language,
+            ];
+            writes.execute(&on_course(set), &params).await
         }
         Event::CoursePriceChanged(changed) => {
-            execute(
-                transaction,
-                "UPDATE catalog_course SET base_price_cents = $2 WHERE id = $1",
-                &[&id, &changed.base_price_cents],
-            )
-            .await?;
+            writes.execute(&on_course(", base_price_cents = $4"), &[&id, version, at, &changed.base_price_cents]).await
         }
         Event::DiscountAdded(added) => {
             let percent = i16::from(added.percent);
@@ -253,77 +217,112 @@ async fn effect(
                 events::content::DiscountIssuer::Instructor => "instructor",
                 events::content::DiscountIssuer::Admin => "admin",
             };
-            execute(
-                transaction,
+            let sql = then(
+                "",
                 "INSERT INTO course_discount (course_id, discount_id, percent, starts_on, ends_on, issued_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                &[&id, &added.discount_id, &percent, &added.starts_on, &added.ends_on, &issued_by],
-            )
-            .await?;
+                 SELECT id, $4::uuid, $5::smallint, $6::date, $7::date, $8::text FROM claimed ON CONFLICT DO NOTHING",
+            );
+            let params: [&(dyn ToSql + Sync); 8] =
+                [&id, version, at, &added.discount_id, &percent, &added.starts_on, &added.ends_on, &issued_by];
+            writes.execute(&sql, &params).await
         }
         Event::DiscountUpdated(updated) => {
             let percent = i16::from(updated.percent);
-            execute(
-                transaction,
-                "UPDATE course_discount SET percent = $3, starts_on = $4, ends_on = $5 \
-                 WHERE course_id = $1 AND discount_id = $2",
-                &[&id, &updated.discount_id, &percent, &updated.starts_on, &updated.ends_on],
-            )
-            .await?;
+            let sql = then(
+                "",
+                "UPDATE course_discount SET percent = $5, starts_on = $6, ends_on = $7 \
+                 WHERE course_id IN (SELECT id FROM claimed) AND discount_id = $4",
+            );
+            let params: [&(dyn ToSql + Sync); 7] =
+                [&id, version, at, &updated.discount_id, &percent, &updated.starts_on, &updated.ends_on];
+            writes.execute(&sql, &params).await
         }
         Event::DiscountRemoved(removed) => {
-            execute(
-                transaction,
-                "DELETE FROM course_discount WHERE course_id = $1 AND discount_id = $2",
-                &[&id, &removed.discount_id],
-            )
-            .await?;
+            let sql = then(
+                "",
+                "DELETE FROM course_discount WHERE course_id IN (SELECT id FROM claimed) AND discount_id = $4",
+            );
+            writes.execute(&sql, &[&id, version, at, &removed.discount_id]).await
         }
-        _ => {}
+        _ => content(writes, id, recorded, event).await,
     }
-    match event {
-        Event::LessonAdded(e) => totals(e.total_lessons, e.course_duration_h).await?,
-        Event::LessonUpdated(e) => totals(e.total_lessons, e.course_duration_h).await?,
-        Event::LessonRemoved(e) => totals(e.total_lessons, e.course_duration_h).await?,
-        Event::SectionRemoved(e) => totals(e.total_lessons, e.course_duration_h).await?,
-        _ => {}
-    }
-    if CourseDocument::cares_about(event) {
-        update_document(transaction, id, recorded, event).await?;
-    }
-    Ok(())
 }
 
-/// Folds a content event into the course's document, kept in full and in its public form.
-async fn update_document(
-    transaction: &Transaction<'_>,
+/// A content event: the course's lesson totals (some carry them) and its document, kept in full and in its
+/// public form; any other event of the course only moves the row's version.
+async fn content(
+    writes: &mut Writes<'_, '_>,
     id: Uuid,
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
-    let statement =
-        transaction.prepare_cached("SELECT doc FROM course_document WHERE course_id = $1 FOR UPDATE").await?;
-    let stored: Option<serde_json::Value> = match transaction.query_opt(&statement, &[&id]).await? {
-        Some(row) => Some(row.try_get(0)?),
-        None => None,
+    let totals = match event {
+        Event::LessonAdded(e) => Some((e.total_lessons, e.course_duration_h)),
+        Event::LessonUpdated(e) => Some((e.total_lessons, e.course_duration_h)),
+        Event::LessonRemoved(e) => Some((e.total_lessons, e.course_duration_h)),
+        Event::SectionRemoved(e) => Some((e.total_lessons, e.course_duration_h)),
+        _ => None,
     };
-    let document = match stored.map(serde_json::from_value::<CourseDocument>) {
-        None => CourseDocument::default(),
-        Some(Ok(document)) => document,
-        Some(Err(error)) => {
-            // Never overwrite content this code cannot read; the next rebuild starts it afresh.
-            tracing::error!(%error, course = %id, "a stored course document does not decode; left as it is");
-            return Ok(());
-        }
+    let (lessons, hours) = totals.unzip();
+    let lessons = lessons.map(|lessons| i32::try_from(lessons).unwrap_or(i32::MAX));
+    let hours = hours.map(|hours| i32::try_from(hours).unwrap_or(i32::MAX));
+    let claim = "UPDATE catalog_course SET version = $2, updated_at = $3, lesson_count = COALESCE($4, lesson_count), \
+                 duration_h = COALESCE($5, duration_h) WHERE id = $1 AND version < $2";
+    let version = &recorded.stream_version;
+    let at = &recorded.occurred_at;
+    let Some(document) = evolve_document(writes, id, recorded, event).await? else {
+        return writes.execute(claim, &[&id, version, at, &lessons, &hours]).await;
     };
-    let Some(document) = document.evolve(event, recorded.occurred_at) else { return Ok(()) };
     let full = serde_json::to_value(&document).unwrap_or_default();
     let public = document.public();
-    execute(
-        transaction,
-        "INSERT INTO course_document (course_id, version, doc, public_doc) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (course_id) DO UPDATE SET version = $2, doc = $3, public_doc = $4",
-        &[&id, &recorded.stream_version, &full, &public],
-    )
-    .await
+    let sql = format!(
+        "WITH claimed AS ({claim} RETURNING id) \
+         INSERT INTO course_document (course_id, version, doc, public_doc) \
+         SELECT id, $2, $6::jsonb, $7::jsonb FROM claimed \
+         ON CONFLICT (course_id) DO UPDATE SET version = $2, doc = $6, public_doc = $7"
+    );
+    writes.execute(&sql, &[&id, version, at, &lessons, &hours, &full, &public]).await
+}
+
+/// The course's document after `event`, or `None` when the event leaves it as it is: it does not touch
+/// content, the document has it already, or the stored document does not decode (never overwritten: the
+/// next rebuild starts it afresh). The document is read once per transaction and then kept as the writes
+/// leave it, so that a batch of a course's content events reads it once.
+async fn evolve_document(
+    writes: &mut Writes<'_, '_>,
+    id: Uuid,
+    recorded: &RecordedEvent,
+    event: &Event,
+) -> Result<Option<CourseDocument>, tokio_postgres::Error> {
+    if !CourseDocument::cares_about(event) {
+        return Ok(None);
+    }
+    if !writes.documents.contains_key(&id) {
+        let transaction = writes.read().await?;
+        let statement = transaction
+            .prepare_cached("SELECT version, doc FROM course_document WHERE course_id = $1 FOR UPDATE")
+            .await?;
+        let stored = transaction.query_opt(&statement, &[&id]).await?;
+        let read = match stored {
+            None => (0, Some(CourseDocument::default())),
+            Some(row) => {
+                let version: i64 = row.try_get(0)?;
+                match serde_json::from_value::<CourseDocument>(row.try_get(1)?) {
+                    Ok(document) => (version, Some(document)),
+                    Err(error) => {
+                        tracing::error!(%error, course = %id, "a stored course document does not decode; left as it is");
+                        (version, None)
+                    }
+                }
+            }
+        };
+        writes.documents.insert(id, read);
+    }
+    let Some((version, Some(document))) = writes.documents.get_mut(&id) else { return Ok(None) };
+    if recorded.stream_version <= *version {
+        return Ok(None);
+    }
+    let Some(evolved) = document.clone().evolve(event, recorded.occurred_at) else { return Ok(None) };
+    (*version, *document) = (recorded.stream_version, evolved.clone());
+    Ok(Some(evolved))
 }

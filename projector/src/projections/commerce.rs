@@ -3,13 +3,11 @@
 //! `instructor_course_earnings`). The projector applies each event exactly once (its checkpoints move in the
 //! same transaction), so sums are plain additions.
 
-use deadpool_postgres::Transaction;
-
-use super::execute;
+use super::Writes;
 use events::{Event, RecordedEvent};
 
 pub(super) async fn apply(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
@@ -17,112 +15,120 @@ pub(super) async fn apply(
     let version = &recorded.stream_version;
     match event {
         Event::CourseAddedToCart(e) => {
-            execute(
-                transaction,
-                "INSERT INTO cart_item (trainee_id, course_id, added_at, position) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT DO NOTHING",
-                &[&e.trainee_id, &e.course_id, at, &recorded.position],
-            )
-            .await
+            writes
+                .execute(
+                    "INSERT INTO cart_item (trainee_id, course_id, added_at, position) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT DO NOTHING",
+                    &[&e.trainee_id, &e.course_id, at, &recorded.position],
+                )
+                .await
         }
         Event::CourseRemovedFromCart(e) => {
-            execute(
-                transaction,
-                "DELETE FROM cart_item WHERE trainee_id = $1 AND course_id = $2",
-                &[&e.trainee_id, &e.course_id],
-            )
-            .await
+            writes
+                .execute(
+                    "DELETE FROM cart_item WHERE trainee_id = $1 AND course_id = $2",
+                    &[&e.trainee_id, &e.course_id],
+                )
+                .await
         }
         Event::CourseAddedToWishlist(e) => {
-            execute(
-                transaction,
-                "INSERT INTO wishlist_item (trainee_id, course_id, added_at, position) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT DO NOTHING",
-                &[&e.trainee_id, &e.course_id, at, &recorded.position],
-            )
-            .await
+            writes
+                .execute(
+                    "INSERT INTO wishlist_item (trainee_id, course_id, added_at, position) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT DO NOTHING",
+                    &[&e.trainee_id, &e.course_id, at, &recorded.position],
+                )
+                .await
         }
         Event::CourseRemovedFromWishlist(e) => {
-            execute(
-                transaction,
-                "DELETE FROM wishlist_item WHERE trainee_id = $1 AND course_id = $2",
-                &[&e.trainee_id, &e.course_id],
-            )
-            .await
+            writes
+                .execute(
+                    "DELETE FROM wishlist_item WHERE trainee_id = $1 AND course_id = $2",
+                    &[&e.trainee_id, &e.course_id],
+                )
+                .await
         }
         Event::OrderPlaced(e) => {
             let lines = serde_json::to_value(&e.lines).unwrap_or_default();
             let method = e.method.as_str();
-            execute(
-                transaction,
-                "INSERT INTO order_view (id, trainee_id, method, status, lines, total_cents, currency, rate_ppm, \
-                 placed_at, version) VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-                &[&e.order_id, &e.trainee_id, &method, &lines, &e.total_cents, &e.currency, &e.rate_ppm, at, version],
-            )
-            .await
+            writes
+                .execute(
+                    "INSERT INTO order_view (id, trainee_id, method, status, lines, total_cents, currency, rate_ppm, \
+                     placed_at, version) VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                    &[
+                        &e.order_id,
+                        &e.trainee_id,
+                        &method,
+                        &lines,
+                        &e.total_cents,
+                        &e.currency,
+                        &e.rate_ppm,
+                        at,
+                        version,
+                    ],
+                )
+                .await
         }
         Event::CheckoutSessionCreated(e) => {
-            execute(
-                transaction,
-                "UPDATE order_view SET status = 'awaiting_payment', checkout_url = $2, version = $3 WHERE id = $1",
-                &[&e.order_id, &e.url, version],
-            )
-            .await
+            writes
+                .execute(
+                    "UPDATE order_view SET status = 'awaiting_payment', checkout_url = $2, version = $3 WHERE id = $1",
+                    &[&e.order_id, &e.url, version],
+                )
+                .await
         }
         Event::OrderPaid(e) => {
-            execute(
-                transaction,
-                "UPDATE order_view SET status = 'paid', paid_at = $2, version = $3 WHERE id = $1",
-                &[&e.order_id, at, version],
-            )
-            .await
+            writes
+                .execute(
+                    "UPDATE order_view SET status = 'paid', paid_at = $2, version = $3 WHERE id = $1",
+                    &[&e.order_id, at, version],
+                )
+                .await
         }
         Event::OrderPaymentFailed(e) => {
-            execute(
-                transaction,
-                "UPDATE order_view SET status = 'failed', failure = $2, version = $3 WHERE id = $1",
-                &[&e.order_id, &e.reason, version],
-            )
-            .await
+            writes
+                .execute(
+                    "UPDATE order_view SET status = 'failed', failure = $2, version = $3 WHERE id = $1",
+                    &[&e.order_id, &e.reason, version],
+                )
+                .await
         }
         Event::OrderExpired(e) => {
-            execute(
-                transaction,
-                "UPDATE order_view SET status = 'expired', version = $2 WHERE id = $1",
-                &[&e.order_id, version],
-            )
-            .await
+            writes
+                .execute(
+                    "UPDATE order_view SET status = 'expired', version = $2 WHERE id = $1",
+                    &[&e.order_id, version],
+                )
+                .await
         }
         Event::OrderFulfilled(e) => {
-            execute(
-                transaction,
-                "UPDATE order_view SET status = 'fulfilled', version = $2 WHERE id = $1",
-                &[&e.order_id, version],
-            )
-            .await
+            writes
+                .execute(
+                    "UPDATE order_view SET status = 'fulfilled', version = $2 WHERE id = $1",
+                    &[&e.order_id, version],
+                )
+                .await
         }
         Event::InstructorEarningRecorded(e) => {
             let (year, month) = (at.year(), i32::from(u8::from(at.month())));
-            execute(
-                transaction,
-                "INSERT INTO instructor_ledger_view (instructor_id, balance_cents) VALUES ($1, $2) \
-                 ON CONFLICT (instructor_id) DO UPDATE SET balance_cents = instructor_ledger_view.balance_cents + $2",
-                &[&e.instructor_id, &e.amount_cents],
-            )
-            .await?;
-            execute(
-                transaction,
-                "INSERT INTO instructor_revenue_monthly (instructor_id, year, month, gross_cents, refunds_cents) \
-                 VALUES ($1, $2, $3, $4, 0) ON CONFLICT (instructor_id, year, month) \
-                 DO UPDATE SET gross_cents = instructor_revenue_monthly.gross_cents + $4",
-                &[&e.instructor_id, &year, &month, &e.amount_cents],
-            )
-            .await?;
-            execute(
-                transaction,
-                "INSERT INTO instructor_course_earnings (instructor_id, course_id, earning_cents) VALUES ($1, $2, $3) \
-                 ON CONFLICT (instructor_id, course_id) \
-                 DO UPDATE SET earning_cents = instructor_course_earnings.earning_cents + $3",
+            writes
+                .execute(
+                    "INSERT INTO instructor_ledger_view (instructor_id, balance_cents) VALUES ($1, $2) \
+                     ON CONFLICT (instructor_id) DO UPDATE SET balance_cents = instructor_ledger_view.balance_cents + $2",
+                    &[&e.instructor_id, &e.amount_cents],
+                )
+                .await?;
+            writes
+                .execute(
+                    "INSERT INTO instructor_revenue_monthly (instructor_id, year, month, gross_cents, refunds_cents) \
+                     VALUES ($1, $2, $3, $4, 0) ON CONFLICT (instructor_id, year, month) \
+                     DO UPDATE SET gross_cents = instructor_revenue_monthly.gross_cents + $4",
+                    &[&e.instructor_id, &year, &month, &e.amount_cents],
+                )
+                .await?;
+            writes.execute("INSERT INTO instructor_course_earnings (instructor_id, course_id, earning_cents) VALUES ($1, $2, $3) \
+                            ON CONFLICT (instructor_id, course_id) \
+                            DO UPDATE SET earning_cents = instructor_course_earnings.earning_cents + $3",
                 &[&e.instructor_id, &e.course_id, &e.amount_cents],
             )
             .await
@@ -130,32 +136,32 @@ pub(super) async fn apply(
         // D3: a refund takes back all but floor(0.24 x price) of the line's earning, in the month of the refund.
         Event::InstructorEarningReversed(e) => {
             let (year, month) = (at.year(), i32::from(u8::from(at.month())));
-            execute(
-                transaction,
-                "UPDATE instructor_ledger_view SET balance_cents = balance_cents - $2 WHERE instructor_id = $1",
-                &[&e.instructor_id, &e.amount_cents],
-            )
-            .await?;
-            execute(
-                transaction,
-                "INSERT INTO instructor_revenue_monthly (instructor_id, year, month, gross_cents, refunds_cents) \
-                 VALUES ($1, $2, $3, 0, $4) ON CONFLICT (instructor_id, year, month) \
-                 DO UPDATE SET refunds_cents = instructor_revenue_monthly.refunds_cents + $4",
-                &[&e.instructor_id, &year, &month, &e.amount_cents],
-            )
-            .await?;
-            execute(
-                transaction,
-                "UPDATE instructor_course_earnings SET earning_cents = earning_cents - $3 \
-                 WHERE instructor_id = $1 AND course_id = $2",
-                &[&e.instructor_id, &e.course_id, &e.amount_cents],
-            )
-            .await
+            writes
+                .execute(
+                    "UPDATE instructor_ledger_view SET balance_cents = balance_cents - $2 WHERE instructor_id = $1",
+                    &[&e.instructor_id, &e.amount_cents],
+                )
+                .await?;
+            writes
+                .execute(
+                    "INSERT INTO instructor_revenue_monthly (instructor_id, year, month, gross_cents, refunds_cents) \
+                     VALUES ($1, $2, $3, 0, $4) ON CONFLICT (instructor_id, year, month) \
+                     DO UPDATE SET refunds_cents = instructor_revenue_monthly.refunds_cents + $4",
+                    &[&e.instructor_id, &year, &month, &e.amount_cents],
+                )
+                .await?;
+            writes
+                .execute(
+                    "UPDATE instructor_course_earnings SET earning_cents = earning_cents - $3 \
+                     WHERE instructor_id = $1 AND course_id = $2",
+                    &[&e.instructor_id, &e.course_id, &e.amount_cents],
+                )
+                .await
         }
         Event::WalletCredited(e) => {
             let kind = e.reason.as_str();
             wallet(
-                transaction,
+                writes,
                 recorded,
                 e.trainee_id,
                 &e.operation_id,
@@ -170,7 +176,7 @@ pub(super) async fn apply(
         Event::WalletDebited(e) => {
             let delta = -e.amount_cents;
             wallet(
-                transaction,
+                writes,
                 recorded,
                 e.trainee_id,
                 &e.operation_id,
@@ -190,7 +196,7 @@ pub(super) async fn apply(
 /// A credit or debit: the transaction row and the wallet's balance after it.
 #[allow(clippy::too_many_arguments)]
 async fn wallet(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     trainee_id: uuid::Uuid,
     operation_id: &str,
@@ -200,15 +206,10 @@ async fn wallet(
     note: Option<&str>,
     order_id: Option<uuid::Uuid>,
 ) -> Result<(), tokio_postgres::Error> {
-    let insert = transaction
-        .prepare_cached(
+    writes
+        .execute(
             "INSERT INTO wallet_txn (trainee_id, operation_id, at, delta_cents, balance_cents, kind, note, order_id, \
              position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-        )
-        .await?;
-    transaction
-        .execute(
-            &insert,
             &[
                 &trainee_id,
                 &operation_id,
@@ -222,11 +223,12 @@ async fn wallet(
             ],
         )
         .await?;
-    let balance = transaction
-        .prepare_cached(
+    writes
+        .execute(
             "INSERT INTO wallet_view (trainee_id, balance_cents, version) VALUES ($1, $2, $3) \
              ON CONFLICT (trainee_id) DO UPDATE SET balance_cents = $2, version = $3 WHERE wallet_view.version < $3",
+            &[&trainee_id, &balance_cents, &recorded.stream_version],
         )
-        .await?;
-    transaction.execute(&balance, &[&trainee_id, &balance_cents, &recorded.stream_version]).await.map(drop)
+        .await
+        .map(drop)
 }

@@ -1,14 +1,13 @@
 //! `newsletter_subscriber` (the active subscriptions, with their address) and `campaign_view` (each
 //! campaign and how many copies were queued).
 
-use deadpool_postgres::Transaction;
 use events::communication::Audience;
 use events::{Event, RecordedEvent};
 
-use super::execute;
+use super::Writes;
 
 pub(super) async fn apply(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
@@ -17,22 +16,22 @@ pub(super) async fn apply(
         Event::NewsletterSubscribed(e) => {
             // An address whose key is gone (replayed after an erasure) is no subscriber any more.
             let Some(email) = e.email.text() else { return Ok(()) };
-            execute(
-                transaction,
-                "INSERT INTO newsletter_subscriber (subscription_id, email, label, subscribed_at, version) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subscription_id) DO UPDATE \
-                 SET email = $2, subscribed_at = $4, version = $5 WHERE newsletter_subscriber.version < $5",
-                &[&e.subscription_id, &email, &e.label, &recorded.occurred_at, version],
-            )
-            .await
+            writes
+                .execute(
+                    "INSERT INTO newsletter_subscriber (subscription_id, email, label, subscribed_at, version) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subscription_id) DO UPDATE \
+                     SET email = $2, subscribed_at = $4, version = $5 WHERE newsletter_subscriber.version < $5",
+                    &[&e.subscription_id, &email, &e.label, &recorded.occurred_at, version],
+                )
+                .await
         }
         Event::NewsletterUnsubscribed(e) => {
-            execute(
-                transaction,
-                "DELETE FROM newsletter_subscriber WHERE subscription_id = $1 AND version < $2",
-                &[&e.subscription_id, version],
-            )
-            .await
+            writes
+                .execute(
+                    "DELETE FROM newsletter_subscriber WHERE subscription_id = $1 AND version < $2",
+                    &[&e.subscription_id, version],
+                )
+                .await
         }
         Event::CampaignCreated(e) => {
             let audience = match e.audience {
@@ -40,22 +39,20 @@ pub(super) async fn apply(
                 Audience::Trainees => "trainees",
                 Audience::Instructors => "instructors",
             };
-            execute(
-                transaction,
-                "INSERT INTO campaign_view (campaign_id, admin_id, subject, audience, created_at, version) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (campaign_id) DO NOTHING",
-                &[&e.campaign_id, &e.admin_id, &e.subject, &audience, &recorded.occurred_at, version],
-            )
-            .await
+            writes
+                .execute(
+                    "INSERT INTO campaign_view (campaign_id, admin_id, subject, audience, created_at, version) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (campaign_id) DO NOTHING",
+                    &[&e.campaign_id, &e.admin_id, &e.subject, &audience, &recorded.occurred_at, version],
+                )
+                .await
         }
-        Event::CampaignEmailQueued(e) => {
-            execute(
-                transaction,
+        Event::CampaignEmailQueued(e) => writes
+            .execute(
                 "UPDATE campaign_view SET queued = queued + 1, version = $2 WHERE campaign_id = $1 AND version < $2",
                 &[&e.campaign_id, version],
             )
-            .await
-        }
+            .await,
         _ => Ok(()),
     }
 }

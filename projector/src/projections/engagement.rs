@@ -3,13 +3,11 @@
 //! replaces, so the average moves without reading the other reviews. An erased reviewer's comments go; the
 //! ratings stay in the averages.
 
-use deadpool_postgres::Transaction;
-
-use super::execute;
+use super::Writes;
 use events::{Event, RecordedEvent};
 
 pub(super) async fn apply(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
@@ -17,58 +15,56 @@ pub(super) async fn apply(
         Event::CourseReviewed(e) => {
             let comment = e.comment.text();
             let rating = i16::from(e.rating);
-            execute(
-                transaction,
-                "INSERT INTO course_review (course_id, trainee_id, rating, comment, created_at, updated_at, version) \
-                 VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT (course_id, trainee_id) DO UPDATE \
-                 SET rating = $3, comment = $4, updated_at = $5, version = $6 WHERE course_review.version < $6",
+            writes.execute("INSERT INTO course_review (course_id, trainee_id, rating, comment, created_at, updated_at, version) \
+                            VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT (course_id, trainee_id) DO UPDATE \
+                            SET rating = $3, comment = $4, updated_at = $5, version = $6 WHERE course_review.version < $6",
                 &[&e.course_id, &e.trainee_id, &rating, &comment, &recorded.occurred_at, &recorded.stream_version],
             )
             .await
         }
         Event::CourseReviewDeleted(e) => {
-            execute(
-                transaction,
-                "DELETE FROM course_review WHERE course_id = $1 AND trainee_id = $2 AND version < $3",
-                &[&e.course_id, &e.trainee_id, &recorded.stream_version],
-            )
-            .await
+            writes
+                .execute(
+                    "DELETE FROM course_review WHERE course_id = $1 AND trainee_id = $2 AND version < $3",
+                    &[&e.course_id, &e.trainee_id, &recorded.stream_version],
+                )
+                .await
         }
         Event::InstructorReviewed(e) => {
             let comment = e.comment.text();
             let rating = i16::from(e.rating);
-            execute(
-                transaction,
-                "INSERT INTO instructor_review (instructor_id, trainee_id, course_id, rating, comment, created_at, \
-                 updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) \
-                 ON CONFLICT (instructor_id, trainee_id) DO UPDATE SET course_id = $3, rating = $4, comment = $5, \
-                 updated_at = $6, version = $7 WHERE instructor_review.version < $7",
-                &[
-                    &e.instructor_id,
-                    &e.trainee_id,
-                    &e.course_id,
-                    &rating,
-                    &comment,
-                    &recorded.occurred_at,
-                    &recorded.stream_version,
-                ],
-            )
-            .await?;
-            instructor_rating(transaction, e.instructor_id, Some(e.rating), e.previous_rating).await
+            writes
+                .execute(
+                    "INSERT INTO instructor_review (instructor_id, trainee_id, course_id, rating, comment, created_at, \
+                     updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) \
+                     ON CONFLICT (instructor_id, trainee_id) DO UPDATE SET course_id = $3, rating = $4, comment = $5, \
+                     updated_at = $6, version = $7 WHERE instructor_review.version < $7",
+                    &[
+                        &e.instructor_id,
+                        &e.trainee_id,
+                        &e.course_id,
+                        &rating,
+                        &comment,
+                        &recorded.occurred_at,
+                        &recorded.stream_version,
+                    ],
+                )
+                .await?;
+            instructor_rating(writes, e.instructor_id, Some(e.rating), e.previous_rating).await
         }
         Event::InstructorReviewDeleted(e) => {
-            execute(
-                transaction,
-                "DELETE FROM instructor_review WHERE instructor_id = $1 AND trainee_id = $2 AND version < $3",
-                &[&e.instructor_id, &e.trainee_id, &recorded.stream_version],
-            )
-            .await?;
-            instructor_rating(transaction, e.instructor_id, None, Some(e.previous_rating)).await
+            writes
+                .execute(
+                    "DELETE FROM instructor_review WHERE instructor_id = $1 AND trainee_id = $2 AND version < $3",
+                    &[&e.instructor_id, &e.trainee_id, &recorded.stream_version],
+                )
+                .await?;
+            instructor_rating(writes, e.instructor_id, None, Some(e.previous_rating)).await
         }
         Event::AccountErased(erased) => {
             for table in ["course_review", "instructor_review"] {
                 let sql = format!("UPDATE {table} SET comment = NULL WHERE trainee_id = $1");
-                execute(transaction, &sql, &[&erased.user_id]).await?;
+                writes.execute(&sql, &[&erased.user_id]).await?;
             }
             Ok(())
         }
@@ -78,23 +74,23 @@ pub(super) async fn apply(
 
 /// Moves an instructor's average by a rating added (`rating`) in place of `previous`.
 async fn instructor_rating(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     instructor_id: uuid::Uuid,
     rating: Option<u8>,
     previous: Option<u8>,
 ) -> Result<(), tokio_postgres::Error> {
     let (sum, count) = rating_change(rating, previous);
-    execute(
-        transaction,
-        "INSERT INTO instructor_rating (instructor_id, rating_sum, rating_count, rating_avg) \
-         VALUES ($1, $2, $3, COALESCE(round($2::bigint::numeric / NULLIF($3::integer, 0), 2), 0)) \
-         ON CONFLICT (instructor_id) DO UPDATE SET rating_sum = instructor_rating.rating_sum + $2, \
-         rating_count = instructor_rating.rating_count + $3, \
-         rating_avg = COALESCE(round((instructor_rating.rating_sum + $2)::numeric \
+    writes
+        .execute(
+            "INSERT INTO instructor_rating (instructor_id, rating_sum, rating_count, rating_avg) \
+             VALUES ($1, $2, $3, COALESCE(round($2::bigint::numeric / NULLIF($3::integer, 0), 2), 0)) \
+             ON CONFLICT (instructor_id) DO UPDATE SET rating_sum = instructor_rating.rating_sum + $2, \
+             rating_count = instructor_rating.rating_count + $3, \
+             rating_avg = COALESCE(round((instructor_rating.rating_sum + $2)::numeric \
              / NULLIF(instructor_rating.rating_count + $3, 0), 2), 0)",
-        &[&instructor_id, &sum, &count],
-    )
-    .await
+            &[&instructor_id, &sum, &count],
+        )
+        .await
 }
 
 /// What a review adds to a sum and a count of ratings: its rating in place of the previous one.

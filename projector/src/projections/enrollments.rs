@@ -2,7 +2,7 @@
 //! answers, exam attempts, completion and certificate; `trainee_last_viewed`, the course each trainee opened
 //! last; and `trainee_notes`, each trainee's notes per course (gone with the account).
 
-use deadpool_postgres::Transaction;
+use super::Writes;
 use events::learning::EnrollmentSource;
 use events::{Event, RecordedEvent};
 use tokio_postgres::types::ToSql;
@@ -10,7 +10,7 @@ use tokio_postgres::types::ToSql;
 /// Runs `sql` on the enrolment of `trainee_id` in `course_id` with `values` as `$3...`, unless the row has
 /// seen this event's version already; `$2`... are shifted accordingly.
 async fn update_enrollment(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     (trainee_id, course_id): (uuid::Uuid, uuid::Uuid),
     set: &str,
@@ -21,15 +21,14 @@ async fn update_enrollment(
         "UPDATE enrollment_view SET {set}, version = ${version} \
          WHERE trainee_id = $1 AND course_id = $2 AND version < ${version}"
     );
-    let statement = transaction.prepare_cached(&sql).await?;
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&trainee_id, &course_id];
     params.extend_from_slice(values);
     params.push(&recorded.stream_version);
-    transaction.execute(&statement, &params).await.map(drop)
+    writes.execute(&sql, &params).await
 }
 
 pub(super) async fn apply(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
@@ -37,17 +36,15 @@ pub(super) async fn apply(
         Event::LessonViewed(viewed) => {
             let at = (viewed.trainee_id, viewed.course_id);
             let set = "progress = $3, visited_lessons = array_append(visited_lessons, $4)";
-            update_enrollment(transaction, recorded, at, set, &[&i16::from(viewed.progress), &viewed.lesson_id])
-                .await?;
-            return last_viewed(transaction, viewed.trainee_id, viewed.course_id, recorded).await;
+            update_enrollment(writes, recorded, at, set, &[&i16::from(viewed.progress), &viewed.lesson_id]).await?;
+            return last_viewed(writes, viewed.trainee_id, viewed.course_id, recorded).await;
         }
         Event::ProgressRecomputed(recomputed) => {
             let at = (recomputed.trainee_id, recomputed.course_id);
-            return update_enrollment(transaction, recorded, at, "progress = $3", &[&i16::from(recomputed.progress)])
-                .await;
+            return update_enrollment(writes, recorded, at, "progress = $3", &[&i16::from(recomputed.progress)]).await;
         }
         Event::CourseOpened(opened) => {
-            return last_viewed(transaction, opened.trainee_id, opened.course_id, recorded).await;
+            return last_viewed(writes, opened.trainee_id, opened.course_id, recorded).await;
         }
         Event::ExerciseAnswerSubmitted(answered) => {
             let answer = serde_json::json!({
@@ -58,74 +55,59 @@ pub(super) async fn apply(
             let key = answered.question_id.to_string();
             let set = "exercise_answers = jsonb_set(exercise_answers, ARRAY[$3::text], $4)";
             let at = (answered.trainee_id, answered.course_id);
-            return update_enrollment(transaction, recorded, at, set, &[&key, &answer]).await;
+            return update_enrollment(writes, recorded, at, set, &[&key, &answer]).await;
         }
         Event::ExamSubmitted(exam) => {
             let answers = serde_json::to_value(&exam.answers).unwrap_or_default();
             let set = "exam_attempts = $3, exam_last_grade = $4, exam_best_grade = $5, exam_answers = $6";
             let values: [&(dyn ToSql + Sync); 4] =
                 [&i16::from(exam.attempt), &i16::from(exam.grade), &i16::from(exam.best_grade), &answers];
-            return update_enrollment(transaction, recorded, (exam.trainee_id, exam.course_id), set, &values).await;
+            return update_enrollment(writes, recorded, (exam.trainee_id, exam.course_id), set, &values).await;
         }
         Event::ExamAnswersRevealed(revealed) => {
             let at = (revealed.trainee_id, revealed.course_id);
-            return update_enrollment(transaction, recorded, at, "answers_revealed = true", &[]).await;
+            return update_enrollment(writes, recorded, at, "answers_revealed = true", &[]).await;
         }
         Event::CourseCompleted(completed) => {
             let at = (completed.trainee_id, completed.course_id);
-            return update_enrollment(transaction, recorded, at, "completed_at = $3", &[&recorded.occurred_at]).await;
+            return update_enrollment(writes, recorded, at, "completed_at = $3", &[&recorded.occurred_at]).await;
         }
         Event::CertificateIssued(issued) => {
             let at = (issued.trainee_id, issued.course_id);
-            return update_enrollment(transaction, recorded, at, "certificate_id = $3", &[&issued.certificate_id])
-                .await;
+            return update_enrollment(writes, recorded, at, "certificate_id = $3", &[&issued.certificate_id]).await;
         }
         Event::EnrollmentRevoked(revoked) => {
             let at = (revoked.trainee_id, revoked.course_id);
-            return update_enrollment(transaction, recorded, at, "status = 'revoked'", &[]).await;
+            return update_enrollment(writes, recorded, at, "status = 'revoked'", &[]).await;
         }
-        Event::RefundRequested(requested) => return refund_requested(transaction, recorded, requested).await,
+        Event::RefundRequested(requested) => return refund_requested(writes, recorded, requested).await,
         Event::RefundRequestAcknowledged(e) => {
-            return refund_moved(
-                transaction,
-                recorded,
-                (e.trainee_id, e.course_id, e.refund_id),
-                "pending",
-                None,
-                None,
-            )
-            .await;
+            return refund_moved(writes, recorded, (e.trainee_id, e.course_id, e.refund_id), "pending", None, None)
+                .await;
         }
         Event::RefundApproved(e) => {
             let ids = (e.trainee_id, e.course_id, e.refund_id);
-            return refund_moved(transaction, recorded, ids, "approved", Some(e.refund_cents), None).await;
+            return refund_moved(writes, recorded, ids, "approved", Some(e.refund_cents), None).await;
         }
         Event::RefundRejected(e) => {
             let ids = (e.trainee_id, e.course_id, e.refund_id);
-            return refund_moved(transaction, recorded, ids, "rejected", None, Some(&e.reason)).await;
+            return refund_moved(writes, recorded, ids, "rejected", None, Some(&e.reason)).await;
         }
         Event::RefundCompleted(e) => {
-            return refund_moved(
-                transaction,
-                recorded,
-                (e.trainee_id, e.course_id, e.refund_id),
-                "completed",
-                None,
-                None,
-            )
-            .await;
+            return refund_moved(writes, recorded, (e.trainee_id, e.course_id, e.refund_id), "completed", None, None)
+                .await;
         }
-        Event::NotesReplaced(notes) => return replace_notes(transaction, recorded, notes).await,
-        Event::TraineeAccountDeleted(deleted) => return forget_notes(transaction, deleted.user_id).await,
+        Event::NotesReplaced(notes) => return replace_notes(writes, recorded, notes).await,
+        Event::TraineeAccountDeleted(deleted) => return forget_notes(writes, deleted.user_id).await,
         Event::AccountErased(erased) => {
             // The trainee's own words go, and what was said about them.
-            let statement = transaction
-                .prepare_cached(
+            writes
+                .execute(
                     "UPDATE refund_request_view SET reason = $2, decision_reason = NULL WHERE trainee_id = $1",
+                    &[&erased.user_id, &events::personal::ERASED_TEXT],
                 )
                 .await?;
-            transaction.execute(&statement, &[&erased.user_id, &events::personal::ERASED_TEXT]).await?;
-            return forget_notes(transaction, erased.user_id).await;
+            return forget_notes(writes, erased.user_id).await;
         }
         _ => {}
     }
@@ -135,20 +117,15 @@ pub(super) async fn apply(
         EnrollmentSource::Purchase { order_id, price_cents } => (Some(*order_id), Some(*price_cents)),
         EnrollmentSource::AdminGrant { .. } | EnrollmentSource::CorporateGrant { .. } => (None, None),
     };
-    let statement = transaction
-        .prepare_cached(
+    let source = enrolled.source.kind();
+    writes
+        .execute(
             "INSERT INTO enrollment_view (trainee_id, course_id, status, source, order_id, price_cents, enrolled_at, \
              version) VALUES ($1, $2, 'active', $3, $4, $5, $6, $7) \
              ON CONFLICT (trainee_id, course_id) DO UPDATE SET status = 'active', source = $3, order_id = $4, \
              price_cents = $5, enrolled_at = $6, version = $7, progress = 0, visited_lessons = '{}', \
              exercise_answers = '{}', exam_attempts = 0, exam_best_grade = NULL, exam_last_grade = NULL, \
              exam_answers = NULL, answers_revealed = false WHERE enrollment_view.version < $7",
-        )
-        .await?;
-    let source = enrolled.source.kind();
-    transaction
-        .execute(
-            &statement,
             &[
                 &enrolled.trainee_id,
                 &enrolled.course_id,
@@ -164,58 +141,50 @@ pub(super) async fn apply(
 }
 
 async fn last_viewed(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     trainee_id: uuid::Uuid,
     course_id: uuid::Uuid,
     recorded: &RecordedEvent,
 ) -> Result<(), tokio_postgres::Error> {
-    let statement = transaction
-        .prepare_cached(
+    writes
+        .execute(
             "INSERT INTO trainee_last_viewed (trainee_id, course_id, at) VALUES ($1, $2, $3) \
              ON CONFLICT (trainee_id) DO UPDATE SET course_id = $2, at = $3 WHERE trainee_last_viewed.at <= $3",
+            &[&trainee_id, &course_id, &recorded.occurred_at],
         )
-        .await?;
-    transaction.execute(&statement, &[&trainee_id, &course_id, &recorded.occurred_at]).await.map(drop)
+        .await
 }
 
 async fn replace_notes(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     notes: &events::learning::NotesReplaced,
 ) -> Result<(), tokio_postgres::Error> {
     // Notes whose owner's key is gone (an erased account, replayed) no longer exist.
     let Some(text) = notes.text.text() else { return Ok(()) };
-    let statement = transaction
-        .prepare_cached(
+    let params: [&(dyn ToSql + Sync); 5] =
+        [&notes.trainee_id, &notes.course_id, &text, &recorded.occurred_at, &recorded.stream_version];
+    writes
+        .execute(
             "INSERT INTO trainee_notes (trainee_id, course_id, text, updated_at, version) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (trainee_id, course_id) DO UPDATE SET text = $3, updated_at = $4, version = $5 \
              WHERE trainee_notes.version < $5",
+            &params,
         )
-        .await?;
-    let params: [&(dyn ToSql + Sync); 5] =
-        [&notes.trainee_id, &notes.course_id, &text, &recorded.occurred_at, &recorded.stream_version];
-    transaction.execute(&statement, &params).await.map(drop)
+        .await
 }
 
-async fn forget_notes(transaction: &Transaction<'_>, trainee_id: uuid::Uuid) -> Result<(), tokio_postgres::Error> {
-    let statement = transaction.prepare_cached("DELETE FROM trainee_notes WHERE trainee_id = $1").await?;
-    transaction.execute(&statement, &[&trainee_id]).await.map(drop)
+async fn forget_notes(writes: &mut Writes<'_, '_>, trainee_id: uuid::Uuid) -> Result<(), tokio_postgres::Error> {
+    writes.execute("DELETE FROM trainee_notes WHERE trainee_id = $1", &[&trainee_id]).await
 }
 
 async fn refund_requested(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     requested: &events::learning::RefundRequested,
 ) -> Result<(), tokio_postgres::Error> {
     let at = (requested.trainee_id, requested.course_id);
-    update_enrollment(transaction, recorded, at, "refund_status = 'unseen'", &[]).await?;
-    let statement = transaction
-        .prepare_cached(
-            "INSERT INTO refund_request_view (refund_id, trainee_id, course_id, order_id, status, reason, paid_cents, \
-             progress_at_request, requested_at, updated_at, version) \
-             VALUES ($1, $2, $3, $4, 'unseen', $5, $6, $7, $8, $8, $9) ON CONFLICT (refund_id) DO NOTHING",
-        )
-        .await?;
+    update_enrollment(writes, recorded, at, "refund_status = 'unseen'", &[]).await?;
     let reason = requested.reason.text_or(events::personal::ERASED_TEXT);
     let progress = i16::from(requested.progress_at_request);
     let params: [&(dyn ToSql + Sync); 9] = [
@@ -229,27 +198,34 @@ async fn refund_requested(
         &recorded.occurred_at,
         &recorded.stream_version,
     ];
-    transaction.execute(&statement, &params).await.map(drop)
+    writes
+        .execute(
+            "INSERT INTO refund_request_view (refund_id, trainee_id, course_id, order_id, status, reason, paid_cents, \
+             progress_at_request, requested_at, updated_at, version) \
+             VALUES ($1, $2, $3, $4, 'unseen', $5, $6, $7, $8, $8, $9) ON CONFLICT (refund_id) DO NOTHING",
+            &params,
+        )
+        .await
 }
 
 /// A refund request moved on to `status`, on the enrolment and in the admins' list.
 async fn refund_moved(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     (trainee_id, course_id, refund_id): (uuid::Uuid, uuid::Uuid, uuid::Uuid),
     status: &str,
     refund_cents: Option<i64>,
     decision_reason: Option<&str>,
 ) -> Result<(), tokio_postgres::Error> {
-    update_enrollment(transaction, recorded, (trainee_id, course_id), "refund_status = $3", &[&status]).await?;
-    let statement = transaction
-        .prepare_cached(
+    update_enrollment(writes, recorded, (trainee_id, course_id), "refund_status = $3", &[&status]).await?;
+    let params: [&(dyn ToSql + Sync); 6] =
+        [&refund_id, &status, &refund_cents, &decision_reason, &recorded.occurred_at, &recorded.stream_version];
+    writes
+        .execute(
             "UPDATE refund_request_view SET status = $2, refund_cents = COALESCE($3, refund_cents), \
              decision_reason = COALESCE($4, decision_reason), updated_at = $5, version = $6 \
              WHERE refund_id = $1 AND version < $6",
+            &params,
         )
-        .await?;
-    let params: [&(dyn ToSql + Sync); 6] =
-        [&refund_id, &status, &refund_cents, &decision_reason, &recorded.occurred_at, &recorded.stream_version];
-    transaction.execute(&statement, &params).await.map(drop)
+        .await
 }

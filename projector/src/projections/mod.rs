@@ -1,5 +1,11 @@
 //! The projections, one per file. Each applies the events it cares about to its own tables and ignores the
 //! rest. Every write is guarded by the stream version, so applying an event twice changes nothing.
+//!
+//! A projection queues its statements on [`Writes`], which sends them without waiting for their answers
+//! (pipelined), so that a batch of events costs about one round trip, not one per statement. PostgreSQL runs
+//! them in the order they were sent, so a projection reads as if each statement ran alone, on one condition:
+//! nothing it queues depends on the answer of an earlier one. A write that depends on another is one
+//! statement (`WITH claimed AS (UPDATE ... RETURNING ...) INSERT ... FROM claimed`).
 
 mod catalog;
 mod commerce;
@@ -11,9 +17,18 @@ mod fx;
 mod support;
 mod users;
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::BytesMut;
 use deadpool_postgres::Transaction;
 use events::{Event, RecordedEvent};
-use tokio_postgres::types::ToSql;
+use futures_util::future::poll_immediate;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use uuid::Uuid;
+
+use course_document::CourseDocument;
 
 /// Every projection by name, in the order an event is applied to them, with the tables it owns and only it
 /// writes (ARCHITECTURE, invariant 19). The other read-model tables are the projector's own: checkpoints,
@@ -74,34 +89,34 @@ impl Selection {
 }
 
 pub(crate) async fn apply(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     event: &Event,
     selection: Selection,
 ) -> Result<(), tokio_postgres::Error> {
     if selection.has("catalog") {
-        catalog::apply(transaction, recorded, event).await?;
+        catalog::apply(writes, recorded, event).await?;
     }
     if selection.has("fx") {
-        fx::apply(transaction, recorded, event).await?;
+        fx::apply(writes, recorded, event).await?;
     }
     if selection.has("commerce") {
-        commerce::apply(transaction, recorded, event).await?;
+        commerce::apply(writes, recorded, event).await?;
     }
     if selection.has("enrollments") {
-        enrollments::apply(transaction, recorded, event).await?;
+        enrollments::apply(writes, recorded, event).await?;
     }
     if selection.has("engagement") {
-        engagement::apply(transaction, recorded, event).await?;
+        engagement::apply(writes, recorded, event).await?;
     }
     if selection.has("support") {
-        support::apply(transaction, recorded, event).await?;
+        support::apply(writes, recorded, event).await?;
     }
     if selection.has("communication") {
-        communication::apply(transaction, recorded, event).await?;
+        communication::apply(writes, recorded, event).await?;
     }
     if selection.has("users") {
-        users::apply(transaction, recorded, event).await?;
+        users::apply(writes, recorded, event).await?;
     }
     Ok(())
 }
@@ -114,7 +129,7 @@ pub(crate) fn writes_many(next: &str, first: &str) -> bool {
 
 /// Applies a run of events [`writes_many`] groups, in order, with one statement per projection.
 pub(crate) async fn apply_many(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     run: &[(&RecordedEvent, &Event)],
     selection: Selection,
 ) -> Result<(), tokio_postgres::Error> {
@@ -129,15 +144,121 @@ pub(crate) async fn apply_many(
         })
         .collect();
     debug_assert_eq!(created.len(), run.len(), "a run holds one type");
-    catalog::create_courses(transaction, &created).await
+    catalog::create_courses(writes, &created).await
 }
 
-/// Runs one statement of a projection, prepared once per connection.
-async fn execute(
-    transaction: &Transaction<'_>,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<(), tokio_postgres::Error> {
-    let statement = transaction.prepare_cached(sql).await?;
-    transaction.execute(&statement, params).await.map(drop)
+/// Statements that may be sent before the answers to the earlier ones come back; beyond, [`Writes`] waits.
+const IN_FLIGHT: usize = 1024;
+
+type Pending<'a> = Pin<Box<dyn Future<Output = Result<u64, tokio_postgres::Error>> + Send + 'a>>;
+
+/// The writes of the projections in one transaction, sent in order without waiting for each answer. A
+/// failure is reported by a later call, at the latest by [`Writes::flush`], which waits for every answer in
+/// order and returns the first failure (the statements after it fail too: the transaction is aborted).
+/// Anything else run on the transaction waits for [`Writes::flush`] first: awaiting an answer while earlier
+/// ones are unread could stall the connection.
+pub(crate) struct Writes<'a, 't> {
+    transaction: &'a Transaction<'t>,
+    pending: Vec<Pending<'a>>,
+    /// The course documents read in this transaction, as the writes sent so far leave them: the version of
+    /// the last event that changed each, and the document (`None`: the stored one does not decode).
+    documents: HashMap<Uuid, (i64, Option<CourseDocument>)>,
+}
+
+impl<'a, 't> Writes<'a, 't> {
+    pub(crate) fn new(transaction: &'a Transaction<'t>) -> Self {
+        Writes { transaction, pending: Vec::new(), documents: HashMap::new() }
+    }
+
+    /// Sends `sql` with `params`, prepared once per connection, without waiting for its answer.
+    pub(crate) async fn execute(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<(), tokio_postgres::Error> {
+        let transaction = self.transaction;
+        let prepare = transaction.prepare_cached(sql);
+        tokio::pin!(prepare);
+        let statement = match poll_immediate(prepare.as_mut()).await {
+            Some(prepared) => prepared?,
+            // Not prepared on this connection yet: its answer comes after those of the writes sent before.
+            None => {
+                self.flush().await?;
+                prepare.await?
+            }
+        };
+        // The values are encoded now, so that the statement can be sent after the borrow of them ends.
+        let values: Vec<Encoded> = params
+            .iter()
+            .enumerate()
+            .map(|(index, value)| Encoded::new(*value, statement.params().get(index)))
+            .collect();
+        let mut write: Pending<'a> = Box::pin(async move { transaction.execute_raw(&statement, values).await });
+        // The first poll sends it.
+        if let Some(done) = poll_immediate(write.as_mut()).await {
+            done?;
+        } else {
+            self.pending.push(write);
+        }
+        if self.pending.len() >= IN_FLIGHT {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the answers to every write sent, in order; the first failure, if any.
+    pub(crate) async fn flush(&mut self) -> Result<(), tokio_postgres::Error> {
+        for write in self.pending.drain(..) {
+            write.await?;
+        }
+        Ok(())
+    }
+
+    /// The transaction, for a read, once every write sent has been answered.
+    async fn read(&mut self) -> Result<&'a Transaction<'t>, tokio_postgres::Error> {
+        self.flush().await?;
+        Ok(self.transaction)
+    }
+
+    /// Forgets what was read: the writes since were rolled back (to a savepoint).
+    pub(crate) fn forget(&mut self) {
+        self.pending.clear();
+        self.documents.clear();
+    }
+}
+
+/// A statement's value, already in PostgreSQL's binary form for its parameter's type (or why it cannot be).
+#[derive(Debug)]
+struct Encoded(Result<Option<BytesMut>, String>);
+
+impl Encoded {
+    fn new(value: &(dyn ToSql + Sync), ty: Option<&Type>) -> Self {
+        let Some(ty) = ty else { return Encoded(Ok(None)) };
+        let mut out = BytesMut::new();
+        Encoded(match value.to_sql_checked(ty, &mut out) {
+            Ok(IsNull::Yes) => Ok(None),
+            Ok(IsNull::No) => Ok(Some(out)),
+            Err(error) => Err(error.to_string()),
+        })
+    }
+}
+
+impl ToSql for Encoded {
+    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match &self.0 {
+            Ok(None) => Ok(IsNull::Yes),
+            Ok(Some(bytes)) => {
+                out.extend_from_slice(bytes);
+                Ok(IsNull::No)
+            }
+            Err(error) => Err(error.clone().into()),
+        }
+    }
+
+    /// Encoded for its parameter's type already.
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
 }

@@ -2,9 +2,7 @@
 //! requests (`refund`) in one table, each row at the version of its own stream. A refund approved or
 //! completed reads `resolved`. An erased author's description and follow-ups lose their text.
 
-use deadpool_postgres::Transaction;
-
-use super::execute;
+use super::Writes;
 use events::{Event, RecordedEvent};
 use uuid::Uuid;
 
@@ -19,7 +17,7 @@ struct NewRow<'a> {
 }
 
 pub(super) async fn apply(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
@@ -51,7 +49,7 @@ pub(super) async fn apply(
         _ => None,
     };
     if let Some(row) = new {
-        return insert(transaction, recorded, &row).await;
+        return insert(writes, recorded, &row).await;
     }
     let moved = match event {
         Event::ReportStatusChanged(e) => Some((e.report_id, e.status.as_str())),
@@ -63,7 +61,7 @@ pub(super) async fn apply(
     };
     if let Some((id, status)) = moved {
         let sql = "UPDATE report_view SET status = $2, updated_at = $3, version = $4 WHERE id = $1 AND version < $4";
-        return execute(transaction, sql, &[&id, &status, &recorded.occurred_at, &recorded.stream_version]).await;
+        return writes.execute(sql, &[&id, &status, &recorded.occurred_at, &recorded.stream_version]).await;
     }
     match event {
         Event::ReportFollowUpAdded(e) => {
@@ -72,50 +70,49 @@ pub(super) async fn apply(
             }]);
             let sql = "UPDATE report_view SET follow_ups = follow_ups || $2, updated_at = $3, version = $4 \
                        WHERE id = $1 AND version < $4";
-            execute(transaction, sql, &[&e.report_id, &follow_up, &recorded.occurred_at, &recorded.stream_version])
-                .await
+            writes.execute(sql, &[&e.report_id, &follow_up, &recorded.occurred_at, &recorded.stream_version]).await
         }
         Event::ReportVoided(e) => {
             let sql =
                 "UPDATE report_view SET voided = true, updated_at = $2, version = $3 WHERE id = $1 AND version < $3";
-            execute(transaction, sql, &[&e.report_id, &recorded.occurred_at, &recorded.stream_version]).await
+            writes.execute(sql, &[&e.report_id, &recorded.occurred_at, &recorded.stream_version]).await
         }
         Event::AccountErased(e) => {
-            execute(transaction, "UPDATE report_view SET description = NULL WHERE user_id = $1", &[&e.user_id]).await?;
+            writes.execute("UPDATE report_view SET description = NULL WHERE user_id = $1", &[&e.user_id]).await?;
             let author = e.user_id.to_string();
-            execute(
-                transaction,
-                "UPDATE report_view SET follow_ups = (SELECT jsonb_agg(CASE WHEN f->>'author_id' = $1 \
-                 THEN f - 'text' ELSE f END) FROM jsonb_array_elements(follow_ups) f) \
-                 WHERE follow_ups @> jsonb_build_array(jsonb_build_object('author_id', $1::text))",
-                &[&author],
-            )
-            .await
+            writes
+                .execute(
+                    "UPDATE report_view SET follow_ups = (SELECT jsonb_agg(CASE WHEN f->>'author_id' = $1 \
+                     THEN f - 'text' ELSE f END) FROM jsonb_array_elements(follow_ups) f) \
+                     WHERE follow_ups @> jsonb_build_array(jsonb_build_object('author_id', $1::text))",
+                    &[&author],
+                )
+                .await
         }
         _ => Ok(()),
     }
 }
 
 async fn insert(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     row: &NewRow<'_>,
 ) -> Result<(), tokio_postgres::Error> {
-    execute(
-        transaction,
-        "INSERT INTO report_view (id, kind, status, user_id, course_id, description, progress_at_request, \
-         created_at, updated_at, version) VALUES ($1, $2, 'unseen', $3, $4, $5, $6, $7, $7, $8) \
-         ON CONFLICT (id) DO NOTHING",
-        &[
-            &row.id,
-            &row.kind,
-            &row.user_id,
-            &row.course_id,
-            &row.description,
-            &row.progress_at_request,
-            &recorded.occurred_at,
-            &recorded.stream_version,
-        ],
-    )
-    .await
+    writes
+        .execute(
+            "INSERT INTO report_view (id, kind, status, user_id, course_id, description, progress_at_request, \
+             created_at, updated_at, version) VALUES ($1, $2, 'unseen', $3, $4, $5, $6, $7, $7, $8) \
+             ON CONFLICT (id) DO NOTHING",
+            &[
+                &row.id,
+                &row.kind,
+                &row.user_id,
+                &row.course_id,
+                &row.description,
+                &row.progress_at_request,
+                &recorded.occurred_at,
+                &recorded.stream_version,
+            ],
+        )
+        .await
 }

@@ -1,6 +1,6 @@
 //! `user_directory`: one row per account, as the Identity context describes it. No credentials.
 
-use deadpool_postgres::Transaction;
+use super::Writes;
 use events::personal::{ERASED_NAME, ERASED_TEXT};
 use events::{Event, RecordedEvent, Role};
 use uuid::Uuid;
@@ -74,21 +74,16 @@ fn new_user(event: &Event) -> Option<NewUser<'_>> {
 }
 
 pub(super) async fn apply(
-    transaction: &Transaction<'_>,
+    writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
     if let Event::ProfileUpdated(profile) = event {
-        let statement = transaction
-            .prepare_cached(
+        writes
+            .execute(
                 "UPDATE user_directory SET name = COALESCE($2, name), country = COALESCE($3, country), \
                  biography = COALESCE($4, biography), speciality = COALESCE($5, speciality), \
                  title = COALESCE($6, title), version = $7 WHERE id = $1 AND version < $7",
-            )
-            .await?;
-        transaction
-            .execute(
-                &statement,
                 &[
                     &profile.user_id,
                     &profile.name.as_ref().map(|name| name.text_or(ERASED_NAME)),
@@ -111,15 +106,13 @@ pub(super) async fn apply(
         _ => None,
     };
     if let Some((user_id, logged_in)) = activity {
-        let statement = transaction
-            .prepare_cached(
+        writes
+            .execute(
                 "UPDATE user_directory SET logged_in = $2, \
                  last_login_at = CASE WHEN $2 THEN $3 ELSE last_login_at END, version = $4 \
                  WHERE id = $1 AND version < $4",
+                &[&user_id, &logged_in, &recorded.occurred_at, &recorded.stream_version],
             )
-            .await?;
-        transaction
-            .execute(&statement, &[&user_id, &logged_in, &recorded.occurred_at, &recorded.stream_version])
             .await?;
         return Ok(());
     }
@@ -130,8 +123,7 @@ pub(super) async fn apply(
     };
     if let Some(user_id) = gone {
         // The directory forgets the person; their id stays in orders and payments.
-        let statement = transaction.prepare_cached("DELETE FROM user_directory WHERE id = $1").await?;
-        transaction.execute(&statement, &[&user_id]).await?;
+        writes.execute("DELETE FROM user_directory WHERE id = $1", &[&user_id]).await?;
         return Ok(());
     }
     if let Event::InstructorSocialLinksSet(links) = event {
@@ -139,46 +131,38 @@ pub(super) async fn apply(
             "facebook": links.facebook, "github": links.github, "linkedin": links.linkedin,
             "personal_website": links.personal_website, "youtube": links.youtube,
         });
-        let statement = transaction
-            .prepare_cached("UPDATE user_directory SET social_links = $2, version = $3 WHERE id = $1 AND version < $3")
+        writes
+            .execute(
+                "UPDATE user_directory SET social_links = $2, version = $3 WHERE id = $1 AND version < $3",
+                &[&links.user_id, &value, &recorded.stream_version],
+            )
             .await?;
-        transaction.execute(&statement, &[&links.user_id, &value, &recorded.stream_version]).await?;
         return Ok(());
     }
     if let Event::InstructorBankAccountSet(bank) = event {
-        let statement = transaction
-            .prepare_cached(
+        writes
+            .execute(
                 "UPDATE user_directory SET bank_name = $2, bank_account_last4 = $3, version = $4 \
                  WHERE id = $1 AND version < $4",
-            )
-            .await?;
-        transaction
-            .execute(
-                &statement,
                 &[&bank.user_id, &bank.bank_name.text_or(ERASED_TEXT), &bank.account_last4, &recorded.stream_version],
             )
             .await?;
         return Ok(());
     }
     if let Event::EmailVerified(verified) = event {
-        let statement = transaction
-            .prepare_cached(
+        writes
+            .execute(
                 "UPDATE user_directory SET email_verified = true, version = $2 WHERE id = $1 AND version < $2",
+                &[&verified.user_id, &recorded.stream_version],
             )
             .await?;
-        transaction.execute(&statement, &[&verified.user_id, &recorded.stream_version]).await?;
         return Ok(());
     }
     let Some(user) = new_user(event) else { return Ok(()) };
-    let statement = transaction
-        .prepare_cached(
+    writes
+        .execute(
             "INSERT INTO user_directory (id, kind, role, email, username, name, country, company, version, created_at, \
              email_verified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
-        )
-        .await?;
-    transaction
-        .execute(
-            &statement,
             &[
                 &user.id,
                 &user.kind,

@@ -188,7 +188,15 @@ async fn a_rebuild_is_switched_to_while_serving_without_a_failed_read_and_snapsh
     let report = build(&app.store, &plain, &keyring, &catalog).await.expect("the catalogue is rebuilt");
     assert!(report.contains("switched from rm_green to rm_catalog"), "{report}");
     assert_eq!(catalogue_total(&app, "/api/v1").await, total);
-    let now = app.call(reqwest::Method::GET, users, &admin, None).await.body["total_results"].as_i64();
+    // The query API's pools learn of a switch by notification: a read may lag it briefly.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let now = loop {
+        let now = app.call(reqwest::Method::GET, users, &admin, None).await.body["total_results"].as_i64();
+        if now == accounts.map(|n| n + 1) || tokio::time::Instant::now() > deadline {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(now, accounts.map(|n| n + 1), "the other projections' tables, with the account made meanwhile");
     Arc::get_mut(&mut app).expect("one owner").start_projector().await;
     let unknown = ReplayOptions { projections: vec!["catalogue".into()], ..ReplayOptions::default() };
