@@ -235,15 +235,21 @@ impl Projector {
                 dead_letters::wait(transaction, &self.name, recorded).await?;
                 continue;
             }
-            // A run of events that their projection writes many at a time, in one statement (a rebuild meets
-            // long runs of them); after a failure, every event goes alone, behind its savepoint.
-            let run = fresh[next - 1..]
-                .iter()
-                .take_while(|event| {
-                    projections::writes_many(&event.event_type, &recorded.event_type)
-                        && !parked.contains(&event.stream_id)
-                })
-                .count();
+            // A run of events that the catalogue writes many at a time, in one statement: of one kind
+            // (`run_of`), each stream at most once (a rebuild meets long runs of them). After a failure, every
+            // event goes alone, behind its savepoint.
+            let mut in_run = HashSet::new();
+            let run = match projections::run_of(&recorded.event_type) {
+                None => 1,
+                Some(kind) => fresh[next - 1..]
+                    .iter()
+                    .take_while(|event| {
+                        projections::run_of(&event.event_type) == Some(kind)
+                            && !parked.contains(&event.stream_id)
+                            && in_run.insert(event.stream_id.as_str())
+                    })
+                    .count(),
+            };
             if care == Care::Batch && run > 1 {
                 let run = &fresh[next - 1..next - 1 + run];
                 let mut decoded = Vec::with_capacity(run.len());

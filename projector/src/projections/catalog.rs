@@ -13,6 +13,40 @@ use uuid::Uuid;
 
 use super::course_document::CourseDocument;
 
+/// The events the catalogue writes many at a time, one statement for a run of them (a rebuild meets long runs):
+/// a run holds events of one kind, and each course at most once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Run {
+    /// `CourseCreated`: new rows.
+    Created,
+    /// Events that only change the course's row: published, retired, repriced.
+    Changed,
+}
+
+/// The run events of `event_type` join, if any.
+pub(crate) fn run_of(event_type: &str) -> Option<Run> {
+    match event_type {
+        "CourseCreated" => Some(Run::Created),
+        "CoursePublished" | "CourseRetired" | "CoursePriceChanged" => Some(Run::Changed),
+        _ => None,
+    }
+}
+
+/// Applies a run of events of one [`Run`], each course at most once, in one statement.
+pub(super) async fn apply_many(
+    writes: &mut Writes<'_, '_>,
+    run: &[(&RecordedEvent, &Event)],
+) -> Result<(), tokio_postgres::Error> {
+    let created: Vec<(&RecordedEvent, &CourseCreated)> = run
+        .iter()
+        .filter_map(|(recorded, event)| match event {
+            Event::CourseCreated(created) => Some((*recorded, created)),
+            _ => None,
+        })
+        .collect();
+    if created.is_empty() { change_courses(writes, run).await } else { create_courses(writes, &created).await }
+}
+
 /// A new course's row, for one `CourseCreated` or for a run of them (a rebuild), in one statement.
 pub(super) async fn create_courses(
     writes: &mut Writes<'_, '_>,
@@ -115,10 +149,13 @@ pub(super) async fn apply(
     if let Event::CourseCreated(created) = event {
         return create_courses(writes, &[(recorded, created)]).await;
     }
-    let Some(course_id) = recorded.stream_id.strip_prefix("course-").and_then(|id| Uuid::parse_str(id).ok()) else {
-        return Ok(());
-    };
+    let Some(course_id) = course_of(recorded) else { return Ok(()) };
     claim(writes, course_id, recorded, event).await
+}
+
+/// The course whose stream `recorded` is in.
+fn course_of(recorded: &RecordedEvent) -> Option<Uuid> {
+    recorded.stream_id.strip_prefix("course-").and_then(|id| Uuid::parse_str(id).ok())
 }
 
 /// An instructor's name, as an identity event gives it.
@@ -142,6 +179,43 @@ fn instructor_named(event: &Event) -> Option<InstructorName<'_>> {
         Event::AccountErased(e) => Some(InstructorName { id: e.user_id, name: ERASED_NAME, created: false }),
         _ => None,
     }
+}
+
+/// Course rows published, retired or repriced: one event, or a run of them with each course at most once, in
+/// one statement. Each claims its course's version; an event already applied changes nothing.
+async fn change_courses(
+    writes: &mut Writes<'_, '_>,
+    changed: &[(&RecordedEvent, &Event)],
+) -> Result<(), tokio_postgres::Error> {
+    let mut ids = Vec::with_capacity(changed.len());
+    let mut versions = Vec::with_capacity(changed.len());
+    let mut times = Vec::with_capacity(changed.len());
+    let mut statuses: Vec<Option<&str>> = Vec::with_capacity(changed.len());
+    let mut prices: Vec<Option<i64>> = Vec::with_capacity(changed.len());
+    for (recorded, event) in changed {
+        let (status, price) = match event {
+            Event::CoursePublished(_) => (Some("published"), None),
+            Event::CourseRetired(_) => (Some("retired"), None),
+            Event::CoursePriceChanged(e) => (None, Some(e.base_price_cents)),
+            _ => continue,
+        };
+        let Some(id) = course_of(recorded) else { continue };
+        ids.push(id);
+        versions.push(recorded.stream_version);
+        times.push(recorded.occurred_at);
+        statuses.push(status);
+        prices.push(price);
+    }
+    writes
+        .execute(
+            "UPDATE catalog_course c SET version = v.version, updated_at = v.at, status = COALESCE(v.status, c.status), \
+             published_at = CASE WHEN v.status = 'published' THEN v.at ELSE c.published_at END, \
+             base_price_cents = COALESCE(v.price, c.base_price_cents) \
+             FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::bigint[]) \
+             AS v(id, version, at, status, price) WHERE c.id = v.id AND c.version < v.version",
+            &[&ids, &versions, &times, &statuses, &prices],
+        )
+        .await
 }
 
 /// Records an instructor's name and puts it on their courses. A course may be projected before its
@@ -181,10 +255,9 @@ async fn claim(
     // A write to another table, made only when the claim is: `claimed` names the course claimed.
     let then = |set: &str, write: &str| format!("WITH claimed AS ({} RETURNING id) {write}", on_course(set));
     match event {
-        Event::CoursePublished(_) => {
-            writes.execute(&on_course(", status = 'published', published_at = $3"), &[&id, version, at]).await
+        Event::CoursePublished(_) | Event::CourseRetired(_) | Event::CoursePriceChanged(_) => {
+            change_courses(writes, &[(recorded, event)]).await
         }
-        Event::CourseRetired(_) => writes.execute(&on_course(", status = 'retired'"), &[&id, version, at]).await,
         Event::CourseDeleted(_) => {
             let sql =
                 then(", status = 'deleted'", "DELETE FROM course_discount WHERE course_id IN (SELECT id FROM claimed)");
@@ -207,9 +280,6 @@ async fn claim(
                 &updated.language,
             ];
             writes.execute(&on_course(set), &params).await
-        }
-        Event::CoursePriceChanged(changed) => {
-            writes.execute(&on_course(", base_price_cents = $4"), &[&id, version, at, &changed.base_price_cents]).await
         }
         Event::DiscountAdded(added) => {
             let percent = i16::from(added.percent);

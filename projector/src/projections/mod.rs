@@ -97,6 +97,16 @@ pub(crate) async fn apply(
     if selection.has("catalog") {
         catalog::apply(writes, recorded, event).await?;
     }
+    apply_beside_catalog(writes, recorded, event, selection).await
+}
+
+/// Applies `event` to every selected projection but the catalogue.
+async fn apply_beside_catalog(
+    writes: &mut Writes<'_, '_>,
+    recorded: &RecordedEvent,
+    event: &Event,
+    selection: Selection,
+) -> Result<(), tokio_postgres::Error> {
     if selection.has("fx") {
         fx::apply(writes, recorded, event).await?;
     }
@@ -121,30 +131,22 @@ pub(crate) async fn apply(
     Ok(())
 }
 
-/// Whether events of type `next` join a run of `first` that their projection writes many at a time: the same
-/// type, and one that only creates rows no other event of the run touches.
-pub(crate) fn writes_many(next: &str, first: &str) -> bool {
-    next == first && first == "CourseCreated"
-}
+pub(crate) use catalog::run_of;
 
-/// Applies a run of events [`writes_many`] groups, in order, with one statement per projection.
+/// Applies a run of events (of one kind by [`run_of`], each stream once, in order): the catalogue writes the run in one
+/// statement; the other projections take each event as it comes.
 pub(crate) async fn apply_many(
     writes: &mut Writes<'_, '_>,
     run: &[(&RecordedEvent, &Event)],
     selection: Selection,
 ) -> Result<(), tokio_postgres::Error> {
-    if !selection.has("catalog") {
-        return Ok(());
+    if selection.has("catalog") {
+        catalog::apply_many(writes, run).await?;
     }
-    let created: Vec<(&RecordedEvent, &events::CourseCreated)> = run
-        .iter()
-        .filter_map(|(recorded, event)| match event {
-            Event::CourseCreated(created) => Some((*recorded, created)),
-            _ => None,
-        })
-        .collect();
-    debug_assert_eq!(created.len(), run.len(), "a run holds one type");
-    catalog::create_courses(writes, &created).await
+    for (recorded, event) in run {
+        apply_beside_catalog(writes, recorded, event, selection).await?;
+    }
+    Ok(())
 }
 
 /// Statements that may be sent before the answers to the earlier ones come back; beyond, [`Writes`] waits.

@@ -229,3 +229,47 @@ async fn a_rebuild_is_switched_to_while_serving_without_a_failed_read_and_snapsh
     owned.sort();
     assert_eq!(found, owned, "a table without an owning projection is neither rebuilt nor carried over");
 }
+
+/// A rebuild writes runs of course events many at a time: a run of creations, and a run of publications,
+/// price changes and retirements with each course at most once (a course met twice in a row starts a new
+/// run). The rows it builds equal those the projector made as the events came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_writes_runs_of_course_events_many_at_a_time_as_the_projector_made_them() {
+    let app = TestApp::start().await;
+    let (_, teacher) = app.instructor("runteacher", "Run Teacher").await;
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        ids.push(app.create_course(&teacher, &format!("Run course {n}")).await.id());
+    }
+    for id in &ids {
+        assert_eq!(app.post(&format!("/api/v1/courses/{id}/publish"), &teacher, None).await.status, 200);
+    }
+    for (id, cents) in [(ids[0], 2500), (ids[0], 3500), (ids[1], 4500), (ids[3], 999)] {
+        let price = json!({ "price": { "amount_cents": cents, "currency": "USD" } });
+        let answer = app.call(reqwest::Method::PATCH, &format!("/api/v1/courses/{id}"), &teacher, Some(&price)).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+    }
+    assert_eq!(app.post(&format!("/api/v1/courses/{}/retire", ids[2]), &teacher, None).await.status, 200);
+    app.wait_until_projected().await;
+
+    let rows = |schema: String| {
+        let app = &app;
+        async move {
+            let sql = format!(
+                "SELECT string_agg(concat_ws('|', id, title, status, base_price_cents, version, created_at, \
+                 updated_at, published_at, instructor_name), ',' ORDER BY id) FROM {schema}.catalog_course"
+            );
+            let row = app.database.client().await.query_one(&sql, &[]).await.expect("the rows");
+            row.get::<_, String>(0)
+        }
+    };
+    let live = rows(app.served_schema().await).await;
+    let options = ReplayOptions { schema: Some("rm_runs".into()), ..ReplayOptions::default() };
+    build(&app.store, &app.database.connect(2), &app.keyring(), &options).await.expect("the rebuild runs");
+    assert_eq!(rows("rm_runs".into()).await, live);
+    for (id, status, cents) in [(ids[0], "published", 3500), (ids[1], "published", 4500), (ids[2], "retired", 1999)] {
+        let row = live.split(',').find(|row| row.starts_with(&id.to_string())).expect("the course's row");
+        let fields: Vec<&str> = row.split('|').collect();
+        assert_eq!((fields[2], fields[3]), (status, cents.to_string().as_str()), "{row}");
+    }
+}
