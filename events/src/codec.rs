@@ -102,6 +102,14 @@ macro_rules! event_catalogue {
                 encoded.unwrap_or_else(|error| unreachable!("event payloads always serialise: {error}"))
             }
 
+            /// The payload as a JSON value, the same as [`Event::encode`] writes.
+            pub fn payload(&self) -> serde_json::Value {
+                let payload = match self {
+                    $(Event::$variant(e) => serde_json::to_value(e),)*
+                };
+                payload.unwrap_or_else(|error| unreachable!("event payloads always serialise: {error}"))
+            }
+
             /// The schema version this code writes for `event_type`, and the oldest it still reads; `None` for
             /// a type it does not know.
             pub fn versions(event_type: &str) -> Option<(i32, i32)> {

@@ -35,6 +35,8 @@ fn current_versions_encode_to_the_golden_bytes() {
         if event.schema_version() == version {
             assert_eq!(event.event_type(), event_type);
             assert_eq!(event.encode(), payload, "{event_type} v{version} no longer encodes the same");
+            let parsed: serde_json::Value = serde_json::from_str(&payload).expect("a fixture is JSON");
+            assert_eq!(event.payload(), parsed, "{event_type}'s payload value is its encoding");
         }
     }
 }

@@ -140,6 +140,8 @@ enum Sink {
 }
 
 struct Output {
+    /// The file's format: the one asked for, or NDJSON for events without a table (undecodable ones).
+    format: Format,
     temporary: PathBuf,
     table: Option<Table>,
     sink: Sink,
@@ -148,6 +150,7 @@ struct Output {
 
 impl Output {
     fn open(dir: &Path, event_type: &str, format: Format, table: Option<Table>) -> Result<Output, ExportError> {
+        let format = if table.is_some() { format } else { Format::Ndjson };
         std::fs::create_dir_all(dir.join(event_type))?;
         let temporary = dir.join(event_type).join(format!(".part.{}.tmp", format.extension()));
         let file = File::create(&temporary)?;
@@ -162,7 +165,7 @@ impl Output {
             (Some(_), Format::Csv) => Sink::Csv(arrow::csv::WriterBuilder::new().with_header(true).build(file)),
             _ => Sink::Ndjson(BufWriter::new(file)),
         };
-        Ok(Output { temporary, table, sink, rows: 0 })
+        Ok(Output { format, temporary, table, sink, rows: 0 })
     }
 
     fn push(&mut self, event: &HistoryEvent) -> Result<(), ExportError> {
@@ -170,9 +173,7 @@ impl Output {
         match (&mut self.sink, &mut self.table, &event.event) {
             (Sink::Ndjson(file), _, _) => Ok(file.write_all(event.ndjson_line().as_bytes())?),
             (_, Some(table), Ok(decoded)) => {
-                let payload: serde_json::Value = serde_json::from_str(&decoded.encode())
-                    .unwrap_or_else(|error| unreachable!("an encoded event is JSON: {error}"));
-                table.push(event, &payload)?;
+                table.push(event, &decoded.payload())?;
                 if table.rows() >= BATCH_ROWS {
                     self.flush()?;
                 }
@@ -197,21 +198,14 @@ impl Output {
     }
 
     /// Finishes the file and gives it its final name; returns that name.
-    fn close(
-        mut self,
-        dir: &Path,
-        event_type: &str,
-        first: i64,
-        last: i64,
-        format: Format,
-    ) -> Result<String, ExportError> {
+    fn close(mut self, dir: &Path, event_type: &str, first: i64, last: i64) -> Result<String, ExportError> {
         self.flush()?;
         match self.sink {
             Sink::Parquet(writer) => drop(writer.close()?),
             Sink::Csv(writer) => drop(writer.into_inner()),
             Sink::Ndjson(mut file) => file.flush()?,
         }
-        let name = format!("{event_type}/part-{first:012}-{last:012}.{}", format.extension());
+        let name = format!("{event_type}/part-{first:012}-{last:012}.{}", self.format.extension());
         std::fs::rename(&self.temporary, dir.join(&name))?;
         Ok(name)
     }
@@ -298,9 +292,8 @@ pub async fn export(
                     (Format::Ndjson, _) | (_, Err(_)) => None,
                     (_, Ok(_)) => Some(Table::new(key).ok_or_else(|| ExportError::UnknownType(key.to_owned()))?),
                 };
-                let format = if table.is_some() { options.format } else { Format::Ndjson };
-                outputs
-                    .insert(key.to_owned(), (Output::open(dir, key, format, table)?, event.position, event.position));
+                let output = Output::open(dir, key, options.format, table)?;
+                outputs.insert(key.to_owned(), (output, event.position, event.position));
             }
             let (output, _, last) = outputs.get_mut(key).unwrap_or_else(|| unreachable!("opened above"));
             output.push(event)?;
@@ -317,9 +310,8 @@ pub async fn export(
     }
     let mut files = BTreeMap::new();
     for (event_type, (output, first, last)) in outputs {
-        let format = if output.table.is_some() { options.format } else { Format::Ndjson };
         let rows = output.rows;
-        let path = output.close(dir, &event_type, first, last, format)?;
+        let path = output.close(dir, &event_type, first, last)?;
         files.insert(event_type, FileEntry { path, rows });
     }
     let finished_at = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();

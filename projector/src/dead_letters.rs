@@ -219,7 +219,7 @@ async fn resolve(
     let mut client = read.pool().get().await?;
     let transaction = client.transaction().await?;
     // Like a projector's batch: in the served schema, which no switch moves meanwhile.
-    crate::use_served_schema(&transaction).await?;
+    let served = crate::use_served_schema(&transaction).await?;
     let Some(head) = transaction
         .query_opt(
             "SELECT projector, stream_id, stream_version FROM projector_dead_letters WHERE id = $1 AND state = 'parked'",
@@ -260,14 +260,18 @@ async fn resolve(
         )
         .await?;
     let mut resolution = Resolution { applied: 0, parked_again: None };
+    let keys = &mut event_store::keys::KeyCache::default();
     for row in &rows {
         let row_id: i64 = row.try_get(0)?;
         let event = recorded(row)?;
         transaction.batch_execute("SAVEPOINT dead_letter").await?;
-        let keys = &mut event_store::keys::KeyCache::default();
         match crate::apply_alone(&transaction, keyring, keys, &event, crate::Selection::ALL).await {
             Ok(()) => {
                 transaction.batch_execute("RELEASE SAVEPOINT dead_letter").await?;
+                // An erasure reaches the kept schemas too, as when the projector applies it.
+                if let Some(served) = served.as_deref().filter(|_| crate::erases(&event)) {
+                    crate::erase_in_kept_schemas(&transaction, keyring, served, &event).await?;
+                }
                 transaction
                     .execute(
                         "UPDATE projector_dead_letters SET state = 'applied', resolved_at = now(), resolved_by = $2 \

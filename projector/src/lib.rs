@@ -239,7 +239,7 @@ impl Projector {
             // (`run_of`), each stream at most once (a rebuild meets long runs of them). After a failure, every
             // event goes alone, behind its savepoint.
             let mut in_run = HashSet::new();
-            let run = match projections::run_of(&recorded.event_type) {
+            let run = match projections::run_of(&recorded.event_type).filter(|_| care == Care::Batch) {
                 None => 1,
                 Some(kind) => fresh[next - 1..]
                     .iter()
@@ -250,7 +250,7 @@ impl Projector {
                     })
                     .count(),
             };
-            if care == Care::Batch && run > 1 {
+            if run > 1 {
                 let run = &fresh[next - 1..next - 1 + run];
                 let mut decoded = Vec::with_capacity(run.len());
                 for event in run {
@@ -269,13 +269,15 @@ impl Projector {
                 continue;
             }
             let outcome = match care {
-                Care::Batch => apply_one(&mut writes, &self.keyring, &mut keys, recorded, self.selection).await,
+                Care::Batch => match apply_one(&mut writes, &self.keyring, &mut keys, recorded, self.selection).await {
+                    Ok(()) => Ok(()),
+                    failed => writes.settle(failed).await,
+                },
                 Care::PerEvent => {
                     transaction.batch_execute("SAVEPOINT projector_event").await?;
                     let outcome = apply_one(&mut writes, &self.keyring, &mut keys, recorded, self.selection).await;
                     // Every write of the event answered, so that a failure is this event's.
-                    let flushed = writes.flush().await.map_err(ProjectorError::from);
-                    let outcome = outcome.and(flushed);
+                    let outcome = writes.settle(outcome).await;
                     if outcome.is_ok() {
                         transaction.batch_execute("RELEASE SAVEPOINT projector_event").await?;
                     } else {
@@ -288,9 +290,9 @@ impl Projector {
             match outcome {
                 Ok(()) => {
                     let writing_to = served.as_deref().or(self.building.as_deref());
-                    if let Some(writing_to) = writing_to.filter(|_| ERASURES.contains(&recorded.event_type.as_str())) {
+                    if let Some(writing_to) = writing_to.filter(|_| erases(recorded)) {
                         writes.flush().await?;
-                        self.erase_in_kept_schemas(transaction, writing_to, recorded).await?;
+                        erase_in_kept_schemas(transaction, &self.keyring, writing_to, recorded).await?;
                     }
                     applied += 1;
                     let version = versions.entry(recorded.stream_id.as_str()).or_insert(0);
@@ -317,44 +319,6 @@ impl Projector {
         let position = fresh.last().map_or(0, |e| e.position).to_string();
         transaction.execute("SELECT pg_notify($1, $2)", &[&PROJECTIONS_CHANNEL, &position]).await?;
         Ok(applied)
-    }
-
-    /// Applies an erasure to every other schema of read models kept beside the one this batch writes to
-    /// (`served`): the served one, rebuilds switched away from, snapshots, schemas being built. An erased person
-    /// is erased from the past too. A kept schema that cannot take it is logged, not waited for: it must not
-    /// hold the served read models back.
-    async fn erase_in_kept_schemas(
-        &self,
-        transaction: &Transaction<'_>,
-        served: &str,
-        recorded: &RecordedEvent,
-    ) -> Result<(), ProjectorError> {
-        let kept = transaction
-            .query(
-                "SELECT name FROM learnlog_meta.read_schemas WHERE name <> $1 \
-                 UNION SELECT name FROM learnlog_meta.read_schema WHERE name <> $1 ORDER BY name",
-                &[&served],
-            )
-            .await?;
-        for row in kept {
-            let schema: String = row.get(0);
-            transaction.batch_execute("SAVEPOINT projector_erasure").await?;
-            transaction
-                .execute("SELECT set_config('search_path', quote_ident($1) || ', public', true)", &[&schema])
-                .await?;
-            let outcome =
-                apply_alone(transaction, &self.keyring, &mut KeyCache::default(), recorded, Selection::ALL).await;
-            let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
-            transaction.batch_execute(&format!("{end} SAVEPOINT projector_erasure")).await?;
-            if let Err(error) = outcome {
-                tracing::error!(%schema, position = recorded.position, error = %error.summary(),
-                    "an erasure could not be applied to a kept schema; drop it or rebuild it");
-            }
-        }
-        transaction
-            .execute("SELECT set_config('search_path', quote_ident($1) || ', public', true)", &[&served])
-            .await?;
-        Ok(())
     }
 
     /// Locks the checkpoints `batch` touches, moves them past it, and returns the events they did not cover:
@@ -425,6 +389,46 @@ impl Projector {
     }
 }
 
+/// Whether `recorded` erases a person: it reaches kept schemas of read models too.
+pub(crate) fn erases(recorded: &RecordedEvent) -> bool {
+    ERASURES.contains(&recorded.event_type.as_str())
+}
+
+/// Applies an erasure to every other schema of read models kept beside the one this batch writes to
+/// (`served`): the served one, rebuilds switched away from, snapshots, schemas being built. An erased person
+/// is erased from the past too. A kept schema that cannot take it is logged, not waited for: it must not
+/// hold the served read models back.
+pub(crate) async fn erase_in_kept_schemas(
+    transaction: &Transaction<'_>,
+    keyring: &KeyRing,
+    served: &str,
+    recorded: &RecordedEvent,
+) -> Result<(), ProjectorError> {
+    let kept = transaction
+        .query(
+            "SELECT name FROM learnlog_meta.read_schemas WHERE name <> $1 \
+             UNION SELECT name FROM learnlog_meta.read_schema WHERE name <> $1 ORDER BY name",
+            &[&served],
+        )
+        .await?;
+    for row in kept {
+        let schema: String = row.get(0);
+        transaction.batch_execute("SAVEPOINT projector_erasure").await?;
+        transaction
+            .execute("SELECT set_config('search_path', quote_ident($1) || ', public', true)", &[&schema])
+            .await?;
+        let outcome = apply_alone(transaction, keyring, &mut KeyCache::default(), recorded, Selection::ALL).await;
+        let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
+        transaction.batch_execute(&format!("{end} SAVEPOINT projector_erasure")).await?;
+        if let Err(error) = outcome {
+            tracing::error!(%schema, position = recorded.position, error = %error.summary(),
+                "an erasure could not be applied to a kept schema; drop it or rebuild it");
+        }
+    }
+    transaction.execute("SELECT set_config('search_path', quote_ident($1) || ', public', true)", &[&served]).await?;
+    Ok(())
+}
+
 /// Points `transaction` at the schema the read models are served from, and returns its name. The row is taken
 /// shared, like every other batch; a switch of the served schema takes it exclusively, so no batch writes to a
 /// schema that stopped being served.
@@ -471,6 +475,5 @@ pub(crate) async fn apply_alone(
 ) -> Result<(), ProjectorError> {
     let mut writes = Writes::new(transaction);
     let outcome = apply_one(&mut writes, keyring, keys, recorded, selection).await;
-    let flushed = writes.flush().await.map_err(ProjectorError::from);
-    outcome.and(flushed)
+    writes.settle(outcome).await
 }

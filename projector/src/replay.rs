@@ -27,7 +27,8 @@ pub enum Until {
     Head,
     /// The events up to this global position.
     Position(i64),
-    /// The events recorded at or before this time.
+    /// The events before the first one recorded after this time: the feed as it stood then, a prefix of it
+    /// (as `learnlog export --until` cuts it).
     Time(OffsetDateTime),
 }
 
@@ -74,22 +75,22 @@ pub async fn fill(
     let target = read.in_schema(schema, 2)?;
     let builder = Projector::building(target, schema, READ_MODELS, keyring.clone()).only(selection);
     let mut position = builder.checkpoint().await?;
+    let newest = event_store::history::head(store).await?;
+    // As of a time, the feed up to the first event recorded after it, as an export cuts it: a prefix of the
+    // feed, whose last position the snapshot records.
     let head = match until {
-        Until::Position(last) => last.min(event_store::history::head(store).await?),
-        Until::Head | Until::Time(_) => event_store::history::head(store).await?,
+        Until::Head => newest,
+        Until::Position(last) => last.min(newest),
+        Until::Time(at) => {
+            event_store::history::first_recorded_after(store, position, at).await?.map_or(newest, |first| first - 1)
+        }
     };
     let mut events = 0;
     while position < head {
         let page = event_store::read_feed(store, position, FILL_BATCH.min(head - position)).await?;
         let Some(last) = page.last().map(|event| event.position) else { break };
-        let batch: Vec<SourcedEvent> = page
-            .into_iter()
-            .filter(|event| match until {
-                Until::Time(at) => event.recorded_at <= at,
-                Until::Head | Until::Position(_) => true,
-            })
-            .map(|event| SourcedEvent { event, origin: Origin::Feed })
-            .collect();
+        let batch: Vec<SourcedEvent> =
+            page.into_iter().map(|event| SourcedEvent { event, origin: Origin::Feed }).collect();
         events += builder.apply(&batch).await? as u64;
         position = last;
         progress(position, head);

@@ -54,18 +54,19 @@ async fn snapshot_router(state: &QueryApiState, name: &str) -> Result<Router, Pr
         .map_err(unavailable)?;
     let is_snapshot = client.query_opt(&statement, &[&name]).await.map_err(unavailable)?.is_some();
     drop(client);
-    let mut snapshots = state.snapshots.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !is_snapshot {
-        snapshots.remove(name);
-        return Err(missing());
+    {
+        let mut snapshots = state.snapshots.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !is_snapshot {
+            snapshots.remove(name);
+            return Err(missing());
+        }
+        if let Some(router) = snapshots.get(name) {
+            return Ok(router.clone());
+        }
     }
-    if let Some(router) = snapshots.get(name) {
-        return Ok(router.clone());
-    }
-    drop(snapshots);
     let read = state.read.in_schema(name, SNAPSHOT_POOL).map_err(unavailable)?;
     let snapshot = QueryApiState {
-        watermark: state.watermark.follow_in(read.clone()),
+        watermark: state.watermark.fixed_in(read.clone()).await.map_err(unavailable)?,
         read,
         // A snapshot serves reads of the read models only.
         snapshots: Snapshots::default(),

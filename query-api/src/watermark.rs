@@ -18,7 +18,6 @@ const POLL_FALLBACK: Duration = Duration::from_millis(250);
 pub struct Watermark {
     read: Database,
     projector: String,
-    channel: String,
     /// The embedded projector's feed checkpoint.
     applied: watch::Receiver<i64>,
     /// Moves on every projector notification or poll.
@@ -31,7 +30,7 @@ impl Watermark {
         let (applied_tx, applied) = watch::channel(0_i64);
         let (ticks_tx, ticks) = watch::channel(0_u64);
         let mut wake = read.listen(channel);
-        let (name, channel) = (projector.to_owned(), channel.to_owned());
+        let name = projector.to_owned();
         let projector = projector.to_owned();
         let database = read.clone();
         tokio::spawn(async move {
@@ -53,12 +52,16 @@ impl Watermark {
                 }
             }
         });
-        Watermark { read, projector: name, channel, applied, ticks }
+        Watermark { read, projector: name, applied, ticks }
     }
 
-    /// A watermark of the same projector over other read models (a snapshot's schema).
-    pub fn follow_in(&self, read: Database) -> Self {
-        Watermark::follow(read, &self.projector, &self.channel)
+    /// The watermark of a snapshot's read models in `read`: the same projector's checkpoint there, read once,
+    /// since nothing feeds a snapshot. A token beyond it is answered at once as not included.
+    pub async fn fixed_in(&self, read: Database) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let position = read_checkpoint(&read, &self.projector).await?;
+        // Without senders, the receivers keep their value and report no change ever.
+        let (applied, ticks) = (watch::channel(position).1, watch::channel(0).1);
+        Ok(Watermark { read, projector: self.projector.clone(), applied, ticks })
     }
 
     /// Waits until the write of `token` is in the read models, at most `limit`. True if it is.

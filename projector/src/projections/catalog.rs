@@ -340,11 +340,9 @@ async fn content(
                  duration_h = COALESCE($5, duration_h) WHERE id = $1 AND version < $2";
     let version = &recorded.stream_version;
     let at = &recorded.occurred_at;
-    let Some(document) = evolve_document(writes, id, recorded, event).await? else {
+    let Some((full, public)) = evolve_document(writes, id, recorded, event).await? else {
         return writes.execute(claim, &[&id, version, at, &lessons, &hours]).await;
     };
-    let full = serde_json::to_value(&document).unwrap_or_default();
-    let public = document.public();
     let sql = format!(
         "WITH claimed AS ({claim} RETURNING id) \
          INSERT INTO course_document (course_id, version, doc, public_doc) \
@@ -354,7 +352,8 @@ async fn content(
     writes.execute(&sql, &[&id, version, at, &lessons, &hours, &full, &public]).await
 }
 
-/// The course's document after `event`, or `None` when the event leaves it as it is: it does not touch
+/// The course's document after `event`, in full and in its public form, or `None` when the event leaves it as
+/// it is: it does not touch
 /// content, the document has it already, or the stored document does not decode (never overwritten: the
 /// next rebuild starts it afresh). The document is read once per transaction and then kept as the writes
 /// leave it, so that a batch of a course's content events reads it once.
@@ -363,7 +362,7 @@ async fn evolve_document(
     id: Uuid,
     recorded: &RecordedEvent,
     event: &Event,
-) -> Result<Option<CourseDocument>, tokio_postgres::Error> {
+) -> Result<Option<(serde_json::Value, serde_json::Value)>, tokio_postgres::Error> {
     if !CourseDocument::cares_about(event) {
         return Ok(None);
     }
@@ -393,6 +392,6 @@ async fn evolve_document(
         return Ok(None);
     }
     let Some(evolved) = document.clone().evolve(event, recorded.occurred_at) else { return Ok(None) };
-    (*version, *document) = (recorded.stream_version, evolved.clone());
-    Ok(Some(evolved))
+    (*version, *document) = (recorded.stream_version, evolved);
+    Ok(Some((serde_json::to_value(&*document).unwrap_or_default(), document.public())))
 }

@@ -230,5 +230,4 @@ async fn wallet(
             &[&trainee_id, &balance_cents, &recorded.stream_version],
         )
         .await
-        .map(drop)
 }

@@ -137,7 +137,6 @@ pub(super) async fn apply(
             ],
         )
         .await
-        .map(drop)
 }
 
 async fn last_viewed(

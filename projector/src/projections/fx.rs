@@ -17,5 +17,4 @@ pub(super) async fn apply(
             &[&set.currency, &set.rate_ppm, &recorded.stream_version, &recorded.occurred_at],
         )
         .await
-        .map(drop)
 }

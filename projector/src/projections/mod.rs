@@ -28,6 +28,7 @@ use futures_util::future::poll_immediate;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use uuid::Uuid;
 
+pub(crate) use catalog::run_of;
 use course_document::CourseDocument;
 
 /// Every projection by name, in the order an event is applied to them, with the tables it owns and only it
@@ -131,10 +132,8 @@ async fn apply_beside_catalog(
     Ok(())
 }
 
-pub(crate) use catalog::run_of;
-
-/// Applies a run of events (of one kind by [`run_of`], each stream once, in order): the catalogue writes the run in one
-/// statement; the other projections take each event as it comes.
+/// Applies a run of events (of one kind by [`run_of`], each stream once, in order): the catalogue writes the
+/// run in one statement; the other projections take each event as it comes.
 pub(crate) async fn apply_many(
     writes: &mut Writes<'_, '_>,
     run: &[(&RecordedEvent, &Event)],
@@ -196,9 +195,9 @@ impl<'a, 't> Writes<'a, 't> {
             .map(|(index, value)| Encoded::new(*value, statement.params().get(index)))
             .collect();
         let mut write: Pending<'a> = Box::pin(async move { transaction.execute_raw(&statement, values).await });
-        // The first poll sends it.
+        // The first poll sends it. A failure already (a value its type refuses) comes after those sent before.
         if let Some(done) = poll_immediate(write.as_mut()).await {
-            done?;
+            return self.settle(done.map(drop)).await;
         } else {
             self.pending.push(write);
         }
@@ -216,15 +215,24 @@ impl<'a, 't> Writes<'a, 't> {
         Ok(())
     }
 
+    /// `outcome`, once every write sent before it is answered: the first failure in order wins, as if each
+    /// statement had run alone (a failure of the writes before it comes first).
+    pub(crate) async fn settle<E: From<tokio_postgres::Error>>(&mut self, outcome: Result<(), E>) -> Result<(), E> {
+        match self.flush().await {
+            Err(earlier) => Err(earlier.into()),
+            Ok(()) => outcome,
+        }
+    }
+
     /// The transaction, for a read, once every write sent has been answered.
     async fn read(&mut self) -> Result<&'a Transaction<'t>, tokio_postgres::Error> {
         self.flush().await?;
         Ok(self.transaction)
     }
 
-    /// Forgets what was read: the writes since were rolled back (to a savepoint).
+    /// Forgets what was read, once every write is answered: the writes since were rolled back (to a savepoint).
     pub(crate) fn forget(&mut self) {
-        self.pending.clear();
+        debug_assert!(self.pending.is_empty(), "flushed before a rollback");
         self.documents.clear();
     }
 }

@@ -273,3 +273,61 @@ async fn a_rebuild_writes_runs_of_course_events_many_at_a_time_as_the_projector_
         assert_eq!((fields[2], fields[3]), (status, cents.to_string().as_str()), "{row}");
     }
 }
+
+/// An erasure that waited behind a parked event reaches the kept schemas when the dead letter is retried, as
+/// it does when the projector applies it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_retried_from_the_dead_letters_reaches_the_kept_schemas_too() {
+    let app = TestApp::start().await;
+    let person = json!({ "email": "kept.person@example.com", "username": "keptperson", "password": "a long password",
+                         "name": "Kept Person" });
+    assert_eq!(app.send(app.http.post(app.url("/api/v1/auth/register")), Some(&person)).await.status, 201);
+    app.wait_until_projected().await;
+    let snapshot = ReplayOptions {
+        schema: Some("asof_kept".into()),
+        position: Some(app.event_count().await),
+        ..Default::default()
+    };
+    build(&app.store, &app.database.connect(2), &app.keyring(), &snapshot).await.expect("the snapshot is built");
+    let kept = "SELECT count(*) FROM asof_kept.user_directory WHERE username = 'keptperson'";
+    assert_eq!(app.database.count(kept).await, 1);
+
+    // A projection bug parks the person's stream at their next event; their deletion waits behind it.
+    let served = app.served_schema().await;
+    let poison =
+        format!("ALTER TABLE {served}.user_directory ADD CONSTRAINT poison_name CHECK (name <> 'Poison Name')");
+    app.database.client().await.batch_execute(&poison).await.expect("a constraint");
+    let login = json!({ "login": "keptperson", "password": "a long password" });
+    let session = app.send(app.http.post(app.url("/api/v1/auth/login")), Some(&login)).await;
+    let token = session.body["data"]["access_token"].as_str().expect("a token").to_owned();
+    let renamed = app.call(reqwest::Method::PATCH, "/api/v1/me", &token, Some(&json!({ "name": "Poison Name" }))).await;
+    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
+    let admin = app.user(Role::Admin).1;
+    // Parked first: once the account is deleted, its name no longer opens and would not trip the bug.
+    let parked = |waiting: i64| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                let listed = app.call(reqwest::Method::GET, "/api/v1/admin/dead-letters", admin, None).await;
+                if listed.body["data"][0]["waiting"] == waiting {
+                    return listed.body["data"][0]["id"].clone();
+                }
+                assert!(tokio::time::Instant::now() < deadline, "{waiting} waiting: {:?}", listed.body);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    parked(0).await;
+    assert_eq!(app.call(reqwest::Method::DELETE, "/api/v1/me", &token, None).await.status, 200);
+    let letter = parked(1).await;
+
+    // The fix, then a retry: the deletion is applied to the served schema and to the snapshot.
+    let fix = format!("ALTER TABLE {served}.user_directory DROP CONSTRAINT poison_name");
+    app.database.client().await.batch_execute(&fix).await.expect("dropped");
+    let retried = app.post(&format!("/api/v1/admin/dead-letters/{letter}/retry"), &admin, None).await;
+    assert_eq!(retried.body["data"]["applied"], 2, "{:?}", retried.body);
+    let served = format!("SELECT count(*) FROM {served}.user_directory WHERE username = 'keptperson'");
+    assert_eq!(app.database.count(&served).await, 0);
+    assert_eq!(app.database.count(kept).await, 0, "erased from the snapshot too");
+}
