@@ -1,5 +1,6 @@
-//! One real Kafka-protocol broker per test run: tansu, in memory, on a free loopback port, started from an
-//! empty folder (it reads a `.env` from where it starts). Each test uses its own topic prefix and group.
+//! One real Kafka-protocol broker per test run: nisshi, in memory, on a free loopback port, started from an
+//! empty folder (it reads a `.env` from where it starts). Each test uses its own topic prefix and group. The
+//! broker keeps Kafka's fetch and group contract (`scenarios/broker_conformance.rs` checks that it does).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -22,15 +23,15 @@ pub struct Broker {
 
 static BROKER: OnceCell<Broker> = OnceCell::const_new();
 
-fn tansu_binary() -> PathBuf {
+fn broker_binary() -> PathBuf {
     let on_path = std::env::var_os("PATH")
-        .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("tansu")).find(|bin| bin.is_file()));
+        .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("nisshi")).find(|bin| bin.is_file()));
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
     on_path
-        .or_else(|| cargo_home.map(|home| home.join("bin/tansu")).filter(|bin| bin.is_file()))
-        .expect("tansu is installed (scripts/test installs it)")
+        .or_else(|| cargo_home.map(|home| home.join("bin/nisshi")).filter(|bin| bin.is_file()))
+        .expect("nisshi is installed (scripts/test installs it)")
 }
 
 /// The broker of this test run, shared by every test, started on first use.
@@ -38,47 +39,89 @@ pub async fn broker() -> &'static Broker {
     BROKER.get_or_init(spawn_broker).await
 }
 
+/// A new group's first rebalance waits for no more members: each test's group has one or two, and a test
+/// waits for its consumers to hold their partitions anyway.
+const NO_REBALANCE_DELAY: [&str; 2] = ["--group-initial-rebalance-delay", "0s"];
+
 /// A broker of one test's own, for tests that pause it; it is killed when the test run ends.
 pub async fn spawn_broker() -> Broker {
-    {
-        {
-            let folder = std::env::temp_dir().join(format!("learnlog-tansu-{}", Uuid::now_v7().simple()));
-            std::fs::create_dir_all(&folder).expect("broker folder");
-            let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-            let url = format!("tcp://127.0.0.1:{port}");
-            let log = std::fs::File::create(folder.join("broker.log")).expect("broker log");
-            let mut child = Command::new(tansu_binary())
-                .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-                .args(["--storage-engine", "memory://tansu/"])
-                .current_dir(&folder)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("log handle"))
-                .stderr(log)
-                .spawn()
-                .expect("tansu starts");
-            let pid = child.id();
-            // The broker must not outlive the test run, even if the run is killed.
-            let watchdog = format!(
-                "while kill -0 {} 2>/dev/null; do sleep 1; done; kill -CONT {pid}; kill -9 {pid}; rm -rf '{}'",
-                std::process::id(),
-                folder.display()
-            );
-            let mut watchdog = Command::new("sh")
-                .arg("-c")
-                .arg(watchdog)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("watchdog starts");
-            // Reap both when they end, so neither lingers as a zombie.
-            std::thread::spawn(move || child.wait());
-            std::thread::spawn(move || watchdog.wait());
-            let address = format!("127.0.0.1:{port}");
-            wait_until_ready(&address).await;
-            Broker { address, pid }
-        }
-    }
+    start(&NO_REBALANCE_DELAY, &[]).await
+}
+
+/// A broker of one test's own whose groups rebalance as Kafka's do by default: a new group's first
+/// rebalance waits 3 s for more members (`group.initial.rebalance.delay.ms`).
+pub async fn spawn_broker_with_rebalance_delay() -> Broker {
+    start(&[], &[]).await
+}
+
+/// A broker of one test's own that takes TLS connections only, with a certificate for 127.0.0.1 made for
+/// it; clients trust it with `ssl.ca.location` = the returned certificate file.
+pub async fn spawn_tls_broker() -> (Broker, PathBuf) {
+    let folder = std::env::temp_dir().join(format!("learnlog-tls-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&folder).expect("certificate folder");
+    let (cert, key) = (folder.join("broker.pem"), folder.join("broker.key"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(made.success(), "openssl made a certificate");
+    let cert_text = cert.to_str().expect("a UTF-8 path").to_owned();
+    let key_text = key.to_str().expect("a UTF-8 path").to_owned();
+    let ca = cert_text.clone();
+    let broker = start(
+        &[NO_REBALANCE_DELAY[0], NO_REBALANCE_DELAY[1], "--cert", &cert_text, "--key", &key_text],
+        &[("security.protocol", "ssl"), ("ssl.ca.location", &ca)],
+    )
+    .await;
+    (broker, cert)
+}
+
+/// Starts the broker with `extra` arguments, ready once a client with `client` properties reads metadata.
+async fn start(extra: &[&str], client: &[(&str, &str)]) -> Broker {
+    let folder = std::env::temp_dir().join(format!("learnlog-broker-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&folder).expect("broker folder");
+    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let log = std::fs::File::create(folder.join("broker.log")).expect("broker log");
+    let mut child = Command::new(broker_binary())
+        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+        .args(["--storage-engine", "memory://nisshi/"])
+        .args(extra)
+        .current_dir(&folder)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log handle"))
+        .stderr(log)
+        .spawn()
+        .expect("the broker starts");
+    let pid = child.id();
+    // The broker must not outlive the test run, even if the run is killed.
+    let watchdog = format!(
+        "while kill -0 {} 2>/dev/null; do sleep 1; done; kill -CONT {pid}; kill -9 {pid}; rm -rf '{}'",
+        std::process::id(),
+        folder.display()
+    );
+    let mut watchdog = Command::new("sh")
+        .arg("-c")
+        .arg(watchdog)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("watchdog starts");
+    // Reap both when they end, so neither lingers as a zombie.
+    std::thread::spawn(move || child.wait());
+    std::thread::spawn(move || watchdog.wait());
+    let address = format!("127.0.0.1:{port}");
+    wait_until_ready(&address, client).await;
+    Broker { address, pid }
 }
 
 impl Broker {
@@ -98,13 +141,18 @@ impl Broker {
     }
 }
 
-async fn wait_until_ready(address: &str) {
+async fn wait_until_ready(address: &str, client: &[(&str, &str)]) {
     let address = address.to_owned();
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &address);
+    for (property, value) in client {
+        config.set(*property, *value);
+    }
     tokio::task::spawn_blocking(move || {
-        let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", &address).create().expect("client");
+        let producer: BaseProducer = config.create().expect("client");
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while producer.client().fetch_metadata(None, Duration::from_secs(2)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "tansu did not start on {address}");
+            assert!(std::time::Instant::now() < deadline, "the broker did not start on {address}");
             std::thread::sleep(Duration::from_millis(200));
         }
     })
