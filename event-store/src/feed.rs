@@ -64,6 +64,14 @@ pub(crate) async fn read_feed(pool: &Pool, after: i64, limit: i64) -> Result<Vec
     client.query(&statement, &[&after, &limit]).await?.iter().map(recorded_event).collect()
 }
 
+/// The stored events with these ids, in no particular order; ids the store does not hold are left out.
+pub(crate) async fn read_events(pool: &Pool, ids: &[uuid::Uuid]) -> Result<Vec<RecordedEvent>, ReadError> {
+    let client = pool.get().await?;
+    let statement =
+        client.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ANY($1)")).await?;
+    client.query(&statement, &[&ids]).await?.iter().map(recorded_event).collect()
+}
+
 pub(crate) async fn find_answer(pool: &Pool, scope: &str, key: &str) -> Result<Option<StoredAnswer>, ReadError> {
     let client = pool.get().await?;
     let statement = client

@@ -200,6 +200,11 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
+    /// The event store the keys are kept in (and the events they seal).
+    pub fn store(&self) -> &Database {
+        &self.store
+    }
+
     pub fn new(store: Database, data_key: Arc<DataKey>) -> Self {
         KeyRing { store, data_key }
     }

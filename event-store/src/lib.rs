@@ -34,6 +34,15 @@ pub async fn read_stream(
     feed::read_stream(database.pool(), stream_id).await
 }
 
+/// The events of one stream after `version`, in version order.
+pub async fn read_stream_after(
+    database: &database::Database,
+    stream_id: &str,
+    version: i64,
+) -> Result<Vec<events::RecordedEvent>, ReadError> {
+    feed::read_stream_after(database.pool(), stream_id, version).await
+}
+
 /// At most `limit` events after global position `after`, in feed order, without waiting for more.
 pub async fn read_feed(
     database: &database::Database,
@@ -41,6 +50,15 @@ pub async fn read_feed(
     limit: i64,
 ) -> Result<Vec<events::RecordedEvent>, ReadError> {
     feed::read_feed(database.pool(), after, limit).await
+}
+
+/// The stored events with these ids (those the store holds), for subscribers that confirm what a Kafka
+/// record claims before they act on it.
+pub async fn read_events(
+    database: &database::Database,
+    ids: &[uuid::Uuid],
+) -> Result<Vec<events::RecordedEvent>, ReadError> {
+    feed::read_events(database.pool(), ids).await
 }
 
 /// The channel on which every committed append is announced (payload: the last global position).

@@ -14,6 +14,7 @@ use database::SecretUrl;
 use event_store::PgEventStore;
 use event_store::keys::{DataKey, KeyRing};
 use mailer::{Delivery, Mailer};
+use projector::kafka::Assignment;
 use projector::{FeedSource, KafkaSource, KafkaSourceSettings, PROJECTIONS_CHANNEL, Projector, READ_MODELS};
 use query_api::{QueryApiState, Watermark};
 use relay::{KafkaSettings, Relay, ensure_topics};
@@ -145,7 +146,10 @@ pub struct App {
     store: Database,
     projector: Option<Projector>,
     mailer: Option<Mailer>,
-    kafka: Option<KafkaConfig>,
+    /// The projector's and the sagas' consumers, in Kafka mode: made at build time, so that readiness can
+    /// wait for them to join their groups.
+    projector_source: Option<KafkaSource>,
+    sagas_source: Option<KafkaSource>,
     relay: Option<Relay>,
     sagas: Option<Sagas>,
     sandbox: Option<payments_sandbox::Sandbox>,
@@ -192,6 +196,30 @@ impl App {
             (None, None) => config.payments.api_base(),
         };
         let samplers = crate::metrics::samplers(roles, &store, &read, config.kafka.is_some());
+        // Their own consumer group for the sagas: every saga process shares the partitions, apart from the
+        // projectors.
+        let source = |subscriber: &str, group_id: String| -> Result<Option<KafkaSource>, Error> {
+            let Some(kafka) = &config.kafka else { return Ok(None) };
+            let settings = KafkaSourceSettings {
+                subscriber: subscriber.to_owned(),
+                brokers: kafka.brokers.clone(),
+                topic_prefix: kafka.topic_prefix.clone(),
+                group_id,
+                session_timeout_ms: kafka.session_timeout_ms,
+                debug: kafka.debug.clone(),
+                security: kafka.security.clone(),
+            };
+            Ok(Some(KafkaSource::new(&settings, store.clone())?))
+        };
+        let group = config.kafka.as_ref().map(|kafka| kafka.group_id.clone()).unwrap_or_default();
+        let projector_source =
+            if roles.contains(&Role::Projector) { source("projector", group.clone())? } else { None };
+        let sagas_source = if roles.contains(&Role::Sagas) { source("sagas", format!("{group}-sagas"))? } else { None };
+        let consumers: Vec<(&'static str, Assignment)> = [("projector", &projector_source), ("sagas", &sagas_source)]
+            .into_iter()
+            .filter_map(|(name, source)| source.as_ref().map(|source| (name, source.assignment())))
+            .collect();
+        let readiness = || readiness(store.clone(), read.clone(), consumers.clone());
         let routes = match serves_http {
             true => {
                 let data_key = load_data_key()?;
@@ -218,11 +246,9 @@ impl App {
                         config.payments.checkout_ttl,
                     )),
                 };
-                http_routes(roles, &services, readiness(store.clone(), read.clone()), samplers)
+                http_routes(roles, &services, readiness(), samplers)
             }
-            false => {
-                api_contract::finish(Router::new(), &Edge::default(), readiness(store.clone(), read.clone()), samplers)
-            }
+            false => api_contract::finish(Router::new(), &Edge::default(), readiness(), samplers),
         };
         let mailer = match roles.contains(&Role::Mailer) {
             true => Some(Mailer::new(store.clone(), delivery(config), &config.mail_from)?),
@@ -248,11 +274,12 @@ impl App {
                     &config.frontend_url,
                     config.payments.checkout_ttl,
                 );
-                Some(sagas(&store, &read, keys, load_data_key()?, Some(payments)).linking_to(&config.frontend_url))
+                let sagas = sagas(&store, &read, keys, load_data_key()?, Some(payments));
+                Some(sagas.linking_to(&config.frontend_url).sweeping_paid_orders(config.paid_order_sweep))
             }
             false => None,
         };
-        Ok(App { listener, routes, store, projector, mailer, kafka: config.kafka.clone(), relay, sagas, sandbox })
+        Ok(App { listener, routes, store, projector, mailer, projector_source, sagas_source, relay, sagas, sandbox })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
@@ -264,16 +291,7 @@ impl App {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         if let Some(projector) = self.projector {
-            let kafka = match &self.kafka {
-                Some(kafka) => Some(KafkaSource::new(&KafkaSourceSettings {
-                    brokers: kafka.brokers.clone(),
-                    topic_prefix: kafka.topic_prefix.clone(),
-                    group_id: kafka.group_id.clone(),
-                    session_timeout_ms: kafka.session_timeout_ms,
-                    debug: kafka.debug.clone(),
-                })?),
-                None => None,
-            };
+            let kafka = self.projector_source;
             tasks.push(tokio::spawn(run_projector(projector, kafka, self.store.clone(), stopped.clone())));
         }
         if let Some(mailer) = self.mailer {
@@ -300,16 +318,8 @@ impl App {
             let shutdown = async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
             };
-            match &self.kafka {
-                // Their own consumer group: every saga process shares the partitions, apart from the projectors.
-                Some(kafka) => {
-                    let source = KafkaSource::new(&KafkaSourceSettings {
-                        brokers: kafka.brokers.clone(),
-                        topic_prefix: kafka.topic_prefix.clone(),
-                        group_id: format!("{}-sagas", kafka.group_id),
-                        session_timeout_ms: kafka.session_timeout_ms,
-                        debug: kafka.debug.clone(),
-                    })?;
+            match self.sagas_source {
+                Some(source) => {
                     tracing::info!("sagas consuming from Kafka");
                     tasks.push(tokio::spawn(sagas.run_on(source, shutdown)));
                 }
@@ -378,12 +388,18 @@ async fn run_projector(
     projector.run(FeedSource::new(store, start), shutdown).await;
 }
 
-/// Ready when both databases answer and carry every migration this build knows.
-fn readiness(store: Database, read: Database) -> Readiness {
+/// Ready when both databases answer and carry every migration this build knows, and every Kafka consumer of
+/// this process has joined its group and been given its partitions: before that, a write made right after
+/// start would not be read back in time, and a balancer must not route to the process.
+fn readiness(store: Database, read: Database, consumers: Vec<(&'static str, Assignment)>) -> Readiness {
     Readiness::new(move || {
         let store = store.clone();
         let read = read.clone();
+        let waiting = consumers.iter().find(|(_, assignment)| !assignment.joined()).map(|(name, _)| *name);
         async move {
+            if let Some(name) = waiting {
+                return Err(format!("the Kafka consumer of the {name} has not joined its group yet"));
+            }
             for (database, schema, name) in
                 [(&store, migrations::Schema::Store, "event store"), (&read, migrations::Schema::Read, "read models")]
             {
@@ -427,5 +443,6 @@ fn kafka_settings(kafka: &KafkaConfig) -> KafkaSettings {
         topic_prefix: kafka.topic_prefix.clone(),
         partitions: kafka.partitions,
         replication_factor: kafka.replication_factor,
+        security: kafka.security.clone(),
     }
 }

@@ -32,6 +32,9 @@ pub struct Config {
     pub mail_from: String,
     /// The web frontend, for links in emails.
     pub frontend_url: String,
+    /// Whether the sagas' sweep fulfils paid orders whose `OrderPaid` was not handled in time
+    /// (`LEARNLOG_PAID_ORDER_SWEEP=off` switches it off): an operator's safety net, counted when it repairs.
+    pub paid_order_sweep: bool,
     /// Origins browsers may call the API from (`LEARNLOG_CORS_ORIGINS`, comma-separated; `*` for any);
     /// by default the frontend's.
     pub cors_origins: Vec<String>,
@@ -61,7 +64,7 @@ impl PaymentsConfig {
 }
 
 /// The distributed mode's settings (`KAFKA_BROKERS` and `LEARNLOG_KAFKA_*`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct KafkaConfig {
     pub brokers: String,
     pub topic_prefix: String,
@@ -71,6 +74,58 @@ pub struct KafkaConfig {
     pub session_timeout_ms: u32,
     /// librdkafka debug contexts for the consumer, e.g. `cgrp,fetch`.
     pub debug: Option<String>,
+    /// TLS and SASL for every Kafka client (relay, projector, sagas, benchmarks), as librdkafka properties;
+    /// the values stay out of any printout.
+    pub security: Vec<(String, SecretString)>,
+}
+
+/// The settings that secure the connections to the brokers, each the librdkafka property it sets.
+const KAFKA_SECURITY: [(&str, &str); 8] = [
+    ("LEARNLOG_KAFKA_SECURITY_PROTOCOL", "security.protocol"),
+    ("LEARNLOG_KAFKA_SASL_MECHANISM", "sasl.mechanism"),
+    ("LEARNLOG_KAFKA_SASL_USERNAME", "sasl.username"),
+    ("LEARNLOG_KAFKA_SASL_PASSWORD", "sasl.password"),
+    ("LEARNLOG_KAFKA_SSL_CA_LOCATION", "ssl.ca.location"),
+    ("LEARNLOG_KAFKA_SSL_CERTIFICATE_LOCATION", "ssl.certificate.location"),
+    ("LEARNLOG_KAFKA_SSL_KEY_LOCATION", "ssl.key.location"),
+    ("LEARNLOG_KAFKA_SSL_KEY_PASSWORD", "ssl.key.password"),
+];
+
+/// TLS and SASL from `LEARNLOG_KAFKA_SECURITY_PROTOCOL` (plaintext, ssl, sasl_plaintext or sasl_ssl),
+/// `LEARNLOG_KAFKA_SASL_MECHANISM` (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512) with `..._SASL_USERNAME` and
+/// `..._SASL_PASSWORD`, and the TLS files `..._SSL_CA_LOCATION`, `..._SSL_CERTIFICATE_LOCATION`,
+/// `..._SSL_KEY_LOCATION` (with `..._SSL_KEY_PASSWORD`). A protocol with SASL needs a mechanism, a user name
+/// and a password.
+fn kafka_security(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<(String, SecretString)>, Error> {
+    let mut security = Vec::new();
+    for (variable, property) in KAFKA_SECURITY {
+        if let Some(value) = lookup(variable).filter(|value| !value.trim().is_empty()) {
+            security.push((property.to_owned(), value.trim().to_owned()));
+        }
+    }
+    let value = |property: &str| security.iter().find(|(name, _)| name == property).map(|(_, value)| value.clone());
+    let protocol = value("security.protocol").map(|protocol| protocol.to_ascii_lowercase());
+    if let Some(protocol) = &protocol
+        && !["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"].contains(&protocol.as_str())
+    {
+        return Err(Error::Config(
+            "LEARNLOG_KAFKA_SECURITY_PROTOCOL must be plaintext, ssl, sasl_plaintext or sasl_ssl".into(),
+        ));
+    }
+    if protocol.as_deref().is_some_and(|protocol| protocol.starts_with("sasl")) {
+        let mechanism = value("sasl.mechanism").unwrap_or_default().to_ascii_uppercase();
+        if !["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"].contains(&mechanism.as_str()) {
+            return Err(Error::Config(
+                "LEARNLOG_KAFKA_SASL_MECHANISM must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 with SASL".into(),
+            ));
+        }
+        if value("sasl.username").is_none() || value("sasl.password").is_none() {
+            return Err(Error::Config(
+                "SASL needs LEARNLOG_KAFKA_SASL_USERNAME and LEARNLOG_KAFKA_SASL_PASSWORD".into(),
+            ));
+        }
+    }
+    Ok(security.into_iter().map(|(property, value)| (property, SecretString::from(value))).collect())
 }
 
 impl Default for Config {
@@ -89,6 +144,7 @@ impl Default for Config {
             smtp_url: None,
             mail_from: "Learnlog <no-reply@learnlog.local>".to_owned(),
             frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
+            paid_order_sweep: true,
             cors_origins: vec![command_api::DEFAULT_FRONTEND_URL.to_owned()],
             payments: PaymentsConfig {
                 api_base: None,
@@ -161,9 +217,16 @@ impl Config {
                 group_id: lookup("LEARNLOG_KAFKA_GROUP").unwrap_or_else(|| "learnlog-projector".to_owned()),
                 session_timeout_ms: positive(&lookup, "LEARNLOG_KAFKA_SESSION_TIMEOUT_MS", 45_000)?,
                 debug: lookup("LEARNLOG_KAFKA_DEBUG"),
+                security: kafka_security(&lookup)?,
             }),
         };
         let frontend_url = lookup("LEARNLOG_FRONTEND_URL").unwrap_or(defaults.frontend_url);
+        let paid_order_sweep = match lookup("LEARNLOG_PAID_ORDER_SWEEP").map(|v| v.trim().to_ascii_lowercase()) {
+            None => defaults.paid_order_sweep,
+            Some(on) if on == "on" => true,
+            Some(off) if off == "off" => false,
+            Some(_) => return Err(Error::Config("LEARNLOG_PAID_ORDER_SWEEP must be on or off".into())),
+        };
         let cors_origins = match lookup("LEARNLOG_CORS_ORIGINS") {
             Some(list) => list.split(',').map(|origin| origin.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
             None => vec![origin_of(&frontend_url)],
@@ -197,6 +260,7 @@ impl Config {
             smtp_url: lookup("LEARNLOG_SMTP_URL").map(SecretUrl::new),
             mail_from: lookup("LEARNLOG_MAIL_FROM").unwrap_or(defaults.mail_from),
             frontend_url,
+            paid_order_sweep,
             cors_origins,
         })
     }
@@ -221,6 +285,7 @@ fn positive<T: TryFrom<u64>>(lookup: &impl Fn(&str) -> Option<String>, name: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
     use std::collections::HashMap;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, Error> {
@@ -273,6 +338,41 @@ mod tests {
     }
 
     #[test]
+    fn kafka_takes_tls_and_sasl_settings_and_refuses_half_of_them() {
+        let properties = |pairs: &[(&str, &str)]| -> Result<Vec<(String, String)>, Error> {
+            let mut all = vec![("KAFKA_BROKERS", "k1:9093")];
+            all.extend_from_slice(pairs);
+            let kafka = config(&all)?.kafka.expect("configured");
+            Ok(kafka.security.iter().map(|(name, value)| (name.clone(), value.expose_secret().to_owned())).collect())
+        };
+        assert_eq!(properties(&[]).expect("valid"), []);
+        let scram = properties(&[
+            ("LEARNLOG_KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+            ("LEARNLOG_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+            ("LEARNLOG_KAFKA_SASL_USERNAME", "learnlog-relay"),
+            ("LEARNLOG_KAFKA_SASL_PASSWORD", "kafka-pass-6"),
+            ("LEARNLOG_KAFKA_SSL_CA_LOCATION", "/etc/learnlog/kafka-ca.pem"),
+        ])
+        .expect("valid");
+        let names: Vec<&str> = scram.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["security.protocol", "sasl.mechanism", "sasl.username", "sasl.password", "ssl.ca.location"]);
+        let tls = properties(&[("LEARNLOG_KAFKA_SECURITY_PROTOCOL", "ssl")]).expect("valid");
+        assert_eq!(tls, [("security.protocol".to_owned(), "ssl".to_owned())]);
+        for invalid in [
+            vec![("LEARNLOG_KAFKA_SECURITY_PROTOCOL", "tls")],
+            vec![("LEARNLOG_KAFKA_SECURITY_PROTOCOL", "sasl_ssl")],
+            vec![("LEARNLOG_KAFKA_SECURITY_PROTOCOL", "sasl_plaintext"), ("LEARNLOG_KAFKA_SASL_MECHANISM", "GSSAPI")],
+            vec![
+                ("LEARNLOG_KAFKA_SECURITY_PROTOCOL", "sasl_ssl"),
+                ("LEARNLOG_KAFKA_SASL_MECHANISM", "PLAIN"),
+                ("LEARNLOG_KAFKA_SASL_USERNAME", "relay"),
+            ],
+        ] {
+            assert!(properties(&invalid).is_err(), "{invalid:?} is refused");
+        }
+    }
+
+    #[test]
     fn browsers_are_allowed_from_the_frontend_unless_told_otherwise() {
         assert_eq!(config(&[]).expect("valid").cors_origins, ["http://localhost:8000"]);
         let frontend = config(&[("LEARNLOG_FRONTEND_URL", "https://learn.example.com/app/")]).expect("valid");
@@ -289,10 +389,15 @@ mod tests {
             ("LEARNLOG_SMTP_URL", "smtps://mailer:smtp-pass-3@mail.example.com"),
             ("LEARNLOG_JWT_SECRET", "jwt-secret-4-jwt-secret-4-jwt-secret-4"),
             ("LEARNLOG_DATA_KEY", "data-key-5-data-key-5-data-key-5-data-key-5"),
+            ("KAFKA_BROKERS", "k1:9093"),
+            ("LEARNLOG_KAFKA_SECURITY_PROTOCOL", "sasl_ssl"),
+            ("LEARNLOG_KAFKA_SASL_MECHANISM", "PLAIN"),
+            ("LEARNLOG_KAFKA_SASL_USERNAME", "relay"),
+            ("LEARNLOG_KAFKA_SASL_PASSWORD", "kafka-pass-6"),
         ])
         .expect("valid");
         let printed = format!("{config:?}");
-        for secret in ["db-pass-1", "db-pass-2", "smtp-pass-3", "jwt-secret-4", "data-key-5"] {
+        for secret in ["db-pass-1", "db-pass-2", "smtp-pass-3", "jwt-secret-4", "data-key-5", "kafka-pass-6"] {
             assert!(!printed.contains(secret), "{secret} in {printed}");
         }
         assert_eq!(config.database_url.expect("set").expose(), "postgres://app:db-pass-1@db:5432/learnlog");

@@ -35,11 +35,16 @@ pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &
                 let store = Database::connect(store_url.expose(), 1)?;
                 let unrouted = relay::dead_letters(&store).await?;
                 let held = sagas::dead_letters::list(&store).await.map_err(|e| Error::Config(e.to_string()))?;
+                let refused =
+                    projector::kafka::rejected_records(&store).await.map_err(|e| Error::Config(e.to_string()))?;
+                let gaps = projector::gaps::reported(&store).await.map_err(|e| Error::Config(e.to_string()))?;
                 format!(
-                    "{}\n{}\n{}",
+                    "{}\n{}\n{}\n{}\n{}",
                     render_list(&dead_letters::list(&read).await?),
                     render_unrouted(&unrouted),
-                    render_held(&held)
+                    render_held(&held),
+                    render_refused(&refused),
+                    render_gaps(&gaps)
                 )
             }
             DeadLetterTask::SagaRetry { stream } => {
@@ -120,6 +125,42 @@ fn render_held(letters: &[sagas::dead_letters::SagaDeadLetter]) -> String {
             letter.status,
             letter.parked_at,
             letter.error.as_deref().unwrap_or("")
+        ));
+    }
+    out
+}
+
+fn render_refused(records: &[projector::kafka::RejectedRecord]) -> String {
+    if records.is_empty() {
+        return "no Kafka record refused".to_owned();
+    }
+    let mut out = String::from("refused by\ttopic\tpartition\toffset\tstream\tevent id\ttype\tseen at\treason");
+    for record in records {
+        out.push_str(&format!(
+            "\n{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            record.subscriber,
+            record.topic,
+            record.partition,
+            record.offset,
+            record.stream_id.as_deref().unwrap_or("-"),
+            record.event_id.map_or_else(|| "-".to_owned(), |id| id.to_string()),
+            record.event_type.as_deref().unwrap_or("-"),
+            record.seen_at,
+            record.reason
+        ));
+    }
+    out
+}
+
+fn render_gaps(gaps: &[projector::gaps::ReportedGap]) -> String {
+    if gaps.is_empty() {
+        return "no gap in what Kafka delivered".to_owned();
+    }
+    let mut out = String::from("gap seen by\tstream\tmissing versions\tread from the store\tseen at");
+    for gap in gaps {
+        out.push_str(&format!(
+            "\n{}\t{}\t{}..={}\t{}\t{}",
+            gap.subscriber, gap.stream_id, gap.first_missing, gap.last_missing, gap.read_from_store, gap.seen_at
         ));
     }
     out

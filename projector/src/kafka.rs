@@ -1,35 +1,48 @@
 //! The Kafka source: a consumer group over the context topics. Offsets are committed to Kafka only after the
 //! batch and its checkpoints are committed to PostgreSQL, so a consumer that takes over a partition resumes
 //! at or before the stored checkpoint; the projector then skips what the checkpoint already covers (ADR 0003).
+//!
+//! The store is the truth and Kafka only the transport (ARCHITECTURE.md, invariant 29): every record is
+//! confirmed in the store by the event id it claims before a subscriber sees it, and what the subscriber gets
+//! is the store's copy. A record that is not a Learnlog event, or that the store does not hold as it says
+//! (forged into a topic, or altered on the way), changes nothing: it is kept in `rejected_records` with the
+//! reason, logged and counted, and its offset is committed with the batch after it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use events::{Context, wire};
+use database::Database;
+use events::{Context, RecordedEvent, wire};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::source::{EventSource, Origin, SourceError, SourcedEvent};
+use uuid::Uuid;
 
 /// How long to wait for more records once a batch has begun.
 const FILL_WAIT: Duration = Duration::from_millis(5);
 /// The longest a fetch waits at the broker for data. librdkafka's default (500 ms) is what a write waits
 /// before a projector sees it on brokers that hold a fetch for the whole wait even once data is there.
-const FETCH_WAIT_MS: &str = "50";
+pub const FETCH_WAIT_MS: &str = "50";
 
 #[derive(Debug, Clone)]
 pub struct KafkaSourceSettings {
+    /// Who consumes (`projector`, `sagas`): the name its refused records are kept under.
+    pub subscriber: String,
     pub brokers: String,
     pub topic_prefix: String,
     pub group_id: String,
     pub session_timeout_ms: u32,
     /// librdkafka debug contexts (`cgrp,fetch`, ...), logged through tracing at debug level.
     pub debug: Option<String>,
+    /// TLS and SASL for the connections (librdkafka properties); the values never show in a printout.
+    pub security: Vec<(String, SecretString)>,
 }
 
 /// How far a consumer is behind the head of each partition, in records (a gauge, by consumer group, topic
@@ -38,6 +51,8 @@ pub const LAG_EVENTS: &str = "learnlog_lag_events";
 /// How old, in seconds, the last record a consumer took from a partition was when it took it; 0 once the
 /// consumer has caught up with the partition. Feed readers report the same per checkpoint.
 pub const LAG_SECONDS: &str = "learnlog_lag_seconds";
+/// Kafka records refused because the store does not hold them as they say, by subscriber (a counter).
+pub const REJECTED_RECORDS: &str = "learnlog_subscription_rejected_records_total";
 /// How often librdkafka reports its statistics (and so the lag in records).
 const STATISTICS_INTERVAL_MS: &str = "5000";
 
@@ -45,12 +60,20 @@ const STATISTICS_INTERVAL_MS: &str = "5000";
 #[derive(Debug, Clone, Default)]
 pub struct Assignment {
     partitions: Arc<AtomicUsize>,
+    /// Whether the consumer has joined its group and been given its share (which may be no partition, when a
+    /// group has more members than partitions), and holds it: false again while a rebalance moves them.
+    joined: Arc<AtomicBool>,
     group: Arc<str>,
 }
 
 impl Assignment {
     pub fn partitions(&self) -> usize {
         self.partitions.load(Ordering::SeqCst)
+    }
+
+    /// Whether the consumer holds its share of the partitions: it can read what is written from now on.
+    pub fn joined(&self) -> bool {
+        self.joined.load(Ordering::SeqCst)
     }
 }
 
@@ -93,10 +116,12 @@ impl ConsumerContext for Assignment {
             Rebalance::Assign(partitions) => {
                 tracing::info!(partitions = partitions.count(), "partitions assigned");
                 self.partitions.store(partitions.count(), Ordering::SeqCst);
+                self.joined.store(true, Ordering::SeqCst);
             }
             Rebalance::Revoke(partitions) => {
                 tracing::info!(partitions = partitions.count(), "partitions revoked");
                 self.partitions.store(0, Ordering::SeqCst);
+                self.joined.store(false, Ordering::SeqCst);
             }
             Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
         }
@@ -106,6 +131,35 @@ impl ConsumerContext for Assignment {
 pub struct KafkaSource {
     consumer: StreamConsumer<Assignment>,
     assignment: Assignment,
+    /// The event store, where every record is confirmed.
+    store: Database,
+    subscriber: String,
+    /// Records taken from the consumer and not yet handed out: kept while confirming them fails.
+    received: Vec<Received>,
+    /// Per partition, the offset after the last refused record, committed with the next acknowledgement.
+    refused: HashMap<(String, i32), i64>,
+}
+
+/// A record as it came off a topic, before it is confirmed in the store.
+#[derive(Debug)]
+enum Received {
+    Event(SourcedEvent),
+    /// Not a Learnlog event at all.
+    Unreadable {
+        origin: Origin,
+        key: Option<String>,
+        reason: String,
+    },
+}
+
+/// A record the store does not confirm.
+#[derive(Debug)]
+struct Refusal {
+    origin: Origin,
+    stream_id: Option<String>,
+    event_id: Option<Uuid>,
+    event_type: Option<String>,
+    reason: String,
 }
 
 impl std::fmt::Debug for KafkaSource {
@@ -115,10 +169,17 @@ impl std::fmt::Debug for KafkaSource {
 }
 
 impl KafkaSource {
-    /// Joins the consumer group and subscribes to every context topic.
-    pub fn new(settings: &KafkaSourceSettings) -> Result<Self, SourceError> {
-        let assignment = Assignment { partitions: Arc::default(), group: Arc::from(settings.group_id.as_str()) };
+    /// Joins the consumer group and subscribes to every context topic; records are confirmed in `store`.
+    pub fn new(settings: &KafkaSourceSettings, store: Database) -> Result<Self, SourceError> {
+        let assignment = Assignment {
+            partitions: Arc::default(),
+            joined: Arc::default(),
+            group: Arc::from(settings.group_id.as_str()),
+        };
         let mut config = ClientConfig::new();
+        for (property, value) in &settings.security {
+            config.set(property, value.expose_secret());
+        }
         if let Some(contexts) = settings.debug.as_deref().filter(|c| !c.is_empty()) {
             config.set("debug", contexts).set_log_level(RDKafkaLogLevel::Debug);
         }
@@ -134,7 +195,153 @@ impl KafkaSource {
         let topics: Vec<String> = Context::ALL.iter().map(|context| context.topic(&settings.topic_prefix)).collect();
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
-        Ok(KafkaSource { consumer, assignment })
+        Ok(KafkaSource {
+            consumer,
+            assignment,
+            store,
+            subscriber: settings.subscriber.clone(),
+            received: Vec::new(),
+            refused: HashMap::new(),
+        })
+    }
+
+    /// Takes at least one record from the consumer, then whatever follows within [`FILL_WAIT`], up to `limit`.
+    async fn receive(&mut self, limit: usize) -> Result<(), SourceError> {
+        let first = self.consumer.recv().await?;
+        self.received.push(to_received(&first));
+        while self.received.len() < limit {
+            match tokio::time::timeout(FILL_WAIT, self.consumer.recv()).await {
+                Ok(Ok(message)) => self.received.push(to_received(&message)),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "consumer error while filling a batch");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// The received records the store confirms, as the store holds them; the others are refused (kept,
+    /// logged, counted). On a failure nothing is lost: the records stay received for the next try.
+    async fn confirm(&mut self) -> Result<Vec<SourcedEvent>, SourceError> {
+        let ids: Vec<Uuid> = self
+            .received
+            .iter()
+            .filter_map(|received| match received {
+                Received::Event(sourced) => Some(sourced.event.event_id),
+                Received::Unreadable { .. } => None,
+            })
+            .collect();
+        let mut stored: HashMap<Uuid, RecordedEvent> = HashMap::new();
+        if !ids.is_empty() {
+            for event in event_store::read_events(&self.store, &ids).await? {
+                stored.insert(event.event_id, event);
+            }
+        }
+        let mut confirmed = Vec::new();
+        let mut refusals = Vec::new();
+        for received in &self.received {
+            match received {
+                Received::Event(sourced) => {
+                    let truth = stored.get(&sourced.event.event_id);
+                    match verdict(&sourced.event, truth) {
+                        Ok(()) => confirmed.push(SourcedEvent {
+                            event: truth.cloned().unwrap_or_else(|| sourced.event.clone()),
+                            origin: sourced.origin.clone(),
+                        }),
+                        Err(reason) => refusals.push(Refusal {
+                            origin: sourced.origin.clone(),
+                            stream_id: Some(sourced.event.stream_id.clone()),
+                            event_id: Some(sourced.event.event_id),
+                            event_type: Some(sourced.event.event_type.clone()),
+                            reason,
+                        }),
+                    }
+                }
+                Received::Unreadable { origin, key, reason } => refusals.push(Refusal {
+                    origin: origin.clone(),
+                    stream_id: key.clone(),
+                    event_id: None,
+                    event_type: None,
+                    reason: reason.clone(),
+                }),
+            }
+        }
+        if !refusals.is_empty() {
+            self.refuse(&refusals).await?;
+        }
+        self.received.clear();
+        Ok(confirmed)
+    }
+
+    /// Keeps `refusals` in `rejected_records` (once per subscriber and record), logs and counts them.
+    async fn refuse(&mut self, refusals: &[Refusal]) -> Result<(), SourceError> {
+        let mut topics = Vec::new();
+        let mut partitions = Vec::new();
+        let mut offsets = Vec::new();
+        for refusal in refusals {
+            if let Origin::Kafka { topic, partition, offset } = &refusal.origin {
+                topics.push(topic.as_str());
+                partitions.push(*partition);
+                offsets.push(*offset);
+            }
+        }
+        let streams: Vec<Option<&str>> = refusals.iter().map(|r| r.stream_id.as_deref()).collect();
+        let ids: Vec<Option<Uuid>> = refusals.iter().map(|r| r.event_id).collect();
+        let types: Vec<Option<&str>> = refusals.iter().map(|r| r.event_type.as_deref()).collect();
+        let reasons: Vec<&str> = refusals.iter().map(|r| r.reason.as_str()).collect();
+        let client = self.store.pool().get().await.map_err(event_store::ReadError::from)?;
+        client
+            .execute(
+                "INSERT INTO rejected_records \
+                 (subscriber, topic, partition, kafka_offset, stream_id, event_id, event_type, reason) \
+                 SELECT $1, * FROM unnest($2::text[], $3::int4[], $4::int8[], $5::text[], $6::uuid[], $7::text[], \
+                 $8::text[]) ON CONFLICT DO NOTHING",
+                &[&self.subscriber, &topics, &partitions, &offsets, &streams, &ids, &types, &reasons],
+            )
+            .await
+            .map_err(event_store::ReadError::from)?;
+        for refusal in refusals {
+            tracing::error!(
+                subscriber = %self.subscriber,
+                origin = ?refusal.origin,
+                stream = refusal.stream_id.as_deref().unwrap_or("?"),
+                event_id = ?refusal.event_id,
+                event_type = refusal.event_type.as_deref().unwrap_or("?"),
+                reason = %refusal.reason,
+                "a Kafka record was refused: the store does not hold it as it says; it changes nothing"
+            );
+            if let Origin::Kafka { topic, partition, offset } = &refusal.origin {
+                let next = self.refused.entry((topic.clone(), *partition)).or_insert(0);
+                *next = (*next).max(offset + 1);
+            }
+        }
+        metrics::counter!(REJECTED_RECORDS, "subscriber" => self.subscriber.clone()).increment(refusals.len() as u64);
+        Ok(())
+    }
+
+    /// Commits, per partition, the offset after the newest record of `handled` or refused so far.
+    fn commit(&mut self, handled: &[SourcedEvent]) {
+        let mut next: HashMap<(String, i32), i64> = std::mem::take(&mut self.refused);
+        for sourced in handled {
+            if let Origin::Kafka { topic, partition, offset } = &sourced.origin {
+                let entry = next.entry((topic.clone(), *partition)).or_insert(0);
+                *entry = (*entry).max(offset + 1);
+            }
+        }
+        let mut offsets = TopicPartitionList::new();
+        for ((topic, partition), offset) in next {
+            if let Err(error) = offsets.add_partition_offset(&topic, partition, Offset::Offset(offset)) {
+                tracing::warn!(%error, "cannot record an offset to commit");
+            }
+        }
+        if offsets.count() > 0
+            && let Err(error) = self.consumer.commit(&offsets, CommitMode::Async)
+        {
+            // Harmless: the stored checkpoint is what counts; a lagging commit only means re-reading.
+            tracing::debug!(%error, "committing offsets to Kafka failed");
+        }
     }
 
     /// Sets [`LAG_SECONDS`] of each partition in `batch` to the age of its newest record.
@@ -162,7 +369,47 @@ impl KafkaSource {
     }
 }
 
-fn to_event(message: &BorrowedMessage<'_>) -> Option<SourcedEvent> {
+/// A Kafka record a subscriber refused, as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedRecord {
+    pub subscriber: String,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub stream_id: Option<String>,
+    pub event_id: Option<Uuid>,
+    pub event_type: Option<String>,
+    pub reason: String,
+    pub seen_at: time::OffsetDateTime,
+}
+
+/// Every record refused by a subscriber, oldest first.
+pub async fn rejected_records(store: &Database) -> Result<Vec<RejectedRecord>, event_store::ReadError> {
+    let client = store.pool().get().await?;
+    let rows = client
+        .query(
+            "SELECT subscriber, topic, partition, kafka_offset, stream_id, event_id, event_type, reason, seen_at \
+             FROM rejected_records ORDER BY seen_at, subscriber, topic, partition, kafka_offset",
+            &[],
+        )
+        .await?;
+    let record = |row: &tokio_postgres::Row| -> Result<RejectedRecord, tokio_postgres::Error> {
+        Ok(RejectedRecord {
+            subscriber: row.try_get(0)?,
+            topic: row.try_get(1)?,
+            partition: row.try_get(2)?,
+            offset: row.try_get(3)?,
+            stream_id: row.try_get(4)?,
+            event_id: row.try_get(5)?,
+            event_type: row.try_get(6)?,
+            reason: row.try_get(7)?,
+            seen_at: row.try_get(8)?,
+        })
+    };
+    Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
+}
+
+fn to_received(message: &BorrowedMessage<'_>) -> Received {
     let origin =
         Origin::Kafka { topic: message.topic().to_owned(), partition: message.partition(), offset: message.offset() };
     let text = |bytes: Option<&[u8]>| bytes.and_then(|b| std::str::from_utf8(b).ok()).map(str::to_owned);
@@ -175,62 +422,109 @@ fn to_event(message: &BorrowedMessage<'_>) -> Option<SourcedEvent> {
     };
     match (key, payload) {
         (Some(key), Some(payload)) => match wire::from_record(&key, &payload, header) {
-            Ok(event) => Some(SourcedEvent { event, origin }),
+            Ok(event) => Received::Event(SourcedEvent { event, origin }),
             Err(error) => {
-                tracing::error!(%error, ?origin, "skipping a record that is not a Learnlog event");
-                None
+                Received::Unreadable { origin, key: Some(key), reason: format!("not a Learnlog event: {error}") }
             }
         },
-        _ => {
-            tracing::error!(?origin, "skipping a record without a text key and value");
-            None
-        }
+        (key, _) => Received::Unreadable { origin, key, reason: "no text key and value".to_owned() },
     }
+}
+
+/// Whether the store confirms `record`: it holds an event under the record's id, in the same place of the
+/// same stream, of the same type and schema, with the same payload. `Err` says what differs.
+fn verdict(record: &RecordedEvent, stored: Option<&RecordedEvent>) -> Result<(), String> {
+    let Some(stored) = stored else {
+        return Err("the event store holds no event with this id".to_owned());
+    };
+    let differs = |what: &str| Err(format!("the event store holds this id with another {what}"));
+    if stored.stream_id != record.stream_id {
+        return differs("stream");
+    }
+    if stored.stream_version != record.stream_version {
+        return differs("stream version");
+    }
+    if stored.position != record.position {
+        return differs("position");
+    }
+    if stored.event_type != record.event_type || stored.schema_version != record.schema_version {
+        return differs("type");
+    }
+    if stored.payload != record.payload {
+        return differs("payload");
+    }
+    Ok(())
 }
 
 impl EventSource for KafkaSource {
     async fn next_batch(&mut self, limit: usize) -> Result<Vec<SourcedEvent>, SourceError> {
-        let mut batch = Vec::new();
         loop {
-            let first = self.consumer.recv().await?;
-            batch.extend(to_event(&first));
+            if self.received.is_empty() {
+                self.receive(limit).await?;
+            }
+            let batch = self.confirm().await?;
             if !batch.is_empty() {
-                break;
+                self.report_age(&batch);
+                return Ok(batch);
             }
+            // Every record was refused: all before them were acknowledged already, so their offsets can go.
+            self.commit(&[]);
         }
-        while batch.len() < limit {
-            match tokio::time::timeout(FILL_WAIT, self.consumer.recv()).await {
-                Ok(Ok(message)) => batch.extend(to_event(&message)),
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "consumer error while filling a batch");
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        self.report_age(&batch);
-        Ok(batch)
     }
 
     async fn acknowledge(&mut self, batch: &[SourcedEvent]) {
-        let mut next: HashMap<(&str, i32), i64> = HashMap::new();
-        for sourced in batch {
-            if let Origin::Kafka { topic, partition, offset } = &sourced.origin {
-                let entry = next.entry((topic.as_str(), *partition)).or_insert(0);
-                *entry = (*entry).max(offset + 1);
-            }
+        self.commit(batch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored() -> RecordedEvent {
+        RecordedEvent {
+            position: 7,
+            stream_id: "order-1".to_owned(),
+            stream_version: 2,
+            event_id: Uuid::now_v7(),
+            event_type: "OrderPaid".to_owned(),
+            schema_version: 2,
+            payload: r#"{"amount_cents":1999}"#.to_owned(),
+            metadata: events::Metadata::default(),
+            occurred_at: time::OffsetDateTime::UNIX_EPOCH,
+            recorded_at: time::OffsetDateTime::UNIX_EPOCH,
         }
-        let mut offsets = TopicPartitionList::new();
-        for ((topic, partition), offset) in next {
-            if let Err(error) = offsets.add_partition_offset(topic, partition, Offset::Offset(offset)) {
-                tracing::warn!(%error, "cannot record an offset to commit");
-            }
-        }
-        if offsets.count() > 0
-            && let Err(error) = self.consumer.commit(&offsets, CommitMode::Async)
-        {
-            // Harmless: the stored checkpoint is what counts; a lagging commit only means re-reading.
-            tracing::debug!(%error, "committing offsets to Kafka failed");
+    }
+
+    #[test]
+    fn a_record_the_store_holds_as_it_says_is_confirmed() {
+        let truth = stored();
+        assert_eq!(verdict(&truth.clone(), Some(&truth)), Ok(()));
+    }
+
+    #[test]
+    fn a_record_with_an_id_the_store_does_not_hold_is_refused() {
+        assert_eq!(verdict(&stored(), None), Err("the event store holds no event with this id".to_owned()));
+    }
+
+    #[test]
+    fn a_record_that_differs_from_the_stored_event_is_refused_saying_where() {
+        let truth = stored();
+        type Forgery = fn(&mut RecordedEvent);
+        let cases: [(Forgery, &str); 5] = [
+            (|r| r.stream_id = "wallet-1".to_owned(), "stream"),
+            (|r| r.stream_version = 3, "stream version"),
+            (|r| r.position = 8, "position"),
+            (|r| r.event_type = "RefundApproved".to_owned(), "type"),
+            (|r| r.payload = r#"{"amount_cents":999999}"#.to_owned(), "payload"),
+        ];
+        for (forge, what) in cases {
+            let mut forged = truth.clone();
+            forge(&mut forged);
+            assert_eq!(
+                verdict(&forged, Some(&truth)),
+                Err(format!("the event store holds this id with another {what}"))
+            );
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod admin;
 mod checkpoint;
 pub mod dead_letters;
+pub mod gaps;
 pub mod kafka;
 mod projections;
 use projections::Writes;
@@ -53,6 +54,8 @@ pub enum ProjectorError {
     Decode(#[from] DecodeError),
     #[error("people's keys cannot be read: {0}")]
     Keys(event_store::ReadError),
+    #[error("the event store cannot be read: {0}")]
+    Store(event_store::ReadError),
 }
 
 impl ProjectorError {
@@ -66,7 +69,10 @@ impl ProjectorError {
             ProjectorError::Postgres(error) => error
                 .as_db_error()
                 .is_some_and(|db| matches!(db.code().code().get(..2), Some("22" | "23" | "42" | "54"))),
-            ProjectorError::Pool(_) | ProjectorError::Source(_) | ProjectorError::Keys(_) => false,
+            ProjectorError::Pool(_)
+            | ProjectorError::Source(_)
+            | ProjectorError::Keys(_)
+            | ProjectorError::Store(_) => false,
         }
     }
 
@@ -217,7 +223,9 @@ impl Projector {
             // checkpoint, and the rebuild goes on from the one before.
             transaction.batch_execute("SET LOCAL synchronous_commit = off").await?;
         }
-        let fresh = self.claim(transaction, batch).await?;
+        let (claimed, lost) = self.claim(transaction, batch).await?;
+        let filled = gaps::fill(transaction, &self.keyring, &self.name, &lost).await?;
+        let fresh = gaps::with_fills(&claimed, &lost, &filled);
         let mut streams: Vec<&str> = fresh.iter().map(|event| event.stream_id.as_str()).collect();
         streams.sort_unstable();
         streams.dedup();
@@ -324,13 +332,15 @@ impl Projector {
     /// Locks the checkpoints `batch` touches, moves them past it, and returns the events they did not cover:
     /// feed events after the stored position; Kafka records after their partition's stored offset whose
     /// stream version is also new to the read models (a relay restart republishes under new offsets). The
-    /// second test is per stream on purpose: it holds whatever order the broker keeps between streams.
+    /// second test is per stream on purpose: it holds whatever order the broker keeps between streams. Also
+    /// returns the gaps: records that skip versions of their stream ([`gaps`]).
     async fn claim<'b>(
         &self,
         transaction: &Transaction<'_>,
         batch: &'b [SourcedEvent],
-    ) -> Result<Vec<&'b RecordedEvent>, ProjectorError> {
+    ) -> Result<(Vec<&'b RecordedEvent>, Vec<gaps::Gap>), ProjectorError> {
         let mut fresh = Vec::new();
+        let mut lost = Vec::new();
         let mut feed_position = None;
         let mut partitions: Vec<PartitionKey> = batch
             .iter()
@@ -371,6 +381,15 @@ impl Projector {
                         mark.offset = *offset;
                         let version = projected.entry(event.stream_id.clone()).or_insert(0);
                         if event.stream_version > *version {
+                            if gaps::skips(*version, event.stream_version) {
+                                lost.push(gaps::Gap {
+                                    before: fresh.len(),
+                                    stream_id: event.stream_id.clone(),
+                                    after_version: *version,
+                                    version: event.stream_version,
+                                    origin: sourced.origin.clone(),
+                                });
+                            }
                             *version = event.stream_version;
                             mark.position = mark.position.max(event.position);
                             fresh.push(event);
@@ -385,7 +404,7 @@ impl Projector {
         if !marks.is_empty() {
             checkpoint::store_partitions(transaction, &self.name, &marks).await?;
         }
-        Ok(fresh)
+        Ok((fresh, lost))
     }
 }
 

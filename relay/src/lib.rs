@@ -16,6 +16,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use secrecy::{ExposeSecret, SecretString};
 
 const BATCH_SIZE: i64 = 5000;
 const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -30,6 +31,8 @@ pub struct KafkaSettings {
     /// Partitions of each topic the relay creates.
     pub partitions: i32,
     pub replication_factor: i32,
+    /// TLS and SASL for the connections (librdkafka properties); the values never show in a printout.
+    pub security: Vec<(String, SecretString)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +49,7 @@ pub enum RelayError {
 
 /// Creates every context topic that does not exist yet, with infinite retention (analysts replay from Kafka).
 pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), RelayError> {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", &settings.brokers).create()?;
+    let admin: AdminClient<DefaultClientContext> = client_config(&settings.brokers, &settings.security).create()?;
     let names: Vec<String> = Context::ALL.iter().map(|context| context.topic(&settings.topic_prefix)).collect();
     let topics: Vec<NewTopic<'_>> = names
         .iter()
@@ -66,6 +68,23 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), RelayError> {
     Ok(())
 }
 
+/// A client of `brokers`, connected with `security` (TLS, SASL).
+pub fn client_config(brokers: &str, security: &[(String, SecretString)]) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", brokers);
+    for (property, value) in security {
+        config.set(property, value.expose_secret());
+    }
+    config
+}
+
+/// The relay's producer settings: idempotent, acknowledged by every in-sync replica, batched for 5 ms.
+pub fn producer_config(brokers: &str, security: &[(String, SecretString)]) -> ClientConfig {
+    let mut config = client_config(brokers, security);
+    config.set("enable.idempotence", "true").set("acks", "all").set("linger.ms", "5");
+    config
+}
+
 /// Publishes the feed to Kafka.
 pub struct Relay {
     store: Database,
@@ -82,12 +101,7 @@ impl std::fmt::Debug for Relay {
 
 impl Relay {
     pub fn new(store: Database, settings: KafkaSettings) -> Result<Self, RelayError> {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", &settings.brokers)
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "5")
-            .create()?;
+        let producer = producer_config(&settings.brokers, &settings.security).create()?;
         Ok(Relay { store, producer, settings, name: "kafka".to_owned() })
     }
 

@@ -89,6 +89,9 @@ pub struct Sagas {
     read: Database,
     checkout: Checkout,
     stalled_after: Duration,
+    /// Whether the sweep also fulfils paid orders whose `OrderPaid` was not handled in time: an operator's
+    /// safety net under delivery, counted when it repairs anything; never what makes delivery correct.
+    paid_order_sweep: bool,
     mailing: certificates::Mailing,
 }
 
@@ -100,13 +103,18 @@ impl Sagas {
             read: read.clone(),
             frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
         };
-        Sagas { store, read, checkout, stalled_after: recovery::STALLED_AFTER, mailing }
+        Sagas { store, read, checkout, stalled_after: recovery::STALLED_AFTER, paid_order_sweep: true, mailing }
     }
 
     /// Links in emails (a certificate's verification page) point to `frontend_url`.
     pub fn linking_to(mut self, frontend_url: &str) -> Self {
         frontend_url.clone_into(&mut self.mailing.frontend_url);
         self
+    }
+
+    /// Switches the sweep of paid but unfulfilled orders on or off (`LEARNLOG_PAID_ORDER_SWEEP`).
+    pub fn sweeping_paid_orders(self, on: bool) -> Self {
+        Sagas { paid_order_sweep: on, ..self }
     }
 
     /// Finishes stalled orders after `grace` instead of [`recovery::STALLED_AFTER`] (tests).
@@ -149,7 +157,8 @@ impl Sagas {
     async fn finish_stalled_orders(&self) {
         loop {
             tokio::time::sleep(recovery::SWEEP_EVERY.min(self.stalled_after)).await;
-            if let Err(failure) = recovery::finish_stalled(&self.checkout, &self.read, self.stalled_after).await {
+            let sweep = recovery::finish_stalled(&self.checkout, &self.read, self.stalled_after, self.paid_order_sweep);
+            if let Err(failure) = sweep.await {
                 tracing::warn!(?failure, "finishing stalled orders failed; trying again later");
             }
         }

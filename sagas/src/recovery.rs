@@ -4,6 +4,9 @@
 //! a grace period, through the same idempotent steps (keyed by the order id). And orders still `paid` after
 //! the grace period, whose `OrderPaid` the sagas should have fulfilled: fulfilled here with a warning, as a
 //! safety net under delivery (an event a broker never handed over must not leave a buyer without access).
+//! Every repair is counted in [`REPAIRED`]: a paid order the sweep had to fulfil means an `OrderPaid` was
+//! not handled, which delivery must never allow; operators alert on it. The paid-order part can be switched
+//! off (`LEARNLOG_PAID_ORDER_SWEEP=off`), as the scenarios that prove delivery do.
 
 use std::time::Duration;
 
@@ -14,6 +17,10 @@ use events::commerce::PaymentMethod;
 use uuid::Uuid;
 
 use crate::Failure;
+
+/// Orders the sweep finished, by what it did (`placed`: settled an order whose request stopped; `paid`:
+/// fulfilled a paid order whose event was not handled in time).
+pub const REPAIRED: &str = "learnlog_saga_sweep_repairs_total";
 
 /// How often the sagas look for stalled orders.
 pub(crate) const SWEEP_EVERY: Duration = Duration::from_secs(5);
@@ -42,6 +49,7 @@ pub(crate) async fn finish_stalled(
     checkout: &Checkout,
     read: &Database,
     stalled_after: Duration,
+    paid_orders: bool,
 ) -> Result<usize, Failure> {
     let seconds = stalled_after.as_secs_f64();
     let mut finished = 0;
@@ -58,7 +66,11 @@ pub(crate) async fn finish_stalled(
             None => continue,
         }
         tracing::info!(order = %order_id, "a stalled order was finished");
+        metrics::counter!(REPAIRED, "kind" => "placed").increment(1);
         finished += 1;
+    }
+    if !paid_orders {
+        return Ok(finished);
     }
     Ok(finished + fulfil_paid(checkout, read, seconds).await?)
 }
@@ -74,7 +86,10 @@ async fn fulfil_paid(checkout: &Checkout, read: &Database, seconds: f64) -> Resu
         let cause = Cause { event_id: order_id, correlation_id: None };
         // One order that cannot be fulfilled does not hold up the others.
         match crate::checkout::fulfil(checkout, &cause, order_id).await {
-            Ok(()) => fulfilled += 1,
+            Ok(()) => {
+                metrics::counter!(REPAIRED, "kind" => "paid").increment(1);
+                fulfilled += 1;
+            }
             Err(failure) => {
                 tracing::warn!(order = %order_id, ?failure, "fulfilling a paid order failed; tried again later")
             }

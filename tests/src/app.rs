@@ -99,6 +99,7 @@ impl TestApp {
             topic_prefix: topic_prefix.clone(),
             partitions: 3,
             replication_factor: 1,
+            security: Vec::new(),
         };
         ensure_topics(&settings).await.expect("topics are created");
         Self::start_in(Mode::Kafka { brokers: brokers.to_owned(), topic_prefix, group_id, session_timeout_ms }).await
@@ -174,6 +175,7 @@ impl TestApp {
             topic_prefix: topic_prefix.clone(),
             partitions: 3,
             replication_factor: 1,
+            security: Vec::new(),
         };
         let relay = Relay::new(self.store.clone(), settings).expect("relay producer");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -183,10 +185,15 @@ impl TestApp {
         *running = Some((stop, task));
     }
 
-    /// The environment a `learnlog serve` process needs to join this app (Kafka mode): its database,
-    /// brokers, topic prefix and consumer group.
+    /// The environment a `learnlog serve` process needs to join this app: its database and keys, and in Kafka
+    /// mode its brokers, topic prefix and consumer group.
     pub fn process_environment(&self) -> Vec<(&'static str, String)> {
-        let mut environment = vec![("DATABASE_URL", self.database.url.clone())];
+        let mut environment = vec![
+            ("DATABASE_URL", self.database.url.clone()),
+            // This app's keys: tokens it mints are good at the process, and personal data opens alike.
+            ("LEARNLOG_JWT_SECRET", SECRET.to_owned()),
+            ("LEARNLOG_DATA_KEY", DATA_KEY.to_owned()),
+        ];
         if let Mode::Kafka { brokers, topic_prefix, group_id, session_timeout_ms } = &self.mode {
             environment.extend([
                 ("KAFKA_BROKERS", brokers.clone()),
@@ -266,13 +273,15 @@ impl TestApp {
             }
             Mode::Kafka { brokers, topic_prefix, group_id, session_timeout_ms } => {
                 let settings = KafkaSourceSettings {
+                    subscriber: "projector".to_owned(),
                     brokers: brokers.clone(),
                     topic_prefix: topic_prefix.clone(),
                     group_id: group_id.clone(),
                     session_timeout_ms: *session_timeout_ms,
                     debug: None,
+                    security: Vec::new(),
                 };
-                let source = KafkaSource::new(&settings).expect("consumer joins");
+                let source = KafkaSource::new(&settings, self.store.clone()).expect("consumer joins");
                 let assignment = source.assignment();
                 self.projector = Some((stop, tokio::spawn(projector.run(source, stopped))));
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -315,13 +324,15 @@ impl TestApp {
             // Through Kafka, in a consumer group of their own, as `learnlog serve --role sagas` does.
             Mode::Kafka { brokers, topic_prefix, group_id, session_timeout_ms } => {
                 let settings = KafkaSourceSettings {
+                    subscriber: "sagas".to_owned(),
                     brokers: brokers.clone(),
                     topic_prefix: topic_prefix.clone(),
                     group_id: format!("{group_id}-sagas"),
                     session_timeout_ms: *session_timeout_ms,
                     debug: None,
+                    security: Vec::new(),
                 };
-                let source = KafkaSource::new(&settings).expect("the sagas' consumer joins");
+                let source = KafkaSource::new(&settings, self.store.clone()).expect("the sagas' consumer joins");
                 drop(tokio::spawn(sagas.run_on(source, stopping)));
             }
         }

@@ -1,7 +1,9 @@
 //! `learnlog bench lag`: how long after a command's 201 its write is visible through the query API, at fixed
 //! offered rates (open loop), in embedded mode and, when `KAFKA_BROKERS` is set, through Kafka. Visibility is
 //! a read with the command's consistency token answering `fresh`. The baseline is a bare HTTP round trip to
-//! the same server (`GET /healthz`), the floor under any read.
+//! the same server (`GET /healthz`), the floor under any read; with Kafka, also the broker's own
+//! produce-to-consume round trip with the relay's producer settings and the consumers' fetch wait, the floor
+//! under any write that travels through Kafka.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,9 +50,17 @@ pub async fn lag(config: &Config, options: &LagOptions) -> Result<String, Error>
         None => report.push_str("(kafka mode skipped: set KAFKA_BROKERS to a running broker)\n"),
     }
     for (index, (mode, kafka)) in modes.into_iter().enumerate() {
+        let round_trip = match &kafka {
+            Some(kafka) => broker_round_trip(kafka).await,
+            None => Ok(String::new()),
+        };
         let result = run_mode(&bench, config, mode, kafka, index, options, &mut report).await;
         if let Err(error) = result {
             report.push_str(&format!("{mode}: failed: {error}\n"));
+        }
+        match round_trip {
+            Ok(line) => report.push_str(&line),
+            Err(error) => report.push_str(&format!("broker round trip: failed: {error}\n")),
         }
     }
     bench.stop().await?;
@@ -132,6 +142,73 @@ async fn run_mode(
     let _ = stop.send(true);
     let _ = running.await;
     Ok(())
+}
+
+/// Records sent one at a time for the broker's round trip.
+const ROUND_TRIPS: usize = 200;
+
+/// The broker's produce-to-consume round trip: a producer with the relay's settings sends one record at a
+/// time to a topic of its own, and a consumer with the subscribers' fetch wait, already positioned at the
+/// end, receives it; p50 and p99 of the time between the two.
+async fn broker_round_trip(kafka: &KafkaConfig) -> Result<String, Error> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    use rdkafka::{Offset, TopicPartitionList};
+
+    let settings = relay::KafkaSettings {
+        brokers: kafka.brokers.clone(),
+        topic_prefix: format!("{}roundtrip.", kafka.topic_prefix),
+        partitions: 1,
+        replication_factor: kafka.replication_factor,
+        security: kafka.security.clone(),
+    };
+    relay::ensure_topics(&settings).await?;
+    let topic = events::Context::Catalog.topic(&settings.topic_prefix);
+    let producer: FutureProducer =
+        relay::producer_config(&kafka.brokers, &kafka.security).create().map_err(relay::RelayError::from)?;
+    let consumer: BaseConsumer = relay::client_config(&kafka.brokers, &kafka.security)
+        .set("group.id", format!("{}-roundtrip", kafka.group_id))
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", projector::kafka::FETCH_WAIT_MS)
+        .create()
+        .map_err(relay::RelayError::from)?;
+    let mut positions = TopicPartitionList::new();
+    positions.add_partition_offset(&topic, 0, Offset::End).map_err(relay::RelayError::from)?;
+    consumer.assign(&positions).map_err(relay::RelayError::from)?;
+    let consumer = Arc::new(consumer);
+    let mut times = Vec::with_capacity(ROUND_TRIPS);
+    for n in 0..ROUND_TRIPS + 10 {
+        let key = n.to_string();
+        let sent = Instant::now();
+        let delivery = producer.send_result(FutureRecord::to(&topic).key(&key).payload("{}")).map_err(|(e, _)| e);
+        let delivery = delivery.map_err(relay::RelayError::from)?;
+        let waiting = Arc::clone(&consumer);
+        let received = tokio::task::spawn_blocking(move || {
+            use rdkafka::message::Message;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Some(Ok(message)) = waiting.poll(Duration::from_millis(100))
+                    && message.key() == Some(key.as_bytes())
+                {
+                    return Some(Instant::now());
+                }
+            }
+            None
+        })
+        .await
+        .map_err(|e| Error::Config(e.to_string()))?;
+        let _ = delivery.await;
+        // The first few warm the connections up.
+        if let Some(received) = received.filter(|_| n >= 10) {
+            times.push(received - sent);
+        }
+    }
+    let (p50, p99) = percentiles_ms(&mut times);
+    Ok(format!(
+        "broker round trip (produce -> consume, fetch wait {} ms, {} records): p50 {p50:.2} ms, p99 {p99:.2} ms\n",
+        projector::kafka::FETCH_WAIT_MS,
+        times.len()
+    ))
 }
 
 #[derive(Clone)]

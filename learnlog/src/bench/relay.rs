@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use database::Database;
 use event_store::{AppendRequest, ExpectedVersion, PgEventStore, checkpoint};
 use events::{Context, RecordedEvent, wire};
-use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use relay::{KafkaSettings, Relay, ensure_topics};
@@ -16,7 +15,7 @@ use uuid::Uuid;
 
 use super::BenchCluster;
 use super::append::sample_event;
-use crate::config::Config;
+use crate::config::{Config, KafkaConfig};
 use crate::error::Error;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -32,12 +31,12 @@ pub struct RelayOptions {
 pub async fn relay(config: &Config, options: &RelayOptions) -> Result<String, Error> {
     let kafka = config.kafka.clone().ok_or_else(|| Error::Config("`bench relay` needs KAFKA_BROKERS".into()))?;
     let bench = BenchCluster::start().await?;
-    let result = run(&bench, &kafka.brokers, options).await;
+    let result = run(&bench, &kafka, options).await;
     bench.stop().await?;
     result
 }
 
-async fn run(bench: &BenchCluster, brokers: &str, options: &RelayOptions) -> Result<String, Error> {
+async fn run(bench: &BenchCluster, kafka: &KafkaConfig, options: &RelayOptions) -> Result<String, Error> {
     let store = Database::connect(&bench.database("bench_relay", None).await?, 8)?;
     let events = fill(&store, options.events).await?;
     let mut report = format!(
@@ -45,8 +44,8 @@ async fn run(bench: &BenchCluster, brokers: &str, options: &RelayOptions) -> Res
         events.len()
     );
     for round in 1..=options.rounds.max(1) {
-        let base = baseline(brokers, &events).await?;
-        let ours = relayed(&store, brokers, &events, round).await?;
+        let base = baseline(kafka, &events).await?;
+        let ours = relayed(&store, kafka, &events, round).await?;
         report
             .push_str(&format!("{round:>5} | {base:>17.0} | {ours:>14.0} | {:>4.2}x\n", ours / base.max(f64::EPSILON)));
     }
@@ -83,21 +82,22 @@ async fn fill(store: &Database, count: usize) -> Result<Vec<RecordedEvent>, Erro
     }
 }
 
-fn settings(brokers: &str, prefix: &str) -> KafkaSettings {
-    KafkaSettings { brokers: brokers.to_owned(), topic_prefix: prefix.to_owned(), partitions: 6, replication_factor: 1 }
+fn settings(kafka: &KafkaConfig, prefix: &str) -> KafkaSettings {
+    KafkaSettings {
+        brokers: kafka.brokers.clone(),
+        topic_prefix: prefix.to_owned(),
+        partitions: 6,
+        replication_factor: 1,
+        security: kafka.security.clone(),
+    }
 }
 
 /// A plain producer with the relay's settings, sending every record, then awaiting every acknowledgement.
-async fn baseline(brokers: &str, events: &[RecordedEvent]) -> Result<f64, Error> {
+async fn baseline(kafka: &KafkaConfig, events: &[RecordedEvent]) -> Result<f64, Error> {
     let prefix = format!("benchbase{}.", Uuid::now_v7().simple());
-    ensure_topics(&settings(brokers, &prefix)).await?;
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .create()
-        .map_err(relay::RelayError::from)?;
+    ensure_topics(&settings(kafka, &prefix)).await?;
+    let producer: FutureProducer =
+        relay::producer_config(&kafka.brokers, &kafka.security).create().map_err(relay::RelayError::from)?;
     let topic = Context::Catalog.topic(&prefix);
     let started = Instant::now();
     let mut deliveries = Vec::with_capacity(events.len());
@@ -115,11 +115,11 @@ async fn baseline(brokers: &str, events: &[RecordedEvent]) -> Result<f64, Error>
 }
 
 /// The relay from the start of the store until its checkpoint reaches the last event.
-async fn relayed(store: &Database, brokers: &str, events: &[RecordedEvent], round: usize) -> Result<f64, Error> {
+async fn relayed(store: &Database, kafka: &KafkaConfig, events: &[RecordedEvent], round: usize) -> Result<f64, Error> {
     let prefix = format!("benchrelay{}.", Uuid::now_v7().simple());
-    ensure_topics(&settings(brokers, &prefix)).await?;
+    ensure_topics(&settings(kafka, &prefix)).await?;
     let name = format!("bench-{round}-{}", Uuid::now_v7().simple());
-    let relay = Relay::new(store.clone(), settings(brokers, &prefix))?.named(name.clone());
+    let relay = Relay::new(store.clone(), settings(kafka, &prefix))?.named(name.clone());
     let head = events.last().map_or(0, |e| e.position);
     let (stop, stopped) = watch::channel(false);
     let started = Instant::now();

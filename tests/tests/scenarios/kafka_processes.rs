@@ -92,3 +92,52 @@ async fn when_one_of_two_projector_processes_dies_the_other_takes_over_its_parti
     let rebuilt = app.rebuild().await;
     assert_eq!(TestApp::catalogue(&app.database).await, TestApp::catalogue(&rebuilt).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_that_says_it_is_ready_reads_its_own_writes_at_once() {
+    // Groups rebalance as on a deployed broker: a new group's first rebalance waits 3 s for more members.
+    let broker = tests::kafka::spawn_broker_with_rebalance_delay().await;
+    let mut app = TestApp::start_kafka_on(&broker.address, 10_000).await;
+    app.stop_projector().await;
+    let mut environment = environment(&app);
+    // A short consistency wait: a read right after readiness must not need the consumer to join first.
+    environment.push(("LEARNLOG_CONSISTENCY_WAIT_MS", "1000".to_owned()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let listen = format!("127.0.0.1:{port}");
+    let _process = LearnlogProcess::serve_on(&["command-api", "query-api", "projector"], &listen, &pairs(&environment));
+    let http = reqwest::Client::new();
+    let started = tokio::time::Instant::now();
+    loop {
+        let ready = http.get(format!("http://{listen}/readyz")).send().await;
+        if ready.is_ok_and(|answer| answer.status() == 200) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the process never became ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, token) = app.user(Role::Instructor);
+    let writes = (0..20).map(|n| {
+        let (http, token, listen) = (&http, &token, &listen);
+        async move {
+            let created = http
+                .post(format!("http://{listen}/api/v1/courses"))
+                .bearer_auth(token)
+                .json(&TestApp::course_body(&format!("Right after readiness {n}")))
+                .send()
+                .await
+                .expect("the command answers");
+            assert_eq!(created.status(), 201);
+            let consistency = created.headers()["x-consistency-token"].to_str().expect("a token").to_owned();
+            let read = http
+                .get(format!("http://{listen}/api/v1/courses?limit=1"))
+                .header("x-consistency-token", consistency)
+                .send()
+                .await
+                .expect("the read answers");
+            read.headers().get("x-consistency").and_then(|v| v.to_str().ok()).map(str::to_owned)
+        }
+    });
+    let answers = futures_util::future::join_all(writes).await;
+    let fresh = answers.iter().filter(|answer| answer.as_deref() == Some("fresh")).count();
+    assert_eq!(fresh, 20, "every write made right after readiness is read back: {answers:?}");
+}
