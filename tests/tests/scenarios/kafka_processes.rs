@@ -102,6 +102,8 @@ async fn a_process_that_says_it_is_ready_reads_its_own_writes_at_once() {
     let mut environment = environment(&app);
     // A short consistency wait: a read right after readiness must not need the consumer to join first.
     environment.push(("LEARNLOG_CONSISTENCY_WAIT_MS", "1000".to_owned()));
+    let data_dir = std::env::temp_dir().join(format!("learnlog-ready-{}", uuid::Uuid::now_v7().simple()));
+    environment.push(("LEARNLOG_DATA_DIR", data_dir.display().to_string()));
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
     let listen = format!("127.0.0.1:{port}");
     let _process = LearnlogProcess::serve_on(&["command-api", "query-api", "projector"], &listen, &pairs(&environment));
@@ -140,4 +142,5 @@ async fn a_process_that_says_it_is_ready_reads_its_own_writes_at_once() {
     let answers = futures_util::future::join_all(writes).await;
     let fresh = answers.iter().filter(|answer| answer.as_deref() == Some("fresh")).count();
     assert_eq!(fresh, 20, "every write made right after readiness is read back: {answers:?}");
+    let _ = std::fs::remove_dir_all(&data_dir);
 }
