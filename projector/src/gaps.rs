@@ -1,9 +1,10 @@
 //! A gap is an alarm, never a skip (ARCHITECTURE.md, invariant 30). Every Kafka record carries its stream
-//! version; a record of version n+2 for a stream whose read models hold version n means the record of n+1
-//! was lost on the way (a broker that dropped it, a consumer positioned past it). The projector then logs
+//! version; a record of version n+2 for a stream whose subscriber handled version n means the record of n+1
+//! was lost on the way (a broker that dropped it, a consumer positioned past it). The subscriber then logs
 //! ERROR, counts `learnlog_subscription_gaps_total{subscriber}`, keeps the gap in `subscription_gaps` for
-//! operators, and reads the missing events from the store (the store is the truth; Kafka is the transport)
-//! to apply them in order before the record that revealed the gap.
+//! operators ([`report`]), and reads the missing events from the store (the store is the truth; Kafka is
+//! the transport) to handle them in order before the record that revealed the gap. The projector's side is
+//! here; the sagas keep their own versions and use [`skips`], [`Gap`] and [`report`].
 
 use deadpool_postgres::Transaction;
 use event_store::keys::KeyRing;
@@ -16,9 +17,9 @@ pub const GAPS: &str = "learnlog_subscription_gaps_total";
 /// The subscriber name of projectors in alarms (their checkpoints have names of their own).
 const SUBSCRIBER: &str = "projector";
 
-/// Versions of a stream that Kafka did not deliver before the record at `before` of the claimed events.
+/// Versions of a stream that Kafka did not deliver before the record at `before` of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Gap {
+pub struct Gap {
     /// Index, among the claimed events, of the record that revealed the gap.
     pub before: usize,
     pub stream_id: String,
@@ -29,9 +30,9 @@ pub(crate) struct Gap {
     pub origin: Origin,
 }
 
-/// Whether a record of `version` following `projected` (0: none yet) skips versions.
-pub(crate) fn skips(projected: i64, version: i64) -> bool {
-    version > projected + 1
+/// Whether a record of `version` following `handled` (0: none yet) skips versions.
+pub fn skips(handled: i64, version: i64) -> bool {
+    version > handled + 1
 }
 
 /// The events each gap misses, read from the store, in version order (empty where the versions turn out to be
@@ -64,21 +65,30 @@ pub(crate) async fn fill(
             .into_iter()
             .take_while(|event| event.stream_version < gap.version)
             .collect();
-        alarm(keyring, gap, have, missing.len()).await?;
+        report(keyring.store(), SUBSCRIBER, gap, have, missing.len()).await.map_err(ProjectorError::Store)?;
         filled.push(missing);
     }
     Ok(filled)
 }
 
-async fn alarm(keyring: &KeyRing, gap: &Gap, have: i64, found: usize) -> Result<(), ProjectorError> {
+/// Raises the alarm for `gap`, seen by `subscriber` whose last version of the stream was `have`: an ERROR,
+/// the counter, and a row in `subscription_gaps` (once per gap); `found` missing events were read from the
+/// store.
+pub async fn report(
+    store: &database::Database,
+    subscriber: &str,
+    gap: &Gap,
+    have: i64,
+    found: usize,
+) -> Result<(), event_store::ReadError> {
     let (topic, partition, offset) = match &gap.origin {
         Origin::Kafka { topic, partition, offset } => (Some(topic.as_str()), Some(*partition), Some(*offset)),
         Origin::Feed => (None, None, None),
     };
     tracing::error!(
-        subscriber = SUBSCRIBER,
+        subscriber,
         stream = %gap.stream_id,
-        projected = have,
+        handled = have,
         received = gap.version,
         ?topic,
         ?partition,
@@ -86,25 +96,17 @@ async fn alarm(keyring: &KeyRing, gap: &Gap, have: i64, found: usize) -> Result<
         read_from_the_store = found,
         "a gap: Kafka delivered a stream's version without the ones before it; they are read from the store"
     );
-    metrics::counter!(GAPS, "subscriber" => SUBSCRIBER).increment(1);
-    let client = keyring.store().pool().get().await?;
+    metrics::counter!(GAPS, "subscriber" => subscriber.to_owned()).increment(1);
+    let client = store.pool().get().await?;
     let first = have + 1;
     let last = gap.version - 1;
+    let found = i64::try_from(found).unwrap_or(0);
     client
         .execute(
             "INSERT INTO subscription_gaps \
              (subscriber, stream_id, first_missing, last_missing, topic, partition, kafka_offset, read_from_store) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-            &[
-                &SUBSCRIBER,
-                &gap.stream_id,
-                &first,
-                &last,
-                &topic,
-                &partition,
-                &offset,
-                &i64::try_from(found).unwrap_or(0),
-            ],
+            &[&subscriber, &gap.stream_id, &first, &last, &topic, &partition, &offset, &found],
         )
         .await?;
     Ok(())

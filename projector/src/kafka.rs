@@ -432,11 +432,14 @@ fn to_received(message: &BorrowedMessage<'_>) -> Received {
 }
 
 /// Whether the store confirms `record`: it holds an event under the record's id, in the same place of the
-/// same stream, of the same type and schema, with the same payload. `Err` says what differs.
+/// same stream, of the same type, with the same payload at the schema version the relay publishes (the
+/// current one: the stored payload upcast). `Err` says what differs.
 fn verdict(record: &RecordedEvent, stored: Option<&RecordedEvent>) -> Result<(), String> {
     let Some(stored) = stored else {
         return Err("the event store holds no event with this id".to_owned());
     };
+    let published = stored.upcast();
+    let stored: &RecordedEvent = &published;
     let differs = |what: &str| Err(format!("the event store holds this id with another {what}"));
     if stored.stream_id != record.stream_id {
         return differs("stream");
@@ -500,6 +503,16 @@ mod tests {
     fn a_record_the_store_holds_as_it_says_is_confirmed() {
         let truth = stored();
         assert_eq!(verdict(&truth.clone(), Some(&truth)), Ok(()));
+    }
+
+    #[test]
+    fn a_record_of_an_event_stored_at_an_older_schema_version_is_confirmed_as_the_relay_publishes_it() {
+        let order = r#"{"order_id":"0190d2a4-7c1e-7000-8000-000000000001","trainee_id":"0190d2a4-7c1e-7000-8000-000000000002","method":"wallet","amount_cents":1999,"payment_reference":null}"#;
+        let truth = RecordedEvent { schema_version: 1, payload: order.to_owned(), ..stored() };
+        let published = truth.upcast().into_owned();
+        assert_eq!(published.schema_version, 2);
+        assert_eq!(verdict(&published, Some(&truth)), Ok(()));
+        assert!(verdict(&truth, Some(&truth)).is_err(), "the relay never publishes an older version");
     }
 
     #[test]

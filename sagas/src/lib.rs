@@ -17,6 +17,7 @@ mod catalogue;
 mod certificates;
 mod checkout;
 pub mod dead_letters;
+mod gaps;
 mod newsletter;
 mod progress;
 mod recovery;
@@ -211,9 +212,31 @@ impl Sagas {
                 return;
             };
             let Some(last) = batch.last() else { continue };
+            // Records lost on the way are read from the store and handled first (invariant 30).
+            let filled = loop {
+                match gaps::fill(&self.store, &batch).await {
+                    Ok(filled) => break filled,
+                    Err(error) => {
+                        let wait = backoff.next_wait();
+                        tracing::warn!(%error, retry_in = ?wait, "checking a batch for gaps failed; retrying");
+                        tokio::select! {
+                            () = &mut shutdown => return,
+                            () = tokio::time::sleep(wait) => {}
+                        }
+                    }
+                }
+            };
             tokio::select! {
                 () = &mut shutdown => return,
-                () = self.handle_batch(&batch) => {}
+                () = self.handle_batch(filled.as_deref().unwrap_or(&batch)) => {}
+            }
+            while let Err(error) = gaps::record(&self.store, &batch).await {
+                let wait = backoff.next_wait();
+                tracing::warn!(%error, retry_in = ?wait, "recording the streams' versions failed; retrying");
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = tokio::time::sleep(wait) => {}
+                }
             }
             source.acknowledge(&batch).await;
             if last.origin != Origin::Feed {

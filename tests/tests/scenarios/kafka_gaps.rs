@@ -1,7 +1,8 @@
-//! A gap is an alarm, never a skip: the projector's position in a partition is moved past a record it never
-//! applied (as a broker that drops a record, or a consumer positioned past it, would leave it). The next
-//! record of that stream skips a version; the projector says so (ERROR, `subscription_gaps`), reads the
-//! missing event from the store and applies both in order, so the read models equal a rebuild.
+//! A gap is an alarm, never a skip: a subscriber's position in a partition is moved past a record it never
+//! handled (as a broker that drops a record, or a consumer positioned past it, would leave it). The next
+//! record of that stream skips a version; the subscriber says so (ERROR, `subscription_gaps`), reads the
+//! missing event from the store and handles both in order: the projector's read models equal a rebuild, the
+//! sagas act on the lost event.
 
 use std::time::Duration;
 
@@ -69,4 +70,89 @@ async fn a_record_the_projector_was_positioned_past_is_read_from_the_store_and_t
     assert_eq!(reported, 1, "the gap is reported where operators look");
     let rebuilt = app.rebuild().await;
     assert_eq!(TestApp::catalogue(&app.database).await, TestApp::catalogue(&rebuilt).await);
+}
+
+/// The sagas' consumer group is positioned past a course's retirement, as a broker that dropped it would leave
+/// them. The course's deletion then skips a version: the sagas read the retirement from the store, handle it
+/// first (it takes the course out of a trainee's cart), and report the gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retirement_the_sagas_were_positioned_past_is_read_from_the_store_and_handled() {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+    let app = TestApp::start_kafka().await;
+    let sagas = app.start_sagas();
+    let (_, instructor) = app.instructor("grace", "Grace Hopper").await;
+    let created = app.create_course(&instructor, "Retired in transit").await;
+    let course_id = created.id();
+    let stream = format!("course-{course_id}");
+    assert_eq!(app.post(&format!("/api/v1/courses/{course_id}/publish"), &instructor, None).await.status, 200);
+    let (_, trainee) = super::commerce::trainee(&app, "ada").await;
+    assert_eq!(super::commerce::add_to_cart(&app, &trainee, course_id).await.status, 201);
+    let handled = format!("SELECT COALESCE(max(version), 0) FROM saga_stream_versions WHERE stream_id = '{stream}'");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while app.database.count(&handled).await < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "the sagas did not handle the publication");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = sagas.send(true);
+
+    let retired = app.post(&format!("/api/v1/courses/{course_id}/retire"), &instructor, None).await;
+    assert_eq!(retired.status, 200, "{:?}", retired.body);
+    let deleted = app.call(reqwest::Method::DELETE, &format!("/api/v1/courses/{course_id}"), &instructor, None).await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    let head = app.event_count().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while app.database.count("SELECT COALESCE(max(position), 0) FROM relay_checkpoints").await < head {
+        assert!(tokio::time::Instant::now() < deadline, "the relay did not publish in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let Mode::Kafka { brokers, topic_prefix, group_id, .. } = &app.mode else { unreachable!("Kafka mode") };
+    let records = tests::kafka::read_topics_foreign(brokers, topic_prefix, head).await;
+    let retirement = records
+        .iter()
+        .find(|record| record["key"] == stream.as_str() && record["headers"]["stream_version"] == "3")
+        .expect("the retirement is on its topic");
+    let retirement_id = retirement["headers"]["event_id"].as_str().expect("an event id").to_owned();
+
+    // The sagas' group resumes after the retirement, once their consumer has left the group.
+    let (brokers, group) = (brokers.clone(), format!("{group_id}-sagas"));
+    let (topic, partition, offset) = (
+        retirement["topic"].as_str().expect("a topic").to_owned(),
+        i32::try_from(retirement["partition"].as_i64().expect("a partition")).expect("small"),
+        retirement["offset"].as_i64().expect("an offset"),
+    );
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("a consumer");
+        let mut position = TopicPartitionList::new();
+        position.add_partition_offset(&topic, partition, Offset::Offset(offset + 1)).expect("a position");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while let Err(error) = consumer.commit(&position, CommitMode::Sync) {
+            assert!(std::time::Instant::now() < deadline, "the position never moved: {error}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+    .await
+    .expect("the position moves");
+
+    let _sagas = app.start_sagas();
+    let caused = format!("SELECT count(*) FROM events WHERE metadata::json->>'causation_id' = '{retirement_id}'");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while app.database.count(&caused).await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the retirement was never handled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reported = app
+        .database
+        .count(&format!(
+            "SELECT count(*) FROM subscription_gaps WHERE subscriber = 'sagas' AND stream_id = '{stream}' \
+             AND first_missing = 3 AND last_missing = 3 AND read_from_store = 1"
+        ))
+        .await;
+    assert_eq!(reported, 1, "the gap is reported where operators look");
 }
