@@ -208,6 +208,7 @@ impl App {
                 session_timeout_ms: kafka.session_timeout_ms,
                 debug: kafka.debug.clone(),
                 security: kafka.security.clone(),
+                fetch_wait_ms: kafka.fetch_wait_ms,
             };
             Ok(Some(KafkaSource::new(&settings, store.clone())?))
         };

@@ -77,6 +77,8 @@ pub struct KafkaConfig {
     /// TLS and SASL for every Kafka client (relay, projector, sagas, benchmarks), as librdkafka properties;
     /// the values stay out of any printout.
     pub security: Vec<(String, SecretString)>,
+    /// The consumers' `fetch.wait.max.ms`.
+    pub fetch_wait_ms: u32,
 }
 
 /// The settings that secure the connections to the brokers, each the librdkafka property it sets.
@@ -218,6 +220,11 @@ impl Config {
                 session_timeout_ms: positive(&lookup, "LEARNLOG_KAFKA_SESSION_TIMEOUT_MS", 45_000)?,
                 debug: lookup("LEARNLOG_KAFKA_DEBUG"),
                 security: kafka_security(&lookup)?,
+                fetch_wait_ms: positive(
+                    &lookup,
+                    "LEARNLOG_KAFKA_FETCH_WAIT_MS",
+                    projector::kafka::DEFAULT_FETCH_WAIT_MS,
+                )?,
             }),
         };
         let frontend_url = lookup("LEARNLOG_FRONTEND_URL").unwrap_or(defaults.frontend_url);

@@ -27,9 +27,11 @@ use uuid::Uuid;
 
 /// How long to wait for more records once a batch has begun.
 const FILL_WAIT: Duration = Duration::from_millis(5);
-/// The longest a fetch waits at the broker for data. librdkafka's default (500 ms) is what a write waits
-/// before a projector sees it on brokers that hold a fetch for the whole wait even once data is there.
-pub const FETCH_WAIT_MS: &str = "50";
+/// The longest a fetch waits at the broker for data, by default (`LEARNLOG_KAFKA_FETCH_WAIT_MS`). A broker
+/// that answers a waiting fetch as soon as data comes (Apache Kafka) makes this only the idle polling
+/// cadence; one that holds the fetch for the whole wait (the test broker does) adds up to the wait to every
+/// write's lag. `learnlog bench lag` measures the broker's round trip at several waits (ADR 0009).
+pub const DEFAULT_FETCH_WAIT_MS: u32 = 20;
 
 #[derive(Debug, Clone)]
 pub struct KafkaSourceSettings {
@@ -43,6 +45,8 @@ pub struct KafkaSourceSettings {
     pub debug: Option<String>,
     /// TLS and SASL for the connections (librdkafka properties); the values never show in a printout.
     pub security: Vec<(String, SecretString)>,
+    /// `fetch.wait.max.ms`.
+    pub fetch_wait_ms: u32,
 }
 
 /// How far a consumer is behind the head of each partition, in records (a gauge, by consumer group, topic
@@ -189,7 +193,7 @@ impl KafkaSource {
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", settings.session_timeout_ms.to_string())
-            .set("fetch.wait.max.ms", FETCH_WAIT_MS)
+            .set("fetch.wait.max.ms", settings.fetch_wait_ms.to_string())
             .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
             .create_with_context(assignment.clone())?;
         let topics: Vec<String> = Context::ALL.iter().map(|context| context.topic(&settings.topic_prefix)).collect();

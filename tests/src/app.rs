@@ -280,6 +280,7 @@ impl TestApp {
                     session_timeout_ms: *session_timeout_ms,
                     debug: None,
                     security: Vec::new(),
+                    fetch_wait_ms: projector::kafka::DEFAULT_FETCH_WAIT_MS,
                 };
                 let source = KafkaSource::new(&settings, self.store.clone()).expect("consumer joins");
                 let assignment = source.assignment();
@@ -331,6 +332,7 @@ impl TestApp {
                     session_timeout_ms: *session_timeout_ms,
                     debug: None,
                     security: Vec::new(),
+                    fetch_wait_ms: projector::kafka::DEFAULT_FETCH_WAIT_MS,
                 };
                 let source = KafkaSource::new(&settings, self.store.clone()).expect("the sagas' consumer joins");
                 drop(tokio::spawn(sagas.run_on(source, stopping)));

@@ -51,7 +51,7 @@ pub async fn lag(config: &Config, options: &LagOptions) -> Result<String, Error>
     }
     for (index, (mode, kafka)) in modes.into_iter().enumerate() {
         let round_trip = match &kafka {
-            Some(kafka) => broker_round_trip(kafka).await,
+            Some(kafka) => broker_round_trips(kafka).await,
             None => Ok(String::new()),
         };
         let result = run_mode(&bench, config, mode, kafka, index, options, &mut report).await;
@@ -144,20 +144,40 @@ async fn run_mode(
     Ok(())
 }
 
-/// Records sent one at a time for the broker's round trip.
-const ROUND_TRIPS: usize = 200;
+/// Records sent one at a time for each of the broker's round trips.
+const ROUND_TRIPS: usize = 100;
+/// Fetch waits the round trip is measured at, besides the one the subscribers use.
+const FETCH_WAITS_MS: [u32; 4] = [10, 20, 50, 200];
+
+/// The broker's produce-to-consume round trip at several fetch waits, the subscribers' marked.
+async fn broker_round_trips(kafka: &KafkaConfig) -> Result<String, Error> {
+    let mut waits = FETCH_WAITS_MS.to_vec();
+    if !waits.contains(&kafka.fetch_wait_ms) {
+        waits.push(kafka.fetch_wait_ms);
+    }
+    let mut lines = String::new();
+    for wait in waits {
+        let used = if wait == kafka.fetch_wait_ms { " (the subscribers')" } else { "" };
+        let (p50, p99, count) = broker_round_trip(kafka, wait).await?;
+        lines.push_str(&format!(
+            "broker round trip (produce -> consume), fetch wait {wait} ms{used}, {count} records: \
+             p50 {p50:.2} ms, p99 {p99:.2} ms\n"
+        ));
+    }
+    Ok(lines)
+}
 
 /// The broker's produce-to-consume round trip: a producer with the relay's settings sends one record at a
-/// time to a topic of its own, and a consumer with the subscribers' fetch wait, already positioned at the
-/// end, receives it; p50 and p99 of the time between the two.
-async fn broker_round_trip(kafka: &KafkaConfig) -> Result<String, Error> {
+/// time, at irregular intervals, to a topic of its own, and a consumer with `fetch_wait_ms`, positioned at the
+/// end, receives it; p50 and p99 of the time between the two, and how many were measured.
+async fn broker_round_trip(kafka: &KafkaConfig, fetch_wait_ms: u32) -> Result<(f64, f64, usize), Error> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::producer::{FutureProducer, FutureRecord};
     use rdkafka::{Offset, TopicPartitionList};
 
     let settings = relay::KafkaSettings {
         brokers: kafka.brokers.clone(),
-        topic_prefix: format!("{}roundtrip.", kafka.topic_prefix),
+        topic_prefix: format!("{}roundtrip{fetch_wait_ms}.", kafka.topic_prefix),
         partitions: 1,
         replication_factor: kafka.replication_factor,
         security: kafka.security.clone(),
@@ -169,7 +189,7 @@ async fn broker_round_trip(kafka: &KafkaConfig) -> Result<String, Error> {
     let consumer: BaseConsumer = relay::client_config(&kafka.brokers, &kafka.security)
         .set("group.id", format!("{}-roundtrip", kafka.group_id))
         .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", projector::kafka::FETCH_WAIT_MS)
+        .set("fetch.wait.max.ms", fetch_wait_ms.to_string())
         .create()
         .map_err(relay::RelayError::from)?;
     let mut positions = TopicPartitionList::new();
@@ -178,6 +198,8 @@ async fn broker_round_trip(kafka: &KafkaConfig) -> Result<String, Error> {
     let consumer = Arc::new(consumer);
     let mut times = Vec::with_capacity(ROUND_TRIPS);
     for n in 0..ROUND_TRIPS + 10 {
+        // Not in step with the consumer's fetches: a pause of 0 to 24 ms before each record.
+        tokio::time::sleep(Duration::from_millis(u64::try_from(n * 13 % 25).unwrap_or(0))).await;
         let key = n.to_string();
         let sent = Instant::now();
         let delivery = producer.send_result(FutureRecord::to(&topic).key(&key).payload("{}")).map_err(|(e, _)| e);
@@ -203,12 +225,9 @@ async fn broker_round_trip(kafka: &KafkaConfig) -> Result<String, Error> {
             times.push(received - sent);
         }
     }
+    let count = times.len();
     let (p50, p99) = percentiles_ms(&mut times);
-    Ok(format!(
-        "broker round trip (produce -> consume, fetch wait {} ms, {} records): p50 {p50:.2} ms, p99 {p99:.2} ms\n",
-        projector::kafka::FETCH_WAIT_MS,
-        times.len()
-    ))
+    Ok((p50, p99, count))
 }
 
 #[derive(Clone)]
