@@ -223,7 +223,7 @@ impl Config {
                 fetch_wait_ms: positive(
                     &lookup,
                     "LEARNLOG_KAFKA_FETCH_WAIT_MS",
-                    projector::kafka::DEFAULT_FETCH_WAIT_MS,
+                    subscriptions::kafka::DEFAULT_FETCH_WAIT_MS,
                 )?,
             }),
         };

@@ -21,7 +21,7 @@ pub enum Error {
     #[error("Kafka: {0}")]
     Relay(#[from] relay::RelayError),
     #[error("Kafka: {0}")]
-    Source(#[from] projector::SourceError),
+    Source(#[from] subscriptions::SourceError),
     #[error("mail: {0}")]
     Mailer(#[from] mailer::MailerError),
     #[error("dead letters: {0}")]

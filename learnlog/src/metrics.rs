@@ -1,13 +1,13 @@
 //! What each role reports when `/metrics` is scraped, read from the databases then: how far the feed readers
 //! (the projector on the feed, the relay, each saga) are behind the feed's head, in events and seconds; their
 //! dead letters; the email outbox's backlog; and the connection pools. Kafka consumers report their lag per
-//! partition themselves ([`projector::kafka::LAG_EVENTS`]); HTTP timings, appended events and group-commit
+//! partition themselves ([`subscriptions::kafka::LAG_EVENTS`]); HTTP timings, appended events and group-commit
 //! sizes are recorded where they happen.
 
 use api_contract::Samplers;
 use database::Database;
 use projector::READ_MODELS;
-use projector::kafka::{LAG_EVENTS, LAG_SECONDS};
+use subscriptions::kafka::{LAG_EVENTS, LAG_SECONDS};
 
 use crate::app::Role;
 

@@ -36,8 +36,8 @@ pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &
                 let unrouted = relay::dead_letters(&store).await?;
                 let held = sagas::dead_letters::list(&store).await.map_err(|e| Error::Config(e.to_string()))?;
                 let refused =
-                    projector::kafka::rejected_records(&store).await.map_err(|e| Error::Config(e.to_string()))?;
-                let gaps = projector::gaps::reported(&store).await.map_err(|e| Error::Config(e.to_string()))?;
+                    subscriptions::kafka::rejected_records(&store).await.map_err(|e| Error::Config(e.to_string()))?;
+                let gaps = subscriptions::gaps::reported(&store).await.map_err(|e| Error::Config(e.to_string()))?;
                 format!(
                     "{}\n{}\n{}\n{}\n{}",
                     render_list(&dead_letters::list(&read).await?),
@@ -130,7 +130,7 @@ fn render_held(letters: &[sagas::dead_letters::SagaDeadLetter]) -> String {
     out
 }
 
-fn render_refused(records: &[projector::kafka::RejectedRecord]) -> String {
+fn render_refused(records: &[subscriptions::kafka::RejectedRecord]) -> String {
     if records.is_empty() {
         return "no Kafka record refused".to_owned();
     }
@@ -152,7 +152,7 @@ fn render_refused(records: &[projector::kafka::RejectedRecord]) -> String {
     out
 }
 
-fn render_gaps(gaps: &[projector::gaps::ReportedGap]) -> String {
+fn render_gaps(gaps: &[subscriptions::gaps::ReportedGap]) -> String {
     if gaps.is_empty() {
         return "no gap in what Kafka delivered".to_owned();
     }

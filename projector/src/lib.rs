@@ -6,13 +6,11 @@
 pub mod admin;
 mod checkpoint;
 pub mod dead_letters;
-pub mod gaps;
-pub mod kafka;
+mod gaps;
 mod projections;
 use projections::Writes;
 pub use projections::{PROJECTIONS, Selection};
 pub mod replay;
-pub mod source;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -25,8 +23,7 @@ use events::{DecodeError, RecordedEvent};
 
 pub use checkpoint::load as load_checkpoint;
 use checkpoint::{PartitionKey, PartitionMark};
-pub use kafka::{KafkaSource, KafkaSourceSettings};
-pub use source::{Backoff, EventSource, FeedSource, Origin, SourceError, SourcedEvent, next_batch_patiently};
+use subscriptions::{Backoff, EventSource, Origin, SourceError, SourcedEvent, next_batch_patiently};
 
 /// The channel on which a committed projector batch is announced (payload: the checkpoint position).
 pub const PROJECTIONS_CHANNEL: &str = "learnlog_projections";

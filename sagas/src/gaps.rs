@@ -1,14 +1,14 @@
 //! The sagas' side of "a gap is an alarm, never a skip" (ARCHITECTURE.md, invariant 30). On Kafka,
 //! `saga_stream_versions` holds the newest version of each stream the sagas handled (or parked). A record
 //! that skips versions of its stream means records were lost on the way: the missing events are read from the
-//! store and handled first, in order, and the gap is reported (`projector::gaps::report`). The store's feed
+//! store and handled first, in order, and the gap is reported (`subscriptions::gaps::report`). The store's feed
 //! has no gaps (invariant 2), so feed batches are not checked.
 
 use std::collections::HashMap;
 
 use database::Database;
-use projector::gaps::{Gap, report, skips};
-use projector::{Origin, SourcedEvent};
+use subscriptions::gaps::{Gap, report, skips};
+use subscriptions::{Origin, SourcedEvent};
 
 use crate::{SAGAS, SagaError};
 

@@ -33,7 +33,7 @@ use database::Database;
 use events::{Event, RecordedEvent};
 use futures_util::StreamExt;
 use http_status::is_transient;
-use projector::{Backoff, EventSource, FeedSource, Origin, SourcedEvent, next_batch_patiently};
+use subscriptions::{Backoff, EventSource, FeedSource, Origin, SourcedEvent, next_batch_patiently};
 
 /// The checkpoint name of the sagas of this version.
 pub const SAGAS: &str = "checkout";

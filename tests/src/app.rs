@@ -8,7 +8,8 @@ use std::time::Duration;
 use api_contract::{Readiness, TokenKeys};
 use database::Database;
 use events::Role;
-use projector::{FeedSource, KafkaSource, KafkaSourceSettings, Projector, READ_MODELS};
+use projector::{Projector, READ_MODELS};
+use subscriptions::{FeedSource, KafkaSource, KafkaSourceSettings};
 use relay::{KafkaSettings, Relay, ensure_topics};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -250,7 +251,7 @@ impl TestApp {
         let mut source = FeedSource::new(self.store.clone(), 0);
         let mut applied = 0;
         while applied < head {
-            let batch = projector::EventSource::next_batch(&mut source, 500).await.expect("feed readable");
+            let batch = subscriptions::EventSource::next_batch(&mut source, 500).await.expect("feed readable");
             rebuild.apply(&batch).await.expect("rebuild applies");
             applied = batch.last().map_or(applied, |e| e.event.position);
         }
@@ -280,7 +281,7 @@ impl TestApp {
                     session_timeout_ms: *session_timeout_ms,
                     debug: None,
                     security: Vec::new(),
-                    fetch_wait_ms: projector::kafka::DEFAULT_FETCH_WAIT_MS,
+                    fetch_wait_ms: subscriptions::kafka::DEFAULT_FETCH_WAIT_MS,
                 };
                 let source = KafkaSource::new(&settings, self.store.clone()).expect("consumer joins");
                 let assignment = source.assignment();
@@ -332,7 +333,7 @@ impl TestApp {
                     session_timeout_ms: *session_timeout_ms,
                     debug: None,
                     security: Vec::new(),
-                    fetch_wait_ms: projector::kafka::DEFAULT_FETCH_WAIT_MS,
+                    fetch_wait_ms: subscriptions::kafka::DEFAULT_FETCH_WAIT_MS,
                 };
                 let source = KafkaSource::new(&settings, self.store.clone()).expect("the sagas' consumer joins");
                 drop(tokio::spawn(sagas.run_on(source, stopping)));

@@ -2,7 +2,8 @@
 //! events a relay restart republished (new offsets, old positions) change nothing, also inside one batch.
 
 use events::{CourseCreated, CourseLevel, Event, Metadata, RecordedEvent};
-use projector::{Origin, Projector, READ_MODELS, SourcedEvent};
+use projector::{Projector, READ_MODELS};
+use subscriptions::{Origin, SourcedEvent};
 use tests::test_database;
 use uuid::Uuid;
 

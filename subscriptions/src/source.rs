@@ -31,7 +31,7 @@ pub enum SourceError {
     Kafka(#[from] rdkafka::error::KafkaError),
 }
 
-/// A source of events for the projector.
+/// A source of events for a subscriber (the projector, the sagas).
 pub trait EventSource: Send {
     /// The next events, at most `limit`, waiting until there is at least one.
     fn next_batch(&mut self, limit: usize) -> impl Future<Output = Result<Vec<SourcedEvent>, SourceError>> + Send;
