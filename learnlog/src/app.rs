@@ -15,10 +15,10 @@ use event_store::PgEventStore;
 use event_store::keys::{DataKey, KeyRing};
 use mailer::{Delivery, Mailer};
 use projector::{PROJECTIONS_CHANNEL, Projector, READ_MODELS};
-use subscriptions::{Assignment, FeedSource, KafkaSource, KafkaSourceSettings};
 use query_api::{QueryApiState, Watermark};
 use relay::{KafkaSettings, Relay, ensure_topics};
 use sagas::Sagas;
+use subscriptions::{Assignment, FeedSource, KafkaSource, KafkaSourceSettings};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 

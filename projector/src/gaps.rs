@@ -66,7 +66,6 @@ pub(crate) fn with_fills<'a>(
     fresh
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,7 @@ use events::{DecodeError, RecordedEvent};
 
 pub use checkpoint::load as load_checkpoint;
 use checkpoint::{PartitionKey, PartitionMark};
+use subscriptions::gaps::{Gap, skips};
 use subscriptions::{Backoff, EventSource, Origin, SourceError, SourcedEvent, next_batch_patiently};
 
 /// The channel on which a committed projector batch is announced (payload: the checkpoint position).
@@ -335,7 +336,7 @@ impl Projector {
         &self,
         transaction: &Transaction<'_>,
         batch: &'b [SourcedEvent],
-    ) -> Result<(Vec<&'b RecordedEvent>, Vec<gaps::Gap>), ProjectorError> {
+    ) -> Result<(Vec<&'b RecordedEvent>, Vec<Gap>), ProjectorError> {
         let mut fresh = Vec::new();
         let mut lost = Vec::new();
         let mut feed_position = None;
@@ -378,8 +379,8 @@ impl Projector {
                         mark.offset = *offset;
                         let version = projected.entry(event.stream_id.clone()).or_insert(0);
                         if event.stream_version > *version {
-                            if gaps::skips(*version, event.stream_version) {
-                                lost.push(gaps::Gap {
+                            if skips(*version, event.stream_version) {
+                                lost.push(Gap {
                                     before: fresh.len(),
                                     stream_id: event.stream_id.clone(),
                                     after_version: *version,
