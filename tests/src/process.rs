@@ -44,7 +44,7 @@ impl LearnlogProcess {
             .args(["--listen", listen])
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("RUST_LOG", "warn,projector=info,sagas=info")
+            .env("RUST_LOG", "warn,projector=info,subscriptions=info,sagas=info")
             .env("NO_COLOR", "1")
             .envs(environment.iter().copied())
             .stdin(Stdio::null())
