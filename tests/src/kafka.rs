@@ -23,7 +23,12 @@ pub struct Broker {
 
 static BROKER: OnceCell<Broker> = OnceCell::const_new();
 
+/// The broker binary: `LEARNLOG_TEST_BROKER`, the path of another broker with the same command line (tansu,
+/// say, to see it fail the conformance scenarios), else nisshi on the PATH or in Cargo's bin folder.
 fn broker_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("LEARNLOG_TEST_BROKER") {
+        return PathBuf::from(path);
+    }
     let on_path = std::env::var_os("PATH")
         .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("nisshi")).find(|bin| bin.is_file()));
     let cargo_home = std::env::var_os("CARGO_HOME")
@@ -85,16 +90,23 @@ pub async fn spawn_tls_broker() -> (Broker, PathBuf) {
 }
 
 /// Starts the broker with `extra` arguments, ready once a client with `client` properties reads metadata.
+/// Arguments only nisshi takes (the rebalance delay) are left out for another broker.
 async fn start(extra: &[&str], client: &[(&str, &str)]) -> Broker {
+    let binary = broker_binary();
+    let name = binary.file_stem().and_then(|stem| stem.to_str()).unwrap_or("broker").to_owned();
+    let extra: Vec<&str> = match name.as_str() {
+        "nisshi" => extra.to_vec(),
+        _ => extra.iter().copied().filter(|arg| !NO_REBALANCE_DELAY.contains(arg)).collect(),
+    };
     let folder = std::env::temp_dir().join(format!("learnlog-broker-{}", Uuid::now_v7().simple()));
     std::fs::create_dir_all(&folder).expect("broker folder");
     let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
     let url = format!("tcp://127.0.0.1:{port}");
     let log = std::fs::File::create(folder.join("broker.log")).expect("broker log");
-    let mut child = Command::new(broker_binary())
+    let mut child = Command::new(&binary)
         .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-        .args(["--storage-engine", "memory://nisshi/"])
-        .args(extra)
+        .args(["--storage-engine", &format!("memory://{name}/")])
+        .args(&extra)
         .current_dir(&folder)
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log handle"))
