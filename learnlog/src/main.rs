@@ -134,26 +134,52 @@ enum AdminCommand {
     },
 }
 
+/// Who parked a dead letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Subscriber {
+    Projector,
+    Sagas,
+}
+
 #[derive(Debug, Subcommand)]
 enum DeadLetterCommand {
-    /// Every parked stream: the event that failed, why, and how many events wait behind it.
+    /// Every parked stream of every subscriber, the Kafka records refused and the gaps found.
     List,
-    /// Apply a dead letter again (after a fix), then the events waiting behind it, in order.
-    Retry { id: i64 },
-    /// Never apply a dead letter, recording why, then apply the events waiting behind it.
+    /// Try a parked stream again (after a fix), then the events waiting behind it, in order: the projector's
+    /// dead letter by its id, or the stream the sagas parked by its name.
+    Retry {
+        #[arg(long, value_enum, default_value = "projector")]
+        subscriber: Subscriber,
+        /// A projector dead letter's id, or a stream id for the sagas.
+        target: String,
+    },
+    /// Give up on a parked event for good, recording who and why, then let the events waiting behind it
+    /// through.
     Skip {
-        id: i64,
+        #[arg(long, value_enum, default_value = "projector")]
+        subscriber: Subscriber,
+        /// A projector dead letter's id, or a stream id for the sagas.
+        target: String,
         #[arg(long)]
         reason: String,
     },
-    /// Have the running sagas handle a stream they parked again, in order.
-    SagaRetry { stream: String },
-    /// Have the sagas give up on a stream's parked events for good, recording why.
-    SagaSkip {
-        stream: String,
-        #[arg(long)]
-        reason: String,
-    },
+}
+
+/// What `dead-letters retry|skip` asks of `subscriber` about `target`.
+fn dead_letter_task(
+    subscriber: Subscriber,
+    target: String,
+    reason: Option<String>,
+) -> anyhow::Result<learnlog::operations::DeadLetterTask> {
+    use learnlog::operations::DeadLetterTask;
+    let id =
+        || target.parse::<i64>().with_context(|| format!("a projector dead letter's id is a number, not {target:?}"));
+    Ok(match (subscriber, reason) {
+        (Subscriber::Projector, None) => DeadLetterTask::Retry { id: id()? },
+        (Subscriber::Projector, Some(reason)) => DeadLetterTask::Skip { id: id()?, reason },
+        (Subscriber::Sagas, None) => DeadLetterTask::SagaRetry { stream: target },
+        (Subscriber::Sagas, Some(reason)) => DeadLetterTask::SagaSkip { stream: target, reason },
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,10 +254,10 @@ async fn main() -> anyhow::Result<()> {
             use learnlog::operations::DeadLetterTask;
             let task = match command {
                 DeadLetterCommand::List => DeadLetterTask::List,
-                DeadLetterCommand::Retry { id } => DeadLetterTask::Retry { id },
-                DeadLetterCommand::Skip { id, reason } => DeadLetterTask::Skip { id, reason },
-                DeadLetterCommand::SagaRetry { stream } => DeadLetterTask::SagaRetry { stream },
-                DeadLetterCommand::SagaSkip { stream, reason } => DeadLetterTask::SagaSkip { stream, reason },
+                DeadLetterCommand::Retry { subscriber, target } => dead_letter_task(subscriber, target, None)?,
+                DeadLetterCommand::Skip { subscriber, target, reason } => {
+                    dead_letter_task(subscriber, target, Some(reason))?
+                }
             };
             let operator = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
             write_line(&learnlog::operations::dead_letter_task(&config, task, &operator).await?)
@@ -347,4 +373,31 @@ async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use learnlog::operations::DeadLetterTask;
+
+    #[test]
+    fn one_vocabulary_reaches_the_projector_by_id_and_the_sagas_by_stream() {
+        let task = |subscriber, target: &str, reason: Option<&str>| {
+            dead_letter_task(subscriber, target.to_owned(), reason.map(str::to_owned))
+        };
+        assert_eq!(task(Subscriber::Projector, "7", None).expect("an id"), DeadLetterTask::Retry { id: 7 });
+        assert_eq!(
+            task(Subscriber::Projector, "7", Some("known bad")).expect("an id"),
+            DeadLetterTask::Skip { id: 7, reason: "known bad".to_owned() }
+        );
+        assert_eq!(
+            task(Subscriber::Sagas, "order-1", None).expect("a stream"),
+            DeadLetterTask::SagaRetry { stream: "order-1".to_owned() }
+        );
+        assert_eq!(
+            task(Subscriber::Sagas, "order-1", Some("refunded by hand")).expect("a stream"),
+            DeadLetterTask::SagaSkip { stream: "order-1".to_owned(), reason: "refunded by hand".to_owned() }
+        );
+        assert!(task(Subscriber::Projector, "order-1", None).is_err(), "a projector dead letter is named by its id");
+    }
 }

@@ -11,7 +11,7 @@ use crate::embedded;
 use crate::error::Error;
 
 /// What `learnlog dead-letters` was asked to do.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeadLetterTask {
     List,
     Retry { id: i64 },

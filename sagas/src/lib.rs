@@ -165,7 +165,7 @@ impl Sagas {
         }
     }
 
-    /// Handles what an operator asked to retry (`learnlog dead-letters saga-retry`), once a second.
+    /// Handles what an operator asked to retry (`learnlog dead-letters retry --subscriber sagas`), once a second.
     async fn retry_when_asked(&self) {
         loop {
             tokio::time::sleep(RETRY_SWEEP).await;
