@@ -200,13 +200,13 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
+    pub fn new(store: Database, data_key: Arc<DataKey>) -> Self {
+        KeyRing { store, data_key }
+    }
+
     /// The event store the keys are kept in (and the events they seal).
     pub fn store(&self) -> &Database {
         &self.store
-    }
-
-    pub fn new(store: Database, data_key: Arc<DataKey>) -> Self {
-        KeyRing { store, data_key }
     }
 
     /// The key of `user_id`; `None` once erased (or for an account made before keys existed).

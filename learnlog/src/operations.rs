@@ -74,14 +74,20 @@ pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &
     result
 }
 
-fn render_list(letters: &[DeadLetter]) -> String {
-    if letters.is_empty() {
-        return "no parked streams".to_owned();
+/// A tab-separated table: `header` and a line per row, or `none` when there are no rows.
+fn table(none: &str, header: &str, rows: impl IntoIterator<Item = String>) -> String {
+    let mut out = String::from(header);
+    for row in rows {
+        out.push('\n');
+        out.push_str(&row);
     }
-    let mut out = String::from("id\tstream\tposition\tversion\ttype\tattempts\twaiting\tlast seen\terror");
-    for letter in letters {
-        out.push_str(&format!(
-            "\n{}\t{}\t{}\t{}\t{} v{}\t{}\t{}\t{}\t{}",
+    if out.len() == header.len() { none.to_owned() } else { out }
+}
+
+fn render_list(letters: &[DeadLetter]) -> String {
+    let rows = letters.iter().map(|letter| {
+        format!(
+            "{}\t{}\t{}\t{}\t{} v{}\t{}\t{}\t{}\t{}",
             letter.id,
             letter.stream_id,
             letter.position,
@@ -92,52 +98,37 @@ fn render_list(letters: &[DeadLetter]) -> String {
             letter.waiting,
             letter.last_seen,
             letter.error.as_deref().unwrap_or("")
-        ));
-    }
-    out
+        )
+    });
+    table("no parked streams", "id\tstream\tposition\tversion\ttype\tattempts\twaiting\tlast seen\terror", rows)
 }
 
 fn render_unrouted(letters: &[relay::RelayDeadLetter]) -> String {
-    if letters.is_empty() {
-        return "no stream parked by the relay".to_owned();
-    }
-    let mut out = String::from("relay\tposition\tstream\ttype\terror");
-    for letter in letters {
-        out.push_str(&format!(
-            "\n{}\t{}\t{}\t{}\t{}",
-            letter.relay, letter.position, letter.stream_id, letter.event_type, letter.error
-        ));
-    }
-    out
+    let rows = letters.iter().map(|letter| {
+        format!("{}\t{}\t{}\t{}\t{}", letter.relay, letter.position, letter.stream_id, letter.event_type, letter.error)
+    });
+    table("no stream parked by the relay", "relay\tposition\tstream\ttype\terror", rows)
 }
 
 fn render_held(letters: &[sagas::dead_letters::SagaDeadLetter]) -> String {
-    if letters.is_empty() {
-        return "no stream parked by the sagas".to_owned();
-    }
-    let mut out = String::from("saga position\tstream\ttype\tstatus\tparked at\terror");
-    for letter in letters {
-        out.push_str(&format!(
-            "\n{}\t{}\t{}\t{}\t{}\t{}",
+    let rows = letters.iter().map(|letter| {
+        format!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
             letter.position,
             letter.stream_id,
             letter.event_type,
             letter.status,
             letter.parked_at,
             letter.error.as_deref().unwrap_or("")
-        ));
-    }
-    out
+        )
+    });
+    table("no stream parked by the sagas", "saga position\tstream\ttype\tstatus\tparked at\terror", rows)
 }
 
 fn render_refused(records: &[subscriptions::kafka::RejectedRecord]) -> String {
-    if records.is_empty() {
-        return "no Kafka record refused".to_owned();
-    }
-    let mut out = String::from("refused by\ttopic\tpartition\toffset\tstream\tevent id\ttype\tseen at\treason");
-    for record in records {
-        out.push_str(&format!(
-            "\n{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+    let rows = records.iter().map(|record| {
+        format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             record.subscriber,
             record.topic,
             record.partition,
@@ -147,23 +138,20 @@ fn render_refused(records: &[subscriptions::kafka::RejectedRecord]) -> String {
             record.event_type.as_deref().unwrap_or("-"),
             record.seen_at,
             record.reason
-        ));
-    }
-    out
+        )
+    });
+    let header = "refused by\ttopic\tpartition\toffset\tstream\tevent id\ttype\tseen at\treason";
+    table("no Kafka record refused", header, rows)
 }
 
 fn render_gaps(gaps: &[subscriptions::gaps::ReportedGap]) -> String {
-    if gaps.is_empty() {
-        return "no gap in what Kafka delivered".to_owned();
-    }
-    let mut out = String::from("gap seen by\tstream\tmissing versions\tread from the store\tseen at");
-    for gap in gaps {
-        out.push_str(&format!(
-            "\n{}\t{}\t{}..={}\t{}\t{}",
+    let rows = gaps.iter().map(|gap| {
+        format!(
+            "{}\t{}\t{}..={}\t{}\t{}",
             gap.subscriber, gap.stream_id, gap.first_missing, gap.last_missing, gap.read_from_store, gap.seen_at
-        ));
-    }
-    out
+        )
+    });
+    table("no gap in what Kafka delivered", "gap seen by\tstream\tmissing versions\tread from the store\tseen at", rows)
 }
 
 fn render_resolution(resolution: &Resolution) -> String {

@@ -23,7 +23,7 @@ use events::{DecodeError, RecordedEvent};
 
 pub use checkpoint::load as load_checkpoint;
 use checkpoint::{PartitionKey, PartitionMark};
-use subscriptions::gaps::{Gap, skips};
+use subscriptions::gaps::{Gap, interleave, skips};
 use subscriptions::{Backoff, EventSource, Origin, SourceError, SourcedEvent, next_batch_patiently};
 
 /// The channel on which a committed projector batch is announced (payload: the checkpoint position).
@@ -223,7 +223,7 @@ impl Projector {
         }
         let (claimed, lost) = self.claim(transaction, batch).await?;
         let filled = gaps::fill(transaction, &self.keyring, &self.name, &lost).await?;
-        let fresh = gaps::with_fills(&claimed, &lost, &filled);
+        let fresh = interleave(claimed, &lost, filled.iter().map(|missing| missing.iter().collect()));
         let mut streams: Vec<&str> = fresh.iter().map(|event| event.stream_id.as_str()).collect();
         streams.sort_unstable();
         streams.dedup();

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use database::Database;
-use subscriptions::gaps::{Gap, report, skips};
+use subscriptions::gaps::{Gap, interleave, report, skips};
 use subscriptions::{Origin, SourcedEvent};
 
 use crate::{SAGAS, SagaError};
@@ -61,22 +61,18 @@ pub(crate) async fn fill(store: &Database, batch: &[SourcedEvent]) -> Result<Opt
     if lost.is_empty() {
         return Ok(None);
     }
-    let mut filled = Vec::with_capacity(batch.len());
-    let mut gaps = lost.iter().peekable();
-    for (index, sourced) in batch.iter().enumerate() {
-        while let Some(gap) = gaps.next_if(|gap| gap.before == index) {
-            let missing: Vec<SourcedEvent> = event_store::read_stream_after(store, &gap.stream_id, gap.after_version)
-                .await?
-                .into_iter()
-                .take_while(|event| event.stream_version < gap.version)
-                .map(|event| SourcedEvent { event, origin: gap.origin.clone() })
-                .collect();
-            report(store, SUBSCRIBER, gap, gap.after_version, missing.len()).await?;
-            filled.extend(missing);
-        }
-        filled.push(sourced.clone());
+    let mut fills = Vec::with_capacity(lost.len());
+    for gap in &lost {
+        let missing: Vec<SourcedEvent> = event_store::read_stream_after(store, &gap.stream_id, gap.after_version)
+            .await?
+            .into_iter()
+            .take_while(|event| event.stream_version < gap.version)
+            .map(|event| SourcedEvent { event, origin: gap.origin.clone() })
+            .collect();
+        report(store, SUBSCRIBER, gap, gap.after_version, missing.len()).await?;
+        fills.push(missing);
     }
-    Ok(Some(filled))
+    Ok(Some(interleave(batch.iter().cloned(), &lost, fills)))
 }
 
 /// Records the newest version of each stream of `batch`, handled or parked (Kafka batches only).

@@ -33,7 +33,7 @@ use database::Database;
 use events::{Event, RecordedEvent};
 use futures_util::StreamExt;
 use http_status::is_transient;
-use subscriptions::{Backoff, EventSource, FeedSource, Origin, SourcedEvent, next_batch_patiently};
+use subscriptions::{Backoff, EventSource, FeedSource, Origin, SourcedEvent, next_batch_patiently, patiently};
 
 /// The checkpoint name of the sagas of this version.
 pub const SAGAS: &str = "checkout";
@@ -213,42 +213,29 @@ impl Sagas {
             };
             let Some(last) = batch.last() else { continue };
             // Records lost on the way are read from the store and handled first (invariant 30).
-            let filled = loop {
-                match gaps::fill(&self.store, &batch).await {
-                    Ok(filled) => break filled,
-                    Err(error) => {
-                        let wait = backoff.next_wait();
-                        tracing::warn!(%error, retry_in = ?wait, "checking a batch for gaps failed; retrying");
-                        tokio::select! {
-                            () = &mut shutdown => return,
-                            () = tokio::time::sleep(wait) => {}
-                        }
-                    }
-                }
-            };
+            let checked =
+                patiently("checking a batch for gaps", &mut backoff, &mut shutdown, || gaps::fill(&self.store, &batch));
+            let Some(filled) = checked.await else { return };
             tokio::select! {
                 () = &mut shutdown => return,
                 () = self.handle_batch(filled.as_deref().unwrap_or(&batch)) => {}
             }
-            while let Err(error) = gaps::record(&self.store, &batch).await {
-                let wait = backoff.next_wait();
-                tracing::warn!(%error, retry_in = ?wait, "recording the streams' versions failed; retrying");
-                tokio::select! {
-                    () = &mut shutdown => return,
-                    () = tokio::time::sleep(wait) => {}
-                }
+            let recorded = patiently("recording the streams' versions", &mut backoff, &mut shutdown, || {
+                gaps::record(&self.store, &batch)
+            });
+            if recorded.await.is_none() {
+                return;
             }
             source.acknowledge(&batch).await;
             if last.origin != Origin::Feed {
                 continue;
             }
-            while let Err(error) = dead_letters::save_checkpoint(&self.store, last.event.position).await {
-                let wait = backoff.next_wait();
-                tracing::warn!(%error, retry_in = ?wait, "storing the sagas' checkpoint failed; retrying");
-                tokio::select! {
-                    () = &mut shutdown => return,
-                    () = tokio::time::sleep(wait) => {}
-                }
+            let position = last.event.position;
+            let saved = patiently("storing the sagas' checkpoint", &mut backoff, &mut shutdown, || {
+                dead_letters::save_checkpoint(&self.store, position)
+            });
+            if saved.await.is_none() {
+                return;
             }
             backoff.reset();
         }

@@ -31,6 +31,24 @@ pub fn skips(handled: i64, version: i64) -> bool {
     version > handled + 1
 }
 
+/// `items` with each gap's missing items (`fills`, one list per gap, in the order of `gaps`) put right before
+/// the item at the gap's `before`.
+pub fn interleave<T>(
+    items: impl IntoIterator<Item = T>,
+    gaps: &[Gap],
+    fills: impl IntoIterator<Item = Vec<T>>,
+) -> Vec<T> {
+    let mut fills = gaps.iter().map(|gap| gap.before).zip(fills).peekable();
+    let mut all = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        while let Some((_, missing)) = fills.next_if(|(before, _)| *before == index) {
+            all.extend(missing);
+        }
+        all.push(item);
+    }
+    all
+}
+
 /// Raises the alarm for `gap`, seen by `subscriber` whose last version of the stream was `have`: an ERROR,
 /// the counter, and a row in `subscription_gaps` (once per gap); `found` missing events were read from the
 /// store.
@@ -109,6 +127,14 @@ pub async fn reported(store: &Database) -> Result<Vec<ReportedGap>, event_store:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_missing_events_go_right_before_the_record_that_revealed_them() {
+        let gap =
+            |before| Gap { before, stream_id: "a".to_owned(), after_version: 0, version: 0, origin: Origin::Feed };
+        let order = interleave(["a3", "b1", "a5"], &[gap(0), gap(2)], [vec!["a2"], vec!["a4"]]);
+        assert_eq!(order, ["a2", "a3", "b1", "a4", "a5"]);
+    }
 
     #[test]
     fn only_a_version_past_the_next_one_skips() {

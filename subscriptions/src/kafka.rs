@@ -247,22 +247,16 @@ impl KafkaSource {
         let mut refusals = Vec::new();
         for received in &self.received {
             match received {
-                Received::Event(sourced) => {
-                    let truth = stored.get(&sourced.event.event_id);
-                    match verdict(&sourced.event, truth) {
-                        Ok(()) => confirmed.push(SourcedEvent {
-                            event: truth.cloned().unwrap_or_else(|| sourced.event.clone()),
-                            origin: sourced.origin.clone(),
-                        }),
-                        Err(reason) => refusals.push(Refusal {
-                            origin: sourced.origin.clone(),
-                            stream_id: Some(sourced.event.stream_id.clone()),
-                            event_id: Some(sourced.event.event_id),
-                            event_type: Some(sourced.event.event_type.clone()),
-                            reason,
-                        }),
-                    }
-                }
+                Received::Event(sourced) => match verdict(&sourced.event, stored.get(&sourced.event.event_id)) {
+                    Ok(truth) => confirmed.push(SourcedEvent { event: truth.clone(), origin: sourced.origin.clone() }),
+                    Err(reason) => refusals.push(Refusal {
+                        origin: sourced.origin.clone(),
+                        stream_id: Some(sourced.event.stream_id.clone()),
+                        event_id: Some(sourced.event.event_id),
+                        event_type: Some(sourced.event.event_type.clone()),
+                        reason,
+                    }),
+                },
                 Received::Unreadable { origin, key, reason } => refusals.push(Refusal {
                     origin: origin.clone(),
                     stream_id: key.clone(),
@@ -281,20 +275,20 @@ impl KafkaSource {
 
     /// Keeps `refusals` in `rejected_records` (once per subscriber and record), logs and counts them.
     async fn refuse(&mut self, refusals: &[Refusal]) -> Result<(), SourceError> {
-        let mut topics = Vec::new();
-        let mut partitions = Vec::new();
-        let mut offsets = Vec::new();
+        let (mut topics, mut partitions, mut offsets) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut streams, mut ids, mut types, mut reasons) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // Every refused record came from Kafka; the columns stay aligned by taking each one whole.
         for refusal in refusals {
             if let Origin::Kafka { topic, partition, offset } = &refusal.origin {
                 topics.push(topic.as_str());
                 partitions.push(*partition);
                 offsets.push(*offset);
+                streams.push(refusal.stream_id.as_deref());
+                ids.push(refusal.event_id);
+                types.push(refusal.event_type.as_deref());
+                reasons.push(refusal.reason.as_str());
             }
         }
-        let streams: Vec<Option<&str>> = refusals.iter().map(|r| r.stream_id.as_deref()).collect();
-        let ids: Vec<Option<Uuid>> = refusals.iter().map(|r| r.event_id).collect();
-        let types: Vec<Option<&str>> = refusals.iter().map(|r| r.event_type.as_deref()).collect();
-        let reasons: Vec<&str> = refusals.iter().map(|r| r.reason.as_str()).collect();
         let client = self.store.pool().get().await.map_err(event_store::ReadError::from)?;
         client
             .execute(
@@ -437,12 +431,13 @@ fn to_received(message: &BorrowedMessage<'_>) -> Received {
 
 /// Whether the store confirms `record`: it holds an event under the record's id, in the same place of the
 /// same stream, of the same type, with the same payload at the schema version the relay publishes (the
-/// current one: the stored payload upcast). `Err` says what differs.
-fn verdict(record: &RecordedEvent, stored: Option<&RecordedEvent>) -> Result<(), String> {
-    let Some(stored) = stored else {
+/// current one: the stored payload upcast). `Ok` is the stored event, which the subscriber gets; `Err` says what
+/// differs.
+fn verdict<'a>(record: &RecordedEvent, stored: Option<&'a RecordedEvent>) -> Result<&'a RecordedEvent, String> {
+    let Some(truth) = stored else {
         return Err("the event store holds no event with this id".to_owned());
     };
-    let published = stored.upcast();
+    let published = truth.upcast();
     let stored: &RecordedEvent = &published;
     let differs = |what: &str| Err(format!("the event store holds this id with another {what}"));
     if stored.stream_id != record.stream_id {
@@ -460,7 +455,7 @@ fn verdict(record: &RecordedEvent, stored: Option<&RecordedEvent>) -> Result<(),
     if stored.payload != record.payload {
         return differs("payload");
     }
-    Ok(())
+    Ok(truth)
 }
 
 impl EventSource for KafkaSource {
@@ -506,7 +501,7 @@ mod tests {
     #[test]
     fn a_record_the_store_holds_as_it_says_is_confirmed() {
         let truth = stored();
-        assert_eq!(verdict(&truth.clone(), Some(&truth)), Ok(()));
+        assert_eq!(verdict(&truth.clone(), Some(&truth)), Ok(&truth));
     }
 
     #[test]
@@ -515,7 +510,7 @@ mod tests {
         let truth = RecordedEvent { schema_version: 1, payload: order.to_owned(), ..stored() };
         let published = truth.upcast().into_owned();
         assert_eq!(published.schema_version, 2);
-        assert_eq!(verdict(&published, Some(&truth)), Ok(()));
+        assert_eq!(verdict(&published, Some(&truth)), Ok(&truth), "the subscriber gets the event as stored");
         assert!(verdict(&truth, Some(&truth)).is_err(), "the relay never publishes an older version");
     }
 

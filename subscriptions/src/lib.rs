@@ -9,4 +9,6 @@ pub mod kafka;
 pub mod source;
 
 pub use kafka::{Assignment, KafkaSource, KafkaSourceSettings};
-pub use source::{Backoff, EventSource, FeedSource, Origin, SourceError, SourcedEvent, next_batch_patiently};
+pub use source::{
+    Backoff, EventSource, FeedSource, Origin, SourceError, SourcedEvent, next_batch_patiently, patiently,
+};

@@ -95,6 +95,7 @@ pub async fn next_batch_patiently<F: Future<Output = ()>>(
     backoff: &mut Backoff,
     shutdown: &mut std::pin::Pin<&mut F>,
 ) -> Option<Vec<SourcedEvent>> {
+    // Not through `patiently`: each read borrows the source mutably, which a closure cannot hand out.
     loop {
         let batch = tokio::select! {
             () = shutdown.as_mut() => return None,
@@ -105,6 +106,39 @@ pub async fn next_batch_patiently<F: Future<Output = ()>>(
             Err(error) => {
                 let wait = backoff.next_wait();
                 tracing::warn!(%error, retry_in = ?wait, "reading events failed; retrying");
+                tokio::select! {
+                    () = shutdown.as_mut() => return None,
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of `attempt`, a failure (`what` failed) logged and retried after `backoff`; `None` once
+/// `shutdown` completes. For a follower's steps that must happen before it goes on (storing a checkpoint,
+/// recording versions): transient failures only, since it never gives up.
+pub async fn patiently<T, E, Fut, F>(
+    what: &str,
+    backoff: &mut Backoff,
+    shutdown: &mut std::pin::Pin<&mut F>,
+    mut attempt: impl FnMut() -> Fut,
+) -> Option<T>
+where
+    E: std::fmt::Display,
+    Fut: Future<Output = Result<T, E>>,
+    F: Future<Output = ()>,
+{
+    loop {
+        let outcome = tokio::select! {
+            () = shutdown.as_mut() => return None,
+            outcome = attempt() => outcome,
+        };
+        match outcome {
+            Ok(done) => return Some(done),
+            Err(error) => {
+                let wait = backoff.next_wait();
+                tracing::warn!(%error, retry_in = ?wait, "{what} failed; retrying");
                 tokio::select! {
                     () = shutdown.as_mut() => return None,
                     () = tokio::time::sleep(wait) => {}
