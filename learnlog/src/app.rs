@@ -14,7 +14,7 @@ use database::SecretUrl;
 use event_store::PgEventStore;
 use event_store::keys::{DataKey, KeyRing};
 use mailer::{Delivery, Mailer};
-use projector::{PROJECTIONS_CHANNEL, Projector, READ_MODELS};
+use projector::{PROJECTIONS_CHANNEL, PartitionMarks, Projector, READ_MODELS};
 use query_api::{QueryApiState, Watermark};
 use relay::{KafkaSettings, Relay, ensure_topics};
 use sagas::Sagas;
@@ -198,7 +198,10 @@ impl App {
         let samplers = crate::metrics::samplers(roles, &store, &read, config.kafka.is_some());
         // Their own consumer group for the sagas: every saga process shares the partitions, apart from the
         // projectors.
-        let source = |subscriber: &str, group_id: String| -> Result<Option<KafkaSource>, Error> {
+        let source = |subscriber: &str,
+                      group_id: String,
+                      checkpoints: Arc<dyn subscriptions::Checkpoints>|
+         -> Result<Option<KafkaSource>, Error> {
             let Some(kafka) = &config.kafka else { return Ok(None) };
             let settings = KafkaSourceSettings {
                 subscriber: subscriber.to_owned(),
@@ -210,12 +213,17 @@ impl App {
                 security: kafka.security.clone(),
                 fetch_wait_ms: kafka.fetch_wait_ms,
             };
-            Ok(Some(KafkaSource::new(&settings, store.clone())?))
+            Ok(Some(KafkaSource::new(&settings, store.clone(), checkpoints)?))
         };
         let group = config.kafka.as_ref().map(|kafka| kafka.group_id.clone()).unwrap_or_default();
-        let projector_source =
-            if roles.contains(&Role::Projector) { source("projector", group.clone())? } else { None };
-        let sagas_source = if roles.contains(&Role::Sagas) { source("sagas", format!("{group}-sagas"))? } else { None };
+        let projector_source = match roles.contains(&Role::Projector) {
+            true => source("projector", group.clone(), Arc::new(PartitionMarks::new(read.clone(), READ_MODELS)))?,
+            false => None,
+        };
+        let sagas_source = match roles.contains(&Role::Sagas) {
+            true => source("sagas", format!("{group}-sagas"), Arc::new(sagas::SagaCheckpoints::new(store.clone())))?,
+            false => None,
+        };
         let consumers: Vec<(&'static str, Assignment)> = [("projector", &projector_source), ("sagas", &sagas_source)]
             .into_iter()
             .filter_map(|(name, source)| source.as_ref().map(|source| (name, source.assignment())))

@@ -15,7 +15,7 @@ pub(crate) struct PartitionMark {
     pub position: i64,
 }
 
-pub(crate) type PartitionKey = (String, i32);
+pub(crate) use subscriptions::PartitionKey;
 
 /// The last feed position applied by `projector`, 0 before the first batch.
 pub async fn load(read: &Database, projector: &str) -> Result<i64, ProjectorError> {
@@ -139,4 +139,48 @@ pub(crate) async fn record_stream_versions(
         )
         .await?;
     Ok(())
+}
+
+/// The partition marks of a Kafka-fed projector, in the schema the read models are served from: where its
+/// consumer starts a partition the group hands it (`subscriptions::checkpoints`).
+#[derive(Debug, Clone)]
+pub struct PartitionMarks {
+    read: Database,
+    projector: String,
+}
+
+impl PartitionMarks {
+    pub fn new(read: Database, projector: impl Into<String>) -> Self {
+        PartitionMarks { read, projector: projector.into() }
+    }
+
+    async fn load(&self, partitions: &[PartitionKey]) -> Result<HashMap<PartitionKey, i64>, ProjectorError> {
+        let mut client = self.read.pool().get().await?;
+        let transaction = client.transaction().await?;
+        crate::use_served_schema(&transaction).await?;
+        let topics: Vec<&str> = partitions.iter().map(|(topic, _)| topic.as_str()).collect();
+        let numbers: Vec<i32> = partitions.iter().map(|(_, partition)| *partition).collect();
+        let rows = transaction
+            .query(
+                "SELECT c.topic, c.partition, c.kafka_offset FROM projector_partition_checkpoints c \
+                 JOIN unnest($2::text[], $3::int4[]) AS k(t, p) ON c.topic = k.t AND c.partition = k.p \
+                 WHERE c.projector = $1 AND c.kafka_offset >= 0",
+                &[&self.projector, &topics, &numbers],
+            )
+            .await?;
+        let marks = rows
+            .iter()
+            .map(|row| Ok(((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?)))
+            .collect::<Result<_, tokio_postgres::Error>>()?;
+        transaction.commit().await?;
+        Ok(marks)
+    }
+}
+
+impl subscriptions::Checkpoints for PartitionMarks {
+    fn last_handled<'a>(&'a self, partitions: &'a [PartitionKey]) -> subscriptions::LastHandled<'a> {
+        Box::pin(
+            async move { self.load(partitions).await.map_err(|error| subscriptions::CheckpointError(error.summary())) },
+        )
+    }
 }

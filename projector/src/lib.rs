@@ -21,8 +21,8 @@ use deadpool_postgres::Transaction;
 use event_store::keys::{KeyCache, KeyRing};
 use events::{DecodeError, RecordedEvent};
 
-pub use checkpoint::load as load_checkpoint;
 use checkpoint::{PartitionKey, PartitionMark};
+pub use checkpoint::{PartitionMarks, load as load_checkpoint};
 use subscriptions::gaps::{Gap, interleave, skips};
 use subscriptions::{Backoff, EventSource, Origin, SourceError, SourcedEvent, next_batch_patiently};
 

@@ -16,18 +16,6 @@ pub(crate) async fn checkpoint(store: &Database) -> Result<i64, SagaError> {
     Ok(row.map(|row| row.try_get(0)).transpose()?.unwrap_or(0))
 }
 
-pub(crate) async fn save_checkpoint(store: &Database, position: i64) -> Result<(), SagaError> {
-    let client = store.pool().get().await?;
-    client
-        .execute(
-            "INSERT INTO saga_checkpoints (saga, position) VALUES ($1, $2) ON CONFLICT (saga) DO UPDATE \
-             SET position = GREATEST(saga_checkpoints.position, EXCLUDED.position), updated_at = now()",
-            &[&SAGAS, &position],
-        )
-        .await?;
-    Ok(())
-}
-
 /// `stream_id` if it is parked (or waiting for a retry).
 pub(crate) async fn parked(store: &Database, stream_id: &str) -> Result<HashSet<String>, SagaError> {
     let client = store.pool().get().await?;

@@ -32,8 +32,9 @@ use command_api::{Cause, Checkout};
 use database::Database;
 use events::{Event, RecordedEvent};
 use futures_util::StreamExt;
+pub use gaps::SagaCheckpoints;
 use http_status::is_transient;
-use subscriptions::{Backoff, EventSource, FeedSource, Origin, SourcedEvent, next_batch_patiently, patiently};
+use subscriptions::{Backoff, EventSource, FeedSource, SourcedEvent, next_batch_patiently, patiently};
 
 /// The checkpoint name of the sagas of this version.
 pub const SAGAS: &str = "checkout";
@@ -211,32 +212,26 @@ impl Sagas {
             let Some(batch) = next_batch_patiently(&mut source, BATCH_SIZE, &mut backoff, &mut shutdown).await else {
                 return;
             };
-            let Some(last) = batch.last() else { continue };
-            // Records lost on the way are read from the store and handled first (invariant 30).
-            let checked =
-                patiently("checking a batch for gaps", &mut backoff, &mut shutdown, || gaps::fill(&self.store, &batch));
-            let Some(filled) = checked.await else { return };
+            if batch.is_empty() {
+                continue;
+            }
+            // What Kafka delivered again is skipped; records lost on the way are read from the store and
+            // handled first (invariant 30).
+            let checked = patiently("checking a batch for what was handled", &mut backoff, &mut shutdown, || {
+                gaps::unhandled(&self.store, &batch)
+            });
+            let Some(unhandled) = checked.await else { return };
             tokio::select! {
                 () = &mut shutdown => return,
-                () = self.handle_batch(filled.as_deref().unwrap_or(&batch)) => {}
+                () = self.handle_batch(&unhandled) => {}
             }
-            let recorded = patiently("recording the streams' versions", &mut backoff, &mut shutdown, || {
+            let recorded = patiently("recording what the sagas handled", &mut backoff, &mut shutdown, || {
                 gaps::record(&self.store, &batch)
             });
             if recorded.await.is_none() {
                 return;
             }
             source.acknowledge(&batch).await;
-            if last.origin != Origin::Feed {
-                continue;
-            }
-            let position = last.event.position;
-            let saved = patiently("storing the sagas' checkpoint", &mut backoff, &mut shutdown, || {
-                dead_letters::save_checkpoint(&self.store, position)
-            });
-            if saved.await.is_none() {
-                return;
-            }
             backoff.reset();
         }
     }

@@ -1,6 +1,7 @@
-//! The Kafka source: a consumer group over the context topics. Offsets are committed to Kafka only after the
-//! batch and its checkpoints are committed to PostgreSQL, so a consumer that takes over a partition resumes
-//! at or before the stored checkpoint; the projector then skips what the checkpoint already covers (ADR 0003).
+//! The Kafka source: a consumer group over the context topics. The subscriber's checkpoints in PostgreSQL are
+//! where it stands ([`crate::checkpoints`]): when the group hands this consumer a partition, it seeks there
+//! before it hands out a record of it. Offsets are also committed to Kafka after each acknowledged batch, for
+//! the tools that show a group's lag; nothing relies on them (ADR 0003).
 //!
 //! The store is the truth and Kafka only the transport (ARCHITECTURE.md, invariant 29): every record is
 //! confirmed in the store by the event id it claims before a subscriber sees it, and what the subscriber gets
@@ -8,9 +9,9 @@
 //! (forged into a topic, or altered on the way), changes nothing: it is kept in `rejected_records` with the
 //! reason, logged and counted, and its offset is committed with the batch after it.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use database::Database;
@@ -19,14 +20,19 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::statistics::Statistics;
+use rdkafka::util::Timeout;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Notify;
 
+use crate::checkpoints::{Checkpoints, PartitionKey, Start, starts};
 use crate::source::{EventSource, Origin, SourceError, SourcedEvent};
 use uuid::Uuid;
 
 /// How long to wait for more records once a batch has begun.
 const FILL_WAIT: Duration = Duration::from_millis(5);
+/// How long a seek to the stored checkpoints may take before it is tried again.
+const SEEK_WAIT: Duration = Duration::from_secs(10);
 /// The longest a fetch waits at the broker for data, by default (`LEARNLOG_KAFKA_FETCH_WAIT_MS`). A broker
 /// that answers a waiting fetch as soon as data comes (Apache Kafka) makes this only the idle polling
 /// cadence; one that holds the fetch for the whole wait (the test broker does) adds up to the wait to every
@@ -67,6 +73,10 @@ pub struct Assignment {
     /// Whether the consumer has joined its group and been given its share (which may be no partition, when a
     /// group has more members than partitions), and holds it: false again while a rebalance moves them.
     joined: Arc<AtomicBool>,
+    /// Partitions handed to this consumer that it has not yet positioned at their stored checkpoints.
+    given: Arc<Mutex<Vec<PartitionKey>>>,
+    /// Woken when partitions are handed over, so that a consumer waiting for records positions them.
+    handed_over: Arc<Notify>,
     group: Arc<str>,
 }
 
@@ -79,6 +89,14 @@ impl Assignment {
     pub fn joined(&self) -> bool {
         self.joined.load(Ordering::SeqCst)
     }
+
+    fn given(&self) -> std::sync::MutexGuard<'_, Vec<PartitionKey>> {
+        self.given.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn partitions_of(list: &TopicPartitionList) -> Vec<PartitionKey> {
+    list.elements().iter().map(|element| (element.topic().to_owned(), element.partition())).collect()
 }
 
 impl ClientContext for Assignment {
@@ -120,10 +138,14 @@ impl ConsumerContext for Assignment {
             Rebalance::Assign(partitions) => {
                 tracing::info!(partitions = partitions.count(), "partitions assigned");
                 self.partitions.store(partitions.count(), Ordering::SeqCst);
+                self.given().extend(partitions_of(partitions));
+                self.handed_over.notify_one();
                 self.joined.store(true, Ordering::SeqCst);
             }
             Rebalance::Revoke(partitions) => {
                 tracing::info!(partitions = partitions.count(), "partitions revoked");
+                let revoked: HashSet<PartitionKey> = partitions_of(partitions).into_iter().collect();
+                self.given().retain(|partition| !revoked.contains(partition));
                 self.partitions.store(0, Ordering::SeqCst);
                 self.joined.store(false, Ordering::SeqCst);
             }
@@ -142,6 +164,11 @@ pub struct KafkaSource {
     received: Vec<Received>,
     /// Per partition, the offset after the last refused record, committed with the next acknowledgement.
     refused: HashMap<(String, i32), i64>,
+    /// The subscriber's stored places in the partitions, where a partition handed over is read from.
+    checkpoints: Arc<dyn Checkpoints>,
+    /// Per partition positioned at its checkpoint, the lowest offset to hand out: a record fetched from the
+    /// place before the seek is dropped.
+    floors: HashMap<PartitionKey, i64>,
 }
 
 /// A record as it came off a topic, before it is confirmed in the store.
@@ -154,6 +181,15 @@ enum Received {
         key: Option<String>,
         reason: String,
     },
+}
+
+impl Received {
+    fn origin(&self) -> &Origin {
+        match self {
+            Received::Event(sourced) => &sourced.origin,
+            Received::Unreadable { origin, .. } => origin,
+        }
+    }
 }
 
 /// A record the store does not confirm.
@@ -173,11 +209,18 @@ impl std::fmt::Debug for KafkaSource {
 }
 
 impl KafkaSource {
-    /// Joins the consumer group and subscribes to every context topic; records are confirmed in `store`.
-    pub fn new(settings: &KafkaSourceSettings, store: Database) -> Result<Self, SourceError> {
+    /// Joins the consumer group and subscribes to every context topic; records are confirmed in `store`, and a
+    /// partition handed over is read from the place `checkpoints` has stored for it.
+    pub fn new(
+        settings: &KafkaSourceSettings,
+        store: Database,
+        checkpoints: Arc<dyn Checkpoints>,
+    ) -> Result<Self, SourceError> {
         let assignment = Assignment {
             partitions: Arc::default(),
             joined: Arc::default(),
+            given: Arc::default(),
+            handed_over: Arc::default(),
             group: Arc::from(settings.group_id.as_str()),
         };
         let mut config = ClientConfig::new();
@@ -206,16 +249,23 @@ impl KafkaSource {
             subscriber: settings.subscriber.clone(),
             received: Vec::new(),
             refused: HashMap::new(),
+            checkpoints,
+            floors: HashMap::new(),
         })
     }
 
     /// Takes at least one record from the consumer, then whatever follows within [`FILL_WAIT`], up to `limit`.
+    /// Returns early, with nothing, when partitions are handed over: they are positioned first.
     async fn receive(&mut self, limit: usize) -> Result<(), SourceError> {
-        let first = self.consumer.recv().await?;
-        self.received.push(to_received(&first));
+        let handed_over = Arc::clone(&self.assignment.handed_over);
+        let first = tokio::select! {
+            first = self.consumer.recv() => first?,
+            () = handed_over.notified() => return Ok(()),
+        };
+        take(&self.floors, &mut self.received, &first);
         while self.received.len() < limit {
             match tokio::time::timeout(FILL_WAIT, self.consumer.recv()).await {
-                Ok(Ok(message)) => self.received.push(to_received(&message)),
+                Ok(Ok(message)) => take(&self.floors, &mut self.received, &message),
                 Ok(Err(error)) => {
                     tracing::warn!(%error, "consumer error while filling a batch");
                     break;
@@ -223,6 +273,49 @@ impl KafkaSource {
                 Err(_) => break,
             }
         }
+        Ok(())
+    }
+
+    /// Seeks each partition handed over since the last call to the record after the subscriber's stored
+    /// checkpoint (its beginning without one), and drops what was received of it from elsewhere. On a
+    /// failure the partitions stay to be positioned on the next call.
+    async fn position_given(&mut self) -> Result<(), SourceError> {
+        let given: Vec<PartitionKey> = self.assignment.given().clone();
+        if given.is_empty() {
+            return Ok(());
+        }
+        let stored = self.checkpoints.last_handled(&given).await?;
+        let starts = starts(&given, &stored);
+        let mut seeks = TopicPartitionList::new();
+        for ((topic, partition), start) in &starts {
+            let offset = match start {
+                Start::Beginning => Offset::Beginning,
+                Start::At(offset) => Offset::Offset(*offset),
+            };
+            seeks.add_partition_offset(topic, *partition, offset)?;
+        }
+        // Blocks this task for as long as librdkafka takes to move its fetch positions: milliseconds, once per
+        // assignment.
+        let sought = self.consumer.seek_partitions(seeks, Timeout::After(SEEK_WAIT))?;
+        for element in sought.elements() {
+            element.error()?;
+        }
+        let positioned: HashSet<&PartitionKey> = starts.iter().map(|(partition, _)| partition).collect();
+        self.received.retain(|received| match received.origin() {
+            Origin::Kafka { topic, partition, .. } => !positioned.contains(&(topic.clone(), *partition)),
+            Origin::Feed => true,
+        });
+        for (partition, start) in &starts {
+            tracing::info!(
+                subscriber = %self.subscriber,
+                topic = %partition.0,
+                partition = partition.1,
+                start = ?start,
+                "a partition handed over starts at the subscriber's checkpoint"
+            );
+            self.floors.insert(partition.clone(), start.floor());
+        }
+        self.assignment.given().retain(|partition| !positioned.contains(partition));
         Ok(())
     }
 
@@ -407,6 +500,16 @@ pub async fn rejected_records(store: &Database) -> Result<Vec<RejectedRecord>, e
     Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
 }
 
+/// Keeps `message` in `received` for confirmation, unless it lies below its partition's floor (fetched from
+/// where the partition was before the consumer positioned it at the subscriber's checkpoint).
+fn take(floors: &HashMap<PartitionKey, i64>, received: &mut Vec<Received>, message: &BorrowedMessage<'_>) {
+    let partition = (message.topic().to_owned(), message.partition());
+    if floors.get(&partition).is_some_and(|floor| message.offset() < *floor) {
+        return;
+    }
+    received.push(to_received(message));
+}
+
 fn to_received(message: &BorrowedMessage<'_>) -> Received {
     let origin =
         Origin::Kafka { topic: message.topic().to_owned(), partition: message.partition(), offset: message.offset() };
@@ -463,6 +566,10 @@ impl EventSource for KafkaSource {
         loop {
             if self.received.is_empty() {
                 self.receive(limit).await?;
+            }
+            self.position_given().await?;
+            if self.received.is_empty() {
+                continue;
             }
             let batch = self.confirm().await?;
             if !batch.is_empty() {

@@ -29,6 +29,8 @@ pub enum SourceError {
     Feed(#[from] ReadError),
     #[error(transparent)]
     Kafka(#[from] rdkafka::error::KafkaError),
+    #[error(transparent)]
+    Checkpoint(#[from] crate::checkpoints::CheckpointError),
 }
 
 /// A source of events for a subscriber (the projector, the sagas).

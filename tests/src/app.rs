@@ -283,7 +283,8 @@ impl TestApp {
                     security: Vec::new(),
                     fetch_wait_ms: subscriptions::kafka::DEFAULT_FETCH_WAIT_MS,
                 };
-                let source = KafkaSource::new(&settings, self.store.clone()).expect("consumer joins");
+                let marks = Arc::new(projector::PartitionMarks::new(self.read.clone(), READ_MODELS));
+                let source = KafkaSource::new(&settings, self.store.clone(), marks).expect("consumer joins");
                 let assignment = source.assignment();
                 self.projector = Some((stop, tokio::spawn(projector.run(source, stopped))));
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -335,7 +336,9 @@ impl TestApp {
                     security: Vec::new(),
                     fetch_wait_ms: subscriptions::kafka::DEFAULT_FETCH_WAIT_MS,
                 };
-                let source = KafkaSource::new(&settings, self.store.clone()).expect("the sagas' consumer joins");
+                let checkpoints = Arc::new(sagas::SagaCheckpoints::new(self.store.clone()));
+                let source =
+                    KafkaSource::new(&settings, self.store.clone(), checkpoints).expect("the sagas' consumer joins");
                 drop(tokio::spawn(sagas.run_on(source, stopping)));
             }
         }

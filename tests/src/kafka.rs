@@ -202,3 +202,43 @@ pub async fn read_topics_foreign(brokers: &str, topic_prefix: &str, expected: i6
         .map(|line| serde_json::from_str(line).expect("a JSON line"))
         .collect()
 }
+
+/// Commits `offsets` (topic, partition, next offset) for consumer group `group`, as an operator's tool or a
+/// group restored from elsewhere would, while no member of the group is running.
+pub async fn commit_group_offsets(brokers: &str, group: &str, offsets: Vec<(String, i32, i64)>) {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+
+    let (brokers, group) = (brokers.to_owned(), group.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("a consumer");
+        let mut position = TopicPartitionList::new();
+        for (topic, partition, offset) in &offsets {
+            position.add_partition_offset(topic, *partition, Offset::Offset(*offset)).expect("a position");
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while let Err(error) = consumer.commit(&position, CommitMode::Sync) {
+            assert!(std::time::Instant::now() < deadline, "the group's offsets never moved: {error}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+    .await
+    .expect("the offsets are committed");
+}
+
+/// Per partition of `records` (as [`read_topics_foreign`] gives them), the offset after its last record.
+pub fn ends_of(records: &[serde_json::Value]) -> Vec<(String, i32, i64)> {
+    let mut ends: std::collections::BTreeMap<(String, i32), i64> = std::collections::BTreeMap::new();
+    for record in records {
+        let topic = record["topic"].as_str().expect("a topic").to_owned();
+        let partition = i32::try_from(record["partition"].as_i64().expect("a partition")).expect("small");
+        let end = ends.entry((topic, partition)).or_insert(0);
+        *end = (*end).max(record["offset"].as_i64().expect("an offset") + 1);
+    }
+    ends.into_iter().map(|((topic, partition), end)| (topic, partition, end)).collect()
+}

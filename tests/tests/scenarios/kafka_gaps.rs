@@ -72,14 +72,10 @@ async fn a_record_the_projector_was_positioned_past_is_read_from_the_store_and_t
     assert_eq!(TestApp::catalogue(&app.database).await, TestApp::catalogue(&rebuilt).await);
 }
 
-/// The sagas' consumer group is positioned past a course's retirement, as a broker that dropped it would leave
-/// them. The course's deletion then skips a version: the sagas read the retirement from the store, handle it
+/// The sagas' checkpoint is moved past a course's retirement, as a broker that dropped it would leave them. The course's deletion then skips a version: the sagas read the retirement from the store, handle it
 /// first (it takes the course out of a trainee's cart), and report the gap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retirement_the_sagas_were_positioned_past_is_read_from_the_store_and_handled() {
-    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-
     let app = TestApp::start_kafka().await;
     let sagas = app.start_sagas();
     let (_, instructor) = app.instructor("grace", "Grace Hopper").await;
@@ -107,7 +103,7 @@ async fn a_retirement_the_sagas_were_positioned_past_is_read_from_the_store_and_
         assert!(tokio::time::Instant::now() < deadline, "the relay did not publish in time");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let Mode::Kafka { brokers, topic_prefix, group_id, .. } = &app.mode else { unreachable!("Kafka mode") };
+    let Mode::Kafka { brokers, topic_prefix, .. } = &app.mode else { unreachable!("Kafka mode") };
     let records = tests::kafka::read_topics_foreign(brokers, topic_prefix, head).await;
     let retirement = records
         .iter()
@@ -115,30 +111,22 @@ async fn a_retirement_the_sagas_were_positioned_past_is_read_from_the_store_and_
         .expect("the retirement is on its topic");
     let retirement_id = retirement["headers"]["event_id"].as_str().expect("an event id").to_owned();
 
-    // The sagas' group resumes after the retirement, once their consumer has left the group.
-    let (brokers, group) = (brokers.clone(), format!("{group_id}-sagas"));
-    let (topic, partition, offset) = (
-        retirement["topic"].as_str().expect("a topic").to_owned(),
-        i32::try_from(retirement["partition"].as_i64().expect("a partition")).expect("small"),
-        retirement["offset"].as_i64().expect("an offset"),
-    );
-    tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
-            .set("group.id", &group)
-            .set("enable.auto.commit", "false")
-            .create()
-            .expect("a consumer");
-        let mut position = TopicPartitionList::new();
-        position.add_partition_offset(&topic, partition, Offset::Offset(offset + 1)).expect("a position");
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while let Err(error) = consumer.commit(&position, CommitMode::Sync) {
-            assert!(std::time::Instant::now() < deadline, "the position never moved: {error}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    })
-    .await
-    .expect("the position moves");
+    // The sagas' checkpoint in the retirement's partition is moved past it, once their consumer has left.
+    let moved = app
+        .database
+        .client()
+        .await
+        .execute(
+            "UPDATE saga_partition_checkpoints SET kafka_offset = $3 WHERE topic = $1 AND partition = $2",
+            &[
+                &retirement["topic"].as_str().expect("a topic"),
+                &i32::try_from(retirement["partition"].as_i64().expect("a partition")).expect("small"),
+                &retirement["offset"].as_i64().expect("an offset"),
+            ],
+        )
+        .await
+        .expect("the checkpoint moves");
+    assert_eq!(moved, 1, "the sagas keep a checkpoint in the partition they handled the publication from");
 
     let _sagas = app.start_sagas();
     let caused = format!("SELECT count(*) FROM events WHERE metadata::json->>'causation_id' = '{retirement_id}'");

@@ -25,6 +25,7 @@ mod history;
 mod idempotency;
 mod journey;
 mod kafka;
+mod kafka_checkpoints;
 mod kafka_gaps;
 mod kafka_processes;
 mod kafka_security;

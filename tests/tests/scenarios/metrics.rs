@@ -36,6 +36,12 @@ async fn metrics_show_requests_appends_lags_backlogs_and_pools() {
                           "password": "a long password", "name": "Metrics Trainee" });
     assert_eq!(app.send(app.http.post(app.url("/api/v1/auth/register")), Some(&sign_up)).await.status, 201);
     app.wait_until_projected().await;
+    // The sagas have handled a batch of the feed: they stand somewhere.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.database.count("SELECT count(*) FROM saga_checkpoints").await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the sagas never stored a checkpoint");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     let families = scrape(&app).await;
     let kind = |name: &str| families.iter().find(|family| family.name == name).map(|family| family.kind.clone());
