@@ -114,7 +114,12 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
             snapshots: query_api::Snapshots::default(),
         }));
         let keyring = KeyRing::new(services.store.clone(), Arc::clone(&services.data_key));
-        let admin = projector::admin::DeadLetterAdmin { read, keys: Arc::clone(&services.keys), keyring };
+        let admin = projector::admin::DeadLetterAdmin {
+            read,
+            store: services.store.clone(),
+            keys: Arc::clone(&services.keys),
+            keyring,
+        };
         routes = routes.merge(projector::admin::router(admin));
         // GET routes belong to the query API; the document describes every service.
         let mut operations = command_api::routes().operations().to_vec();

@@ -139,47 +139,48 @@ enum AdminCommand {
 enum Subscriber {
     Projector,
     Sagas,
+    Relay,
 }
 
 #[derive(Debug, Subcommand)]
 enum DeadLetterCommand {
     /// Every parked stream of every subscriber, the Kafka records refused and the gaps found.
     List,
-    /// Try a parked stream again (after a fix), then the events waiting behind it, in order: the projector's
-    /// dead letter by its id, or the stream the sagas parked by its name.
+    /// Try a parked stream again (after a fix), then the events waiting behind it, in order. The projector
+    /// does it now; the running sagas or relay within a second.
     Retry {
         #[arg(long, value_enum, default_value = "projector")]
         subscriber: Subscriber,
-        /// A projector dead letter's id, or a stream id for the sagas.
-        target: String,
+        /// The id of the dead letter that parks the stream, as `list` shows it.
+        id: i64,
     },
     /// Give up on a parked event for good, recording who and why, then let the events waiting behind it
     /// through.
     Skip {
         #[arg(long, value_enum, default_value = "projector")]
         subscriber: Subscriber,
-        /// A projector dead letter's id, or a stream id for the sagas.
-        target: String,
+        /// The id of the parked dead letter, as `list` shows it.
+        id: i64,
         #[arg(long)]
         reason: String,
     },
 }
 
-/// What `dead-letters retry|skip` asks of `subscriber` about `target`.
-fn dead_letter_task(
-    subscriber: Subscriber,
-    target: String,
-    reason: Option<String>,
-) -> anyhow::Result<learnlog::operations::DeadLetterTask> {
+/// What `dead-letters` was asked to do, naming the subscriber as its dead letters do.
+fn dead_letter_task(command: DeadLetterCommand) -> learnlog::operations::DeadLetterTask {
     use learnlog::operations::DeadLetterTask;
-    let id =
-        || target.parse::<i64>().with_context(|| format!("a projector dead letter's id is a number, not {target:?}"));
-    Ok(match (subscriber, reason) {
-        (Subscriber::Projector, None) => DeadLetterTask::Retry { id: id()? },
-        (Subscriber::Projector, Some(reason)) => DeadLetterTask::Skip { id: id()?, reason },
-        (Subscriber::Sagas, None) => DeadLetterTask::SagaRetry { stream: target },
-        (Subscriber::Sagas, Some(reason)) => DeadLetterTask::SagaSkip { stream: target, reason },
-    })
+    let name = |subscriber| match subscriber {
+        Subscriber::Projector => learnlog::operations::PROJECTOR,
+        Subscriber::Sagas => sagas::SUBSCRIBER,
+        Subscriber::Relay => relay::SUBSCRIBER,
+    };
+    match command {
+        DeadLetterCommand::List => DeadLetterTask::List,
+        DeadLetterCommand::Retry { subscriber, id } => DeadLetterTask::Retry { subscriber: name(subscriber), id },
+        DeadLetterCommand::Skip { subscriber, id, reason } => {
+            DeadLetterTask::Skip { subscriber: name(subscriber), id, reason }
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,14 +252,7 @@ async fn main() -> anyhow::Result<()> {
             write_line(&format!("admin created: {id}"))
         }
         Command::DeadLetters { command } => {
-            use learnlog::operations::DeadLetterTask;
-            let task = match command {
-                DeadLetterCommand::List => DeadLetterTask::List,
-                DeadLetterCommand::Retry { subscriber, target } => dead_letter_task(subscriber, target, None)?,
-                DeadLetterCommand::Skip { subscriber, target, reason } => {
-                    dead_letter_task(subscriber, target, Some(reason))?
-                }
-            };
+            let task = dead_letter_task(command);
             let operator = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
             write_line(&learnlog::operations::dead_letter_task(&config, task, &operator).await?)
         }
@@ -378,26 +372,30 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
     use learnlog::operations::DeadLetterTask;
 
+    fn task(line: &str) -> Result<DeadLetterTask, clap::Error> {
+        let cli = Cli::try_parse_from(line.split(' '))?;
+        let Command::DeadLetters { command } = cli.command else { panic!("a dead-letters command") };
+        Ok(dead_letter_task(command))
+    }
+
     #[test]
-    fn one_vocabulary_reaches_the_projector_by_id_and_the_sagas_by_stream() {
-        let task = |subscriber, target: &str, reason: Option<&str>| {
-            dead_letter_task(subscriber, target.to_owned(), reason.map(str::to_owned))
-        };
-        assert_eq!(task(Subscriber::Projector, "7", None).expect("an id"), DeadLetterTask::Retry { id: 7 });
+    fn one_vocabulary_reaches_every_subscriber_by_a_dead_letters_id() {
         assert_eq!(
-            task(Subscriber::Projector, "7", Some("known bad")).expect("an id"),
-            DeadLetterTask::Skip { id: 7, reason: "known bad".to_owned() }
+            task("learnlog dead-letters retry 7").expect("parsed"),
+            DeadLetterTask::Retry { subscriber: "projector", id: 7 }
         );
         assert_eq!(
-            task(Subscriber::Sagas, "order-1", None).expect("a stream"),
-            DeadLetterTask::SagaRetry { stream: "order-1".to_owned() }
+            task("learnlog dead-letters skip --subscriber sagas 7 --reason bad").expect("parsed"),
+            DeadLetterTask::Skip { subscriber: "sagas", id: 7, reason: "bad".to_owned() }
         );
         assert_eq!(
-            task(Subscriber::Sagas, "order-1", Some("refunded by hand")).expect("a stream"),
-            DeadLetterTask::SagaSkip { stream: "order-1".to_owned(), reason: "refunded by hand".to_owned() }
+            task("learnlog dead-letters retry --subscriber relay 9").expect("parsed"),
+            DeadLetterTask::Retry { subscriber: "relay", id: 9 }
         );
-        assert!(task(Subscriber::Projector, "order-1", None).is_err(), "a projector dead letter is named by its id");
+        assert!(task("learnlog dead-letters retry --subscriber sagas order-1").is_err(), "an id is a number");
+        assert!(task("learnlog dead-letters retry --subscriber mailer 1").is_err(), "no such subscriber");
     }
 }

@@ -112,8 +112,8 @@ struct FeedReader {
 const RELAY: FeedReader = FeedReader {
     component: "relay",
     checkpoints: "SELECT 'relay:' || relay, position FROM relay_checkpoints",
-    dead_letters: "SELECT 'parked', count(*) FROM relay_dead_letters",
-    statuses: &["parked"],
+    dead_letters: "SELECT state, count(*) FROM dead_letters WHERE subscriber = 'relay' GROUP BY state",
+    statuses: &["parked", "waiting", "retry"],
 };
 
 // On Kafka the sagas' consumer group reports its lag per partition too; the checkpoints show how far each saga
@@ -121,8 +121,8 @@ const RELAY: FeedReader = FeedReader {
 const SAGAS: FeedReader = FeedReader {
     component: "sagas",
     checkpoints: "SELECT 'saga:' || saga, position FROM saga_checkpoints",
-    dead_letters: "SELECT status, count(*) FROM saga_dead_letters GROUP BY status",
-    statuses: &["parked", "waiting"],
+    dead_letters: "SELECT state, count(*) FROM dead_letters WHERE subscriber = 'sagas' GROUP BY state",
+    statuses: &["parked", "waiting", "retry"],
 };
 
 impl FeedReader {

@@ -10,14 +10,15 @@ use crate::config::Config;
 use crate::embedded;
 use crate::error::Error;
 
-/// What `learnlog dead-letters` was asked to do.
+pub use projector::admin::PROJECTOR;
+
+/// What `learnlog dead-letters` was asked to do; `subscriber` is [`PROJECTOR`] or one of
+/// `subscriptions::dead_letters::SUBSCRIBERS`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeadLetterTask {
     List,
-    Retry { id: i64 },
-    Skip { id: i64, reason: String },
-    SagaRetry { stream: String },
-    SagaSkip { stream: String, reason: String },
+    Retry { subscriber: &'static str, id: i64 },
+    Skip { subscriber: &'static str, id: i64, reason: String },
 }
 
 /// Runs `task` and returns what to print. Retries and skips are recorded as done by `operator` (the login
@@ -30,39 +31,37 @@ pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &
         let data_key = std::sync::Arc::new(crate::secret::data_key(config.data_key.as_ref(), &config.data_dir)?);
         let keyring = event_store::keys::KeyRing::new(Database::connect(store_url.expose(), 1)?, data_key);
         let by = format!("cli:{operator}");
+        let store = Database::connect(store_url.expose(), 1)?;
+        let failed = |error: &dyn std::fmt::Display| Error::Config(error.to_string());
         let text = match task {
             DeadLetterTask::List => {
-                let store = Database::connect(store_url.expose(), 1)?;
-                let unrouted = relay::dead_letters(&store).await?;
-                let held = sagas::dead_letters::list(&store).await.map_err(|e| Error::Config(e.to_string()))?;
-                let refused =
-                    subscriptions::kafka::rejected_records(&store).await.map_err(|e| Error::Config(e.to_string()))?;
-                let gaps = subscriptions::gaps::reported(&store).await.map_err(|e| Error::Config(e.to_string()))?;
+                let held = subscriptions::dead_letters::list(&store, None).await.map_err(|e| failed(&e))?;
+                let refused = subscriptions::kafka::rejected_records(&store).await.map_err(|e| failed(&e))?;
+                let gaps = subscriptions::gaps::reported(&store).await.map_err(|e| failed(&e))?;
                 format!(
-                    "{}\n{}\n{}\n{}\n{}",
+                    "{}\n{}\n{}\n{}",
                     render_list(&dead_letters::list(&read).await?),
-                    render_unrouted(&unrouted),
                     render_held(&held),
                     render_refused(&refused),
                     render_gaps(&gaps)
                 )
             }
-            DeadLetterTask::SagaRetry { stream } => {
-                let store = Database::connect(store_url.expose(), 1)?;
-                let count =
-                    sagas::dead_letters::retry(&store, &stream).await.map_err(|e| Error::Config(e.to_string()))?;
-                format!("{count} event(s) of {stream} will be handled again by the running sagas")
+            DeadLetterTask::Retry { subscriber: PROJECTOR, id } => {
+                render_resolution(&dead_letters::retry(&read, &keyring, id, &by).await?)
             }
-            DeadLetterTask::SagaSkip { stream, reason } => {
-                let store = Database::connect(store_url.expose(), 1)?;
-                let count = sagas::dead_letters::skip(&store, &stream, &by, &reason)
-                    .await
-                    .map_err(|e| Error::Config(e.to_string()))?;
-                format!("{count} event(s) of {stream} skipped by {by}")
-            }
-            DeadLetterTask::Retry { id } => render_resolution(&dead_letters::retry(&read, &keyring, id, &by).await?),
-            DeadLetterTask::Skip { id, reason } => {
+            DeadLetterTask::Skip { subscriber: PROJECTOR, id, reason } => {
                 render_resolution(&dead_letters::skip(&read, &keyring, id, &by, &reason).await?)
+            }
+            DeadLetterTask::Retry { subscriber, id } => {
+                let resolution =
+                    subscriptions::dead_letters::retry(&store, subscriber, id).await.map_err(|e| failed(&e))?;
+                render_handed_over(subscriber, &resolution)
+            }
+            DeadLetterTask::Skip { subscriber, id, reason } => {
+                let resolution = subscriptions::dead_letters::skip(&store, subscriber, id, &by, &reason)
+                    .await
+                    .map_err(|e| failed(&e))?;
+                render_handed_over(subscriber, &resolution)
             }
         };
         Ok(text)
@@ -103,26 +102,36 @@ fn render_list(letters: &[DeadLetter]) -> String {
     table("no parked streams", "id\tstream\tposition\tversion\ttype\tattempts\twaiting\tlast seen\terror", rows)
 }
 
-fn render_unrouted(letters: &[relay::RelayDeadLetter]) -> String {
-    let rows = letters.iter().map(|letter| {
-        format!("{}\t{}\t{}\t{}\t{}", letter.relay, letter.position, letter.stream_id, letter.event_type, letter.error)
-    });
-    table("no stream parked by the relay", "relay\tposition\tstream\ttype\terror", rows)
-}
-
-fn render_held(letters: &[sagas::dead_letters::SagaDeadLetter]) -> String {
+fn render_held(letters: &[subscriptions::dead_letters::DeadLetter]) -> String {
     let rows = letters.iter().map(|letter| {
         format!(
-            "{}\t{}\t{}\t{}\t{}\t{}",
-            letter.position,
+            "{}\t{}\t{}\t{}\t{}\t{} v{}\t{}\t{}\t{}\t{}\t{}",
+            letter.subscriber,
+            letter.id,
             letter.stream_id,
+            letter.position,
+            letter.stream_version,
             letter.event_type,
-            letter.status,
-            letter.parked_at,
+            letter.schema_version,
+            letter.state,
+            letter.attempts,
+            letter.waiting,
+            letter.last_seen,
             letter.error.as_deref().unwrap_or("")
         )
     });
-    table("no stream parked by the sagas", "saga position\tstream\ttype\tstatus\tparked at\terror", rows)
+    let header = "parked by\tid\tstream\tposition\tversion\ttype\tstate\tattempts\twaiting\tlast seen\terror";
+    table("no stream parked by the sagas or the relay", header, rows)
+}
+
+fn render_handed_over(subscriber: &str, resolution: &subscriptions::dead_letters::Resolution) -> String {
+    use subscriptions::dead_letters::Resolution;
+    match resolution {
+        Resolution::Retrying(events) => format!("the running {subscriber} will handle {events} event(s) again"),
+        Resolution::Skipped { retrying } => {
+            format!("skipped; the running {subscriber} will handle the {retrying} event(s) waiting behind it")
+        }
+    }
 }
 
 fn render_refused(records: &[subscriptions::kafka::RejectedRecord]) -> String {

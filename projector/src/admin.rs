@@ -1,25 +1,36 @@
 //! The dead-letter routes for admins: `GET /api/v1/admin/dead-letters`, `POST …/{dead_letter_id}/retry` and
-//! `POST …/{dead_letter_id}/skip {reason}`. They act on the projector's own table, so they live beside it; a
-//! process serves them with its query API (which holds the read-model database).
+//! `POST …/{dead_letter_id}/skip {reason}`, each for one subscriber (`?subscriber=projector|sagas|relay`, the
+//! projector by default), as `learnlog dead-letters` does. The projector's dead letters are resolved here, in
+//! its table; those of the sagas and the relay are handed to the running subscriber
+//! (`subscriptions::dead_letters`). A process serves them with its query API.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use api_contract::{ApiRoutes, Authenticated, JsonCommand, Problem, TokenKeys, Who};
 use axum::Json;
 use axum::Router;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use database::Database;
 use event_store::keys::KeyRing;
 use http::Method;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use subscriptions::dead_letters as held;
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::dead_letters::{self, DeadLetterError};
 
-/// What the dead-letter routes need: the read-model database and the token keys.
+/// The projector's name as a subscriber.
+pub const PROJECTOR: &str = "projector";
+
+/// What the dead-letter routes need: both databases and the token keys.
 #[derive(Debug, Clone)]
 pub struct DeadLetterAdmin {
     pub read: Database,
+    /// Where the sagas' and the relay's dead letters are.
+    pub store: Database,
     pub keys: Arc<TokenKeys>,
     /// People's keys, to open the personal data of the events a retry applies.
     pub keyring: KeyRing,
@@ -33,25 +44,28 @@ impl FromRef<DeadLetterAdmin> for Arc<TokenKeys> {
 
 pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
     ApiRoutes::default()
-        .route(Method::GET, "/api/v1/admin/dead-letters", list, Who::Admin, "Every stream the projector parked")
-        .answers_data_list::<dead_letters::DeadLetter>()
+        .route(Method::GET, "/api/v1/admin/dead-letters", list, Who::Admin, "Every stream a subscriber parked")
+        .query(&["subscriber"])
+        .answers_data_list::<ParkedStream>()
         .route(
             Method::POST,
             "/api/v1/admin/dead-letters/{dead_letter_id}/retry",
             retry,
             Who::Admin,
-            "Apply a dead letter again, then the events waiting behind it",
+            "Handle a dead letter again, then the events waiting behind it",
         )
-        .answers_data::<dead_letters::Resolution>()
+        .query(&["subscriber"])
+        .answers_data::<Resolved>()
         .route(
             Method::POST,
             "/api/v1/admin/dead-letters/{dead_letter_id}/skip",
             skip,
             Who::Admin,
-            "Never apply a dead letter (with a reason), then apply the events waiting behind it",
+            "Never handle a dead letter (with a reason), then handle the events waiting behind it",
         )
+        .query(&["subscriber"])
         .body::<SkipBody>()
-        .answers_data::<dead_letters::Resolution>()
+        .answers_data::<Resolved>()
 }
 
 pub fn router(state: DeadLetterAdmin) -> Router {
@@ -64,6 +78,97 @@ struct SkipBody {
     reason: String,
 }
 
+/// The first held-back event of a parked stream, as admins see it: where it is and why, never what it says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ParkedStream {
+    /// Who parked it: `projector`, `sagas` or `relay`.
+    pub subscriber: String,
+    pub id: i64,
+    pub stream_id: String,
+    pub position: i64,
+    pub stream_version: i64,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub schema_version: i32,
+    /// `parked`, or `retry` while the running subscriber has a retry to do.
+    pub state: String,
+    pub error: Option<String>,
+    pub attempts: i32,
+    /// Events of the same stream held back behind this one.
+    pub waiting: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_seen: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen: OffsetDateTime,
+}
+
+impl From<dead_letters::DeadLetter> for ParkedStream {
+    fn from(letter: dead_letters::DeadLetter) -> Self {
+        ParkedStream {
+            subscriber: PROJECTOR.to_owned(),
+            id: letter.id,
+            stream_id: letter.stream_id,
+            position: letter.position,
+            stream_version: letter.stream_version,
+            event_id: letter.event_id,
+            event_type: letter.event_type,
+            schema_version: letter.schema_version,
+            state: "parked".to_owned(),
+            error: letter.error,
+            attempts: letter.attempts,
+            waiting: letter.waiting,
+            first_seen: letter.first_seen,
+            last_seen: letter.last_seen,
+        }
+    }
+}
+
+impl From<held::DeadLetter> for ParkedStream {
+    fn from(letter: held::DeadLetter) -> Self {
+        ParkedStream {
+            subscriber: letter.subscriber,
+            id: letter.id,
+            stream_id: letter.stream_id,
+            position: letter.position,
+            stream_version: letter.stream_version,
+            event_id: letter.event_id,
+            event_type: letter.event_type,
+            schema_version: letter.schema_version,
+            state: letter.state,
+            error: letter.error,
+            attempts: letter.attempts,
+            waiting: letter.waiting,
+            first_seen: letter.first_seen,
+            last_seen: letter.last_seen,
+        }
+    }
+}
+
+/// What a retry or a skip did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Resolved {
+    /// Events of the stream the projector applied now, in order (0 for the sagas and the relay).
+    pub applied: usize,
+    /// The projector's dead letter that parks the stream again, if an event still failed.
+    pub parked_again: Option<i64>,
+    /// Events the running sagas or relay handle again, within a second (0 for the projector).
+    pub retrying: u64,
+}
+
+/// Whose dead letters a request is about: `?subscriber=` (the projector without one).
+fn subscriber(params: &HashMap<String, String>) -> Result<&'static str, Problem> {
+    if let Some(unknown) = params.keys().find(|name| *name != "subscriber") {
+        return Err(Problem::malformed(format!("Unknown query parameter {unknown:?}; only subscriber is read.")));
+    }
+    match params.get("subscriber").map(String::as_str) {
+        None | Some(PROJECTOR) => Ok(PROJECTOR),
+        Some(name) => held::SUBSCRIBERS
+            .into_iter()
+            .find(|known| *known == name)
+            .ok_or_else(|| Problem::malformed(format!("{name:?} is no subscriber: say projector, sagas or relay."))),
+    }
+}
+
 /// Who resolved a dead letter, as recorded (the routes are for admins only, by their declaration).
 fn resolver(actor: Authenticated) -> String {
     format!("admin:{}", actor.user_id)
@@ -73,21 +178,44 @@ fn dead_letter_id(raw: &str) -> Result<i64, Problem> {
     raw.parse().map_err(|_| Problem::malformed(format!("{raw:?} is not a dead letter id.")))
 }
 
-async fn list(State(state): State<DeadLetterAdmin>) -> Response {
+async fn list(State(state): State<DeadLetterAdmin>, Query(params): Query<HashMap<String, String>>) -> Response {
     let answer = async {
-        let letters = dead_letters::list(&state.read).await.map_err(|error| {
-            Problem::unavailable().because(format!("listing dead letters failed: {}", error.summary()))
-        })?;
+        let failed = |error: &dyn std::fmt::Display| {
+            Problem::unavailable().because(format!("listing dead letters failed: {error}"))
+        };
+        let letters: Vec<ParkedStream> = match subscriber(&params)? {
+            PROJECTOR => dead_letters::list(&state.read)
+                .await
+                .map_err(|error| failed(&error.summary()))?
+                .into_iter()
+                .map(ParkedStream::from)
+                .collect(),
+            other => held::list(&state.store, Some(other))
+                .await
+                .map_err(|error| failed(&error))?
+                .into_iter()
+                .map(ParkedStream::from)
+                .collect(),
+        };
         Ok::<_, Problem>(Json(serde_json::json!({ "data": letters })).into_response())
     };
     answer.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn retry(actor: Authenticated, State(state): State<DeadLetterAdmin>, Path(id): Path<String>) -> Response {
+async fn retry(
+    actor: Authenticated,
+    State(state): State<DeadLetterAdmin>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let answer = async {
         let by = resolver(actor);
+        let subscriber = subscriber(&params)?;
         let id = dead_letter_id(&id)?;
-        resolved(dead_letters::retry(&state.read, &state.keyring, id, &by).await)
+        match subscriber {
+            PROJECTOR => resolved(dead_letters::retry(&state.read, &state.keyring, id, &by).await),
+            other => handed_over(held::retry(&state.store, other, id).await),
+        }
     };
     answer.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -96,26 +224,50 @@ async fn skip(
     actor: Authenticated,
     State(state): State<DeadLetterAdmin>,
     Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
     body: Result<JsonCommand<SkipBody>, Problem>,
 ) -> Response {
     let answer = async {
         let by = resolver(actor);
+        let subscriber = subscriber(&params)?;
         let id = dead_letter_id(&id)?;
         let reason = body?.body.reason;
         if reason.trim().is_empty() {
             return Err(Problem::rule("reason_required", "Say why the event is skipped."));
         }
-        resolved(dead_letters::skip(&state.read, &state.keyring, id, &by, reason.trim()).await)
+        match subscriber {
+            PROJECTOR => resolved(dead_letters::skip(&state.read, &state.keyring, id, &by, reason.trim()).await),
+            other => handed_over(held::skip(&state.store, other, id, &by, reason.trim()).await),
+        }
     };
     answer.await.unwrap_or_else(IntoResponse::into_response)
 }
 
+fn answer(resolved: &Resolved) -> Response {
+    Json(serde_json::json!({ "data": resolved })).into_response()
+}
+
 fn resolved(outcome: Result<dead_letters::Resolution, DeadLetterError>) -> Result<Response, Problem> {
     match outcome {
-        Ok(resolution) => Ok(Json(serde_json::json!({ "data": resolution })).into_response()),
+        Ok(resolution) => {
+            Ok(answer(&Resolved { applied: resolution.applied, parked_again: resolution.parked_again, retrying: 0 }))
+        }
         Err(DeadLetterError::NotParked(id)) => Err(Problem::not_found(format!("No dead letter {id} is parked."))),
         Err(DeadLetterError::Projector(error)) => {
             Err(Problem::unavailable().because(format!("resolving a dead letter failed: {}", error.summary())))
         }
     }
+}
+
+fn handed_over(outcome: Result<held::Resolution, held::DeadLetterError>) -> Result<Response, Problem> {
+    let retrying = match outcome {
+        Ok(held::Resolution::Retrying(events) | held::Resolution::Skipped { retrying: events }) => events,
+        Err(held::DeadLetterError::NotParked { id, .. }) => {
+            return Err(Problem::not_found(format!("No dead letter {id} is parked.")));
+        }
+        Err(held::DeadLetterError::Store(error)) => {
+            return Err(Problem::unavailable().because(format!("resolving a dead letter failed: {error}")));
+        }
+    };
+    Ok(answer(&Resolved { applied: 0, parked_again: None, retrying }))
 }

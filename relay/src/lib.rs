@@ -4,11 +4,12 @@
 //! starts again from the checkpoint, so an event may be published twice but never lost (consumers skip the
 //! repeats by global position). Nothing is ever published from the request path.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
 use database::Database;
-use event_store::{FeedSubscription, checkpoint};
+use event_store::checkpoint;
 use events::{Context, RecordedEvent, wire};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -17,9 +18,17 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use secrecy::{ExposeSecret, SecretString};
+use subscriptions::dead_letters::DeadLetters;
+use subscriptions::{Backoff, EventSource, FeedSource, SourcedEvent};
 
-const BATCH_SIZE: i64 = 5000;
+const BATCH_SIZE: usize = 5000;
+/// The first wait after a failure; it doubles up to [`RETRY_AT_MOST`] while the failures go on.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+const RETRY_AT_MOST: Duration = Duration::from_secs(30);
+/// How often the relay looks for streams an operator asked to retry.
+const RETRY_SWEEP: Duration = Duration::from_secs(1);
+/// The subscriber name of the relay's dead letters.
+pub const SUBSCRIBER: &str = "relay";
 
 /// Where and how to publish.
 #[derive(Debug, Clone)]
@@ -91,6 +100,7 @@ pub struct Relay {
     producer: FutureProducer,
     settings: KafkaSettings,
     name: String,
+    dead_letters: DeadLetters,
 }
 
 impl std::fmt::Debug for Relay {
@@ -102,7 +112,8 @@ impl std::fmt::Debug for Relay {
 impl Relay {
     pub fn new(store: Database, settings: KafkaSettings) -> Result<Self, RelayError> {
         let producer = producer_config(&settings.brokers, &settings.security).create()?;
-        Ok(Relay { store, producer, settings, name: "kafka".to_owned() })
+        let dead_letters = DeadLetters::new(store.clone(), SUBSCRIBER);
+        Ok(Relay { store, producer, settings, name: "kafka".to_owned(), dead_letters })
     }
 
     /// The same relay under another checkpoint name (several relays over one store, e.g. in benchmarks).
@@ -114,23 +125,24 @@ impl Relay {
     /// Runs until `shutdown` completes. Whatever was not acknowledged is published again on the next start.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut backoff = Backoff::new(RETRY_AFTER, RETRY_AT_MOST);
         loop {
             let start = match checkpoint::load_relay(&self.store, &self.name).await {
                 Ok(position) => position,
                 Err(error) => {
                     tracing::warn!(%error, "cannot read the relay checkpoint; retrying");
-                    if wait_or_stop(&mut shutdown).await {
+                    if wait_or_stop(&mut shutdown, &mut backoff).await {
                         return;
                     }
                     continue;
                 }
             };
             tracing::info!(position = start, "relay publishing from the checkpoint");
-            match self.relay_from(start, &mut shutdown).await {
+            match self.relay_from(start, &mut shutdown, &mut backoff).await {
                 Stopped::Shutdown => return,
                 Stopped::Failed(error) => tracing::warn!(%error, "relaying failed; starting again from the checkpoint"),
             }
-            if wait_or_stop(&mut shutdown).await {
+            if wait_or_stop(&mut shutdown, &mut backoff).await {
                 return;
             }
         }
@@ -138,15 +150,30 @@ impl Relay {
 
     /// Publishes batch after batch. While a batch's acknowledgements are awaited, the next batch is already
     /// being read from the store; it is enqueued only once the previous one is acknowledged and recorded.
-    async fn relay_from(&self, start: i64, shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>) -> Stopped {
-        let mut subscription = FeedSubscription::new(self.store.clone(), start);
+    /// The store's feed is read through the subscription runtime's source, like every follower of the events.
+    async fn relay_from(
+        &self,
+        start: i64,
+        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+        backoff: &mut Backoff,
+    ) -> Stopped {
+        let mut source = FeedSource::new(self.store.clone(), start);
         let mut ready: Option<Vec<RecordedEvent>> = None;
+        let mut next_retry_sweep = tokio::time::Instant::now();
         loop {
+            // Between batches, so that no event of a stream passes the held-back ones being published.
+            if tokio::time::Instant::now() >= next_retry_sweep {
+                if let Err(error) = self.retry_when_asked().await {
+                    return Stopped::Failed(error.to_string());
+                }
+                next_retry_sweep = tokio::time::Instant::now() + RETRY_SWEEP;
+            }
             let batch = match ready.take() {
                 Some(batch) => batch,
                 None => tokio::select! {
                     () = shutdown.as_mut() => return Stopped::Shutdown,
-                    batch = subscription.next_batch(BATCH_SIZE) => match batch {
+                    () = tokio::time::sleep_until(next_retry_sweep) => continue,
+                    batch = source.next_batch(BATCH_SIZE) => match batch.map(events) {
                         Ok(batch) => batch,
                         Err(error) => return Stopped::Failed(error.to_string()),
                     },
@@ -167,10 +194,13 @@ impl Relay {
                 tokio::select! {
                     () = shutdown.as_mut() => return Stopped::Shutdown,
                     result = &mut acknowledged, if !recorded => match result {
-                        Ok(()) => recorded = true,
+                        Ok(()) => {
+                            recorded = true;
+                            backoff.reset();
+                        }
                         Err(error) => return Stopped::Failed(error),
                     },
-                    next = subscription.next_batch(BATCH_SIZE), if ready.is_none() => match next {
+                    next = source.next_batch(BATCH_SIZE), if ready.is_none() => match next.map(events) {
                         Ok(next) => ready = Some(next),
                         Err(error) => return Stopped::Failed(error.to_string()),
                     },
@@ -184,86 +214,85 @@ impl Relay {
     }
 
     /// Enqueues the whole batch in feed order; the futures resolve as the broker acknowledges. An event of a
-    /// stream that belongs to no context has no topic: it is parked in `relay_dead_letters` (before the
-    /// checkpoint can pass it) and the rest of the batch goes on.
+    /// stream that belongs to no context has no topic: it parks its stream in the dead letters (before the
+    /// checkpoint can pass it), later events of the stream are held back behind it, and the rest of the batch
+    /// goes on.
     async fn enqueue(&self, batch: &[RecordedEvent]) -> Result<Vec<DeliveryFuture>, RelayError> {
+        let mut streams: Vec<&str> = batch.iter().map(|event| event.stream_id.as_str()).collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let mut held: HashSet<String> = self.dead_letters.held_streams(&streams).await.map_err(store_error)?;
         let mut deliveries = Vec::with_capacity(batch.len());
         for event in batch {
-            let Some(context) = Context::of_stream(&event.stream_id) else {
-                self.park(event).await?;
+            if held.contains(&event.stream_id) {
+                self.dead_letters.park(event, None).await.map_err(store_error)?;
                 continue;
-            };
-            let topic = context.topic(&self.settings.topic_prefix);
-            // Consumers read every type at its current schema version.
-            let event = event.upcast();
-            let headers = wire::headers(&event)
-                .iter()
-                .fold(OwnedHeaders::new(), |headers, (key, value)| headers.insert(Header { key, value: Some(value) }));
-            let mut record = FutureRecord::to(&topic).key(&event.stream_id).payload(&event.payload).headers(headers);
-            loop {
-                match self.producer.send_result(record) {
-                    Ok(delivery) => {
-                        deliveries.push(delivery);
-                        break;
-                    }
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                        record = returned;
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                    Err((error, _)) => return Err(error.into()),
+            }
+            match self.send(event).await? {
+                Some(delivery) => deliveries.push(delivery),
+                None => {
+                    self.park(event).await?;
+                    held.insert(event.stream_id.clone());
                 }
             }
         }
         Ok(deliveries)
     }
+
+    /// Publishes the held-back events of the streams an operator asked to retry, in order, each once the
+    /// previous one is acknowledged; an event that still has no topic parks its stream again.
+    async fn retry_when_asked(&self) -> Result<(), RelayError> {
+        for stream_id in self.dead_letters.to_retry().await.map_err(store_error)? {
+            for event in self.dead_letters.held_back(&stream_id).await.map_err(store_error)? {
+                let Some(delivery) = self.send(&event).await? else {
+                    let error = RelayError::Unrouted(event.stream_id.clone()).to_string();
+                    tracing::error!(stream = %stream_id, position = event.position, "a retried event still has no topic");
+                    self.dead_letters.park_again(&event, &error).await.map_err(store_error)?;
+                    break;
+                };
+                acknowledged(vec![delivery]).await?;
+                self.dead_letters.release(&event).await.map_err(store_error)?;
+                tracing::info!(stream = %stream_id, position = event.position, "a held-back event was published");
+            }
+        }
+        Ok(())
+    }
+
+    /// Enqueues `event` on its context's topic; `None` when its stream belongs to no context.
+    async fn send(&self, event: &RecordedEvent) -> Result<Option<DeliveryFuture>, RelayError> {
+        let Some(context) = Context::of_stream(&event.stream_id) else {
+            return Ok(None);
+        };
+        let topic = context.topic(&self.settings.topic_prefix);
+        // Consumers read every type at its current schema version.
+        let event = event.upcast();
+        let headers = wire::headers(&event)
+            .iter()
+            .fold(OwnedHeaders::new(), |headers, (key, value)| headers.insert(Header { key, value: Some(value) }));
+        let mut record = FutureRecord::to(&topic).key(&event.stream_id).payload(&event.payload).headers(headers);
+        loop {
+            match self.producer.send_result(record) {
+                Ok(delivery) => return Ok(Some(delivery)),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    record = returned;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err((error, _)) => return Err(error.into()),
+            }
+        }
+    }
+}
+
+fn store_error(error: event_store::ReadError) -> RelayError {
+    RelayError::Store(error.to_string())
 }
 
 impl Relay {
     async fn park(&self, event: &RecordedEvent) -> Result<(), RelayError> {
         let error = RelayError::Unrouted(event.stream_id.clone()).to_string();
         tracing::error!(stream = %event.stream_id, position = event.position, "an event has no topic; its stream is parked");
-        let client = self.store.pool().get().await.map_err(|e| RelayError::Store(e.to_string()))?;
-        client
-            .execute(
-                "INSERT INTO relay_dead_letters (relay, position, stream_id, event_type, error) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (relay, position) DO NOTHING",
-                &[&self.name, &event.position, &event.stream_id, &event.event_type, &error],
-            )
-            .await
-            .map_err(|e| RelayError::Store(e.to_string()))?;
-        Ok(())
+        self.dead_letters.park(event, Some(&error)).await.map_err(store_error)
     }
-}
-
-/// An event the relay parked: where it is and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RelayDeadLetter {
-    pub relay: String,
-    pub position: i64,
-    pub stream_id: String,
-    pub event_type: String,
-    pub error: String,
-}
-
-/// Every event a relay parked, in feed order.
-pub async fn dead_letters(store: &Database) -> Result<Vec<RelayDeadLetter>, RelayError> {
-    let client = store.pool().get().await.map_err(|e| RelayError::Store(e.to_string()))?;
-    let rows = client
-        .query("SELECT relay, position, stream_id, event_type, error FROM relay_dead_letters ORDER BY position", &[])
-        .await
-        .map_err(|e| RelayError::Store(e.to_string()))?;
-    rows.iter()
-        .map(|row| {
-            Ok(RelayDeadLetter {
-                relay: row.try_get(0)?,
-                position: row.try_get(1)?,
-                stream_id: row.try_get(2)?,
-                event_type: row.try_get(3)?,
-                error: row.try_get(4)?,
-            })
-        })
-        .collect::<Result<_, tokio_postgres::Error>>()
-        .map_err(|e| RelayError::Store(e.to_string()))
 }
 
 /// Why relaying from a checkpoint ended.
@@ -284,10 +313,15 @@ async fn acknowledged(deliveries: Vec<DeliveryFuture>) -> Result<(), RelayError>
     Ok(())
 }
 
-/// Sleeps before a retry; true if shutdown came first.
-async fn wait_or_stop(shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>) -> bool {
+/// Sleeps before a retry, as long as `backoff` says; true if shutdown came first.
+async fn wait_or_stop(shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>, backoff: &mut Backoff) -> bool {
     tokio::select! {
         () = shutdown.as_mut() => true,
-        () = tokio::time::sleep(RETRY_AFTER) => false,
+        () = tokio::time::sleep(backoff.next_wait()) => false,
     }
+}
+
+/// The events of a batch the feed source read.
+fn events(batch: Vec<SourcedEvent>) -> Vec<RecordedEvent> {
+    batch.into_iter().map(|sourced| sourced.event).collect()
 }

@@ -9,15 +9,14 @@
 //!   the step, and every step's decider changes nothing when the step already happened;
 //! - a stream's events are handled in order; different streams' events at the same time;
 //! - nothing stalls everything: an event whose command is refused for good, or that does not decode, parks
-//!   its stream in `saga_dead_letters` (its later events wait behind it); transient failures (a database
+//!   its stream in `dead_letters` (its later events wait behind it); transient failures (a database
 //!   down, a lost race) are retried with backoff.
 
 mod access;
 mod catalogue;
 mod certificates;
 mod checkout;
-pub mod dead_letters;
-mod gaps;
+mod handled;
 mod newsletter;
 mod progress;
 mod recovery;
@@ -32,8 +31,9 @@ use command_api::{Cause, Checkout};
 use database::Database;
 use events::{Event, RecordedEvent};
 use futures_util::StreamExt;
-pub use gaps::SagaCheckpoints;
+pub use handled::{SUBSCRIBER, SagaCheckpoints};
 use http_status::is_transient;
+use subscriptions::dead_letters::DeadLetters;
 use subscriptions::{Backoff, EventSource, FeedSource, SourcedEvent, next_batch_patiently, patiently};
 
 /// The checkpoint name of the sagas of this version.
@@ -69,6 +69,12 @@ enum Failure {
     NotYet(String),
 }
 
+impl From<lookups::LookupError> for Failure {
+    fn from(error: lookups::LookupError) -> Self {
+        Failure::Transient(error.to_string())
+    }
+}
+
 impl From<Problem> for Failure {
     fn from(problem: Problem) -> Self {
         let cause = problem.cause.as_deref().map(|cause| format!(" ({cause})")).unwrap_or_default();
@@ -88,13 +94,15 @@ mod http_status {
 #[derive(Debug)]
 pub struct Sagas {
     store: Database,
-    read: Database,
+    /// The reads of the read models the sagas make (who holds a course, who learns it, ...).
+    read: lookups::Lookups,
     checkout: Checkout,
     stalled_after: Duration,
     /// Whether the sweep also fulfils paid orders whose `OrderPaid` was not handled in time: an operator's
     /// safety net under delivery, counted when it repairs anything; never what makes delivery correct.
     paid_order_sweep: bool,
     mailing: certificates::Mailing,
+    dead_letters: DeadLetters,
 }
 
 impl Sagas {
@@ -105,7 +113,16 @@ impl Sagas {
             read: read.clone(),
             frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
         };
-        Sagas { store, read, checkout, stalled_after: recovery::STALLED_AFTER, paid_order_sweep: true, mailing }
+        let dead_letters = DeadLetters::new(store.clone(), handled::SUBSCRIBER);
+        Sagas {
+            store,
+            read: lookups::Lookups::new(read),
+            checkout,
+            stalled_after: recovery::STALLED_AFTER,
+            paid_order_sweep: true,
+            mailing,
+            dead_letters,
+        }
     }
 
     /// Links in emails (a certificate's verification page) point to `frontend_url`.
@@ -129,7 +146,7 @@ impl Sagas {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let start = loop {
-            match dead_letters::checkpoint(&self.store).await {
+            match handled::feed_position(&self.store).await {
                 Ok(position) => break position,
                 Err(error) => {
                     tracing::warn!(%error, "cannot read the sagas' checkpoint yet; retrying");
@@ -170,7 +187,7 @@ impl Sagas {
     async fn retry_when_asked(&self) {
         loop {
             tokio::time::sleep(RETRY_SWEEP).await;
-            let streams = match dead_letters::to_retry(&self.store).await {
+            let streams = match self.dead_letters.to_retry().await {
                 Ok(streams) => streams,
                 Err(error) => {
                     tracing::warn!(%error, "reading the sagas' retries failed");
@@ -188,16 +205,16 @@ impl Sagas {
     /// Handles the held-back events of `stream_id` in order, until one fails.
     async fn retry_stream(&self, stream_id: &str) -> Result<(), SagaError> {
         // Events parked by the live loop while this ran are picked up by the next round.
-        for recorded in dead_letters::held_back(&self.store, stream_id).await? {
+        for recorded in self.dead_letters.held_back(stream_id).await? {
             match self.handle(&recorded).await {
-                Ok(()) => dead_letters::release(&self.store, &recorded).await?,
+                Ok(()) => self.dead_letters.release(&recorded).await?,
                 Err(Failure::Transient(error) | Failure::NotYet(error)) => {
                     tracing::warn!(stream = %stream_id, %error, "a retried event failed; it is tried again later");
                     return Ok(());
                 }
                 Err(Failure::Permanent(error)) => {
                     tracing::error!(stream = %stream_id, position = recorded.position, %error, "a retried event failed again");
-                    return dead_letters::park_again(&self.store, &recorded, &error).await;
+                    return Ok(self.dead_letters.park_again(&recorded, &error).await?);
                 }
             }
         }
@@ -218,7 +235,7 @@ impl Sagas {
             // What Kafka delivered again is skipped; records lost on the way are read from the store and
             // handled first (invariant 30).
             let checked = patiently("checking a batch for what was handled", &mut backoff, &mut shutdown, || {
-                gaps::unhandled(&self.store, &batch)
+                handled::unhandled(&self.store, &batch)
             });
             let Some(unhandled) = checked.await else { return };
             tokio::select! {
@@ -226,7 +243,7 @@ impl Sagas {
                 () = self.handle_batch(&unhandled) => {}
             }
             let recorded = patiently("recording what the sagas handled", &mut backoff, &mut shutdown, || {
-                gaps::record(&self.store, &batch)
+                handled::record(&self.store, &batch)
             });
             if recorded.await.is_none() {
                 return;
@@ -268,7 +285,7 @@ impl Sagas {
         }
         let mut backoff = Backoff::new(RETRY_AFTER, RETRY_AT_MOST);
         loop {
-            let parked: HashSet<String> = match dead_letters::parked(&self.store, &recorded.stream_id).await {
+            let parked: HashSet<String> = match self.dead_letters.held_streams(&[&recorded.stream_id]).await {
                 Ok(parked) => parked,
                 Err(error) => {
                     tracing::warn!(%error, "reading the sagas' dead letters failed; retrying");
@@ -277,7 +294,7 @@ impl Sagas {
                 }
             };
             let outcome = if parked.contains(&recorded.stream_id) {
-                dead_letters::park(&self.store, recorded, None).await.map_err(|e| Failure::Transient(e.to_string()))
+                self.dead_letters.park(recorded, None).await.map_err(|e| Failure::Transient(e.to_string()))
             } else {
                 self.handle(recorded).await
             };
@@ -291,7 +308,7 @@ impl Sagas {
                         %error,
                         "a saga cannot act on an event; its stream is parked"
                     );
-                    match dead_letters::park(&self.store, recorded, Some(&error)).await {
+                    match self.dead_letters.park(recorded, Some(&error)).await {
                         Ok(()) => return,
                         Err(error) => tracing::warn!(%error, "parking an event failed; retrying"),
                     }

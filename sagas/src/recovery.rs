@@ -12,9 +12,8 @@ use std::time::Duration;
 
 use command_api::domain::order::OrderStatus;
 use command_api::{Cause, Checkout};
-use database::Database;
 use events::commerce::PaymentMethod;
-use uuid::Uuid;
+use lookups::{Lookups, Stalled};
 
 use crate::Failure;
 
@@ -29,31 +28,15 @@ pub const STALLED_AFTER: Duration = Duration::from_secs(30);
 /// Orders finished per sweep at most.
 const SWEEP_LIMIT: i64 = 100;
 
-/// Orders still `placed` `$1` seconds after they were placed, oldest first, at most `$2`.
-const STILL_PLACED: &str = "SELECT id FROM order_view WHERE status = 'placed' \
-     AND placed_at < now() - make_interval(secs => $1) ORDER BY placed_at LIMIT $2";
-/// Orders still `paid` `$1` seconds after they were paid, oldest first, at most `$2`.
-const STILL_PAID: &str = "SELECT id FROM order_view WHERE status = 'paid' \
-     AND paid_at < now() - make_interval(secs => $1) ORDER BY paid_at LIMIT $2";
-
-/// The ids `query` (one of the above) finds in the read models.
-async fn stale_orders(read: &Database, query: &str, seconds: f64) -> Result<Vec<Uuid>, Failure> {
-    let transient = |error: &dyn std::fmt::Display| Failure::Transient(error.to_string());
-    let client = read.pool().get().await.map_err(|e| transient(&e))?;
-    let rows = client.query(query, &[&seconds, &SWEEP_LIMIT]).await.map_err(|e| transient(&e))?;
-    rows.iter().map(|row| row.try_get(0).map_err(|e| transient(&e))).collect()
-}
-
 /// Finishes the orders placed longer than `stalled_after` ago and still unsettled.
 pub(crate) async fn finish_stalled(
     checkout: &Checkout,
-    read: &Database,
+    read: &Lookups,
     stalled_after: Duration,
     paid_orders: bool,
 ) -> Result<usize, Failure> {
-    let seconds = stalled_after.as_secs_f64();
     let mut finished = 0;
-    for order_id in stale_orders(read, STILL_PLACED, seconds).await? {
+    for order_id in read.orders_still(Stalled::Placed, stalled_after, SWEEP_LIMIT).await? {
         // The read model may lag: the write side says whether the order is still unsettled.
         let order = checkout.order(order_id).await?;
         if order.status != OrderStatus::Placed {
@@ -72,13 +55,13 @@ pub(crate) async fn finish_stalled(
     if !paid_orders {
         return Ok(finished);
     }
-    Ok(finished + fulfil_paid(checkout, read, seconds).await?)
+    Ok(finished + fulfil_paid(checkout, read, stalled_after).await?)
 }
 
-/// Fulfils orders paid more than `seconds` ago and still not fulfilled.
-async fn fulfil_paid(checkout: &Checkout, read: &Database, seconds: f64) -> Result<usize, Failure> {
+/// Fulfils orders paid longer than `stalled_after` ago and still not fulfilled.
+async fn fulfil_paid(checkout: &Checkout, read: &Lookups, stalled_after: Duration) -> Result<usize, Failure> {
     let mut fulfilled = 0;
-    for order_id in stale_orders(read, STILL_PAID, seconds).await? {
+    for order_id in read.orders_still(Stalled::Paid, stalled_after, SWEEP_LIMIT).await? {
         if checkout.order(order_id).await?.status != OrderStatus::Paid {
             continue;
         }

@@ -18,6 +18,7 @@ use database::Database;
 use events::{Context, RecordedEvent, wire};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::util::Timeout;
@@ -31,8 +32,10 @@ use uuid::Uuid;
 
 /// How long to wait for more records once a batch has begun.
 const FILL_WAIT: Duration = Duration::from_millis(5);
-/// How long a seek to the stored checkpoints may take before it is tried again.
+/// How long a seek to the stored checkpoints may take, retries of a partition not fetching yet included.
 const SEEK_WAIT: Duration = Duration::from_secs(10);
+/// How long to wait before seeking a partition that was not fetching yet again.
+const SEEK_AGAIN_AFTER: Duration = Duration::from_millis(20);
 /// The longest a fetch waits at the broker for data, by default (`LEARNLOG_KAFKA_FETCH_WAIT_MS`). A broker
 /// that answers a waiting fetch as soon as data comes (Apache Kafka) makes this only the idle polling
 /// cadence; one that holds the fetch for the whole wait (the test broker does) adds up to the wait to every
@@ -286,37 +289,62 @@ impl KafkaSource {
         }
         let stored = self.checkpoints.last_handled(&given).await?;
         let starts = starts(&given, &stored);
-        let mut seeks = TopicPartitionList::new();
-        for ((topic, partition), start) in &starts {
-            let offset = match start {
-                Start::Beginning => Offset::Beginning,
-                Start::At(offset) => Offset::Offset(*offset),
-            };
-            seeks.add_partition_offset(topic, *partition, offset)?;
-        }
-        // Blocks this task for as long as librdkafka takes to move its fetch positions: milliseconds, once per
-        // assignment.
-        let sought = self.consumer.seek_partitions(seeks, Timeout::After(SEEK_WAIT))?;
-        for element in sought.elements() {
-            element.error()?;
-        }
+        self.seek(&starts).await?;
         let positioned: HashSet<&PartitionKey> = starts.iter().map(|(partition, _)| partition).collect();
         self.received.retain(|received| match received.origin() {
             Origin::Kafka { topic, partition, .. } => !positioned.contains(&(topic.clone(), *partition)),
             Origin::Feed => true,
         });
         for (partition, start) in &starts {
-            tracing::info!(
-                subscriber = %self.subscriber,
-                topic = %partition.0,
-                partition = partition.1,
-                start = ?start,
-                "a partition handed over starts at the subscriber's checkpoint"
-            );
+            tracing::debug!(topic = %partition.0, partition = partition.1, ?start, "a partition handed over is positioned");
             self.floors.insert(partition.clone(), start.floor());
         }
+        let from_beginning = starts.iter().filter(|(_, start)| *start == Start::Beginning).count();
+        tracing::info!(
+            subscriber = %self.subscriber,
+            from_checkpoint = starts.len() - from_beginning,
+            from_beginning,
+            "partitions handed over start at the subscriber's checkpoints"
+        );
         self.assignment.given().retain(|partition| !positioned.contains(partition));
         Ok(())
+    }
+
+    /// Moves the fetch position of each partition to its start. A partition handed over a moment ago may not be
+    /// fetching yet (librdkafka answers `ERR__STATE` until it has asked for the group's offsets): it is tried
+    /// again shortly, for up to [`SEEK_WAIT`].
+    async fn seek(&self, starts: &[(PartitionKey, Start)]) -> Result<(), SourceError> {
+        let deadline = tokio::time::Instant::now() + SEEK_WAIT;
+        let mut pending: Vec<&(PartitionKey, Start)> = starts.iter().collect();
+        loop {
+            let mut seeks = TopicPartitionList::new();
+            for ((topic, partition), start) in &pending {
+                let offset = match start {
+                    Start::Beginning => Offset::Beginning,
+                    Start::At(offset) => Offset::Offset(*offset),
+                };
+                seeks.add_partition_offset(topic, *partition, offset)?;
+            }
+            // Blocks this task while librdkafka moves its fetch positions: milliseconds, once per assignment.
+            let sought = self.consumer.seek_partitions(seeks, Timeout::After(SEEK_WAIT))?;
+            let mut not_yet = HashSet::new();
+            for element in sought.elements() {
+                match element.error() {
+                    Ok(()) => {}
+                    Err(KafkaError::OffsetFetch(RDKafkaErrorCode::State | RDKafkaErrorCode::PreviousInProgress))
+                        if tokio::time::Instant::now() < deadline =>
+                    {
+                        not_yet.insert((element.topic().to_owned(), element.partition()));
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            if not_yet.is_empty() {
+                return Ok(());
+            }
+            pending.retain(|(partition, _)| not_yet.contains(partition));
+            tokio::time::sleep(SEEK_AGAIN_AFTER).await;
+        }
     }
 
     /// The received records the store confirms, as the store holds them; the others are refused (kept,
@@ -564,7 +592,8 @@ fn verdict<'a>(record: &RecordedEvent, stored: Option<&'a RecordedEvent>) -> Res
 impl EventSource for KafkaSource {
     async fn next_batch(&mut self, limit: usize) -> Result<Vec<SourcedEvent>, SourceError> {
         loop {
-            if self.received.is_empty() {
+            // Partitions handed over are positioned before anything is read from them.
+            if self.received.is_empty() && self.assignment.given().is_empty() {
                 self.receive(limit).await?;
             }
             self.position_given().await?;

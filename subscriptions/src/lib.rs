@@ -6,6 +6,7 @@
 //! where it keeps its checkpoints and dead letters, stay with the subscriber.
 
 pub mod checkpoints;
+pub mod dead_letters;
 pub mod gaps;
 pub mod kafka;
 pub mod source;

@@ -456,7 +456,7 @@ impl TestApp {
                 "SELECT count(*) FROM (SELECT stream_id, max(stream_version) AS version FROM events GROUP BY stream_id) e \
                  LEFT JOIN \"{served}\".projected_stream_versions p USING (stream_id) \
                  WHERE p.version IS DISTINCT FROM e.version \
-                 AND e.stream_id NOT IN (SELECT stream_id FROM relay_dead_letters)"
+                 AND e.stream_id NOT IN (SELECT stream_id FROM dead_letters WHERE subscriber = 'relay')"
             );
             let missing = self.database.count(&behind).await;
             if missing == 0 {

@@ -129,10 +129,13 @@ async fn parked_stream_waits_while_the_rest_goes_on(app: TestApp) {
     app.wait_until_projected().await;
     let rebuilt = app.rebuild().await;
     assert_eq!(TestApp::catalogue(&app.database).await, TestApp::catalogue(&rebuilt).await);
-    let unrouted = relay::dead_letters(&app.store).await.expect("relay dead letters listed");
+    let unrouted = subscriptions::dead_letters::list(&app.store, Some(relay::SUBSCRIBER))
+        .await
+        .expect("relay dead letters listed");
     if matches!(app.mode, tests::app::Mode::Kafka { .. }) {
         assert_eq!(unrouted.len(), 1, "{unrouted:?}");
         assert_eq!((unrouted[0].stream_id.as_str(), unrouted[0].event_type.as_str()), ("mystery-1", "CoursePublished"));
+        assert_eq!(unrouted[0].state, "parked");
     } else {
         assert!(unrouted.is_empty(), "no relay runs in embedded mode");
     }
@@ -197,4 +200,108 @@ async fn a_skipped_dead_letter_is_recorded_with_who_and_why_and_its_stream_goes_
     assert_eq!(publish.status, 200, "{:?}", publish.body);
     app.wait_until_projected().await;
     assert!(dead_letters::list(&app.store).await.expect("listed").is_empty());
+}
+
+/// Appends one `CoursePublished` to `stream_id` at `expected`.
+async fn append_to(app: &TestApp, stream_id: &str, expected: ExpectedVersion) {
+    let event = Event::CoursePublished(CoursePublished { course_id: Uuid::now_v7() });
+    let appended = PgEventStore::start(app.store.clone())
+        .append(AppendRequest {
+            stream_id: stream_id.to_owned(),
+            expected,
+            events: vec![NewEvent::new(&event, Metadata::default(), time::OffsetDateTime::now_utc())],
+            idempotency: None,
+            side_writes: Vec::new(),
+            guards: Vec::new(),
+        })
+        .await;
+    assert!(appended.is_ok(), "{appended:?}");
+}
+
+/// Polls (bounded) until `done` holds for the relay's dead letters.
+async fn relay_letters(
+    app: &TestApp,
+    what: &str,
+    done: impl Fn(&[subscriptions::dead_letters::DeadLetter]) -> bool,
+) -> Vec<subscriptions::dead_letters::DeadLetter> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let letters = subscriptions::dead_letters::list(&app.store, Some(relay::SUBSCRIBER)).await.expect("listed");
+        if done(&letters) {
+            return letters;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: {letters:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The relay's dead letters take the operators' vocabulary: a stream with no topic is parked, its later events
+/// wait behind it, a retry (from the command line) publishes what can be published and parks the rest again,
+/// and a skip gives up on the head with who and why and retries the events behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relays_dead_letters_are_retried_and_skipped_like_every_subscribers() {
+    let app = TestApp::start_kafka().await;
+    append_to(&app, "mystery-7", ExpectedVersion::NoStream).await;
+    let letters = relay_letters(&app, "the stream is parked", |letters| letters.len() == 1).await;
+    let head = letters[0].clone();
+    assert_eq!((head.stream_id.as_str(), head.state.as_str(), head.attempts), ("mystery-7", "parked", 1));
+    append_to(&app, "mystery-7", ExpectedVersion::Exact(1)).await;
+    relay_letters(&app, "the next event waits behind the head", |letters| letters[0].waiting == 1).await;
+
+    let cli = |args: Vec<String>| {
+        let environment = app.process_environment();
+        async move {
+            let output = tokio::process::Command::new(tests::process::binary())
+                .args(&args)
+                .envs(environment)
+                .output()
+                .await
+                .expect("the command runs");
+            assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        }
+    };
+    let listed = cli(vec!["dead-letters".into(), "list".into()]).await;
+    assert!(listed.contains(&format!("relay\t{}\tmystery-7\t", head.id)), "{listed}");
+    let retried =
+        cli(vec!["dead-letters".into(), "retry".into(), "--subscriber".into(), "relay".into(), head.id.to_string()])
+            .await;
+    assert!(retried.contains("will handle 2 event(s) again"), "{retried}");
+    let letters = relay_letters(&app, "the retry parks the stream again", |letters| {
+        letters.len() == 1 && letters[0].attempts == 2 && letters[0].state == "parked"
+    })
+    .await;
+    assert_eq!((letters[0].id, letters[0].waiting), (head.id, 1), "still no topic: parked again, in order");
+
+    // The admin routes speak for every subscriber.
+    let (_, admin) = app.user(Role::Admin);
+    let listed = app.call(reqwest::Method::GET, "/api/v1/admin/dead-letters?subscriber=relay", &admin, None).await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    assert_eq!(listed.body["data"][0]["id"], head.id);
+    assert_eq!(listed.body["data"][0]["subscriber"], "relay");
+    let nobody = app.call(reqwest::Method::GET, "/api/v1/admin/dead-letters?subscriber=nobody", &admin, None).await;
+    assert_eq!(nobody.status, 400, "{:?}", nobody.body);
+    let projector = app.call(reqwest::Method::GET, "/api/v1/admin/dead-letters", &admin, None).await;
+    assert_eq!(projector.body["data"], serde_json::json!([]), "the projector parked nothing");
+    let skip = serde_json::json!({ "reason": "a test stream" });
+    let path = format!("/api/v1/admin/dead-letters/{}/skip?subscriber=relay", head.id);
+    let skipped = app.post(&path, &admin, Some(&skip)).await;
+    assert_eq!(skipped.status, 200, "{:?}", skipped.body);
+    assert_eq!(skipped.body["data"], serde_json::json!({ "applied": 0, "parked_again": null, "retrying": 1 }));
+    assert_eq!(app.post(&path, &admin, Some(&skip)).await.status, 404, "skipped once");
+    let letters = relay_letters(&app, "the event behind the skipped head is tried", |letters| {
+        letters.len() == 1 && letters[0].id != head.id && letters[0].state == "parked"
+    })
+    .await;
+    assert_eq!((letters[0].stream_version, letters[0].state.as_str(), letters[0].waiting), (2, "parked", 0));
+    let recorded = app
+        .database
+        .count(&format!(
+            "SELECT count(*) FROM dead_letters WHERE id = {} AND state = 'skipped' AND resolved_by LIKE 'admin:%' \
+             AND skip_reason = 'a test stream'",
+            head.id
+        ))
+        .await;
+    assert_eq!(recorded, 1);
+    app.wait_until_projected().await;
 }

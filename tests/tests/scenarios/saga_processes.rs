@@ -81,7 +81,7 @@ async fn killed_mid_fulfilment_and_restarted(app: &TestApp) {
     let lines = orders * i64::try_from(LINES).unwrap_or(0);
     if !reached(app, fulfilled, orders, 180).await {
         let unfulfilled = count(app, "SELECT count(*) FROM order_view WHERE status <> 'fulfilled'").await;
-        let parked = count(app, "SELECT count(*) FROM saga_dead_letters").await;
+        let parked = count(app, "SELECT count(*) FROM dead_letters WHERE subscriber = 'sagas'").await;
         let output = restarted.output();
         let tail = output.iter().rev().take(40).rev().cloned().collect::<Vec<_>>().join("\n");
         panic!(

@@ -15,8 +15,15 @@ use subscriptions::{CheckpointError, Checkpoints, LastHandled, Origin, Partition
 
 use crate::{SAGAS, SagaError};
 
-/// The subscriber name of the sagas in alarms.
-const SUBSCRIBER: &str = "sagas";
+/// The subscriber name of the sagas in alarms and dead letters.
+pub const SUBSCRIBER: &str = "sagas";
+
+/// The sagas' place in the store's feed (embedded mode), 0 before the first batch.
+pub(crate) async fn feed_position(store: &Database) -> Result<i64, SagaError> {
+    let client = store.pool().get().await?;
+    let row = client.query_opt("SELECT position FROM saga_checkpoints WHERE saga = $1", &[&SAGAS]).await?;
+    Ok(row.map(|row| row.try_get(0)).transpose()?.unwrap_or(0))
+}
 
 fn streams(batch: &[SourcedEvent]) -> Vec<&str> {
     let mut streams: Vec<&str> = batch.iter().map(|sourced| sourced.event.stream_id.as_str()).collect();
