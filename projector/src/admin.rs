@@ -17,8 +17,6 @@ use event_store::keys::KeyRing;
 use http::Method;
 use serde::{Deserialize, Serialize};
 use subscriptions::dead_letters as held;
-use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::dead_letters::{self, DeadLetterError};
 
@@ -46,7 +44,7 @@ pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
     ApiRoutes::default()
         .route(Method::GET, "/api/v1/admin/dead-letters", list, Who::Admin, "Every stream a subscriber parked")
         .query(&["subscriber"])
-        .answers_data_list::<ParkedStream>()
+        .answers_data_list::<dead_letters::DeadLetter>()
         .route(
             Method::POST,
             "/api/v1/admin/dead-letters/{dead_letter_id}/retry",
@@ -76,72 +74,6 @@ pub fn router(state: DeadLetterAdmin) -> Router {
 #[serde(deny_unknown_fields)]
 struct SkipBody {
     reason: String,
-}
-
-/// The first held-back event of a parked stream, as admins see it: where it is and why, never what it says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct ParkedStream {
-    /// Who parked it: `projector`, `sagas` or `relay`.
-    pub subscriber: String,
-    pub id: i64,
-    pub stream_id: String,
-    pub position: i64,
-    pub stream_version: i64,
-    pub event_id: Uuid,
-    pub event_type: String,
-    pub schema_version: i32,
-    /// `parked`, or `retry` while the running subscriber has a retry to do.
-    pub state: String,
-    pub error: Option<String>,
-    pub attempts: i32,
-    /// Events of the same stream held back behind this one.
-    pub waiting: i64,
-    #[serde(with = "time::serde::rfc3339")]
-    pub first_seen: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub last_seen: OffsetDateTime,
-}
-
-impl From<dead_letters::DeadLetter> for ParkedStream {
-    fn from(letter: dead_letters::DeadLetter) -> Self {
-        ParkedStream {
-            subscriber: PROJECTOR.to_owned(),
-            id: letter.id,
-            stream_id: letter.stream_id,
-            position: letter.position,
-            stream_version: letter.stream_version,
-            event_id: letter.event_id,
-            event_type: letter.event_type,
-            schema_version: letter.schema_version,
-            state: "parked".to_owned(),
-            error: letter.error,
-            attempts: letter.attempts,
-            waiting: letter.waiting,
-            first_seen: letter.first_seen,
-            last_seen: letter.last_seen,
-        }
-    }
-}
-
-impl From<held::DeadLetter> for ParkedStream {
-    fn from(letter: held::DeadLetter) -> Self {
-        ParkedStream {
-            subscriber: letter.subscriber,
-            id: letter.id,
-            stream_id: letter.stream_id,
-            position: letter.position,
-            stream_version: letter.stream_version,
-            event_id: letter.event_id,
-            event_type: letter.event_type,
-            schema_version: letter.schema_version,
-            state: letter.state,
-            error: letter.error,
-            attempts: letter.attempts,
-            waiting: letter.waiting,
-            first_seen: letter.first_seen,
-            last_seen: letter.last_seen,
-        }
-    }
 }
 
 /// What a retry or a skip did.
@@ -183,18 +115,13 @@ async fn list(State(state): State<DeadLetterAdmin>, Query(params): Query<HashMap
         let failed = |error: &dyn std::fmt::Display| {
             Problem::unavailable().because(format!("listing dead letters failed: {error}"))
         };
-        let letters: Vec<ParkedStream> = match subscriber(&params)? {
-            PROJECTOR => dead_letters::list(&state.read)
-                .await
-                .map_err(|error| failed(&error.summary()))?
-                .into_iter()
-                .map(ParkedStream::from)
-                .collect(),
+        let letters: Vec<dead_letters::DeadLetter> = match subscriber(&params)? {
+            PROJECTOR => dead_letters::list(&state.read).await.map_err(|error| failed(&error.summary()))?,
             other => held::list(&state.store, Some(other))
                 .await
                 .map_err(|error| failed(&error))?
                 .into_iter()
-                .map(ParkedStream::from)
+                .map(dead_letters::DeadLetter::from)
                 .collect(),
         };
         Ok::<_, Problem>(Json(serde_json::json!({ "data": letters })).into_response())

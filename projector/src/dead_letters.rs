@@ -20,18 +20,23 @@ use uuid::Uuid;
 
 use crate::{ProjectorError, checkpoint};
 
-/// One stored event that a projector parked, as operators see it. The payload stays in the table: it may
-/// hold personal data, so listings show where the event is and why it failed, not what it says.
+/// The first held-back event of a parked stream, as operators see it, whoever parked it (the projector, or,
+/// from `subscriptions::dead_letters`, the sagas or the relay). The payload stays in the store and in the
+/// projector's table: it may hold personal data, so listings show where the event is and why it failed, not
+/// what it says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeadLetter {
+    /// Who parked it: `projector`, `sagas` or `relay`.
+    pub subscriber: String,
     pub id: i64,
-    pub projector: String,
     pub stream_id: String,
     pub position: i64,
     pub stream_version: i64,
     pub event_id: Uuid,
     pub event_type: String,
     pub schema_version: i32,
+    /// `parked`, or `retry` while the running sagas or relay have a retry to do.
+    pub state: String,
     pub error: Option<String>,
     pub attempts: i32,
     /// Events of the same stream stored behind this one.
@@ -163,20 +168,42 @@ const COLUMNS: &str = "d.id, d.projector, d.stream_id, d.position, d.stream_vers
 
 fn dead_letter(row: &tokio_postgres::Row) -> Result<DeadLetter, tokio_postgres::Error> {
     Ok(DeadLetter {
+        subscriber: crate::admin::PROJECTOR.to_owned(),
         id: row.try_get(0)?,
-        projector: row.try_get(1)?,
         stream_id: row.try_get(2)?,
         position: row.try_get(3)?,
         stream_version: row.try_get(4)?,
         event_id: row.try_get(5)?,
         event_type: row.try_get(6)?,
         schema_version: row.try_get(7)?,
+        state: "parked".to_owned(),
         error: row.try_get(8)?,
         attempts: row.try_get(9)?,
         first_seen: row.try_get(10)?,
         last_seen: row.try_get(11)?,
         waiting: row.try_get(12)?,
     })
+}
+
+impl From<subscriptions::dead_letters::DeadLetter> for DeadLetter {
+    fn from(letter: subscriptions::dead_letters::DeadLetter) -> Self {
+        DeadLetter {
+            subscriber: letter.subscriber,
+            id: letter.id,
+            stream_id: letter.stream_id,
+            position: letter.position,
+            stream_version: letter.stream_version,
+            event_id: letter.event_id,
+            event_type: letter.event_type,
+            schema_version: letter.schema_version,
+            state: letter.state,
+            error: letter.error,
+            attempts: letter.attempts,
+            waiting: letter.waiting,
+            first_seen: letter.first_seen,
+            last_seen: letter.last_seen,
+        }
+    }
 }
 
 /// Every parked stream's head, oldest first.

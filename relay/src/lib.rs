@@ -13,7 +13,6 @@ use event_store::checkpoint;
 use events::{Context, RecordedEvent, wire};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
@@ -54,11 +53,53 @@ pub enum RelayError {
     Unrouted(String),
     #[error("the event store is unavailable: {0}")]
     Store(String),
+    #[error("the Kafka brokers cannot be reached: {0}")]
+    Unreachable(String),
+}
+
+/// How long `ensure_topics` waits for the brokers to answer before it says why they did not.
+const REACH_WAIT: Duration = Duration::from_secs(10);
+
+/// An admin client's context that keeps the last error librdkafka reported about the connection (a refused
+/// login, a TLS handshake that failed), so that a failure can say why instead of only that it timed out.
+#[derive(Debug, Default)]
+struct LastError(std::sync::Mutex<Option<String>>);
+
+impl LastError {
+    fn keep(&self, error: String) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(error);
+    }
+}
+
+impl rdkafka::ClientContext for LastError {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        use rdkafka::config::RDKafkaLogLevel as Level;
+        if matches!(level, Level::Emerg | Level::Alert | Level::Critical | Level::Error) {
+            tracing::warn!(facility, "librdkafka: {message}");
+            self.keep(message.to_owned());
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "Kafka client error");
+        self.keep(format!("{error}: {reason}"));
+    }
 }
 
 /// Creates every context topic that does not exist yet, with infinite retention (analysts replay from Kafka).
 pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), RelayError> {
-    let admin: AdminClient<DefaultClientContext> = client_config(&settings.brokers, &settings.security).create()?;
+    let admin: std::sync::Arc<AdminClient<LastError>> = std::sync::Arc::new(
+        client_config(&settings.brokers, &settings.security).create_with_context(LastError::default())?,
+    );
+    // A wrong password or certificate fails here, saying so, rather than as a timeout of the topics' creation.
+    let probe = std::sync::Arc::clone(&admin);
+    let reached = tokio::task::spawn_blocking(move || probe.inner().fetch_metadata(None, REACH_WAIT).map(drop))
+        .await
+        .map_err(|error| RelayError::Unreachable(error.to_string()))?;
+    if let Err(error) = reached {
+        let last = admin.inner().context().0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        return Err(RelayError::Unreachable(last.unwrap_or_else(|| error.to_string())));
+    }
     let names: Vec<String> = Context::ALL.iter().map(|context| context.topic(&settings.topic_prefix)).collect();
     let topics: Vec<NewTopic<'_>> = names
         .iter()

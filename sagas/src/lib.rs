@@ -22,7 +22,7 @@ mod progress;
 mod recovery;
 mod refunds;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
@@ -34,7 +34,7 @@ use futures_util::StreamExt;
 pub use handled::{SUBSCRIBER, SagaCheckpoints};
 use http_status::is_transient;
 use subscriptions::dead_letters::DeadLetters;
-use subscriptions::{Backoff, EventSource, FeedSource, SourcedEvent, next_batch_patiently, patiently};
+use subscriptions::{Backoff, EventSource, FeedSource, SourcedEvent, by_stream, next_batch_patiently, patiently};
 
 /// The checkpoint name of the sagas of this version.
 pub const SAGAS: &str = "checkout";
@@ -256,19 +256,7 @@ impl Sagas {
     /// Handles a batch: the events of one stream in order, different streams at the same time (up to
     /// [`CONCURRENT_STREAMS`]), since a stream's events are the only ones whose order a saga relies on.
     async fn handle_batch(&self, batch: &[SourcedEvent]) {
-        let mut streams: Vec<Vec<&RecordedEvent>> = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        for sourced in batch {
-            let event = &sourced.event;
-            match index.get(event.stream_id.as_str()) {
-                Some(&at) => streams[at].push(event),
-                None => {
-                    index.insert(&event.stream_id, streams.len());
-                    streams.push(vec![event]);
-                }
-            }
-        }
-        futures_util::stream::iter(streams)
+        futures_util::stream::iter(by_stream(batch))
             .for_each_concurrent(CONCURRENT_STREAMS, |events| async move {
                 for event in events {
                     self.handle_until_done(event).await;

@@ -14,5 +14,5 @@ pub mod source;
 pub use checkpoints::{CheckpointError, Checkpoints, LastHandled, PartitionKey};
 pub use kafka::{Assignment, KafkaSource, KafkaSourceSettings};
 pub use source::{
-    Backoff, EventSource, FeedSource, Origin, SourceError, SourcedEvent, next_batch_patiently, patiently,
+    Backoff, EventSource, FeedSource, Origin, SourceError, SourcedEvent, by_stream, next_batch_patiently, patiently,
 };

@@ -64,6 +64,25 @@ impl EventSource for FeedSource {
     }
 }
 
+/// The events of `batch` grouped by stream, each stream's in the batch's order, the streams in the order of
+/// their first event: a follower may handle different streams at the same time, and must handle one stream's
+/// events one after another.
+pub fn by_stream(batch: &[SourcedEvent]) -> Vec<Vec<&RecordedEvent>> {
+    let mut streams: Vec<Vec<&RecordedEvent>> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for sourced in batch {
+        let event = &sourced.event;
+        match index.get(event.stream_id.as_str()) {
+            Some(&at) => streams[at].push(event),
+            None => {
+                index.insert(&event.stream_id, streams.len());
+                streams.push(vec![event]);
+            }
+        }
+    }
+    streams
+}
+
 /// Waits between retries of a transient failure: from `first`, doubling up to `at_most`, back to `first`
 /// after a success. Shared by every loop that follows a source (the projector, the sagas).
 #[derive(Debug, Clone, Copy)]
@@ -147,5 +166,46 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(stream_id: &str, stream_version: i64, position: i64) -> SourcedEvent {
+        let event = RecordedEvent {
+            position,
+            stream_id: stream_id.to_owned(),
+            stream_version,
+            event_id: uuid::Uuid::now_v7(),
+            event_type: "CourseCreated".to_owned(),
+            schema_version: 1,
+            payload: "{}".to_owned(),
+            metadata: events::Metadata::default(),
+            occurred_at: time::OffsetDateTime::UNIX_EPOCH,
+            recorded_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        SourcedEvent { event, origin: Origin::Feed }
+    }
+
+    #[test]
+    fn a_batch_groups_by_stream_keeping_each_streams_order() {
+        let batch = [event("a", 1, 1), event("b", 1, 2), event("a", 2, 3), event("c", 1, 4), event("b", 2, 5)];
+        let grouped: Vec<Vec<(&str, i64)>> = by_stream(&batch)
+            .into_iter()
+            .map(|stream| stream.into_iter().map(|e| (e.stream_id.as_str(), e.stream_version)).collect())
+            .collect();
+        assert_eq!(grouped, [vec![("a", 1), ("a", 2)], vec![("b", 1), ("b", 2)], vec![("c", 1)]]);
+    }
+
+    #[test]
+    fn a_backoff_doubles_up_to_its_ceiling_and_starts_over_after_a_success() {
+        let ms = std::time::Duration::from_millis;
+        let mut backoff = Backoff::new(ms(100), ms(350));
+        let waits: Vec<_> = (0..4).map(|_| backoff.next_wait()).collect();
+        assert_eq!(waits, [ms(100), ms(200), ms(350), ms(350)]);
+        backoff.reset();
+        assert_eq!(backoff.next_wait(), ms(100));
     }
 }

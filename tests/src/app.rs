@@ -439,6 +439,17 @@ impl TestApp {
         self.database.count("SELECT count(*) FROM events").await
     }
 
+    /// Waits (bounded) until the relay has published every event the store holds now; returns how many.
+    pub async fn wait_until_relayed(&self) -> i64 {
+        let head = self.event_count().await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while self.database.count("SELECT COALESCE(max(position), 0) FROM relay_checkpoints").await < head {
+            assert!(tokio::time::Instant::now() < deadline, "the relay did not publish in time");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        head
+    }
+
     /// The schema the read models are served from.
     pub async fn served_schema(&self) -> String {
         let client = self.database.client().await;

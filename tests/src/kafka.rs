@@ -23,11 +23,19 @@ pub struct Broker {
 
 static BROKER: OnceCell<Broker> = OnceCell::const_new();
 
+/// Where `scripts/test` installs nisshi (with its PostgreSQL storage engine, which keeps SCRAM users).
+pub const NISSHI_ROOT: &str = ".cache/learnlog-nisshi-0.8.1";
+
 /// The broker binary: `LEARNLOG_TEST_BROKER`, the path of another broker with the same command line (tansu,
-/// say, to see it fail the conformance scenarios), else nisshi on the PATH or in Cargo's bin folder.
+/// say, to see it fail the conformance scenarios), else the nisshi `scripts/test` installs, else nisshi on
+/// the PATH or in Cargo's bin folder.
 fn broker_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("LEARNLOG_TEST_BROKER") {
         return PathBuf::from(path);
+    }
+    let installed = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(NISSHI_ROOT).join("bin/nisshi"));
+    if let Some(installed) = installed.filter(|bin| bin.is_file()) {
+        return installed;
     }
     let on_path = std::env::var_os("PATH")
         .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("nisshi")).find(|bin| bin.is_file()));
@@ -89,9 +97,61 @@ pub async fn spawn_tls_broker() -> (Broker, PathBuf) {
     (broker, cert)
 }
 
+/// A broker of one test's own that lets in only clients that log in with SCRAM-SHA-512, keeping its topics
+/// and users in the PostgreSQL database at `storage` (nisshi's memory engine cannot keep users). Its one
+/// user is [`SASL_USER`] with the returned password; clients log in with `sasl_plaintext`.
+pub async fn spawn_sasl_broker(storage: &str) -> (Broker, String) {
+    let password = format!("pw-{}", Uuid::now_v7().simple());
+    // A user is created through a broker (AlterUserScramCredentials) that lets the command in: one on the
+    // same storage without authentication, stopped once the user is kept.
+    let open = launch(&[NO_REBALANCE_DELAY[0], NO_REBALANCE_DELAY[1], "--storage-engine", storage]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let created = tokio::process::Command::new(broker_binary())
+            .args(["user", "create", "--mechanism", "scram512", "--broker"])
+            .arg(format!("tcp://{}", open.address))
+            .args([SASL_USER, &password])
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("nisshi user create runs");
+        if created.status.success() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the broker never took its user: {}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let killed = Command::new("kill").args(["-9", &open.pid.to_string()]).status().expect("kill runs");
+    assert!(killed.success(), "the open broker stops");
+    let broker =
+        launch(&[NO_REBALANCE_DELAY[0], NO_REBALANCE_DELAY[1], "--storage-engine", storage, "--authentication"]);
+    let login = [
+        ("security.protocol", "sasl_plaintext"),
+        ("sasl.mechanism", "SCRAM-SHA-512"),
+        ("sasl.username", SASL_USER),
+        ("sasl.password", password.as_str()),
+    ];
+    wait_until_ready(&broker.address, &login).await;
+    (broker, password)
+}
+
+/// The user a SASL broker knows.
+pub const SASL_USER: &str = "learnlog";
+
 /// Starts the broker with `extra` arguments, ready once a client with `client` properties reads metadata.
-/// Arguments only nisshi takes (the rebalance delay) are left out for another broker.
 async fn start(extra: &[&str], client: &[(&str, &str)]) -> Broker {
+    let broker = launch(extra);
+    wait_until_ready(&broker.address, client).await;
+    broker
+}
+
+/// Starts the broker with `extra` arguments (in memory unless they name a `--storage-engine`), killed when
+/// the test run ends. Arguments only nisshi takes (the rebalance delay) are left out for another broker.
+fn launch(extra: &[&str]) -> Broker {
     let binary = broker_binary();
     let name = binary.file_stem().and_then(|stem| stem.to_str()).unwrap_or("broker").to_owned();
     let extra: Vec<&str> = match name.as_str() {
@@ -103,9 +163,11 @@ async fn start(extra: &[&str], client: &[(&str, &str)]) -> Broker {
     let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
     let url = format!("tcp://127.0.0.1:{port}");
     let log = std::fs::File::create(folder.join("broker.log")).expect("broker log");
+    let memory = ["--storage-engine".to_owned(), format!("memory://{name}/")];
+    let storage: &[String] = if extra.contains(&"--storage-engine") { &[] } else { &memory };
     let mut child = Command::new(&binary)
         .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-        .args(["--storage-engine", &format!("memory://{name}/")])
+        .args(storage)
         .args(&extra)
         .current_dir(&folder)
         .stdin(Stdio::null())
@@ -131,9 +193,7 @@ async fn start(extra: &[&str], client: &[(&str, &str)]) -> Broker {
     // Reap both when they end, so neither lingers as a zombie.
     std::thread::spawn(move || child.wait());
     std::thread::spawn(move || watchdog.wait());
-    let address = format!("127.0.0.1:{port}");
-    wait_until_ready(&address, client).await;
-    Broker { address, pid }
+    Broker { address: format!("127.0.0.1:{port}"), pid }
 }
 
 impl Broker {

@@ -10,17 +10,6 @@ use events::Role;
 use tests::TestApp;
 use tests::app::Mode;
 
-/// Waits (bounded) until the relay has published every event of the store.
-async fn relayed(app: &TestApp) -> i64 {
-    let head = app.event_count().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while app.database.count("SELECT COALESCE(max(position), 0) FROM relay_checkpoints").await < head {
-        assert!(tokio::time::Instant::now() < deadline, "the relay did not publish in time");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    head
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_projector_whose_group_committed_past_its_checkpoint_projects_from_its_checkpoint() {
     let mut app = TestApp::start_kafka().await;
@@ -36,7 +25,7 @@ async fn a_projector_whose_group_committed_past_its_checkpoint_projects_from_its
         assert_eq!(publication.status, 200, "{:?}", publication.body);
         published.push((course_id, publication.token()));
     }
-    let head = relayed(&app).await;
+    let head = app.wait_until_relayed().await;
     let Mode::Kafka { brokers, topic_prefix, group_id, .. } = &app.mode else { unreachable!("Kafka mode") };
     let records = tests::kafka::read_topics_foreign(brokers, topic_prefix, head).await;
     tests::kafka::commit_group_offsets(brokers, group_id, tests::kafka::ends_of(&records)).await;
@@ -64,7 +53,7 @@ async fn sagas_whose_group_committed_past_their_checkpoint_act_on_every_record_a
     assert_eq!(super::commerce::add_to_cart(&app, &trainee, course_id).await.status, 201);
     let retired = app.post(&format!("/api/v1/courses/{course_id}/retire"), &instructor, None).await;
     assert_eq!(retired.status, 200, "{:?}", retired.body);
-    let head = relayed(&app).await;
+    let head = app.wait_until_relayed().await;
     let Mode::Kafka { brokers, topic_prefix, group_id, .. } = &app.mode else { unreachable!("Kafka mode") };
     let records = tests::kafka::read_topics_foreign(brokers, topic_prefix, head).await;
     let stream = format!("course-{course_id}");

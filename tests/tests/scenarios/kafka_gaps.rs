@@ -24,12 +24,7 @@ async fn a_record_the_projector_was_positioned_past_is_read_from_the_store_and_t
     let section = serde_json::json!({ "title": "After the lost one" });
     let added = app.post(&format!("/api/v1/courses/{course_id}/sections"), &token, Some(&section)).await;
     assert_eq!(added.status, 201);
-    let head = app.event_count().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while app.database.count("SELECT COALESCE(max(position), 0) FROM relay_checkpoints").await < head {
-        assert!(tokio::time::Instant::now() < deadline, "the relay did not publish in time");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let head = app.wait_until_relayed().await;
 
     // Where the publication (version 2) was written, as any consumer reads it.
     let Mode::Kafka { brokers, topic_prefix, .. } = &app.mode else { unreachable!("started in Kafka mode") };
@@ -97,12 +92,7 @@ async fn a_retirement_the_sagas_were_positioned_past_is_read_from_the_store_and_
     assert_eq!(retired.status, 200, "{:?}", retired.body);
     let deleted = app.call(reqwest::Method::DELETE, &format!("/api/v1/courses/{course_id}"), &instructor, None).await;
     assert_eq!(deleted.status, 200, "{:?}", deleted.body);
-    let head = app.event_count().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while app.database.count("SELECT COALESCE(max(position), 0) FROM relay_checkpoints").await < head {
-        assert!(tokio::time::Instant::now() < deadline, "the relay did not publish in time");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let head = app.wait_until_relayed().await;
     let Mode::Kafka { brokers, topic_prefix, .. } = &app.mode else { unreachable!("Kafka mode") };
     let records = tests::kafka::read_topics_foreign(brokers, topic_prefix, head).await;
     let retirement = records
