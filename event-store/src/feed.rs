@@ -23,7 +23,9 @@ pub(crate) const EVENT_COLUMNS: &str = "position, stream_id, stream_version, eve
 pub enum ReadError {
     #[error("no database connection: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
-    #[error(transparent)]
+    /// Shown as the SQLSTATE and the database's message (not tokio-postgres' bare "db error"), without the
+    /// DETAIL that may quote a row.
+    #[error("{}", database::error_summary(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("stored metadata of event at position {position} is not valid: {source}")]
     Metadata { position: i64, source: serde_json::Error },
