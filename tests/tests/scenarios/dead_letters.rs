@@ -30,19 +30,7 @@ async fn parked_stream_waits_while_the_rest_goes_on(app: TestApp) {
         .expect("the constraint is added");
 
     // A stream of no bounded context has no Kafka topic: the relay parks it and goes on with the rest.
-    let stranger = PgEventStore::start(app.store.clone());
-    let event = Event::CoursePublished(CoursePublished { course_id: Uuid::now_v7() });
-    let appended = stranger
-        .append(AppendRequest {
-            stream_id: "mystery-1".to_owned(),
-            expected: ExpectedVersion::NoStream,
-            events: vec![NewEvent::new(&event, Metadata::default(), time::OffsetDateTime::now_utc())],
-            idempotency: None,
-            side_writes: Vec::new(),
-            guards: Vec::new(),
-        })
-        .await;
-    assert!(appended.is_ok(), "{appended:?}");
+    append_to(&app, "mystery-1", ExpectedVersion::NoStream).await;
 
     let poison = app.create_course(&instructor, POISON_TITLE).await.id();
     let published = app.post(&format!("/api/v1/courses/{poison}/publish"), &instructor, None).await;
