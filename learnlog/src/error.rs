@@ -26,6 +26,10 @@ pub enum Error {
     Mailer(#[from] mailer::MailerError),
     #[error("dead letters: {0}")]
     DeadLetter(#[from] projector::dead_letters::DeadLetterError),
+    #[error("dead letters: {0}")]
+    HeldDeadLetter(#[from] subscriptions::dead_letters::DeadLetterError),
+    #[error("the event store: {0}")]
+    Store(#[from] event_store::ReadError),
     #[error("projector: {0}")]
     Projector(#[from] projector::ProjectorError),
     #[error("demo data: {0}")]

@@ -32,12 +32,11 @@ pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &
         let keyring = event_store::keys::KeyRing::new(Database::connect(store_url.expose(), 1)?, data_key);
         let by = format!("cli:{operator}");
         let store = Database::connect(store_url.expose(), 1)?;
-        let failed = |error: &dyn std::fmt::Display| Error::Config(error.to_string());
         let text = match task {
             DeadLetterTask::List => {
-                let held = subscriptions::dead_letters::list(&store, None).await.map_err(|e| failed(&e))?;
-                let refused = subscriptions::kafka::rejected_records(&store).await.map_err(|e| failed(&e))?;
-                let gaps = subscriptions::gaps::reported(&store).await.map_err(|e| failed(&e))?;
+                let held = subscriptions::dead_letters::list(&store, None).await?;
+                let refused = subscriptions::kafka::rejected_records(&store).await?;
+                let gaps = subscriptions::gaps::reported(&store).await?;
                 format!(
                     "{}\n{}\n{}\n{}",
                     render_list(&dead_letters::list(&read).await?),
@@ -53,14 +52,11 @@ pub async fn dead_letter_task(config: &Config, task: DeadLetterTask, operator: &
                 render_resolution(&dead_letters::skip(&read, &keyring, id, &by, &reason).await?)
             }
             DeadLetterTask::Retry { subscriber, id } => {
-                let resolution =
-                    subscriptions::dead_letters::retry(&store, subscriber, id).await.map_err(|e| failed(&e))?;
+                let resolution = subscriptions::dead_letters::retry(&store, subscriber, id).await?;
                 render_handed_over(subscriber, &resolution)
             }
             DeadLetterTask::Skip { subscriber, id, reason } => {
-                let resolution = subscriptions::dead_letters::skip(&store, subscriber, id, &by, &reason)
-                    .await
-                    .map_err(|e| failed(&e))?;
+                let resolution = subscriptions::dead_letters::skip(&store, subscriber, id, &by, &reason).await?;
                 render_handed_over(subscriber, &resolution)
             }
         };
