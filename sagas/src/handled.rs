@@ -7,6 +7,7 @@
 //! reported (`subscriptions::gaps::report`). The store's feed has neither duplicates nor gaps (invariant 2),
 //! so feed batches are handled as they come.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use database::Database;
@@ -33,10 +34,13 @@ fn streams(batch: &[SourcedEvent]) -> Vec<&str> {
 }
 
 /// The events of `batch` to handle: those whose stream version the sagas have not handled yet, each gap's
-/// missing events read from the store and put before the record that revealed it.
-pub(crate) async fn unhandled(store: &Database, batch: &[SourcedEvent]) -> Result<Vec<SourcedEvent>, SagaError> {
+/// missing events read from the store and put before the record that revealed it. A feed batch is all of it.
+pub(crate) async fn unhandled<'b>(
+    store: &Database,
+    batch: &'b [SourcedEvent],
+) -> Result<Cow<'b, [SourcedEvent]>, SagaError> {
     if !batch.iter().any(|sourced| matches!(sourced.origin, Origin::Kafka { .. })) {
-        return Ok(batch.to_vec());
+        return Ok(Cow::Borrowed(batch));
     }
     let client = store.pool().get().await?;
     let rows = client
@@ -71,7 +75,7 @@ pub(crate) async fn unhandled(store: &Database, batch: &[SourcedEvent]) -> Resul
         fresh.push(sourced.clone());
     }
     if lost.is_empty() {
-        return Ok(fresh);
+        return Ok(Cow::Owned(fresh));
     }
     let mut fills = Vec::with_capacity(lost.len());
     for gap in &lost {
@@ -84,7 +88,7 @@ pub(crate) async fn unhandled(store: &Database, batch: &[SourcedEvent]) -> Resul
         report(store, SUBSCRIBER, gap, gap.after_version, missing.len()).await?;
         fills.push(missing);
     }
-    Ok(interleave(fresh, &lost, fills))
+    Ok(Cow::Owned(interleave(fresh, &lost, fills)))
 }
 
 /// Records, in one transaction, that every event of `batch` was handled or parked: the newest version of

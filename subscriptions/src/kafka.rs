@@ -171,7 +171,7 @@ pub struct KafkaSource {
     checkpoints: Arc<dyn Checkpoints>,
     /// Per partition positioned at its checkpoint, the lowest offset to hand out: a record fetched from the
     /// place before the seek is dropped.
-    floors: HashMap<PartitionKey, i64>,
+    floors: HashMap<String, HashMap<i32, i64>>,
 }
 
 /// A record as it came off a topic, before it is confirmed in the store.
@@ -297,7 +297,7 @@ impl KafkaSource {
         });
         for (partition, start) in &starts {
             tracing::debug!(topic = %partition.0, partition = partition.1, ?start, "a partition handed over is positioned");
-            self.floors.insert(partition.clone(), start.floor());
+            self.floors.entry(partition.0.clone()).or_default().insert(partition.1, start.floor());
         }
         let from_beginning = starts.iter().filter(|(_, start)| *start == Start::Beginning).count();
         tracing::info!(
@@ -530,9 +530,9 @@ pub async fn rejected_records(store: &Database) -> Result<Vec<RejectedRecord>, e
 
 /// Keeps `message` in `received` for confirmation, unless it lies below its partition's floor (fetched from
 /// where the partition was before the consumer positioned it at the subscriber's checkpoint).
-fn take(floors: &HashMap<PartitionKey, i64>, received: &mut Vec<Received>, message: &BorrowedMessage<'_>) {
-    let partition = (message.topic().to_owned(), message.partition());
-    if floors.get(&partition).is_some_and(|floor| message.offset() < *floor) {
+fn take(floors: &HashMap<String, HashMap<i32, i64>>, received: &mut Vec<Received>, message: &BorrowedMessage<'_>) {
+    let floor = floors.get(message.topic()).and_then(|partitions| partitions.get(&message.partition()));
+    if floor.is_some_and(|floor| message.offset() < *floor) {
         return;
     }
     received.push(to_received(message));

@@ -67,8 +67,9 @@ async fn a_record_the_projector_was_positioned_past_is_read_from_the_store_and_t
     assert_eq!(TestApp::catalogue(&app.database).await, TestApp::catalogue(&rebuilt).await);
 }
 
-/// The sagas' checkpoint is moved past a course's retirement, as a broker that dropped it would leave them. The course's deletion then skips a version: the sagas read the retirement from the store, handle it
-/// first (it takes the course out of a trainee's cart), and report the gap.
+/// The sagas' checkpoint is moved past a course's retirement, as a broker that dropped it would leave them.
+/// The course's deletion then skips a version: the sagas read the retirement from the store, handle it first
+/// (it takes the course out of a trainee's cart), and report the gap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retirement_the_sagas_were_positioned_past_is_read_from_the_store_and_handled() {
     let app = TestApp::start_kafka().await;
