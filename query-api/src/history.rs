@@ -11,6 +11,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use event_store::history::{self, HistoryQuery};
 use events::Event;
+use futures_util::StreamExt;
 use http::{HeaderValue, header};
 
 use crate::QueryApiState;
@@ -112,7 +113,9 @@ async fn answer(state: QueryApiState, params: &HashMap<String, String>) -> Resul
             Some((Ok(chunk), next))
         }
     });
-    let mut response = Body::from_stream(pages).into_response();
+    // Fused: a body wrapper may poll once more after the end (gzip's encoder does, to flush), which an unfused
+    // `unfold` answers with a panic and a cut body.
+    let mut response = Body::from_stream(pages.fuse()).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
