@@ -1,6 +1,9 @@
 //! HTTP caching of reads (API.md "Caching"): a strong ETag from the body's SHA-256, `Cache-Control` by kind
-//! of read, and `304 Not Modified` when the client already holds the same body.
+//! of read, and `304 Not Modified` when the client already holds the same body. A read asked with a
+//! consistency token is never answered from a cache that kept a read without it.
 
+use axum::extract::Request;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Serialize;
@@ -71,6 +74,22 @@ pub(crate) fn cached_bytes(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(control));
     response
 }
+
+/// Every read varies by `X-Consistency-Token`, so that a browser's or a proxy's copy of a read without a token
+/// (kept up to 30 s) never answers one with a token; and a public answer to a token is private and revalidated
+/// on every use (it may say `stale`, which must not be kept).
+pub(crate) async fn consistency_aware(request: Request, next: Next) -> Response {
+    let asked = request.headers().contains_key(TOKEN_HEADER);
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("X-Consistency-Token"));
+    if asked && headers.get(header::CACHE_CONTROL).is_some_and(|control| control == PUBLIC_MAX_AGE) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(PRIVATE));
+    }
+    response
+}
+
+const TOKEN_HEADER: &str = "x-consistency-token";
 
 #[cfg(test)]
 mod tests {

@@ -206,5 +206,5 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
 
 /// The query API's router.
 pub fn router(state: QueryApiState) -> Router {
-    routes().into_router(&state.keys).with_state(state)
+    routes().into_router(&state.keys).layer(axum::middleware::from_fn(caching::consistency_aware)).with_state(state)
 }

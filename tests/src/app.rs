@@ -82,7 +82,14 @@ impl Answer {
 impl TestApp {
     /// Starts every role in embedded mode, with a consistency wait of 5 s (generous, for slow machines).
     pub async fn start() -> TestApp {
-        Self::start_in(Mode::Embedded).await
+        Self::start_in(Mode::Embedded, api_contract::Edge::default()).await
+    }
+
+    /// Like [`TestApp::start`], for a browser frontend served from `origin` (allowed by CORS besides the default).
+    pub async fn start_for_frontend(origin: &str) -> TestApp {
+        let mut edge = api_contract::Edge::default();
+        edge.allowed_origins.push(origin.to_owned());
+        Self::start_in(Mode::Embedded, edge).await
     }
 
     /// Starts every role with Kafka between the store and the projector: the test run's broker, topics and a
@@ -103,10 +110,11 @@ impl TestApp {
             security: Vec::new(),
         };
         ensure_topics(&settings).await.expect("topics are created");
-        Self::start_in(Mode::Kafka { brokers: brokers.to_owned(), topic_prefix, group_id, session_timeout_ms }).await
+        let mode = Mode::Kafka { brokers: brokers.to_owned(), topic_prefix, group_id, session_timeout_ms };
+        Self::start_in(mode, api_contract::Edge::default()).await
     }
 
-    async fn start_in(mode: Mode) -> TestApp {
+    async fn start_in(mode: Mode, edge: api_contract::Edge) -> TestApp {
         crate::init_tracing();
         let database = test_database().await;
         let store = database.connect(16);
@@ -124,7 +132,7 @@ impl TestApp {
             data_key: Arc::clone(&data_key),
             frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
             consistency_wait: Duration::from_secs(5),
-            edge: api_contract::Edge::default(),
+            edge,
         };
         let routes = learnlog::app::http_routes(
             &[learnlog::Role::CommandApi, learnlog::Role::QueryApi],

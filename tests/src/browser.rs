@@ -118,6 +118,12 @@ impl Browser {
         self.click("#pay").await;
     }
 
+    /// Runs `script` in the open page as an async function of `args` and `done` (WebDriver's asynchronous
+    /// execution: the script calls the last argument with its result), and returns that result.
+    pub async fn run_async(&self, script: &str, args: Value) -> Value {
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({ "script": script, "args": args }))).await
+    }
+
     /// Ends the session and the driver.
     pub async fn close(mut self) {
         let _ = self.http.delete(&self.base).send().await;

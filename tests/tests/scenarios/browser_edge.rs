@@ -3,6 +3,7 @@
 
 use events::Role;
 use reqwest::Method;
+use serde_json::json;
 use tests::TestApp;
 
 const FRONTEND: &str = "http://localhost:8000";
@@ -116,4 +117,54 @@ async fn a_client_correlation_id_or_the_request_id_follows_a_command_into_its_ev
         .count(&format!("SELECT count(*) FROM events WHERE metadata::jsonb ->> 'correlation_id' = '{request_id}'"))
         .await;
     assert_eq!(stored, 1, "without one, the request's id correlates");
+}
+
+/// A page on the frontend's origin, in headless Chromium with its own HTTP cache: it reads a course page (kept up
+/// to 30 s), adds an FAQ entry (another URL, so the browser does not drop its copy), and reads the page again
+/// with the change's consistency token. The browser must not answer that read from its cache: it shows the
+/// entry, fresh. (Before `Vary` named the token, Chromium answered it from its copy: no entry, no `X-Consistency`.)
+#[tokio::test]
+async fn a_browser_never_answers_a_consistency_token_from_its_cache() {
+    let page = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the page");
+    let origin = format!("http://localhost:{}", page.local_addr().expect("an address").port());
+    let frontend = axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async { axum::response::Html("<!doctype html><title>Learnlog frontend</title>") }),
+    );
+    let serving = tokio::spawn(async move { axum::serve(page, frontend).await });
+    let app = TestApp::start_for_frontend(&origin).await;
+    let (_, teacher) = app.instructor("cacheteacher", "Cache Teacher").await;
+    let course = app.create_course(&teacher, "Caches that forget").await.id();
+    let published = app.post(&format!("/api/v1/courses/{course}/publish"), &teacher, None).await;
+    assert_eq!(published.status, 200, "{:?}", published.body);
+    app.wait_until_projected().await;
+
+    let browser = tests::browser::Browser::start().await;
+    browser.open(&format!("{origin}/")).await;
+    let script = r#"
+        const [api, course, teacher, done] = arguments;
+        const url = `${api}/api/v1/courses/${course}`;
+        const read = async (headers) => {
+            const answer = await fetch(url, { headers });
+            return { status: answer.status, faq: (await answer.json()).data.faq.length,
+                     consistency: answer.headers.get("x-consistency") };
+        };
+        (async () => {
+            const before = await read({});
+            const change = await fetch(`${url}/faq`, { method: "POST",
+                body: JSON.stringify({ question: "Is it cached?", answer: "Not with a token." }),
+                headers: { "Authorization": `Bearer ${teacher}`, "Content-Type": "application/json" } });
+            const token = change.headers.get("x-consistency-token");
+            const withToken = await read({ "X-Consistency-Token": token });
+            return { before, changed: change.status, token, withToken };
+        })().then(done, (error) => done({ error: String(error) }));
+    "#;
+    let seen = browser.run_async(script, json!([app.url(""), course, teacher])).await;
+    browser.close().await;
+    serving.abort();
+    assert_eq!(seen["before"]["faq"], 0, "{seen}");
+    assert_eq!(seen["changed"], 201, "{seen}");
+    assert!(seen["token"].is_string(), "the frontend reads the token: {seen}");
+    assert_eq!(seen["withToken"]["faq"], 1, "the token's read is not the cached one: {seen}");
+    assert_eq!(seen["withToken"]["consistency"], "fresh", "{seen}");
 }
