@@ -86,6 +86,46 @@ pub(crate) async fn find_answer(pool: &Pool, scope: &str, key: &str) -> Result<O
     Ok(row.map(|row| stored_answer(&row, 0)).transpose()?)
 }
 
+/// Replaces the stored answer of `key` with `answer` if it is still the one that ended at `from_position` (a
+/// command of several steps whose first step stored its answer), and returns whatever is stored then: this
+/// answer, or the one a racing retry stored first.
+pub(crate) async fn replace_answer(
+    pool: &Pool,
+    scope: &str,
+    key: &str,
+    from_position: i64,
+    answer: &StoredAnswer,
+) -> Result<Option<StoredAnswer>, ReadError> {
+    let client = pool.get().await?;
+    let statement = client
+        .prepare_cached(
+            "UPDATE command_idempotency SET status = $4, response = $5::text::json, stream_id = $6, \
+             stream_version = $7, last_position = $8 \
+             WHERE scope = $1 AND key = $2 AND last_position = $3 AND request_hash = $9",
+        )
+        .await?;
+    let status = i16::try_from(answer.status).unwrap_or(500);
+    let response = answer.response.to_string();
+    client
+        .execute(
+            &statement,
+            &[
+                &scope,
+                &key,
+                &from_position,
+                &status,
+                &response,
+                &answer.stream_id,
+                &answer.stream_version,
+                &answer.last_position,
+                &answer.request_hash,
+            ],
+        )
+        .await?;
+    drop(client);
+    find_answer(pool, scope, key).await
+}
+
 /// Whether a stream whose id starts with `prefix` and ends with `suffix` exists. Both are our own stream
 /// names, never client text, so they carry no LIKE wildcards.
 pub(crate) async fn any_stream(pool: &Pool, prefix: &str, suffix: &str) -> Result<bool, ReadError> {

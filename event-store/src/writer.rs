@@ -77,6 +77,18 @@ impl PgEventStore {
         feed::find_answer(self.pool(), scope, key).await
     }
 
+    /// Replaces the stored answer of `key` that ended at `from_position` with the answer of the whole command
+    /// (see [`feed::replace_answer`]); returns the answer stored then.
+    pub async fn replace_answer(
+        &self,
+        scope: &str,
+        key: &str,
+        from_position: i64,
+        answer: &StoredAnswer,
+    ) -> Result<Option<StoredAnswer>, ReadError> {
+        feed::replace_answer(self.pool(), scope, key, from_position, answer).await
+    }
+
     /// Whether any stream named `<prefix>...<suffix>` exists, such as an enrolment in one course.
     pub async fn any_stream(&self, prefix: &str, suffix: &str) -> Result<bool, ReadError> {
         feed::any_stream(self.pool(), prefix, suffix).await

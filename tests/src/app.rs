@@ -61,6 +61,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
+    /// The body's bytes as they came.
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
@@ -389,7 +391,7 @@ impl TestApp {
             // NDJSON and other text, as it came.
             (false, false) => Value::String(String::from_utf8_lossy(&bytes).into_owned()),
         };
-        Answer { status, headers, body }
+        Answer { status, headers, body, bytes: bytes.to_vec() }
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Option<&Value>) -> Answer {

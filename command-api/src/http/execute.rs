@@ -413,6 +413,38 @@ pub(crate) fn replay(stored: StoredAnswer, digest: &str) -> Result<Accepted, Pro
     Ok(answer(status, stored.response, token))
 }
 
+/// The answer of a command of several steps (an order: placing it, then paying or opening its checkout), once
+/// every step ran. With an Idempotency-Key it takes the place of the answer the first step stored (which ended
+/// at `first`), so that a retry answers it byte for byte; if a racing retry stored its own first, that one is
+/// answered.
+pub(crate) async fn complete_answer(
+    state: &CommandApiState,
+    caller: Caller,
+    headers: &CommandHeaders,
+    digest: &str,
+    first: &ConsistencyToken,
+    whole: Accepted,
+) -> Result<Accepted, Problem> {
+    let Some(key) = headers.idempotency_key.as_deref() else { return Ok(whole) };
+    let answer = StoredAnswer {
+        request_hash: digest.to_owned(),
+        status: whole.status.as_u16(),
+        response: whole.data.clone(),
+        stream_id: whole.token.stream_id.clone(),
+        stream_version: whole.token.stream_version,
+        last_position: whole.token.position,
+    };
+    let stored = state
+        .store
+        .replace_answer(&caller.scope(), key, first.position, &answer)
+        .await
+        .map_err(|error| Problem::unavailable().because(format!("storing an idempotent answer failed: {error}")))?;
+    match stored {
+        Some(stored) => replay(stored, digest),
+        None => Ok(whole),
+    }
+}
+
 /// The success answer of a command whose events landed as `appended`.
 pub(crate) fn appended_answer(status: StatusCode, data: Value, appended: Appended) -> Accepted {
     let token = ConsistencyToken {

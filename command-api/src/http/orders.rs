@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::CommandApiState;
 use super::checkout::{WalletPayment, settle_wallet_order};
-use super::execute::{Accepted, CommandRun, Decision, execute, execute_loading, load_aggregate};
+use super::execute::{Accepted, CommandRun, Decision, complete_answer, execute, execute_loading, load_aggregate};
 use super::headers::CommandHeaders;
 use super::payments::open_checkout;
 use crate::domain::account::Account;
@@ -75,11 +75,12 @@ pub(crate) async fn place(
     let (currency, rate_ppm) = display(&state, country.as_deref()).await?;
     let trainee_id = actor.user_id;
     let order_id = Uuid::now_v7();
+    let digest = command.digest;
     let run = CommandRun {
         stream_id: order_stream(order_id),
         actor: actor.into(),
         headers: headers.clone(),
-        digest: command.digest,
+        digest: digest.clone(),
         status: StatusCode::CREATED,
         data: serde_json::json!({ "id": order_id }),
     };
@@ -101,21 +102,30 @@ pub(crate) async fn place(
         Ok::<_, Problem>(Decision { events, guards, ..Decision::default() })
     })
     .await?;
-    // A retried request (same Idempotency-Key) carries on with the order its first attempt placed.
+    // A retried request (same Idempotency-Key) answers what its first attempt answered once it had run every
+    // step; if that attempt stopped half-way, the retry carries on with the order it placed. Only the whole
+    // answer has a `status`.
+    if placed.data.get("status").is_some() {
+        return Ok(placed.into_response());
+    }
+    let first = placed.token.clone();
     let order_id = placed.data.get("id").and_then(|id| id.as_str()).and_then(|id| id.parse().ok()).unwrap_or(order_id);
     let order = load_aggregate::<Order>(&state, &order_stream(order_id)).await?.state;
-    match method {
+    let whole = match method {
         PaymentMethod::Wallet => {
             let (payment, accepted) = settle_wallet_order(&state, actor.into(), &headers, &order).await?;
             match payment {
-                WalletPayment::Paid => Ok(answer(accepted, &order, "paid", None)),
-                WalletPayment::Refused { balance_cents } => Err(Problem::rule(
-                    "insufficient_wallet_balance",
-                    format!(
-                        "Your wallet holds {balance_cents} cents, less than the order's {} cents; nothing was charged.",
-                        order.total_cents
-                    ),
-                )),
+                WalletPayment::Paid => answer(accepted, &order, "paid", None),
+                WalletPayment::Refused { balance_cents } => {
+                    return Err(Problem::rule(
+                        "insufficient_wallet_balance",
+                        format!(
+                            "Your wallet holds {balance_cents} cents, less than the order's {} cents; nothing was \
+                             charged.",
+                            order.total_cents
+                        ),
+                    ));
+                }
             }
         }
         PaymentMethod::Card => {
@@ -126,9 +136,11 @@ pub(crate) async fn place(
             };
             // The checkout page the browser is sent to (API.md: `{session_id, url}`).
             let checkout = serde_json::json!({ "session_id": session_id, "url": url });
-            Ok(answer(accepted, &order, "awaiting_payment", Some(checkout)))
+            answer(accepted, &order, "awaiting_payment", Some(checkout))
         }
-    }
+    };
+    let whole = complete_answer(&state, actor.into(), &headers, &digest, &first, whole).await?;
+    Ok(whole.into_response())
 }
 
 /// An order's answer, as documented.
@@ -160,7 +172,7 @@ pub(crate) struct CheckoutAnswer {
 }
 
 /// `201 {id, status, total, checkout?}` with the token of the last step.
-fn answer(mut accepted: Accepted, order: &Order, status: &str, checkout: Option<serde_json::Value>) -> Response {
+fn answer(mut accepted: Accepted, order: &Order, status: &str, checkout: Option<serde_json::Value>) -> Accepted {
     accepted.status = StatusCode::CREATED;
     accepted.data = serde_json::json!({
         "id": order.id,
@@ -171,7 +183,7 @@ fn answer(mut accepted: Accepted, order: &Order, status: &str, checkout: Option<
     if let Some(checkout) = checkout {
         accepted.data["checkout"] = checkout;
     }
-    accepted.into_response()
+    accepted
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -1,7 +1,8 @@
 //! The authorization matrix: every route of the API against every kind of caller (guest, individual
 //! trainee, corporate trainee, the course's instructor, another instructor, admin), each with a request that
-//! is valid in every other way, so that the status shows what the caller may do. The table must name every
-//! route of the served OpenAPI document, and nothing else.
+//! is valid in every other way, so that the status shows what the caller may do; every command that succeeds is
+//! sent again with its Idempotency-Key and must answer the same bytes. The table must name every route of the
+//! served OpenAPI document, and nothing else.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
@@ -384,6 +385,7 @@ async fn every_route_answers_each_kind_of_caller_as_the_matrix_says() {
     let published = fixture(&app, &owner, true).await;
     let mut n = 0;
     let mut mismatches = Vec::new();
+    let mut replays = Vec::new();
     for (method, template, body, expected) in rows() {
         // Retiring needs a published course; everything else starts from a draft.
         let publish = template.ends_with("/retire");
@@ -432,24 +434,54 @@ async fn every_route_answers_each_kind_of_caller_as_the_matrix_says() {
                 });
                 serde_json::from_str::<Value>(&text).expect("a JSON body")
             });
-            let mut request = actors.clients[actor].request(method.clone(), app.url(&path));
-            if method == Method::GET {
-                let token = if template.contains("{published_id}") { &published } else { ids };
-                request = request.header("x-consistency-token", &token["consistency_token"]);
-            }
-            if let Some(token) = &actors.tokens[actor] {
-                request = request.bearer_auth(token);
-            }
-            let answer = app.send(request, body.as_ref()).await;
+            let key = format!("matrix-{n}");
+            let request = || {
+                let mut request = actors.clients[actor].request(method.clone(), app.url(&path));
+                if method == Method::GET {
+                    let token = if template.contains("{published_id}") { &published } else { ids };
+                    request = request.header("x-consistency-token", &token["consistency_token"]);
+                } else {
+                    request = request.header("idempotency-key", &key);
+                }
+                if let Some(token) = &actors.tokens[actor] {
+                    request = request.bearer_auth(token);
+                }
+                request
+            };
+            let answer = app.send(request(), body.as_ref()).await;
             if answer.status != *status {
                 mismatches.push(format!(
                     "{method} {template} as {}: {} instead of {status} ({})",
                     ACTORS[actor], answer.status, answer.body
                 ));
             }
+            // A command sent again with its Idempotency-Key answers exactly what it answered first. A limit
+            // counts every request, replays too (the recovery routes here are near theirs): a 429 is no answer.
+            if method != Method::GET && (200..300).contains(&answer.status) {
+                let again = app.send(request(), body.as_ref()).await;
+                if again.status == 429 {
+                    continue;
+                }
+                let headers = |answer: &tests::app::Answer| {
+                    ["x-consistency-token", "etag", "location"].map(|name| answer.header(name).map(str::to_owned))
+                };
+                if (again.status, &again.bytes, headers(&again)) != (answer.status, &answer.bytes, headers(&answer)) {
+                    replays.push(format!(
+                        "{method} {template} as {}: {} {} {:?} first, then {} {} {:?}",
+                        ACTORS[actor],
+                        answer.status,
+                        String::from_utf8_lossy(&answer.bytes),
+                        headers(&answer),
+                        again.status,
+                        String::from_utf8_lossy(&again.bytes),
+                        headers(&again)
+                    ));
+                }
+            }
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert!(replays.is_empty(), "replays that answer otherwise:\n{}", replays.join("\n"));
     assert_eq!(ACTORS[GUEST], "guest");
 }
 

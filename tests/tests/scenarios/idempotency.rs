@@ -114,3 +114,29 @@ async fn a_retried_sign_up_or_account_creation_answers_the_first_answer_even_whe
     assert_eq!((first.status, again.status, &first.body), (201, 201, &again.body));
     assert_eq!(app.database.count("SELECT count(*) FROM user_credentials").await, 2);
 }
+
+/// An order is several steps (placing it, then paying from the wallet or opening the card checkout); a retry
+/// with its Idempotency-Key answers the whole first answer byte for byte and appends nothing.
+#[tokio::test]
+async fn a_replayed_order_answers_its_first_answer_byte_for_byte() {
+    use crate::commerce;
+    let app = TestApp::start().await;
+    for (n, method) in ["wallet", "card"].into_iter().enumerate() {
+        let (trainee_id, trainee) = commerce::trainee(&app, &format!("replaybuyer{n}")).await;
+        commerce::credit(&app, trainee_id, 10_000).await;
+        let (course, _) = commerce::published_course(&app, &format!("replayteacher{n}"), 2_000).await;
+        assert_eq!(commerce::add_to_cart(&app, &trainee, course).await.status, 201);
+        let body = serde_json::json!({ "method": method, "country": "US" });
+        let place = || app.http.post(app.url("/api/v1/orders")).bearer_auth(&trainee).header("idempotency-key", method);
+        let first = app.send(place(), Some(&body)).await;
+        assert_eq!(first.status, 201, "{method}: {:?}", first.body);
+        let stored = app.event_count().await;
+        let again = app.send(place(), Some(&body)).await;
+        assert_eq!(
+            (again.status, String::from_utf8_lossy(&again.bytes), again.header("x-consistency-token")),
+            (first.status, String::from_utf8_lossy(&first.bytes), first.header("x-consistency-token")),
+            "{method}"
+        );
+        assert_eq!(app.event_count().await, stored, "{method}: a replay appends nothing");
+    }
+}
