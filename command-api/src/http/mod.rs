@@ -1,5 +1,6 @@
 //! HTTP routes of the command API (API.md, "Commands").
 
+mod attempts;
 mod auth;
 mod bulk_discounts;
 mod cart;
@@ -52,9 +53,8 @@ pub const DEFAULT_FRONTEND_URL: &str = api_contract::edge::DEFAULT_FRONTEND_ORIG
 pub struct CommandApiState {
     pub store: PgEventStore,
     pub keys: Arc<TokenKeys>,
-    /// Shared by every request of this process (R19 limits per process).
-    pub login_limiter: AttemptLimiter,
-    pub password_limiter: AttemptLimiter,
+    /// Failed password attempts at login and password change, per client and per account (R19, per process).
+    pub(crate) failed_attempts: attempts::FailedAttempts,
     /// Email verification and password reset, together.
     pub recovery_limiter: AttemptLimiter,
     /// Where links in emails point (the web frontend).
@@ -78,8 +78,7 @@ impl CommandApiState {
             keyring,
             store,
             keys,
-            login_limiter: AttemptLimiter::default(),
-            password_limiter: AttemptLimiter::default(),
+            failed_attempts: attempts::FailedAttempts::default(),
             recovery_limiter: AttemptLimiter::default(),
             frontend_url: DEFAULT_FRONTEND_URL.to_owned(),
             data_key,

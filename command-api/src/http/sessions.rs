@@ -21,6 +21,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
+use super::attempts::AttemptKey;
 use super::execute::{Accepted, Caller, CommandRun, Decision, execute};
 use super::headers::CommandHeaders;
 use crate::credentials::{self, digest as token_digest, password_matches, secret_token as new_refresh_token};
@@ -33,7 +34,8 @@ pub const REFRESH_TTL_DAYS: i64 = 30;
 /// R19: 5 attempts per minute per client IP.
 const ATTEMPTS_PER_MINUTE: u32 = 5;
 
-/// Limits attempts per client IP (R19: login and password change, 5 a minute).
+/// Limits attempts per client IP (email verification and password reset, 5 a minute); failed passwords are
+/// counted by [`super::attempts::FailedAttempts`].
 #[derive(Clone)]
 pub struct AttemptLimiter(Arc<DefaultKeyedRateLimiter<IpAddr>>);
 
@@ -87,11 +89,7 @@ pub(crate) fn check_new_password(password: &str) -> Result<(), Problem> {
 }
 
 pub(crate) fn rate_limited(seconds: u32) -> Problem {
-    let mut problem = Problem::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "Too many attempts from this address; wait and retry.",
-    );
+    let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts; wait and retry.");
     problem.retry_after_seconds = Some(seconds);
     problem
 }
@@ -183,13 +181,20 @@ pub(crate) async fn login(
     headers: CommandHeaders,
     command: JsonCommand<LoginBody>,
 ) -> Result<Response, Problem> {
-    state.login_limiter.check(ip).map_err(rate_limited)?;
+    let client = AttemptKey::Client(ip);
+    state.failed_attempts.check(std::slice::from_ref(&client)).map_err(rate_limited)?;
     let Some(found) = credentials::by_login(state.store.database(), &command.body.login).await? else {
+        let keys = [client, AttemptKey::UnknownLogin(command.body.login.trim().to_lowercase())];
+        state.failed_attempts.check(&keys).map_err(rate_limited)?;
         password_matches(command.body.password, decoy_hash().to_owned()).await;
+        state.failed_attempts.failed(&keys);
         return Err(wrong_credentials());
     };
     let user_id = found.user_id;
+    let keys = [client, AttemptKey::Account(user_id)];
+    state.failed_attempts.check(&keys).map_err(rate_limited)?;
     if !password_matches(command.body.password, found.password_hash).await {
+        state.failed_attempts.failed(&keys);
         // Recorded off the request, so a known login takes no longer to refuse than an unknown one.
         let state = state.clone();
         let run = on_user(user_id, Caller::Guest(ip), headers.correlation_id, "login failed".to_owned());
@@ -307,7 +312,8 @@ pub(crate) async fn change_password(
     headers: CommandHeaders,
     command: JsonCommand<PasswordBody>,
 ) -> Result<Accepted, Problem> {
-    state.password_limiter.check(ip).map_err(rate_limited)?;
+    let keys = [AttemptKey::Client(ip), AttemptKey::Account(actor.user_id)];
+    state.failed_attempts.check(&keys).map_err(rate_limited)?;
     let body = command.body;
     check_new_password(&body.new_password)?;
     let user_id = actor.user_id;
@@ -315,6 +321,9 @@ pub(crate) async fn change_password(
         Some(found) => password_matches(body.current_password, found.password_hash).await,
         None => false,
     };
+    if !proven {
+        state.failed_attempts.failed(&keys);
+    }
     let new_hash = if proven { credentials::hash_password(body.new_password).await? } else { String::new() };
     let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
     execute(&state, run, |account: &Account| {

@@ -111,6 +111,45 @@ async fn a_wrong_password_and_an_unknown_user_answer_alike_and_the_sixth_attempt
     assert!((1..=60).contains(&retry_after), "{retry_after}");
 }
 
+/// Only failures count (R19): someone who switches between two accounts from one address is never held back;
+/// guessing one account's password is held back for every address, and one address's guessing for every
+/// account.
+#[tokio::test]
+async fn switching_accounts_is_never_limited_and_guessing_is_per_account_and_per_address() {
+    let app = TestApp::start().await;
+    signed_up(&app).await;
+    let body = json!({ "email": "grace@example.com", "username": "Grace", "password": "another good one",
+                       "name": "Grace" });
+    assert_eq!(post(&app, "/api/v1/auth/register", &body).await.status, 201);
+    for round in 0..8 {
+        assert_eq!(login(&app, "ada", "correct horse battery").await.status, 200, "round {round}");
+        assert_eq!(login(&app, "grace@example.com", "another good one").await.status, 200, "round {round}");
+    }
+
+    // Ada's password guessed from five addresses: a sixth address is held back for Ada, not for Grace.
+    let from = |n: u8| {
+        let address = std::net::IpAddr::from([127, 0, 0, 20 + n]);
+        reqwest::Client::builder().local_address(address).build().expect("a client")
+    };
+    let attempt = |client: reqwest::Client, login: &str, password: &str| {
+        let request = client.post(app.url("/api/v1/auth/login")).json(&json!({ "login": login, "password": password }));
+        app.send(request, None)
+    };
+    for n in 0..5 {
+        assert_eq!(attempt(from(n), "ada", "a guess").await.status, 401);
+    }
+    let held = attempt(from(6), "ada", "correct horse battery").await;
+    assert_eq!((held.status, held.body["code"].as_str()), (429, Some("rate_limited")), "{:?}", held.body);
+    assert_eq!(attempt(from(6), "grace", "another good one").await.status, 200);
+
+    // One address guessing names that do not exist is held back for every account, as for a known one.
+    for n in 0..5 {
+        assert_eq!(attempt(from(7), &format!("nobody{n}"), "a guess").await.status, 401);
+    }
+    let held = attempt(from(7), "grace", "another good one").await;
+    assert_eq!(held.status, 429, "{:?}", held.body);
+}
+
 async fn change_password(app: &TestApp, access: &str, current: &str, new: &str) -> Answer {
     let request = app.http.post(app.url("/api/v1/auth/password")).bearer_auth(access);
     app.send(request, Some(&json!({ "current_password": current, "new_password": new }))).await
@@ -149,10 +188,14 @@ async fn a_wrong_current_password_a_weak_new_one_or_no_token_change_nothing() {
         .await;
     assert_eq!(anonymous.status, 401);
     assert_eq!(app.event_count().await, before);
-    for _ in 0..3 {
+    // The weak new password was refused before the current one was tried: four more wrong ones make five.
+    for _ in 0..4 {
         change_password(&app, &access, "not it", "a brand new secret").await;
     }
     let limited = change_password(&app, &access, "correct horse battery", "a brand new secret").await;
     assert_eq!((limited.status, limited.body["code"].as_str()), (429, Some("rate_limited")));
-    assert_eq!(login(&app, "ada", "correct horse battery").await.status, 200, "the password did not change");
+    // Guessing through the password change counts for the account's logins too.
+    assert_eq!(login(&app, "ada", "correct horse battery").await.status, 429);
+    let changed = app.database.count("SELECT count(*) FROM events WHERE event_type = 'PasswordChanged'").await;
+    assert_eq!(changed, 0, "the password did not change");
 }
