@@ -494,3 +494,29 @@ pub(crate) async fn apply_alone(
     let outcome = apply_one(&mut writes, keyring, keys, recorded, selection).await;
     writes.settle(outcome).await
 }
+
+#[cfg(test)]
+mod tests {
+    use events::Event;
+    use events::identity::{AccountErased, TraineeAccountDeleted};
+    use uuid::Uuid;
+
+    use super::{ERASURES, projections};
+
+    #[test]
+    fn the_events_kept_schemas_get_are_the_ones_that_erase_a_person() {
+        let person = Uuid::from_u128(1);
+        let erasing = [
+            Event::AccountErased(AccountErased { user_id: person, erased_by: Uuid::nil() }),
+            Event::TraineeAccountDeleted(TraineeAccountDeleted { user_id: person, deleted_by: None }),
+        ];
+        for event in &erasing {
+            assert_eq!(projections::erased_person(event), Some(person), "{}", event.event_type());
+        }
+        let mut named: Vec<&str> = erasing.iter().map(Event::event_type).collect();
+        named.sort_unstable();
+        let mut kept = ERASURES.to_vec();
+        kept.sort_unstable();
+        assert_eq!(named, kept);
+    }
+}

@@ -13,6 +13,7 @@
 //!   down, a lost race) are retried with backoff.
 
 mod access;
+mod accounts;
 mod catalogue;
 mod certificates;
 mod checkout;
@@ -322,6 +323,7 @@ impl Sagas {
             Some(Reaction::Refund) => refunds::react(&self.checkout, &cause, &event).await,
             Some(Reaction::Access) => access::react(&self.checkout, &cause, &event).await,
             Some(Reaction::Campaign) => newsletter::react(&self.checkout, &self.read, &cause, &event).await,
+            Some(Reaction::Account) => accounts::react(&self.checkout, &cause, &event).await,
             Some(Reaction::Certificate) => {
                 certificates::react(&self.checkout, &self.mailing, &cause, recorded, &event).await
             }
@@ -340,6 +342,7 @@ enum Reaction {
     Refund,
     Access,
     Campaign,
+    Account,
 }
 
 impl Reaction {
@@ -352,6 +355,7 @@ impl Reaction {
             Event::RefundApproved(_) => Some(Reaction::Refund),
             Event::CourseAccessRequestChanged(_) => Some(Reaction::Access),
             Event::CampaignCreated(_) => Some(Reaction::Campaign),
+            Event::TraineeAccountDeleted(_) | Event::AccountErased(_) => Some(Reaction::Account),
             _ => None,
         }
     }

@@ -230,9 +230,20 @@ impl TestApp {
     /// The read model's catalogue (courses, their content and discounts), one JSON row per line, ordered:
     /// for comparing two builds of it.
     pub async fn catalogue(database: &TestDatabase) -> String {
+        Self::tables(database, &["catalog_course", "course_document", "course_discount"]).await
+    }
+
+    /// Every table of every projection (`projector::PROJECTIONS`), named, one JSON row per line, ordered: for
+    /// comparing the live read models with a rebuild.
+    pub async fn read_models(database: &TestDatabase) -> String {
+        let tables: Vec<&str> = projector::PROJECTIONS.iter().flat_map(|(_, tables)| tables.iter().copied()).collect();
+        Self::tables(database, &tables).await
+    }
+
+    async fn tables(database: &TestDatabase, tables: &[&str]) -> String {
         let client = database.client().await;
         let mut rows = String::new();
-        for table in ["catalog_course", "course_document", "course_discount"] {
+        for table in tables {
             let row = client
                 .query_one(
                     &format!(
@@ -242,11 +253,10 @@ impl TestApp {
                     &[],
                 )
                 .await
-                .expect("catalogue readable");
+                .expect("read models readable");
             let table_rows: &str = row.get(0);
             if !table_rows.is_empty() {
-                rows.push_str(table_rows);
-                rows.push('\n');
+                rows.push_str(&format!("-- {table}\n{table_rows}\n"));
             }
         }
         rows

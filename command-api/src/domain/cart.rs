@@ -62,6 +62,8 @@ pub enum ListCommand {
     Withdraw {
         course_id: Uuid,
     },
+    /// A saga empties the list (its trainee's account is deleted or erased); nothing happens if it is empty.
+    Clear,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +124,7 @@ pub fn decide(
         ListCommand::Withdraw { course_id } => {
             Ok(if listed(course_id) { vec![removed(kind, trainee_id, course_id)] } else { Vec::new() })
         }
+        ListCommand::Clear => Ok(list.courses.iter().map(|course_id| removed(kind, trainee_id, *course_id)).collect()),
     }
 }
 
@@ -218,5 +221,20 @@ mod tests {
         assert_eq!(withdrawn, Ok(Vec::new()));
         let withdrawn = decide(ListKind::Cart, &listed, TRAINEE, None, ListCommand::Withdraw { course_id: COURSE });
         assert_eq!(withdrawn.expect("withdrawn").len(), 1);
+    }
+
+    #[test]
+    fn a_saga_clears_every_course_of_a_list_and_nothing_of_an_empty_one() {
+        let other = Uuid::from_u128(3);
+        let mut history: Vec<Event> = [COURSE, other]
+            .map(|course_id| Event::CourseAddedToWishlist(CourseAddedToWishlist { trainee_id: TRAINEE, course_id }))
+            .into();
+        let cleared = decide(ListKind::Wishlist, &given(&history), TRAINEE, None, ListCommand::Clear).expect("cleared");
+        let removed =
+            |course_id| Event::CourseRemovedFromWishlist(CourseRemovedFromWishlist { trainee_id: TRAINEE, course_id });
+        assert_eq!(cleared, [removed(COURSE), removed(other)]);
+        history.extend(cleared);
+        assert!(given(&history).courses.is_empty());
+        assert_eq!(decide(ListKind::Wishlist, &given(&[]), TRAINEE, None, ListCommand::Clear), Ok(Vec::new()));
     }
 }

@@ -329,4 +329,19 @@ impl Checkout {
         .await?;
         Ok(())
     }
+
+    /// Empties a trainee's cart and wishlist (their account is deleted or erased).
+    pub async fn clear_lists(&self, cause: &Cause, trainee_id: Uuid) -> Result<(), Problem> {
+        for (kind, stream) in
+            [(ListKind::Cart, cart_stream(trainee_id)), (ListKind::Wishlist, wishlist_stream(trainee_id))]
+        {
+            let list_run = run(stream.clone(), Self::SAGA, cause.headers(&format!("clear/{stream}")), trainee_id);
+            execute(&self.state, list_run, |list: &CourseList| {
+                cart::decide(kind, list, trainee_id, None, ListCommand::Clear)
+                    .map_err(|_| Problem::internal().because("clearing a list is never refused"))
+            })
+            .await?;
+        }
+        Ok(())
+    }
 }

@@ -176,8 +176,7 @@ fn instructor_named(event: &Event) -> Option<InstructorName<'_>> {
         Event::ProfileUpdated(e) => {
             Some(InstructorName { id: e.user_id, name: e.name.as_ref()?.text_or(ERASED_NAME), created: false })
         }
-        Event::AccountErased(e) => Some(InstructorName { id: e.user_id, name: ERASED_NAME, created: false }),
-        _ => None,
+        _ => Some(InstructorName { id: super::erased_person(event)?, name: ERASED_NAME, created: false }),
     }
 }
 

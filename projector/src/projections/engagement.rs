@@ -1,6 +1,6 @@
 //! `course_review`, `instructor_review` and `instructor_rating`: the reviews of each course and instructor
 //! (D7) and each instructor's average, 2 decimals, half up (R12). A review event carries the rating it
-//! replaces, so the average moves without reading the other reviews. An erased reviewer's comments go; the
+//! replaces, so the average moves without reading the other reviews. An erased or deleted reviewer's comments go; the
 //! ratings stay in the averages.
 
 use super::Writes;
@@ -11,6 +11,13 @@ pub(super) async fn apply(
     recorded: &RecordedEvent,
     event: &Event,
 ) -> Result<(), tokio_postgres::Error> {
+    if let Some(person) = super::erased_person(event) {
+        for table in ["course_review", "instructor_review"] {
+            let sql = format!("UPDATE {table} SET comment = NULL WHERE trainee_id = $1");
+            writes.execute(&sql, &[&person]).await?;
+        }
+        return Ok(());
+    }
     match event {
         Event::CourseReviewed(e) => {
             let comment = e.comment.text();
@@ -60,13 +67,6 @@ pub(super) async fn apply(
                 )
                 .await?;
             instructor_rating(writes, e.instructor_id, None, Some(e.previous_rating)).await
-        }
-        Event::AccountErased(erased) => {
-            for table in ["course_review", "instructor_review"] {
-                let sql = format!("UPDATE {table} SET comment = NULL WHERE trainee_id = $1");
-                writes.execute(&sql, &[&erased.user_id]).await?;
-            }
-            Ok(())
         }
         _ => Ok(()),
     }

@@ -98,18 +98,17 @@ pub(super) async fn apply(
                 .await;
         }
         Event::NotesReplaced(notes) => return replace_notes(writes, recorded, notes).await,
-        Event::TraineeAccountDeleted(deleted) => return forget_notes(writes, deleted.user_id).await,
-        Event::AccountErased(erased) => {
-            // The trainee's own words go, and what was said about them.
-            writes
-                .execute(
-                    "UPDATE refund_request_view SET reason = $2, decision_reason = NULL WHERE trainee_id = $1",
-                    &[&erased.user_id, &events::personal::ERASED_TEXT],
-                )
-                .await?;
-            return forget_notes(writes, erased.user_id).await;
-        }
         _ => {}
+    }
+    if let Some(person) = super::erased_person(event) {
+        // The trainee's own words go, and what was said about them.
+        writes
+            .execute(
+                "UPDATE refund_request_view SET reason = $2, decision_reason = NULL WHERE trainee_id = $1",
+                &[&person, &events::personal::ERASED_TEXT],
+            )
+            .await?;
+        return forget_notes(writes, person).await;
     }
     // Enrolled again after a revocation, the trainee starts over; a completion and its certificate stay.
     let Event::TraineeEnrolled(enrolled) = event else { return Ok(()) };

@@ -31,6 +31,17 @@ use uuid::Uuid;
 pub(crate) use catalog::run_of;
 use course_document::CourseDocument;
 
+/// Whose personal data an event erases: an erasure, or a trainee's deletion. Both destroy the person's key, so
+/// a rebuild reads their sealed words as erased; the live read models forget them the same way, so that they
+/// equal a rebuild (ARCHITECTURE, invariant 33).
+pub(crate) fn erased_person(event: &Event) -> Option<Uuid> {
+    match event {
+        Event::AccountErased(erased) => Some(erased.user_id),
+        Event::TraineeAccountDeleted(deleted) => Some(deleted.user_id),
+        _ => None,
+    }
+}
+
 /// Every projection by name, in the order an event is applied to them, with the tables it owns and only it
 /// writes (ARCHITECTURE, invariant 19). The other read-model tables are the projector's own: checkpoints,
 /// stream versions, dead letters.

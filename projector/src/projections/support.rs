@@ -77,19 +77,22 @@ pub(super) async fn apply(
                 "UPDATE report_view SET voided = true, updated_at = $2, version = $3 WHERE id = $1 AND version < $3";
             writes.execute(sql, &[&e.report_id, &recorded.occurred_at, &recorded.stream_version]).await
         }
-        Event::AccountErased(e) => {
-            writes.execute("UPDATE report_view SET description = NULL WHERE user_id = $1", &[&e.user_id]).await?;
-            let author = e.user_id.to_string();
-            writes
-                .execute(
-                    "UPDATE report_view SET follow_ups = (SELECT jsonb_agg(CASE WHEN f->>'author_id' = $1 \
-                     THEN f - 'text' ELSE f END) FROM jsonb_array_elements(follow_ups) f) \
-                     WHERE follow_ups @> jsonb_build_array(jsonb_build_object('author_id', $1::text))",
-                    &[&author],
-                )
-                .await
-        }
-        _ => Ok(()),
+        _ => match super::erased_person(event) {
+            // Their words read as a rebuild reads them without the key: no description, follow-ups' text null.
+            Some(person) => {
+                writes.execute("UPDATE report_view SET description = NULL WHERE user_id = $1", &[&person]).await?;
+                let author = person.to_string();
+                writes
+                    .execute(
+                        "UPDATE report_view SET follow_ups = (SELECT jsonb_agg(CASE WHEN f->>'author_id' = $1 \
+                         THEN jsonb_set(f, '{text}', 'null') ELSE f END) FROM jsonb_array_elements(follow_ups) f) \
+                         WHERE follow_ups @> jsonb_build_array(jsonb_build_object('author_id', $1::text))",
+                        &[&author],
+                    )
+                    .await
+            }
+            None => Ok(()),
+        },
     }
 }
 

@@ -116,12 +116,7 @@ pub(super) async fn apply(
             .await?;
         return Ok(());
     }
-    let gone = match event {
-        Event::TraineeAccountDeleted(deleted) => Some(deleted.user_id),
-        Event::AccountErased(erased) => Some(erased.user_id),
-        _ => None,
-    };
-    if let Some(user_id) = gone {
+    if let Some(user_id) = super::erased_person(event) {
         // The directory forgets the person; their id stays in orders and payments.
         writes.execute("DELETE FROM user_directory WHERE id = $1", &[&user_id]).await?;
         return Ok(());

@@ -14,6 +14,7 @@ mod concurrency;
 mod courses;
 mod crypto_shredding;
 mod dead_letters;
+mod deletion;
 mod demo;
 mod email;
 mod event_store;
