@@ -1,7 +1,10 @@
-//! Bearer tokens: HS256 JWTs carrying the user id and role. The actor of a request comes from here only,
-//! never from the path or the body.
+//! Bearer tokens: HS256 JWTs carrying the user id, the role and the account's session generation. The actor
+//! of a request comes from here only, never from the path or the body. A token of an earlier generation than
+//! the account's (its password changed, it was deleted or erased) is refused at once, and no token is
+//! accepted once older than a day: [`SessionGenerations`] holds what changed within that day.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts};
@@ -17,6 +20,8 @@ use uuid::Uuid;
 use crate::problem::Problem;
 
 const ISSUER: &str = "learnlog";
+/// The oldest token accepted, whatever its expiry: the generations changed longer ago need not be kept.
+pub const MAX_TOKEN_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -25,6 +30,50 @@ struct Claims {
     iss: String,
     iat: i64,
     exp: i64,
+    /// The account's session generation when the token was signed (0 for an account whose sessions never
+    /// ended).
+    #[serde(default)]
+    r#gen: u32,
+}
+
+/// The session generation of every account whose sessions ended within [`MAX_TOKEN_AGE`] (the others are at
+/// 0 for every token still accepted), shared by every request of a process and kept current by a follower of
+/// `session_revocations`.
+#[derive(Debug, Clone, Default)]
+pub struct SessionGenerations(Arc<RwLock<HashMap<Uuid, u32>>>);
+
+impl SessionGenerations {
+    /// The generation of `user_id`'s sessions as this process knows it.
+    pub fn current(&self, user_id: Uuid) -> u32 {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&user_id).copied().unwrap_or(0)
+    }
+
+    /// Learns that `user_id`'s sessions are at `generation` (never moves one back).
+    pub fn learn(&self, user_id: Uuid, generation: u32) {
+        let mut known = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = known.entry(user_id).or_insert(0);
+        *entry = (*entry).max(generation);
+    }
+
+    /// Forgets every account but those in `recent` (a reload of the last day).
+    pub fn replace(&self, recent: HashMap<Uuid, u32>) {
+        *self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = recent;
+    }
+
+    /// A handle that does not keep these generations alive: a follower ends once nothing checks tokens with them.
+    pub fn downgrade(&self) -> WeakSessionGenerations {
+        WeakSessionGenerations(Arc::downgrade(&self.0))
+    }
+}
+
+/// [`SessionGenerations`] while anything still holds them.
+#[derive(Debug, Clone)]
+pub struct WeakSessionGenerations(std::sync::Weak<RwLock<HashMap<Uuid, u32>>>);
+
+impl WeakSessionGenerations {
+    pub fn upgrade(&self) -> Option<SessionGenerations> {
+        self.0.upgrade().map(SessionGenerations)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +89,7 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    sessions: SessionGenerations,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -62,21 +112,39 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             validation,
+            sessions: SessionGenerations::default(),
         })
     }
 
-    /// A signed token for `user_id` acting as `role`, valid for `ttl`.
+    /// A signed token for `user_id` acting as `role`, valid for `ttl` (a day at most), for an account whose
+    /// sessions never ended (generation 0).
     pub fn issue(&self, user_id: Uuid, role: Role, ttl: Duration) -> Result<String, TokenError> {
+        self.issue_for(user_id, role, 0, ttl)
+    }
+
+    /// A signed token for `user_id` acting as `role` at session generation `generation`.
+    pub fn issue_for(&self, user_id: Uuid, role: Role, generation: u32, ttl: Duration) -> Result<String, TokenError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
-        let claims = Claims { sub: user_id, role, iss: ISSUER.to_owned(), iat: now, exp: now.saturating_add(ttl) };
+        let ttl = i64::try_from(ttl.min(MAX_TOKEN_AGE).as_secs()).unwrap_or(i64::MAX);
+        let (iss, exp) = (ISSUER.to_owned(), now.saturating_add(ttl));
+        let claims = Claims { sub: user_id, role, iss, iat: now, exp, r#gen: generation };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
-    /// The actor of a valid, unexpired token.
+    /// The actor of a valid, unexpired token at most a day old, of its account's current session generation.
     pub fn verify(&self, token: &str) -> Option<Authenticated> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        Some(Authenticated { user_id: data.claims.sub, role: data.claims.role })
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?.claims;
+        let age = OffsetDateTime::now_utc().unix_timestamp().saturating_sub(claims.iat);
+        let max_age = i64::try_from(MAX_TOKEN_AGE.as_secs()).unwrap_or(i64::MAX);
+        if age > max_age || claims.r#gen < self.sessions.current(claims.sub) {
+            return None;
+        }
+        Some(Authenticated { user_id: claims.sub, role: claims.role })
+    }
+
+    /// The session generations this process checks tokens against.
+    pub fn sessions(&self) -> &SessionGenerations {
+        &self.sessions
     }
 }
 
@@ -157,10 +225,45 @@ mod tests {
     fn an_expired_token_is_refused() {
         let keys = keys("0123456789abcdef0123456789abcdef");
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let claims =
-            Claims { sub: Uuid::now_v7(), role: Role::Admin, iss: ISSUER.into(), iat: now - 120, exp: now - 60 };
+        let claims = Claims {
+            sub: Uuid::now_v7(),
+            role: Role::Admin,
+            iss: ISSUER.into(),
+            iat: now - 120,
+            exp: now - 60,
+            r#gen: 0,
+        };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).expect("signs");
         assert_eq!(keys.verify(&token), None);
+    }
+
+    #[test]
+    fn a_token_older_than_a_day_is_refused_whatever_its_expiry() {
+        let keys = keys("0123456789abcdef0123456789abcdef");
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let (sub, day) = (Uuid::now_v7(), 24 * 60 * 60);
+        let claims =
+            Claims { sub, role: Role::Admin, iss: ISSUER.into(), iat: now - day - 10, exp: now + 60, r#gen: 0 };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).expect("signs");
+        assert_eq!(keys.verify(&token), None);
+        let long = keys.issue(sub, Role::Admin, Duration::from_secs(10 * day as u64)).expect("signs");
+        let exp = jsonwebtoken::decode::<Claims>(&long, &keys.decoding, &keys.validation).expect("valid").claims.exp;
+        assert!(exp <= now + day + 5, "a token is signed for a day at most");
+    }
+
+    #[test]
+    fn a_token_of_an_earlier_session_generation_is_refused() {
+        let keys = keys("0123456789abcdef0123456789abcdef");
+        let (user, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let first = keys.issue(user, Role::IndividualTrainee, Duration::from_secs(60)).expect("signs");
+        let untouched = keys.issue(other, Role::IndividualTrainee, Duration::from_secs(60)).expect("signs");
+        keys.sessions().learn(user, 1);
+        assert_eq!(keys.verify(&first), None, "ended with the account's sessions");
+        assert!(keys.verify(&untouched).is_some(), "another account's tokens stay good");
+        let second = keys.issue_for(user, Role::IndividualTrainee, 1, Duration::from_secs(60)).expect("signs");
+        assert!(keys.verify(&second).is_some());
+        keys.sessions().learn(user, 0);
+        assert_eq!(keys.verify(&first), None, "a generation never moves back");
     }
 
     #[test]

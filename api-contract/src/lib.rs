@@ -18,7 +18,7 @@ pub mod problem;
 pub mod routes;
 pub mod text;
 
-pub use auth::{Authenticated, TokenError, TokenKeys};
+pub use auth::{Authenticated, MAX_TOKEN_AGE, SessionGenerations, TokenError, TokenKeys, WeakSessionGenerations};
 pub use body::{EmptyCommand, JsonCommand, PathId, PathIds, request_digest};
 pub use consistency::ConsistencyToken;
 pub use edge::{Edge, Readiness, finish};

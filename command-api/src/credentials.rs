@@ -101,6 +101,8 @@ pub struct Credentials {
     pub email: String,
     pub password_hash: String,
     pub role: Role,
+    /// The generation of the account's sessions: access tokens are signed for it.
+    pub session_generation: u32,
 }
 
 fn credentials(row: &Row) -> Result<Credentials, CredentialsError> {
@@ -110,10 +112,12 @@ fn credentials(row: &Row) -> Result<Credentials, CredentialsError> {
         email: row.try_get(1).map_err(unavailable)?,
         password_hash: row.try_get(2).map_err(unavailable)?,
         role: Role::parse(&role).ok_or_else(|| unavailable(format!("a credential has an unknown role {role:?}")))?,
+        session_generation: u32::try_from(row.try_get::<_, i32>(4).map_err(unavailable)?).unwrap_or_default(),
     })
 }
 
-const CREDENTIAL_COLUMNS: &str = "SELECT user_id, email, password_hash, role FROM user_credentials";
+const CREDENTIAL_COLUMNS: &str = "SELECT user_id, email, password_hash, role, COALESCE(generation, 0) \
+                                  FROM user_credentials LEFT JOIN session_revocations USING (user_id)";
 
 /// The account whose email or username (any case) is `login`.
 pub async fn by_login(store: &Database, login: &str) -> Result<Option<Credentials>, CredentialsError> {
@@ -141,6 +145,17 @@ async fn find(
     let statement =
         client.prepare_cached(&format!("{CREDENTIAL_COLUMNS} WHERE {condition}")).await.map_err(unavailable)?;
     client.query_opt(&statement, &[value]).await.map_err(unavailable)?.as_ref().map(credentials).transpose()
+}
+
+/// The generation of `user_id`'s sessions now (0 if they never ended).
+pub async fn session_generation(store: &Database, user_id: Uuid) -> Result<u32, CredentialsError> {
+    let client = store.pool().get().await.map_err(unavailable)?;
+    let row = client
+        .query_opt("SELECT generation FROM session_revocations WHERE user_id = $1", &[&user_id])
+        .await
+        .map_err(unavailable)?;
+    let generation: i32 = row.map(|row| row.try_get(0)).transpose().map_err(unavailable)?.unwrap_or(0);
+    Ok(u32::try_from(generation).unwrap_or_default())
 }
 
 /// The reset link of `token`, and whose it is.

@@ -33,10 +33,28 @@ pub fn set_password(user_id: Uuid, password_hash: &str) -> SideWrite {
     )
 }
 
-/// Ends every session of the user.
-pub fn revoke_sessions(user_id: Uuid) -> SideWrite {
+/// Ends every session of the user: their refresh tokens, and (with [`end_access_tokens`]) their access tokens.
+pub fn revoke_sessions(user_id: Uuid) -> Vec<SideWrite> {
+    vec![
+        SideWrite::new(
+            "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+            vec![SqlValue::Uuid(user_id)],
+        ),
+        end_access_tokens(user_id),
+    ]
+}
+
+/// The channel on which an account's new session generation is announced (`<user id> <generation>`).
+pub const SESSIONS_CHANNEL: &str = "learnlog_sessions";
+
+/// Moves the account's session generation on, so that every access token signed before is refused at once
+/// by every API process (told on [`SESSIONS_CHANNEL`] when the append commits).
+fn end_access_tokens(user_id: Uuid) -> SideWrite {
     SideWrite::new(
-        "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+        "WITH ended AS (INSERT INTO session_revocations (user_id, generation) VALUES ($1, 1) \
+         ON CONFLICT (user_id) DO UPDATE SET generation = session_revocations.generation + 1, changed_at = now() \
+         RETURNING user_id, generation) \
+         SELECT pg_notify('learnlog_sessions', user_id::text || ' ' || generation) FROM ended",
         vec![SqlValue::Uuid(user_id)],
     )
 }
@@ -85,7 +103,7 @@ pub fn forget_account(user_id: Uuid) -> Vec<SideWrite> {
     ]
     .into_iter()
     .map(|statement| SideWrite::new(statement, vec![SqlValue::Uuid(user_id)]))
-    .chain([KeyRing::forget(user_id)])
+    .chain([end_access_tokens(user_id), KeyRing::forget(user_id)])
     .collect()
 }
 

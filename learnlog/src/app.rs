@@ -95,6 +95,9 @@ pub fn card_payments(
 /// the test harness: there is one composition.
 pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness, samplers: Samplers) -> Router {
     let mut routes = Router::new();
+    if roles.contains(&Role::CommandApi) || roles.contains(&Role::QueryApi) {
+        crate::sessions::follow(services.store.clone(), services.keys.sessions());
+    }
     if roles.contains(&Role::CommandApi) {
         let store = PgEventStore::start(services.store.clone());
         let mut state = CommandApiState::new(store, Arc::clone(&services.keys), Arc::clone(&services.data_key));

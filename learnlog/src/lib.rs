@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod operations;
 pub mod rebuild;
 pub mod secret;
+pub mod sessions;
 
 pub use app::{App, Role};
 pub use config::Config;

@@ -120,7 +120,8 @@ enum AdminCommand {
         role: String,
         #[arg(long)]
         user: Uuid,
-        #[arg(long, default_value_t = 60)]
+        /// How long the token is good for, in minutes (a day at most: no older token is accepted)
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=1440))]
         ttl_minutes: u64,
     },
     /// Create an admin; the password is read from the first line of standard input (no default exists).

@@ -233,8 +233,8 @@ impl TestApp {
         Self::tables(database, &["catalog_course", "course_document", "course_discount"]).await
     }
 
-    /// Every table of every projection (`projector::PROJECTIONS`), named, one JSON row per line, ordered: for
-    /// comparing the live read models with a rebuild.
+    /// Every table of every projection (`projector::PROJECTIONS`), one JSON row per line after its table's
+    /// name, ordered: for comparing the live read models with a rebuild.
     pub async fn read_models(database: &TestDatabase) -> String {
         let tables: Vec<&str> = projector::PROJECTIONS.iter().flat_map(|(_, tables)| tables.iter().copied()).collect();
         Self::tables(database, &tables).await
@@ -247,8 +247,8 @@ impl TestApp {
             let row = client
                 .query_one(
                     &format!(
-                        "SELECT COALESCE(string_agg(row_to_json(t)::text, E'\\n' ORDER BY row_to_json(t)::text), '') \
-                         FROM {table} t"
+                        "SELECT COALESCE(string_agg('{table} ' || row_to_json(t)::text, E'\\n' \
+                         ORDER BY row_to_json(t)::text), '') FROM {table} t"
                     ),
                     &[],
                 )
@@ -256,7 +256,8 @@ impl TestApp {
                 .expect("read models readable");
             let table_rows: &str = row.get(0);
             if !table_rows.is_empty() {
-                rows.push_str(&format!("-- {table}\n{table_rows}\n"));
+                rows.push_str(table_rows);
+                rows.push('\n');
             }
         }
         rows

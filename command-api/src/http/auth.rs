@@ -277,7 +277,7 @@ pub(crate) async fn erase_user(
     headers: CommandHeaders,
 ) -> Result<Accepted, Problem> {
     let run = CommandRun::on_account(user_id, actor.into(), headers, format!("POST erase user {user_id}"));
-    execute(&state, run, |account: &Account| {
+    let erased = execute(&state, run, |account: &Account| {
         let events = account::erase(*account, user_id, actor.user_id)?;
         Ok::<_, AccountRejection>(Decision {
             events,
@@ -285,7 +285,8 @@ pub(crate) async fn erase_user(
             ..Decision::default()
         })
     })
-    .await
+    .await;
+    super::sessions::ending_sessions(&state, user_id, erased).await
 }
 
 async fn deleted(
@@ -296,7 +297,7 @@ async fn deleted(
     headers: CommandHeaders,
 ) -> Result<Accepted, Problem> {
     let run = CommandRun::on_account(user_id, actor.into(), headers, format!("DELETE user {user_id}"));
-    execute(state, run, |account: &Account| {
+    let deleted = execute(state, run, |account: &Account| {
         let events = account::delete_trainee(*account, user_id, deleted_by)?;
         Ok::<_, AccountRejection>(Decision {
             events,
@@ -304,5 +305,6 @@ async fn deleted(
             ..Decision::default()
         })
     })
-    .await
+    .await;
+    super::sessions::ending_sessions(state, user_id, deleted).await
 }

@@ -114,17 +114,18 @@ pub(crate) async fn confirm_reset(
     let new_hash = credentials::hash_password(new_password).await?;
     let run = account_change(user_id, ip, headers, command.digest);
     let load = || credentials::reset_link(database, &token);
-    execute_loading(&state, run, load, |account: &Account, link: &Option<(Uuid, ResetLink)>| {
+    let reset = execute_loading(&state, run, load, |account: &Account, link: &Option<(Uuid, ResetLink)>| {
         let link = link.filter(|(owner, _)| *owner == user_id).map(|(_, link)| link);
         let events = account::reset_password(*account, user_id, link, OffsetDateTime::now_utc())?;
-        let side_writes = vec![
-            side_writes::set_password(user_id, &new_hash),
+        let side_writes = [
+            vec![side_writes::set_password(user_id, &new_hash), side_writes::end_reset_links(user_id)],
             side_writes::revoke_sessions(user_id),
-            side_writes::end_reset_links(user_id),
-        ];
+        ]
+        .concat();
         Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
     })
-    .await
+    .await;
+    super::sessions::ending_sessions(&state, user_id, reset).await
 }
 
 /// `POST /api/v1/auth/verify-email`: the six-digit code from the welcome email. A wrong code counts against

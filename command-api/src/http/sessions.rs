@@ -145,10 +145,15 @@ pub(crate) struct Tokens {
 }
 
 /// The answer of a login or a refresh: a new access token, and the refresh token of the session.
-fn tokens(state: &CommandApiState, user_id: Uuid, role: Role, refresh: &str) -> Result<Response, Problem> {
+/// The answer of a login or a refresh: an access token for the account's current session generation.
+fn tokens(
+    state: &CommandApiState,
+    (user_id, role, generation): (Uuid, Role, u32),
+    refresh: &str,
+) -> Result<Response, Problem> {
     let access = state
         .keys
-        .issue(user_id, role, ACCESS_TTL)
+        .issue_for(user_id, role, generation, ACCESS_TTL)
         .map_err(|error| Problem::internal().because(format!("signing an access token failed: {error}")))?;
     let body = serde_json::json!({ "data": {
         "access_token": access,
@@ -163,6 +168,23 @@ fn tokens(state: &CommandApiState, user_id: Uuid, role: Role, refresh: &str) -> 
 
 fn refresh_days() -> i32 {
     i32::try_from(REFRESH_TTL_DAYS).unwrap_or(30)
+}
+
+/// After a command that ends `user_id`'s sessions: once it succeeded, this process refuses their earlier access
+/// tokens at once (the other processes learn it from the notification its append sent).
+pub(crate) async fn ending_sessions(
+    state: &CommandApiState,
+    user_id: Uuid,
+    ended: Result<Accepted, Problem>,
+) -> Result<Accepted, Problem> {
+    let accepted = ended?;
+    match credentials::session_generation(state.store.database(), user_id).await {
+        Ok(generation) => state.keys.sessions().learn(user_id, generation),
+        Err(error) => {
+            tracing::warn!(%error, %user_id, "the new session generation was not read; it comes with the notification")
+        }
+    }
+    Ok(accepted)
 }
 
 /// A command on the user's own stream that no client retries by key (logins, audit records).
@@ -220,7 +242,7 @@ pub(crate) async fn login(
     })
     .await
     .map_err(|problem| if problem.status == StatusCode::NOT_FOUND { wrong_credentials() } else { problem })?;
-    tokens(&state, user_id, found.role, &refresh)
+    tokens(&state, (user_id, found.role, found.session_generation), &refresh)
 }
 
 /// `POST /api/v1/auth/refresh`: rotates the refresh token. A token that was already rotated or revoked is
@@ -259,12 +281,17 @@ pub(crate) async fn refresh(
     };
     let family: Uuid = rotated.try_get(0).map_err(unavailable)?;
     let user_id: Uuid = rotated.try_get(1).map_err(unavailable)?;
-    let role: String = transaction
-        .query_one("SELECT role FROM user_credentials WHERE user_id = $1", &[&user_id])
+    let account = transaction
+        .query_one(
+            "SELECT role, COALESCE(generation, 0) FROM user_credentials LEFT JOIN session_revocations \
+             USING (user_id) WHERE user_id = $1",
+            &[&user_id],
+        )
         .await
-        .and_then(|row| row.try_get(0))
         .map_err(unavailable)?;
+    let role: String = account.try_get(0).map_err(unavailable)?;
     let role = Role::parse(&role).ok_or_else(Problem::internal)?;
+    let generation = u32::try_from(account.try_get::<_, i32>(1).map_err(unavailable)?).unwrap_or_default();
     let refresh = new_refresh_token();
     transaction
         .execute(
@@ -275,7 +302,7 @@ pub(crate) async fn refresh(
         .await
         .map_err(unavailable)?;
     transaction.commit().await.map_err(unavailable)?;
-    tokens(&state, user_id, role, &refresh)
+    tokens(&state, (user_id, role, generation), &refresh)
 }
 
 /// `POST /api/v1/auth/logout`: ends the session of the caller's refresh token (its whole family). A token
@@ -326,10 +353,12 @@ pub(crate) async fn change_password(
     }
     let new_hash = if proven { credentials::hash_password(body.new_password).await? } else { String::new() };
     let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
-    execute(&state, run, |account: &Account| {
+    let changed = execute(&state, run, |account: &Account| {
         let events = account::change_password(*account, user_id, proven)?;
-        let side_writes = vec![side_writes::set_password(user_id, &new_hash), side_writes::revoke_sessions(user_id)];
+        let side_writes =
+            [vec![side_writes::set_password(user_id, &new_hash)], side_writes::revoke_sessions(user_id)].concat();
         Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
     })
-    .await
+    .await;
+    ending_sessions(&state, user_id, changed).await
 }

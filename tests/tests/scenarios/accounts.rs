@@ -156,9 +156,9 @@ async fn a_deleted_trainee_account_frees_its_email_ends_its_sessions_and_leaves_
             None,
         )
         .await;
-    assert_eq!(me.status, 404);
+    assert_eq!(me.status, 401, "the account's tokens ended with it");
     let again = app.send(app.http.delete(app.url("/api/v1/me")).bearer_auth(&token), None).await;
-    assert_eq!(again.status, 404);
+    assert_eq!(again.status, 401);
     assert_eq!(register(&app, &sign_up("gone@example.com", "gone")).await.status, 201, "the email is free again");
 
     let (_, admin) = app.user(Role::Admin);

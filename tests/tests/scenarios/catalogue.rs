@@ -153,7 +153,9 @@ async fn the_public_page_shows_the_outline_but_no_video_url_and_no_answer_and_an
     for secret in ["youtube", "video_url", "answer_index", "a lexer"] {
         assert!(!text.contains(secret), "the public page shows {secret}: {text}");
     }
-    assert!(page.header("cache-control").is_some_and(|c| c.starts_with("public")));
+    assert_eq!(page.header("cache-control"), Some("private, no-cache"), "asked with a token: never kept");
+    let public = app.get(&format!("/api/v1/courses/{}", course.id), None).await;
+    assert!(public.header("cache-control").is_some_and(|c| c.starts_with("public")));
 
     // The instructor edits from the full document: video URLs, answers and every part's id.
     let own = app

@@ -199,3 +199,66 @@ async fn a_wrong_current_password_a_weak_new_one_or_no_token_change_nothing() {
     let changed = app.database.count("SELECT count(*) FROM events WHERE event_type = 'PasswordChanged'").await;
     assert_eq!(changed, 0, "the password did not change");
 }
+
+/// An access token ends with its account's sessions, in this process at once and in another API process as soon
+/// as it hears of it: after a password change, a deletion, and an erasure (an erased admin keeps no rights).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_access_token_ends_with_its_password_or_its_account_in_every_process() {
+    let app = TestApp::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a port").port();
+    let environment = app.process_environment();
+    let pairs: Vec<(&str, &str)> = environment.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let _other =
+        tests::process::LearnlogProcess::serve_on(&["command-api", "query-api"], &format!("127.0.0.1:{port}"), &pairs);
+    let other = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.http.get(format!("{other}/readyz")).send().await.map_or(true, |r| r.status() != 200) {
+        assert!(tokio::time::Instant::now() < deadline, "the other API process did not get ready");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Any route behind a token answers 401 for a refused one before it reads anything.
+    let status = |base: String, token: String| {
+        let request = app.http.get(format!("{base}/api/v1/me/orders")).bearer_auth(token);
+        async move { request.send().await.expect("an answer").status().as_u16() }
+    };
+    let refused_everywhere = |token: String| {
+        let (here, there) = (app.url(""), other.clone());
+        async move {
+            assert_eq!(status(here, token.clone()).await, 401, "this process refuses it at once");
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+            while status(there.clone(), token.clone()).await != 401 {
+                assert!(tokio::time::Instant::now() < deadline, "the other process still takes the token");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+
+    signed_up(&app).await;
+    let (first, _) = tokens(&login(&app, "ada", "correct horse battery").await);
+    assert_eq!((status(app.url(""), first.clone()).await, status(other.clone(), first.clone()).await), (200, 200));
+    let changed = change_password(&app, &first, "correct horse battery", "a brand new secret").await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    refused_everywhere(first).await;
+
+    let (second, _) = tokens(&login(&app, "ada", "a brand new secret").await);
+    assert_eq!(status(other.clone(), second.clone()).await, 200, "a token of the new generation is good");
+    let deleted = app.call(reqwest::Method::DELETE, "/api/v1/me", &second, None).await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    refused_everywhere(second.clone()).await;
+    let listed = app.post("/api/v1/cart/items", &second, Some(&json!({ "course_id": uuid::Uuid::now_v7() }))).await;
+    assert_eq!(listed.status, 401, "{:?}", listed.body);
+
+    let (_, admin) = app.user(events::Role::Admin);
+    let body = json!({ "kind": "admin", "email": "second.admin@example.com", "username": "secondadmin",
+                       "password": "a long password", "name": "Second Admin" });
+    let created = app.post("/api/v1/admin/users", &admin, Some(&body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let (second_admin, _) = tokens(&login(&app, "secondadmin", "a long password").await);
+    let users = |token: &str| app.send(app.http.get(app.url("/api/v1/admin/users")).bearer_auth(token), None);
+    assert_eq!(users(&second_admin).await.status, 200);
+    let erased = app.post(&format!("/api/v1/admin/users/{}/erase", created.id()), &admin, None).await;
+    assert_eq!(erased.status, 200, "{:?}", erased.body);
+    refused_everywhere(second_admin.clone()).await;
+    assert_eq!(users(&second_admin).await.status, 401, "an erased admin keeps no rights");
+    assert_eq!(users(&admin).await.status, 200);
+}
