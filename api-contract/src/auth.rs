@@ -90,6 +90,7 @@ pub struct TokenKeys {
     decoding: DecodingKey,
     validation: Validation,
     sessions: SessionGenerations,
+    consistency: crate::consistency::ConsistencyKey,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -113,6 +114,7 @@ impl TokenKeys {
             decoding: DecodingKey::from_secret(bytes),
             validation,
             sessions: SessionGenerations::default(),
+            consistency: crate::consistency::ConsistencyKey::derive(bytes),
         })
     }
 
@@ -140,6 +142,11 @@ impl TokenKeys {
             return None;
         }
         Some(Authenticated { user_id: claims.sub, role: claims.role })
+    }
+
+    /// Signs and opens consistency tokens, with a key derived from the same secret.
+    pub fn consistency(&self) -> &crate::consistency::ConsistencyKey {
+        &self.consistency
     }
 
     /// The session generations this process checks tokens against.

@@ -1,7 +1,16 @@
-//! The consistency token of API.md: opaque to clients, it names the write a read must include.
+//! The consistency token of API.md: opaque to clients, it names the write a read must include. It is signed
+//! (HMAC-SHA256 with a key derived from the server's token secret, cut to 96 bits), so that a read refuses a
+//! forged or foreign token at once instead of waiting for a write that never happened.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The bytes of the signature a token carries.
+const TAG_BYTES: usize = 12;
 
 /// Identifies an appended write: its global position, and its stream and version (which lets a reader that
 /// only knows per-stream progress, such as a Kafka-fed projector, decide too).
@@ -12,17 +21,51 @@ pub struct ConsistencyToken {
     pub stream_version: i64,
 }
 
-impl ConsistencyToken {
-    pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("1:{}:{}:{}", self.position, self.stream_version, self.stream_id))
+/// Signs and opens consistency tokens.
+#[derive(Clone)]
+pub struct ConsistencyKey(HmacSha256);
+
+impl std::fmt::Debug for ConsistencyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConsistencyKey(..)")
+    }
+}
+
+impl ConsistencyKey {
+    /// The key of `secret` (the token secret), for this use only.
+    pub fn derive(secret: &[u8]) -> ConsistencyKey {
+        let mut derivation = HmacSha256::new_from_slice(secret).expect("HMAC takes a key of any length");
+        derivation.update(b"learnlog consistency tokens");
+        let key = derivation.finalize().into_bytes();
+        ConsistencyKey(HmacSha256::new_from_slice(&key).expect("HMAC takes a key of any length"))
     }
 
-    /// `None` for anything that is not a token this API issued.
-    pub fn decode(token: &str) -> Option<ConsistencyToken> {
-        let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
-        let text = String::from_utf8(bytes).ok()?;
+    fn tag(&self, body: &str) -> [u8; TAG_BYTES] {
+        let mut mac = self.0.clone();
+        mac.update(body.as_bytes());
+        let full = mac.finalize().into_bytes();
+        let mut tag = [0; TAG_BYTES];
+        tag.copy_from_slice(&full[..TAG_BYTES]);
+        tag
+    }
+
+    /// The token as a client sees it: `<body>.<signature>`, both base64url.
+    pub fn seal(&self, token: &ConsistencyToken) -> String {
+        let body = URL_SAFE_NO_PAD.encode(format!("2:{}:{}:{}", token.position, token.stream_version, token.stream_id));
+        let tag = URL_SAFE_NO_PAD.encode(self.tag(&body));
+        format!("{body}.{tag}")
+    }
+
+    /// `None` for anything that is not a token this server signed.
+    pub fn open(&self, text: &str) -> Option<ConsistencyToken> {
+        let (body, tag) = text.trim().split_once('.')?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        let mut mac = self.0.clone();
+        mac.update(body.as_bytes());
+        mac.verify_truncated_left(&tag).ok().filter(|()| tag.len() == TAG_BYTES)?;
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
         let mut parts = text.splitn(4, ':');
-        if parts.next()? != "1" {
+        if parts.next()? != "2" {
             return None;
         }
         let position = parts.next()?.parse().ok().filter(|p| *p > 0)?;
@@ -36,16 +79,33 @@ impl ConsistencyToken {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_token_survives_the_round_trip() {
-        let token = ConsistencyToken { position: 42, stream_id: "course-1:x".into(), stream_version: 3 };
-        assert_eq!(ConsistencyToken::decode(&token.encode()), Some(token));
+    fn key(secret: &str) -> ConsistencyKey {
+        ConsistencyKey::derive(secret.as_bytes())
     }
 
     #[test]
-    fn garbage_is_not_a_token() {
-        for text in ["", "abc", "MTo0Mg", &URL_SAFE_NO_PAD.encode("1:-1:1:s"), &URL_SAFE_NO_PAD.encode("2:1:1:s")] {
-            assert_eq!(ConsistencyToken::decode(text), None, "{text}");
+    fn a_token_survives_the_round_trip_with_a_short_signature() {
+        let ours = key("0123456789abcdef0123456789abcdef");
+        let token = ConsistencyToken { position: 42, stream_id: "course-1:x".into(), stream_version: 3 };
+        let sealed = ours.seal(&token);
+        assert_eq!(ours.open(&sealed), Some(token));
+        assert_eq!(sealed.split_once('.').map(|(_, tag)| tag.len()), Some(16), "96 bits of signature: {sealed}");
+    }
+
+    #[test]
+    fn a_forged_altered_or_foreign_token_is_refused() {
+        let ours = key("0123456789abcdef0123456789abcdef");
+        let theirs = key("ffffffffffffffffffffffffffffffff");
+        let token = ConsistencyToken { position: 42, stream_id: "course-1".into(), stream_version: 3 };
+        assert_eq!(ours.open(&theirs.seal(&token)), None, "another server's");
+        let sealed = ours.seal(&token);
+        let (_, tag) = sealed.split_once('.').expect("two parts");
+        let future = URL_SAFE_NO_PAD.encode("2:999999999:3:course-1");
+        assert_eq!(ours.open(&format!("{future}.{tag}")), None, "a body with another's signature");
+        assert_eq!(ours.open(&sealed[..sealed.len() - 2]), None, "a cut signature");
+        let unsigned = URL_SAFE_NO_PAD.encode("1:42:3:course-1");
+        for text in ["", "abc", "MTo0Mg", "a.b", &unsigned, &format!("{unsigned}.")] {
+            assert_eq!(ours.open(text), None, "{text}");
         }
     }
 }

@@ -20,7 +20,7 @@ pub mod text;
 
 pub use auth::{Authenticated, MAX_TOKEN_AGE, SessionGenerations, TokenError, TokenKeys, WeakSessionGenerations};
 pub use body::{EmptyCommand, JsonCommand, PathId, PathIds, request_digest};
-pub use consistency::ConsistencyToken;
+pub use consistency::{ConsistencyKey, ConsistencyToken};
 pub use edge::{Edge, Readiness, finish};
 pub use metrics::Samplers;
 pub use problem::{FieldError, Problem};

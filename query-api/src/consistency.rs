@@ -1,7 +1,7 @@
 //! Read-your-writes: a request carrying `X-Consistency-Token` waits (bounded) until the read models include
 //! that write, and every such answer says `X-Consistency: fresh` or `stale`.
 
-use api_contract::{ConsistencyToken, Problem};
+use api_contract::Problem;
 use axum::extract::{FromRequestParts, State};
 use axum::response::Response;
 use http::HeaderValue;
@@ -35,16 +35,17 @@ impl FromRequestParts<QueryApiState> for Freshness {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &QueryApiState) -> Result<Self, Problem> {
-        let Some(header) = parts.headers.get("x-consistency-token") else {
+        let Some(header) = parts.headers.get("x-consistency-token").cloned() else {
             return Ok(Freshness::Unasked);
         };
+        let State(state) =
+            State::<QueryApiState>::from_request_parts(parts, state).await.map_err(|_| Problem::internal())?;
+        // A forged or foreign token is refused at once: only a signed one is waited for.
         let token = header
             .to_str()
             .ok()
-            .and_then(ConsistencyToken::decode)
+            .and_then(|text| state.keys.consistency().open(text))
             .ok_or_else(|| Problem::malformed("X-Consistency-Token is not a token this API issued."))?;
-        let State(state) =
-            State::<QueryApiState>::from_request_parts(parts, state).await.map_err(|_| Problem::internal())?;
         if state.watermark.wait_for(&token, state.consistency_wait).await {
             Ok(Freshness::Fresh)
         } else {

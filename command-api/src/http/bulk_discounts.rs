@@ -80,7 +80,7 @@ pub(crate) async fn apply(
                 "answer": {
                     "discount_id": accepted.data["id"],
                     "version": accepted.token.stream_version,
-                    "consistency_token": accepted.token.encode(),
+                    "consistency_token": accepted.sealed,
                 },
             })),
             Err(problem) => failed.push(serde_json::json!({

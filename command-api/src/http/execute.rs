@@ -40,18 +40,19 @@ pub(crate) struct CommandRun {
 }
 
 /// A command that was appended (or replayed): its status, the `data` of its answer (with the stream's
-/// version), and the consistency token of its events.
+/// version), and the consistency token of its events, as it is and signed for the client.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Accepted {
     pub status: StatusCode,
     pub data: Value,
     pub token: ConsistencyToken,
+    pub sealed: String,
 }
 
 impl IntoResponse for Accepted {
     /// `{data, consistency_token}`, the token header and the version as ETag.
     fn into_response(self) -> Response {
-        let encoded = self.token.encode();
+        let encoded = self.sealed;
         let body = serde_json::json!({ "data": self.data, "consistency_token": encoded });
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
@@ -198,7 +199,7 @@ where
         _ => stored_answer(state, &scope, key).await?,
     };
     if let Some(stored) = first_answer {
-        return replay(stored, &run.digest).map(|accepted| (accepted, None));
+        return replay(state, stored, &run.digest).map(|accepted| (accepted, None));
     }
     let _turn = state.turns.turn(&run.stream_id).await;
     // The first decision trusts the state cache (this process's last fold of the stream, and of the streams
@@ -231,7 +232,7 @@ where
                 // A duplicate of a request that is committing right now would be judged against its result:
                 // answer what the first one answered instead.
                 if let Some(stored) = stored_answer(state, &scope, key).await? {
-                    return replay(stored, &run.digest).map(|accepted| (accepted, None));
+                    return replay(state, stored, &run.digest).map(|accepted| (accepted, None));
                 }
                 return Err(rejection.into());
             }
@@ -250,7 +251,7 @@ where
                 first_position: position,
                 last_position: position,
             };
-            return Ok((appended_answer(run.status, data, unchanged), Some(outcome)));
+            return Ok((appended_answer(state, run.status, data, unchanged), Some(outcome)));
         }
         // Personal data is sealed with its owner's key before it is stored (crypto-shredding).
         state
@@ -275,9 +276,11 @@ where
         match state.store.append(request).await {
             Ok(AppendOutcome::Appended(appended)) => {
                 remember_appended::<A>(state, version, &events, &appended);
-                return Ok((appended_answer(run.status, data, appended), Some(outcome)));
+                return Ok((appended_answer(state, run.status, data, appended), Some(outcome)));
             }
-            Ok(AppendOutcome::Replayed(stored)) => return replay(stored, &run.digest).map(|accepted| (accepted, None)),
+            Ok(AppendOutcome::Replayed(stored)) => {
+                return replay(state, stored, &run.digest).map(|accepted| (accepted, None));
+            }
             Err(AppendError::Conflict { .. }) if run.headers.if_match.is_none() && attempt < MAX_ATTEMPTS => {
                 tracing::debug!(attempt, trusting, stream = %run.stream_id, "lost a race; deciding again");
                 // A trusted state that was stale costs no attempt: it was not a race lost on fresh state.
@@ -287,7 +290,7 @@ where
             // A retry racing its first attempt finds the email taken by that attempt: answer what it answered.
             Err(AppendError::Claimed { constraint }) => {
                 return match stored_answer(state, &scope, key).await? {
-                    Some(stored) => replay(stored, &run.digest).map(|accepted| (accepted, None)),
+                    Some(stored) => replay(state, stored, &run.digest).map(|accepted| (accepted, None)),
                     None => Err(claimed(&constraint)),
                 };
             }
@@ -400,7 +403,7 @@ pub(crate) async fn stored_answer(
         .map_err(|error| Problem::unavailable().because(format!("reading an idempotency record failed: {error}")))
 }
 
-pub(crate) fn replay(stored: StoredAnswer, digest: &str) -> Result<Accepted, Problem> {
+pub(crate) fn replay(state: &CommandApiState, stored: StoredAnswer, digest: &str) -> Result<Accepted, Problem> {
     if stored.request_hash != digest {
         return Err(idempotency_key_reused());
     }
@@ -410,7 +413,7 @@ pub(crate) fn replay(stored: StoredAnswer, digest: &str) -> Result<Accepted, Pro
         stream_id: stored.stream_id,
         stream_version: stored.stream_version,
     };
-    Ok(answer(status, stored.response, token))
+    Ok(answer(state, status, stored.response, token))
 }
 
 /// The answer of a command of several steps (an order: placing it, then paying or opening its checkout), once
@@ -440,27 +443,33 @@ pub(crate) async fn complete_answer(
         .await
         .map_err(|error| Problem::unavailable().because(format!("storing an idempotent answer failed: {error}")))?;
     match stored {
-        Some(stored) => replay(stored, digest),
+        Some(stored) => replay(state, stored, digest),
         None => Ok(whole),
     }
 }
 
 /// The success answer of a command whose events landed as `appended`.
-pub(crate) fn appended_answer(status: StatusCode, data: Value, appended: Appended) -> Accepted {
+pub(crate) fn appended_answer(
+    state: &CommandApiState,
+    status: StatusCode,
+    data: Value,
+    appended: Appended,
+) -> Accepted {
     let token = ConsistencyToken {
         position: appended.last_position,
         stream_id: appended.stream_id,
         stream_version: appended.stream_version,
     };
-    answer(status, data, token)
+    answer(state, status, data, token)
 }
 
 /// A command's success: its data with the stream's version added.
-fn answer(status: StatusCode, mut data: Value, token: ConsistencyToken) -> Accepted {
+fn answer(state: &CommandApiState, status: StatusCode, mut data: Value, token: ConsistencyToken) -> Accepted {
     if let Value::Object(fields) = &mut data {
         fields.insert("version".to_owned(), Value::from(token.stream_version));
     }
-    Accepted { status, data, token }
+    let sealed = state.keys.consistency().seal(&token);
+    Accepted { status, data, token, sealed }
 }
 
 fn decode(history: &[RecordedEvent]) -> Result<Vec<Event>, Problem> {

@@ -143,3 +143,39 @@ async fn a_retired_course_leaves_the_catalogue_for_good() {
         assert_eq!((again.status, again.body["code"].as_str()), (422, Some("course_retired")), "{action}");
     }
 }
+
+/// A consistency token is signed: one altered to name a write far ahead, one of the old unsigned shape and one
+/// signed by another server are refused at once with 400, not waited for; a real one is waited for.
+#[tokio::test]
+async fn a_forged_or_foreign_consistency_token_is_refused_at_once() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let created = app.create_course(&token, "Signed tokens").await;
+    let real = created.token();
+    let (_, signature) = real.split_once('.').expect("a signed token");
+    let stream = format!("course-{}", created.id());
+    let ahead = format!("{}.{signature}", URL_SAFE_NO_PAD.encode(format!("2:99999999:1:{stream}")));
+    let unsigned = URL_SAFE_NO_PAD.encode(format!("1:99999999:1:{stream}"));
+    let other =
+        api_contract::TokenKeys::new(&"another server's secret, long enough to sign".to_owned().into()).expect("keys");
+    let foreign = other.consistency().seal(&api_contract::ConsistencyToken {
+        position: 99_999_999,
+        stream_id: stream,
+        stream_version: 1,
+    });
+    for forged in [ahead, unsigned, foreign] {
+        let started = std::time::Instant::now();
+        let answer = app.get("/api/v1/courses", Some(&forged)).await;
+        assert_eq!((answer.status, answer.body["code"].as_str()), (400, Some("malformed_request")), "{forged}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "{forged} was waited for");
+    }
+    let request = app
+        .http
+        .get(app.url(&format!("/api/v1/me/instructor/courses/{}", created.id())))
+        .bearer_auth(&token)
+        .header("x-consistency-token", &real);
+    let own = app.send(request, None).await;
+    assert_eq!((own.status, own.header("x-consistency")), (200, Some("fresh")), "{:?}", own.body);
+}
