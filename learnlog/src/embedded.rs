@@ -19,9 +19,9 @@ pub async fn start(data_dir: &Path) -> Result<LocalCluster, Error> {
     Ok(cluster)
 }
 
-/// The store's URL: `DATABASE_URL`, or the data folder's cluster, started (or joined, when another process
-/// runs it) for the caller, who stops it when done.
-pub async fn store_url(config: &crate::Config) -> Result<(Option<LocalCluster>, database::SecretUrl), Error> {
+/// The store's URL for `learnlog up`: `DATABASE_URL`, or the data folder's cluster, created the first time,
+/// started (or joined, when another process runs it) for the caller, who stops it when done.
+pub async fn up_store_url(config: &crate::Config) -> Result<(Option<LocalCluster>, database::SecretUrl), Error> {
     match &config.database_url {
         Some(url) => Ok((None, url.clone())),
         None => {
@@ -30,6 +30,24 @@ pub async fn store_url(config: &crate::Config) -> Result<(Option<LocalCluster>, 
             Ok((Some(cluster), url))
         }
     }
+}
+
+/// The store's URL for every other command: `DATABASE_URL`, or the cluster of a data folder `learnlog up`
+/// made; never a new one (a command run from the wrong folder says so instead of starting an empty store).
+pub async fn store_url(config: &crate::Config) -> Result<(Option<LocalCluster>, database::SecretUrl), Error> {
+    if config.database_url.is_none() {
+        existing_data_folder(&config.data_dir)?;
+    }
+    up_store_url(config).await
+}
+
+/// Refuses a data folder `learnlog up` did not make (no cluster in it).
+pub fn existing_data_folder(data_dir: &Path) -> Result<(), Error> {
+    if data_dir.join("postgres").join("PG_VERSION").is_file() {
+        return Ok(());
+    }
+    let shown = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_owned());
+    Err(Error::NoDataFolder(shown.display().to_string()))
 }
 
 /// Creates `name` unless it exists.

@@ -4,6 +4,11 @@
 pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
+    #[error(
+        "there is no Learnlog data folder at {0}: run this where `learnlog up` ran, point at the folder with \
+         LEARNLOG_DATA_DIR, or at the databases with DATABASE_URL (only `learnlog up` creates a data folder)"
+    )]
+    NoDataFolder(String),
     #[error(transparent)]
     Database(#[from] database::DatabaseError),
     #[error("database: {0}")]

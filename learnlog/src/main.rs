@@ -239,6 +239,10 @@ async fn main() -> anyhow::Result<()> {
             let Some(role) = events::Role::parse(&role) else {
                 bail!("unknown role {role:?}: use admin, instructor, individual_trainee, corporate_trainee or analyst");
             };
+            // Signed with the secret `up` uses: never a new one made here.
+            if config.jwt_secret.is_none() {
+                embedded::existing_data_folder(&config.data_dir)?;
+            }
             let secret = learnlog::secret::token_secret(config.jwt_secret.as_ref(), &config.data_dir)?;
             let keys = api_contract::TokenKeys::new(&secret)?;
             let token = keys.issue(user, role, Duration::from_secs(ttl_minutes.saturating_mul(60)))?;
@@ -306,7 +310,7 @@ fn rfc3339(name: &str, text: Option<String>) -> anyhow::Result<Option<time::Offs
 }
 
 async fn up(config: Config, demo: bool) -> anyhow::Result<()> {
-    let (cluster, url) = embedded::store_url(&config).await.context("starting the embedded PostgreSQL")?;
+    let (cluster, url) = embedded::up_store_url(&config).await.context("starting the embedded PostgreSQL")?;
     migrate(&url, config.read_database_url.as_ref(), config.kafka.as_ref()).await?;
     let app = App::build(&config, &url, &Role::everything(&config)).await?;
     // The password stays in the data folder (or DATABASE_URL): shown, the URL hides it.

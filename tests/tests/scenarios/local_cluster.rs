@@ -44,3 +44,44 @@ async fn a_trusting_data_folder_is_upgraded_to_password_authentication_on_its_ne
     upgraded.stop().await.expect("stops");
     let _ = std::fs::remove_dir_all(&folder);
 }
+
+/// Only `learnlog up` makes a data folder: every other command run from a folder without one says where it
+/// looked and how to point at one, and leaves nothing behind (no empty cluster, no new key).
+#[tokio::test]
+async fn a_command_run_from_the_wrong_folder_refuses_and_creates_nothing() {
+    let folder = std::env::temp_dir().join(format!("learnlog-wrong-folder-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&folder).expect("a folder");
+    let user = uuid::Uuid::now_v7().to_string();
+    let out = folder.join("export").display().to_string();
+    let commands: [&[&str]; 5] = [
+        &["dead-letters", "list"],
+        &["export", "--format", "ndjson", "--out", &out],
+        &["replay"],
+        &["admin", "token", "--role", "admin", "--user", &user],
+        &["admin", "create-admin", "--email", "a@example.com", "--username", "a", "--name", "A"],
+    ];
+    for arguments in commands {
+        let mut child = tokio::process::Command::new(tests::process::binary())
+            .args(arguments)
+            .current_dir(&folder)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("learnlog runs");
+        // The admin's password, for the command that reads one.
+        let mut stdin = child.stdin.take().expect("a stdin");
+        tokio::io::AsyncWriteExt::write_all(&mut stdin, b"a long enough password\n").await.expect("written");
+        drop(stdin);
+        let output = child.wait_with_output().await.expect("learnlog ends");
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{arguments:?} succeeded");
+        assert!(said.contains("there is no Learnlog data folder at"), "{arguments:?}: {said}");
+        assert!(said.contains("LEARNLOG_DATA_DIR") && said.contains("DATABASE_URL"), "{arguments:?}: {said}");
+        let left: Vec<_> = std::fs::read_dir(&folder).expect("readable").flatten().map(|e| e.file_name()).collect();
+        assert!(left.is_empty(), "{arguments:?} left {left:?} behind");
+    }
+    std::fs::remove_dir_all(&folder).expect("removed");
+}
