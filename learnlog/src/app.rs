@@ -115,6 +115,7 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
             frontend_url: services.frontend_url.clone(),
             store: services.store.clone(),
             snapshots: query_api::Snapshots::default(),
+            pdfs: query_api::RenderedPdfs::default(),
         }));
         let keyring = KeyRing::new(services.store.clone(), Arc::clone(&services.data_key));
         let admin = projector::admin::DeadLetterAdmin {

@@ -44,16 +44,73 @@ pub enum MailerError {
 
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    File(AsyncFileTransport<Tokio1Executor>),
+    File(PathBuf, AsyncFileTransport<Tokio1Executor>),
 }
 
 impl Transport {
     async fn send(&self, message: Message) -> Result<(), String> {
         match self {
             Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(|e| e.to_string()),
-            Transport::File(file) => file.send(message).await.map(drop).map_err(|e| e.to_string()),
+            Transport::File(folder, file) => {
+                let id = file.send(message).await.map_err(|e| e.to_string())?;
+                // Readable by its owner only: an email holds codes and links that act for the person.
+                private(&folder.join(format!("{id}.eml"))).map_err(|e| e.to_string())
+            }
         }
     }
+}
+
+/// The development mailbox keeps a week of emails, and at most this many.
+const MAILBOX_KEPT: usize = 1_000;
+const MAILBOX_DAYS: u64 = 7;
+/// How often the mailbox is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+#[cfg(unix)]
+fn private(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn private(_path: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Opens the development mailbox: a folder only its owner may enter, its emails `0600`.
+fn open_mailbox(folder: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(folder)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700))?;
+    }
+    for entry in std::fs::read_dir(folder)?.flatten() {
+        if entry.path().extension().is_some_and(|extension| extension == "eml") {
+            private(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the mailbox's emails older than a week, and the oldest beyond the newest [`MAILBOX_KEPT`].
+pub fn prune_mailbox(folder: &std::path::Path) -> std::io::Result<usize> {
+    let week = Duration::from_secs(MAILBOX_DAYS * 24 * 60 * 60);
+    let mut emails: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(folder)?
+        .flatten()
+        .filter(|entry| entry.path().extension().is_some_and(|extension| extension == "eml"))
+        .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
+        .collect();
+    emails.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+    let now = std::time::SystemTime::now();
+    let mut pruned = 0;
+    for (index, (modified, path)) in emails.iter().enumerate() {
+        let old = now.duration_since(*modified).is_ok_and(|age| age > week);
+        if (old || index >= MAILBOX_KEPT) && std::fs::remove_file(path).is_ok() {
+            pruned += 1;
+        }
+    }
+    Ok(pruned)
 }
 
 /// Sends the outbox's due emails until `stop` turns true.
@@ -78,13 +135,24 @@ impl Mailer {
         let transport = match &self.delivery {
             Delivery::Smtp(url) => Transport::Smtp(smtp_transport(url)?.build()),
             Delivery::Mailbox(folder) => {
-                std::fs::create_dir_all(folder).map_err(MailerError::Mailbox)?;
-                Transport::File(AsyncFileTransport::<Tokio1Executor>::new(folder))
+                open_mailbox(folder).map_err(MailerError::Mailbox)?;
+                Transport::File(folder.clone(), AsyncFileTransport::<Tokio1Executor>::new(folder))
             }
         };
+        let mut pruned_at: Option<tokio::time::Instant> = None;
         // `Delivery`'s Debug shows the SMTP URL without its password.
         tracing::info!(delivery = ?self.delivery, "mailer started");
         loop {
+            if let Delivery::Mailbox(folder) = &self.delivery
+                && pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY)
+            {
+                pruned_at = Some(tokio::time::Instant::now());
+                match prune_mailbox(folder) {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "old emails removed from the mailbox folder"),
+                    Err(error) => tracing::warn!(%error, "the mailbox folder could not be pruned"),
+                }
+            }
             let sent = match self.round(&transport).await {
                 Ok(sent) => sent,
                 Err(error) => {
@@ -307,7 +375,31 @@ fn smtp_transport(url: &SecretUrl) -> Result<lettre::transport::smtp::AsyncSmtpT
 
 #[cfg(test)]
 mod tests {
-    use super::html_of_text;
+    use super::{MAILBOX_KEPT, html_of_text, prune_mailbox};
+
+    #[test]
+    fn the_mailbox_keeps_a_week_and_at_most_a_thousand_emails() {
+        let folder = std::env::temp_dir().join(format!("learnlog-prune-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&folder).expect("a folder");
+        let now = std::time::SystemTime::now();
+        let day = std::time::Duration::from_secs(24 * 60 * 60);
+        let write = |name: &str, age: std::time::Duration| {
+            let path = folder.join(name);
+            std::fs::write(&path, "email").expect("written");
+            std::fs::File::options().write(true).open(&path).expect("open").set_modified(now - age).expect("aged");
+        };
+        write("old.eml", day * 8);
+        write("recent.eml", day * 6);
+        write("notes.txt", day * 30);
+        for n in 0..MAILBOX_KEPT {
+            write(&format!("{n}.eml"), std::time::Duration::from_secs(n as u64));
+        }
+        assert_eq!(prune_mailbox(&folder).expect("pruned"), 2, "the week-old one and the oldest beyond the limit");
+        assert!(!folder.join("old.eml").exists() && !folder.join("recent.eml").exists());
+        assert!(folder.join("notes.txt").exists(), "only emails are pruned");
+        assert_eq!(std::fs::read_dir(&folder).expect("a folder").count(), MAILBOX_KEPT + 1);
+        std::fs::remove_dir_all(&folder).expect("removed");
+    }
 
     #[test]
     fn a_text_email_becomes_escaped_paragraphs_with_clickable_links() {

@@ -3,6 +3,8 @@
 //! `GET /api/v1/me/certificates` lists the caller's. An erased account's certificate shows no name.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use api_contract::{Authenticated, PathId, Problem};
 use axum::extract::{Query, State};
@@ -69,12 +71,20 @@ pub(crate) async fn pdf(
     let answer = async {
         let issued = issued(&state, certificate_id).await?;
         let verify_url = certificates::verify_url(&state.frontend_url, certificate_id);
-        // Rendering takes a few milliseconds of CPU: off the async workers.
-        let pdf = tokio::task::spawn_blocking(move || certificates::render(&issued.certificate(&verify_url)))
-            .await
-            .map_err(|error| Problem::internal().because(error))?
-            .map_err(|error| Problem::internal().because(error))?;
-        let mut response = cached_bytes(&headers, Audience::Public, "application/pdf", pdf);
+        let version = fingerprint(&issued, &verify_url);
+        let pdf = match state.pdfs.get(certificate_id, version) {
+            Some(pdf) => pdf,
+            None => {
+                // Rendering takes a few milliseconds of CPU: off the async workers, and once per version.
+                let pdf = tokio::task::spawn_blocking(move || certificates::render(&issued.certificate(&verify_url)))
+                    .await
+                    .map_err(|error| Problem::internal().because(error))?
+                    .map_err(|error| Problem::internal().because(error))?;
+                metrics::counter!("learnlog_certificate_pdfs_rendered_total").increment(1);
+                state.pdfs.put(certificate_id, version, Arc::new(pdf))
+            }
+        };
+        let mut response = cached_bytes(&headers, Audience::Public, "application/pdf", pdf.to_vec());
         let disposition = format!("attachment; filename=\"certificate-{certificate_id}.pdf\"");
         if let Ok(value) = HeaderValue::from_str(&disposition) {
             response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
@@ -82,6 +92,50 @@ pub(crate) async fn pdf(
         Ok::<_, Problem>(response)
     };
     freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
+
+/// What a certificate's PDF shows, as a number: it changes when anything printed changes (a name erased, a
+/// course renamed, another frontend address).
+fn fingerprint(issued: &certificates::issued::Issued, verify_url: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (&issued.trainee_name, &issued.course_title, &issued.instructors, issued.issued_at, verify_url).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The bytes the rendered PDFs may hold before the cache starts over.
+const RENDERED_BYTES: usize = 32 << 20;
+
+/// The certificates' PDFs as last rendered, by certificate and what they show: a certificate is rendered once
+/// per version, not on every anonymous download. Shared by the requests of a process, bounded by
+/// [`RENDERED_BYTES`].
+#[derive(Debug, Clone, Default)]
+pub struct RenderedPdfs(Arc<Mutex<Rendered>>);
+
+#[derive(Debug, Default)]
+struct Rendered {
+    pdfs: HashMap<Uuid, (u64, Arc<Vec<u8>>)>,
+    bytes: usize,
+}
+
+impl RenderedPdfs {
+    fn get(&self, certificate_id: Uuid, version: u64) -> Option<Arc<Vec<u8>>> {
+        let rendered = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        rendered.pdfs.get(&certificate_id).filter(|(kept, _)| *kept == version).map(|(_, pdf)| Arc::clone(pdf))
+    }
+
+    /// Keeps `pdf` as `certificate_id`'s at `version` (in place of an older version) and hands it back.
+    fn put(&self, certificate_id: Uuid, version: u64, pdf: Arc<Vec<u8>>) -> Arc<Vec<u8>> {
+        let mut rendered = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, replaced)) = rendered.pdfs.remove(&certificate_id) {
+            rendered.bytes -= replaced.len();
+        }
+        if rendered.bytes + pdf.len() > RENDERED_BYTES {
+            *rendered = Rendered::default();
+        }
+        rendered.bytes += pdf.len();
+        rendered.pdfs.insert(certificate_id, (version, Arc::clone(&pdf)));
+        pdf
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -137,4 +191,26 @@ pub(crate) async fn mine(
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &ListEnvelope::new(certificates, page, count)))
     };
     freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pdf_is_kept_per_certificate_and_version_within_the_bound() {
+        let pdfs = RenderedPdfs::default();
+        let (first, second) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        assert!(pdfs.get(first, 7).is_none());
+        pdfs.put(first, 7, Arc::new(vec![1; 10]));
+        assert_eq!(pdfs.get(first, 7).as_deref(), Some(&vec![1; 10]));
+        assert!(pdfs.get(first, 8).is_none(), "another version is rendered again");
+        pdfs.put(first, 8, Arc::new(vec![2; 10]));
+        assert!(pdfs.get(first, 7).is_none(), "the older version is gone");
+        assert_eq!(pdfs.0.lock().expect("held").bytes, 10);
+        pdfs.put(second, 1, Arc::new(vec![3; RENDERED_BYTES - 5]));
+        assert!(pdfs.get(first, 8).is_none(), "past the bound the cache starts over");
+        assert!(pdfs.get(second, 1).is_some());
+        assert_eq!(pdfs.0.lock().expect("held").bytes, RENDERED_BYTES - 5);
+    }
 }

@@ -37,6 +37,7 @@ use axum::extract::FromRef;
 use database::Database;
 
 pub use as_of::Snapshots;
+pub use certificates::RenderedPdfs;
 pub use courses::COURSE_SELECT;
 pub use watermark::Watermark;
 
@@ -58,6 +59,8 @@ pub struct QueryApiState {
     pub store: Database,
     /// The snapshots served under `/api/v1/as-of/{name}/`, opened on first use.
     pub snapshots: Snapshots,
+    /// The certificates' PDFs as last rendered.
+    pub pdfs: certificates::RenderedPdfs,
 }
 
 impl FromRef<QueryApiState> for Arc<TokenKeys> {

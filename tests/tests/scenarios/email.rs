@@ -207,7 +207,7 @@ async fn emails_wait_in_the_outbox_until_a_mailer_runs_and_the_reset_routes_are_
 }
 
 #[tokio::test]
-async fn without_smtp_emails_are_written_into_the_local_mailbox() {
+async fn without_smtp_emails_are_written_into_the_local_mailbox_for_its_owner_only() {
     let app = TestApp::start().await;
     let folder = std::env::temp_dir().join(format!("learnlog-mailbox-{}", uuid::Uuid::now_v7()));
     let _mailer = app.start_mailer(Delivery::Mailbox(folder.clone()));
@@ -224,5 +224,13 @@ async fn without_smtp_emails_are_written_into_the_local_mailbox() {
     assert_eq!(file.extension().and_then(|e| e.to_str()), Some("eml"));
     let text = std::fs::read_to_string(&file).expect("readable");
     assert!(text.contains("To: boxed@example.com") && text.contains("verification code is"), "{text}");
+    // The code acts for the person: only the folder's owner may read it.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).expect("there").permissions().mode() & 0o777;
+    assert_eq!(mode(&folder), 0o700);
+    while mode(&file) != 0o600 {
+        assert!(tokio::time::Instant::now() < deadline, "the email stays readable by others: {:o}", mode(&file));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let _ = std::fs::remove_dir_all(&folder);
 }
