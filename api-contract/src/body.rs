@@ -56,11 +56,29 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     // Typed from the bytes, not from the value: a key given twice is refused, not silently collapsed.
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let field = error.path().to_string();
         let message = error.inner().to_string();
-        Problem::malformed(format!("The body does not have the expected shape: {message}."))
-            .with_errors(vec![FieldError::new(if field == "." { String::new() } else { field }, message)])
+        let field = field_of(&error.path().to_string(), &message);
+        Problem::malformed(format!("The body does not have the expected shape at `{field}`: {message}."))
+            .with_errors(vec![FieldError::new(field, message)])
     })
+}
+
+/// The field a shape error is about: serde names a missing, unknown or repeated field in its message and points
+/// at the object that should (not) hold it; anything wrong with the body as a whole is `body`.
+fn field_of(path: &str, message: &str) -> String {
+    let named = ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|start| message.strip_prefix(start))
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match (path, named) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => "body".to_owned(),
+        // An unknown field's path already ends with it.
+        (path, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => path.to_owned(),
+        (path, Some(name)) => format!("{path}.{name}"),
+        (path, None) => path.to_owned(),
+    }
 }
 
 fn is_json(headers: &http::HeaderMap) -> bool {
@@ -105,10 +123,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+        let Path(raw) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
             .map_err(|_| Problem::malformed("The path is missing its id."))?;
-        Uuid::parse_str(&raw).map(PathId).map_err(|_| Problem::malformed(format!("{raw:?} is not a valid id.")))
+        let Some((name, value)) = raw.first() else { return Err(Problem::malformed("The path is missing its id.")) };
+        Uuid::parse_str(value).map(PathId).map_err(|_| not_an_id(name, value))
     }
 }
 
@@ -127,11 +146,16 @@ impl<S: Send + Sync, const N: usize> FromRequestParts<S> for PathIds<N> {
         if raw.len() != N {
             return Err(Problem::malformed("The path is missing its ids."));
         }
-        for (slot, (_, value)) in ids.iter_mut().zip(&raw) {
-            *slot = Uuid::parse_str(value).map_err(|_| Problem::malformed(format!("{value:?} is not a valid id.")))?;
+        for (slot, (name, value)) in ids.iter_mut().zip(&raw) {
+            *slot = Uuid::parse_str(value).map_err(|_| not_an_id(name, value))?;
         }
         Ok(PathIds(ids))
     }
+}
+
+/// A path parameter that is not an id: 400 naming it.
+fn not_an_id(name: &str, value: &str) -> Problem {
+    Problem::invalid_param(name, format!("must be an id, not {value:?}"))
 }
 
 #[cfg(test)]
@@ -159,6 +183,17 @@ mod tests {
         let problem = parse_json::<Body>(br#"{"title":"t","price":{"amount_cents":"x"}}"#).unwrap_err();
         assert_eq!(problem.code, "malformed_request");
         assert_eq!(problem.errors[0].field, "price.amount_cents");
+    }
+
+    #[test]
+    fn a_missing_unknown_or_repeated_field_is_named_and_a_wrong_body_is_body() {
+        let field = |json: &[u8]| parse_json::<Body>(json).unwrap_err().errors[0].field.clone();
+        assert_eq!(field(br#"{"price":{"amount_cents":1}}"#), "title");
+        assert_eq!(field(br#"{"title":"t","price":{}}"#), "price.amount_cents");
+        assert_eq!(field(br#"{"title":"t","price":{"amount_cents":1},"admin":true}"#), "admin");
+        assert_eq!(field(br#"{"title":"t","price":{"amount_cents":1,"cents":2}}"#), "price.cents");
+        assert_eq!(field(br#"{"title":"t","title":"u","price":{"amount_cents":1}}"#), "title");
+        assert_eq!(field(br#""just text""#), "body");
     }
 
     #[test]

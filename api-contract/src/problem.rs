@@ -67,6 +67,12 @@ impl Problem {
         Problem::new(StatusCode::BAD_REQUEST, "malformed_request", detail)
     }
 
+    /// A query parameter (or header) that cannot be used: 400 naming it in `errors`, as a body field is named.
+    pub fn invalid_param(name: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Problem::malformed(format!("`{name}` {message}.")).with_errors(vec![FieldError::new(name, message)])
+    }
+
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
     }

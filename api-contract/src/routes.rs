@@ -90,6 +90,24 @@ async fn enforce(State((keys, who)): State<(Arc<TokenKeys>, Who)>, request: Requ
     }
 }
 
+/// Lets a request through only if it sends no query parameter the route does not read.
+async fn known_query(State(known): State<&'static [&'static str]>, request: Request, next: Next) -> Response {
+    if let Some(unknown) = unknown_parameter(request.uri().query().unwrap_or_default(), known) {
+        let takes = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+        let problem = Problem::invalid_param(&unknown, format!("is not a parameter of this route (it takes {takes})"));
+        return problem.into_response();
+    }
+    next.run(request).await
+}
+
+/// The first parameter of `query` not in `known`.
+fn unknown_parameter(query: &str, known: &[&str]) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(name, _)| name)
+        .find(|name| !known.contains(&name.as_ref()))
+        .map(|name| name.into_owned())
+}
+
 /// One documented route.
 #[derive(Debug, Clone)]
 pub struct Operation {
@@ -243,10 +261,16 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
         &self.operations
     }
 
-    /// The routes, each behind the check of who may call it (tokens verified with `keys`).
+    /// The routes, each behind the check of who may call it (tokens verified with `keys`) and of its query
+    /// parameters (one it does not read is `400` naming it, as an unknown body field is).
     pub fn into_router(self, keys: &Arc<TokenKeys>) -> Router<S> {
-        self.routes.into_iter().fold(Router::new(), |router, (path, route, who)| {
+        self.routes.into_iter().zip(self.operations).fold(Router::new(), |router, ((path, route, who), operation)| {
             let policy = axum::middleware::from_fn_with_state((Arc::clone(keys), who), enforce);
+            // A wildcard route hands the query to the route it names, which checks it.
+            let route = match path.contains("{*") {
+                true => route,
+                false => route.route_layer(axum::middleware::from_fn_with_state(operation.query, known_query)),
+            };
             router.route(path, route.route_layer(policy))
         })
     }
@@ -415,4 +439,18 @@ pub fn openapi_router(title: &str, version: &str, mut operations: Vec<Operation>
             async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unknown_parameter;
+
+    #[test]
+    fn a_query_parameter_a_route_does_not_read_is_named() {
+        assert_eq!(unknown_parameter("", &[]), None);
+        assert_eq!(unknown_parameter("page=2&limit=5", &["page", "limit"]), None);
+        assert_eq!(unknown_parameter("page=2&colour=red", &["page", "limit"]), Some("colour".to_owned()));
+        assert_eq!(unknown_parameter("p%61ge=1", &["page"]), None, "names are decoded");
+        assert_eq!(unknown_parameter("page", &[]), Some("page".to_owned()), "a bare name is a parameter too");
+    }
 }

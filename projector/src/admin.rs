@@ -90,14 +90,13 @@ pub struct Resolved {
 /// Whose dead letters a request is about: `?subscriber=` (the projector without one).
 fn subscriber(params: &HashMap<String, String>) -> Result<&'static str, Problem> {
     if let Some(unknown) = params.keys().find(|name| *name != "subscriber") {
-        return Err(Problem::malformed(format!("Unknown query parameter {unknown:?}; only subscriber is read.")));
+        return Err(Problem::invalid_param(unknown, "is not a parameter of this route (only `subscriber` is)"));
     }
     match params.get("subscriber").map(String::as_str) {
         None | Some(PROJECTOR) => Ok(PROJECTOR),
-        Some(name) => held::SUBSCRIBERS
-            .into_iter()
-            .find(|known| *known == name)
-            .ok_or_else(|| Problem::malformed(format!("{name:?} is no subscriber: say projector, sagas or relay."))),
+        Some(name) => held::SUBSCRIBERS.into_iter().find(|known| *known == name).ok_or_else(|| {
+            Problem::invalid_param("subscriber", format!("{name:?} is no subscriber: say projector, sagas or relay"))
+        }),
     }
 }
 

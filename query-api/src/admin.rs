@@ -80,7 +80,10 @@ async fn user_page(
     let mut conditions = Conditions::default();
     if let Some(role) = get("role") {
         let role = Role::parse(role).ok_or_else(|| {
-            Problem::malformed("`role` must be admin, instructor, individual_trainee, corporate_trainee or analyst.")
+            Problem::invalid_param(
+                "role",
+                "must be admin, instructor, individual_trainee, corporate_trainee or analyst",
+            )
         })?;
         conditions.push(|n| format!("role = ${n}"), role.as_str().to_owned());
     }
@@ -90,7 +93,7 @@ async fn user_page(
     }
     if let Some(logged_in) = get("logged_in") {
         let logged_in: bool =
-            logged_in.parse().map_err(|_| Problem::malformed("`logged_in` must be true or false."))?;
+            logged_in.parse().map_err(|_| Problem::invalid_param("logged_in", "must be true or false"))?;
         conditions.push(|n| format!("logged_in = ${n}"), logged_in);
     }
     let client = state.read.pool().get().await.map_err(unavailable)?;

@@ -36,7 +36,7 @@ pub(crate) struct CatalogQuery {
 }
 
 fn malformed(name: &str, expected: &str) -> Problem {
-    Problem::malformed(format!("`{name}` must be {expected}."))
+    Problem::invalid_param(name, format!("must be {expected}"))
 }
 
 /// "19.99" or "20" as minor units; at most two decimals, never negative.
@@ -85,10 +85,26 @@ impl CatalogQuery {
         if get("search").is_some_and(|s| s.chars().count() > 200) {
             return Err(malformed("search", "at most 200 characters"));
         }
+        // A category or subcategory outside the taxonomy (R14) finds nothing by definition: it is a mistake.
+        let category = text("category");
+        if category.as_deref().is_some_and(|c| events::taxonomy::subcategories_of(c).is_none()) {
+            return Err(malformed("category", "a category of GET /api/v1/categories"));
+        }
+        let subcategory = text("subcategory");
+        let known = |sub: &str| match category.as_deref().and_then(events::taxonomy::subcategories_of) {
+            Some(within) => within.contains(&sub),
+            None => events::taxonomy::CATEGORIES.iter().any(|(_, subs)| subs.contains(&sub)),
+        };
+        if subcategory.as_deref().is_some_and(|sub| !known(sub)) {
+            return Err(malformed(
+                "subcategory",
+                "a subcategory (of the category, when one is given) of GET /api/v1/categories",
+            ));
+        }
         Ok(CatalogQuery {
             search: text("search"),
-            category: text("category"),
-            subcategory: text("subcategory"),
+            category,
+            subcategory,
             level,
             min_rating,
             price_min: price("price_min")?,
@@ -214,6 +230,13 @@ mod tests {
     }
 
     #[test]
+    fn a_subcategory_belongs_to_the_category_given() {
+        assert!(query(&[("category", "Database"), ("subcategory", "MySQL")]).is_ok());
+        assert!(query(&[("subcategory", "MySQL")]).is_ok(), "alone, any category's");
+        assert!(query(&[("category", "Business"), ("subcategory", "MySQL")]).is_err());
+    }
+
+    #[test]
     fn a_value_of_the_wrong_shape_is_refused() {
         for (name, value) in [
             ("price_min", "-1"),
@@ -223,8 +246,11 @@ mod tests {
             ("min_rating", "6"),
             ("level", "expert"),
             ("sort", "cheapest"),
+            ("category", "Nope"),
+            ("subcategory", "Cooking"),
         ] {
-            assert!(query(&[(name, value)]).is_err(), "{name}={value}");
+            let refused = query(&[(name, value)]).expect_err("refused");
+            assert_eq!(refused.errors[0].field, name, "{name}={value}");
         }
     }
 

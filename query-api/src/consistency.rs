@@ -45,7 +45,7 @@ impl FromRequestParts<QueryApiState> for Freshness {
             .to_str()
             .ok()
             .and_then(|text| state.keys.consistency().open(text))
-            .ok_or_else(|| Problem::malformed("X-Consistency-Token is not a token this API issued."))?;
+            .ok_or_else(|| Problem::invalid_param("X-Consistency-Token", "is not a token this API issued"))?;
         if state.watermark.wait_for(&token, state.consistency_wait).await {
             Ok(Freshness::Fresh)
         } else {

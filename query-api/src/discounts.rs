@@ -72,7 +72,7 @@ pub(crate) async fn list(
         let issued_by = match params.get("issued_by").map(|v| v.trim()).filter(|v| !v.is_empty()) {
             None => None,
             Some(issuer @ ("instructor" | "admin")) => Some(issuer),
-            Some(_) => return Err(Problem::malformed("`issued_by` must be instructor or admin.")),
+            Some(_) => return Err(Problem::invalid_param("issued_by", "must be instructor or admin")),
         };
         let client = state.read.pool().get().await.map_err(unavailable)?;
         let published = client

@@ -33,20 +33,20 @@ fn parse(params: &HashMap<String, String>) -> Result<HistoryQuery, Problem> {
             .parse::<i64>()
             .ok()
             .filter(|after| *after >= 0)
-            .ok_or_else(|| Problem::malformed("`after` must be a position: a whole number from 0."))?,
+            .ok_or_else(|| Problem::invalid_param("after", "must be a position: a whole number from 0"))?,
     };
     let limit = match param(params, "limit") {
         None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|limit| (1..=MAX_LIMIT).contains(limit))
-            .ok_or_else(|| Problem::malformed(format!("`limit` must be a whole number from 1 to {MAX_LIMIT}.")))?,
+        Some(text) => {
+            text.parse::<i64>().ok().filter(|limit| (1..=MAX_LIMIT).contains(limit)).ok_or_else(|| {
+                Problem::invalid_param("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))
+            })?
+        }
     };
     let types = param(params, "types").map(parse_types).transpose()?.unwrap_or_default();
     let stream_prefix = param(params, "stream_prefix").map(str::to_owned);
     if stream_prefix.as_ref().is_some_and(|prefix| prefix.chars().count() > PREFIX_MAX_CHARS) {
-        return Err(Problem::malformed(format!("`stream_prefix` is at most {PREFIX_MAX_CHARS} characters.")));
+        return Err(Problem::invalid_param("stream_prefix", format!("is at most {PREFIX_MAX_CHARS} characters")));
     }
     Ok(HistoryQuery { after, limit, types, stream_prefix, before: None })
 }
@@ -56,7 +56,7 @@ pub fn parse_types(text: &str) -> Result<Vec<String>, Problem> {
     let mut types = Vec::new();
     for name in text.split(',').map(str::trim).filter(|name| !name.is_empty()) {
         if !Event::TYPES.contains(&name) {
-            return Err(Problem::malformed(format!("`types` names an unknown event type: {name}.")));
+            return Err(Problem::invalid_param("types", format!("names an unknown event type: {name}")));
         }
         types.push(name.to_owned());
     }

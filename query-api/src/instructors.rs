@@ -115,7 +115,7 @@ async fn top_page(
     let order = match params.get("sort").map(String::as_str) {
         None | Some("popular") => "enrolled_count DESC, course_count DESC",
         Some("rating") => "rating_avg DESC, rating_count DESC",
-        Some(_) => return Err(Problem::malformed("sort must be popular or rating.")),
+        Some(_) => return Err(Problem::invalid_param("sort", "must be popular or rating")),
     };
     let client = state.read.pool().get().await.map_err(unavailable)?;
     let rows = client

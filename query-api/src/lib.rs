@@ -90,27 +90,30 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         )
 }
 
+/// What the catalogue's lists read: its filters, sort, currency and page.
+const CATALOGUE_QUERY: &[&str] = &[
+    "search",
+    "category",
+    "subcategory",
+    "level",
+    "min_rating",
+    "price_min",
+    "price_max",
+    "duration_min",
+    "duration_max",
+    "sort",
+    "country",
+    "page",
+    "limit",
+];
+
 /// The reads of the read models: what a snapshot serves too.
 fn read_model_routes() -> ApiRoutes<QueryApiState> {
     use Who::{Admin, Anyone, Instructor, Trainee, User};
     ApiRoutes::default()
         .route(GET, "/api/v1/courses", courses::list, Anyone, "Search, filter and sort the published catalogue")
         .answers_page::<courses::CourseView>()
-        .query(&[
-            "search",
-            "category",
-            "subcategory",
-            "level",
-            "min_rating",
-            "price_min",
-            "price_max",
-            "duration_min",
-            "duration_max",
-            "sort",
-            "country",
-            "page",
-            "limit",
-        ])
+        .query(CATALOGUE_QUERY)
         .route(GET, "/api/v1/courses/{id}", courses::get, Anyone, "A published course's public page")
         .answers_data::<courses::CoursePage>()
         .query(&["country"])
@@ -144,7 +147,7 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .answers_data::<instructors::InstructorView>()
         .route(GET, "/api/v1/instructors/{id}/courses", instructors::courses, Anyone, "An instructor's courses")
         .answers_page::<courses::CourseView>()
-        .query(&["page", "limit"])
+        .query(CATALOGUE_QUERY)
         .route(GET, "/api/v1/me", me::get, User, "One's own account")
         .answers_data::<me::MeView>()
         .route(GET, "/api/v1/me/cart", lists::cart, Trainee, "One's cart, with its total")
@@ -156,8 +159,15 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/me/orders", orders::mine, Trainee, "One's orders, newest first")
         .answers_page::<orders::OrderView>()
         .query(&["page", "limit"])
-        .route(GET, "/api/v1/me/orders/{id}", orders::get, User, "One order")
+        .route(
+            GET,
+            "/api/v1/me/orders/{id}",
+            orders::get,
+            User,
+            "One order; with `until`, once it has one of those statuses",
+        )
         .answers_data::<orders::OrderView>()
+        .query(&["until", "wait"])
         .route(GET, "/api/v1/admin/orders", orders::all, Admin, "Every order, newest first")
         .answers_page::<orders::OrderView>()
         .query(&["trainee_id", "status", "page", "limit"])

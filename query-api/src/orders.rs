@@ -125,27 +125,124 @@ async fn page_of(
     Ok(cached_json(headers, Audience::Private, &ListEnvelope::new(orders, page, total)))
 }
 
-/// `GET /api/v1/me/orders/{id}`: one's own order; an admin reads any.
+/// The statuses an order can have, in the order it can reach them.
+const STATUSES: [&str; 6] = ["placed", "awaiting_payment", "paid", "fulfilled", "failed", "expired"];
+/// How long a read of one order waits for a status, by default and at most.
+const WAIT_DEFAULT_SECONDS: u64 = 10;
+const WAIT_MAX_SECONDS: u64 = 25;
+
+/// `?until=<status>,...&wait=<seconds>`: wait (bounded) until the order has one of these statuses.
+#[derive(Debug, PartialEq)]
+struct Until {
+    statuses: Vec<String>,
+    wait: std::time::Duration,
+}
+
+fn until(params: &HashMap<String, String>) -> Result<Option<Until>, Problem> {
+    let wait = match param(params, "wait") {
+        None => None,
+        Some(text) => {
+            Some(text.parse::<u64>().ok().filter(|s| (1..=WAIT_MAX_SECONDS).contains(s)).ok_or_else(|| {
+                Problem::invalid_param(
+                    "wait",
+                    format!("must be a whole number of seconds from 1 to {WAIT_MAX_SECONDS}"),
+                )
+            })?)
+        }
+    };
+    let Some(listed) = param(params, "until") else {
+        return match wait {
+            Some(_) => Err(Problem::invalid_param("wait", "is only taken with `until`")),
+            None => Ok(None),
+        };
+    };
+    let statuses: Vec<String> = listed.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    if statuses.is_empty() || statuses.iter().any(|status| !STATUSES.contains(&status.as_str())) {
+        return Err(Problem::invalid_param("until", format!("must list statuses of {}", STATUSES.join(", "))));
+    }
+    let wait = std::time::Duration::from_secs(wait.unwrap_or(WAIT_DEFAULT_SECONDS));
+    Ok(Some(Until { statuses, wait }))
+}
+
+/// `GET /api/v1/me/orders/{id}`: one's own order; an admin reads any. With `until`, the answer waits (at most
+/// `wait` seconds) until the order is projected with one of the listed statuses, and says whether it got there
+/// (`X-Order-Wait: met` or `timed-out`): what a page the payment provider sent the browser back to waits on.
 pub(crate) async fn get(
     actor: Authenticated,
     freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(order_id): PathId,
     headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = async {
-        let client = state.read.pool().get().await.map_err(unavailable)?;
-        let row = client
-            .query_opt(&format!("SELECT {COLUMNS} FROM order_view WHERE id = $1"), &[&order_id])
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| Problem::not_found("There is no such order."))?;
-        let order = OrderView::from_row(&row).map_err(unavailable)?;
-        if order.trainee_id != actor.user_id && actor.role != Role::Admin {
-            return Err(Problem::not_found("There is no such order."));
+        let until = until(&params)?;
+        let deadline = tokio::time::Instant::now() + until.as_ref().map_or(std::time::Duration::ZERO, |u| u.wait);
+        let mut ticks = state.watermark.ticks();
+        loop {
+            ticks.borrow_and_update();
+            let order = read_order(&state, order_id).await?;
+            if let Some(order) = &order
+                && order.trainee_id != actor.user_id
+                && actor.role != Role::Admin
+            {
+                return Err(Problem::not_found("There is no such order."));
+            }
+            let met = match (&order, &until) {
+                (Some(order), Some(until)) => until.statuses.contains(&order.status),
+                _ => false,
+            };
+            let waiting = until.is_some() && !met;
+            if waiting && matches!(tokio::time::timeout_at(deadline, ticks.changed()).await, Ok(Ok(()))) {
+                continue;
+            }
+            let order = order.ok_or_else(|| Problem::not_found("There is no such order."))?;
+            let mut response = cached_json(&headers, Audience::Private, &serde_json::json!({ "data": order }));
+            if until.is_some() {
+                let said = if met { "met" } else { "timed-out" };
+                response.headers_mut().insert("x-order-wait", http::HeaderValue::from_static(said));
+            }
+            return Ok(response);
         }
-        Ok(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": order })))
     }
     .await;
     freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+}
+
+async fn read_order(state: &QueryApiState, order_id: Uuid) -> Result<Option<OrderView>, Problem> {
+    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let row = client
+        .query_opt(&format!("SELECT {COLUMNS} FROM order_view WHERE id = $1"), &[&order_id])
+        .await
+        .map_err(unavailable)?;
+    row.as_ref().map(OrderView::from_row).transpose().map_err(unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> Result<Option<Until>, Problem> {
+        until(&pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+    }
+
+    #[test]
+    fn a_wait_names_known_statuses_and_a_bounded_time() {
+        assert_eq!(query(&[]).expect("none"), None);
+        let wanted = query(&[("until", "fulfilled, failed,expired")]).expect("statuses").expect("a wait");
+        assert_eq!(wanted.statuses, ["fulfilled", "failed", "expired"]);
+        assert_eq!(wanted.wait, std::time::Duration::from_secs(10));
+        let short = query(&[("until", "paid"), ("wait", "2")]).expect("a wait").expect("a wait");
+        assert_eq!(short.wait, std::time::Duration::from_secs(2));
+        for (bad, named) in [
+            (vec![("until", "shipped")], "until"),
+            (vec![("until", ",")], "until"),
+            (vec![("until", "paid"), ("wait", "26")], "wait"),
+            (vec![("until", "paid"), ("wait", "0")], "wait"),
+            (vec![("wait", "5")], "wait"),
+        ] {
+            let refused = query(&bad).expect_err("refused");
+            assert_eq!(refused.errors[0].field, named, "{bad:?}");
+        }
+    }
 }

@@ -15,7 +15,7 @@ pub(crate) fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Opti
 /// Query parameter `name` as an id, if given; anything else is `400` naming it.
 pub(crate) fn uuid_param(params: &HashMap<String, String>, name: &str) -> Result<Option<uuid::Uuid>, Problem> {
     param(params, name)
-        .map(|value| value.parse().map_err(|_| Problem::malformed(format!("{name} must be an id."))))
+        .map(|value| value.parse().map_err(|_| Problem::invalid_param(name, "must be an id")))
         .transpose()
 }
 
@@ -24,7 +24,7 @@ pub(crate) fn date_param(params: &HashMap<String, String>, name: &str) -> Result
     let format = time::macros::format_description!("[year]-[month]-[day]");
     param(params, name)
         .map(|value| {
-            time::Date::parse(value, format).map_err(|_| Problem::malformed(format!("{name} must be a date.")))
+            time::Date::parse(value, format).map_err(|_| Problem::invalid_param(name, "must be a date (2026-11-30)"))
         })
         .transpose()
 }
@@ -45,14 +45,14 @@ impl PageRequest {
                     .parse::<i64>()
                     .ok()
                     .filter(|n| *n >= 1)
-                    .ok_or_else(|| Problem::malformed(format!("`{name}` must be a whole number from 1."))),
+                    .ok_or_else(|| Problem::invalid_param(name, "must be a whole number from 1")),
             }
         };
         let page = number("page", page, 1)?;
         let limit = number("limit", limit, default_limit)?.min(MAX_LIMIT);
         // Beyond this, the offset overflows what any list here could hold.
         if page > i64::MAX / MAX_LIMIT {
-            return Err(Problem::malformed("`page` is too large."));
+            return Err(Problem::invalid_param("page", "is too large"));
         }
         Ok(PageRequest { page, limit })
     }

@@ -55,7 +55,7 @@ pub(crate) async fn list(
         let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
         let status = param(&params, "status");
         if let Some(status) = status.filter(|status| !STATUSES.contains(status)) {
-            return Err(Problem::malformed(format!("status {status:?} is not one of {}.", STATUSES.join(", "))));
+            return Err(Problem::invalid_param("status", format!("{status:?} is not one of {}", STATUSES.join(", "))));
         }
         let course = uuid_param(&params, "course_id")?;
         let trainee = uuid_param(&params, "trainee_id")?;

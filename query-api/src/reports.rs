@@ -71,7 +71,7 @@ fn kinds(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, Proble
     let kinds: Vec<String> =
         listed.split(',').map(str::trim).filter(|kind| !kind.is_empty()).map(str::to_owned).collect();
     if let Some(unknown) = kinds.iter().find(|kind| !KINDS.contains(&kind.as_str())) {
-        return Err(Problem::malformed(format!("kind {unknown:?} is not one of {}.", KINDS.join(", "))));
+        return Err(Problem::invalid_param("kind", format!("{unknown:?} is not one of {}", KINDS.join(", "))));
     }
     Ok(Some(kinds))
 }
@@ -79,7 +79,7 @@ fn kinds(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, Proble
 fn one_of(params: &HashMap<String, String>, name: &str, allowed: &[&str]) -> Result<Option<String>, Problem> {
     match param(params, name) {
         Some(value) if !allowed.contains(&value) => {
-            Err(Problem::malformed(format!("{name} {value:?} is not one of {}.", allowed.join(", "))))
+            Err(Problem::invalid_param(name, format!("{value:?} is not one of {}", allowed.join(", "))))
         }
         value => Ok(value.map(str::to_owned)),
     }

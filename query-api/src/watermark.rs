@@ -79,6 +79,12 @@ impl Watermark {
         }
     }
 
+    /// Ticks on every projector notification (and poll): a reader waiting for a read model to change looks
+    /// again after each.
+    pub fn ticks(&self) -> watch::Receiver<u64> {
+        self.ticks.clone()
+    }
+
     async fn stream_included(&self, token: &ConsistencyToken) -> bool {
         let version = async {
             let client = self.read.pool().get().await.ok()?;

@@ -194,3 +194,53 @@ async fn text_the_database_cannot_hold_is_422_with_the_field_named_and_never_app
     let created = app.create_course(&token, "Rust für Anfänger — 入门 — مقدمة").await;
     assert_eq!(created.status, 201);
 }
+
+/// Every 400 names what was wrong, in one problem shape, whatever it was: a query parameter of the wrong shape,
+/// one the route does not read, a value outside its list, a missing or unknown body field, a path id, a
+/// header. Nothing is ignored silently.
+#[tokio::test]
+async fn every_bad_request_names_its_parameter_or_field() {
+    let app = TestApp::start().await;
+    let (_, instructor) = app.user(Role::Instructor);
+    let (_, admin) = app.user(Role::Admin);
+    let some_id = uuid::Uuid::now_v7();
+    let mut missing_title = TestApp::course_body("No title");
+    missing_title.as_object_mut().expect("an object").remove("title");
+    let mut unknown_field = TestApp::course_body("Extra");
+    unknown_field["price"]["cents"] = serde_json::json!(1);
+    let get = |path: String, token: &str| app.http.get(app.url(&path)).bearer_auth(token.to_owned());
+    let cases: Vec<(reqwest::RequestBuilder, Option<serde_json::Value>, &str)> = vec![
+        (get("/api/v1/courses?limit=x".into(), &instructor), None, "limit"),
+        (get("/api/v1/courses?colour=red".into(), &instructor), None, "colour"),
+        (get("/api/v1/courses?category=Nope".into(), &instructor), None, "category"),
+        (get("/api/v1/courses?page=0".into(), &instructor), None, "page"),
+        (get(format!("/api/v1/me/orders/{some_id}?until=shipped"), &admin), None, "until"),
+        (get("/api/v1/events?after=-1".into(), &admin), None, "after"),
+        (get("/api/v1/admin/dead-letters?subscriber=mailer".into(), &admin), None, "subscriber"),
+        (get("/api/v1/admin/users?role=wizard".into(), &admin), None, "role"),
+        (get("/api/v1/courses/not-an-id".into(), &instructor), None, "id"),
+        (
+            get("/api/v1/courses".into(), &instructor).header("x-consistency-token", "forged"),
+            None,
+            "X-Consistency-Token",
+        ),
+        (app.http.post(app.url("/api/v1/courses")).bearer_auth(&instructor), Some(missing_title), "title"),
+        (app.http.post(app.url("/api/v1/courses")).bearer_auth(&instructor), Some(unknown_field), "price.cents"),
+        (
+            app.http.post(app.url("/api/v1/courses?draft=true")).bearer_auth(&instructor),
+            Some(TestApp::course_body("A query on a command")),
+            "draft",
+        ),
+    ];
+    let before = app.event_count().await;
+    for (request, body, field) in cases {
+        let answer = app.send(request, body.as_ref()).await;
+        assert_eq!(answer.status, 400, "{field}: {:?}", answer.body);
+        assert_eq!(answer.header("content-type"), Some("application/problem+json"), "{field}");
+        assert_eq!(answer.body["code"], "malformed_request", "{field}");
+        assert_eq!(answer.body["errors"][0]["field"], field, "{:?}", answer.body);
+        assert!(answer.body["errors"][0]["message"].as_str().is_some_and(|m| !m.is_empty()), "{:?}", answer.body);
+        assert!(answer.body["detail"].as_str().is_some_and(|d| d.contains(field)), "{:?}", answer.body);
+    }
+    assert_eq!(app.event_count().await, before, "nothing changed");
+}

@@ -45,9 +45,18 @@ async fn a_buyer_pays_with_4242_in_a_real_browser_and_is_enrolled_while_0002_is_
     browser.close().await;
     assert!(back.contains(&format!("/orders/{}", paid.id())) && back.contains("checkout=success"), "{back}");
 
+    // The page the browser came back to waits (bounded) for the order's outcome instead of polling.
     let path = format!("/api/v1/me/orders/{}", paid.id());
-    let fulfilled = eventually(&app, &path, &token, |body| body["data"]["status"] == "fulfilled").await;
+    let waited = get_as(&app, &format!("{path}?until=fulfilled,failed,expired&wait=20"), &token).await;
+    assert_eq!((waited.status, waited.header("x-order-wait")), (200, Some("met")), "{:?}", waited.body);
+    let fulfilled = waited.body;
+    assert_eq!(fulfilled["data"]["status"], "fulfilled");
     assert_eq!(fulfilled["data"]["total"]["amount_cents"], 1999);
+    let started = std::time::Instant::now();
+    let declined_wait = get_as(&app, &format!("/api/v1/me/orders/{}?until=paid&wait=1", declined.id()), &token).await;
+    assert_eq!((declined_wait.status, declined_wait.header("x-order-wait")), (200, Some("timed-out")));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "it waited for the time asked");
+    assert_eq!(declined_wait.body["data"]["status"], "awaiting_payment");
     let enrolled = get_as(&app, &format!("/api/v1/me/enrollments/{course_id}"), &token).await;
     assert_eq!(enrolled.status, 200, "{:?}", enrolled.body);
     let declined_order = get_as(&app, &format!("/api/v1/me/orders/{}", declined.id()), &token).await;
