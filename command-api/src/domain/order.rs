@@ -214,7 +214,20 @@ pub fn decide(order: &Order, actor: Option<&Actor>, command: OrderCommand) -> Re
             let total_cents = lines.iter().map(|line| line.price_cents).sum();
             let placed =
                 OrderPlaced { order_id, trainee_id: actor.user_id, method, lines, total_cents, currency, rate_ppm };
-            Ok(vec![Event::OrderPlaced(placed)])
+            if total_cents > 0 {
+                return Ok(vec![Event::OrderPlaced(placed)]);
+            }
+            // Nothing to pay (free courses, full discounts): paid as placed, with no wallet debit or card
+            // checkout (a provider refuses a zero charge); the checkout saga enrols as for any paid order.
+            let paid = OrderPaid {
+                order_id,
+                trainee_id: actor.user_id,
+                method,
+                amount_cents: 0,
+                currency: events::currency::BASE.to_owned(),
+                payment_reference: None,
+            };
+            Ok(vec![Event::OrderPlaced(placed), Event::OrderPaid(paid)])
         }
         OrderCommand::AttachCheckoutSession { session_id, url, expires_at } => match order.status {
             S::Placed if order.method == Some(PaymentMethod::Card) => {

@@ -28,7 +28,7 @@ use crate::domain::cart::CourseList;
 use crate::domain::course::Course;
 use crate::domain::enrollment::{self, Enrollment, EnrollmentRejection};
 use crate::domain::fx::FxRate;
-use crate::domain::order::{self, Order, OrderCommand};
+use crate::domain::order::{self, Order, OrderCommand, OrderStatus};
 use crate::domain::wallet::{self, Wallet, WalletCommand};
 use crate::stream_cache::Folded;
 
@@ -112,6 +112,8 @@ pub(crate) async fn place(
     let order_id = placed.data.get("id").and_then(|id| id.as_str()).and_then(|id| id.parse().ok()).unwrap_or(order_id);
     let order = load_aggregate::<Order>(&state, &order_stream(order_id)).await?.state;
     let whole = match method {
+        // Nothing to pay: paid as placed, no debit and no checkout.
+        _ if order.status == OrderStatus::Paid => answer(placed, &order, "paid", None),
         PaymentMethod::Wallet => {
             let (payment, accepted) = settle_wallet_order(&state, actor.into(), &headers, &order).await?;
             match payment {

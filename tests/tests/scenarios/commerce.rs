@@ -354,3 +354,29 @@ async fn a_paid_order_whose_event_never_reached_the_sagas_is_fulfilled_by_their_
     assert_eq!(get_as(&app, &format!("/api/v1/me/enrollments/{course_id}"), &token).await.status, 200);
     running.abort();
 }
+
+/// A cart with nothing to pay (a free course) is paid as it is placed, by either method: no wallet debit, no card
+/// checkout a real provider would refuse for a zero amount, and the course is enrolled as any bought one.
+#[tokio::test]
+async fn an_order_with_nothing_to_pay_enrols_without_a_payment() {
+    let app = TestApp::start().await;
+    let _sagas = app.start_sagas();
+    let (free, _) = published_course(&app, "freeteacher", 0).await;
+    for (name, method) in [("freewallet", "wallet"), ("freecard", "card")] {
+        let (_, token) = trainee(&app, name).await;
+        assert_eq!(add_to_cart(&app, &token, free).await.status, 201);
+        let placed = app.post("/api/v1/orders", &token, Some(&json!({ "method": method, "country": "US" }))).await;
+        assert_eq!(placed.status, 201, "{method}: {:?}", placed.body);
+        assert_eq!(placed.body["data"]["status"], "paid", "{method}: {:?}", placed.body);
+        assert_eq!(placed.body["data"]["total"]["amount_cents"], 0);
+        assert!(placed.body["data"]["checkout"].is_null(), "{method}: no checkout page for nothing");
+        let path = format!("/api/v1/me/orders/{}?until=fulfilled&wait=20", placed.id());
+        let fulfilled = get_as(&app, &path, &token).await;
+        assert_eq!(fulfilled.header("x-order-wait"), Some("met"), "{method}: {:?}", fulfilled.body);
+        let enrolled = get_as(&app, &format!("/api/v1/me/enrollments/{free}"), &token).await;
+        assert_eq!(enrolled.status, 200, "{method}: {:?}", enrolled.body);
+    }
+    let debits = app.database.count("SELECT count(*) FROM events WHERE event_type = 'WalletDebited'").await;
+    let sessions = app.database.count("SELECT count(*) FROM events WHERE event_type = 'CheckoutSessionCreated'").await;
+    assert_eq!((debits, sessions), (0, 0));
+}

@@ -82,6 +82,26 @@ fn an_order_is_priced_from_the_courses_with_the_day_s_discount_and_totals_its_li
 }
 
 #[test]
+fn an_order_with_nothing_to_pay_is_paid_as_it_is_placed_by_either_method() {
+    for method in [PaymentMethod::Card, PaymentMethod::Wallet] {
+        let events = decide(&Order::default(), Some(&trainee()), place(method, vec![course(10, 0), course(11, 0)]))
+            .expect("placed");
+        assert!(matches!(&events[..], [Event::OrderPlaced(_), Event::OrderPaid(paid)]
+            if paid.amount_cents == 0 && paid.method == method && paid.payment_reference.is_none()));
+        let order = events.iter().fold(Order::default(), Order::evolve);
+        assert_eq!(order.status, OrderStatus::Paid);
+        let checkout = OrderCommand::AttachCheckoutSession {
+            session_id: "cs_1".into(),
+            url: "http://pay/cs_1".into(),
+            expires_at: datetime!(2026-11-30 13:00 UTC),
+        };
+        assert!(decide(&order, None, checkout).is_err(), "no checkout for an order with nothing to pay");
+    }
+    let priced = decide(&Order::default(), Some(&trainee()), place(PaymentMethod::Card, vec![course(10, 1)]));
+    assert_eq!(priced.expect("placed").len(), 1, "a cent is paid as usual");
+}
+
+#[test]
 fn an_empty_cart_a_course_not_for_sale_or_another_role_places_nothing() {
     let refused = decide(&Order::default(), Some(&trainee()), place(PaymentMethod::Card, Vec::new()));
     assert_eq!(refused, Err(OrderRejection::EmptyCart));
