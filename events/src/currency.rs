@@ -18,6 +18,17 @@ pub fn is_circulating(code: &str) -> bool {
     Currency::from_code(code).is_some_and(|currency| circulating(&currency))
 }
 
+/// The digits of `code`'s minor unit (ISO 4217): 2 for EUR and USD, 0 for JPY, 3 for KWD; 2 for a code
+/// ISO 4217 gives none.
+pub fn exponent(code: &str) -> u32 {
+    Currency::from_code(code).and_then(|currency| currency.exponent()).map_or(2, u32::from)
+}
+
+/// `code` as the crate's own `'static` string, when ISO 4217 knows it.
+pub fn static_code(code: &str) -> Option<&'static str> {
+    Currency::from_code(code).map(|currency| currency.code())
+}
+
 /// The circulating currency of an ISO 3166 alpha-2 country code (case-insensitive).
 pub fn of_country(country: &str) -> Option<&'static str> {
     let country = Country::from_str(&country.trim().to_ascii_uppercase()).ok()?;
@@ -27,6 +38,12 @@ pub fn of_country(country: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_currency_has_the_minor_unit_iso_4217_gives_it() {
+        assert_eq!((exponent("EUR"), exponent("USD"), exponent("JPY"), exponent("KWD")), (2, 2, 0, 3));
+        assert_eq!(exponent("XXX"), 2, "no minor unit given: hundredths");
+    }
 
     #[test]
     fn countries_map_to_their_circulating_currency() {

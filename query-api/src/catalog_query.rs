@@ -257,7 +257,7 @@ mod tests {
     #[test]
     fn searches_escape_like_wildcards_and_prices_convert_to_usd() {
         let parsed = query(&[("search", "100%_off"), ("price_max", "18.40")]).expect("valid");
-        let conditions = parsed.conditions(Display { currency: "EUR", rate_ppm: 920_000 }, "true", true);
+        let conditions = parsed.conditions(Display { currency: "EUR", rate_ppm: 920_000, exponent: 2 }, "true", true);
         assert_eq!(conditions.clauses.len(), 3);
         assert!(format!("{:?}", conditions.params[0]).contains(r"100\\%\\_off"));
         assert!(format!("{:?}", conditions.params[1]).contains("2000"));

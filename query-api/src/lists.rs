@@ -51,7 +51,17 @@ async fn list(
 ) -> Result<Response, Problem> {
     let page = PageRequest::from_query(params, DEFAULT_LIMIT)?;
     let client = state.read.pool().get().await.map_err(unavailable)?;
-    let display = Display::for_country(&client, param(params, "country")).await.map_err(unavailable)?;
+    // The country asked for, else the trainee's own (their profile's), so that the cart shows the currency the
+    // order will state.
+    let country = match param(params, "country") {
+        Some(country) => Some(country.to_owned()),
+        None => client
+            .query_opt("SELECT country FROM user_directory WHERE id = $1", &[&actor.user_id])
+            .await
+            .map_err(unavailable)?
+            .and_then(|row| row.get::<_, Option<String>>(0)),
+    };
+    let display = Display::for_country(&client, country.as_deref()).await.map_err(unavailable)?;
     let listed = format!("{COURSE_SELECT} JOIN {table} i ON i.course_id = c.id WHERE i.trainee_id = $1");
     let rows = client
         .query(

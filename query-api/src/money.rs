@@ -1,5 +1,6 @@
 //! Display prices (D8): stored amounts are USD cents; a read converts them into the currency of the caller's
-//! `country` with the current `fx_rates`. An unknown country or a missing rate shows USD, labelled USD.
+//! `country` with the current `fx_rates`, in that currency's own minor unit (ISO 4217: cents of a euro, whole
+//! yen, fils of a Kuwaiti dinar). An unknown country or a missing rate shows USD, labelled USD.
 
 use deadpool_postgres::Client;
 use serde::Serialize;
@@ -8,19 +9,34 @@ const PPM: i128 = 1_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct Money {
+    /// In the currency's own minor unit (ISO 4217): cents of USD or EUR, whole yen, fils of KWD.
     pub amount_cents: i64,
     pub currency: &'static str,
 }
 
-/// The currency a read shows its prices in, and how many millionths of it one US cent is worth.
+/// The currency a read shows its prices in, how many millionths of it one US dollar is worth, and the digits
+/// of its minor unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Display {
     pub currency: &'static str,
     pub rate_ppm: i64,
+    pub exponent: u32,
 }
 
 impl Display {
-    pub const USD: Display = Display { currency: "USD", rate_ppm: 1_000_000 };
+    pub const USD: Display = Display { currency: "USD", rate_ppm: 1_000_000, exponent: 2 };
+
+    /// The display an order recorded (its currency and the rate of that day); an unknown code shows USD.
+    pub fn kept(currency: &str, rate_ppm: i64) -> Display {
+        match iso_code(currency) {
+            Some(code) if code != "USD" && rate_ppm > 0 => Display::of(code, rate_ppm),
+            _ => Display::USD,
+        }
+    }
+
+    fn of(currency: &'static str, rate_ppm: i64) -> Display {
+        Display { currency, rate_ppm, exponent: events::currency::exponent(currency) }
+    }
 
     /// Loads the rate of `country`'s currency; USD when the country or its rate is unknown.
     pub async fn for_country(client: &Client, country: Option<&str>) -> Result<Display, tokio_postgres::Error> {
@@ -29,22 +45,29 @@ impl Display {
         };
         let statement = client.prepare_cached("SELECT rate_ppm FROM fx_rates WHERE currency = $1").await?;
         Ok(match client.query_opt(&statement, &[&currency]).await? {
-            Some(row) => Display { currency, rate_ppm: row.try_get(0)? },
+            Some(row) => Display::of(currency, row.try_get(0)?),
             None => Display::USD,
         })
     }
 
-    /// USD cents in this currency's minor units, rounded half up.
+    /// USD cents in this currency's own minor unit, rounded half up.
     pub fn show(self, usd_cents: i64) -> Money {
-        let converted = (i128::from(usd_cents) * i128::from(self.rate_ppm) + PPM / 2) / PPM;
+        let scale = 10_i128.pow(self.exponent);
+        let whole = PPM * 100;
+        let converted = (i128::from(usd_cents) * i128::from(self.rate_ppm) * scale + whole / 2) / whole;
         Money { amount_cents: i64::try_from(converted).unwrap_or(i64::MAX), currency: self.currency }
     }
 
-    /// An amount in this currency's minor units as USD cents, for filters (rounded down).
-    pub fn to_usd_cents(self, local_cents: i64) -> i64 {
-        let usd = i128::from(local_cents) * PPM / i128::from(self.rate_ppm.max(1));
+    /// An amount in hundredths of this currency's unit (a filter's `19.99`) as USD cents, rounded down.
+    pub fn to_usd_cents(self, local_hundredths: i64) -> i64 {
+        let usd = i128::from(local_hundredths) * PPM / i128::from(self.rate_ppm.max(1));
         i64::try_from(usd).unwrap_or(i64::MAX)
     }
+}
+
+/// `code` as the static code of a circulating currency.
+fn iso_code(code: &str) -> Option<&'static str> {
+    events::currency::is_circulating(code).then(|| events::currency::static_code(code)).flatten()
 }
 
 /// The price after `percent` off, rounded half up to the cent (R11).
@@ -59,12 +82,21 @@ mod tests {
 
     #[test]
     fn conversion_rounds_half_up_and_filters_convert_back_down() {
-        let euro = Display { currency: "EUR", rate_ppm: 920_000 };
+        let euro = Display::of("EUR", 920_000);
         assert_eq!(euro.show(1999), Money { amount_cents: 1839, currency: "EUR" }, "18.3908 rounds to 18.39");
         assert_eq!(euro.show(1250), Money { amount_cents: 1150, currency: "EUR" });
-        assert_eq!(Display { currency: "EGP", rate_ppm: 48_500_000 }.show(1999).amount_cents, 96_952);
+        assert_eq!(Display::of("EGP", 48_500_000).show(1999).amount_cents, 96_952);
         assert_eq!(euro.to_usd_cents(1840), 2000);
         assert_eq!(Display::USD.show(1999).amount_cents, 1999);
+    }
+
+    #[test]
+    fn each_currency_is_shown_in_its_own_minor_unit() {
+        let yen = Display::of("JPY", 150_000_000);
+        assert_eq!(yen.show(1999), Money { amount_cents: 2999, currency: "JPY" }, "¥2,998.50 rounds to ¥2,999");
+        assert_eq!(yen.to_usd_cents(299_900), 1999, "a filter's 2999 yen is USD 19.99");
+        let dinar = Display::of("KWD", 307_000);
+        assert_eq!(dinar.show(1999).amount_cents, 6137, "KWD 6.13693 is 6137 fils");
     }
 
     #[test]

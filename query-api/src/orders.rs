@@ -18,7 +18,7 @@ use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
 use crate::courses::unavailable;
-use crate::money::Money;
+use crate::money::{Display, Money};
 use crate::page::{ListEnvelope, PageRequest, param, uuid_param};
 
 const DEFAULT_LIMIT: i64 = 10;
@@ -36,9 +36,11 @@ pub(crate) struct OrderView {
     /// `{course_id, instructor_id, title, list_price_cents, discount_percent, price_cents}` in USD cents.
     lines: Vec<Value>,
     total: Money,
-    /// The currency the order was shown in and its rate then, in millionths per US dollar.
+    /// The currency the order was shown in and its rate then, in millionths per US dollar: the order is charged
+    /// in US dollars (`total`), and `shown_total` states what that was in the trainee's currency.
     shown_currency: String,
     shown_rate_ppm: i64,
+    shown_total: Money,
     /// Where a card order is paid, while it waits for payment.
     checkout_url: Option<String>,
     failure: Option<String>,
@@ -52,6 +54,7 @@ pub(crate) struct OrderView {
 impl OrderView {
     fn from_row(row: &Row) -> Result<Self, tokio_postgres::Error> {
         let lines: Value = row.try_get("lines")?;
+        let shown = Display::kept(row.try_get("currency")?, row.try_get("rate_ppm")?);
         let status: String = row.try_get("status")?;
         let url: Option<String> = row.try_get("checkout_url")?;
         Ok(OrderView {
@@ -65,6 +68,7 @@ impl OrderView {
                 _ => Vec::new(),
             },
             total: Money { amount_cents: row.try_get("total_cents")?, currency: "USD" },
+            shown_total: shown.show(row.try_get("total_cents")?),
             shown_currency: row.try_get("currency")?,
             shown_rate_ppm: row.try_get("rate_ppm")?,
             failure: row.try_get("failure")?,

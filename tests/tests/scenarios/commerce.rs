@@ -380,3 +380,49 @@ async fn an_order_with_nothing_to_pay_enrols_without_a_payment() {
     let sessions = app.database.count("SELECT count(*) FROM events WHERE event_type = 'CheckoutSessionCreated'").await;
     assert_eq!((debits, sessions), (0, 0));
 }
+
+/// Money as a trainee reads it: the cart shows the trainee's own currency without being asked, each currency
+/// in its own minor unit (whole yen), and the order, charged in US dollars, states what that was in the
+/// currency the trainee was shown.
+#[tokio::test]
+async fn the_cart_shows_the_trainee_s_currency_and_the_order_states_the_conversion() {
+    let app = TestApp::start().await;
+    let _sagas = app.start_sagas();
+    let (_, admin) = app.user(Role::Admin);
+    for (currency, rate) in [("EUR", 0.92), ("JPY", 150.0)] {
+        let set = app
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/admin/fx-rates/{currency}"),
+                &admin,
+                Some(&json!({ "rate": rate })),
+            )
+            .await;
+        assert_eq!(set.status, 200, "{:?}", set.body);
+    }
+    let (course, _) = published_course(&app, "moneyteacher", 1999).await;
+    let body = json!({ "email": "anna@example.com", "username": "anna", "password": "correct horse battery",
+                       "name": "Anna", "country": "de" });
+    let registered = app.send(app.http.post(app.url("/api/v1/auth/register")), Some(&body)).await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let token = app.keys.issue(registered.id(), Role::IndividualTrainee, Duration::from_secs(600)).expect("signs");
+    credit(&app, registered.id(), 5_000).await;
+    let added = add_to_cart(&app, &token, course).await;
+    assert_eq!(added.status, 201, "{:?}", added.body);
+
+    let cart = eventually(&app, "/api/v1/me/cart", &token, |body| body["total_results"] == 1).await;
+    assert_eq!(cart["total"], json!({ "amount_cents": 1839, "currency": "EUR" }), "the profile's country: {cart}");
+    let yen = get_as(&app, "/api/v1/me/cart?country=JP", &token).await;
+    assert_eq!(yen.body["total"], json!({ "amount_cents": 2999, "currency": "JPY" }), "whole yen: {:?}", yen.body);
+
+    let placed = app.post("/api/v1/orders", &token, Some(&json!({ "method": "wallet", "country": "DE" }))).await;
+    assert_eq!(placed.status, 201, "{:?}", placed.body);
+    let order = get_as(&app, &format!("/api/v1/me/orders/{}?until=fulfilled&wait=20", placed.id()), &token).await;
+    assert_eq!(order.body["data"]["total"], json!({ "amount_cents": 1999, "currency": "USD" }));
+    assert_eq!(
+        order.body["data"]["shown_total"],
+        json!({ "amount_cents": 1839, "currency": "EUR" }),
+        "{:?}",
+        order.body
+    );
+}
