@@ -24,6 +24,28 @@ pub fn exponent(code: &str) -> u32 {
     Currency::from_code(code).and_then(|currency| currency.exponent()).map_or(2, u32::from)
 }
 
+/// `usd_cents` in `code`'s own minor unit at `rate_ppm` (millionths of `code` per US dollar), rounded half up:
+/// the one conversion every price shown and every order's statement use.
+pub fn to_minor(usd_cents: i64, rate_ppm: i64, code: &str) -> i64 {
+    let scale = 10_i128.pow(exponent(code));
+    let whole = 100_i128 * 1_000_000;
+    let converted = (i128::from(usd_cents) * i128::from(rate_ppm) * scale + whole / 2) / whole;
+    i64::try_from(converted).unwrap_or(i64::MAX)
+}
+
+/// `amount` of `code`'s minor unit as people read it: `EUR 18.39`, `JPY 2999`, `KWD 6.137`.
+pub fn format(amount: i64, code: &str) -> String {
+    let digits = exponent(code);
+    if digits == 0 {
+        return format!("{code} {amount}");
+    }
+    let scale = 10_i64.pow(digits);
+    let sign = if amount < 0 { "-" } else { "" };
+    let amount = amount.unsigned_abs();
+    let scale = scale.unsigned_abs();
+    format!("{code} {sign}{}.{:0width$}", amount / scale, amount % scale, width = digits as usize)
+}
+
 /// `code` as the crate's own `'static` string, when ISO 4217 knows it.
 pub fn static_code(code: &str) -> Option<&'static str> {
     Currency::from_code(code).map(|currency| currency.code())
@@ -38,6 +60,18 @@ pub fn of_country(country: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_convert_and_read_in_each_currency_s_own_minor_unit() {
+        assert_eq!(to_minor(1999, 920_000, "EUR"), 1839);
+        assert_eq!(to_minor(1999, 150_000_000, "JPY"), 2999, "2998.5 yen rounds up");
+        assert_eq!(to_minor(1999, 307_000, "KWD"), 6137);
+        assert_eq!(
+            (format(1839, "EUR"), format(2999, "JPY"), format(6137, "KWD")),
+            ("EUR 18.39".to_owned(), "JPY 2999".to_owned(), "KWD 6.137".to_owned())
+        );
+        assert_eq!(format(-5, "USD"), "USD -0.05");
+    }
 
     #[test]
     fn a_currency_has_the_minor_unit_iso_4217_gives_it() {

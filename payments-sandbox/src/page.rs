@@ -97,10 +97,15 @@ fn checkout(session: &Session, form: &CardForm, error: Option<&str>, status: Sta
          <input id=\"cvc\" name=\"cvc\" inputmode=\"numeric\" autocomplete=\"cc-csc\" placeholder=\"123\" required></div>\n</div>\n\
          <label for=\"cardholder\">Name on card</label>\n\
          <input id=\"cardholder\" name=\"cardholder\" autocomplete=\"cc-name\" value=\"{cardholder}\">\n\
-         <button id=\"pay\" type=\"submit\">Pay {total}</button>\n</form>\n\
+         <button id=\"pay\" type=\"submit\">Pay {total}</button>\n{message}</form>\n\
          <p class=\"note\">Test mode: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined; \
          any future expiry and any CVC.</p>\n{cancel}",
         error = error.unwrap_or_default(),
+        message = session
+            .submit_message
+            .as_deref()
+            .map(|message| format!("<p id=\"message\">{}</p>\n", escape(message)))
+            .unwrap_or_default(),
         expiry = escape(&form.expiry),
         cardholder = escape(&form.cardholder),
         cancel = cancel_link(session),
@@ -204,6 +209,7 @@ mod tests {
             cancel_url: Some("https://shop.test/cart?a=1&b=\"2\"".to_owned()),
             status: Status::Open,
             payment_intent: None,
+            submit_message: Some("Charged in US dollars: <about EUR 18.39>.".to_owned()),
         };
         let response =
             checkout(&session, &CardForm::default(), Some("Your card was declined."), StatusCode::PAYMENT_REQUIRED);
@@ -214,6 +220,7 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(html.contains("href=\"https://shop.test/cart?a=1&amp;b=&quot;2&quot;\""));
         assert!(html.contains("<form method=\"post\" action=\"/pay/cs_test_1\">"));
+        assert!(html.contains("<p id=\"message\">Charged in US dollars: &lt;about EUR 18.39&gt;.</p>"), "{html}");
         assert!(html.contains("<button id=\"pay\" type=\"submit\">Pay USD 20.00</button>"));
         assert!(html.contains("<p id=\"error\" role=\"alert\">Your card was declined.</p>"));
     }

@@ -21,6 +21,7 @@ struct Sent {
     expires_at: Option<String>,
     metadata: BTreeMap<String, String>,
     line_items: BTreeMap<usize, SentLineItem>,
+    submit_message: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +50,7 @@ fn read(body: &[u8]) -> Result<Sent, ApiError> {
             ("client_reference_id", []) => &mut sent.client_reference_id,
             ("customer_email", []) => &mut sent.customer_email,
             ("expires_at", []) => &mut sent.expires_at,
+            ("custom_text", ["submit", "message"]) => &mut sent.submit_message,
             ("metadata", [name]) => {
                 match value {
                     Some(value) => sent.metadata.insert((*name).to_owned(), value),
@@ -153,6 +155,7 @@ impl Sent {
             customer_email: self.customer_email,
             expires_at,
             metadata: self.metadata,
+            submit_message: self.submit_message,
             currency: currency.unwrap_or_default(),
             line_items,
             amount_total,

@@ -53,6 +53,8 @@ pub(crate) struct Session {
     pub(crate) cancel_url: Option<String>,
     pub(crate) status: Status,
     pub(crate) payment_intent: Option<String>,
+    /// Shown by the pay button (`custom_text[submit][message]`).
+    pub(crate) submit_message: Option<String>,
 }
 
 impl Session {
@@ -86,6 +88,7 @@ impl Session {
             "metadata": self.metadata,
             "client_reference_id": self.client_reference_id,
             "customer_email": self.customer_email,
+            "custom_text": { "submit": self.submit_message.as_ref().map(|message| serde_json::json!({ "message": message })) },
             "status": self.status.as_str(),
             "payment_status": if paid { "paid" } else { "unpaid" },
             "payment_intent": self.payment_intent,

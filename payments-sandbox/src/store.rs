@@ -111,6 +111,7 @@ mod tests {
             cancel_url: None,
             status: Status::Open,
             payment_intent: None,
+            submit_message: None,
         }
     }
 

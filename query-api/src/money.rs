@@ -52,10 +52,10 @@ impl Display {
 
     /// USD cents in this currency's own minor unit, rounded half up.
     pub fn show(self, usd_cents: i64) -> Money {
-        let scale = 10_i128.pow(self.exponent);
-        let whole = PPM * 100;
-        let converted = (i128::from(usd_cents) * i128::from(self.rate_ppm) * scale + whole / 2) / whole;
-        Money { amount_cents: i64::try_from(converted).unwrap_or(i64::MAX), currency: self.currency }
+        Money {
+            amount_cents: events::currency::to_minor(usd_cents, self.rate_ppm, self.currency),
+            currency: self.currency,
+        }
     }
 
     /// An amount in hundredths of this currency's unit (a filter's `19.99`) as USD cents, rounded down.

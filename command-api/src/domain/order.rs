@@ -44,6 +44,8 @@ pub struct Order {
     pub method: Option<PaymentMethod>,
     pub lines: Vec<OrderLine>,
     pub total_cents: i64,
+    /// The currency the trainee was shown the order in, and its rate that day (millionths per US dollar).
+    pub shown: Option<(String, i64)>,
     pub session_id: Option<String>,
     /// The provider's page where the order is paid, while it waits for payment.
     pub checkout_url: Option<String>,
@@ -65,6 +67,7 @@ impl Aggregate for Order {
                 self.method = Some(placed.method);
                 self.lines.clone_from(&placed.lines);
                 self.total_cents = placed.total_cents;
+                self.shown = Some((placed.currency.clone(), placed.rate_ppm));
             }
             Event::CheckoutSessionCreated(created) => {
                 self.status = OrderStatus::AwaitingPayment;
@@ -192,6 +195,24 @@ pub fn instructor_share(price_cents: i64) -> i64 {
 /// D3: on a refund the instructor gives back exactly what they were credited but floor(0.24 x price).
 pub fn instructor_clawback(price_cents: i64) -> i64 {
     instructor_share(price_cents) - price_cents * INSTRUCTOR_KEEPS_ON_REFUND_PERCENT / 100
+}
+
+impl Order {
+    /// What the order says of its charge beside the amount: it is charged in US dollars, and this is that total
+    /// in the currency the trainee was shown (`None` when that was US dollars).
+    pub fn conversion(&self) -> Option<String> {
+        let (currency, rate_ppm) = self.shown.as_ref()?;
+        if currency == events::currency::BASE || *rate_ppm <= 0 {
+            return None;
+        }
+        let shown = events::currency::to_minor(self.total_cents, *rate_ppm, currency);
+        Some(format!(
+            "Charged in US dollars: {}, which is {} at the rate of the order's day ({} {currency} per USD).",
+            events::currency::format(self.total_cents, events::currency::BASE),
+            events::currency::format(shown, currency),
+            *rate_ppm as f64 / 1_000_000.0,
+        ))
+    }
 }
 
 /// Decides `command` on `order`. `actor` is `None` for the sagas and the payment webhook.

@@ -156,6 +156,8 @@ pub(crate) struct OrderAnswer {
     total: MoneyAnswer,
     /// Card orders: the provider's checkout page to send the browser to.
     checkout: Option<CheckoutAnswer>,
+    /// The total in the currency the trainee was shown, at that day's rate.
+    shown_total: MoneyAnswer,
     version: i64,
 }
 
@@ -182,6 +184,11 @@ fn answer(mut accepted: Accepted, order: &Order, status: &str, checkout: Option<
         "total": { "amount_cents": order.total_cents, "currency": "USD" },
         "version": accepted.token.stream_version,
     });
+    // The total in the currency the trainee was shown, at that day's rate: the order is charged in US dollars.
+    if let Some((currency, rate_ppm)) = order.shown.as_ref().filter(|(_, rate)| *rate > 0) {
+        let amount = events::currency::to_minor(order.total_cents, *rate_ppm, currency);
+        accepted.data["shown_total"] = serde_json::json!({ "amount_cents": amount, "currency": currency });
+    }
     if let Some(checkout) = checkout {
         accepted.data["checkout"] = checkout;
     }

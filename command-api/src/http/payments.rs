@@ -76,6 +76,7 @@ pub(crate) async fn open_checkout(
         cancel_url: format!("{return_to}?checkout=cancelled"),
         expires_at: expires_at(order, payments.checkout_ttl),
         customer_email: None,
+        note: order.conversion(),
     };
     let session = payments.provider.create_checkout_session(&request).await.map_err(|error| match error {
         PaymentError::Unavailable(_) => Problem::unavailable().because(error),

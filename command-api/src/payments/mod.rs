@@ -27,6 +27,9 @@ pub struct CheckoutRequest {
     /// value, so it is decided once per order and kept, not computed again.
     pub expires_at: time::OffsetDateTime,
     pub customer_email: Option<String>,
+    /// A sentence shown on the provider's page by the pay button (Stripe: `custom_text[submit][message]`): the
+    /// order's total in the currency the trainee was shown.
+    pub note: Option<String>,
 }
 
 /// One line of the order, charged once.

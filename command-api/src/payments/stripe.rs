@@ -134,6 +134,9 @@ fn form(request: &CheckoutRequest) -> String {
     if let Some(email) = &request.customer_email {
         form.append_pair("customer_email", email);
     }
+    if let Some(note) = &request.note {
+        form.append_pair("custom_text[submit][message]", note);
+    }
     for (index, line) in request.lines.iter().enumerate() {
         form.append_pair(&format!("line_items[{index}][quantity]"), "1")
             .append_pair(&format!("line_items[{index}][price_data][currency]"), &currency)
@@ -187,6 +190,7 @@ mod tests {
             cancel_url: "https://learnlog.test/cart".to_owned(),
             expires_at: time::OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("a time"),
             customer_email: Some("ada@learnlog.test".to_owned()),
+            note: Some("Charged in US dollars: USD 24.99, which is EUR 22.99.".to_owned()),
         };
         let body = form(&request);
         let pairs: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
@@ -197,6 +201,10 @@ mod tests {
         assert_eq!(value("metadata[order_id]"), Some(order_id.to_string().as_str()));
         assert_eq!(value("expires_at"), Some("1700000000"));
         assert_eq!(value("customer_email"), Some("ada@learnlog.test"));
+        assert_eq!(
+            value("custom_text[submit][message]"),
+            Some("Charged in US dollars: USD 24.99, which is EUR 22.99.")
+        );
         assert_eq!(value("line_items[0][quantity]"), Some("1"));
         assert_eq!(value("line_items[0][price_data][currency]"), Some("usd"));
         assert_eq!(value("line_items[0][price_data][unit_amount]"), Some("1999"));
