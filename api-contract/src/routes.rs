@@ -125,6 +125,8 @@ pub struct Operation {
     pub answer: Option<BodySchema>,
     /// A success answers `204` with no body.
     pub no_content: bool,
+    /// A success answers bytes of this media type (a PDF, NDJSON) instead of JSON.
+    pub media: Option<&'static str>,
 }
 
 /// The schema of a request body type, with the schemas it refers to.
@@ -186,6 +188,7 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
             query: &[],
             answer: None,
             no_content: false,
+            media: None,
         });
         self
     }
@@ -249,6 +252,14 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
         self
     }
 
+    /// The route registered last answers a success with bytes of `media_type`, not JSON.
+    pub fn answers_media(mut self, media_type: &'static str) -> Self {
+        if let Some(operation) = self.operations.last_mut() {
+            operation.media = Some(media_type);
+        }
+        self
+    }
+
     /// The route registered last reads these query parameters.
     pub fn query(mut self, names: &'static [&'static str]) -> Self {
         if let Some(operation) = self.operations.last_mut() {
@@ -286,6 +297,58 @@ fn http_method(method: &Method) -> HttpMethod {
     }
 }
 
+/// `getApiV1CoursesIdPublish`-like: the method and the path's words, for client generators.
+fn operation_id(method: &Method, path: &str) -> String {
+    let words =
+        path.split(['/', '-', '_', '{', '}', '*']).filter(|word| !word.is_empty() && *word != "api" && *word != "v1");
+    words.fold(method.as_str().to_ascii_lowercase(), |mut id, word| {
+        let mut letters = word.chars();
+        if let Some(first) = letters.next() {
+            id.extend(first.to_uppercase());
+            id.push_str(letters.as_str());
+        }
+        id
+    })
+}
+
+/// The group a route is listed under: its first word after `/api/v1/` (`admin` routes by their second).
+fn tag(path: &str) -> String {
+    let mut words = path.trim_start_matches("/api/v1/").split('/');
+    match words.next().unwrap_or_default() {
+        "admin" => format!("admin {}", words.next().unwrap_or_default()),
+        word => word.replace(".json", ""),
+    }
+}
+
+/// A query parameter's schema, by its name: the same name means the same thing on every route.
+fn query_schema(name: &str) -> ObjectBuilder {
+    let integer = |minimum: f64| ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(minimum));
+    match name {
+        "page" | "limit" | "wait" => integer(1.0),
+        "after" | "duration_min" | "duration_max" => integer(0.0),
+        "year" => integer(2000.0).maximum(Some(2100.0)),
+        "min_rating" => ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0.0)).maximum(Some(5.0)),
+        "logged_in" => ObjectBuilder::new().schema_type(Type::Boolean),
+        "from" | "to" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Date))),
+        "trainee_id" | "course_id" | "instructor_id" | "user_id" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid))),
+        "price_min" | "price_max" => {
+            ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[0-9]+(\.[0-9]{1,2})?$"))
+        }
+        _ => ObjectBuilder::new().schema_type(Type::String),
+    }
+}
+
+/// Problem JSON, as it is sent.
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    let content =
+        utoipa::openapi::ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")));
+    ResponseBuilder::new().description(description).content("application/problem+json", content.build()).build()
+}
+
 /// A JSON answer whose body is `schema`.
 fn json_response(description: &str, schema: &str) -> utoipa::openapi::Response {
     let content = utoipa::openapi::ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name(schema)));
@@ -315,12 +378,28 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
     for (name, schema) in accepted {
         components = components.schema(name, schema);
     }
+    let mut named = std::collections::BTreeMap::new();
+    let mut register = |components: ComponentsBuilder,
+                        name: &String,
+                        schema: &utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| {
+        let text = serde_json::to_string(schema).unwrap_or_default();
+        if let Some(earlier) = named.insert(name.clone(), text.clone()) {
+            assert_eq!(earlier, text, "two different schemas are named {name}: give one `#[schema(as = ...)]`");
+        }
+        components.schema(name.clone(), schema.clone())
+    };
     for operation in operations {
         let success = match (&operation.answer, operation.method == Method::GET) {
             _ if operation.no_content => ResponseBuilder::new().description("Done; no body.").build(),
+            _ if operation.media.is_some() => {
+                let media = operation.media.unwrap_or_default();
+                let bytes = ObjectBuilder::new().schema_type(Type::String);
+                let content = utoipa::openapi::ContentBuilder::new().schema(Some(bytes)).build();
+                ResponseBuilder::new().description(format!("Success: {media}.")).content(media, content).build()
+            }
             (Some(answer), _) => {
                 for (name, schema) in &answer.schemas {
-                    components = components.schema(name.clone(), schema.clone());
+                    components = register(components, name, schema);
                 }
                 json_response("Success.", &answer.name)
             }
@@ -328,11 +407,13 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
             (None, true) => json_response("Success: `{data}`.", "Answer"),
         };
         let mut builder = OperationBuilder::new()
+            .operation_id(Some(operation_id(&operation.method, operation.path)))
+            .tag(tag(operation.path))
             .summary(Some(operation.summary))
             .description(Some(format!("Who: {}.", operation.who.describe())))
             .response("2XX", success)
-            .response("4XX", json_response("Refused: problem JSON (RFC 9457).", "Problem"))
-            .response("5XX", json_response("Failed or unavailable: problem JSON (RFC 9457).", "Problem"));
+            .response("4XX", problem_response("Refused: problem JSON (RFC 9457)."))
+            .response("5XX", problem_response("Failed or unavailable: problem JSON (RFC 9457)."));
         if let Some(body) = &operation.body {
             let content =
                 utoipa::openapi::ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name(&body.name)));
@@ -343,7 +424,7 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
                     .build(),
             ));
             for (name, schema) in &body.schemas {
-                components = components.schema(name.clone(), schema.clone());
+                components = register(components, name, schema);
             }
         }
         for name in operation.query {
@@ -352,7 +433,7 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
                     .name(*name)
                     .parameter_in(ParameterIn::Query)
                     .required(Required::False)
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+                    .schema(Some(query_schema(name))),
             );
         }
         // A catch-all segment (`{*path}`) is an ordinary path parameter to OpenAPI.
@@ -429,6 +510,7 @@ pub fn openapi_router(title: &str, version: &str, mut operations: Vec<Operation>
         query: &[],
         answer: None,
         no_content: false,
+        media: None,
     });
     let document = openapi(title, version, &operations);
     let body = document.to_json().unwrap_or_else(|error| unreachable!("an OpenAPI document serialises: {error}"));
@@ -443,7 +525,17 @@ pub fn openapi_router(title: &str, version: &str, mut operations: Vec<Operation>
 
 #[cfg(test)]
 mod tests {
-    use super::unknown_parameter;
+    use super::{operation_id, tag, unknown_parameter};
+    use http::Method;
+
+    #[test]
+    fn an_operation_has_an_id_and_a_tag_from_its_path() {
+        assert_eq!(operation_id(&Method::POST, "/api/v1/courses/{id}/publish"), "postCoursesIdPublish");
+        assert_eq!(operation_id(&Method::GET, "/api/v1/me/last-viewed-course"), "getMeLastViewedCourse");
+        assert_eq!(tag("/api/v1/courses/{id}/publish"), "courses");
+        assert_eq!(tag("/api/v1/admin/orders"), "admin orders");
+        assert_eq!(tag("/api/v1/openapi.json"), "openapi");
+    }
 
     #[test]
     fn a_query_parameter_a_route_does_not_read_is_named() {

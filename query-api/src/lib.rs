@@ -80,6 +80,7 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
             Who::AnalystOrAdmin,
             "The event history as NDJSON, in global order",
         )
+        .answers_media("application/x-ndjson")
         .query(&["after", "limit", "types", "stream_prefix"])
         .route(
             GET,
@@ -193,6 +194,7 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/certificates/{id}", certificates::verify, Anyone, "Verify a certificate")
         .answers_data::<certificates::Verified>()
         .route(GET, "/api/v1/certificates/{id}/pdf", certificates::pdf, Anyone, "Download a certificate as PDF")
+        .answers_media("application/pdf")
         .route(GET, "/api/v1/admin/newsletter/subscribers", newsletter::subscribers, Admin, "Newsletter subscribers")
         .answers_page::<newsletter::Subscriber>()
         .query(&["search", "page", "limit"])

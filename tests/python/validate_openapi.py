@@ -45,7 +45,9 @@ def main() -> int:
             status = str(sample["status"])
             responses = operation.get("responses", {})
             response = responses.get(status) or responses.get(status[0] + "XX") or responses.get("default")
-            schema = (response or {}).get("content", {}).get("application/json", {}).get("schema")
+            # Problems are sent as application/problem+json, everything else as application/json.
+            media = "application/problem+json" if status[0] in "45" else "application/json"
+            schema = (response or {}).get("content", {}).get(media, {}).get("schema")
             if schema is None:
                 print(f"{sample['method']} {sample['path']}: no documented answer for {status}")
                 failures += 1

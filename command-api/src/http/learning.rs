@@ -202,6 +202,7 @@ pub(crate) async fn answer_exercise(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ExamAttemptBody)]
 pub(crate) struct ExamBody {
     /// Question id to the index of the chosen option; a question left out counts as wrong.
     answers: BTreeMap<Uuid, u32>,
