@@ -91,6 +91,7 @@ pub struct TokenKeys {
     validation: Validation,
     sessions: SessionGenerations,
     consistency: crate::consistency::ConsistencyKey,
+    certificates: crate::certificate_codes::CertificateCodes,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -115,6 +116,7 @@ impl TokenKeys {
             validation,
             sessions: SessionGenerations::default(),
             consistency: crate::consistency::ConsistencyKey::derive(bytes),
+            certificates: crate::certificate_codes::CertificateCodes::derive(bytes),
         })
     }
 
@@ -147,6 +149,11 @@ impl TokenKeys {
     /// Signs and opens consistency tokens, with a key derived from the same secret.
     pub fn consistency(&self) -> &crate::consistency::ConsistencyKey {
         &self.consistency
+    }
+
+    /// Makes and checks certificates' verification codes, with a key derived from the same secret.
+    pub fn certificates(&self) -> &crate::certificate_codes::CertificateCodes {
+        &self.certificates
     }
 
     /// The session generations this process checks tokens against.

@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod body;
+mod certificate_codes;
 pub mod consistency;
 pub mod edge;
 pub mod metrics;
@@ -20,6 +21,7 @@ pub mod text;
 
 pub use auth::{Authenticated, MAX_TOKEN_AGE, SessionGenerations, TokenError, TokenKeys, WeakSessionGenerations};
 pub use body::{EmptyCommand, JsonCommand, PathId, PathIds, request_digest};
+pub use certificate_codes::CertificateCodes;
 pub use consistency::{ConsistencyKey, ConsistencyToken};
 pub use edge::{Edge, Readiness, finish};
 pub use metrics::Samplers;

@@ -59,7 +59,8 @@ pub async fn find(
     }))
 }
 
-/// The public page where anyone checks the certificate: the web frontend's `/certificates/{id}`.
-pub fn verify_url(frontend_url: &str, certificate_id: Uuid) -> String {
-    format!("{}/certificates/{certificate_id}", frontend_url.trim_end_matches('/'))
+/// The public page where anyone given the link checks the certificate: the web frontend's
+/// `/certificates/{id}?code={code}` (the code, not the id alone, opens the name).
+pub fn verify_url(frontend_url: &str, certificate_id: Uuid, code: &str) -> String {
+    format!("{}/certificates/{certificate_id}?code={code}", frontend_url.trim_end_matches('/'))
 }

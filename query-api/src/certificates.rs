@@ -41,15 +41,30 @@ async fn issued(state: &QueryApiState, certificate_id: Uuid) -> Result<certifica
         .ok_or_else(|| Problem::not_found("There is no such certificate."))
 }
 
-/// `GET /api/v1/certificates/{id}`
+/// The certificate of `certificate_id` if `code` (the `code` parameter) is its verification code; else, as for
+/// an unknown id, 404: the id alone (which the event history carries) opens nothing.
+async fn opened(
+    state: &QueryApiState,
+    certificate_id: Uuid,
+    params: &HashMap<String, String>,
+) -> Result<certificates::issued::Issued, Problem> {
+    let code = crate::page::param(params, "code").unwrap_or_default();
+    if !state.keys.certificates().verify(certificate_id, code) {
+        return Err(Problem::not_found("There is no such certificate (its link carries a `code`)."));
+    }
+    issued(state, certificate_id).await
+}
+
+/// `GET /api/v1/certificates/{id}?code=`
 pub(crate) async fn verify(
     freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(certificate_id): PathId,
     headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = async {
-        let issued = issued(&state, certificate_id).await?;
+        let issued = opened(&state, certificate_id, &params).await?;
         let verified = Verified {
             certificate_id,
             name: issued.trainee_name,
@@ -61,16 +76,18 @@ pub(crate) async fn verify(
     freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
 }
 
-/// `GET /api/v1/certificates/{id}/pdf`
+/// `GET /api/v1/certificates/{id}/pdf?code=`
 pub(crate) async fn pdf(
     freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(certificate_id): PathId,
     headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = async {
-        let issued = issued(&state, certificate_id).await?;
-        let verify_url = certificates::verify_url(&state.frontend_url, certificate_id);
+        let issued = opened(&state, certificate_id, &params).await?;
+        let code = state.keys.certificates().code(certificate_id);
+        let verify_url = certificates::verify_url(&state.frontend_url, certificate_id, &code);
         let version = fingerprint(&issued, &verify_url);
         let pdf = match state.pdfs.get(certificate_id, version) {
             Some(pdf) => pdf,
@@ -141,6 +158,10 @@ impl RenderedPdfs {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CertificateRow {
     certificate_id: Uuid,
+    /// What opens the certificate's public verification and PDF (`?code=`): the holder shares it.
+    code: String,
+    /// The public verification page on the web frontend.
+    verify_url: String,
     course_id: Uuid,
     course_title: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -179,8 +200,12 @@ pub(crate) async fn mine(
         let certificates = rows
             .iter()
             .map(|row| {
+                let certificate_id: Uuid = row.try_get(0)?;
+                let code = state.keys.certificates().code(certificate_id);
                 Ok(CertificateRow {
-                    certificate_id: row.try_get(0)?,
+                    certificate_id,
+                    verify_url: certificates::verify_url(&state.frontend_url, certificate_id, &code),
+                    code,
                     course_id: row.try_get(1)?,
                     course_title: row.try_get(2)?,
                     issued_at: row.try_get(3)?,

@@ -19,6 +19,8 @@ pub(crate) struct Mailing {
     pub read: Database,
     /// The web frontend, where a certificate's verification page is.
     pub frontend_url: String,
+    /// Makes the verification code printed on a certificate.
+    pub codes: api_contract::CertificateCodes,
 }
 
 pub(crate) async fn react(
@@ -58,7 +60,8 @@ async fn send(mailing: &Mailing, event_id: Uuid, requested: &CertificateEmailReq
     };
     // The read model follows the events; the certificate is there in a moment.
     let issued = issued.ok_or_else(|| Failure::NotYet("the certificate is not in the read model yet".to_owned()))?;
-    let verify_url = certificates::verify_url(&mailing.frontend_url, issued.certificate_id);
+    let code = mailing.codes.code(issued.certificate_id);
+    let verify_url = certificates::verify_url(&mailing.frontend_url, issued.certificate_id, &code);
     let pdf = certificates::render(&issued.certificate(&verify_url)).map_err(|e| Failure::Permanent(e.to_string()))?;
     let greeting = issued.trainee_name.as_deref().map(|name| format!("Congratulations, {name}!")).unwrap_or_default();
     let body = format!(

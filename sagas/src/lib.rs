@@ -113,6 +113,7 @@ impl Sagas {
             store: store.clone(),
             read: read.clone(),
             frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
+            codes: checkout.certificate_codes(),
         };
         let dead_letters = DeadLetters::new(store.clone(), handled::SUBSCRIBER);
         Sagas {

@@ -181,6 +181,11 @@ impl Checkout {
         super::newsletter::Newsletter::new(self.state.clone())
     }
 
+    /// The verification codes printed on certificates (made with this server's token secret).
+    pub fn certificate_codes(&self) -> api_contract::CertificateCodes {
+        self.state.keys.certificates().clone()
+    }
+
     /// The order as the write side knows it now.
     pub async fn order(&self, order_id: Uuid) -> Result<Order, Problem> {
         Ok(load_aggregate::<Order>(&self.state, &order_stream(order_id)).await?.state)

@@ -168,8 +168,20 @@ async fn a_trainee_learns_passes_the_exam_on_a_second_try_and_gets_one_certifica
     }
     assert!(pdf.fonts.values().all(|embedded| *embedded), "every font is embedded: {:?}", pdf.fonts);
 
-    // Anyone verifies it: the name, the course and the date, nothing more.
-    let verified = app.send(app.http.get(app.url(&format!("/api/v1/certificates/{certificate}"))), None).await;
+    // Anyone with its link verifies it: the name, the course and the date, nothing more. The link's code is on
+    // the PDF; the id alone (which the event history carries) opens nothing.
+    let code = app.keys.certificates().code(certificate.parse().expect("an id"));
+    assert!(pdf.text.contains(&code), "the PDF prints the verification link: {:?}", pdf.text);
+    for without in [String::new(), "?code=AAAAAAAAAAAAAAAAAAAAAA".to_owned()] {
+        let refused =
+            app.send(app.http.get(app.url(&format!("/api/v1/certificates/{certificate}{without}"))), None).await;
+        assert_eq!(refused.status, 404, "{without}: {:?}", refused.body);
+        let pdf =
+            app.send(app.http.get(app.url(&format!("/api/v1/certificates/{certificate}/pdf{without}"))), None).await;
+        assert_eq!(pdf.status, 404, "{without}");
+    }
+    let verified =
+        app.send(app.http.get(app.url(&format!("/api/v1/certificates/{certificate}?code={code}"))), None).await;
     assert_eq!(verified.status, 200, "{:?}", verified.body);
     let data = verified.body["data"].as_object().expect("an object");
     assert_eq!(data.keys().cloned().collect::<Vec<_>>(), ["certificate_id", "course_title", "issued_on", "name"]);
@@ -177,13 +189,18 @@ async fn a_trainee_learns_passes_the_exam_on_a_second_try_and_gets_one_certifica
         (data["name"].clone(), data["course_title"].clone()),
         (json!("Ada Lovelace"), json!("Rust for web services"))
     );
-    let unknown = app.send(app.http.get(app.url(&format!("/api/v1/certificates/{}", Uuid::new_v4()))), None).await;
+    let unknown_id = Uuid::new_v4();
+    let unknown_code = app.keys.certificates().code(unknown_id);
+    let unknown =
+        app.send(app.http.get(app.url(&format!("/api/v1/certificates/{unknown_id}?code={unknown_code}"))), None).await;
     assert_eq!(unknown.status, 404);
     let mine = eventually(&app, "/api/v1/me/certificates", &token, |body| {
         body["total_results"] == 1 && body["data"].as_array().is_some_and(|rows| rows.len() == 1)
     })
     .await;
     assert_eq!(mine["data"][0]["certificate_id"], certificate);
+    assert_eq!(mine["data"][0]["code"], code, "the holder reads the code to share");
+    assert!(mine["data"][0]["verify_url"].as_str().is_some_and(|url| url.ends_with(&format!("?code={code}"))));
     let view = get_as(&app, &enrolled, &token).await.body;
     assert_eq!(view["data"]["enrollment"]["certificate_id"], certificate);
     assert_eq!(view["data"]["enrollment"]["exam"]["attempts_left"], 0);
@@ -236,8 +253,13 @@ async fn arabic_and_chinese_names_render_and_an_erased_account_shows_none() {
         issued.push((trainee_id, name, certificate));
     }
     for (_, name, certificate) in &issued {
-        let download =
-            app.http.get(app.url(&format!("/api/v1/certificates/{certificate}/pdf"))).send().await.expect("sent");
+        let code = app.keys.certificates().code(certificate.parse().expect("an id"));
+        let download = app
+            .http
+            .get(app.url(&format!("/api/v1/certificates/{certificate}/pdf?code={code}")))
+            .send()
+            .await
+            .expect("sent");
         assert_eq!(download.status(), 200);
         assert_eq!(download.headers()["content-type"], "application/pdf");
         let pdf = &tests::pdf::read(&download.bytes().await.expect("a body")).await[0];
@@ -252,10 +274,11 @@ async fn arabic_and_chinese_names_render_and_an_erased_account_shows_none() {
     let (erased, name, certificate) = &issued[0];
     let gone = app.post(&format!("/api/v1/admin/users/{erased}/erase"), &admin, None).await;
     assert_eq!(gone.status, 200, "{:?}", gone.body);
+    let code = app.keys.certificates().code(certificate.parse().expect("an id"));
     let path = format!("/api/v1/certificates/{certificate}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let verified = loop {
-        let verified = app.send(app.http.get(app.url(&path)), None).await;
+        let verified = app.send(app.http.get(app.url(&format!("{path}?code={code}"))), None).await;
         if verified.body["data"]["name"].is_null() || tokio::time::Instant::now() > deadline {
             break verified;
         }
@@ -263,7 +286,7 @@ async fn arabic_and_chinese_names_render_and_an_erased_account_shows_none() {
     };
     assert_eq!(verified.body["data"]["name"], Value::Null, "{:?}", verified.body);
     assert_eq!(verified.body["data"]["course_title"], "مقدمة في البرمجة");
-    let download = app.http.get(app.url(&format!("{path}/pdf"))).send().await.expect("sent");
+    let download = app.http.get(app.url(&format!("{path}/pdf?code={code}"))).send().await.expect("sent");
     let pdf = &tests::pdf::read(&download.bytes().await.expect("a body")).await[0];
     let first_name: String = name.split_whitespace().next().expect("a name").chars().collect();
     let reversed: String = first_name.chars().rev().collect();

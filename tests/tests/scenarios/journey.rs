@@ -87,7 +87,9 @@ async fn journey(app: TestApp) {
     let mail = smtp.wait_for(email, "Your Learnlog certificate").await;
     let pdf = &tests::pdf::read(mail.data.as_bytes()).await[0];
     assert!(pdf.text.contains("Ada Lovelace") && pdf.text.contains(&certificate), "{:?}", pdf.text);
-    let verified = app.send(app.http.get(app.url(&format!("/api/v1/certificates/{certificate}"))), None).await;
+    let code = app.keys.certificates().code(certificate.parse().expect("an id"));
+    let verified =
+        app.send(app.http.get(app.url(&format!("/api/v1/certificates/{certificate}?code={code}"))), None).await;
     assert_eq!(verified.body["data"]["name"], "Ada Lovelace");
 
     // Review the course.
