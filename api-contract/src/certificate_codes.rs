@@ -5,11 +5,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 use uuid::Uuid;
 
-type HmacSha256 = Hmac<Sha256>;
+use crate::consistency::{HmacSha256, derived_key};
 
 const CODE_BYTES: usize = 12;
 
@@ -26,10 +25,7 @@ impl std::fmt::Debug for CertificateCodes {
 impl CertificateCodes {
     /// The codes of `secret` (the token secret), for this use only.
     pub fn derive(secret: &[u8]) -> CertificateCodes {
-        let mut derivation = HmacSha256::new_from_slice(secret).expect("HMAC takes a key of any length");
-        derivation.update(b"learnlog certificate verification codes");
-        let key = derivation.finalize().into_bytes();
-        CertificateCodes(HmacSha256::new_from_slice(&key).expect("HMAC takes a key of any length"))
+        CertificateCodes(derived_key(secret, b"learnlog certificate verification codes"))
     }
 
     /// The code of `certificate_id`: 16 URL-safe characters.

@@ -7,10 +7,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-type HmacSha256 = Hmac<Sha256>;
+pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 /// The bytes of the signature a token carries.
 const TAG_BYTES: usize = 12;
+
+/// A MAC key of its own for one use of `secret`: `HMAC(secret, label)` (ADR 0010).
+pub(crate) fn derived_key(secret: &[u8], label: &[u8]) -> HmacSha256 {
+    let mut derivation = HmacSha256::new_from_slice(secret).expect("HMAC takes a key of any length");
+    derivation.update(label);
+    HmacSha256::new_from_slice(&derivation.finalize().into_bytes()).expect("HMAC takes a key of any length")
+}
 
 /// Identifies an appended write: its global position, and its stream and version (which lets a reader that
 /// only knows per-stream progress, such as a Kafka-fed projector, decide too).
@@ -34,10 +41,7 @@ impl std::fmt::Debug for ConsistencyKey {
 impl ConsistencyKey {
     /// The key of `secret` (the token secret), for this use only.
     pub fn derive(secret: &[u8]) -> ConsistencyKey {
-        let mut derivation = HmacSha256::new_from_slice(secret).expect("HMAC takes a key of any length");
-        derivation.update(b"learnlog consistency tokens");
-        let key = derivation.finalize().into_bytes();
-        ConsistencyKey(HmacSha256::new_from_slice(&key).expect("HMAC takes a key of any length"))
+        ConsistencyKey(derived_key(secret, b"learnlog consistency tokens"))
     }
 
     fn tag(&self, body: &str) -> [u8; TAG_BYTES] {

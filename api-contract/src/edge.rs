@@ -82,13 +82,14 @@ const ALLOWED_HEADERS: [HeaderName; 8] = [
 ];
 
 /// The answer headers a browser frontend may read.
-const EXPOSED_HEADERS: [HeaderName; 6] = [
+const EXPOSED_HEADERS: [HeaderName; 7] = [
     header::ETAG,
     header::LOCATION,
     header::RETRY_AFTER,
     HeaderName::from_static("x-consistency-token"),
     HeaderName::from_static("x-consistency"),
     HeaderName::from_static("x-request-id"),
+    HeaderName::from_static("x-order-wait"),
 ];
 
 fn cors(origins: &[String]) -> CorsLayer {

@@ -29,7 +29,8 @@ pub fn exponent(code: &str) -> u32 {
 pub fn to_minor(usd_cents: i64, rate_ppm: i64, code: &str) -> i64 {
     let scale = 10_i128.pow(exponent(code));
     let whole = 100_i128 * 1_000_000;
-    let converted = (i128::from(usd_cents) * i128::from(rate_ppm) * scale + whole / 2) / whole;
+    // Half up for negative amounts too (a wallet's net): floor((x + ½) / 1), not a cut toward zero.
+    let converted = (i128::from(usd_cents) * i128::from(rate_ppm) * scale + whole / 2).div_euclid(whole);
     i64::try_from(converted).unwrap_or(i64::MAX)
 }
 
@@ -71,6 +72,9 @@ mod tests {
             ("EUR 18.39".to_owned(), "JPY 2999".to_owned(), "KWD 6.137".to_owned())
         );
         assert_eq!(format(-5, "USD"), "USD -0.05");
+        assert_eq!(to_minor(-1999, 920_000, "EUR"), -1839, "-18.3908 rounds to -18.39");
+        assert_eq!(to_minor(-1, 1_500_000, "USD"), -1, "-1.5 rounds half up to -1");
+        assert_eq!(to_minor(-1, 1_200_000, "USD"), -1, "-1.2 rounds to -1");
     }
 
     #[test]

@@ -60,9 +60,10 @@ fn kept_secret(configured: Option<&SecretString>, data_dir: &Path, file: &str) -
     let secret: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     // Written whole under a name of its own, then linked into place: a crash leaves no empty or cut secret
     // (anyone could sign webhooks with an empty one), and of two processes starting at once one wins.
-    let draft = data_dir.join(format!(".{file}.{}", std::process::id()));
+    // A name of its own (two containers on one volume may both be process 1), made anew, never reused.
+    let draft = data_dir.join(format!(".{file}.{}", uuid::Uuid::new_v4().simple()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let written = options.open(&draft).and_then(|mut opened| {

@@ -32,14 +32,14 @@ pub fn follow(store: Database, sessions: &SessionGenerations) {
             let whole = since.is_none() || reloaded.elapsed() >= RELOAD;
             let from = if whole { None } else { since.map(|at| at - OVERLAP) };
             match changed(&store, from).await {
-                Ok((generations, newest)) => {
+                Ok((generations, looked_at)) => {
                     if whole {
                         sessions.replace(generations);
                         reloaded = tokio::time::Instant::now();
                     } else {
                         generations.into_iter().for_each(|(user, generation)| sessions.learn(user, generation));
                     }
-                    since = newest.max(since).or(Some(OffsetDateTime::now_utc()));
+                    since = Some(looked_at);
                 }
                 Err(error) => tracing::warn!(%error, "reading the ended sessions failed; trying again"),
             }
@@ -51,23 +51,22 @@ pub fn follow(store: Database, sessions: &SessionGenerations) {
     });
 }
 
-/// The generations changed after `from` (or within the last day), and when the newest changed.
+/// The generations changed after `from` (or within the last day), and when the database looked: one clock,
+/// the database's, for every comparison.
 async fn changed(
     store: &Database,
     from: Option<OffsetDateTime>,
-) -> Result<(HashMap<Uuid, u32>, Option<OffsetDateTime>), Box<dyn std::error::Error + Send + Sync>> {
-    let oldest = OffsetDateTime::now_utc() - MAX_TOKEN_AGE;
-    let from = from.map_or(oldest, |from| from.max(oldest));
+) -> Result<(HashMap<Uuid, u32>, OffsetDateTime), Box<dyn std::error::Error + Send + Sync>> {
     let client = store.pool().get().await?;
-    let rows = client
-        .query("SELECT user_id, generation, changed_at FROM session_revocations WHERE changed_at > $1", &[&from])
-        .await?;
+    let looked_at: OffsetDateTime = client.query_one("SELECT now()", &[]).await?.try_get(0)?;
+    let oldest = looked_at - MAX_TOKEN_AGE;
+    let from = from.map_or(oldest, |from| from.max(oldest));
+    let rows =
+        client.query("SELECT user_id, generation FROM session_revocations WHERE changed_at > $1", &[&from]).await?;
     let mut generations = HashMap::with_capacity(rows.len());
-    let mut newest = None;
     for row in rows {
         let generation: i32 = row.try_get(1)?;
         generations.insert(row.try_get(0)?, u32::try_from(generation).unwrap_or_default());
-        newest = newest.max(Some(row.try_get::<_, OffsetDateTime>(2)?));
     }
-    Ok((generations, newest))
+    Ok((generations, looked_at))
 }

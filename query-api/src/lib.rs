@@ -217,7 +217,7 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/admin/users/activity", admin::activity, Admin, "Logged-in counts per role")
         .route(GET, "/api/v1/me/instructor/courses", teaching::list, Instructor, "One's own courses, drafts too")
         .answers_page::<courses::CourseView>()
-        .query(&["search", "category", "subcategory", "level", "sort", "page", "limit"])
+        .query(CATALOGUE_QUERY)
         .route(GET, "/api/v1/me/instructor/courses/{id}", teaching::get, Instructor, "One's own course in full")
 }
 

@@ -185,13 +185,10 @@ pub(crate) async fn get(
         let mut ticks = state.watermark.ticks();
         loop {
             ticks.borrow_and_update();
-            let order = read_order(&state, order_id).await?;
-            if let Some(order) = &order
-                && order.trainee_id != actor.user_id
-                && actor.role != Role::Admin
-            {
-                return Err(Problem::not_found("There is no such order."));
-            }
+            // Someone else's order is not found, and waited for like an unknown one: the time tells nothing.
+            let order = read_order(&state, order_id)
+                .await?
+                .filter(|o| o.trainee_id == actor.user_id || actor.role == Role::Admin);
             let met = match (&order, &until) {
                 (Some(order), Some(until)) => until.statuses.contains(&order.status),
                 _ => false,
@@ -200,13 +197,15 @@ pub(crate) async fn get(
             if waiting && matches!(tokio::time::timeout_at(deadline, ticks.changed()).await, Ok(Ok(()))) {
                 continue;
             }
-            let order = order.ok_or_else(|| Problem::not_found("There is no such order."))?;
-            let mut response = cached_json(&headers, Audience::Private, &serde_json::json!({ "data": order }));
+            let mut response = match order {
+                Some(order) => cached_json(&headers, Audience::Private, &serde_json::json!({ "data": order })),
+                None => Problem::not_found("There is no such order.").into_response(),
+            };
             if until.is_some() {
                 let said = if met { "met" } else { "timed-out" };
                 response.headers_mut().insert("x-order-wait", http::HeaderValue::from_static(said));
             }
-            return Ok(response);
+            return Ok::<_, Problem>(response);
         }
     }
     .await;

@@ -204,19 +204,21 @@ pub(crate) async fn login(
     command: JsonCommand<LoginBody>,
 ) -> Result<Response, Problem> {
     let client = AttemptKey::Client(ip);
-    state.failed_attempts.check(std::slice::from_ref(&client)).map_err(rate_limited)?;
     let Some(found) = credentials::by_login(state.store.database(), &command.body.login).await? else {
-        let keys = [client, AttemptKey::UnknownLogin(command.body.login.trim().to_lowercase())];
-        state.failed_attempts.check(&keys).map_err(rate_limited)?;
+        // Counted as failed before the (decoy) hash is checked: parallel guesses cannot all pass.
+        state
+            .failed_attempts
+            .attempt(&[client, AttemptKey::unknown_login(&command.body.login)])
+            .map_err(rate_limited)?;
         password_matches(command.body.password, decoy_hash().to_owned()).await;
-        state.failed_attempts.failed(&keys);
         return Err(wrong_credentials());
     };
     let user_id = found.user_id;
     let keys = [client, AttemptKey::Account(user_id)];
-    state.failed_attempts.check(&keys).map_err(rate_limited)?;
-    if !password_matches(command.body.password, found.password_hash).await {
-        state.failed_attempts.failed(&keys);
+    state.failed_attempts.attempt(&keys).map_err(rate_limited)?;
+    if password_matches(command.body.password, found.password_hash).await {
+        state.failed_attempts.succeeded(&keys);
+    } else {
         // Recorded off the request, so a known login takes no longer to refuse than an unknown one.
         let state = state.clone();
         let run = on_user(user_id, Caller::Guest(ip), headers.correlation_id, "login failed".to_owned());
@@ -339,17 +341,17 @@ pub(crate) async fn change_password(
     headers: CommandHeaders,
     command: JsonCommand<PasswordBody>,
 ) -> Result<Accepted, Problem> {
-    let keys = [AttemptKey::Client(ip), AttemptKey::Account(actor.user_id)];
-    state.failed_attempts.check(&keys).map_err(rate_limited)?;
     let body = command.body;
     check_new_password(&body.new_password)?;
+    let keys = [AttemptKey::Client(ip), AttemptKey::Account(actor.user_id)];
+    state.failed_attempts.attempt(&keys).map_err(rate_limited)?;
     let user_id = actor.user_id;
     let proven = match credentials::by_id(state.store.database(), user_id).await? {
         Some(found) => password_matches(body.current_password, found.password_hash).await,
         None => false,
     };
-    if !proven {
-        state.failed_attempts.failed(&keys);
+    if proven {
+        state.failed_attempts.succeeded(&keys);
     }
     let new_hash = if proven { credentials::hash_password(body.new_password).await? } else { String::new() };
     let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
