@@ -56,6 +56,18 @@ async fn append(app: &TestApp, stream_id: String, events: Vec<NewEvent>) {
     assert!(appended.is_ok(), "{appended:?}");
 }
 
+/// `count` logouts of one new user, in one append: more history than a page holds.
+async fn quiet_logouts(app: &TestApp, count: usize) {
+    let quiet = Uuid::now_v7();
+    let logouts: Vec<NewEvent> = (0..count)
+        .map(|_| {
+            let event = Event::UserLoggedOut(UserLoggedOut { user_id: quiet });
+            NewEvent::new(&event, Metadata::default(), time::OffsetDateTime::now_utc())
+        })
+        .collect();
+    append(app, events::stream::user_stream(quiet), logouts).await;
+}
+
 #[tokio::test]
 async fn analysts_read_the_whole_history_in_order_without_personal_data() {
     let app = TestApp::start().await;
@@ -97,14 +109,7 @@ async fn analysts_read_the_whole_history_in_order_without_personal_data() {
         occurred_at: time::OffsetDateTime::now_utc(),
     };
     append(&app, events::stream::user_stream(legacy_user), vec![legacy]).await;
-    let quiet = Uuid::now_v7();
-    let logouts: Vec<NewEvent> = (0..1_100)
-        .map(|_| {
-            let event = Event::UserLoggedOut(UserLoggedOut { user_id: quiet });
-            NewEvent::new(&event, Metadata::default(), time::OffsetDateTime::now_utc())
-        })
-        .collect();
-    append(&app, events::stream::user_stream(quiet), logouts).await;
+    quiet_logouts(&app, 1_100).await;
     let stored = app.event_count().await;
     assert!(stored > 1_100);
 
@@ -203,14 +208,7 @@ async fn python_requests_and_duckdb_read_every_page_as_the_store_holds_it() {
     let (_, admin) = app.user(Role::Admin);
     let teacher = app.instructor("feedteacher", "Feed Teacher").await.1;
     app.create_course(&teacher, "Feeds for analysts").await;
-    let quiet = Uuid::now_v7();
-    let logouts: Vec<NewEvent> = (0..2_300)
-        .map(|_| {
-            let event = Event::UserLoggedOut(UserLoggedOut { user_id: quiet });
-            NewEvent::new(&event, Metadata::default(), time::OffsetDateTime::now_utc())
-        })
-        .collect();
-    append(&app, events::stream::user_stream(quiet), logouts).await;
+    quiet_logouts(&app, 2_300).await;
 
     let stored: Vec<Value> = app
         .database
