@@ -499,6 +499,38 @@ fn answer_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
 /// Where the OpenAPI document is served (API.md).
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
+/// The text rule every string a request sends obeys ([`crate::text`]): no control character but tab, line feed
+/// and carriage return.
+const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
+/// Writes the text rule into every plain string schema of `document` (one without a format, a pattern or a list
+/// of values of its own), so that a client or a generator knows a control character is refused; and says of
+/// every query parameter that a blank value is taken (as none).
+fn with_text_rule(document: &mut serde_json::Value) {
+    use serde_json::Value;
+    match document {
+        Value::Object(fields) => {
+            let string = match fields.get("type") {
+                Some(Value::String(kind)) => kind == "string",
+                Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "string"),
+                _ => false,
+            };
+            let own = ["format", "pattern", "enum", "const"].iter().any(|key| fields.contains_key(*key));
+            if string && !own {
+                fields.insert("pattern".to_owned(), Value::from(TEXT_PATTERN));
+                fields.entry("maxLength").or_insert(Value::from(crate::text::MAX_TEXT_CHARS));
+            }
+            // A blank query parameter reads as one not sent, on every route.
+            if fields.get("in").is_some_and(|place| place == "query") {
+                fields.insert("allowEmptyValue".to_owned(), Value::Bool(true));
+            }
+            fields.values_mut().for_each(with_text_rule);
+        }
+        Value::Array(items) => items.iter_mut().for_each(with_text_rule),
+        _ => {}
+    }
+}
+
 /// `GET /api/v1/openapi.json`: the document of `operations` and of this route itself.
 pub fn openapi_router(title: &str, version: &str, mut operations: Vec<Operation>) -> Router {
     operations.push(Operation {
@@ -513,7 +545,10 @@ pub fn openapi_router(title: &str, version: &str, mut operations: Vec<Operation>
         media: None,
     });
     let document = openapi(title, version, &operations);
-    let body = document.to_json().unwrap_or_else(|error| unreachable!("an OpenAPI document serialises: {error}"));
+    let mut body =
+        serde_json::to_value(&document).unwrap_or_else(|error| unreachable!("an OpenAPI document serialises: {error}"));
+    with_text_rule(&mut body);
+    let body = body.to_string();
     Router::new().route(
         OPENAPI_PATH,
         axum::routing::get(move || {
@@ -527,6 +562,20 @@ pub fn openapi_router(title: &str, version: &str, mut operations: Vec<Operation>
 mod tests {
     use super::{operation_id, tag, unknown_parameter};
     use http::Method;
+
+    #[test]
+    fn every_plain_string_says_the_text_rule() {
+        let mut document = serde_json::json!({ "a": { "type": "string" }, "b": { "type": ["string", "null"] },
+            "c": { "type": "string", "format": "uuid" }, "d": { "type": "string", "pattern": "^x$" },
+            "e": { "type": "integer" }, "f": [{ "type": "string", "maxLength": 5 }] });
+        super::with_text_rule(&mut document);
+        let pattern = document["a"]["pattern"].as_str().expect("a pattern");
+        assert!(pattern.contains("u0000") && pattern.contains("u009F"), "{pattern}");
+        assert!(document["b"]["pattern"].is_string() && document["a"]["maxLength"].is_number());
+        assert!(document["c"].get("pattern").is_none() && document["d"]["pattern"] == "^x$");
+        assert!(document["e"].get("pattern").is_none());
+        assert_eq!(document["f"][0]["maxLength"], 5, "a schema's own bound stays");
+    }
 
     #[test]
     fn an_operation_has_an_id_and_a_tag_from_its_path() {
