@@ -13,7 +13,9 @@ use crate::commerce::{
     ExchangeRateSet, InstructorEarningRecorded, InstructorEarningReversed, OrderExpired, OrderFulfilled,
     OrderLineRefunded, OrderPaid, OrderPaymentFailed, OrderPlaced, WalletCredited, WalletDebitRefused, WalletDebited,
 };
-use crate::communication::{CampaignCreated, CampaignEmailQueued, NewsletterSubscribed, NewsletterUnsubscribed};
+use crate::communication::{
+    CampaignCreated, CampaignEmailQueued, NewsletterSubscribed, NewsletterSubscriptionConfirmed, NewsletterUnsubscribed,
+};
 use crate::content::{
     AnnouncementEdited, AnnouncementPosted, AnnouncementRemoved, CourseExamSet, DiscountAdded, DiscountRemoved,
     DiscountUpdated, ExerciseAdded, ExerciseQuestionAdded, ExerciseQuestionRemoved, ExerciseQuestionUpdated,
@@ -327,6 +329,7 @@ event_catalogue! {
     CourseAccessRequestChanged version 1 in Support,
     NewsletterSubscribed version 1 in Communication,
     NewsletterUnsubscribed version 1 in Communication,
+    NewsletterSubscriptionConfirmed version 1 in Communication,
     CampaignCreated version 1 in Communication,
     CampaignEmailQueued version 1 in Communication,
 }

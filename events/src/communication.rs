@@ -18,6 +18,14 @@ pub struct NewsletterSubscribed {
     pub email: Personal,
 }
 
+/// The address's owner followed the link mailed to it: only now does the subscription receive newsletters
+/// (double opt-in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewsletterSubscriptionConfirmed {
+    pub subscription_id: Uuid,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewsletterUnsubscribed {

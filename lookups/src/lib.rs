@@ -89,7 +89,7 @@ impl Lookups {
         self.ids(sql, &[&course_id]).await
     }
 
-    /// The newsletter subscribers a campaign for `audience` goes to, by subscription.
+    /// The confirmed newsletter subscribers a campaign for `audience` goes to, by subscription.
     pub async fn campaign_recipients(&self, audience: Audience) -> Result<Vec<Recipient>, LookupError> {
         let roles: &[&str] = match audience {
             Audience::Subscribers => &[],
@@ -100,8 +100,8 @@ impl Lookups {
         let rows = client
             .query(
                 "SELECT s.subscription_id, s.email, s.label FROM newsletter_subscriber s \
-                 WHERE cardinality($1::text[]) = 0 OR EXISTS (SELECT 1 FROM user_directory u \
-                     WHERE lower(u.email) = s.email AND u.role = ANY($1)) ORDER BY s.subscription_id",
+                 WHERE s.confirmed AND (cardinality($1::text[]) = 0 OR EXISTS (SELECT 1 FROM user_directory u \
+                     WHERE lower(u.email) = s.email AND u.role = ANY($1))) ORDER BY s.subscription_id",
                 &[&roles],
             )
             .await?;

@@ -25,6 +25,8 @@ pub(crate) struct Subscriber {
     email: String,
     #[serde(with = "time::serde::rfc3339")]
     subscribed_at: OffsetDateTime,
+    /// Whether the owner of the address followed the mailed link: only confirmed subscribers get newsletters.
+    confirmed: bool,
 }
 
 /// `GET /api/v1/admin/newsletter/subscribers?search=&page=&limit=`
@@ -42,7 +44,10 @@ pub(crate) async fn subscribers(
         let client = state.read.pool().get().await.map_err(unavailable)?;
         let rows = client
             .query(
-                &format!("SELECT email, subscribed_at FROM newsletter_subscriber WHERE {filter} ORDER BY email LIMIT $2 OFFSET $3"),
+                &format!(
+                    "SELECT email, subscribed_at, confirmed FROM newsletter_subscriber WHERE {filter} \
+                     ORDER BY email LIMIT $2 OFFSET $3"
+                ),
                 &[&search, &page.limit, &page.offset()],
             )
             .await
@@ -54,7 +59,9 @@ pub(crate) async fn subscribers(
             .map_err(unavailable)?;
         let subscribers = rows
             .iter()
-            .map(|row| Ok(Subscriber { email: row.try_get(0)?, subscribed_at: row.try_get(1)? }))
+            .map(|row| {
+                Ok(Subscriber { email: row.try_get(0)?, subscribed_at: row.try_get(1)?, confirmed: row.try_get(2)? })
+            })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
             .map_err(unavailable)?;
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &ListEnvelope::new(subscribers, page, total)))

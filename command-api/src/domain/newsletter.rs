@@ -5,7 +5,8 @@ use std::collections::HashSet;
 
 use events::Event;
 use events::communication::{
-    Audience, CampaignCreated, CampaignEmailQueued, NewsletterSubscribed, NewsletterUnsubscribed,
+    Audience, CampaignCreated, CampaignEmailQueued, NewsletterSubscribed, NewsletterSubscriptionConfirmed,
+    NewsletterUnsubscribed,
 };
 use events::personal::Personal;
 use uuid::Uuid;
@@ -20,13 +21,18 @@ pub const HTML_MAX_BYTES: usize = 200 * 1024;
 pub struct Subscription {
     pub subscription_id: Option<Uuid>,
     pub active: bool,
+    /// The address's owner followed the mailed link since the subscription last began.
+    pub confirmed: bool,
 }
 
 impl Aggregate for Subscription {
     fn evolve(self, event: &Event) -> Self {
         match event {
-            Event::NewsletterSubscribed(e) => Subscription { subscription_id: Some(e.subscription_id), active: true },
-            Event::NewsletterUnsubscribed(_) => Subscription { active: false, ..self },
+            Event::NewsletterSubscribed(e) => {
+                Subscription { subscription_id: Some(e.subscription_id), active: true, confirmed: false }
+            }
+            Event::NewsletterSubscriptionConfirmed(_) => Subscription { confirmed: true, ..self },
+            Event::NewsletterUnsubscribed(_) => Subscription { active: false, confirmed: false, ..self },
             _ => self,
         }
     }
@@ -57,6 +63,17 @@ pub fn subscribe(
     let subscription_id = subscription.subscription_id.unwrap_or(new_id);
     let email = Personal::clear(email);
     Ok(vec![Event::NewsletterSubscribed(NewsletterSubscribed { subscription_id, label: label.to_owned(), email })])
+}
+
+/// Confirms an active subscription whose owner followed the mailed link; nothing happens for one confirmed
+/// already or none (an unsubscribed address must subscribe again).
+pub fn confirm(subscription: &Subscription) -> Vec<Event> {
+    match subscription.subscription_id.filter(|_| subscription.active && !subscription.confirmed) {
+        Some(subscription_id) => {
+            vec![Event::NewsletterSubscriptionConfirmed(NewsletterSubscriptionConfirmed { subscription_id })]
+        }
+        None => Vec::new(),
+    }
 }
 
 /// Ends the subscription, if there is an active one.
@@ -147,6 +164,23 @@ mod tests {
             subscribe(&Subscription::default(), Uuid::from_u128(1), "l", "not an email"),
             Err(NewsletterRejection::InvalidEmail)
         );
+    }
+
+    #[test]
+    fn a_subscription_is_confirmed_once_and_again_after_a_new_subscription() {
+        let first =
+            subscribe(&Subscription::default(), Uuid::from_u128(1), "l", "ada@example.com").expect("subscribed");
+        let pending = Subscription::from_events(&first);
+        assert!(pending.active && !pending.confirmed, "a subscription waits for its owner");
+        let confirmed = confirm(&pending).iter().fold(pending, Subscription::evolve);
+        assert!(confirmed.confirmed);
+        assert_eq!(confirm(&confirmed), Vec::new(), "once");
+        assert_eq!(confirm(&Subscription::default()), Vec::new(), "no subscription, nothing to confirm");
+        let gone = unsubscribe(&confirmed).iter().fold(confirmed, Subscription::evolve);
+        assert_eq!(confirm(&gone), Vec::new(), "an unsubscribed address subscribes again first");
+        let again = subscribe(&gone, Uuid::from_u128(2), "l", "ada@example.com").expect("again");
+        let again = again.iter().fold(gone, Subscription::evolve);
+        assert!(again.active && !again.confirmed, "and confirms again");
     }
 
     #[test]

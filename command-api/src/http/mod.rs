@@ -235,6 +235,14 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .body::<newsletter::UnsubscribeBody>()
         .route(
             POST,
+            "/api/v1/newsletter/confirm",
+            newsletter::confirm,
+            Guest,
+            "Confirm a subscription by its mailed link",
+        )
+        .body::<newsletter::UnsubscribeBody>()
+        .route(
+            POST,
             "/api/v1/admin/newsletter/campaigns",
             newsletter::create_campaign,
             Admin,

@@ -1,5 +1,7 @@
 //! The newsletter: anyone subscribes an address (`POST /api/v1/newsletter/subscriptions`, one subscription
-//! per address), every newsletter carries a signed unsubscribe link (`POST /api/v1/newsletter/unsubscribe`),
+//! per address), which receives nothing until its owner follows the link mailed to it
+//! (`POST /api/v1/newsletter/confirm`, double opt-in); every newsletter carries a signed unsubscribe link
+//! (`POST /api/v1/newsletter/unsubscribe`),
 //! and admins write campaigns (`POST /api/v1/admin/newsletter/campaigns`) that the sagas queue to each
 //! subscriber of the audience, one outbox email and one event per recipient.
 
@@ -25,6 +27,9 @@ use event_store::keys::KeyRing;
 /// What an address's stream is named by, and what unsubscribe links sign.
 const EMAIL_LABEL: &str = "newsletter-email";
 const UNSUBSCRIBE: &str = "newsletter-unsubscribe";
+const CONFIRM: &str = "newsletter-confirm";
+/// How long a confirmation link is sent for: an email not sent by then is dropped.
+const CONFIRMATION_TTL: time::Duration = time::Duration::days(2);
 
 impl From<NewsletterRejection> for Problem {
     fn from(rejection: NewsletterRejection) -> Self {
@@ -72,8 +77,26 @@ pub(crate) async fn subscribe(
         data: json!({ "subscribed": true }),
     };
     let new_id = Uuid::now_v7();
-    execute(&state, run, |subscription: &Subscription| newsletter::subscribe(subscription, new_id, &label, &email))
-        .await?;
+    // The owner of the address confirms by the mailed link; an address subscribed already gets no mail.
+    let link = format!(
+        "{}/newsletter/confirm?token={}",
+        state.frontend_url.trim_end_matches('/'),
+        signed(&state, CONFIRM, &label)
+    );
+    let mail = format!(
+        "Someone asked for the Learnlog newsletter at this address.\n\nIf it was you, confirm here:\n{link}\n\n\
+         If not, ignore this email: nothing will be sent to you."
+    );
+    let expires = time::OffsetDateTime::now_utc() + CONFIRMATION_TTL;
+    execute(&state, run, |subscription: &Subscription| {
+        let events = newsletter::subscribe(subscription, new_id, &label, &email)?;
+        let side_writes = match events.is_empty() {
+            true => Vec::new(),
+            false => vec![side_writes::email(&email, "Confirm your Learnlog newsletter", &mail, Some(expires))],
+        };
+        Ok::<_, NewsletterRejection>(super::execute::Decision { events, side_writes, ..Default::default() })
+    })
+    .await?;
     let answer = json!({ "data": Subscribed { subscribed: true } });
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
@@ -81,13 +104,46 @@ pub(crate) async fn subscribe(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UnsubscribeBody {
-    /// From the link in a newsletter.
+    /// From the link in a newsletter (or, to confirm, in the mail sent at subscription).
     token: String,
 }
 
 /// The unsubscribe token of the address labelled `label`: the label and its signature.
 pub fn unsubscribe_token(state: &CommandApiState, label: &str) -> String {
-    format!("{label}.{}", state.data_key.label(UNSUBSCRIBE, label))
+    signed(state, UNSUBSCRIBE, label)
+}
+
+/// `label` and its signature for `purpose`.
+fn signed(state: &CommandApiState, purpose: &str, label: &str) -> String {
+    format!("{label}.{}", state.data_key.label(purpose, label))
+}
+
+/// The label a token signed for `purpose` carries, if it is one of ours.
+fn opened<'a>(state: &CommandApiState, purpose: &str, token: &'a str) -> Option<&'a str> {
+    token.split_once('.').filter(|(label, mac)| state.data_key.is_label(purpose, label, mac)).map(|(label, _)| label)
+}
+
+/// `POST /api/v1/newsletter/confirm {token}`: the link mailed at subscription; `200`, also when confirmed
+/// already; a token that is not one of ours is `422 invalid_token`.
+pub(crate) async fn confirm(
+    State(state): State<CommandApiState>,
+    headers: CommandHeaders,
+    ClientIp(ip): ClientIp,
+    command: JsonCommand<UnsubscribeBody>,
+) -> Result<Accepted, Problem> {
+    let Some(label) = opened(&state, CONFIRM, &command.body.token) else {
+        return Err(Problem::rule("invalid_token", "This confirmation link is not valid.")
+            .with_errors(vec![FieldError::new("token", "is not a Learnlog confirmation token")]));
+    };
+    let run = CommandRun {
+        stream_id: newsletter_stream(label),
+        actor: Caller::Guest(ip),
+        headers,
+        digest: command.digest,
+        status: StatusCode::OK,
+        data: json!({ "confirmed": true }),
+    };
+    execute(&state, run, |subscription: &Subscription| Ok::<_, Problem>(newsletter::confirm(subscription))).await
 }
 
 /// `POST /api/v1/newsletter/unsubscribe {token}`: `200`; a token that is not one of ours is `400`.
@@ -98,8 +154,7 @@ pub(crate) async fn unsubscribe(
     command: JsonCommand<UnsubscribeBody>,
 ) -> Result<Accepted, Problem> {
     let token = command.body.token;
-    let signed = token.split_once('.').filter(|(label, mac)| state.data_key.is_label(UNSUBSCRIBE, label, mac));
-    let Some((label, _)) = signed else {
+    let Some(label) = opened(&state, UNSUBSCRIBE, &token) else {
         return Err(Problem::rule("invalid_token", "This unsubscribe link is not valid.")
             .with_errors(vec![FieldError::new("token", "is not a Learnlog unsubscribe token")]));
     };

@@ -1,4 +1,4 @@
-//! `newsletter_subscriber` (the active subscriptions, with their address) and `campaign_view` (each
+//! `newsletter_subscriber` (the active subscriptions, with their address and whether their owner confirmed) and `campaign_view` (each
 //! campaign and how many copies were queued).
 
 use events::communication::Audience;
@@ -20,8 +20,18 @@ pub(super) async fn apply(
                 .execute(
                     "INSERT INTO newsletter_subscriber (subscription_id, email, label, subscribed_at, version) \
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subscription_id) DO UPDATE \
-                     SET email = $2, subscribed_at = $4, version = $5 WHERE newsletter_subscriber.version < $5",
+                     SET email = $2, subscribed_at = $4, version = $5, confirmed = false \
+                     WHERE newsletter_subscriber.version < $5",
                     &[&e.subscription_id, &email, &e.label, &recorded.occurred_at, version],
+                )
+                .await
+        }
+        Event::NewsletterSubscriptionConfirmed(e) => {
+            writes
+                .execute(
+                    "UPDATE newsletter_subscriber SET confirmed = true, version = $2 \
+                     WHERE subscription_id = $1 AND version < $2",
+                    &[&e.subscription_id, version],
                 )
                 .await
         }

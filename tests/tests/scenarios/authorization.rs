@@ -240,6 +240,7 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/me/reports", None, [401, 200, 200, 200, 200, 200]),
         (M::POST, "/api/v1/newsletter/subscriptions", Some(r#"{"email":"n{n}@example.com"}"#), all(202)),
         (M::POST, "/api/v1/newsletter/unsubscribe", Some(r#"{"token":"nope.nope"}"#), all(422)),
+        (M::POST, "/api/v1/newsletter/confirm", Some(r#"{"token":"nope.nope"}"#), all(422)),
         (
             M::POST,
             "/api/v1/admin/newsletter/campaigns",

@@ -1,6 +1,7 @@
 //! The newsletter through HTTP and a real SMTP server: guests and users subscribe (one subscription per
-//! address, and the answer never says whether an address was subscribed), an admin's campaign reaches each
-//! subscriber of its audience once, with a plain-text and an HTML part and a signed unsubscribe link that
+//! address, and the answer never says whether an address was subscribed), each address is mailed a link its
+//! owner must follow before anything else is sent to it (double opt-in), an admin's campaign reaches each
+//! confirmed subscriber of its audience once, with a plain-text and an HTML part and a signed unsubscribe link that
 //! works, and a redelivered campaign sends nothing twice.
 
 use std::time::Duration;
@@ -34,19 +35,41 @@ async fn a_campaign_reaches_each_subscriber_once_and_its_link_unsubscribes() {
 
     let subscribe = |email: &str| json!({ "email": email });
     let mut answers = Vec::new();
-    for email in ["Fan@Example.com", "fan@example.com", "ada@example.com"] {
+    for email in ["Fan@Example.com", "fan@example.com", "ada@example.com", "someone.else@example.com"] {
         let answered = guest(&app, "/api/v1/newsletter/subscriptions", subscribe(email)).await;
         assert_eq!(answered.status, 202, "{:?}", answered.body);
         assert_eq!(answered.header("x-consistency-token"), None, "a token would tell addresses apart");
         answers.push(answered.body);
     }
     assert!(answers.iter().all(|answer| *answer == answers[0]), "the same answer for every address: {answers:?}");
-    assert_eq!(count(&app, "NewsletterSubscribed").await, 2, "one subscription per address");
+    assert_eq!(count(&app, "NewsletterSubscribed").await, 3, "one subscription per address");
     let invalid = guest(&app, "/api/v1/newsletter/subscriptions", subscribe("not an address")).await;
     assert_eq!((invalid.status, invalid.body["errors"][0]["field"].clone()), (422, json!("email")));
     let stored = app.database.count("SELECT count(*) FROM events WHERE payload::text LIKE '%fan@example.com%'").await;
     assert_eq!(stored, 0, "addresses are sealed, and streams are named by a keyed label");
-    eventually(&app, "/api/v1/admin/newsletter/subscribers", &admin, |body| body["total_results"] == 2).await;
+    eventually(&app, "/api/v1/admin/newsletter/subscribers", &admin, |body| body["total_results"] == 3).await;
+
+    // Each address is asked once; two owners follow their link (once more does nothing), the third never does:
+    // someone subscribed an address that is not theirs.
+    for email in ["fan@example.com", "ada@example.com"] {
+        let asked = unquote(&smtp.wait_for(email, "Confirm your Learnlog newsletter").await.data);
+        let start = asked.find("token=").expect("a confirmation link") + "token=".len();
+        let token: String = asked[start..].chars().take_while(|c| c.is_ascii_hexdigit() || *c == '.').collect();
+        for _ in 0..2 {
+            let confirmed = guest(&app, "/api/v1/newsletter/confirm", json!({ "token": token })).await;
+            assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
+        }
+    }
+    smtp.wait_for("someone.else@example.com", "Confirm your Learnlog newsletter").await;
+    let forged = guest(&app, "/api/v1/newsletter/confirm", json!({ "token": "abc.def" })).await;
+    assert_eq!((forged.status, forged.body["code"].clone()), (422, json!("invalid_token")));
+    assert_eq!(count(&app, "NewsletterSubscriptionConfirmed").await, 2);
+    let asked = "SELECT count(*) FROM email_outbox WHERE subject = 'Confirm your Learnlog newsletter'";
+    assert_eq!(app.database.count(asked).await, 3, "one request per address, however often it was subscribed");
+    eventually(&app, "/api/v1/admin/newsletter/subscribers", &admin, |body| {
+        body["data"].as_array().is_some_and(|rows| rows.iter().filter(|row| row["confirmed"] == true).count() == 2)
+    })
+    .await;
     let found = eventually(&app, "/api/v1/admin/newsletter/subscribers?search=FAN", &admin, |body| {
         body["total_results"] == 1 && body["data"].as_array().is_some_and(|rows| rows.len() == 1)
     })
@@ -62,6 +85,10 @@ async fn a_campaign_reaches_each_subscriber_once_and_its_link_unsubscribes() {
     let mail = smtp.wait_for("fan@example.com", "Spring courses").await;
     smtp.wait_for("ada@example.com", "Spring courses").await;
     let delivered = eventually(&app, &report, &admin, |body| body["data"]["sent"] == 2).await;
+    let to_unconfirmed = smtp.received().await.into_iter().filter(|mail| {
+        mail.recipients.iter().any(|to| to.contains("someone.else")) && mail.data.contains("Spring courses")
+    });
+    assert_eq!(to_unconfirmed.count(), 0, "nothing goes to an unconfirmed address");
     assert_eq!((delivered["data"]["failed"].clone(), delivered["data"]["waiting"].clone()), (json!(0), json!(0)));
     assert!(mail.data.contains("text/plain") && mail.data.contains("text/html"), "{}", mail.data);
     let text = unquote(&mail.data);
@@ -76,7 +103,7 @@ async fn a_campaign_reaches_each_subscriber_once_and_its_link_unsubscribes() {
     let left = guest(&app, "/api/v1/newsletter/unsubscribe", json!({ "token": token })).await;
     assert_eq!(left.status, 200, "{:?}", left.body);
     eventually(&app, "/api/v1/admin/newsletter/subscribers", &admin, |body| {
-        body["total_results"] == 1 && body["data"].as_array().is_some_and(|rows| rows.len() == 1)
+        body["total_results"] == 2 && body["data"].as_array().is_some_and(|rows| rows.len() == 2)
     })
     .await;
 
