@@ -68,14 +68,8 @@ pub(crate) async fn subscribe(
 ) -> Result<Response, Problem> {
     let email = command.body.email.trim().to_lowercase();
     let label = state.data_key.label(EMAIL_LABEL, &email);
-    let run = CommandRun {
-        stream_id: newsletter_stream(&label),
-        actor: Caller::Guest(ip),
-        headers,
-        digest: command.digest,
-        status: StatusCode::ACCEPTED,
-        data: json!({ "subscribed": true }),
-    };
+    let run =
+        on_subscription(&label, ip, headers, command.digest, (StatusCode::ACCEPTED, json!({ "subscribed": true })));
     let new_id = Uuid::now_v7();
     // The owner of the address confirms by the mailed link; an address subscribed already gets no mail.
     let link = format!(
@@ -108,6 +102,17 @@ pub(crate) struct UnsubscribeBody {
     token: String,
 }
 
+/// A guest's command on the subscription of the address labelled `label`, answered with `status` and `data`.
+fn on_subscription(
+    label: &str,
+    ip: std::net::IpAddr,
+    headers: CommandHeaders,
+    digest: String,
+    (status, data): (StatusCode, serde_json::Value),
+) -> CommandRun {
+    CommandRun { stream_id: newsletter_stream(label), actor: Caller::Guest(ip), headers, digest, status, data }
+}
+
 /// The unsubscribe token of the address labelled `label`: the label and its signature.
 pub fn unsubscribe_token(state: &CommandApiState, label: &str) -> String {
     signed(state, UNSUBSCRIBE, label)
@@ -135,14 +140,7 @@ pub(crate) async fn confirm(
         return Err(Problem::rule("invalid_token", "This confirmation link is not valid.")
             .with_errors(vec![FieldError::new("token", "is not a Learnlog confirmation token")]));
     };
-    let run = CommandRun {
-        stream_id: newsletter_stream(label),
-        actor: Caller::Guest(ip),
-        headers,
-        digest: command.digest,
-        status: StatusCode::OK,
-        data: json!({ "confirmed": true }),
-    };
+    let run = on_subscription(label, ip, headers, command.digest, (StatusCode::OK, json!({ "confirmed": true })));
     execute(&state, run, |subscription: &Subscription| Ok::<_, Problem>(newsletter::confirm(subscription))).await
 }
 
@@ -158,14 +156,7 @@ pub(crate) async fn unsubscribe(
         return Err(Problem::rule("invalid_token", "This unsubscribe link is not valid.")
             .with_errors(vec![FieldError::new("token", "is not a Learnlog unsubscribe token")]));
     };
-    let run = CommandRun {
-        stream_id: newsletter_stream(label),
-        actor: Caller::Guest(ip),
-        headers,
-        digest: command.digest,
-        status: StatusCode::OK,
-        data: json!({ "subscribed": false }),
-    };
+    let run = on_subscription(label, ip, headers, command.digest, (StatusCode::OK, json!({ "subscribed": false })));
     execute(&state, run, |subscription: &Subscription| {
         let events = newsletter::unsubscribe(subscription);
         // The address's key goes with the subscription: what the store kept of it is unreadable from now on.
