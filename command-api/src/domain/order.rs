@@ -198,19 +198,23 @@ pub fn instructor_clawback(price_cents: i64) -> i64 {
 }
 
 impl Order {
+    /// The total in the currency the trainee was shown, at that day's rate, in its own minor unit (`None` for an
+    /// order placed without a rate).
+    pub fn shown_total(&self) -> Option<(i64, &str)> {
+        let (currency, rate_ppm) = self.shown.as_ref().filter(|(_, rate)| *rate > 0)?;
+        Some((events::currency::to_minor(self.total_cents, *rate_ppm, currency), currency.as_str()))
+    }
+
     /// What the order says of its charge beside the amount: it is charged in US dollars, and this is that total
     /// in the currency the trainee was shown (`None` when that was US dollars).
     pub fn conversion(&self) -> Option<String> {
-        let (currency, rate_ppm) = self.shown.as_ref()?;
-        if currency == events::currency::BASE || *rate_ppm <= 0 {
-            return None;
-        }
-        let shown = events::currency::to_minor(self.total_cents, *rate_ppm, currency);
+        let (shown, currency) = self.shown_total().filter(|(_, currency)| *currency != events::currency::BASE)?;
+        let rate_ppm = self.shown.as_ref().map_or(0, |(_, rate)| *rate);
         Some(format!(
             "Charged in US dollars: {}, which is {} at the rate of the order's day ({} {currency} per USD).",
             events::currency::format(self.total_cents, events::currency::BASE),
             events::currency::format(shown, currency),
-            *rate_ppm as f64 / 1_000_000.0,
+            rate_ppm as f64 / 1_000_000.0,
         ))
     }
 }

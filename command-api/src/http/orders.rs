@@ -185,8 +185,7 @@ fn answer(mut accepted: Accepted, order: &Order, status: &str, checkout: Option<
         "version": accepted.token.stream_version,
     });
     // The total in the currency the trainee was shown, at that day's rate: the order is charged in US dollars.
-    if let Some((currency, rate_ppm)) = order.shown.as_ref().filter(|(_, rate)| *rate > 0) {
-        let amount = events::currency::to_minor(order.total_cents, *rate_ppm, currency);
+    if let Some((amount, currency)) = order.shown_total() {
         accepted.data["shown_total"] = serde_json::json!({ "amount_cents": amount, "currency": currency });
     }
     if let Some(checkout) = checkout {
