@@ -48,19 +48,100 @@ where
 }
 
 /// Parses `bytes` as `T`, naming the offending field when the shape is wrong, after every string in the body
-/// passed the one text rule ([`crate::text`]).
+/// passed the one text rule ([`crate::text`]) and no object named a key twice. A number with no fraction is a
+/// whole number, as JSON Schema says: `2.0` is taken where an integer is meant.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|error| Problem::malformed(format!("The body is not valid JSON: {error}.")))?;
     crate::text::check_json(&value)?;
-    // Typed from the bytes, not from the value: a key given twice is refused, not silently collapsed.
+    // The value keeps one of a key given twice: the bytes are checked for that first.
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let message = error.inner().to_string();
-        let field = field_of(&error.path().to_string(), &message);
-        Problem::malformed(format!("The body does not have the expected shape at `{field}`: {message}."))
-            .with_errors(vec![FieldError::new(field, message)])
-    })
+    serde_path_to_error::deserialize::<_, UniqueKeys>(&mut deserializer).map_err(shape_problem)?;
+    whole_numbers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(shape_problem)
+}
+
+fn shape_problem<E: std::fmt::Display>(error: serde_path_to_error::Error<E>) -> Problem {
+    let message = error.inner().to_string();
+    let field = field_of(&error.path().to_string(), &message);
+    Problem::malformed(format!("The body does not have the expected shape at `{field}`: {message}."))
+        .with_errors(vec![FieldError::new(field, message)])
+}
+
+/// Every number with no fraction, within the range of a 64-bit integer, as that integer.
+fn whole_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) => {
+            let whole = number.as_f64().filter(|n| number.is_f64() && n.fract() == 0.0 && n.abs() < 9.0e15);
+            if let Some(whole) = whole {
+                *number = serde_json::Number::from(whole as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
+}
+
+/// Any JSON, refused where an object names a key twice.
+struct UniqueKeys;
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeysVisitor)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if seen.contains(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            map.next_value::<UniqueKeys>()?;
+            seen.insert(key);
+        }
+        Ok(UniqueKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
 }
 
 /// The field a shape error is about: serde names a missing, unknown or repeated field in its message and points
@@ -207,6 +288,19 @@ mod tests {
     fn a_field_given_twice_is_refused() {
         let problem = parse_json::<Body>(br#"{"title":"t","title":"u","price":{"amount_cents":1}}"#).unwrap_err();
         assert_eq!(problem.code, "malformed_request");
+        let nested = br#"{"title":"t","price":{"amount_cents":1,"amount_cents":2}}"#;
+        assert_eq!(parse_json::<Body>(nested).unwrap_err().errors[0].field, "price.amount_cents");
+        let free = br#"{"a":[{"b":1,"b":2}]}"#;
+        assert!(parse_json::<serde_json::Value>(free).is_err(), "in free-form JSON too");
+    }
+
+    #[test]
+    fn a_number_with_no_fraction_is_a_whole_number() {
+        let body = parse_json::<Body>(br#"{"title":"t","price":{"amount_cents":1999.0}}"#).expect("whole");
+        assert_eq!(body.price.amount_cents, 1999);
+        let problem = parse_json::<Body>(br#"{"title":"t","price":{"amount_cents":19.5}}"#).unwrap_err();
+        assert_eq!(problem.errors[0].field, "price.amount_cents");
+        assert!(parse_json::<Body>(br#"{"title":"t","price":{"amount_cents":1e300}}"#).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod body;
 mod certificate_codes;
 pub mod consistency;
 pub mod edge;
+pub mod fields;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
@@ -26,7 +27,10 @@ pub use consistency::{ConsistencyKey, ConsistencyToken};
 pub use edge::{Edge, Readiness, finish};
 pub use metrics::Samplers;
 pub use problem::{FieldError, Problem};
-pub use routes::{ApiRoutes, BodySchema, OPENAPI_PATH, Operation, Who, openapi, openapi_router};
+pub use routes::{
+    ApiRoutes, BodySchema, MAX_PAGE, MAX_PAGE_SIZE, MAX_WHOLE, OPENAPI_PATH, Operation, QueryRule, SEARCH_MAX_CHARS,
+    Who, openapi, openapi_router,
+};
 
 /// The largest request body accepted by default (API.md).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;

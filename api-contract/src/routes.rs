@@ -120,13 +120,29 @@ pub struct Operation {
     pub body: Option<BodySchema>,
     /// The query parameters the handler reads.
     pub query: &'static [&'static str],
+    /// What a query parameter of this route takes where the route's own rule is narrower than the name's
+    /// (`sort`, `status`, the event history's `limit`).
+    pub query_rules: Vec<(&'static str, QueryRule)>,
     /// The body of a successful answer, when it is described field by field (else the envelope: a
     /// command's `{data: {id, version}, consistency_token}`, a read's `{data}`).
     pub answer: Option<BodySchema>,
     /// A success answers `204` with no body.
     pub no_content: bool,
+    /// Headers a request must send.
+    pub headers: Vec<&'static str>,
     /// A success answers bytes of this media type (a PDF, NDJSON) instead of JSON.
     pub media: Option<&'static str>,
+}
+
+/// What one query parameter of a route takes, when it is the route's own rule.
+#[derive(Debug, Clone, Copy)]
+pub enum QueryRule {
+    /// One of these values.
+    OneOf(&'static [&'static str]),
+    /// `a,b,c`: some of these values, listed with commas.
+    ListOf(&'static [&'static str]),
+    /// A whole number within these bounds, both included.
+    Between(i64, i64),
 }
 
 /// The schema of a request body type, with the schemas it refers to.
@@ -186,8 +202,10 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
             who,
             body: None,
             query: &[],
+            query_rules: Vec::new(),
             answer: None,
             no_content: false,
+            headers: Vec::new(),
             media: None,
         });
         self
@@ -198,6 +216,22 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
     pub fn body<T: utoipa::ToSchema>(mut self) -> Self {
         if let Some(operation) = self.operations.last_mut() {
             operation.body = Some(BodySchema::of::<T>());
+        }
+        self
+    }
+
+    /// The route registered last answers a success with `T` itself (no envelope).
+    pub fn answers<T: utoipa::ToSchema>(mut self) -> Self {
+        if let Some(operation) = self.operations.last_mut() {
+            operation.answer = Some(BodySchema::of::<T>());
+        }
+        self
+    }
+
+    /// The route registered last needs header `name` in every request.
+    pub fn requires_header(mut self, name: &'static str) -> Self {
+        if let Some(operation) = self.operations.last_mut() {
+            operation.headers.push(name);
         }
         self
     }
@@ -268,6 +302,20 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
         self
     }
 
+    /// Query parameter `name` of the route registered last takes what `rule` says (the handler checks the same
+    /// list or bounds).
+    pub fn query_rule(self, name: &'static str, rule: QueryRule) -> Self {
+        self.query_rules(&[(name, rule)])
+    }
+
+    /// [`ApiRoutes::query_rule`] for each of `rules`.
+    pub fn query_rules(mut self, rules: &[(&'static str, QueryRule)]) -> Self {
+        if let Some(operation) = self.operations.last_mut() {
+            operation.query_rules.extend_from_slice(rules);
+        }
+        self
+    }
+
     pub fn operations(&self) -> &[Operation] {
         &self.operations
     }
@@ -322,11 +370,18 @@ fn tag(path: &str) -> String {
 
 /// A query parameter's schema, by its name: the same name means the same thing on every route.
 fn query_schema(name: &str) -> ObjectBuilder {
-    let integer = |minimum: f64| ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(minimum));
+    let integer = |minimum: i64, maximum: i64| {
+        ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(minimum as f64)).maximum(Some(maximum as f64))
+    };
+    let text = |max_length: usize| ObjectBuilder::new().schema_type(Type::String).max_length(Some(max_length));
     match name {
-        "page" | "limit" | "wait" => integer(1.0),
-        "after" | "duration_min" | "duration_max" => integer(0.0),
-        "year" => integer(2000.0).maximum(Some(2100.0)),
+        "page" => integer(1, MAX_PAGE),
+        // A limit above MAX_PAGE_SIZE is taken as MAX_PAGE_SIZE.
+        "limit" => integer(1, MAX_WHOLE),
+        "wait" => integer(1, 25),
+        "after" => integer(0, MAX_WHOLE),
+        "duration_min" | "duration_max" => integer(0, i64::from(i32::MAX)),
+        "year" => integer(2000, 2100),
         "min_rating" => ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0.0)).maximum(Some(5.0)),
         "logged_in" => ObjectBuilder::new().schema_type(Type::Boolean),
         "from" | "to" => ObjectBuilder::new()
@@ -336,11 +391,24 @@ fn query_schema(name: &str) -> ObjectBuilder {
             .schema_type(Type::String)
             .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid))),
         "price_min" | "price_max" => {
-            ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[0-9]+(\.[0-9]{1,2})?$"))
+            ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[0-9]{1,15}(\.[0-9]{1,2})?$"))
         }
+        "search" | "stream_prefix" => text(SEARCH_MAX_CHARS),
         _ => ObjectBuilder::new().schema_type(Type::String),
     }
 }
+
+/// The last page a list may be asked for (far beyond any list's end, and no offset overflows).
+pub const MAX_PAGE: i64 = 1_000_000_000_000_000;
+
+/// The largest whole number a query parameter takes: 2^53 - 1, what every JSON client holds exactly.
+pub const MAX_WHOLE: i64 = 9_007_199_254_740_991;
+
+/// The most items a page holds (`limit`).
+pub const MAX_PAGE_SIZE: i64 = 100;
+
+/// The longest search text (`search`, `stream_prefix`).
+pub const SEARCH_MAX_CHARS: usize = 200;
 
 /// Problem JSON, as it is sent.
 fn problem_response(description: &str) -> utoipa::openapi::Response {
@@ -428,26 +496,48 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
             }
         }
         for name in operation.query {
+            let mut parameter =
+                ParameterBuilder::new().name(*name).parameter_in(ParameterIn::Query).required(Required::False);
+            parameter = match operation.query_rules.iter().find(|(rule_of, _)| rule_of == name) {
+                None => parameter.schema(Some(query_schema(name))),
+                Some((_, QueryRule::Between(minimum, maximum))) => parameter.schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(*minimum as f64))
+                        .maximum(Some(*maximum as f64)),
+                )),
+                Some((_, QueryRule::OneOf(values))) => parameter
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.to_vec())))),
+                Some((_, QueryRule::ListOf(values))) => {
+                    let one = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.to_vec()));
+                    parameter
+                        .schema(Some(utoipa::openapi::schema::ArrayBuilder::new().items(one).min_items(Some(1))))
+                        .style(Some(utoipa::openapi::path::ParameterStyle::Form))
+                        .explode(Some(false))
+                }
+            };
+            builder = builder.parameter(parameter);
+        }
+        for name in &operation.headers {
             builder = builder.parameter(
                 ParameterBuilder::new()
                     .name(*name)
-                    .parameter_in(ParameterIn::Query)
-                    .required(Required::False)
-                    .schema(Some(query_schema(name))),
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::True)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
             );
         }
         // A catch-all segment (`{*path}`) is an ordinary path parameter to OpenAPI.
         let documented = operation.path.replace("{*", "{");
         for name in documented.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
-            let (kind, format) = match name {
-                "currency" | "name" | "path" => (Type::String, None),
-                "dead_letter_id" => (Type::Integer, Some("int64")),
-                _ => (Type::String, Some("uuid")),
+            let format = |format: &str| Some(utoipa::openapi::SchemaFormat::Custom(format.to_owned()));
+            let schema = match name {
+                // A code like EUR; which codes are known is the rule's (`422 unknown_currency`).
+                "currency" => ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[A-Z]{3}$")),
+                "name" | "path" => ObjectBuilder::new().schema_type(Type::String),
+                "dead_letter_id" => ObjectBuilder::new().schema_type(Type::Integer).format(format("int64")),
+                _ => ObjectBuilder::new().schema_type(Type::String).format(format("uuid")),
             };
-            let mut schema = ObjectBuilder::new().schema_type(kind);
-            if let Some(format) = format {
-                schema = schema.format(Some(utoipa::openapi::SchemaFormat::Custom(format.to_owned())));
-            }
             builder = builder.parameter(
                 ParameterBuilder::new()
                     .name(name)
@@ -458,6 +548,12 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
         }
         if operation.who.needs_token() {
             builder = builder.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+        }
+        // The roles a token must have, for clients and tools that pick the operations a user may call.
+        if let Some(roles) = operation.who.roles() {
+            let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+            let extensions = utoipa::openapi::extensions::ExtensionsBuilder::new().add("x-roles", names).build();
+            builder = builder.extensions(Some(extensions));
         }
         paths.add_path_operation(documented, vec![http_method(&operation.method)], builder.build());
     }
@@ -531,31 +627,90 @@ fn with_text_rule(document: &mut serde_json::Value) {
     }
 }
 
-/// `GET /api/v1/openapi.json`: the document of `operations` and of this route itself.
-pub fn openapi_router(title: &str, version: &str, mut operations: Vec<Operation>) -> Router {
-    operations.push(Operation {
+/// What `GET /api/v1/openapi.json` answers: an OpenAPI document, as its own specification describes it.
+fn document_schema() -> BodySchema {
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    let object = || ObjectBuilder::new().schema_type(Type::Object);
+    let document = ObjectBuilder::new()
+        .property("openapi", text())
+        .property("info", object())
+        .property("paths", object())
+        .property("components", object())
+        .required("openapi")
+        .required("info")
+        .required("paths");
+    let name = "OpenApiDocument".to_owned();
+    BodySchema { name: name.clone(), schemas: vec![(name, document.into())] }
+}
+
+/// Where the interactive API documentation is served.
+pub const DOCS_PATH: &str = "/api/v1/docs";
+
+/// The page of [`DOCS_PATH`]: RapiDoc (MIT, `assets/rapidoc-LICENSE.txt`) rendering the document, served from here
+/// with everything it needs; its content security policy lets it load nothing from anywhere else.
+const DOCS_PAGE: &str = include_str!("../assets/docs.html");
+const DOCS_SCRIPT_PATH: &str = "/api/v1/docs/rapidoc-9.3.8.min.js";
+const DOCS_SCRIPT: &str = include_str!("../assets/rapidoc-9.3.8.min.js");
+const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     connect-src 'self'; img-src 'self' data:; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; \
+     form-action 'none'";
+
+/// An operation of the document's own routes: this document and the page that renders it.
+fn own_operation(
+    path: &'static str,
+    summary: &'static str,
+    answer: Option<BodySchema>,
+    media: Option<&'static str>,
+) -> Operation {
+    Operation {
         method: Method::GET,
-        path: OPENAPI_PATH,
-        summary: "This OpenAPI 3.1 document",
+        path,
+        summary,
         who: Who::Anyone,
         body: None,
         query: &[],
-        answer: None,
+        query_rules: Vec::new(),
+        answer,
         no_content: false,
-        media: None,
-    });
+        headers: Vec::new(),
+        media,
+    }
+}
+
+/// `GET /api/v1/openapi.json`: the document of `operations` and of the routes here; `GET /api/v1/docs`: the page
+/// that renders it, to read the API and try it.
+pub fn openapi_router(title: &str, version: &str, mut operations: Vec<Operation>) -> Router {
+    operations.push(own_operation(OPENAPI_PATH, "This OpenAPI 3.1 document", Some(document_schema()), None));
+    operations.push(own_operation(DOCS_PATH, "This document, to read and try (a page)", None, Some("text/html")));
+    operations.push(own_operation(DOCS_SCRIPT_PATH, "The page's script", None, Some("text/javascript")));
     let document = openapi(title, version, &operations);
     let mut body =
         serde_json::to_value(&document).unwrap_or_else(|error| unreachable!("an OpenAPI document serialises: {error}"));
     with_text_rule(&mut body);
     let body = body.to_string();
-    Router::new().route(
-        OPENAPI_PATH,
-        axum::routing::get(move || {
-            let body = body.clone();
-            async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }
-        }),
-    )
+    let page = |content_type: &'static str, text: &'static str, cache: &'static str| {
+        axum::routing::get(move || async move {
+            let headers = [
+                (http::header::CONTENT_TYPE, content_type),
+                (http::header::CONTENT_SECURITY_POLICY, DOCS_POLICY),
+                (http::header::CACHE_CONTROL, cache),
+            ];
+            (headers, text)
+        })
+    };
+    Router::new()
+        .route(
+            OPENAPI_PATH,
+            axum::routing::get(move || {
+                let body = body.clone();
+                async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }
+            }),
+        )
+        .route(DOCS_PATH, page("text/html; charset=utf-8", DOCS_PAGE, "no-cache"))
+        .route(
+            DOCS_SCRIPT_PATH,
+            page("text/javascript; charset=utf-8", DOCS_SCRIPT, "public, max-age=31536000, immutable"),
+        )
 }
 
 #[cfg(test)]

@@ -29,10 +29,14 @@ impl Role {
         }
     }
 
+    pub const ALL: [Role; 5] =
+        [Role::Admin, Role::Instructor, Role::IndividualTrainee, Role::CorporateTrainee, Role::Analyst];
+
+    /// Every role's name ([`Role::as_str`]), in [`Role::ALL`]'s order.
+    pub const NAMES: [&str; 5] = ["admin", "instructor", "individual_trainee", "corporate_trainee", "analyst"];
+
     pub fn parse(text: &str) -> Option<Role> {
-        [Role::Admin, Role::Instructor, Role::IndividualTrainee, Role::CorporateTrainee, Role::Analyst]
-            .into_iter()
-            .find(|role| role.as_str() == text)
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
     }
 }
 
@@ -116,5 +120,17 @@ impl RecordedEvent {
             }
             _ => Cow::Borrowed(self),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Role;
+
+    #[test]
+    fn every_role_is_named_as_it_is_written() {
+        let written: Vec<&str> = Role::ALL.into_iter().map(Role::as_str).collect();
+        assert_eq!(written, Role::NAMES);
+        assert!(Role::NAMES.iter().all(|name| Role::parse(name).is_some_and(|role| role.as_str() == *name)));
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use api_contract::{ApiRoutes, Authenticated, JsonCommand, Problem, TokenKeys, Who};
+use api_contract::{ApiRoutes, Authenticated, JsonCommand, Problem, QueryRule, TokenKeys, Who};
 use axum::Json;
 use axum::Router;
 use axum::extract::{FromRef, Path, Query, State};
@@ -22,6 +22,9 @@ use crate::dead_letters::{self, DeadLetterError};
 
 /// The projector's name as a subscriber.
 pub const PROJECTOR: &str = "projector";
+
+/// Every subscriber that parks dead letters (`?subscriber=`).
+const SUBSCRIBER_NAMES: [&str; 3] = [PROJECTOR, held::SUBSCRIBERS[0], held::SUBSCRIBERS[1]];
 
 /// What the dead-letter routes need: both databases and the token keys.
 #[derive(Debug, Clone)]
@@ -44,6 +47,7 @@ pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
     ApiRoutes::default()
         .route(Method::GET, "/api/v1/admin/dead-letters", list, Who::Admin, "Every stream a subscriber parked")
         .query(&["subscriber"])
+        .query_rule("subscriber", QueryRule::OneOf(&SUBSCRIBER_NAMES))
         .answers_data_list::<dead_letters::DeadLetter>()
         .route(
             Method::POST,
@@ -53,6 +57,7 @@ pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
             "Handle a dead letter again, then the events waiting behind it",
         )
         .query(&["subscriber"])
+        .query_rule("subscriber", QueryRule::OneOf(&SUBSCRIBER_NAMES))
         .answers_data::<Resolved>()
         .route(
             Method::POST,
@@ -62,6 +67,7 @@ pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
             "Never handle a dead letter (with a reason), then handle the events waiting behind it",
         )
         .query(&["subscriber"])
+        .query_rule("subscriber", QueryRule::OneOf(&SUBSCRIBER_NAMES))
         .body::<SkipBody>()
         .answers_data::<Resolved>()
 }
@@ -92,7 +98,8 @@ fn subscriber(params: &HashMap<String, String>) -> Result<&'static str, Problem>
     if let Some(unknown) = params.keys().find(|name| *name != "subscriber") {
         return Err(Problem::invalid_param(unknown, "is not a parameter of this route (only `subscriber` is)"));
     }
-    match params.get("subscriber").map(String::as_str) {
+    // A blank value reads as none, as on every route.
+    match params.get("subscriber").map(|name| name.trim()).filter(|name| !name.is_empty()) {
         None | Some(PROJECTOR) => Ok(PROJECTOR),
         Some(name) => held::SUBSCRIBERS.into_iter().find(|known| *known == name).ok_or_else(|| {
             Problem::invalid_param("subscriber", format!("{name:?} is no subscriber: say projector, sagas or relay"))

@@ -79,15 +79,11 @@ async fn user_page(
     let page = PageRequest::parse(get("page"), get("limit"), DEFAULT_LIMIT)?;
     let mut conditions = Conditions::default();
     if let Some(role) = get("role") {
-        let role = Role::parse(role).ok_or_else(|| {
-            Problem::invalid_param(
-                "role",
-                "must be admin, instructor, individual_trainee, corporate_trainee or analyst",
-            )
-        })?;
+        let role = Role::parse(role)
+            .ok_or_else(|| Problem::invalid_param("role", format!("must be one of {}", Role::NAMES.join(", "))))?;
         conditions.push(|n| format!("role = ${n}"), role.as_str().to_owned());
     }
-    if let Some(search) = get("search") {
+    if let Some(search) = crate::page::search_param(params)? {
         let pattern = format!("%{}%", like_escaped(search));
         conditions.push(|n| format!("(name ILIKE ${n} OR email ILIKE ${n} OR username ILIKE ${n})"), pattern);
     }
@@ -146,3 +142,16 @@ pub(crate) async fn activity(freshness: Freshness, State(state): State<QueryApiS
     };
     freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
 }
+
+/// How many accounts of a role are logged in, and how many not.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct RoleActivity {
+    active: i64,
+    inactive: i64,
+}
+
+/// The logged-in counts of every role that has accounts, by role.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Activity(std::collections::HashMap<String, RoleActivity>);

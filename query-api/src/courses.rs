@@ -293,12 +293,12 @@ fn empty_document(column: &str) -> Value {
 pub(crate) struct CoursePage {
     #[serde(flatten)]
     course: CourseView,
-    /// Sections with their lessons (title, duration) and exercises (questions without answers).
-    sections: Vec<Value>,
+    /// Sections with their lessons (title, duration) and exercises (how many questions).
+    sections: Vec<crate::course_content::PublicSection>,
     /// What the public may know of the exam: `{question_count}`.
     exam: ExamSummary,
-    faq: Vec<Value>,
-    announcements: Vec<Value>,
+    faq: Vec<crate::course_content::FaqEntry>,
+    announcements: Vec<crate::course_content::AnnouncementEntry>,
 }
 
 /// The public view of a course's exam.

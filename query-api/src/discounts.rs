@@ -17,6 +17,9 @@ use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
 use crate::courses::unavailable;
 
+/// Who issues discounts (`issued_by`).
+pub(crate) const ISSUERS: &[&str] = &["instructor", "admin"];
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DiscountView {
     id: Uuid,
@@ -71,8 +74,8 @@ pub(crate) async fn list(
     let answer = async {
         let issued_by = match params.get("issued_by").map(|v| v.trim()).filter(|v| !v.is_empty()) {
             None => None,
-            Some(issuer @ ("instructor" | "admin")) => Some(issuer),
-            Some(_) => return Err(Problem::invalid_param("issued_by", "must be instructor or admin")),
+            Some(issuer) if ISSUERS.contains(&issuer) => Some(issuer),
+            Some(_) => return Err(Problem::invalid_param("issued_by", format!("must be {}", ISSUERS.join(" or ")))),
         };
         let client = state.read.pool().get().await.map_err(unavailable)?;
         let published = client

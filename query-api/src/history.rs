@@ -32,7 +32,7 @@ fn parse(params: &HashMap<String, String>) -> Result<HistoryQuery, Problem> {
         Some(text) => text
             .parse::<i64>()
             .ok()
-            .filter(|after| *after >= 0)
+            .filter(|after| (0..=api_contract::MAX_WHOLE).contains(after))
             .ok_or_else(|| Problem::invalid_param("after", "must be a position: a whole number from 0"))?,
     };
     let limit = match param(params, "limit") {

@@ -20,6 +20,9 @@ use crate::page::{ListEnvelope, PageRequest};
 /// Top instructors' default page size (DOMAIN.md 2.6.7).
 const TOP_LIMIT: i64 = 5;
 
+/// The orders of the top instructors (`sort`).
+pub(crate) const TOP_SORTS: &[&str] = &["popular", "rating"];
+
 const PROFILE_SELECT: &str = "SELECT u.id, u.name, u.title, u.speciality, u.biography, u.country, u.social_links, \
      count(c.id) AS course_count, COALESCE(sum(c.enrolled_count), 0)::bigint AS enrolled_count, \
      COALESCE(min(r.rating_avg), 0)::float8 AS rating_avg, COALESCE(min(r.rating_count), 0) AS rating_count \
@@ -35,6 +38,7 @@ pub(crate) struct InstructorView {
     speciality: Option<String>,
     biography: Option<String>,
     country: Option<String>,
+    #[schema(value_type = Option<SocialLinks>)]
     social_links: Option<serde_json::Value>,
     /// Published courses.
     course_count: i64,
@@ -110,12 +114,11 @@ async fn top_page(
     headers: &HeaderMap,
     params: &HashMap<String, String>,
 ) -> Result<Response, Problem> {
-    let page =
-        PageRequest::parse(params.get("page").map(String::as_str), params.get("limit").map(String::as_str), TOP_LIMIT)?;
-    let order = match params.get("sort").map(String::as_str) {
+    let page = PageRequest::from_query(params, TOP_LIMIT)?;
+    let order = match crate::page::param(params, "sort") {
         None | Some("popular") => "enrolled_count DESC, course_count DESC",
         Some("rating") => "rating_avg DESC, rating_count DESC",
-        Some(_) => return Err(Problem::invalid_param("sort", "must be popular or rating")),
+        Some(_) => return Err(Problem::invalid_param("sort", format!("must be {}", TOP_SORTS.join(" or ")))),
     };
     let client = state.read.pool().get().await.map_err(unavailable)?;
     let rows = client
@@ -132,4 +135,15 @@ async fn top_page(
         .map_err(unavailable)?;
     let instructors = rows.iter().map(InstructorView::from_row).collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
     Ok(cached_json(headers, Audience::Public, &ListEnvelope::new(instructors, page, total)))
+}
+
+/// An instructor's public links (each `null` when not given).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SocialLinks {
+    facebook: Option<String>,
+    github: Option<String>,
+    linkedin: Option<String>,
+    personal_website: Option<String>,
+    youtube: Option<String>,
 }

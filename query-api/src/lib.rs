@@ -7,6 +7,7 @@ mod caching;
 mod catalog_query;
 mod certificates;
 mod consistency;
+mod course_content;
 mod courses;
 mod discounts;
 mod enrollments;
@@ -28,7 +29,7 @@ mod watermark;
 use std::sync::Arc;
 use std::time::Duration;
 
-use api_contract::{ApiRoutes, TokenKeys, Who};
+use api_contract::{ApiRoutes, QueryRule, TokenKeys, Who};
 use http::Method;
 
 const GET: Method = Method::GET;
@@ -82,6 +83,8 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         )
         .answers_media("application/x-ndjson")
         .query(&["after", "limit", "types", "stream_prefix"])
+        .query_rule("limit", QueryRule::Between(1, history::MAX_LIMIT))
+        .query_rule("types", QueryRule::ListOf(events::Event::TYPES))
         .route(
             GET,
             "/api/v1/as-of/{name}/{*path}",
@@ -108,6 +111,14 @@ const CATALOGUE_QUERY: &[&str] = &[
     "limit",
 ];
 
+/// The catalogue's parameters that take only some values.
+const CATALOGUE_RULES: &[(&str, QueryRule)] = &[
+    ("level", QueryRule::OneOf(catalog_query::LEVELS)),
+    ("sort", QueryRule::OneOf(catalog_query::SORTS)),
+    ("category", QueryRule::OneOf(&events::taxonomy::CATEGORY_NAMES)),
+    ("subcategory", QueryRule::OneOf(&events::taxonomy::SUBCATEGORY_NAMES)),
+];
+
 /// The reads of the read models: what a snapshot serves too.
 fn read_model_routes() -> ApiRoutes<QueryApiState> {
     use Who::{Admin, Anyone, Instructor, Trainee, User};
@@ -115,6 +126,7 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/courses", courses::list, Anyone, "Search, filter and sort the published catalogue")
         .answers_page::<courses::CourseView>()
         .query(CATALOGUE_QUERY)
+        .query_rules(CATALOGUE_RULES)
         .route(GET, "/api/v1/courses/{id}", courses::get, Anyone, "A published course's public page")
         .answers_data::<courses::CoursePage>()
         .query(&["country"])
@@ -127,11 +139,13 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         )
         .answers_data_list::<discounts::DiscountView>()
         .query(&["issued_by"])
+        .query_rule("issued_by", QueryRule::OneOf(discounts::ISSUERS))
         .route(GET, "/api/v1/categories", courses::categories, Anyone, "The category taxonomy")
         .answers_data_list::<courses::Category>()
         .route(GET, "/api/v1/instructors/top", instructors::top, Anyone, "The top instructors")
         .answers_page::<instructors::InstructorView>()
         .query(&["sort", "page", "limit"])
+        .query_rule("sort", QueryRule::OneOf(instructors::TOP_SORTS))
         .route(GET, "/api/v1/courses/{id}/reviews", reviews::of_course, Anyone, "A course's reviews, newest first")
         .answers_page::<reviews::ReviewView>()
         .query(&["page", "limit"])
@@ -149,6 +163,7 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/instructors/{id}/courses", instructors::courses, Anyone, "An instructor's courses")
         .answers_page::<courses::CourseView>()
         .query(CATALOGUE_QUERY)
+        .query_rules(CATALOGUE_RULES)
         .route(GET, "/api/v1/me", me::get, User, "One's own account")
         .answers_data::<me::MeView>()
         .route(GET, "/api/v1/me/cart", lists::cart, Trainee, "One's cart, with its total")
@@ -169,9 +184,12 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         )
         .answers_data::<orders::OrderView>()
         .query(&["until", "wait"])
+        .query_rule("until", QueryRule::ListOf(&orders::STATUSES))
+        .query_rule("wait", QueryRule::Between(1, orders::WAIT_MAX_SECONDS as i64))
         .route(GET, "/api/v1/admin/orders", orders::all, Admin, "Every order, newest first")
         .answers_page::<orders::OrderView>()
         .query(&["trainee_id", "status", "page", "limit"])
+        .query_rule("status", QueryRule::OneOf(&orders::STATUSES))
         .route(GET, "/api/v1/me/wallet", wallet::wallet, Trainee, "One's wallet balance and transactions")
         .answers_page::<wallet::WalletTransaction>()
         .query(&["page", "limit"])
@@ -185,7 +203,9 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .answers_page::<enrollments::EnrollmentView>()
         .query(&["country", "page", "limit"])
         .route(GET, "/api/v1/me/enrollments/{id}", enrollments::get, Trainee, "An enrolled course's content")
+        .answers_data::<course_content::EnrolledCourse>()
         .route(GET, "/api/v1/me/last-viewed-course", enrollments::last_viewed, Trainee, "The course one opened last")
+        .answers_data::<course_content::LastViewed>()
         .route(GET, "/api/v1/me/notes/{id}", enrollments::notes, Trainee, "One's notes on an enrolled course")
         .answers_data::<enrollments::Notes>()
         .route(GET, "/api/v1/me/certificates", certificates::mine, Trainee, "One's certificates, newest first")
@@ -205,20 +225,31 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .route(GET, "/api/v1/admin/reports", reports::all, Admin, "Tickets and requests of every kind")
         .answers_page::<reports::ReportRow>()
         .query(&["kind", "status", "course_id", "user_id", "from", "to", "sort", "page", "limit"])
+        .query_rule("kind", QueryRule::ListOf(&reports::KINDS))
+        .query_rule("status", QueryRule::OneOf(&reports::STATUSES))
+        .query_rule("sort", QueryRule::OneOf(&reports::SORTS))
         .route(GET, "/api/v1/me/reports", reports::mine, User, "One's own tickets and requests")
         .answers_page::<reports::ReportRow>()
         .query(&["kind", "status", "course_id", "from", "to", "sort", "page", "limit"])
+        .query_rule("kind", QueryRule::ListOf(&reports::KINDS))
+        .query_rule("status", QueryRule::OneOf(&reports::STATUSES))
+        .query_rule("sort", QueryRule::OneOf(&reports::SORTS))
         .route(GET, "/api/v1/admin/refund-requests", refunds::list, Admin, "Refund requests, newest first")
         .answers_page::<refunds::RefundRequestRow>()
         .query(&["status", "course_id", "trainee_id", "from", "to", "page", "limit"])
+        .query_rule("status", QueryRule::OneOf(&refunds::STATUSES))
         .route(GET, "/api/v1/admin/users", admin::users, Admin, "Every account, paged and filtered")
         .answers_page::<admin::UserRow>()
         .query(&["role", "search", "logged_in", "page", "limit"])
+        .query_rule("role", QueryRule::OneOf(&events::Role::NAMES))
         .route(GET, "/api/v1/admin/users/activity", admin::activity, Admin, "Logged-in counts per role")
+        .answers_data::<admin::Activity>()
         .route(GET, "/api/v1/me/instructor/courses", teaching::list, Instructor, "One's own courses, drafts too")
         .answers_page::<courses::CourseView>()
         .query(CATALOGUE_QUERY)
+        .query_rules(CATALOGUE_RULES)
         .route(GET, "/api/v1/me/instructor/courses/{id}", teaching::get, Instructor, "One's own course in full")
+        .answers_data::<course_content::OwnedCourse>()
 }
 
 /// The query API's router.

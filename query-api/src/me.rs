@@ -27,8 +27,10 @@ pub(crate) struct MeView {
     biography: Option<String>,
     speciality: Option<String>,
     title: Option<String>,
+    #[schema(value_type = Option<crate::instructors::SocialLinks>)]
     social_links: Option<serde_json::Value>,
     /// Instructors: the payout account, by bank and last four characters.
+    #[schema(value_type = Option<BankAccountSummary>)]
     bank_account: Option<serde_json::Value>,
     /// Instructors: what the platform owes them (may be negative after refunds); trainees: their wallet.
     /// Admins have none.
@@ -95,4 +97,12 @@ async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &Head
     })()
     .map_err(|e| unavailable(&e))?;
     Ok(cached_json(headers, Audience::Private, &serde_json::json!({ "data": me })))
+}
+
+/// Which bank account an instructor is paid to, without its number.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct BankAccountSummary {
+    bank_name: String,
+    account_last4: Option<String>,
 }

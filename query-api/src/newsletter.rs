@@ -16,7 +16,7 @@ use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::consistency::Freshness;
 use crate::courses::unavailable;
-use crate::page::{ListEnvelope, PageRequest, param};
+use crate::page::{ListEnvelope, PageRequest};
 
 const DEFAULT_LIMIT: i64 = 20;
 
@@ -38,8 +38,8 @@ pub(crate) async fn subscribers(
 ) -> Response {
     let answer = async {
         let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
-        let search =
-            param(&params, "search").map(|search| format!("%{}%", search.to_lowercase().replace(['%', '_'], "")));
+        let search = crate::page::search_param(&params)?
+            .map(|search| format!("%{}%", search.to_lowercase().replace(['%', '_'], "")));
         let filter = "($1::text IS NULL OR email LIKE $1)";
         let client = state.read.pool().get().await.map_err(unavailable)?;
         let rows = client

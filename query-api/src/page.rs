@@ -5,11 +5,21 @@ use std::collections::HashMap;
 use api_contract::Problem;
 use serde::Serialize;
 
-pub(crate) const MAX_LIMIT: i64 = 100;
+pub(crate) const MAX_LIMIT: i64 = api_contract::MAX_PAGE_SIZE;
 
 /// A query parameter, trimmed; `None` when it is missing or blank.
 pub(crate) fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     params.get(name).map(|value| value.trim()).filter(|value| !value.is_empty())
+}
+
+/// `search`, if given: at most [`api_contract::SEARCH_MAX_CHARS`] characters, else `400`.
+pub(crate) fn search_param(params: &HashMap<String, String>) -> Result<Option<&str>, Problem> {
+    match param(params, "search") {
+        Some(search) if search.chars().count() > api_contract::SEARCH_MAX_CHARS => {
+            Err(Problem::invalid_param("search", format!("is at most {} characters", api_contract::SEARCH_MAX_CHARS)))
+        }
+        search => Ok(search),
+    }
 }
 
 /// Query parameter `name` as an id, if given; anything else is `400` naming it.
@@ -44,14 +54,13 @@ impl PageRequest {
                 Some(text) => text
                     .parse::<i64>()
                     .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| Problem::invalid_param(name, "must be a whole number from 1")),
+                    .filter(|n| (1..=api_contract::MAX_WHOLE).contains(n))
+                    .ok_or_else(|| Problem::invalid_param(name, "must be a whole number from 1 to 2^53 - 1")),
             }
         };
         let page = number("page", page, 1)?;
         let limit = number("limit", limit, default_limit)?.min(MAX_LIMIT);
-        // Beyond this, the offset overflows what any list here could hold.
-        if page > i64::MAX / MAX_LIMIT {
+        if page > api_contract::MAX_PAGE {
             return Err(Problem::invalid_param("page", "is too large"));
         }
         Ok(PageRequest { page, limit })

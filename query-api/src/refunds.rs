@@ -19,7 +19,7 @@ use crate::courses::unavailable;
 use crate::page::{ListEnvelope, PageRequest, date_param, param, uuid_param};
 
 const DEFAULT_LIMIT: i64 = 10;
-const STATUSES: [&str; 5] = ["unseen", "pending", "approved", "rejected", "completed"];
+pub(crate) const STATUSES: [&str; 5] = ["unseen", "pending", "approved", "rejected", "completed"];
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RefundRequestRow {

@@ -20,8 +20,9 @@ use crate::courses::unavailable;
 use crate::page::{ListEnvelope, PageRequest, date_param, param, uuid_param};
 
 const DEFAULT_LIMIT: i64 = 10;
-const KINDS: [&str; 5] = ["technical", "financial", "other", "course_request", "refund"];
-const STATUSES: [&str; 4] = ["unseen", "pending", "resolved", "rejected"];
+pub(crate) const KINDS: [&str; 5] = ["technical", "financial", "other", "course_request", "refund"];
+pub(crate) const STATUSES: [&str; 4] = ["unseen", "pending", "resolved", "rejected"];
+pub(crate) const SORTS: [&str; 2] = ["newest", "oldest"];
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ReportRow {
@@ -31,6 +32,7 @@ pub(crate) struct ReportRow {
     user: ReportUser,
     course: Option<ReportCourse>,
     description: Option<String>,
+    #[schema(value_type = Vec<FollowUp>)]
     follow_ups: serde_json::Value,
     progress_at_request: Option<i16>,
     #[serde(with = "time::serde::rfc3339")]
@@ -94,7 +96,7 @@ impl Filters {
             user: user.or(uuid_param(params, "user_id")?),
             from: date_param(params, "from")?,
             to: date_param(params, "to")?,
-            oldest_first: one_of(params, "sort", &["newest", "oldest"])?.as_deref() == Some("oldest"),
+            oldest_first: one_of(params, "sort", &SORTS)?.as_deref() == Some("oldest"),
         })
     }
 }
@@ -184,4 +186,15 @@ async fn page(
         .collect::<Result<Vec<_>, tokio_postgres::Error>>()
         .map_err(unavailable)?;
     Ok(cached_json(headers, Audience::Private, &ListEnvelope::new(reports, page, total)))
+}
+
+/// One message of a ticket's thread (its text `null` once its author's data is erased).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct FollowUp {
+    author_id: uuid::Uuid,
+    by_admin: bool,
+    text: Option<String>,
+    /// When it was written.
+    at: String,
 }

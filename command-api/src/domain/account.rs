@@ -68,7 +68,15 @@ pub struct ProfilePatch {
 pub fn update_profile(account: Account, user_id: Uuid, patch: ProfilePatch) -> Result<Vec<Event>, AccountRejection> {
     let Account::Registered(role) = account else { return Err(AccountRejection::Unknown) };
     if patch == ProfilePatch::default() {
-        return Err(AccountRejection::Invalid(vec![Violation::new("", "give at least one field to change")]));
+        return Err(AccountRejection::Invalid(vec![Violation::of_rule(
+            "nothing_to_change",
+            "",
+            "give at least one field to change",
+        )]));
+    }
+    // What only instructors show of themselves is theirs to set: forbidden to anyone else, however well formed.
+    if role != Role::Instructor && [&patch.biography, &patch.speciality, &patch.title].iter().any(|v| v.is_some()) {
+        return Err(AccountRejection::NotAnInstructor);
     }
     let mut found = Vec::new();
     let text = |value: Option<String>, field: &'static str, max: usize, found: &mut Vec<Violation>| {
@@ -86,13 +94,6 @@ pub fn update_profile(account: Account, user_id: Uuid, patch: ProfilePatch) -> R
     let biography = text(patch.biography, "biography", BIOGRAPHY_MAX_CHARS, &mut found);
     let speciality = text(patch.speciality, "speciality", SHORT_TEXT_MAX_CHARS, &mut found);
     let title = text(patch.title, "title", SHORT_TEXT_MAX_CHARS, &mut found);
-    if role != Role::Instructor {
-        for (field, value) in [("biography", &biography), ("speciality", &speciality), ("title", &title)] {
-            if value.is_some() {
-                found.push(Violation::new(field, "is for instructors only"));
-            }
-        }
-    }
     if !found.is_empty() {
         return Err(AccountRejection::Invalid(found));
     }
@@ -167,7 +168,7 @@ pub fn check_password(password: &str) -> Result<(), String> {
 
 /// `\S+@\S+\.\S+` (DOMAIN.md), within the length an address can have.
 pub fn is_email(text: &str) -> bool {
-    if text.is_empty() || text.len() > EMAIL_MAX_CHARS || text.chars().any(char::is_whitespace) {
+    if text.is_empty() || text.chars().count() > EMAIL_MAX_CHARS || text.chars().any(char::is_whitespace) {
         return false;
     }
     let Some((local, domain)) = text.split_once('@') else { return false };
@@ -242,7 +243,11 @@ pub fn create(
         }
         CreatedKind::CorporateTrainee { company } => {
             let company = company.trim().to_owned();
-            if company.is_empty() || company.chars().count() > COMPANY_MAX_CHARS {
+            if company.is_empty() {
+                let required = Violation::of_rule("company_required", "company", "is required for a corporate trainee");
+                return Err(AccountRejection::Invalid(vec![required]));
+            }
+            if company.chars().count() > COMPANY_MAX_CHARS {
                 let message = format!("must be 1 to {COMPANY_MAX_CHARS} characters");
                 return Err(AccountRejection::Invalid(vec![Violation::new("company", message)]));
             }
@@ -515,7 +520,7 @@ mod tests {
         );
         let biography = ProfilePatch { biography: Some("I teach".into()), ..ProfilePatch::default() };
         let refused = update_profile(trainee, Uuid::from_u128(1), biography.clone());
-        assert!(matches!(refused, Err(AccountRejection::Invalid(v)) if v[0].field == "biography"));
+        assert_eq!(refused, Err(AccountRejection::NotAnInstructor), "forbidden, not malformed");
         assert!(update_profile(Account::Registered(Role::Instructor), Uuid::from_u128(2), biography).is_ok());
         let blank = ProfilePatch { name: Some(" ".into()), ..ProfilePatch::default() };
         assert!(update_profile(trainee, Uuid::from_u128(1), blank).is_err());

@@ -109,7 +109,7 @@ fn check_taxonomy(found: &mut Vec<Violation>, category: &str, subcategories: &[S
         Some(allowed) => {
             if let Some(unknown) = subcategories.iter().find(|s| !allowed.contains(&s.as_str())) {
                 let message = format!("{unknown:?} is not a subcategory of {category:?}");
-                found.push(Violation::new("subcategories", message));
+                found.push(Violation::of_rule("not_in_category", "subcategories", message));
             }
         }
     }
@@ -133,9 +133,7 @@ impl CourseDraft {
         check_text(&mut found, "title", &self.title, TITLE_MAX_CHARS);
         check_text(&mut found, "summary", &self.summary, SUMMARY_MAX_CHARS);
         check_taxonomy(&mut found, &self.category, &self.subcategories);
-        if self.language.trim().is_empty() {
-            found.push(Violation::new("language", "must not be empty"));
-        }
+        check_text(&mut found, "language", &self.language, TITLE_MAX_CHARS);
         check_price(&mut found, self.price_cents, &self.currency);
         found
     }
@@ -297,7 +295,11 @@ fn update(course: &Course, actor: &Actor, patch: CoursePatch) -> Result<Vec<Even
         return Err(CourseRejection::Retired);
     }
     if patch == CoursePatch::default() {
-        return Err(CourseRejection::Invalid(vec![Violation::new("", "give at least one field to change")]));
+        return Err(CourseRejection::Invalid(vec![Violation::of_rule(
+            "nothing_to_change",
+            "",
+            "give at least one field to change",
+        )]));
     }
     let mut found = Vec::new();
     let trimmed = |text: &Option<String>| text.as_ref().map(|t| t.trim().to_owned());

@@ -255,7 +255,7 @@ fn optional_text(found: &mut Vec<Violation>, field: &'static str, value: Option<
 
 fn at_most(found: &mut Vec<Violation>, field: &'static str, count: usize, max: usize) {
     if count >= max {
-        found.push(Violation::new(field, format!("a course holds at most {max} of these")));
+        found.push(Violation::of_rule("course_full", field, format!("a course holds at most {max} of these")));
     }
 }
 
@@ -287,11 +287,11 @@ fn question(found: &mut Vec<Violation>, draft: &QuestionDraft) -> Question {
         found.push(Violation::new("options", format!("each must be 1 to {PART_TITLE_MAX_CHARS} characters")));
     }
     if options.iter().enumerate().any(|(i, o)| options[..i].contains(o)) {
-        found.push(Violation::new("options", "must be different from each other"));
+        found.push(Violation::of_rule("options_repeated", "options", "must be different from each other"));
     }
     let answer_index = options.iter().position(|o| *o == draft.answer.trim());
     if answer_index.is_none() {
-        found.push(Violation::new("answer", "must be one of the options"));
+        found.push(Violation::of_rule("answer_not_an_option", "answer", "must be one of the options"));
     }
     Question { question_id: draft.question_id, question, options, answer_index: answer_index.map_or(0, |i| i as u32) }
 }
@@ -301,7 +301,7 @@ fn valid(found: Vec<Violation>, event: Event) -> Result<Vec<Event>, ContentRejec
 }
 
 fn nothing_to_change() -> ContentRejection {
-    ContentRejection::Invalid(vec![Violation::new("", "give at least one field to change")])
+    ContentRejection::Invalid(vec![Violation::of_rule("nothing_to_change", "", "give at least one field to change")])
 }
 
 /// What changing `content` of course `course_id` with `command` records.

@@ -83,7 +83,7 @@ fn check(percent: i64, window: Window, others: &[Discount]) -> Result<u8, Discou
         found.push(Violation::new("percent", "must be from 0 to 100"));
     }
     if window.ends_on < window.starts_on {
-        found.push(Violation::new("ends_on", "must not be before starts_on"));
+        found.push(Violation::of_rule("invalid_period", "ends_on", "must not be before starts_on"));
     }
     match percent {
         Some(percent) if found.is_empty() => match others.iter().find(|d| d.window.overlaps(window)) {

@@ -37,9 +37,10 @@ pub fn decide(actor: &Actor, currency: &str, rate: f64) -> Result<Vec<Event>, Fx
     }
     let mut found = Vec::new();
     if currency == "USD" {
-        found.push(Violation::new("currency", "USD is the base currency; its rate is always 1"));
+        found.push(Violation::of_rule("base_currency", "currency", "USD is the base currency; its rate is always 1"));
     } else if !events::currency::is_circulating(currency) {
-        found.push(Violation::new("currency", "must be an ISO 4217 currency code like EUR"));
+        let message = "must be a circulating ISO 4217 currency code like EUR";
+        found.push(Violation::of_rule("unknown_currency", "currency", message));
     }
     let rate_ppm = (rate * 1_000_000.0).round();
     if !rate.is_finite() || rate_ppm < 1.0 || rate_ppm > MAX_RATE_PPM as f64 {

@@ -9,6 +9,8 @@ use super::Violation;
 use super::account::{Account, AccountRejection};
 
 pub const LINK_MAX_CHARS: usize = 300;
+/// A bank account's names and address, in characters.
+pub const BANK_TEXT_MAX_CHARS: usize = 200;
 
 /// An instructor's public links, as sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,8 +81,8 @@ impl BankAccount {
         }
         let mut text = |field: &'static str, value: String, required: bool| {
             let value = value.trim().to_owned();
-            if (required && value.is_empty()) || value.chars().count() > 200 {
-                found.push(Violation::new(field, "must be 1 to 200 characters"));
+            if (required && value.is_empty()) || value.chars().count() > BANK_TEXT_MAX_CHARS {
+                found.push(Violation::new(field, format!("must be 1 to {BANK_TEXT_MAX_CHARS} characters")));
             }
             value
         };

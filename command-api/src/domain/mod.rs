@@ -36,10 +36,19 @@ pub trait Aggregate: Default + Clone + Send + Sync + 'static {
 pub struct Violation {
     pub field: &'static str,
     pub message: String,
+    /// The rule's own problem code when the field breaks a rule no schema of one field can state (it is well
+    /// formed on its own: a date before another, a subcategory of another category); `None` for a field out of
+    /// its published shape (`validation_failed`).
+    pub rule: Option<&'static str>,
 }
 
 impl Violation {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Violation { field, message: message.into() }
+        Violation { field, message: message.into(), rule: None }
+    }
+
+    /// A violation of rule `code` that relates fields (or a field and the aggregate's state).
+    pub fn of_rule(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
+        Violation { field, message: message.into(), rule: Some(code) }
     }
 }

@@ -15,7 +15,8 @@ use super::Aggregate;
 use super::account::is_email;
 
 pub const SUBJECT_MAX_CHARS: usize = 200;
-pub const HTML_MAX_BYTES: usize = 200 * 1024;
+/// A campaign's HTML, in characters: the longest text any field takes.
+pub const HTML_MAX_CHARS: usize = api_contract::text::MAX_TEXT_CHARS;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Subscription {
@@ -109,7 +110,7 @@ impl Aggregate for Campaign {
     }
 }
 
-/// An admin writes a campaign: a subject of 1 to 200 characters and an HTML body of up to 200 KiB.
+/// An admin writes a campaign: a subject of 1 to 200 characters and an HTML body of up to 100 Ki characters.
 pub fn create_campaign(
     campaign_id: Uuid,
     admin_id: Uuid,
@@ -124,8 +125,8 @@ pub fn create_campaign(
             format!("must be 1 to {SUBJECT_MAX_CHARS} characters"),
         ));
     }
-    if html.trim().is_empty() || html.len() > HTML_MAX_BYTES {
-        return Err(NewsletterRejection::InvalidCampaign("html", format!("must be 1 to {HTML_MAX_BYTES} bytes")));
+    if html.trim().is_empty() || html.chars().count() > HTML_MAX_CHARS {
+        return Err(NewsletterRejection::InvalidCampaign("html", format!("must be 1 to {HTML_MAX_CHARS} characters")));
     }
     Ok(vec![Event::CampaignCreated(CampaignCreated {
         campaign_id,

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::Aggregate;
 use super::enrollment::{Enrollment, LearningRejection};
 
-/// The most one course's notes may hold, in UTF-8 bytes.
-pub const NOTES_MAX_BYTES: usize = 100 * 1024;
+/// The most one course's notes may hold, in characters: the longest text any field takes.
+pub const NOTES_MAX_CHARS: usize = api_contract::text::MAX_TEXT_CHARS;
 
 /// Nothing about earlier notes decides a new text: the stream only orders a trainee's writes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub enum NotesRejection {
     /// Notes are kept for courses the trainee learns: not enrolled, or no longer.
     Learning(LearningRejection),
     TooLong {
-        bytes: usize,
+        chars: usize,
     },
 }
 
@@ -39,8 +39,9 @@ pub fn replace_notes(
     text: &str,
 ) -> Result<Vec<Event>, NotesRejection> {
     enrollment.learning().map_err(NotesRejection::Learning)?;
-    if text.len() > NOTES_MAX_BYTES {
-        return Err(NotesRejection::TooLong { bytes: text.len() });
+    let chars = text.chars().count();
+    if chars > NOTES_MAX_CHARS {
+        return Err(NotesRejection::TooLong { chars });
     }
     Ok(vec![Event::NotesReplaced(NotesReplaced { trainee_id, course_id, text: Personal::clear(text) })])
 }
@@ -62,16 +63,16 @@ mod tests {
     }
 
     #[test]
-    fn notes_up_to_100_kib_are_kept_for_an_enrolled_course() {
+    fn notes_up_to_the_longest_text_are_kept_for_an_enrolled_course() {
         let (trainee, course) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let full = "é".repeat(NOTES_MAX_BYTES / 2);
+        let full = "é".repeat(NOTES_MAX_CHARS);
         let kept = replace_notes(&enrolled(), trainee, course, &full).expect("kept");
         assert!(matches!(&kept[..], [Event::NotesReplaced(n)] if n.text.text() == Some(full.as_str())));
         assert!(replace_notes(&enrolled(), trainee, course, "").is_ok(), "emptied");
         let over = format!("{full}x");
         assert_eq!(
             replace_notes(&enrolled(), trainee, course, &over),
-            Err(NotesRejection::TooLong { bytes: NOTES_MAX_BYTES + 1 })
+            Err(NotesRejection::TooLong { chars: NOTES_MAX_CHARS + 1 })
         );
         assert_eq!(
             replace_notes(&Enrollment::default(), trainee, course, "x"),

@@ -1,6 +1,6 @@
 //! Lesson and preview videos are YouTube videos (R15), stored as their embed URL.
 
-const ID_LEN: usize = 11;
+pub const ID_LEN: usize = 11;
 
 fn is_video_id(id: &str) -> bool {
     id.len() == ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')

@@ -22,11 +22,16 @@ use crate::side_writes;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegisterBody {
+    #[schema(schema_with = super::fields::email)]
     email: String,
+    #[schema(schema_with = super::fields::username)]
     username: String,
+    #[schema(schema_with = super::fields::password)]
     password: String,
+    #[schema(schema_with = super::fields::person_name)]
     name: String,
     #[serde(default)]
+    #[schema(schema_with = super::fields::country_or_blank)]
     country: Option<String>,
 }
 
@@ -56,19 +61,32 @@ pub(crate) enum KindBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUserBody {
     kind: KindBody,
+    #[schema(schema_with = super::fields::email)]
     email: String,
+    #[schema(schema_with = super::fields::username)]
     username: String,
+    #[schema(schema_with = super::fields::password)]
     password: String,
+    #[schema(schema_with = super::fields::person_name)]
     name: String,
     #[serde(default)]
+    #[schema(schema_with = super::fields::country_or_blank)]
     country: Option<String>,
     /// Required for corporate trainees.
     #[serde(default)]
+    #[schema(schema_with = super::fields::company_or_null)]
     company: Option<String>,
 }
 
+/// `422` listing every violation: `validation_failed` when a field is out of its published shape, else the code of
+/// the rule that relates the fields.
 pub(crate) fn invalid(violations: Vec<Violation>) -> Problem {
-    Problem::rule("validation_failed", "Some fields are not valid.")
+    let shape = violations.iter().any(|violation| violation.rule.is_none());
+    let (code, detail) = match violations.iter().find_map(|violation| violation.rule) {
+        Some(rule) if !shape => (rule, "The fields do not go together."),
+        _ => ("validation_failed", "Some fields are not valid."),
+    };
+    Problem::rule(code, detail)
         .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect())
 }
 
@@ -219,14 +237,19 @@ async fn create_account(
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProfileBody {
     #[serde(default)]
+    #[schema(schema_with = super::fields::person_name_or_null)]
     name: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::fields::country_or_null)]
     country: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::fields::biography_or_null)]
     biography: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::fields::short_text_or_null)]
     speciality: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::fields::short_text_or_null)]
     title: Option<String>,
 }
 

@@ -25,7 +25,9 @@ pub const MAX_COURSES: usize = 100;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BulkDiscountBody {
+    #[schema(schema_with = super::fields::bulk_course_ids)]
     course_ids: Vec<Uuid>,
+    #[schema(minimum = 0, maximum = 100)]
     percent: i64,
     #[serde(with = "events::content::iso_date")]
     starts_on: Date,
@@ -37,10 +39,35 @@ pub(crate) struct BulkDiscountBody {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct BulkOutcome {
-    /// `{course_id, answer: {discount_id, version, consistency_token}}` for each course discounted.
-    succeeded: Vec<serde_json::Value>,
-    /// `{course_id, code, detail}` for each course refused.
-    failed: Vec<serde_json::Value>,
+    /// Each course discounted.
+    succeeded: Vec<BulkSucceeded>,
+    /// Each course refused.
+    failed: Vec<BulkFailed>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct BulkSucceeded {
+    course_id: Uuid,
+    answer: BulkAnswer,
+}
+
+/// What discounting one course answered, as its own command would.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct BulkAnswer {
+    discount_id: Uuid,
+    version: i64,
+    consistency_token: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct BulkFailed {
+    course_id: Uuid,
+    /// The problem code the course's own command would answer.
+    code: String,
+    detail: String,
 }
 
 pub(crate) async fn apply(

@@ -92,8 +92,7 @@ impl From<OrderRejection> for Problem {
 impl From<WalletRejection> for Problem {
     fn from(rejection: WalletRejection) -> Self {
         match rejection {
-            WalletRejection::Invalid(violations) => Problem::rule("validation_failed", "Some fields are not valid.")
-                .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect()),
+            WalletRejection::Invalid(violations) => super::auth::invalid(violations),
             WalletRejection::OperationReused => {
                 Problem::conflict("This operation id was already used for another amount.")
             }

@@ -19,8 +19,10 @@ use crate::domain::discount::{DiscountCommand, Window};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SectionBody {
+    #[schema(schema_with = super::fields::part_title)]
     title: String,
     #[serde(default)]
+    #[schema(schema_with = super::fields::part_text)]
     description: String,
 }
 
@@ -28,40 +30,55 @@ pub(crate) struct SectionBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SectionPatchBody {
+    #[schema(schema_with = super::fields::part_title_or_null)]
     title: Option<String>,
+    #[schema(schema_with = super::fields::part_text_or_null)]
     description: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LessonBody {
+    #[schema(schema_with = super::fields::part_title)]
     title: String,
     #[serde(default)]
+    #[schema(schema_with = super::fields::part_text)]
     description: String,
+    #[schema(schema_with = super::fields::video_url)]
     video_url: String,
+    #[schema(minimum = 0, maximum = 1_440)]
     duration_min: i64,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LessonPatchBody {
+    #[schema(schema_with = super::fields::part_title_or_null)]
     title: Option<String>,
+    #[schema(schema_with = super::fields::part_text_or_null)]
     description: Option<String>,
+    #[schema(schema_with = super::fields::video_url_or_null)]
     video_url: Option<String>,
+    #[schema(minimum = 0, maximum = 1_440)]
     duration_min: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExerciseBody {
+    #[schema(schema_with = super::fields::part_title)]
     title: String,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct QuestionBody {
+    #[schema(schema_with = super::fields::part_text_filled)]
     question: String,
+    /// Different from each other once trimmed (`422 options_repeated`).
+    #[schema(schema_with = super::fields::options)]
     options: Vec<String>,
+    /// One of the options (`422 answer_not_an_option`).
     answer: String,
 }
 
@@ -74,33 +91,41 @@ impl QuestionBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExamBody {
+    #[schema(max_items = 100)]
     questions: Vec<QuestionBody>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FaqBody {
+    #[schema(schema_with = super::fields::part_text_filled)]
     question: String,
+    #[schema(schema_with = super::fields::part_text_filled)]
     answer: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FaqPatchBody {
+    #[schema(schema_with = super::fields::part_text_filled_or_null)]
     question: Option<String>,
+    #[schema(schema_with = super::fields::part_text_filled_or_null)]
     answer: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AnnouncementBody {
+    #[schema(schema_with = super::fields::part_title)]
     title: String,
+    #[schema(schema_with = super::fields::part_text_filled)]
     description: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DiscountBody {
+    #[schema(minimum = 0, maximum = 100)]
     percent: i64,
     #[serde(with = "events::content::iso_date")]
     starts_on: Date,

@@ -1,6 +1,6 @@
 //! Course commands: create a draft, change its details and price, publish, retire and delete it.
 
-use api_contract::{Authenticated, EmptyCommand, FieldError, JsonCommand, PathId, Problem};
+use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use event_store::Guard;
 use events::CourseLevel;
@@ -17,21 +17,29 @@ use crate::domain::course::{Course, CourseCommand, CourseDraft, CoursePatch, Cou
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MoneyBody {
+    #[schema(minimum = 0, maximum = 10_000_000)]
     amount_cents: i64,
+    #[schema(schema_with = super::fields::price_currency)]
     currency: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateCourseBody {
+    #[schema(schema_with = super::fields::course_title)]
     title: String,
+    #[schema(schema_with = super::fields::course_summary)]
     summary: String,
+    #[schema(schema_with = super::fields::category)]
     category: String,
+    /// Subcategories of `category` (`422 not_in_category` for another's).
     #[serde(default)]
+    #[schema(schema_with = super::fields::subcategories)]
     subcategories: Vec<String>,
     #[schema(value_type = String, pattern = "^(beginner|intermediate|advanced)$")]
     level: CourseLevel,
     #[serde(default = "default_language")]
+    #[schema(schema_with = super::fields::language)]
     language: String,
     price: MoneyBody,
 }
@@ -69,8 +77,7 @@ impl From<CourseRejection> for Problem {
                 Problem::rule("course_not_published", "Only a published course is retired.")
             }
             CourseRejection::Retired => Problem::rule("course_retired", "The course is retired; that is for good."),
-            CourseRejection::Invalid(violations) => Problem::rule("validation_failed", "Some fields are not valid.")
-                .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect()),
+            CourseRejection::Invalid(violations) => super::auth::invalid(violations),
             CourseRejection::PartNotFound(part) => Problem::not_found(format!("The course has no such {part}.")),
             CourseRejection::DiscountOverlaps(other) => Problem::rule(
                 "discount_window_overlaps",
@@ -170,17 +177,23 @@ pub(super) async fn on_course(
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateCourseBody {
     #[serde(default)]
+    #[schema(schema_with = super::fields::course_title_or_null)]
     title: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::fields::course_summary_or_null)]
     summary: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::fields::category_or_null)]
     category: Option<String>,
+    /// Subcategories of the category, given or kept (`422 not_in_category` for another's).
     #[serde(default)]
+    #[schema(schema_with = super::fields::subcategories_or_null)]
     subcategories: Option<Vec<String>>,
     #[serde(default)]
     #[schema(value_type = Option<String>, pattern = "^(beginner|intermediate|advanced)$")]
     level: Option<CourseLevel>,
     #[serde(default)]
+    #[schema(schema_with = super::fields::language_or_null)]
     language: Option<String>,
     #[serde(default)]
     price: Option<MoneyBody>,

@@ -1,6 +1,6 @@
 //! `PUT /api/v1/admin/fx-rates/{currency}`: an admin sets a currency's rate against the US dollar (D8).
 
-use api_contract::{Authenticated, FieldError, JsonCommand, Problem};
+use api_contract::{Authenticated, JsonCommand, Problem};
 use axum::extract::{Path, State};
 use events::stream::fx_stream;
 use http::StatusCode;
@@ -15,6 +15,7 @@ use crate::domain::fx::{FxRate, FxRejection, decide};
 #[serde(deny_unknown_fields)]
 pub(crate) struct RateBody {
     /// Units of the currency one US dollar buys.
+    #[schema(minimum = 0.000001, maximum = 1000000)]
     rate: f64,
 }
 
@@ -22,8 +23,7 @@ impl From<FxRejection> for Problem {
     fn from(rejection: FxRejection) -> Self {
         match rejection {
             FxRejection::NotAnAdmin => Problem::forbidden("Only admins set exchange rates."),
-            FxRejection::Invalid(violations) => Problem::rule("validation_failed", "Some fields are not valid.")
-                .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect()),
+            FxRejection::Invalid(violations) => super::auth::invalid(violations),
         }
     }
 }

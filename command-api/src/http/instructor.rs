@@ -16,27 +16,38 @@ use crate::side_writes;
 #[serde(deny_unknown_fields)]
 pub(crate) struct SocialLinksBody {
     #[serde(default)]
+    #[schema(schema_with = super::fields::link_or_null)]
     facebook: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::fields::link_or_null)]
     github: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::fields::link_or_null)]
     linkedin: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::fields::link_or_null)]
     personal_website: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::fields::link_or_null)]
     youtube: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BankAccountBody {
+    #[schema(schema_with = super::fields::bank_text)]
     account_holder_name: String,
+    #[schema(schema_with = super::fields::account_number)]
     account_number: String,
+    #[schema(schema_with = super::fields::bank_text)]
     bank_name: String,
     #[serde(default)]
+    #[schema(schema_with = super::fields::bank_text_or_null)]
     branch_name: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::fields::bank_text_or_null)]
     branch_address: Option<String>,
+    #[schema(schema_with = super::fields::swift_code)]
     swift_code: String,
 }
 

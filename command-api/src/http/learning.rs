@@ -23,7 +23,7 @@ use super::headers::CommandHeaders;
 use super::sessions::rate_limited;
 use crate::domain::course::Course;
 use crate::domain::enrollment::{self, Enrollment, Learner, LearningRejection, MAX_EXAM_ATTEMPTS};
-use crate::domain::notebook::{self, NOTES_MAX_BYTES, Notebook, NotesRejection};
+use crate::domain::notebook::{self, NOTES_MAX_CHARS, Notebook, NotesRejection};
 use crate::stream_cache::Folded;
 
 impl From<LearningRejection> for Problem {
@@ -69,10 +69,10 @@ impl From<NotesRejection> for Problem {
     fn from(rejection: NotesRejection) -> Self {
         match rejection {
             NotesRejection::Learning(rejection) => rejection.into(),
-            NotesRejection::TooLong { bytes } => Problem::rule("validation_failed", "The notes are too long.")
+            NotesRejection::TooLong { chars } => Problem::rule("validation_failed", "The notes are too long.")
                 .with_errors(vec![api_contract::FieldError::new(
                     "text",
-                    format!("must be at most {NOTES_MAX_BYTES} bytes, not {bytes}"),
+                    format!("must be at most {NOTES_MAX_CHARS} characters, not {chars}"),
                 )]),
         }
     }

@@ -8,6 +8,7 @@ mod checkout;
 mod course_content;
 mod courses;
 mod execute;
+mod fields;
 mod fx;
 mod headers;
 mod instructor;
@@ -165,6 +166,8 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             "Take a course out of one's wishlist",
         )
         .route(POST, "/api/v1/payments/webhook", payments::webhook, Guest, "The payment provider's signed events")
+        .requires_header("Stripe-Signature")
+        .answers::<payments::Received>()
         .route(POST, "/api/v1/orders", orders::place, Trainee, "Order the courses in one's cart")
         .answers_data::<orders::OrderAnswer>()
         .body::<orders::OrderBody>()

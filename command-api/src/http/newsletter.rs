@@ -48,6 +48,7 @@ impl From<NewsletterRejection> for Problem {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SubscribeBody {
+    #[schema(schema_with = super::fields::email)]
     email: String,
 }
 
@@ -174,8 +175,10 @@ pub(crate) async fn unsubscribe(
 #[serde(deny_unknown_fields)]
 pub(crate) struct CampaignBody {
     /// 1 to 200 characters.
+    #[schema(schema_with = super::fields::campaign_subject)]
     subject: String,
-    /// Up to 200 KiB of HTML; each copy gets an unsubscribe link added.
+    /// Up to 102,400 characters of HTML; each copy gets an unsubscribe link added.
+    #[schema(schema_with = super::fields::campaign_html)]
     html: String,
     #[schema(value_type = String, pattern = "^(subscribers|trainees|instructors)$")]
     audience: Audience,

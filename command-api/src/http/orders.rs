@@ -197,8 +197,10 @@ fn answer(mut accepted: Accepted, order: &Order, status: &str, checkout: Option<
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreditBody {
+    #[schema(minimum = 1, maximum = 100_000_000)]
     amount_cents: i64,
     /// Why the money is given, for the trainee's statement.
+    #[schema(schema_with = super::fields::credit_reason)]
     reason: String,
 }
 

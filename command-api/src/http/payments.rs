@@ -160,8 +160,14 @@ pub(crate) async fn webhook(
     Ok(received())
 }
 
+/// What the provider is answered for a delivery taken.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Received {
+    received: bool,
+}
+
 fn received() -> Response {
-    (StatusCode::OK, Json(serde_json::json!({ "received": true }))).into_response()
+    (StatusCode::OK, Json(Received { received: true })).into_response()
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub(crate) struct VerifyBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResetBody {
     token: String,
+    #[schema(schema_with = super::fields::password)]
     new_password: String,
 }
 

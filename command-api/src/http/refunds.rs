@@ -51,6 +51,7 @@ impl From<RefundRejection> for Problem {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RefundRequestBody {
     /// Why, in the trainee's words (1 to 2,000 characters).
+    #[schema(schema_with = super::fields::refund_reason)]
     reason: String,
 }
 
@@ -86,6 +87,7 @@ pub(crate) async fn request(
 #[serde(deny_unknown_fields)]
 pub(crate) struct RejectBody {
     /// Why, for the trainee (1 to 2,000 characters).
+    #[schema(schema_with = super::fields::refund_reason)]
     reason: String,
 }
 

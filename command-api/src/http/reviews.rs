@@ -28,7 +28,8 @@ impl From<ReviewRejection> for Problem {
                 "review_not_allowed",
                 "Only a trainee who learns the course, or completed it, may review it.",
             ),
-            ReviewRejection::NotTheirCourse => invalid("course_id", "must be a course of this instructor".to_owned()),
+            ReviewRejection::NotTheirCourse => Problem::rule("not_their_course", "The review is not valid.")
+                .with_errors(vec![FieldError::new("course_id", "must be a course of this instructor")]),
             ReviewRejection::InvalidRating(rating) => invalid("rating", format!("must be 1 to 5, not {rating}")),
             ReviewRejection::CommentTooLong { chars } => {
                 invalid("comment", format!("must be at most {COMMENT_MAX_CHARS} characters, not {chars}"))
@@ -41,19 +42,21 @@ impl From<ReviewRejection> for Problem {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CourseReviewBody {
-    /// 1 to 5.
+    #[schema(minimum = 1, maximum = 5)]
     rating: u8,
     /// Up to 2,000 characters.
     #[serde(default)]
+    #[schema(schema_with = super::fields::review_comment)]
     comment: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct InstructorReviewBody {
-    /// 1 to 5.
+    #[schema(minimum = 1, maximum = 5)]
     rating: u8,
     #[serde(default)]
+    #[schema(schema_with = super::fields::review_comment)]
     comment: String,
     /// A course of this instructor that the trainee learns or completed.
     course_id: Uuid,

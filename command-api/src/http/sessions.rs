@@ -106,6 +106,7 @@ pub(crate) struct LoginBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct PasswordBody {
     current_password: String,
+    #[schema(schema_with = super::fields::password)]
     new_password: String,
 }
 

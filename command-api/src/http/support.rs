@@ -64,6 +64,7 @@ pub(crate) struct ReportBody {
     kind: ReportKind,
     course_id: Option<Uuid>,
     /// 1 to 5,000 characters.
+    #[schema(schema_with = super::fields::support_text)]
     description: String,
 }
 
@@ -85,6 +86,7 @@ pub(crate) async fn file(
 #[serde(deny_unknown_fields)]
 pub(crate) struct FollowUpBody {
     /// 1 to 5,000 characters.
+    #[schema(schema_with = super::fields::support_text)]
     text: String,
 }
 

@@ -170,6 +170,8 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/me/instructor/courses", None, [401, 403, 403, 200, 200, 403]),
         (M::GET, "/api/v1/me/instructor/courses/{id}", None, [401, 403, 403, 200, 404, 403]),
         (M::GET, "/api/v1/openapi.json", None, all(200)),
+        (M::GET, "/api/v1/docs", None, all(200)),
+        (M::GET, "/api/v1/docs/rapidoc-9.3.8.min.js", None, all(200)),
         (M::POST, "/api/v1/cart/items", Some(r#"{"course_id":"{published_id}"}"#), individual(201)),
         (M::GET, "/api/v1/me/cart", None, trainee(200)),
         (M::DELETE, "/api/v1/cart/items/{published_id}", None, individual(200)),

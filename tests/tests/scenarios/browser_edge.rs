@@ -168,3 +168,41 @@ async fn a_browser_never_answers_a_consistency_token_from_its_cache() {
     assert_eq!(seen["withToken"]["faq"], 1, "the token's read is not the cached one: {seen}");
     assert_eq!(seen["withToken"]["consistency"], "fresh", "{seen}");
 }
+
+/// The interactive API documentation renders in a real browser from what the server itself serves: the page, its
+/// script and the document, under a content security policy that lets it load nothing from anywhere else.
+#[tokio::test]
+async fn the_api_documentation_renders_in_a_browser_with_nothing_from_elsewhere() {
+    let app = TestApp::start().await;
+    let page = app.send(app.http.get(app.url("/api/v1/docs")), None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").unwrap_or_default().starts_with("text/html"), "{:?}", page.headers);
+    let policy = page.header("content-security-policy").unwrap_or_default().to_owned();
+    for directive in ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "font-src 'self' data:"] {
+        assert!(policy.contains(directive), "{directive} not in {policy}");
+    }
+
+    let browser = tests::browser::Browser::start().await;
+    browser.open(&app.url("/api/v1/docs")).await;
+    // The page is done once RapiDoc has read the document and lists an operation by its summary.
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const deadline = Date.now() + 20000;
+        const look = () => {
+            const doc = document.querySelector('rapi-doc');
+            const text = doc && doc.shadowRoot ? doc.shadowRoot.textContent : '';
+            if (text.includes("Order the courses in one's cart") || Date.now() > deadline) {
+                const elsewhere = performance.getEntriesByType('resource').map(e => e.name)
+                    .filter(name => !name.startsWith(location.origin));
+                done({ rendered: text.includes("Order the courses in one's cart"), elsewhere });
+            } else {
+                setTimeout(look, 200);
+            }
+        };
+        look();
+    "#;
+    let seen = browser.run_async(script, json!([])).await;
+    browser.close().await;
+    assert_eq!(seen["rendered"], true, "{seen}");
+    assert_eq!(seen["elsewhere"], json!([]), "{seen}");
+}

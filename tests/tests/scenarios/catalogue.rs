@@ -271,7 +271,7 @@ async fn content_is_validated_and_a_course_without_enrolments_is_deleted_for_goo
             format!("{base}/exam"),
             json!({ "questions": [question("a compiler")] }),
             422,
-            "validation_failed",
+            "answer_not_an_option",
         ),
         (
             Method::POST,

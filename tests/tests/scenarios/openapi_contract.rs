@@ -146,6 +146,53 @@ async fn real_requests_and_answers_match_the_openapi_document() {
     r.call(Method::GET, "/api/v1/categories", "/api/v1/categories", None, None).await;
     r.call(Method::GET, "/api/v1/admin/dead-letters", "/api/v1/admin/dead-letters", Some(&admin), None).await;
 
+    // Every part of a course, as its instructor and an enrolled trainee read it.
+    let exercises = format!("{base}/sections/{section_id}/exercises");
+    let exercise_id = app.post(&exercises, &teacher, Some(&json!({ "title": "Try" }))).await.id();
+    let question = json!({ "question": "Which one?", "options": ["this", "that"], "answer": "that" });
+    app.post(&format!("{base}/sections/{section_id}/exercises/{exercise_id}/questions"), &teacher, Some(&question))
+        .await;
+    let exam = json!({ "questions": [question] });
+    assert_eq!(app.call(Method::PUT, &format!("{base}/exam"), &teacher, Some(&exam)).await.status, 200);
+    app.post(&format!("{base}/faq"), &teacher, Some(&json!({ "question": "Why?", "answer": "Because." }))).await;
+    let posted = json!({ "title": "Welcome", "description": "Glad you came" });
+    let last = app.post(&format!("{base}/announcements"), &teacher, Some(&posted)).await.token();
+    let owned_url = app.url(&format!("/api/v1/me/instructor/courses/{id}"));
+    let owned = app.send(app.http.get(owned_url).bearer_auth(&teacher).header("x-consistency-token", last), None).await;
+    assert_eq!(owned.status, 200, "{:?}", owned.body);
+    r.samples.push(Sample {
+        method: Method::GET,
+        path: "/api/v1/me/instructor/courses/{id}",
+        status: owned.status,
+        request: None,
+        response: owned.body,
+    });
+    let (learner_id, learner) = crate::commerce::trainee(&app, "learner").await;
+    let grant = json!({ "course_id": id, "trainee_id": learner_id });
+    let granted = app.post("/api/v1/admin/enrollments", &admin, Some(&grant)).await;
+    assert!(granted.status < 300, "{:?}", granted.body);
+    let opened = app.post(&format!("/api/v1/enrollments/{id}/open"), &learner, None).await;
+    assert!(opened.status < 300, "{:?}", opened.body);
+    for (template, url) in [
+        ("/api/v1/me/enrollments/{id}", format!("/api/v1/me/enrollments/{id}")),
+        ("/api/v1/me/last-viewed-course", "/api/v1/me/last-viewed-course".to_owned()),
+    ] {
+        let read = app
+            .send(app.http.get(app.url(&url)).bearer_auth(&learner).header("x-consistency-token", opened.token()), None)
+            .await;
+        assert_eq!(read.status, 200, "{template}: {:?}", read.body);
+        r.samples.push(Sample {
+            method: Method::GET,
+            path: template,
+            status: read.status,
+            request: None,
+            response: read.body,
+        });
+    }
+    r.call(Method::GET, "/api/v1/me/orders", "/api/v1/me/orders", Some(&learner), None).await;
+    r.call(Method::GET, "/api/v1/me/reports", "/api/v1/me/reports", Some(&learner), None).await;
+    r.call(Method::GET, "/api/v1/admin/users/activity", "/api/v1/admin/users/activity", Some(&admin), None).await;
+
     let statuses: Vec<u16> = r.samples.iter().map(|s| s.status).collect();
     for expected in [200, 201, 400, 401, 409, 422] {
         assert!(statuses.contains(&expected), "the walk covers {expected}: {statuses:?}");
@@ -179,4 +226,87 @@ async fn real_requests_and_answers_match_the_openapi_document() {
     let _ = std::fs::remove_dir_all(&folder);
     assert!(output.status.success(), "{report}");
     assert!(report.contains(" 0 failures"), "{report}");
+}
+
+/// Schemathesis generates requests from the served document, as an admin, an instructor, a trainee, an analyst
+/// and a guest (each over the operations open to them, with a course of real parts to aim at), and every check
+/// holds: no server error, every answer as documented (status, media type, headers, body schema), every request
+/// outside the document refused, and no request the document allows refused as malformed
+/// (tests/python/schemathesis_hooks.py).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_broken_promise() {
+    let app = TestApp::start().await;
+    let (_, admin) = app.user(events::Role::Admin);
+    let (_, instructor) = app.instructor("generated", "Schema Thesis").await;
+    let (_, trainee) = crate::commerce::trainee(&app, "fuzzed").await;
+    let course = app.create_course(&instructor, "A course to aim at").await.id();
+    let base = format!("/api/v1/courses/{course}");
+    let part = |path: String, body: Value| {
+        let (app, instructor) = (&app, &instructor);
+        async move {
+            let answer = app.post(&path, instructor, Some(&body)).await;
+            assert!(answer.status < 300, "{path}: {:?}", answer.body);
+            answer.id()
+        }
+    };
+    let section = part(format!("{base}/sections"), json!({ "title": "One" })).await;
+    let lesson = json!({ "title": "Clip", "video_url": "https://youtu.be/dQw4w9WgXcQ", "duration_min": 5 });
+    let lesson = part(format!("{base}/sections/{section}/lessons"), lesson).await;
+    let exercise = part(format!("{base}/sections/{section}/exercises"), json!({ "title": "Try it" })).await;
+    let faq = part(format!("{base}/faq"), json!({ "question": "Why?", "answer": "Because." })).await;
+    let announcement = part(format!("{base}/announcements"), json!({ "title": "Hi", "description": "Welcome" })).await;
+
+    let folder = std::env::temp_dir().join(format!("learnlog-schemathesis-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&folder).expect("a folder for the run");
+    let config = folder.join("schemathesis.toml");
+    let parameters = [
+        ("id", course),
+        ("section_id", section),
+        ("lesson_id", lesson),
+        ("exercise_id", exercise),
+        ("faq_id", faq),
+        ("announcement_id", announcement),
+    ];
+    let lines: Vec<String> = parameters.iter().map(|(name, id)| format!("\"path.{name}\" = \"{id}\"")).collect();
+    // An order read with `until` waits for the order up to `wait` seconds (ten by default): one is enough here.
+    let config_text = format!("[parameters]\n{}\n\"query.wait\" = 1\n", lines.join("\n"));
+    std::fs::write(&config, config_text).expect("the config is written");
+
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/contract_run.py");
+    let output = tokio::process::Command::new(tests::kafka::python())
+        .arg(script)
+        .arg(app.url(""))
+        .arg(&config)
+        .arg("4")
+        .arg(format!("admin={admin}"))
+        .arg(format!("instructor={instructor}"))
+        .arg(format!("individual_trainee={trainee}"))
+        .arg(format!("analyst={}", app.user(events::Role::Analyst).1))
+        .arg("guest=")
+        .output()
+        .await
+        .expect("schemathesis runs");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    let _ = std::fs::remove_dir_all(&folder);
+    assert!(output.status.success(), "{report}");
+    assert!(report.contains("every run passed"), "{report}");
+}
+
+/// A TypeScript client generated from the served document (npm's openapi-typescript) compiles with a small client
+/// over it (tests/typescript/client.ts, tsc in strict mode): what a frontend's generator gets is valid and typed.
+#[tokio::test]
+async fn a_typescript_client_generated_from_the_document_compiles() {
+    let app = TestApp::start().await;
+    let folder = std::env::temp_dir().join(format!("learnlog-typescript-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&folder).expect("a folder for the document");
+    let document = folder.join("openapi.json");
+    let served = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(served.status, 200);
+    std::fs::write(&document, served.body.to_string()).expect("the document is written");
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("typescript/check.sh");
+    let output = tokio::process::Command::new("bash").arg(script).arg(&document).output().await.expect("check.sh runs");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    let _ = std::fs::remove_dir_all(&folder);
+    assert!(output.status.success(), "{report}");
+    assert!(report.contains("compiles"), "{report}");
 }
