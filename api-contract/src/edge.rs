@@ -57,12 +57,18 @@ pub struct Edge {
     /// Origins a browser may call the API from (`LEARNLOG_CORS_ORIGINS`, default the frontend's URL); `*`
     /// allows any origin.
     pub allowed_origins: Vec<String>,
+    /// The proxies whose `X-Forwarded-For` names the client (`LEARNLOG_TRUSTED_PROXIES`; none by default).
+    pub trusted_proxies: crate::TrustedProxies,
 }
 
 impl Default for Edge {
     /// The API's default body limit, and browsers only from the default frontend's origin.
     fn default() -> Self {
-        Edge { body_limit: crate::DEFAULT_BODY_LIMIT, allowed_origins: vec![DEFAULT_FRONTEND_ORIGIN.to_owned()] }
+        Edge {
+            body_limit: crate::DEFAULT_BODY_LIMIT,
+            allowed_origins: vec![DEFAULT_FRONTEND_ORIGIN.to_owned()],
+            trusted_proxies: crate::TrustedProxies::default(),
+        }
     }
 }
 
@@ -146,6 +152,7 @@ pub fn finish(routes: Router, edge: &Edge, readiness: Readiness, samplers: Sampl
             Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This route does not take that method.")
         })
         .layer(axum::middleware::from_fn(crate::text::guard_uri))
+        .layer(axum::middleware::from_fn_with_state(edge.trusted_proxies.clone(), crate::client_address::mark))
         .layer(DefaultBodyLimit::max(edge.body_limit))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");

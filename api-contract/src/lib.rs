@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod body;
 mod certificate_codes;
+pub mod client_address;
 pub mod consistency;
 pub mod edge;
 pub mod fields;
@@ -23,6 +24,7 @@ pub mod text;
 pub use auth::{Authenticated, MAX_TOKEN_AGE, SessionGenerations, TokenError, TokenKeys, WeakSessionGenerations};
 pub use body::{EmptyCommand, JsonCommand, PathId, PathIds, request_digest};
 pub use certificate_codes::CertificateCodes;
+pub use client_address::{ClientAddress, TrustedProxies};
 pub use consistency::{ConsistencyKey, ConsistencyToken};
 pub use edge::{Edge, Readiness, finish};
 pub use metrics::Samplers;

@@ -256,7 +256,11 @@ impl App {
                     data_key,
                     frontend_url: config.frontend_url.clone(),
                     consistency_wait: config.consistency_wait,
-                    edge: Edge { body_limit: config.body_limit_bytes, allowed_origins: config.cors_origins.clone() },
+                    edge: Edge {
+                        body_limit: config.body_limit_bytes,
+                        allowed_origins: config.cors_origins.clone(),
+                        trusted_proxies: config.trusted_proxies.clone(),
+                    },
                     card_payments: Some(card_payments(
                         &api_base,
                         payment_secrets(&config.payments, &config.data_dir)?,

@@ -38,6 +38,9 @@ pub struct Config {
     /// Origins browsers may call the API from (`LEARNLOG_CORS_ORIGINS`, comma-separated; `*` for any);
     /// by default the frontend's.
     pub cors_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` names the client (`LEARNLOG_TRUSTED_PROXIES`, comma-separated addresses
+    /// and networks; none by default: the connection's peer is the client).
+    pub trusted_proxies: api_contract::TrustedProxies,
     /// Card payments: a Stripe-compatible provider, the built-in sandbox unless configured.
     pub payments: PaymentsConfig,
 }
@@ -148,6 +151,7 @@ impl Default for Config {
             frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
             paid_order_sweep: true,
             cors_origins: vec![command_api::DEFAULT_FRONTEND_URL.to_owned()],
+            trusted_proxies: api_contract::TrustedProxies::default(),
             payments: PaymentsConfig {
                 api_base: None,
                 secret_key: None,
@@ -238,6 +242,11 @@ impl Config {
             Some(list) => list.split(',').map(|origin| origin.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
             None => vec![origin_of(&frontend_url)],
         };
+        let trusted_proxies = match lookup("LEARNLOG_TRUSTED_PROXIES") {
+            Some(list) => api_contract::TrustedProxies::parse(&list)
+                .map_err(|problem| Error::Config(format!("LEARNLOG_TRUSTED_PROXIES: {problem}")))?,
+            None => defaults.trusted_proxies,
+        };
         let payments = PaymentsConfig {
             api_base: plain_url(&lookup, "LEARNLOG_STRIPE_API_BASE")?.map(|base| base.trim_end_matches('/').to_owned()),
             secret_key: lookup("LEARNLOG_STRIPE_SECRET_KEY").map(SecretString::from),
@@ -269,6 +278,7 @@ impl Config {
             frontend_url,
             paid_order_sweep,
             cors_origins,
+            trusted_proxies,
         })
     }
 }
@@ -386,6 +396,14 @@ mod tests {
         assert_eq!(frontend.cors_origins, ["https://learn.example.com"]);
         let listed = config(&[("LEARNLOG_CORS_ORIGINS", "https://a.example, https://b.example:8443")]).expect("valid");
         assert_eq!(listed.cors_origins, ["https://a.example", "https://b.example:8443"]);
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_the_proxies_named() {
+        assert_eq!(config(&[]).expect("valid").trusted_proxies, api_contract::TrustedProxies::default());
+        assert!(config(&[("LEARNLOG_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")]).is_ok());
+        let refused = config(&[("LEARNLOG_TRUSTED_PROXIES", "balancer")]).map(|_| ()).expect_err("a name");
+        assert!(refused.to_string().contains("LEARNLOG_TRUSTED_PROXIES"), "{refused}");
     }
 
     #[test]

@@ -96,6 +96,12 @@ impl TestApp {
 
     /// Starts every role with Kafka between the store and the projector: the test run's broker, topics and a
     /// consumer group of this test's own.
+    /// The APIs behind a proxy at `trusted` (`LEARNLOG_TRUSTED_PROXIES`): its `X-Forwarded-For` names the client.
+    pub async fn start_behind_proxy(trusted: &str) -> TestApp {
+        let trusted_proxies = api_contract::TrustedProxies::parse(trusted).expect("valid proxies");
+        Self::start_in(Mode::Embedded, api_contract::Edge { trusted_proxies, ..Default::default() }).await
+    }
+
     pub async fn start_kafka() -> TestApp {
         Self::start_kafka_on(&crate::kafka::broker().await.address, 6000).await
     }

@@ -65,7 +65,8 @@ impl AttemptLimiter {
     }
 }
 
-/// The client's address, as the connection reports it.
+/// The client's address: the edge's [`api_contract::ClientAddress`] (the peer, or behind trusted proxies the
+/// address they forwarded), else the connection's peer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientIp(pub IpAddr);
 
@@ -73,6 +74,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+        if let Some(api_contract::ClientAddress(address)) = parts.extensions.get::<api_contract::ClientAddress>() {
+            return Ok(ClientIp(*address));
+        }
         parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| ClientIp(info.0.ip())).ok_or_else(|| {
             tracing::error!("the server runs without connection info; cannot rate-limit");
             Problem::internal()

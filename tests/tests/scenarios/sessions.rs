@@ -151,6 +151,40 @@ async fn switching_accounts_is_never_limited_and_guessing_is_per_account_and_per
     assert_eq!(held.status, 429, "{:?}", held.body);
 }
 
+/// A login attempt that arrives with `X-Forwarded-For: forwarded`.
+async fn attempt(app: &TestApp, forwarded: &str, login: &str, password: &str) -> Answer {
+    let body = json!({ "login": login, "password": password });
+    app.send(app.http.post(app.url("/api/v1/auth/login")).header("x-forwarded-for", forwarded).json(&body), None).await
+}
+
+/// Behind a proxy Learnlog trusts, the address it forwards is the client: one client's failed logins hold that
+/// client back, not everyone behind the proxy, and a client's own `X-Forwarded-For` entry is not believed. From
+/// anywhere else the header changes nothing.
+#[tokio::test]
+async fn limits_count_the_client_a_trusted_proxy_forwards_and_nobody_else_s_claim() {
+    let app = TestApp::start_behind_proxy("127.0.0.1").await;
+    signed_up(&app).await;
+    for n in 0..5 {
+        assert_eq!(attempt(&app, "203.0.113.7", &format!("nobody{n}"), "a guess").await.status, 401);
+    }
+    let held = attempt(&app, "203.0.113.7", "ada", "correct horse battery").await;
+    assert_eq!(held.status, 429, "the guessing client is held back: {:?}", held.body);
+    let forged = attempt(&app, "198.51.100.1, 203.0.113.7", "ada", "correct horse battery").await;
+    assert_eq!(forged.status, 429, "a claim behind the proxy's entry is not believed: {:?}", forged.body);
+    let other = attempt(&app, "203.0.113.8", "ada", "correct horse battery").await;
+    assert_eq!(other.status, 200, "another client behind the same proxy is not: {:?}", other.body);
+
+    // Not behind a trusted proxy: the header is the client's to write, so it is ignored.
+    let direct = TestApp::start().await;
+    signed_up(&direct).await;
+    for n in 0..5 {
+        let forwarded = format!("203.0.113.{n}");
+        assert_eq!(attempt(&direct, &forwarded, &format!("nobody{n}"), "a guess").await.status, 401);
+    }
+    let held = attempt(&direct, "203.0.113.99", "ada", "correct horse battery").await;
+    assert_eq!(held.status, 429, "{:?}", held.body);
+}
+
 async fn change_password(app: &TestApp, access: &str, current: &str, new: &str) -> Answer {
     let request = app.http.post(app.url("/api/v1/auth/password")).bearer_auth(access);
     app.send(request, Some(&json!({ "current_password": current, "new_password": new }))).await
