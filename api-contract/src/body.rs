@@ -38,6 +38,8 @@ where
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The body is larger than allowed.")
+            } else if timed_out(&rejection) {
+                Problem::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", "The body did not arrive in time.")
             } else {
                 Problem::malformed("The body could not be read.")
             }
@@ -160,6 +162,18 @@ fn field_of(path: &str, message: &str) -> String {
         (path, Some(name)) => format!("{path}.{name}"),
         (path, None) => path.to_owned(),
     }
+}
+
+/// Whether reading the body stopped at the edge's deadline for it ([`crate::Timeouts::body_read`]).
+fn timed_out(rejection: &axum::extract::rejection::BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = cause {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 fn is_json(headers: &http::HeaderMap) -> bool {

@@ -59,6 +59,29 @@ pub struct Edge {
     pub allowed_origins: Vec<String>,
     /// The proxies whose `X-Forwarded-For` names the client (`LEARNLOG_TRUSTED_PROXIES`; none by default).
     pub trusted_proxies: crate::TrustedProxies,
+    pub timeouts: Timeouts,
+}
+
+/// How long a client may take, so that slow ones cannot hold connections, and how long an answer may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To send a request's head (its line and headers), from its first byte: else the connection is closed.
+    pub header_read: std::time::Duration,
+    /// To send a request's whole body: else `408 request_timeout`.
+    pub body_read: std::time::Duration,
+    /// For the answer's head to be ready (the longest waits a request may ask for are 25 s): else
+    /// `503 unavailable`. A streamed answer's body (the event history) is not bounded by it.
+    pub answer: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header_read: std::time::Duration::from_secs(10),
+            body_read: std::time::Duration::from_secs(30),
+            answer: std::time::Duration::from_secs(60),
+        }
+    }
 }
 
 impl Default for Edge {
@@ -68,6 +91,7 @@ impl Default for Edge {
             body_limit: crate::DEFAULT_BODY_LIMIT,
             allowed_origins: vec![DEFAULT_FRONTEND_ORIGIN.to_owned()],
             trusted_proxies: crate::TrustedProxies::default(),
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -154,6 +178,8 @@ pub fn finish(routes: Router, edge: &Edge, readiness: Readiness, samplers: Sampl
         .layer(axum::middleware::from_fn(crate::text::guard_uri))
         .layer(axum::middleware::from_fn_with_state(edge.trusted_proxies.clone(), crate::client_address::mark))
         .layer(DefaultBodyLimit::max(edge.body_limit))
+        .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(edge.timeouts.body_read))
+        .layer(axum::middleware::from_fn_with_state(edge.timeouts.answer, answer_within))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
             Problem::internal().into_response()
@@ -171,6 +197,21 @@ pub fn finish(routes: Router, edge: &Edge, readiness: Readiness, samplers: Sampl
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(cors(&edge.allowed_origins))
+}
+
+/// Answers `503` when the answer's head is not ready within `limit`; the work it stood for is dropped.
+async fn answer_within(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(seconds = limit.as_secs(), "an answer took too long");
+            Problem::unavailable().because("the answer took too long").into_response()
+        }
+    }
 }
 
 async fn ready(readiness: Readiness) -> Response {

@@ -15,24 +15,38 @@ const CONTROL: &str = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F";
 /// White space a decider trims away, as a pattern may allow it around a value.
 pub const SPACE: &str = r"[\t\n\r ]*";
 
-/// Any text within the text rule of at most `max_chars` characters, blank included.
+/// Text within the text rule whose trimmed length is at most `max_chars` characters (blank included): deciders
+/// trim what people type, then count, so the limit is written into the pattern around the trimmed part.
 pub fn text(max_chars: usize) -> Object {
-    string(format!("^[^{CONTROL}]*$"), 0, max_chars).build()
-}
-
-/// Text with something besides white space in it, of at most `max_chars` characters (before trimming).
-pub fn filled(max_chars: usize) -> Object {
-    string(format!(r"^[^{CONTROL}]*[^{CONTROL}\s][^{CONTROL}]*$"), 1, max_chars).build()
-}
-
-/// [`filled`], or `null`.
-pub fn filled_or_null(max_chars: usize) -> Object {
-    nullable(string(format!(r"^[^{CONTROL}]*[^{CONTROL}\s][^{CONTROL}]*$"), 1, max_chars))
+    string(format!("^{SPACE}({})?{SPACE}$", trimmed(max_chars)), 0, MAX_TEXT_CHARS).build()
 }
 
 /// [`text`], or `null`.
 pub fn text_or_null(max_chars: usize) -> Object {
-    nullable(string(format!("^[^{CONTROL}]*$"), 0, max_chars))
+    nullable(string(format!("^{SPACE}({})?{SPACE}$", trimmed(max_chars)), 0, MAX_TEXT_CHARS))
+}
+
+/// Text with 1 to `max_chars` characters once trimmed.
+pub fn filled(max_chars: usize) -> Object {
+    string(format!("^{SPACE}{}{SPACE}$", trimmed(max_chars)), 1, MAX_TEXT_CHARS).build()
+}
+
+/// [`filled`], or `null`.
+pub fn filled_or_null(max_chars: usize) -> Object {
+    nullable(string(format!("^{SPACE}{}{SPACE}$", trimmed(max_chars)), 1, MAX_TEXT_CHARS))
+}
+
+/// Text with something besides white space in it and at most `max_chars` characters as sent (for deciders that
+/// count before trimming).
+pub fn filled_as_sent(max_chars: usize) -> Object {
+    string(format!(r"^[^{CONTROL}]*[^{CONTROL}\s][^{CONTROL}]*$"), 1, max_chars).build()
+}
+
+/// 1 to `max_chars` characters that begin and end with something besides white space (what a decider's trim
+/// leaves of a value).
+fn trimmed(max_chars: usize) -> String {
+    let inner = max_chars.saturating_sub(2);
+    format!(r"[^{CONTROL}\s]([^{CONTROL}]{{0,{inner}}}[^{CONTROL}\s])?")
 }
 
 /// One of `values`.
@@ -124,7 +138,7 @@ mod tests {
     #[test]
     fn the_patterns_are_ecma_regular_expressions_with_the_control_class() {
         let filled = pattern(&filled(10));
-        assert!(filled.starts_with("^[^\\u0000-") && filled.contains("\\s]"), "{filled}");
+        assert!(filled.contains("[^\\u0000-") && filled.contains("{0,8}"), "{filled}");
         let email = pattern(&email(254));
         assert!(email.contains("@]+@") && email.ends_with(&format!(".]+{SPACE}$")), "{email}");
         let nullable = serde_json::to_value(filled_or_null(5)).expect("serialises");

@@ -19,6 +19,7 @@ pub mod fields;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
+pub mod serve;
 pub mod text;
 
 pub use auth::{Authenticated, MAX_TOKEN_AGE, SessionGenerations, TokenError, TokenKeys, WeakSessionGenerations};
@@ -26,13 +27,14 @@ pub use body::{EmptyCommand, JsonCommand, PathId, PathIds, request_digest};
 pub use certificate_codes::CertificateCodes;
 pub use client_address::{ClientAddress, TrustedProxies};
 pub use consistency::{ConsistencyKey, ConsistencyToken};
-pub use edge::{Edge, Readiness, finish};
+pub use edge::{Edge, Readiness, Timeouts, finish};
 pub use metrics::Samplers;
 pub use problem::{FieldError, Problem};
 pub use routes::{
     ApiRoutes, BodySchema, MAX_PAGE, MAX_PAGE_SIZE, MAX_WHOLE, OPENAPI_PATH, Operation, QueryRule, SEARCH_MAX_CHARS,
     Who, openapi, openapi_router,
 };
+pub use serve::serve;
 
 /// The largest request body accepted by default (API.md).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;

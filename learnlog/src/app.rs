@@ -162,6 +162,8 @@ pub struct App {
     relay: Option<Relay>,
     sagas: Option<Sagas>,
     sandbox: Option<payments_sandbox::Sandbox>,
+    /// How long a client may take to send a request's head.
+    header_read_timeout: std::time::Duration,
 }
 
 impl App {
@@ -260,6 +262,7 @@ impl App {
                         body_limit: config.body_limit_bytes,
                         allowed_origins: config.cors_origins.clone(),
                         trusted_proxies: config.trusted_proxies.clone(),
+                        timeouts: api_contract::Timeouts::default(),
                     },
                     card_payments: Some(card_payments(
                         &api_base,
@@ -301,7 +304,20 @@ impl App {
             }
             false => None,
         };
-        Ok(App { listener, routes, store, projector, mailer, projector_source, sagas_source, relay, sagas, sandbox })
+        let header_read_timeout = api_contract::Timeouts::default().header_read;
+        Ok(App {
+            listener,
+            routes,
+            store,
+            projector,
+            mailer,
+            projector_source,
+            sagas_source,
+            relay,
+            sagas,
+            sandbox,
+            header_read_timeout,
+        })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
@@ -354,11 +370,10 @@ impl App {
                 let _ = stopped.wait_for(|stop| *stop).await;
             })));
         }
-        let serving = axum::serve(self.listener, self.routes.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop.send(true);
-            });
+        let serving = api_contract::serve(self.listener, self.routes, self.header_read_timeout, async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
         let served = serving.await;
         for task in tasks {
             let _ = task.await;

@@ -9,13 +9,13 @@ own codes (cart_empty, verification_code_invalid, ...) and pass.
 
 import schemathesis
 
-# The problem codes that mean "this request breaks the published shape".
+# The problem codes that mean "this request breaks the published shape". Not payload_too_large: the body limit
+# (1 MiB) is the transport's, which no schema states (a string within its maxLength can still be escaped past it).
 SHAPE_CODES = {
     "malformed_request",
     "validation_failed",
     "invalid_text",
     "unsupported_media_type",
-    "payload_too_large",
 }
 
 

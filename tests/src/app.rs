@@ -102,6 +102,11 @@ impl TestApp {
         Self::start_in(Mode::Embedded, api_contract::Edge { trusted_proxies, ..Default::default() }).await
     }
 
+    /// The APIs with these timeouts for slow clients and slow answers.
+    pub async fn start_with_timeouts(timeouts: api_contract::Timeouts) -> TestApp {
+        Self::start_in(Mode::Embedded, api_contract::Edge { timeouts, ..Default::default() }).await
+    }
+
     pub async fn start_kafka() -> TestApp {
         Self::start_kafka_on(&crate::kafka::broker().await.address, 6000).await
     }
@@ -124,6 +129,7 @@ impl TestApp {
 
     async fn start_in(mode: Mode, edge: api_contract::Edge) -> TestApp {
         crate::init_tracing();
+        let header_read_timeout = edge.timeouts.header_read;
         let database = test_database().await;
         let store = database.connect(16);
         let read = Database::connect_read_models(&database.url, 16).expect("valid test URL");
@@ -156,11 +162,10 @@ impl TestApp {
         );
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, routes.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
+            let _ = api_contract::serve(listener, routes, header_read_timeout, async {
+                let _ = stopped.await;
+            })
+            .await;
         });
         let mut app = TestApp {
             database,

@@ -125,8 +125,9 @@ impl SignUp {
     /// Checks every field (R18), reporting all violations at once.
     pub fn validate(self) -> Result<ValidSignUp, Vec<Violation>> {
         let mut found = Vec::new();
+        // At most EMAIL_MAX_CHARS as sent (what the document says), and an address once trimmed.
         let email = self.email.trim().to_lowercase();
-        if !is_email(&email) {
+        if self.email.chars().count() > EMAIL_MAX_CHARS || !is_email(&email) {
             found.push(Violation::new("email", "must be an email address like name@example.com"));
         }
         let username = self.username.trim().to_owned();

@@ -49,8 +49,10 @@ pub(crate) fn country_or_null() -> Object {
 /// An http(s) link without white space inside, of at most the links' length; blank or `null` for none.
 pub(crate) fn link_or_null() -> Object {
     let visible = r"[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\s]";
-    let pattern = format!("^{SPACE}(https?://{visible}+)?{SPACE}$");
-    fields::matching_or_null(&pattern, crate::domain::instructor::LINK_MAX_CHARS)
+    // At most LINK_MAX_CHARS once trimmed, its scheme included.
+    let max = crate::domain::instructor::LINK_MAX_CHARS;
+    let pattern = format!("^{SPACE}(http://{visible}{{1,{}}}|https://{visible}{{1,{}}})?{SPACE}$", max - 7, max - 8);
+    fields::matching_or_null(&pattern, api_contract::text::MAX_TEXT_CHARS)
 }
 
 /// An account number or IBAN: 4 to 34 letters and digits, spaced as one likes.
@@ -79,8 +81,9 @@ pub(crate) fn campaign_subject() -> Object {
     fields::filled(newsletter::SUBJECT_MAX_CHARS)
 }
 
+/// Counted as sent.
 pub(crate) fn campaign_html() -> Object {
-    fields::filled(newsletter::HTML_MAX_CHARS)
+    fields::filled_as_sent(newsletter::HTML_MAX_CHARS)
 }
 
 pub(crate) fn refund_reason() -> Object {
@@ -91,8 +94,9 @@ pub(crate) fn review_comment() -> Object {
     fields::text(review::COMMENT_MAX_CHARS)
 }
 
+/// Counted as sent.
 pub(crate) fn credit_reason() -> Object {
-    fields::filled(wallet::NOTE_MAX_CHARS)
+    fields::filled_as_sent(wallet::NOTE_MAX_CHARS)
 }
 
 pub(crate) fn bulk_course_ids() -> Array {

@@ -67,6 +67,10 @@ pub(crate) async fn subscribe(
     ClientIp(ip): ClientIp,
     command: JsonCommand<SubscribeBody>,
 ) -> Result<Response, Problem> {
+    // At most EMAIL_MAX_CHARS as sent, as the document says; the decider checks the rest once trimmed.
+    if command.body.email.chars().count() > crate::domain::account::EMAIL_MAX_CHARS {
+        return Err(NewsletterRejection::InvalidEmail.into());
+    }
     let email = command.body.email.trim().to_lowercase();
     let label = state.data_key.label(EMAIL_LABEL, &email);
     let run =

@@ -244,3 +244,50 @@ async fn every_bad_request_names_its_parameter_or_field() {
     }
     assert_eq!(app.event_count().await, before, "nothing changed");
 }
+
+/// Slow clients cannot hold the server: a request head still arriving after the header timeout loses its
+/// connection, a body still arriving after the body timeout is `408` and changes nothing, and an answer that is
+/// not ready in time (here an order awaited longer than the answer timeout) is `503`, all as problem JSON.
+#[tokio::test]
+async fn slow_clients_and_slow_answers_are_cut_off() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let timeouts = api_contract::Timeouts {
+        header_read: Duration::from_secs(1),
+        body_read: Duration::from_secs(1),
+        answer: Duration::from_secs(2),
+    };
+    let app = TestApp::start_with_timeouts(timeouts).await;
+    let address = app.url("").trim_start_matches("http://").to_owned();
+    let before = app.event_count().await;
+
+    // A head that never ends: the connection is closed soon after the timeout, with nothing served.
+    let mut trickle = tokio::net::TcpStream::connect(&address).await.expect("connects");
+    trickle.write_all(b"GET /healthz HTTP/1.1\r\nHost: learnlog\r\n").await.expect("writes");
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), trickle.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the connection is still open after 10 s");
+    assert!(started.elapsed() < Duration::from_secs(5), "closed after {:?}", started.elapsed());
+    assert!(!String::from_utf8_lossy(&answer).contains("200 OK"), "{}", String::from_utf8_lossy(&answer));
+
+    // A body that stops half-way: 408, as problem JSON, and no event.
+    let mut slow = tokio::net::TcpStream::connect(&address).await.expect("connects");
+    let head = "POST /api/v1/auth/register HTTP/1.1\r\nHost: learnlog\r\nContent-Type: application/json\r\n\
+                Content-Length: 200\r\nConnection: close\r\n\r\n{\"email\":";
+    slow.write_all(head.as_bytes()).await.expect("writes");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "no answer within 10 s");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json") && answer.contains("request_timeout"), "{answer}");
+
+    // An answer that waits longer than the server allows: 503 problem JSON.
+    let (_, trainee) = app.user(Role::IndividualTrainee);
+    let order = uuid::Uuid::now_v7();
+    let url = app.url(&format!("/api/v1/me/orders/{order}?until=paid&wait=10"));
+    let waited = app.send(app.http.get(url).bearer_auth(&trainee), None).await;
+    assert_eq!((waited.status, waited.body["code"].as_str()), (503, Some("unavailable")), "{:?}", waited.body);
+    assert_eq!(app.event_count().await, before, "nothing was written");
+}
