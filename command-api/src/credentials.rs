@@ -5,7 +5,6 @@
 //! (`side_writes`).
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use database::Database;
@@ -30,32 +29,195 @@ pub enum CredentialsError {
     Unavailable(String),
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    /// Every hashing thread is taken and the queue is full: nothing was checked or changed.
+    #[error("password hashing is busy")]
+    Busy,
 }
 
 fn unavailable(error: impl std::fmt::Display) -> CredentialsError {
     CredentialsError::Unavailable(error.to_string())
 }
 
-/// argon2id with the crate's recommended parameters, off the async threads.
+/// argon2id with the crate's recommended parameters, on the hashing threads ([`hashing`]).
 pub async fn hash_password(password: String) -> Result<String, CredentialsError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
-    })
-    .await
-    .map_err(|error| CredentialsError::Hashing(error.to_string()))?
-    .map_err(|error| CredentialsError::Hashing(error.to_string()))
+    hashing::run(move |memory| hashing::hash(password.as_bytes(), memory)).await?
 }
 
-/// Whether `password` matches the stored argon2 `hash`, checked off the async threads.
-pub async fn password_matches(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+/// Whether `password` matches the stored argon2 `hash`, checked on the hashing threads; `Err` only when they are
+/// busy (nothing was checked).
+pub async fn password_matches(password: String, hash: String) -> Result<bool, CredentialsError> {
+    hashing::run(move |memory| hashing::verify(password.as_bytes(), &hash, memory)).await
+}
+
+/// Password hashing on a few threads of its own, each with its argon2 memory (19 MiB) kept and reused: a flood of
+/// sign-ups or logins waits in a bounded queue, then is refused as busy, instead of taking a thread and fresh
+/// memory each from tokio's blocking pool (hundreds of threads, gigabytes the allocator keeps).
+pub mod hashing {
+    use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    use argon2::password_hash::rand_core::OsRng;
+    use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+    use argon2::{Algorithm, Argon2, Block, Params, Version};
+
+    use super::CredentialsError;
+
+    /// Hashing threads: two cores' worth, so logins and sign-ups leave the rest of the machine to everything else.
+    pub const THREADS: usize = 2;
+    /// Hashes that may wait for a thread; one more is refused as busy.
+    pub const QUEUE: usize = 64;
+
+    type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+    fn jobs() -> &'static SyncSender<Job> {
+        static JOBS: OnceLock<SyncSender<Job>> = OnceLock::new();
+        JOBS.get_or_init(|| {
+            let (sender, receiver) = sync_channel::<Job>(QUEUE);
+            let receiver = Arc::new(Mutex::new(receiver));
+            for n in 0..THREADS {
+                let receiver = Arc::clone(&receiver);
+                let spawned =
+                    std::thread::Builder::new().name(format!("password-hashing-{n}")).spawn(move || work(&receiver));
+                if let Err(error) = spawned {
+                    tracing::error!(%error, "a password hashing thread could not start");
+                }
+            }
+            sender
+        })
+    }
+
+    fn work(receiver: &Mutex<Receiver<Job>>) {
+        let mut memory = vec![Block::default(); Params::DEFAULT.block_count()];
+        loop {
+            let job = match receiver.lock() {
+                Ok(receiver) => receiver.recv(),
+                Err(_) => return,
+            };
+            match job {
+                Ok(job) => job(&mut memory),
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Runs `job` on a hashing thread with that thread's memory; `Busy` when the queue is full.
+    pub async fn run<T: Send + 'static>(
+        job: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Result<T, CredentialsError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |memory| {
+            let _ = reply.send(job(memory));
+        });
+        match jobs().try_send(job) {
+            Ok(()) => answer.await.map_err(|_| CredentialsError::Hashing("the hashing thread stopped".to_owned())),
+            Err(TrySendError::Full(_)) => Err(CredentialsError::Busy),
+            Err(TrySendError::Disconnected(_)) => Err(CredentialsError::Hashing("no hashing thread runs".to_owned())),
+        }
+    }
+
+    /// A new argon2id hash of `password` in the PHC string format, as `Argon2::default().hash_password` makes it,
+    /// computed in `memory`.
+    pub fn hash(password: &[u8], memory: &mut [Block]) -> Result<String, CredentialsError> {
+        let failed = |error: &dyn std::fmt::Display| CredentialsError::Hashing(error.to_string());
+        let params = Params::DEFAULT;
+        let salt = SaltString::generate(&mut OsRng);
+        let mut salt_bytes = [0_u8; 64];
+        let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes).map_err(|e| failed(&e))?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+            argon2.hash_password_into_with_memory(password, salt_bytes, out, &mut memory[..]).map_err(Into::into)
+        })
+        .map_err(|e| failed(&e))?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        };
+        Ok(hash.to_string())
+    }
+
+    /// Whether `password` hashes to the stored `hash` (its own algorithm and parameters), computed in `memory`
+    /// (grown for a hash made with more); the comparison takes constant time.
+    pub fn verify(password: &[u8], hash: &str, memory: &mut Vec<Block>) -> bool {
+        let mut check = || -> Option<bool> {
+            let parsed = PasswordHash::new(hash).ok()?;
+            let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+            let version = parsed.version.map(Version::try_from).transpose().ok()?.unwrap_or_default();
+            let params = Params::try_from(&parsed).ok()?;
+            let expected = parsed.hash?;
+            let mut salt_bytes = [0_u8; 64];
+            let salt_bytes = parsed.salt?.decode_b64(&mut salt_bytes).ok()?;
+            if memory.len() < params.block_count() {
+                memory.resize(params.block_count(), Block::default());
+            }
+            let argon2 = Argon2::new(algorithm, version, params);
+            let output = Output::init_with(expected.len(), |out| {
+                argon2.hash_password_into_with_memory(password, salt_bytes, out, &mut memory[..]).map_err(Into::into)
+            })
+            .ok()?;
+            Some(output == expected)
+        };
+        check().unwrap_or(false)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+        #[test]
+        fn hashes_are_the_crates_own_both_ways() {
+            let mut memory = vec![Block::default(); Params::DEFAULT.block_count()];
+            let ours = hash(b"correct horse battery", &mut memory).expect("hashes");
+            let parsed = PasswordHash::new(&ours).expect("a PHC string");
+            assert!(Argon2::default().verify_password(b"correct horse battery", &parsed).is_ok());
+            assert!(Argon2::default().verify_password(b"another", &parsed).is_err());
+            let salt = SaltString::generate(&mut OsRng);
+            let theirs = Argon2::default().hash_password(b"correct horse battery", &salt).expect("hashes").to_string();
+            assert!(verify(b"correct horse battery", &theirs, &mut memory));
+            assert!(!verify(b"correct horse batterY", &theirs, &mut memory));
+            assert!(!verify(b"anything", "not a hash", &mut memory));
+            assert_ne!(hash(b"same", &mut memory).ok(), hash(b"same", &mut memory).ok(), "salted");
+        }
+
+        #[test]
+        fn a_hash_made_with_more_memory_is_checked_with_more() {
+            let params = Params::new(Params::DEFAULT_M_COST * 2, 1, 1, None).expect("valid");
+            let salt = SaltString::generate(&mut OsRng);
+            let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+            let bigger = argon2.hash_password(b"pw", &salt).expect("hashes").to_string();
+            let mut memory = vec![Block::default(); Params::DEFAULT.block_count()];
+            assert!(verify(b"pw", &bigger, &mut memory));
+        }
+
+        #[tokio::test]
+        async fn a_full_queue_is_busy_and_nothing_waits_for_ever() {
+            let (hold, held) = std::sync::mpsc::channel::<()>();
+            let held = Arc::new(Mutex::new(held));
+            // The threads held: of more jobs than the threads and the queue take, the rest are refused at once.
+            let mut submitted = Vec::new();
+            for _ in 0..THREADS + QUEUE + 4 {
+                let held = Arc::clone(&held);
+                submitted.push(tokio::spawn(run(move |_| {
+                    let _ = held.lock().map(|held| held.recv());
+                })));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            drop(hold);
+            let mut busy = 0;
+            for job in submitted {
+                match tokio::time::timeout(std::time::Duration::from_secs(10), job).await {
+                    Ok(Ok(Ok(()))) => {}
+                    Ok(Ok(Err(CredentialsError::Busy))) => busy += 1,
+                    other => panic!("a job neither ran nor was refused: {other:?}"),
+                }
+            }
+            // The queue takes QUEUE; the threads take up to THREADS more, as soon as they are quick enough to.
+            assert!((4..=4 + THREADS).contains(&busy), "{busy} refused");
+        }
+    }
 }
 
 /// Hex SHA-256 of a high-entropy secret (a refresh token, a reset token).

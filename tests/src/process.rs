@@ -81,6 +81,15 @@ impl LearnlogProcess {
         LearnlogProcess { child, partitions, output }
     }
 
+    /// The process's resident and peak resident memory in KiB (`VmRSS`, `VmHWM` of `/proc/<pid>/status`).
+    pub fn memory_kib(&self) -> Option<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let field = |name: &str| {
+            status.lines().find_map(|line| line.strip_prefix(name)?.trim().strip_suffix("kB")?.trim().parse().ok())
+        };
+        Some((field("VmRSS:")?, field("VmHWM:")?))
+    }
+
     /// Everything the process printed so far, both streams, one line per entry.
     pub fn output(&self) -> Vec<String> {
         self.output.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()

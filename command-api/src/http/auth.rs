@@ -126,6 +126,11 @@ impl From<CredentialsError> for Problem {
             CredentialsError::Hashing(cause) => {
                 Problem::internal().because(format!("password hashing failed: {cause}"))
             }
+            CredentialsError::Busy => {
+                let mut problem = Problem::unavailable().because("every password hashing thread is busy");
+                problem.retry_after_seconds = Some(1);
+                problem
+            }
         }
     }
 }

@@ -7,8 +7,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use api_contract::{Authenticated, JsonCommand, Problem};
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher, SaltString};
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::response::{IntoResponse, Response};
@@ -132,8 +130,8 @@ fn wrong_credentials() -> Problem {
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY.get_or_init(|| {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2::Argon2::default().hash_password(b"decoy password", &salt).map(|h| h.to_string()).unwrap_or_default()
+        let mut memory = vec![argon2::Block::default(); argon2::Params::DEFAULT.block_count()];
+        credentials::hashing::hash(b"decoy password", &mut memory).unwrap_or_default()
     })
 }
 
@@ -211,17 +209,22 @@ pub(crate) async fn login(
     let client = AttemptKey::Client(ip);
     let Some(found) = credentials::by_login(state.store.database(), &command.body.login).await? else {
         // Counted as failed before the (decoy) hash is checked: parallel guesses cannot all pass.
-        state
-            .failed_attempts
-            .attempt(&[client, AttemptKey::unknown_login(&command.body.login)])
-            .map_err(rate_limited)?;
-        password_matches(command.body.password, decoy_hash().to_owned()).await;
+        let keys = [client, AttemptKey::unknown_login(&command.body.login)];
+        state.failed_attempts.attempt(&keys).map_err(rate_limited)?;
+        if let Err(busy) = password_matches(command.body.password, decoy_hash().to_owned()).await {
+            state.failed_attempts.succeeded(&keys);
+            return Err(busy.into());
+        }
         return Err(wrong_credentials());
     };
     let user_id = found.user_id;
     let keys = [client, AttemptKey::Account(user_id)];
     state.failed_attempts.attempt(&keys).map_err(rate_limited)?;
-    if password_matches(command.body.password, found.password_hash).await {
+    // Busy checked nothing: the reserved failure is given back.
+    let matched = password_matches(command.body.password, found.password_hash).await.inspect_err(|_| {
+        state.failed_attempts.succeeded(&keys);
+    })?;
+    if matched {
         state.failed_attempts.succeeded(&keys);
     } else {
         // Recorded off the request, so a known login takes no longer to refuse than an unknown one.
@@ -352,7 +355,9 @@ pub(crate) async fn change_password(
     state.failed_attempts.attempt(&keys).map_err(rate_limited)?;
     let user_id = actor.user_id;
     let proven = match credentials::by_id(state.store.database(), user_id).await? {
-        Some(found) => password_matches(body.current_password, found.password_hash).await,
+        Some(found) => password_matches(body.current_password, found.password_hash).await.inspect_err(|_| {
+            state.failed_attempts.succeeded(&keys);
+        })?,
         None => false,
     };
     if proven {

@@ -22,6 +22,7 @@ mod export;
 mod feed_stress;
 mod foreign_consumer;
 mod forged_records;
+mod hashing_memory;
 mod history;
 mod idempotency;
 mod journey;
