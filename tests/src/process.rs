@@ -81,6 +81,16 @@ impl LearnlogProcess {
         LearnlogProcess { child, partitions, output }
     }
 
+    /// Waits (bounded by `within`) until the process listening on `listen` answers `/readyz` with 200.
+    pub async fn wait_ready(&self, listen: &str, within: std::time::Duration) {
+        let http = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + within;
+        while http.get(format!("http://{listen}/readyz")).send().await.map(|r| r.status().as_u16()).ok() != Some(200) {
+            assert!(tokio::time::Instant::now() < deadline, "the process did not get ready: {:?}", self.output());
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// The process's resident and peak resident memory in KiB (`VmRSS`, `VmHWM` of `/proc/<pid>/status`).
     pub fn memory_kib(&self) -> Option<(u64, u64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;

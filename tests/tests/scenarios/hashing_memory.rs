@@ -20,13 +20,7 @@ async fn four_hundred_sign_ups_leave_a_command_api_small() {
     let pairs: Vec<(&str, &str)> = environment.iter().map(|(name, value)| (*name, value.as_str())).collect();
     let process = LearnlogProcess::serve_on(&["command-api"], &format!("127.0.0.1:{port}"), &pairs);
     let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while http.get(format!("http://127.0.0.1:{port}/readyz")).send().await.map(|r| r.status().as_u16()).ok()
-        != Some(200)
-    {
-        assert!(tokio::time::Instant::now() < deadline, "the process did not get ready: {:?}", process.output());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    process.wait_ready(&format!("127.0.0.1:{port}"), Duration::from_secs(30)).await;
     let (before, _) = process.memory_kib().expect("the process's memory");
 
     let started = std::time::Instant::now();

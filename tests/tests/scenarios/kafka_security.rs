@@ -123,11 +123,7 @@ async fn a_write_travels(
     let process =
         LearnlogProcess::serve_on(&["command-api", "query-api", "projector", "relay", "sagas"], &listen, &pairs);
     let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while http.get(format!("http://{listen}/readyz")).send().await.map(|r| r.status().as_u16()).ok() != Some(200) {
-        assert!(tokio::time::Instant::now() < deadline, "never ready: {:?}", process.output());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    process.wait_ready(&listen, Duration::from_secs(60)).await;
 
     let keys = TokenKeys::new(&SecretString::from(JWT_SECRET.to_owned())).expect("a token key");
     let token = keys.issue(Uuid::now_v7(), Role::Instructor, Duration::from_secs(600)).expect("a token");

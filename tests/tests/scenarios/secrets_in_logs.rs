@@ -63,13 +63,7 @@ async fn no_password_token_code_or_link_is_ever_logged_even_at_debug() {
         LearnlogProcess::serve_on(&["command-api", "query-api", "mailer"], &format!("127.0.0.1:{port}"), &environment);
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while http.get(format!("http://127.0.0.1:{port}/readyz")).send().await.map(|r| r.status().as_u16()).ok()
-        != Some(200)
-    {
-        assert!(tokio::time::Instant::now() < deadline, "the process did not get ready: {:?}", process.output());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    process.wait_ready(&format!("127.0.0.1:{port}"), Duration::from_secs(30)).await;
 
     let email = "secret.keeper@example.com";
     let sign_up = json!({ "email": email, "username": "keeper", "password": FIRST_PASSWORD, "name": "Keeper" });
