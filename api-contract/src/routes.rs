@@ -370,18 +370,15 @@ fn tag(path: &str) -> String {
 
 /// A query parameter's schema, by its name: the same name means the same thing on every route.
 fn query_schema(name: &str) -> ObjectBuilder {
-    let integer = |minimum: i64, maximum: i64| {
-        ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(minimum as f64)).maximum(Some(maximum as f64))
-    };
     let text = |max_length: usize| ObjectBuilder::new().schema_type(Type::String).max_length(Some(max_length));
     match name {
-        "page" => integer(1, MAX_PAGE),
+        "page" => whole(1, MAX_PAGE),
         // A limit above MAX_PAGE_SIZE is taken as MAX_PAGE_SIZE.
-        "limit" => integer(1, MAX_WHOLE),
-        "wait" => integer(1, 25),
-        "after" => integer(0, MAX_WHOLE),
-        "duration_min" | "duration_max" => integer(0, i64::from(i32::MAX)),
-        "year" => integer(2000, 2100),
+        "limit" => whole(1, MAX_WHOLE),
+        "wait" => whole(1, 25),
+        "after" => whole(0, MAX_WHOLE),
+        "duration_min" | "duration_max" => whole(0, i64::from(i32::MAX)),
+        "year" => whole(2000, 2100),
         "min_rating" => ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0.0)).maximum(Some(5.0)),
         "logged_in" => ObjectBuilder::new().schema_type(Type::Boolean),
         "from" | "to" => ObjectBuilder::new()
@@ -396,6 +393,11 @@ fn query_schema(name: &str) -> ObjectBuilder {
         "search" | "stream_prefix" => text(SEARCH_MAX_CHARS),
         _ => ObjectBuilder::new().schema_type(Type::String),
     }
+}
+
+/// A whole number from `minimum` to `maximum`, both included.
+fn whole(minimum: i64, maximum: i64) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(minimum as f64)).maximum(Some(maximum as f64))
 }
 
 /// The last page a list may be asked for (far beyond any list's end, and no offset overflows).
@@ -500,18 +502,12 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
                 ParameterBuilder::new().name(*name).parameter_in(ParameterIn::Query).required(Required::False);
             parameter = match operation.query_rules.iter().find(|(rule_of, _)| rule_of == name) {
                 None => parameter.schema(Some(query_schema(name))),
-                Some((_, QueryRule::Between(minimum, maximum))) => parameter.schema(Some(
-                    ObjectBuilder::new()
-                        .schema_type(Type::Integer)
-                        .minimum(Some(*minimum as f64))
-                        .maximum(Some(*maximum as f64)),
-                )),
-                Some((_, QueryRule::OneOf(values))) => parameter
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.to_vec())))),
+                Some((_, QueryRule::Between(minimum, maximum))) => parameter.schema(Some(whole(*minimum, *maximum))),
+                Some((_, QueryRule::OneOf(values))) => parameter.schema(Some(crate::fields::one_of(values))),
                 Some((_, QueryRule::ListOf(values))) => {
-                    let one = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.to_vec()));
+                    let some = crate::fields::list_of(values);
                     parameter
-                        .schema(Some(utoipa::openapi::schema::ArrayBuilder::new().items(one).min_items(Some(1))))
+                        .schema(Some(utoipa::openapi::schema::ArrayBuilder::from(some).min_items(Some(1))))
                         .style(Some(utoipa::openapi::path::ParameterStyle::Form))
                         .explode(Some(false))
                 }
