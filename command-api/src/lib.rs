@@ -13,6 +13,6 @@ pub mod stream_cache;
 pub mod stream_locks;
 
 pub use http::{
-    AttemptLimiter, CardPayments, Cause, Checkout, CommandApiState, DEFAULT_FRONTEND_URL, Enrolment, Learning,
-    Newsletter, Recipient, WalletPayment, create_first_admin, router, routes,
+    CardPayments, Cause, Checkout, CommandApiState, DEFAULT_FRONTEND_URL, DEFAULT_SIGN_UPS_PER_HOUR, Enrolment,
+    Learning, Limits, Newsletter, Recipient, WalletPayment, create_first_admin, router, routes,
 };

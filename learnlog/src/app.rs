@@ -70,6 +70,8 @@ pub struct HttpServices {
     pub edge: Edge,
     /// Card payments of the command API; `None` refuses card orders.
     pub card_payments: Option<command_api::CardPayments>,
+    /// Sign-ups one client may make in an hour.
+    pub sign_ups_per_hour: u32,
 }
 
 /// The command API's card payments: the one Stripe client at `api_base`, its webhook check, and the
@@ -103,6 +105,7 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
         let mut state = CommandApiState::new(store, Arc::clone(&services.keys), Arc::clone(&services.data_key));
         state.frontend_url.clone_from(&services.frontend_url);
         state.card_payments.clone_from(&services.card_payments);
+        state.limits = state.limits.with_sign_ups_per_hour(services.sign_ups_per_hour);
         routes = routes.merge(command_api::router(state));
     }
     if roles.contains(&Role::QueryApi) {
@@ -258,6 +261,7 @@ impl App {
                     data_key,
                     frontend_url: config.frontend_url.clone(),
                     consistency_wait: config.consistency_wait,
+                    sign_ups_per_hour: config.sign_ups_per_hour,
                     edge: Edge {
                         body_limit: config.body_limit_bytes,
                         allowed_origins: config.cors_origins.clone(),

@@ -41,6 +41,9 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` names the client (`LEARNLOG_TRUSTED_PROXIES`, comma-separated addresses
     /// and networks; none by default: the connection's peer is the client).
     pub trusted_proxies: api_contract::TrustedProxies,
+    /// Sign-ups one client may make in an hour (`LEARNLOG_SIGN_UPS_PER_HOUR`, at least 1), counted by every
+    /// command API together.
+    pub sign_ups_per_hour: u32,
     /// Card payments: a Stripe-compatible provider, the built-in sandbox unless configured.
     pub payments: PaymentsConfig,
 }
@@ -152,6 +155,7 @@ impl Default for Config {
             paid_order_sweep: true,
             cors_origins: vec![command_api::DEFAULT_FRONTEND_URL.to_owned()],
             trusted_proxies: api_contract::TrustedProxies::default(),
+            sign_ups_per_hour: command_api::DEFAULT_SIGN_UPS_PER_HOUR,
             payments: PaymentsConfig {
                 api_base: None,
                 secret_key: None,
@@ -247,6 +251,13 @@ impl Config {
                 .map_err(|problem| Error::Config(format!("LEARNLOG_TRUSTED_PROXIES: {problem}")))?,
             None => defaults.trusted_proxies,
         };
+        let sign_ups_per_hour = match parse("LEARNLOG_SIGN_UPS_PER_HOUR", "a whole number")? {
+            Some(0) => return Err(Error::Config("LEARNLOG_SIGN_UPS_PER_HOUR must be at least 1".into())),
+            Some(number) => {
+                u32::try_from(number).map_err(|_| Error::Config("LEARNLOG_SIGN_UPS_PER_HOUR is too large".into()))?
+            }
+            None => defaults.sign_ups_per_hour,
+        };
         let payments = PaymentsConfig {
             api_base: plain_url(&lookup, "LEARNLOG_STRIPE_API_BASE")?.map(|base| base.trim_end_matches('/').to_owned()),
             secret_key: lookup("LEARNLOG_STRIPE_SECRET_KEY").map(SecretString::from),
@@ -279,6 +290,7 @@ impl Config {
             paid_order_sweep,
             cors_origins,
             trusted_proxies,
+            sign_ups_per_hour,
         })
     }
 }
@@ -402,6 +414,9 @@ mod tests {
     fn forwarded_addresses_are_believed_only_from_the_proxies_named() {
         assert_eq!(config(&[]).expect("valid").trusted_proxies, api_contract::TrustedProxies::default());
         assert!(config(&[("LEARNLOG_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")]).is_ok());
+        assert_eq!(config(&[]).expect("valid").sign_ups_per_hour, command_api::DEFAULT_SIGN_UPS_PER_HOUR);
+        assert_eq!(config(&[("LEARNLOG_SIGN_UPS_PER_HOUR", "500")]).expect("valid").sign_ups_per_hour, 500);
+        assert!(config(&[("LEARNLOG_SIGN_UPS_PER_HOUR", "0")]).is_err());
         let refused = config(&[("LEARNLOG_TRUSTED_PROXIES", "balancer")]).map(|_| ()).expect_err("a name");
         assert!(refused.to_string().contains("LEARNLOG_TRUSTED_PROXIES"), "{refused}");
     }

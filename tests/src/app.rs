@@ -19,6 +19,9 @@ use uuid::Uuid;
 
 use crate::database::{TestDatabase, test_database};
 
+/// Sign-ups one client may make in an hour in the scenarios: they sign many people up from one address, as an
+/// office behind one address would (an operator raises the limit for it). The default is tested behind a proxy.
+const SIGN_UPS_PER_HOUR: u32 = 100_000;
 const SECRET: &str = "test-secret-test-secret-test-secret-0123";
 /// The data key of every test app: a test may open what the app sealed.
 pub const DATA_KEY: &str = "test-data-key-test-data-key-test-data-key";
@@ -84,29 +87,31 @@ impl Answer {
 impl TestApp {
     /// Starts every role in embedded mode, with a consistency wait of 5 s (generous, for slow machines).
     pub async fn start() -> TestApp {
-        Self::start_in(Mode::Embedded, api_contract::Edge::default()).await
+        Self::start_in(Mode::Embedded, api_contract::Edge::default(), SIGN_UPS_PER_HOUR).await
     }
 
     /// Like [`TestApp::start`], for a browser frontend served from `origin` (allowed by CORS besides the default).
     pub async fn start_for_frontend(origin: &str) -> TestApp {
         let mut edge = api_contract::Edge::default();
         edge.allowed_origins.push(origin.to_owned());
-        Self::start_in(Mode::Embedded, edge).await
+        Self::start_in(Mode::Embedded, edge, SIGN_UPS_PER_HOUR).await
     }
 
-    /// Starts every role with Kafka between the store and the projector: the test run's broker, topics and a
-    /// consumer group of this test's own.
-    /// The APIs behind a proxy at `trusted` (`LEARNLOG_TRUSTED_PROXIES`): its `X-Forwarded-For` names the client.
+    /// The APIs behind a proxy at `trusted` (`LEARNLOG_TRUSTED_PROXIES`): its `X-Forwarded-For` names the client,
+    /// and each client may sign up as often as by default.
     pub async fn start_behind_proxy(trusted: &str) -> TestApp {
         let trusted_proxies = api_contract::TrustedProxies::parse(trusted).expect("valid proxies");
-        Self::start_in(Mode::Embedded, api_contract::Edge { trusted_proxies, ..Default::default() }).await
+        let edge = api_contract::Edge { trusted_proxies, ..Default::default() };
+        Self::start_in(Mode::Embedded, edge, command_api::DEFAULT_SIGN_UPS_PER_HOUR).await
     }
 
     /// The APIs with these timeouts for slow clients and slow answers.
     pub async fn start_with_timeouts(timeouts: api_contract::Timeouts) -> TestApp {
-        Self::start_in(Mode::Embedded, api_contract::Edge { timeouts, ..Default::default() }).await
+        Self::start_in(Mode::Embedded, api_contract::Edge { timeouts, ..Default::default() }, SIGN_UPS_PER_HOUR).await
     }
 
+    /// Starts every role with Kafka between the store and the projector: the test run's broker, topics and a
+    /// consumer group of this test's own.
     pub async fn start_kafka() -> TestApp {
         Self::start_kafka_on(&crate::kafka::broker().await.address, 6000).await
     }
@@ -124,10 +129,10 @@ impl TestApp {
         };
         ensure_topics(&settings).await.expect("topics are created");
         let mode = Mode::Kafka { brokers: brokers.to_owned(), topic_prefix, group_id, session_timeout_ms };
-        Self::start_in(mode, api_contract::Edge::default()).await
+        Self::start_in(mode, api_contract::Edge::default(), SIGN_UPS_PER_HOUR).await
     }
 
-    async fn start_in(mode: Mode, edge: api_contract::Edge) -> TestApp {
+    async fn start_in(mode: Mode, edge: api_contract::Edge, sign_ups_per_hour: u32) -> TestApp {
         crate::init_tracing();
         let header_read_timeout = edge.timeouts.header_read;
         let database = test_database().await;
@@ -147,6 +152,7 @@ impl TestApp {
             frontend_url: command_api::DEFAULT_FRONTEND_URL.to_owned(),
             consistency_wait: Duration::from_secs(5),
             edge,
+            sign_ups_per_hour,
         };
         let routes = learnlog::app::http_routes(
             &[learnlog::Role::CommandApi, learnlog::Role::QueryApi],
@@ -215,6 +221,7 @@ impl TestApp {
             // This app's keys: tokens it mints are good at the process, and personal data opens alike.
             ("LEARNLOG_JWT_SECRET", SECRET.to_owned()),
             ("LEARNLOG_DATA_KEY", DATA_KEY.to_owned()),
+            ("LEARNLOG_SIGN_UPS_PER_HOUR", SIGN_UPS_PER_HOUR.to_string()),
         ];
         if let Mode::Kafka { brokers, topic_prefix, group_id, session_timeout_ms } = &self.mode {
             environment.extend([

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::CommandApiState;
 use super::execute::{Accepted, Caller, CommandRun, Decision, execute};
 use super::headers::CommandHeaders;
+use super::limits::Counted;
 use super::sessions::ClientIp;
 use crate::credentials::{self, CredentialsError};
 use crate::domain::Violation;
@@ -148,7 +149,8 @@ fn new_account(user_id: Uuid, actor: Caller, headers: CommandHeaders, digest: St
 }
 
 /// `POST /api/v1/auth/register`: a guest signs up as an individual trainee; a verification code is mailed
-/// with the first event. An Idempotency-Key is scoped to the client's address, as a guest has no other
+/// with the first event; one client may sign up [`super::limits::Limits`]' sign-ups an hour
+/// (`LEARNLOG_SIGN_UPS_PER_HOUR`). An Idempotency-Key is scoped to the client's address, as a guest has no other
 /// identity.
 pub(crate) async fn register(
     State(state): State<CommandApiState>,
@@ -157,6 +159,7 @@ pub(crate) async fn register(
     command: JsonCommand<RegisterBody>,
 ) -> Result<Accepted, Problem> {
     let sign_up = command.body.validate()?;
+    state.limits.take(&[state.limits.client(Counted::SignUpFromClient, ip)]).await?;
     let user_id = Uuid::now_v7();
     let password_hash = credentials::hash_password(sign_up.password.clone()).await?;
     let code = credentials::new_code();

@@ -1,6 +1,5 @@
 //! HTTP routes of the command API (API.md, "Commands").
 
-mod attempts;
 mod auth;
 mod bulk_discounts;
 mod cart;
@@ -13,6 +12,7 @@ mod fx;
 mod headers;
 mod instructor;
 mod learning;
+mod limits;
 mod newsletter;
 mod orders;
 mod payments;
@@ -34,9 +34,9 @@ pub use auth::create_first_admin;
 pub use checkout::{Cause, Checkout, Enrolment, WalletPayment};
 use event_store::keys::{DataKey, KeyRing};
 pub use learning::Learning;
+pub use limits::{DEFAULT_SIGN_UPS_PER_HOUR, Limits};
 pub use newsletter::{Newsletter, Recipient};
 pub use payments::CardPayments;
-pub use sessions::AttemptLimiter;
 
 use crate::stream_cache::StreamCache;
 use crate::stream_locks::StreamLocks;
@@ -54,10 +54,8 @@ pub const DEFAULT_FRONTEND_URL: &str = api_contract::edge::DEFAULT_FRONTEND_ORIG
 pub struct CommandApiState {
     pub store: PgEventStore,
     pub keys: Arc<TokenKeys>,
-    /// Failed password attempts at login and password change, per client and per account (R19, per process).
-    pub(crate) failed_attempts: attempts::FailedAttempts,
-    /// Email verification and password reset, together.
-    pub recovery_limiter: AttemptLimiter,
+    /// Failed passwords, recovery, subscriptions, mail and sign-ups, counted in PostgreSQL for every process.
+    pub limits: Limits,
     /// Where links in emails point (the web frontend).
     pub frontend_url: String,
     /// HMACs of verification codes, sealed bank account numbers.
@@ -75,12 +73,12 @@ pub struct CommandApiState {
 impl CommandApiState {
     pub fn new(store: PgEventStore, keys: Arc<TokenKeys>, data_key: Arc<DataKey>) -> Self {
         let keyring = KeyRing::new(store.database().clone(), Arc::clone(&data_key));
+        let limits = Limits::new(store.database().clone(), Arc::clone(&data_key));
         CommandApiState {
             keyring,
             store,
             keys,
-            failed_attempts: attempts::FailedAttempts::default(),
-            recovery_limiter: AttemptLimiter::default(),
+            limits,
             frontend_url: DEFAULT_FRONTEND_URL.to_owned(),
             data_key,
             streams: StreamCache::default(),

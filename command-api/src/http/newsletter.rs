@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::CommandApiState;
 use super::execute::{Accepted, Caller, CommandRun, execute};
 use super::headers::CommandHeaders;
+use super::limits::Counted;
 use super::sessions::ClientIp;
 use crate::domain::newsletter::{self, Campaign, NewsletterRejection, Subscription};
 use crate::side_writes;
@@ -67,11 +68,16 @@ pub(crate) async fn subscribe(
     ClientIp(ip): ClientIp,
     command: JsonCommand<SubscribeBody>,
 ) -> Result<Response, Problem> {
-    // At most EMAIL_MAX_CHARS as sent, as the document says; the decider checks the rest once trimmed.
-    if command.body.email.chars().count() > crate::domain::account::EMAIL_MAX_CHARS {
+    // At most EMAIL_MAX_CHARS as sent, as the document says; an address, once trimmed. Checked before it is
+    // counted, so a refused address takes nobody's place (the decider checks it again).
+    let email = command.body.email.trim().to_lowercase();
+    if command.body.email.chars().count() > crate::domain::account::EMAIL_MAX_CHARS
+        || !crate::domain::account::is_email(&email)
+    {
         return Err(NewsletterRejection::InvalidEmail.into());
     }
-    let email = command.body.email.trim().to_lowercase();
+    let limits = &state.limits;
+    limits.take(&[limits.client(Counted::SubscriptionFromClient, ip), limits.mail_to(&email)]).await?;
     let label = state.data_key.label(EMAIL_LABEL, &email);
     let run =
         on_subscription(&label, ip, headers, command.digest, (StatusCode::ACCEPTED, json!({ "subscribed": true })));

@@ -1,4 +1,5 @@
-//! Email verification and password reset (guest routes, 5 attempts a minute per client IP together). The
+//! Email verification and password reset (guest routes, 5 attempts a minute per client together, and mail to
+//! one address 3 times an hour; [`super::limits`]). The
 //! requests that mail something answer 202 alike whether or not the email has an account.
 
 use std::net::IpAddr;
@@ -15,7 +16,8 @@ use uuid::Uuid;
 use super::CommandApiState;
 use super::execute::{Accepted, Caller, CommandRun, Decision, execute, execute_loading};
 use super::headers::CommandHeaders;
-use super::sessions::{ClientIp, check_new_password, rate_limited};
+use super::limits::Counted;
+use super::sessions::{ClientIp, check_new_password};
 use crate::credentials;
 use crate::domain::account::{self, Account, AccountRejection, PendingVerification, ResetLink};
 use crate::side_writes;
@@ -76,7 +78,8 @@ pub(crate) async fn request_reset(
     headers: CommandHeaders,
     command: JsonCommand<EmailBody>,
 ) -> Result<Response, Problem> {
-    state.recovery_limiter.check(ip).map_err(rate_limited)?;
+    let limits = &state.limits;
+    limits.take(&[limits.client(Counted::RecoveryFromClient, ip), limits.mail_to(&command.body.email)]).await?;
     let Some(found) = credentials::by_email(state.store.database(), &command.body.email).await? else {
         return Ok(accepted());
     };
@@ -105,7 +108,7 @@ pub(crate) async fn confirm_reset(
     headers: CommandHeaders,
     command: JsonCommand<ResetBody>,
 ) -> Result<Accepted, Problem> {
-    state.recovery_limiter.check(ip).map_err(rate_limited)?;
+    state.limits.take(&[state.limits.client(Counted::RecoveryFromClient, ip)]).await?;
     let ResetBody { token, new_password } = command.body;
     check_new_password(&new_password)?;
     let database = state.store.database();
@@ -137,7 +140,7 @@ pub(crate) async fn verify_email(
     headers: CommandHeaders,
     command: JsonCommand<VerifyBody>,
 ) -> Result<Accepted, Problem> {
-    state.recovery_limiter.check(ip).map_err(rate_limited)?;
+    state.limits.take(&[state.limits.client(Counted::RecoveryFromClient, ip)]).await?;
     let VerifyBody { email, code } = command.body;
     let database = state.store.database();
     let Some(found) = credentials::by_email(database, &email).await? else {
@@ -170,7 +173,8 @@ pub(crate) async fn resend_verification(
     headers: CommandHeaders,
     command: JsonCommand<EmailBody>,
 ) -> Result<Response, Problem> {
-    state.recovery_limiter.check(ip).map_err(rate_limited)?;
+    let limits = &state.limits;
+    limits.take(&[limits.client(Counted::RecoveryFromClient, ip), limits.mail_to(&command.body.email)]).await?;
     let database = state.store.database();
     let Some(found) = credentials::by_email(database, &command.body.email).await? else {
         return Ok(accepted());

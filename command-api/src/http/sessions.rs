@@ -2,8 +2,7 @@
 //! strings stored only as SHA-256 hashes; sessions are write-side state, not events (DOMAIN.md).
 
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use api_contract::{Authenticated, JsonCommand, Problem};
@@ -11,17 +10,15 @@ use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::response::{IntoResponse, Response};
 use events::Role;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::StatusCode;
 use http::request::Parts;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::attempts::AttemptKey;
 use super::execute::{Accepted, Caller, CommandRun, Decision, execute};
 use super::headers::CommandHeaders;
+use super::limits::Counted;
 use crate::credentials::{self, digest as token_digest, password_matches, secret_token as new_refresh_token};
 use crate::domain::account::{self, Account, AccountRejection, Sessions, check_password};
 use crate::side_writes;
@@ -29,40 +26,6 @@ use crate::side_writes;
 /// Access tokens are short-lived; refresh tokens carry the session.
 pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 pub const REFRESH_TTL_DAYS: i64 = 30;
-/// R19: 5 attempts per minute per client IP.
-const ATTEMPTS_PER_MINUTE: u32 = 5;
-
-/// Limits attempts per client IP (email verification and password reset, 5 a minute); failed passwords are
-/// counted by [`super::attempts::FailedAttempts`].
-#[derive(Clone)]
-pub struct AttemptLimiter(Arc<DefaultKeyedRateLimiter<IpAddr>>);
-
-impl std::fmt::Debug for AttemptLimiter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AttemptLimiter(..)")
-    }
-}
-
-impl Default for AttemptLimiter {
-    fn default() -> Self {
-        let per_minute = NonZeroU32::new(ATTEMPTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
-        AttemptLimiter(Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))))
-    }
-}
-
-impl AttemptLimiter {
-    /// `Err(seconds to wait)` once `ip` has used its attempts.
-    pub(crate) fn check(&self, ip: IpAddr) -> Result<(), u32> {
-        if self.0.len() > 100_000 {
-            self.0.retain_recent();
-        }
-        self.0.check_key(&ip).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX)
-        })
-    }
-}
-
 /// The client's address: the edge's [`api_contract::ClientAddress`] (the peer, or behind trusted proxies the
 /// address they forwarded), else the connection's peer.
 #[derive(Debug, Clone, Copy)]
@@ -206,26 +169,31 @@ pub(crate) async fn login(
     headers: CommandHeaders,
     command: JsonCommand<LoginBody>,
 ) -> Result<Response, Problem> {
-    let client = AttemptKey::Client(ip);
+    let limits = &state.limits;
+    let client = limits.client(Counted::FailedPasswordFromClient, ip);
     let Some(found) = credentials::by_login(state.store.database(), &command.body.login).await? else {
         // Counted as failed before the (decoy) hash is checked: parallel guesses cannot all pass.
-        let keys = [client, AttemptKey::unknown_login(&command.body.login)];
-        state.failed_attempts.attempt(&keys).map_err(rate_limited)?;
+        let keys = [client, limits.unknown_login(&command.body.login)];
+        limits.take(&keys).await?;
         if let Err(busy) = password_matches(command.body.password, decoy_hash().to_owned()).await {
-            state.failed_attempts.succeeded(&keys);
+            limits.give_back(&keys).await;
             return Err(busy.into());
         }
         return Err(wrong_credentials());
     };
     let user_id = found.user_id;
-    let keys = [client, AttemptKey::Account(user_id)];
-    state.failed_attempts.attempt(&keys).map_err(rate_limited)?;
+    let keys = [client, limits.account(user_id)];
+    limits.take(&keys).await?;
     // Busy checked nothing: the reserved failure is given back.
-    let matched = password_matches(command.body.password, found.password_hash).await.inspect_err(|_| {
-        state.failed_attempts.succeeded(&keys);
-    })?;
+    let matched = match password_matches(command.body.password, found.password_hash).await {
+        Ok(matched) => matched,
+        Err(busy) => {
+            limits.give_back(&keys).await;
+            return Err(busy.into());
+        }
+    };
     if matched {
-        state.failed_attempts.succeeded(&keys);
+        limits.give_back(&keys).await;
     } else {
         // Recorded off the request, so a known login takes no longer to refuse than an unknown one.
         let state = state.clone();
@@ -351,17 +319,22 @@ pub(crate) async fn change_password(
 ) -> Result<Accepted, Problem> {
     let body = command.body;
     check_new_password(&body.new_password)?;
-    let keys = [AttemptKey::Client(ip), AttemptKey::Account(actor.user_id)];
-    state.failed_attempts.attempt(&keys).map_err(rate_limited)?;
+    let limits = &state.limits;
+    let keys = [limits.client(Counted::FailedPasswordFromClient, ip), limits.account(actor.user_id)];
+    limits.take(&keys).await?;
     let user_id = actor.user_id;
     let proven = match credentials::by_id(state.store.database(), user_id).await? {
-        Some(found) => password_matches(body.current_password, found.password_hash).await.inspect_err(|_| {
-            state.failed_attempts.succeeded(&keys);
-        })?,
+        Some(found) => match password_matches(body.current_password, found.password_hash).await {
+            Ok(matched) => matched,
+            Err(busy) => {
+                limits.give_back(&keys).await;
+                return Err(busy.into());
+            }
+        },
         None => false,
     };
     if proven {
-        state.failed_attempts.succeeded(&keys);
+        limits.give_back(&keys).await;
     }
     let new_hash = if proven { credentials::hash_password(body.new_password).await? } else { String::new() };
     let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);

@@ -64,6 +64,8 @@ impl BenchApp {
             jwt_secret: Some(secret.clone()),
             kafka: None,
             pool_size: clients + 8,
+            // The clients sign up from one address.
+            sign_ups_per_hour: u32::MAX,
             ..config.clone()
         };
         use crate::app::Role;

@@ -46,4 +46,5 @@ mod saga_processes;
 mod schema_evolution;
 mod secrets_in_logs;
 mod sessions;
+mod shared_limits;
 mod support;
