@@ -7,6 +7,12 @@
 //! owner only (`0600`), in the data folder's `learnlog.password`; `pg_hba.conf` asks every connection for it
 //! (SCRAM-SHA-256). A data folder made before this rule (with `trust`) gets a password and the new
 //! `pg_hba.conf` the next time it is started.
+//!
+//! The process that starts the server owns it and stops it when it ends; `learnlog.owner` in the data folder
+//! names that process (its pid and start time, so a reused pid is not mistaken for it). PostgreSQL runs in a
+//! session of its own, so it outlives an owner killed outright (with its whole process group). The next process
+//! to start on the folder then finds the owner gone and adopts the server: it owns it from then on and stops it
+//! when it ends. While the owner lives, other processes use the server and leave it running.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -33,6 +39,8 @@ pub enum ClusterError {
 
 /// The file, in the data folder, that holds the superuser's password.
 const PASSWORD_FILE: &str = "learnlog.password";
+/// The file, in the data folder, naming the process that owns the running server.
+const OWNER_FILE: &str = "learnlog.owner";
 /// Who may connect, and how: by password only, over loopback only.
 const PG_HBA: &str = "# Written by Learnlog: every connection proves the password; nothing is trusted.\n\
     # TYPE  DATABASE  USER  ADDRESS       METHOD\n\
@@ -61,9 +69,11 @@ pub struct LocalCluster {
     port: u16,
     run_as: Option<String>,
     password: String,
-    /// False when another process (say, a running `learnlog up`) started the server: then it is used, never
+    /// False when another process (say, a running `learnlog up`) owns the server: then it is used, never
     /// stopped, by this one.
     owned: bool,
+    /// Whether this process adopted a running server whose owner is gone.
+    adopted: bool,
 }
 
 impl LocalCluster {
@@ -81,6 +91,7 @@ impl LocalCluster {
             run_as,
             password: String::new(),
             owned: true,
+            adopted: false,
         };
         if !data_dir.join("PG_VERSION").exists() {
             cluster.init().await?;
@@ -93,12 +104,18 @@ impl LocalCluster {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => true,
             Err(error) => return Err(error.into()),
         };
-        // Already running on this folder (another learnlog process uses it): use that server as it is.
+        // Already running on this folder: used as it is, and owned from now on if its owner is gone.
         if cluster.pg_ctl(&["status"]).await.is_ok()
             && let Some(port) = running_port(data_dir)
         {
             cluster.port = port;
-            cluster.owned = false;
+            let owner = std::fs::read_to_string(data_dir.join(OWNER_FILE)).ok();
+            cluster.owned = !owner.as_deref().and_then(Process::parse).is_some_and(|owner| owner.is_running());
+            if cluster.owned {
+                cluster.adopted = true;
+                write_owner(data_dir)?;
+                tracing::warn!("adopted the local PostgreSQL server left running by a process that is gone");
+            }
             if upgrade {
                 cluster.require_password().await?;
             }
@@ -114,6 +131,7 @@ impl LocalCluster {
         let log = cluster.log_file();
         let log = log.to_string_lossy();
         cluster.pg_ctl(&["start", "-w", "-t", "60", "-l", &log, "-o", &settings]).await?;
+        write_owner(data_dir)?;
         if upgrade {
             cluster.require_password().await?;
         }
@@ -134,13 +152,25 @@ impl LocalCluster {
         &self.data_dir
     }
 
+    /// Whether this process stops the server when it ends (it started it, or adopted it).
+    pub fn is_owned(&self) -> bool {
+        self.owned
+    }
+
+    /// Whether this process adopted a running server whose owner had gone.
+    pub fn was_adopted(&self) -> bool {
+        self.adopted
+    }
+
     /// Stops the server, waiting for it to finish (fast shutdown: open transactions roll back). A server this
     /// process did not start is left running.
     pub async fn stop(&self) -> Result<(), ClusterError> {
         if !self.owned {
             return Ok(());
         }
-        self.pg_ctl(&["stop", "-m", "fast", "-w"]).await.map(|_| ())
+        self.pg_ctl(&["stop", "-m", "fast", "-w"]).await?;
+        let _ = std::fs::remove_file(self.data_dir.join(OWNER_FILE));
+        Ok(())
     }
 
     /// Makes sure the server does not outlive this process, even if the process is killed: a small watchdog
@@ -329,6 +359,51 @@ fn running_port(data_dir: &Path) -> Option<u16> {
     pid_file.lines().nth(3)?.trim().parse().ok()
 }
 
+/// A process, told apart from a later one given the same pid by its start time (in clock ticks after boot,
+/// `/proc/<pid>/stat`'s 22nd field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Process {
+    pid: u32,
+    started: u64,
+}
+
+impl Process {
+    fn current() -> Option<Process> {
+        let pid = std::process::id();
+        Some(Process { pid, started: start_time(pid)? })
+    }
+
+    /// `<pid> <start time>`, as [`write_owner`] writes it.
+    fn parse(text: &str) -> Option<Process> {
+        let mut fields = text.split_whitespace();
+        let pid = fields.next()?.parse().ok()?;
+        let started = fields.next()?.parse().ok()?;
+        Some(Process { pid, started })
+    }
+
+    fn is_running(self) -> bool {
+        start_time(self.pid) == Some(self.started)
+    }
+}
+
+/// When process `pid` started, if it is running.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces: the fields after it are counted from its end.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Names this process as the owner of the server on `data_dir`.
+fn write_owner(data_dir: &Path) -> Result<(), ClusterError> {
+    let owner = Process::current().ok_or_else(|| ClusterError::Command {
+        program: "/proc/self/stat".to_owned(),
+        detail: "this process's start time cannot be read".to_owned(),
+    })?;
+    std::fs::write(data_dir.join(OWNER_FILE), format!("{} {}\n", owner.pid, owner.started))?;
+    Ok(())
+}
+
 /// A port that was free a moment ago: bound to port 0, read, released.
 fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -348,4 +423,23 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_owner_is_its_pid_and_start_time() {
+        assert_eq!(Process::parse("4242 987654\n"), Some(Process { pid: 4242, started: 987654 }));
+        assert_eq!(Process::parse("4242"), None);
+        assert_eq!(Process::parse("not a pid"), None);
+    }
+
+    #[test]
+    fn this_process_is_running_and_a_reused_pid_is_not_it() {
+        let this = Process::current().expect("this process's start time");
+        assert!(this.is_running());
+        assert!(!Process { started: this.started + 1, ..this }.is_running(), "another process with its pid");
+    }
 }

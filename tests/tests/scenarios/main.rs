@@ -17,6 +17,7 @@ mod dead_letters;
 mod deletion;
 mod demo;
 mod email;
+mod embedded_cluster;
 mod event_store;
 mod export;
 mod feed_stress;
