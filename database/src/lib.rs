@@ -79,6 +79,8 @@ async fn use_read_schema(client: &Client) -> Result<(), tokio_postgres::Error> {
 
 /// How long to wait before reconnecting a lost LISTEN connection.
 const LISTEN_RETRY: Duration = Duration::from_secs(1);
+/// How often a standby is asked again whether it takes LISTEN (it does once promoted).
+const LISTEN_ON_STANDBY_RETRY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
@@ -243,8 +245,20 @@ impl Database {
                 tokio::select! {
                     _ = wake.closed() => return,
                     result = listen_until_lost(&config, &statement, &wake) => {
-                        if let Err(error) = result {
-                            tracing::warn!(%error, "LISTEN connection lost; readers fall back to polling");
+                        let standby = result.as_ref().err().and_then(|error| error.code())
+                            == Some(&tokio_postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION);
+                        match result {
+                            // A standby (a read replica) takes no LISTEN: its readers poll, and it is asked
+                            // again now and then, in case it was promoted.
+                            Err(_) if standby => {
+                                tracing::debug!("a standby cannot LISTEN; readers poll it");
+                                tokio::select! {
+                                    _ = wake.closed() => return,
+                                    _ = tokio::time::sleep(LISTEN_ON_STANDBY_RETRY) => continue,
+                                }
+                            }
+                            Err(error) => tracing::warn!(%error, "LISTEN connection lost; readers fall back to polling"),
+                            Ok(()) => {}
                         }
                     }
                 }

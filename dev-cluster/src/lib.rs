@@ -43,9 +43,13 @@ const PASSWORD_FILE: &str = "learnlog.password";
 const OWNER_FILE: &str = "learnlog.owner";
 /// Who may connect, and how: by password only, over loopback only.
 const PG_HBA: &str = "# Written by Learnlog: every connection proves the password; nothing is trusted.\n\
-    # TYPE  DATABASE  USER  ADDRESS       METHOD\n\
-    host    all       all   127.0.0.1/32  scram-sha-256\n\
-    host    all       all   ::1/128       scram-sha-256\n";
+    # TYPE  DATABASE     USER  ADDRESS       METHOD\n\
+    host    all          all   127.0.0.1/32  scram-sha-256\n\
+    host    all          all   ::1/128       scram-sha-256\n\
+    host    replication  all   127.0.0.1/32  scram-sha-256\n\
+    host    replication  all   ::1/128       scram-sha-256\n";
+/// The replication slot that keeps the primary's write-ahead log until the replica has it.
+const REPLICA_SLOT: &str = "learnlog_replica";
 
 /// Settings of a local cluster.
 #[derive(Debug, Clone)]
@@ -53,11 +57,13 @@ pub struct ClusterOptions {
     /// `fsync`, `synchronous_commit` and `full_page_writes` off: for throwaway test clusters only.
     pub durable: bool,
     pub max_connections: u32,
+    /// The port to listen on (a replica started again keeps its address); a free one when `None`.
+    pub port: Option<u16>,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
-        ClusterOptions { durable: true, max_connections: 200 }
+        ClusterOptions { durable: true, max_connections: 200, port: None }
     }
 }
 
@@ -87,7 +93,10 @@ impl LocalCluster {
         let mut cluster = LocalCluster {
             bin_dir,
             data_dir: data_dir.to_path_buf(),
-            port: free_port()?,
+            port: match options.port {
+                Some(port) => port,
+                None => free_port()?,
+            },
             run_as,
             password: String::new(),
             owned: true,
@@ -152,6 +161,13 @@ impl LocalCluster {
         &self.data_dir
     }
 
+    /// The server's process (the postmaster), while it runs.
+    pub fn server_pid(&self) -> Option<u32> {
+        let pid_file = std::fs::read_to_string(self.data_dir.join("postmaster.pid")).ok()?;
+        let pid: u32 = pid_file.lines().next()?.trim().parse().ok()?;
+        start_time(pid).map(|_| pid)
+    }
+
     /// Whether this process stops the server when it ends (it started it, or adopted it).
     pub fn is_owned(&self) -> bool {
         self.owned
@@ -160,6 +176,69 @@ impl LocalCluster {
     /// Whether this process adopted a running server whose owner had gone.
     pub fn was_adopted(&self) -> bool {
         self.adopted
+    }
+
+    /// A streaming replica of this (primary) cluster in `data_dir`: made the first time with `pg_basebackup`
+    /// (a replication slot keeps the write-ahead log it has not received yet), then started as a hot standby on
+    /// a free loopback port. It has the primary's superuser and password, and replays everything the primary
+    /// writes; it takes reads only.
+    pub async fn start_replica(&self, data_dir: &Path, options: &ClusterOptions) -> Result<LocalCluster, ClusterError> {
+        if !data_dir.join("PG_VERSION").exists() {
+            // A primary made before replication was let in learns it now.
+            self.write_hba().await?;
+            self.pg_ctl(&["reload"]).await?;
+            let (client, connection) = tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls).await?;
+            let connection = tokio::spawn(connection);
+            // A slot left by an earlier replica that is gone would keep the log for ever.
+            client
+                .execute(
+                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+                    &[&REPLICA_SLOT],
+                )
+                .await?;
+            drop(client);
+            let _ = connection.await;
+            // The server copies its whole folder, our files in it too: they must be its own to read.
+            if let Some(user) = &self.run_as {
+                for file in [PASSWORD_FILE, OWNER_FILE] {
+                    run(Command::new("chown").arg(format!("{user}:")).arg(self.data_dir.join(file))).await?;
+                }
+            }
+            // pg_basebackup fills an empty folder the server's user owns, readable by it alone.
+            std::fs::create_dir_all(data_dir)?;
+            std::fs::set_permissions(data_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+            if let Some(user) = &self.run_as {
+                run(Command::new("chown").arg(format!("{user}:")).arg(data_dir)).await?;
+            }
+            let target = data_dir.to_string_lossy();
+            let port = self.port.to_string();
+            let args = [
+                "-D",
+                &target,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-X",
+                "stream",
+                "-R",
+                "-C",
+                "-S",
+                REPLICA_SLOT,
+                "--checkpoint=fast",
+                "--no-password",
+            ];
+            let mut basebackup = self.command(&self.program("pg_basebackup"), &args);
+            // The password goes by the environment, never on a command line others can read.
+            basebackup.env("PGPASSWORD", &self.password);
+            if let Err(error) = run(&mut basebackup).await {
+                let _ = std::fs::remove_dir_all(data_dir);
+                return Err(error);
+            }
+        }
+        LocalCluster::start(data_dir, options).await
     }
 
     /// Stops the server, waiting for it to finish (fast shutdown: open transactions roll back). A server this
@@ -315,13 +394,16 @@ async fn run(command: &mut Command) -> Result<String, ClusterError> {
     }
 }
 
-/// The folder with `initdb` and `pg_ctl`: on PATH, else the newest `/usr/lib/postgresql/<n>/bin`.
+/// The folder with `initdb` and `pg_ctl` (and the other server tools): on PATH, else the newest `/usr/lib/postgresql/<n>/bin`.
 fn find_binaries() -> Option<PathBuf> {
     let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
     if let Some(path) = std::env::var_os("PATH")
         && let Some(dir) = std::env::split_paths(&path).find(|dir| has_tools(dir))
     {
-        return Some(dir);
+        // Links on the PATH lead to the folder that holds every tool (pg_basebackup too).
+        let real =
+            std::fs::canonicalize(dir.join("initdb")).ok().and_then(|initdb| initdb.parent().map(Path::to_path_buf));
+        return Some(real.filter(|real| has_tools(real)).unwrap_or(dir));
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?

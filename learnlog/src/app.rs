@@ -15,7 +15,7 @@ use event_store::PgEventStore;
 use event_store::keys::{DataKey, KeyRing};
 use mailer::{Delivery, Mailer};
 use projector::{PROJECTIONS_CHANNEL, PartitionMarks, Projector, READ_MODELS};
-use query_api::{QueryApiState, Watermark};
+use query_api::{QueryApiState, ReadModels, Watermark};
 use relay::{KafkaSettings, Relay, ensure_topics};
 use sagas::Sagas;
 use subscriptions::{Assignment, FeedSource, KafkaSource, KafkaSourceSettings};
@@ -26,6 +26,9 @@ use crate::config::{Config, KafkaConfig};
 use crate::error::Error;
 use crate::secret::{data_key, payment_secrets, token_secret};
 use secrecy::SecretString;
+
+/// Connections to each read replica, per query API process.
+const READ_REPLICA_POOL: usize = 16;
 
 /// A part of Learnlog that a process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -72,6 +75,10 @@ pub struct HttpServices {
     pub card_payments: Option<command_api::CardPayments>,
     /// Sign-ups one client may make in an hour.
     pub sign_ups_per_hour: u32,
+    /// Replicas of the read models' database the query API reads from while they are current, and how far
+    /// behind they may fall.
+    pub read_replicas: Vec<SecretUrl>,
+    pub read_replica_max_lag: Duration,
 }
 
 /// The command API's card payments: the one Stripe client at `api_base`, its webhook check, and the
@@ -110,9 +117,28 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
     }
     if roles.contains(&Role::QueryApi) {
         let read = services.read.clone();
+        let primary = (read.clone(), Watermark::follow(read.clone(), READ_MODELS, PROJECTIONS_CHANNEL));
+        let models = match services.read_replicas.as_slice() {
+            [] => ReadModels::single(primary.0, primary.1),
+            urls => {
+                let replicas = urls
+                    .iter()
+                    .filter_map(|url| match Database::connect_read_models(url.expose(), READ_REPLICA_POOL) {
+                        Ok(replica) => {
+                            let watermark = Watermark::follow(replica.clone(), READ_MODELS, PROJECTIONS_CHANNEL);
+                            Some((url.redacted(), replica, watermark))
+                        }
+                        Err(error) => {
+                            tracing::error!(url = %url.redacted(), %error, "a read replica's URL is not valid; it is not read");
+                            None
+                        }
+                    })
+                    .collect();
+                ReadModels::with_replicas(primary, replicas, services.read_replica_max_lag)
+            }
+        };
         routes = routes.merge(query_api::router(QueryApiState {
-            watermark: Watermark::follow(read.clone(), READ_MODELS, PROJECTIONS_CHANNEL),
-            read: read.clone(),
+            read: models,
             consistency_wait: services.consistency_wait,
             keys: Arc::clone(&services.keys),
             frontend_url: services.frontend_url.clone(),
@@ -262,6 +288,8 @@ impl App {
                     frontend_url: config.frontend_url.clone(),
                     consistency_wait: config.consistency_wait,
                     sign_ups_per_hour: config.sign_ups_per_hour,
+                    read_replicas: config.read_replica_urls.clone(),
+                    read_replica_max_lag: config.read_replica_max_lag,
                     edge: Edge {
                         body_limit: config.body_limit_bytes,
                         allowed_origins: config.cors_origins.clone(),

@@ -16,6 +16,11 @@ pub struct Config {
     pub database_url: Option<SecretUrl>,
     /// The read models; defaults to the event store's database.
     pub read_database_url: Option<SecretUrl>,
+    /// Streaming replicas of the read models' database the query API reads from (`LEARNLOG_READ_REPLICA_URLS`,
+    /// comma-separated), while they are up and current.
+    pub read_replica_urls: Vec<SecretUrl>,
+    /// How far behind its primary a replica may fall before reads leave it (`LEARNLOG_READ_REPLICA_MAX_LAG_MS`).
+    pub read_replica_max_lag: Duration,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     /// HS256 secret for access tokens; from the data folder when not set.
@@ -141,6 +146,8 @@ impl Default for Config {
         Config {
             database_url: None,
             read_database_url: None,
+            read_replica_urls: Vec::new(),
+            read_replica_max_lag: query_api::DEFAULT_MAX_LAG,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from(".learnlog"),
             jwt_secret: None,
@@ -277,6 +284,11 @@ impl Config {
             kafka,
             database_url: lookup("DATABASE_URL").map(SecretUrl::new),
             read_database_url: lookup("LEARNLOG_READ_DATABASE_URL").map(SecretUrl::new),
+            read_replica_urls: lookup("LEARNLOG_READ_REPLICA_URLS")
+                .map(|list| list.split(',').map(str::trim).filter(|url| !url.is_empty()).map(SecretUrl::new).collect())
+                .unwrap_or_default(),
+            read_replica_max_lag: parse("LEARNLOG_READ_REPLICA_MAX_LAG_MS", "a number of milliseconds")?
+                .map_or(defaults.read_replica_max_lag, Duration::from_millis),
             listen,
             data_dir: lookup("LEARNLOG_DATA_DIR").map_or(defaults.data_dir, PathBuf::from),
             jwt_secret: lookup("LEARNLOG_JWT_SECRET").map(SecretString::from),
@@ -426,6 +438,7 @@ mod tests {
         let config = config(&[
             ("DATABASE_URL", "postgres://app:db-pass-1@db:5432/learnlog"),
             ("LEARNLOG_READ_DATABASE_URL", "postgres://reader:db-pass-2@replica/learnlog"),
+            ("LEARNLOG_READ_REPLICA_URLS", "postgres://reader:db-pass-7@r1/learnlog, postgres://reader:db-pass-8@r2/l"),
             ("LEARNLOG_SMTP_URL", "smtps://mailer:smtp-pass-3@mail.example.com"),
             ("LEARNLOG_JWT_SECRET", "jwt-secret-4-jwt-secret-4-jwt-secret-4"),
             ("LEARNLOG_DATA_KEY", "data-key-5-data-key-5-data-key-5-data-key-5"),
@@ -437,7 +450,10 @@ mod tests {
         ])
         .expect("valid");
         let printed = format!("{config:?}");
-        for secret in ["db-pass-1", "db-pass-2", "smtp-pass-3", "jwt-secret-4", "data-key-5", "kafka-pass-6"] {
+        assert_eq!(config.read_replica_urls.len(), 2);
+        let secrets =
+            ["db-pass-1", "db-pass-2", "smtp-pass-3", "jwt-secret-4", "data-key-5", "kafka-pass-6", "db-pass-7"];
+        for secret in secrets {
             assert!(!printed.contains(secret), "{secret} in {printed}");
         }
         assert_eq!(config.database_url.expect("set").expose(), "postgres://app:db-pass-1@db:5432/learnlog");

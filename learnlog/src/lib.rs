@@ -9,6 +9,7 @@ pub mod admin;
 pub mod analytics;
 pub mod app;
 pub mod bench;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod embedded;

@@ -28,6 +28,13 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Run the whole system as separate processes on this machine: HAProxy in front of two command APIs and two
+    /// query APIs, the other roles, the broker, and PostgreSQL with a streaming replica (the data folder's).
+    Cluster {
+        /// Where HAProxy listens (default 127.0.0.1:8080, or LEARNLOG_LISTEN).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
     /// Run some roles against DATABASE_URL (several --role flags may be given).
     Serve {
         #[arg(long = "role", value_enum, required = true)]
@@ -220,6 +227,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Up { listen, demo } => {
             config.listen = listen.unwrap_or(config.listen);
             up(config, demo).await
+        }
+        Command::Cluster { listen } => {
+            learnlog::cluster::run(&config, listen.unwrap_or(config.listen), shutdown_signal()).await?;
+            write_line("Stopped.")
         }
         Command::Serve { roles, listen } => {
             config.listen = listen.unwrap_or(config.listen);

@@ -65,9 +65,9 @@ async fn snapshot_router(state: &QueryApiState, name: &str) -> Result<Router, Pr
         }
     }
     let read = state.read.in_schema(name, SNAPSHOT_POOL).map_err(unavailable)?;
+    let watermark = state.read.watermark().fixed_in(read.clone()).await.map_err(unavailable)?;
     let snapshot = QueryApiState {
-        watermark: state.watermark.fixed_in(read.clone()).await.map_err(unavailable)?,
-        read,
+        read: crate::ReadModels::single(read, watermark),
         // A snapshot serves reads of the read models only.
         snapshots: Snapshots::default(),
         ..state.clone()

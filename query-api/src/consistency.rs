@@ -46,7 +46,7 @@ impl FromRequestParts<QueryApiState> for Freshness {
             .ok()
             .and_then(|text| state.keys.consistency().open(text))
             .ok_or_else(|| Problem::invalid_param("X-Consistency-Token", "is not a token this API issued"))?;
-        if state.watermark.wait_for(&token, state.consistency_wait).await {
+        if state.read.watermark().wait_for(&token, state.consistency_wait).await {
             Ok(Freshness::Fresh)
         } else {
             Ok(Freshness::Stale)

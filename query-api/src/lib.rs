@@ -20,6 +20,7 @@ mod newsletter;
 mod orders;
 mod page;
 mod refunds;
+mod replicas;
 mod reports;
 mod reviews;
 mod teaching;
@@ -40,6 +41,7 @@ use database::Database;
 pub use as_of::Snapshots;
 pub use certificates::RenderedPdfs;
 pub use courses::COURSE_SELECT;
+pub use replicas::{DEFAULT_MAX_LAG, ReadModels};
 pub use watermark::Watermark;
 
 /// The default bound on a consistency-token wait (API.md).
@@ -48,8 +50,8 @@ pub const DEFAULT_CONSISTENCY_WAIT: Duration = Duration::from_secs(2);
 /// What every query handler needs.
 #[derive(Debug, Clone)]
 pub struct QueryApiState {
-    pub read: Database,
-    pub watermark: Watermark,
+    /// The read models, on the primary or a replica, each with its watermark.
+    pub read: ReadModels,
     pub consistency_wait: Duration,
     /// Verifies the bearer tokens of per-user reads.
     pub keys: Arc<TokenKeys>,

@@ -182,7 +182,7 @@ pub(crate) async fn get(
     let answer = async {
         let until = until(&params)?;
         let deadline = tokio::time::Instant::now() + until.as_ref().map_or(std::time::Duration::ZERO, |u| u.wait);
-        let mut ticks = state.watermark.ticks();
+        let mut ticks = state.read.watermark().ticks();
         loop {
             ticks.borrow_and_update();
             // Someone else's order is not found, and waited for like an unknown one: the time tells nothing.

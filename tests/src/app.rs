@@ -153,6 +153,8 @@ impl TestApp {
             consistency_wait: Duration::from_secs(5),
             edge,
             sign_ups_per_hour,
+            read_replicas: Vec::new(),
+            read_replica_max_lag: query_api::DEFAULT_MAX_LAG,
         };
         let routes = learnlog::app::http_routes(
             &[learnlog::Role::CommandApi, learnlog::Role::QueryApi],
