@@ -149,7 +149,11 @@ pub async fn run(config: &Config, balancer: SocketAddr, shutdown: impl Future<Ou
                     ],
                     // Its log in PostgreSQL, so that it keeps the topics when it is started again; the URL (with
                     // the password) goes by the environment, never on a command line.
-                    env: vec![("STORAGE_ENGINE".into(), primary.url("broker"))],
+                    env: vec![
+                        ("STORAGE_ENGINE".into(), primary.url("broker")),
+                        // Its own log at warnings only: at info it writes a line per fetch, gigabytes a minute.
+                        ("RUST_LOG".into(), "warn".into()),
+                    ],
                     address: Some(address),
                     log: logs.join("broker.log"),
                     child: None,

@@ -256,5 +256,9 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
 
 /// The query API's router.
 pub fn router(state: QueryApiState) -> Router {
-    routes().into_router(&state.keys).layer(axum::middleware::from_fn(caching::consistency_aware)).with_state(state)
+    routes()
+        .into_router(&state.keys)
+        .layer(axum::middleware::from_fn(caching::consistency_aware))
+        .layer(axum::middleware::from_fn_with_state(state.read.clone(), replicas::read_again_elsewhere))
+        .with_state(state)
 }

@@ -4,8 +4,9 @@
 //! caught up. Every database has its own [`Watermark`], so a consistency token is waited for on the database the
 //! read goes to: the checkpoint rows replicate with the rows they cover.
 //!
-//! A monitor looks at every replica twice a second: a request started just before a replica died may still fail
-//! (a balancer retries it elsewhere). The choice is made per process, not per request, so a request that starts
+//! A monitor looks at every replica twice a second. A read that fails as unavailable while it went to a replica
+//! has the replica looked at once more at once: when it does not answer, reads leave it there and then, and the
+//! read is made again where they go now ([`read_again_elsewhere`]), so a replica that dies fails no read. The choice is made per process, not per request, so a request that starts
 //! while the choice moves may read its page from one database and its count from another; both are consistent
 //! states, and a move back to a replica is made only once it holds what the primary held `max_lag` ago.
 
@@ -89,6 +90,22 @@ impl ReadModels {
         &self.chosen().watermark
     }
 
+    /// Looks at the replica reads go to now, if they go to one, at once: when it does not answer, reads go to the
+    /// primary until the monitor finds a replica current again. True when they moved.
+    pub async fn leave_if_down(&self) -> bool {
+        let primary = self.sources.len() - 1;
+        let index = self.current.load(Ordering::Relaxed);
+        if index >= primary || position(&self.sources[index].database).await.is_some() {
+            return false;
+        }
+        let moved = self.current.compare_exchange(index, primary, Ordering::Relaxed, Ordering::Relaxed).is_ok();
+        if moved {
+            tracing::warn!(replica = %self.sources[index].name, "the replica does not answer; reads leave it");
+        }
+        // Moved by this read or by another one at the same time: either way the next read goes elsewhere.
+        self.current.load(Ordering::Relaxed) != index
+    }
+
     /// Where reads go now: a replica's name, or `primary`.
     pub fn reading_from(&self) -> &str {
         &self.chosen().name
@@ -98,6 +115,26 @@ impl ReadModels {
         let index = self.current.load(Ordering::Relaxed).min(self.sources.len() - 1);
         &self.sources[index]
     }
+}
+
+/// A read (GET or HEAD) answered `503` while it went to a replica that no longer answers is made once more,
+/// where reads go now.
+pub async fn read_again_elsewhere(
+    axum::extract::State(read): axum::extract::State<ReadModels>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let is_read = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+    if !is_read || read.sources.len() == 1 {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let again = axum::extract::Request::from_parts(parts.clone(), axum::body::Body::empty());
+    let response = next.clone().run(axum::extract::Request::from_parts(parts, body)).await;
+    if response.status() == http::StatusCode::SERVICE_UNAVAILABLE && read.leave_if_down().await {
+        return next.run(again).await;
+    }
+    response
 }
 
 /// Looks at the replicas and moves reads.

@@ -256,12 +256,20 @@ impl TestApp {
     /// Every table of every projection (`projector::PROJECTIONS`), one JSON row per line after its table's
     /// name, ordered: for comparing the live read models with a rebuild.
     pub async fn read_models(database: &TestDatabase) -> String {
+        Self::read_models_in(&database.client().await).await
+    }
+
+    /// [`TestApp::read_models`] of the database `client` is connected to.
+    pub async fn read_models_in(client: &tokio_postgres::Client) -> String {
         let tables: Vec<&str> = projector::PROJECTIONS.iter().flat_map(|(_, tables)| tables.iter().copied()).collect();
-        Self::tables(database, &tables).await
+        Self::tables_in(client, &tables).await
     }
 
     async fn tables(database: &TestDatabase, tables: &[&str]) -> String {
-        let client = database.client().await;
+        Self::tables_in(&database.client().await, tables).await
+    }
+
+    async fn tables_in(client: &tokio_postgres::Client, tables: &[&str]) -> String {
         let mut rows = String::new();
         for table in tables {
             let row = client
@@ -286,17 +294,7 @@ impl TestApp {
     /// Builds the read models again from the first event of the store into a fresh database, as a rebuild
     /// would, and returns that database.
     pub async fn rebuild(&self) -> TestDatabase {
-        let rebuilt = test_database().await;
-        let rebuild = Projector::new(rebuilt.connect(2), READ_MODELS, self.keyring());
-        let head = self.database.count("SELECT COALESCE(max(position), 0) FROM events").await;
-        let mut source = FeedSource::new(self.store.clone(), 0);
-        let mut applied = 0;
-        while applied < head {
-            let batch = subscriptions::EventSource::next_batch(&mut source, 500).await.expect("feed readable");
-            rebuild.apply(&batch).await.expect("rebuild applies");
-            applied = batch.last().map_or(applied, |e| e.event.position);
-        }
-        rebuilt
+        rebuild_from(&self.store, self.keyring()).await
     }
 
     /// Starts the projector from its stored checkpoints; in Kafka mode, returns once it holds partitions.
@@ -580,4 +578,22 @@ impl Drop for TestApp {
             task.abort();
         }
     }
+}
+
+/// Builds the read models from the first event of the event store `store` into a fresh database, as a rebuild
+/// would, opening personal data with `keyring`, and returns that database.
+pub async fn rebuild_from(store: &Database, keyring: event_store::keys::KeyRing) -> TestDatabase {
+    let rebuilt = test_database().await;
+    let rebuild = Projector::new(rebuilt.connect(2), READ_MODELS, keyring);
+    let client = store.pool().get().await.expect("the store answers");
+    let head: i64 = client.query_one("SELECT COALESCE(max(position), 0) FROM events", &[]).await.expect("head").get(0);
+    drop(client);
+    let mut source = FeedSource::new(store.clone(), 0);
+    let mut applied = 0;
+    while applied < head {
+        let batch = subscriptions::EventSource::next_batch(&mut source, 500).await.expect("feed readable");
+        rebuild.apply(&batch).await.expect("rebuild applies");
+        applied = batch.last().map_or(applied, |e| e.event.position);
+    }
+    rebuilt
 }

@@ -176,7 +176,12 @@ impl Classroom {
 }
 
 /// Published course number `n`, and its lessons.
-async fn course(http: &reqwest::Client, base: &str, instructor: &str, n: usize) -> Result<(Uuid, Vec<Uuid>), Error> {
+pub(crate) async fn course(
+    http: &reqwest::Client,
+    base: &str,
+    instructor: &str,
+    n: usize,
+) -> Result<(Uuid, Vec<Uuid>), Error> {
     let body = json!({ "title": format!("Course {n}"), "summary": "A course", "category": "Web Development",
         "subcategories": ["Backend"], "level": "beginner", "price": { "amount_cents": 1999, "currency": "USD" } });
     let course = id_of(&post(http, &format!("{base}/api/v1/courses"), instructor, &body).await?)?;
@@ -195,6 +200,6 @@ async fn course(http: &reqwest::Client, base: &str, instructor: &str, n: usize) 
     Ok((course, lessons))
 }
 
-fn id_of(answer: &serde_json::Value) -> Result<Uuid, Error> {
+pub(crate) fn id_of(answer: &serde_json::Value) -> Result<Uuid, Error> {
     answer["data"]["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(|| failed(answer))
 }

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod lag;
 pub mod learn;
+pub mod mix;
 pub mod relay;
 pub mod replay;
 

@@ -9,6 +9,7 @@ mod browser_edge;
 mod card_payments;
 mod catalogue;
 mod certificates;
+mod cluster;
 mod commerce;
 mod concurrency;
 mod courses;

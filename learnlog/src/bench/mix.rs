@@ -1,0 +1,289 @@
+//! A steady mix of what a marketplace's clients do, through one base URL (a balancer, in `learnlog bench
+//! cluster` and the fault scenario): anonymous catalogue reads, a trainee's own reads, sign-ups, wallet orders
+//! and lesson views. Every command carries an `Idempotency-Key` and is sent again, with the same key, when it
+//! gets no answer, `5xx`, `408`, `429` or a lost race (`409 conflict`), for up to 30 s, as a careful client
+//! does. Reads are sent once: a failed read is counted, so a balancer's own retries are what keep it at zero.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use api_contract::TokenKeys;
+use events::Role as UserRole;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::checkout::post;
+use super::learn::{course, id_of};
+use crate::error::Error;
+
+/// How long a client keeps sending one command again.
+const PATIENCE: Duration = Duration::from_secs(30);
+const RETRY_AFTER: Duration = Duration::from_millis(250);
+/// Failures kept word for word in a report.
+const KEPT_FAILURES: usize = 20;
+
+/// The clients' world: a course with lessons every trainee may watch, courses to buy, and trainees with
+/// money in their wallets.
+#[derive(Debug)]
+pub struct Mix {
+    base: String,
+    http: reqwest::Client,
+    lessons: (Uuid, Vec<Uuid>),
+    trainees: Vec<Trainee>,
+    /// Names sign-ups apart from earlier runs.
+    tag: String,
+    sign_ups: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct Trainee {
+    token: String,
+    /// Courses this trainee has not ordered yet.
+    unbought: Mutex<Vec<Uuid>>,
+}
+
+/// What the clients saw.
+#[derive(Debug, Default)]
+pub struct MixReport {
+    pub reads: u64,
+    pub failed_reads: u64,
+    pub commands: u64,
+    /// Sends of a command after its first.
+    pub resent: u64,
+    /// Commands that got no success within their patience, or a refusal.
+    pub failed_commands: u64,
+    pub failures: Vec<String>,
+    /// What was acknowledged: the accounts signed up, the orders placed, the lesson views recorded.
+    pub signed_up: Vec<Uuid>,
+    pub orders: Vec<Uuid>,
+    pub views: u64,
+    /// Latencies by kind of request, from the first send to the success.
+    pub latencies: BTreeMap<&'static str, Vec<Duration>>,
+}
+
+impl MixReport {
+    fn merge(&mut self, other: MixReport) {
+        self.reads += other.reads;
+        self.failed_reads += other.failed_reads;
+        self.commands += other.commands;
+        self.resent += other.resent;
+        self.failed_commands += other.failed_commands;
+        for failure in other.failures {
+            if self.failures.len() < KEPT_FAILURES {
+                self.failures.push(failure);
+            }
+        }
+        self.signed_up.extend(other.signed_up);
+        self.orders.extend(other.orders);
+        self.views += other.views;
+        for (kind, mut latencies) in other.latencies {
+            self.latencies.entry(kind).or_default().append(&mut latencies);
+        }
+    }
+
+    fn fail(&mut self, what: String) {
+        if self.failures.len() < KEPT_FAILURES {
+            self.failures.push(what);
+        }
+    }
+
+    /// One line per kind: count and p99 in milliseconds.
+    pub fn summary(&self) -> String {
+        let mut lines = Vec::new();
+        for (kind, latencies) in &self.latencies {
+            let (_, p99) = super::percentiles_ms(&mut latencies.clone());
+            lines.push(format!("{kind}: {} done, p99 {p99:.1} ms", latencies.len()));
+        }
+        lines.push(format!(
+            "reads {} (failed {}), commands {} (resent {}, failed {}), sign-ups {}, orders {}, views {}",
+            self.reads,
+            self.failed_reads,
+            self.commands,
+            self.resent,
+            self.failed_commands,
+            self.signed_up.len(),
+            self.orders.len(),
+            self.views
+        ));
+        lines.join("\n")
+    }
+}
+
+/// What one client does next, in turn.
+const TURNS: [&str; 6] = ["catalogue", "my courses", "catalogue", "lesson view", "order", "sign-up"];
+
+impl Mix {
+    /// Sets the world up through `base`, with tokens signed by `keys`: `trainees` trainees (each a client of
+    /// its own) and `courses` courses to buy.
+    pub async fn prepare(base: &str, keys: &TokenKeys, trainees: usize, courses: usize) -> Result<Mix, Error> {
+        let http = reqwest::Client::new();
+        let base = base.trim_end_matches('/').to_owned();
+        let tag = Uuid::now_v7().simple().to_string()[20..].to_owned();
+        let instructor = keys.issue(Uuid::now_v7(), UserRole::Instructor, Duration::from_secs(3600))?;
+        let admin = keys.issue(Uuid::now_v7(), UserRole::Admin, Duration::from_secs(3600))?;
+        let lessons = course(&http, &base, &instructor, 0).await?;
+        let mut catalogue = Vec::with_capacity(courses);
+        for n in 1..=courses {
+            let body = json!({ "title": format!("Course {n}"), "summary": "A course", "category": "Web Development",
+                "subcategories": ["Backend"], "level": "beginner", "price": { "amount_cents": 1999, "currency": "USD" } });
+            let id = id_of(&post(&http, &format!("{base}/api/v1/courses"), &instructor, &body).await?)?;
+            post(&http, &format!("{base}/api/v1/courses/{id}/publish"), &instructor, &Value::Null).await?;
+            catalogue.push(id);
+        }
+        let mut people = Vec::with_capacity(trainees);
+        for n in 0..trainees {
+            let name = format!("mix{tag}t{n}");
+            let body = json!({ "email": format!("{name}@example.com"), "username": name,
+                "password": "a long password", "name": "Trainee", "country": "US" });
+            let id = id_of(&post(&http, &format!("{base}/api/v1/auth/register"), "", &body).await?)?;
+            let credit = json!({ "amount_cents": 100_000_000, "reason": "Load" });
+            post(&http, &format!("{base}/api/v1/admin/wallets/{id}/credits"), &admin, &credit).await?;
+            let grant = json!({ "trainee_id": id, "course_id": lessons.0 });
+            post(&http, &format!("{base}/api/v1/admin/enrollments"), &admin, &grant).await?;
+            let token = keys.issue(id, UserRole::IndividualTrainee, Duration::from_secs(3600))?;
+            people.push(Trainee { token, unbought: Mutex::new(catalogue.clone()) });
+        }
+        Ok(Mix { base, http, lessons, trainees: people, tag, sign_ups: AtomicUsize::new(0) })
+    }
+
+    /// Every trainee as a client, each doing the mix in turn until `length` is over (a command under way is
+    /// finished, retries and all).
+    pub async fn drive(&self, length: Duration) -> MixReport {
+        let deadline = Instant::now() + length;
+        let clients = self.trainees.iter().enumerate().map(|(n, trainee)| async move {
+            let mut report = MixReport::default();
+            let mut turn = n;
+            while Instant::now() < deadline {
+                self.take_turn(TURNS[turn % TURNS.len()], trainee, turn, &mut report).await;
+                turn += 1;
+            }
+            report
+        });
+        let mut report = MixReport::default();
+        for client in futures_util::future::join_all(clients).await {
+            report.merge(client);
+        }
+        report
+    }
+
+    async fn take_turn(&self, kind: &'static str, trainee: &Trainee, turn: usize, report: &mut MixReport) {
+        let base = &self.base;
+        match kind {
+            "catalogue" => self.read(kind, &format!("{base}/api/v1/courses?page={}", 1 + turn % 3), None, report).await,
+            "my courses" => {
+                self.read(kind, &format!("{base}/api/v1/me/enrollments"), Some(&trainee.token), report).await
+            }
+            "lesson view" => {
+                let (course, lessons) = &self.lessons;
+                let lesson = lessons[turn % lessons.len()];
+                let url = format!("{base}/api/v1/enrollments/{course}/lessons/{lesson}/view");
+                if self.command(kind, &url, &trainee.token, &Value::Null, report).await.is_some() {
+                    report.views += 1;
+                }
+            }
+            "order" => {
+                let Some(course) = trainee.unbought.lock().ok().and_then(|mut left| left.pop()) else { return };
+                let cart = json!({ "course_id": course });
+                if self
+                    .command("cart", &format!("{base}/api/v1/cart/items"), &trainee.token, &cart, report)
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
+                let order = json!({ "method": "wallet" });
+                let placed = self.command(kind, &format!("{base}/api/v1/orders"), &trainee.token, &order, report).await;
+                if let Some(id) = placed.as_ref().and_then(|answer| id_of(answer).ok()) {
+                    report.orders.push(id);
+                }
+            }
+            _ => {
+                let n = self.sign_ups.fetch_add(1, Ordering::Relaxed);
+                let name = format!("mix{}s{n}", self.tag);
+                let body = json!({ "email": format!("{name}@example.com"), "username": name,
+                    "password": "a long password", "name": "Newcomer" });
+                let answer = self.command(kind, &format!("{base}/api/v1/auth/register"), "", &body, report).await;
+                if let Some(id) = answer.as_ref().and_then(|answer| id_of(answer).ok()) {
+                    report.signed_up.push(id);
+                }
+            }
+        }
+    }
+
+    async fn read(&self, kind: &'static str, url: &str, token: Option<&str>, report: &mut MixReport) {
+        report.reads += 1;
+        let started = Instant::now();
+        let mut request = self.http.get(url).timeout(PATIENCE);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        match request.send().await {
+            Ok(answer) if answer.status().is_success() => {
+                let _ = answer.bytes().await;
+                report.latencies.entry(kind).or_default().push(started.elapsed());
+            }
+            Ok(answer) => {
+                report.failed_reads += 1;
+                let status = answer.status();
+                report.fail(format!("GET {url}: {status} {}", answer.text().await.unwrap_or_default()));
+            }
+            Err(error) => {
+                report.failed_reads += 1;
+                report.fail(format!("GET {url}: {error}"));
+            }
+        }
+    }
+
+    /// POSTs `body` with one Idempotency-Key until it succeeds, is refused, or patience runs out.
+    async fn command(
+        &self,
+        kind: &'static str,
+        url: &str,
+        token: &str,
+        body: &Value,
+        report: &mut MixReport,
+    ) -> Option<Value> {
+        report.commands += 1;
+        let key = Uuid::now_v7().to_string();
+        let started = Instant::now();
+        loop {
+            let mut request = self.http.post(url).header("idempotency-key", &key).timeout(PATIENCE);
+            if !token.is_empty() {
+                request = request.bearer_auth(token);
+            }
+            if !body.is_null() {
+                request = request.json(body);
+            }
+            let outcome = match request.send().await {
+                Ok(answer) if answer.status().is_success() => {
+                    let answer: Value = answer.json().await.unwrap_or(Value::Null);
+                    report.latencies.entry(kind).or_default().push(started.elapsed());
+                    return Some(answer);
+                }
+                Ok(answer) => {
+                    let status = answer.status().as_u16();
+                    let text = answer.text().await.unwrap_or_default();
+                    let lost_race = status == 409 && text.contains("\"code\":\"conflict\"");
+                    match status >= 500 || matches!(status, 408 | 429) || lost_race {
+                        true => format!("{status} {text}"),
+                        false => {
+                            report.failed_commands += 1;
+                            report.fail(format!("POST {url}: {status} {text}"));
+                            return None;
+                        }
+                    }
+                }
+                Err(error) => error.to_string(),
+            };
+            if started.elapsed() > PATIENCE {
+                report.failed_commands += 1;
+                report.fail(format!("POST {url}: gave up after {PATIENCE:?}: {outcome}"));
+                return None;
+            }
+            report.resent += 1;
+            tokio::time::sleep(RETRY_AFTER).await;
+        }
+    }
+}
