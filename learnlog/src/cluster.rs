@@ -56,6 +56,7 @@ pub struct Part {
 }
 
 /// A supervised process: how to start it, and the running child.
+#[derive(Debug)]
 struct Member {
     name: String,
     program: PathBuf,
@@ -65,6 +66,8 @@ struct Member {
     log: PathBuf,
     child: Option<Child>,
     restarts: u32,
+    /// Taken out on purpose ([`Running::take_out`]): not started again.
+    held: bool,
 }
 
 impl Member {
@@ -108,6 +111,22 @@ impl Member {
 
 /// Runs the cluster until `shutdown` completes, then stops every part it started.
 pub async fn run(config: &Config, balancer: SocketAddr, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    let mut cluster = start(config, balancer).await?;
+    print_layout(&cluster.layout);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = tokio::time::sleep(SUPERVISE_EVERY) => cluster.supervise().await,
+        }
+    }
+    cluster.stop().await;
+    Ok(())
+}
+
+/// Starts every part and returns once all are ready, HAProxy on `balancer`. The caller supervises
+/// ([`Running::supervise`], now and then) and stops it.
+pub async fn start(config: &Config, balancer: SocketAddr) -> Result<Running, Error> {
     let data_dir = std::path::absolute(&config.data_dir)?;
     std::fs::create_dir_all(&data_dir)?;
     let logs = data_dir.join("cluster-logs");
@@ -158,6 +177,7 @@ pub async fn run(config: &Config, balancer: SocketAddr, shutdown: impl Future<Ou
                     log: logs.join("broker.log"),
                     child: None,
                     restarts: 0,
+                    held: false,
                 });
                 Some(address.to_string())
             }
@@ -229,6 +249,7 @@ pub async fn run(config: &Config, balancer: SocketAddr, shutdown: impl Future<Ou
             address: Some(address),
             child: None,
             restarts: 0,
+            held: false,
         });
     }
     let haproxy_cfg = data_dir.join("haproxy.cfg");
@@ -242,6 +263,7 @@ pub async fn run(config: &Config, balancer: SocketAddr, shutdown: impl Future<Ou
         log: logs.join("haproxy.log"),
         child: None,
         restarts: 0,
+        held: false,
     });
     for member in &mut members[first_learnlog..] {
         member.start()?;
@@ -271,20 +293,12 @@ pub async fn run(config: &Config, balancer: SocketAddr, shutdown: impl Future<Ou
         return Err(error);
     }
     cluster.write_layout()?;
-    print_layout(&cluster.layout);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            () = tokio::time::sleep(SUPERVISE_EVERY) => cluster.supervise().await,
-        }
-    }
-    cluster.stop().await;
-    Ok(())
+    Ok(cluster)
 }
 
 /// The cluster while it runs.
-struct Running {
+#[derive(Debug)]
+pub struct Running {
     members: Vec<Member>,
     primary: LocalCluster,
     replica: LocalCluster,
@@ -304,7 +318,7 @@ impl Running {
         let deadline = tokio::time::Instant::now() + READY_WITHIN;
         for index in 0..self.members.len() {
             let Some(address) = self.members[index].address else { continue };
-            if self.members[index].name == "broker" {
+            if self.members[index].name == "broker" || self.members[index].held {
                 continue;
             }
             let url = format!("http://{address}/readyz");
@@ -327,11 +341,34 @@ impl Running {
         Ok(())
     }
 
+    /// Where everything is.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Stops the part `name` and keeps it stopped until [`Running::bring_back`].
+    pub async fn take_out(&mut self, name: &str) {
+        if let Some(member) = self.members.iter_mut().find(|member| member.name == name) {
+            member.held = true;
+            member.stop(Duration::from_secs(10)).await;
+        }
+    }
+
+    /// Starts the part `name` again, and returns once it is ready.
+    pub async fn bring_back(&mut self, name: &str) -> Result<(), Error> {
+        if let Some(member) = self.members.iter_mut().find(|member| member.name == name) {
+            member.held = false;
+            member.start()?;
+        }
+        self.wait_ready().await?;
+        self.write_layout()
+    }
+
     /// Starts again whatever ended: a process, or the replica.
-    async fn supervise(&mut self) {
+    pub async fn supervise(&mut self) {
         let mut changed = false;
         for member in &mut self.members {
-            if member.ended() {
+            if !member.held && member.ended() {
                 tracing::warn!(part = %member.name, "a part of the cluster ended; starting it again");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 member.restarts += 1;
@@ -390,7 +427,7 @@ impl Running {
     }
 
     /// The balancer first, then the services, the broker, the replica and (if this process owns it) the primary.
-    async fn stop(&mut self) {
+    pub async fn stop(&mut self) {
         for member in self.members.iter_mut().rev() {
             member.stop(Duration::from_secs(10)).await;
         }

@@ -148,6 +148,13 @@ impl Mix {
         Ok(Mix { base, http, lessons, trainees: people, tag, sign_ups: AtomicUsize::new(0) })
     }
 
+    /// A lesson view the first trainee may make (the URL, and the trainee's token).
+    pub fn lesson_view(&self) -> (String, String) {
+        let (course, lessons) = &self.lessons;
+        let url = format!("{}/api/v1/enrollments/{course}/lessons/{}/view", self.base, lessons[0]);
+        (url, self.trainees.first().map(|trainee| trainee.token.clone()).unwrap_or_default())
+    }
+
     /// Every trainee as a client, each doing the mix in turn until `length` is over (a command under way is
     /// finished, retries and all).
     pub async fn drive(&self, length: Duration) -> MixReport {

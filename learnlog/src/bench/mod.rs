@@ -4,6 +4,7 @@
 pub mod append;
 pub mod catalog;
 pub mod checkout;
+pub mod cluster;
 pub mod lag;
 pub mod learn;
 pub mod mix;
