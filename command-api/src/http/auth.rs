@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, Caller, CommandRun, Decision, execute};
+use super::execute::{Accepted, Caller, CommandRun, Decision, execute, replayed};
 use super::headers::CommandHeaders;
 use super::limits::Counted;
 use super::sessions::ClientIp;
@@ -159,6 +159,10 @@ pub(crate) async fn register(
     command: JsonCommand<RegisterBody>,
 ) -> Result<Accepted, Problem> {
     let sign_up = command.body.validate()?;
+    // A retry of a sign-up that went through is answered as it was, and counts for nothing.
+    if let Some(answer) = replayed(&state, &Caller::Guest(ip), &headers, &command.digest).await? {
+        return Ok(answer);
+    }
     state.limits.take(&[state.limits.client(Counted::SignUpFromClient, ip)]).await?;
     let user_id = Uuid::now_v7();
     let password_hash = credentials::hash_password(sign_up.password.clone()).await?;

@@ -403,6 +403,21 @@ pub(crate) async fn stored_answer(
         .map_err(|error| Problem::unavailable().because(format!("reading an idempotency record failed: {error}")))
 }
 
+/// The answer of a command `caller` sent before with this Idempotency-Key, replayed, if there is one: for a
+/// command that does costly or counted work before the pipeline (a sign-up takes a limit's place and hashes a
+/// password), so that a retry does neither.
+pub(crate) async fn replayed(
+    state: &CommandApiState,
+    caller: &Caller,
+    headers: &CommandHeaders,
+    digest: &str,
+) -> Result<Option<Accepted>, Problem> {
+    match stored_answer(state, &caller.scope(), headers.idempotency_key.as_deref()).await? {
+        Some(stored) => replay(state, stored, digest).map(Some),
+        None => Ok(None),
+    }
+}
+
 pub(crate) fn replay(state: &CommandApiState, stored: StoredAnswer, digest: &str) -> Result<Accepted, Problem> {
     if stored.request_hash != digest {
         return Err(idempotency_key_reused());

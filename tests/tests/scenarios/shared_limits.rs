@@ -35,8 +35,17 @@ impl TwoApis {
 
     /// `POST path` at the `n`th API (taking turns), as the proxy forwards it for `client`.
     async fn post(&self, n: usize, client: &str, path: &str, body: &Value) -> (u16, Value) {
+        self.post_with_key(n, client, path, body, None).await
+    }
+
+    /// [`TwoApis::post`] with an Idempotency-Key.
+    async fn post_with_key(&self, n: usize, client: &str, path: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
         let url = format!("{}{path}", self.bases[n % 2].trim_end_matches('/'));
-        let answer = self.app.http.post(url).header("x-forwarded-for", client).json(body).send().await;
+        let mut request = self.app.http.post(url).header("x-forwarded-for", client).json(body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let answer = request.send().await;
         let answer = answer.expect("the API answers");
         let status = answer.status().as_u16();
         (status, answer.json().await.unwrap_or(Value::Null))
@@ -53,9 +62,14 @@ async fn two_command_apis_allow_together_what_one_allows() {
     let apis = TwoApis::start().await;
 
     // Sign-ups: one client, taking turns between the two processes, gets the hour's 20 and no more.
+    let mut first = Value::Null;
     for n in 0..command_api::DEFAULT_SIGN_UPS_PER_HOUR as usize {
-        let (status, body) = apis.post(n, "203.0.113.9", "/api/v1/auth/register", &sign_up(n)).await;
+        let key = (n == 0).then_some("first sign-up");
+        let (status, body) = apis.post_with_key(n, "203.0.113.9", "/api/v1/auth/register", &sign_up(n), key).await;
         assert_eq!(status, 201, "sign-up {n}: {body}");
+        if n == 0 {
+            first = body;
+        }
     }
     let (status, body) = apis.post(0, "203.0.113.9", "/api/v1/auth/register", &sign_up(100)).await;
     assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
@@ -63,6 +77,9 @@ async fn two_command_apis_allow_together_what_one_allows() {
     assert_eq!(status, 429, "the other process knows it too: {body}");
     let (status, body) = apis.post(1, "203.0.113.10", "/api/v1/auth/register", &sign_up(102)).await;
     assert_eq!(status, 201, "another client is not held back: {body}");
+    let retried =
+        apis.post_with_key(1, "203.0.113.9", "/api/v1/auth/register", &sign_up(0), Some("first sign-up")).await;
+    assert_eq!(retried, (201, first), "a retry of a sign-up that went through is answered as it was, limit or not");
 
     // Failed logins: one client's five failures, split between the processes, hold it back at both.
     let wrong = json!({ "login": "person0", "password": "a wrong guess" });
