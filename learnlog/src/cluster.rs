@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -53,6 +54,7 @@ pub struct Part {
     pub pid: Option<u32>,
     /// How many times it was started again.
     pub restarts: u32,
+    pub program: PathBuf,
 }
 
 /// A supervised process: how to start it, and the running child.
@@ -129,6 +131,7 @@ pub async fn run(config: &Config, balancer: SocketAddr, shutdown: impl Future<Ou
 pub async fn start(config: &Config, balancer: SocketAddr) -> Result<Running, Error> {
     let data_dir = std::path::absolute(&config.data_dir)?;
     std::fs::create_dir_all(&data_dir)?;
+    clear_leftovers(&data_dir.join("cluster.json")).await?;
     let logs = data_dir.join("cluster-logs");
     std::fs::create_dir_all(&logs)?;
     let haproxy = find_program("haproxy", &["/usr/sbin/haproxy"])
@@ -396,7 +399,12 @@ impl Running {
             .members
             .iter()
             .map(|member| {
-                let part = Part { address: member.address, pid: member.pid(), restarts: member.restarts };
+                let part = Part {
+                    address: member.address,
+                    pid: member.pid(),
+                    restarts: member.restarts,
+                    program: member.program.clone(),
+                };
                 (member.name.clone(), part)
             })
             .collect();
@@ -409,10 +417,14 @@ impl Running {
             .iter()
             .map(|(name, part)| {
                 let address = part.address.map(|address| address.to_string());
-                (name.clone(), serde_json::json!({ "address": address, "pid": part.pid, "restarts": part.restarts }))
+                let program = part.program.display().to_string();
+                let part = serde_json::json!({ "address": address, "pid": part.pid, "restarts": part.restarts,
+                    "program": program });
+                (name.clone(), part)
             })
             .collect();
         let json = serde_json::json!({
+            "owner_pid": std::process::id(),
             "balancer": layout.balancer.to_string(),
             "stats": layout.stats.to_string(),
             "processes": processes,
@@ -501,4 +513,57 @@ async fn wait_for_port(address: SocketAddr) -> Result<(), Error> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())
+}
+
+/// Stops what a cluster whose owner is gone left running on this data folder (the processes its
+/// `cluster.json` lists, each checked to still be the program it started), so that they do not hold the folder,
+/// its ports or its databases. A cluster whose owner still runs is not touched: the folder is taken.
+async fn clear_leftovers(layout_file: &std::path::Path) -> Result<(), Error> {
+    let Some(old) =
+        std::fs::read(layout_file).ok().and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+    else {
+        return Ok(());
+    };
+    if let Some(owner) = old["owner_pid"].as_u64().and_then(|pid| u32::try_from(pid).ok())
+        && owner != std::process::id()
+        && command_line(owner).is_some_and(|words| words.iter().any(|word| word == "cluster"))
+    {
+        return Err(Error::Config(format!("a cluster already runs on this data folder (process {owner})")));
+    }
+    let mut left = Vec::new();
+    for part in old["processes"].as_object().into_iter().flat_map(|parts| parts.values()) {
+        let (Some(pid), Some(program)) = (part["pid"].as_u64(), part["program"].as_str()) else { continue };
+        let Ok(pid) = u32::try_from(pid) else { continue };
+        if runs(pid, std::path::Path::new(program)) {
+            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+            left.push((pid, std::path::PathBuf::from(program)));
+        }
+    }
+    if !left.is_empty() {
+        tracing::warn!(processes = left.len(), "stopping what a cluster whose owner is gone left running");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while left.iter().any(|(pid, program)| runs(*pid, program)) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (pid, program) in &left {
+        if runs(*pid, program) {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status().await;
+        }
+    }
+    let _ = std::fs::remove_file(layout_file);
+    Ok(())
+}
+
+/// Whether process `pid` runs `program` (the first word of its command line), so that a pid reused by
+/// another program is never signalled.
+fn runs(pid: u32, program: &std::path::Path) -> bool {
+    command_line(pid).is_some_and(|words| words.first().is_some_and(|first| std::path::Path::new(first) == program))
+}
+
+/// The words of process `pid`'s command line, if it runs.
+fn command_line(pid: u32) -> Option<Vec<std::ffi::OsString>> {
+    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let words = bytes.split(|byte| *byte == 0).filter(|word| !word.is_empty());
+    Some(words.map(|word| std::ffi::OsStr::from_bytes(word).to_owned()).collect())
 }
