@@ -115,13 +115,7 @@ impl Member {
 pub async fn run(config: &Config, balancer: SocketAddr, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
     let mut cluster = start(config, balancer).await?;
     print_layout(&cluster.layout);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            () = tokio::time::sleep(SUPERVISE_EVERY) => cluster.supervise().await,
-        }
-    }
+    cluster.supervise_until(shutdown).await;
     cluster.stop().await;
     Ok(())
 }
@@ -367,6 +361,17 @@ impl Running {
         self.write_layout()
     }
 
+    /// Supervises the parts until `shutdown` completes.
+    pub async fn supervise_until(&mut self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(SUPERVISE_EVERY) => self.supervise().await,
+            }
+        }
+    }
+
     /// Starts again whatever ended: a process, or the replica.
     pub async fn supervise(&mut self) {
         let mut changed = false;
@@ -453,7 +458,8 @@ impl Running {
     }
 }
 
-fn print_layout(layout: &Layout) {
+/// Prints every part's address.
+pub fn print_layout(layout: &Layout) {
     let mut lines = vec![
         format!("Learnlog cluster is up on http://{} (HAProxy; Ctrl-C stops it)", layout.balancer),
         format!("  {:<18} http://{}", "haproxy stats", layout.stats),

@@ -34,6 +34,9 @@ enum Command {
         /// Where HAProxy listens (default 127.0.0.1:8080, or LEARNLOG_LISTEN).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Seed the demo catalogue through the balancer, as `up --demo` does.
+        #[arg(long)]
+        demo: bool,
     },
     /// Run some roles against DATABASE_URL (several --role flags may be given).
     Serve {
@@ -231,8 +234,15 @@ async fn main() -> anyhow::Result<()> {
             config.listen = listen.unwrap_or(config.listen);
             up(config, demo).await
         }
-        Command::Cluster { listen } => {
-            learnlog::cluster::run(&config, listen.unwrap_or(config.listen), shutdown_signal()).await?;
+        Command::Cluster { listen, demo } => {
+            let balancer = listen.unwrap_or(config.listen);
+            let mut cluster = learnlog::cluster::start(&config, balancer).await?;
+            learnlog::cluster::print_layout(cluster.layout());
+            if demo {
+                seed_demo(&config, balancer)?;
+            }
+            cluster.supervise_until(shutdown_signal()).await;
+            cluster.stop().await;
             write_line("Stopped.")
         }
         Command::Serve { roles, listen } => {
@@ -333,23 +343,7 @@ async fn up(config: Config, demo: bool) -> anyhow::Result<()> {
     let address = app.local_addr()?;
     write_line(&format!("Learnlog is up on http://{address} (Ctrl-C stops it)"))?;
     if demo {
-        let secret = learnlog::secret::token_secret(config.jwt_secret.as_ref(), &config.data_dir)?;
-        let keys = api_contract::TokenKeys::new(&secret)?;
-        tokio::spawn(async move {
-            match learnlog::demo::seed(&format!("http://{address}"), &keys).await {
-                Ok(Some(report)) => {
-                    let _ = write_line(&format!(
-                        "Demo catalogue ready: {} instructors and {} trainees (password {:?}), {} courses",
-                        report.instructors,
-                        report.trainees,
-                        learnlog::demo::DEMO_PASSWORD,
-                        report.courses
-                    ));
-                }
-                Ok(None) => tracing::info!("the catalogue already has courses; no demo data added"),
-                Err(error) => tracing::error!(%error, "seeding the demo catalogue failed"),
-            }
-        });
+        seed_demo(&config, address)?;
     }
     let result = app.run(shutdown_signal()).await;
     if let Some(cluster) = cluster {
@@ -357,6 +351,28 @@ async fn up(config: Config, demo: bool) -> anyhow::Result<()> {
     }
     result?;
     write_line("Stopped.")
+}
+
+/// Seeds the demo catalogue through the API at `address`, in the background, and says when it is ready.
+fn seed_demo(config: &Config, address: SocketAddr) -> anyhow::Result<()> {
+    let secret = learnlog::secret::token_secret(config.jwt_secret.as_ref(), &config.data_dir)?;
+    let keys = api_contract::TokenKeys::new(&secret)?;
+    tokio::spawn(async move {
+        match learnlog::demo::seed(&format!("http://{address}"), &keys).await {
+            Ok(Some(report)) => {
+                let _ = write_line(&format!(
+                    "Demo catalogue ready: {} instructors and {} trainees (password {:?}), {} courses",
+                    report.instructors,
+                    report.trainees,
+                    learnlog::demo::DEMO_PASSWORD,
+                    report.courses
+                ));
+            }
+            Ok(None) => tracing::info!("the catalogue already has courses; no demo data added"),
+            Err(error) => tracing::error!(%error, "seeding the demo catalogue failed"),
+        }
+    });
+    Ok(())
 }
 
 fn write_line(text: &str) -> anyhow::Result<()> {
