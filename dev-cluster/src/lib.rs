@@ -265,8 +265,9 @@ impl LocalCluster {
             stop = format!("runuser -u {user} -- {stop}");
         }
         let cleanup = if remove_data { format!("; rm -rf '{data}'") } else { String::new() };
+        // Deaf to Ctrl-C and polite stops sent to the whole process group: it acts only once this process is gone.
         let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1{cleanup}",
+            "trap '' INT TERM HUP; while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1{cleanup}",
             pid = std::process::id()
         );
         let mut watchdog = std::process::Command::new("sh")

@@ -186,9 +186,7 @@ pub async fn start(config: &Config, balancer: SocketAddr) -> Result<Running, Err
     };
     for broker in &mut members {
         broker.start()?;
-        if let Some(address) = broker.address {
-            wait_for_port(address).await?;
-        }
+        wait_for_port(broker).await?;
     }
     let mut overrides = vec![("DATABASE_URL".to_owned(), store_url.clone())];
     if let Some(brokers) = &kafka_brokers {
@@ -510,11 +508,13 @@ fn free_address() -> Result<SocketAddr, Error> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
-async fn wait_for_port(address: SocketAddr) -> Result<(), Error> {
+/// Until `member` listens on its address; an error naming its log once it ends or the wait is over.
+async fn wait_for_port(member: &mut Member) -> Result<(), Error> {
+    let Some(address) = member.address else { return Ok(()) };
     let deadline = tokio::time::Instant::now() + READY_WITHIN;
     while tokio::net::TcpStream::connect(address).await.is_err() {
-        if tokio::time::Instant::now() > deadline {
-            return Err(Error::Config(format!("nothing listens on {address}")));
+        if member.ended() || tokio::time::Instant::now() > deadline {
+            return Err(Error::Config(format!("{} did not start; see {}", member.name, member.log.display())));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
