@@ -8,21 +8,23 @@
 //! every part is, with its process id, is written to `<data folder>/cluster.json` (and again after a restart); each
 //! part logs into `<data folder>/cluster-logs/`.
 
+mod processes;
+mod running;
+
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
-use dev_cluster::{ClusterOptions, LocalCluster};
-use tokio::process::{Child, Command};
+use dev_cluster::ClusterOptions;
 
 use crate::config::Config;
 use crate::error::Error;
+use processes::{Member, clear_leftovers, wait_for_port};
+pub use running::Running;
 
 /// The balancer's configuration, as kept in `deploy/haproxy.cfg`.
-const HAPROXY_CFG: &str = include_str!("../../deploy/haproxy.cfg");
+const HAPROXY_CFG: &str = include_str!("../../../deploy/haproxy.cfg");
 /// Where `scripts/test` installs the broker, under the home folder.
 const NISSHI_UNDER_HOME: &str = ".cache/learnlog-nisshi-0.8.1/bin/nisshi";
 /// How long the parts have to get ready.
@@ -55,60 +57,6 @@ pub struct Part {
     /// How many times it was started again.
     pub restarts: u32,
     pub program: PathBuf,
-}
-
-/// A supervised process: how to start it, and the running child.
-#[derive(Debug)]
-struct Member {
-    name: String,
-    program: PathBuf,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
-    address: Option<SocketAddr>,
-    log: PathBuf,
-    child: Option<Child>,
-    restarts: u32,
-    /// Taken out on purpose ([`Running::take_out`]): not started again.
-    held: bool,
-}
-
-impl Member {
-    fn start(&mut self) -> Result<(), Error> {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log)?;
-        let mut command = Command::new(&self.program);
-        command
-            .args(&self.args)
-            .env_remove("LEARNLOG_READ_DATABASE_URL")
-            .envs(self.env.iter().map(|(name, value)| (name.as_str(), value.as_str())))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true);
-        self.child = Some(command.spawn().map_err(|error| {
-            Error::Config(format!("{} cannot start ({}): {error}", self.name, self.program.display()))
-        })?);
-        Ok(())
-    }
-
-    fn pid(&self) -> Option<u32> {
-        self.child.as_ref().and_then(Child::id)
-    }
-
-    /// Whether it ended (and was reaped).
-    fn ended(&mut self) -> bool {
-        self.child.as_mut().is_none_or(|child| !matches!(child.try_wait(), Ok(None)))
-    }
-
-    /// SIGTERM, then SIGKILL after `grace`.
-    async fn stop(&mut self, grace: Duration) {
-        let Some(mut child) = self.child.take() else { return };
-        if let Some(pid) = child.id() {
-            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
-        }
-        if tokio::time::timeout(grace, child.wait()).await.is_err() {
-            let _ = child.kill().await;
-        }
-    }
 }
 
 /// Runs the cluster until `shutdown` completes, then stops every part it started.
@@ -291,171 +239,6 @@ pub async fn start(config: &Config, balancer: SocketAddr) -> Result<Running, Err
     Ok(cluster)
 }
 
-/// The cluster while it runs.
-#[derive(Debug)]
-pub struct Running {
-    members: Vec<Member>,
-    primary: LocalCluster,
-    replica: LocalCluster,
-    replica_dir: PathBuf,
-    replica_options: ClusterOptions,
-    layout_file: PathBuf,
-    layout: Layout,
-}
-
-impl Running {
-    /// Until every Learnlog process and the balancer answer `/readyz` with 200.
-    async fn wait_ready(&mut self) -> Result<(), Error> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .map_err(|error| Error::Config(format!("an HTTP client: {error}")))?;
-        let deadline = tokio::time::Instant::now() + READY_WITHIN;
-        for index in 0..self.members.len() {
-            let Some(address) = self.members[index].address else { continue };
-            if self.members[index].name == "broker" || self.members[index].held {
-                continue;
-            }
-            let url = format!("http://{address}/readyz");
-            loop {
-                let ready = http.get(&url).send().await.is_ok_and(|answer| answer.status().is_success());
-                if ready {
-                    break;
-                }
-                let member = &mut self.members[index];
-                if member.ended() || tokio::time::Instant::now() > deadline {
-                    return Err(Error::Config(format!(
-                        "{} did not get ready; see {}",
-                        member.name,
-                        member.log.display()
-                    )));
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-        Ok(())
-    }
-
-    /// Where everything is.
-    pub fn layout(&self) -> &Layout {
-        &self.layout
-    }
-
-    /// Stops the part `name` and keeps it stopped until [`Running::bring_back`].
-    pub async fn take_out(&mut self, name: &str) {
-        if let Some(member) = self.members.iter_mut().find(|member| member.name == name) {
-            member.held = true;
-            member.stop(Duration::from_secs(10)).await;
-        }
-    }
-
-    /// Starts the part `name` again, and returns once it is ready.
-    pub async fn bring_back(&mut self, name: &str) -> Result<(), Error> {
-        if let Some(member) = self.members.iter_mut().find(|member| member.name == name) {
-            member.held = false;
-            member.start()?;
-        }
-        self.wait_ready().await?;
-        self.write_layout()
-    }
-
-    /// Supervises the parts until `shutdown` completes.
-    pub async fn supervise_until(&mut self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(SUPERVISE_EVERY) => self.supervise().await,
-            }
-        }
-    }
-
-    /// Starts again whatever ended: a process, or the replica.
-    pub async fn supervise(&mut self) {
-        let mut changed = false;
-        for member in &mut self.members {
-            if !member.held && member.ended() {
-                tracing::warn!(part = %member.name, "a part of the cluster ended; starting it again");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                member.restarts += 1;
-                if let Err(error) = member.start() {
-                    tracing::error!(part = %member.name, %error, "starting it again failed");
-                }
-                changed = true;
-            }
-        }
-        if self.replica.server_pid().is_none() {
-            tracing::warn!("the read replica ended; starting it again");
-            match LocalCluster::start(&self.replica_dir, &self.replica_options).await {
-                Ok(replica) => self.replica = replica,
-                Err(error) => tracing::error!(%error, "starting the read replica again failed"),
-            }
-            changed = true;
-        }
-        if changed && let Err(error) = self.write_layout() {
-            tracing::warn!(%error, "cluster.json was not written");
-        }
-    }
-
-    fn write_layout(&mut self) -> Result<(), Error> {
-        self.layout.processes = self
-            .members
-            .iter()
-            .map(|member| {
-                let part = Part {
-                    address: member.address,
-                    pid: member.pid(),
-                    restarts: member.restarts,
-                    program: member.program.clone(),
-                };
-                (member.name.clone(), part)
-            })
-            .collect();
-        self.layout.primary_port = self.primary.port();
-        self.layout.replica_port = self.replica.port();
-        self.layout.replica_pid = self.replica.server_pid();
-        let layout = &self.layout;
-        let processes: serde_json::Map<String, serde_json::Value> = layout
-            .processes
-            .iter()
-            .map(|(name, part)| {
-                let address = part.address.map(|address| address.to_string());
-                let program = part.program.display().to_string();
-                let part = serde_json::json!({ "address": address, "pid": part.pid, "restarts": part.restarts,
-                    "program": program });
-                (name.clone(), part)
-            })
-            .collect();
-        let json = serde_json::json!({
-            "owner_pid": std::process::id(),
-            "balancer": layout.balancer.to_string(),
-            "stats": layout.stats.to_string(),
-            "processes": processes,
-            "primary_port": layout.primary_port,
-            "replica_port": layout.replica_port,
-            "replica_pid": layout.replica_pid,
-            "kafka_brokers": layout.kafka_brokers,
-            "logs": layout.logs.display().to_string(),
-        });
-        std::fs::write(&self.layout_file, format!("{json:#}\n"))?;
-        Ok(())
-    }
-
-    /// The balancer first, then the services, the broker, the replica and (if this process owns it) the primary.
-    pub async fn stop(&mut self) {
-        for member in self.members.iter_mut().rev() {
-            member.stop(Duration::from_secs(10)).await;
-        }
-        if let Err(error) = self.replica.stop().await {
-            tracing::warn!(%error, "stopping the read replica failed");
-        }
-        if let Err(error) = self.primary.stop().await {
-            tracing::warn!(%error, "stopping PostgreSQL failed");
-        }
-        let _ = std::fs::remove_file(&self.layout_file);
-    }
-}
-
 /// Prints every part's address.
 pub fn print_layout(layout: &Layout) {
     let mut lines = vec![
@@ -506,70 +289,4 @@ fn find_program(name: &str, fallbacks: &[&str]) -> Option<PathBuf> {
 /// A loopback address that was free a moment ago.
 fn free_address() -> Result<SocketAddr, Error> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
-}
-
-/// Until `member` listens on its address; an error naming its log once it ends or the wait is over.
-async fn wait_for_port(member: &mut Member) -> Result<(), Error> {
-    let Some(address) = member.address else { return Ok(()) };
-    let deadline = tokio::time::Instant::now() + READY_WITHIN;
-    while tokio::net::TcpStream::connect(address).await.is_err() {
-        if member.ended() || tokio::time::Instant::now() > deadline {
-            return Err(Error::Config(format!("{} did not start; see {}", member.name, member.log.display())));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
-}
-
-/// Stops what a cluster whose owner is gone left running on this data folder (the processes its
-/// `cluster.json` lists, each checked to still be the program it started), so that they do not hold the folder,
-/// its ports or its databases. A cluster whose owner still runs is not touched: the folder is taken.
-async fn clear_leftovers(layout_file: &std::path::Path) -> Result<(), Error> {
-    let Some(old) =
-        std::fs::read(layout_file).ok().and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-    else {
-        return Ok(());
-    };
-    if let Some(owner) = old["owner_pid"].as_u64().and_then(|pid| u32::try_from(pid).ok())
-        && owner != std::process::id()
-        && command_line(owner).is_some_and(|words| words.iter().any(|word| word == "cluster"))
-    {
-        return Err(Error::Config(format!("a cluster already runs on this data folder (process {owner})")));
-    }
-    let mut left = Vec::new();
-    for part in old["processes"].as_object().into_iter().flat_map(|parts| parts.values()) {
-        let (Some(pid), Some(program)) = (part["pid"].as_u64(), part["program"].as_str()) else { continue };
-        let Ok(pid) = u32::try_from(pid) else { continue };
-        if runs(pid, std::path::Path::new(program)) {
-            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
-            left.push((pid, std::path::PathBuf::from(program)));
-        }
-    }
-    if !left.is_empty() {
-        tracing::warn!(processes = left.len(), "stopping what a cluster whose owner is gone left running");
-    }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while left.iter().any(|(pid, program)| runs(*pid, program)) && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    for (pid, program) in &left {
-        if runs(*pid, program) {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status().await;
-        }
-    }
-    let _ = std::fs::remove_file(layout_file);
-    Ok(())
-}
-
-/// Whether process `pid` runs `program` (the first word of its command line), so that a pid reused by
-/// another program is never signalled.
-fn runs(pid: u32, program: &std::path::Path) -> bool {
-    command_line(pid).is_some_and(|words| words.first().is_some_and(|first| std::path::Path::new(first) == program))
-}
-
-/// The words of process `pid`'s command line, if it runs.
-fn command_line(pid: u32) -> Option<Vec<std::ffi::OsString>> {
-    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let words = bytes.split(|byte| *byte == 0).filter(|word| !word.is_empty());
-    Some(words.map(|word| std::ffi::OsStr::from_bytes(word).to_owned()).collect())
 }
