@@ -27,9 +27,6 @@ use crate::error::Error;
 use crate::secret::{data_key, payment_secrets, token_secret};
 use secrecy::SecretString;
 
-/// Connections to each read replica, per query API process.
-const READ_REPLICA_POOL: usize = 16;
-
 /// A part of Learnlog that a process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Role {
@@ -121,9 +118,11 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
         let models = match services.read_replicas.as_slice() {
             [] => ReadModels::single(primary.0, primary.1),
             urls => {
+                // As many connections to each replica as to the primary.
+                let pool_size = read.pool().status().max_size;
                 let replicas = urls
                     .iter()
-                    .filter_map(|url| match Database::connect_read_models(url.expose(), READ_REPLICA_POOL) {
+                    .filter_map(|url| match Database::connect_read_models(url.expose(), pool_size) {
                         Ok(replica) => {
                             let watermark = Watermark::follow(replica.clone(), READ_MODELS, PROJECTIONS_CHANNEL);
                             Some((url.redacted(), replica, watermark))

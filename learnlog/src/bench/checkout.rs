@@ -134,14 +134,8 @@ impl Shop {
         let mut courses = Vec::with_capacity(COURSES);
         for n in 0..COURSES {
             let (_, token) = &instructors[n % instructors.len()];
-            let body = json!({ "title": format!("Course {n}"), "summary": "A course", "category": "Web Development",
-                "subcategories": ["Backend"], "level": "beginner", "price": { "amount_cents": 1999, "currency": "USD" } });
-            let created = post(&http, &format!("{base}/api/v1/courses"), token, &body).await?;
-            let id = created["data"]["id"]
-                .as_str()
-                .and_then(|id| Uuid::parse_str(id).ok())
-                .ok_or_else(|| failed(&created))?;
-            post(&http, &format!("{base}/api/v1/courses/{id}/publish"), token, &json!(null)).await?;
+            let id = super::learn::draft_course(&http, base, token, n).await?;
+            super::learn::publish(&http, base, token, id).await?;
             courses.push(id);
         }
         let admin = keys.issue(Uuid::now_v7(), UserRole::Admin, Duration::from_secs(3600))?;

@@ -175,6 +175,24 @@ impl Classroom {
     }
 }
 
+/// Draft course number `n` of the instructor behind `instructor`: its id.
+pub(crate) async fn draft_course(
+    http: &reqwest::Client,
+    base: &str,
+    instructor: &str,
+    n: usize,
+) -> Result<Uuid, Error> {
+    let body = json!({ "title": format!("Course {n}"), "summary": "A course", "category": "Web Development",
+        "subcategories": ["Backend"], "level": "beginner", "price": { "amount_cents": 1999, "currency": "USD" } });
+    id_of(&post(http, &format!("{base}/api/v1/courses"), instructor, &body).await?)
+}
+
+/// Publishes `course`.
+pub(crate) async fn publish(http: &reqwest::Client, base: &str, instructor: &str, course: Uuid) -> Result<(), Error> {
+    post(http, &format!("{base}/api/v1/courses/{course}/publish"), instructor, &serde_json::Value::Null).await?;
+    Ok(())
+}
+
 /// Published course number `n`, and its lessons.
 pub(crate) async fn course(
     http: &reqwest::Client,
@@ -182,9 +200,7 @@ pub(crate) async fn course(
     instructor: &str,
     n: usize,
 ) -> Result<(Uuid, Vec<Uuid>), Error> {
-    let body = json!({ "title": format!("Course {n}"), "summary": "A course", "category": "Web Development",
-        "subcategories": ["Backend"], "level": "beginner", "price": { "amount_cents": 1999, "currency": "USD" } });
-    let course = id_of(&post(http, &format!("{base}/api/v1/courses"), instructor, &body).await?)?;
+    let course = draft_course(http, base, instructor, n).await?;
     let mut lessons = Vec::with_capacity(SECTIONS * LESSONS_PER_SECTION);
     for s in 0..SECTIONS {
         let path = format!("{base}/api/v1/courses/{course}/sections");
@@ -196,7 +212,7 @@ pub(crate) async fn course(
             lessons.push(id_of(&post(http, &path, instructor, &body).await?)?);
         }
     }
-    post(http, &format!("{base}/api/v1/courses/{course}/publish"), instructor, &json!(null)).await?;
+    publish(http, base, instructor, course).await?;
     Ok((course, lessons))
 }
 

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::checkout::post;
-use super::learn::{course, id_of};
+use super::learn::{course, draft_course, id_of, publish};
 use crate::error::Error;
 
 /// How long a client keeps sending one command again.
@@ -126,10 +126,8 @@ impl Mix {
         let lessons = course(&http, &base, &instructor, 0).await?;
         let mut catalogue = Vec::with_capacity(courses);
         for n in 1..=courses {
-            let body = json!({ "title": format!("Course {n}"), "summary": "A course", "category": "Web Development",
-                "subcategories": ["Backend"], "level": "beginner", "price": { "amount_cents": 1999, "currency": "USD" } });
-            let id = id_of(&post(&http, &format!("{base}/api/v1/courses"), &instructor, &body).await?)?;
-            post(&http, &format!("{base}/api/v1/courses/{id}/publish"), &instructor, &Value::Null).await?;
+            let id = draft_course(&http, &base, &instructor, n).await?;
+            publish(&http, &base, &instructor, id).await?;
             catalogue.push(id);
         }
         let mut people = Vec::with_capacity(trainees);
