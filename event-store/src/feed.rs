@@ -36,14 +36,12 @@ pub enum ReadError {
 }
 
 pub(crate) async fn read_stream(pool: &Pool, stream_id: &str) -> Result<Vec<RecordedEvent>, ReadError> {
-    let client = pool.get().await?;
-    let statement = client
-        .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version"))
-        .await?;
-    client.query(&statement, &[&stream_id]).await?.iter().map(recorded_event).collect()
+    read_stream_after(pool, stream_id, 0).await
 }
 
-/// The events of one stream after `version`, in version order: what a cached state has not seen yet.
+/// The events of one stream after `version`, in version order: what a cached state has not seen yet. Events
+/// of the stream in archived partitions are read too, but only looked for if its archived head is after
+/// `version`.
 pub(crate) async fn read_stream_after(
     pool: &Pool,
     stream_id: &str,
@@ -52,26 +50,45 @@ pub(crate) async fn read_stream_after(
     let client = pool.get().await?;
     let statement = client
         .prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version"
+            "SELECT {EVENT_COLUMNS} FROM archived_events WHERE stream_id = $1 AND stream_version > $2 \
+             AND $2 < (SELECT version FROM archived_stream_heads WHERE stream_id = $1) \
+             UNION ALL \
+             SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 \
+             ORDER BY stream_version"
         ))
         .await?;
     client.query(&statement, &[&stream_id, &version]).await?.iter().map(recorded_event).collect()
 }
 
+/// At most `limit` events after `after`, in feed order, archived or not.
 pub(crate) async fn read_feed(pool: &Pool, after: i64, limit: i64) -> Result<Vec<RecordedEvent>, ReadError> {
     let client = pool.get().await?;
     let statement = client
-        .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"))
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM all_events WHERE position > $1 ORDER BY position LIMIT $2"
+        ))
         .await?;
     client.query(&statement, &[&after, &limit]).await?.iter().map(recorded_event).collect()
 }
 
-/// The stored events with these ids, in no particular order; ids the store does not hold are left out.
+/// The stored events with these ids, in no particular order; ids the store does not hold are left out. The
+/// archived partitions are searched only for the ids the hot ones do not hold.
 pub(crate) async fn read_events(pool: &Pool, ids: &[uuid::Uuid]) -> Result<Vec<RecordedEvent>, ReadError> {
     let client = pool.get().await?;
-    let statement =
-        client.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ANY($1)")).await?;
-    client.query(&statement, &[&ids]).await?.iter().map(recorded_event).collect()
+    let hot = client.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ANY($1)")).await?;
+    let mut found: Vec<RecordedEvent> =
+        client.query(&hot, &[&ids]).await?.iter().map(recorded_event).collect::<Result<_, _>>()?;
+    if found.len() < ids.len() {
+        let missing: Vec<uuid::Uuid> =
+            ids.iter().filter(|id| !found.iter().any(|event| event.event_id == **id)).copied().collect();
+        let archived = client
+            .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM archived_events WHERE event_id = ANY($1)"))
+            .await?;
+        for row in client.query(&archived, &[&missing]).await? {
+            found.push(recorded_event(&row)?);
+        }
+    }
+    Ok(found)
 }
 
 pub(crate) async fn find_answer(pool: &Pool, scope: &str, key: &str) -> Result<Option<StoredAnswer>, ReadError> {

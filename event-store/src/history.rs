@@ -110,7 +110,7 @@ pub async fn first_recorded_after(
 ) -> Result<Option<i64>, ReadError> {
     let client = store.pool().get().await?;
     let statement =
-        client.prepare_cached("SELECT min(position) FROM events WHERE position > $1 AND recorded_at > $2").await?;
+        client.prepare_cached("SELECT min(position) FROM all_events WHERE position > $1 AND recorded_at > $2").await?;
     Ok(client.query_one(&statement, &[&after, &time]).await?.try_get(0)?)
 }
 
@@ -119,7 +119,7 @@ pub async fn read_page(store: &Database, query: &HistoryQuery) -> Result<Vec<His
     let client = store.pool().get().await?;
     let statement = client
         .prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 \
+            "SELECT {EVENT_COLUMNS} FROM all_events WHERE position > $1 \
              AND (cardinality($3::text[]) = 0 OR event_type = ANY($3)) \
              AND ($4::text IS NULL OR starts_with(stream_id, $4)) \
              AND ($5::bigint IS NULL OR position < $5) \

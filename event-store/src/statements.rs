@@ -20,6 +20,8 @@ pub(crate) struct AppendStatements {
     pub insert_events: Statement,
     pub insert_answers: Statement,
     pub notify: Statement,
+    /// Makes the partitions that positions up to `$1` go to; returns the position to call it again from.
+    pub cover: Statement,
     /// Whether a stream named like a pattern exists (a guard's `NoStreamLike`).
     pub stream_like: Statement,
     /// The one-round-trip insert: writes only if the feed head, every stream's version and the absence of
@@ -50,9 +52,7 @@ impl AppendStatements {
             head: client.prepare("SELECT COALESCE(max(position), 0)::bigint FROM events").await?,
             versions: client
                 .prepare_typed(
-                    "SELECT s.stream_id, COALESCE((SELECT max(e.stream_version) FROM events e \
-                     WHERE e.stream_id = s.stream_id), 0)::bigint \
-                     FROM unnest($1::text[]) AS s(stream_id)",
+                    &format!("SELECT s.stream_id, {STREAM_HEAD} FROM unnest($1::text[]) AS s(stream_id)"),
                     &[Type::TEXT_ARRAY],
                 )
                 .await?,
@@ -68,15 +68,15 @@ impl AppendStatements {
             insert_events: client.prepare_typed(INSERT_EVENTS, &EVENT_COLUMNS).await?,
             insert_answers: client.prepare_typed(INSERT_ANSWERS, &ANSWER_COLUMNS).await?,
             notify: client.prepare_typed("SELECT pg_notify($1, $2)", &[Type::TEXT, Type::TEXT]).await?,
+            cover: client.prepare_typed("SELECT learnlog_cover_events($1)", &[Type::INT8]).await?,
             stream_like: client.prepare_typed(STREAM_LIKE, &[Type::TEXT]).await?,
             insert_events_if: client
                 .prepare_typed(
                     &format!(
                         "{INSERT_EVENTS} \
                          WHERE (SELECT COALESCE(max(position), 0) FROM events) = $10 \
-                         AND NOT EXISTS (SELECT 1 FROM unnest($11::text[], $12::bigint[]) AS a(stream_id, version) \
-                             WHERE COALESCE((SELECT max(e.stream_version) FROM events e \
-                             WHERE e.stream_id = a.stream_id), 0) <> a.version) \
+                         AND NOT EXISTS (SELECT 1 FROM unnest($11::text[], $12::bigint[]) AS s(stream_id, version) \
+                             WHERE {STREAM_HEAD} <> s.version) \
                          AND NOT EXISTS (SELECT 1 FROM command_idempotency i \
                              JOIN unnest($13::text[], $14::text[]) AS k(scope, key) \
                              ON i.scope = k.scope AND i.key = k.key)"
@@ -98,9 +98,14 @@ impl AppendStatements {
     }
 }
 
-/// Whether a stream named like `$1` exists: its first event is enough.
-pub(crate) const STREAM_LIKE: &str =
-    "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id LIKE $1 AND stream_version = 1)";
+/// Whether a stream named like `$1` exists: its first event is enough, or its head among the archived.
+pub(crate) const STREAM_LIKE: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id LIKE $1 AND stream_version = 1) \
+     OR EXISTS (SELECT 1 FROM archived_stream_heads WHERE stream_id LIKE $1)";
+
+/// The version of stream `s.stream_id` (0 for a stream with no event): its newest hot event, or, if every one
+/// of its events is archived, the head kept for it (the second lookup runs only then).
+const STREAM_HEAD: &str = "COALESCE((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = s.stream_id), \
+     (SELECT h.version FROM archived_stream_heads h WHERE h.stream_id = s.stream_id), 0)::bigint";
 
 /// Inserts the column-wise rows of [`EventRows::params`], $1 to $9.
 const INSERT_EVENTS: &str = "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \

@@ -101,12 +101,19 @@ impl PgEventStore {
 
 /// Appends `requests` inside a transaction the caller controls, with the same locking, checks and
 /// idempotency as the writer. Returns one outcome per request; the caller commits or rolls back.
+///
+/// The transaction must not have read `events` before: PostgreSQL refreshes a transaction's view of a
+/// table's partitions only when it first locks the table, so the append lock is taken first, before any
+/// statement names `events`, and the partitions made by whoever held the lock before are seen.
 pub async fn append_in_transaction(
     transaction: &Transaction<'_>,
     requests: &[AppendRequest],
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, tokio_postgres::Error> {
+    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK_KEY]).await?;
     let statements = AppendStatements::prepare(transaction.client()).await?;
-    let (outcomes, _) = append_on(transaction.client(), &statements, requests, Bracket::CallersTransaction).await?;
+    let mut cover_from = 0;
+    let (outcomes, _) =
+        append_on(transaction.client(), &statements, requests, Bracket::CallersTransaction, &mut cover_from).await?;
     Ok(outcomes)
 }
 
@@ -118,11 +125,14 @@ enum Bracket {
     CallersTransaction,
 }
 
+/// Appends under the append lock. `cover_from` is where the partitions of `events` known to this connection
+/// need extending from (0: unknown); a batch that reaches it makes the partitions it needs first.
 async fn append_on(
     client: &Client,
     statements: &AppendStatements,
     requests: &[AppendRequest],
     bracket: Bracket,
+    cover_from: &mut i64,
 ) -> Result<Written, tokio_postgres::Error> {
     let guards: Vec<&Guard> = requests.iter().flat_map(|r| &r.guards).collect();
     let mut stream_ids: Vec<&str> = requests.iter().map(|r| r.stream_id.as_str()).collect();
@@ -176,6 +186,9 @@ async fn append_on(
         }
     }
     let plan = plan_batch(requests, head, Found { versions, answers, patterns });
+    if plan.head >= *cover_from {
+        *cover_from = client.query_one(&statements.cover, &[&plan.head]).await?.try_get(0)?;
+    }
     write_plan(client, statements, requests, &plan, bracket).await?;
     Ok((plan.outcomes, plan.head))
 }
@@ -228,13 +241,15 @@ struct WriterConnection {
     statements: AppendStatements,
     /// The feed head after this connection's last commit; `None` until known.
     known_head: Option<i64>,
+    /// Positions below this have a partition (see [`append_on`]).
+    cover_from: i64,
 }
 
 impl WriterConnection {
     async fn open(database: &Database) -> Result<Self, tokio_postgres::Error> {
         let client = database.connect_single().await?;
         let statements = AppendStatements::prepare(&client).await?;
-        Ok(WriterConnection { client, statements, known_head: None })
+        Ok(WriterConnection { client, statements, known_head: None, cover_from: 0 })
     }
 
     async fn write(
@@ -247,11 +262,14 @@ impl WriterConnection {
         let plain = requests.iter().all(|request| {
             request.side_writes.is_empty() && request.guards.iter().all(|guard| matches!(guard, Guard::StreamAt { .. }))
         });
-        if let (Some(head), true) = (self.known_head, plain) {
+        let events: usize = requests.iter().map(|request| request.events.len()).sum();
+        let covered = |head: i64| head + (events as i64) < self.cover_from;
+        if let (Some(head), true) = (self.known_head.filter(|head| covered(*head)), plain) {
             written = fast_path::try_append(&self.client, &self.statements, requests, head).await;
         }
         if let Ok(None) = written {
-            written = append_on(&self.client, &self.statements, requests, Bracket::Own).await.map(Some);
+            written =
+                append_on(&self.client, &self.statements, requests, Bracket::Own, &mut self.cover_from).await.map(Some);
         }
         match written {
             Ok(Some((outcomes, head))) => {
@@ -261,6 +279,7 @@ impl WriterConnection {
             Ok(None) => unreachable!("the locked path always writes or fails"),
             Err(error) => {
                 self.known_head = None;
+                self.cover_from = 0;
                 // Leave no transaction open on this connection, whichever statement failed.
                 let _ = self.client.batch_execute("ROLLBACK").await;
                 Err(error)
@@ -358,9 +377,12 @@ fn fail_all(replies: Vec<Reply>, error: &Arc<tokio_postgres::Error>) {
     }
 }
 
-/// The constraints an append can violate only if some writer bypassed the append lock.
-const APPEND_UNIQUE_CONSTRAINTS: [&str; 4] =
-    ["events_pkey", "events_stream_version_unique", "events_event_id_unique", "command_idempotency_pkey"];
+/// Whether a unique violation of `constraint` on `table` is one an append can meet only if some writer
+/// bypassed the append lock: a position taken (in whichever partition of `events`), or an idempotency key.
+fn lost_race(table: Option<&str>, constraint: &str) -> bool {
+    constraint == "command_idempotency_pkey"
+        || (table.is_some_and(|t| t.starts_with("events_")) && constraint.ends_with("_pkey"))
+}
 
 /// SQLSTATE class 23 (a constraint refused a row, of the events or of a side write) or 22 (a value the
 /// database cannot take): one command's fault, not the batch's.
@@ -375,7 +397,7 @@ fn refused(request: &AppendRequest, error: tokio_postgres::Error) -> Result<Appe
         return Err(AppendError::Unavailable(Arc::new(error)));
     };
     match db.constraint() {
-        Some(name) if APPEND_UNIQUE_CONSTRAINTS.contains(&name) => {
+        Some(name) if lost_race(db.table(), name) => {
             Err(AppendError::Conflict { stream_id: request.stream_id.clone(), expected: request.expected, actual: -1 })
         }
         Some(name) if db.code() == &SqlState::UNIQUE_VIOLATION => {

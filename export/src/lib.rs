@@ -88,6 +88,8 @@ pub struct ExportOptions {
     pub after: Option<i64>,
     /// The history as it stood at this time: the events before the first one recorded after it.
     pub until: Option<OffsetDateTime>,
+    /// Only the events before this position.
+    pub before: Option<i64>,
     /// Only these event types; every type when empty.
     pub types: Vec<String>,
 }
@@ -273,10 +275,11 @@ pub async fn export(
     };
     let after = manifest.position;
     let head = history::head(store).await?;
-    let before = match options.until {
+    let recorded_after = match options.until {
         Some(time) => history::first_recorded_after(store, after, time).await?,
         None => None,
     };
+    let before = recorded_after.into_iter().chain(options.before).min();
     remove_unlisted_parts(dir, &manifest)?;
     let mut query = HistoryQuery { after, limit: PAGE, types, stream_prefix: None, before };
     let mut outputs: BTreeMap<String, (Output, i64, i64)> = BTreeMap::new();

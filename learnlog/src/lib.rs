@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod analytics;
 pub mod app;
+pub mod archive;
 pub mod bench;
 pub mod cluster;
 pub mod config;

@@ -78,6 +78,18 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         types: Vec<String>,
     },
+    /// The event history's partitions: without --before, list them (hot and archived); with it, move every
+    /// full partition that ends before that position out of the hot events table into the store's cold tier,
+    /// after writing their Parquet copy into --out (an export directory, which goes on from what it holds).
+    /// Archived events stay readable by every reader.
+    Archive {
+        /// Archive the partitions whose positions are all below this one.
+        #[arg(long, requires = "out")]
+        before: Option<i64>,
+        /// The export directory for the Parquet copy.
+        #[arg(long, requires = "before")]
+        out: Option<std::path::PathBuf>,
+    },
     /// Rebuild every read model into a fresh schema and switch the query API to it while it serves (the old
     /// schema stays until dropped); with --as-of or --position, build a snapshot instead, served read-only
     /// under /api/v1/as-of/{name}/.
@@ -306,8 +318,16 @@ async fn main() -> anyhow::Result<()> {
                 ExportFormat::Csv => export::Format::Csv,
                 ExportFormat::Ndjson => export::Format::Ndjson,
             };
-            let options = export::ExportOptions { format, out, after, until, types };
+            let options = export::ExportOptions { format, out, after, until, before: None, types };
             write_line(&learnlog::analytics::export(&config, &options).await?)
+        }
+        Command::Archive { before, out } => {
+            use learnlog::archive::ArchiveTask;
+            let task = match (before, out) {
+                (Some(before), Some(out)) => ArchiveTask::Before { before, out },
+                _ => ArchiveTask::List,
+            };
+            write_line(&learnlog::archive::archive(&config, task).await?)
         }
         Command::Bench { command } => {
             let report = match command {

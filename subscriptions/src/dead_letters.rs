@@ -179,7 +179,7 @@ pub async fn list(store: &Database, subscriber: Option<&str>) -> Result<Vec<Dead
              e.schema_version, d.state, d.error, d.attempts, \
              (SELECT count(*) FROM dead_letters w WHERE w.subscriber = d.subscriber AND w.stream_id = d.stream_id \
               AND w.state = 'waiting'), d.first_seen, d.last_seen \
-             FROM dead_letters d JOIN events e ON e.position = d.position \
+             FROM dead_letters d JOIN all_events e ON e.position = d.position \
              WHERE d.state IN ('parked', 'retry') AND ($1::text IS NULL OR d.subscriber = $1) \
              ORDER BY d.position, d.subscriber",
             &[&subscriber],

@@ -68,7 +68,7 @@ pub async fn append(config: &Config, options: &AppendOptions) -> Result<String, 
 
 async fn run_all(bench: &BenchCluster, config: &Config, options: &AppendOptions) -> Result<String, Error> {
     let ours = PgEventStore::start(Database::connect(&bench.database("bench_ours", None).await?, config.pool_size)?);
-    let baseline_url = bench.database("bench_baseline", None).await?;
+    let baseline_url = bench.database_for_raw_inserts("bench_baseline").await?;
     let run_for = Duration::from_secs_f64(options.seconds.max(0.1));
     let baseline_position = Arc::new(AtomicI64::new(0));
 

@@ -42,6 +42,18 @@ impl BenchCluster {
         Ok(url)
     }
 
+    /// Like [`BenchCluster::database`], for a bench that inserts events with SQL of its own: one partition of
+    /// the events takes every position it may write (the append writer makes them as it goes; raw SQL does not).
+    pub async fn database_for_raw_inserts(&self, name: &str) -> Result<String, Error> {
+        let url = self.database(name, None).await?;
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client
+            .batch_execute("UPDATE event_partitioning SET width = 1000000000000; SELECT learnlog_cover_events(1)")
+            .await?;
+        Ok(url)
+    }
+
     pub async fn stop(self) -> Result<(), Error> {
         self.cluster.stop().await?;
         let _ = std::fs::remove_dir_all(&self.folder);

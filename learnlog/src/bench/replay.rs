@@ -97,7 +97,7 @@ fn failed(error: impl std::fmt::Display) -> Error {
 }
 
 async fn run(bench: &BenchCluster, options: &ReplayBenchOptions) -> Result<String, Error> {
-    let url = bench.database("bench_replay", None).await?;
+    let url = bench.database_for_raw_inserts("bench_replay").await?;
     let database = Database::connect(&url, 4)?;
     let client = database.connect_single().await?;
     let started = Instant::now();

@@ -155,7 +155,10 @@ impl Running {
             "kafka_brokers": layout.kafka_brokers,
             "logs": layout.logs.display().to_string(),
         });
-        std::fs::write(&self.layout_file, format!("{json:#}\n"))?;
+        // Written aside and renamed into place, so that a reader never sees half a file.
+        let written = self.layout_file.with_extension("json.tmp");
+        std::fs::write(&written, format!("{json:#}\n"))?;
+        std::fs::rename(&written, &self.layout_file)?;
         Ok(())
     }
 

@@ -52,7 +52,8 @@ async fn review(app: &TestApp, token: &str, course: Uuid, rating: i64) {
 }
 
 async fn export_into(app: &TestApp, format: Format, out: &std::path::Path) -> export::Run {
-    let options = ExportOptions { format, out: out.to_owned(), after: None, until: None, types: Vec::new() };
+    let options =
+        ExportOptions { format, out: out.to_owned(), after: None, until: None, before: None, types: Vec::new() };
     export::export(&app.store, &options, &mut |_| {}).await.expect("the export runs")
 }
 
@@ -131,7 +132,14 @@ async fn an_analyst_reads_revenue_enrolments_and_ratings_from_parquet_as_the_rea
     check_against_read_models(&app, &admin, &analysis, &instructors, &courses).await;
     let nothing = export_into(&app, Format::Parquet, &dir).await;
     assert_eq!((nothing.events, nothing.files.len()), (0, 0), "nothing new, nothing written");
-    let other = ExportOptions { format: Format::Csv, out: dir.clone(), after: None, until: None, types: Vec::new() };
+    let other = ExportOptions {
+        format: Format::Csv,
+        out: dir.clone(),
+        after: None,
+        until: None,
+        before: None,
+        types: Vec::new(),
+    };
     assert!(export::export(&app.store, &other, &mut |_| {}).await.is_err(), "one format per directory");
 
     // CSV and NDJSON hold the same events.
@@ -154,6 +162,7 @@ async fn an_analyst_reads_revenue_enrolments_and_ratings_from_parquet_as_the_rea
         out: typed_dir.clone(),
         after: None,
         until: None,
+        before: None,
         types: vec!["OrderPaid".into(), "TraineeEnrolled".into()],
     };
     let run = export::export(&app.store, &typed, &mut |_| {}).await.expect("exports");

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin_users;
+mod archive;
 mod authorization;
 mod bad_input;
 mod broker_conformance;

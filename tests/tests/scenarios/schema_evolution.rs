@@ -64,6 +64,7 @@ async fn a_version_1_event_in_the_store_reads_as_version_2_on_the_feed_on_kafka_
             out: dir.clone(),
             after: None,
             until: None,
+            before: None,
             types: vec!["OrderPaid".into()],
         };
         let run = export::export(&app.store, &options, &mut |_| {}).await.expect("exports");
