@@ -12,6 +12,7 @@ use std::time::Duration;
 use database::Database;
 use export::{ExportOptions, Format};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use tokio_postgres::error::SqlState;
 
 use crate::config::Config;
@@ -196,7 +197,7 @@ fn render(partitions: &[Partition]) -> String {
     let mut text = String::from("partition\tpositions\ttier\tarchived at\tParquet copy");
     for partition in partitions {
         let (tier, at, copy) = match &partition.archived {
-            Some((at, copy)) => ("archived", at.to_string(), copy.as_str()),
+            Some((at, copy)) => ("archived", at.format(&Rfc3339).unwrap_or_default(), copy.as_str()),
             None => ("hot", String::new(), ""),
         };
         text.push_str(&format!("\n{}\t{}-{}\t{tier}\t{at}\t{copy}", partition.name, partition.from, partition.to - 1));

@@ -49,39 +49,15 @@ ALTER TABLE events_from_1 RENAME CONSTRAINT events_pkey TO events_from_1_pkey;
 ALTER TABLE events_from_1 DROP CONSTRAINT events_stream_version_unique;
 ALTER TABLE events_from_1 DROP CONSTRAINT events_event_id_unique;
 
-CREATE TABLE events (
-    position       bigint      NOT NULL,
-    stream_id      text        NOT NULL,
-    stream_version bigint      NOT NULL,
-    event_id       uuid        NOT NULL,
-    event_type     text        NOT NULL,
-    schema_version integer     NOT NULL,
-    payload        json        NOT NULL,
-    metadata       json        NOT NULL,
-    occurred_at    timestamptz NOT NULL,
-    recorded_at    timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT events_pkey PRIMARY KEY (position),
-    CONSTRAINT events_position_positive CHECK (position >= 1),
-    CONSTRAINT events_stream_version_positive CHECK (stream_version >= 1)
-) PARTITION BY RANGE (position);
+-- The same columns, defaults and checks as before.
+CREATE TABLE events (LIKE events_from_1 INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (position);
+ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (position);
 CREATE INDEX events_stream ON events (stream_id, stream_version);
 CREATE INDEX events_event_id ON events (event_id);
 
--- The cold tier: never written directly; its rows are in the archived partitions that inherit from it.
-CREATE TABLE archived_events (
-    position       bigint      NOT NULL,
-    stream_id      text        NOT NULL,
-    stream_version bigint      NOT NULL,
-    event_id       uuid        NOT NULL,
-    event_type     text        NOT NULL,
-    schema_version integer     NOT NULL,
-    payload        json        NOT NULL,
-    metadata       json        NOT NULL,
-    occurred_at    timestamptz NOT NULL,
-    recorded_at    timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT events_position_positive CHECK (position >= 1),
-    CONSTRAINT events_stream_version_positive CHECK (stream_version >= 1)
-);
+-- The cold tier: never written directly; its rows are in the archived partitions that inherit from it (which
+-- must have the same columns and checks).
+CREATE TABLE archived_events (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 
 CREATE VIEW all_events AS
     SELECT position, stream_id, stream_version, event_id, event_type, schema_version, payload, metadata,
