@@ -102,13 +102,16 @@ impl PgEventStore {
 /// Appends `requests` inside a transaction the caller controls, with the same locking, checks and
 /// idempotency as the writer. Returns one outcome per request; the caller commits or rolls back.
 ///
-/// The transaction must not have read `events` before: PostgreSQL refreshes a transaction's view of a
-/// table's partitions only when it first locks the table, so the append lock is taken first, before any
-/// statement names `events`, and the partitions made by whoever held the lock before are seen.
+/// The transaction must be READ COMMITTED, and must not have read `events` before (ADR 0013): an older
+/// snapshot would miss a partition archived meanwhile with its streams' heads, and PostgreSQL refreshes a
+/// transaction's view of a table's partitions only when it first locks the table. Both are checked first
+/// (PostgreSQL refuses to change the isolation once a query ran), then the append lock is taken, before any
+/// statement names `events`.
 pub async fn append_in_transaction(
     transaction: &Transaction<'_>,
     requests: &[AppendRequest],
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, tokio_postgres::Error> {
+    transaction.batch_execute(FIRST_IN_ITS_TRANSACTION).await?;
     transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK_KEY]).await?;
     let statements = AppendStatements::prepare(transaction.client()).await?;
     let mut cover_from = 0;
@@ -116,6 +119,15 @@ pub async fn append_in_transaction(
         append_on(transaction.client(), &statements, requests, Bracket::CallersTransaction, &mut cover_from).await?;
     Ok(outcomes)
 }
+
+/// Run by [`append_in_transaction`] before anything else.
+const FIRST_IN_ITS_TRANSACTION: &str = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; \
+     DO $$ BEGIN \
+       IF EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation' \
+                  AND relation = 'events'::regclass) THEN \
+         RAISE EXCEPTION 'an append must come before anything in its transaction reads events'; \
+       END IF; \
+     END $$";
 
 /// Whether `append_on` opens and commits the transaction itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,6 +23,8 @@ use crate::error::Error;
 /// flight, and makes new ones wait behind it) before it gives up and tries again.
 const LOCK_TIMEOUT: &str = "5s";
 const ATTEMPTS: u32 = 3;
+/// The session lock one archive run holds, so that two never run at once.
+pub const ARCHIVE_LOCK_KEY: i64 = 0x4c4c_4152_4348_4956;
 
 /// What `learnlog archive` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,8 +112,17 @@ pub async fn partitions(store: &Database) -> Result<Vec<Partition>, Error> {
 /// Archives every hot partition that ends at or before `before` (positions below it), oldest first: writes
 /// their Parquet copy into the export directory `out` (going on from what it holds), then moves each one to
 /// the cold tier in a transaction of its own. A partition must be full, with the head past it, so that the hot
-/// table always holds the newest event. Fails, having moved nothing, if no partition ends by `before`.
+/// table always holds the newest event. Fails, having moved nothing, if no partition ends by `before`, or if
+/// another archive run is under way.
 pub async fn archive_before(store: &Database, before: i64, out: &Path) -> Result<Archived, Error> {
+    // Held by this connection until it closes, at the end of this function.
+    let lock = store.connect_single().await?;
+    let alone: bool = lock.query_one("SELECT pg_try_advisory_lock($1)", &[&ARCHIVE_LOCK_KEY]).await?.try_get(0)?;
+    if !alone {
+        return Err(Error::Config(
+            "another `learnlog archive` is running on this store; try again when it ends".into(),
+        ));
+    }
     let head = event_store::history::head(store).await?;
     let hot: Vec<Partition> =
         partitions(store).await?.into_iter().filter(|partition| partition.archived.is_none()).collect();
@@ -164,6 +175,7 @@ pub async fn archive_before(store: &Database, before: i64, out: &Path) -> Result
         .into_iter()
         .filter(|partition| archived_names.contains(&partition.name.as_str()))
         .collect();
+    drop(lock);
     Ok(Archived { partitions, events, out: out.to_owned() })
 }
 

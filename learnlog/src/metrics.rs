@@ -156,7 +156,8 @@ async fn feed_lag(store: &Database, consumer: &str, position: i64) -> Result<(),
     let row = client
         .query_one(
             "SELECT COALESCE((SELECT max(position) FROM events), 0), \
-             (SELECT EXTRACT(EPOCH FROM now() - recorded_at)::float8 FROM events WHERE position = $1::bigint + 1)",
+             (SELECT EXTRACT(EPOCH FROM now() - recorded_at)::float8 FROM all_events \
+             WHERE position = $1::bigint + 1)",
             &[&position],
         )
         .await

@@ -1,9 +1,9 @@
 -- The events, partitioned by position range (ADR 0013). `events` holds the hot history, in partitions of
 -- `event_partitioning.width` positions that the append writer creates ahead of the head
 -- (`learnlog_cover_events`). `learnlog archive` moves the oldest full partitions out of `events` into the cold
--- tier, `archived_events` (each a table of its own, inheriting from it), once every follower is past them and
--- a Parquet copy is written; the heads of the streams they held stay in `archived_stream_heads`, so that the
--- append's version check and a stream's read still see them. `all_events` is the whole history, for every
+-- tier, `archived_events` (partitioned the same way), after their Parquet copy is written; the heads of the
+-- streams they held stay in `archived_stream_heads`, so that the append's version check and a stream's read
+-- still see them. Every partition carries a CHECK of its own range, so that moving it scans nothing. `all_events` is the whole history, for every
 -- reader of a position range (the feed, the history, rebuilds, exports).
 --
 -- A unique index of a partitioned table must hold the partition key, so `(stream_id, stream_version)` and
@@ -55,9 +55,11 @@ ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (position);
 CREATE INDEX events_stream ON events (stream_id, stream_version);
 CREATE INDEX events_event_id ON events (event_id);
 
--- The cold tier: never written directly; its rows are in the archived partitions that inherit from it (which
--- must have the same columns and checks).
-CREATE TABLE archived_events (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+-- The cold tier: never written directly; its partitions are the archived ones, with the same indexes.
+CREATE TABLE archived_events (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (position);
+ALTER TABLE archived_events ADD CONSTRAINT archived_events_pkey PRIMARY KEY (position);
+CREATE INDEX archived_events_stream ON archived_events (stream_id, stream_version);
+CREATE INDEX archived_events_event_id ON archived_events (event_id);
 
 CREATE VIEW all_events AS
     SELECT position, stream_id, stream_version, event_id, event_type, schema_version, payload, metadata,
@@ -68,7 +70,7 @@ CREATE VIEW all_events AS
            occurred_at, recorded_at
     FROM events;
 
--- The history written before partitioning becomes the first partition, as it is (the CHECK spares the attach
+-- The history written before partitioning becomes the first partition, as it is (its CHECK spares the attach
 -- a second scan).
 DO $$
 DECLARE
@@ -81,14 +83,14 @@ BEGIN
         EXECUTE format('ALTER TABLE events_from_1 ADD CONSTRAINT events_from_1_range '
                        'CHECK (position >= 1 AND position < %s)', head + 1);
         EXECUTE format('ALTER TABLE events ATTACH PARTITION events_from_1 FOR VALUES FROM (1) TO (%s)', head + 1);
-        ALTER TABLE events_from_1 DROP CONSTRAINT events_from_1_range;
         INSERT INTO event_partitions (name, from_position, to_position) VALUES ('events_from_1', 1, head + 1);
     END IF;
 END
 $$;
 
 -- Makes sure partitions take every position up to `through` and a quarter of a partition beyond, creating the
--- missing ones (each made apart and then attached, which does not stop readers or writers of `events`).
+-- missing ones (each made apart, with the CHECK of its range, and then attached, which does not stop readers or
+-- writers of `events`).
 -- Returns the position from which the caller must call again. Called by the append writer under the append
 -- lock; its own lock keeps two callers from making the same partition.
 CREATE FUNCTION learnlog_cover_events(through bigint) RETURNS bigint
@@ -106,6 +108,8 @@ BEGIN
     WHILE upper - spare <= through LOOP
         name := 'events_from_' || upper;
         EXECUTE format('CREATE TABLE %I (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+        EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (position >= %s AND position < %s)',
+                       name, name || '_range', upper, upper + width);
         EXECUTE format('ALTER TABLE events ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)',
                        name, upper, upper + width);
         INSERT INTO event_partitions (name, from_position, to_position) VALUES (name, upper, upper + width);
@@ -117,9 +121,10 @@ $$;
 
 -- Moves the oldest hot partition, which must be full with the head past it (so that `events` always holds the
 -- newest event, which the append reads its head from), to the cold tier: records the heads of its streams, then
--- detaches it from `events` and makes it inherit from `archived_events`, in one transaction, so that every
--- reader sees each event in exactly one of the two. Holds `events` exclusively only for the detach itself; the
--- caller sets a lock timeout. Returns the number of events moved.
+-- detaches it from `events` and attaches it to `archived_events`, in one transaction, so that every reader sees
+-- each event in exactly one of the two. Holds `events` exclusively from the detach to the commit, which follows
+-- at once (the CHECK of its range spares the attach a scan); the caller sets a lock timeout. Returns the number
+-- of events moved.
 CREATE FUNCTION learnlog_archive_event_partition(partition text, archive text) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -144,7 +149,8 @@ BEGIN
                    'ON CONFLICT (stream_id) DO UPDATE '
                    'SET version = greatest(archived_stream_heads.version, excluded.version)', partition);
     EXECUTE format('ALTER TABLE events DETACH PARTITION %I', partition);
-    EXECUTE format('ALTER TABLE %I INHERIT archived_events', partition);
+    EXECUTE format('ALTER TABLE archived_events ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)',
+                   partition, low, high);
     UPDATE event_partitions SET archived_at = now(), archive = learnlog_archive_event_partition.archive
     WHERE name = partition;
     RETURN high - low;

@@ -78,6 +78,13 @@ async fn archived_history_stays_readable_and_its_streams_go_on() {
     assert!(refused.to_string().contains("nothing to archive before position 25"), "{refused}");
     assert_eq!(count(&app, "SELECT count(*) FROM events WHERE position <= 25").await, WIDTH);
 
+    // One archive runs at a time.
+    let other = app.database.client().await;
+    other.execute("SELECT pg_advisory_lock($1)", &[&learnlog::archive::ARCHIVE_LOCK_KEY]).await.expect("locks");
+    let busy = learnlog::archive::archive_before(&app.store, 2 * WIDTH + 1, &out).await.expect_err("one at a time");
+    assert!(busy.to_string().contains("another `learnlog archive` is running"), "{busy}");
+    other.execute("SELECT pg_advisory_unlock($1)", &[&learnlog::archive::ARCHIVE_LOCK_KEY]).await.expect("unlocks");
+
     let archived = learnlog::archive::archive_before(&app.store, 2 * WIDTH + 1, &out).await.expect("archives");
     assert_eq!(archived.events, 2 * WIDTH);
     assert_eq!(archived.partitions.len(), 2);
@@ -102,6 +109,14 @@ async fn archived_history_stays_readable_and_its_streams_go_on() {
     assert_eq!(versions, (1..=quiet_version).collect::<Vec<_>>());
     let rest = event_store::read_stream_after(&app.store, &quiet_stream, 1).await.expect("reads");
     assert_eq!(rest.len() as i64, quiet_version - 1);
+
+    // An append in a caller's transaction must come first in it, so that it sees every partition (ADR 0013).
+    let mut client = app.database.client().await;
+    let transaction = client.transaction().await.expect("begins");
+    transaction.execute("SELECT count(*) FROM events", &[]).await.expect("reads");
+    let late = event_store::writer::append_in_transaction(&transaction, &[]).await;
+    assert!(late.is_err(), "an append after a read in the same transaction is refused");
+    drop(transaction);
 
     // The write side goes on: the trainee (whose account and wallet began in the archive) buys again, and the
     // quiet course, every event of which is archived, changes its price at the version after its last one.
