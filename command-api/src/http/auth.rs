@@ -2,6 +2,7 @@
 //! from the command line), profiles and deletion. Each goes through the one pipeline: its decider decides,
 //! and the credentials, codes and emails it implies are side writes of its append.
 
+use super::rejections::Refusal;
 use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::Role;
@@ -91,8 +92,9 @@ pub(crate) fn invalid(violations: Vec<Violation>) -> Problem {
         .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect())
 }
 
-impl From<AccountRejection> for Problem {
-    fn from(rejection: AccountRejection) -> Self {
+impl Refusal for AccountRejection {
+    fn problem(self) -> Problem {
+        let rejection = self;
         rejected(rejection)
     }
 }

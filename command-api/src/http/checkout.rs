@@ -6,6 +6,7 @@
 //! changes nothing when the step already happened, and a saga's command carries an Idempotency-Key derived
 //! from the event that caused it.
 
+use super::rejections::Refusal;
 use events::commerce::CreditReason;
 use events::learning::EnrollmentSource;
 use events::stream::{
@@ -60,8 +61,9 @@ pub enum WalletPayment {
     Refused { balance_cents: i64 },
 }
 
-impl From<OrderRejection> for Problem {
-    fn from(rejection: OrderRejection) -> Self {
+impl Refusal for OrderRejection {
+    fn problem(self) -> Problem {
+        let rejection = self;
         match rejection {
             OrderRejection::NotAnIndividualTrainee => {
                 Problem::forbidden("Only individual trainees buy courses; corporate access is by request.")
@@ -89,8 +91,9 @@ impl From<OrderRejection> for Problem {
     }
 }
 
-impl From<WalletRejection> for Problem {
-    fn from(rejection: WalletRejection) -> Self {
+impl Refusal for WalletRejection {
+    fn problem(self) -> Problem {
+        let rejection = self;
         match rejection {
             WalletRejection::Invalid(violations) => super::auth::invalid(violations),
             WalletRejection::OperationReused => {
@@ -100,8 +103,9 @@ impl From<WalletRejection> for Problem {
     }
 }
 
-impl From<EnrollmentRejection> for Problem {
-    fn from(rejection: EnrollmentRejection) -> Self {
+impl Refusal for EnrollmentRejection {
+    fn problem(self) -> Problem {
+        let rejection = self;
         match rejection {
             EnrollmentRejection::CourseNotFound => Problem::not_found("There is no such course."),
             EnrollmentRejection::AlreadyEnrolled => {
@@ -206,7 +210,7 @@ impl Checkout {
     /// since, cannot be fulfilled: the caller refunds the line.
     pub async fn enroll(&self, cause: &Cause, order: &Order, course_id: Uuid) -> Result<Enrolment, Problem> {
         let Some(line) = order.lines.iter().find(|line| line.course_id == course_id) else {
-            return Err(OrderRejection::LineNotFound(course_id).into());
+            return Err(OrderRejection::LineNotFound(course_id).problem());
         };
         let source = EnrollmentSource::Purchase { order_id: order.id, price_cents: line.price_cents };
         let trainee_id = order.trainee_id;

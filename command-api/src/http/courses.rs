@@ -1,5 +1,6 @@
 //! Course commands: create a draft, change its details and price, publish, retire and delete it.
 
+use super::rejections::Refusal;
 use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use event_store::Guard;
@@ -63,8 +64,9 @@ impl From<CreateCourseBody> for CourseDraft {
     }
 }
 
-impl From<CourseRejection> for Problem {
-    fn from(rejection: CourseRejection) -> Self {
+impl Refusal for CourseRejection {
+    fn problem(self) -> Problem {
+        let rejection = self;
         match rejection {
             CourseRejection::NotAnInstructor => Problem::forbidden("Only instructors create courses."),
             CourseRejection::NotTheOwner => Problem::forbidden("Only the course's instructor may change it."),

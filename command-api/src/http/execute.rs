@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 
 use super::CommandApiState;
 use super::headers::CommandHeaders;
+use super::rejections::Refusal;
 use crate::domain::Aggregate;
 use crate::stream_cache::Folded;
 
@@ -144,7 +145,7 @@ pub(crate) async fn execute<A, R, D>(
 ) -> Result<Accepted, Problem>
 where
     A: Aggregate,
-    R: Into<Problem>,
+    R: Refusal,
     D: Into<Decision>,
 {
     let nothing = || std::future::ready(Ok::<(), Problem>(()));
@@ -166,7 +167,7 @@ where
     A: Aggregate,
     L: Future<Output = Result<F, E>>,
     E: Into<Problem>,
-    R: Into<Problem>,
+    R: Refusal,
     D: Into<Decision>,
 {
     let decide = |aggregate: &A, facts: &F| decide(aggregate, facts).map(|decision| (decision, ()));
@@ -186,7 +187,7 @@ where
     A: Aggregate,
     L: Future<Output = Result<F, E>>,
     E: Into<Problem>,
-    R: Into<Problem>,
+    R: Refusal,
     D: Into<Decision>,
 {
     let scope = run.actor.scope();
@@ -234,7 +235,7 @@ where
                 if let Some(stored) = stored_answer(state, &scope, key).await? {
                     return replay(state, stored, &run.digest).map(|accepted| (accepted, None));
                 }
-                return Err(rejection.into());
+                return Err(rejection.problem());
             }
         };
         let Decision { mut events, mut side_writes, guards, answer } = decision;

@@ -1,5 +1,6 @@
 //! `PUT /api/v1/admin/fx-rates/{currency}`: an admin sets a currency's rate against the US dollar (D8).
 
+use super::rejections::Refusal;
 use api_contract::{Authenticated, JsonCommand, Problem};
 use axum::extract::{Path, State};
 use events::stream::fx_stream;
@@ -19,8 +20,9 @@ pub(crate) struct RateBody {
     rate: f64,
 }
 
-impl From<FxRejection> for Problem {
-    fn from(rejection: FxRejection) -> Self {
+impl Refusal for FxRejection {
+    fn problem(self) -> Problem {
+        let rejection = self;
         match rejection {
             FxRejection::NotAnAdmin => Problem::forbidden("Only admins set exchange rates."),
             FxRejection::Invalid(violations) => super::auth::invalid(violations),

@@ -4,6 +4,7 @@
 //! course. Someone not enrolled gets 404. Completion and the certificate are decided with the event that
 //! leads to them (the last lesson, the passing attempt), in the same append.
 
+use super::rejections::Refusal;
 use std::collections::BTreeMap;
 
 use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, PathIds, Problem};
@@ -26,8 +27,9 @@ use crate::domain::enrollment::{self, Enrollment, Learner, LearningRejection, MA
 use crate::domain::notebook::{self, NOTES_MAX_CHARS, Notebook, NotesRejection};
 use crate::stream_cache::Folded;
 
-impl From<LearningRejection> for Problem {
-    fn from(rejection: LearningRejection) -> Self {
+impl Refusal for LearningRejection {
+    fn problem(self) -> Problem {
+        let rejection = self;
         match rejection {
             LearningRejection::NotEnrolled => Problem::not_found("You are not enrolled in this course."),
             LearningRejection::NotActive => {
@@ -65,10 +67,11 @@ impl From<LearningRejection> for Problem {
     }
 }
 
-impl From<NotesRejection> for Problem {
-    fn from(rejection: NotesRejection) -> Self {
+impl Refusal for NotesRejection {
+    fn problem(self) -> Problem {
+        let rejection = self;
         match rejection {
-            NotesRejection::Learning(rejection) => rejection.into(),
+            NotesRejection::Learning(rejection) => rejection.problem(),
             NotesRejection::TooLong { chars } => Problem::rule("validation_failed", "The notes are too long.")
                 .with_errors(vec![api_contract::FieldError::new(
                     "text",
@@ -103,7 +106,7 @@ async fn on_course<R>(
     decide: impl Fn(&Enrollment, &Course) -> Result<(Vec<Event>, Option<Value>), R>,
 ) -> Result<Accepted, Problem>
 where
-    R: Into<Problem>,
+    R: Refusal,
 {
     let stream = course_stream(course_id);
     let course = || load_guarded::<Course>(state, &stream);

@@ -18,6 +18,7 @@ mod orders;
 mod payments;
 mod recovery;
 mod refunds;
+mod rejections;
 mod reviews;
 mod sessions;
 mod support;

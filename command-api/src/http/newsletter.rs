@@ -5,6 +5,7 @@
 //! and admins write campaigns (`POST /api/v1/admin/newsletter/campaigns`) that the sagas queue to each
 //! subscriber of the audience, one outbox email and one event per recipient.
 
+use super::rejections::Refusal;
 use api_contract::{Authenticated, FieldError, JsonCommand, Problem};
 use axum::Json;
 use axum::extract::State;
@@ -32,8 +33,9 @@ const CONFIRM: &str = "newsletter-confirm";
 /// How long a confirmation link is sent for: an email not sent by then is dropped.
 const CONFIRMATION_TTL: time::Duration = time::Duration::days(2);
 
-impl From<NewsletterRejection> for Problem {
-    fn from(rejection: NewsletterRejection) -> Self {
+impl Refusal for NewsletterRejection {
+    fn problem(self) -> Problem {
+        let rejection = self;
         let invalid = |field: &str, message: String| {
             Problem::rule("validation_failed", "The request is not valid.")
                 .with_errors(vec![FieldError::new(field, message)])
@@ -74,7 +76,7 @@ pub(crate) async fn subscribe(
     if command.body.email.chars().count() > crate::domain::account::EMAIL_MAX_CHARS
         || !crate::domain::account::is_email(&email)
     {
-        return Err(NewsletterRejection::InvalidEmail.into());
+        return Err(NewsletterRejection::InvalidEmail.problem());
     }
     let limits = &state.limits;
     limits.take(&[limits.client(Counted::SubscriptionFromClient, ip), limits.mail_to(&email)]).await?;

@@ -23,6 +23,7 @@ use super::checkout::{WalletPayment, settle_wallet_order};
 use super::execute::{Accepted, CommandRun, Decision, complete_answer, execute, execute_loading, load_aggregate};
 use super::headers::CommandHeaders;
 use super::payments::open_checkout;
+use super::rejections::Refusal;
 use crate::domain::account::Account;
 use crate::domain::cart::CourseList;
 use crate::domain::course::Course;
@@ -96,7 +97,7 @@ pub(crate) async fn place(
             currency: currency.clone(),
             rate_ppm,
         };
-        let events = order::decide(order, Some(&placer), command)?;
+        let events = order::decide(order, Some(&placer), command).map_err(Refusal::problem)?;
         // Placed on the cart the trainee saw: a change of the cart meanwhile makes the order decide again.
         let guards = vec![event_store::Guard::StreamAt { stream_id: cart_stream(trainee_id), version: cart.version }];
         Ok::<_, Problem>(Decision { events, guards, ..Decision::default() })

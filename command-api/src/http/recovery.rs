@@ -17,6 +17,7 @@ use super::CommandApiState;
 use super::execute::{Accepted, Caller, CommandRun, Decision, execute, execute_loading};
 use super::headers::CommandHeaders;
 use super::limits::Counted;
+use super::rejections::Refusal;
 use super::sessions::{ClientIp, check_new_password};
 use crate::credentials;
 use crate::domain::account::{self, Account, AccountRejection, PendingVerification, ResetLink};
@@ -113,7 +114,7 @@ pub(crate) async fn confirm_reset(
     check_new_password(&new_password)?;
     let database = state.store.database();
     let Some((user_id, _)) = credentials::reset_link(database, &token).await? else {
-        return Err(AccountRejection::InvalidResetLink.into());
+        return Err(AccountRejection::InvalidResetLink.problem());
     };
     let new_hash = credentials::hash_password(new_password).await?;
     let run = account_change(user_id, ip, headers, command.digest);
@@ -144,7 +145,7 @@ pub(crate) async fn verify_email(
     let VerifyBody { email, code } = command.body;
     let database = state.store.database();
     let Some(found) = credentials::by_email(database, &email).await? else {
-        return Err(AccountRejection::InvalidCode.into());
+        return Err(AccountRejection::InvalidCode.problem());
     };
     let user_id = found.user_id;
     let submitted = state.data_key.code_digest(user_id, code.trim());

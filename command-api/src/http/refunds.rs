@@ -3,6 +3,7 @@
 //! the trainee is emailed the decision with it. The refund saga then credits the wallet, reverses the
 //! instructor's earning and revokes the enrolment (`Checkout::reverse_earning`, `Learning::complete_refund`).
 
+use super::rejections::Refusal;
 use api_contract::{Authenticated, EmptyCommand, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::Role;
@@ -20,10 +21,11 @@ use crate::domain::course::Course;
 use crate::domain::enrollment::{self, Enrollment, REFUND_PROGRESS_LIMIT, RefundDecision, RefundRejection, refund_of};
 use crate::side_writes;
 
-impl From<RefundRejection> for Problem {
-    fn from(rejection: RefundRejection) -> Self {
+impl Refusal for RefundRejection {
+    fn problem(self) -> Problem {
+        let rejection = self;
         match rejection {
-            RefundRejection::Learning(learning) => learning.into(),
+            RefundRejection::Learning(learning) => learning.problem(),
             RefundRejection::NotAnIndividualTrainee => {
                 Problem::forbidden("Refunds are for individual trainees' purchases; corporate access is granted.")
             }

@@ -2,6 +2,7 @@
 //! whose review names the course of theirs that the trainee learns. Only a trainee with an active or
 //! completed enrolment reviews; the decision guards that enrolment (and the course) until the append.
 
+use super::rejections::Refusal;
 use api_contract::{Authenticated, EmptyCommand, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::stream::{course_review_stream, course_stream, enrollment_stream, instructor_review_stream};
@@ -17,8 +18,9 @@ use crate::domain::course::Course;
 use crate::domain::enrollment::Enrollment;
 use crate::domain::review::{self, COMMENT_MAX_CHARS, Review, ReviewRejection};
 
-impl From<ReviewRejection> for Problem {
-    fn from(rejection: ReviewRejection) -> Self {
+impl Refusal for ReviewRejection {
+    fn problem(self) -> Problem {
+        let rejection = self;
         let invalid = |field: &str, message: String| {
             Problem::rule("validation_failed", "The review is not valid.")
                 .with_errors(vec![FieldError::new(field, message)])

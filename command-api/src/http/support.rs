@@ -2,6 +2,7 @@
 //! and the admins'), admin status changes along D9 and deletion as a void; and corporate access requests
 //! (`POST /api/v1/course-access-requests`), which an admin resolves (the sagas then enrol, Saga 4) or rejects.
 
+use super::rejections::Refusal;
 use api_contract::{Authenticated, EmptyCommand, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::stream::{access_stream, course_stream, enrollment_stream, ticket_stream};
@@ -20,8 +21,9 @@ use crate::domain::enrollment::Enrollment;
 use crate::domain::support::{self, AccessRequest, SupportRejection, Ticket};
 use crate::side_writes;
 
-impl From<SupportRejection> for Problem {
-    fn from(rejection: SupportRejection) -> Self {
+impl Refusal for SupportRejection {
+    fn problem(self) -> Problem {
+        let rejection = self;
         match rejection {
             SupportRejection::NotFound => Problem::not_found("There is no such ticket or request."),
             SupportRejection::InvalidText(field, message) => {

@@ -10,7 +10,7 @@ use super::Aggregate;
 use super::enrollment::{Enrollment, LearningRejection};
 
 /// The most one course's notes may hold, in characters: the longest text any field takes.
-pub const NOTES_MAX_CHARS: usize = api_contract::text::MAX_TEXT_CHARS;
+pub const NOTES_MAX_CHARS: usize = super::LONGEST_TEXT_CHARS;
 
 /// Nothing about earlier notes decides a new text: the stream only orders a trainee's writes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 use time::macros::{date, datetime};
 
 use super::*;
-use crate::domain::discount::{Discount, Window};
+use crate::discount::{Discount, Window};
 
 const TRAINEE: Uuid = Uuid::from_u128(1);
 const ORDER: Uuid = Uuid::from_u128(2);
@@ -236,7 +236,7 @@ fn every_cent_of_a_refunded_sale_reconciles_at_every_price() {
     for price in (0..=100_000_i64).chain([999_999, 1_000_001, 9_999_999]) {
         let credited = instructor_share(price);
         let clawback = instructor_clawback(price);
-        let refunded = crate::domain::enrollment::refund_of(price);
+        let refunded = crate::enrollment::refund_of(price);
         let instructor_keeps = credited - clawback;
         assert_eq!(instructor_keeps, price * 24 / 100, "price {price}");
         let platform_keeps = price - refunded - instructor_keeps;

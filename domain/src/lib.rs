@@ -21,6 +21,10 @@ pub mod youtube;
 
 use events::Event;
 
+/// The longest text any field takes, in characters; the HTTP edge refuses longer text before a decider sees
+/// it (`api_contract::text::MAX_TEXT_CHARS`, which `command-api` checks is the same at compile time).
+pub const LONGEST_TEXT_CHARS: usize = 100 * 1024;
+
 /// An aggregate's state, rebuilt by folding its events. Kept in the write side's state cache, hence the
 /// bounds.
 pub trait Aggregate: Default + Clone + Send + Sync + 'static {

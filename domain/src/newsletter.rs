@@ -16,7 +16,7 @@ use super::account::is_email;
 
 pub const SUBJECT_MAX_CHARS: usize = 200;
 /// A campaign's HTML, in characters: the longest text any field takes.
-pub const HTML_MAX_CHARS: usize = api_contract::text::MAX_TEXT_CHARS;
+pub const HTML_MAX_CHARS: usize = super::LONGEST_TEXT_CHARS;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Subscription {

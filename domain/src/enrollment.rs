@@ -633,7 +633,7 @@ pub fn enroll(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::course_content::{Exercise, Lesson, Section};
+    use crate::course_content::{Exercise, Lesson, Section};
 
     const TRAINEE: Uuid = Uuid::from_u128(1);
     const COURSE: Uuid = Uuid::from_u128(2);

@@ -126,7 +126,7 @@ pub fn delete_instructor_review(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::course::CourseStatus;
+    use crate::course::CourseStatus;
     use events::learning::{EnrollmentRevoked, EnrollmentSource, RevocationReason, TraineeEnrolled};
 
     const COURSE: Uuid = Uuid::from_u128(2);
