@@ -2,7 +2,6 @@
 //! from the command line), profiles and deletion. Each goes through the one pipeline: its decider decides,
 //! and the credentials, codes and emails it implies are side writes of its append.
 
-use super::rejections::Refusal;
 use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::Role;
@@ -90,34 +89,6 @@ pub(crate) fn invalid(violations: Vec<Violation>) -> Problem {
     };
     Problem::rule(code, detail)
         .with_errors(violations.into_iter().map(|v| FieldError::new(v.field, v.message)).collect())
-}
-
-impl Refusal for AccountRejection {
-    fn problem(self) -> Problem {
-        let rejection = self;
-        rejected(rejection)
-    }
-}
-
-pub(crate) fn rejected(rejection: AccountRejection) -> Problem {
-    match rejection {
-        AccountRejection::AlreadyRegistered => Problem::conflict("This account already exists."),
-        AccountRejection::Unknown => Problem::not_found("There is no such account."),
-        AccountRejection::NotAnInstructor => Problem::forbidden("Only instructors have this."),
-        AccountRejection::NotATrainee => {
-            Problem::rule("not_a_trainee", "Only trainee accounts are deleted; this one is not a trainee's.")
-        }
-        AccountRejection::WrongPassword => Problem::rule("wrong_password", "The current password is wrong."),
-        AccountRejection::InvalidResetLink => {
-            Problem::rule("reset_token_invalid", "The reset link is invalid, expired or already used.")
-        }
-        AccountRejection::InvalidCode => Problem::rule(
-            "verification_code_invalid",
-            "The code is wrong or expired; after 5 wrong tries, ask for a new one.",
-        ),
-        AccountRejection::AlreadyVerified => Problem::rule("email_already_verified", "This email is already verified."),
-        AccountRejection::Invalid(violations) => invalid(violations),
-    }
 }
 
 impl From<CredentialsError> for Problem {

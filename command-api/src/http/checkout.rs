@@ -22,11 +22,11 @@ use super::execute::{
 use super::headers::CommandHeaders;
 use crate::domain::cart::{self, CourseList, ListCommand, ListKind};
 use crate::domain::course::Course;
-use crate::domain::enrollment::{self, Enrollment, EnrollmentRejection};
+use crate::domain::enrollment::{self, Enrollment};
 use crate::domain::order::{self, Order, OrderCommand, OrderRejection, WALLET_TOO_LOW};
 use crate::domain::support::{self, AccessRequest};
-use crate::domain::wallet::{self, DebitOutcome, Wallet, WalletCommand, WalletRejection};
-use api_contract::{FieldError, Problem};
+use crate::domain::wallet::{self, DebitOutcome, Wallet, WalletCommand};
+use api_contract::Problem;
 
 /// The event that causes a saga's command: the command's Idempotency-Key and causation id come from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,60 +59,6 @@ pub enum Enrolment {
 pub enum WalletPayment {
     Paid,
     Refused { balance_cents: i64 },
-}
-
-impl Refusal for OrderRejection {
-    fn problem(self) -> Problem {
-        let rejection = self;
-        match rejection {
-            OrderRejection::NotAnIndividualTrainee => {
-                Problem::forbidden("Only individual trainees buy courses; corporate access is by request.")
-            }
-            OrderRejection::NotFound => Problem::not_found("There is no such order."),
-            OrderRejection::EmptyCart => Problem::rule("cart_empty", "Your cart is empty."),
-            OrderRejection::CourseNotForSale(course) => {
-                Problem::rule("course_not_for_sale", "A course in your cart is no longer for sale; remove it first.")
-                    .with_errors(vec![FieldError::new("cart", format!("course {course} is not for sale"))])
-            }
-            OrderRejection::WrongState(status) => {
-                Problem::rule("order_state", format!("The order cannot do this while it is {status:?}."))
-            }
-            OrderRejection::SessionMismatch => Problem::malformed("The checkout session is not this order's."),
-            OrderRejection::AmountMismatch { expected_cents, paid_cents } => Problem::malformed(format!(
-                "The amount paid ({paid_cents} cents) is not the order's total ({expected_cents} cents)."
-            )),
-            OrderRejection::LineNotFound(course) => Problem::not_found(format!("The order has no line for {course}.")),
-            OrderRejection::Unsettled => Problem::rule("order_unsettled", "Some lines are not settled yet."),
-            // A conflict: the refund saga tries again once the order is fulfilled.
-            OrderRejection::LineNotSettledYet(course) => Problem::conflict(format!(
-                "The sale of {course} is not recorded yet; retry once the order is fulfilled."
-            )),
-        }
-    }
-}
-
-impl Refusal for WalletRejection {
-    fn problem(self) -> Problem {
-        let rejection = self;
-        match rejection {
-            WalletRejection::Invalid(violations) => super::auth::invalid(violations),
-            WalletRejection::OperationReused => {
-                Problem::conflict("This operation id was already used for another amount.")
-            }
-        }
-    }
-}
-
-impl Refusal for EnrollmentRejection {
-    fn problem(self) -> Problem {
-        let rejection = self;
-        match rejection {
-            EnrollmentRejection::CourseNotFound => Problem::not_found("There is no such course."),
-            EnrollmentRejection::AlreadyEnrolled => {
-                Problem::rule("already_enrolled", "The trainee is already enrolled in this course.")
-            }
-        }
-    }
 }
 
 /// A command on one stream, answered `200 {id}`.

@@ -1,6 +1,5 @@
 //! Course commands: create a draft, change its details and price, publish, retire and delete it.
 
-use super::rejections::Refusal;
 use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use event_store::Guard;
@@ -60,34 +59,6 @@ impl From<CreateCourseBody> for CourseDraft {
             language: body.language,
             price_cents: body.price.amount_cents,
             currency: body.price.currency,
-        }
-    }
-}
-
-impl Refusal for CourseRejection {
-    fn problem(self) -> Problem {
-        let rejection = self;
-        match rejection {
-            CourseRejection::NotAnInstructor => Problem::forbidden("Only instructors create courses."),
-            CourseRejection::NotTheOwner => Problem::forbidden("Only the course's instructor may change it."),
-            CourseRejection::NotFound => Problem::not_found("There is no such course."),
-            CourseRejection::AlreadyExists => Problem::conflict("A course with this id already exists."),
-            CourseRejection::AlreadyPublished => {
-                Problem::rule("course_already_published", "The course is already published.")
-            }
-            CourseRejection::NotPublished => {
-                Problem::rule("course_not_published", "Only a published course is retired.")
-            }
-            CourseRejection::Retired => Problem::rule("course_retired", "The course is retired; that is for good."),
-            CourseRejection::Invalid(violations) => super::auth::invalid(violations),
-            CourseRejection::PartNotFound(part) => Problem::not_found(format!("The course has no such {part}.")),
-            CourseRejection::DiscountOverlaps(other) => Problem::rule(
-                "discount_window_overlaps",
-                format!("The window overlaps discount {other} of this course; discount windows never overlap."),
-            ),
-            CourseRejection::HasEnrolments => {
-                Problem::rule("course_has_enrolments", "A course with enrolments cannot be deleted; retire it instead.")
-            }
         }
     }
 }

@@ -1,6 +1,5 @@
 //! `PUT /api/v1/admin/fx-rates/{currency}`: an admin sets a currency's rate against the US dollar (D8).
 
-use super::rejections::Refusal;
 use api_contract::{Authenticated, JsonCommand, Problem};
 use axum::extract::{Path, State};
 use events::stream::fx_stream;
@@ -10,7 +9,7 @@ use serde::Deserialize;
 use super::CommandApiState;
 use super::execute::{Accepted, CommandRun, execute};
 use super::headers::CommandHeaders;
-use crate::domain::fx::{FxRate, FxRejection, decide};
+use crate::domain::fx::{FxRate, decide};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -18,16 +17,6 @@ pub(crate) struct RateBody {
     /// Units of the currency one US dollar buys.
     #[schema(minimum = 0.000001, maximum = 1000000)]
     rate: f64,
-}
-
-impl Refusal for FxRejection {
-    fn problem(self) -> Problem {
-        let rejection = self;
-        match rejection {
-            FxRejection::NotAnAdmin => Problem::forbidden("Only admins set exchange rates."),
-            FxRejection::Invalid(violations) => super::auth::invalid(violations),
-        }
-    }
 }
 
 pub(crate) async fn set_rate(

@@ -5,9 +5,10 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use super::CommandApiState;
-use super::auth::{invalid, rejected};
+use super::auth::invalid;
 use super::execute::{Accepted, CommandRun, Decision, execute};
 use super::headers::CommandHeaders;
+use super::rejections::Refusal;
 use crate::domain::account::Account;
 use crate::domain::instructor::{self, BankAccount, SocialLinks, set_social_links};
 use crate::side_writes;
@@ -67,8 +68,10 @@ pub(crate) async fn set_links(
         youtube: body.youtube,
     };
     let run = CommandRun::on_account(actor.user_id, actor.into(), headers, command.digest);
-    execute(&state, run, |account: &Account| set_social_links(*account, actor.user_id, links.clone()).map_err(rejected))
-        .await
+    execute(&state, run, |account: &Account| {
+        set_social_links(*account, actor.user_id, links.clone()).map_err(Refusal::problem)
+    })
+    .await
 }
 
 /// `PUT /api/v1/me/bank-account`: replaces the instructor's bank account for payouts.
@@ -92,7 +95,7 @@ pub(crate) async fn set_bank_account(
     let user_id = actor.user_id;
     let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
     execute(&state, run, |account: &Account| {
-        let events = instructor::set_bank_account(*account, user_id, &bank).map_err(rejected)?;
+        let events = instructor::set_bank_account(*account, user_id, &bank).map_err(Refusal::problem)?;
         Ok::<_, Problem>(Decision {
             events,
             side_writes: vec![side_writes::bank_account(user_id, &bank, &state.data_key)],

@@ -21,65 +21,10 @@ use uuid::Uuid;
 use super::CommandApiState;
 use super::execute::{Accepted, CommandRun, Decision, Guarded, execute, execute_loading, load_aggregate, load_guarded};
 use super::headers::CommandHeaders;
-use super::sessions::rate_limited;
 use crate::domain::course::Course;
 use crate::domain::enrollment::{self, Enrollment, Learner, LearningRejection, MAX_EXAM_ATTEMPTS};
-use crate::domain::notebook::{self, NOTES_MAX_CHARS, Notebook, NotesRejection};
+use crate::domain::notebook::{self, Notebook, NotesRejection};
 use crate::stream_cache::Folded;
-
-impl Refusal for LearningRejection {
-    fn problem(self) -> Problem {
-        let rejection = self;
-        match rejection {
-            LearningRejection::NotEnrolled => Problem::not_found("You are not enrolled in this course."),
-            LearningRejection::NotActive => {
-                Problem::rule("enrollment_not_active", "Your enrolment in this course was revoked.")
-            }
-            LearningRejection::LessonNotFound => Problem::not_found("The course has no such lesson."),
-            LearningRejection::ExerciseNotFound => Problem::not_found("The course has no such exercise question."),
-            LearningRejection::NotAnOption { question_id } => Problem::rule(
-                "invalid_answer",
-                format!("The answer to question {question_id} is not one of its options."),
-            ),
-            LearningRejection::NoExam => Problem::not_found("The course has no exam."),
-            LearningRejection::NotAnExamQuestion { question_id } => {
-                Problem::rule("invalid_answer", format!("The exam has no question {question_id}."))
-            }
-            LearningRejection::AttemptsExhausted => Problem::rule(
-                "exam_attempts_exhausted",
-                format!("The exam can be taken at most {MAX_EXAM_ATTEMPTS} times."),
-            ),
-            LearningRejection::AnswersRevealed => {
-                Problem::rule("exam_answers_revealed", "The exam's answers were shown to you: no attempt follows.")
-            }
-            LearningRejection::NotAttempted => {
-                Problem::rule("exam_not_attempted", "The exam's answers are shown after an attempt.")
-            }
-            LearningRejection::NoCertificate => {
-                Problem::rule("certificate_not_issued", "The course is not completed: there is no certificate yet.")
-            }
-            LearningRejection::EmailedRecently { retry_after_seconds } => {
-                let mut problem = rate_limited(retry_after_seconds);
-                problem.detail = "The certificate was emailed moments ago; ask again later.".to_owned();
-                problem
-            }
-        }
-    }
-}
-
-impl Refusal for NotesRejection {
-    fn problem(self) -> Problem {
-        let rejection = self;
-        match rejection {
-            NotesRejection::Learning(rejection) => rejection.problem(),
-            NotesRejection::TooLong { chars } => Problem::rule("validation_failed", "The notes are too long.")
-                .with_errors(vec![api_contract::FieldError::new(
-                    "text",
-                    format!("must be at most {NOTES_MAX_CHARS} characters, not {chars}"),
-                )]),
-        }
-    }
-}
 
 fn run(actor: Authenticated, course_id: Uuid, headers: CommandHeaders, digest: String) -> CommandRun {
     CommandRun {

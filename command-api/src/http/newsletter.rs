@@ -33,21 +33,6 @@ const CONFIRM: &str = "newsletter-confirm";
 /// How long a confirmation link is sent for: an email not sent by then is dropped.
 const CONFIRMATION_TTL: time::Duration = time::Duration::days(2);
 
-impl Refusal for NewsletterRejection {
-    fn problem(self) -> Problem {
-        let rejection = self;
-        let invalid = |field: &str, message: String| {
-            Problem::rule("validation_failed", "The request is not valid.")
-                .with_errors(vec![FieldError::new(field, message)])
-        };
-        match rejection {
-            NewsletterRejection::InvalidEmail => invalid("email", "must be an email address".to_owned()),
-            NewsletterRejection::InvalidCampaign(field, message) => invalid(field, message),
-            NewsletterRejection::NoCampaign => Problem::not_found("There is no such campaign."),
-        }
-    }
-}
-
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SubscribeBody {

@@ -3,8 +3,7 @@
 //! the trainee is emailed the decision with it. The refund saga then credits the wallet, reverses the
 //! instructor's earning and revokes the enrolment (`Checkout::reverse_earning`, `Learning::complete_refund`).
 
-use super::rejections::Refusal;
-use api_contract::{Authenticated, EmptyCommand, FieldError, JsonCommand, PathId, Problem};
+use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::Role;
 use events::stream::{course_stream, enrollment_stream};
@@ -18,36 +17,8 @@ use super::execute::{Accepted, CommandRun, Decision, execute, execute_loading, l
 use super::headers::CommandHeaders;
 use crate::credentials;
 use crate::domain::course::Course;
-use crate::domain::enrollment::{self, Enrollment, REFUND_PROGRESS_LIMIT, RefundDecision, RefundRejection, refund_of};
+use crate::domain::enrollment::{self, Enrollment, RefundDecision, RefundRejection, refund_of};
 use crate::side_writes;
-
-impl Refusal for RefundRejection {
-    fn problem(self) -> Problem {
-        let rejection = self;
-        match rejection {
-            RefundRejection::Learning(learning) => learning.problem(),
-            RefundRejection::NotAnIndividualTrainee => {
-                Problem::forbidden("Refunds are for individual trainees' purchases; corporate access is granted.")
-            }
-            RefundRejection::NotPurchased => {
-                Problem::rule("refund_not_allowed", "Only a bought course can be refunded; this one was granted.")
-            }
-            RefundRejection::AfterHalf { progress } => Problem::rule(
-                "refund_not_allowed_after_half",
-                format!("A refund can be asked for below {REFUND_PROGRESS_LIMIT} % progress; yours is {progress} %."),
-            ),
-            RefundRejection::AlreadyRequested => {
-                Problem::rule("refund_already_requested", "A refund of this course was asked for already.")
-            }
-            RefundRejection::InvalidReason(message) => Problem::rule("validation_failed", "The reason is not valid.")
-                .with_errors(vec![FieldError::new("reason", message)]),
-            RefundRejection::NoRequest => Problem::not_found("There is no such refund request."),
-            RefundRejection::AlreadyDecided => {
-                Problem::rule("refund_already_decided", "The refund request was decided already.")
-            }
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

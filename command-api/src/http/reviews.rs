@@ -2,8 +2,7 @@
 //! whose review names the course of theirs that the trainee learns. Only a trainee with an active or
 //! completed enrolment reviews; the decision guards that enrolment (and the course) until the append.
 
-use super::rejections::Refusal;
-use api_contract::{Authenticated, EmptyCommand, FieldError, JsonCommand, PathId, Problem};
+use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::stream::{course_review_stream, course_stream, enrollment_stream, instructor_review_stream};
 use http::StatusCode;
@@ -16,30 +15,7 @@ use super::execute::{Accepted, CommandRun, Decision, Guarded, execute, execute_l
 use super::headers::CommandHeaders;
 use crate::domain::course::Course;
 use crate::domain::enrollment::Enrollment;
-use crate::domain::review::{self, COMMENT_MAX_CHARS, Review, ReviewRejection};
-
-impl Refusal for ReviewRejection {
-    fn problem(self) -> Problem {
-        let rejection = self;
-        let invalid = |field: &str, message: String| {
-            Problem::rule("validation_failed", "The review is not valid.")
-                .with_errors(vec![FieldError::new(field, message)])
-        };
-        match rejection {
-            ReviewRejection::NotALearner => Problem::rule(
-                "review_not_allowed",
-                "Only a trainee who learns the course, or completed it, may review it.",
-            ),
-            ReviewRejection::NotTheirCourse => Problem::rule("not_their_course", "The review is not valid.")
-                .with_errors(vec![FieldError::new("course_id", "must be a course of this instructor")]),
-            ReviewRejection::InvalidRating(rating) => invalid("rating", format!("must be 1 to 5, not {rating}")),
-            ReviewRejection::CommentTooLong { chars } => {
-                invalid("comment", format!("must be at most {COMMENT_MAX_CHARS} characters, not {chars}"))
-            }
-            ReviewRejection::NoReview => Problem::not_found("You have no review here."),
-        }
-    }
-}
+use crate::domain::review::{self, Review, ReviewRejection};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -2,8 +2,7 @@
 //! and the admins'), admin status changes along D9 and deletion as a void; and corporate access requests
 //! (`POST /api/v1/course-access-requests`), which an admin resolves (the sagas then enrol, Saga 4) or rejects.
 
-use super::rejections::Refusal;
-use api_contract::{Authenticated, EmptyCommand, FieldError, JsonCommand, PathId, Problem};
+use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::stream::{access_stream, course_stream, enrollment_stream, ticket_stream};
 use events::support::{ReportKind, TicketStatus};
@@ -20,33 +19,6 @@ use crate::domain::course::Course;
 use crate::domain::enrollment::Enrollment;
 use crate::domain::support::{self, AccessRequest, SupportRejection, Ticket};
 use crate::side_writes;
-
-impl Refusal for SupportRejection {
-    fn problem(self) -> Problem {
-        let rejection = self;
-        match rejection {
-            SupportRejection::NotFound => Problem::not_found("There is no such ticket or request."),
-            SupportRejection::InvalidText(field, message) => {
-                Problem::rule("validation_failed", "The text is not valid.")
-                    .with_errors(vec![FieldError::new(field, message)])
-            }
-            SupportRejection::InvalidStatusChange => Problem::rule(
-                "invalid_status_change",
-                "A status moves forward only (unseen, pending, then resolved or rejected), and a final one stays.",
-            ),
-            SupportRejection::NotCorporate => {
-                Problem::forbidden("Access requests are for corporate trainees; individual trainees buy courses.")
-            }
-            SupportRejection::CourseNotFound => Problem::not_found("There is no such course."),
-            SupportRejection::AlreadyEnrolled => {
-                Problem::rule("already_enrolled", "You are already enrolled in this course.")
-            }
-            SupportRejection::AlreadyRequested => {
-                Problem::rule("access_already_requested", "Access to this course was asked for already.")
-            }
-        }
-    }
-}
 
 fn run(
     stream_id: String,
