@@ -31,6 +31,11 @@ impl Refusal for Problem {
     }
 }
 
+/// `422 validation_failed` for one field a decider refused, saying `detail` of the whole request.
+fn invalid_field(detail: &'static str, field: &str, message: impl Into<String>) -> Problem {
+    Problem::rule("validation_failed", detail).with_errors(vec![FieldError::new(field, message)])
+}
+
 // AccountRejection, answered for the routes in `auth.rs`.
 impl Refusal for AccountRejection {
     fn problem(self) -> Problem {
@@ -184,11 +189,11 @@ impl Refusal for NotesRejection {
     fn problem(self) -> Problem {
         match self {
             NotesRejection::Learning(rejection) => rejection.problem(),
-            NotesRejection::TooLong { chars } => Problem::rule("validation_failed", "The notes are too long.")
-                .with_errors(vec![FieldError::new(
-                    "text",
-                    format!("must be at most {NOTES_MAX_CHARS} characters, not {chars}"),
-                )]),
+            NotesRejection::TooLong { chars } => invalid_field(
+                "The notes are too long.",
+                "text",
+                format!("must be at most {NOTES_MAX_CHARS} characters, not {chars}"),
+            ),
         }
     }
 }
@@ -211,8 +216,7 @@ impl Refusal for RefundRejection {
             RefundRejection::AlreadyRequested => {
                 Problem::rule("refund_already_requested", "A refund of this course was asked for already.")
             }
-            RefundRejection::InvalidReason(message) => Problem::rule("validation_failed", "The reason is not valid.")
-                .with_errors(vec![FieldError::new("reason", message)]),
+            RefundRejection::InvalidReason(message) => invalid_field("The reason is not valid.", "reason", message),
             RefundRejection::NoRequest => Problem::not_found("There is no such refund request."),
             RefundRejection::AlreadyDecided => {
                 Problem::rule("refund_already_decided", "The refund request was decided already.")
@@ -224,10 +228,7 @@ impl Refusal for RefundRejection {
 // ReviewRejection, answered for the routes in `reviews.rs`.
 impl Refusal for ReviewRejection {
     fn problem(self) -> Problem {
-        let invalid = |field: &str, message: String| {
-            Problem::rule("validation_failed", "The review is not valid.")
-                .with_errors(vec![FieldError::new(field, message)])
-        };
+        let invalid = |field: &str, message: String| invalid_field("The review is not valid.", field, message);
         match self {
             ReviewRejection::NotALearner => Problem::rule(
                 "review_not_allowed",
@@ -249,10 +250,7 @@ impl Refusal for SupportRejection {
     fn problem(self) -> Problem {
         match self {
             SupportRejection::NotFound => Problem::not_found("There is no such ticket or request."),
-            SupportRejection::InvalidText(field, message) => {
-                Problem::rule("validation_failed", "The text is not valid.")
-                    .with_errors(vec![FieldError::new(field, message)])
-            }
+            SupportRejection::InvalidText(field, message) => invalid_field("The text is not valid.", field, message),
             SupportRejection::InvalidStatusChange => Problem::rule(
                 "invalid_status_change",
                 "A status moves forward only (unseen, pending, then resolved or rejected), and a final one stays.",
@@ -274,10 +272,7 @@ impl Refusal for SupportRejection {
 // NewsletterRejection, answered for the routes in `newsletter.rs`.
 impl Refusal for NewsletterRejection {
     fn problem(self) -> Problem {
-        let invalid = |field: &str, message: String| {
-            Problem::rule("validation_failed", "The request is not valid.")
-                .with_errors(vec![FieldError::new(field, message)])
-        };
+        let invalid = |field: &str, message: String| invalid_field("The request is not valid.", field, message);
         match self {
             NewsletterRejection::InvalidEmail => invalid("email", "must be an email address".to_owned()),
             NewsletterRejection::InvalidCampaign(field, message) => invalid(field, message),
