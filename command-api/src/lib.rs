@@ -13,9 +13,8 @@ const _: () = assert!(domain::LONGEST_TEXT_CHARS == api_contract::text::MAX_TEXT
 mod http;
 pub mod payments;
 pub mod side_writes;
-pub mod stream_cache;
-pub mod stream_locks;
 
+pub use http::StepError;
 pub use http::{
     CardPayments, Cause, Checkout, CommandApiState, DEFAULT_FRONTEND_URL, DEFAULT_SIGN_UPS_PER_HOUR, Enrolment,
     Learning, Limits, Newsletter, Recipient, WalletPayment, create_first_admin, router, routes,

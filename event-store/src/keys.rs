@@ -163,6 +163,14 @@ impl std::fmt::Debug for UserKey {
 }
 
 impl UserKey {
+    /// A new random key for `user_id`, with its raw bytes (to be kept sealed with the data key).
+    pub(crate) fn random(user_id: Uuid) -> (UserKey, [u8; 32]) {
+        let mut raw = [0_u8; 32];
+        rand::rng().fill_bytes(&mut raw);
+        let key = UserKey::from_bytes(user_id, &raw).unwrap_or_else(|| unreachable!("32 bytes make a key"));
+        (key, raw)
+    }
+
     fn from_bytes(user_id: Uuid, bytes: &[u8]) -> Option<UserKey> {
         (bytes.len() == 32).then(|| UserKey { user_id, cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(bytes)) })
     }
@@ -224,9 +232,7 @@ impl KeyRing {
 
     /// A new key for `user_id`, and the side write that keeps it (with the append that first uses it).
     pub fn new_key(&self, user_id: Uuid) -> (UserKey, SideWrite) {
-        let mut raw = [0_u8; 32];
-        rand::rng().fill_bytes(&mut raw);
-        let key = UserKey::from_bytes(user_id, &raw).unwrap_or_else(|| unreachable!("32 bytes make a key"));
+        let (key, raw) = UserKey::random(user_id);
         let keep = SideWrite::new(
             "INSERT INTO user_keys (user_id, sealed_key) VALUES ($1, $2)",
             vec![SqlValue::Uuid(user_id), SqlValue::Bytes(seal_bytes(&self.data_key.sealing, &raw, user_id))],

@@ -15,6 +15,7 @@ mod fast_path;
 pub mod feed;
 pub mod history;
 pub mod keys;
+pub mod memory;
 mod plan;
 mod statements;
 pub mod writer;
@@ -24,6 +25,7 @@ pub use append::{
     SqlValue, StoredAnswer,
 };
 pub use feed::{FeedSubscription, ReadError};
+pub use memory::MemoryEventStore;
 pub use writer::PgEventStore;
 
 /// Every event of one stream, in version order, for readers without a [`PgEventStore`] of their own.

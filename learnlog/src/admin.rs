@@ -5,7 +5,6 @@ use std::sync::Arc;
 use command_api::CommandApiState;
 use command_api::domain::account::SignUp;
 use database::Database;
-use event_store::PgEventStore;
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -39,11 +38,12 @@ pub async fn create_admin(config: &Config, admin: NewAdmin) -> Result<Uuid, Erro
     let (cluster, url) = embedded::store_url(config).await?;
     let result = async {
         crate::app::migrate(&url, config.read_database_url.as_ref(), config.kafka.as_ref()).await?;
-        let store = PgEventStore::start(Database::connect(url.expose(), 2)?);
+        let store = Database::connect(url.expose(), 2)?;
         let keys =
             api_contract::TokenKeys::new(&crate::secret::token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?;
-        let data_key = crate::secret::data_key(config.data_key.as_ref(), &config.data_dir)?;
-        let state = CommandApiState::new(store, Arc::new(keys), Arc::new(data_key));
+        let data_key = Arc::new(crate::secret::data_key(config.data_key.as_ref(), &config.data_dir)?);
+        let write = crate::app::write_side(&store, &data_key);
+        let state = CommandApiState::new(write, Arc::new(keys), data_key);
         // The same pipeline as every command: the decider decides, the credentials are a side write.
         command_api::create_first_admin(&state, sign_up).await.map_err(|problem| {
             let fields: Vec<String> = problem.errors.iter().map(|e| format!("{} {}", e.field, e.message)).collect();

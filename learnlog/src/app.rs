@@ -11,7 +11,6 @@ use axum::Router;
 use command_api::CommandApiState;
 use database::Database;
 use database::SecretUrl;
-use event_store::PgEventStore;
 use event_store::keys::{DataKey, KeyRing};
 use mailer::{Delivery, Mailer};
 use projector::{PROJECTIONS_CHANNEL, PartitionMarks, Projector, READ_MODELS};
@@ -21,6 +20,7 @@ use sagas::Sagas;
 use subscriptions::{Assignment, FeedSource, KafkaSource, KafkaSourceSettings};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use write_side::{PgStore, WriteSide};
 
 use crate::config::{Config, KafkaConfig};
 use crate::error::Error;
@@ -61,6 +61,8 @@ impl Role {
 #[derive(Debug, Clone)]
 pub struct HttpServices {
     pub store: Database,
+    /// The process's one write side, shared with its sagas; needed when the command API is served.
+    pub write: Option<WriteSide<PgStore>>,
     pub read: Database,
     pub keys: Arc<TokenKeys>,
     pub data_key: Arc<DataKey>,
@@ -105,8 +107,8 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
         crate::sessions::follow(services.store.clone(), services.keys.sessions());
     }
     if roles.contains(&Role::CommandApi) {
-        let store = PgEventStore::start(services.store.clone());
-        let mut state = CommandApiState::new(store, Arc::clone(&services.keys), Arc::clone(&services.data_key));
+        let write = services.write.clone().unwrap_or_else(|| write_side(&services.store, &services.data_key));
+        let mut state = CommandApiState::new(write, Arc::clone(&services.keys), Arc::clone(&services.data_key));
         state.frontend_url.clone_from(&services.frontend_url);
         state.card_payments.clone_from(&services.card_payments);
         state.limits = state.limits.with_sign_ups_per_hour(services.sign_ups_per_hour);
@@ -162,17 +164,24 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
     api_contract::finish(routes, &services.edge, readiness, samplers)
 }
 
-/// The sagas over `store`, sending their commands through a pipeline of their own (with its own writer).
+/// The write side of a process over `store`: one writer, one state cache, one set of stream turns, for the
+/// command API and the sagas alike.
+pub fn write_side(store: &Database, data_key: &Arc<DataKey>) -> WriteSide<PgStore> {
+    WriteSide::new(PgStore::start(store.clone(), Arc::clone(data_key)))
+}
+
+/// The sagas over `write`'s store, sending their commands through the process's write side.
 pub fn sagas(
-    store: &Database,
+    write: WriteSide<PgStore>,
     read: &Database,
     keys: Arc<TokenKeys>,
     data_key: Arc<DataKey>,
     card_payments: Option<command_api::CardPayments>,
 ) -> Sagas {
-    let mut state = CommandApiState::new(PgEventStore::start(store.clone()), keys, data_key);
+    let store = write.store().database().clone();
+    let mut state = CommandApiState::new(write, keys, data_key);
     state.card_payments = card_payments;
-    Sagas::new(store.clone(), read.clone(), command_api::Checkout::new(state))
+    Sagas::new(store, read.clone(), command_api::Checkout::new(state))
 }
 
 /// A bound, ready-to-run Learnlog process.
@@ -268,6 +277,11 @@ impl App {
             .filter_map(|(name, source)| source.as_ref().map(|source| (name, source.assignment())))
             .collect();
         let readiness = || readiness(store.clone(), read.clone(), consumers.clone());
+        // One write side per process: the command API and the sagas share its writer and its state cache.
+        let write = match roles.contains(&Role::CommandApi) || roles.contains(&Role::Sagas) {
+            true => Some(write_side(&store, &load_data_key()?)),
+            false => None,
+        };
         let routes = match serves_http {
             true => {
                 let data_key = load_data_key()?;
@@ -281,6 +295,7 @@ impl App {
                 }
                 let services = HttpServices {
                     store: store.clone(),
+                    write: write.clone(),
                     read: read.clone(),
                     keys: Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?),
                     data_key,
@@ -321,8 +336,8 @@ impl App {
         } else {
             None
         };
-        let sagas = match roles.contains(&Role::Sagas) {
-            true => {
+        let sagas = match write.filter(|_| roles.contains(&Role::Sagas)) {
+            Some(write) => {
                 let keys = Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?);
                 let payments = card_payments(
                     &api_base,
@@ -330,10 +345,10 @@ impl App {
                     &config.frontend_url,
                     config.payments.checkout_ttl,
                 );
-                let sagas = sagas(&store, &read, keys, load_data_key()?, Some(payments));
+                let sagas = sagas(write, &read, keys, load_data_key()?, Some(payments));
                 Some(sagas.linking_to(&config.frontend_url).sweeping_paid_orders(config.paid_order_sweep))
             }
-            false => None,
+            None => None,
         };
         let header_read_timeout = api_contract::Timeouts::default().header_read;
         Ok(App {

@@ -27,13 +27,11 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
-use api_contract::Problem;
-use command_api::{Cause, Checkout};
+use command_api::{Cause, Checkout, StepError};
 use database::Database;
 use events::{Event, RecordedEvent};
 use futures_util::StreamExt;
 pub use handled::{SUBSCRIBER, SagaCheckpoints};
-use http_status::is_transient;
 use subscriptions::dead_letters::DeadLetters;
 use subscriptions::{Backoff, EventSource, FeedSource, SourcedEvent, by_stream, next_batch_patiently, patiently};
 
@@ -76,18 +74,18 @@ impl From<lookups::LookupError> for Failure {
     }
 }
 
-impl From<Problem> for Failure {
-    fn from(problem: Problem) -> Self {
-        let cause = problem.cause.as_deref().map(|cause| format!(" ({cause})")).unwrap_or_default();
-        let text = format!("{} {}: {}{cause}", problem.status.as_u16(), problem.code, problem.detail);
-        if is_transient(problem.status) { Failure::Transient(text) } else { Failure::Permanent(text) }
-    }
-}
-
-mod http_status {
-    /// A lost race (409) or an unavailable dependency (503) is retried; anything else will fail again.
-    pub(crate) fn is_transient(status: http::StatusCode) -> bool {
-        matches!(status.as_u16(), 409 | 503)
+impl From<StepError> for Failure {
+    /// A command that may go through later (a race lost every time, the store down) is retried; one the
+    /// rules refuse, or that cannot be decided, fails again: its stream is parked.
+    fn from(error: StepError) -> Self {
+        let transient = error.is_transient();
+        let text = error
+            .map_refusal(|problem| {
+                let cause = problem.cause.as_deref().map(|cause| format!(" ({cause})")).unwrap_or_default();
+                format!("{} {}: {}{cause}", problem.status.as_u16(), problem.code, problem.detail)
+            })
+            .to_string();
+        if transient { Failure::Transient(text) } else { Failure::Permanent(text) }
     }
 }
 

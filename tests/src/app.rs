@@ -51,6 +51,8 @@ pub struct TestApp {
     /// The payment sandbox this app's card orders are paid in (its checkout pages are served here).
     pub sandbox_url: String,
     card_payments: command_api::CardPayments,
+    /// The write side of this "process": its command API and its sagas share it, as in `learnlog serve`.
+    write: write_side::WriteSide<write_side::PgStore>,
     server: Running,
     sandbox: Running,
     projector: Running,
@@ -143,8 +145,10 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds port 0");
         let address = listener.local_addr().expect("bound address");
         let (sandbox, card_payments) = payment_sandbox(address).await;
+        let write = learnlog::app::write_side(&store, &data_key);
         let services = learnlog::app::HttpServices {
             card_payments: Some(card_payments.clone()),
+            write: Some(write.clone()),
             store: store.clone(),
             read: read.clone(),
             keys: Arc::clone(&keys),
@@ -187,6 +191,7 @@ impl TestApp {
             sandbox_url: sandbox.public_url(),
             sandbox: Some(run_sandbox(sandbox)),
             card_payments,
+            write,
             projector: None,
             relay: std::sync::Mutex::new(None),
         };
@@ -357,7 +362,8 @@ impl TestApp {
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let data_key = Arc::new(event_store::keys::DataKey::from_secret(DATA_KEY.as_bytes()));
         let payments = Some(self.card_payments.clone());
-        let sagas = learnlog::app::sagas(&self.store, &self.read, Arc::clone(&self.keys), data_key, payments);
+        let write = self.write.clone();
+        let sagas = learnlog::app::sagas(write, &self.read, Arc::clone(&self.keys), data_key, payments);
         let stopping = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };

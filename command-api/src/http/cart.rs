@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, CommandRun, Decision, execute_loading, load_aggregate};
+use super::execute::{Accepted, CommandRun, Decision, Trust, execute_loading, load_aggregate};
 use super::headers::CommandHeaders;
 use crate::domain::cart::{CourseList, ListCommand, ListKind, ListRejection, MAX_COURSES, Offer, decide};
 use crate::domain::course::Course;
@@ -67,7 +67,7 @@ async fn add(
     };
     // The course and the trainee's enrolment, as the write side knows them now; the guards keep them so
     // until the append.
-    let offer = || async {
+    let offer = |_: Trust| async {
         let course = load_aggregate::<Course>(&state, &course_stream(course_id)).await?;
         let enrollment = load_aggregate::<Enrollment>(&state, &enrollment_stream(trainee_id, course_id)).await?;
         Ok::<_, Problem>((course, enrollment))
@@ -107,7 +107,7 @@ async fn remove(
         data: serde_json::json!({ "id": course_id }),
     };
     let actor = actor.actor();
-    let nothing = || std::future::ready(Ok::<(), Problem>(()));
+    let nothing = |_: Trust| std::future::ready(Ok::<(), Problem>(()));
     execute_loading(&state, run, nothing, |list: &CourseList, (): &()| {
         decide(kind, list, trainee_id, Some(&actor), ListCommand::Remove { course_id })
             .map_err(|rejection| problem(kind, rejection))

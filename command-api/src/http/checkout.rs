@@ -14,11 +14,10 @@ use events::stream::{
 };
 use http::StatusCode;
 use uuid::Uuid;
+use write_side::Folded;
 
 use super::CommandApiState;
-use super::execute::{
-    Accepted, Caller, CommandRun, Decision, execute, execute_loading, execute_with_outcome, load_aggregate,
-};
+use super::execute::{Accepted, Caller, CommandRun, Decision, StepError, Trust, step};
 use super::headers::CommandHeaders;
 use crate::domain::cart::{self, CourseList, ListCommand, ListKind};
 use crate::domain::course::Course;
@@ -27,6 +26,7 @@ use crate::domain::order::{self, Order, OrderCommand, OrderRejection, WALLET_TOO
 use crate::domain::support::{self, AccessRequest};
 use crate::domain::wallet::{self, DebitOutcome, Wallet, WalletCommand};
 use api_contract::Problem;
+use write_side::CommandError;
 
 /// The event that causes a saga's command: the command's Idempotency-Key and causation id come from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +80,7 @@ pub(crate) async fn settle_wallet_order(
     caller: Caller,
     headers: &CommandHeaders,
     order: &Order,
-) -> Result<(WalletPayment, Accepted), Problem> {
+) -> Result<(WalletPayment, Accepted), StepError> {
     let operation_id = format!("order-{}", order.id);
     let debit = WalletCommand::Debit {
         operation_id: operation_id.clone(),
@@ -88,9 +88,8 @@ pub(crate) async fn settle_wallet_order(
         amount_cents: order.total_cents,
     };
     let plain = CommandHeaders { idempotency_key: None, ..headers.clone() };
-    let nothing = || std::future::ready(Ok::<(), Problem>(()));
     let wallet_run = run(wallet_stream(order.trainee_id), caller, plain.clone(), order.trainee_id);
-    let (_, outcome) = execute_with_outcome(state, wallet_run, nothing, |wallet: &Wallet, (): &()| {
+    let (_, outcome) = step(state, &wallet_run, nothing, |wallet: &Wallet, (): &()| {
         wallet::decide(wallet, order.trainee_id, debit.clone())
     })
     .await?;
@@ -104,8 +103,29 @@ pub(crate) async fn settle_wallet_order(
         WalletPayment::Refused { .. } => OrderCommand::FailPayment { reason: WALLET_TOO_LOW.to_owned() },
     };
     let order_run = run(order_stream(order.id), caller, plain, order.id);
-    let accepted = execute(state, order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
+    let accepted =
+        on_aggregate(state, &order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
     Ok((payment, accepted))
+}
+
+/// No facts besides the aggregate.
+fn nothing(_: Trust) -> std::future::Ready<Result<(), StepError>> {
+    std::future::ready(Ok(()))
+}
+
+/// A saga's command whose decision needs only its aggregate.
+pub(crate) async fn on_aggregate<A, R, D>(
+    state: &CommandApiState,
+    run: &CommandRun,
+    decide: impl Fn(&A) -> Result<D, R>,
+) -> Result<Accepted, StepError>
+where
+    A: crate::domain::Aggregate,
+    R: Refusal,
+    D: Into<Decision>,
+{
+    let (accepted, _) = step(state, run, nothing, |aggregate: &A, (): &()| decide(aggregate)).await?;
+    Ok(accepted)
 }
 
 /// The checkout saga's handle on the command pipeline.
@@ -136,27 +156,27 @@ impl Checkout {
     }
 
     /// The order as the write side knows it now.
-    pub async fn order(&self, order_id: Uuid) -> Result<Order, Problem> {
-        Ok(load_aggregate::<Order>(&self.state, &order_stream(order_id)).await?.state)
+    pub async fn order(&self, order_id: Uuid) -> Result<Order, StepError> {
+        Ok(self.state.write.load::<Order>(&order_stream(order_id)).await?.state)
     }
 
     /// Settles a wallet order that is still placed (its request stopped before it could).
-    pub async fn pay_from_wallet(&self, cause: &Cause, order: &Order) -> Result<WalletPayment, Problem> {
+    pub async fn pay_from_wallet(&self, cause: &Cause, order: &Order) -> Result<WalletPayment, StepError> {
         let (payment, _) = settle_wallet_order(&self.state, Self::SAGA, &cause.headers("pay"), order).await?;
         Ok(payment)
     }
 
     /// Opens the checkout session of a card order that has none (its request stopped before it could).
-    pub async fn open_card_checkout(&self, cause: &Cause, order: &Order) -> Result<(), Problem> {
+    pub async fn open_card_checkout(&self, cause: &Cause, order: &Order) -> Result<(), StepError> {
         super::payments::open_checkout(&self.state, Self::SAGA, &cause.headers("checkout"), order).await?;
         Ok(())
     }
 
     /// Enrols the order's trainee in one bought course. An enrolment from another source, or a course deleted
     /// since, cannot be fulfilled: the caller refunds the line.
-    pub async fn enroll(&self, cause: &Cause, order: &Order, course_id: Uuid) -> Result<Enrolment, Problem> {
+    pub async fn enroll(&self, cause: &Cause, order: &Order, course_id: Uuid) -> Result<Enrolment, StepError> {
         let Some(line) = order.lines.iter().find(|line| line.course_id == course_id) else {
-            return Err(OrderRejection::LineNotFound(course_id).problem());
+            return Err(CommandError::Refused(OrderRejection::LineNotFound(course_id).problem()));
         };
         let source = EnrollmentSource::Purchase { order_id: order.id, price_cents: line.price_cents };
         let trainee_id = order.trainee_id;
@@ -167,17 +187,18 @@ impl Checkout {
             course_id,
         );
         let state = &self.state;
-        let course = || async { load_aggregate::<Course>(state, &course_stream(course_id)).await };
-        let (_, enrolment) = execute_with_outcome(state, course_run, course, |enrollment: &Enrollment, course| {
+        let stream = course_stream(course_id);
+        let course = |_: Trust| state.write.load::<Course>(&stream);
+        let (_, enrolment) = step(state, &course_run, course, |enrollment: &Enrollment, course: &Folded<Course>| {
             // A refusal (owned from another source, the course deleted) is an outcome here, not an error:
             // the line is then refunded.
             let Ok(events) = enrollment::enroll(enrollment, &course.state, trainee_id, source.clone()) else {
-                return Ok::<_, Problem>((Decision::default(), Enrolment::NotFulfillable));
+                return Ok::<_, Problem>(Decision::with_outcome(Vec::new(), Enrolment::NotFulfillable));
             };
             // D4: a deletion of the course appended since this was decided makes the append decide again.
             let guards =
                 vec![event_store::Guard::StreamAt { stream_id: course_stream(course_id), version: course.version }];
-            Ok((Decision { events, guards, ..Decision::default() }, Enrolment::Enrolled))
+            Ok(Decision { guards, ..Decision::with_outcome(events, Enrolment::Enrolled) })
         })
         .await?;
         // No outcome: the append met this step's stored answer, which only an enrolment leaves.
@@ -186,12 +207,12 @@ impl Checkout {
 
     /// Settles every line of a paid order (credits the instructor of each enrolled line, R1; refunds in full
     /// each line that could not be fulfilled) and marks the order fulfilled, in one append.
-    pub async fn settle(&self, cause: &Cause, order: &Order, lines: &[(Uuid, Enrolment)]) -> Result<(), Problem> {
+    pub async fn settle(&self, cause: &Cause, order: &Order, lines: &[(Uuid, Enrolment)]) -> Result<(), StepError> {
         let lines: Vec<(Uuid, bool)> =
             lines.iter().map(|(course_id, enrolment)| (*course_id, *enrolment == Enrolment::Enrolled)).collect();
         let command = OrderCommand::SettleAndFulfil { lines };
         let order_run = run(order_stream(order.id), Self::SAGA, cause.headers("settle"), order.id);
-        execute(&self.state, order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
+        on_aggregate(&self.state, &order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
         Ok(())
     }
 
@@ -202,10 +223,10 @@ impl Checkout {
         order_id: Uuid,
         course_id: Uuid,
         refund_id: Uuid,
-    ) -> Result<(), Problem> {
+    ) -> Result<(), StepError> {
         let command = OrderCommand::ReverseEarning { course_id, refund_id };
         let order_run = run(order_stream(order_id), Self::SAGA, cause.headers("reverse"), order_id);
-        execute(&self.state, order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
+        on_aggregate(&self.state, &order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
         Ok(())
     }
 
@@ -217,10 +238,10 @@ impl Checkout {
         operation_id: String,
         amount_cents: i64,
         reason: CreditReason,
-    ) -> Result<(), Problem> {
+    ) -> Result<(), StepError> {
         let wallet_run = run(wallet_stream(trainee_id), Self::SAGA, cause.headers("credit"), trainee_id);
         let credit = WalletCommand::Credit { operation_id, amount_cents, reason, note: None };
-        execute(&self.state, wallet_run, |wallet: &Wallet| {
+        on_aggregate(&self.state, &wallet_run, |wallet: &Wallet| {
             wallet::decide(wallet, trainee_id, credit.clone()).map(|(events, _)| events)
         })
         .await?;
@@ -235,26 +256,33 @@ impl Checkout {
         trainee_id: Uuid,
         course_id: Uuid,
         request_id: Uuid,
-    ) -> Result<(), Problem> {
+    ) -> Result<(), StepError> {
         let source = EnrollmentSource::CorporateGrant { request_id };
         let grant_run = run(enrollment_stream(trainee_id, course_id), Self::SAGA, cause.headers("grant"), course_id);
         let state = &self.state;
-        let course = || async { load_aggregate::<Course>(state, &course_stream(course_id)).await };
-        execute_loading(state, grant_run, course, |enrollment: &Enrollment, course| {
+        let stream = course_stream(course_id);
+        let course = |_: Trust| state.write.load::<Course>(&stream);
+        step(state, &grant_run, course, |enrollment: &Enrollment, course: &Folded<Course>| {
             let events = enrollment::enroll(enrollment, &course.state, trainee_id, source.clone()).unwrap_or_default();
             let guards =
                 vec![event_store::Guard::StreamAt { stream_id: course_stream(course_id), version: course.version }];
             Ok::<_, Problem>(Decision { events, guards, ..Decision::default() })
         })
-        .await?;
+        .await
+        .map(|(_, _): (Accepted, Option<()>)| ())?;
         Ok(())
     }
 
     /// Saga 5: rejects a corporate access request for a course that was deleted, if it is still open.
-    pub async fn close_access_request(&self, cause: &Cause, trainee_id: Uuid, course_id: Uuid) -> Result<(), Problem> {
+    pub async fn close_access_request(
+        &self,
+        cause: &Cause,
+        trainee_id: Uuid,
+        course_id: Uuid,
+    ) -> Result<(), StepError> {
         let headers = cause.headers(&format!("close-access/{trainee_id}"));
         let close_run = run(access_stream(trainee_id, course_id), Self::SAGA, headers, course_id);
-        execute(&self.state, close_run, |request: &AccessRequest| {
+        on_aggregate(&self.state, &close_run, |request: &AccessRequest| {
             Ok::<_, Problem>(support::close_access_request(request, (trainee_id, course_id)))
         })
         .await?;
@@ -268,7 +296,7 @@ impl Checkout {
         kind: ListKind,
         trainee_id: Uuid,
         course_id: Uuid,
-    ) -> Result<(), Problem> {
+    ) -> Result<(), StepError> {
         let stream = match kind {
             ListKind::Cart => cart_stream(trainee_id),
             ListKind::Wishlist => wishlist_stream(trainee_id),
@@ -276,7 +304,7 @@ impl Checkout {
         // One causing event (a course retired) may withdraw the course from many lists: the key names the list.
         let step = format!("withdraw/{stream}/{course_id}");
         let list_run = run(stream, Self::SAGA, cause.headers(&step), course_id);
-        execute(&self.state, list_run, |list: &CourseList| {
+        on_aggregate(&self.state, &list_run, |list: &CourseList| {
             cart::decide(kind, list, trainee_id, None, ListCommand::Withdraw { course_id })
                 .map_err(|_| Problem::internal().because("a withdrawal is never refused"))
         })
@@ -285,12 +313,12 @@ impl Checkout {
     }
 
     /// Empties a trainee's cart and wishlist (their account is deleted or erased).
-    pub async fn clear_lists(&self, cause: &Cause, trainee_id: Uuid) -> Result<(), Problem> {
+    pub async fn clear_lists(&self, cause: &Cause, trainee_id: Uuid) -> Result<(), StepError> {
         for (kind, stream) in
             [(ListKind::Cart, cart_stream(trainee_id)), (ListKind::Wishlist, wishlist_stream(trainee_id))]
         {
             let list_run = run(stream.clone(), Self::SAGA, cause.headers(&format!("clear/{stream}")), trainee_id);
-            execute(&self.state, list_run, |list: &CourseList| {
+            on_aggregate(&self.state, &list_run, |list: &CourseList| {
                 cart::decide(kind, list, trainee_id, None, ListCommand::Clear)
                     .map_err(|_| Problem::internal().because("clearing a list is never refused"))
             })

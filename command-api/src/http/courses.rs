@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, CommandRun, Decision, execute, execute_loading};
+use super::execute::{Accepted, CommandRun, Decision, Trust, execute, execute_loading};
 use super::headers::CommandHeaders;
 use crate::domain::course::{Course, CourseCommand, CourseDraft, CoursePatch, CourseRejection, decide};
 
@@ -224,9 +224,11 @@ pub(crate) async fn delete(
         data: request.data,
     };
     let actor = actor.actor();
-    let enrolments = || async {
+    let enrolments = |_: Trust| async {
         state
-            .store
+            .write
+            .store()
+            .events()
             .any_stream(ENROLLMENT_PREFIX, &suffix)
             .await
             .map_err(|error| Problem::unavailable().because(format!("looking for enrolments failed: {error}")))

@@ -57,3 +57,15 @@ impl<S: Send + Sync> FromRequestParts<S> for CommandHeaders {
         Ok(CommandHeaders { idempotency_key, if_match, correlation_id, causation_id: None })
     }
 }
+
+impl CommandHeaders {
+    /// What the write side keeps of these headers.
+    pub(crate) fn context(&self) -> write_side::Context {
+        write_side::Context {
+            idempotency_key: self.idempotency_key.clone(),
+            if_match: self.if_match,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+        }
+    }
+}

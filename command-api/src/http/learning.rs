@@ -19,12 +19,15 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, CommandRun, Decision, Guarded, execute, execute_loading, load_aggregate, load_guarded};
+use super::checkout::on_aggregate;
+use super::execute::{
+    Accepted, CommandRun, Decision, Guarded, StepError, Trust, execute, execute_loading, load_guarded, problem, step,
+};
 use super::headers::CommandHeaders;
 use crate::domain::course::Course;
 use crate::domain::enrollment::{self, Enrollment, Learner, LearningRejection, MAX_EXAM_ATTEMPTS};
 use crate::domain::notebook::{self, Notebook, NotesRejection};
-use crate::stream_cache::Folded;
+use write_side::Folded;
 
 fn run(actor: Authenticated, course_id: Uuid, headers: CommandHeaders, digest: String) -> CommandRun {
     CommandRun {
@@ -49,17 +52,18 @@ async fn on_course<R>(
     run: CommandRun,
     course_id: Uuid,
     decide: impl Fn(&Enrollment, &Course) -> Result<(Vec<Event>, Option<Value>), R>,
-) -> Result<Accepted, Problem>
+) -> Result<Accepted, StepError>
 where
     R: Refusal,
 {
     let stream = course_stream(course_id);
-    let course = || load_guarded::<Course>(state, &stream);
-    execute_loading(state, run, course, |enrollment: &Enrollment, course: &Guarded<Course>| {
+    let course = |trust| load_guarded::<Course>(state, &stream, trust);
+    let (accepted, _) = step(state, &run, course, |enrollment: &Enrollment, course: &Guarded<Course>| {
         let (events, answer) = decide(enrollment, &course.folded.state)?;
         Ok::<_, R>(Decision { events, guards: vec![course.guard.clone()], answer, ..Decision::default() })
     })
-    .await
+    .await?;
+    Ok(accepted)
 }
 
 /// `POST /api/v1/enrollments/{course_id}/lessons/{lesson_id}/view`
@@ -77,6 +81,7 @@ pub(crate) async fn view_lesson(
         enrollment::view_lesson(enrollment, &course.content, learner, lesson_id).map(|events| (events, None))
     })
     .await
+    .map_err(problem)
 }
 
 /// `POST /api/v1/enrollments/{course_id}/open`
@@ -146,6 +151,7 @@ pub(crate) async fn answer_exercise(
         Ok::<_, LearningRejection>((events, answer))
     })
     .await
+    .map_err(problem)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -207,6 +213,7 @@ pub(crate) async fn submit_exam(
         Ok::<_, LearningRejection>((events, answer))
     })
     .await
+    .map_err(problem)
 }
 
 /// `POST /api/v1/enrollments/{course_id}/exam/reveal`: answers `{questions: [{question_id, answer_index}]}`.
@@ -230,6 +237,7 @@ pub(crate) async fn reveal_exam(
         Ok::<_, LearningRejection>((events, Some(json!({ "questions": questions }))))
     })
     .await
+    .map_err(problem)
 }
 
 /// `POST /api/v1/enrollments/{course_id}/certificate/email`: the certificate again, at most every
@@ -276,7 +284,7 @@ pub(crate) async fn replace_notes(
         data: json!({ "id": course_id }),
     };
     let stream = enrollment_stream(trainee_id, course_id);
-    let enrollment = || load_aggregate::<Enrollment>(&state, &stream);
+    let enrollment = |_: Trust| state.write.load::<Enrollment>(&stream);
     execute_loading(&state, run, enrollment, |_: &Notebook, enrollment: &Folded<Enrollment>| {
         let events = notebook::replace_notes(&enrollment.state, trainee_id, course_id, &text)?;
         let guards = vec![Guard::StreamAt { stream_id: stream.clone(), version: enrollment.version }];
@@ -313,7 +321,7 @@ impl Learning {
         cause: &super::Cause,
         trainee_id: Uuid,
         course_id: Uuid,
-    ) -> Result<(), Problem> {
+    ) -> Result<(), StepError> {
         let run = self.run(cause, "progress", trainee_id, course_id);
         on_course(&self.state, run, course_id, |enrollment, course| {
             let learner = learner(trainee_id, course_id);
@@ -330,9 +338,9 @@ impl Learning {
         trainee_id: Uuid,
         course_id: Uuid,
         refund_id: Uuid,
-    ) -> Result<(), Problem> {
+    ) -> Result<(), StepError> {
         let run = self.run(cause, "complete-refund", trainee_id, course_id);
-        execute(&self.state, run, |enrollment: &Enrollment| {
+        on_aggregate(&self.state, &run, |enrollment: &Enrollment| {
             enrollment::complete_refund(enrollment, (trainee_id, course_id), refund_id)
         })
         .await?;
@@ -345,9 +353,9 @@ impl Learning {
         cause: &super::Cause,
         trainee_id: Uuid,
         course_id: Uuid,
-    ) -> Result<(), Problem> {
+    ) -> Result<(), StepError> {
         let run = self.run(cause, "certificate-email", trainee_id, course_id);
-        execute(&self.state, run, |enrollment: &Enrollment| {
+        on_aggregate(&self.state, &run, |enrollment: &Enrollment| {
             enrollment::email_certificate(enrollment, trainee_id, course_id, true, OffsetDateTime::now_utc())
         })
         .await?;

@@ -28,19 +28,19 @@ use std::sync::Arc;
 use api_contract::{ApiRoutes, TokenKeys, Who};
 use axum::Router;
 use axum::extract::FromRef;
-use event_store::PgEventStore;
+use database::Database;
 use http::Method;
 
 pub use auth::create_first_admin;
 pub use checkout::{Cause, Checkout, Enrolment, WalletPayment};
-use event_store::keys::{DataKey, KeyRing};
+use event_store::keys::DataKey;
+pub use execute::StepError;
 pub use learning::Learning;
 pub use limits::{DEFAULT_SIGN_UPS_PER_HOUR, Limits};
 pub use newsletter::{Newsletter, Recipient};
 pub use payments::CardPayments;
 
-use crate::stream_cache::StreamCache;
-use crate::stream_locks::StreamLocks;
+use write_side::{PgStore, WriteSide};
 
 const POST: Method = Method::POST;
 const PUT: Method = Method::PUT;
@@ -53,7 +53,8 @@ pub const DEFAULT_FRONTEND_URL: &str = api_contract::edge::DEFAULT_FRONTEND_ORIG
 /// What every command handler needs.
 #[derive(Debug, Clone)]
 pub struct CommandApiState {
-    pub store: PgEventStore,
+    /// The process's one command pipeline, shared with its sagas.
+    pub write: WriteSide<PgStore>,
     pub keys: Arc<TokenKeys>,
     /// Failed passwords, recovery, subscriptions, mail and sign-ups, counted in PostgreSQL for every process.
     pub limits: Limits,
@@ -61,31 +62,27 @@ pub struct CommandApiState {
     pub frontend_url: String,
     /// HMACs of verification codes, sealed bank account numbers.
     pub data_key: Arc<DataKey>,
-    /// People's own keys: personal data in events is sealed with them.
-    pub keyring: KeyRing,
-    /// Aggregate states folded so far, so that a command reads only a stream's newer events.
-    pub streams: StreamCache,
-    /// One command at a time per stream in this process.
-    pub turns: StreamLocks,
     /// The payment provider, its webhook check and the return page; without it card orders are refused.
     pub card_payments: Option<CardPayments>,
 }
 
 impl CommandApiState {
-    pub fn new(store: PgEventStore, keys: Arc<TokenKeys>, data_key: Arc<DataKey>) -> Self {
-        let keyring = KeyRing::new(store.database().clone(), Arc::clone(&data_key));
-        let limits = Limits::new(store.database().clone(), Arc::clone(&data_key));
+    /// The command API over `write`, the write side this process builds once (see `WriteSide`).
+    pub fn new(write: WriteSide<PgStore>, keys: Arc<TokenKeys>, data_key: Arc<DataKey>) -> Self {
+        let limits = Limits::new(write.store().database().clone(), Arc::clone(&data_key));
         CommandApiState {
-            keyring,
-            store,
+            write,
             keys,
             limits,
             frontend_url: DEFAULT_FRONTEND_URL.to_owned(),
             data_key,
-            streams: StreamCache::default(),
-            turns: StreamLocks::default(),
             card_payments: None,
         }
+    }
+
+    /// The event store's database, where the write side's own rows (credentials, sessions) are kept.
+    pub fn database(&self) -> &Database {
+        self.write.store().database()
     }
 }
 

@@ -18,7 +18,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, Caller, CommandRun, execute};
+use super::execute::{Accepted, Caller, CommandRun, StepError, execute};
 use super::headers::CommandHeaders;
 use super::limits::Counted;
 use super::sessions::ClientIp;
@@ -224,7 +224,7 @@ impl Newsletter {
     }
 
     /// Queues `campaign_id` to `recipient`: one outbox email, with the unsubscribe link, and its event, once.
-    pub async fn queue(&self, cause: &super::Cause, campaign_id: Uuid, recipient: &Recipient) -> Result<(), Problem> {
+    pub async fn queue(&self, cause: &super::Cause, campaign_id: Uuid, recipient: &Recipient) -> Result<(), StepError> {
         let run = CommandRun {
             stream_id: campaign_stream(campaign_id),
             actor: Caller::Saga("newsletter"),
@@ -239,7 +239,7 @@ impl Newsletter {
             unsubscribe_token(&self.state, &recipient.label)
         );
         let email_id = Uuid::now_v7();
-        execute(&self.state, run, |campaign: &Campaign| {
+        super::checkout::on_aggregate(&self.state, &run, |campaign: &Campaign| {
             let events = newsletter::queue(campaign, recipient.subscription_id, email_id)?;
             let html = format!(
                 "{}<p style=\"font-size: small\"><a href=\"{link}\">Unsubscribe</a> from the Learnlog newsletter.</p>",

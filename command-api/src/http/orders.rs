@@ -20,7 +20,9 @@ use uuid::Uuid;
 
 use super::CommandApiState;
 use super::checkout::{WalletPayment, settle_wallet_order};
-use super::execute::{Accepted, CommandRun, Decision, complete_answer, execute, execute_loading, load_aggregate};
+use super::execute::{
+    Accepted, CommandRun, Decision, Trust, complete_answer, execute, execute_loading, load_aggregate, problem,
+};
 use super::headers::CommandHeaders;
 use super::payments::open_checkout;
 use super::rejections::Refusal;
@@ -31,7 +33,7 @@ use crate::domain::enrollment::{self, Enrollment, EnrollmentRejection};
 use crate::domain::fx::FxRate;
 use crate::domain::order::{self, Order, OrderCommand, OrderStatus};
 use crate::domain::wallet::{self, Wallet, WalletCommand};
-use crate::stream_cache::Folded;
+use write_side::Folded;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -86,7 +88,7 @@ pub(crate) async fn place(
         data: serde_json::json!({ "id": order_id }),
     };
     let today = time::OffsetDateTime::now_utc().date();
-    let facts = || cart_with_courses(&state, trainee_id);
+    let facts = |_: Trust| cart_with_courses(&state, trainee_id);
     let placer = actor.actor();
     let placed = execute_loading(&state, run, facts, |order: &Order, (cart, courses)| {
         let command = OrderCommand::Place {
@@ -116,7 +118,8 @@ pub(crate) async fn place(
         // Nothing to pay: paid as placed, no debit and no checkout.
         _ if order.status == OrderStatus::Paid => answer(placed, &order, "paid", None),
         PaymentMethod::Wallet => {
-            let (payment, accepted) = settle_wallet_order(&state, actor.into(), &headers, &order).await?;
+            let (payment, accepted) =
+                settle_wallet_order(&state, actor.into(), &headers, &order).await.map_err(problem)?;
             match payment {
                 WalletPayment::Paid => answer(accepted, &order, "paid", None),
                 WalletPayment::Refused { balance_cents } => {
@@ -135,7 +138,7 @@ pub(crate) async fn place(
             let (accepted, session_id, url) = match (&order.session_id, &order.checkout_url) {
                 // A retried request finds the session its first attempt opened.
                 (Some(session_id), Some(url)) => (placed, session_id.clone(), url.clone()),
-                _ => open_checkout(&state, actor.into(), &headers, &order).await?,
+                _ => open_checkout(&state, actor.into(), &headers, &order).await.map_err(problem)?,
             };
             // The checkout page the browser is sent to (API.md: `{session_id, url}`).
             let checkout = serde_json::json!({ "session_id": session_id, "url": url });
@@ -295,7 +298,7 @@ pub(crate) async fn grant(
     };
     let source = EnrollmentSource::AdminGrant { admin_id: actor.user_id };
     let stream = course_stream(course_id);
-    let course = || load_aggregate::<Course>(&state, &stream);
+    let course = |_: Trust| state.write.load::<Course>(&stream);
     execute_loading(&state, run, course, |enrollment: &Enrollment, course| {
         let events = enrollment::enroll(enrollment, &course.state, trainee_id, source.clone())?;
         let guards =

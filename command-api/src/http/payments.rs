@@ -16,10 +16,12 @@ use http::{HeaderMap, StatusCode};
 use time::OffsetDateTime;
 
 use super::CommandApiState;
-use super::execute::{Accepted, Caller, CommandRun, execute};
+use super::checkout::on_aggregate;
+use super::execute::{Accepted, Caller, CommandRun, StepError, execute};
 use super::headers::CommandHeaders;
 use crate::domain::order::{self, Order, OrderCommand};
 use crate::payments::{CheckoutLine, CheckoutRequest, PaymentError, PaymentProvider, WebhookEvent, WebhookVerifier};
+use write_side::CommandError;
 
 /// What the command API needs for card payments.
 #[derive(Debug, Clone)]
@@ -58,11 +60,11 @@ pub(crate) async fn open_checkout(
     caller: Caller,
     headers: &CommandHeaders,
     order: &Order,
-) -> Result<(Accepted, String, String), Problem> {
+) -> Result<(Accepted, String, String), StepError> {
     let payments = state
         .card_payments
         .as_ref()
-        .ok_or_else(|| Problem::unavailable().because("card payments are not configured"))?;
+        .ok_or_else(|| CommandError::Unavailable("card payments are not configured".to_owned()))?;
     let return_to = format!("{}/{}", payments.return_url.trim_end_matches('/'), order.id);
     let request = CheckoutRequest {
         order_id: order.id,
@@ -79,8 +81,10 @@ pub(crate) async fn open_checkout(
         note: order.conversion(),
     };
     let session = payments.provider.create_checkout_session(&request).await.map_err(|error| match error {
-        PaymentError::Unavailable(_) => Problem::unavailable().because(error),
-        PaymentError::Refused(_) | PaymentError::Malformed(_) => Problem::internal().because(error),
+        PaymentError::Unavailable(_) => CommandError::Unavailable(error.to_string()),
+        PaymentError::Refused(_) | PaymentError::Malformed(_) => {
+            CommandError::Refused(Problem::internal().because(error))
+        }
     })?;
     let command = OrderCommand::AttachCheckoutSession {
         session_id: session.id.clone(),
@@ -96,7 +100,7 @@ pub(crate) async fn open_checkout(
         status: StatusCode::OK,
         data: serde_json::json!({ "id": order.id }),
     };
-    let accepted = execute(state, run, |current: &Order| order::decide(current, None, command.clone())).await?;
+    let accepted = on_aggregate(state, &run, |current: &Order| order::decide(current, None, command.clone())).await?;
     Ok((accepted, session.id, session.url))
 }
 

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, Caller, CommandRun, Decision, execute, execute_loading};
+use super::execute::{Accepted, Caller, CommandRun, Decision, Trust, execute, execute_loading};
 use super::headers::CommandHeaders;
 use super::limits::Counted;
 use super::rejections::Refusal;
@@ -81,7 +81,7 @@ pub(crate) async fn request_reset(
 ) -> Result<Response, Problem> {
     let limits = &state.limits;
     limits.take(&[limits.client(Counted::RecoveryFromClient, ip), limits.mail_to(&command.body.email)]).await?;
-    let Some(found) = credentials::by_email(state.store.database(), &command.body.email).await? else {
+    let Some(found) = credentials::by_email(state.database(), &command.body.email).await? else {
         return Ok(accepted());
     };
     let user_id = found.user_id;
@@ -112,13 +112,13 @@ pub(crate) async fn confirm_reset(
     state.limits.take(&[state.limits.client(Counted::RecoveryFromClient, ip)]).await?;
     let ResetBody { token, new_password } = command.body;
     check_new_password(&new_password)?;
-    let database = state.store.database();
+    let database = state.database();
     let Some((user_id, _)) = credentials::reset_link(database, &token).await? else {
         return Err(AccountRejection::InvalidResetLink.problem());
     };
     let new_hash = credentials::hash_password(new_password).await?;
     let run = account_change(user_id, ip, headers, command.digest);
-    let load = || credentials::reset_link(database, &token);
+    let load = |_: Trust| credentials::reset_link(database, &token);
     let reset = execute_loading(&state, run, load, |account: &Account, link: &Option<(Uuid, ResetLink)>| {
         let link = link.filter(|(owner, _)| *owner == user_id).map(|(_, link)| link);
         let events = account::reset_password(*account, user_id, link, OffsetDateTime::now_utc())?;
@@ -143,7 +143,7 @@ pub(crate) async fn verify_email(
 ) -> Result<Accepted, Problem> {
     state.limits.take(&[state.limits.client(Counted::RecoveryFromClient, ip)]).await?;
     let VerifyBody { email, code } = command.body;
-    let database = state.store.database();
+    let database = state.database();
     let Some(found) = credentials::by_email(database, &email).await? else {
         return Err(AccountRejection::InvalidCode.problem());
     };
@@ -153,7 +153,7 @@ pub(crate) async fn verify_email(
     // a number of their own, and the sixth fails whatever its code.
     let attempt = credentials::count_attempt(database, user_id).await?;
     let run = account_change(user_id, ip, headers, command.digest);
-    let load = || credentials::pending_verification(database, user_id);
+    let load = |_: Trust| credentials::pending_verification(database, user_id);
     execute_loading(&state, run, load, |account: &Account, pending: &Option<PendingVerification>| {
         let now = OffsetDateTime::now_utc();
         let tried = (submitted.as_str(), attempt);
@@ -176,7 +176,7 @@ pub(crate) async fn resend_verification(
 ) -> Result<Response, Problem> {
     let limits = &state.limits;
     limits.take(&[limits.client(Counted::RecoveryFromClient, ip), limits.mail_to(&command.body.email)]).await?;
-    let database = state.store.database();
+    let database = state.database();
     let Some(found) = credentials::by_email(database, &command.body.email).await? else {
         return Ok(accepted());
     };
@@ -186,7 +186,7 @@ pub(crate) async fn resend_verification(
     let expires_at = credentials::expiry(credentials::CODE_TTL);
     let (subject, body) = credentials::verification_email(&code);
     let run = account_change(user_id, ip, headers, command.digest);
-    let load = || credentials::pending_verification(database, user_id);
+    let load = |_: Trust| credentials::pending_verification(database, user_id);
     quietly(
         execute_loading(&state, run, load, |account: &Account, pending: &Option<PendingVerification>| {
             let events = account::request_verification(*account, user_id, pending.as_ref(), expires_at)?;

@@ -13,7 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, CommandRun, Decision, execute, execute_loading, load_aggregate};
+use super::execute::{Accepted, CommandRun, Decision, Trust, execute, execute_loading, load_aggregate};
 use super::headers::CommandHeaders;
 use crate::credentials;
 use crate::domain::course::Course;
@@ -106,7 +106,7 @@ async fn decide(
     digest: String,
     decision: RefundDecision,
 ) -> Result<Accepted, Problem> {
-    let store = state.store.database();
+    let store = state.database();
     let (trainee_id, course_id) = credentials::refund_request(store, refund_id)
         .await?
         .ok_or_else(|| Problem::not_found("There is no such refund request."))?;
@@ -127,7 +127,7 @@ async fn decide(
     };
     // The course's title, for the email only.
     let course_stream = course_stream(course_id);
-    let title = || async {
+    let title = |_: Trust| async {
         match recipient {
             Some(_) => Ok(Some(load_aggregate::<Course>(state, &course_stream).await?.state.title)),
             None => Ok::<_, Problem>(None),

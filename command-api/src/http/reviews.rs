@@ -11,7 +11,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, CommandRun, Decision, Guarded, execute, execute_loading, load_guarded};
+use super::execute::{
+    Accepted, CommandRun, Decision, Guarded, StepError, Trust, execute, execute_loading, load_guarded,
+};
 use super::headers::CommandHeaders;
 use crate::domain::course::Course;
 use crate::domain::enrollment::Enrollment;
@@ -56,7 +58,7 @@ pub(crate) async fn review_course(
     let CourseReviewBody { rating, comment } = command.body;
     let run = run(course_review_stream(course_id, trainee_id), actor, headers, command.digest, course_id);
     let enrollment_stream = enrollment_stream(trainee_id, course_id);
-    let enrollment = || load_guarded::<Enrollment>(&state, &enrollment_stream);
+    let enrollment = |trust| load_guarded::<Enrollment>(&state, &enrollment_stream, trust);
     execute_loading(&state, run, enrollment, |current: &Review, enrollment: &Guarded<Enrollment>| {
         let events =
             review::review_course(current, &enrollment.folded.state, (course_id, trainee_id), rating, &comment)?;
@@ -89,13 +91,14 @@ pub(crate) async fn review_instructor(
     let trainee_id = actor.user_id;
     let InstructorReviewBody { rating, comment, course_id } = command.body;
     let run = run(instructor_review_stream(instructor_id, trainee_id), actor, headers, command.digest, instructor_id);
-    let (course_stream, enrollment_stream) = (course_stream(course_id), enrollment_stream(trainee_id, course_id));
-    let facts = || async {
-        let course = load_guarded::<Course>(&state, &course_stream).await?;
-        let enrollment = load_guarded::<Enrollment>(&state, &enrollment_stream).await?;
-        Ok::<_, Problem>((course, enrollment))
+    let streams = (course_stream(course_id), enrollment_stream(trainee_id, course_id));
+    let (state, course_stream, enrollment_stream) = (&state, &streams.0, &streams.1);
+    let facts = |trust: Trust| async move {
+        let course = load_guarded::<Course>(state, course_stream, trust).await?;
+        let enrollment = load_guarded::<Enrollment>(state, enrollment_stream, trust).await?;
+        Ok::<_, StepError>((course, enrollment))
     };
-    execute_loading(&state, run, facts, |current: &Review, (course, enrollment)| {
+    execute_loading(state, run, facts, |current: &Review, (course, enrollment)| {
         let learned = (&course.folded.state, &enrollment.folded.state);
         let events = review::review_instructor(current, learned, (instructor_id, trainee_id), rating, &comment)?;
         let guards = vec![course.guard.clone(), enrollment.guard.clone()];

@@ -144,7 +144,7 @@ pub(crate) async fn ending_sessions(
     ended: Result<Accepted, Problem>,
 ) -> Result<Accepted, Problem> {
     let accepted = ended?;
-    match credentials::session_generation(state.store.database(), user_id).await {
+    match credentials::session_generation(state.database(), user_id).await {
         Ok(generation) => state.keys.sessions().learn(user_id, generation),
         Err(error) => {
             tracing::warn!(%error, %user_id, "the new session generation was not read; it comes with the notification")
@@ -171,7 +171,7 @@ pub(crate) async fn login(
 ) -> Result<Response, Problem> {
     let limits = &state.limits;
     let client = limits.client(Counted::FailedPasswordFromClient, ip);
-    let Some(found) = credentials::by_login(state.store.database(), &command.body.login).await? else {
+    let Some(found) = credentials::by_login(state.database(), &command.body.login).await? else {
         // Counted as failed before the (decoy) hash is checked: parallel guesses cannot all pass.
         let keys = [client, limits.unknown_login(&command.body.login)];
         limits.take(&keys).await?;
@@ -230,7 +230,7 @@ pub(crate) async fn refresh(
     command: JsonCommand<RefreshBody>,
 ) -> Result<Response, Problem> {
     let digest = token_digest(command.body.refresh_token.trim());
-    let mut client = state.store.database().pool().get().await.map_err(unavailable)?;
+    let mut client = state.database().pool().get().await.map_err(unavailable)?;
     let transaction = client.transaction().await.map_err(unavailable)?;
     // Only one request can rotate a given token: the update is conditional on it being current.
     let rotated = transaction
@@ -292,7 +292,7 @@ pub(crate) async fn logout(
     command: JsonCommand<RefreshBody>,
 ) -> Result<Response, Problem> {
     let user_id = actor.user_id;
-    let family = credentials::active_family(state.store.database(), user_id, &command.body.refresh_token).await?;
+    let family = credentials::active_family(state.database(), user_id, &command.body.refresh_token).await?;
     if let Some(family) = family {
         let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
         execute(&state, run, |account: &Account| {
@@ -323,7 +323,7 @@ pub(crate) async fn change_password(
     let keys = [limits.client(Counted::FailedPasswordFromClient, ip), limits.account(actor.user_id)];
     limits.take(&keys).await?;
     let user_id = actor.user_id;
-    let proven = match credentials::by_id(state.store.database(), user_id).await? {
+    let proven = match credentials::by_id(state.database(), user_id).await? {
         Some(found) => match password_matches(body.current_password, found.password_hash).await {
             Ok(matched) => matched,
             Err(busy) => {

@@ -12,7 +12,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, CommandRun, Decision, Guarded, execute, execute_loading, load_guarded};
+use super::execute::{
+    Accepted, CommandRun, Decision, Guarded, StepError, Trust, execute, execute_loading, load_guarded,
+};
 use super::headers::CommandHeaders;
 use crate::credentials;
 use crate::domain::course::Course;
@@ -130,14 +132,15 @@ pub(crate) async fn request_access(
     let request_id = Uuid::now_v7();
     let stream = access_stream(trainee.user_id, course_id);
     let run = run(stream, actor, headers, command.digest, StatusCode::CREATED, request_id);
-    let (course_stream, enrollment_stream) = (course_stream(course_id), enrollment_stream(trainee.user_id, course_id));
-    let facts = || async {
-        let course = load_guarded::<Course>(&state, &course_stream).await?;
-        let enrollment = load_guarded::<Enrollment>(&state, &enrollment_stream).await?;
-        Ok::<_, Problem>((course, enrollment))
+    let streams = (course_stream(course_id), enrollment_stream(trainee.user_id, course_id));
+    let (state, course_stream, enrollment_stream) = (&state, &streams.0, &streams.1);
+    let facts = |trust: Trust| async move {
+        let course = load_guarded::<Course>(state, course_stream, trust).await?;
+        let enrollment = load_guarded::<Enrollment>(state, enrollment_stream, trust).await?;
+        Ok::<_, StepError>((course, enrollment))
     };
     execute_loading(
-        &state,
+        state,
         run,
         facts,
         |request: &AccessRequest, (course, enrollment): &(Guarded<Course>, Guarded<Enrollment>)| {
@@ -160,7 +163,7 @@ pub(crate) async fn change_access_status(
     command: JsonCommand<StatusBody>,
 ) -> Result<Accepted, Problem> {
     let status = command.body.status;
-    let (trainee_id, course_id) = credentials::access_request(state.store.database(), request_id)
+    let (trainee_id, course_id) = credentials::access_request(state.database(), request_id)
         .await?
         .ok_or_else(|| Problem::not_found("There is no such request."))?;
     let stream = access_stream(trainee_id, course_id);

@@ -318,7 +318,8 @@ async fn an_order_whose_request_stopped_before_paying_is_finished_by_the_sagas()
     assert!(appended.is_ok(), "{appended:?}");
 
     let data_key = std::sync::Arc::new(event_store::keys::DataKey::from_secret(tests::app::DATA_KEY.as_bytes()));
-    let sagas = learnlog::app::sagas(&app.store, &app.store, std::sync::Arc::clone(&app.keys), data_key, None)
+    let write = learnlog::app::write_side(&app.store, &data_key);
+    let sagas = learnlog::app::sagas(write, &app.store, std::sync::Arc::clone(&app.keys), data_key, None)
         .finishing_stalled_orders_after(Duration::from_secs(1));
     let running = tokio::spawn(sagas.run(std::future::pending()));
     let path = format!("/api/v1/me/orders/{order_id}");
@@ -346,7 +347,8 @@ async fn a_paid_order_whose_event_never_reached_the_sagas_is_fulfilled_by_their_
         .await
         .expect("a checkpoint past the order");
     let data_key = std::sync::Arc::new(event_store::keys::DataKey::from_secret(tests::app::DATA_KEY.as_bytes()));
-    let sagas = learnlog::app::sagas(&app.store, &app.store, std::sync::Arc::clone(&app.keys), data_key, None)
+    let write = learnlog::app::write_side(&app.store, &data_key);
+    let sagas = learnlog::app::sagas(write, &app.store, std::sync::Arc::clone(&app.keys), data_key, None)
         .finishing_stalled_orders_after(Duration::from_secs(1));
     let running = tokio::spawn(sagas.run(std::future::pending()));
     let path = format!("/api/v1/me/orders/{}", paid.id());
