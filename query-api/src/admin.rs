@@ -16,9 +16,9 @@ use uuid::Uuid;
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::catalog_query::{Conditions, like_escaped};
-use crate::consistency::Freshness;
-use crate::courses::unavailable;
+use crate::listing::Listing;
 use crate::page::{ListEnvelope, PageRequest};
+use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 20;
 
@@ -61,13 +61,12 @@ impl UserRow {
 
 /// `GET /api/v1/admin/users?role=&search=&logged_in=&page=&limit=`: newest first.
 pub(crate) async fn users(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = async { user_page(&state, &headers, &params).await };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 async fn user_page(
@@ -92,37 +91,26 @@ async fn user_page(
             logged_in.parse().map_err(|_| Problem::invalid_param("logged_in", "must be true or false"))?;
         conditions.push(|n| format!("logged_in = ${n}"), logged_in);
     }
-    let client = state.read.pool().get().await.map_err(unavailable)?;
-    let where_clause = conditions.where_clause();
-    let total: i64 = client
-        .query_one(&format!("SELECT count(*) FROM user_directory {where_clause}"), &conditions.params())
-        .await
-        .and_then(|row| row.try_get(0))
-        .map_err(unavailable)?;
-    let (limit, offset) = (conditions.params.len() + 1, conditions.params.len() + 2);
-    let mut params = conditions.params();
-    let skip = page.offset();
-    params.push(&page.limit);
-    params.push(&skip);
-    let rows = client
-        .query(
-            &format!(
-                "SELECT id, kind, role, email, email_verified, username, name, country, company, logged_in, \
-                 last_login_at, created_at FROM user_directory {where_clause} \
-                 ORDER BY created_at DESC, id LIMIT ${limit} OFFSET ${offset}"
-            ),
-            &params,
-        )
-        .await
-        .map_err(unavailable)?;
-    let users = rows.iter().map(UserRow::from_row).collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
+    let client = state.read.pool().get().await.map_err(reading("the user directory"))?;
+    let filter = conditions.filter();
+    let listing = Listing {
+        columns: "id, kind, role, email, email_verified, username, name, country, company, logged_in, last_login_at, \
+                  created_at",
+        from: "user_directory",
+        filter: &filter,
+        order: "created_at DESC, id",
+    };
+    let found = listing.page(&client, &conditions.params(), page).await.map_err(reading("the user directory"))?;
+    let (rows, total) = (found.rows, found.total);
+    let users =
+        rows.iter().map(UserRow::from_row).collect::<Result<Vec<_>, _>>().map_err(reading("the user directory"))?;
     Ok(cached_json(headers, Audience::Private, &ListEnvelope::new(users, page, total)))
 }
 
 /// `GET /api/v1/admin/users/activity`: how many accounts of each role are logged in and not.
-pub(crate) async fn activity(freshness: Freshness, State(state): State<QueryApiState>, headers: HeaderMap) -> Response {
+pub(crate) async fn activity(State(state): State<QueryApiState>, headers: HeaderMap) -> Response {
     let answer = async {
-        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let client = state.read.pool().get().await.map_err(reading("the user directory"))?;
         let rows = client
             .query(
                 "SELECT role, count(*) FILTER (WHERE logged_in) AS active, count(*) FILTER (WHERE NOT logged_in) \
@@ -130,17 +118,17 @@ pub(crate) async fn activity(freshness: Freshness, State(state): State<QueryApiS
                 &[],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(reading("the user directory"))?;
         let mut data = serde_json::Map::new();
         for row in &rows {
-            let role: String = row.try_get(0).map_err(unavailable)?;
-            let active: i64 = row.try_get(1).map_err(unavailable)?;
-            let inactive: i64 = row.try_get(2).map_err(unavailable)?;
+            let role: String = row.try_get(0).map_err(reading("the user directory"))?;
+            let active: i64 = row.try_get(1).map_err(reading("the user directory"))?;
+            let inactive: i64 = row.try_get(2).map_err(reading("the user directory"))?;
             data.insert(role, serde_json::json!({ "active": active, "inactive": inactive }));
         }
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": data })))
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 /// How many accounts of a role are logged in, and how many not.

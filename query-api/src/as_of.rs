@@ -13,6 +13,7 @@ use http::Uri;
 use tower::ServiceExt;
 
 use crate::QueryApiState;
+use crate::reading::reading;
 
 /// Connections per snapshot served.
 const SNAPSHOT_POOL: usize = 4;
@@ -47,12 +48,12 @@ async fn snapshot_router(state: &QueryApiState, name: &str) -> Result<Router, Pr
         return Err(missing());
     }
     // Asked every time: a dropped snapshot must not be answered from a router made before.
-    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let client = state.read.pool().get().await.map_err(reading("a snapshot"))?;
     let statement = client
         .prepare_cached("SELECT true FROM learnlog_meta.read_schemas WHERE name = $1 AND kind = 'snapshot'")
         .await
-        .map_err(unavailable)?;
-    let is_snapshot = client.query_opt(&statement, &[&name]).await.map_err(unavailable)?.is_some();
+        .map_err(reading("a snapshot"))?;
+    let is_snapshot = client.query_opt(&statement, &[&name]).await.map_err(reading("a snapshot"))?.is_some();
     drop(client);
     {
         let mut snapshots = state.snapshots.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -64,8 +65,8 @@ async fn snapshot_router(state: &QueryApiState, name: &str) -> Result<Router, Pr
             return Ok(router.clone());
         }
     }
-    let read = state.read.in_schema(name, SNAPSHOT_POOL).map_err(unavailable)?;
-    let watermark = state.read.watermark().fixed_in(read.clone()).await.map_err(unavailable)?;
+    let read = state.read.in_schema(name, SNAPSHOT_POOL).map_err(reading("a snapshot"))?;
+    let watermark = state.read.watermark().fixed_in(read.clone()).await.map_err(reading("a snapshot"))?;
     let snapshot = QueryApiState {
         read: crate::ReadModels::single(read, watermark),
         // A snapshot serves reads of the read models only.
@@ -75,8 +76,4 @@ async fn snapshot_router(state: &QueryApiState, name: &str) -> Result<Router, Pr
     let router = crate::read_model_routes().into_router(&snapshot.keys).with_state(snapshot);
     let mut snapshots = state.snapshots.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     Ok(snapshots.entry(name.to_owned()).or_insert(router).clone())
-}
-
-fn unavailable(error: impl std::fmt::Display) -> Problem {
-    Problem::unavailable().because(format!("reading a snapshot failed: {error}"))
 }

@@ -137,6 +137,11 @@ impl Conditions {
         self.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
     }
 
+    /// The clauses joined with `AND`; `TRUE` when there is none.
+    pub fn filter(&self) -> String {
+        if self.clauses.is_empty() { "TRUE".to_owned() } else { self.clauses.join(" AND ") }
+    }
+
     pub fn where_clause(&self) -> String {
         if self.clauses.is_empty() { String::new() } else { format!("WHERE {}", self.clauses.join(" AND ")) }
     }

@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_bytes, cached_json};
-use crate::consistency::Freshness;
-use crate::courses::unavailable;
+use crate::listing::Listing;
 use crate::page::{ListEnvelope, PageRequest};
+use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 12;
 
@@ -34,10 +34,10 @@ pub(crate) struct Verified {
 }
 
 async fn issued(state: &QueryApiState, certificate_id: Uuid) -> Result<certificates::issued::Issued, Problem> {
-    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let client = state.read.pool().get().await.map_err(reading("certificates"))?;
     certificates::issued::find(&client, certificate_id)
         .await
-        .map_err(unavailable)?
+        .map_err(reading("certificates"))?
         .ok_or_else(|| Problem::not_found("There is no such certificate."))
 }
 
@@ -57,7 +57,6 @@ async fn opened(
 
 /// `GET /api/v1/certificates/{id}?code=`
 pub(crate) async fn verify(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(certificate_id): PathId,
     headers: HeaderMap,
@@ -73,12 +72,11 @@ pub(crate) async fn verify(
         };
         Ok::<_, Problem>(cached_json(&headers, Audience::Public, &serde_json::json!({ "data": verified })))
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 /// `GET /api/v1/certificates/{id}/pdf?code=`
 pub(crate) async fn pdf(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(certificate_id): PathId,
     headers: HeaderMap,
@@ -108,7 +106,7 @@ pub(crate) async fn pdf(
         }
         Ok::<_, Problem>(response)
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 /// What a certificate's PDF shows, as a number: it changes when anything printed changes (a name erased, a
@@ -171,51 +169,41 @@ pub(crate) struct CertificateRow {
 /// `GET /api/v1/me/certificates?page=&limit=`
 pub(crate) async fn mine(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = async {
         let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
-        let client = state.read.pool().get().await.map_err(unavailable)?;
-        let rows = client
-            .query(
-                "SELECT e.certificate_id, e.course_id, c.title, e.completed_at FROM enrollment_view e \
-                 JOIN catalog_course c ON c.id = e.course_id \
-                 WHERE e.trainee_id = $1 AND e.certificate_id IS NOT NULL \
-                 ORDER BY e.completed_at DESC, e.course_id LIMIT $2 OFFSET $3",
-                &[&actor.user_id, &page.limit, &page.offset()],
-            )
-            .await
-            .map_err(unavailable)?;
-        let count: i64 = client
-            .query_one(
-                "SELECT count(*) FROM enrollment_view WHERE trainee_id = $1 AND certificate_id IS NOT NULL",
-                &[&actor.user_id],
-            )
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(unavailable)?;
-        let certificates = rows
+        let client = state.read.pool().get().await.map_err(reading("certificates"))?;
+        let listing = Listing {
+            columns: "e.certificate_id, e.course_id, c.title AS course_title, e.completed_at",
+            from: "enrollment_view e JOIN catalog_course c ON c.id = e.course_id",
+            filter: "e.trainee_id = $1 AND e.certificate_id IS NOT NULL",
+            order: "e.completed_at DESC, e.course_id",
+        };
+        let found = listing.page(&client, &[&actor.user_id], page).await.map_err(reading("certificates"))?;
+        let certificates = found
+            .rows
             .iter()
             .map(|row| {
-                let certificate_id: Uuid = row.try_get(0)?;
+                let certificate_id: Uuid = row.try_get("certificate_id")?;
                 let code = state.keys.certificates().code(certificate_id);
                 Ok(CertificateRow {
                     certificate_id,
                     verify_url: certificates::verify_url(&state.frontend_url, certificate_id, &code),
                     code,
-                    course_id: row.try_get(1)?,
-                    course_title: row.try_get(2)?,
-                    issued_at: row.try_get(3)?,
+                    course_id: row.try_get("course_id")?,
+                    course_title: row.try_get("course_title")?,
+                    issued_at: row.try_get("completed_at")?,
                 })
             })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
-            .map_err(unavailable)?;
+            .map_err(reading("certificates"))?;
+        let count = found.total;
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &ListEnvelope::new(certificates, page, count)))
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! Read-your-writes: a request carrying `X-Consistency-Token` waits (bounded) until the read models include
-//! that write, and every such answer says `X-Consistency: fresh` or `stale`.
+//! that write, and every such answer says `X-Consistency: fresh` or `stale`. One layer does it for every read
+//! route ([`fresh_reads`]), so no handler waits or marks on its own.
 
 use api_contract::Problem;
-use axum::extract::{FromRequestParts, State};
-use axum::response::Response;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
 use http::request::Parts;
 
@@ -29,6 +31,18 @@ impl Freshness {
         response.headers_mut().insert("x-consistency", HeaderValue::from_static(value));
         response
     }
+}
+
+/// The layer around every read: waits for the request's consistency token, if any, before the read (a forged
+/// one is `400`), and marks the answer with how fresh it is. It sits inside the layer that makes a read again
+/// on the primary, so a read made again waits on the primary's own watermark.
+pub(crate) async fn fresh_reads(State(state): State<QueryApiState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let freshness = match Freshness::from_request_parts(&mut parts, &state).await {
+        Ok(freshness) => freshness,
+        Err(problem) => return problem.into_response(),
+    };
+    freshness.mark(next.run(Request::from_parts(parts, body)).await)
 }
 
 impl FromRequestParts<QueryApiState> for Freshness {

@@ -17,9 +17,9 @@ use uuid::Uuid;
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::catalog_query::{CatalogQuery, Conditions, Sort, like_escaped};
-use crate::consistency::Freshness;
 use crate::money::{Display, Money, discounted};
 use crate::page::{ListEnvelope, PageRequest};
+use crate::reading::reading;
 
 /// The catalogue's default page size (DOMAIN.md 2.6.1).
 const DEFAULT_LIMIT: i64 = 12;
@@ -126,10 +126,6 @@ impl CourseView {
     }
 }
 
-pub(crate) fn unavailable(error: impl std::fmt::Display) -> Problem {
-    Problem::unavailable().because(format!("reading the catalogue failed: {error}"))
-}
-
 /// Which courses a list is drawn from.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Scope {
@@ -146,13 +142,11 @@ const NOT_DELETED: &str = "c.status <> 'deleted'";
 
 /// `GET /api/v1/courses`: published courses, filtered, sorted and paged.
 pub(crate) async fn list(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    freshness
-        .mark(list_courses(&state, &headers, &params, Scope::Catalogue).await.unwrap_or_else(|p| p.into_response()))
+    list_courses(&state, &headers, &params, Scope::Catalogue).await.unwrap_or_else(|p| p.into_response())
 }
 
 pub(crate) async fn list_courses(
@@ -167,8 +161,8 @@ pub(crate) async fn list_courses(
         DEFAULT_LIMIT,
     )?;
     let mut query = CatalogQuery::parse(params)?;
-    let client = state.read.pool().get().await.map_err(unavailable)?;
-    let display = Display::for_country(&client, query.country.as_deref()).await.map_err(unavailable)?;
+    let client = state.read.pool().get().await.map_err(reading("the catalogue"))?;
+    let display = Display::for_country(&client, query.country.as_deref()).await.map_err(reading("the catalogue"))?;
     let (mut conditions, audience) = match scope {
         Scope::Catalogue => (query.conditions(display, PUBLISHED, true), Audience::Public),
         Scope::Instructor(instructor_id) => {
@@ -201,30 +195,29 @@ pub(crate) async fn list_courses(
     params.push(&page.limit);
     let skip = page.offset();
     params.push(&skip);
-    let rows = client.query(&sql, &params).await.map_err(unavailable)?;
+    let rows = client.query(&sql, &params).await.map_err(reading("the catalogue"))?;
     let courses = rows
         .iter()
         .map(|row| CourseView::from_row(row, display))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(unavailable)?;
+        .map_err(reading("the catalogue"))?;
     Ok(cached_json(headers, audience, &ListEnvelope::new(courses, page, total)))
 }
 
 async fn count(client: &Client, conditions: &Conditions) -> Result<i64, Problem> {
     let sql = format!("SELECT count(*) FROM catalog_course c {}", conditions.where_clause());
-    client.query_one(&sql, &conditions.params()).await.and_then(|row| row.try_get(0)).map_err(unavailable)
+    client.query_one(&sql, &conditions.params()).await.and_then(|row| row.try_get(0)).map_err(reading("the catalogue"))
 }
 
 /// `GET /api/v1/courses/{id}`: one published course's public page: no video URL, no answer.
 pub(crate) async fn get(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(course_id): PathId,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = published_course(&state, &headers, course_id, params.get("country").map(String::as_str)).await;
-    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 async fn published_course(
@@ -253,8 +246,8 @@ pub(crate) async fn course_page(
     country: Option<&str>,
     kind: PageKind,
 ) -> Result<(CourseView, Value), Problem> {
-    let client = state.read.pool().get().await.map_err(unavailable)?;
-    let display = Display::for_country(&client, country).await.map_err(unavailable)?;
+    let client = state.read.pool().get().await.map_err(reading("the catalogue"))?;
+    let display = Display::for_country(&client, country).await.map_err(reading("the catalogue"))?;
     let (row, column) = match kind {
         PageKind::Public => {
             let sql = format!("{COURSE_SELECT} WHERE c.id = $1 AND {PUBLISHED}");
@@ -265,15 +258,15 @@ pub(crate) async fn course_page(
             (client.query_opt(&sql, &[&course_id, &owner]).await, "doc")
         }
     };
-    let row = row.map_err(unavailable)?.ok_or_else(|| Problem::not_found("There is no such course."))?;
-    let course = CourseView::from_row(&row, display).map_err(unavailable)?;
+    let row = row.map_err(reading("the catalogue"))?.ok_or_else(|| Problem::not_found("There is no such course."))?;
+    let course = CourseView::from_row(&row, display).map_err(reading("the catalogue"))?;
     let content: Value = client
         .query_opt(&format!("SELECT {column} FROM course_document WHERE course_id = $1"), &[&course_id])
         .await
-        .map_err(unavailable)?
+        .map_err(reading("the catalogue"))?
         .map(|row| row.try_get(0))
         .transpose()
-        .map_err(unavailable)?
+        .map_err(reading("the catalogue"))?
         .unwrap_or_else(|| empty_document(column));
     Ok((course, content))
 }
@@ -317,7 +310,7 @@ pub(crate) struct Category {
 }
 
 pub(crate) fn with_content(course: CourseView, content: Value) -> Result<Value, Problem> {
-    let mut data = serde_json::to_value(&course).map_err(unavailable)?;
+    let mut data = serde_json::to_value(&course).map_err(reading("the catalogue"))?;
     if let (Value::Object(fields), Value::Object(content)) = (&mut data, content) {
         fields.extend(content);
     }

@@ -14,8 +14,7 @@ use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::consistency::Freshness;
-use crate::courses::unavailable;
+use crate::reading::reading;
 
 /// Who issues discounts (`issued_by`).
 pub(crate) const ISSUERS: &[&str] = &["instructor", "admin"];
@@ -48,7 +47,7 @@ pub(crate) async fn of_course(
             &[&course_id, &issued_by],
         )
         .await
-        .map_err(unavailable)?;
+        .map_err(reading("discounts"))?;
     rows.iter()
         .map(|row| {
             Ok(DiscountView {
@@ -61,11 +60,10 @@ pub(crate) async fn of_course(
             })
         })
         .collect::<Result<_, tokio_postgres::Error>>()
-        .map_err(unavailable)
+        .map_err(reading("discounts"))
 }
 
 pub(crate) async fn list(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(course_id): PathId,
     headers: HeaderMap,
@@ -77,16 +75,16 @@ pub(crate) async fn list(
             Some(issuer) if ISSUERS.contains(&issuer) => Some(issuer),
             Some(_) => return Err(Problem::invalid_param("issued_by", format!("must be {}", ISSUERS.join(" or ")))),
         };
-        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let client = state.read.pool().get().await.map_err(reading("discounts"))?;
         let published = client
             .query_opt("SELECT 1 FROM catalog_course WHERE id = $1 AND status = 'published'", &[&course_id])
             .await
-            .map_err(unavailable)?;
+            .map_err(reading("discounts"))?;
         if published.is_none() {
             return Err(Problem::not_found("There is no such published course."));
         }
         let discounts = of_course(&client, course_id, issued_by).await?;
         Ok(cached_json(&headers, Audience::Public, &serde_json::json!({ "data": discounts })))
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }

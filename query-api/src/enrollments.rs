@@ -17,10 +17,10 @@ use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::consistency::Freshness;
-use crate::courses::{COURSE_SELECT, CourseView, unavailable, with_content};
+use crate::courses::{COURSE_SELECT, CourseView, with_content};
 use crate::money::Display;
 use crate::page::{ListEnvelope, PageRequest, param};
+use crate::reading::reading;
 use events::learning::{MAX_EXAM_ATTEMPTS, PASSING_GRADE};
 
 const DEFAULT_LIMIT: i64 = 12;
@@ -58,15 +58,14 @@ const ENROLLED: &str = "JOIN enrollment_view e ON e.course_id = c.id WHERE e.tra
 /// `GET /api/v1/me/enrollments?country=&page=&limit=`
 pub(crate) async fn list(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = async {
         let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
-        let client = state.read.pool().get().await.map_err(unavailable)?;
-        let display = Display::for_country(&client, param(&params, "country")).await.map_err(unavailable)?;
+        let client = state.read.pool().get().await.map_err(reading("enrolments"))?;
+        let display = Display::for_country(&client, param(&params, "country")).await.map_err(reading("enrolments"))?;
         let select = COURSE_SELECT.replacen("SELECT ", ENROLLMENT_COLUMNS, 1);
         let rows = client
             .query(
@@ -74,12 +73,12 @@ pub(crate) async fn list(
                 &[&actor.user_id, &page.limit, &page.offset()],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(reading("enrolments"))?;
         let count: i64 = client
             .query_one("SELECT count(*) FROM enrollment_view WHERE trainee_id = $1", &[&actor.user_id])
             .await
             .and_then(|row| row.try_get(0))
-            .map_err(unavailable)?;
+            .map_err(reading("enrolments"))?;
         let enrollments = rows
             .iter()
             .map(|row| {
@@ -97,22 +96,21 @@ pub(crate) async fn list(
                 })
             })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
-            .map_err(unavailable)?;
+            .map_err(reading("enrolments"))?;
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &ListEnvelope::new(enrollments, page, count)))
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 /// `GET /api/v1/me/enrollments/{course_id}`
 pub(crate) async fn get(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(course_id): PathId,
     headers: HeaderMap,
 ) -> Response {
     let answer = async {
-        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let client = state.read.pool().get().await.map_err(reading("enrolments"))?;
         let select = COURSE_SELECT.replacen("SELECT ", ENROLLMENT_COLUMNS, 1);
         let row = client
             .query_opt(
@@ -120,36 +118,35 @@ pub(crate) async fn get(
                 &[&actor.user_id, &course_id],
             )
             .await
-            .map_err(unavailable)?
+            .map_err(reading("enrolments"))?
             .ok_or_else(|| Problem::not_found("You are not enrolled in this course."))?;
-        let course = CourseView::from_row(&row, Display::USD).map_err(unavailable)?;
+        let course = CourseView::from_row(&row, Display::USD).map_err(reading("enrolments"))?;
         let mut content: Value = client
             .query_opt("SELECT doc FROM course_document WHERE course_id = $1", &[&course_id])
             .await
-            .map_err(unavailable)?
+            .map_err(reading("enrolments"))?
             .map(|row| row.try_get(0))
             .transpose()
-            .map_err(unavailable)?
+            .map_err(reading("enrolments"))?
             .unwrap_or_else(|| serde_json::json!({ "sections": [], "exam": [], "faq": [], "announcements": [] }));
-        let learning = Learning::from_row(&row).map_err(unavailable)?;
+        let learning = Learning::from_row(&row).map_err(reading("enrolments"))?;
         let visible = learning.visible_answers(&content);
         hide_answers(&mut content, &visible);
         let mut data = with_content(course, content)?;
-        data["enrollment"] = learning.to_json(&row).map_err(unavailable)?;
+        data["enrollment"] = learning.to_json(&row).map_err(reading("enrolments"))?;
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": data })))
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 /// `GET /api/v1/me/last-viewed-course`: the course the caller opened last, `404` before any.
 pub(crate) async fn last_viewed(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
 ) -> Response {
     let answer = async {
-        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let client = state.read.pool().get().await.map_err(reading("enrolments"))?;
         let select = COURSE_SELECT.replacen("SELECT ", "SELECT l.at AS viewed_at, ", 1);
         let row = client
             .query_opt(
@@ -157,18 +154,18 @@ pub(crate) async fn last_viewed(
                 &[&actor.user_id],
             )
             .await
-            .map_err(unavailable)?
+            .map_err(reading("enrolments"))?
             .ok_or_else(|| Problem::not_found("You have not opened a course yet."))?;
-        let course = CourseView::from_row(&row, Display::USD).map_err(unavailable)?;
-        let at: OffsetDateTime = row.try_get("viewed_at").map_err(unavailable)?;
-        let at = at.format(&time::format_description::well_known::Rfc3339).map_err(unavailable)?;
+        let course = CourseView::from_row(&row, Display::USD).map_err(reading("enrolments"))?;
+        let at: OffsetDateTime = row.try_get("viewed_at").map_err(reading("enrolments"))?;
+        let at = at.format(&time::format_description::well_known::Rfc3339).map_err(reading("enrolments"))?;
         Ok::<_, Problem>(cached_json(
             &headers,
             Audience::Private,
             &serde_json::json!({ "data": { "course": course, "viewed_at": at } }),
         ))
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 /// What the trainee did in the course, as `enrollment_view` keeps it.
@@ -250,13 +247,12 @@ fn hide_answers(value: &mut Value, visible: &HashSet<String>) {
 /// any).
 pub(crate) async fn notes(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(course_id): PathId,
     headers: HeaderMap,
 ) -> Response {
     let answer = async {
-        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let client = state.read.pool().get().await.map_err(reading("enrolments"))?;
         let row = client
             .query_opt(
                 "SELECT n.text, n.updated_at FROM enrollment_view e LEFT JOIN trainee_notes n \
@@ -265,14 +261,14 @@ pub(crate) async fn notes(
                 &[&actor.user_id, &course_id],
             )
             .await
-            .map_err(unavailable)?
+            .map_err(reading("enrolments"))?
             .ok_or_else(|| Problem::not_found("You are not enrolled in this course."))?;
-        let text: Option<String> = row.try_get(0).map_err(unavailable)?;
-        let updated_at: Option<OffsetDateTime> = row.try_get(1).map_err(unavailable)?;
+        let text: Option<String> = row.try_get(0).map_err(reading("enrolments"))?;
+        let updated_at: Option<OffsetDateTime> = row.try_get(1).map_err(reading("enrolments"))?;
         let notes = Notes { course_id, text: text.unwrap_or_default(), updated_at };
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": notes })))
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

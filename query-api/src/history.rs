@@ -16,6 +16,7 @@ use http::{HeaderValue, header};
 
 use crate::QueryApiState;
 use crate::page::param;
+use crate::reading::reading;
 
 /// The most events one request answers, and how many it answers when `limit` is not given.
 pub(crate) const MAX_LIMIT: i64 = 10_000;
@@ -79,7 +80,7 @@ async fn answer(state: QueryApiState, params: &HashMap<String, String>) -> Resul
     let remaining = query.limit;
     // The first page is read before answering, so that a store that cannot be read is a 503, not a cut body.
     query.limit = remaining.min(PAGE);
-    let first = history::read_page(&state.store, &query).await.map_err(unavailable)?;
+    let first = history::read_page(&state.store, &query).await.map_err(reading("the event history"))?;
     let store = state.store.clone();
     /// What the stream yields next: a page to send, or the failure that cuts the answer.
     enum Next {
@@ -119,10 +120,6 @@ async fn answer(state: QueryApiState, params: &HashMap<String, String>) -> Resul
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
-}
-
-fn unavailable(error: impl std::fmt::Display) -> Problem {
-    Problem::unavailable().because(format!("reading the event history failed: {error}"))
 }
 
 #[cfg(test)]

@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::consistency::Freshness;
-use crate::courses::{Scope, list_courses, unavailable};
+use crate::courses::{Scope, list_courses};
 use crate::page::{ListEnvelope, PageRequest};
+use crate::reading::reading;
 
 /// Top instructors' default page size (DOMAIN.md 2.6.7).
 const TOP_LIMIT: i64 = 5;
@@ -67,46 +67,43 @@ impl InstructorView {
 
 /// `GET /api/v1/instructors/{id}`
 pub(crate) async fn get(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(instructor_id): PathId,
     headers: HeaderMap,
 ) -> Response {
-    freshness.mark(profile(&state, &headers, instructor_id).await.unwrap_or_else(|p| p.into_response()))
+    profile(&state, &headers, instructor_id).await.unwrap_or_else(|p| p.into_response())
 }
 
 async fn profile(state: &QueryApiState, headers: &HeaderMap, instructor_id: Uuid) -> Result<Response, Problem> {
-    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let client = state.read.pool().get().await.map_err(reading("instructors"))?;
     let row = client
         .query_opt(&format!("{PROFILE_SELECT} AND u.id = $1 GROUP BY u.id"), &[&instructor_id])
         .await
-        .map_err(unavailable)?
+        .map_err(reading("instructors"))?
         .ok_or_else(|| Problem::not_found("There is no such instructor."))?;
-    let view = InstructorView::from_row(&row).map_err(unavailable)?;
+    let view = InstructorView::from_row(&row).map_err(reading("instructors"))?;
     Ok(cached_json(headers, Audience::Public, &serde_json::json!({ "data": view })))
 }
 
 /// `GET /api/v1/instructors/{id}/courses`: their published courses, most popular first.
 pub(crate) async fn courses(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(instructor_id): PathId,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = list_courses(&state, &headers, &params, Scope::Instructor(instructor_id)).await;
-    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 /// `GET /api/v1/instructors/top?sort=popular|rating`: instructors by trainees taught (then published
 /// courses), or by their average rating (then how many rated).
 pub(crate) async fn top(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    freshness.mark(top_page(&state, &headers, &params).await.unwrap_or_else(|p| p.into_response()))
+    top_page(&state, &headers, &params).await.unwrap_or_else(|p| p.into_response())
 }
 
 async fn top_page(
@@ -120,20 +117,21 @@ async fn top_page(
         Some("rating") => "rating_avg DESC, rating_count DESC",
         Some(_) => return Err(Problem::invalid_param("sort", format!("must be {}", TOP_SORTS.join(" or ")))),
     };
-    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let client = state.read.pool().get().await.map_err(reading("instructors"))?;
     let rows = client
         .query(
             &format!("{PROFILE_SELECT} GROUP BY u.id ORDER BY {order}, u.name, u.id LIMIT $1 OFFSET $2"),
             &[&page.limit, &page.offset()],
         )
         .await
-        .map_err(unavailable)?;
+        .map_err(reading("instructors"))?;
     let total: i64 = client
         .query_one("SELECT count(*) FROM user_directory WHERE role = 'instructor'", &[])
         .await
         .and_then(|row| row.try_get(0))
-        .map_err(unavailable)?;
-    let instructors = rows.iter().map(InstructorView::from_row).collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
+        .map_err(reading("instructors"))?;
+    let instructors =
+        rows.iter().map(InstructorView::from_row).collect::<Result<Vec<_>, _>>().map_err(reading("instructors"))?;
     Ok(cached_json(headers, Audience::Public, &ListEnvelope::new(instructors, page, total)))
 }
 

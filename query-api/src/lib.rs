@@ -13,12 +13,14 @@ mod discounts;
 mod enrollments;
 mod history;
 mod instructors;
+mod listing;
 mod lists;
 mod me;
 mod money;
 mod newsletter;
 mod orders;
 mod page;
+mod reading;
 mod refunds;
 mod replicas;
 mod reports;
@@ -258,6 +260,7 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
 pub fn router(state: QueryApiState) -> Router {
     routes()
         .into_router(&state.keys)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), consistency::fresh_reads))
         .layer(axum::middleware::from_fn(caching::consistency_aware))
         .layer(axum::middleware::from_fn_with_state(state.read.clone(), replicas::read_again_elsewhere))
         .with_state(state)

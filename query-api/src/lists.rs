@@ -11,35 +11,33 @@ use http::HeaderMap;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::consistency::Freshness;
-use crate::courses::{COURSE_SELECT, CourseView, unavailable};
+use crate::courses::{COURSE_SELECT, CourseView};
 use crate::money::Display;
 use crate::page::{ListEnvelope, PageRequest, param};
+use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 8;
 
 /// `GET /api/v1/me/cart?country=&page=&limit=`
 pub(crate) async fn cart(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = list(&state, &headers, &params, "cart_item", actor).await;
-    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 /// `GET /api/v1/me/wishlist?country=&page=&limit=`
 pub(crate) async fn wishlist(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = list(&state, &headers, &params, "wishlist_item", actor).await;
-    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 async fn list(
@@ -50,7 +48,7 @@ async fn list(
     actor: Authenticated,
 ) -> Result<Response, Problem> {
     let page = PageRequest::from_query(params, DEFAULT_LIMIT)?;
-    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let client = state.read.pool().get().await.map_err(reading("the cart or wishlist"))?;
     // The country asked for, else the trainee's own (their profile's), so that the cart shows the currency the
     // order will state.
     let country = match param(params, "country") {
@@ -58,10 +56,10 @@ async fn list(
         None => client
             .query_opt("SELECT country FROM user_directory WHERE id = $1", &[&actor.user_id])
             .await
-            .map_err(unavailable)?
+            .map_err(reading("the cart or wishlist"))?
             .and_then(|row| row.get::<_, Option<String>>(0)),
     };
-    let display = Display::for_country(&client, country.as_deref()).await.map_err(unavailable)?;
+    let display = Display::for_country(&client, country.as_deref()).await.map_err(reading("the cart or wishlist"))?;
     let listed = format!("{COURSE_SELECT} JOIN {table} i ON i.course_id = c.id WHERE i.trainee_id = $1");
     let rows = client
         .query(
@@ -69,22 +67,25 @@ async fn list(
             &[&actor.user_id, &page.limit, &page.offset()],
         )
         .await
-        .map_err(unavailable)?;
+        .map_err(reading("the cart or wishlist"))?;
     let courses = rows
         .iter()
         .map(|row| CourseView::from_row(row, display))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(unavailable)?;
+        .map_err(reading("the cart or wishlist"))?;
     let totals = client
         .query_one(
             &format!("SELECT count(*), COALESCE(sum(effective_price_cents), 0)::bigint FROM ({listed}) l"),
             &[&actor.user_id],
         )
         .await
-        .map_err(unavailable)?;
-    let (count, total_usd): (i64, i64) =
-        (totals.try_get(0).map_err(unavailable)?, totals.try_get(1).map_err(unavailable)?);
-    let mut body = serde_json::to_value(ListEnvelope::new(courses, page, count)).map_err(unavailable)?;
-    body["total"] = serde_json::to_value(display.show(total_usd)).map_err(unavailable)?;
+        .map_err(reading("the cart or wishlist"))?;
+    let (count, total_usd): (i64, i64) = (
+        totals.try_get(0).map_err(reading("the cart or wishlist"))?,
+        totals.try_get(1).map_err(reading("the cart or wishlist"))?,
+    );
+    let mut body =
+        serde_json::to_value(ListEnvelope::new(courses, page, count)).map_err(reading("the cart or wishlist"))?;
+    body["total"] = serde_json::to_value(display.show(total_usd)).map_err(reading("the cart or wishlist"))?;
     Ok(cached_json(headers, Audience::Private, &body))
 }

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::consistency::Freshness;
 use crate::money::Money;
+use crate::reading::reading;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct MeView {
@@ -39,20 +39,12 @@ pub(crate) struct MeView {
     created_at: OffsetDateTime,
 }
 
-pub(crate) async fn get(
-    actor: Authenticated,
-    freshness: Freshness,
-    State(state): State<QueryApiState>,
-    headers: HeaderMap,
-) -> Response {
-    freshness.mark(own_account(&state, actor, &headers).await.unwrap_or_else(|p| p.into_response()))
+pub(crate) async fn get(actor: Authenticated, State(state): State<QueryApiState>, headers: HeaderMap) -> Response {
+    own_account(&state, actor, &headers).await.unwrap_or_else(|p| p.into_response())
 }
 
 async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &HeaderMap) -> Result<Response, Problem> {
-    let unavailable = |error: &dyn std::fmt::Display| {
-        Problem::unavailable().because(format!("reading the user directory failed: {error}"))
-    };
-    let client = state.read.pool().get().await.map_err(|e| unavailable(&e))?;
+    let client = state.read.pool().get().await.map_err(reading("the user directory"))?;
     let row = client
         .query_opt(
             "SELECT id, kind, role, email, username, name, country, company, biography, speciality, title, \
@@ -63,7 +55,7 @@ async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &Head
             &[&actor.user_id],
         )
         .await
-        .map_err(|e| unavailable(&e))?
+        .map_err(reading("the user directory"))?
         .ok_or_else(|| Problem::not_found("There is no account for this token."))?;
     let me = (|| -> Result<MeView, tokio_postgres::Error> {
         Ok(MeView {
@@ -95,7 +87,7 @@ async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &Head
             }),
         })
     })()
-    .map_err(|e| unavailable(&e))?;
+    .map_err(reading("the user directory"))?;
     Ok(cached_json(headers, Audience::Private, &serde_json::json!({ "data": me })))
 }
 

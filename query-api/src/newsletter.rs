@@ -14,9 +14,9 @@ use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::consistency::Freshness;
-use crate::courses::unavailable;
+use crate::listing::Listing;
 use crate::page::{ListEnvelope, PageRequest};
+use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 20;
 
@@ -31,7 +31,6 @@ pub(crate) struct Subscriber {
 
 /// `GET /api/v1/admin/newsletter/subscribers?search=&page=&limit=`
 pub(crate) async fn subscribers(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
@@ -40,33 +39,30 @@ pub(crate) async fn subscribers(
         let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
         let search = crate::page::search_param(&params)?
             .map(|search| format!("%{}%", search.to_lowercase().replace(['%', '_'], "")));
-        let filter = "($1::text IS NULL OR email LIKE $1)";
-        let client = state.read.pool().get().await.map_err(unavailable)?;
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT email, subscribed_at, confirmed FROM newsletter_subscriber WHERE {filter} \
-                     ORDER BY email LIMIT $2 OFFSET $3"
-                ),
-                &[&search, &page.limit, &page.offset()],
-            )
-            .await
-            .map_err(unavailable)?;
-        let total: i64 = client
-            .query_one(&format!("SELECT count(*) FROM newsletter_subscriber WHERE {filter}"), &[&search])
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(unavailable)?;
-        let subscribers = rows
+        let client = state.read.pool().get().await.map_err(reading("the newsletter"))?;
+        let listing = Listing {
+            columns: "email, subscribed_at, confirmed",
+            from: "newsletter_subscriber",
+            filter: "($1::text IS NULL OR email LIKE $1)",
+            order: "email",
+        };
+        let found = listing.page(&client, &[&search], page).await.map_err(reading("the newsletter"))?;
+        let subscribers = found
+            .rows
             .iter()
             .map(|row| {
-                Ok(Subscriber { email: row.try_get(0)?, subscribed_at: row.try_get(1)?, confirmed: row.try_get(2)? })
+                Ok(Subscriber {
+                    email: row.try_get("email")?,
+                    subscribed_at: row.try_get("subscribed_at")?,
+                    confirmed: row.try_get("confirmed")?,
+                })
             })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
-            .map_err(unavailable)?;
+            .map_err(reading("the newsletter"))?;
+        let total = found.total;
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &ListEnvelope::new(subscribers, page, total)))
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -86,22 +82,21 @@ pub(crate) struct CampaignReport {
 
 /// `GET /api/v1/admin/newsletter/campaigns/{id}`
 pub(crate) async fn campaign(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(campaign_id): PathId,
     headers: HeaderMap,
 ) -> Response {
     let answer = async {
-        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let client = state.read.pool().get().await.map_err(reading("the newsletter"))?;
         let row = client
             .query_opt(
                 "SELECT subject, audience, queued, created_at FROM campaign_view WHERE campaign_id = $1",
                 &[&campaign_id],
             )
             .await
-            .map_err(unavailable)?
+            .map_err(reading("the newsletter"))?
             .ok_or_else(|| Problem::not_found("There is no such campaign."))?;
-        let store = state.store.pool().get().await.map_err(unavailable)?;
+        let store = state.store.pool().get().await.map_err(reading("the newsletter"))?;
         let deliveries = store
             .query_one(
                 "SELECT count(*) FILTER (WHERE sent_at IS NOT NULL), count(*) FILTER (WHERE failed_at IS NOT NULL), \
@@ -109,18 +104,18 @@ pub(crate) async fn campaign(
                 &[&campaign_id],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(reading("the newsletter"))?;
         let report = CampaignReport {
             id: campaign_id,
-            subject: row.try_get(0).map_err(unavailable)?,
-            audience: row.try_get(1).map_err(unavailable)?,
-            queued: row.try_get(2).map_err(unavailable)?,
-            sent: deliveries.try_get(0).map_err(unavailable)?,
-            failed: deliveries.try_get(1).map_err(unavailable)?,
-            waiting: deliveries.try_get(2).map_err(unavailable)?,
-            created_at: row.try_get(3).map_err(unavailable)?,
+            subject: row.try_get(0).map_err(reading("the newsletter"))?,
+            audience: row.try_get(1).map_err(reading("the newsletter"))?,
+            queued: row.try_get(2).map_err(reading("the newsletter"))?,
+            sent: deliveries.try_get(0).map_err(reading("the newsletter"))?,
+            failed: deliveries.try_get(1).map_err(reading("the newsletter"))?,
+            waiting: deliveries.try_get(2).map_err(reading("the newsletter"))?,
+            created_at: row.try_get(3).map_err(reading("the newsletter"))?,
         };
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": report })))
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }

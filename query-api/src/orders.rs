@@ -16,10 +16,10 @@ use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::consistency::Freshness;
-use crate::courses::unavailable;
+use crate::listing::Listing;
 use crate::money::{Display, Money};
 use crate::page::{ListEnvelope, PageRequest, param, uuid_param};
+use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 10;
 const COLUMNS: &str = "id, trainee_id, method, status, lines, total_cents, currency, rate_ppm, checkout_url, failure, \
@@ -83,25 +83,23 @@ impl OrderView {
 /// `GET /api/v1/me/orders?page=&limit=`
 pub(crate) async fn mine(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = page_of(&state, &headers, &params, Some(actor.user_id)).await;
-    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 /// `GET /api/v1/admin/orders?trainee_id=&status=&page=&limit=`
 pub(crate) async fn all(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let trainee = uuid_param(&params, "trainee_id");
     let answer = async { page_of(&state, &headers, &params, trainee?).await }.await;
-    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 async fn page_of(
@@ -115,22 +113,17 @@ async fn page_of(
     if let Some(status) = status.as_deref().filter(|status| !STATUSES.contains(status)) {
         return Err(Problem::invalid_param("status", format!("{status:?} is not one of {}", STATUSES.join(", "))));
     }
-    let client = state.read.pool().get().await.map_err(unavailable)?;
-    let filter = "($1::uuid IS NULL OR trainee_id = $1) AND ($2::text IS NULL OR status = $2)";
-    let rows = client
-        .query(
-            &format!("SELECT {COLUMNS} FROM order_view WHERE {filter} ORDER BY placed_at DESC, id LIMIT $3 OFFSET $4"),
-            &[&trainee, &status, &page.limit, &page.offset()],
-        )
-        .await
-        .map_err(unavailable)?;
-    let total: i64 = client
-        .query_one(&format!("SELECT count(*) FROM order_view WHERE {filter}"), &[&trainee, &status])
-        .await
-        .and_then(|row| row.try_get(0))
-        .map_err(unavailable)?;
-    let orders = rows.iter().map(OrderView::from_row).collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
-    Ok(cached_json(headers, Audience::Private, &ListEnvelope::new(orders, page, total)))
+    let client = state.read.pool().get().await.map_err(reading("orders"))?;
+    let listing = Listing {
+        columns: COLUMNS,
+        from: "order_view",
+        filter: "($1::uuid IS NULL OR trainee_id = $1) AND ($2::text IS NULL OR status = $2)",
+        order: "placed_at DESC, id",
+    };
+    let found = listing.page(&client, &[&trainee, &status], page).await.map_err(reading("orders"))?;
+    let orders =
+        found.rows.iter().map(OrderView::from_row).collect::<Result<Vec<_>, _>>().map_err(reading("orders"))?;
+    Ok(cached_json(headers, Audience::Private, &ListEnvelope::new(orders, page, found.total)))
 }
 
 /// The statuses an order can have, in the order it can reach them.
@@ -173,7 +166,6 @@ fn until(params: &HashMap<String, String>) -> Result<Option<Until>, Problem> {
 /// (`X-Order-Wait: met` or `timed-out`): what a page the payment provider sent the browser back to waits on.
 pub(crate) async fn get(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(order_id): PathId,
     headers: HeaderMap,
@@ -209,16 +201,16 @@ pub(crate) async fn get(
         }
     }
     .await;
-    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 async fn read_order(state: &QueryApiState, order_id: Uuid) -> Result<Option<OrderView>, Problem> {
-    let client = state.read.pool().get().await.map_err(unavailable)?;
+    let client = state.read.pool().get().await.map_err(reading("orders"))?;
     let row = client
         .query_opt(&format!("SELECT {COLUMNS} FROM order_view WHERE id = $1"), &[&order_id])
         .await
-        .map_err(unavailable)?;
-    row.as_ref().map(OrderView::from_row).transpose().map_err(unavailable)
+        .map_err(reading("orders"))?;
+    row.as_ref().map(OrderView::from_row).transpose().map_err(reading("orders"))
 }
 
 #[cfg(test)]

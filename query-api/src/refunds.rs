@@ -14,9 +14,9 @@ use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::consistency::Freshness;
-use crate::courses::unavailable;
+use crate::listing::Listing;
 use crate::page::{ListEnvelope, PageRequest, date_param, param, uuid_param};
+use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 10;
 pub(crate) const STATUSES: [&str; 5] = ["unseen", "pending", "approved", "rejected", "completed"];
@@ -44,9 +44,43 @@ pub(crate) struct RefundRequestRow {
     updated_at: OffsetDateTime,
 }
 
+/// The refund requests, newest first, with the trainee's name and the course's title, filtered by status,
+/// course, trainee and dates (`$1`..`$5`).
+const REFUND_REQUESTS: Listing<'static> = Listing {
+    columns: "r.refund_id AS id, r.trainee_id, u.name AS trainee_name, r.course_id, c.title AS course_title, \
+              r.order_id, r.status, r.reason, r.paid_cents, r.refund_cents, r.progress_at_request, \
+              r.decision_reason, r.requested_at, r.updated_at",
+    from: "refund_request_view r LEFT JOIN user_directory u ON u.id = r.trainee_id \
+           LEFT JOIN catalog_course c ON c.id = r.course_id",
+    filter: "($1::text IS NULL OR r.status = $1) AND ($2::uuid IS NULL OR r.course_id = $2) \
+             AND ($3::uuid IS NULL OR r.trainee_id = $3) AND ($4::date IS NULL OR r.requested_at >= $4::date) \
+             AND ($5::date IS NULL OR r.requested_at < $5::date + 1)",
+    order: "r.requested_at DESC, r.refund_id",
+};
+
+impl RefundRequestRow {
+    fn from_row(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
+        Ok(RefundRequestRow {
+            id: row.try_get("id")?,
+            trainee_id: row.try_get("trainee_id")?,
+            trainee_name: row.try_get("trainee_name")?,
+            course_id: row.try_get("course_id")?,
+            course_title: row.try_get("course_title")?,
+            order_id: row.try_get("order_id")?,
+            status: row.try_get("status")?,
+            reason: row.try_get("reason")?,
+            paid_cents: row.try_get("paid_cents")?,
+            refund_cents: row.try_get("refund_cents")?,
+            progress_at_request: row.try_get("progress_at_request")?,
+            decision_reason: row.try_get("decision_reason")?,
+            requested_at: row.try_get("requested_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
 /// `GET /api/v1/admin/refund-requests?status=&course_id=&trainee_id=&from=&to=&page=&limit=`
 pub(crate) async fn list(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
@@ -60,54 +94,19 @@ pub(crate) async fn list(
         let course = uuid_param(&params, "course_id")?;
         let trainee = uuid_param(&params, "trainee_id")?;
         let (from, to) = (date_param(&params, "from")?, date_param(&params, "to")?);
-        let filter = "($1::text IS NULL OR r.status = $1) AND ($2::uuid IS NULL OR r.course_id = $2) \
-             AND ($3::uuid IS NULL OR r.trainee_id = $3) AND ($4::date IS NULL OR r.requested_at >= $4::date) \
-             AND ($5::date IS NULL OR r.requested_at < $5::date + 1)";
-        let client = state.read.pool().get().await.map_err(unavailable)?;
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT r.refund_id, r.trainee_id, u.name, r.course_id, c.title, r.order_id, r.status, r.reason, \
-                     r.paid_cents, r.refund_cents, r.progress_at_request, r.decision_reason, r.requested_at, \
-                     r.updated_at FROM refund_request_view r LEFT JOIN user_directory u ON u.id = r.trainee_id \
-                     LEFT JOIN catalog_course c ON c.id = r.course_id WHERE {filter} \
-                     ORDER BY r.requested_at DESC, r.refund_id LIMIT $6 OFFSET $7"
-                ),
-                &[&status, &course, &trainee, &from, &to, &page.limit, &page.offset()],
-            )
+        let client = state.read.pool().get().await.map_err(reading("refund requests"))?;
+        let found = REFUND_REQUESTS
+            .page(&client, &[&status, &course, &trainee, &from, &to], page)
             .await
-            .map_err(unavailable)?;
-        let total: i64 = client
-            .query_one(
-                &format!("SELECT count(*) FROM refund_request_view r WHERE {filter}"),
-                &[&status, &course, &trainee, &from, &to],
-            )
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(unavailable)?;
-        let requests = rows
+            .map_err(reading("refund requests"))?;
+        let requests = found
+            .rows
             .iter()
-            .map(|row| {
-                Ok(RefundRequestRow {
-                    id: row.try_get(0)?,
-                    trainee_id: row.try_get(1)?,
-                    trainee_name: row.try_get(2)?,
-                    course_id: row.try_get(3)?,
-                    course_title: row.try_get(4)?,
-                    order_id: row.try_get(5)?,
-                    status: row.try_get(6)?,
-                    reason: row.try_get(7)?,
-                    paid_cents: row.try_get(8)?,
-                    refund_cents: row.try_get(9)?,
-                    progress_at_request: row.try_get(10)?,
-                    decision_reason: row.try_get(11)?,
-                    requested_at: row.try_get(12)?,
-                    updated_at: row.try_get(13)?,
-                })
-            })
+            .map(RefundRequestRow::from_row)
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
-            .map_err(unavailable)?;
+            .map_err(reading("refund requests"))?;
+        let total = found.total;
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &ListEnvelope::new(requests, page, total)))
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }

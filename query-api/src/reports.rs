@@ -15,9 +15,9 @@ use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::consistency::Freshness;
-use crate::courses::unavailable;
+use crate::listing::Listing;
 use crate::page::{ListEnvelope, PageRequest, date_param, param, uuid_param};
+use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 10;
 pub(crate) const KINDS: [&str; 5] = ["technical", "financial", "other", "course_request", "refund"];
@@ -54,6 +54,31 @@ pub(crate) struct ReportUser {
 pub(crate) struct ReportCourse {
     id: Uuid,
     title: Option<String>,
+}
+
+impl ReportRow {
+    fn from_row(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
+        let course_id: Option<Uuid> = row.try_get("course_id")?;
+        Ok(ReportRow {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            status: row.try_get("status")?,
+            user: ReportUser {
+                id: row.try_get("user_id")?,
+                name: row.try_get("user_name")?,
+                role: row.try_get("user_role")?,
+                country: row.try_get("user_country")?,
+            },
+            course: course_id
+                .map(|id| Ok::<_, tokio_postgres::Error>(ReportCourse { id, title: row.try_get("course_title")? }))
+                .transpose()?,
+            description: row.try_get("description")?,
+            follow_ups: row.try_get("follow_ups")?,
+            progress_at_request: row.try_get("progress_at_request")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
 }
 
 /// Validated filters, as SQL parameters `$1`..`$7`.
@@ -107,25 +132,23 @@ const FILTER: &str = "NOT r.voided AND ($1::text[] IS NULL OR r.kind = ANY($1)) 
 
 /// `GET /api/v1/admin/reports?kind=&status=&course_id=&user_id=&from=&to=&sort=newest|oldest&page=&limit=`
 pub(crate) async fn all(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = async { page(&state, &headers, &params, Filters::parse(&params, None)?).await };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 /// `GET /api/v1/me/reports`: the caller's tickets and requests, with the same filters.
 pub(crate) async fn mine(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = async { page(&state, &headers, &params, Filters::parse(&params, Some(actor.user_id))?).await };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 async fn page(
@@ -135,56 +158,29 @@ async fn page(
     filters: Filters,
 ) -> Result<Response, Problem> {
     let page = PageRequest::from_query(params, DEFAULT_LIMIT)?;
-    let order = if filters.oldest_first { "ASC" } else { "DESC" };
+    let order = if filters.oldest_first { "r.created_at ASC, r.id" } else { "r.created_at DESC, r.id" };
     let Filters { kinds, status, course, user, from, to, .. } = filters;
-    let client = state.read.pool().get().await.map_err(unavailable)?;
-    let rows = client
-        .query(
-            &format!(
-                "SELECT r.id, r.kind, r.status, r.user_id, u.name, u.role, u.country, r.course_id, c.title, \
-                 r.description, r.follow_ups, r.progress_at_request, r.created_at, r.updated_at \
-                 FROM report_view r LEFT JOIN user_directory u ON u.id = r.user_id \
-                 LEFT JOIN catalog_course c ON c.id = r.course_id WHERE {FILTER} \
-                 ORDER BY r.created_at {order}, r.id LIMIT $7 OFFSET $8"
-            ),
-            &[&kinds, &status, &course, &user, &from, &to, &page.limit, &page.offset()],
-        )
+    let client = state.read.pool().get().await.map_err(reading("support reports"))?;
+    let listing = Listing {
+        columns: "r.id, r.kind, r.status, r.user_id, u.name AS user_name, u.role AS user_role, \
+                  u.country AS user_country, r.course_id, c.title AS course_title, r.description, r.follow_ups, \
+                  r.progress_at_request, r.created_at, r.updated_at",
+        from: "report_view r LEFT JOIN user_directory u ON u.id = r.user_id \
+               LEFT JOIN catalog_course c ON c.id = r.course_id",
+        filter: FILTER,
+        order,
+    };
+    let found = listing
+        .page(&client, &[&kinds, &status, &course, &user, &from, &to], page)
         .await
-        .map_err(unavailable)?;
-    let total: i64 = client
-        .query_one(
-            &format!("SELECT count(*) FROM report_view r WHERE {FILTER}"),
-            &[&kinds, &status, &course, &user, &from, &to],
-        )
-        .await
-        .and_then(|row| row.try_get(0))
-        .map_err(unavailable)?;
-    let reports = rows
+        .map_err(reading("support reports"))?;
+    let reports = found
+        .rows
         .iter()
-        .map(|row| {
-            let course_id: Option<Uuid> = row.try_get(7)?;
-            Ok(ReportRow {
-                id: row.try_get(0)?,
-                kind: row.try_get(1)?,
-                status: row.try_get(2)?,
-                user: ReportUser {
-                    id: row.try_get(3)?,
-                    name: row.try_get(4)?,
-                    role: row.try_get(5)?,
-                    country: row.try_get(6)?,
-                },
-                course: course_id
-                    .map(|id| Ok::<_, tokio_postgres::Error>(ReportCourse { id, title: row.try_get(8)? }))
-                    .transpose()?,
-                description: row.try_get(9)?,
-                follow_ups: row.try_get(10)?,
-                progress_at_request: row.try_get(11)?,
-                created_at: row.try_get(12)?,
-                updated_at: row.try_get(13)?,
-            })
-        })
+        .map(ReportRow::from_row)
         .collect::<Result<Vec<_>, tokio_postgres::Error>>()
-        .map_err(unavailable)?;
+        .map_err(reading("support reports"))?;
+    let total = found.total;
     Ok(cached_json(headers, Audience::Private, &ListEnvelope::new(reports, page, total)))
 }
 

@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::consistency::Freshness;
-use crate::courses::unavailable;
+use crate::listing::Listing;
 use crate::page::{ListEnvelope, PageRequest};
+use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 10;
 
@@ -48,25 +48,23 @@ enum Of {
 
 /// `GET /api/v1/courses/{id}/reviews?page=&limit=`
 pub(crate) async fn of_course(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(course_id): PathId,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    freshness.mark(page(&state, &headers, &params, Of::Course(course_id)).await.unwrap_or_else(|p| p.into_response()))
+    page(&state, &headers, &params, Of::Course(course_id)).await.unwrap_or_else(|p| p.into_response())
 }
 
 /// `GET /api/v1/instructors/{id}/reviews?page=&limit=`
 pub(crate) async fn of_instructor(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(instructor_id): PathId,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = page(&state, &headers, &params, Of::Instructor(instructor_id)).await;
-    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 async fn page(
@@ -91,39 +89,32 @@ async fn page(
         ),
     };
     let (Of::Course(id) | Of::Instructor(id)) = of;
-    let client = state.read.pool().get().await.map_err(unavailable)?;
-    if client.query_opt(exists, &[&id]).await.map_err(unavailable)?.is_none() {
+    let client = state.read.pool().get().await.map_err(reading("reviews"))?;
+    if client.query_opt(exists, &[&id]).await.map_err(reading("reviews"))?.is_none() {
         return Err(Problem::not_found("There is no such course or instructor."));
     }
-    let rows = client
-        .query(
-            &format!(
-                "SELECT r.rating, r.comment, u.name, u.country, {course}, r.created_at, r.updated_at FROM {table} r \
-                 LEFT JOIN user_directory u ON u.id = r.trainee_id WHERE r.{key} = $1 \
-                 ORDER BY r.created_at DESC, r.trainee_id LIMIT $2 OFFSET $3"
-            ),
-            &[&id, &page.limit, &page.offset()],
-        )
-        .await
-        .map_err(unavailable)?;
-    let total: i64 = client
-        .query_one(&format!("SELECT count(*) FROM {table} WHERE {key} = $1"), &[&id])
-        .await
-        .and_then(|row| row.try_get(0))
-        .map_err(unavailable)?;
-    let reviews = rows
+    let (columns, from, filter) = (
+        format!("r.rating, r.comment, u.name, u.country, {course} AS course_id, r.created_at, r.updated_at"),
+        format!("{table} r LEFT JOIN user_directory u ON u.id = r.trainee_id"),
+        format!("r.{key} = $1"),
+    );
+    let listing = Listing { columns: &columns, from: &from, filter: &filter, order: "r.created_at DESC, r.trainee_id" };
+    let found = listing.page(&client, &[&id], page).await.map_err(reading("reviews"))?;
+    let reviews = found
+        .rows
         .iter()
         .map(|row| {
             Ok(ReviewView {
-                rating: row.try_get(0)?,
-                comment: row.try_get(1)?,
-                reviewer: Reviewer { name: row.try_get(2)?, country: row.try_get(3)? },
-                course_id: row.try_get(4)?,
-                created_at: row.try_get(5)?,
-                updated_at: row.try_get(6)?,
+                rating: row.try_get("rating")?,
+                comment: row.try_get("comment")?,
+                reviewer: Reviewer { name: row.try_get("name")?, country: row.try_get("country")? },
+                course_id: row.try_get("course_id")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
             })
         })
         .collect::<Result<Vec<_>, tokio_postgres::Error>>()
-        .map_err(unavailable)?;
+        .map_err(reading("reviews"))?;
+    let total = found.total;
     Ok(cached_json(headers, Audience::Public, &ListEnvelope::new(reviews, page, total)))
 }

@@ -10,37 +10,36 @@ use http::HeaderMap;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::consistency::Freshness;
-use crate::courses::{PageKind, Scope, course_page, list_courses, unavailable, with_content};
+use crate::courses::{PageKind, Scope, course_page, list_courses, with_content};
 use crate::discounts::of_course;
+use crate::reading::reading;
 
 /// `GET /api/v1/me/instructor/courses`
 pub(crate) async fn list(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = list_courses(&state, &headers, &params, Scope::Own(actor.user_id)).await;
-    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 /// `GET /api/v1/me/instructor/courses/{id}`
 pub(crate) async fn get(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(course_id): PathId,
     headers: HeaderMap,
 ) -> Response {
     let answer = async {
         let (course, content) = course_page(&state, course_id, None, PageKind::Owner(actor.user_id)).await?;
-        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let client = state.read.pool().get().await.map_err(reading("an instructor's courses"))?;
         let mut data = with_content(course, content)?;
-        data["discounts"] = serde_json::to_value(of_course(&client, course_id, None).await?).map_err(unavailable)?;
+        data["discounts"] = serde_json::to_value(of_course(&client, course_id, None).await?)
+            .map_err(reading("an instructor's courses"))?;
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": data })))
     }
     .await;
-    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+    answer.unwrap_or_else(|p| p.into_response())
 }

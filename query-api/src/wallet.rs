@@ -15,10 +15,10 @@ use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::consistency::Freshness;
-use crate::courses::unavailable;
+use crate::listing::Listing;
 use crate::money::{Display, Money};
 use crate::page::{ListEnvelope, PageRequest, param};
+use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 20;
 
@@ -39,56 +39,52 @@ pub(crate) struct WalletTransaction {
 /// `GET /api/v1/me/wallet?page=&limit=`: `{data: [transactions], balance, ...page}`, newest first.
 pub(crate) async fn wallet(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = async {
         let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
-        let client = state.read.pool().get().await.map_err(unavailable)?;
+        let client = state.read.pool().get().await.map_err(reading("the wallet"))?;
         let balance: i64 = client
             .query_opt("SELECT balance_cents FROM wallet_view WHERE trainee_id = $1", &[&actor.user_id])
             .await
-            .map_err(unavailable)?
+            .map_err(reading("the wallet"))?
             .map(|row| row.try_get(0))
             .transpose()
-            .map_err(unavailable)?
+            .map_err(reading("the wallet"))?
             .unwrap_or(0);
-        let rows = client
-            .query(
-                "SELECT operation_id, delta_cents, balance_cents, kind, note, order_id, at FROM wallet_txn \
-                 WHERE trainee_id = $1 ORDER BY position DESC LIMIT $2 OFFSET $3",
-                &[&actor.user_id, &page.limit, &page.offset()],
-            )
-            .await
-            .map_err(unavailable)?;
-        let count: i64 = client
-            .query_one("SELECT count(*) FROM wallet_txn WHERE trainee_id = $1", &[&actor.user_id])
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(unavailable)?;
+        let listing = Listing {
+            columns: "operation_id, delta_cents, balance_cents, kind, note, order_id, at",
+            from: "wallet_txn",
+            filter: "trainee_id = $1",
+            order: "position DESC",
+        };
+        let found = listing.page(&client, &[&actor.user_id], page).await.map_err(reading("the wallet"))?;
         let usd = |cents: i64| Money { amount_cents: cents, currency: "USD" };
-        let transactions = rows
+        let transactions = found
+            .rows
             .iter()
             .map(|row| {
                 Ok(WalletTransaction {
-                    operation_id: row.try_get(0)?,
-                    amount: usd(row.try_get(1)?),
-                    balance: usd(row.try_get(2)?),
-                    kind: row.try_get(3)?,
-                    note: row.try_get(4)?,
-                    order_id: row.try_get(5)?,
-                    at: row.try_get(6)?,
+                    operation_id: row.try_get("operation_id")?,
+                    amount: usd(row.try_get("delta_cents")?),
+                    balance: usd(row.try_get("balance_cents")?),
+                    kind: row.try_get("kind")?,
+                    note: row.try_get("note")?,
+                    order_id: row.try_get("order_id")?,
+                    at: row.try_get("at")?,
                 })
             })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
-            .map_err(unavailable)?;
-        let mut body = serde_json::to_value(ListEnvelope::new(transactions, page, count)).map_err(unavailable)?;
-        body["balance"] = serde_json::to_value(usd(balance)).map_err(unavailable)?;
+            .map_err(reading("the wallet"))?;
+        let count = found.total;
+        let mut body =
+            serde_json::to_value(ListEnvelope::new(transactions, page, count)).map_err(reading("the wallet"))?;
+        body["balance"] = serde_json::to_value(usd(balance)).map_err(reading("the wallet"))?;
         Ok::<_, Problem>(cached_json(&headers, Audience::Private, &body))
     };
-    freshness.mark(answer.await.unwrap_or_else(|p| p.into_response()))
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -112,25 +108,23 @@ pub(crate) struct Revenue {
 /// `GET /api/v1/me/instructor/revenue?year=&country=`
 pub(crate) async fn mine(
     actor: Authenticated,
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = revenue(&state, &headers, &params, actor.user_id).await;
-    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 /// `GET /api/v1/admin/instructors/{id}/revenue?year=&country=`
 pub(crate) async fn of_instructor(
-    freshness: Freshness,
     State(state): State<QueryApiState>,
     PathId(instructor_id): PathId,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let answer = revenue(&state, &headers, &params, instructor_id).await;
-    freshness.mark(answer.unwrap_or_else(|p| p.into_response()))
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 async fn revenue(
@@ -144,8 +138,8 @@ async fn revenue(
         Some(Ok(year)) if (2000..=2100).contains(&year) => year,
         Some(_) => return Err(Problem::rule("invalid_year", "year must be a year from 2000 to 2100.")),
     };
-    let client = state.read.pool().get().await.map_err(unavailable)?;
-    let display = Display::for_country(&client, param(params, "country")).await.map_err(unavailable)?;
+    let client = state.read.pool().get().await.map_err(reading("the wallet"))?;
+    let display = Display::for_country(&client, param(params, "country")).await.map_err(reading("the wallet"))?;
     let rows = client
         .query(
             "SELECT month, gross_cents, refunds_cents FROM instructor_revenue_monthly \
@@ -153,13 +147,14 @@ async fn revenue(
             &[&instructor_id, &year],
         )
         .await
-        .map_err(unavailable)?;
+        .map_err(reading("the wallet"))?;
     let mut months: Vec<MonthRevenue> = (1..=12)
         .map(|month| MonthRevenue { month, gross: display.show(0), refunds: display.show(0), net: display.show(0) })
         .collect();
     for row in rows {
-        let month: i32 = row.try_get(0).map_err(unavailable)?;
-        let (gross, refunds): (i64, i64) = (row.try_get(1).map_err(unavailable)?, row.try_get(2).map_err(unavailable)?);
+        let month: i32 = row.try_get(0).map_err(reading("the wallet"))?;
+        let (gross, refunds): (i64, i64) =
+            (row.try_get(1).map_err(reading("the wallet"))?, row.try_get(2).map_err(reading("the wallet"))?);
         if let Some(slot) = usize::try_from(month - 1).ok().and_then(|index| months.get_mut(index)) {
             *slot = MonthRevenue {
                 month,
@@ -172,10 +167,10 @@ async fn revenue(
     let balance: i64 = client
         .query_opt("SELECT balance_cents FROM instructor_ledger_view WHERE instructor_id = $1", &[&instructor_id])
         .await
-        .map_err(unavailable)?
+        .map_err(reading("the wallet"))?
         .map(|row| row.try_get(0))
         .transpose()
-        .map_err(unavailable)?
+        .map_err(reading("the wallet"))?
         .unwrap_or(0);
     let data = Revenue { instructor_id, year, months, balance: display.show(balance) };
     Ok(cached_json(headers, Audience::Private, &serde_json::json!({ "data": data })))
