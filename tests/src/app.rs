@@ -533,6 +533,52 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+
+    /// Waits (bounded) until the sagas have handled every event the store holds, those their own commands
+    /// appended too: whatever they would still do about the history so far is done. On the feed their
+    /// checkpoint tells (a test may move it back); on Kafka, the stream versions they record ([`sagas_behind`]).
+    pub async fn wait_until_sagas_caught_up(&self) {
+        // One statement, one snapshot: the events a batch's commands append commit before its checkpoint moves.
+        let on_feed = "SELECT COALESCE(max(position), 0) \
+                       - COALESCE((SELECT position FROM saga_checkpoints WHERE saga = $1), 0) FROM events";
+        let client = self.database.client().await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let behind: i64 = match &self.mode {
+                Mode::Embedded => {
+                    client.query_one(on_feed, &[&sagas::SAGAS]).await.expect("the sagas' checkpoint readable").get(0)
+                }
+                Mode::Kafka { .. } => sagas_behind(&client).await,
+            };
+            if behind <= 0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the sagas did not catch up with the store: {behind} behind"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits (bounded) until the sagas have handled every event the store holds and the read models include
+    /// it, the events the sagas appended too: nothing more comes of the history so far.
+    pub async fn wait_until_caught_up(&self) {
+        self.wait_until_sagas_caught_up().await;
+        self.wait_until_projected().await;
+    }
+}
+
+/// How many streams of the store `client` is connected to hold an event the sagas have not handled (nor parked)
+/// yet, by the newest version of each stream they record after every batch, on the feed and on Kafka alike; the
+/// streams the relay parked reach no topic and are left out. The events a batch's commands append commit before
+/// its versions do, so 0 leaves the sagas nothing to do.
+pub async fn sagas_behind(client: &tokio_postgres::Client) -> i64 {
+    let behind = "SELECT count(*) FROM (SELECT stream_id, max(stream_version) AS version FROM events \
+                  GROUP BY stream_id) e LEFT JOIN saga_stream_versions s ON s.saga = $1 AND s.stream_id = e.stream_id \
+                  WHERE (s.version IS NULL OR s.version < e.version) \
+                  AND e.stream_id NOT IN (SELECT stream_id FROM dead_letters WHERE subscriber = 'relay')";
+    client.query_one(behind, &[&sagas::SAGAS]).await.expect("the sagas' stream versions readable").get(0)
 }
 
 /// The test's API key and webhook secret of the payment sandbox.

@@ -1,5 +1,7 @@
 //! One PostgreSQL cluster per test run; one database per test.
 
+use std::time::Duration;
+
 use database::Database;
 use dev_cluster::{ClusterOptions, LocalCluster};
 use tokio::sync::{Mutex, OnceCell};
@@ -69,6 +71,21 @@ impl TestDatabase {
     /// Runs a query that returns one bigint.
     pub async fn count(&self, sql: &str) -> i64 {
         self.client().await.query_one(sql, &[]).await.expect("count query").get(0)
+    }
+
+    /// Waits (bounded) until the email outbox holds nothing left to send: every email queued so far was sent
+    /// (marked so once the mail server took it) or given up on, so a mail server has all it will ever get of them.
+    pub async fn wait_until_mailed(&self) {
+        let unsent = "SELECT count(*) FROM email_outbox WHERE sent_at IS NULL AND failed_at IS NULL";
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let waiting = self.count(unsent).await;
+            if waiting == 0 {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the mailer did not send {waiting} emails of the outbox");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 

@@ -105,6 +105,16 @@ impl LearnlogProcess {
         self.output.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
+    /// Waits (bounded by `within`) until the process has printed a line that `printed` accepts; `what` names
+    /// that line in the panic if it never comes.
+    pub async fn wait_for_line(&self, what: &str, printed: impl Fn(&str) -> bool, within: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while !self.output().iter().any(|line| printed(line.as_str())) {
+            assert!(tokio::time::Instant::now() < deadline, "the process did not print {what}: {:?}", self.output());
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// True while this process's consumer holds at least one partition.
     pub fn holds_partitions(&self) -> bool {
         *self.partitions.borrow() > 0

@@ -225,7 +225,7 @@ async fn a_trainee_learns_passes_the_exam_on_a_second_try_and_gets_one_certifica
         1
     );
     assert_eq!(app.database.count("SELECT count(*) FROM email_outbox WHERE subject LIKE '%certificate%'").await, 1);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.database.wait_until_mailed().await;
     let received = smtp.received().await;
     let to_ada = received.iter().filter(|m| m.recipients.iter().any(|r| r == "ada@example.com"));
     assert_eq!(to_ada.filter(|m| m.data.contains("application/pdf")).count(), 1, "one certificate email");

@@ -240,17 +240,16 @@ async fn the_cluster_keeps_serving_through_faults_under_load() {
     }
     let load_ended = Instant::now();
 
-    // The history settles (the sagas finish the last orders), then the read models catch up with a rebuild.
+    // The history settles (the sagas have handled every event, those they appended too, so the last orders are
+    // finished), then the read models catch up with a rebuild.
     let store = client(&cluster.store_url()).await;
-    let mut head = -1;
     loop {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let now: i64 = store.query_one("SELECT count(*) FROM events", &[]).await.expect("a count").get(0);
-        if now == head {
+        let behind = tests::app::sagas_behind(&store).await;
+        if behind == 0 {
             break;
         }
-        head = now;
-        assert!(load_ended.elapsed() < Duration::from_secs(120), "the history keeps growing");
+        assert!(load_ended.elapsed() < Duration::from_secs(120), "the sagas are {behind} streams behind the history");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let data_key = learnlog::secret::data_key(None, &cluster.data_dir).expect("the cluster's data key");
     let store_pool = Database::connect(&cluster.store_url(), 4).expect("a pool");
@@ -321,7 +320,12 @@ async fn the_cluster_keeps_serving_through_faults_under_load() {
     // Its own process killed alone, the cluster's parts run on; the next cluster on the folder stops them first.
     let orphans: Vec<u32> = ["query-api-2", "relay", "haproxy"].iter().map(|part| cluster.pid(part)).collect();
     let data_dir = cluster.kill_alone().await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The last thing its death sets off: its watchdogs stop its PostgreSQL servers once it is gone.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ["postgres", "replica"].iter().any(|server| postmaster(&data_dir.join(server)).is_some_and(alive)) {
+        assert!(Instant::now() < deadline, "the watchdogs did not stop the PostgreSQL servers of the killed cluster");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(orphans.iter().all(|pid| alive(*pid)), "the parts outlive their owner");
     let next = Cluster::start_in(data_dir).await;
     let left: Vec<&u32> = orphans.iter().filter(|pid| alive(**pid)).collect();

@@ -62,6 +62,17 @@ fn server_pid(data_dir: &Path) -> Option<u32> {
     Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
 }
 
+/// Whether the watchdog `stop_when_this_process_exits` left for the server of `owner` runs: the shell that stops
+/// the server once `owner` is gone.
+fn watchdog_of(owner: u32) -> bool {
+    let watching = format!("while kill -0 {owner} ");
+    let Ok(processes) = std::fs::read_dir("/proc") else { return false };
+    processes.flatten().any(|process| {
+        std::fs::read(process.path().join("cmdline"))
+            .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(&watching))
+    })
+}
+
 fn signal(signal: &str, target: &str) {
     let status = std::process::Command::new("kill").args([signal, "--", target]).status().expect("kill runs");
     assert!(status.success(), "kill {signal} {target}");
@@ -95,9 +106,11 @@ async fn a_server_whose_owner_was_killed_is_adopted_by_the_next_up_and_stopped_w
     let (first, _) = up(data_dir).await;
     let server = server_pid(data_dir).expect("up started its PostgreSQL");
     let group = first.id().expect("a pid");
+    assert!(watchdog_of(group), "up leaves a watchdog to stop its server should it be killed");
     signal("-KILL", &format!("-{group}"));
     let _ = tokio::time::timeout(Duration::from_secs(10), { first }.wait_with_output()).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Only the owner and its watchdog stop the server: once both are gone, nothing will.
+    wait_until("the watchdog ends with its owner's process group", || !watchdog_of(group)).await;
     assert_eq!(server_pid(data_dir), Some(server), "PostgreSQL outlives its owner's whole process group");
 
     let (mut second, logged) = up(data_dir).await;

@@ -159,12 +159,12 @@ async fn records_forged_into_the_topics_enrol_no_one_credit_nothing_and_are_refu
         app.database.count("SELECT count(*) FROM rejected_records WHERE reason LIKE 'not a Learnlog event:%'").await;
     assert_eq!(unreadable, 2);
 
-    // Nothing moved: a real write after the forgeries is read fresh, and by then nothing was enrolled,
-    // credited, paid or renamed.
+    // Nothing moved: a real write after the forgeries is read fresh, and once the sagas and the projector have
+    // handled all the store holds (what the sagas appended too), nothing was enrolled, credited, paid or renamed.
     let created = app.create_course(&instructor, "After the forgeries").await;
     let fresh = app.get(&format!("/api/v1/courses/{}", created.id()), Some(&created.token())).await;
     assert_eq!(fresh.header("x-consistency"), Some("fresh"));
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    app.wait_until_caught_up().await;
     let enrolments = get_as(&app, "/api/v1/me/enrollments", &token).await;
     assert_eq!(enrolments.body["total_results"], 0, "{:?}", enrolments.body);
     let wallet = get_as(&app, "/api/v1/me/wallet", &token).await;

@@ -113,6 +113,8 @@ async fn metrics_show_requests_appends_lags_backlogs_and_pools() {
         .await
         .expect("the checkpoint moves back");
     assert_eq!(rewound, 1);
+    // The lag in seconds is the age of the first event not applied, recorded before the rewind: over a second
+    // once this much more time has passed, however slow the machine.
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let behind = scrape(&app).await;
     let lag = value(&behind, "learnlog_lag_events", &projector);

@@ -12,6 +12,11 @@ use learnlog::rebuild::{ReplayOptions, build};
 use serde_json::json;
 use tests::TestApp;
 
+/// Reads completed after a switch before the readers stop. The switch is committed when the rebuild returns,
+/// and the query API's pools learn of it by the notification sent with it: all but the first few of these reads
+/// are served from the new schema, so that a read the switch breaks would be among them.
+const READS_AFTER_SWITCH: u64 = 60;
+
 async fn published(app: &TestApp, token: &str, title: &str) {
     let id = app.create_course(token, title).await.id();
     assert_eq!(app.post(&format!("/api/v1/courses/{id}/publish"), token, None).await.status, 200);
@@ -73,7 +78,12 @@ async fn a_rebuild_is_switched_to_while_serving_without_a_failed_read_and_snapsh
     let options = ReplayOptions { schema: Some("rm_blue".into()), ..ReplayOptions::default() };
     let report = build(&app.store, &plain, &keyring, &options).await.expect("the rebuild runs");
     assert!(report.contains("switched from public to rm_blue"), "{report}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let at_switch = reads.load(Ordering::SeqCst);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while reads.load(Ordering::SeqCst) < at_switch + READS_AFTER_SWITCH {
+        assert!(tokio::time::Instant::now() < deadline, "the readers did not read after the switch");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     stop.store(true, Ordering::SeqCst);
     for reader in readers {
         reader.await.expect("a reader");

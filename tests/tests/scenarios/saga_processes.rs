@@ -91,8 +91,8 @@ async fn killed_mid_fulfilment_and_restarted(app: &TestApp) {
     }
     let rescued = restarted.output().iter().filter(|line| line.contains("was not fulfilled by its event")).count();
     assert_eq!(rescued, 0, "the paid-order sweep is off: delivery fulfilled every order");
-    // Once more after everything is fulfilled: late duplicates would show up now.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Late duplicates are in the store once the sagas have handled every event, those they appended too.
+    app.wait_until_sagas_caught_up().await;
     assert_eq!(count(app, fulfilled).await, orders);
     let twice = |event_type: &str| {
         format!(
