@@ -6,7 +6,6 @@ use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::Role;
 use events::stream::user_stream;
-use http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -111,14 +110,7 @@ impl From<CredentialsError> for Problem {
 
 /// A new account: its stream, and the answer `201 {id}`.
 fn new_account(user_id: Uuid, actor: Caller, headers: CommandHeaders, digest: String) -> CommandRun {
-    CommandRun {
-        stream_id: user_stream(user_id),
-        actor,
-        headers,
-        digest,
-        status: StatusCode::CREATED,
-        data: serde_json::json!({ "id": user_id }),
-    }
+    CommandRun::new(user_stream(user_id), actor, headers, digest).created().with_id(user_id)
 }
 
 /// `POST /api/v1/auth/register`: a guest signs up as an individual trainee; a verification code is mailed

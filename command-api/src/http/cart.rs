@@ -6,7 +6,6 @@
 use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::stream::{cart_stream, course_stream, enrollment_stream, wishlist_stream};
-use http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -57,14 +56,9 @@ async fn add(
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
     let course_id = command.body.course_id;
-    let run = CommandRun {
-        stream_id: list_stream(kind, trainee_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::CREATED,
-        data: serde_json::json!({ "id": course_id }),
-    };
+    let run = CommandRun::new(list_stream(kind, trainee_id), actor.into(), headers, command.digest)
+        .created()
+        .with_id(course_id);
     // The course and the trainee's enrolment, as the write side knows them now; the guards keep them so
     // until the append.
     let offer = |_: Trust| async {
@@ -98,14 +92,7 @@ async fn remove(
     command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
-    let run = CommandRun {
-        stream_id: list_stream(kind, trainee_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": course_id }),
-    };
+    let run = CommandRun::new(list_stream(kind, trainee_id), actor.into(), headers, command.digest).with_id(course_id);
     let actor = actor.actor();
     let nothing = |_: Trust| std::future::ready(Ok::<(), Problem>(()));
     execute_loading(&state, run, nothing, |list: &CourseList, (): &()| {

@@ -12,7 +12,6 @@ use events::learning::EnrollmentSource;
 use events::stream::{
     access_stream, cart_stream, course_stream, enrollment_stream, order_stream, wallet_stream, wishlist_stream,
 };
-use http::StatusCode;
 use uuid::Uuid;
 use write_side::Folded;
 
@@ -63,14 +62,7 @@ pub enum WalletPayment {
 
 /// A command on one stream, answered `200 {id}`.
 fn run(stream_id: String, caller: Caller, headers: CommandHeaders, id: Uuid) -> CommandRun {
-    CommandRun {
-        stream_id,
-        actor: caller,
-        headers,
-        digest: String::new(),
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": id }),
-    }
+    CommandRun::new(stream_id, caller, headers, String::new()).with_id(id)
 }
 
 /// Pays `order_id` from its trainee's wallet (operation `order-{id}`) and records the outcome on the order.

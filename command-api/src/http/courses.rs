@@ -72,14 +72,8 @@ pub(crate) async fn create(
 ) -> Result<Accepted, Problem> {
     let course_id = Uuid::now_v7();
     let draft = CourseDraft::from(command.body);
-    let run = CommandRun {
-        stream_id: course_stream(course_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::CREATED,
-        data: serde_json::json!({ "id": course_id }),
-    };
+    let run =
+        CommandRun::new(course_stream(course_id), actor.into(), headers, command.digest).created().with_id(course_id);
     let actor = actor.actor();
     execute(&state, run, |course: &Course| {
         decide(course, &actor, CourseCommand::Create { course_id, draft: draft.clone() })
@@ -134,14 +128,8 @@ pub(super) async fn on_course(
     request: CourseRequest,
     command: CourseCommand,
 ) -> Result<Accepted, Problem> {
-    let run = CommandRun {
-        stream_id: course_stream(request.course_id),
-        actor: actor.into(),
-        headers: request.headers,
-        digest: request.digest,
-        status: request.status,
-        data: request.data,
-    };
+    let run = CommandRun::new(course_stream(request.course_id), actor.into(), request.headers, request.digest)
+        .answering(request.status, request.data);
     let actor = actor.actor();
     execute(state, run, |course: &Course| decide(course, &actor, command.clone())).await
 }
@@ -215,14 +203,8 @@ pub(crate) async fn delete(
 ) -> Result<Accepted, Problem> {
     let suffix = format!("-{course_id}");
     let request = CourseRequest::bodiless(course_id, headers, command);
-    let run = CommandRun {
-        stream_id: course_stream(course_id),
-        actor: actor.into(),
-        headers: request.headers,
-        digest: request.digest,
-        status: request.status,
-        data: request.data,
-    };
+    let run = CommandRun::new(course_stream(course_id), actor.into(), request.headers, request.digest)
+        .answering(request.status, request.data);
     let actor = actor.actor();
     let enrolments = |_: Trust| async {
         state

@@ -62,6 +62,28 @@ impl IntoResponse for Accepted {
 }
 
 impl CommandRun {
+    /// A command on `stream_id` sent by `actor` with the request's headers and the digest of its body, answered
+    /// `200 {}` until told otherwise.
+    pub fn new(stream_id: String, actor: Caller, headers: CommandHeaders, digest: String) -> Self {
+        let data = Value::Object(serde_json::Map::new());
+        CommandRun { stream_id, actor, headers, digest, status: StatusCode::OK, data }
+    }
+
+    /// Answered `status` with `data` (the stream's version is added).
+    pub fn answering(self, status: StatusCode, data: Value) -> Self {
+        CommandRun { status, data, ..self }
+    }
+
+    /// Answered `201`.
+    pub fn created(self) -> Self {
+        CommandRun { status: StatusCode::CREATED, ..self }
+    }
+
+    /// Answered `{id}`.
+    pub fn with_id(self, id: uuid::Uuid) -> Self {
+        CommandRun { data: serde_json::json!({ "id": id }), ..self }
+    }
+
     /// The command as the write side runs it.
     fn command(&self) -> write_side::Command {
         write_side::Command::on(self.stream_id.clone(), self.actor.write_side())
@@ -72,14 +94,7 @@ impl CommandRun {
 
     /// A change of one account (the stream `user-{id}`), answered `200 {id, version}`.
     pub fn on_account(user_id: uuid::Uuid, actor: Caller, headers: CommandHeaders, digest: String) -> Self {
-        CommandRun {
-            stream_id: events::stream::user_stream(user_id),
-            actor,
-            headers,
-            digest,
-            status: StatusCode::OK,
-            data: serde_json::json!({ "id": user_id }),
-        }
+        CommandRun::new(events::stream::user_stream(user_id), actor, headers, digest).with_id(user_id)
     }
 }
 

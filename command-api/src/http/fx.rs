@@ -31,14 +31,8 @@ pub(crate) async fn set_rate(
         return Err(Problem::malformed(format!("{currency:?} is not a currency code like EUR.")));
     }
     let rate = command.body.rate;
-    let run = CommandRun {
-        stream_id: fx_stream(&currency),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::OK,
-        data: serde_json::json!({ "currency": currency, "rate": rate }),
-    };
+    let run = CommandRun::new(fx_stream(&currency), actor.into(), headers, command.digest)
+        .answering(StatusCode::OK, serde_json::json!({ "currency": currency, "rate": rate }));
     let actor = actor.actor();
     execute(&state, run, |_: &FxRate| decide(&actor, &currency, rate)).await
 }

@@ -30,14 +30,7 @@ use crate::domain::notebook::{self, Notebook, NotesRejection};
 use write_side::Folded;
 
 fn run(actor: Authenticated, course_id: Uuid, headers: CommandHeaders, digest: String) -> CommandRun {
-    CommandRun {
-        stream_id: enrollment_stream(actor.user_id, course_id),
-        actor: actor.into(),
-        headers,
-        digest,
-        status: StatusCode::OK,
-        data: json!({ "id": course_id }),
-    }
+    CommandRun::new(enrollment_stream(actor.user_id, course_id), actor.into(), headers, digest).with_id(course_id)
 }
 
 /// The trainee learning `course_id`; a certificate this command issues gets a new random (unguessable) id.
@@ -275,14 +268,7 @@ pub(crate) async fn replace_notes(
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
     let text = command.body.text;
-    let run = CommandRun {
-        stream_id: notebook_stream(trainee_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::OK,
-        data: json!({ "id": course_id }),
-    };
+    let run = CommandRun::new(notebook_stream(trainee_id), actor.into(), headers, command.digest).with_id(course_id);
     let stream = enrollment_stream(trainee_id, course_id);
     let enrollment = |_: Trust| state.write.load::<Enrollment>(&stream);
     execute_loading(&state, run, enrollment, |_: &Notebook, enrollment: &Folded<Enrollment>| {
@@ -305,14 +291,13 @@ impl Learning {
     }
 
     fn run(&self, cause: &super::Cause, step: &str, trainee_id: Uuid, course_id: Uuid) -> CommandRun {
-        CommandRun {
-            stream_id: enrollment_stream(trainee_id, course_id),
-            actor: super::execute::Caller::Saga("learning"),
-            headers: cause.headers(&format!("{step}/{trainee_id}")),
-            digest: String::new(),
-            status: StatusCode::OK,
-            data: json!({ "id": course_id }),
-        }
+        CommandRun::new(
+            enrollment_stream(trainee_id, course_id),
+            super::execute::Caller::Saga("learning"),
+            cause.headers(&format!("{step}/{trainee_id}")),
+            String::new(),
+        )
+        .with_id(course_id)
     }
 
     /// Saga 8: recomputes `trainee_id`'s progress in `course_id` over the course's lessons as they are now.

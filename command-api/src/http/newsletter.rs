@@ -108,7 +108,7 @@ fn on_subscription(
     digest: String,
     (status, data): (StatusCode, serde_json::Value),
 ) -> CommandRun {
-    CommandRun { stream_id: newsletter_stream(label), actor: Caller::Guest(ip), headers, digest, status, data }
+    CommandRun::new(newsletter_stream(label), Caller::Guest(ip), headers, digest).answering(status, data)
 }
 
 /// The unsubscribe token of the address labelled `label`: the label and its signature.
@@ -191,14 +191,9 @@ pub(crate) async fn create_campaign(
     let campaign_id = Uuid::now_v7();
     let admin_id = actor.user_id;
     let CampaignBody { subject, html, audience } = command.body;
-    let run = CommandRun {
-        stream_id: campaign_stream(campaign_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::CREATED,
-        data: json!({ "id": campaign_id }),
-    };
+    let run = CommandRun::new(campaign_stream(campaign_id), actor.into(), headers, command.digest)
+        .created()
+        .with_id(campaign_id);
     execute(&state, run, |_: &Campaign| newsletter::create_campaign(campaign_id, admin_id, &subject, &html, audience))
         .await
 }
@@ -225,14 +220,13 @@ impl Newsletter {
 
     /// Queues `campaign_id` to `recipient`: one outbox email, with the unsubscribe link, and its event, once.
     pub async fn queue(&self, cause: &super::Cause, campaign_id: Uuid, recipient: &Recipient) -> Result<(), StepError> {
-        let run = CommandRun {
-            stream_id: campaign_stream(campaign_id),
-            actor: Caller::Saga("newsletter"),
-            headers: cause.headers(&format!("queue/{}", recipient.subscription_id)),
-            digest: String::new(),
-            status: StatusCode::OK,
-            data: json!({ "id": campaign_id }),
-        };
+        let run = CommandRun::new(
+            campaign_stream(campaign_id),
+            Caller::Saga("newsletter"),
+            cause.headers(&format!("queue/{}", recipient.subscription_id)),
+            String::new(),
+        )
+        .with_id(campaign_id);
         let link = format!(
             "{}/newsletter/unsubscribe?token={}",
             self.state.frontend_url.trim_end_matches('/'),

@@ -79,14 +79,9 @@ pub(crate) async fn place(
     let trainee_id = actor.user_id;
     let order_id = Uuid::now_v7();
     let digest = command.digest;
-    let run = CommandRun {
-        stream_id: order_stream(order_id),
-        actor: actor.into(),
-        headers: headers.clone(),
-        digest: digest.clone(),
-        status: StatusCode::CREATED,
-        data: serde_json::json!({ "id": order_id }),
-    };
+    let run = CommandRun::new(order_stream(order_id), actor.into(), headers.clone(), digest.clone())
+        .created()
+        .with_id(order_id);
     let today = time::OffsetDateTime::now_utc().date();
     let facts = |_: Trust| cart_with_courses(&state, trainee_id);
     let placer = actor.actor();
@@ -232,14 +227,8 @@ pub(crate) async fn credit_wallet(
         Some(key) => format!("admin-{}-{key}", actor.user_id),
         None => format!("admin-{}", Uuid::now_v7()),
     };
-    let run = CommandRun {
-        stream_id: wallet_stream(trainee_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::CREATED,
-        data: serde_json::json!({ "id": trainee_id, "operation_id": operation_id }),
-    };
+    let run = CommandRun::new(wallet_stream(trainee_id), actor.into(), headers, command.digest)
+        .answering(StatusCode::CREATED, serde_json::json!({ "id": trainee_id, "operation_id": operation_id }));
     let credit =
         WalletCommand::Credit { operation_id, amount_cents, reason: CreditReason::AdminCredit, note: Some(reason) };
     super::execute::execute(&state, run, |wallet: &Wallet| {
@@ -265,14 +254,8 @@ pub(crate) async fn revoke(
 ) -> Result<Accepted, Problem> {
     let GrantBody { trainee_id, course_id } = command.body;
     let reason = RevocationReason::AdminAction { admin_id: actor.user_id };
-    let run = CommandRun {
-        stream_id: enrollment_stream(trainee_id, course_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": course_id, "trainee_id": trainee_id }),
-    };
+    let run = CommandRun::new(enrollment_stream(trainee_id, course_id), actor.into(), headers, command.digest)
+        .answering(StatusCode::OK, serde_json::json!({ "id": course_id, "trainee_id": trainee_id }));
     execute(&state, run, |enrollment: &Enrollment| {
         enrollment::revoke(enrollment, trainee_id, course_id, reason.clone())
     })
@@ -288,14 +271,8 @@ pub(crate) async fn grant(
 ) -> Result<Accepted, Problem> {
     let GrantBody { trainee_id, course_id } = command.body;
     trainee_account(&state, trainee_id, &[Role::IndividualTrainee, Role::CorporateTrainee]).await?;
-    let run = CommandRun {
-        stream_id: enrollment_stream(trainee_id, course_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::CREATED,
-        data: serde_json::json!({ "id": course_id, "trainee_id": trainee_id }),
-    };
+    let run = CommandRun::new(enrollment_stream(trainee_id, course_id), actor.into(), headers, command.digest)
+        .answering(StatusCode::CREATED, serde_json::json!({ "id": course_id, "trainee_id": trainee_id }));
     let source = EnrollmentSource::AdminGrant { admin_id: actor.user_id };
     let stream = course_stream(course_id);
     let course = |_: Trust| state.write.load::<Course>(&stream);

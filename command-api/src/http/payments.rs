@@ -92,14 +92,7 @@ pub(crate) async fn open_checkout(
         expires_at: session.expires_at,
     };
     let plain = CommandHeaders { idempotency_key: None, ..headers.clone() };
-    let run = CommandRun {
-        stream_id: order_stream(order.id),
-        actor: caller,
-        headers: plain,
-        digest: String::new(),
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": order.id }),
-    };
+    let run = CommandRun::new(order_stream(order.id), caller, plain, String::new()).with_id(order.id);
     let accepted = on_aggregate(state, &run, |current: &Order| order::decide(current, None, command.clone())).await?;
     Ok((accepted, session.id, session.url))
 }
@@ -147,19 +140,14 @@ pub(crate) async fn webhook(
         WebhookEvent::Other { .. } => return Ok(received()),
     };
     let order_id = order_id.ok_or_else(|| Problem::malformed("The session names no order of ours."))?;
-    let run = CommandRun {
-        stream_id: order_stream(order_id),
-        actor: PROVIDER,
-        headers: CommandHeaders {
-            idempotency_key: Some(event_id),
-            if_match: None,
-            correlation_id: uuid::Uuid::now_v7(),
-            causation_id: None,
-        },
-        digest: request_digest("POST", "/api/v1/payments/webhook", &body),
-        status: StatusCode::OK,
-        data: serde_json::json!({ "id": order_id }),
+    let headers = CommandHeaders {
+        idempotency_key: Some(event_id),
+        if_match: None,
+        correlation_id: uuid::Uuid::now_v7(),
+        causation_id: None,
     };
+    let digest = request_digest("POST", "/api/v1/payments/webhook", &body);
+    let run = CommandRun::new(order_stream(order_id), PROVIDER, headers, digest).with_id(order_id);
     execute(&state, run, |order: &Order| order::decide(order, None, command.clone())).await?;
     Ok(received())
 }

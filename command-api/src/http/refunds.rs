@@ -39,14 +39,8 @@ pub(crate) async fn request(
     let trainee_id = actor.user_id;
     let individual = actor.role == Role::IndividualTrainee;
     let refund_id = Uuid::now_v7();
-    let run = CommandRun {
-        stream_id: enrollment_stream(trainee_id, course_id),
-        actor: actor.into(),
-        headers,
-        digest: command.digest,
-        status: StatusCode::CREATED,
-        data: json!({ "id": refund_id, "course_id": course_id }),
-    };
+    let run = CommandRun::new(enrollment_stream(trainee_id, course_id), actor.into(), headers, command.digest)
+        .answering(StatusCode::CREATED, json!({ "id": refund_id, "course_id": course_id }));
     let reason = command.body.reason;
     execute(&state, run, |enrollment: &Enrollment| {
         let events = enrollment::request_refund(enrollment, (trainee_id, course_id), refund_id, individual, &reason)?;
@@ -117,14 +111,8 @@ async fn decide(
             credentials::by_id(store, trainee_id).await?.map(|account| account.email)
         }
     };
-    let run = CommandRun {
-        stream_id: enrollment_stream(trainee_id, course_id),
-        actor: actor.into(),
-        headers,
-        digest,
-        status: StatusCode::OK,
-        data: json!({ "id": refund_id }),
-    };
+    let run =
+        CommandRun::new(enrollment_stream(trainee_id, course_id), actor.into(), headers, digest).with_id(refund_id);
     // The course's title, for the email only.
     let course_stream = course_stream(course_id);
     let title = |_: Trust| async {

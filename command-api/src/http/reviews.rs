@@ -5,9 +5,7 @@
 use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, Problem};
 use axum::extract::State;
 use events::stream::{course_review_stream, course_stream, enrollment_stream, instructor_review_stream};
-use http::StatusCode;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::CommandApiState;
@@ -43,7 +41,7 @@ pub(crate) struct InstructorReviewBody {
 }
 
 fn run(stream_id: String, actor: Authenticated, headers: CommandHeaders, digest: String, id: Uuid) -> CommandRun {
-    CommandRun { stream_id, actor: actor.into(), headers, digest, status: StatusCode::OK, data: json!({ "id": id }) }
+    CommandRun::new(stream_id, actor.into(), headers, digest).with_id(id)
 }
 
 /// `PUT /api/v1/courses/{id}/reviews/mine`

@@ -30,7 +30,7 @@ fn run(
     status: StatusCode,
     id: Uuid,
 ) -> CommandRun {
-    CommandRun { stream_id, actor: actor.into(), headers, digest, status, data: json!({ "id": id }) }
+    CommandRun::new(stream_id, actor.into(), headers, digest).answering(status, json!({ "id": id }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
