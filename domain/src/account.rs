@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Aggregate, Violation};
+use crate::families::UserEvent;
 
 pub const PASSWORD_MIN_CHARS: usize = 8;
 /// Bounds the hashing work one request can ask for.
@@ -38,14 +39,25 @@ pub enum Account {
 
 impl Aggregate for Account {
     fn evolve(self, event: &Event) -> Self {
+        let Some(event) = UserEvent::of(event) else { return self };
         match event {
-            Event::IndividualTraineeRegistered(_) => Account::Registered(Role::IndividualTrainee),
-            Event::InstructorCreated(_) => Account::Registered(Role::Instructor),
-            Event::CorporateTraineeCreated(_) => Account::Registered(Role::CorporateTrainee),
-            Event::AdminCreated(_) => Account::Registered(Role::Admin),
-            Event::AnalystCreated(_) => Account::Registered(Role::Analyst),
-            Event::TraineeAccountDeleted(_) | Event::AccountErased(_) => Account::Deleted,
-            _ => self,
+            UserEvent::IndividualTraineeRegistered(_) => Account::Registered(Role::IndividualTrainee),
+            UserEvent::InstructorCreated(_) => Account::Registered(Role::Instructor),
+            UserEvent::CorporateTraineeCreated(_) => Account::Registered(Role::CorporateTrainee),
+            UserEvent::AdminCreated(_) => Account::Registered(Role::Admin),
+            UserEvent::AnalystCreated(_) => Account::Registered(Role::Analyst),
+            UserEvent::TraineeAccountDeleted(_) | UserEvent::AccountErased(_) => Account::Deleted,
+            UserEvent::ProfileUpdated(_)
+            | UserEvent::PasswordChanged(_)
+            | UserEvent::PasswordResetRequested(_)
+            | UserEvent::PasswordReset(_)
+            | UserEvent::EmailVerificationRequested(_)
+            | UserEvent::EmailVerified(_)
+            | UserEvent::UserLoggedIn(_)
+            | UserEvent::LoginFailed(_)
+            | UserEvent::UserLoggedOut(_)
+            | UserEvent::InstructorSocialLinksSet(_)
+            | UserEvent::InstructorBankAccountSet(_) => self,
         }
     }
 }

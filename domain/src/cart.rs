@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::Aggregate;
 use super::course::CourseStatus;
+use crate::families::ListEvent;
 
 /// The most courses one cart or wishlist holds.
 pub const MAX_COURSES: usize = 100;
@@ -27,14 +28,16 @@ pub struct CourseList {
 
 impl Aggregate for CourseList {
     fn evolve(mut self, event: &Event) -> Self {
+        let Some(event) = ListEvent::of(event) else { return self };
         match event {
-            Event::CourseAddedToCart(CourseAddedToCart { course_id, .. })
-            | Event::CourseAddedToWishlist(CourseAddedToWishlist { course_id, .. }) => self.courses.push(*course_id),
-            Event::CourseRemovedFromCart(CourseRemovedFromCart { course_id, .. })
-            | Event::CourseRemovedFromWishlist(CourseRemovedFromWishlist { course_id, .. }) => {
+            ListEvent::CourseAddedToCart(CourseAddedToCart { course_id, .. })
+            | ListEvent::CourseAddedToWishlist(CourseAddedToWishlist { course_id, .. }) => {
+                self.courses.push(*course_id)
+            }
+            ListEvent::CourseRemovedFromCart(CourseRemovedFromCart { course_id, .. })
+            | ListEvent::CourseRemovedFromWishlist(CourseRemovedFromWishlist { course_id, .. }) => {
                 self.courses.retain(|listed| listed != course_id);
             }
-            _ => {}
         }
         self
     }

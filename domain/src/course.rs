@@ -11,8 +11,9 @@ use events::{
 use uuid::Uuid;
 
 use super::course_content::{self, Content, ContentCommand, ContentRejection};
-use super::discount::{self, Discount, DiscountCommand, DiscountRejection};
+use super::discount::{self, Discount, DiscountChange, DiscountCommand, DiscountRejection};
 use super::{Aggregate, Violation};
+use crate::families::CourseEvent;
 
 /// Limits on free text, so that one course cannot bloat every page that lists it.
 pub const TITLE_MAX_CHARS: usize = 200;
@@ -49,8 +50,9 @@ pub struct Course {
 
 impl Aggregate for Course {
     fn evolve(self, event: &Event) -> Self {
-        match event {
-            Event::CourseCreated(created) => Course {
+        let Some(course_event) = CourseEvent::of(event) else { return self };
+        match course_event {
+            CourseEvent::CourseCreated(created) => Course {
                 id: created.course_id,
                 owner: created.instructor_id,
                 status: CourseStatus::Draft,
@@ -60,21 +62,43 @@ impl Aggregate for Course {
                 subcategories: created.subcategories.clone(),
                 ..Course::default()
             },
-            Event::CoursePublished(_) => Course { status: CourseStatus::Published, ..self },
-            Event::CourseRetired(_) => Course { status: CourseStatus::Retired, ..self },
-            Event::CourseDeleted(_) => Course { status: CourseStatus::Deleted, ..self },
-            Event::CoursePriceChanged(changed) => Course { price_cents: changed.base_price_cents, ..self },
-            Event::CourseDetailsUpdated(updated) => Course {
+            CourseEvent::CoursePublished(_) => Course { status: CourseStatus::Published, ..self },
+            CourseEvent::CourseRetired(_) => Course { status: CourseStatus::Retired, ..self },
+            CourseEvent::CourseDeleted(_) => Course { status: CourseStatus::Deleted, ..self },
+            CourseEvent::CoursePriceChanged(changed) => Course { price_cents: changed.base_price_cents, ..self },
+            CourseEvent::CourseDetailsUpdated(updated) => Course {
                 title: updated.title.clone().unwrap_or(self.title),
                 category: updated.category.clone().unwrap_or(self.category),
                 subcategories: updated.subcategories.clone().unwrap_or(self.subcategories),
                 ..self
             },
-            Event::DiscountAdded(_) | Event::DiscountUpdated(_) | Event::DiscountRemoved(_) => {
-                Course { discounts: discount::evolve(self.discounts, event), ..self }
+            CourseEvent::DiscountAdded(e) => {
+                Course { discounts: discount::evolve(self.discounts, DiscountChange::Added(e)), ..self }
             }
-            // Content events; events of other aggregates never reach a course stream.
-            _ => Course { content: self.content.evolve(event), ..self },
+            CourseEvent::DiscountUpdated(e) => {
+                Course { discounts: discount::evolve(self.discounts, DiscountChange::Updated(e)), ..self }
+            }
+            CourseEvent::DiscountRemoved(e) => {
+                Course { discounts: discount::evolve(self.discounts, DiscountChange::Removed(e)), ..self }
+            }
+            CourseEvent::SectionAdded(_)
+            | CourseEvent::SectionUpdated(_)
+            | CourseEvent::SectionRemoved(_)
+            | CourseEvent::LessonAdded(_)
+            | CourseEvent::LessonUpdated(_)
+            | CourseEvent::LessonRemoved(_)
+            | CourseEvent::ExerciseAdded(_)
+            | CourseEvent::ExerciseRemoved(_)
+            | CourseEvent::ExerciseQuestionAdded(_)
+            | CourseEvent::ExerciseQuestionUpdated(_)
+            | CourseEvent::ExerciseQuestionRemoved(_)
+            | CourseEvent::CourseExamSet(_)
+            | CourseEvent::FaqAdded(_)
+            | CourseEvent::FaqUpdated(_)
+            | CourseEvent::FaqRemoved(_)
+            | CourseEvent::AnnouncementPosted(_)
+            | CourseEvent::AnnouncementEdited(_)
+            | CourseEvent::AnnouncementRemoved(_) => Course { content: self.content.evolve(event), ..self },
         }
     }
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::Violation;
 use super::youtube::embed_url;
+use crate::families::CourseEvent;
 
 pub const PART_TITLE_MAX_CHARS: usize = 200;
 pub const PART_TEXT_MAX_CHARS: usize = 5_000;
@@ -108,44 +109,45 @@ impl Content {
     }
 
     pub fn evolve(mut self, event: &Event) -> Self {
+        let Some(event) = CourseEvent::of(event) else { return self };
         match event {
-            Event::SectionAdded(e) => self.sections.push(Section { id: e.section_id, ..Section::default() }),
-            Event::SectionRemoved(e) => self.sections.retain(|s| s.id != e.section_id),
-            Event::LessonAdded(e) => {
+            CourseEvent::SectionAdded(e) => self.sections.push(Section { id: e.section_id, ..Section::default() }),
+            CourseEvent::SectionRemoved(e) => self.sections.retain(|s| s.id != e.section_id),
+            CourseEvent::LessonAdded(e) => {
                 if let Some(section) = self.section_mut(e.section_id) {
                     section.lessons.push(Lesson { id: e.lesson_id, minutes: e.duration_min });
                 }
             }
-            Event::LessonUpdated(e) => {
+            CourseEvent::LessonUpdated(e) => {
                 let lesson =
                     self.section_mut(e.section_id).and_then(|s| s.lessons.iter_mut().find(|l| l.id == e.lesson_id));
                 if let (Some(lesson), Some(minutes)) = (lesson, e.duration_min) {
                     lesson.minutes = minutes;
                 }
             }
-            Event::LessonRemoved(e) => {
+            CourseEvent::LessonRemoved(e) => {
                 if let Some(section) = self.section_mut(e.section_id) {
                     section.lessons.retain(|l| l.id != e.lesson_id);
                 }
             }
-            Event::ExerciseAdded(e) => {
+            CourseEvent::ExerciseAdded(e) => {
                 if let Some(section) = self.section_mut(e.section_id) {
                     section.exercises.push(Exercise { id: e.exercise_id, questions: Vec::new() });
                 }
             }
-            Event::ExerciseRemoved(e) => {
+            CourseEvent::ExerciseRemoved(e) => {
                 if let Some(section) = self.section_mut(e.section_id) {
                     section.exercises.retain(|x| x.id != e.exercise_id);
                 }
             }
-            Event::ExerciseQuestionAdded(e) => {
+            CourseEvent::ExerciseQuestionAdded(e) => {
                 let exercise =
                     self.section_mut(e.section_id).and_then(|s| s.exercises.iter_mut().find(|x| x.id == e.exercise_id));
                 if let Some(exercise) = exercise {
                     exercise.questions.push(Answerable::of(&e.question));
                 }
             }
-            Event::ExerciseQuestionUpdated(e) => {
+            CourseEvent::ExerciseQuestionUpdated(e) => {
                 let question = self
                     .section_mut(e.section_id)
                     .and_then(|s| s.exercises.iter_mut().find(|x| x.id == e.exercise_id))
@@ -154,19 +156,30 @@ impl Content {
                     *question = Answerable::of(&e.question);
                 }
             }
-            Event::CourseExamSet(e) => self.exam = e.questions.iter().map(Answerable::of).collect(),
-            Event::ExerciseQuestionRemoved(e) => {
+            CourseEvent::CourseExamSet(e) => self.exam = e.questions.iter().map(Answerable::of).collect(),
+            CourseEvent::ExerciseQuestionRemoved(e) => {
                 let exercise =
                     self.section_mut(e.section_id).and_then(|s| s.exercises.iter_mut().find(|x| x.id == e.exercise_id));
                 if let Some(exercise) = exercise {
                     exercise.questions.retain(|q| q.id != e.question_id);
                 }
             }
-            Event::FaqAdded(e) => self.faqs.push(e.faq_id),
-            Event::FaqRemoved(e) => self.faqs.retain(|id| *id != e.faq_id),
-            Event::AnnouncementPosted(e) => self.announcements.push(e.announcement_id),
-            Event::AnnouncementRemoved(e) => self.announcements.retain(|id| *id != e.announcement_id),
-            _ => {}
+            CourseEvent::FaqAdded(e) => self.faqs.push(e.faq_id),
+            CourseEvent::FaqRemoved(e) => self.faqs.retain(|id| *id != e.faq_id),
+            CourseEvent::AnnouncementPosted(e) => self.announcements.push(e.announcement_id),
+            CourseEvent::AnnouncementRemoved(e) => self.announcements.retain(|id| *id != e.announcement_id),
+            CourseEvent::CourseCreated(_)
+            | CourseEvent::CourseDetailsUpdated(_)
+            | CourseEvent::CoursePriceChanged(_)
+            | CourseEvent::CoursePublished(_)
+            | CourseEvent::CourseRetired(_)
+            | CourseEvent::CourseDeleted(_)
+            | CourseEvent::SectionUpdated(_)
+            | CourseEvent::FaqUpdated(_)
+            | CourseEvent::AnnouncementEdited(_)
+            | CourseEvent::DiscountAdded(_)
+            | CourseEvent::DiscountUpdated(_)
+            | CourseEvent::DiscountRemoved(_) => {}
         }
         self
     }

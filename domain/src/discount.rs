@@ -43,20 +43,27 @@ pub fn discounted(list_price_cents: i64, percent: u8) -> i64 {
     (list_price_cents * (100 - percent) + 50) / 100
 }
 
-pub fn evolve(mut discounts: Vec<Discount>, event: &Event) -> Vec<Discount> {
-    match event {
-        Event::DiscountAdded(e) => {
+/// A change to a course's discounts: one of the course stream's three discount events.
+#[derive(Debug, Clone, Copy)]
+pub enum DiscountChange<'a> {
+    Added(&'a DiscountAdded),
+    Updated(&'a DiscountUpdated),
+    Removed(&'a DiscountRemoved),
+}
+
+pub fn evolve(mut discounts: Vec<Discount>, change: DiscountChange<'_>) -> Vec<Discount> {
+    match change {
+        DiscountChange::Added(e) => {
             let window = Window { starts_on: e.starts_on, ends_on: e.ends_on };
             discounts.push(Discount { id: e.discount_id, percent: e.percent, window });
         }
-        Event::DiscountUpdated(e) => {
+        DiscountChange::Updated(e) => {
             if let Some(discount) = discounts.iter_mut().find(|d| d.id == e.discount_id) {
                 discount.percent = e.percent;
                 discount.window = Window { starts_on: e.starts_on, ends_on: e.ends_on };
             }
         }
-        Event::DiscountRemoved(e) => discounts.retain(|d| d.id != e.discount_id),
-        _ => {}
+        DiscountChange::Removed(e) => discounts.retain(|d| d.id != e.discount_id),
     }
     discounts
 }
@@ -160,7 +167,12 @@ mod tests {
     fn given(commands: Vec<DiscountCommand>) -> Vec<Discount> {
         commands.into_iter().fold(Vec::new(), |discounts, command| {
             let events = decide(Uuid::nil(), &discounts, command).expect("valid history");
-            events.iter().fold(discounts, evolve)
+            events.iter().fold(discounts, |discounts, event| match event {
+                Event::DiscountAdded(e) => evolve(discounts, DiscountChange::Added(e)),
+                Event::DiscountUpdated(e) => evolve(discounts, DiscountChange::Updated(e)),
+                Event::DiscountRemoved(e) => evolve(discounts, DiscountChange::Removed(e)),
+                other => panic!("a discount decision made {other:?}"),
+            })
         })
     }
 

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::Aggregate;
 use super::course::{Course, CourseStatus};
 use super::course_content::{Answerable, Content};
+use crate::families::EnrollmentEvent;
 
 pub use events::learning::{MAX_EXAM_ATTEMPTS, PASSING_GRADE};
 use events::personal::Personal;
@@ -87,10 +88,11 @@ pub struct Enrollment {
 
 impl Aggregate for Enrollment {
     fn evolve(self, event: &Event) -> Self {
+        let Some(event) = EnrollmentEvent::of(event) else { return self };
         match event {
             // Enrolled again after a revocation, the trainee starts over; a completion and its certificate
             // stay, and are not issued twice.
-            Event::TraineeEnrolled(enrolled) => Enrollment {
+            EnrollmentEvent::TraineeEnrolled(enrolled) => Enrollment {
                 status: EnrollmentStatus::Active,
                 source: Some(enrolled.source.clone()),
                 completed: self.completed,
@@ -100,8 +102,8 @@ impl Aggregate for Enrollment {
                 refund: self.refund,
                 ..Enrollment::default()
             },
-            Event::EnrollmentRevoked(_) => Enrollment { status: EnrollmentStatus::Revoked, ..self },
-            Event::RefundRequested(requested) => Enrollment {
+            EnrollmentEvent::EnrollmentRevoked(_) => Enrollment { status: EnrollmentStatus::Revoked, ..self },
+            EnrollmentEvent::RefundRequested(requested) => Enrollment {
                 refund: Some(Refund {
                     refund_id: requested.refund_id,
                     status: RefundStatus::Requested,
@@ -111,33 +113,37 @@ impl Aggregate for Enrollment {
                 }),
                 ..self
             },
-            Event::RefundRequestAcknowledged(_) => self.refund_now(RefundStatus::Pending, None),
-            Event::RefundApproved(approved) => self.refund_now(RefundStatus::Approved, Some(approved.refund_cents)),
-            Event::RefundRejected(_) => self.refund_now(RefundStatus::Rejected, None),
-            Event::RefundCompleted(_) => self.refund_now(RefundStatus::Completed, None),
-            Event::ProgressRecomputed(recomputed) => Enrollment { progress: recomputed.progress, ..self },
-            Event::LessonViewed(viewed) => {
+            EnrollmentEvent::RefundRequestAcknowledged(_) => self.refund_now(RefundStatus::Pending, None),
+            EnrollmentEvent::RefundApproved(approved) => {
+                self.refund_now(RefundStatus::Approved, Some(approved.refund_cents))
+            }
+            EnrollmentEvent::RefundRejected(_) => self.refund_now(RefundStatus::Rejected, None),
+            EnrollmentEvent::RefundCompleted(_) => self.refund_now(RefundStatus::Completed, None),
+            EnrollmentEvent::ProgressRecomputed(recomputed) => Enrollment { progress: recomputed.progress, ..self },
+            EnrollmentEvent::LessonViewed(viewed) => {
                 let mut visited = self.visited;
                 visited.insert(viewed.lesson_id);
                 Enrollment { visited, progress: viewed.progress, ..self }
             }
-            Event::ExerciseAnswerSubmitted(answered) => {
+            EnrollmentEvent::ExerciseAnswerSubmitted(answered) => {
                 let mut exercise_answers = self.exercise_answers;
                 exercise_answers.insert(answered.question_id, answered.correct);
                 Enrollment { exercise_answers, ..self }
             }
-            Event::ExamSubmitted(exam) => {
+            EnrollmentEvent::ExamSubmitted(exam) => {
                 Enrollment { exam_attempts: exam.attempt, best_grade: Some(exam.best_grade), ..self }
             }
-            Event::ExamAnswersRevealed(_) => Enrollment { answers_revealed: true, ..self },
-            Event::CourseCompleted(_) => Enrollment { completed: true, ..self },
-            Event::CertificateIssued(issued) => Enrollment { certificate_id: Some(issued.certificate_id), ..self },
-            Event::CertificateEmailRequested(requested) => Enrollment {
+            EnrollmentEvent::ExamAnswersRevealed(_) => Enrollment { answers_revealed: true, ..self },
+            EnrollmentEvent::CourseCompleted(_) => Enrollment { completed: true, ..self },
+            EnrollmentEvent::CertificateIssued(issued) => {
+                Enrollment { certificate_id: Some(issued.certificate_id), ..self }
+            }
+            EnrollmentEvent::CertificateEmailRequested(requested) => Enrollment {
                 auto_emailed: self.auto_emailed || requested.auto,
                 last_email_at: Some(requested.requested_at),
                 ..self
             },
-            _ => self,
+            EnrollmentEvent::CourseOpened(_) => self,
         }
     }
 }
@@ -255,12 +261,24 @@ impl Standing {
     }
 
     fn after(self, event: &Event) -> Self {
+        let Some(event) = EnrollmentEvent::of(event) else { return self };
         match event {
-            Event::LessonViewed(viewed) => Standing { progress: viewed.progress, ..self },
-            Event::ProgressRecomputed(recomputed) => Standing { progress: recomputed.progress, ..self },
-            Event::ExamSubmitted(exam) => Standing { best_grade: Some(exam.best_grade), ..self },
-            Event::CourseCompleted(_) => Standing { completed: true, ..self },
-            _ => self,
+            EnrollmentEvent::LessonViewed(viewed) => Standing { progress: viewed.progress, ..self },
+            EnrollmentEvent::ProgressRecomputed(recomputed) => Standing { progress: recomputed.progress, ..self },
+            EnrollmentEvent::ExamSubmitted(exam) => Standing { best_grade: Some(exam.best_grade), ..self },
+            EnrollmentEvent::CourseCompleted(_) => Standing { completed: true, ..self },
+            EnrollmentEvent::TraineeEnrolled(_)
+            | EnrollmentEvent::EnrollmentRevoked(_)
+            | EnrollmentEvent::CourseOpened(_)
+            | EnrollmentEvent::ExerciseAnswerSubmitted(_)
+            | EnrollmentEvent::ExamAnswersRevealed(_)
+            | EnrollmentEvent::CertificateIssued(_)
+            | EnrollmentEvent::CertificateEmailRequested(_)
+            | EnrollmentEvent::RefundRequested(_)
+            | EnrollmentEvent::RefundRequestAcknowledged(_)
+            | EnrollmentEvent::RefundApproved(_)
+            | EnrollmentEvent::RefundRejected(_)
+            | EnrollmentEvent::RefundCompleted(_) => self,
         }
     }
 }

@@ -5,6 +5,7 @@ use events::commerce::ExchangeRateSet;
 use events::{Actor, Event, Role};
 
 use super::Violation;
+use crate::families::FxEvent;
 
 /// Rates are kept in millionths; no real currency is worth less than a millionth of a dollar per unit or
 /// more than a million units per dollar.
@@ -24,9 +25,9 @@ pub struct FxRate {
 
 impl super::Aggregate for FxRate {
     fn evolve(self, event: &Event) -> Self {
+        let Some(event) = FxEvent::of(event) else { return self };
         match event {
-            Event::ExchangeRateSet(set) => FxRate { rate_ppm: Some(set.rate_ppm) },
-            _ => self,
+            FxEvent::ExchangeRateSet(set) => FxRate { rate_ppm: Some(set.rate_ppm) },
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The pure domain: one decider per aggregate, `decide(&State, Command) -> Result<Vec<Event>, Rejection>` and
-//! `evolve(State, &Event) -> State`. No async, no database, HTTP or Kafka types: the data a decision needs is
+//! `evolve(State, &Event) -> State`, each aggregate folding the events of its own family exhaustively
+//! (`families.rs`: an event an aggregate forgets does not compile). No async, no database, HTTP or Kafka types: the data a decision needs is
 //! loaded first and passed in, so every rule is tested as given(events) / when(command) / then(events or
 //! rejection).
 
@@ -9,6 +10,7 @@ pub mod course;
 pub mod course_content;
 pub mod discount;
 pub mod enrollment;
+pub mod families;
 pub mod fx;
 pub mod instructor;
 pub mod newsletter;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::Aggregate;
 use super::account::is_email;
+use crate::families::{CampaignEvent, SubscriptionEvent};
 
 pub const SUBJECT_MAX_CHARS: usize = 200;
 /// A campaign's HTML, in characters: the longest text any field takes.
@@ -28,13 +29,13 @@ pub struct Subscription {
 
 impl Aggregate for Subscription {
     fn evolve(self, event: &Event) -> Self {
+        let Some(event) = SubscriptionEvent::of(event) else { return self };
         match event {
-            Event::NewsletterSubscribed(e) => {
+            SubscriptionEvent::NewsletterSubscribed(e) => {
                 Subscription { subscription_id: Some(e.subscription_id), active: true, confirmed: false }
             }
-            Event::NewsletterSubscriptionConfirmed(_) => Subscription { confirmed: true, ..self },
-            Event::NewsletterUnsubscribed(_) => Subscription { active: false, confirmed: false, ..self },
-            _ => self,
+            SubscriptionEvent::NewsletterSubscriptionConfirmed(_) => Subscription { confirmed: true, ..self },
+            SubscriptionEvent::NewsletterUnsubscribed(_) => Subscription { active: false, confirmed: false, ..self },
         }
     }
 }
@@ -95,16 +96,16 @@ pub struct Campaign {
 
 impl Aggregate for Campaign {
     fn evolve(mut self, event: &Event) -> Self {
+        let Some(event) = CampaignEvent::of(event) else { return self };
         match event {
-            Event::CampaignCreated(e) => {
+            CampaignEvent::CampaignCreated(e) => {
                 self.campaign_id = Some(e.campaign_id);
                 self.subject.clone_from(&e.subject);
                 self.html.clone_from(&e.html);
             }
-            Event::CampaignEmailQueued(e) => {
+            CampaignEvent::CampaignEmailQueued(e) => {
                 self.queued.insert(e.subscription_id);
             }
-            _ => {}
         }
         self
     }

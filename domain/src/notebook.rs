@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::Aggregate;
 use super::enrollment::{Enrollment, LearningRejection};
+use crate::families::NotebookEvent;
 
 /// The most one course's notes may hold, in characters: the longest text any field takes.
 pub const NOTES_MAX_CHARS: usize = super::LONGEST_TEXT_CHARS;
@@ -17,8 +18,11 @@ pub const NOTES_MAX_CHARS: usize = super::LONGEST_TEXT_CHARS;
 pub struct Notebook;
 
 impl Aggregate for Notebook {
-    fn evolve(self, _event: &Event) -> Self {
-        self
+    /// Notes are replaced whole and no rule reads the ones before: nothing is kept.
+    fn evolve(self, event: &Event) -> Self {
+        match NotebookEvent::of(event) {
+            Some(NotebookEvent::NotesReplaced(_)) | None => self,
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::Aggregate;
 use super::course::{Course, CourseStatus};
 use super::discount::{discounted, percent_on};
+use crate::families::OrderEvent;
 
 /// The instructor's share of a sold line, in percent (R1).
 pub const INSTRUCTOR_SHARE_PERCENT: i64 = 80;
@@ -59,8 +60,9 @@ pub struct Order {
 
 impl Aggregate for Order {
     fn evolve(mut self, event: &Event) -> Self {
+        let Some(event) = OrderEvent::of(event) else { return self };
         match event {
-            Event::OrderPlaced(placed) => {
+            OrderEvent::OrderPlaced(placed) => {
                 self.id = placed.order_id;
                 self.trainee_id = placed.trainee_id;
                 self.status = OrderStatus::Placed;
@@ -69,26 +71,25 @@ impl Aggregate for Order {
                 self.total_cents = placed.total_cents;
                 self.shown = Some((placed.currency.clone(), placed.rate_ppm));
             }
-            Event::CheckoutSessionCreated(created) => {
+            OrderEvent::CheckoutSessionCreated(created) => {
                 self.status = OrderStatus::AwaitingPayment;
                 self.session_id = Some(created.session_id.clone());
                 self.checkout_url = Some(created.url.clone());
             }
-            Event::OrderPaid(_) => self.status = OrderStatus::Paid,
-            Event::OrderPaymentFailed(_) => self.status = OrderStatus::Failed,
-            Event::OrderExpired(_) => self.status = OrderStatus::Expired,
-            Event::InstructorEarningRecorded(InstructorEarningRecorded { course_id, .. }) => {
+            OrderEvent::OrderPaid(_) => self.status = OrderStatus::Paid,
+            OrderEvent::OrderPaymentFailed(_) => self.status = OrderStatus::Failed,
+            OrderEvent::OrderExpired(_) => self.status = OrderStatus::Expired,
+            OrderEvent::InstructorEarningRecorded(InstructorEarningRecorded { course_id, .. }) => {
                 self.settled.insert(*course_id);
                 self.earned.insert(*course_id);
             }
-            Event::OrderLineRefunded(OrderLineRefunded { course_id, .. }) => {
+            OrderEvent::OrderLineRefunded(OrderLineRefunded { course_id, .. }) => {
                 self.settled.insert(*course_id);
             }
-            Event::OrderFulfilled(_) => self.status = OrderStatus::Fulfilled,
-            Event::InstructorEarningReversed(reversed) => {
+            OrderEvent::OrderFulfilled(_) => self.status = OrderStatus::Fulfilled,
+            OrderEvent::InstructorEarningReversed(reversed) => {
                 self.reversed.insert(reversed.course_id);
             }
-            _ => {}
         }
         self
     }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::Aggregate;
 use super::course::Course;
 use super::enrollment::Enrollment;
+use crate::families::ReviewEvent;
 
 pub const COMMENT_MAX_CHARS: usize = 2_000;
 pub const RATINGS: std::ops::RangeInclusive<u8> = 1..=5;
@@ -23,11 +24,11 @@ pub struct Review {
 
 impl Aggregate for Review {
     fn evolve(self, event: &Event) -> Self {
+        let Some(event) = ReviewEvent::of(event) else { return self };
         match event {
-            Event::CourseReviewed(e) => Review { rating: Some(e.rating) },
-            Event::InstructorReviewed(e) => Review { rating: Some(e.rating) },
-            Event::CourseReviewDeleted(_) | Event::InstructorReviewDeleted(_) => Review { rating: None },
-            _ => self,
+            ReviewEvent::CourseReviewed(e) => Review { rating: Some(e.rating) },
+            ReviewEvent::InstructorReviewed(e) => Review { rating: Some(e.rating) },
+            ReviewEvent::CourseReviewDeleted(_) | ReviewEvent::InstructorReviewDeleted(_) => Review { rating: None },
         }
     }
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::Aggregate;
 use super::course::{Course, CourseStatus};
 use super::enrollment::Enrollment;
+use crate::families::{AccessEvent, TicketEvent};
 
 pub const TEXT_MAX_CHARS: usize = 5_000;
 
@@ -83,13 +84,14 @@ pub struct Ticket {
 
 impl Aggregate for Ticket {
     fn evolve(self, event: &Event) -> Self {
+        let Some(event) = TicketEvent::of(event) else { return self };
         match event {
-            Event::ReportFiled(filed) => {
+            TicketEvent::ReportFiled(filed) => {
                 Ticket { reporter: Some(filed.reporter_id), stage: Stage::Unseen, voided: false }
             }
-            Event::ReportStatusChanged(changed) => Ticket { stage: Stage::after(changed.status), ..self },
-            Event::ReportVoided(_) => Ticket { voided: true, ..self },
-            _ => self,
+            TicketEvent::ReportStatusChanged(changed) => Ticket { stage: Stage::after(changed.status), ..self },
+            TicketEvent::ReportVoided(_) => Ticket { voided: true, ..self },
+            TicketEvent::ReportFollowUpAdded(_) => self,
         }
     }
 }
@@ -155,12 +157,14 @@ pub struct AccessRequest {
 
 impl Aggregate for AccessRequest {
     fn evolve(self, event: &Event) -> Self {
+        let Some(event) = AccessEvent::of(event) else { return self };
         match event {
-            Event::CourseAccessRequested(requested) => {
+            AccessEvent::CourseAccessRequested(requested) => {
                 AccessRequest { request_id: Some(requested.request_id), stage: Stage::Unseen }
             }
-            Event::CourseAccessRequestChanged(changed) => AccessRequest { stage: Stage::after(changed.status), ..self },
-            _ => self,
+            AccessEvent::CourseAccessRequestChanged(changed) => {
+                AccessRequest { stage: Stage::after(changed.status), ..self }
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ use events::commerce::{CreditReason, WalletCredited, WalletDebitRefused, WalletD
 use uuid::Uuid;
 
 use super::{Aggregate, Violation};
+use crate::families::WalletEvent;
 
 /// The most one credit adds: USD 1,000,000.00.
 pub const MAX_CREDIT_CENTS: i64 = 100_000_000;
@@ -33,19 +34,19 @@ pub struct Wallet {
 
 impl Aggregate for Wallet {
     fn evolve(mut self, event: &Event) -> Self {
+        let Some(event) = WalletEvent::of(event) else { return self };
         match event {
-            Event::WalletCredited(e) => {
+            WalletEvent::WalletCredited(e) => {
                 self.balance_cents = e.balance_cents;
                 self.operations.insert(e.operation_id.clone(), Operation::Credited(e.amount_cents));
             }
-            Event::WalletDebited(e) => {
+            WalletEvent::WalletDebited(e) => {
                 self.balance_cents = e.balance_cents;
                 self.operations.insert(e.operation_id.clone(), Operation::Debited(e.amount_cents));
             }
-            Event::WalletDebitRefused(e) => {
+            WalletEvent::WalletDebitRefused(e) => {
                 self.operations.insert(e.operation_id.clone(), Operation::Refused(e.amount_cents));
             }
-            _ => {}
         }
         self
     }
