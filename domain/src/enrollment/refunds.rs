@@ -1,0 +1,168 @@
+//! Refund requests of a bought enrolment (R4, R5, D2, D5, D9): asked for, decided by an admin, completed by
+//! the refund saga.
+
+use super::*;
+
+/// R4, D2: a refund may be asked for while less than this share of the lessons was seen.
+pub const REFUND_PROGRESS_LIMIT: u8 = 50;
+/// D5: the share of the paid price a refund credits to the wallet (floor to cents).
+pub const REFUND_PERCENT: i64 = 70;
+/// A refund request's reason, in characters.
+pub const REFUND_REASON_MAX_CHARS: usize = 2_000;
+
+/// Where a refund request stands (D9: Unseen, then Pending, then Approved or Rejected; terminal states are
+/// final); Approved becomes Completed once the refund saga has carried it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefundStatus {
+    #[default]
+    None,
+    Requested,
+    Pending,
+    Approved,
+    Rejected,
+    Completed,
+}
+
+/// The refund request of an enrolment, once there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub refund_id: Uuid,
+    pub status: RefundStatus,
+    pub order_id: Uuid,
+    pub paid_cents: i64,
+    pub refund_cents: i64,
+}
+
+/// Why a refund command is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundRejection {
+    Learning(LearningRejection),
+    /// Refunds are for individual trainees' purchases; corporate access is granted, not bought.
+    NotAnIndividualTrainee,
+    /// The enrolment was granted, not bought.
+    NotPurchased,
+    /// R4: half of the course or more was seen.
+    AfterHalf {
+        progress: u8,
+    },
+    /// R5: one request per enrolment, ever.
+    AlreadyRequested,
+    /// The reason is empty or too long.
+    InvalidReason(String),
+    /// There is no such request (for admins).
+    NoRequest,
+    /// D9: the request was approved or rejected already; terminal states are final.
+    AlreadyDecided,
+}
+
+/// The trainee asks for their purchase back (R4, R5, D2): an active enrolment bought by an individual
+/// trainee, with progress below 50, and no request before.
+pub fn request_refund(
+    enrollment: &Enrollment,
+    (trainee_id, course_id): (Uuid, Uuid),
+    refund_id: Uuid,
+    individual: bool,
+    reason: &str,
+) -> Result<Vec<Event>, RefundRejection> {
+    if !individual {
+        return Err(RefundRejection::NotAnIndividualTrainee);
+    }
+    enrollment.learning().map_err(RefundRejection::Learning)?;
+    let Some(EnrollmentSource::Purchase { order_id, price_cents }) = enrollment.source else {
+        return Err(RefundRejection::NotPurchased);
+    };
+    if enrollment.refund.is_some() {
+        return Err(RefundRejection::AlreadyRequested);
+    }
+    if enrollment.progress >= REFUND_PROGRESS_LIMIT {
+        return Err(RefundRejection::AfterHalf { progress: enrollment.progress });
+    }
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > REFUND_REASON_MAX_CHARS {
+        return Err(RefundRejection::InvalidReason(format!("must be 1 to {REFUND_REASON_MAX_CHARS} characters")));
+    }
+    Ok(vec![Event::RefundRequested(RefundRequested {
+        refund_id,
+        trainee_id,
+        course_id,
+        order_id,
+        paid_cents: price_cents,
+        progress_at_request: enrollment.progress,
+        reason: Personal::clear(reason),
+    })])
+}
+
+/// What an admin decides about a refund request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundDecision {
+    Acknowledge,
+    Approve,
+    Reject { reason: String },
+}
+
+/// An admin moves the request along D9: acknowledging an open request (again: nothing changes), approving
+/// it (`refund_cents` = floor(0.70 x paid), D5) or rejecting it with a reason. Approved, rejected and
+/// completed requests are final.
+pub fn decide_refund(
+    enrollment: &Enrollment,
+    (trainee_id, course_id): (Uuid, Uuid),
+    decision: RefundDecision,
+) -> Result<Vec<Event>, RefundRejection> {
+    let refund = enrollment.refund.as_ref().ok_or(RefundRejection::NoRequest)?;
+    let refund_id = refund.refund_id;
+    let open = matches!(refund.status, RefundStatus::Requested | RefundStatus::Pending);
+    if !open {
+        return Err(RefundRejection::AlreadyDecided);
+    }
+    Ok(match decision {
+        RefundDecision::Acknowledge if refund.status == RefundStatus::Pending => Vec::new(),
+        RefundDecision::Acknowledge => {
+            vec![Event::RefundRequestAcknowledged(RefundRequestAcknowledged { refund_id, trainee_id, course_id })]
+        }
+        RefundDecision::Approve => vec![Event::RefundApproved(RefundApproved {
+            refund_id,
+            trainee_id,
+            course_id,
+            order_id: refund.order_id,
+            paid_cents: refund.paid_cents,
+            refund_cents: refund_of(refund.paid_cents),
+        })],
+        RefundDecision::Reject { reason } => {
+            let reason = reason.trim();
+            if reason.is_empty() || reason.chars().count() > REFUND_REASON_MAX_CHARS {
+                return Err(RefundRejection::InvalidReason(format!(
+                    "must be 1 to {REFUND_REASON_MAX_CHARS} characters"
+                )));
+            }
+            vec![Event::RefundRejected(RefundRejected { refund_id, trainee_id, course_id, reason: reason.to_owned() })]
+        }
+    })
+}
+
+/// D5: floor(0.70 x paid).
+pub fn refund_of(paid_cents: i64) -> i64 {
+    paid_cents * REFUND_PERCENT / 100
+}
+
+/// The refund saga's last step: the approved refund's enrolment is revoked and the refund completed, once.
+pub fn complete_refund(
+    enrollment: &Enrollment,
+    (trainee_id, course_id): (Uuid, Uuid),
+    refund_id: Uuid,
+) -> Result<Vec<Event>, RefundRejection> {
+    let refund = enrollment.refund.as_ref().filter(|refund| refund.refund_id == refund_id);
+    match refund.map(|refund| refund.status) {
+        Some(RefundStatus::Completed) => Ok(Vec::new()),
+        Some(RefundStatus::Approved) => {
+            let mut events = Vec::new();
+            if enrollment.is_active() {
+                let reason = RevocationReason::Refunded { refund_id };
+                events.push(Event::EnrollmentRevoked(EnrollmentRevoked { trainee_id, course_id, reason }));
+            }
+            events.push(Event::RefundCompleted(RefundCompleted { refund_id, trainee_id, course_id }));
+            Ok(events)
+        }
+        Some(_) => Err(RefundRejection::AlreadyDecided),
+        None => Err(RefundRejection::NoRequest),
+    }
+}
