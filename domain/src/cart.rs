@@ -148,6 +148,7 @@ fn removed(kind: ListKind, trainee_id: Uuid, course_id: Uuid) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::given::given;
 
     const TRAINEE: Uuid = Uuid::from_u128(1);
     const COURSE: Uuid = Uuid::from_u128(2);
@@ -158,10 +159,6 @@ mod tests {
 
     fn on_sale() -> Offer {
         Offer { course: CourseStatus::Published, owned: false }
-    }
-
-    fn given(events: &[Event]) -> CourseList {
-        CourseList::from_events(events)
     }
 
     fn add(offer: Offer) -> ListCommand {
@@ -237,7 +234,7 @@ mod tests {
             |course_id| Event::CourseRemovedFromWishlist(CourseRemovedFromWishlist { trainee_id: TRAINEE, course_id });
         assert_eq!(cleared, [removed(COURSE), removed(other)]);
         history.extend(cleared);
-        assert!(given(&history).courses.is_empty());
+        assert!(given::<CourseList>(&history).courses.is_empty());
         assert_eq!(decide(ListKind::Wishlist, &given(&[]), TRAINEE, None, ListCommand::Clear), Ok(Vec::new()));
     }
 }

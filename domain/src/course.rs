@@ -375,6 +375,7 @@ fn update(course: &Course, actor: &Actor, patch: CoursePatch) -> Result<Vec<Even
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::given::given;
 
     fn instructor() -> Actor {
         Actor { user_id: Uuid::from_u128(1), role: Role::Instructor }
@@ -402,11 +403,6 @@ mod tests {
         decide(&Course::default(), actor, create).expect("valid course").remove(0)
     }
 
-    /// given(events) / when(actor, command) / then(result).
-    fn given(history: &[Event]) -> Course {
-        Course::from_events(history)
-    }
-
     #[test]
     fn an_instructor_creates_a_draft_course_that_they_own() {
         let events =
@@ -415,7 +411,7 @@ mod tests {
         let [Event::CourseCreated(created)] = events.as_slice() else { panic!("{events:?}") };
         assert_eq!(created.instructor_id, instructor().user_id);
         assert_eq!(created.base_price_cents, 1999);
-        assert_eq!(given(&events).status, CourseStatus::Draft);
+        assert_eq!(given::<Course>(&events).status, CourseStatus::Draft);
     }
 
     #[test]
@@ -524,7 +520,7 @@ mod tests {
             ..CoursePatch::default()
         };
         let events = decide(&given(&history), &instructor(), CourseCommand::Update(moved)).expect("valid");
-        assert_eq!(given(&[history[0].clone(), events[0].clone()]).category, "Database");
+        assert_eq!(given::<Course>(&[history[0].clone(), events[0].clone()]).category, "Database");
         let empty = decide(&given(&history), &instructor(), CourseCommand::Update(CoursePatch::default()));
         assert!(matches!(empty, Err(CourseRejection::Invalid(_))));
         let negative = CoursePatch { price: Some((-5, "USD".into())), ..CoursePatch::default() };

@@ -76,6 +76,14 @@ pub struct Content {
     pub announcements: Vec<Uuid>,
 }
 
+/// A course's content is folded from the course's stream, within [`crate::course::Course`]; on its own, in
+/// the content's tests.
+impl crate::Aggregate for Content {
+    fn evolve(self, event: &Event) -> Self {
+        Content::evolve(self, event)
+    }
+}
+
 impl Content {
     /// Every lesson's id, section by section.
     pub fn lesson_ids(&self) -> Vec<Uuid> {
@@ -505,6 +513,7 @@ fn exercise(content: &Content, section_id: Uuid, exercise_id: Uuid) -> Result<&E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::given::given_commands;
 
     fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
@@ -516,10 +525,7 @@ mod tests {
 
     /// given(commands) applied in order, each of which must be accepted.
     fn given(commands: Vec<ContentCommand>) -> Content {
-        commands.into_iter().fold(Content::default(), |content, command| {
-            let events = decide(course(), &content, command).expect("valid history");
-            events.iter().fold(content, |content, event| content.evolve(event))
-        })
+        given_commands(commands, |content, command| decide(course(), content, command))
     }
 
     fn section(n: u128) -> ContentCommand {

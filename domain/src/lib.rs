@@ -12,6 +12,8 @@ pub mod discount;
 pub mod enrollment;
 pub mod families;
 pub mod fx;
+#[cfg(test)]
+mod given;
 pub mod instructor;
 pub mod newsletter;
 pub mod notebook;

@@ -134,6 +134,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::given::given_commands;
 
     const TRAINEE: Uuid = Uuid::from_u128(1);
     const ORDER: Uuid = Uuid::from_u128(2);
@@ -151,12 +152,8 @@ mod tests {
         WalletCommand::Debit { operation_id: operation.into(), order_id: ORDER, amount_cents }
     }
 
-    /// Applies `commands` in turn, as the pipeline would.
     fn given(commands: Vec<WalletCommand>) -> Wallet {
-        commands.into_iter().fold(Wallet::default(), |wallet, command| {
-            let (events, _) = decide(&wallet, TRAINEE, command).expect("valid history");
-            events.iter().fold(wallet, Wallet::evolve)
-        })
+        given_commands(commands, |wallet, command| decide(wallet, TRAINEE, command).map(|(events, _)| events))
     }
 
     #[test]

@@ -49,7 +49,7 @@ fn enrolled() -> Enrollment {
 
 /// The enrolment after `events`.
 fn then(enrollment: &Enrollment, events: &[Event]) -> Enrollment {
-    events.iter().fold(enrollment.clone(), Enrollment::evolve)
+    crate::given::then(enrollment.clone(), events)
 }
 
 fn types(events: &[Event]) -> Vec<&'static str> {

@@ -2,6 +2,7 @@ use time::macros::{date, datetime};
 
 use super::*;
 use crate::discount::{Discount, Window};
+use crate::given::given_commands;
 
 const TRAINEE: Uuid = Uuid::from_u128(1);
 const ORDER: Uuid = Uuid::from_u128(2);
@@ -35,10 +36,7 @@ fn place(method: PaymentMethod, courses: Vec<Course>) -> OrderCommand {
 
 /// The order after `commands`, each decided on the state the ones before left.
 fn given(commands: Vec<OrderCommand>) -> Order {
-    commands.into_iter().fold(Order::default(), |order, command| {
-        let events = decide(&order, Some(&trainee()), command).expect("valid history");
-        events.iter().fold(order, Order::evolve)
-    })
+    given_commands(commands, |order, command| decide(order, Some(&trainee()), command))
 }
 
 fn card_order() -> Vec<OrderCommand> {
