@@ -65,63 +65,71 @@ fn checked(rating: u8, comment: &str) -> Result<Personal, ReviewRejection> {
     Ok(Personal::clear(comment))
 }
 
-/// Writes or replaces the trainee's review of the course they learn in `enrollment`.
-pub fn review_course(
-    review: &Review,
-    enrollment: &Enrollment,
-    (course_id, trainee_id): (Uuid, Uuid),
-    rating: u8,
-    comment: &str,
-) -> Result<Vec<Event>, ReviewRejection> {
-    learner(enrollment)?;
-    let comment = checked(rating, comment)?;
-    Ok(vec![Event::CourseReviewed(CourseReviewed {
-        course_id,
-        trainee_id,
-        rating,
-        comment,
-        previous_rating: review.rating,
-    })])
+/// What a trainee does with one of their reviews. A review rests on what the trainee learned, loaded first:
+/// the enrolment in the course (and, for an instructor, the course that makes them its instructor).
+#[derive(Debug, Clone, Copy)]
+pub enum ReviewCommand<'a> {
+    /// Writes or replaces the trainee's review of the course they learn in `enrollment`.
+    ReviewCourse {
+        course_id: Uuid,
+        trainee_id: Uuid,
+        enrollment: &'a Enrollment,
+        rating: u8,
+        comment: &'a str,
+    },
+    DeleteCourseReview {
+        course_id: Uuid,
+        trainee_id: Uuid,
+    },
+    /// Writes or replaces the trainee's review of `instructor_id`, who owns `course`, a course they learn in
+    /// `enrollment`.
+    ReviewInstructor {
+        instructor_id: Uuid,
+        trainee_id: Uuid,
+        course: &'a Course,
+        enrollment: &'a Enrollment,
+        rating: u8,
+        comment: &'a str,
+    },
+    DeleteInstructorReview {
+        instructor_id: Uuid,
+        trainee_id: Uuid,
+    },
 }
 
-pub fn delete_course_review(
-    review: &Review,
-    (course_id, trainee_id): (Uuid, Uuid),
-) -> Result<Vec<Event>, ReviewRejection> {
-    let previous_rating = review.rating.ok_or(ReviewRejection::NoReview)?;
-    Ok(vec![Event::CourseReviewDeleted(CourseReviewDeleted { course_id, trainee_id, previous_rating })])
-}
-
-/// Writes or replaces the trainee's review of `instructor_id`, who owns `course`, a course they learn in
-/// `enrollment`.
-pub fn review_instructor(
-    review: &Review,
-    (course, enrollment): (&Course, &Enrollment),
-    (instructor_id, trainee_id): (Uuid, Uuid),
-    rating: u8,
-    comment: &str,
-) -> Result<Vec<Event>, ReviewRejection> {
-    if course.owner != instructor_id {
-        return Err(ReviewRejection::NotTheirCourse);
+pub fn decide(review: &Review, command: ReviewCommand<'_>) -> Result<Vec<Event>, ReviewRejection> {
+    match command {
+        ReviewCommand::ReviewCourse { course_id, trainee_id, enrollment, rating, comment } => {
+            learner(enrollment)?;
+            let comment = checked(rating, comment)?;
+            let previous_rating = review.rating;
+            Ok(vec![Event::CourseReviewed(CourseReviewed { course_id, trainee_id, rating, comment, previous_rating })])
+        }
+        ReviewCommand::DeleteCourseReview { course_id, trainee_id } => {
+            let previous_rating = review.rating.ok_or(ReviewRejection::NoReview)?;
+            Ok(vec![Event::CourseReviewDeleted(CourseReviewDeleted { course_id, trainee_id, previous_rating })])
+        }
+        ReviewCommand::ReviewInstructor { instructor_id, trainee_id, course, enrollment, rating, comment } => {
+            if course.owner != instructor_id {
+                return Err(ReviewRejection::NotTheirCourse);
+            }
+            learner(enrollment)?;
+            let comment = checked(rating, comment)?;
+            Ok(vec![Event::InstructorReviewed(InstructorReviewed {
+                instructor_id,
+                trainee_id,
+                course_id: course.id,
+                rating,
+                comment,
+                previous_rating: review.rating,
+            })])
+        }
+        ReviewCommand::DeleteInstructorReview { instructor_id, trainee_id } => {
+            let previous_rating = review.rating.ok_or(ReviewRejection::NoReview)?;
+            let deleted = InstructorReviewDeleted { instructor_id, trainee_id, previous_rating };
+            Ok(vec![Event::InstructorReviewDeleted(deleted)])
+        }
     }
-    learner(enrollment)?;
-    let comment = checked(rating, comment)?;
-    Ok(vec![Event::InstructorReviewed(InstructorReviewed {
-        instructor_id,
-        trainee_id,
-        course_id: course.id,
-        rating,
-        comment,
-        previous_rating: review.rating,
-    })])
-}
-
-pub fn delete_instructor_review(
-    review: &Review,
-    (instructor_id, trainee_id): (Uuid, Uuid),
-) -> Result<Vec<Event>, ReviewRejection> {
-    let previous_rating = review.rating.ok_or(ReviewRejection::NoReview)?;
-    Ok(vec![Event::InstructorReviewDeleted(InstructorReviewDeleted { instructor_id, trainee_id, previous_rating })])
 }
 
 #[cfg(test)]
@@ -144,6 +152,10 @@ mod tests {
         })])
     }
 
+    fn course_review<'a>(enrollment: &'a Enrollment, rating: u8, comment: &'a str) -> ReviewCommand<'a> {
+        ReviewCommand::ReviewCourse { course_id: COURSE, trainee_id: TRAINEE, enrollment, rating, comment }
+    }
+
     fn revoked(completed: bool) -> Enrollment {
         let reason = RevocationReason::AdminAction { admin_id: Uuid::from_u128(9) };
         let revoked = Event::EnrollmentRevoked(EnrollmentRevoked { trainee_id: TRAINEE, course_id: COURSE, reason });
@@ -152,55 +164,68 @@ mod tests {
 
     #[test]
     fn a_learner_rates_a_course_once_edits_it_and_deletes_it() {
-        let first = review_course(&Review::default(), &enrolled(), (COURSE, TRAINEE), 4, " Clear ").expect("rated");
+        let learned = enrolled();
+        let first = decide(&Review::default(), course_review(&learned, 4, " Clear ")).expect("rated");
         assert!(matches!(&first[..], [Event::CourseReviewed(r)]
             if r.rating == 4 && r.previous_rating.is_none() && r.comment.text() == Some("Clear")));
         let review = Review::from_events(&first);
-        let edited = review_course(&review, &enrolled(), (COURSE, TRAINEE), 2, "").expect("edited");
+        let edited = decide(&review, course_review(&enrolled(), 2, "")).expect("edited");
         assert!(matches!(&edited[..], [Event::CourseReviewed(r)] if r.previous_rating == Some(4)));
-        let deleted = delete_course_review(&review, (COURSE, TRAINEE)).expect("deleted");
+        let deleted = decide(&review, ReviewCommand::DeleteCourseReview { course_id: COURSE, trainee_id: TRAINEE })
+            .expect("deleted");
         assert!(matches!(&deleted[..], [Event::CourseReviewDeleted(d)] if d.previous_rating == 4));
         let gone = Review::from_events(&[first, deleted].concat());
-        assert_eq!(delete_course_review(&gone, (COURSE, TRAINEE)), Err(ReviewRejection::NoReview));
+        assert_eq!(
+            decide(&gone, ReviewCommand::DeleteCourseReview { course_id: COURSE, trainee_id: TRAINEE }),
+            Err(ReviewRejection::NoReview)
+        );
     }
 
     #[test]
     fn ratings_are_1_to_5_comments_bounded_and_only_learners_review() {
         let none = Review::default();
         for rating in [0, 6] {
-            let refused = review_course(&none, &enrolled(), (COURSE, TRAINEE), rating, "");
+            let refused = decide(&none, course_review(&enrolled(), rating, ""));
             assert_eq!(refused, Err(ReviewRejection::InvalidRating(rating)));
         }
         let long = "é".repeat(COMMENT_MAX_CHARS + 1);
         assert_eq!(
-            review_course(&none, &enrolled(), (COURSE, TRAINEE), 5, &long),
+            decide(&none, course_review(&enrolled(), 5, &long)),
             Err(ReviewRejection::CommentTooLong { chars: COMMENT_MAX_CHARS + 1 })
         );
-        assert!(review_course(&none, &enrolled(), (COURSE, TRAINEE), 5, &long[2..]).is_ok(), "2,000 characters");
+        assert!(decide(&none, course_review(&enrolled(), 5, &long[2..])).is_ok(), "2,000 characters");
         let stranger = Enrollment::default();
-        assert_eq!(review_course(&none, &stranger, (COURSE, TRAINEE), 5, ""), Err(ReviewRejection::NotALearner));
-        assert_eq!(review_course(&none, &revoked(false), (COURSE, TRAINEE), 5, ""), Err(ReviewRejection::NotALearner));
-        assert!(review_course(&none, &revoked(true), (COURSE, TRAINEE), 5, "").is_ok(), "completed, then revoked");
+        assert_eq!(decide(&none, course_review(&stranger, 5, "")), Err(ReviewRejection::NotALearner));
+        assert_eq!(decide(&none, course_review(&revoked(false), 5, "")), Err(ReviewRejection::NotALearner));
+        assert!(decide(&none, course_review(&revoked(true), 5, "")).is_ok(), "completed, then revoked");
     }
 
     #[test]
     fn an_instructor_is_reviewed_through_a_course_of_theirs_the_trainee_learns() {
         let course = Course { id: COURSE, owner: INSTRUCTOR, status: CourseStatus::Published, ..Course::default() };
         let none = Review::default();
-        let rated =
-            review_instructor(&none, (&course, &enrolled()), (INSTRUCTOR, TRAINEE), 5, "Patient").expect("rated");
+        let learned = enrolled();
+        let of = |instructor_id, enrollment| ReviewCommand::ReviewInstructor {
+            instructor_id,
+            trainee_id: TRAINEE,
+            course: &course,
+            enrollment,
+            rating: 5,
+            comment: "Patient",
+        };
+        let rated = decide(&none, of(INSTRUCTOR, &learned)).expect("rated");
         assert!(matches!(&rated[..], [Event::InstructorReviewed(r)] if r.course_id == COURSE && r.rating == 5));
         let other = Uuid::from_u128(4);
-        assert_eq!(
-            review_instructor(&none, (&course, &enrolled()), (other, TRAINEE), 5, ""),
-            Err(ReviewRejection::NotTheirCourse)
-        );
-        assert_eq!(
-            review_instructor(&none, (&course, &Enrollment::default()), (INSTRUCTOR, TRAINEE), 5, ""),
-            Err(ReviewRejection::NotALearner)
-        );
+        assert_eq!(decide(&none, of(other, &learned)), Err(ReviewRejection::NotTheirCourse));
+        assert_eq!(decide(&none, of(INSTRUCTOR, &Enrollment::default())), Err(ReviewRejection::NotALearner));
         let review = Review::from_events(&rated);
-        assert!(delete_instructor_review(&review, (INSTRUCTOR, TRAINEE)).is_ok());
-        assert_eq!(delete_instructor_review(&none, (INSTRUCTOR, TRAINEE)), Err(ReviewRejection::NoReview));
+        assert!(
+            decide(&review, ReviewCommand::DeleteInstructorReview { instructor_id: INSTRUCTOR, trainee_id: TRAINEE })
+                .is_ok()
+        );
+        assert_eq!(
+            decide(&none, ReviewCommand::DeleteInstructorReview { instructor_id: INSTRUCTOR, trainee_id: TRAINEE }),
+            Err(ReviewRejection::NoReview)
+        );
     }
 }

@@ -15,7 +15,7 @@ use super::execute::{
 use super::headers::CommandHeaders;
 use crate::domain::course::Course;
 use crate::domain::enrollment::Enrollment;
-use crate::domain::review::{self, Review, ReviewRejection};
+use crate::domain::review::{self, Review, ReviewCommand, ReviewRejection};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -58,8 +58,10 @@ pub(crate) async fn review_course(
     let enrollment_stream = enrollment_stream(trainee_id, course_id);
     let enrollment = |trust| load_guarded::<Enrollment>(&state, &enrollment_stream, trust);
     execute_loading(&state, run, enrollment, |current: &Review, enrollment: &Guarded<Enrollment>| {
-        let events =
-            review::review_course(current, &enrollment.folded.state, (course_id, trainee_id), rating, &comment)?;
+        let learned = &enrollment.folded.state;
+        let command =
+            ReviewCommand::ReviewCourse { course_id, trainee_id, enrollment: learned, rating, comment: &comment };
+        let events = review::decide(current, command)?;
         Ok::<_, ReviewRejection>(Decision { events, guards: vec![enrollment.guard.clone()], ..Decision::default() })
     })
     .await
@@ -75,7 +77,8 @@ pub(crate) async fn delete_course_review(
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
     let run = run(course_review_stream(course_id, trainee_id), actor, headers, command.digest, course_id);
-    execute(&state, run, |current: &Review| review::delete_course_review(current, (course_id, trainee_id))).await
+    let command = ReviewCommand::DeleteCourseReview { course_id, trainee_id };
+    execute(&state, run, |current: &Review| review::decide(current, command)).await
 }
 
 /// `PUT /api/v1/instructors/{id}/reviews/mine`
@@ -97,8 +100,15 @@ pub(crate) async fn review_instructor(
         Ok::<_, StepError>((course, enrollment))
     };
     execute_loading(state, run, facts, |current: &Review, (course, enrollment)| {
-        let learned = (&course.folded.state, &enrollment.folded.state);
-        let events = review::review_instructor(current, learned, (instructor_id, trainee_id), rating, &comment)?;
+        let command = ReviewCommand::ReviewInstructor {
+            instructor_id,
+            trainee_id,
+            course: &course.folded.state,
+            enrollment: &enrollment.folded.state,
+            rating,
+            comment: &comment,
+        };
+        let events = review::decide(current, command)?;
         let guards = vec![course.guard.clone(), enrollment.guard.clone()];
         Ok::<_, ReviewRejection>(Decision { events, guards, ..Decision::default() })
     })
@@ -115,6 +125,6 @@ pub(crate) async fn delete_instructor_review(
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
     let run = run(instructor_review_stream(instructor_id, trainee_id), actor, headers, command.digest, instructor_id);
-    execute(&state, run, |current: &Review| review::delete_instructor_review(current, (instructor_id, trainee_id)))
-        .await
+    let command = ReviewCommand::DeleteInstructorReview { instructor_id, trainee_id };
+    execute(&state, run, |current: &Review| review::decide(current, command)).await
 }
