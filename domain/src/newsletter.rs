@@ -48,9 +48,28 @@ pub enum NewsletterRejection {
     NoCampaign,
 }
 
+/// What happens to one address's subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionCommand<'a> {
+    Subscribe { new_id: Uuid, label: &'a str, email: &'a str },
+    Confirm,
+    Unsubscribe,
+}
+
+pub fn decide_subscription(
+    subscription: &Subscription,
+    command: SubscriptionCommand<'_>,
+) -> Result<Vec<Event>, NewsletterRejection> {
+    match command {
+        SubscriptionCommand::Subscribe { new_id, label, email } => subscribe(subscription, new_id, label, email),
+        SubscriptionCommand::Confirm => Ok(confirm(subscription)),
+        SubscriptionCommand::Unsubscribe => Ok(unsubscribe(subscription)),
+    }
+}
+
 /// Subscribes `email` (normalised: trimmed, lower case), whose stream is named by `label`; an address
 /// subscribed already changes nothing, and one that unsubscribed keeps its subscription id.
-pub fn subscribe(
+fn subscribe(
     subscription: &Subscription,
     new_id: Uuid,
     label: &str,
@@ -69,7 +88,7 @@ pub fn subscribe(
 
 /// Confirms an active subscription whose owner followed the mailed link; nothing happens for one confirmed
 /// already or none (an unsubscribed address must subscribe again).
-pub fn confirm(subscription: &Subscription) -> Vec<Event> {
+fn confirm(subscription: &Subscription) -> Vec<Event> {
     match subscription.subscription_id.filter(|_| subscription.active && !subscription.confirmed) {
         Some(subscription_id) => {
             vec![Event::NewsletterSubscriptionConfirmed(NewsletterSubscriptionConfirmed { subscription_id })]
@@ -79,7 +98,7 @@ pub fn confirm(subscription: &Subscription) -> Vec<Event> {
 }
 
 /// Ends the subscription, if there is an active one.
-pub fn unsubscribe(subscription: &Subscription) -> Vec<Event> {
+fn unsubscribe(subscription: &Subscription) -> Vec<Event> {
     match subscription.subscription_id.filter(|_| subscription.active) {
         Some(subscription_id) => vec![Event::NewsletterUnsubscribed(NewsletterUnsubscribed { subscription_id })],
         None => Vec::new(),
@@ -111,8 +130,34 @@ impl Aggregate for Campaign {
     }
 }
 
+/// What happens to a newsletter campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignCommand<'a> {
+    Create {
+        campaign_id: Uuid,
+        admin_id: Uuid,
+        subject: &'a str,
+        html: &'a str,
+        audience: Audience,
+    },
+    /// Queues the campaign to one subscriber as email `email_id`.
+    Queue {
+        subscription_id: Uuid,
+        email_id: Uuid,
+    },
+}
+
+pub fn decide_campaign(campaign: &Campaign, command: CampaignCommand<'_>) -> Result<Vec<Event>, NewsletterRejection> {
+    match command {
+        CampaignCommand::Create { campaign_id, admin_id, subject, html, audience } => {
+            create_campaign(campaign_id, admin_id, subject, html, audience)
+        }
+        CampaignCommand::Queue { subscription_id, email_id } => queue(campaign, subscription_id, email_id),
+    }
+}
+
 /// An admin writes a campaign: a subject of 1 to 200 characters and an HTML body of up to 100 Ki characters.
-pub fn create_campaign(
+fn create_campaign(
     campaign_id: Uuid,
     admin_id: Uuid,
     subject: &str,
@@ -139,7 +184,7 @@ pub fn create_campaign(
 }
 
 /// Queues the campaign to one subscriber as email `email_id`, once per subscriber.
-pub fn queue(campaign: &Campaign, subscription_id: Uuid, email_id: Uuid) -> Result<Vec<Event>, NewsletterRejection> {
+fn queue(campaign: &Campaign, subscription_id: Uuid, email_id: Uuid) -> Result<Vec<Event>, NewsletterRejection> {
     let campaign_id = campaign.campaign_id.ok_or(NewsletterRejection::NoCampaign)?;
     if campaign.queued.contains(&subscription_id) {
         return Ok(Vec::new());
@@ -183,6 +228,27 @@ mod tests {
         let again = subscribe(&gone, Uuid::from_u128(2), "l", "ada@example.com").expect("again");
         let again = again.iter().fold(gone, Subscription::evolve);
         assert!(again.active && !again.confirmed, "and confirms again");
+    }
+
+    #[test]
+    fn the_deciders_take_each_command_to_its_rule() {
+        let subscribe =
+            SubscriptionCommand::Subscribe { new_id: Uuid::from_u128(1), label: "l", email: "ada@example.com" };
+        let subscribed = decide_subscription(&Subscription::default(), subscribe).expect("subscribed");
+        let pending = Subscription::from_events(&subscribed);
+        assert_eq!(decide_subscription(&pending, SubscriptionCommand::Confirm), Ok(confirm(&pending)));
+        assert_eq!(decide_subscription(&pending, SubscriptionCommand::Unsubscribe), Ok(unsubscribe(&pending)));
+        let (campaign_id, admin_id) = (Uuid::from_u128(5), Uuid::from_u128(9));
+        let create = CampaignCommand::Create {
+            campaign_id,
+            admin_id,
+            subject: "S",
+            html: "<p>H</p>",
+            audience: Audience::Subscribers,
+        };
+        let campaign = Campaign::from_events(&decide_campaign(&Campaign::default(), create).expect("created"));
+        let queue_one = CampaignCommand::Queue { subscription_id: Uuid::from_u128(1), email_id: Uuid::from_u128(2) };
+        assert_eq!(decide_campaign(&campaign, queue_one), queue(&campaign, Uuid::from_u128(1), Uuid::from_u128(2)));
     }
 
     #[test]

@@ -22,7 +22,9 @@ use super::execute::{Accepted, Caller, CommandRun, StepError, execute};
 use super::headers::CommandHeaders;
 use super::limits::Counted;
 use super::sessions::ClientIp;
-use crate::domain::newsletter::{self, Campaign, NewsletterRejection, Subscription};
+use crate::domain::newsletter::{
+    self, Campaign, CampaignCommand, NewsletterRejection, Subscription, SubscriptionCommand,
+};
 use crate::side_writes;
 use event_store::keys::KeyRing;
 
@@ -81,7 +83,10 @@ pub(crate) async fn subscribe(
     );
     let expires = time::OffsetDateTime::now_utc() + CONFIRMATION_TTL;
     execute(&state, run, |subscription: &Subscription| {
-        let events = newsletter::subscribe(subscription, new_id, &label, &email)?;
+        let events = newsletter::decide_subscription(
+            subscription,
+            SubscriptionCommand::Subscribe { new_id, label: &label, email: &email },
+        )?;
         let side_writes = match events.is_empty() {
             true => Vec::new(),
             false => vec![side_writes::email(&email, "Confirm your Learnlog newsletter", &mail, Some(expires))],
@@ -139,7 +144,10 @@ pub(crate) async fn confirm(
             .with_errors(vec![FieldError::new("token", "is not a Learnlog confirmation token")]));
     };
     let run = on_subscription(label, ip, headers, command.digest, (StatusCode::OK, json!({ "confirmed": true })));
-    execute(&state, run, |subscription: &Subscription| Ok::<_, Problem>(newsletter::confirm(subscription))).await
+    execute(&state, run, |subscription: &Subscription| {
+        newsletter::decide_subscription(subscription, SubscriptionCommand::Confirm)
+    })
+    .await
 }
 
 /// `POST /api/v1/newsletter/unsubscribe {token}`: `200`; a token that is not one of ours is `400`.
@@ -156,10 +164,10 @@ pub(crate) async fn unsubscribe(
     };
     let run = on_subscription(label, ip, headers, command.digest, (StatusCode::OK, json!({ "subscribed": false })));
     execute(&state, run, |subscription: &Subscription| {
-        let events = newsletter::unsubscribe(subscription);
+        let events = newsletter::decide_subscription(subscription, SubscriptionCommand::Unsubscribe)?;
         // The address's key goes with the subscription: what the store kept of it is unreadable from now on.
         let forget = subscription.subscription_id.filter(|_| !events.is_empty()).map(KeyRing::forget);
-        Ok::<_, Problem>(super::execute::Decision {
+        Ok::<_, NewsletterRejection>(super::execute::Decision {
             events,
             side_writes: forget.into_iter().collect(),
             ..Default::default()
@@ -194,8 +202,8 @@ pub(crate) async fn create_campaign(
     let run = CommandRun::new(campaign_stream(campaign_id), actor.into(), headers, command.digest)
         .created()
         .with_id(campaign_id);
-    execute(&state, run, |_: &Campaign| newsletter::create_campaign(campaign_id, admin_id, &subject, &html, audience))
-        .await
+    let create = CampaignCommand::Create { campaign_id, admin_id, subject: &subject, html: &html, audience };
+    execute(&state, run, |campaign: &Campaign| newsletter::decide_campaign(campaign, create)).await
 }
 
 /// The sagas' handle on the newsletter.
@@ -234,7 +242,8 @@ impl Newsletter {
         );
         let email_id = Uuid::now_v7();
         super::checkout::on_aggregate(&self.state, &run, |campaign: &Campaign| {
-            let events = newsletter::queue(campaign, recipient.subscription_id, email_id)?;
+            let queue = CampaignCommand::Queue { subscription_id: recipient.subscription_id, email_id };
+            let events = newsletter::decide_campaign(campaign, queue)?;
             let html = format!(
                 "{}<p style=\"font-size: small\"><a href=\"{link}\">Unsubscribe</a> from the Learnlog newsletter.</p>",
                 campaign.html
