@@ -107,8 +107,31 @@ impl Ticket {
     }
 }
 
-/// Any user files a ticket, about a course or not.
-pub fn file_report(
+/// What happens to a support ticket.
+#[derive(Debug, Clone, Copy)]
+pub enum TicketCommand<'a> {
+    /// Any user files a ticket, about a course or not.
+    File { report_id: Uuid, reporter_id: Uuid, kind: ReportKind, course_id: Option<Uuid>, description: &'a str },
+    /// The reporter or an admin adds to the thread.
+    FollowUp { report_id: Uuid, author: &'a Actor, text: &'a str },
+    /// An admin moves the ticket along D9.
+    ChangeStatus { report_id: Uuid, status: TicketStatus },
+    /// An admin deletes a ticket: it is voided, its history kept.
+    Void { report_id: Uuid, admin_id: Uuid },
+}
+
+pub fn decide_ticket(ticket: &Ticket, command: TicketCommand<'_>) -> Result<Vec<Event>, SupportRejection> {
+    match command {
+        TicketCommand::File { report_id, reporter_id, kind, course_id, description } => {
+            file_report(report_id, reporter_id, kind, course_id, description)
+        }
+        TicketCommand::FollowUp { report_id, author, text } => follow_up(ticket, report_id, author, text),
+        TicketCommand::ChangeStatus { report_id, status } => change_report_status(ticket, report_id, status),
+        TicketCommand::Void { report_id, admin_id } => void_report(ticket, report_id, admin_id),
+    }
+}
+
+fn file_report(
     report_id: Uuid,
     reporter_id: Uuid,
     kind: ReportKind,
@@ -119,16 +142,14 @@ pub fn file_report(
     Ok(vec![Event::ReportFiled(ReportFiled { report_id, reporter_id, kind, course_id, description })])
 }
 
-/// The reporter or an admin adds to the thread.
-pub fn follow_up(ticket: &Ticket, report_id: Uuid, author: &Actor, body: &str) -> Result<Vec<Event>, SupportRejection> {
+fn follow_up(ticket: &Ticket, report_id: Uuid, author: &Actor, body: &str) -> Result<Vec<Event>, SupportRejection> {
     ticket.seen_by(author)?;
     let text = events::personal::Personal::Clear(text("text", body)?);
     let by_admin = author.role == Role::Admin;
     Ok(vec![Event::ReportFollowUpAdded(ReportFollowUpAdded { report_id, author_id: author.user_id, by_admin, text })])
 }
 
-/// An admin moves the ticket along D9.
-pub fn change_report_status(
+fn change_report_status(
     ticket: &Ticket,
     report_id: Uuid,
     status: TicketStatus,
@@ -140,8 +161,7 @@ pub fn change_report_status(
     Ok(if changed { vec![Event::ReportStatusChanged(ReportStatusChanged { report_id, status })] } else { Vec::new() })
 }
 
-/// An admin deletes a ticket: it is voided, its history kept.
-pub fn void_report(ticket: &Ticket, report_id: Uuid, admin_id: Uuid) -> Result<Vec<Event>, SupportRejection> {
+fn void_report(ticket: &Ticket, report_id: Uuid, admin_id: Uuid) -> Result<Vec<Event>, SupportRejection> {
     match (ticket.stage, ticket.voided) {
         (Stage::Missing, _) => Err(SupportRejection::NotFound),
         (_, true) => Ok(Vec::new()),
@@ -169,8 +189,30 @@ impl Aggregate for AccessRequest {
     }
 }
 
-/// A corporate trainee asks for access to a published course they are not enrolled in, once (R6, R25).
-pub fn request_access(
+/// What happens to a corporate trainee's request for access to a course.
+#[derive(Debug, Clone, Copy)]
+pub enum AccessCommand<'a> {
+    /// A corporate trainee asks for access to a published course they are not enrolled in, once (R6, R25).
+    Request { trainee: &'a Actor, course: &'a Course, enrollment: &'a Enrollment, request_id: Uuid },
+    /// An admin moves the request along D9; `resolved` grants the course.
+    ChangeStatus { trainee_id: Uuid, course_id: Uuid, status: TicketStatus },
+    /// Saga 5: a deleted course's open request is rejected, whether an admin saw it or not.
+    Close { trainee_id: Uuid, course_id: Uuid },
+}
+
+pub fn decide_access(request: &AccessRequest, command: AccessCommand<'_>) -> Result<Vec<Event>, SupportRejection> {
+    match command {
+        AccessCommand::Request { trainee, course, enrollment, request_id } => {
+            request_access(request, (course, enrollment), trainee, request_id)
+        }
+        AccessCommand::ChangeStatus { trainee_id, course_id, status } => {
+            change_access_status(request, (trainee_id, course_id), status)
+        }
+        AccessCommand::Close { trainee_id, course_id } => Ok(close_access_request(request, (trainee_id, course_id))),
+    }
+}
+
+fn request_access(
     request: &AccessRequest,
     (course, enrollment): (&Course, &Enrollment),
     trainee: &Actor,
@@ -192,8 +234,7 @@ pub fn request_access(
     Ok(vec![Event::CourseAccessRequested(CourseAccessRequested { request_id, trainee_id, course_id })])
 }
 
-/// An admin moves an access request along D9; `resolved` grants the course.
-pub fn change_access_status(
+fn change_access_status(
     request: &AccessRequest,
     (trainee_id, course_id): (Uuid, Uuid),
     status: TicketStatus,
@@ -208,8 +249,7 @@ pub fn change_access_status(
     })])
 }
 
-/// Saga 5: a deleted course's open request is rejected, whether an admin saw it or not.
-pub fn close_access_request(request: &AccessRequest, (trainee_id, course_id): (Uuid, Uuid)) -> Vec<Event> {
+fn close_access_request(request: &AccessRequest, (trainee_id, course_id): (Uuid, Uuid)) -> Vec<Event> {
     let open = matches!(request.stage, Stage::Unseen | Stage::Pending);
     let Some(request_id) = request.request_id.filter(|_| open) else { return Vec::new() };
     let status = TicketStatus::Rejected;
@@ -231,6 +271,25 @@ mod tests {
         Ticket::from_events(
             &file_report(REPORT, Uuid::from_u128(1), ReportKind::Technical, None, "Video stutters").expect("filed"),
         )
+    }
+
+    #[test]
+    fn the_deciders_take_each_command_to_its_rule() {
+        let admin = actor(9, Role::Admin);
+        let ticket = filed();
+        let follow_up = TicketCommand::FollowUp { report_id: REPORT, author: &admin, text: "On it" };
+        assert_eq!(decide_ticket(&ticket, follow_up), follow_up_of(&ticket, &admin));
+        let status = TicketCommand::ChangeStatus { report_id: REPORT, status: TicketStatus::Pending };
+        assert_eq!(decide_ticket(&ticket, status), change_report_status(&ticket, REPORT, TicketStatus::Pending));
+        let void = TicketCommand::Void { report_id: REPORT, admin_id: admin.user_id };
+        assert_eq!(decide_ticket(&ticket, void), void_report(&ticket, REPORT, admin.user_id));
+        let none = AccessRequest::default();
+        let (trainee_id, course_id) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        assert_eq!(decide_access(&none, AccessCommand::Close { trainee_id, course_id }), Ok(Vec::new()));
+    }
+
+    fn follow_up_of(ticket: &Ticket, author: &Actor) -> Result<Vec<Event>, SupportRejection> {
+        follow_up(ticket, REPORT, author, "On it")
     }
 
     #[test]

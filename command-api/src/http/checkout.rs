@@ -22,7 +22,7 @@ use crate::domain::cart::{self, CourseList, ListCommand, ListKind};
 use crate::domain::course::Course;
 use crate::domain::enrollment::{self, Enrollment};
 use crate::domain::order::{self, Order, OrderCommand, OrderRejection, WALLET_TOO_LOW};
-use crate::domain::support::{self, AccessRequest};
+use crate::domain::support::{self, AccessCommand, AccessRequest};
 use crate::domain::wallet::{self, DebitOutcome, Wallet, WalletCommand};
 use api_contract::Problem;
 use write_side::CommandError;
@@ -275,7 +275,7 @@ impl Checkout {
         let headers = cause.headers(&format!("close-access/{trainee_id}"));
         let close_run = run(access_stream(trainee_id, course_id), Self::SAGA, headers, course_id);
         on_aggregate(&self.state, &close_run, |request: &AccessRequest| {
-            Ok::<_, Problem>(support::close_access_request(request, (trainee_id, course_id)))
+            support::decide_access(request, AccessCommand::Close { trainee_id, course_id })
         })
         .await?;
         Ok(())

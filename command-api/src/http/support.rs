@@ -19,7 +19,7 @@ use super::headers::CommandHeaders;
 use crate::credentials;
 use crate::domain::course::Course;
 use crate::domain::enrollment::Enrollment;
-use crate::domain::support::{self, AccessRequest, SupportRejection, Ticket};
+use crate::domain::support::{self, AccessCommand, AccessRequest, SupportRejection, Ticket, TicketCommand};
 use crate::side_writes;
 
 fn run(
@@ -55,7 +55,8 @@ pub(crate) async fn file(
     let reporter_id = actor.user_id;
     let ReportBody { kind, course_id, description } = command.body;
     let run = run(ticket_stream(report_id), actor, headers, command.digest, StatusCode::CREATED, report_id);
-    execute(&state, run, |_: &Ticket| support::file_report(report_id, reporter_id, kind, course_id, &description)).await
+    let file = TicketCommand::File { report_id, reporter_id, kind, course_id, description: &description };
+    execute(&state, run, |ticket: &Ticket| support::decide_ticket(ticket, file)).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -77,7 +78,8 @@ pub(crate) async fn follow_up(
     let author = actor.actor();
     let text = command.body.text;
     let run = run(ticket_stream(report_id), actor, headers, command.digest, StatusCode::CREATED, report_id);
-    execute(&state, run, |ticket: &Ticket| support::follow_up(ticket, report_id, &author, &text)).await
+    let follow_up = TicketCommand::FollowUp { report_id, author: &author, text: &text };
+    execute(&state, run, |ticket: &Ticket| support::decide_ticket(ticket, follow_up)).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -98,7 +100,8 @@ pub(crate) async fn change_status(
 ) -> Result<Accepted, Problem> {
     let status = command.body.status;
     let run = run(ticket_stream(report_id), actor, headers, command.digest, StatusCode::OK, report_id);
-    execute(&state, run, |ticket: &Ticket| support::change_report_status(ticket, report_id, status)).await
+    let change = TicketCommand::ChangeStatus { report_id, status };
+    execute(&state, run, |ticket: &Ticket| support::decide_ticket(ticket, change)).await
 }
 
 /// `DELETE /api/v1/admin/reports/{id}`: a void; the ticket's history stays in the store.
@@ -111,7 +114,8 @@ pub(crate) async fn void(
 ) -> Result<Accepted, Problem> {
     let admin_id = actor.user_id;
     let run = run(ticket_stream(report_id), actor, headers, command.digest, StatusCode::OK, report_id);
-    execute(&state, run, |ticket: &Ticket| support::void_report(ticket, report_id, admin_id)).await
+    let void = TicketCommand::Void { report_id, admin_id };
+    execute(&state, run, |ticket: &Ticket| support::decide_ticket(ticket, void)).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -144,8 +148,14 @@ pub(crate) async fn request_access(
         run,
         facts,
         |request: &AccessRequest, (course, enrollment): &(Guarded<Course>, Guarded<Enrollment>)| {
-            let known = (&course.folded.state, &enrollment.folded.state);
-            let events = support::request_access(request, known, &trainee, request_id)?;
+            let (known_course, known_enrollment) = (&course.folded.state, &enrollment.folded.state);
+            let command = AccessCommand::Request {
+                trainee: &trainee,
+                course: known_course,
+                enrollment: known_enrollment,
+                request_id,
+            };
+            let events = support::decide_access(request, command)?;
             let side_writes = vec![side_writes::access_request(request_id, trainee.user_id, course_id)];
             let guards = vec![course.guard.clone(), enrollment.guard.clone()];
             Ok::<_, SupportRejection>(Decision { events, side_writes, guards, ..Decision::default() })
@@ -169,7 +179,7 @@ pub(crate) async fn change_access_status(
     let stream = access_stream(trainee_id, course_id);
     let run = run(stream, actor, headers, command.digest, StatusCode::OK, request_id);
     execute(&state, run, |request: &AccessRequest| {
-        support::change_access_status(request, (trainee_id, course_id), status)
+        support::decide_access(request, AccessCommand::ChangeStatus { trainee_id, course_id, status })
     })
     .await
 }
