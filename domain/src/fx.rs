@@ -32,7 +32,15 @@ impl super::Aggregate for FxRate {
     }
 }
 
-pub fn decide(actor: &Actor, currency: &str, rate: f64) -> Result<Vec<Event>, FxRejection> {
+/// An admin sets a currency's rate: units of it per US dollar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FxCommand<'a> {
+    SetRate { actor: &'a Actor, currency: &'a str, rate: f64 },
+}
+
+/// Decides a rate change; the rate before it does not matter (a rate is replaced whole).
+pub fn decide(_rate: &FxRate, command: FxCommand<'_>) -> Result<Vec<Event>, FxRejection> {
+    let FxCommand::SetRate { actor, currency, rate } = command;
     if actor.role != Role::Admin {
         return Err(FxRejection::NotAnAdmin);
     }
@@ -65,18 +73,28 @@ mod tests {
 
     #[test]
     fn an_admin_sets_a_rate_kept_in_millionths() {
-        let events = decide(&admin(), "EUR", 0.92).expect("valid");
+        let events = decide(&FxRate::default(), FxCommand::SetRate { actor: &admin(), currency: "EUR", rate: 0.92 })
+            .expect("valid");
         assert_eq!(events, [Event::ExchangeRateSet(ExchangeRateSet { currency: "EUR".into(), rate_ppm: 920_000 })]);
     }
 
     #[test]
     fn only_admins_set_rates_of_real_currencies_other_than_the_dollar() {
         let instructor = Actor { role: Role::Instructor, ..admin() };
-        assert_eq!(decide(&instructor, "EUR", 0.92), Err(FxRejection::NotAnAdmin));
+        assert_eq!(
+            decide(&FxRate::default(), FxCommand::SetRate { actor: &instructor, currency: "EUR", rate: 0.92 }),
+            Err(FxRejection::NotAnAdmin)
+        );
         for (currency, rate) in
             [("USD", 1.0), ("XXX", 1.0), ("eur", 0.9), ("EUR", 0.0), ("EUR", -1.0), ("EUR", f64::NAN)]
         {
-            assert!(matches!(decide(&admin(), currency, rate), Err(FxRejection::Invalid(_))), "{currency} {rate}");
+            assert!(
+                matches!(
+                    decide(&FxRate::default(), FxCommand::SetRate { actor: &admin(), currency, rate }),
+                    Err(FxRejection::Invalid(_))
+                ),
+                "{currency} {rate}"
+            );
         }
     }
 }

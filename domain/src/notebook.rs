@@ -35,8 +35,20 @@ pub enum NotesRejection {
     },
 }
 
-/// Replaces the trainee's notes on the course they learn in `enrollment` with `text`.
-pub fn replace_notes(
+/// What a trainee does with their notes on a course.
+#[derive(Debug, Clone, Copy)]
+pub enum NotebookCommand<'a> {
+    /// Replaces the trainee's notes on the course they learn in `enrollment` with `text`.
+    Replace { enrollment: &'a Enrollment, trainee_id: Uuid, course_id: Uuid, text: &'a str },
+}
+
+/// Decides a change of notes; the notes before do not matter (they are replaced whole).
+pub fn decide(_notebook: &Notebook, command: NotebookCommand<'_>) -> Result<Vec<Event>, NotesRejection> {
+    let NotebookCommand::Replace { enrollment, trainee_id, course_id, text } = command;
+    replace_notes(enrollment, trainee_id, course_id, text)
+}
+
+fn replace_notes(
     enrollment: &Enrollment,
     trainee_id: Uuid,
     course_id: Uuid,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::CommandApiState;
 use super::execute::{Accepted, CommandRun, execute};
 use super::headers::CommandHeaders;
-use crate::domain::fx::{FxRate, decide};
+use crate::domain::fx::{FxCommand, FxRate, decide};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,5 +34,6 @@ pub(crate) async fn set_rate(
     let run = CommandRun::new(fx_stream(&currency), actor.into(), headers, command.digest)
         .answering(StatusCode::OK, serde_json::json!({ "currency": currency, "rate": rate }));
     let actor = actor.actor();
-    execute(&state, run, |_: &FxRate| decide(&actor, &currency, rate)).await
+    let command = FxCommand::SetRate { actor: &actor, currency: &currency, rate };
+    execute(&state, run, |current: &FxRate| decide(current, command)).await
 }

@@ -26,7 +26,7 @@ use super::execute::{
 use super::headers::CommandHeaders;
 use crate::domain::course::Course;
 use crate::domain::enrollment::{self, Enrollment, Learner, LearningRejection, MAX_EXAM_ATTEMPTS};
-use crate::domain::notebook::{self, Notebook, NotesRejection};
+use crate::domain::notebook::{self, Notebook, NotebookCommand, NotesRejection};
 use write_side::Folded;
 
 fn run(actor: Authenticated, course_id: Uuid, headers: CommandHeaders, digest: String) -> CommandRun {
@@ -271,8 +271,9 @@ pub(crate) async fn replace_notes(
     let run = CommandRun::new(notebook_stream(trainee_id), actor.into(), headers, command.digest).with_id(course_id);
     let stream = enrollment_stream(trainee_id, course_id);
     let enrollment = |_: Trust| state.write.load::<Enrollment>(&stream);
-    execute_loading(&state, run, enrollment, |_: &Notebook, enrollment: &Folded<Enrollment>| {
-        let events = notebook::replace_notes(&enrollment.state, trainee_id, course_id, &text)?;
+    execute_loading(&state, run, enrollment, |notebook: &Notebook, enrollment: &Folded<Enrollment>| {
+        let command = NotebookCommand::Replace { enrollment: &enrollment.state, trainee_id, course_id, text: &text };
+        let events = notebook::decide(notebook, command)?;
         let guards = vec![Guard::StreamAt { stream_id: stream.clone(), version: enrollment.version }];
         Ok::<_, NotesRejection>(Decision { events, guards, ..Decision::default() })
     })
