@@ -16,6 +16,7 @@ use events::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::instructor::{BankAccount, SocialLinks, set_bank_account, set_social_links};
 use super::{Aggregate, Violation};
 use crate::families::UserEvent;
 
@@ -62,6 +63,99 @@ impl Aggregate for Account {
     }
 }
 
+/// What happens to an account (stream `user-{id}`). The facts a decision rests on travel with the command:
+/// the checked sign-up, a reset link or a pending code as the write side keeps them, whether the current
+/// password was proven, the time now.
+#[derive(Debug)]
+pub enum AccountCommand<'a> {
+    /// An individual trainee signs up; the verification code mailed to them ends at `code_expires_at`.
+    Register {
+        sign_up: &'a ValidSignUp,
+        code_expires_at: OffsetDateTime,
+    },
+    /// An admin (or the operator, with no `created_by`) creates an account of another kind.
+    Create {
+        kind: &'a CreatedKind,
+        sign_up: &'a ValidSignUp,
+        created_by: Option<Uuid>,
+    },
+    UpdateProfile(ProfilePatch),
+    /// A trainee deletes their own account, or an admin deletes it (`deleted_by`).
+    DeleteTrainee {
+        deleted_by: Option<Uuid>,
+    },
+    Erase {
+        erased_by: Uuid,
+    },
+    ChangePassword {
+        proven: bool,
+    },
+    FailLogin,
+    LogOut,
+    RequestPasswordReset {
+        expires_at: OffsetDateTime,
+    },
+    ResetPassword {
+        link: Option<ResetLink>,
+        now: OffsetDateTime,
+    },
+    VerifyEmail {
+        email: &'a str,
+        pending: Option<&'a PendingVerification>,
+        submitted_digest: &'a str,
+        attempt: i32,
+        now: OffsetDateTime,
+    },
+    RequestVerification {
+        pending: Option<&'a PendingVerification>,
+        expires_at: OffsetDateTime,
+    },
+    SetSocialLinks(SocialLinks),
+    SetBankAccount(&'a BankAccount),
+}
+
+/// Decides `command` on the account of `user_id`.
+pub fn decide(account: &Account, user_id: Uuid, command: AccountCommand<'_>) -> Result<Vec<Event>, AccountRejection> {
+    let account = *account;
+    match command {
+        AccountCommand::Register { sign_up, code_expires_at } => register(account, user_id, sign_up, code_expires_at),
+        AccountCommand::Create { kind, sign_up, created_by } => create(account, user_id, kind, sign_up, created_by),
+        AccountCommand::UpdateProfile(patch) => update_profile(account, user_id, patch),
+        AccountCommand::DeleteTrainee { deleted_by } => delete_trainee(account, user_id, deleted_by),
+        AccountCommand::Erase { erased_by } => erase(account, user_id, erased_by),
+        AccountCommand::ChangePassword { proven } => change_password(account, user_id, proven),
+        AccountCommand::FailLogin => fail_login(account, user_id),
+        AccountCommand::LogOut => log_out(account, user_id),
+        AccountCommand::RequestPasswordReset { expires_at } => request_password_reset(account, user_id, expires_at),
+        AccountCommand::ResetPassword { link, now } => reset_password(account, user_id, link, now),
+        AccountCommand::VerifyEmail { email, pending, submitted_digest, attempt, now } => {
+            verify_email(account, user_id, email, pending, (submitted_digest, attempt), now)
+        }
+        AccountCommand::RequestVerification { pending, expires_at } => {
+            request_verification(account, user_id, pending, expires_at)
+        }
+        AccountCommand::SetSocialLinks(links) => set_social_links(account, user_id, links),
+        AccountCommand::SetBankAccount(bank) => set_bank_account(account, user_id, bank),
+    }
+}
+
+/// What happens to an account's sessions: a login with a proven password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionCommand {
+    LogIn,
+}
+
+/// Decides `command` on the sessions of `user_id`: the first login of the account says so.
+pub fn decide_session(
+    sessions: &Sessions,
+    user_id: Uuid,
+    command: SessionCommand,
+) -> Result<Vec<Event>, AccountRejection> {
+    match command {
+        SessionCommand::LogIn => log_in(*sessions, user_id),
+    }
+}
+
 /// Limits on profile text.
 pub const BIOGRAPHY_MAX_CHARS: usize = 2_000;
 pub const SHORT_TEXT_MAX_CHARS: usize = 100;
@@ -77,7 +171,7 @@ pub struct ProfilePatch {
 }
 
 /// Records a change of the user's own profile. Instructor fields are for instructors only.
-pub fn update_profile(account: Account, user_id: Uuid, patch: ProfilePatch) -> Result<Vec<Event>, AccountRejection> {
+fn update_profile(account: Account, user_id: Uuid, patch: ProfilePatch) -> Result<Vec<Event>, AccountRejection> {
     let Account::Registered(role) = account else { return Err(AccountRejection::Unknown) };
     if patch == ProfilePatch::default() {
         return Err(AccountRejection::Invalid(vec![Violation::of_rule(
@@ -230,7 +324,7 @@ impl CreatedKind {
 
 /// Records an account an admin creates (`created_by`), or the first admin (`created_by: None`, from the
 /// command line). The corporate flag and company exist only this way (DOMAIN.md, UserAccount).
-pub fn create(
+fn create(
     account: Account,
     user_id: Uuid,
     kind: &CreatedKind,
@@ -280,7 +374,7 @@ pub fn create(
 
 /// Records the sign-up of a new individual trainee. A trainee proves their email later: a code valid until
 /// `code_expires_at` goes out with the first event (R21). An admin vouches for the accounts they create.
-pub fn register(
+fn register(
     account: Account,
     user_id: Uuid,
     sign_up: &ValidSignUp,
@@ -310,11 +404,7 @@ fn registered(account: Account) -> Result<Role, AccountRejection> {
 
 /// Deletes a trainee's account, asked by the trainee (`deleted_by: None`) or by an admin. Other kinds of
 /// account are not deleted this way.
-pub fn delete_trainee(
-    account: Account,
-    user_id: Uuid,
-    deleted_by: Option<Uuid>,
-) -> Result<Vec<Event>, AccountRejection> {
+fn delete_trainee(account: Account, user_id: Uuid, deleted_by: Option<Uuid>) -> Result<Vec<Event>, AccountRejection> {
     match registered(account)? {
         Role::IndividualTrainee | Role::CorporateTrainee => {
             Ok(vec![Event::TraineeAccountDeleted(TraineeAccountDeleted { user_id, deleted_by })])
@@ -325,13 +415,13 @@ pub fn delete_trainee(
 
 /// Erases an account of any kind, on the person's request, by an admin: what makes it a person's account
 /// goes (credentials, sessions, the person's key, so their personal data in every copy of every event).
-pub fn erase(account: Account, user_id: Uuid, erased_by: Uuid) -> Result<Vec<Event>, AccountRejection> {
+fn erase(account: Account, user_id: Uuid, erased_by: Uuid) -> Result<Vec<Event>, AccountRejection> {
     registered(account)?;
     Ok(vec![Event::AccountErased(AccountErased { user_id, erased_by })])
 }
 
 /// Replaces the password once the current one is proven (the new one already follows the rule).
-pub fn change_password(account: Account, user_id: Uuid, proven: bool) -> Result<Vec<Event>, AccountRejection> {
+fn change_password(account: Account, user_id: Uuid, proven: bool) -> Result<Vec<Event>, AccountRejection> {
     registered(account)?;
     if !proven {
         return Err(AccountRejection::WrongPassword);
@@ -356,25 +446,25 @@ impl Aggregate for Sessions {
 }
 
 /// A login with a proven password: the first one of the account says so (DOMAIN.md `firstLogin`).
-pub fn log_in(sessions: Sessions, user_id: Uuid) -> Result<Vec<Event>, AccountRejection> {
+fn log_in(sessions: Sessions, user_id: Uuid) -> Result<Vec<Event>, AccountRejection> {
     registered(sessions.account)?;
     Ok(vec![Event::UserLoggedIn(UserLoggedIn { user_id, first_login: !sessions.logged_in_before })])
 }
 
 /// A wrong password for an existing account, for the audit trail.
-pub fn fail_login(account: Account, user_id: Uuid) -> Result<Vec<Event>, AccountRejection> {
+fn fail_login(account: Account, user_id: Uuid) -> Result<Vec<Event>, AccountRejection> {
     registered(account)?;
     Ok(vec![Event::LoginFailed(LoginFailed { user_id })])
 }
 
 /// The end of one of the account's sessions.
-pub fn log_out(account: Account, user_id: Uuid) -> Result<Vec<Event>, AccountRejection> {
+fn log_out(account: Account, user_id: Uuid) -> Result<Vec<Event>, AccountRejection> {
     registered(account)?;
     Ok(vec![Event::UserLoggedOut(UserLoggedOut { user_id })])
 }
 
 /// A reset link valid until `expires_at` goes to the account's email; earlier links end.
-pub fn request_password_reset(
+fn request_password_reset(
     account: Account,
     user_id: Uuid,
     expires_at: OffsetDateTime,
@@ -391,7 +481,7 @@ pub struct ResetLink {
 }
 
 /// Replaces the password through a reset link that is neither used nor expired at `now`.
-pub fn reset_password(
+fn reset_password(
     account: Account,
     user_id: Uuid,
     link: Option<ResetLink>,
@@ -420,7 +510,7 @@ pub struct PendingVerification {
 /// Verifies the account's email when the submitted code's digest matches the pending one, in time and
 /// within [`MAX_CODE_ATTEMPTS`] tries (R21). `attempt` is this try's number: every try is counted before
 /// any is judged, so tries sent at once cannot share a number and slip past the limit together.
-pub fn verify_email(
+fn verify_email(
     account: Account,
     user_id: Uuid,
     email: &str,
@@ -441,7 +531,7 @@ pub fn verify_email(
 
 /// A new code for an account whose email is not verified yet. One that is, or that an admin created (it
 /// has no pending verification and needs none), is refused as already verified.
-pub fn request_verification(
+fn request_verification(
     account: Account,
     user_id: Uuid,
     pending: Option<&PendingVerification>,
@@ -555,6 +645,24 @@ mod tests {
     fn instructor() -> Vec<Event> {
         let valid = sign_up().validate().expect("valid");
         create(Account::default(), Uuid::from_u128(2), &CreatedKind::Instructor, &valid, None).expect("created")
+    }
+
+    #[test]
+    fn the_deciders_take_each_command_to_its_rule() {
+        let (user, admin) = (Uuid::from_u128(1), Uuid::from_u128(9));
+        let valid = sign_up().validate().expect("valid");
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let register = AccountCommand::Register { sign_up: &valid, code_expires_at: at };
+        assert_eq!(decide(&Account::default(), user, register), Ok(trainee()));
+        let account = Account::from_events(&trainee());
+        assert_eq!(decide(&account, user, AccountCommand::LogOut), log_out(account, user));
+        assert_eq!(decide(&account, user, AccountCommand::FailLogin), fail_login(account, user));
+        let erase_it = AccountCommand::Erase { erased_by: admin };
+        assert_eq!(decide(&account, user, erase_it), erase(account, user, admin));
+        let sessions = Sessions::from_events(&trainee());
+        assert_eq!(decide_session(&sessions, user, SessionCommand::LogIn), log_in(sessions, user));
+        let links = AccountCommand::SetSocialLinks(SocialLinks::default());
+        assert_eq!(decide(&account, user, links), Err(AccountRejection::NotAnInstructor));
     }
 
     #[test]

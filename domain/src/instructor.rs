@@ -33,7 +33,11 @@ fn link(found: &mut Vec<Violation>, field: &'static str, value: Option<String>) 
     Some(value)
 }
 
-pub fn set_social_links(account: Account, user_id: Uuid, links: SocialLinks) -> Result<Vec<Event>, AccountRejection> {
+pub(crate) fn set_social_links(
+    account: Account,
+    user_id: Uuid,
+    links: SocialLinks,
+) -> Result<Vec<Event>, AccountRejection> {
     match account {
         Account::Missing | Account::Deleted => return Err(AccountRejection::Unknown),
         Account::Registered(Role::Instructor) => {}
@@ -104,7 +108,11 @@ impl BankAccount {
 
 /// Records that an instructor set a (validated) payout account: the bank's name and the last four
 /// characters only; the account itself stays on the write side, sealed.
-pub fn set_bank_account(account: Account, user_id: Uuid, bank: &BankAccount) -> Result<Vec<Event>, AccountRejection> {
+pub(crate) fn set_bank_account(
+    account: Account,
+    user_id: Uuid,
+    bank: &BankAccount,
+) -> Result<Vec<Event>, AccountRejection> {
     match account {
         Account::Missing | Account::Deleted => return Err(AccountRejection::Unknown),
         Account::Registered(Role::Instructor) => {}

@@ -16,7 +16,9 @@ use super::limits::Counted;
 use super::sessions::ClientIp;
 use crate::credentials::{self, CredentialsError};
 use crate::domain::Violation;
-use crate::domain::account::{self, Account, AccountRejection, CreatedKind, ProfilePatch, SignUp, ValidSignUp};
+use crate::domain::account::{
+    self, Account, AccountCommand, AccountRejection, CreatedKind, ProfilePatch, SignUp, ValidSignUp,
+};
 use crate::side_writes;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -137,7 +139,11 @@ pub(crate) async fn register(
     let (subject, body) = credentials::verification_email(&code);
     let run = new_account(user_id, Caller::Guest(ip), headers, command.digest);
     execute(&state, run, |account: &Account| {
-        let events = account::register(*account, user_id, &sign_up, expires_at)?;
+        let events = account::decide(
+            account,
+            user_id,
+            AccountCommand::Register { sign_up: &sign_up, code_expires_at: expires_at },
+        )?;
         let side_writes = vec![
             side_writes::credentials(
                 user_id,
@@ -203,7 +209,8 @@ async fn create_account(
 ) -> Result<Accepted, Problem> {
     let password_hash = credentials::hash_password(sign_up.password.clone()).await?;
     execute(state, run, |account: &Account| {
-        let events = account::create(*account, user_id, &kind, &sign_up, created_by)?;
+        let events =
+            account::decide(account, user_id, AccountCommand::Create { kind: &kind, sign_up: &sign_up, created_by })?;
         let claim = side_writes::credentials(user_id, &sign_up.email, &sign_up.username, &password_hash, kind.role());
         Ok::<_, AccountRejection>(Decision { events, side_writes: vec![claim], ..Decision::default() })
     })
@@ -247,7 +254,10 @@ pub(crate) async fn update_profile(
         title: body.title,
     };
     let run = CommandRun::on_account(actor.user_id, actor.into(), headers, command.digest);
-    execute(&state, run, |account: &Account| account::update_profile(*account, actor.user_id, patch.clone())).await
+    execute(&state, run, |account: &Account| {
+        account::decide(account, actor.user_id, AccountCommand::UpdateProfile(patch.clone()))
+    })
+    .await
 }
 
 /// `DELETE /api/v1/me`: a trainee deletes their own account.
@@ -278,7 +288,7 @@ pub(crate) async fn erase_user(
 ) -> Result<Accepted, Problem> {
     let run = CommandRun::on_account(user_id, actor.into(), headers, format!("POST erase user {user_id}"));
     let erased = execute(&state, run, |account: &Account| {
-        let events = account::erase(*account, user_id, actor.user_id)?;
+        let events = account::decide(account, user_id, AccountCommand::Erase { erased_by: actor.user_id })?;
         Ok::<_, AccountRejection>(Decision {
             events,
             side_writes: side_writes::forget_account(user_id),
@@ -298,7 +308,7 @@ async fn deleted(
 ) -> Result<Accepted, Problem> {
     let run = CommandRun::on_account(user_id, actor.into(), headers, format!("DELETE user {user_id}"));
     let deleted = execute(state, run, |account: &Account| {
-        let events = account::delete_trainee(*account, user_id, deleted_by)?;
+        let events = account::decide(account, user_id, AccountCommand::DeleteTrainee { deleted_by })?;
         Ok::<_, AccountRejection>(Decision {
             events,
             side_writes: side_writes::forget_account(user_id),

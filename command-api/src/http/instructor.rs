@@ -9,8 +9,8 @@ use super::auth::invalid;
 use super::execute::{Accepted, CommandRun, Decision, execute};
 use super::headers::CommandHeaders;
 use super::rejections::Refusal;
-use crate::domain::account::Account;
-use crate::domain::instructor::{self, BankAccount, SocialLinks, set_social_links};
+use crate::domain::account::{self, Account, AccountCommand};
+use crate::domain::instructor::{BankAccount, SocialLinks};
 use crate::side_writes;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -69,7 +69,7 @@ pub(crate) async fn set_links(
     };
     let run = CommandRun::on_account(actor.user_id, actor.into(), headers, command.digest);
     execute(&state, run, |account: &Account| {
-        set_social_links(*account, actor.user_id, links.clone()).map_err(Refusal::problem)
+        account::decide(account, actor.user_id, AccountCommand::SetSocialLinks(links.clone())).map_err(Refusal::problem)
     })
     .await
 }
@@ -95,7 +95,8 @@ pub(crate) async fn set_bank_account(
     let user_id = actor.user_id;
     let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
     execute(&state, run, |account: &Account| {
-        let events = instructor::set_bank_account(*account, user_id, &bank).map_err(Refusal::problem)?;
+        let events =
+            account::decide(account, user_id, AccountCommand::SetBankAccount(&bank)).map_err(Refusal::problem)?;
         Ok::<_, Problem>(Decision {
             events,
             side_writes: vec![side_writes::bank_account(user_id, &bank, &state.data_key)],

@@ -20,7 +20,7 @@ use super::limits::Counted;
 use super::rejections::Refusal;
 use super::sessions::{ClientIp, check_new_password};
 use crate::credentials;
-use crate::domain::account::{self, Account, AccountRejection, PendingVerification, ResetLink};
+use crate::domain::account::{self, Account, AccountCommand, AccountRejection, PendingVerification, ResetLink};
 use crate::side_writes;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -92,7 +92,7 @@ pub(crate) async fn request_reset(
     let run = account_change(user_id, ip, headers, command.digest);
     quietly(
         execute(&state, run, |account: &Account| {
-            let events = account::request_password_reset(*account, user_id, expires_at)?;
+            let events = account::decide(account, user_id, AccountCommand::RequestPasswordReset { expires_at })?;
             let mut side_writes = side_writes::reset_token(user_id, &token_digest, expires_at);
             side_writes.push(side_writes::email(&found.email, subject, &body, Some(expires_at)));
             Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
@@ -121,7 +121,8 @@ pub(crate) async fn confirm_reset(
     let load = |_: Trust| credentials::reset_link(database, &token);
     let reset = execute_loading(&state, run, load, |account: &Account, link: &Option<(Uuid, ResetLink)>| {
         let link = link.filter(|(owner, _)| *owner == user_id).map(|(_, link)| link);
-        let events = account::reset_password(*account, user_id, link, OffsetDateTime::now_utc())?;
+        let events =
+            account::decide(account, user_id, AccountCommand::ResetPassword { link, now: OffsetDateTime::now_utc() })?;
         let side_writes = [
             vec![side_writes::set_password(user_id, &new_hash), side_writes::end_reset_links(user_id)],
             side_writes::revoke_sessions(user_id),
@@ -157,7 +158,17 @@ pub(crate) async fn verify_email(
     execute_loading(&state, run, load, |account: &Account, pending: &Option<PendingVerification>| {
         let now = OffsetDateTime::now_utc();
         let tried = (submitted.as_str(), attempt);
-        let events = account::verify_email(*account, user_id, &found.email, pending.as_ref(), tried, now)?;
+        let events = account::decide(
+            account,
+            user_id,
+            AccountCommand::VerifyEmail {
+                email: &found.email,
+                pending: pending.as_ref(),
+                submitted_digest: tried.0,
+                attempt: tried.1,
+                now,
+            },
+        )?;
         Ok::<_, AccountRejection>(Decision {
             events,
             side_writes: vec![side_writes::verified(user_id)],
@@ -189,7 +200,11 @@ pub(crate) async fn resend_verification(
     let load = |_: Trust| credentials::pending_verification(database, user_id);
     quietly(
         execute_loading(&state, run, load, |account: &Account, pending: &Option<PendingVerification>| {
-            let events = account::request_verification(*account, user_id, pending.as_ref(), expires_at)?;
+            let events = account::decide(
+                account,
+                user_id,
+                AccountCommand::RequestVerification { pending: pending.as_ref(), expires_at },
+            )?;
             let side_writes = vec![
                 side_writes::verification(user_id, &code_digest, expires_at),
                 side_writes::email(&found.email, subject, &body, Some(expires_at)),

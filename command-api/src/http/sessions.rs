@@ -20,7 +20,9 @@ use super::execute::{Accepted, Caller, CommandRun, Decision, execute};
 use super::headers::CommandHeaders;
 use super::limits::Counted;
 use crate::credentials::{self, digest as token_digest, password_matches, secret_token as new_refresh_token};
-use crate::domain::account::{self, Account, AccountRejection, Sessions, check_password};
+use crate::domain::account::{
+    self, Account, AccountCommand, AccountRejection, SessionCommand, Sessions, check_password,
+};
 use crate::side_writes;
 
 /// Access tokens are short-lived; refresh tokens carry the session.
@@ -199,7 +201,9 @@ pub(crate) async fn login(
         let state = state.clone();
         let run = on_user(user_id, Caller::Guest(ip), headers.correlation_id, "login failed".to_owned());
         tokio::spawn(async move {
-            let recorded = execute(&state, run, |account: &Account| account::fail_login(*account, user_id)).await;
+            let recorded =
+                execute(&state, run, |account: &Account| account::decide(account, user_id, AccountCommand::FailLogin))
+                    .await;
             if let Err(problem) = recorded {
                 tracing::warn!(code = problem.code, %user_id, "a failed login was not recorded");
             }
@@ -211,7 +215,7 @@ pub(crate) async fn login(
     let family = Uuid::now_v7();
     let run = on_user(user_id, Caller::Guest(ip), headers.correlation_id, format!("login {family}"));
     execute(&state, run, |sessions: &Sessions| {
-        let events = account::log_in(*sessions, user_id)?;
+        let events = account::decide_session(sessions, user_id, SessionCommand::LogIn)?;
         let side_writes = vec![
             side_writes::refresh_token(user_id, &refresh_digest, family, refresh_days()),
             side_writes::record_login(user_id),
@@ -296,7 +300,7 @@ pub(crate) async fn logout(
     if let Some(family) = family {
         let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
         execute(&state, run, |account: &Account| {
-            let events = account::log_out(*account, user_id)?;
+            let events = account::decide(account, user_id, AccountCommand::LogOut)?;
             Ok::<_, AccountRejection>(Decision {
                 events,
                 side_writes: vec![side_writes::revoke_family(user_id, family)],
@@ -339,7 +343,7 @@ pub(crate) async fn change_password(
     let new_hash = if proven { credentials::hash_password(body.new_password).await? } else { String::new() };
     let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
     let changed = execute(&state, run, |account: &Account| {
-        let events = account::change_password(*account, user_id, proven)?;
+        let events = account::decide(account, user_id, AccountCommand::ChangePassword { proven })?;
         let side_writes =
             [vec![side_writes::set_password(user_id, &new_hash)], side_writes::revoke_sessions(user_id)].concat();
         Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
