@@ -20,7 +20,7 @@ use super::execute::{Accepted, Caller, CommandRun, Decision, StepError, Trust, s
 use super::headers::CommandHeaders;
 use crate::domain::cart::{self, CourseList, ListCommand, ListKind};
 use crate::domain::course::Course;
-use crate::domain::enrollment::{self, Enrollment};
+use crate::domain::enrollment::{self, Enrollment, EnrolmentCommand};
 use crate::domain::order::{self, Order, OrderCommand, OrderRejection, WALLET_TOO_LOW};
 use crate::domain::support::{self, AccessCommand, AccessRequest};
 use crate::domain::wallet::{self, DebitOutcome, Wallet, WalletCommand};
@@ -184,7 +184,8 @@ impl Checkout {
         let (_, enrolment) = step(state, &course_run, course, |enrollment: &Enrollment, course: &Folded<Course>| {
             // A refusal (owned from another source, the course deleted) is an outcome here, not an error:
             // the line is then refunded.
-            let Ok(events) = enrollment::enroll(enrollment, &course.state, trainee_id, source.clone()) else {
+            let enroll = EnrolmentCommand::Enroll { course: &course.state, trainee_id, source: source.clone() };
+            let Ok(events) = enrollment::decide(enrollment, enroll) else {
                 return Ok::<_, Problem>(Decision::with_outcome(Vec::new(), Enrolment::NotFulfillable));
             };
             // D4: a deletion of the course appended since this was decided makes the append decide again.
@@ -255,7 +256,8 @@ impl Checkout {
         let stream = course_stream(course_id);
         let course = |_: Trust| state.write.load::<Course>(&stream);
         step(state, &grant_run, course, |enrollment: &Enrollment, course: &Folded<Course>| {
-            let events = enrollment::enroll(enrollment, &course.state, trainee_id, source.clone()).unwrap_or_default();
+            let enroll = EnrolmentCommand::Enroll { course: &course.state, trainee_id, source: source.clone() };
+            let events = enrollment::decide(enrollment, enroll).unwrap_or_default();
             let guards =
                 vec![event_store::Guard::StreamAt { stream_id: course_stream(course_id), version: course.version }];
             Ok::<_, Problem>(Decision { events, guards, ..Decision::default() })

@@ -25,7 +25,9 @@ use super::execute::{
 };
 use super::headers::CommandHeaders;
 use crate::domain::course::Course;
-use crate::domain::enrollment::{self, Enrollment, Learner, LearningRejection, MAX_EXAM_ATTEMPTS};
+use crate::domain::enrollment::{
+    self, Enrollment, Learner, LearningCommand, LearningRejection, MAX_EXAM_ATTEMPTS, RefundCommand,
+};
 use crate::domain::notebook::{self, Notebook, NotebookCommand, NotesRejection};
 use write_side::Folded;
 
@@ -71,7 +73,8 @@ pub(crate) async fn view_lesson(
     let run = run(actor, course_id, headers, command.digest);
     on_course(&state, run, course_id, |enrollment, course| {
         let learner = learner(trainee_id, course_id);
-        enrollment::view_lesson(enrollment, &course.content, learner, lesson_id).map(|events| (events, None))
+        let view = LearningCommand::ViewLesson { content: &course.content, learner, lesson_id };
+        enrollment::decide_learning(enrollment, view).map(|events| (events, None))
     })
     .await
     .map_err(problem)
@@ -87,7 +90,7 @@ pub(crate) async fn open(
 ) -> Result<Accepted, Problem> {
     let trainee_id = actor.user_id;
     execute(&state, run(actor, course_id, headers, command.digest), |enrollment: &Enrollment| {
-        enrollment::open_course(enrollment, trainee_id, course_id)
+        enrollment::decide_learning(enrollment, LearningCommand::Open { trainee_id, course_id })
     })
     .await
 }
@@ -121,14 +124,15 @@ pub(crate) async fn answer_exercise(
     let ExerciseAnswerBody { question_id, answer_index } = command.body;
     let run = run(actor, course_id, headers, command.digest);
     on_course(&state, run, course_id, |enrollment, course| {
-        let events = enrollment::answer_exercise(
-            enrollment,
-            &course.content,
+        let answer = LearningCommand::AnswerExercise {
+            content: &course.content,
             trainee_id,
             course_id,
-            (exercise_id, question_id),
+            exercise_id,
+            question_id,
             answer_index,
-        )?;
+        };
+        let events = enrollment::decide_learning(enrollment, answer)?;
         let right = course.content.exercise(exercise_id).and_then(|exercise| exercise.question(question_id));
         let answer = events.iter().zip(right).find_map(|(event, right)| match event {
             Event::ExerciseAnswerSubmitted(answered) => serde_json::to_value(ExerciseAnswerResult {
@@ -201,7 +205,8 @@ pub(crate) async fn submit_exam(
     run.status = StatusCode::CREATED;
     on_course(&state, run, course_id, |enrollment, course| {
         let learner = learner(trainee_id, course_id);
-        let events = enrollment::submit_exam(enrollment, &course.content, learner, answers.clone())?;
+        let submit = LearningCommand::SubmitExam { content: &course.content, learner, answers: answers.clone() };
+        let events = enrollment::decide_learning(enrollment, submit)?;
         let answer = exam_result(&events);
         Ok::<_, LearningRejection>((events, answer))
     })
@@ -220,7 +225,8 @@ pub(crate) async fn reveal_exam(
     let trainee_id = actor.user_id;
     let run = run(actor, course_id, headers, command.digest);
     on_course(&state, run, course_id, |enrollment, course| {
-        let events = enrollment::reveal_exam_answers(enrollment, trainee_id, course_id)?;
+        let events =
+            enrollment::decide_learning(enrollment, LearningCommand::RevealExamAnswers { trainee_id, course_id })?;
         let questions: Vec<Value> = course
             .content
             .exam
@@ -246,7 +252,11 @@ pub(crate) async fn email_certificate(
     let mut run = run(actor, course_id, headers, command.digest);
     run.status = StatusCode::ACCEPTED;
     execute(&state, run, |enrollment: &Enrollment| {
-        enrollment::email_certificate(enrollment, trainee_id, course_id, false, OffsetDateTime::now_utc())
+        let now = OffsetDateTime::now_utc();
+        enrollment::decide_learning(
+            enrollment,
+            LearningCommand::EmailCertificate { trainee_id, course_id, auto: false, now },
+        )
     })
     .await
 }
@@ -311,7 +321,8 @@ impl Learning {
         let run = self.run(cause, "progress", trainee_id, course_id);
         on_course(&self.state, run, course_id, |enrollment, course| {
             let learner = learner(trainee_id, course_id);
-            Ok::<_, Problem>((enrollment::recompute_progress(enrollment, &course.content, learner), None))
+            let recompute = LearningCommand::RecomputeProgress { content: &course.content, learner };
+            enrollment::decide_learning(enrollment, recompute).map(|events| (events, None))
         })
         .await?;
         Ok(())
@@ -327,7 +338,7 @@ impl Learning {
     ) -> Result<(), StepError> {
         let run = self.run(cause, "complete-refund", trainee_id, course_id);
         on_aggregate(&self.state, &run, |enrollment: &Enrollment| {
-            enrollment::complete_refund(enrollment, (trainee_id, course_id), refund_id)
+            enrollment::decide_refunds(enrollment, RefundCommand::Complete { trainee_id, course_id, refund_id })
         })
         .await?;
         Ok(())
@@ -342,7 +353,11 @@ impl Learning {
     ) -> Result<(), StepError> {
         let run = self.run(cause, "certificate-email", trainee_id, course_id);
         on_aggregate(&self.state, &run, |enrollment: &Enrollment| {
-            enrollment::email_certificate(enrollment, trainee_id, course_id, true, OffsetDateTime::now_utc())
+            let now = OffsetDateTime::now_utc();
+            enrollment::decide_learning(
+                enrollment,
+                LearningCommand::EmailCertificate { trainee_id, course_id, auto: true, now },
+            )
         })
         .await?;
         Ok(())

@@ -29,7 +29,7 @@ use super::rejections::Refusal;
 use crate::domain::account::Account;
 use crate::domain::cart::CourseList;
 use crate::domain::course::Course;
-use crate::domain::enrollment::{self, Enrollment, EnrollmentRejection};
+use crate::domain::enrollment::{self, Enrollment, EnrollmentRejection, EnrolmentCommand, LearningCommand};
 use crate::domain::fx::FxRate;
 use crate::domain::order::{self, Order, OrderCommand, OrderStatus};
 use crate::domain::wallet::{self, Wallet, WalletCommand};
@@ -257,7 +257,10 @@ pub(crate) async fn revoke(
     let run = CommandRun::new(enrollment_stream(trainee_id, course_id), actor.into(), headers, command.digest)
         .answering(StatusCode::OK, serde_json::json!({ "id": course_id, "trainee_id": trainee_id }));
     execute(&state, run, |enrollment: &Enrollment| {
-        enrollment::revoke(enrollment, trainee_id, course_id, reason.clone())
+        enrollment::decide_learning(
+            enrollment,
+            LearningCommand::Revoke { trainee_id, course_id, reason: reason.clone() },
+        )
     })
     .await
 }
@@ -277,7 +280,8 @@ pub(crate) async fn grant(
     let stream = course_stream(course_id);
     let course = |_: Trust| state.write.load::<Course>(&stream);
     execute_loading(&state, run, course, |enrollment: &Enrollment, course| {
-        let events = enrollment::enroll(enrollment, &course.state, trainee_id, source.clone())?;
+        let enroll = EnrolmentCommand::Enroll { course: &course.state, trainee_id, source: source.clone() };
+        let events = enrollment::decide(enrollment, enroll)?;
         let guards =
             vec![event_store::Guard::StreamAt { stream_id: course_stream(course_id), version: course.version }];
         Ok::<_, EnrollmentRejection>(Decision { events, guards, ..Decision::default() })

@@ -17,7 +17,7 @@ use super::execute::{Accepted, CommandRun, Decision, Trust, execute, execute_loa
 use super::headers::CommandHeaders;
 use crate::credentials;
 use crate::domain::course::Course;
-use crate::domain::enrollment::{self, Enrollment, RefundDecision, RefundRejection, refund_of};
+use crate::domain::enrollment::{self, Enrollment, RefundCommand, RefundDecision, RefundRejection, refund_of};
 use crate::side_writes;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -43,7 +43,8 @@ pub(crate) async fn request(
         .answering(StatusCode::CREATED, json!({ "id": refund_id, "course_id": course_id }));
     let reason = command.body.reason;
     execute(&state, run, |enrollment: &Enrollment| {
-        let events = enrollment::request_refund(enrollment, (trainee_id, course_id), refund_id, individual, &reason)?;
+        let request = RefundCommand::Request { trainee_id, course_id, refund_id, individual, reason: &reason };
+        let events = enrollment::decide_refunds(enrollment, request)?;
         let side_writes = vec![side_writes::refund_request(refund_id, trainee_id, course_id)];
         Ok::<_, RefundRejection>(Decision { events, side_writes, ..Decision::default() })
     })
@@ -122,7 +123,8 @@ async fn decide(
         }
     };
     execute_loading(state, run, title, |enrollment: &Enrollment, title: &Option<String>| {
-        let events = enrollment::decide_refund(enrollment, (trainee_id, course_id), decision.clone())?;
+        let command = RefundCommand::Decide { trainee_id, course_id, decision: decision.clone() };
+        let events = enrollment::decide_refunds(enrollment, command)?;
         let email = recipient.as_deref().zip(title.as_deref());
         let email = email.and_then(|(to, title)| decision_email(to, title, &decision, enrollment));
         let side_writes = if events.is_empty() { Vec::new() } else { email.into_iter().collect() };

@@ -5,7 +5,7 @@ use super::*;
 /// Asks for the certificate to be emailed with its PDF (R10). The automatic email (`auto`) goes out once:
 /// asked again, it changes nothing. The trainee may ask again, but not within
 /// [`CERTIFICATE_EMAIL_INTERVAL`] of the last email.
-pub fn email_certificate(
+pub(super) fn email_certificate(
     enrollment: &Enrollment,
     trainee_id: Uuid,
     course_id: Uuid,

@@ -6,7 +6,7 @@ use super::*;
 /// An exam attempt (R9, D6): answers keyed by question id, each one of its question's options; a question
 /// left out counts as wrong. Grade = trunc(correct / questions x 100); the best grade counts and 50 passes,
 /// which may complete the course (D1).
-pub fn submit_exam(
+pub(super) fn submit_exam(
     enrollment: &Enrollment,
     content: &Content,
     learner: Learner,
@@ -47,7 +47,7 @@ pub fn submit_exam(
 }
 
 /// Shows the exam's answers, once the trainee made an attempt; after that no attempt follows.
-pub fn reveal_exam_answers(
+pub(super) fn reveal_exam_answers(
     enrollment: &Enrollment,
     trainee_id: Uuid,
     course_id: Uuid,

@@ -124,7 +124,7 @@ pub struct Learner {
 
 /// Records the first view of `lesson_id` (a lesson of the course now); a lesson seen before changes
 /// nothing. Progress never goes down on a view; reaching 100 may complete the course (D1).
-pub fn view_lesson(
+pub(super) fn view_lesson(
     enrollment: &Enrollment,
     content: &Content,
     learner: Learner,
@@ -147,7 +147,7 @@ pub fn view_lesson(
 
 /// Saga 8: the progress over the course's lessons as they are now, recorded only when it changed; nothing
 /// for an enrolment that is not active. A certificate already issued stays; reaching 100 may complete.
-pub fn recompute_progress(enrollment: &Enrollment, content: &Content, learner: Learner) -> Vec<Event> {
+pub(super) fn recompute_progress(enrollment: &Enrollment, content: &Content, learner: Learner) -> Vec<Event> {
     let progress = progress_of(&enrollment.visited, &content.lesson_ids());
     if !enrollment.is_active() || progress == enrollment.progress {
         return Vec::new();
@@ -158,7 +158,7 @@ pub fn recompute_progress(enrollment: &Enrollment, content: &Content, learner: L
 }
 
 /// Records that the trainee opened the course (the last viewed course).
-pub fn open_course(
+pub(super) fn open_course(
     enrollment: &Enrollment,
     trainee_id: Uuid,
     course_id: Uuid,
@@ -175,7 +175,7 @@ pub(super) fn judge(question: &Answerable, answer_index: u32) -> Result<bool, Le
 }
 
 /// Answers one question of an exercise; the last answer counts. The event says whether it was right.
-pub fn answer_exercise(
+pub(super) fn answer_exercise(
     enrollment: &Enrollment,
     content: &Content,
     trainee_id: Uuid,

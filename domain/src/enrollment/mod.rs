@@ -34,10 +34,107 @@ mod refunds;
 #[cfg(test)]
 mod tests;
 
-pub use certificates::*;
-pub use exams::*;
-pub use learning::*;
-pub use refunds::*;
+pub use learning::{Learner, LearningRejection, progress_of};
+pub use refunds::{
+    REFUND_PERCENT, REFUND_PROGRESS_LIMIT, REFUND_REASON_MAX_CHARS, Refund, RefundCommand, RefundDecision,
+    RefundRejection, RefundStatus, decide_refunds, refund_of,
+};
+
+/// How a trainee comes to an enrolment.
+#[derive(Debug, Clone)]
+pub enum EnrolmentCommand<'a> {
+    /// Enrols `trainee_id` in `course` for `source`.
+    Enroll { course: &'a Course, trainee_id: Uuid, source: EnrollmentSource },
+}
+
+/// Decides how a trainee comes to the enrolment.
+pub fn decide(enrollment: &Enrollment, command: EnrolmentCommand<'_>) -> Result<Vec<Event>, EnrollmentRejection> {
+    match command {
+        EnrolmentCommand::Enroll { course, trainee_id, source } => enroll(enrollment, course, trainee_id, source),
+    }
+}
+
+/// What a trainee (or a saga, or an admin) does while an enrolment is held: learning, the exam, the certificate
+/// email, and its end.
+#[derive(Debug, Clone)]
+pub enum LearningCommand<'a> {
+    ViewLesson {
+        content: &'a Content,
+        learner: Learner,
+        lesson_id: Uuid,
+    },
+    /// Saga 8: progress over the course's lessons as they are now.
+    RecomputeProgress {
+        content: &'a Content,
+        learner: Learner,
+    },
+    Open {
+        trainee_id: Uuid,
+        course_id: Uuid,
+    },
+    AnswerExercise {
+        content: &'a Content,
+        trainee_id: Uuid,
+        course_id: Uuid,
+        exercise_id: Uuid,
+        question_id: Uuid,
+        answer_index: u32,
+    },
+    SubmitExam {
+        content: &'a Content,
+        learner: Learner,
+        answers: BTreeMap<Uuid, u32>,
+    },
+    RevealExamAnswers {
+        trainee_id: Uuid,
+        course_id: Uuid,
+    },
+    /// `auto`: the email the completion sends, once.
+    EmailCertificate {
+        trainee_id: Uuid,
+        course_id: Uuid,
+        auto: bool,
+        now: OffsetDateTime,
+    },
+    Revoke {
+        trainee_id: Uuid,
+        course_id: Uuid,
+        reason: RevocationReason,
+    },
+}
+
+/// Decides a learning command on the enrolment.
+pub fn decide_learning(enrollment: &Enrollment, command: LearningCommand<'_>) -> Result<Vec<Event>, LearningRejection> {
+    match command {
+        LearningCommand::ViewLesson { content, learner, lesson_id } => {
+            learning::view_lesson(enrollment, content, learner, lesson_id)
+        }
+        LearningCommand::RecomputeProgress { content, learner } => {
+            Ok(learning::recompute_progress(enrollment, content, learner))
+        }
+        LearningCommand::Open { trainee_id, course_id } => learning::open_course(enrollment, trainee_id, course_id),
+        LearningCommand::AnswerExercise { content, trainee_id, course_id, exercise_id, question_id, answer_index } => {
+            learning::answer_exercise(
+                enrollment,
+                content,
+                trainee_id,
+                course_id,
+                (exercise_id, question_id),
+                answer_index,
+            )
+        }
+        LearningCommand::SubmitExam { content, learner, answers } => {
+            exams::submit_exam(enrollment, content, learner, answers)
+        }
+        LearningCommand::RevealExamAnswers { trainee_id, course_id } => {
+            exams::reveal_exam_answers(enrollment, trainee_id, course_id)
+        }
+        LearningCommand::EmailCertificate { trainee_id, course_id, auto, now } => {
+            certificates::email_certificate(enrollment, trainee_id, course_id, auto, now)
+        }
+        LearningCommand::Revoke { trainee_id, course_id, reason } => revoke(enrollment, trainee_id, course_id, reason),
+    }
+}
 
 /// A trainee may have the certificate emailed again once this long after the last email.
 pub const CERTIFICATE_EMAIL_INTERVAL: Duration = Duration::minutes(10);
@@ -160,7 +257,7 @@ impl Enrollment {
 }
 
 /// Ends an active enrolment for `reason`; an enrolment revoked already stays as it is.
-pub fn revoke(
+pub(super) fn revoke(
     enrollment: &Enrollment,
     trainee_id: Uuid,
     course_id: Uuid,
@@ -185,7 +282,7 @@ pub enum EnrollmentRejection {
 
 /// Enrols `trainee_id` in `course` for `source`. A course that exists and is not deleted may be enrolled in,
 /// whatever its status: a purchase paid just before the course was retired keeps its access (D4).
-pub fn enroll(
+pub(super) fn enroll(
     enrollment: &Enrollment,
     course: &Course,
     trainee_id: Uuid,

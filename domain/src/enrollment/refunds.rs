@@ -33,6 +33,32 @@ pub struct Refund {
     pub refund_cents: i64,
 }
 
+/// What happens to the refund request of an enrolment.
+#[derive(Debug, Clone)]
+pub enum RefundCommand<'a> {
+    /// The trainee asks for their purchase back; `individual` says whether they are an individual trainee.
+    Request { trainee_id: Uuid, course_id: Uuid, refund_id: Uuid, individual: bool, reason: &'a str },
+    /// An admin moves the request along D9.
+    Decide { trainee_id: Uuid, course_id: Uuid, decision: RefundDecision },
+    /// The refund saga's last step.
+    Complete { trainee_id: Uuid, course_id: Uuid, refund_id: Uuid },
+}
+
+/// Decides a refund command on the enrolment.
+pub fn decide_refunds(enrollment: &Enrollment, command: RefundCommand<'_>) -> Result<Vec<Event>, RefundRejection> {
+    match command {
+        RefundCommand::Request { trainee_id, course_id, refund_id, individual, reason } => {
+            request_refund(enrollment, (trainee_id, course_id), refund_id, individual, reason)
+        }
+        RefundCommand::Decide { trainee_id, course_id, decision } => {
+            decide_request(enrollment, (trainee_id, course_id), decision)
+        }
+        RefundCommand::Complete { trainee_id, course_id, refund_id } => {
+            complete_refund(enrollment, (trainee_id, course_id), refund_id)
+        }
+    }
+}
+
 /// Why a refund command is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundRejection {
@@ -57,7 +83,7 @@ pub enum RefundRejection {
 
 /// The trainee asks for their purchase back (R4, R5, D2): an active enrolment bought by an individual
 /// trainee, with progress below 50, and no request before.
-pub fn request_refund(
+pub(super) fn request_refund(
     enrollment: &Enrollment,
     (trainee_id, course_id): (Uuid, Uuid),
     refund_id: Uuid,
@@ -103,7 +129,7 @@ pub enum RefundDecision {
 /// An admin moves the request along D9: acknowledging an open request (again: nothing changes), approving
 /// it (`refund_cents` = floor(0.70 x paid), D5) or rejecting it with a reason. Approved, rejected and
 /// completed requests are final.
-pub fn decide_refund(
+pub(super) fn decide_request(
     enrollment: &Enrollment,
     (trainee_id, course_id): (Uuid, Uuid),
     decision: RefundDecision,
@@ -145,7 +171,7 @@ pub fn refund_of(paid_cents: i64) -> i64 {
 }
 
 /// The refund saga's last step: the approved refund's enrolment is revoked and the refund completed, once.
-pub fn complete_refund(
+pub(super) fn complete_refund(
     enrollment: &Enrollment,
     (trainee_id, course_id): (Uuid, Uuid),
     refund_id: Uuid,

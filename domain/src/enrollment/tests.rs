@@ -1,5 +1,9 @@
 //! Given an enrolment's events, when a command, then events or a refusal.
 
+use super::certificates::email_certificate;
+use super::exams::{reveal_exam_answers, submit_exam};
+use super::learning::{answer_exercise, open_course, recompute_progress, view_lesson};
+use super::refunds::{complete_refund, decide_request, request_refund};
 use super::*;
 use crate::course_content::{Exercise, Lesson, Section};
 
@@ -58,6 +62,32 @@ fn types(events: &[Event]) -> Vec<&'static str> {
 
 fn exam(answers: &[(u128, u32)]) -> BTreeMap<Uuid, u32> {
     answers.iter().map(|&(question, answer)| (id(question), answer)).collect()
+}
+
+#[test]
+fn the_deciders_take_each_command_to_its_rule() {
+    let course = course(CourseStatus::Published);
+    let enroll = EnrolmentCommand::Enroll { course: &course, trainee_id: TRAINEE, source: purchase(9) };
+    assert_eq!(decide(&Enrollment::default(), enroll), enroll_rule(&Enrollment::default(), &course));
+    let enrollment = enrolled();
+    let content = course_of_one();
+    let view = LearningCommand::ViewLesson { content: &content, learner: LEARNER, lesson_id: id(20) };
+    assert_eq!(decide_learning(&enrollment, view), view_lesson(&enrollment, &content, LEARNER, id(20)));
+    let open = LearningCommand::Open { trainee_id: TRAINEE, course_id: COURSE };
+    assert_eq!(decide_learning(&enrollment, open), open_course(&enrollment, TRAINEE, COURSE));
+    let request = RefundCommand::Request {
+        trainee_id: TRAINEE,
+        course_id: COURSE,
+        refund_id: id(50),
+        individual: true,
+        reason: "Not for me",
+    };
+    let by_rule = request_refund(&enrollment, (TRAINEE, COURSE), id(50), true, "Not for me");
+    assert_eq!(decide_refunds(&enrollment, request), by_rule);
+}
+
+fn enroll_rule(enrollment: &Enrollment, course: &Course) -> Result<Vec<Event>, EnrollmentRejection> {
+    enroll(enrollment, course, TRAINEE, purchase(9))
 }
 
 #[test]
@@ -320,16 +350,16 @@ fn a_refund_is_asked_for_once_by_an_individual_trainee_before_half_of_a_bought_c
 fn an_admin_acknowledges_then_approves_or_rejects_once_and_the_saga_completes_once() {
     let enrollment = enrolled();
     let requested = then(&enrollment, &request_refund(&enrollment, WHO, REFUND, true, "x").expect("requested"));
-    assert_eq!(decide_refund(&enrollment, WHO, RefundDecision::Approve), Err(RefundRejection::NoRequest));
-    let seen = then(&requested, &decide_refund(&requested, WHO, RefundDecision::Acknowledge).expect("seen"));
-    assert_eq!(decide_refund(&seen, WHO, RefundDecision::Acknowledge), Ok(Vec::new()), "seen already");
-    let approved = decide_refund(&seen, WHO, RefundDecision::Approve).expect("approved");
+    assert_eq!(decide_request(&enrollment, WHO, RefundDecision::Approve), Err(RefundRejection::NoRequest));
+    let seen = then(&requested, &decide_request(&requested, WHO, RefundDecision::Acknowledge).expect("seen"));
+    assert_eq!(decide_request(&seen, WHO, RefundDecision::Acknowledge), Ok(Vec::new()), "seen already");
+    let approved = decide_request(&seen, WHO, RefundDecision::Approve).expect("approved");
     assert!(matches!(&approved[..], [Event::RefundApproved(a)] if a.refund_cents == 1399 && a.paid_cents == 1999));
     let approved = then(&seen, &approved);
     for decision in
         [RefundDecision::Approve, RefundDecision::Reject { reason: "no".into() }, RefundDecision::Acknowledge]
     {
-        assert_eq!(decide_refund(&approved, WHO, decision), Err(RefundRejection::AlreadyDecided), "final");
+        assert_eq!(decide_request(&approved, WHO, decision), Err(RefundRejection::AlreadyDecided), "final");
     }
     let completed = complete_refund(&approved, WHO, REFUND).expect("completed");
     assert_eq!(types(&completed), ["EnrollmentRevoked", "RefundCompleted"]);
@@ -338,11 +368,11 @@ fn an_admin_acknowledges_then_approves_or_rejects_once_and_the_saga_completes_on
     assert_eq!(complete_refund(&done, WHO, REFUND), Ok(Vec::new()), "once");
     assert_eq!(complete_refund(&requested, WHO, REFUND), Err(RefundRejection::AlreadyDecided), "not approved");
 
-    let rejected = decide_refund(&requested, WHO, RefundDecision::Reject { reason: "Watched it".into() });
+    let rejected = decide_request(&requested, WHO, RefundDecision::Reject { reason: "Watched it".into() });
     let rejected = then(&requested, &rejected.expect("rejected"));
-    assert_eq!(decide_refund(&rejected, WHO, RefundDecision::Approve), Err(RefundRejection::AlreadyDecided));
+    assert_eq!(decide_request(&rejected, WHO, RefundDecision::Approve), Err(RefundRejection::AlreadyDecided));
     assert!(matches!(
-        decide_refund(&requested, WHO, RefundDecision::Reject { reason: String::new() }),
+        decide_request(&requested, WHO, RefundDecision::Reject { reason: String::new() }),
         Err(RefundRejection::InvalidReason(_))
     ));
 }
