@@ -345,10 +345,7 @@ impl<S: EventStore> WriteSide<S> {
                 self.streams.put_owned(&command.stream_id, folded);
                 return Err(CommandError::VersionMismatch { expected, actual: version });
             }
-            let decided = match load(trust).await {
-                Ok(facts) => Ok(decide(&folded.state, &facts)),
-                Err(error) => Err(error),
-            };
+            let decided = load(trust).await.map(|facts| decide(&folded.state, &facts));
             let position = folded.position;
             // Back into the cache as it was read, before this command's own events: the next command reads those.
             self.streams.put_owned(&command.stream_id, folded);

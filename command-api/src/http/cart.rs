@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, CommandRun, Decision, Trust, execute_loading, load_aggregate};
+use super::execute::{Accepted, CommandRun, Decision, Trust, execute, execute_loading, load_aggregate};
 use super::headers::CommandHeaders;
 use crate::domain::cart::{CourseList, ListCommand, ListKind, ListRejection, MAX_COURSES, Offer, decide};
 use crate::domain::course::Course;
@@ -94,8 +94,7 @@ async fn remove(
     let trainee_id = actor.user_id;
     let run = CommandRun::new(list_stream(kind, trainee_id), actor.into(), headers, command.digest).with_id(course_id);
     let actor = actor.actor();
-    let nothing = |_: Trust| std::future::ready(Ok::<(), Problem>(()));
-    execute_loading(&state, run, nothing, |list: &CourseList, (): &()| {
+    execute(&state, run, |list: &CourseList| {
         decide(kind, list, trainee_id, Some(&actor), ListCommand::Remove { course_id })
             .map_err(|rejection| problem(kind, rejection))
     })

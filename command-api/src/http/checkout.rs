@@ -16,7 +16,7 @@ use uuid::Uuid;
 use write_side::Folded;
 
 use super::CommandApiState;
-use super::execute::{Accepted, Caller, CommandRun, Decision, StepError, Trust, step};
+use super::execute::{Accepted, Caller, CommandRun, Decision, StepError, Trust, nothing, on_aggregate, step};
 use super::headers::CommandHeaders;
 use crate::domain::cart::{self, CourseList, ListCommand, ListKind};
 use crate::domain::course::Course;
@@ -98,26 +98,6 @@ pub(crate) async fn settle_wallet_order(
     let accepted =
         on_aggregate(state, &order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
     Ok((payment, accepted))
-}
-
-/// No facts besides the aggregate.
-fn nothing(_: Trust) -> std::future::Ready<Result<(), StepError>> {
-    std::future::ready(Ok(()))
-}
-
-/// A saga's command whose decision needs only its aggregate.
-pub(crate) async fn on_aggregate<A, R, D>(
-    state: &CommandApiState,
-    run: &CommandRun,
-    decide: impl Fn(&A) -> Result<D, R>,
-) -> Result<Accepted, StepError>
-where
-    A: crate::domain::Aggregate,
-    R: Refusal,
-    D: Into<Decision>,
-{
-    let (accepted, _) = step(state, run, nothing, |aggregate: &A, (): &()| decide(aggregate)).await?;
-    Ok(accepted)
 }
 
 /// The checkout saga's handle on the command pipeline.

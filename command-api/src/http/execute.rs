@@ -168,8 +168,28 @@ where
     R: Refusal,
     D: Into<Decision>,
 {
-    let nothing = |_: Trust| std::future::ready(Ok::<(), Problem>(()));
-    execute_loading(state, run, nothing, |aggregate: &A, (): &()| decide(aggregate)).await
+    on_aggregate(state, &run, decide).await.map_err(problem)
+}
+
+/// Runs a command whose decision needs only its aggregate, with a failure that says whether it is transient:
+/// [`execute`] for the sagas' handles.
+pub(crate) async fn on_aggregate<A, R, D>(
+    state: &CommandApiState,
+    run: &CommandRun,
+    decide: impl Fn(&A) -> Result<D, R>,
+) -> Result<Accepted, StepError>
+where
+    A: Aggregate,
+    R: Refusal,
+    D: Into<Decision>,
+{
+    let (accepted, _) = step(state, run, nothing, |aggregate: &A, (): &()| decide(aggregate)).await?;
+    Ok(accepted)
+}
+
+/// The loader of a command that needs no facts besides its aggregate.
+pub(crate) fn nothing(_: Trust) -> std::future::Ready<Result<(), StepError>> {
+    std::future::ready(Ok(()))
 }
 
 /// Runs a command whose decision also needs facts besides its aggregate (a reset link, the courses of a

@@ -19,9 +19,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::checkout::on_aggregate;
 use super::execute::{
-    Accepted, CommandRun, Decision, Guarded, StepError, Trust, execute, execute_loading, load_guarded, problem, step,
+    Accepted, CommandRun, Decision, Guarded, StepError, Trust, execute, execute_loading, load_guarded, on_aggregate,
+    problem, step,
 };
 use super::headers::CommandHeaders;
 use crate::domain::course::Course;

@@ -241,7 +241,7 @@ impl Newsletter {
             unsubscribe_token(&self.state, &recipient.label)
         );
         let email_id = Uuid::now_v7();
-        super::checkout::on_aggregate(&self.state, &run, |campaign: &Campaign| {
+        super::execute::on_aggregate(&self.state, &run, |campaign: &Campaign| {
             let queue = CampaignCommand::Queue { subscription_id: recipient.subscription_id, email_id };
             let events = newsletter::decide_campaign(campaign, queue)?;
             let html = format!(

@@ -16,8 +16,7 @@ use http::{HeaderMap, StatusCode};
 use time::OffsetDateTime;
 
 use super::CommandApiState;
-use super::checkout::on_aggregate;
-use super::execute::{Accepted, Caller, CommandRun, StepError, execute};
+use super::execute::{Accepted, Caller, CommandRun, StepError, execute, on_aggregate};
 use super::headers::CommandHeaders;
 use crate::domain::order::{self, Order, OrderCommand};
 use crate::payments::{CheckoutLine, CheckoutRequest, PaymentError, PaymentProvider, WebhookEvent, WebhookVerifier};
