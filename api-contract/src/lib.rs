@@ -18,6 +18,7 @@ pub mod edge;
 pub mod fields;
 pub mod metrics;
 pub mod problem;
+pub mod query;
 pub mod routes;
 pub mod serve;
 pub mod text;
@@ -30,9 +31,10 @@ pub use consistency::{ConsistencyKey, ConsistencyToken};
 pub use edge::{Edge, Readiness, Timeouts, finish};
 pub use metrics::Samplers;
 pub use problem::{FieldError, Problem};
+pub use query::Params;
 pub use routes::{
-    ApiRoutes, BodySchema, MAX_PAGE, MAX_PAGE_SIZE, MAX_WHOLE, OPENAPI_PATH, Operation, QueryRule, SEARCH_MAX_CHARS,
-    Who, openapi, openapi_router,
+    ApiRoutes, BodySchema, MAX_PAGE, MAX_PAGE_SIZE, MAX_WHOLE, OPENAPI_PATH, Operation, SEARCH_MAX_CHARS, Who, openapi,
+    openapi_router,
 };
 pub use serve::serve;
 

@@ -16,10 +16,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use events::Role;
 use http::Method;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ComponentsBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Paths, Required, Type};
+use utoipa::openapi::{
+    ComponentsBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Paths, RefOr, Required, Type,
+};
 
 /// Who may call a route (the authorization matrix of DOMAIN.md, per route).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +94,8 @@ async fn enforce(State((keys, who)): State<(Arc<TokenKeys>, Who)>, request: Requ
 }
 
 /// Lets a request through only if it sends no query parameter the route does not read.
-async fn known_query(State(known): State<&'static [&'static str]>, request: Request, next: Next) -> Response {
-    if let Some(unknown) = unknown_parameter(request.uri().query().unwrap_or_default(), known) {
+async fn known_query(State(known): State<Arc<[String]>>, request: Request, next: Next) -> Response {
+    if let Some(unknown) = unknown_parameter(request.uri().query().unwrap_or_default(), &known) {
         let takes = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
         let problem = Problem::invalid_param(&unknown, format!("is not a parameter of this route (it takes {takes})"));
         return problem.into_response();
@@ -101,10 +104,10 @@ async fn known_query(State(known): State<&'static [&'static str]>, request: Requ
 }
 
 /// The first parameter of `query` not in `known`.
-fn unknown_parameter(query: &str, known: &[&str]) -> Option<String> {
+fn unknown_parameter(query: &str, known: &[String]) -> Option<String> {
     form_urlencoded::parse(query.as_bytes())
         .map(|(name, _)| name)
-        .find(|name| !known.contains(&name.as_ref()))
+        .find(|name| !known.iter().any(|known| known == name.as_ref()))
         .map(|name| name.into_owned())
 }
 
@@ -118,11 +121,9 @@ pub struct Operation {
     pub who: Who,
     /// The JSON body the handler parses, as the schema its own type derives.
     pub body: Option<BodySchema>,
-    /// The query parameters the handler reads.
-    pub query: &'static [&'static str],
-    /// What a query parameter of this route takes where the route's own rule is narrower than the name's
-    /// (`sort`, `status`, the event history's `limit`).
-    pub query_rules: Vec<(&'static str, QueryRule)>,
+    /// The query parameters the handler reads, as the types it reads them into document them
+    /// ([`crate::query`]).
+    pub query: Vec<Parameter>,
     /// The body of a successful answer, when it is described field by field (else the envelope: a
     /// command's `{data: {id, version}, consistency_token}`, a read's `{data}`).
     pub answer: Option<BodySchema>,
@@ -132,17 +133,6 @@ pub struct Operation {
     pub headers: Vec<&'static str>,
     /// A success answers bytes of this media type (a PDF, NDJSON) instead of JSON.
     pub media: Option<&'static str>,
-}
-
-/// What one query parameter of a route takes, when it is the route's own rule.
-#[derive(Debug, Clone, Copy)]
-pub enum QueryRule {
-    /// One of these values.
-    OneOf(&'static [&'static str]),
-    /// `a,b,c`: some of these values, listed with commas.
-    ListOf(&'static [&'static str]),
-    /// A whole number within these bounds, both included.
-    Between(i64, i64),
 }
 
 /// The schema of a request body type, with the schemas it refers to.
@@ -201,8 +191,7 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
             summary,
             who,
             body: None,
-            query: &[],
-            query_rules: Vec::new(),
+            query: Vec::new(),
             answer: None,
             no_content: false,
             headers: Vec::new(),
@@ -294,24 +283,11 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
         self
     }
 
-    /// The route registered last reads these query parameters.
-    pub fn query(mut self, names: &'static [&'static str]) -> Self {
+    /// The route registered last reads query parameters into `T` (with [`crate::query::Params`]): the document
+    /// describes `T`'s fields, and a parameter that is not one of them is refused.
+    pub fn query_params<T: utoipa::IntoParams>(mut self) -> Self {
         if let Some(operation) = self.operations.last_mut() {
-            operation.query = names;
-        }
-        self
-    }
-
-    /// Query parameter `name` of the route registered last takes what `rule` says (the handler checks the same
-    /// list or bounds).
-    pub fn query_rule(self, name: &'static str, rule: QueryRule) -> Self {
-        self.query_rules(&[(name, rule)])
-    }
-
-    /// [`ApiRoutes::query_rule`] for each of `rules`.
-    pub fn query_rules(mut self, rules: &[(&'static str, QueryRule)]) -> Self {
-        if let Some(operation) = self.operations.last_mut() {
-            operation.query_rules.extend_from_slice(rules);
+            operation.query.extend(T::into_params(|| Some(ParameterIn::Query)));
         }
         self
     }
@@ -328,7 +304,10 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
             // A wildcard route hands the query to the route it names, which checks it.
             let route = match path.contains("{*") {
                 true => route,
-                false => route.route_layer(axum::middleware::from_fn_with_state(operation.query, known_query)),
+                false => {
+                    let known: Arc<[String]> = operation.query.iter().map(|parameter| parameter.name.clone()).collect();
+                    route.route_layer(axum::middleware::from_fn_with_state(known, known_query))
+                }
             };
             router.route(path, route.route_layer(policy))
         })
@@ -366,38 +345,6 @@ fn tag(path: &str) -> String {
         "admin" => format!("admin {}", words.next().unwrap_or_default()),
         word => word.replace(".json", ""),
     }
-}
-
-/// A query parameter's schema, by its name: the same name means the same thing on every route.
-fn query_schema(name: &str) -> ObjectBuilder {
-    let text = |max_length: usize| ObjectBuilder::new().schema_type(Type::String).max_length(Some(max_length));
-    match name {
-        "page" => whole(1, MAX_PAGE),
-        // A limit above MAX_PAGE_SIZE is taken as MAX_PAGE_SIZE.
-        "limit" => whole(1, MAX_WHOLE),
-        "wait" => whole(1, 25),
-        "after" => whole(0, MAX_WHOLE),
-        "duration_min" | "duration_max" => whole(0, i64::from(i32::MAX)),
-        "year" => whole(2000, 2100),
-        "min_rating" => ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0.0)).maximum(Some(5.0)),
-        "logged_in" => ObjectBuilder::new().schema_type(Type::Boolean),
-        "from" | "to" => ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Date))),
-        "trainee_id" | "course_id" | "instructor_id" | "user_id" => ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid))),
-        "price_min" | "price_max" => {
-            ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[0-9]{1,15}(\.[0-9]{1,2})?$"))
-        }
-        "search" | "stream_prefix" => text(SEARCH_MAX_CHARS),
-        _ => ObjectBuilder::new().schema_type(Type::String),
-    }
-}
-
-/// A whole number from `minimum` to `maximum`, both included.
-fn whole(minimum: i64, maximum: i64) -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(minimum as f64)).maximum(Some(maximum as f64))
 }
 
 /// The last page a list may be asked for (far beyond any list's end, and no offset overflows).
@@ -497,21 +444,13 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
                 components = register(components, name, schema);
             }
         }
-        for name in operation.query {
-            let mut parameter =
-                ParameterBuilder::new().name(*name).parameter_in(ParameterIn::Query).required(Required::False);
-            parameter = match operation.query_rules.iter().find(|(rule_of, _)| rule_of == name) {
-                None => parameter.schema(Some(query_schema(name))),
-                Some((_, QueryRule::Between(minimum, maximum))) => parameter.schema(Some(whole(*minimum, *maximum))),
-                Some((_, QueryRule::OneOf(values))) => parameter.schema(Some(crate::fields::one_of(values))),
-                Some((_, QueryRule::ListOf(values))) => {
-                    let some = crate::fields::list_of(values);
-                    parameter
-                        .schema(Some(utoipa::openapi::schema::ArrayBuilder::from(some).min_items(Some(1))))
-                        .style(Some(utoipa::openapi::path::ParameterStyle::Form))
-                        .explode(Some(false))
-                }
-            };
+        for parameter in &operation.query {
+            let mut parameter = parameter.clone();
+            // A list is written with commas (`status=paid,fulfilled`), as the reading types read it.
+            if matches!(&parameter.schema, Some(RefOr::T(Schema::Array(_)))) {
+                parameter.style = Some(utoipa::openapi::path::ParameterStyle::Form);
+                parameter.explode = Some(false);
+            }
             builder = builder.parameter(parameter);
         }
         for name in &operation.headers {
@@ -664,8 +603,7 @@ fn own_operation(
         summary,
         who: Who::Anyone,
         body: None,
-        query: &[],
-        query_rules: Vec::new(),
+        query: Vec::new(),
         answer,
         no_content: false,
         headers: Vec::new(),
@@ -739,10 +677,11 @@ mod tests {
 
     #[test]
     fn a_query_parameter_a_route_does_not_read_is_named() {
+        let known = |names: &[&str]| names.iter().map(|name| name.to_string()).collect::<Vec<_>>();
         assert_eq!(unknown_parameter("", &[]), None);
-        assert_eq!(unknown_parameter("page=2&limit=5", &["page", "limit"]), None);
-        assert_eq!(unknown_parameter("page=2&colour=red", &["page", "limit"]), Some("colour".to_owned()));
-        assert_eq!(unknown_parameter("p%61ge=1", &["page"]), None, "names are decoded");
+        assert_eq!(unknown_parameter("page=2&limit=5", &known(&["page", "limit"])), None);
+        assert_eq!(unknown_parameter("page=2&colour=red", &known(&["page", "limit"])), Some("colour".to_owned()));
+        assert_eq!(unknown_parameter("p%61ge=1", &known(&["page"])), None, "names are decoded");
         assert_eq!(unknown_parameter("page", &[]), Some("page".to_owned()), "a bare name is a parameter too");
     }
 }

@@ -4,13 +4,13 @@
 //! its table; those of the sagas and the relay are handed to the running subscriber
 //! (`subscriptions::dead_letters`). A process serves them with its query API.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use api_contract::{ApiRoutes, Authenticated, JsonCommand, Problem, QueryRule, TokenKeys, Who};
+use api_contract::query::{OneOf, Words};
+use api_contract::{ApiRoutes, Authenticated, JsonCommand, Params, Problem, TokenKeys, Who};
 use axum::Json;
 use axum::Router;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, Path, State};
 use axum::response::{IntoResponse, Response};
 use database::Database;
 use event_store::keys::KeyRing;
@@ -46,8 +46,7 @@ impl FromRef<DeadLetterAdmin> for Arc<TokenKeys> {
 pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
     ApiRoutes::default()
         .route(Method::GET, "/api/v1/admin/dead-letters", list, Who::Admin, "Every stream a subscriber parked")
-        .query(&["subscriber"])
-        .query_rule("subscriber", QueryRule::OneOf(&SUBSCRIBER_NAMES))
+        .query_params::<Whose>()
         .answers_data_list::<dead_letters::DeadLetter>()
         .route(
             Method::POST,
@@ -56,8 +55,7 @@ pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
             Who::Admin,
             "Handle a dead letter again, then the events waiting behind it",
         )
-        .query(&["subscriber"])
-        .query_rule("subscriber", QueryRule::OneOf(&SUBSCRIBER_NAMES))
+        .query_params::<Whose>()
         .answers_data::<Resolved>()
         .route(
             Method::POST,
@@ -66,8 +64,7 @@ pub fn routes() -> ApiRoutes<DeadLetterAdmin> {
             Who::Admin,
             "Never handle a dead letter (with a reason), then handle the events waiting behind it",
         )
-        .query(&["subscriber"])
-        .query_rule("subscriber", QueryRule::OneOf(&SUBSCRIBER_NAMES))
+        .query_params::<Whose>()
         .body::<SkipBody>()
         .answers_data::<Resolved>()
 }
@@ -93,17 +90,27 @@ pub struct Resolved {
     pub retrying: u64,
 }
 
-/// Whose dead letters a request is about: `?subscriber=` (the projector without one).
-fn subscriber(params: &HashMap<String, String>) -> Result<&'static str, Problem> {
-    if let Some(unknown) = params.keys().find(|name| *name != "subscriber") {
-        return Err(Problem::invalid_param(unknown, "is not a parameter of this route (only `subscriber` is)"));
-    }
-    // A blank value reads as none, as on every route.
-    match params.get("subscriber").map(|name| name.trim()).filter(|name| !name.is_empty()) {
-        None | Some(PROJECTOR) => Ok(PROJECTOR),
-        Some(name) => held::SUBSCRIBERS.into_iter().find(|known| *known == name).ok_or_else(|| {
-            Problem::invalid_param("subscriber", format!("{name:?} is no subscriber: say projector, sagas or relay"))
-        }),
+/// The subscribers that park events.
+struct Subscribers;
+
+impl Words for Subscribers {
+    const WORDS: &'static [&'static str] = &SUBSCRIBER_NAMES;
+}
+
+type Subscriber = OneOf<Subscribers>;
+
+/// Whose dead letters a request is about.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct Whose {
+    /// The subscriber that parked them: the projector unless said.
+    #[param(inline)]
+    subscriber: Option<Subscriber>,
+}
+
+impl Whose {
+    fn subscriber(&self) -> &'static str {
+        self.subscriber.map_or(PROJECTOR, |subscriber| subscriber.as_str())
     }
 }
 
@@ -116,12 +123,12 @@ fn dead_letter_id(raw: &str) -> Result<i64, Problem> {
     raw.parse().map_err(|_| Problem::malformed(format!("{raw:?} is not a dead letter id.")))
 }
 
-async fn list(State(state): State<DeadLetterAdmin>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn list(State(state): State<DeadLetterAdmin>, Params(whose): Params<Whose>) -> Response {
     let answer = async {
         let failed = |error: &dyn std::fmt::Display| {
             Problem::unavailable().because(format!("listing dead letters failed: {error}"))
         };
-        let letters: Vec<dead_letters::DeadLetter> = match subscriber(&params)? {
+        let letters: Vec<dead_letters::DeadLetter> = match whose.subscriber() {
             PROJECTOR => dead_letters::list(&state.read).await.map_err(|error| failed(&error.summary()))?,
             other => held::list(&state.store, Some(other))
                 .await
@@ -139,11 +146,11 @@ async fn retry(
     actor: Authenticated,
     State(state): State<DeadLetterAdmin>,
     Path(id): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    Params(whose): Params<Whose>,
 ) -> Response {
     let answer = async {
         let by = resolver(actor);
-        let subscriber = subscriber(&params)?;
+        let subscriber = whose.subscriber();
         let id = dead_letter_id(&id)?;
         match subscriber {
             PROJECTOR => resolved(dead_letters::retry(&state.read, &state.keyring, id, &by).await),
@@ -157,12 +164,12 @@ async fn skip(
     actor: Authenticated,
     State(state): State<DeadLetterAdmin>,
     Path(id): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    Params(whose): Params<Whose>,
     body: Result<JsonCommand<SkipBody>, Problem>,
 ) -> Response {
     let answer = async {
         let by = resolver(actor);
-        let subscriber = subscriber(&params)?;
+        let subscriber = whose.subscriber();
         let id = dead_letter_id(&id)?;
         let reason = body?.body.reason;
         if reason.trim().is_empty() {

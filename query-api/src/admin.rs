@@ -1,14 +1,13 @@
 //! `GET /api/v1/admin/users`: every account, for admins, paged and filtered; and the activity counts
 //! (logged in or not, per kind) of the original's admin dashboard.
 
-use std::collections::HashMap;
-
-use api_contract::Problem;
-use axum::extract::{Query, State};
+use api_contract::query::{OneOf, Search, Words};
+use api_contract::{Params, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use events::Role;
 use http::HeaderMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -17,7 +16,7 @@ use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::catalog_query::{Conditions, like_escaped};
 use crate::listing::Listing;
-use crate::page::{ListEnvelope, PageRequest};
+use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 20;
@@ -59,36 +58,57 @@ impl UserRow {
     }
 }
 
+/// The roles an account can have.
+pub(crate) struct Roles;
+
+impl Words for Roles {
+    const WORDS: &'static [&'static str] = &Role::NAMES;
+}
+
+/// One of the roles.
+type RoleName = OneOf<Roles>;
+
+/// Which accounts an admin lists.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UserFilter {
+    /// Only accounts of this role.
+    #[param(inline)]
+    role: Option<RoleName>,
+    /// Only accounts whose name, email or username contains this text.
+    #[param(inline)]
+    search: Option<Search>,
+    /// Only accounts logged in (`true`) or not (`false`).
+    logged_in: Option<bool>,
+}
+
 /// `GET /api/v1/admin/users?role=&search=&logged_in=&page=&limit=`: newest first.
 pub(crate) async fn users(
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(filter): Params<UserFilter>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    let answer = async { user_page(&state, &headers, &params).await };
+    let answer = async { user_page(&state, &headers, filter, paging).await };
     answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 async fn user_page(
     state: &QueryApiState,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
+    filter: UserFilter,
+    paging: Paging,
 ) -> Result<Response, Problem> {
-    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let page = PageRequest::parse(get("page"), get("limit"), DEFAULT_LIMIT)?;
+    let page = paging.request(DEFAULT_LIMIT);
     let mut conditions = Conditions::default();
-    if let Some(role) = get("role") {
-        let role = Role::parse(role)
-            .ok_or_else(|| Problem::invalid_param("role", format!("must be one of {}", Role::NAMES.join(", "))))?;
-        conditions.push(|n| format!("role = ${n}"), role.as_str().to_owned());
+    if let Some(role) = filter.role {
+        conditions.push(|n| format!("role = ${n}"), role.as_str());
     }
-    if let Some(search) = crate::page::search_param(params)? {
-        let pattern = format!("%{}%", like_escaped(search));
+    if let Some(search) = filter.search {
+        let pattern = format!("%{}%", like_escaped(&search.0));
         conditions.push(|n| format!("(name ILIKE ${n} OR email ILIKE ${n} OR username ILIKE ${n})"), pattern);
     }
-    if let Some(logged_in) = get("logged_in") {
-        let logged_in: bool =
-            logged_in.parse().map_err(|_| Problem::invalid_param("logged_in", "must be true or false"))?;
+    if let Some(logged_in) = filter.logged_in {
         conditions.push(|n| format!("logged_in = ${n}"), logged_in);
     }
     let client = state.read.pool().get().await.map_err(reading("the user directory"))?;

@@ -1,14 +1,19 @@
 //! The catalogue's query parameters (API.md, DOMAIN.md 2.6.1), parsed and turned into SQL conditions. Blank
 //! parameters are dropped like the original's; a value of the wrong shape is a 400 naming the parameter.
 
-use std::collections::HashMap;
-
-use api_contract::Problem;
+use api_contract::query::{OneOf, Search, Whole, Words};
+use serde::Deserialize;
+use serde::de::{Deserializer, Error as _};
 use tokio_postgres::types::ToSql;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::money::Display;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The catalogue's orders (`sort`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Sort {
     /// With a search: title prefix, then title match, then closeness; newest first without a search.
     Relevance,
@@ -18,34 +23,134 @@ pub(crate) enum Sort {
     Price,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What a catalogue's list reads: its filters, its order and the caller's country.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct CatalogQuery {
-    pub search: Option<String>,
-    pub category: Option<String>,
-    pub subcategory: Option<String>,
-    pub level: Option<String>,
-    pub min_rating: Option<f64>,
-    /// In the caller's currency, minor units; compared with the undiscounted price like the original.
-    pub price_min: Option<i64>,
-    pub price_max: Option<i64>,
-    /// Whole hours, both ends included.
-    pub duration_min: Option<i32>,
-    pub duration_max: Option<i32>,
+    /// Text in the title (in the whole catalogue, or the instructor's name).
+    #[param(inline)]
+    pub search: Option<Search>,
+    /// A category of `GET /api/v1/categories` (R14).
+    #[param(inline)]
+    pub category: Option<Category>,
+    /// A subcategory of `GET /api/v1/categories`; one of another category than the one given finds nothing.
+    #[param(inline)]
+    pub subcategory: Option<Subcategory>,
+    /// The course's level.
+    #[param(inline)]
+    pub level: Option<Level>,
+    /// The lowest average rating, 0 to 5.
+    #[param(inline)]
+    pub min_rating: Option<Rating>,
+    /// The lowest price in the caller's currency (`19.99`), compared with the undiscounted price.
+    #[param(inline)]
+    pub price_min: Option<Amount>,
+    /// The highest price in the caller's currency, compared with the undiscounted price.
+    #[param(inline)]
+    pub price_max: Option<Amount>,
+    /// The shortest course, in whole hours.
+    #[param(inline)]
+    pub duration_min: Option<Hours>,
+    /// The longest course, in whole hours.
+    #[param(inline)]
+    pub duration_max: Option<Hours>,
+    /// The order: relevance (the default), popular, rating, newest or price.
+    #[param(inline)]
     pub sort: Option<Sort>,
+    /// The caller's country (ISO 3166 alpha-2); prices are shown in its currency as well as in USD.
     pub country: Option<String>,
 }
 
-/// The levels a catalogue filters by (`level`).
-pub(crate) const LEVELS: &[&str] = &["beginner", "intermediate", "advanced"];
+/// The categories of the taxonomy (R14).
+pub(crate) struct Categories;
 
-/// The catalogue's orders (`sort`).
-pub(crate) const SORTS: &[&str] = &["relevance", "popular", "rating", "newest", "price"];
-
-fn malformed(name: &str, expected: &str) -> Problem {
-    Problem::invalid_param(name, format!("must be {expected}"))
+impl Words for Categories {
+    const WORDS: &'static [&'static str] = &events::taxonomy::CATEGORY_NAMES;
 }
 
-/// "19.99" or "20" as minor units; at most fifteen digits and two decimals, never negative.
+/// A category of the taxonomy.
+pub(crate) type Category = OneOf<Categories>;
+
+/// The subcategories of the taxonomy.
+pub(crate) struct Subcategories;
+
+impl Words for Subcategories {
+    const WORDS: &'static [&'static str] = &events::taxonomy::SUBCATEGORY_NAMES;
+}
+
+/// A subcategory of the taxonomy.
+pub(crate) type Subcategory = OneOf<Subcategories>;
+
+/// The levels a catalogue filters by.
+pub(crate) struct Levels;
+
+impl Words for Levels {
+    const WORDS: &'static [&'static str] = &["beginner", "intermediate", "advanced"];
+}
+
+/// A level, in any case (`Beginner` is `beginner`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Level(pub OneOf<Levels>);
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        OneOf::new(&text.to_ascii_lowercase())
+            .map(Level)
+            .ok_or_else(|| D::Error::custom(format!("must be one of {}", Levels::WORDS.join(", "))))
+    }
+}
+
+impl PartialSchema for Level {
+    fn schema() -> RefOr<Schema> {
+        OneOf::<Levels>::schema()
+    }
+}
+
+impl ToSchema for Level {}
+
+/// Whole hours, from 0.
+pub(crate) type Hours = Whole<0, { i32::MAX as i64 }>;
+
+/// An average rating, 0 to 5.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rating(pub f64);
+
+impl<'de> Deserialize<'de> for Rating {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        let rating = text.parse::<f64>().ok().filter(|rating| (0.0..=5.0).contains(rating));
+        rating.map(Rating).ok_or_else(|| D::Error::custom("must be 0 to 5"))
+    }
+}
+
+impl PartialSchema for Rating {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0.0)).maximum(Some(5.0)).into()
+    }
+}
+
+impl ToSchema for Rating {}
+
+/// An amount like `19.99` or `20`, as minor units: at most fifteen digits and two decimals, never negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Amount(pub i64);
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        amount(&text).map(Amount).ok_or_else(|| D::Error::custom("must be an amount like 19.99"))
+    }
+}
+
+impl PartialSchema for Amount {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[0-9]{1,15}(\.[0-9]{1,2})?$")).into()
+    }
+}
+
+impl ToSchema for Amount {}
+
 fn amount(text: &str) -> Option<i64> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     if whole.is_empty()
@@ -58,66 +163,6 @@ fn amount(text: &str) -> Option<i64> {
     }
     let cents = format!("{fraction:0<2}").parse::<i64>().ok()?;
     whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
-}
-
-impl CatalogQuery {
-    pub fn parse(params: &HashMap<String, String>) -> Result<Self, Problem> {
-        let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let text = |name: &str| get(name).map(str::to_owned);
-        let price = |name: &str| {
-            get(name).map(|v| amount(v).ok_or_else(|| malformed(name, "an amount like 19.99"))).transpose()
-        };
-        let hours = |name: &str| {
-            get(name)
-                .map(|v| v.parse::<i32>().ok().filter(|h| *h >= 0).ok_or_else(|| malformed(name, "whole hours from 0")))
-                .transpose()
-        };
-        let min_rating = get("min_rating")
-            .map(|v| {
-                v.parse::<f64>()
-                    .ok()
-                    .filter(|r| (0.0..=5.0).contains(r))
-                    .ok_or_else(|| malformed("min_rating", "0 to 5"))
-            })
-            .transpose()?;
-        let level = text("level").map(|l| l.to_ascii_lowercase());
-        if level.as_deref().is_some_and(|l| !LEVELS.contains(&l)) {
-            return Err(malformed("level", "beginner, intermediate or advanced"));
-        }
-        let sort = match get("sort") {
-            None => None,
-            Some("popular") => Some(Sort::Popular),
-            Some("rating") => Some(Sort::Rating),
-            Some("newest") => Some(Sort::Newest),
-            Some("price") => Some(Sort::Price),
-            Some("relevance") => Some(Sort::Relevance),
-            Some(_) => return Err(malformed("sort", &SORTS.join(", "))),
-        };
-        let search = crate::page::search_param(params)?.map(str::to_owned);
-        // A category or subcategory outside the taxonomy (R14) finds nothing by definition: it is a mistake.
-        let category = text("category");
-        if category.as_deref().is_some_and(|c| events::taxonomy::subcategories_of(c).is_none()) {
-            return Err(malformed("category", "a category of GET /api/v1/categories"));
-        }
-        // A subcategory of another category than the one given is in the taxonomy: the two find nothing.
-        let subcategory = text("subcategory");
-        if subcategory.as_deref().is_some_and(|sub| !events::taxonomy::SUBCATEGORY_NAMES.contains(&sub)) {
-            return Err(malformed("subcategory", "a subcategory of GET /api/v1/categories"));
-        }
-        Ok(CatalogQuery {
-            search,
-            category,
-            subcategory,
-            level,
-            min_rating,
-            price_min: price("price_min")?,
-            price_max: price("price_max")?,
-            duration_min: hours("duration_min")?,
-            duration_max: hours("duration_max")?,
-            sort,
-            country: text("country"),
-        })
-    }
 }
 
 /// SQL conditions (joined with AND) over `catalog_course c` and their parameters, numbered from 1.
@@ -159,7 +204,7 @@ impl CatalogQuery {
         let mut found = Conditions::default();
         found.clauses.push(status.to_owned());
         if let Some(search) = &self.search {
-            let pattern = format!("%{}%", like_escaped(search));
+            let pattern = format!("%{}%", like_escaped(&search.0));
             if search_instructors {
                 found.push(|n| format!("(c.title ILIKE ${n} OR c.instructor_name ILIKE ${n})"), pattern);
             } else {
@@ -167,28 +212,28 @@ impl CatalogQuery {
             }
         }
         if let Some(category) = &self.category {
-            found.push(|n| format!("c.category = ${n}"), category.clone());
+            found.push(|n| format!("c.category = ${n}"), category.as_str());
         }
         if let Some(subcategory) = &self.subcategory {
-            found.push(|n| format!("${n} = ANY (c.subcategories)"), subcategory.clone());
+            found.push(|n| format!("${n} = ANY (c.subcategories)"), subcategory.as_str());
         }
         if let Some(level) = &self.level {
-            found.push(|n| format!("c.level = ${n}"), level.clone());
+            found.push(|n| format!("c.level = ${n}"), level.0.as_str());
         }
-        if let Some(rating) = self.min_rating {
+        if let Some(Rating(rating)) = self.min_rating {
             found.push(|n| format!("c.rating_avg::float8 >= ${n}"), rating);
         }
-        if let Some(low) = self.price_min {
+        if let Some(Amount(low)) = self.price_min {
             found.push(|n| format!("c.base_price_cents >= ${n}"), display.to_usd_cents(low));
         }
-        if let Some(high) = self.price_max {
+        if let Some(Amount(high)) = self.price_max {
             found.push(|n| format!("c.base_price_cents <= ${n}"), display.to_usd_cents(high));
         }
-        if let Some(low) = self.duration_min {
-            found.push(|n| format!("c.duration_h >= ${n}"), low);
+        if let Some(Whole(low)) = self.duration_min {
+            found.push(|n| format!("c.duration_h >= ${n}"), low as i32);
         }
-        if let Some(high) = self.duration_max {
-            found.push(|n| format!("c.duration_h <= ${n}"), high);
+        if let Some(Whole(high)) = self.duration_max {
+            found.push(|n| format!("c.duration_h <= ${n}"), high as i32);
         }
         found
     }
@@ -212,9 +257,11 @@ impl CatalogQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use api_contract::Problem;
 
     fn query(pairs: &[(&str, &str)]) -> Result<CatalogQuery, Problem> {
-        CatalogQuery::parse(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        let text = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        api_contract::query::read(&text)
     }
 
     #[test]
@@ -230,11 +277,12 @@ mod tests {
             ("sort", "price"),
         ])
         .expect("valid");
-        assert_eq!(parsed.search.as_deref(), Some("rust"));
+        assert_eq!(parsed.search.map(|search| search.0).as_deref(), Some("rust"));
         assert_eq!(parsed.category, None);
-        assert_eq!(parsed.level.as_deref(), Some("beginner"));
-        assert_eq!((parsed.price_min, parsed.price_max), (Some(1000), Some(1990)));
-        assert_eq!((parsed.duration_max, parsed.min_rating, parsed.sort), (Some(3), Some(4.5), Some(Sort::Price)));
+        assert_eq!(parsed.level.map(|level| level.0.as_str()), Some("beginner"));
+        assert_eq!((parsed.price_min, parsed.price_max), (Some(Amount(1000)), Some(Amount(1990))));
+        assert_eq!(parsed.duration_max, Some(Whole(3)));
+        assert_eq!((parsed.min_rating, parsed.sort), (Some(Rating(4.5)), Some(Sort::Price)));
     }
 
     #[test]

@@ -6,18 +6,18 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use api_contract::{Authenticated, PathId, Problem};
-use axum::extract::{Query, State};
+use api_contract::{Authenticated, Params, PathId, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, header};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_bytes, cached_json};
 use crate::listing::Listing;
-use crate::page::{ListEnvelope, PageRequest};
+use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 12;
@@ -41,15 +41,22 @@ async fn issued(state: &QueryApiState, certificate_id: Uuid) -> Result<certifica
         .ok_or_else(|| Problem::not_found("There is no such certificate."))
 }
 
-/// The certificate of `certificate_id` if `code` (the `code` parameter) is its verification code; else, as for
-/// an unknown id, 404: the id alone (which the event history carries) opens nothing.
+/// What opens a certificate: the code its link carries.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Code {
+    /// The certificate's verification code, printed on it and carried by its link.
+    code: Option<String>,
+}
+
+/// The certificate of `certificate_id` if `code` is its verification code; else, as for an unknown id, 404: the
+/// id alone (which the event history carries) opens nothing.
 async fn opened(
     state: &QueryApiState,
     certificate_id: Uuid,
-    params: &HashMap<String, String>,
+    code: &Code,
 ) -> Result<certificates::issued::Issued, Problem> {
-    let code = crate::page::param(params, "code").unwrap_or_default();
-    if !state.keys.certificates().verify(certificate_id, code) {
+    if !state.keys.certificates().verify(certificate_id, code.code.as_deref().unwrap_or_default()) {
         return Err(Problem::not_found("There is no such certificate (its link carries a `code`)."));
     }
     issued(state, certificate_id).await
@@ -60,10 +67,10 @@ pub(crate) async fn verify(
     State(state): State<QueryApiState>,
     PathId(certificate_id): PathId,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(code): Params<Code>,
 ) -> Response {
     let answer = async {
-        let issued = opened(&state, certificate_id, &params).await?;
+        let issued = opened(&state, certificate_id, &code).await?;
         let verified = Verified {
             certificate_id,
             name: issued.trainee_name,
@@ -80,10 +87,10 @@ pub(crate) async fn pdf(
     State(state): State<QueryApiState>,
     PathId(certificate_id): PathId,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(code): Params<Code>,
 ) -> Response {
     let answer = async {
-        let issued = opened(&state, certificate_id, &params).await?;
+        let issued = opened(&state, certificate_id, &code).await?;
         let code = state.keys.certificates().code(certificate_id);
         let verify_url = certificates::verify_url(&state.frontend_url, certificate_id, &code);
         let version = fingerprint(&issued, &verify_url);
@@ -171,10 +178,10 @@ pub(crate) async fn mine(
     actor: Authenticated,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(paging): Params<Paging>,
 ) -> Response {
     let answer = async {
-        let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
+        let page = paging.request(DEFAULT_LIMIT);
         let client = state.read.pool().get().await.map_err(reading("certificates"))?;
         let listing = Listing {
             columns: "e.certificate_id, e.course_id, c.title AS course_title, e.completed_at",

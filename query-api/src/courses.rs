@@ -1,10 +1,8 @@
 //! The public catalogue: published courses with search, filters, sorts and display prices; one course's
 //! public page; the category taxonomy.
 
-use std::collections::HashMap;
-
-use api_contract::{PathId, Problem};
-use axum::extract::{Query, State};
+use api_contract::{Params, PathId, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use deadpool_postgres::Client;
 use http::HeaderMap;
@@ -17,8 +15,8 @@ use uuid::Uuid;
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::catalog_query::{CatalogQuery, Conditions, Sort, like_escaped};
-use crate::money::{Display, Money, discounted};
-use crate::page::{ListEnvelope, PageRequest};
+use crate::money::{Display, InCountry, Money, discounted};
+use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 
 /// The catalogue's default page size (DOMAIN.md 2.6.1).
@@ -144,23 +142,20 @@ const NOT_DELETED: &str = "c.status <> 'deleted'";
 pub(crate) async fn list(
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(query): Params<CatalogQuery>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    list_courses(&state, &headers, &params, Scope::Catalogue).await.unwrap_or_else(|p| p.into_response())
+    list_courses(&state, &headers, query, paging, Scope::Catalogue).await.unwrap_or_else(|p| p.into_response())
 }
 
 pub(crate) async fn list_courses(
     state: &QueryApiState,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
+    mut query: CatalogQuery,
+    paging: Paging,
     scope: Scope,
 ) -> Result<Response, Problem> {
-    let page = PageRequest::parse(
-        params.get("page").map(String::as_str),
-        params.get("limit").map(String::as_str),
-        DEFAULT_LIMIT,
-    )?;
-    let mut query = CatalogQuery::parse(params)?;
+    let page = paging.request(DEFAULT_LIMIT);
     let client = state.read.pool().get().await.map_err(reading("the catalogue"))?;
     let display = Display::for_country(&client, query.country.as_deref()).await.map_err(reading("the catalogue"))?;
     let (mut conditions, audience) = match scope {
@@ -182,7 +177,7 @@ pub(crate) async fn list_courses(
     // The ranking's own parameter comes after the filters', which the count above used alone.
     let ranked = query.sort.is_none_or(|sort| sort == Sort::Relevance);
     let search_param = query.search.as_ref().filter(|_| ranked).map(|search| {
-        conditions.params.push(Box::new(like_escaped(search)));
+        conditions.params.push(Box::new(like_escaped(&search.0)));
         conditions.params.len()
     });
     let (limit, offset) = (conditions.params.len() + 1, conditions.params.len() + 2);
@@ -214,9 +209,9 @@ pub(crate) async fn get(
     State(state): State<QueryApiState>,
     PathId(course_id): PathId,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(shown): Params<InCountry>,
 ) -> Response {
-    let answer = published_course(&state, &headers, course_id, params.get("country").map(String::as_str)).await;
+    let answer = published_course(&state, &headers, course_id, shown.country()).await;
     answer.unwrap_or_else(|p| p.into_response())
 }
 

@@ -1,14 +1,13 @@
 //! `GET /api/v1/courses/{id}/discounts`: a published course's current and coming discounts (DOMAIN.md
 //! `course_discount`), optionally only those an instructor or an admin issued.
 
-use std::collections::HashMap;
-
-use api_contract::{PathId, Problem};
-use axum::extract::{Query, State};
+use api_contract::query::{OneOf, Words};
+use api_contract::{Params, PathId, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use deadpool_postgres::Client;
 use http::HeaderMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
@@ -17,7 +16,23 @@ use crate::caching::{Audience, cached_json};
 use crate::reading::reading;
 
 /// Who issues discounts (`issued_by`).
-pub(crate) const ISSUERS: &[&str] = &["instructor", "admin"];
+pub(crate) struct Issuers;
+
+impl Words for Issuers {
+    const WORDS: &'static [&'static str] = &["instructor", "admin"];
+}
+
+/// Who gave a discount.
+type Issuer = OneOf<Issuers>;
+
+/// Whose discounts a course's list holds.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DiscountFilter {
+    /// Only the discounts this kind of issuer gave.
+    #[param(inline)]
+    issued_by: Option<Issuer>,
+}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DiscountView {
@@ -67,14 +82,10 @@ pub(crate) async fn list(
     State(state): State<QueryApiState>,
     PathId(course_id): PathId,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(filter): Params<DiscountFilter>,
 ) -> Response {
     let answer = async {
-        let issued_by = match params.get("issued_by").map(|v| v.trim()).filter(|v| !v.is_empty()) {
-            None => None,
-            Some(issuer) if ISSUERS.contains(&issuer) => Some(issuer),
-            Some(_) => return Err(Problem::invalid_param("issued_by", format!("must be {}", ISSUERS.join(" or ")))),
-        };
+        let issued_by = filter.issued_by.map(|issuer| issuer.as_str());
         let client = state.read.pool().get().await.map_err(reading("discounts"))?;
         let published = client
             .query_opt("SELECT 1 FROM catalog_course WHERE id = $1 AND status = 'published'", &[&course_id])

@@ -4,10 +4,10 @@
 //! had the exam's answers revealed; with progress, exercise results, exam attempts, completion and the
 //! certificate. Someone not enrolled gets 404. Also the caller's notes per course.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use api_contract::{Authenticated, PathId, Problem};
-use axum::extract::{Query, State};
+use api_contract::{Authenticated, Params, PathId, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 use serde::Serialize;
@@ -18,8 +18,8 @@ use uuid::Uuid;
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::courses::{COURSE_SELECT, CourseView, with_content};
-use crate::money::Display;
-use crate::page::{ListEnvelope, PageRequest, param};
+use crate::money::{Display, InCountry};
+use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 use events::learning::{MAX_EXAM_ATTEMPTS, PASSING_GRADE};
 
@@ -60,12 +60,13 @@ pub(crate) async fn list(
     actor: Authenticated,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(shown): Params<InCountry>,
+    Params(paging): Params<Paging>,
 ) -> Response {
     let answer = async {
-        let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
+        let page = paging.request(DEFAULT_LIMIT);
         let client = state.read.pool().get().await.map_err(reading("enrolments"))?;
-        let display = Display::for_country(&client, param(&params, "country")).await.map_err(reading("enrolments"))?;
+        let display = Display::for_country(&client, shown.country()).await.map_err(reading("enrolments"))?;
         let select = COURSE_SELECT.replacen("SELECT ", ENROLLMENT_COLUMNS, 1);
         let rows = client
             .query(

@@ -3,80 +3,78 @@
 //! however many events are asked for, and no connection is held while a slow client reads. A client goes on
 //! with `after` set to the last line's `position`.
 
-use std::collections::HashMap;
-
-use api_contract::Problem;
+use api_contract::query::{Listed, Text, Whole, Words};
+use api_contract::{Params, Problem};
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use event_store::history::{self, HistoryQuery};
 use events::Event;
 use futures_util::StreamExt;
 use http::{HeaderValue, header};
+use serde::Deserialize;
 
 use crate::QueryApiState;
-use crate::page::param;
 use crate::reading::reading;
 
 /// The most events one request answers, and how many it answers when `limit` is not given.
-pub(crate) const MAX_LIMIT: i64 = 10_000;
+const MAX_LIMIT: i64 = 10_000;
 const DEFAULT_LIMIT: i64 = 1_000;
 /// Events read from the store per round trip while streaming.
 const PAGE: i64 = 500;
-/// The longest stream prefix a filter may give (stream ids are shorter).
-const PREFIX_MAX_CHARS: usize = 200;
 
-/// Reads `after`, `limit`, `types` and `stream_prefix`; anything unusable is `400` naming it.
-fn parse(params: &HashMap<String, String>) -> Result<HistoryQuery, Problem> {
-    let after = match param(params, "after") {
-        None => 0,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|after| (0..=api_contract::MAX_WHOLE).contains(after))
-            .ok_or_else(|| Problem::invalid_param("after", "must be a position: a whole number from 0"))?,
-    };
-    let limit = match param(params, "limit") {
-        None => DEFAULT_LIMIT,
-        Some(text) => {
-            text.parse::<i64>().ok().filter(|limit| (1..=MAX_LIMIT).contains(limit)).ok_or_else(|| {
-                Problem::invalid_param("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))
-            })?
-        }
-    };
-    let types = param(params, "types").map(parse_types).transpose()?.unwrap_or_default();
-    let stream_prefix = param(params, "stream_prefix").map(str::to_owned);
-    if stream_prefix.as_ref().is_some_and(|prefix| prefix.chars().count() > PREFIX_MAX_CHARS) {
-        return Err(Problem::invalid_param("stream_prefix", format!("is at most {PREFIX_MAX_CHARS} characters")));
-    }
-    Ok(HistoryQuery { after, limit, types, stream_prefix, before: None })
+/// The event types this version knows.
+pub(crate) struct EventTypes;
+
+impl Words for EventTypes {
+    const WORDS: &'static [&'static str] = Event::TYPES;
 }
 
-/// A comma-separated list of event types, each one this version knows.
-pub fn parse_types(text: &str) -> Result<Vec<String>, Problem> {
-    let mut types = Vec::new();
-    for name in text.split(',').map(str::trim).filter(|name| !name.is_empty()) {
-        if !Event::TYPES.contains(&name) {
-            return Err(Problem::invalid_param("types", format!("names an unknown event type: {name}")));
+type Position = Whole<0, { api_contract::MAX_WHOLE }>;
+type HistoryLimit = Whole<1, MAX_LIMIT>;
+type TypeNames = Listed<EventTypes>;
+type StreamPrefix = Text<200>;
+
+/// Which events, from where, and how many.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct HistoryParams {
+    /// The position after which to start (0, the default, is the beginning); a client goes on with the last
+    /// line's `position`.
+    #[param(inline)]
+    after: Option<Position>,
+    /// How many events to answer at most (1,000 unless said).
+    #[param(inline)]
+    limit: Option<HistoryLimit>,
+    /// Only events of these types.
+    #[param(inline)]
+    types: Option<TypeNames>,
+    /// Only events of streams whose id starts with this text (`order-`).
+    #[param(inline)]
+    stream_prefix: Option<StreamPrefix>,
+}
+
+impl HistoryParams {
+    fn query(self) -> HistoryQuery {
+        HistoryQuery {
+            after: self.after.map_or(0, |after| after.0),
+            limit: self.limit.map_or(DEFAULT_LIMIT, |limit| limit.0),
+            types: self.types.map(|types| types.0.into_iter().map(str::to_owned).collect()).unwrap_or_default(),
+            stream_prefix: self.stream_prefix.map(|prefix| prefix.0),
+            before: None,
         }
-        types.push(name.to_owned());
     }
-    Ok(types)
 }
 
 /// `GET /api/v1/events`
-pub(crate) async fn events(
-    State(state): State<QueryApiState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    match answer(state, &params).await {
+pub(crate) async fn events(State(state): State<QueryApiState>, Params(asked): Params<HistoryParams>) -> Response {
+    match answer(state, asked.query()).await {
         Ok(response) => response,
         Err(problem) => problem.into_response(),
     }
 }
 
-async fn answer(state: QueryApiState, params: &HashMap<String, String>) -> Result<Response, Problem> {
-    let mut query = parse(params)?;
+async fn answer(state: QueryApiState, mut query: HistoryQuery) -> Result<Response, Problem> {
     let remaining = query.limit;
     // The first page is read before answering, so that a store that cannot be read is a 503, not a cut body.
     query.limit = remaining.min(PAGE);
@@ -127,7 +125,8 @@ mod tests {
     use super::*;
 
     fn query(pairs: &[(&str, &str)]) -> Result<HistoryQuery, Problem> {
-        parse(&pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+        let text = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        api_contract::query::read::<HistoryParams>(&text).map(HistoryParams::query)
     }
 
     #[test]

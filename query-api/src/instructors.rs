@@ -1,27 +1,43 @@
 //! Instructors' public profiles: one profile, their published courses, and the top instructors. Never a
 //! balance, an earning or a bank account (DOMAIN.md defect 8).
 
-use std::collections::HashMap;
-
-use api_contract::{PathId, Problem};
-use axum::extract::{Query, State};
+use api_contract::{Params, PathId, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
+use crate::catalog_query::CatalogQuery;
 use crate::courses::{Scope, list_courses};
-use crate::page::{ListEnvelope, PageRequest};
+use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 
 /// Top instructors' default page size (DOMAIN.md 2.6.7).
 const TOP_LIMIT: i64 = 5;
 
-/// The orders of the top instructors (`sort`).
-pub(crate) const TOP_SORTS: &[&str] = &["popular", "rating"];
+/// The orders of the top instructors.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TopSort {
+    /// By trainees taught, then by published courses.
+    #[default]
+    Popular,
+    /// By average rating, then by how many rated.
+    Rating,
+}
+
+/// How the top instructors are ordered.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct TopQuery {
+    /// `popular` (the default) or `rating`.
+    #[param(inline)]
+    sort: Option<TopSort>,
+}
 
 const PROFILE_SELECT: &str = "SELECT u.id, u.name, u.title, u.speciality, u.biography, u.country, u.social_links, \
      count(c.id) AS course_count, COALESCE(sum(c.enrolled_count), 0)::bigint AS enrolled_count, \
@@ -90,9 +106,10 @@ pub(crate) async fn courses(
     State(state): State<QueryApiState>,
     PathId(instructor_id): PathId,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(query): Params<CatalogQuery>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    let answer = list_courses(&state, &headers, &params, Scope::Instructor(instructor_id)).await;
+    let answer = list_courses(&state, &headers, query, paging, Scope::Instructor(instructor_id)).await;
     answer.unwrap_or_else(|p| p.into_response())
 }
 
@@ -101,21 +118,22 @@ pub(crate) async fn courses(
 pub(crate) async fn top(
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(query): Params<TopQuery>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    top_page(&state, &headers, &params).await.unwrap_or_else(|p| p.into_response())
+    top_page(&state, &headers, query, paging).await.unwrap_or_else(|p| p.into_response())
 }
 
 async fn top_page(
     state: &QueryApiState,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
+    query: TopQuery,
+    paging: Paging,
 ) -> Result<Response, Problem> {
-    let page = PageRequest::from_query(params, TOP_LIMIT)?;
-    let order = match crate::page::param(params, "sort") {
-        None | Some("popular") => "enrolled_count DESC, course_count DESC",
-        Some("rating") => "rating_avg DESC, rating_count DESC",
-        Some(_) => return Err(Problem::invalid_param("sort", format!("must be {}", TOP_SORTS.join(" or ")))),
+    let page = paging.request(TOP_LIMIT);
+    let order = match query.sort.unwrap_or_default() {
+        TopSort::Popular => "enrolled_count DESC, course_count DESC",
+        TopSort::Rating => "rating_avg DESC, rating_count DESC",
     };
     let client = state.read.pool().get().await.map_err(reading("instructors"))?;
     let rows = client

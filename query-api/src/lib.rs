@@ -32,8 +32,11 @@ mod watermark;
 use std::sync::Arc;
 use std::time::Duration;
 
-use api_contract::{ApiRoutes, QueryRule, TokenKeys, Who};
+use api_contract::{ApiRoutes, TokenKeys, Who};
+use catalog_query::CatalogQuery;
 use http::Method;
+use money::InCountry;
+use page::Paging;
 
 const GET: Method = Method::GET;
 use axum::Router;
@@ -86,9 +89,7 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
             "The event history as NDJSON, in global order",
         )
         .answers_media("application/x-ndjson")
-        .query(&["after", "limit", "types", "stream_prefix"])
-        .query_rule("limit", QueryRule::Between(1, history::MAX_LIMIT))
-        .query_rule("types", QueryRule::ListOf(events::Event::TYPES))
+        .query_params::<history::HistoryParams>()
         .route(
             GET,
             "/api/v1/as-of/{name}/{*path}",
@@ -98,42 +99,17 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         )
 }
 
-/// What the catalogue's lists read: its filters, sort, currency and page.
-const CATALOGUE_QUERY: &[&str] = &[
-    "search",
-    "category",
-    "subcategory",
-    "level",
-    "min_rating",
-    "price_min",
-    "price_max",
-    "duration_min",
-    "duration_max",
-    "sort",
-    "country",
-    "page",
-    "limit",
-];
-
-/// The catalogue's parameters that take only some values.
-const CATALOGUE_RULES: &[(&str, QueryRule)] = &[
-    ("level", QueryRule::OneOf(catalog_query::LEVELS)),
-    ("sort", QueryRule::OneOf(catalog_query::SORTS)),
-    ("category", QueryRule::OneOf(&events::taxonomy::CATEGORY_NAMES)),
-    ("subcategory", QueryRule::OneOf(&events::taxonomy::SUBCATEGORY_NAMES)),
-];
-
 /// The reads of the read models: what a snapshot serves too.
 fn read_model_routes() -> ApiRoutes<QueryApiState> {
     use Who::{Admin, Anyone, Instructor, Trainee, User};
     ApiRoutes::default()
         .route(GET, "/api/v1/courses", courses::list, Anyone, "Search, filter and sort the published catalogue")
         .answers_page::<courses::CourseView>()
-        .query(CATALOGUE_QUERY)
-        .query_rules(CATALOGUE_RULES)
+        .query_params::<CatalogQuery>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/courses/{id}", courses::get, Anyone, "A published course's public page")
         .answers_data::<courses::CoursePage>()
-        .query(&["country"])
+        .query_params::<InCountry>()
         .route(
             GET,
             "/api/v1/courses/{id}/discounts",
@@ -142,17 +118,16 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
             "A course's current and coming discounts",
         )
         .answers_data_list::<discounts::DiscountView>()
-        .query(&["issued_by"])
-        .query_rule("issued_by", QueryRule::OneOf(discounts::ISSUERS))
+        .query_params::<discounts::DiscountFilter>()
         .route(GET, "/api/v1/categories", courses::categories, Anyone, "The category taxonomy")
         .answers_data_list::<courses::Category>()
         .route(GET, "/api/v1/instructors/top", instructors::top, Anyone, "The top instructors")
         .answers_page::<instructors::InstructorView>()
-        .query(&["sort", "page", "limit"])
-        .query_rule("sort", QueryRule::OneOf(instructors::TOP_SORTS))
+        .query_params::<instructors::TopQuery>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/courses/{id}/reviews", reviews::of_course, Anyone, "A course's reviews, newest first")
         .answers_page::<reviews::ReviewView>()
-        .query(&["page", "limit"])
+        .query_params::<Paging>()
         .route(
             GET,
             "/api/v1/instructors/{id}/reviews",
@@ -161,24 +136,26 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
             "An instructor's reviews, newest first",
         )
         .answers_page::<reviews::ReviewView>()
-        .query(&["page", "limit"])
+        .query_params::<Paging>()
         .route(GET, "/api/v1/instructors/{id}", instructors::get, Anyone, "An instructor's public profile")
         .answers_data::<instructors::InstructorView>()
         .route(GET, "/api/v1/instructors/{id}/courses", instructors::courses, Anyone, "An instructor's courses")
         .answers_page::<courses::CourseView>()
-        .query(CATALOGUE_QUERY)
-        .query_rules(CATALOGUE_RULES)
+        .query_params::<CatalogQuery>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/me", me::get, User, "One's own account")
         .answers_data::<me::MeView>()
         .route(GET, "/api/v1/me/cart", lists::cart, Trainee, "One's cart, with its total")
         .answers_page::<courses::CourseView>()
-        .query(&["country", "page", "limit"])
+        .query_params::<InCountry>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/me/wishlist", lists::wishlist, Trainee, "One's wishlist, with its total")
         .answers_page::<courses::CourseView>()
-        .query(&["country", "page", "limit"])
+        .query_params::<InCountry>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/me/orders", orders::mine, Trainee, "One's orders, newest first")
         .answers_page::<orders::OrderView>()
-        .query(&["page", "limit"])
+        .query_params::<Paging>()
         .route(
             GET,
             "/api/v1/me/orders/{id}",
@@ -187,25 +164,26 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
             "One order; with `until`, once it has one of those statuses",
         )
         .answers_data::<orders::OrderView>()
-        .query(&["until", "wait"])
-        .query_rule("until", QueryRule::ListOf(&orders::STATUSES))
-        .query_rule("wait", QueryRule::Between(1, orders::WAIT_MAX_SECONDS as i64))
+        .query_params::<orders::Until>()
         .route(GET, "/api/v1/admin/orders", orders::all, Admin, "Every order, newest first")
         .answers_page::<orders::OrderView>()
-        .query(&["trainee_id", "status", "page", "limit"])
-        .query_rule("status", QueryRule::OneOf(&orders::STATUSES))
+        .query_params::<orders::OrderFilter>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/me/wallet", wallet::wallet, Trainee, "One's wallet balance and transactions")
         .answers_page::<wallet::WalletTransaction>()
-        .query(&["page", "limit"])
+        .query_params::<Paging>()
         .route(GET, "/api/v1/me/instructor/revenue", wallet::mine, Instructor, "One's monthly revenue of a year")
         .answers_data::<wallet::Revenue>()
-        .query(&["year", "country"])
+        .query_params::<wallet::RevenueQuery>()
+        .query_params::<InCountry>()
         .route(GET, "/api/v1/admin/instructors/{id}/revenue", wallet::of_instructor, Admin, "An instructor's revenue")
         .answers_data::<wallet::Revenue>()
-        .query(&["year", "country"])
+        .query_params::<wallet::RevenueQuery>()
+        .query_params::<InCountry>()
         .route(GET, "/api/v1/me/enrollments", enrollments::list, Trainee, "One's enrolments, newest first")
         .answers_page::<enrollments::EnrollmentView>()
-        .query(&["country", "page", "limit"])
+        .query_params::<InCountry>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/me/enrollments/{id}", enrollments::get, Trainee, "An enrolled course's content")
         .answers_data::<course_content::EnrolledCourse>()
         .route(GET, "/api/v1/me/last-viewed-course", enrollments::last_viewed, Trainee, "The course one opened last")
@@ -214,44 +192,42 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .answers_data::<enrollments::Notes>()
         .route(GET, "/api/v1/me/certificates", certificates::mine, Trainee, "One's certificates, newest first")
         .answers_page::<certificates::CertificateRow>()
-        .query(&["page", "limit"])
+        .query_params::<Paging>()
         .route(GET, "/api/v1/certificates/{id}", certificates::verify, Anyone, "Verify a certificate by its link")
         .answers_data::<certificates::Verified>()
-        .query(&["code"])
+        .query_params::<certificates::Code>()
         .route(GET, "/api/v1/certificates/{id}/pdf", certificates::pdf, Anyone, "Download a certificate as PDF")
         .answers_media("application/pdf")
-        .query(&["code"])
+        .query_params::<certificates::Code>()
         .route(GET, "/api/v1/admin/newsletter/subscribers", newsletter::subscribers, Admin, "Newsletter subscribers")
         .answers_page::<newsletter::Subscriber>()
-        .query(&["search", "page", "limit"])
+        .query_params::<newsletter::SubscriberFilter>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/admin/newsletter/campaigns/{id}", newsletter::campaign, Admin, "A campaign's report")
         .answers_data::<newsletter::CampaignReport>()
         .route(GET, "/api/v1/admin/reports", reports::all, Admin, "Tickets and requests of every kind")
         .answers_page::<reports::ReportRow>()
-        .query(&["kind", "status", "course_id", "user_id", "from", "to", "sort", "page", "limit"])
-        .query_rule("kind", QueryRule::ListOf(&reports::KINDS))
-        .query_rule("status", QueryRule::OneOf(&reports::STATUSES))
-        .query_rule("sort", QueryRule::OneOf(&reports::SORTS))
+        .query_params::<reports::ReportFilter>()
+        .query_params::<reports::ReporterFilter>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/me/reports", reports::mine, User, "One's own tickets and requests")
         .answers_page::<reports::ReportRow>()
-        .query(&["kind", "status", "course_id", "from", "to", "sort", "page", "limit"])
-        .query_rule("kind", QueryRule::ListOf(&reports::KINDS))
-        .query_rule("status", QueryRule::OneOf(&reports::STATUSES))
-        .query_rule("sort", QueryRule::OneOf(&reports::SORTS))
+        .query_params::<reports::ReportFilter>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/admin/refund-requests", refunds::list, Admin, "Refund requests, newest first")
         .answers_page::<refunds::RefundRequestRow>()
-        .query(&["status", "course_id", "trainee_id", "from", "to", "page", "limit"])
-        .query_rule("status", QueryRule::OneOf(&refunds::STATUSES))
+        .query_params::<refunds::RefundFilter>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/admin/users", admin::users, Admin, "Every account, paged and filtered")
         .answers_page::<admin::UserRow>()
-        .query(&["role", "search", "logged_in", "page", "limit"])
-        .query_rule("role", QueryRule::OneOf(&events::Role::NAMES))
+        .query_params::<admin::UserFilter>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/admin/users/activity", admin::activity, Admin, "Logged-in counts per role")
         .answers_data::<admin::Activity>()
         .route(GET, "/api/v1/me/instructor/courses", teaching::list, Instructor, "One's own courses, drafts too")
         .answers_page::<courses::CourseView>()
-        .query(CATALOGUE_QUERY)
-        .query_rules(CATALOGUE_RULES)
+        .query_params::<CatalogQuery>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/me/instructor/courses/{id}", teaching::get, Instructor, "One's own course in full")
         .answers_data::<course_content::OwnedCourse>()
 }

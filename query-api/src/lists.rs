@@ -2,18 +2,16 @@
 //! paged (8 a page, DOMAIN.md 2.6.2), each with today's price, and the total of the whole list in the
 //! caller's currency (D8: the USD sum, converted once).
 
-use std::collections::HashMap;
-
-use api_contract::{Authenticated, Problem};
-use axum::extract::{Query, State};
+use api_contract::{Authenticated, Params, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::courses::{COURSE_SELECT, CourseView};
-use crate::money::Display;
-use crate::page::{ListEnvelope, PageRequest, param};
+use crate::money::{Display, InCountry};
+use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 8;
@@ -23,9 +21,10 @@ pub(crate) async fn cart(
     actor: Authenticated,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(shown): Params<InCountry>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    let answer = list(&state, &headers, &params, "cart_item", actor).await;
+    let answer = list(&state, &headers, shown, paging, "cart_item", actor).await;
     answer.unwrap_or_else(|p| p.into_response())
 }
 
@@ -34,25 +33,27 @@ pub(crate) async fn wishlist(
     actor: Authenticated,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(shown): Params<InCountry>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    let answer = list(&state, &headers, &params, "wishlist_item", actor).await;
+    let answer = list(&state, &headers, shown, paging, "wishlist_item", actor).await;
     answer.unwrap_or_else(|p| p.into_response())
 }
 
 async fn list(
     state: &QueryApiState,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
+    shown: InCountry,
+    paging: Paging,
     table: &'static str,
     actor: Authenticated,
 ) -> Result<Response, Problem> {
-    let page = PageRequest::from_query(params, DEFAULT_LIMIT)?;
+    let page = paging.request(DEFAULT_LIMIT);
     let client = state.read.pool().get().await.map_err(reading("the cart or wishlist"))?;
     // The country asked for, else the trainee's own (their profile's), so that the cart shows the currency the
     // order will state.
-    let country = match param(params, "country") {
-        Some(country) => Some(country.to_owned()),
+    let country = match shown.country {
+        Some(country) => Some(country),
         None => client
             .query_opt("SELECT country FROM user_directory WHERE id = $1", &[&actor.user_id])
             .await

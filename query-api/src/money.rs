@@ -76,6 +76,20 @@ pub(crate) fn discounted(base_cents: i64, percent: Option<i16>) -> i64 {
     (base_cents * (100 - percent) + 50) / 100
 }
 
+/// `country`: where the caller is, so that prices are shown in its currency too.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct InCountry {
+    /// The caller's country (ISO 3166 alpha-2); prices are shown in its currency as well as in USD.
+    pub country: Option<String>,
+}
+
+impl InCountry {
+    pub fn country(&self) -> Option<&str> {
+        self.country.as_deref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

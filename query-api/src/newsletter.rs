@@ -2,20 +2,19 @@
 //! `GET /api/v1/admin/newsletter/campaigns/{id}`, a campaign's report: the copies queued (read model) and
 //! their deliveries (the outbox, in the store's database).
 
-use std::collections::HashMap;
-
-use api_contract::{PathId, Problem};
-use axum::extract::{Query, State};
+use api_contract::query::Search;
+use api_contract::{Params, PathId, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::listing::Listing;
-use crate::page::{ListEnvelope, PageRequest};
+use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 20;
@@ -29,16 +28,25 @@ pub(crate) struct Subscriber {
     confirmed: bool,
 }
 
+/// Which subscribers an admin lists.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SubscriberFilter {
+    /// Only addresses that contain this text.
+    #[param(inline)]
+    search: Option<Search>,
+}
+
 /// `GET /api/v1/admin/newsletter/subscribers?search=&page=&limit=`
 pub(crate) async fn subscribers(
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(filter): Params<SubscriberFilter>,
+    Params(paging): Params<Paging>,
 ) -> Response {
     let answer = async {
-        let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
-        let search = crate::page::search_param(&params)?
-            .map(|search| format!("%{}%", search.to_lowercase().replace(['%', '_'], "")));
+        let page = paging.request(DEFAULT_LIMIT);
+        let search = filter.search.map(|search| format!("%{}%", search.0.to_lowercase().replace(['%', '_'], "")));
         let client = state.read.pool().get().await.map_err(reading("the newsletter"))?;
         let listing = Listing {
             columns: "email, subscribed_at, confirmed",

@@ -1,14 +1,13 @@
 //! Orders: `GET /api/v1/me/orders` (newest first), `GET /api/v1/me/orders/{id}` (another trainee's order is
 //! not found), and `GET /api/v1/admin/orders` for admins (filter by `trainee_id` and `status`).
 
-use std::collections::HashMap;
-
-use api_contract::{Authenticated, PathId, Problem};
-use axum::extract::{Query, State};
+use api_contract::query::{Listed, OneOf, Whole, Words};
+use api_contract::{Authenticated, Params, PathId, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use events::Role;
 use http::HeaderMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
@@ -18,7 +17,7 @@ use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::listing::Listing;
 use crate::money::{Display, Money};
-use crate::page::{ListEnvelope, PageRequest, param, uuid_param};
+use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 10;
@@ -85,34 +84,40 @@ pub(crate) async fn mine(
     actor: Authenticated,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    let answer = page_of(&state, &headers, &params, Some(actor.user_id)).await;
-    answer.unwrap_or_else(|p| p.into_response())
+    let filter = OrderFilter { trainee_id: Some(actor.user_id), status: None };
+    page_of(&state, &headers, filter, paging).await.unwrap_or_else(|p| p.into_response())
+}
+
+/// Which orders an admin lists.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OrderFilter {
+    /// Only this trainee's orders.
+    trainee_id: Option<Uuid>,
+    /// Only orders with this status.
+    #[param(inline)]
+    status: Option<OrderStatus>,
 }
 
 /// `GET /api/v1/admin/orders?trainee_id=&status=&page=&limit=`
 pub(crate) async fn all(
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(filter): Params<OrderFilter>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    let trainee = uuid_param(&params, "trainee_id");
-    let answer = async { page_of(&state, &headers, &params, trainee?).await }.await;
-    answer.unwrap_or_else(|p| p.into_response())
+    page_of(&state, &headers, filter, paging).await.unwrap_or_else(|p| p.into_response())
 }
 
 async fn page_of(
     state: &QueryApiState,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
-    trainee: Option<Uuid>,
+    filter: OrderFilter,
+    paging: Paging,
 ) -> Result<Response, Problem> {
-    let page = PageRequest::from_query(params, DEFAULT_LIMIT)?;
-    let status = param(params, "status").map(str::to_owned);
-    if let Some(status) = status.as_deref().filter(|status| !STATUSES.contains(status)) {
-        return Err(Problem::invalid_param("status", format!("{status:?} is not one of {}", STATUSES.join(", "))));
-    }
+    let page = paging.request(DEFAULT_LIMIT);
     let client = state.read.pool().get().await.map_err(reading("orders"))?;
     let listing = Listing {
         columns: COLUMNS,
@@ -120,45 +125,49 @@ async fn page_of(
         filter: "($1::uuid IS NULL OR trainee_id = $1) AND ($2::text IS NULL OR status = $2)",
         order: "placed_at DESC, id",
     };
-    let found = listing.page(&client, &[&trainee, &status], page).await.map_err(reading("orders"))?;
+    let status = filter.status.map(|status| status.as_str());
+    let found = listing.page(&client, &[&filter.trainee_id, &status], page).await.map_err(reading("orders"))?;
     let orders =
         found.rows.iter().map(OrderView::from_row).collect::<Result<Vec<_>, _>>().map_err(reading("orders"))?;
     Ok(cached_json(headers, Audience::Private, &ListEnvelope::new(orders, page, found.total)))
 }
 
 /// The statuses an order can have, in the order it can reach them.
-pub(crate) const STATUSES: [&str; 6] = ["placed", "awaiting_payment", "paid", "fulfilled", "failed", "expired"];
-/// How long a read of one order waits for a status, by default and at most.
-const WAIT_DEFAULT_SECONDS: u64 = 10;
-pub(crate) const WAIT_MAX_SECONDS: u64 = 25;
+pub(crate) struct Status;
 
-/// `?until=<status>,...&wait=<seconds>`: wait (bounded) until the order has one of these statuses.
-#[derive(Debug, PartialEq)]
-struct Until {
-    statuses: Vec<String>,
-    wait: std::time::Duration,
+/// One status of an order.
+type OrderStatus = OneOf<Status>;
+
+/// Some statuses of an order, listed with commas.
+type OrderStatuses = Listed<Status>;
+
+impl Words for Status {
+    const WORDS: &'static [&'static str] = &["placed", "awaiting_payment", "paid", "fulfilled", "failed", "expired"];
 }
 
-fn until(params: &HashMap<String, String>) -> Result<Option<Until>, Problem> {
-    let wait = match param(params, "wait") {
-        None => None,
-        Some(text) => {
-            Some(text.parse::<u64>().ok().filter(|s| (1..=WAIT_MAX_SECONDS).contains(s)).ok_or_else(|| {
-                Problem::invalid_param(
-                    "wait",
-                    format!("must be a whole number of seconds from 1 to {WAIT_MAX_SECONDS}"),
-                )
-            })?)
-        }
-    };
-    // Without `until` there is nothing to wait for: the order is answered at once.
-    let Some(listed) = param(params, "until") else { return Ok(None) };
-    let statuses: Vec<String> = listed.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    if statuses.is_empty() || statuses.iter().any(|status| !STATUSES.contains(&status.as_str())) {
-        return Err(Problem::invalid_param("until", format!("must list statuses of {}", STATUSES.join(", "))));
+/// How long a read of one order waits for a status, by default and at most.
+const WAIT_DEFAULT_SECONDS: i64 = 10;
+const WAIT_MAX_SECONDS: i64 = 25;
+type WaitSeconds = Whole<1, WAIT_MAX_SECONDS>;
+
+/// `?until=<status>,...&wait=<seconds>`: wait (bounded) until the order has one of these statuses.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Until {
+    /// Answer once the order has one of these statuses (or when the wait is over).
+    #[param(inline)]
+    until: Option<OrderStatuses>,
+    /// How many seconds to wait at most (10 unless said).
+    #[param(inline)]
+    wait: Option<WaitSeconds>,
+}
+
+impl Until {
+    /// The statuses waited for, and how long; `None` when nothing is waited for.
+    fn wanted(&self) -> Option<(&[&'static str], std::time::Duration)> {
+        let seconds = self.wait.map_or(WAIT_DEFAULT_SECONDS, |wait| wait.0);
+        self.until.as_ref().map(|until| (until.0.as_slice(), std::time::Duration::from_secs(seconds.unsigned_abs())))
     }
-    let wait = std::time::Duration::from_secs(wait.unwrap_or(WAIT_DEFAULT_SECONDS));
-    Ok(Some(Until { statuses, wait }))
 }
 
 /// `GET /api/v1/me/orders/{id}`: one's own order; an admin reads any. With `until`, the answer waits (at most
@@ -169,11 +178,11 @@ pub(crate) async fn get(
     State(state): State<QueryApiState>,
     PathId(order_id): PathId,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(until): Params<Until>,
 ) -> Response {
+    let until = until.wanted();
     let answer = async {
-        let until = until(&params)?;
-        let deadline = tokio::time::Instant::now() + until.as_ref().map_or(std::time::Duration::ZERO, |u| u.wait);
+        let deadline = tokio::time::Instant::now() + until.map_or(std::time::Duration::ZERO, |(_, wait)| wait);
         let mut ticks = state.read.watermark().ticks();
         loop {
             ticks.borrow_and_update();
@@ -181,8 +190,8 @@ pub(crate) async fn get(
             let order = read_order(&state, order_id)
                 .await?
                 .filter(|o| o.trainee_id == actor.user_id || actor.role == Role::Admin);
-            let met = match (&order, &until) {
-                (Some(order), Some(until)) => until.statuses.contains(&order.status),
+            let met = match (&order, until) {
+                (Some(order), Some((statuses, _))) => statuses.contains(&order.status.as_str()),
                 _ => false,
             };
             let waiting = until.is_some() && !met;
@@ -217,26 +226,27 @@ async fn read_order(state: &QueryApiState, order_id: Uuid) -> Result<Option<Orde
 mod tests {
     use super::*;
 
-    fn query(pairs: &[(&str, &str)]) -> Result<Option<Until>, Problem> {
-        until(&pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+    fn query(query: &str) -> Result<Option<(Vec<&'static str>, std::time::Duration)>, Problem> {
+        let until = api_contract::query::read::<Until>(query)?;
+        Ok(until.wanted().map(|(statuses, wait)| (statuses.to_vec(), wait)))
     }
 
     #[test]
     fn a_wait_names_known_statuses_and_a_bounded_time() {
-        assert_eq!(query(&[]).expect("none"), None);
-        assert_eq!(query(&[("wait", "5")]).expect("nothing to wait for"), None);
-        let wanted = query(&[("until", "fulfilled, failed,expired")]).expect("statuses").expect("a wait");
-        assert_eq!(wanted.statuses, ["fulfilled", "failed", "expired"]);
-        assert_eq!(wanted.wait, std::time::Duration::from_secs(10));
-        let short = query(&[("until", "paid"), ("wait", "2")]).expect("a wait").expect("a wait");
-        assert_eq!(short.wait, std::time::Duration::from_secs(2));
+        assert_eq!(query("").expect("none"), None);
+        assert_eq!(query("wait=5").expect("nothing to wait for"), None);
+        let (statuses, wait) = query("until=fulfilled,%20failed,expired").expect("statuses").expect("a wait");
+        assert_eq!(statuses, ["fulfilled", "failed", "expired"]);
+        assert_eq!(wait, std::time::Duration::from_secs(10));
+        let (_, short) = query("until=paid&wait=2").expect("a wait").expect("a wait");
+        assert_eq!(short, std::time::Duration::from_secs(2));
         for (bad, named) in [
-            (vec![("until", "shipped")], "until"),
-            (vec![("until", ",")], "until"),
-            (vec![("until", "paid"), ("wait", "26")], "wait"),
-            (vec![("until", "paid"), ("wait", "0")], "wait"),
+            ("until=shipped", "until"),
+            ("until=,", "until"),
+            ("until=paid&wait=26", "wait"),
+            ("until=paid&wait=0", "wait"),
         ] {
-            let refused = query(&bad).expect_err("refused");
+            let refused = query(bad).expect_err("refused");
             assert_eq!(refused.errors[0].field, named, "{bad:?}");
         }
     }

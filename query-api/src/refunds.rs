@@ -2,24 +2,22 @@
 //! filtered by status (D9: `unseen`, `pending`, `approved`, `rejected`, `completed`), course, trainee and the
 //! dates it was asked for between.
 
-use std::collections::HashMap;
-
-use api_contract::Problem;
-use axum::extract::{Query, State};
+use api_contract::query::{Day, OneOf, Words};
+use api_contract::{Params, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::listing::Listing;
-use crate::page::{ListEnvelope, PageRequest, date_param, param, uuid_param};
+use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 10;
-pub(crate) const STATUSES: [&str; 5] = ["unseen", "pending", "approved", "rejected", "completed"];
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RefundRequestRow {
@@ -79,21 +77,46 @@ impl RefundRequestRow {
     }
 }
 
+/// The statuses of a refund request.
+pub(crate) struct Statuses;
+
+impl Words for Statuses {
+    const WORDS: &'static [&'static str] = &["unseen", "pending", "approved", "rejected", "completed"];
+}
+
+type RefundStatus = OneOf<Statuses>;
+
+/// Which refund requests an admin lists.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RefundFilter {
+    /// Only requests with this status.
+    #[param(inline)]
+    status: Option<RefundStatus>,
+    /// Only requests about this course.
+    course_id: Option<Uuid>,
+    /// Only this trainee's requests.
+    trainee_id: Option<Uuid>,
+    /// Only requests made on this day or later.
+    #[param(inline)]
+    from: Option<Day>,
+    /// Only requests made on this day or earlier.
+    #[param(inline)]
+    to: Option<Day>,
+}
+
 /// `GET /api/v1/admin/refund-requests?status=&course_id=&trainee_id=&from=&to=&page=&limit=`
 pub(crate) async fn list(
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(filter): Params<RefundFilter>,
+    Params(paging): Params<Paging>,
 ) -> Response {
     let answer = async {
-        let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
-        let status = param(&params, "status");
-        if let Some(status) = status.filter(|status| !STATUSES.contains(status)) {
-            return Err(Problem::invalid_param("status", format!("{status:?} is not one of {}", STATUSES.join(", "))));
-        }
-        let course = uuid_param(&params, "course_id")?;
-        let trainee = uuid_param(&params, "trainee_id")?;
-        let (from, to) = (date_param(&params, "from")?, date_param(&params, "to")?);
+        let page = paging.request(DEFAULT_LIMIT);
+        let status = filter.status.map(|status| status.as_str());
+        let (course, trainee) = (filter.course_id, filter.trainee_id);
+        let (from, to) = (filter.from.map(|day| day.0), filter.to.map(|day| day.0));
         let client = state.read.pool().get().await.map_err(reading("refund requests"))?;
         let found = REFUND_REQUESTS
             .page(&client, &[&status, &course, &trainee, &from, &to], page)

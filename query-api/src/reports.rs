@@ -3,26 +3,22 @@
 //! status, course, user, dates) and sorting; and `GET /api/v1/me/reports`, the caller's own. Voided tickets
 //! are left out.
 
-use std::collections::HashMap;
-
-use api_contract::{Authenticated, Problem};
-use axum::extract::{Query, State};
+use api_contract::query::{Day, Listed, OneOf, Words};
+use api_contract::{Authenticated, Params, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::listing::Listing;
-use crate::page::{ListEnvelope, PageRequest, date_param, param, uuid_param};
+use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 10;
-pub(crate) const KINDS: [&str; 5] = ["technical", "financial", "other", "course_request", "refund"];
-pub(crate) const STATUSES: [&str; 4] = ["unseen", "pending", "resolved", "rejected"];
-pub(crate) const SORTS: [&str; 2] = ["newest", "oldest"];
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ReportRow {
@@ -81,49 +77,60 @@ impl ReportRow {
     }
 }
 
-/// Validated filters, as SQL parameters `$1`..`$7`.
-struct Filters {
-    /// Any of these kinds (`kind=technical,refund`, like the original's `reason[]`).
-    kinds: Option<Vec<String>>,
-    status: Option<String>,
-    course: Option<Uuid>,
-    user: Option<Uuid>,
-    from: Option<time::Date>,
-    to: Option<time::Date>,
-    oldest_first: bool,
+/// The kinds of report (`kind=technical,refund`, like the original's `reason[]`).
+pub(crate) struct Kinds;
+
+impl Words for Kinds {
+    const WORDS: &'static [&'static str] = &["technical", "financial", "other", "course_request", "refund"];
 }
 
-fn kinds(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, Problem> {
-    let Some(listed) = param(params, "kind") else { return Ok(None) };
-    let kinds: Vec<String> =
-        listed.split(',').map(str::trim).filter(|kind| !kind.is_empty()).map(str::to_owned).collect();
-    if let Some(unknown) = kinds.iter().find(|kind| !KINDS.contains(&kind.as_str())) {
-        return Err(Problem::invalid_param("kind", format!("{unknown:?} is not one of {}", KINDS.join(", "))));
-    }
-    Ok(Some(kinds))
+/// The statuses of a report.
+pub(crate) struct Statuses;
+
+impl Words for Statuses {
+    const WORDS: &'static [&'static str] = &["unseen", "pending", "resolved", "rejected"];
 }
 
-fn one_of(params: &HashMap<String, String>, name: &str, allowed: &[&str]) -> Result<Option<String>, Problem> {
-    match param(params, name) {
-        Some(value) if !allowed.contains(&value) => {
-            Err(Problem::invalid_param(name, format!("{value:?} is not one of {}", allowed.join(", "))))
-        }
-        value => Ok(value.map(str::to_owned)),
-    }
+/// The orders a list of reports takes.
+pub(crate) struct Sorts;
+
+impl Words for Sorts {
+    const WORDS: &'static [&'static str] = &["newest", "oldest"];
 }
 
-impl Filters {
-    fn parse(params: &HashMap<String, String>, user: Option<Uuid>) -> Result<Self, Problem> {
-        Ok(Filters {
-            kinds: kinds(params)?,
-            status: one_of(params, "status", &STATUSES)?,
-            course: uuid_param(params, "course_id")?,
-            user: user.or(uuid_param(params, "user_id")?),
-            from: date_param(params, "from")?,
-            to: date_param(params, "to")?,
-            oldest_first: one_of(params, "sort", &SORTS)?.as_deref() == Some("oldest"),
-        })
-    }
+type ReportKinds = Listed<Kinds>;
+type ReportStatus = OneOf<Statuses>;
+type ReportOrder = OneOf<Sorts>;
+
+/// Which reports a list holds, in which order.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ReportFilter {
+    /// Only reports of these kinds.
+    #[param(inline)]
+    kind: Option<ReportKinds>,
+    /// Only reports with this status.
+    #[param(inline)]
+    status: Option<ReportStatus>,
+    /// Only reports about this course.
+    course_id: Option<Uuid>,
+    /// Only reports made on this day or later.
+    #[param(inline)]
+    from: Option<Day>,
+    /// Only reports made on this day or earlier.
+    #[param(inline)]
+    to: Option<Day>,
+    /// `newest` (the default) or `oldest` first.
+    #[param(inline)]
+    sort: Option<ReportOrder>,
+}
+
+/// An admin's list of reports may be one user's.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ReporterFilter {
+    /// Only this user's reports.
+    user_id: Option<Uuid>,
 }
 
 const FILTER: &str = "NOT r.voided AND ($1::text[] IS NULL OR r.kind = ANY($1)) AND ($2::text IS NULL OR r.status = $2) \
@@ -134,10 +141,12 @@ const FILTER: &str = "NOT r.voided AND ($1::text[] IS NULL OR r.kind = ANY($1)) 
 pub(crate) async fn all(
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(filter): Params<ReportFilter>,
+    Params(reporter): Params<ReporterFilter>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    let answer = async { page(&state, &headers, &params, Filters::parse(&params, None)?).await };
-    answer.await.unwrap_or_else(|p| p.into_response())
+    let answer = page(&state, &headers, filter, reporter.user_id, paging).await;
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 /// `GET /api/v1/me/reports`: the caller's tickets and requests, with the same filters.
@@ -145,21 +154,26 @@ pub(crate) async fn mine(
     actor: Authenticated,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(filter): Params<ReportFilter>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    let answer = async { page(&state, &headers, &params, Filters::parse(&params, Some(actor.user_id))?).await };
-    answer.await.unwrap_or_else(|p| p.into_response())
+    let answer = page(&state, &headers, filter, Some(actor.user_id), paging).await;
+    answer.unwrap_or_else(|p| p.into_response())
 }
 
 async fn page(
     state: &QueryApiState,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
-    filters: Filters,
+    filter: ReportFilter,
+    user: Option<Uuid>,
+    paging: Paging,
 ) -> Result<Response, Problem> {
-    let page = PageRequest::from_query(params, DEFAULT_LIMIT)?;
-    let order = if filters.oldest_first { "r.created_at ASC, r.id" } else { "r.created_at DESC, r.id" };
-    let Filters { kinds, status, course, user, from, to, .. } = filters;
+    let page = paging.request(DEFAULT_LIMIT);
+    let oldest_first = filter.sort.is_some_and(|sort| sort.as_str() == "oldest");
+    let order = if oldest_first { "r.created_at ASC, r.id" } else { "r.created_at DESC, r.id" };
+    let kinds = filter.kind.map(|kinds| kinds.0);
+    let status = filter.status.map(|status| status.as_str());
+    let (course, from, to) = (filter.course_id, filter.from.map(|day| day.0), filter.to.map(|day| day.0));
     let client = state.read.pool().get().await.map_err(reading("support reports"))?;
     let listing = Listing {
         columns: "r.id, r.kind, r.status, r.user_id, u.name AS user_name, u.role AS user_role, \

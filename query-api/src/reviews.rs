@@ -1,10 +1,8 @@
 //! Reviews (D7): `GET /api/v1/courses/{id}/reviews` and `GET /api/v1/instructors/{id}/reviews`, newest first,
 //! each with the reviewer's name and country (an erased reviewer shows neither, nor a comment).
 
-use std::collections::HashMap;
-
-use api_contract::{PathId, Problem};
-use axum::extract::{Query, State};
+use api_contract::{Params, PathId, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 use serde::Serialize;
@@ -14,7 +12,7 @@ use uuid::Uuid;
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::listing::Listing;
-use crate::page::{ListEnvelope, PageRequest};
+use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 10;
@@ -51,9 +49,9 @@ pub(crate) async fn of_course(
     State(state): State<QueryApiState>,
     PathId(course_id): PathId,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    page(&state, &headers, &params, Of::Course(course_id)).await.unwrap_or_else(|p| p.into_response())
+    page(&state, &headers, paging, Of::Course(course_id)).await.unwrap_or_else(|p| p.into_response())
 }
 
 /// `GET /api/v1/instructors/{id}/reviews?page=&limit=`
@@ -61,19 +59,14 @@ pub(crate) async fn of_instructor(
     State(state): State<QueryApiState>,
     PathId(instructor_id): PathId,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    let answer = page(&state, &headers, &params, Of::Instructor(instructor_id)).await;
+    let answer = page(&state, &headers, paging, Of::Instructor(instructor_id)).await;
     answer.unwrap_or_else(|p| p.into_response())
 }
 
-async fn page(
-    state: &QueryApiState,
-    headers: &HeaderMap,
-    params: &HashMap<String, String>,
-    of: Of,
-) -> Result<Response, Problem> {
-    let page = PageRequest::from_query(params, DEFAULT_LIMIT)?;
+async fn page(state: &QueryApiState, headers: &HeaderMap, paging: Paging, of: Of) -> Result<Response, Problem> {
+    let page = paging.request(DEFAULT_LIMIT);
     let (exists, table, key, course) = match of {
         Of::Course(_) => (
             "SELECT 1 FROM catalog_course WHERE id = $1 AND status = 'published'",

@@ -1,17 +1,17 @@
 //! An instructor's own courses: drafts and retired ones too, and each in full (video URLs, answers, the ids
 //! of every part) for editing. Private: another user's course is not found.
 
-use std::collections::HashMap;
-
-use api_contract::{Authenticated, PathId, Problem};
-use axum::extract::{Query, State};
+use api_contract::{Authenticated, Params, PathId, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
+use crate::catalog_query::CatalogQuery;
 use crate::courses::{PageKind, Scope, course_page, list_courses, with_content};
 use crate::discounts::of_course;
+use crate::page::Paging;
 use crate::reading::reading;
 
 /// `GET /api/v1/me/instructor/courses`
@@ -19,9 +19,10 @@ pub(crate) async fn list(
     actor: Authenticated,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(query): Params<CatalogQuery>,
+    Params(paging): Params<Paging>,
 ) -> Response {
-    let answer = list_courses(&state, &headers, &params, Scope::Own(actor.user_id)).await;
+    let answer = list_courses(&state, &headers, query, paging, Scope::Own(actor.user_id)).await;
     answer.unwrap_or_else(|p| p.into_response())
 }
 

@@ -3,21 +3,19 @@
 //! `GET /api/v1/admin/instructors/{id}/revenue?year=` (R22: a year from 2000 to 2100; twelve months of
 //! gross, refunds and net, with the balance).
 
-use std::collections::HashMap;
-
-use api_contract::{Authenticated, PathId, Problem};
-use axum::extract::{Query, State};
+use api_contract::{Authenticated, Params, PathId, Problem};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::listing::Listing;
-use crate::money::{Display, Money};
-use crate::page::{ListEnvelope, PageRequest, param};
+use crate::money::{Display, InCountry, Money};
+use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 20;
@@ -41,10 +39,10 @@ pub(crate) async fn wallet(
     actor: Authenticated,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(paging): Params<Paging>,
 ) -> Response {
     let answer = async {
-        let page = PageRequest::from_query(&params, DEFAULT_LIMIT)?;
+        let page = paging.request(DEFAULT_LIMIT);
         let client = state.read.pool().get().await.map_err(reading("the wallet"))?;
         let balance: i64 = client
             .query_opt("SELECT balance_cents FROM wallet_view WHERE trainee_id = $1", &[&actor.user_id])
@@ -105,14 +103,24 @@ pub(crate) struct Revenue {
     balance: Money,
 }
 
+/// Which year's revenue, in which country's currency.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RevenueQuery {
+    /// The year (this one unless said); outside 2000 to 2100 is `422 invalid_year`.
+    #[param(minimum = 2000, maximum = 2100)]
+    year: Option<i32>,
+}
+
 /// `GET /api/v1/me/instructor/revenue?year=&country=`
 pub(crate) async fn mine(
     actor: Authenticated,
     State(state): State<QueryApiState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(asked): Params<RevenueQuery>,
+    Params(shown): Params<InCountry>,
 ) -> Response {
-    let answer = revenue(&state, &headers, &params, actor.user_id).await;
+    let answer = revenue(&state, &headers, asked, shown, actor.user_id).await;
     answer.unwrap_or_else(|p| p.into_response())
 }
 
@@ -121,25 +129,27 @@ pub(crate) async fn of_instructor(
     State(state): State<QueryApiState>,
     PathId(instructor_id): PathId,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(asked): Params<RevenueQuery>,
+    Params(shown): Params<InCountry>,
 ) -> Response {
-    let answer = revenue(&state, &headers, &params, instructor_id).await;
+    let answer = revenue(&state, &headers, asked, shown, instructor_id).await;
     answer.unwrap_or_else(|p| p.into_response())
 }
 
 async fn revenue(
     state: &QueryApiState,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
+    asked: RevenueQuery,
+    shown: InCountry,
     instructor_id: Uuid,
 ) -> Result<Response, Problem> {
-    let year = match params.get("year").map(|year| year.trim().parse::<i32>()) {
+    let year = match asked.year {
         None => OffsetDateTime::now_utc().year(),
-        Some(Ok(year)) if (2000..=2100).contains(&year) => year,
+        Some(year) if (2000..=2100).contains(&year) => year,
         Some(_) => return Err(Problem::rule("invalid_year", "year must be a year from 2000 to 2100.")),
     };
     let client = state.read.pool().get().await.map_err(reading("the wallet"))?;
-    let display = Display::for_country(&client, param(params, "country")).await.map_err(reading("the wallet"))?;
+    let display = Display::for_country(&client, shown.country()).await.map_err(reading("the wallet"))?;
     let rows = client
         .query(
             "SELECT month, gross_cents, refunds_cents FROM instructor_revenue_monthly \
