@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::domain::account::{PendingVerification, ResetLink};
+use crate::domain::account::{MailedCode, MailedLink, PendingVerification, ResetLink};
 use event_store::keys::DataKey;
 
 /// How long a verification code and a reset link stay valid.
@@ -237,23 +237,21 @@ pub fn new_code() -> String {
     rand::rng().random_range(100_000..=999_999).to_string()
 }
 
-/// The email that carries a verification code.
-pub fn verification_email(code: &str) -> (&'static str, String) {
-    let body = format!(
-        "Welcome to Learnlog.\n\nYour verification code is {code}. It is valid for 30 minutes.\n\n\
-         If you did not sign up, ignore this email."
-    );
-    ("Learnlog: your verification code", body)
+/// A new verification code for `user_id`, valid [`CODE_TTL`]: the code to mail, and its digest to keep.
+pub fn mailed_code(key: &DataKey, user_id: Uuid) -> MailedCode {
+    let code = new_code();
+    MailedCode { digest: key.code_digest(user_id, &code), code, expires_at: expiry(CODE_TTL) }
 }
 
-/// The email that carries a reset link.
-pub fn reset_email(link_base: &str, token: &str) -> (&'static str, String) {
-    let body = format!(
-        "Someone asked to reset your Learnlog password.\n\nChoose a new one here within 30 minutes:\n\
-         {}/reset-password?token={token}\n\nIf it was not you, ignore this email; your password stays as it is.",
-        link_base.trim_end_matches('/')
-    );
-    ("Learnlog: reset your password", body)
+/// A new single-use reset link to mail to `to`, valid [`RESET_TTL`], on the frontend at `link_base`.
+pub fn mailed_link(link_base: &str, to: &str) -> MailedLink {
+    let token = secret_token();
+    MailedLink {
+        to: to.to_owned(),
+        url: format!("{}/reset-password?token={token}", link_base.trim_end_matches('/')),
+        token_digest: digest(&token),
+        expires_at: expiry(RESET_TTL),
+    }
 }
 
 /// An account's credentials as a login finds them.

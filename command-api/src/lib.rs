@@ -12,7 +12,6 @@ pub use ::domain;
 const _: () = assert!(domain::LONGEST_TEXT_CHARS == api_contract::text::MAX_TEXT_CHARS);
 mod http;
 pub mod payments;
-pub mod side_writes;
 
 pub use http::StepError;
 pub use http::{

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::instructor::{BankAccount, SocialLinks, set_bank_account, set_social_links};
 use super::{Aggregate, Violation};
+use crate::effects::{Decided, Effect, Email};
 use crate::families::UserEvent;
 
 pub const PASSWORD_MIN_CHARS: usize = 8;
@@ -65,18 +66,21 @@ impl Aggregate for Account {
 
 /// What happens to an account (stream `user-{id}`). The facts a decision rests on travel with the command:
 /// the checked sign-up, a reset link or a pending code as the write side keeps them, whether the current
-/// password was proven, the time now.
+/// password was proven, the time now; and what the decision records beside its events, prepared where the
+/// secrets are (a password hash, a code and its digest, a sealed account number).
 #[derive(Debug)]
 pub enum AccountCommand<'a> {
-    /// An individual trainee signs up; the verification code mailed to them ends at `code_expires_at`.
+    /// An individual trainee signs up, and is mailed a verification code.
     Register {
         sign_up: &'a ValidSignUp,
-        code_expires_at: OffsetDateTime,
+        password_hash: &'a str,
+        code: &'a MailedCode,
     },
     /// An admin (or the operator, with no `created_by`) creates an account of another kind.
     Create {
         kind: &'a CreatedKind,
         sign_up: &'a ValidSignUp,
+        password_hash: &'a str,
         created_by: Option<Uuid>,
     },
     UpdateProfile(ProfilePatch),
@@ -87,17 +91,25 @@ pub enum AccountCommand<'a> {
     Erase {
         erased_by: Uuid,
     },
+    /// The caller changes their password, if they `proven` the current one; every session ends.
     ChangePassword {
         proven: bool,
+        password_hash: &'a str,
     },
     FailLogin,
-    LogOut,
-    RequestPasswordReset {
-        expires_at: OffsetDateTime,
+    /// The session of one refresh token (its family) ends.
+    LogOut {
+        family_id: Uuid,
     },
+    /// A single-use reset link is mailed to the account's address.
+    RequestPasswordReset {
+        link: &'a MailedLink,
+    },
+    /// The password is reset through `link`, as the write side keeps it; every session ends.
     ResetPassword {
         link: Option<ResetLink>,
         now: OffsetDateTime,
+        password_hash: &'a str,
     },
     VerifyEmail {
         email: &'a str,
@@ -106,43 +118,147 @@ pub enum AccountCommand<'a> {
         attempt: i32,
         now: OffsetDateTime,
     },
+    /// A new verification code is mailed to `to`, the account's address.
     RequestVerification {
         pending: Option<&'a PendingVerification>,
-        expires_at: OffsetDateTime,
+        to: &'a str,
+        code: &'a MailedCode,
     },
     SetSocialLinks(SocialLinks),
-    SetBankAccount(&'a BankAccount),
+    /// The instructor's payout account, its number sealed by the write side (`sealed_number`).
+    SetBankAccount {
+        account: &'a BankAccount,
+        sealed_number: &'a [u8],
+    },
+}
+
+/// A verification code to mail: the code itself (for the email only) and the digest that is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailedCode {
+    pub code: String,
+    pub digest: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A password-reset link to mail: to whom, the link itself (for the email only) and its token's digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailedLink {
+    pub to: String,
+    pub url: String,
+    pub token_digest: String,
+    pub expires_at: OffsetDateTime,
 }
 
 /// Decides `command` on the account of `user_id`.
-pub fn decide(account: &Account, user_id: Uuid, command: AccountCommand<'_>) -> Result<Vec<Event>, AccountRejection> {
+pub fn decide(account: &Account, user_id: Uuid, command: AccountCommand<'_>) -> Result<Decided, AccountRejection> {
     let account = *account;
-    match command {
-        AccountCommand::Register { sign_up, code_expires_at } => register(account, user_id, sign_up, code_expires_at),
-        AccountCommand::Create { kind, sign_up, created_by } => create(account, user_id, kind, sign_up, created_by),
-        AccountCommand::UpdateProfile(patch) => update_profile(account, user_id, patch),
-        AccountCommand::DeleteTrainee { deleted_by } => delete_trainee(account, user_id, deleted_by),
-        AccountCommand::Erase { erased_by } => erase(account, user_id, erased_by),
-        AccountCommand::ChangePassword { proven } => change_password(account, user_id, proven),
-        AccountCommand::FailLogin => fail_login(account, user_id),
-        AccountCommand::LogOut => log_out(account, user_id),
-        AccountCommand::RequestPasswordReset { expires_at } => request_password_reset(account, user_id, expires_at),
-        AccountCommand::ResetPassword { link, now } => reset_password(account, user_id, link, now),
-        AccountCommand::VerifyEmail { email, pending, submitted_digest, attempt, now } => {
-            verify_email(account, user_id, email, pending, (submitted_digest, attempt), now)
+    Ok(match command {
+        AccountCommand::Register { sign_up, password_hash, code } => Decided::with(
+            register(account, user_id, sign_up, code.expires_at)?,
+            [
+                claim(user_id, sign_up, password_hash, Role::IndividualTrainee),
+                Effect::VerificationCode { user_id, code_digest: code.digest.clone(), expires_at: code.expires_at },
+                Effect::Email(verification_email(&sign_up.email, code)),
+            ],
+        ),
+        AccountCommand::Create { kind, sign_up, password_hash, created_by } => Decided::with(
+            create(account, user_id, kind, sign_up, created_by)?,
+            [claim(user_id, sign_up, password_hash, kind.role())],
+        ),
+        AccountCommand::UpdateProfile(patch) => update_profile(account, user_id, patch)?.into(),
+        AccountCommand::DeleteTrainee { deleted_by } => {
+            Decided::with(delete_trainee(account, user_id, deleted_by)?, [Effect::ForgetAccount { user_id }])
         }
-        AccountCommand::RequestVerification { pending, expires_at } => {
-            request_verification(account, user_id, pending, expires_at)
+        AccountCommand::Erase { erased_by } => {
+            Decided::with(erase(account, user_id, erased_by)?, [Effect::ForgetAccount { user_id }])
         }
-        AccountCommand::SetSocialLinks(links) => set_social_links(account, user_id, links),
-        AccountCommand::SetBankAccount(bank) => set_bank_account(account, user_id, bank),
+        AccountCommand::ChangePassword { proven, password_hash } => Decided::with(
+            change_password(account, user_id, proven)?,
+            [Effect::SetPassword { user_id, password_hash: password_hash.to_owned() }, Effect::EndSessions { user_id }],
+        ),
+        AccountCommand::FailLogin => fail_login(account, user_id)?.into(),
+        AccountCommand::LogOut { family_id } => {
+            Decided::with(log_out(account, user_id)?, [Effect::EndSessionFamily { user_id, family_id }])
+        }
+        AccountCommand::RequestPasswordReset { link } => Decided::with(
+            request_password_reset(account, user_id, link.expires_at)?,
+            [
+                Effect::ResetLink { user_id, token_digest: link.token_digest.clone(), expires_at: link.expires_at },
+                Effect::Email(reset_email(link)),
+            ],
+        ),
+        AccountCommand::ResetPassword { link, now, password_hash } => Decided::with(
+            reset_password(account, user_id, link, now)?,
+            [
+                Effect::SetPassword { user_id, password_hash: password_hash.to_owned() },
+                Effect::EndResetLinks { user_id },
+                Effect::EndSessions { user_id },
+            ],
+        ),
+        AccountCommand::VerifyEmail { email, pending, submitted_digest, attempt, now } => Decided::with(
+            verify_email(account, user_id, email, pending, (submitted_digest, attempt), now)?,
+            [Effect::EmailVerified { user_id }],
+        ),
+        AccountCommand::RequestVerification { pending, to, code } => Decided::with(
+            request_verification(account, user_id, pending, code.expires_at)?,
+            [
+                Effect::VerificationCode { user_id, code_digest: code.digest.clone(), expires_at: code.expires_at },
+                Effect::Email(verification_email(to, code)),
+            ],
+        ),
+        AccountCommand::SetSocialLinks(links) => set_social_links(account, user_id, links)?.into(),
+        AccountCommand::SetBankAccount { account: bank, sealed_number } => Decided::with(
+            set_bank_account(account, user_id, bank)?,
+            [Effect::PayoutAccount {
+                user_id,
+                holder_name: bank.account_holder_name.clone(),
+                sealed_number: sealed_number.to_vec(),
+                bank_name: bank.bank_name.clone(),
+                branch_name: bank.branch_name.clone(),
+                branch_address: bank.branch_address.clone(),
+                swift_code: bank.swift_code.clone(),
+            }],
+        ),
+    })
+}
+
+/// The claim on a new account's email and username, with its password hash.
+fn claim(user_id: Uuid, sign_up: &ValidSignUp, password_hash: &str, role: Role) -> Effect {
+    Effect::ClaimCredentials {
+        user_id,
+        email: sign_up.email.clone(),
+        username: sign_up.username.clone(),
+        password_hash: password_hash.to_owned(),
+        role,
     }
 }
 
-/// What happens to an account's sessions: a login with a proven password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The email that carries a verification code.
+fn verification_email(to: &str, code: &MailedCode) -> Email {
+    let body = format!(
+        "Welcome to Learnlog.\n\nYour verification code is {}. It is valid for 30 minutes.\n\n\
+         If you did not sign up, ignore this email.",
+        code.code
+    );
+    let subject = "Learnlog: your verification code".to_owned();
+    Email { to: to.to_owned(), subject, body, expires_at: Some(code.expires_at) }
+}
+
+/// The email that carries a reset link.
+fn reset_email(link: &MailedLink) -> Email {
+    let body = format!(
+        "Someone asked to reset your Learnlog password.\n\nChoose a new one here within 30 minutes:\n{}\n\n\
+         If it was not you, ignore this email; your password stays as it is.",
+        link.url
+    );
+    let subject = "Learnlog: reset your password".to_owned();
+    Email { to: link.to.clone(), subject, body, expires_at: Some(link.expires_at) }
+}
+
+/// What happens to an account's sessions: a login with a proven password starts one.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionCommand {
-    LogIn,
+    LogIn { token_digest: String, family_id: Uuid, days: i32 },
 }
 
 /// Decides `command` on the sessions of `user_id`: the first login of the account says so.
@@ -150,9 +266,12 @@ pub fn decide_session(
     sessions: &Sessions,
     user_id: Uuid,
     command: SessionCommand,
-) -> Result<Vec<Event>, AccountRejection> {
+) -> Result<Decided, AccountRejection> {
     match command {
-        SessionCommand::LogIn => log_in(*sessions, user_id),
+        SessionCommand::LogIn { token_digest, family_id, days } => Ok(Decided::with(
+            log_in(*sessions, user_id)?,
+            [Effect::StartSession { user_id, token_digest, family_id, days }, Effect::RecordLogin { user_id }],
+        )),
     }
 }
 
@@ -650,19 +769,74 @@ mod tests {
     #[test]
     fn the_deciders_take_each_command_to_its_rule() {
         let (user, admin) = (Uuid::from_u128(1), Uuid::from_u128(9));
-        let valid = sign_up().validate().expect("valid");
-        let at = OffsetDateTime::UNIX_EPOCH;
-        let register = AccountCommand::Register { sign_up: &valid, code_expires_at: at };
-        assert_eq!(decide(&Account::default(), user, register), Ok(trainee()));
         let account = Account::from_events(&trainee());
-        assert_eq!(decide(&account, user, AccountCommand::LogOut), log_out(account, user));
-        assert_eq!(decide(&account, user, AccountCommand::FailLogin), fail_login(account, user));
+        assert_eq!(decide(&account, user, AccountCommand::FailLogin), fail_login(account, user).map(Decided::from));
         let erase_it = AccountCommand::Erase { erased_by: admin };
-        assert_eq!(decide(&account, user, erase_it), erase(account, user, admin));
-        let sessions = Sessions::from_events(&trainee());
-        assert_eq!(decide_session(&sessions, user, SessionCommand::LogIn), log_in(sessions, user));
+        let erased = decide(&account, user, erase_it).expect("erased");
+        assert_eq!(
+            erased,
+            Decided::with(erase(account, user, admin).expect("erased"), [Effect::ForgetAccount { user_id: user }])
+        );
         let links = AccountCommand::SetSocialLinks(SocialLinks::default());
         assert_eq!(decide(&account, user, links), Err(AccountRejection::NotAnInstructor));
+    }
+
+    fn code() -> MailedCode {
+        MailedCode { code: "123456".to_owned(), digest: "digest".to_owned(), expires_at: OffsetDateTime::UNIX_EPOCH }
+    }
+
+    #[test]
+    fn a_sign_up_claims_its_email_and_username_and_mails_a_code_kept_as_its_digest() {
+        let user = Uuid::from_u128(1);
+        let valid = sign_up().validate().expect("valid");
+        let register = AccountCommand::Register { sign_up: &valid, password_hash: "hash", code: &code() };
+        let decided = decide(&Account::default(), user, register).expect("registers");
+        assert_eq!(decided.events, trainee());
+        let [claim, kept, Effect::Email(mail)] = &decided.effects[..] else { panic!("{:?}", decided.effects) };
+        let claimed = Effect::ClaimCredentials {
+            user_id: user,
+            email: valid.email.clone(),
+            username: valid.username.clone(),
+            password_hash: "hash".to_owned(),
+            role: Role::IndividualTrainee,
+        };
+        assert_eq!(claim, &claimed);
+        let digest =
+            Effect::VerificationCode { user_id: user, code_digest: "digest".to_owned(), expires_at: code().expires_at };
+        assert_eq!(kept, &digest);
+        assert_eq!((mail.to.as_str(), mail.expires_at), (valid.email.as_str(), Some(code().expires_at)));
+        assert!(mail.body.contains("123456"), "the code is mailed: {}", mail.body);
+        let again = AccountCommand::Register { sign_up: &valid, password_hash: "hash", code: &code() };
+        assert!(decide(&Account::from_events(&trainee()), user, again).is_err(), "a refusal records nothing");
+    }
+
+    #[test]
+    fn sessions_start_with_a_login_and_end_with_a_logout_a_new_password_or_a_reset() {
+        let (user, family) = (Uuid::from_u128(1), Uuid::from_u128(7));
+        let account = Account::from_events(&trainee());
+        let log_in = SessionCommand::LogIn { token_digest: "t".to_owned(), family_id: family, days: 30 };
+        let started = decide_session(&Sessions::from_events(&trainee()), user, log_in).expect("logs in");
+        let session = Effect::StartSession { user_id: user, token_digest: "t".to_owned(), family_id: family, days: 30 };
+        assert_eq!(started.effects, [session, Effect::RecordLogin { user_id: user }]);
+        let logged_out = decide(&account, user, AccountCommand::LogOut { family_id: family }).expect("logs out");
+        assert_eq!(logged_out.effects, [Effect::EndSessionFamily { user_id: user, family_id: family }]);
+        let changed = decide(&account, user, AccountCommand::ChangePassword { proven: true, password_hash: "new" });
+        let new_password = Effect::SetPassword { user_id: user, password_hash: "new".to_owned() };
+        assert_eq!(changed.expect("changed").effects, [new_password, Effect::EndSessions { user_id: user }]);
+        let unproven = AccountCommand::ChangePassword { proven: false, password_hash: "" };
+        assert!(decide(&account, user, unproven).is_err(), "no password is set without the current one");
+        let link = MailedLink {
+            to: "ada@example.com".to_owned(),
+            url: "https://learnlog.test/reset-password?token=abc".to_owned(),
+            token_digest: "d".to_owned(),
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let requested = decide(&account, user, AccountCommand::RequestPasswordReset { link: &link }).expect("mailed");
+        let [Effect::ResetLink { token_digest, .. }, Effect::Email(mail)] = &requested.effects[..] else {
+            panic!("{:?}", requested.effects)
+        };
+        assert_eq!((token_digest.as_str(), mail.to.as_str()), ("d", "ada@example.com"));
+        assert!(mail.body.contains(&link.url), "the link is mailed: {}", mail.body);
     }
 
     #[test]

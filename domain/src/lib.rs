@@ -9,6 +9,7 @@ pub mod cart;
 pub mod course;
 pub mod course_content;
 pub mod discount;
+pub mod effects;
 pub mod enrollment;
 pub mod families;
 pub mod fx;

@@ -9,10 +9,12 @@ use events::communication::{
     NewsletterUnsubscribed,
 };
 use events::personal::Personal;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Aggregate;
 use super::account::is_email;
+use crate::effects::{Decided, Effect, Email};
 use crate::families::{CampaignEvent, SubscriptionEvent};
 
 pub const SUBJECT_MAX_CHARS: usize = 200;
@@ -51,20 +53,43 @@ pub enum NewsletterRejection {
 /// What happens to one address's subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscriptionCommand<'a> {
-    Subscribe { new_id: Uuid, label: &'a str, email: &'a str },
+    /// `email` subscribes, and is mailed `confirm_url` to confirm it (the mail is not sent after `expires_at`).
+    Subscribe {
+        new_id: Uuid,
+        label: &'a str,
+        email: &'a str,
+        confirm_url: &'a str,
+        expires_at: OffsetDateTime,
+    },
     Confirm,
     Unsubscribe,
 }
 
+/// Decides `command` on a subscription. A new subscription is mailed a link to confirm it; an unsubscription
+/// forgets the address's key, so what the store kept of it is unreadable from then on.
 pub fn decide_subscription(
     subscription: &Subscription,
     command: SubscriptionCommand<'_>,
-) -> Result<Vec<Event>, NewsletterRejection> {
-    match command {
-        SubscriptionCommand::Subscribe { new_id, label, email } => subscribe(subscription, new_id, label, email),
-        SubscriptionCommand::Confirm => Ok(confirm(subscription)),
-        SubscriptionCommand::Unsubscribe => Ok(unsubscribe(subscription)),
-    }
+) -> Result<Decided, NewsletterRejection> {
+    Ok(match command {
+        SubscriptionCommand::Subscribe { new_id, label, email, confirm_url, expires_at } => {
+            let events = subscribe(subscription, new_id, label, email)?;
+            let body = format!(
+                "Someone asked for the Learnlog newsletter at this address.\n\nIf it was you, confirm here:\n\
+                 {confirm_url}\n\nIf not, ignore this email: nothing will be sent to you."
+            );
+            let subject = "Confirm your Learnlog newsletter".to_owned();
+            let mail = Email { to: email.to_owned(), subject, body, expires_at: Some(expires_at) };
+            let mailed = (!events.is_empty()).then_some(Effect::Email(mail));
+            Decided::with(events, mailed)
+        }
+        SubscriptionCommand::Confirm => confirm(subscription).into(),
+        SubscriptionCommand::Unsubscribe => {
+            let events = unsubscribe(subscription);
+            let forget = subscription.subscription_id.filter(|_| !events.is_empty());
+            Decided::with(events, forget.map(|owner| Effect::ForgetKey { owner }))
+        }
+    })
 }
 
 /// Subscribes `email` (normalised: trimmed, lower case), whose stream is named by `label`; an address
@@ -140,20 +165,42 @@ pub enum CampaignCommand<'a> {
         html: &'a str,
         audience: Audience,
     },
-    /// Queues the campaign to one subscriber as email `email_id`.
+    /// Queues the campaign to one subscriber, at `to`, as email `email_id` with their `unsubscribe_url`.
     Queue {
         subscription_id: Uuid,
         email_id: Uuid,
+        to: &'a str,
+        unsubscribe_url: &'a str,
     },
 }
 
-pub fn decide_campaign(campaign: &Campaign, command: CampaignCommand<'_>) -> Result<Vec<Event>, NewsletterRejection> {
-    match command {
+/// Decides `command` on a campaign; a copy queued once is one outbox email, with an HTML and a text part that
+/// both end with the subscriber's unsubscribe link.
+pub fn decide_campaign(campaign: &Campaign, command: CampaignCommand<'_>) -> Result<Decided, NewsletterRejection> {
+    Ok(match command {
         CampaignCommand::Create { campaign_id, admin_id, subject, html, audience } => {
-            create_campaign(campaign_id, admin_id, subject, html, audience)
+            create_campaign(campaign_id, admin_id, subject, html, audience)?.into()
         }
-        CampaignCommand::Queue { subscription_id, email_id } => queue(campaign, subscription_id, email_id),
-    }
+        CampaignCommand::Queue { subscription_id, email_id, to, unsubscribe_url } => {
+            let events = queue(campaign, subscription_id, email_id)?;
+            let copy = campaign.campaign_id.filter(|_| !events.is_empty()).map(|campaign_id| {
+                let link = unsubscribe_url;
+                Effect::CampaignEmail {
+                    campaign_id,
+                    email_id,
+                    to: to.to_owned(),
+                    subject: campaign.subject.clone(),
+                    text: format!("{}\n\nUnsubscribe: {link}\n", text_of_html(&campaign.html)),
+                    html: format!(
+                        "{}<p style=\"font-size: small\"><a href=\"{link}\">Unsubscribe</a> from the Learnlog \
+                         newsletter.</p>",
+                        campaign.html
+                    ),
+                }
+            });
+            Decided::with(events, copy)
+        }
+    })
 }
 
 /// An admin writes a campaign: a subject of 1 to 200 characters and an HTML body of up to 100 Ki characters.
@@ -190,6 +237,32 @@ fn queue(campaign: &Campaign, subscription_id: Uuid, email_id: Uuid) -> Result<V
         return Ok(Vec::new());
     }
     Ok(vec![Event::CampaignEmailQueued(CampaignEmailQueued { campaign_id, subscription_id, email_id })])
+}
+
+/// The plain-text part of an HTML newsletter: the text between the tags, a line per block element.
+fn text_of_html(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else { break };
+        let tag = rest[open + 1..open + close].trim_start_matches('/').to_ascii_lowercase();
+        if ["p", "br", "div", "h1", "h2", "h3", "li", "tr"]
+            .iter()
+            .any(|block| tag.split([' ', '/']).next() == Some(block))
+        {
+            text.push('\n');
+        }
+        rest = &rest[open + close + 1..];
+    }
+    text.push_str(rest);
+    let decoded = text
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    decoded.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -231,13 +304,29 @@ mod tests {
     }
 
     #[test]
-    fn the_deciders_take_each_command_to_its_rule() {
-        let subscribe =
-            SubscriptionCommand::Subscribe { new_id: Uuid::from_u128(1), label: "l", email: "ada@example.com" };
+    fn a_subscription_is_mailed_its_link_once_and_an_unsubscription_forgets_the_address() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let subscribe = SubscriptionCommand::Subscribe {
+            new_id: Uuid::from_u128(1),
+            label: "l",
+            email: "ada@example.com",
+            confirm_url: "https://learnlog.test/newsletter/confirm?token=t",
+            expires_at: at,
+        };
         let subscribed = decide_subscription(&Subscription::default(), subscribe).expect("subscribed");
-        let pending = Subscription::from_events(&subscribed);
-        assert_eq!(decide_subscription(&pending, SubscriptionCommand::Confirm), Ok(confirm(&pending)));
-        assert_eq!(decide_subscription(&pending, SubscriptionCommand::Unsubscribe), Ok(unsubscribe(&pending)));
+        let [Effect::Email(mail)] = &subscribed.effects[..] else { panic!("{:?}", subscribed.effects) };
+        assert_eq!((mail.to.as_str(), mail.expires_at), ("ada@example.com", Some(at)));
+        assert!(mail.body.contains("https://learnlog.test/newsletter/confirm?token=t"), "{}", mail.body);
+        let pending = Subscription::from_events(&subscribed.events);
+        let again = decide_subscription(&pending, subscribe).expect("subscribed already");
+        assert_eq!(again, Decided::default(), "subscribed already: no event, no second mail");
+        assert_eq!(decide_subscription(&pending, SubscriptionCommand::Confirm), Ok(confirm(&pending).into()));
+        let gone = decide_subscription(&pending, SubscriptionCommand::Unsubscribe).expect("unsubscribed");
+        assert_eq!(gone, Decided::with(unsubscribe(&pending), [Effect::ForgetKey { owner: Uuid::from_u128(1) }]));
+    }
+
+    #[test]
+    fn a_queued_copy_is_one_email_with_the_unsubscribe_link_in_both_parts() {
         let (campaign_id, admin_id) = (Uuid::from_u128(5), Uuid::from_u128(9));
         let create = CampaignCommand::Create {
             campaign_id,
@@ -246,9 +335,24 @@ mod tests {
             html: "<p>H</p>",
             audience: Audience::Subscribers,
         };
-        let campaign = Campaign::from_events(&decide_campaign(&Campaign::default(), create).expect("created"));
-        let queue_one = CampaignCommand::Queue { subscription_id: Uuid::from_u128(1), email_id: Uuid::from_u128(2) };
-        assert_eq!(decide_campaign(&campaign, queue_one), queue(&campaign, Uuid::from_u128(1), Uuid::from_u128(2)));
+        let created = decide_campaign(&Campaign::default(), create).expect("created");
+        let campaign = Campaign::from_events(&created.events);
+        let queue_one = CampaignCommand::Queue {
+            subscription_id: Uuid::from_u128(1),
+            email_id: Uuid::from_u128(2),
+            to: "ada@example.com",
+            unsubscribe_url: "https://learnlog.test/u",
+        };
+        let queued = decide_campaign(&campaign, queue_one).expect("queued");
+        assert_eq!(queued.events, queue(&campaign, Uuid::from_u128(1), Uuid::from_u128(2)).expect("queued"));
+        let [Effect::CampaignEmail { to, text, html, .. }] = &queued.effects[..] else {
+            panic!("{:?}", queued.effects)
+        };
+        assert_eq!(to, "ada@example.com");
+        assert!(text.starts_with("H\n") && text.contains("https://learnlog.test/u"), "{text}");
+        assert!(html.starts_with("<p>H</p>") && html.contains("href=\"https://learnlog.test/u\""), "{html}");
+        let after = queued.events.iter().fold(campaign, Campaign::evolve);
+        assert_eq!(decide_campaign(&after, queue_one), Ok(Decided::default()), "once: no second copy");
     }
 
     #[test]
@@ -269,5 +373,10 @@ mod tests {
             create_campaign(Uuid::from_u128(5), Uuid::from_u128(9), "", "<p>Hi</p>", Audience::Subscribers),
             Err(NewsletterRejection::InvalidCampaign("subject", _))
         ));
+    }
+
+    #[test]
+    fn the_text_part_keeps_the_words_and_a_line_per_block() {
+        assert_eq!(text_of_html("<h1>News</h1><p>Rust &amp; <b>you</b></p><p>Bye</p>"), "News\nRust & you\nBye");
     }
 }

@@ -3,6 +3,7 @@
 //! then resolved or rejected; a status never goes back and a terminal one is final. A ticket's thread is its
 //! reporter's and the admins': anyone else does not see it exist.
 
+use crate::effects::{Decided, Effect};
 use events::support::{
     CourseAccessRequestChanged, CourseAccessRequested, ReportFiled, ReportFollowUpAdded, ReportKind,
     ReportStatusChanged, ReportVoided, TicketStatus,
@@ -200,16 +201,18 @@ pub enum AccessCommand<'a> {
     Close { trainee_id: Uuid, course_id: Uuid },
 }
 
-pub fn decide_access(request: &AccessRequest, command: AccessCommand<'_>) -> Result<Vec<Event>, SupportRejection> {
-    match command {
-        AccessCommand::Request { trainee, course, enrollment, request_id } => {
-            request_access(request, (course, enrollment), trainee, request_id)
-        }
+/// Decides `command` on a corporate access request; a new request is recorded for admins to find by its id.
+pub fn decide_access(request: &AccessRequest, command: AccessCommand<'_>) -> Result<Decided, SupportRejection> {
+    Ok(match command {
+        AccessCommand::Request { trainee, course, enrollment, request_id } => Decided::with(
+            request_access(request, (course, enrollment), trainee, request_id)?,
+            [Effect::AccessRequest { request_id, trainee_id: trainee.user_id, course_id: course.id }],
+        ),
         AccessCommand::ChangeStatus { trainee_id, course_id, status } => {
-            change_access_status(request, (trainee_id, course_id), status)
+            change_access_status(request, (trainee_id, course_id), status)?.into()
         }
-        AccessCommand::Close { trainee_id, course_id } => Ok(close_access_request(request, (trainee_id, course_id))),
-    }
+        AccessCommand::Close { trainee_id, course_id } => close_access_request(request, (trainee_id, course_id)).into(),
+    })
 }
 
 fn request_access(
@@ -285,7 +288,7 @@ mod tests {
         assert_eq!(decide_ticket(&ticket, void), void_report(&ticket, REPORT, admin.user_id));
         let none = AccessRequest::default();
         let (trainee_id, course_id) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        assert_eq!(decide_access(&none, AccessCommand::Close { trainee_id, course_id }), Ok(Vec::new()));
+        assert_eq!(decide_access(&none, AccessCommand::Close { trainee_id, course_id }), Ok(Decided::default()));
     }
 
     fn follow_up_of(ticket: &Ticket, author: &Actor) -> Result<Vec<Event>, SupportRejection> {

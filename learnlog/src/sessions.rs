@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use api_contract::{MAX_TOKEN_AGE, SessionGenerations};
-use command_api::side_writes::SESSIONS_CHANNEL;
 use database::Database;
 use time::OffsetDateTime;
 use uuid::Uuid;
+use write_side::records::SESSIONS_CHANNEL;
 
 /// How often the changes are read without a notification (one lost with a connection).
 const POLL: Duration = Duration::from_secs(5);

@@ -9,6 +9,7 @@
 
 pub mod cache;
 mod pipeline;
+pub mod records;
 mod store;
 pub mod turns;
 

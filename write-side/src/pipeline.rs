@@ -13,9 +13,9 @@ use std::future::Future;
 use std::net::IpAddr;
 
 use domain::Aggregate;
+use domain::effects::{Decided, Effect};
 use event_store::{
-    AppendError, AppendOutcome, AppendRequest, Appended, ExpectedVersion, Guard, IdempotencyRecord, SideWrite,
-    StoredAnswer,
+    AppendError, AppendOutcome, AppendRequest, Appended, ExpectedVersion, Guard, IdempotencyRecord, StoredAnswer,
 };
 use events::{Event, Metadata, NewEvent, RecordedEvent};
 use serde_json::Value;
@@ -130,8 +130,8 @@ impl Command {
     }
 }
 
-/// What a decision writes: its events, the write-side rows that go with them (credentials, sessions, outbox
-/// emails, uniqueness claims) in the same transaction, and the facts about other streams it rested on. A
+/// What a decision writes: its events, what is recorded beside them in the same transaction (credentials,
+/// sessions, outbox emails, uniqueness claims: [`crate::records`]), and the facts about other streams it rested on. A
 /// decision without events changes nothing (a repeated saga step): the command answers with the stream as it
 /// is. `answer`, when set, is the `data` of the answer instead of the command's (what the decision found: a
 /// grade), and is what a retry with the same Idempotency-Key gets again. `outcome` is handed back to the code
@@ -139,7 +139,7 @@ impl Command {
 #[derive(Debug)]
 pub struct Decision<T = ()> {
     pub events: Vec<Event>,
-    pub side_writes: Vec<SideWrite>,
+    pub effects: Vec<Effect>,
     pub guards: Vec<Guard>,
     pub answer: Option<Value>,
     pub outcome: T,
@@ -158,6 +158,12 @@ impl From<Vec<Event>> for Decision {
     }
 }
 
+impl From<Decided> for Decision {
+    fn from(decided: Decided) -> Self {
+        Decision { events: decided.events, effects: decided.effects, ..Decision::default() }
+    }
+}
+
 impl<T> From<(Vec<Event>, T)> for Decision<T> {
     fn from((events, outcome): (Vec<Event>, T)) -> Self {
         Decision::with_outcome(events, outcome)
@@ -167,7 +173,7 @@ impl<T> From<(Vec<Event>, T)> for Decision<T> {
 impl<T> Decision<T> {
     /// These events, with `outcome` for the caller.
     pub fn with_outcome(events: Vec<Event>, outcome: T) -> Self {
-        Decision { events, side_writes: Vec::new(), guards: Vec::new(), answer: None, outcome }
+        Decision { events, effects: Vec::new(), guards: Vec::new(), answer: None, outcome }
     }
 }
 
@@ -364,7 +370,7 @@ impl<S: EventStore> WriteSide<S> {
                     return Err(CommandError::Refused(refusal));
                 }
             };
-            let Decision { mut events, mut side_writes, guards, answer, outcome } = decision;
+            let Decision { mut events, effects, guards, answer, outcome } = decision;
             if events.is_empty() && trust == Trust::Cached {
                 trust = Trust::Fresh;
                 continue;
@@ -381,6 +387,7 @@ impl<S: EventStore> WriteSide<S> {
                 let receipt = receipt(command.status, data, unchanged);
                 return Ok(Executed { receipt, outcome: Some(outcome) });
             }
+            let mut side_writes: Vec<_> = effects.iter().flat_map(crate::records::side_writes).collect();
             // Personal data is sealed with its owner's key before it is stored (crypto-shredding).
             self.store
                 .seal(&mut events, &mut side_writes)

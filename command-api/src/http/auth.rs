@@ -4,22 +4,18 @@
 
 use api_contract::{Authenticated, FieldError, JsonCommand, PathId, Problem};
 use axum::extract::State;
-use events::Role;
 use events::stream::user_stream;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, Caller, CommandRun, Decision, execute, replayed};
+use super::execute::{Accepted, Caller, CommandRun, execute, replayed};
 use super::headers::CommandHeaders;
 use super::limits::Counted;
 use super::sessions::ClientIp;
 use crate::credentials::{self, CredentialsError};
 use crate::domain::Violation;
-use crate::domain::account::{
-    self, Account, AccountCommand, AccountRejection, CreatedKind, ProfilePatch, SignUp, ValidSignUp,
-};
-use crate::side_writes;
+use crate::domain::account::{self, Account, AccountCommand, CreatedKind, ProfilePatch, SignUp, ValidSignUp};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -133,29 +129,11 @@ pub(crate) async fn register(
     state.limits.take(&[state.limits.client(Counted::SignUpFromClient, ip)]).await?;
     let user_id = Uuid::now_v7();
     let password_hash = credentials::hash_password(sign_up.password.clone()).await?;
-    let code = credentials::new_code();
-    let expires_at = credentials::expiry(credentials::CODE_TTL);
-    let code_digest = state.data_key.code_digest(user_id, &code);
-    let (subject, body) = credentials::verification_email(&code);
+    let code = credentials::mailed_code(&state.data_key, user_id);
     let run = new_account(user_id, Caller::Guest(ip), headers, command.digest);
     execute(&state, run, |account: &Account| {
-        let events = account::decide(
-            account,
-            user_id,
-            AccountCommand::Register { sign_up: &sign_up, code_expires_at: expires_at },
-        )?;
-        let side_writes = vec![
-            side_writes::credentials(
-                user_id,
-                &sign_up.email,
-                &sign_up.username,
-                &password_hash,
-                Role::IndividualTrainee,
-            ),
-            side_writes::verification(user_id, &code_digest, expires_at),
-            side_writes::email(&sign_up.email, subject, &body, Some(expires_at)),
-        ];
-        Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
+        let register = AccountCommand::Register { sign_up: &sign_up, password_hash: &password_hash, code: &code };
+        account::decide(account, user_id, register)
     })
     .await
 }
@@ -209,10 +187,9 @@ async fn create_account(
 ) -> Result<Accepted, Problem> {
     let password_hash = credentials::hash_password(sign_up.password.clone()).await?;
     execute(state, run, |account: &Account| {
-        let events =
-            account::decide(account, user_id, AccountCommand::Create { kind: &kind, sign_up: &sign_up, created_by })?;
-        let claim = side_writes::credentials(user_id, &sign_up.email, &sign_up.username, &password_hash, kind.role());
-        Ok::<_, AccountRejection>(Decision { events, side_writes: vec![claim], ..Decision::default() })
+        let create =
+            AccountCommand::Create { kind: &kind, sign_up: &sign_up, password_hash: &password_hash, created_by };
+        account::decide(account, user_id, create)
     })
     .await
 }
@@ -288,12 +265,7 @@ pub(crate) async fn erase_user(
 ) -> Result<Accepted, Problem> {
     let run = CommandRun::on_account(user_id, actor.into(), headers, format!("POST erase user {user_id}"));
     let erased = execute(&state, run, |account: &Account| {
-        let events = account::decide(account, user_id, AccountCommand::Erase { erased_by: actor.user_id })?;
-        Ok::<_, AccountRejection>(Decision {
-            events,
-            side_writes: side_writes::forget_account(user_id),
-            ..Decision::default()
-        })
+        account::decide(account, user_id, AccountCommand::Erase { erased_by: actor.user_id })
     })
     .await;
     super::sessions::ending_sessions(&state, user_id, erased).await
@@ -308,12 +280,7 @@ async fn deleted(
 ) -> Result<Accepted, Problem> {
     let run = CommandRun::on_account(user_id, actor.into(), headers, format!("DELETE user {user_id}"));
     let deleted = execute(state, run, |account: &Account| {
-        let events = account::decide(account, user_id, AccountCommand::DeleteTrainee { deleted_by })?;
-        Ok::<_, AccountRejection>(Decision {
-            events,
-            side_writes: side_writes::forget_account(user_id),
-            ..Decision::default()
-        })
+        account::decide(account, user_id, AccountCommand::DeleteTrainee { deleted_by })
     })
     .await;
     super::sessions::ending_sessions(state, user_id, deleted).await

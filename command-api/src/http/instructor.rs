@@ -6,12 +6,11 @@ use serde::Deserialize;
 
 use super::CommandApiState;
 use super::auth::invalid;
-use super::execute::{Accepted, CommandRun, Decision, execute};
+use super::execute::{Accepted, CommandRun, execute};
 use super::headers::CommandHeaders;
 use super::rejections::Refusal;
 use crate::domain::account::{self, Account, AccountCommand};
 use crate::domain::instructor::{BankAccount, SocialLinks};
-use crate::side_writes;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -94,14 +93,10 @@ pub(crate) async fn set_bank_account(
     .map_err(invalid)?;
     let user_id = actor.user_id;
     let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
+    let sealed_number = state.data_key.seal(&bank.account_number, user_id);
     execute(&state, run, |account: &Account| {
-        let events =
-            account::decide(account, user_id, AccountCommand::SetBankAccount(&bank)).map_err(Refusal::problem)?;
-        Ok::<_, Problem>(Decision {
-            events,
-            side_writes: vec![side_writes::bank_account(user_id, &bank, &state.data_key)],
-            ..Decision::default()
-        })
+        let set = AccountCommand::SetBankAccount { account: &bank, sealed_number: &sealed_number };
+        account::decide(account, user_id, set).map_err(Refusal::problem)
     })
     .await
 }

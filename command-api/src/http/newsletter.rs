@@ -25,8 +25,6 @@ use super::sessions::ClientIp;
 use crate::domain::newsletter::{
     self, Campaign, CampaignCommand, NewsletterRejection, Subscription, SubscriptionCommand,
 };
-use crate::side_writes;
-use event_store::keys::KeyRing;
 
 /// What an address's stream is named by, and what unsubscribe links sign.
 const EMAIL_LABEL: &str = "newsletter-email";
@@ -77,21 +75,11 @@ pub(crate) async fn subscribe(
         state.frontend_url.trim_end_matches('/'),
         signed(&state, CONFIRM, &label)
     );
-    let mail = format!(
-        "Someone asked for the Learnlog newsletter at this address.\n\nIf it was you, confirm here:\n{link}\n\n\
-         If not, ignore this email: nothing will be sent to you."
-    );
-    let expires = time::OffsetDateTime::now_utc() + CONFIRMATION_TTL;
+    let expires_at = time::OffsetDateTime::now_utc() + CONFIRMATION_TTL;
     execute(&state, run, |subscription: &Subscription| {
-        let events = newsletter::decide_subscription(
-            subscription,
-            SubscriptionCommand::Subscribe { new_id, label: &label, email: &email },
-        )?;
-        let side_writes = match events.is_empty() {
-            true => Vec::new(),
-            false => vec![side_writes::email(&email, "Confirm your Learnlog newsletter", &mail, Some(expires))],
-        };
-        Ok::<_, NewsletterRejection>(super::execute::Decision { events, side_writes, ..Default::default() })
+        let subscribe =
+            SubscriptionCommand::Subscribe { new_id, label: &label, email: &email, confirm_url: &link, expires_at };
+        newsletter::decide_subscription(subscription, subscribe)
     })
     .await?;
     let answer = json!({ "data": Subscribed { subscribed: true } });
@@ -164,14 +152,7 @@ pub(crate) async fn unsubscribe(
     };
     let run = on_subscription(label, ip, headers, command.digest, (StatusCode::OK, json!({ "subscribed": false })));
     execute(&state, run, |subscription: &Subscription| {
-        let events = newsletter::decide_subscription(subscription, SubscriptionCommand::Unsubscribe)?;
-        // The address's key goes with the subscription: what the store kept of it is unreadable from now on.
-        let forget = subscription.subscription_id.filter(|_| !events.is_empty()).map(KeyRing::forget);
-        Ok::<_, NewsletterRejection>(super::execute::Decision {
-            events,
-            side_writes: forget.into_iter().collect(),
-            ..Default::default()
-        })
+        newsletter::decide_subscription(subscription, SubscriptionCommand::Unsubscribe)
     })
     .await
 }
@@ -242,55 +223,15 @@ impl Newsletter {
         );
         let email_id = Uuid::now_v7();
         super::execute::on_aggregate(&self.state, &run, |campaign: &Campaign| {
-            let queue = CampaignCommand::Queue { subscription_id: recipient.subscription_id, email_id };
-            let events = newsletter::decide_campaign(campaign, queue)?;
-            let html = format!(
-                "{}<p style=\"font-size: small\"><a href=\"{link}\">Unsubscribe</a> from the Learnlog newsletter.</p>",
-                campaign.html
-            );
-            let text = format!("{}\n\nUnsubscribe: {link}\n", text_of_html(&campaign.html));
-            let email =
-                side_writes::campaign_email(campaign_id, email_id, &recipient.email, &campaign.subject, &text, &html);
-            let side_writes = if events.is_empty() { Vec::new() } else { vec![email] };
-            Ok::<_, NewsletterRejection>(super::execute::Decision { events, side_writes, ..Default::default() })
+            let queue = CampaignCommand::Queue {
+                subscription_id: recipient.subscription_id,
+                email_id,
+                to: &recipient.email,
+                unsubscribe_url: &link,
+            };
+            newsletter::decide_campaign(campaign, queue)
         })
         .await?;
         Ok(())
-    }
-}
-
-/// The plain-text part of an HTML newsletter: the text between the tags, a line per block element.
-fn text_of_html(html: &str) -> String {
-    let mut text = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        text.push_str(&rest[..open]);
-        let Some(close) = rest[open..].find('>') else { break };
-        let tag = rest[open + 1..open + close].trim_start_matches('/').to_ascii_lowercase();
-        if ["p", "br", "div", "h1", "h2", "h3", "li", "tr"]
-            .iter()
-            .any(|block| tag.split([' ', '/']).next() == Some(block))
-        {
-            text.push('\n');
-        }
-        rest = &rest[open + close + 1..];
-    }
-    text.push_str(rest);
-    let decoded = text
-        .replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&");
-    decoded.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join("\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::text_of_html;
-
-    #[test]
-    fn the_text_part_keeps_the_words_and_a_line_per_block() {
-        assert_eq!(text_of_html("<h1>News</h1><p>Rust &amp; <b>you</b></p><p>Bye</p>"), "News\nRust & you\nBye");
     }
 }

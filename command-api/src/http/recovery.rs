@@ -14,14 +14,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, Caller, CommandRun, Decision, Trust, execute, execute_loading};
+use super::execute::{Accepted, Caller, CommandRun, Trust, execute, execute_loading};
 use super::headers::CommandHeaders;
 use super::limits::Counted;
 use super::rejections::Refusal;
 use super::sessions::{ClientIp, check_new_password};
 use crate::credentials;
 use crate::domain::account::{self, Account, AccountCommand, AccountRejection, PendingVerification, ResetLink};
-use crate::side_writes;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -85,17 +84,11 @@ pub(crate) async fn request_reset(
         return Ok(accepted());
     };
     let user_id = found.user_id;
-    let token = credentials::secret_token();
-    let token_digest = credentials::digest(&token);
-    let expires_at = credentials::expiry(credentials::RESET_TTL);
-    let (subject, body) = credentials::reset_email(&state.frontend_url, &token);
+    let link = credentials::mailed_link(&state.frontend_url, &found.email);
     let run = account_change(user_id, ip, headers, command.digest);
     quietly(
         execute(&state, run, |account: &Account| {
-            let events = account::decide(account, user_id, AccountCommand::RequestPasswordReset { expires_at })?;
-            let mut side_writes = side_writes::reset_token(user_id, &token_digest, expires_at);
-            side_writes.push(side_writes::email(&found.email, subject, &body, Some(expires_at)));
-            Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
+            account::decide(account, user_id, AccountCommand::RequestPasswordReset { link: &link })
         })
         .await,
     )
@@ -121,14 +114,8 @@ pub(crate) async fn confirm_reset(
     let load = |_: Trust| credentials::reset_link(database, &token);
     let reset = execute_loading(&state, run, load, |account: &Account, link: &Option<(Uuid, ResetLink)>| {
         let link = link.filter(|(owner, _)| *owner == user_id).map(|(_, link)| link);
-        let events =
-            account::decide(account, user_id, AccountCommand::ResetPassword { link, now: OffsetDateTime::now_utc() })?;
-        let side_writes = [
-            vec![side_writes::set_password(user_id, &new_hash), side_writes::end_reset_links(user_id)],
-            side_writes::revoke_sessions(user_id),
-        ]
-        .concat();
-        Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
+        let now = OffsetDateTime::now_utc();
+        account::decide(account, user_id, AccountCommand::ResetPassword { link, now, password_hash: &new_hash })
     })
     .await;
     super::sessions::ending_sessions(&state, user_id, reset).await
@@ -157,23 +144,14 @@ pub(crate) async fn verify_email(
     let load = |_: Trust| credentials::pending_verification(database, user_id);
     execute_loading(&state, run, load, |account: &Account, pending: &Option<PendingVerification>| {
         let now = OffsetDateTime::now_utc();
-        let tried = (submitted.as_str(), attempt);
-        let events = account::decide(
-            account,
-            user_id,
-            AccountCommand::VerifyEmail {
-                email: &found.email,
-                pending: pending.as_ref(),
-                submitted_digest: tried.0,
-                attempt: tried.1,
-                now,
-            },
-        )?;
-        Ok::<_, AccountRejection>(Decision {
-            events,
-            side_writes: vec![side_writes::verified(user_id)],
-            ..Decision::default()
-        })
+        let verify = AccountCommand::VerifyEmail {
+            email: &found.email,
+            pending: pending.as_ref(),
+            submitted_digest: &submitted,
+            attempt,
+            now,
+        };
+        account::decide(account, user_id, verify)
     })
     .await
 }
@@ -192,24 +170,14 @@ pub(crate) async fn resend_verification(
         return Ok(accepted());
     };
     let user_id = found.user_id;
-    let code = credentials::new_code();
-    let code_digest = state.data_key.code_digest(user_id, &code);
-    let expires_at = credentials::expiry(credentials::CODE_TTL);
-    let (subject, body) = credentials::verification_email(&code);
+    let code = credentials::mailed_code(&state.data_key, user_id);
     let run = account_change(user_id, ip, headers, command.digest);
     let load = |_: Trust| credentials::pending_verification(database, user_id);
     quietly(
         execute_loading(&state, run, load, |account: &Account, pending: &Option<PendingVerification>| {
-            let events = account::decide(
-                account,
-                user_id,
-                AccountCommand::RequestVerification { pending: pending.as_ref(), expires_at },
-            )?;
-            let side_writes = vec![
-                side_writes::verification(user_id, &code_digest, expires_at),
-                side_writes::email(&found.email, subject, &body, Some(expires_at)),
-            ];
-            Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
+            let request =
+                AccountCommand::RequestVerification { pending: pending.as_ref(), to: &found.email, code: &code };
+            account::decide(account, user_id, request)
         })
         .await,
     )

@@ -13,12 +13,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, CommandRun, Decision, Trust, execute, execute_loading, load_aggregate};
+use super::execute::{Accepted, CommandRun, Trust, execute, execute_loading, load_aggregate};
 use super::headers::CommandHeaders;
 use crate::credentials;
 use crate::domain::course::Course;
-use crate::domain::enrollment::{self, Enrollment, RefundCommand, RefundDecision, RefundRejection, refund_of};
-use crate::side_writes;
+use crate::domain::enrollment::{self, DecisionMail, Enrollment, RefundCommand, RefundDecision};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -44,9 +43,7 @@ pub(crate) async fn request(
     let reason = command.body.reason;
     execute(&state, run, |enrollment: &Enrollment| {
         let request = RefundCommand::Request { trainee_id, course_id, refund_id, individual, reason: &reason };
-        let events = enrollment::decide_refunds(enrollment, request)?;
-        let side_writes = vec![side_writes::refund_request(refund_id, trainee_id, course_id)];
-        Ok::<_, RefundRejection>(Decision { events, side_writes, ..Decision::default() })
+        enrollment::decide_refunds(enrollment, request)
     })
     .await
 }
@@ -123,45 +120,10 @@ async fn decide(
         }
     };
     execute_loading(state, run, title, |enrollment: &Enrollment, title: &Option<String>| {
-        let command = RefundCommand::Decide { trainee_id, course_id, decision: decision.clone() };
-        let events = enrollment::decide_refunds(enrollment, command)?;
-        let email = recipient.as_deref().zip(title.as_deref());
-        let email = email.and_then(|(to, title)| decision_email(to, title, &decision, enrollment));
-        let side_writes = if events.is_empty() { Vec::new() } else { email.into_iter().collect() };
-        Ok::<_, RefundRejection>(Decision { events, side_writes, ..Decision::default() })
+        let mail =
+            recipient.as_deref().zip(title.as_deref()).map(|(to, course_title)| DecisionMail { to, course_title });
+        let command = RefundCommand::Decide { trainee_id, course_id, decision: decision.clone(), mail };
+        enrollment::decide_refunds(enrollment, command)
     })
     .await
-}
-
-/// The email telling the trainee what was decided; none for an acknowledgement.
-fn decision_email(
-    recipient: &str,
-    course_title: &str,
-    decision: &RefundDecision,
-    enrollment: &Enrollment,
-) -> Option<event_store::SideWrite> {
-    let paid = enrollment.refund.as_ref().map_or(0, |refund| refund.paid_cents);
-    let (subject, body) = match decision {
-        RefundDecision::Acknowledge => return None,
-        RefundDecision::Approve => {
-            let refund = refund_of(paid);
-            (
-                format!("Learnlog: your refund of \"{course_title}\" was approved"),
-                format!(
-                    "Your refund of \"{course_title}\" was approved. USD {}.{:02} (70 % of what you paid) goes to \
-                     your Learnlog wallet, and the course leaves your enrolments.",
-                    refund / 100,
-                    refund % 100
-                ),
-            )
-        }
-        RefundDecision::Reject { reason } => (
-            format!("Learnlog: your refund of \"{course_title}\" was not approved"),
-            format!(
-                "Your refund of \"{course_title}\" was not approved:\n\n{}\n\nThe course stays yours.",
-                reason.trim()
-            ),
-        ),
-    };
-    Some(side_writes::email(recipient, &subject, &body, None))
 }

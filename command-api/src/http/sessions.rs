@@ -16,14 +16,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::CommandApiState;
-use super::execute::{Accepted, Caller, CommandRun, Decision, execute};
+use super::execute::{Accepted, Caller, CommandRun, execute};
 use super::headers::CommandHeaders;
 use super::limits::Counted;
 use crate::credentials::{self, digest as token_digest, password_matches, secret_token as new_refresh_token};
-use crate::domain::account::{
-    self, Account, AccountCommand, AccountRejection, SessionCommand, Sessions, check_password,
-};
-use crate::side_writes;
+use crate::domain::account::{self, Account, AccountCommand, SessionCommand, Sessions, check_password};
 
 /// Access tokens are short-lived; refresh tokens carry the session.
 pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
@@ -215,12 +212,9 @@ pub(crate) async fn login(
     let family = Uuid::now_v7();
     let run = on_user(user_id, Caller::Guest(ip), headers.correlation_id, format!("login {family}"));
     execute(&state, run, |sessions: &Sessions| {
-        let events = account::decide_session(sessions, user_id, SessionCommand::LogIn)?;
-        let side_writes = vec![
-            side_writes::refresh_token(user_id, &refresh_digest, family, refresh_days()),
-            side_writes::record_login(user_id),
-        ];
-        Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
+        let log_in =
+            SessionCommand::LogIn { token_digest: refresh_digest.clone(), family_id: family, days: refresh_days() };
+        account::decide_session(sessions, user_id, log_in)
     })
     .await
     .map_err(|problem| if problem.status == StatusCode::NOT_FOUND { wrong_credentials() } else { problem })?;
@@ -300,12 +294,7 @@ pub(crate) async fn logout(
     if let Some(family) = family {
         let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
         execute(&state, run, |account: &Account| {
-            let events = account::decide(account, user_id, AccountCommand::LogOut)?;
-            Ok::<_, AccountRejection>(Decision {
-                events,
-                side_writes: vec![side_writes::revoke_family(user_id, family)],
-                ..Decision::default()
-            })
+            account::decide(account, user_id, AccountCommand::LogOut { family_id: family })
         })
         .await?;
     }
@@ -343,10 +332,7 @@ pub(crate) async fn change_password(
     let new_hash = if proven { credentials::hash_password(body.new_password).await? } else { String::new() };
     let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
     let changed = execute(&state, run, |account: &Account| {
-        let events = account::decide(account, user_id, AccountCommand::ChangePassword { proven })?;
-        let side_writes =
-            [vec![side_writes::set_password(user_id, &new_hash)], side_writes::revoke_sessions(user_id)].concat();
-        Ok::<_, AccountRejection>(Decision { events, side_writes, ..Decision::default() })
+        account::decide(account, user_id, AccountCommand::ChangePassword { proven, password_hash: &new_hash })
     })
     .await;
     ending_sessions(&state, user_id, changed).await

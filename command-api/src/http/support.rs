@@ -20,7 +20,6 @@ use crate::credentials;
 use crate::domain::course::Course;
 use crate::domain::enrollment::Enrollment;
 use crate::domain::support::{self, AccessCommand, AccessRequest, SupportRejection, Ticket, TicketCommand};
-use crate::side_writes;
 
 fn run(
     stream_id: String,
@@ -155,10 +154,9 @@ pub(crate) async fn request_access(
                 enrollment: known_enrollment,
                 request_id,
             };
-            let events = support::decide_access(request, command)?;
-            let side_writes = vec![side_writes::access_request(request_id, trainee.user_id, course_id)];
+            let decided = support::decide_access(request, command)?;
             let guards = vec![course.guard.clone(), enrollment.guard.clone()];
-            Ok::<_, SupportRejection>(Decision { events, side_writes, guards, ..Decision::default() })
+            Ok::<_, SupportRejection>(Decision { guards, ..decided.into() })
         },
     )
     .await

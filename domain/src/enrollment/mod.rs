@@ -36,8 +36,8 @@ mod tests;
 
 pub use learning::{Learner, LearningRejection, progress_of};
 pub use refunds::{
-    REFUND_PERCENT, REFUND_PROGRESS_LIMIT, REFUND_REASON_MAX_CHARS, Refund, RefundCommand, RefundDecision,
-    RefundRejection, RefundStatus, decide_refunds, refund_of,
+    DecisionMail, REFUND_PERCENT, REFUND_PROGRESS_LIMIT, REFUND_REASON_MAX_CHARS, Refund, RefundCommand,
+    RefundDecision, RefundRejection, RefundStatus, decide_refunds, refund_of,
 };
 
 /// How a trainee comes to an enrolment.

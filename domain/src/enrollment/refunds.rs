@@ -2,6 +2,7 @@
 //! the refund saga.
 
 use super::*;
+use crate::effects::{Decided, Effect, Email};
 
 /// R4, D2: a refund may be asked for while less than this share of the lessons was seen.
 pub const REFUND_PROGRESS_LIMIT: u8 = 50;
@@ -38,25 +39,63 @@ pub struct Refund {
 pub enum RefundCommand<'a> {
     /// The trainee asks for their purchase back; `individual` says whether they are an individual trainee.
     Request { trainee_id: Uuid, course_id: Uuid, refund_id: Uuid, individual: bool, reason: &'a str },
-    /// An admin moves the request along D9.
-    Decide { trainee_id: Uuid, course_id: Uuid, decision: RefundDecision },
+    /// An admin moves the request along D9; an approval or a rejection is mailed to the trainee (`mail`: their
+    /// address and the course's title, when the account still has one).
+    Decide { trainee_id: Uuid, course_id: Uuid, decision: RefundDecision, mail: Option<DecisionMail<'a>> },
     /// The refund saga's last step.
     Complete { trainee_id: Uuid, course_id: Uuid, refund_id: Uuid },
 }
 
-/// Decides a refund command on the enrolment.
-pub fn decide_refunds(enrollment: &Enrollment, command: RefundCommand<'_>) -> Result<Vec<Event>, RefundRejection> {
-    match command {
-        RefundCommand::Request { trainee_id, course_id, refund_id, individual, reason } => {
-            request_refund(enrollment, (trainee_id, course_id), refund_id, individual, reason)
-        }
-        RefundCommand::Decide { trainee_id, course_id, decision } => {
-            decide_request(enrollment, (trainee_id, course_id), decision)
+/// Where the trainee is told what was decided: their address and the course's title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionMail<'a> {
+    pub to: &'a str,
+    pub course_title: &'a str,
+}
+
+/// Decides a refund command on the enrolment. A request is recorded for admins to find by its id.
+pub fn decide_refunds(enrollment: &Enrollment, command: RefundCommand<'_>) -> Result<Decided, RefundRejection> {
+    Ok(match command {
+        RefundCommand::Request { trainee_id, course_id, refund_id, individual, reason } => Decided::with(
+            request_refund(enrollment, (trainee_id, course_id), refund_id, individual, reason)?,
+            [Effect::RefundRequest { refund_id, trainee_id, course_id }],
+        ),
+        RefundCommand::Decide { trainee_id, course_id, decision, mail } => {
+            let events = decide_request(enrollment, (trainee_id, course_id), decision.clone())?;
+            // A decision taken before (a retry) is not mailed again.
+            let told = mail.filter(|_| !events.is_empty()).and_then(|mail| decision_email(mail, &decision, enrollment));
+            Decided::with(events, told.map(Effect::Email))
         }
         RefundCommand::Complete { trainee_id, course_id, refund_id } => {
-            complete_refund(enrollment, (trainee_id, course_id), refund_id)
+            complete_refund(enrollment, (trainee_id, course_id), refund_id)?.into()
         }
-    }
+    })
+}
+
+/// The email telling the trainee what was decided; none for an acknowledgement.
+fn decision_email(mail: DecisionMail<'_>, decision: &RefundDecision, enrollment: &Enrollment) -> Option<Email> {
+    let paid = enrollment.refund.as_ref().map_or(0, |refund| refund.paid_cents);
+    let title = mail.course_title;
+    let (subject, body) = match decision {
+        RefundDecision::Acknowledge => return None,
+        RefundDecision::Approve => {
+            let refund = refund_of(paid);
+            (
+                format!("Learnlog: your refund of \"{title}\" was approved"),
+                format!(
+                    "Your refund of \"{title}\" was approved. USD {}.{:02} (70 % of what you paid) goes to your \
+                     Learnlog wallet, and the course leaves your enrolments.",
+                    refund / 100,
+                    refund % 100
+                ),
+            )
+        }
+        RefundDecision::Reject { reason } => (
+            format!("Learnlog: your refund of \"{title}\" was not approved"),
+            format!("Your refund of \"{title}\" was not approved:\n\n{}\n\nThe course stays yours.", reason.trim()),
+        ),
+    };
+    Some(Email { to: mail.to.to_owned(), subject, body, expires_at: None })
 }
 
 /// Why a refund command is refused.

@@ -6,6 +6,7 @@ use super::learning::{answer_exercise, open_course, recompute_progress, view_les
 use super::refunds::{complete_refund, decide_request, request_refund};
 use super::*;
 use crate::course_content::{Exercise, Lesson, Section};
+use crate::effects::{Decided, Effect};
 
 const TRAINEE: Uuid = Uuid::from_u128(1);
 const COURSE: Uuid = Uuid::from_u128(2);
@@ -83,7 +84,8 @@ fn the_deciders_take_each_command_to_its_rule() {
         reason: "Not for me",
     };
     let by_rule = request_refund(&enrollment, (TRAINEE, COURSE), id(50), true, "Not for me");
-    assert_eq!(decide_refunds(&enrollment, request), by_rule);
+    let recorded = Effect::RefundRequest { refund_id: id(50), trainee_id: TRAINEE, course_id: COURSE };
+    assert_eq!(decide_refunds(&enrollment, request), by_rule.map(|events| Decided::with(events, [recorded])));
 }
 
 fn enroll_rule(enrollment: &Enrollment, course: &Course) -> Result<Vec<Event>, EnrollmentRejection> {
