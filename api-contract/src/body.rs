@@ -35,17 +35,47 @@ where
         }
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The body is larger than allowed.")
-            } else if timed_out(&rejection) {
-                Problem::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", "The body did not arrive in time.")
-            } else {
-                Problem::malformed("The body could not be read.")
-            }
-        })?;
+        let bytes = Bytes::from_request(request, state).await.map_err(unread)?;
         let body = parse_json(&bytes)?;
         Ok(JsonCommand { body, digest: request_digest(method.as_str(), &path, &bytes) })
+    }
+}
+
+/// A command whose body is bytes that the handler itself checks (a picture), with the digest of the request.
+/// The declared content type is not trusted: what the bytes are decides.
+#[derive(Debug)]
+pub struct BytesCommand {
+    pub bytes: Bytes,
+    /// The declared media type's essence (`image/png`), lower case, if one was sent.
+    pub media_type: Option<String>,
+    pub digest: String,
+}
+
+impl<S: Send + Sync> FromRequest<S> for BytesCommand {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let media_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        let bytes = Bytes::from_request(request, state).await.map_err(unread)?;
+        let digest = request_digest(method.as_str(), &path, &bytes);
+        Ok(BytesCommand { bytes, media_type, digest })
+    }
+}
+
+/// Why a body could not be read: too large, too slow, or broken off.
+fn unread(rejection: axum::extract::rejection::BytesRejection) -> Problem {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The body is larger than allowed.")
+    } else if timed_out(&rejection) {
+        Problem::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", "The body did not arrive in time.")
+    } else {
+        Problem::malformed("The body could not be read.")
     }
 }
 

@@ -24,7 +24,7 @@ pub mod serve;
 pub mod text;
 
 pub use auth::{Authenticated, MAX_TOKEN_AGE, SessionGenerations, TokenError, TokenKeys, WeakSessionGenerations};
-pub use body::{EmptyCommand, JsonCommand, PathId, PathIds, request_digest};
+pub use body::{BytesCommand, EmptyCommand, JsonCommand, PathId, PathIds, request_digest};
 pub use certificate_codes::CertificateCodes;
 pub use client_address::{ClientAddress, TrustedProxies};
 pub use consistency::{ConsistencyKey, ConsistencyToken};

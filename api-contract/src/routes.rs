@@ -121,6 +121,10 @@ pub struct Operation {
     pub who: Who,
     /// The JSON body the handler parses, as the schema its own type derives.
     pub body: Option<BodySchema>,
+    /// The media types of a body of bytes the handler checks itself (a picture), instead of JSON, and the
+    /// largest such body the route reads.
+    pub body_media: &'static [&'static str],
+    pub body_limit: Option<usize>,
     /// The query parameters the handler reads, as the types it reads them into document them
     /// ([`crate::query`]).
     pub query: Vec<Parameter>,
@@ -191,6 +195,8 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
             summary,
             who,
             body: None,
+            body_media: &[],
+            body_limit: None,
             query: Vec::new(),
             answer: None,
             no_content: false,
@@ -205,6 +211,16 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
     pub fn body<T: utoipa::ToSchema>(mut self) -> Self {
         if let Some(operation) = self.operations.last_mut() {
             operation.body = Some(BodySchema::of::<T>());
+        }
+        self
+    }
+
+    /// The route registered last takes a body of bytes of one of `media_types` (a picture), of at most `limit`
+    /// bytes (beyond it, `413`), which the handler reads with [`crate::BytesCommand`] and checks by its bytes.
+    pub fn body_bytes(mut self, media_types: &'static [&'static str], limit: usize) -> Self {
+        if let Some(operation) = self.operations.last_mut() {
+            operation.body_media = media_types;
+            operation.body_limit = Some(limit);
         }
         self
     }
@@ -308,6 +324,11 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
                     let known: Arc<[String]> = operation.query.iter().map(|parameter| parameter.name.clone()).collect();
                     route.route_layer(axum::middleware::from_fn_with_state(known, known_query))
                 }
+            };
+            // A route's own body limit, closer to the handler than the API's, is the one that holds there.
+            let route = match operation.body_limit {
+                Some(limit) => route.layer(axum::extract::DefaultBodyLimit::max(limit)),
+                None => route,
             };
             router.route(path, route.route_layer(policy))
         })
@@ -444,6 +465,20 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
                 components = register(components, name, schema);
             }
         }
+        if !operation.body_media.is_empty() {
+            let bytes = || {
+                let binary = ObjectBuilder::new().schema_type(Type::String).content_encoding("binary");
+                utoipa::openapi::ContentBuilder::new().schema(Some(binary)).build()
+            };
+            let request_body = operation
+                .body_media
+                .iter()
+                .fold(utoipa::openapi::request_body::RequestBodyBuilder::new(), |body, media| {
+                    body.content(*media, bytes())
+                })
+                .required(Some(Required::True));
+            builder = builder.request_body(Some(request_body.build()));
+        }
         for parameter in &operation.query {
             let mut parameter = parameter.clone();
             // A list is written with commas (`status=paid,fulfilled`), as the reading types read it.
@@ -471,6 +506,11 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
                 "currency" => ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[A-Z]{3}$")),
                 "name" | "path" => ObjectBuilder::new().schema_type(Type::String),
                 "dead_letter_id" => ObjectBuilder::new().schema_type(Type::Integer).format(format("int64")),
+                // A picture's id and one of its files (`medium.jpg`).
+                "picture_id" => ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9a-f]{64}$")),
+                "file" => {
+                    ObjectBuilder::new().schema_type(Type::String).pattern(Some("^(small|medium|large)\\.(jpg|webp)$"))
+                }
                 _ => ObjectBuilder::new().schema_type(Type::String).format(format("uuid")),
             };
             builder = builder.parameter(
@@ -603,6 +643,8 @@ fn own_operation(
         summary,
         who: Who::Anyone,
         body: None,
+        body_media: &[],
+        body_limit: None,
         query: Vec::new(),
         answer,
         no_content: false,

@@ -16,5 +16,5 @@ pub mod payments;
 pub use http::StepError;
 pub use http::{
     CardPayments, Cause, Checkout, CommandApiState, DEFAULT_FRONTEND_URL, DEFAULT_SIGN_UPS_PER_HOUR, Enrolment,
-    Learning, Limits, Newsletter, Recipient, WalletPayment, create_first_admin, router, routes,
+    Learning, Limits, Newsletter, PictureCleanup, Recipient, WalletPayment, create_first_admin, router, routes,
 };

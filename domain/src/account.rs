@@ -7,8 +7,9 @@
 
 use events::identity::{
     AccountErased, EmailVerificationRequested, EmailVerified, LoginFailed, PasswordReset, PasswordResetRequested,
-    TraineeAccountDeleted, UserLoggedIn, UserLoggedOut,
+    ProfilePictureSet, TraineeAccountDeleted, UserLoggedIn, UserLoggedOut,
 };
+use events::pictures::Picture;
 use events::{
     AdminCreated, AnalystCreated, CorporateTraineeCreated, Event, IndividualTraineeRegistered, InstructorCreated,
     PasswordChanged, Personal, ProfileUpdated, Role,
@@ -50,6 +51,7 @@ impl Aggregate for Account {
             UserEvent::AnalystCreated(_) => Account::Registered(Role::Analyst),
             UserEvent::TraineeAccountDeleted(_) | UserEvent::AccountErased(_) => Account::Deleted,
             UserEvent::ProfileUpdated(_)
+            | UserEvent::ProfilePictureSet(_)
             | UserEvent::PasswordChanged(_)
             | UserEvent::PasswordResetRequested(_)
             | UserEvent::PasswordReset(_)
@@ -564,6 +566,46 @@ impl Aggregate for Sessions {
     }
 }
 
+/// An account's profile picture, folded from the same stream as the account.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Portrait {
+    pub account: Account,
+    pub picture: Option<Picture>,
+}
+
+impl Aggregate for Portrait {
+    fn evolve(self, event: &Event) -> Self {
+        let picture = match event {
+            Event::ProfilePictureSet(set) => set.picture.clone(),
+            _ => self.picture,
+        };
+        Portrait { account: self.account.evolve(event), picture }
+    }
+}
+
+/// What happens to an account's profile picture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortraitCommand {
+    /// The user sets their picture, or removes it (`None`).
+    Set(Option<Picture>),
+}
+
+/// Decides `command` on the picture of `user_id`: any registered account has one; the same picture again
+/// changes nothing, and a new one says which it replaces (the write side deletes that one from storage).
+pub fn decide_portrait(
+    portrait: &Portrait,
+    user_id: Uuid,
+    command: PortraitCommand,
+) -> Result<Vec<Event>, AccountRejection> {
+    registered(portrait.account)?;
+    let PortraitCommand::Set(picture) = command;
+    if portrait.picture == picture {
+        return Ok(Vec::new());
+    }
+    let replaced = portrait.picture.clone();
+    Ok(vec![Event::ProfilePictureSet(ProfilePictureSet { user_id, picture, replaced })])
+}
+
 /// A login with a proven password: the first one of the account says so (DOMAIN.md `firstLogin`).
 fn log_in(sessions: Sessions, user_id: Uuid) -> Result<Vec<Event>, AccountRejection> {
     registered(sessions.account)?;
@@ -779,6 +821,28 @@ mod tests {
         );
         let links = AccountCommand::SetSocialLinks(SocialLinks::default());
         assert_eq!(decide(&account, user, links), Err(AccountRejection::NotAnInstructor));
+    }
+
+    #[test]
+    fn a_registered_account_sets_its_picture_and_a_deleted_one_cannot() {
+        let user = Uuid::from_u128(1);
+        let picture = Picture { id: "a".repeat(64), format: "webp".to_owned() };
+        let portrait = Portrait::from_events(&trainee());
+        let set = decide_portrait(&portrait, user, PortraitCommand::Set(Some(picture.clone()))).expect("set");
+        let expected = ProfilePictureSet { user_id: user, picture: Some(picture.clone()), replaced: None };
+        assert_eq!(set, [Event::ProfilePictureSet(expected)]);
+        let with = set.iter().fold(portrait, Portrait::evolve);
+        assert_eq!(
+            decide_portrait(&with, user, PortraitCommand::Set(Some(picture.clone()))),
+            Ok(Vec::new()),
+            "the same"
+        );
+        let removed = decide_portrait(&with, user, PortraitCommand::Set(None)).expect("removed");
+        let expected = ProfilePictureSet { user_id: user, picture: None, replaced: Some(picture.clone()) };
+        assert_eq!(removed, [Event::ProfilePictureSet(expected)]);
+        let erased = erase(with.account, user, Uuid::from_u128(9)).expect("erased");
+        let gone = erased.iter().fold(with, Portrait::evolve);
+        assert_eq!(decide_portrait(&gone, user, PortraitCommand::Set(Some(picture))), Err(AccountRejection::Unknown));
     }
 
     fn code() -> MailedCode {

@@ -2,7 +2,9 @@
 //! details and content, publishes and retires it. Admins may also grant discounts and delete a course
 //! without enrolments (D4).
 
+use events::catalog::CourseThumbnailSet;
 use events::content::DiscountIssuer;
+use events::pictures::Picture;
 use events::taxonomy::subcategories_of;
 use events::{
     Actor, CourseCreated, CourseDeleted, CourseDetailsUpdated, CourseLevel, CoursePriceChanged, CoursePublished,
@@ -46,6 +48,8 @@ pub struct Course {
     pub subcategories: Vec<String>,
     pub content: Content,
     pub discounts: Vec<Discount>,
+    /// The thumbnail shown on the course's card and page.
+    pub thumbnail: Option<Picture>,
 }
 
 impl Aggregate for Course {
@@ -65,6 +69,7 @@ impl Aggregate for Course {
             CourseEvent::CoursePublished(_) => Course { status: CourseStatus::Published, ..self },
             CourseEvent::CourseRetired(_) => Course { status: CourseStatus::Retired, ..self },
             CourseEvent::CourseDeleted(_) => Course { status: CourseStatus::Deleted, ..self },
+            CourseEvent::CourseThumbnailSet(set) => Course { thumbnail: set.picture.clone(), ..self },
             CourseEvent::CoursePriceChanged(changed) => Course { price_cents: changed.base_price_cents, ..self },
             CourseEvent::CourseDetailsUpdated(updated) => Course {
                 title: updated.title.clone().unwrap_or(self.title),
@@ -191,6 +196,8 @@ pub enum CourseCommand {
     },
     Content(ContentCommand),
     Discount(DiscountCommand),
+    /// The owner sets the course's thumbnail, or removes it (`None`).
+    SetThumbnail(Option<Picture>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,6 +293,17 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
                 DiscountRejection::Invalid(violations) => CourseRejection::Invalid(violations),
                 DiscountRejection::Overlaps(other) => CourseRejection::DiscountOverlaps(other),
             })
+        }
+        CourseCommand::SetThumbnail(picture) => {
+            existing(course)?;
+            if course.owner != actor.user_id {
+                return Err(CourseRejection::NotTheOwner);
+            }
+            if course.thumbnail == picture {
+                return Ok(Vec::new());
+            }
+            let replaced = course.thumbnail.clone();
+            Ok(vec![Event::CourseThumbnailSet(CourseThumbnailSet { course_id: course.id, picture, replaced })])
         }
         CourseCommand::Retire => match course.status {
             CourseStatus::Missing | CourseStatus::Deleted => Err(CourseRejection::NotFound),
@@ -401,6 +419,28 @@ mod tests {
     fn created_by(actor: &Actor) -> Event {
         let create = CourseCommand::Create { course_id: course_id(), draft: draft() };
         decide(&Course::default(), actor, create).expect("valid course").remove(0)
+    }
+
+    #[test]
+    fn the_owner_sets_a_thumbnail_which_says_which_one_it_replaces() {
+        let course = given::<Course>(&[created_by(&instructor())]);
+        let picture = |id: &str| Picture { id: id.repeat(64), format: "jpg".to_owned() };
+        let set = decide(&course, &instructor(), CourseCommand::SetThumbnail(Some(picture("a")))).expect("set");
+        let expected = CourseThumbnailSet { course_id: course_id(), picture: Some(picture("a")), replaced: None };
+        assert_eq!(set, [Event::CourseThumbnailSet(expected)]);
+        let with = given::<Course>(&[created_by(&instructor()), set[0].clone()]);
+        assert_eq!(with.thumbnail, Some(picture("a")));
+        assert_eq!(decide(&with, &instructor(), CourseCommand::SetThumbnail(Some(picture("a")))), Ok(Vec::new()));
+        let replaced = decide(&with, &instructor(), CourseCommand::SetThumbnail(Some(picture("b")))).expect("set");
+        let expected =
+            CourseThumbnailSet { course_id: course_id(), picture: Some(picture("b")), replaced: Some(picture("a")) };
+        assert_eq!(replaced, [Event::CourseThumbnailSet(expected)]);
+        let other = Actor { user_id: Uuid::from_u128(2), role: Role::Instructor };
+        assert_eq!(decide(&with, &other, CourseCommand::SetThumbnail(None)), Err(CourseRejection::NotTheOwner));
+        assert_eq!(
+            decide(&Course::default(), &instructor(), CourseCommand::SetThumbnail(None)),
+            Err(CourseRejection::NotFound)
+        );
     }
 
     #[test]

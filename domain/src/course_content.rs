@@ -182,6 +182,7 @@ impl Content {
             | CourseEvent::CoursePublished(_)
             | CourseEvent::CourseRetired(_)
             | CourseEvent::CourseDeleted(_)
+            | CourseEvent::CourseThumbnailSet(_)
             | CourseEvent::SectionUpdated(_)
             | CourseEvent::FaqUpdated(_)
             | CourseEvent::AnnouncementEdited(_)

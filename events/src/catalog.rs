@@ -65,6 +65,16 @@ pub struct CoursePriceChanged {
     pub base_price_cents: i64,
 }
 
+/// The owner set (or, with no `picture`, removed) the course's thumbnail; `replaced` is the one it took the
+/// place of, which is deleted from storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CourseThumbnailSet {
+    pub course_id: Uuid,
+    pub picture: Option<crate::pictures::Picture>,
+    pub replaced: Option<crate::pictures::Picture>,
+}
+
 /// The owner retired the course: it leaves the public catalogue for good; existing access is kept (D4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -7,6 +7,7 @@
 
 use crate::catalog::{
     CourseCreated, CourseDeleted, CourseDetailsUpdated, CoursePriceChanged, CoursePublished, CourseRetired,
+    CourseThumbnailSet,
 };
 use crate::commerce::{
     CheckoutSessionCreated, CourseAddedToCart, CourseAddedToWishlist, CourseRemovedFromCart, CourseRemovedFromWishlist,
@@ -26,8 +27,8 @@ use crate::engagement::{CourseReviewDeleted, CourseReviewed, InstructorReviewDel
 use crate::identity::{
     AccountErased, AdminCreated, AnalystCreated, CorporateTraineeCreated, EmailVerificationRequested, EmailVerified,
     IndividualTraineeRegistered, InstructorBankAccountSet, InstructorCreated, InstructorSocialLinksSet, LoginFailed,
-    PasswordChanged, PasswordReset, PasswordResetRequested, ProfileUpdated, TraineeAccountDeleted, UserLoggedIn,
-    UserLoggedOut,
+    PasswordChanged, PasswordReset, PasswordResetRequested, ProfilePictureSet, ProfileUpdated, TraineeAccountDeleted,
+    UserLoggedIn, UserLoggedOut,
 };
 use crate::learning::{
     CertificateEmailRequested, CertificateIssued, CourseCompleted, CourseOpened, EnrollmentRevoked,
@@ -265,6 +266,7 @@ event_catalogue! {
     DiscountAdded version 1 in Catalog,
     DiscountUpdated version 1 in Catalog,
     DiscountRemoved version 1 in Catalog,
+    CourseThumbnailSet version 1 in Catalog,
     IndividualTraineeRegistered version 2 from 1 in Identity,
     InstructorCreated version 2 from 1 in Identity,
     CorporateTraineeCreated version 2 from 1 in Identity,
@@ -272,6 +274,7 @@ event_catalogue! {
     AnalystCreated version 1 in Identity,
     PasswordChanged version 1 in Identity,
     ProfileUpdated version 2 from 1 in Identity,
+    ProfilePictureSet version 1 in Identity,
     EmailVerificationRequested version 1 in Identity,
     EmailVerified version 2 from 1 in Identity,
     PasswordResetRequested version 1 in Identity,

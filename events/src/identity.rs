@@ -87,6 +87,16 @@ pub struct ProfileUpdated {
     pub title: Option<String>,
 }
 
+/// A user set (or, with no `picture`, removed) their profile picture; `replaced` is the one it took the place
+/// of, which is deleted from storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePictureSet {
+    pub user_id: Uuid,
+    pub picture: Option<crate::pictures::Picture>,
+    pub replaced: Option<crate::pictures::Picture>,
+}
+
 /// A code to prove the account's email was sent to it (R21: six digits). The code itself, and its hash,
 /// stay on the write side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -17,6 +17,7 @@ pub mod envelope;
 pub mod identity;
 pub mod learning;
 pub mod personal;
+pub mod pictures;
 pub mod stream;
 pub mod support;
 pub mod taxonomy;

@@ -43,7 +43,8 @@ pub async fn create_admin(config: &Config, admin: NewAdmin) -> Result<Uuid, Erro
             api_contract::TokenKeys::new(&crate::secret::token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?;
         let data_key = Arc::new(crate::secret::data_key(config.data_key.as_ref(), &config.data_dir)?);
         let write = crate::app::write_side(&store, &data_key);
-        let state = CommandApiState::new(write, Arc::new(keys), data_key);
+        // The first admin has no picture: nothing is kept anywhere.
+        let state = CommandApiState::new(write, Arc::new(keys), data_key, media::Pictures::in_memory());
         // The same pipeline as every command: the decider decides, the credentials are a side write.
         command_api::create_first_admin(&state, sign_up).await.map_err(|problem| {
             let fields: Vec<String> = problem.errors.iter().map(|e| format!("{} {}", e.field, e.message)).collect();

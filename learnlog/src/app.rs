@@ -78,6 +78,8 @@ pub struct HttpServices {
     /// behind they may fall.
     pub read_replicas: Vec<SecretUrl>,
     pub read_replica_max_lag: Duration,
+    /// Where pictures are kept: the command API writes them, the query API serves them.
+    pub pictures: media::Pictures,
 }
 
 /// The command API's card payments: the one Stripe client at `api_base`, its webhook check, and the
@@ -108,7 +110,12 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
     }
     if roles.contains(&Role::CommandApi) {
         let write = services.write.clone().unwrap_or_else(|| write_side(&services.store, &services.data_key));
-        let mut state = CommandApiState::new(write, Arc::clone(&services.keys), Arc::clone(&services.data_key));
+        let mut state = CommandApiState::new(
+            write,
+            Arc::clone(&services.keys),
+            Arc::clone(&services.data_key),
+            services.pictures.clone(),
+        );
         state.frontend_url.clone_from(&services.frontend_url);
         state.card_payments.clone_from(&services.card_payments);
         state.limits = state.limits.with_sign_ups_per_hour(services.sign_ups_per_hour);
@@ -146,6 +153,7 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
             store: services.store.clone(),
             snapshots: query_api::Snapshots::default(),
             pdfs: query_api::RenderedPdfs::default(),
+            pictures: services.pictures.clone(),
         }));
         let keyring = KeyRing::new(services.store.clone(), Arc::clone(&services.data_key));
         let admin = projector::admin::DeadLetterAdmin {
@@ -177,9 +185,10 @@ pub fn sagas(
     keys: Arc<TokenKeys>,
     data_key: Arc<DataKey>,
     card_payments: Option<command_api::CardPayments>,
+    pictures: media::Pictures,
 ) -> Sagas {
     let store = write.store().database().clone();
-    let mut state = CommandApiState::new(write, keys, data_key);
+    let mut state = CommandApiState::new(write, keys, data_key, pictures);
     state.card_payments = card_payments;
     Sagas::new(store, read.clone(), command_api::Checkout::new(state))
 }
@@ -304,6 +313,7 @@ impl App {
                     sign_ups_per_hour: config.sign_ups_per_hour,
                     read_replicas: config.read_replica_urls.clone(),
                     read_replica_max_lag: config.read_replica_max_lag,
+                    pictures: config.pictures()?,
                     edge: Edge {
                         body_limit: config.body_limit_bytes,
                         allowed_origins: config.cors_origins.clone(),
@@ -345,7 +355,7 @@ impl App {
                     &config.frontend_url,
                     config.payments.checkout_ttl,
                 );
-                let sagas = sagas(write, &read, keys, load_data_key()?, Some(payments));
+                let sagas = sagas(write, &read, keys, load_data_key()?, Some(payments), config.pictures()?);
                 Some(sagas.linking_to(&config.frontend_url).sweeping_paid_orders(config.paid_order_sweep))
             }
             None => None,

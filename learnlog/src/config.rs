@@ -23,6 +23,12 @@ pub struct Config {
     pub read_replica_max_lag: Duration,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where pictures are kept: an S3 bucket (`LEARNLOG_MEDIA_S3_BUCKET`, with `LEARNLOG_MEDIA_S3_ENDPOINT` for
+    /// an S3-compatible store and the usual `AWS_*` credentials), else a folder (`LEARNLOG_MEDIA_DIR`,
+    /// `<data folder>/media` by default).
+    pub media_dir: Option<PathBuf>,
+    pub media_bucket: Option<String>,
+    pub media_endpoint: Option<String>,
     /// HS256 secret for access tokens; from the data folder when not set.
     pub jwt_secret: Option<SecretString>,
     /// The data key (verification-code HMACs, sealed bank accounts); from the data folder when not set.
@@ -141,6 +147,17 @@ fn kafka_security(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<(Strin
     Ok(security.into_iter().map(|(property, value)| (property, SecretString::from(value))).collect())
 }
 
+impl Config {
+    /// The pictures' object storage this configuration names.
+    pub fn pictures(&self) -> Result<media::Pictures, crate::Error> {
+        let pictures = match &self.media_bucket {
+            Some(bucket) => media::Pictures::in_bucket(bucket, self.media_endpoint.as_deref()),
+            None => media::Pictures::in_folder(&self.media_dir.clone().unwrap_or_else(|| self.data_dir.join("media"))),
+        };
+        pictures.map_err(|error| crate::Error::Config(format!("pictures: {error}")))
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -150,6 +167,9 @@ impl Default for Config {
             read_replica_max_lag: query_api::DEFAULT_MAX_LAG,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from(".learnlog"),
+            media_dir: None,
+            media_bucket: None,
+            media_endpoint: None,
             jwt_secret: None,
             data_key: None,
             consistency_wait: query_api::DEFAULT_CONSISTENCY_WAIT,
@@ -291,6 +311,9 @@ impl Config {
                 .map_or(defaults.read_replica_max_lag, Duration::from_millis),
             listen,
             data_dir: lookup("LEARNLOG_DATA_DIR").map_or(defaults.data_dir, PathBuf::from),
+            media_dir: lookup("LEARNLOG_MEDIA_DIR").map(PathBuf::from),
+            media_bucket: lookup("LEARNLOG_MEDIA_S3_BUCKET"),
+            media_endpoint: lookup("LEARNLOG_MEDIA_S3_ENDPOINT"),
             jwt_secret: lookup("LEARNLOG_JWT_SECRET").map(SecretString::from),
             data_key: lookup("LEARNLOG_DATA_KEY").map(SecretString::from),
             consistency_wait,

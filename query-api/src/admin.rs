@@ -32,6 +32,7 @@ pub(crate) struct UserRow {
     name: String,
     country: Option<String>,
     company: Option<String>,
+    picture: Option<crate::pictures::PictureUrls>,
     logged_in: bool,
     #[serde(with = "time::serde::rfc3339::option")]
     last_login_at: Option<OffsetDateTime>,
@@ -51,6 +52,7 @@ impl UserRow {
             name: row.try_get("name")?,
             country: row.try_get("country")?,
             company: row.try_get("company")?,
+            picture: crate::pictures::PictureUrls::of(row, "picture_id", "picture_format")?,
             logged_in: row.try_get("logged_in")?,
             last_login_at: row.try_get("last_login_at")?,
             created_at: row.try_get("created_at")?,
@@ -114,7 +116,8 @@ async fn user_page(
     let client = state.read.pool().get().await.map_err(reading("the user directory"))?;
     let filter = conditions.filter();
     let listing = Listing {
-        columns: "id, kind, role, email, email_verified, username, name, country, company, logged_in, last_login_at, \
+        columns: "id, kind, role, email, email_verified, username, name, country, company, picture_id, picture_format, \
+                  logged_in, last_login_at, \
                   created_at",
         from: "user_directory",
         filter: &filter,

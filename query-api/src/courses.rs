@@ -27,7 +27,7 @@ pub const COURSE_SELECT: &str = "SELECT c.id, c.instructor_id, c.instructor_name
      c.subcategories, c.level, c.language, c.base_price_cents, c.duration_h, c.lesson_count, \
      c.rating_avg::float8 AS rating_avg, c.rating_count, c.enrolled_count, c.status, c.version, c.created_at, \
      c.published_at, COALESCE(round(c.exam_grade_sum::numeric / NULLIF(c.exam_attempts, 0), 2), 0)::float8 AS exam_avg, \
-     c.exam_attempts, d.percent AS discount_percent, d.ends_on AS discount_ends_on, \
+     c.exam_attempts, d.percent AS discount_percent, d.ends_on AS discount_ends_on, c.thumbnail_id, c.thumbnail_format, \
      (c.base_price_cents * (100 - COALESCE(d.percent, 0)) + 50) / 100 AS effective_price_cents \
      FROM catalog_course c LEFT JOIN LATERAL (SELECT percent, ends_on FROM course_discount \
      WHERE course_id = c.id AND (now() AT TIME ZONE 'UTC')::date BETWEEN starts_on AND ends_on \
@@ -75,6 +75,8 @@ pub(crate) struct CourseView {
     subcategories: Vec<String>,
     level: String,
     language: String,
+    /// The course's thumbnail, in its sizes (`PUT /api/v1/courses/{id}/thumbnail`).
+    thumbnail: Option<crate::pictures::PictureUrls>,
     /// What the course costs today, in the caller's currency.
     price: Money,
     /// The price before today's discount.
@@ -108,6 +110,7 @@ impl CourseView {
             subcategories: row.try_get("subcategories")?,
             level: row.try_get("level")?,
             language: row.try_get("language")?,
+            thumbnail: crate::pictures::PictureUrls::of(row, "thumbnail_id", "thumbnail_format")?,
             price: display.show(discounted(base, percent)),
             list_price: display.show(base),
             discount: percent.zip(ends_on).map(|(percent, ends_on)| ActiveDiscount { percent, ends_on }),

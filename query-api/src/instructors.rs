@@ -40,6 +40,7 @@ pub(crate) struct TopQuery {
 }
 
 const PROFILE_SELECT: &str = "SELECT u.id, u.name, u.title, u.speciality, u.biography, u.country, u.social_links, \
+     u.picture_id, u.picture_format, \
      count(c.id) AS course_count, COALESCE(sum(c.enrolled_count), 0)::bigint AS enrolled_count, \
      COALESCE(min(r.rating_avg), 0)::float8 AS rating_avg, COALESCE(min(r.rating_count), 0) AS rating_count \
      FROM user_directory u LEFT JOIN catalog_course c ON c.instructor_id = u.id AND c.status = 'published' \
@@ -54,6 +55,7 @@ pub(crate) struct InstructorView {
     speciality: Option<String>,
     biography: Option<String>,
     country: Option<String>,
+    picture: Option<crate::pictures::PictureUrls>,
     #[schema(value_type = Option<SocialLinks>)]
     social_links: Option<serde_json::Value>,
     /// Published courses.
@@ -73,6 +75,7 @@ impl InstructorView {
             speciality: row.try_get("speciality")?,
             biography: row.try_get("biography")?,
             country: row.try_get("country")?,
+            picture: crate::pictures::PictureUrls::of(row, "picture_id", "picture_format")?,
             social_links: row.try_get("social_links")?,
             course_count: row.try_get("course_count")?,
             enrolled_count: row.try_get("enrolled_count")?,

@@ -20,6 +20,7 @@ mod money;
 mod newsletter;
 mod orders;
 mod page;
+mod pictures;
 mod reading;
 mod refunds;
 mod replicas;
@@ -69,6 +70,8 @@ pub struct QueryApiState {
     pub snapshots: Snapshots,
     /// The certificates' PDFs as last rendered.
     pub pdfs: certificates::RenderedPdfs,
+    /// Where pictures are kept.
+    pub pictures: media::Pictures,
 }
 
 impl FromRef<QueryApiState> for Arc<TokenKeys> {
@@ -90,6 +93,8 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         )
         .answers_media("application/x-ndjson")
         .query_params::<history::HistoryParams>()
+        .route(GET, "/api/v1/pictures/{picture_id}/{file}", pictures::get, Who::Anyone, "One size of a picture")
+        .answers_media("image/*")
         .route(
             GET,
             "/api/v1/as-of/{name}/{*path}",

@@ -27,6 +27,8 @@ pub(crate) struct MeView {
     biography: Option<String>,
     speciality: Option<String>,
     title: Option<String>,
+    /// The profile picture, in its sizes (`PUT /api/v1/me/picture`).
+    picture: Option<crate::pictures::PictureUrls>,
     #[schema(value_type = Option<crate::instructors::SocialLinks>)]
     social_links: Option<serde_json::Value>,
     /// Instructors: the payout account, by bank and last four characters.
@@ -50,7 +52,7 @@ async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &Head
             "SELECT id, kind, role, email, username, name, country, company, biography, speciality, title, \
              created_at, email_verified, social_links, bank_name, bank_account_last4, \
              (SELECT balance_cents FROM instructor_ledger_view WHERE instructor_id = u.id), \
-             (SELECT balance_cents FROM wallet_view WHERE trainee_id = u.id) \
+             (SELECT balance_cents FROM wallet_view WHERE trainee_id = u.id), picture_id, picture_format \
              FROM user_directory u WHERE id = $1",
             &[&actor.user_id],
         )
@@ -70,6 +72,7 @@ async fn own_account(state: &QueryApiState, actor: Authenticated, headers: &Head
             biography: row.try_get(8)?,
             speciality: row.try_get(9)?,
             title: row.try_get(10)?,
+            picture: crate::pictures::PictureUrls::of(&row, "picture_id", "picture_format")?,
             created_at: row.try_get(11)?,
             email_verified: row.try_get(12)?,
             social_links: row.try_get(13)?,

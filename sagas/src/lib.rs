@@ -19,6 +19,7 @@ mod certificates;
 mod checkout;
 mod handled;
 mod newsletter;
+mod pictures;
 mod progress;
 mod recovery;
 mod refunds;
@@ -315,7 +316,7 @@ impl Sagas {
     async fn handle(&self, recorded: &RecordedEvent) -> Result<(), Failure> {
         let event = recorded.decode().map_err(|error| Failure::Permanent(error.to_string()))?;
         let cause = Cause { event_id: recorded.event_id, correlation_id: recorded.metadata.correlation_id };
-        match Reaction::to(&event) {
+        let reacted = match Reaction::to(&event) {
             Some(Reaction::Checkout) => checkout::react(&self.checkout, &cause, &event).await,
             Some(Reaction::Progress) => progress::react(&self.checkout, &self.read, &cause, &event).await,
             Some(Reaction::Catalogue) => catalogue::react(&self.checkout, &self.read, &cause, &event).await,
@@ -326,8 +327,11 @@ impl Sagas {
             Some(Reaction::Certificate) => {
                 certificates::react(&self.checkout, &self.mailing, &cause, recorded, &event).await
             }
-            None => Ok(()),
-        }
+            Some(Reaction::Pictures) | None => Ok(()),
+        };
+        reacted?;
+        // After the saga the event has, if any: a picture no longer shown leaves storage.
+        pictures::react(&self.checkout, &event).await
     }
 }
 
@@ -342,6 +346,8 @@ enum Reaction {
     Access,
     Campaign,
     Account,
+    /// Only the pictures (which every reaction is followed by).
+    Pictures,
 }
 
 impl Reaction {
@@ -355,6 +361,7 @@ impl Reaction {
             Event::CourseAccessRequestChanged(_) => Some(Reaction::Access),
             Event::CampaignCreated(_) => Some(Reaction::Campaign),
             Event::TraineeAccountDeleted(_) | Event::AccountErased(_) => Some(Reaction::Account),
+            Event::ProfilePictureSet(_) | Event::CourseThumbnailSet(_) => Some(Reaction::Pictures),
             _ => None,
         }
     }

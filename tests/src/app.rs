@@ -58,6 +58,9 @@ pub struct TestApp {
     projector: Running,
     /// Behind a lock so that a test can kill and restart it while requests are in flight.
     relay: std::sync::Mutex<Running>,
+    /// Where this app keeps pictures: a folder of its own, removed with the app.
+    pub media_dir: std::path::PathBuf,
+    pictures: media::Pictures,
 }
 
 /// One HTTP answer, read whole.
@@ -146,7 +149,10 @@ impl TestApp {
         let address = listener.local_addr().expect("bound address");
         let (sandbox, card_payments) = payment_sandbox(address).await;
         let write = learnlog::app::write_side(&store, &data_key);
+        let media_dir = std::env::temp_dir().join(format!("learnlog-media-{}", database.name));
+        let pictures = media::Pictures::in_folder(&media_dir).expect("a folder for pictures");
         let services = learnlog::app::HttpServices {
+            pictures: pictures.clone(),
             card_payments: Some(card_payments.clone()),
             write: Some(write.clone()),
             store: store.clone(),
@@ -194,6 +200,8 @@ impl TestApp {
             write,
             projector: None,
             relay: std::sync::Mutex::new(None),
+            media_dir,
+            pictures,
         };
         app.start_relay();
         app.start_projector().await;
@@ -363,7 +371,8 @@ impl TestApp {
         let data_key = Arc::new(event_store::keys::DataKey::from_secret(DATA_KEY.as_bytes()));
         let payments = Some(self.card_payments.clone());
         let write = self.write.clone();
-        let sagas = learnlog::app::sagas(write, &self.read, Arc::clone(&self.keys), data_key, payments);
+        let pictures = self.pictures.clone();
+        let sagas = learnlog::app::sagas(write, &self.read, Arc::clone(&self.keys), data_key, payments, pictures);
         let stopping = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
@@ -629,6 +638,7 @@ impl Drop for TestApp {
             let _ = stop.send(());
             task.abort();
         }
+        let _ = std::fs::remove_dir_all(&self.media_dir);
     }
 }
 

@@ -40,13 +40,15 @@ type PathsWith<M extends Method> = {
 
 type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
 
-type PathOptions<O> = O extends { parameters: { path: infer PP } } ? { path: PP } : { path?: undefined };
-type QueryOptions<O> = O extends { parameters: { query?: infer Q } } ? { query?: Q } : { query?: undefined };
-type BodyOptions<O> = O extends { requestBody?: never }
+// The options are worked out for one operation at a time: `[O] extends [...]` keeps a union of operations (the
+// generic `call` below) from being distributed over, which multiplies out past what the checker takes.
+type PathOptions<O> = [O] extends [{ parameters: { path: infer PP } }] ? { path: PP } : { path?: undefined };
+type QueryOptions<O> = [O] extends [{ parameters: { query?: infer Q } }] ? { query?: Q } : { query?: undefined };
+type BodyOptions<O> = [O] extends [{ requestBody?: never }]
   ? { body?: undefined }
-  : O extends { requestBody: { content: { "application/json": infer B } } }
+  : [O] extends [{ requestBody: { content: { "application/json": infer B } } }]
     ? { body: B }
-    : O extends { requestBody?: { content: { "application/json": infer B } } }
+    : [O] extends [{ requestBody?: { content: { "application/json": infer B } } }]
       ? { body?: B }
       : { body?: undefined };
 

@@ -113,6 +113,11 @@ impl Checkout {
         Checkout { state }
     }
 
+    /// The pictures no longer shown, deleted from the same storage.
+    pub fn pictures(&self) -> super::pictures::PictureCleanup {
+        super::pictures::PictureCleanup::new(self.state.clone())
+    }
+
     /// The learning commands on the same pipeline (Saga 8).
     pub fn learning(&self) -> super::learning::Learning {
         super::learning::Learning::new(self.state.clone())

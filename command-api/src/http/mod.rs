@@ -16,6 +16,7 @@ mod limits;
 mod newsletter;
 mod orders;
 mod payments;
+pub(crate) mod pictures;
 mod recovery;
 mod refunds;
 mod rejections;
@@ -39,6 +40,7 @@ pub use learning::Learning;
 pub use limits::{DEFAULT_SIGN_UPS_PER_HOUR, Limits};
 pub use newsletter::{Newsletter, Recipient};
 pub use payments::CardPayments;
+pub use pictures::PictureCleanup;
 
 use write_side::{PgStore, WriteSide};
 
@@ -64,11 +66,18 @@ pub struct CommandApiState {
     pub data_key: Arc<DataKey>,
     /// The payment provider, its webhook check and the return page; without it card orders are refused.
     pub card_payments: Option<CardPayments>,
+    /// Where pictures are kept (object storage).
+    pub pictures: media::Pictures,
 }
 
 impl CommandApiState {
     /// The command API over `write`, the write side this process builds once (see `WriteSide`).
-    pub fn new(write: WriteSide<PgStore>, keys: Arc<TokenKeys>, data_key: Arc<DataKey>) -> Self {
+    pub fn new(
+        write: WriteSide<PgStore>,
+        keys: Arc<TokenKeys>,
+        data_key: Arc<DataKey>,
+        pictures: media::Pictures,
+    ) -> Self {
         let limits = Limits::new(write.store().database().clone(), Arc::clone(&data_key));
         CommandApiState {
             write,
@@ -77,6 +86,7 @@ impl CommandApiState {
             frontend_url: DEFAULT_FRONTEND_URL.to_owned(),
             data_key,
             card_payments: None,
+            pictures,
         }
     }
 
@@ -137,6 +147,9 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .route(PATCH, "/api/v1/me", auth::update_profile, User, "Change one's own profile")
         .body::<auth::ProfileBody>()
         .route(DELETE, "/api/v1/me", auth::delete_me, Trainee, "Delete one's own trainee account")
+        .route(PUT, "/api/v1/me/picture", pictures::set_mine, User, "Set one's profile picture (PNG, JPEG or WebP)")
+        .body_bytes(pictures::PICTURE_TYPES, pictures::PICTURE_BODY_LIMIT)
+        .route(DELETE, "/api/v1/me/picture", pictures::remove_mine, User, "Remove one's profile picture")
         .route(DELETE, "/api/v1/admin/users/{id}", auth::delete_user, Admin, "Delete a trainee's account")
         .route(
             POST,
@@ -293,6 +306,15 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .route(DELETE, "/api/v1/courses/{id}", courses::delete, OwnerOrAdmin, "Delete a course without enrolments")
         .route(POST, "/api/v1/courses/{id}/publish", courses::publish, Owner, "Publish a draft")
         .route(POST, "/api/v1/courses/{id}/retire", courses::retire, Owner, "Retire a published course for good")
+        .route(PUT, "/api/v1/courses/{id}/thumbnail", pictures::set_thumbnail, Owner, "Set a course's thumbnail")
+        .body_bytes(pictures::PICTURE_TYPES, pictures::PICTURE_BODY_LIMIT)
+        .route(
+            DELETE,
+            "/api/v1/courses/{id}/thumbnail",
+            pictures::remove_thumbnail,
+            Owner,
+            "Remove a course's thumbnail",
+        )
         .route(POST, "/api/v1/courses/{id}/sections", course_content::add_section, Owner, "Add a section")
         .body::<course_content::SectionBody>()
         .route(PATCH, SECTION, course_content::update_section, Owner, "Change a section")

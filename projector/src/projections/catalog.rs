@@ -280,6 +280,12 @@ async fn claim(
             ];
             writes.execute(&on_course(set), &params).await
         }
+        Event::CourseThumbnailSet(set) => {
+            let picture = set.picture.as_ref();
+            let (picture_id, format) = (picture.map(|p| p.id.as_str()), picture.map(|p| p.format.as_str()));
+            let set = ", thumbnail_id = $4, thumbnail_format = $5";
+            writes.execute(&on_course(set), &[&id, version, at, &picture_id, &format]).await
+        }
         Event::DiscountAdded(added) => {
             let percent = i16::from(added.percent);
             let issued_by = match added.issued_by {

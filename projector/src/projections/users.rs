@@ -121,6 +121,18 @@ pub(super) async fn apply(
         writes.execute("DELETE FROM user_directory WHERE id = $1", &[&user_id]).await?;
         return Ok(());
     }
+    if let Event::ProfilePictureSet(set) = event {
+        let picture = set.picture.as_ref();
+        let (picture_id, format) = (picture.map(|p| p.id.as_str()), picture.map(|p| p.format.as_str()));
+        writes
+            .execute(
+                "UPDATE user_directory SET picture_id = $2, picture_format = $3, version = $4 \
+                 WHERE id = $1 AND version < $4",
+                &[&set.user_id, &picture_id, &format, &recorded.stream_version],
+            )
+            .await?;
+        return Ok(());
+    }
     if let Event::InstructorSocialLinksSet(links) = event {
         let value = serde_json::json!({
             "facebook": links.facebook, "github": links.github, "linkedin": links.linkedin,

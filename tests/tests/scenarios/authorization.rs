@@ -20,6 +20,18 @@ const ACTORS: [&str; 6] = ["guest", "individual trainee", "corporate trainee", "
 /// `{n}` in a body becomes a number unique to the request; `{dNN}` the date NN days from today.
 type Row = (Method, &'static str, Option<&'static str>, [u16; 6]);
 
+/// The body of a picture route: the bytes of a small PNG (every other body is JSON).
+const PICTURE: &str = "<a PNG picture>";
+
+/// A small PNG picture's bytes.
+fn png() -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(16, 16, image::Rgb([200, 40, 40]))
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("encodes");
+    out.into_inner()
+}
+
 fn rows() -> Vec<Row> {
     use Method as M;
     let all = |status| [status; 6];
@@ -68,6 +80,8 @@ fn rows() -> Vec<Row> {
         ),
         (M::PUT, "/api/v1/admin/fx-rates/{currency}", Some(r#"{"rate":0.9}"#), [401, 403, 403, 403, 403, 200]),
         (M::PATCH, "/api/v1/me", Some(r#"{"name":"New name"}"#), user(200)),
+        (M::PUT, "/api/v1/me/picture", Some(PICTURE), user(200)),
+        (M::DELETE, "/api/v1/me/picture", None, user(200)),
         (
             M::PUT,
             "/api/v1/me/social-links",
@@ -94,6 +108,8 @@ fn rows() -> Vec<Row> {
         (M::DELETE, "/api/v1/courses/{id}", None, owner_or_admin(200)),
         (M::POST, "/api/v1/courses/{id}/publish", None, owner(200)),
         (M::POST, "/api/v1/courses/{id}/retire", None, owner(200)),
+        (M::PUT, "/api/v1/courses/{id}/thumbnail", Some(PICTURE), owner(200)),
+        (M::DELETE, "/api/v1/courses/{id}/thumbnail", None, owner(200)),
         (M::POST, "/api/v1/courses/{id}/sections", Some(r#"{"title":"More"}"#), owner(201)),
         (M::PATCH, section, Some(r#"{"title":"Renamed"}"#), owner(200)),
         (M::DELETE, section, None, owner(200)),
@@ -154,6 +170,7 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/instructors/{instructor_id}", None, all(200)),
         (M::GET, "/api/v1/instructors/{instructor_id}/courses", None, all(200)),
         (M::GET, "/api/v1/me", None, user(200)),
+        (M::GET, "/api/v1/pictures/{picture_id}/{file}", None, all(200)),
         (M::GET, "/api/v1/admin/users", None, [401, 403, 403, 403, 403, 200]),
         (M::GET, "/api/v1/admin/users/activity", None, [401, 403, 403, 403, 403, 200]),
         (M::GET, "/api/v1/events", None, [401, 403, 403, 403, 403, 200]),
@@ -385,7 +402,21 @@ async fn every_route_answers_each_kind_of_caller_as_the_matrix_says() {
     let app = TestApp::start().await;
     let actors = actors(&app).await;
     let owner = actors.tokens[3].clone().expect("the owner's token");
-    let published = fixture(&app, &owner, true).await;
+    let mut published = fixture(&app, &owner, true).await;
+    // A kept picture for the route that serves them: the published course's thumbnail.
+    let thumbnail = app
+        .send(
+            app.http
+                .put(app.url(&format!("/api/v1/courses/{}/thumbnail", published["id"])))
+                .bearer_auth(&owner)
+                .header("content-type", "image/png")
+                .body(png()),
+            None,
+        )
+        .await;
+    let small = thumbnail.body["data"]["thumbnail"]["small"].as_str().expect("a kept thumbnail");
+    published.insert("picture_id", small.split('/').nth(4).expect("an id").to_owned());
+    published.insert("consistency_token", thumbnail.token());
     let mut n = 0;
     let mut mismatches = Vec::new();
     let mut replays = Vec::new();
@@ -420,12 +451,15 @@ async fn every_route_answers_each_kind_of_caller_as_the_matrix_says() {
                 .replace("{name}", "no_such_snapshot")
                 .replace("{path}", "courses")
                 .replace("{dead_letter_id}", "1")
+                .replace("{file}", "small.jpg")
+                .replace("{picture_id}", &published["picture_id"])
                 .replace("{instructor_id}", &actors.instructor_id);
             path = path.replace("{published_id}", &published["id"]);
             for (name, value) in ids {
                 path = path.replace(&format!("{{{name}}}"), value);
             }
-            let body = body.map(|text| {
+            let picture = body == Some(PICTURE);
+            let body = body.filter(|_| !picture).map(|text| {
                 let mut text = text.replace("{n}", &n.to_string()).replace("{id}", &ids["id"]);
                 text = text.replace("{published_id}", &published["id"]);
                 if let Some(trainee) = ids.get("trainee_id") {
@@ -448,6 +482,9 @@ async fn every_route_answers_each_kind_of_caller_as_the_matrix_says() {
                 }
                 if let Some(token) = &actors.tokens[actor] {
                     request = request.bearer_auth(token);
+                }
+                if picture {
+                    request = request.header("content-type", "image/png").body(png());
                 }
                 request
             };

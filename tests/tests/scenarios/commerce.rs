@@ -319,8 +319,15 @@ async fn an_order_whose_request_stopped_before_paying_is_finished_by_the_sagas()
 
     let data_key = std::sync::Arc::new(event_store::keys::DataKey::from_secret(tests::app::DATA_KEY.as_bytes()));
     let write = learnlog::app::write_side(&app.store, &data_key);
-    let sagas = learnlog::app::sagas(write, &app.store, std::sync::Arc::clone(&app.keys), data_key, None)
-        .finishing_stalled_orders_after(Duration::from_secs(1));
+    let sagas = learnlog::app::sagas(
+        write,
+        &app.store,
+        std::sync::Arc::clone(&app.keys),
+        data_key,
+        None,
+        media::Pictures::in_memory(),
+    )
+    .finishing_stalled_orders_after(Duration::from_secs(1));
     let running = tokio::spawn(sagas.run(std::future::pending()));
     let path = format!("/api/v1/me/orders/{order_id}");
     eventually(&app, &path, &token, |body| body["data"]["status"] == "fulfilled").await;
@@ -348,8 +355,15 @@ async fn a_paid_order_whose_event_never_reached_the_sagas_is_fulfilled_by_their_
         .expect("a checkpoint past the order");
     let data_key = std::sync::Arc::new(event_store::keys::DataKey::from_secret(tests::app::DATA_KEY.as_bytes()));
     let write = learnlog::app::write_side(&app.store, &data_key);
-    let sagas = learnlog::app::sagas(write, &app.store, std::sync::Arc::clone(&app.keys), data_key, None)
-        .finishing_stalled_orders_after(Duration::from_secs(1));
+    let sagas = learnlog::app::sagas(
+        write,
+        &app.store,
+        std::sync::Arc::clone(&app.keys),
+        data_key,
+        None,
+        media::Pictures::in_memory(),
+    )
+    .finishing_stalled_orders_after(Duration::from_secs(1));
     let running = tokio::spawn(sagas.run(std::future::pending()));
     let path = format!("/api/v1/me/orders/{}", paid.id());
     eventually(&app, &path, &token, |body| body["data"]["status"] == "fulfilled").await;

@@ -39,6 +39,7 @@ mod local_cluster;
 mod metrics;
 mod newsletter;
 mod openapi_contract;
+mod pictures;
 mod projector_checkpoints;
 mod projector_restart;
 mod refunds;
