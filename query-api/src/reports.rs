@@ -44,6 +44,7 @@ pub(crate) struct ReportUser {
     name: Option<String>,
     role: Option<String>,
     country: Option<String>,
+    picture: Option<crate::pictures::PictureUrls>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -64,6 +65,7 @@ impl ReportRow {
                 name: row.try_get("user_name")?,
                 role: row.try_get("user_role")?,
                 country: row.try_get("user_country")?,
+                picture: crate::pictures::PictureUrls::of(row, "picture_id", "picture_format")?,
             },
             course: course_id
                 .map(|id| Ok::<_, tokio_postgres::Error>(ReportCourse { id, title: row.try_get("course_title")? }))
@@ -177,7 +179,7 @@ async fn page(
     let client = state.read.pool().get().await.map_err(reading("support reports"))?;
     let listing = Listing {
         columns: "r.id, r.kind, r.status, r.user_id, u.name AS user_name, u.role AS user_role, \
-                  u.country AS user_country, r.course_id, c.title AS course_title, r.description, r.follow_ups, \
+                  u.country AS user_country, u.picture_id, u.picture_format, r.course_id, c.title AS course_title, r.description, r.follow_ups, \
                   r.progress_at_request, r.created_at, r.updated_at",
         from: "report_view r LEFT JOIN user_directory u ON u.id = r.user_id \
                LEFT JOIN catalog_course c ON c.id = r.course_id",

@@ -21,6 +21,7 @@ const DEFAULT_LIMIT: i64 = 10;
 pub(crate) struct Reviewer {
     name: Option<String>,
     country: Option<String>,
+    picture: Option<crate::pictures::PictureUrls>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -87,7 +88,10 @@ async fn page(state: &QueryApiState, headers: &HeaderMap, paging: Paging, of: Of
         return Err(Problem::not_found("There is no such course or instructor."));
     }
     let (columns, from, filter) = (
-        format!("r.rating, r.comment, u.name, u.country, {course} AS course_id, r.created_at, r.updated_at"),
+        format!(
+            "r.rating, r.comment, u.name, u.country, u.picture_id, u.picture_format, {course} AS course_id, \
+             r.created_at, r.updated_at"
+        ),
         format!("{table} r LEFT JOIN user_directory u ON u.id = r.trainee_id"),
         format!("r.{key} = $1"),
     );
@@ -100,7 +104,11 @@ async fn page(state: &QueryApiState, headers: &HeaderMap, paging: Paging, of: Of
             Ok(ReviewView {
                 rating: row.try_get("rating")?,
                 comment: row.try_get("comment")?,
-                reviewer: Reviewer { name: row.try_get("name")?, country: row.try_get("country")? },
+                reviewer: Reviewer {
+                    name: row.try_get("name")?,
+                    country: row.try_get("country")?,
+                    picture: crate::pictures::PictureUrls::of(row, "picture_id", "picture_format")?,
+                },
                 course_id: row.try_get("course_id")?,
                 created_at: row.try_get("created_at")?,
                 updated_at: row.try_get("updated_at")?,

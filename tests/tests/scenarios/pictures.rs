@@ -121,6 +121,17 @@ async fn a_profile_picture_sent_with_python_requests_is_kept_without_metadata_an
         )
         .await;
     assert_eq!(me.body["data"]["picture"], *urls, "{:?}", me.body);
+    let (_, admin) = app.user(events::Role::Admin);
+    let directory = app
+        .send(
+            app.http
+                .get(app.url("/api/v1/admin/users?search=picturesque"))
+                .bearer_auth(&admin)
+                .header("x-consistency-token", &token_of_write),
+            None,
+        )
+        .await;
+    assert_eq!(directory.body["data"][0]["picture"], *urls, "admins see it: {:?}", directory.body);
     for (size, width) in [("small", 96), ("medium", 320), ("large", 960)] {
         let served = app.get(urls[size].as_str().expect("a URL"), None).await;
         assert_eq!(served.status, 200);
