@@ -119,6 +119,49 @@ pub struct CourseDraft {
     pub language: String,
     pub price_cents: i64,
     pub currency: String,
+    /// The long description; may be empty.
+    pub description: String,
+    /// A YouTube link (watch, short or embed), kept as its embed URL.
+    pub preview_video: Option<String>,
+    pub outline: Vec<String>,
+    pub keywords: Vec<String>,
+    pub captions: Vec<String>,
+}
+
+/// The longest long description of a course, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
+/// An outline item, a keyword or a caption's language: at most this many characters, and this many of each.
+pub const PHRASE_MAX_CHARS: usize = 120;
+pub const PHRASES_MAX: usize = 30;
+
+/// At most `max` characters once trimmed, possibly none.
+fn check_optional_text(found: &mut Vec<Violation>, field: &'static str, text: &str, max: usize) {
+    if text.trim().chars().count() > max {
+        found.push(Violation::new(field, format!("must be at most {max} characters")));
+    }
+}
+
+/// At most [`PHRASES_MAX`] phrases, each of 1 to [`PHRASE_MAX_CHARS`] characters once trimmed.
+fn check_phrases(found: &mut Vec<Violation>, field: &'static str, phrases: &[String]) {
+    if phrases.len() > PHRASES_MAX {
+        found.push(Violation::new(field, format!("must have at most {PHRASES_MAX} items")));
+    }
+    if phrases.iter().any(|phrase| phrase.trim().is_empty() || phrase.trim().chars().count() > PHRASE_MAX_CHARS) {
+        found.push(Violation::new(field, format!("items must be 1 to {PHRASE_MAX_CHARS} characters")));
+    }
+}
+
+/// The embed URL of a preview link; a violation for anything but a YouTube link.
+fn check_preview(found: &mut Vec<Violation>, link: &str) -> Option<String> {
+    let embed = crate::youtube::embed_url(link);
+    if embed.is_none() {
+        found.push(Violation::new("preview_video_url", "must be a YouTube link"));
+    }
+    embed
+}
+
+fn trimmed_all(phrases: &[String]) -> Vec<String> {
+    phrases.iter().map(|phrase| phrase.trim().to_owned()).collect()
 }
 
 /// Non-empty, trimmed text of at most `max` characters.
@@ -164,6 +207,13 @@ impl CourseDraft {
         check_taxonomy(&mut found, &self.category, &self.subcategories);
         check_text(&mut found, "language", &self.language, TITLE_MAX_CHARS);
         check_price(&mut found, self.price_cents, &self.currency);
+        check_optional_text(&mut found, "description", &self.description, DESCRIPTION_MAX_CHARS);
+        if let Some(link) = &self.preview_video {
+            check_preview(&mut found, link);
+        }
+        check_phrases(&mut found, "outline", &self.outline);
+        check_phrases(&mut found, "keywords", &self.keywords);
+        check_phrases(&mut found, "captions", &self.captions);
         found
     }
 }
@@ -179,6 +229,12 @@ pub struct CoursePatch {
     pub language: Option<String>,
     /// Amount in cents and currency.
     pub price: Option<(i64, String)>,
+    pub description: Option<String>,
+    /// A YouTube link; an empty one removes the preview.
+    pub preview_video: Option<String>,
+    pub outline: Option<Vec<String>>,
+    pub keywords: Option<Vec<String>>,
+    pub captions: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,6 +300,11 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
                 level: draft.level,
                 language: draft.language.trim().to_owned(),
                 base_price_cents: draft.price_cents,
+                description: draft.description.trim().to_owned(),
+                preview_video_url: draft.preview_video.as_deref().and_then(crate::youtube::embed_url),
+                outline: trimmed_all(&draft.outline),
+                keywords: trimmed_all(&draft.keywords),
+                captions: trimmed_all(&draft.captions),
             })])
         }
         CourseCommand::Publish => {
@@ -362,6 +423,21 @@ fn update(course: &Course, actor: &Actor, patch: CoursePatch) -> Result<Vec<Even
     if let Some((cents, currency)) = &patch.price {
         check_price(&mut found, *cents, currency);
     }
+    if let Some(description) = &patch.description {
+        check_optional_text(&mut found, "description", description, DESCRIPTION_MAX_CHARS);
+    }
+    // An empty link removes the preview.
+    let preview = match patch.preview_video.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(String::new()),
+        Some(link) => check_preview(&mut found, link),
+    };
+    for (field, phrases) in [("outline", &patch.outline), ("keywords", &patch.keywords), ("captions", &patch.captions)]
+    {
+        if let Some(phrases) = phrases {
+            check_phrases(&mut found, field, phrases);
+        }
+    }
     if !found.is_empty() {
         return Err(CourseRejection::Invalid(found));
     }
@@ -374,13 +450,14 @@ fn update(course: &Course, actor: &Actor, patch: CoursePatch) -> Result<Vec<Even
         subcategories: patch.subcategories,
         level: patch.level,
         language: trimmed(&patch.language),
+        description: trimmed(&patch.description),
+        preview_video_url: preview,
+        outline: patch.outline.as_deref().map(trimmed_all),
+        keywords: patch.keywords.as_deref().map(trimmed_all),
+        captions: patch.captions.as_deref().map(trimmed_all),
     };
-    let has_details = details.title.is_some()
-        || details.summary.is_some()
-        || details.category.is_some()
-        || details.subcategories.is_some()
-        || details.level.is_some()
-        || details.language.is_some();
+    let unchanged = CourseDetailsUpdated { course_id: course.id, ..CourseDetailsUpdated::default() };
+    let has_details = details != unchanged;
     if has_details {
         events.push(Event::CourseDetailsUpdated(details));
     }
@@ -409,7 +486,51 @@ mod tests {
             language: "English".into(),
             price_cents: 1999,
             currency: "USD".into(),
+            description: String::new(),
+            preview_video: None,
+            outline: Vec::new(),
+            keywords: Vec::new(),
+            captions: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_course_keeps_its_preview_as_the_embed_url_and_its_phrases_trimmed() {
+        let described = CourseDraft {
+            description: " From a first route to production. ".into(),
+            preview_video: Some("https://youtu.be/dQw4w9WgXcQ?t=3".into()),
+            outline: vec![" Routing ".into(), "State".into()],
+            keywords: vec!["rust".into()],
+            captions: vec!["English".into(), "French".into()],
+            ..draft()
+        };
+        let create = CourseCommand::Create { course_id: course_id(), draft: described };
+        let created = decide(&Course::default(), &instructor(), create);
+        let Ok(events) = created else { panic!("{created:?}") };
+        let [Event::CourseCreated(created)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!(created.preview_video_url.as_deref(), Some("https://www.youtube.com/embed/dQw4w9WgXcQ"));
+        assert_eq!(
+            (created.description.as_str(), created.outline.clone()),
+            ("From a first route to production.", vec!["Routing".to_owned(), "State".to_owned()])
+        );
+        let bad = CourseDraft {
+            preview_video: Some("https://vimeo.com/1".into()),
+            outline: vec!["x".into(); PHRASES_MAX + 1],
+            keywords: vec![" ".into()],
+            ..draft()
+        };
+        let fields: Vec<&str> = bad.violations().iter().map(|violation| violation.field).collect();
+        assert_eq!(fields, ["preview_video_url", "outline", "keywords"]);
+        let course = given::<Course>(&events);
+        let remove = CoursePatch { preview_video: Some(String::new()), ..CoursePatch::default() };
+        let Ok(changed) = decide(&course, &instructor(), CourseCommand::Update(remove)) else { panic!("refused") };
+        let [Event::CourseDetailsUpdated(updated)] = changed.as_slice() else { panic!("{changed:?}") };
+        assert_eq!(updated.preview_video_url.as_deref(), Some(""), "an empty preview removes it");
+        let wrong = CoursePatch { preview_video: Some("not a link".into()), ..CoursePatch::default() };
+        assert!(matches!(
+            decide(&course, &instructor(), CourseCommand::Update(wrong)),
+            Err(CourseRejection::Invalid(_))
+        ));
     }
 
     fn course_id() -> Uuid {

@@ -35,6 +35,18 @@ pub struct CourseCreated {
     pub level: CourseLevel,
     pub language: String,
     pub base_price_cents: i64,
+    /// Version 2: the long description (cards show `summary`), the preview video as its YouTube embed URL,
+    /// what the course covers (`outline`), words it is found by (`keywords`) and its captions' languages.
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub preview_video_url: Option<String>,
+    #[serde(default)]
+    pub outline: Vec<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub captions: Vec<String>,
 }
 
 /// The owner published the course: it shows in the public catalogue from now on.
@@ -45,7 +57,7 @@ pub struct CoursePublished {
 }
 
 /// The owner changed some details of the course; fields left out are unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseDetailsUpdated {
     pub course_id: Uuid,
@@ -55,6 +67,17 @@ pub struct CourseDetailsUpdated {
     pub subcategories: Option<Vec<String>>,
     pub level: Option<CourseLevel>,
     pub language: Option<String>,
+    /// Version 2, as in `CourseCreated`; a preview of `""` removes it.
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub preview_video_url: Option<String>,
+    #[serde(default)]
+    pub outline: Option<Vec<String>>,
+    #[serde(default)]
+    pub keywords: Option<Vec<String>>,
+    #[serde(default)]
+    pub captions: Option<Vec<String>>,
 }
 
 /// The owner changed the base price (USD cents).

@@ -239,9 +239,9 @@ pub fn upcast<'a>(
 }
 
 event_catalogue! {
-    CourseCreated version 1 in Catalog,
+    CourseCreated version 2 from 1 in Catalog,
     CoursePublished version 1 in Catalog,
-    CourseDetailsUpdated version 1 in Catalog,
+    CourseDetailsUpdated version 2 from 1 in Catalog,
     CoursePriceChanged version 1 in Catalog,
     CourseRetired version 1 in Catalog,
     CourseDeleted version 1 in Catalog,

@@ -160,6 +160,8 @@ pub(crate) struct OwnedCourse {
     #[serde(flatten)]
     course: CourseView,
     #[serde(flatten)]
+    details: crate::courses::CourseDetails,
+    #[serde(flatten)]
     content: FullContent,
     discounts: Vec<crate::discounts::DiscountView>,
 }

@@ -28,15 +28,18 @@ pub const COURSE_SELECT: &str = "SELECT c.id, c.instructor_id, c.instructor_name
      c.rating_avg::float8 AS rating_avg, c.rating_count, c.enrolled_count, c.status, c.version, c.created_at, \
      c.published_at, COALESCE(round(c.exam_grade_sum::numeric / NULLIF(c.exam_attempts, 0), 2), 0)::float8 AS exam_avg, \
      c.exam_attempts, d.percent AS discount_percent, d.ends_on AS discount_ends_on, c.thumbnail_id, c.thumbnail_format, \
+     iu.picture_id AS instructor_picture_id, iu.picture_format AS instructor_picture_format, \
      (c.base_price_cents * (100 - COALESCE(d.percent, 0)) + 50) / 100 AS effective_price_cents \
      FROM catalog_course c LEFT JOIN LATERAL (SELECT percent, ends_on FROM course_discount \
      WHERE course_id = c.id AND (now() AT TIME ZONE 'UTC')::date BETWEEN starts_on AND ends_on \
-     ORDER BY starts_on LIMIT 1) d ON true";
+     ORDER BY starts_on LIMIT 1) d ON true \
+     LEFT JOIN user_directory iu ON iu.id = c.instructor_id";
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct InstructorRef {
     id: Uuid,
     name: String,
+    picture: Option<crate::pictures::PictureUrls>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -103,7 +106,11 @@ impl CourseView {
         let ends_on: Option<Date> = row.try_get("discount_ends_on")?;
         Ok(CourseView {
             id: row.try_get("id")?,
-            instructor: InstructorRef { id: row.try_get("instructor_id")?, name: row.try_get("instructor_name")? },
+            instructor: InstructorRef {
+                id: row.try_get("instructor_id")?,
+                name: row.try_get("instructor_name")?,
+                picture: crate::pictures::PictureUrls::of(row, "instructor_picture_id", "instructor_picture_format")?,
+            },
             title: row.try_get("title")?,
             summary: row.try_get("summary")?,
             category: row.try_get("category")?,
@@ -246,19 +253,22 @@ pub(crate) async fn course_page(
 ) -> Result<(CourseView, Value), Problem> {
     let client = state.read.pool().get().await.map_err(reading("the catalogue"))?;
     let display = Display::for_country(&client, country).await.map_err(reading("the catalogue"))?;
+    // A page shows the course's details too, which its rows leave out.
+    let select = COURSE_SELECT.replacen("SELECT ", "SELECT c.details, ", 1);
     let (row, column) = match kind {
         PageKind::Public => {
-            let sql = format!("{COURSE_SELECT} WHERE c.id = $1 AND {PUBLISHED}");
+            let sql = format!("{select} WHERE c.id = $1 AND {PUBLISHED}");
             (client.query_opt(&sql, &[&course_id]).await, "public_doc")
         }
         PageKind::Owner(owner) => {
-            let sql = format!("{COURSE_SELECT} WHERE c.id = $1 AND {NOT_DELETED} AND c.instructor_id = $2");
+            let sql = format!("{select} WHERE c.id = $1 AND {NOT_DELETED} AND c.instructor_id = $2");
             (client.query_opt(&sql, &[&course_id, &owner]).await, "doc")
         }
     };
     let row = row.map_err(reading("the catalogue"))?.ok_or_else(|| Problem::not_found("There is no such course."))?;
     let course = CourseView::from_row(&row, display).map_err(reading("the catalogue"))?;
-    let content: Value = client
+    let details: Value = row.try_get("details").map_err(reading("the catalogue"))?;
+    let mut content: Value = client
         .query_opt(&format!("SELECT {column} FROM course_document WHERE course_id = $1"), &[&course_id])
         .await
         .map_err(reading("the catalogue"))?
@@ -266,6 +276,9 @@ pub(crate) async fn course_page(
         .transpose()
         .map_err(reading("the catalogue"))?
         .unwrap_or_else(|| empty_document(column));
+    if let (Value::Object(content), Value::Object(details)) = (&mut content, CourseDetails::from(details)) {
+        content.extend(details);
+    }
     Ok((course, content))
 }
 
@@ -284,12 +297,34 @@ fn empty_document(column: &str) -> Value {
 pub(crate) struct CoursePage {
     #[serde(flatten)]
     course: CourseView,
+    #[serde(flatten)]
+    details: CourseDetails,
     /// Sections with their lessons (title, duration) and exercises (how many questions).
     sections: Vec<crate::course_content::PublicSection>,
     /// What the public may know of the exam: `{question_count}`.
     exam: ExamSummary,
     faq: Vec<crate::course_content::FaqEntry>,
     announcements: Vec<crate::course_content::AnnouncementEntry>,
+}
+
+/// What a course's page shows beyond its row: the long description, the preview video (a YouTube embed URL),
+/// what it covers, the words it is found by, and the languages of its captions.
+#[derive(Debug, Default, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub(crate) struct CourseDetails {
+    description: String,
+    preview_video_url: Option<String>,
+    outline: Vec<String>,
+    keywords: Vec<String>,
+    captions: Vec<String>,
+}
+
+impl CourseDetails {
+    /// The details as the projector keeps them (a course created before they existed has none), as JSON.
+    fn from(kept: Value) -> Value {
+        let details: CourseDetails = serde_json::from_value(kept).unwrap_or_default();
+        serde_json::to_value(details).unwrap_or_default()
+    }
 }
 
 /// The public view of a course's exam.

@@ -42,6 +42,26 @@ pub(crate) struct CreateCourseBody {
     #[schema(schema_with = super::fields::language)]
     language: String,
     price: MoneyBody,
+    /// The long description (cards show `summary`).
+    #[serde(default)]
+    #[schema(schema_with = super::fields::course_description)]
+    description: String,
+    /// The preview video: a YouTube link, kept as its embed URL.
+    #[serde(default)]
+    #[schema(schema_with = super::fields::video_url_or_null)]
+    preview_video_url: Option<String>,
+    /// What the course covers, in order.
+    #[serde(default)]
+    #[schema(schema_with = super::fields::phrases)]
+    outline: Vec<String>,
+    /// Words the course is found by.
+    #[serde(default)]
+    #[schema(schema_with = super::fields::phrases)]
+    keywords: Vec<String>,
+    /// The languages of its captions.
+    #[serde(default)]
+    #[schema(schema_with = super::fields::phrases)]
+    captions: Vec<String>,
 }
 
 fn default_language() -> String {
@@ -59,6 +79,11 @@ impl From<CreateCourseBody> for CourseDraft {
             language: body.language,
             price_cents: body.price.amount_cents,
             currency: body.price.currency,
+            description: body.description,
+            preview_video: body.preview_video_url,
+            outline: body.outline,
+            keywords: body.keywords,
+            captions: body.captions,
         }
     }
 }
@@ -158,6 +183,22 @@ pub(crate) struct UpdateCourseBody {
     language: Option<String>,
     #[serde(default)]
     price: Option<MoneyBody>,
+    #[serde(default)]
+    #[schema(schema_with = super::fields::course_description_or_null)]
+    description: Option<String>,
+    /// A YouTube link; `""` removes the preview.
+    #[serde(default)]
+    #[schema(schema_with = super::fields::preview_or_null)]
+    preview_video_url: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = super::fields::phrases_or_null)]
+    outline: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(schema_with = super::fields::phrases_or_null)]
+    keywords: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(schema_with = super::fields::phrases_or_null)]
+    captions: Option<Vec<String>>,
 }
 
 /// `PATCH /api/v1/courses/{id}`: the owner changes details and the base price.
@@ -177,6 +218,11 @@ pub(crate) async fn update(
         level: body.level,
         language: body.language,
         price: body.price.map(|price| (price.amount_cents, price.currency)),
+        description: body.description,
+        preview_video: body.preview_video_url,
+        outline: body.outline,
+        keywords: body.keywords,
+        captions: body.captions,
     };
     on_course(&state, actor, CourseRequest::change(course_id, headers, command.digest), CourseCommand::Update(patch))
         .await

@@ -171,6 +171,39 @@ pub(crate) fn part_text_filled_or_null() -> Object {
     fields::filled_or_null(course_content::PART_TEXT_MAX_CHARS)
 }
 
+/// A course's long description: text of at most its length, possibly empty.
+pub(crate) fn course_description() -> Object {
+    fields::text(course::DESCRIPTION_MAX_CHARS)
+}
+
+pub(crate) fn course_description_or_null() -> Object {
+    fields::text_or_null(course::DESCRIPTION_MAX_CHARS)
+}
+
+/// Outline items, keywords, captions' languages: a few short phrases.
+pub(crate) fn phrases() -> Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(fields::filled(course::PHRASE_MAX_CHARS))
+        .max_items(Some(course::PHRASES_MAX))
+        .build()
+}
+
+pub(crate) fn phrases_or_null() -> Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Array,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .items(fields::filled(course::PHRASE_MAX_CHARS))
+        .max_items(Some(course::PHRASES_MAX))
+        .build()
+}
+
+/// A course's preview: a YouTube link, or (in a change) an empty text that removes it.
+pub(crate) fn preview_or_null() -> Object {
+    fields::matching_or_null(&format!("^$|{}", video_pattern()), api_contract::text::MAX_TEXT_CHARS)
+}
+
 /// A YouTube watch, short or embed link (watch links with `v` first).
 pub(crate) fn video_url() -> Object {
     fields::matching(&video_pattern(), api_contract::text::MAX_TEXT_CHARS)

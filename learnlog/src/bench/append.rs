@@ -109,6 +109,11 @@ pub(crate) fn sample_event() -> NewEvent {
         level: CourseLevel::Intermediate,
         language: "English".into(),
         base_price_cents: 1999,
+        description: String::new(),
+        preview_video_url: None,
+        outline: Vec::new(),
+        keywords: Vec::new(),
+        captions: Vec::new(),
     });
     NewEvent::new(&event, Metadata::default(), time::OffsetDateTime::now_utc())
 }

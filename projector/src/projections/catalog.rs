@@ -62,16 +62,23 @@ pub(super) async fn create_courses(
     let prices: Vec<i64> = created.iter().map(|(_, course)| course.base_price_cents).collect();
     let versions: Vec<i64> = created.iter().map(|(recorded, _)| recorded.stream_version).collect();
     let times: Vec<time::OffsetDateTime> = created.iter().map(|(recorded, _)| recorded.occurred_at).collect();
+    let details: Vec<serde_json::Value> = created
+        .iter()
+        .map(|(_, course)| {
+            serde_json::json!({ "description": course.description, "preview_video_url": course.preview_video_url,
+                "outline": course.outline, "keywords": course.keywords, "captions": course.captions })
+        })
+        .collect();
     writes
         .execute(
             "INSERT INTO catalog_course (id, instructor_id, title, summary, category, subcategories, level, language, \
-             base_price_cents, status, version, created_at, updated_at, instructor_name) \
+             base_price_cents, status, version, created_at, updated_at, instructor_name, details) \
              SELECT c.id, c.instructor_id, c.title, c.summary, c.category, \
              ARRAY(SELECT json_array_elements_text(c.subcategories)), c.level, c.language, c.price, 'draft', c.version, \
-             c.at, c.at, COALESCE(i.name, '') \
+             c.at, c.at, COALESCE(i.name, ''), c.details::jsonb \
              FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::json[], $7::text[], $8::text[], \
-             $9::bigint[], $10::bigint[], $11::timestamptz[]) WITH ORDINALITY \
-             AS c(id, instructor_id, title, summary, category, subcategories, level, language, price, version, at, n) \
+             $9::bigint[], $10::bigint[], $11::timestamptz[], $12::json[]) WITH ORDINALITY \
+             AS c(id, instructor_id, title, summary, category, subcategories, level, language, price, version, at, details, n) \
              LEFT JOIN catalog_instructor i ON i.id = c.instructor_id ORDER BY c.n ON CONFLICT (id) DO NOTHING",
             &[
                 &ids,
@@ -85,6 +92,7 @@ pub(super) async fn create_courses(
                 &prices,
                 &versions,
                 &times,
+                &details,
             ],
         )
         .await
@@ -265,9 +273,26 @@ async fn claim(
         Event::CourseDetailsUpdated(updated) => {
             let set = ", title = COALESCE($4, title), summary = COALESCE($5, summary), \
                        category = COALESCE($6, category), subcategories = COALESCE($7, subcategories), \
-                       level = COALESCE($8, level), language = COALESCE($9, language)";
+                       level = COALESCE($8, level), language = COALESCE($9, language), details = details || $10";
             let level = updated.level.map(|level| level.as_str());
-            let params: [&(dyn ToSql + Sync); 9] = [
+            // Only what changed; an empty preview removes it.
+            let mut changed = serde_json::Map::new();
+            if let Some(description) = &updated.description {
+                changed.insert("description".into(), description.clone().into());
+            }
+            if let Some(preview) = &updated.preview_video_url {
+                let preview = Some(preview.clone()).filter(|preview| !preview.is_empty());
+                changed.insert("preview_video_url".into(), preview.into());
+            }
+            for (key, phrases) in
+                [("outline", &updated.outline), ("keywords", &updated.keywords), ("captions", &updated.captions)]
+            {
+                if let Some(phrases) = phrases {
+                    changed.insert(key.into(), phrases.clone().into());
+                }
+            }
+            let changed = serde_json::Value::Object(changed);
+            let params: [&(dyn ToSql + Sync); 10] = [
                 &id,
                 version,
                 at,
@@ -277,6 +302,7 @@ async fn claim(
                 &updated.subcategories,
                 &level,
                 &updated.language,
+                &changed,
             ];
             writes.execute(&on_course(set), &params).await
         }

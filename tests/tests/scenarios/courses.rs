@@ -179,3 +179,48 @@ async fn a_forged_or_foreign_consistency_token_is_refused_at_once() {
     let own = app.send(request, None).await;
     assert_eq!((own.status, own.header("x-consistency")), (200, Some("fresh")), "{:?}", own.body);
 }
+
+/// A course's page shows its long description, its preview video (any YouTube link, kept as the embed URL), its
+/// outline, keywords and captions; a change replaces what it names, and an empty preview removes it.
+#[tokio::test]
+async fn a_course_page_shows_its_description_preview_and_outline() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let mut body = TestApp::course_body("Rust for web services");
+    body["description"] = serde_json::json!("From a first route to a service in production.");
+    body["preview_video_url"] = serde_json::json!("https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=10");
+    body["outline"] = serde_json::json!([" Routing ", "State", "Deployment"]);
+    body["keywords"] = serde_json::json!(["rust", "axum"]);
+    body["captions"] = serde_json::json!(["English"]);
+    let created = app.post("/api/v1/courses", &token, Some(&body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let course_id = created.id();
+    let published = app.post(&format!("/api/v1/courses/{course_id}/publish"), &token, None).await;
+    let page = app.get(&format!("/api/v1/courses/{course_id}"), Some(&published.token())).await;
+    let data = &page.body["data"];
+    assert_eq!(data["description"], "From a first route to a service in production.");
+    assert_eq!(data["preview_video_url"], "https://www.youtube.com/embed/dQw4w9WgXcQ");
+    assert_eq!(data["outline"], serde_json::json!(["Routing", "State", "Deployment"]));
+    assert_eq!(
+        (&data["keywords"], &data["captions"]),
+        (&serde_json::json!(["rust", "axum"]), &serde_json::json!(["English"]))
+    );
+
+    let not_youtube = serde_json::json!({ "preview_video_url": "https://vimeo.com/1" });
+    let refused =
+        app.call(reqwest::Method::PATCH, &format!("/api/v1/courses/{course_id}"), &token, Some(&not_youtube)).await;
+    assert_eq!((refused.status, refused.body["errors"][0]["field"].as_str()), (422, Some("preview_video_url")));
+    let change = serde_json::json!({ "preview_video_url": "", "outline": ["Routing", "Tracing"] });
+    let changed =
+        app.call(reqwest::Method::PATCH, &format!("/api/v1/courses/{course_id}"), &token, Some(&change)).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    let page = app.get(&format!("/api/v1/courses/{course_id}"), Some(&changed.token())).await;
+    let data = &page.body["data"];
+    assert_eq!(
+        (&data["preview_video_url"], &data["outline"]),
+        (&serde_json::Value::Null, &serde_json::json!(["Routing", "Tracing"]))
+    );
+    assert_eq!(data["description"], "From a first route to a service in production.", "kept");
+    let rebuilt = app.rebuild().await;
+    assert_eq!(TestApp::catalogue(&rebuilt).await, TestApp::catalogue(&app.database).await, "a rebuild reads the same");
+}

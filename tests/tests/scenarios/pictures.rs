@@ -189,6 +189,8 @@ async fn a_course_thumbnail_shows_on_its_card_and_goes_with_the_course() {
     let (_, stranger) = app.instructor("thumbstranger", "Not The Owner").await;
     let foreign = put_picture(&app, &path, &stranger, photo(400, 300), "image/jpeg").await;
     assert_eq!(foreign.status, 403, "{:?}", foreign.body);
+    let portrait = put_picture(&app, "/api/v1/me/picture", &teacher, logo(), "image/png").await;
+    assert_eq!(portrait.status, 200, "{:?}", portrait.body);
     let set = put_picture(&app, &path, &teacher, photo(400, 300), "image/jpeg").await;
     assert_eq!(set.status, 200, "{:?}", set.body);
     let urls = set.body["data"]["thumbnail"].clone();
@@ -204,6 +206,7 @@ async fn a_course_thumbnail_shows_on_its_card_and_goes_with_the_course() {
         .await;
     let card = own.body["data"].as_array().and_then(|courses| courses.first()).cloned().unwrap_or_default();
     assert_eq!(card["thumbnail"], urls, "{:?}", own.body);
+    assert_eq!(card["instructor"]["picture"], portrait.body["data"]["picture"], "the instructor's card shows them");
     assert_eq!(card["thumbnail"]["large"].as_str().map(|url| url.ends_with("/large.jpg")), Some(true));
     let deleted = app.call(Method::DELETE, &format!("/api/v1/courses/{course_id}"), &teacher, None).await;
     assert_eq!(deleted.status, 200, "{:?}", deleted.body);

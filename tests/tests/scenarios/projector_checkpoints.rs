@@ -19,6 +19,11 @@ fn created(position: i64) -> RecordedEvent {
         level: CourseLevel::Advanced,
         language: "English".into(),
         base_price_cents: 100,
+        description: String::new(),
+        preview_video_url: None,
+        outline: Vec::new(),
+        keywords: Vec::new(),
+        captions: Vec::new(),
     });
     RecordedEvent {
         position,
