@@ -69,6 +69,21 @@ impl Seeder {
         Ok(body)
     }
 
+    /// Sets a picture from its bytes, as a client sends a file.
+    async fn picture(&self, path: &str, token: &str, bytes: Vec<u8>) -> Result<(), Error> {
+        let request = self
+            .http
+            .put(format!("{}/api/v1{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", "image/png")
+            .body(bytes);
+        let response = request.send().await.map_err(|e| Error::Demo(format!("PUT {path}: {e}")))?;
+        match response.status().is_success() {
+            true => Ok(()),
+            false => Err(Error::Demo(format!("PUT {path} answered {}", response.status()))),
+        }
+    }
+
     async fn post(&self, path: &str, token: &str, body: Value) -> Result<String, Error> {
         let answer = self.send(reqwest::Method::POST, path, token, Some(body)).await?;
         Ok(answer["data"]["id"].as_str().unwrap_or_default().to_owned())
@@ -132,6 +147,7 @@ pub async fn seed(base: &str, keys: &TokenKeys) -> Result<Option<DemoReport>, Er
         let profile = json!({ "title": TITLES[n % TITLES.len()], "speciality": category,
             "biography": format!("{name} has taught {category} for {} years.", 3 + n % 12) });
         seeder.send(reqwest::Method::PATCH, "/me", &token, Some(profile)).await?;
+        seeder.picture("/me/picture", &token, media::generated(n as u64, 480, 480)).await?;
         instructors.push(token);
     }
     let mut tasks = tokio::task::JoinSet::new();
@@ -231,8 +247,12 @@ async fn course(seeder: &Seeder, token: &str, n: usize) -> Result<(), Error> {
     let title = SHAPES[(n / 3) % SHAPES.len()].replace("{}", subcategory);
     let body = json!({ "title": title, "summary": format!("{subcategory} for {category}, step by step."),
         "category": category, "subcategories": [subcategory], "level": LEVELS[n % LEVELS.len()],
-        "language": "English", "price": { "amount_cents": PRICES[n % PRICES.len()], "currency": "USD" } });
+        "language": "English", "price": { "amount_cents": PRICES[n % PRICES.len()], "currency": "USD" },
+        "description": format!("A course on {subcategory} in {category}: the ideas first, then practice, then an exam."),
+        "outline": ["The ideas", format!("{subcategory} in practice"), "The exam"],
+        "keywords": [subcategory.to_lowercase(), category.to_lowercase()], "captions": ["English"] });
     let id = seeder.post("/courses", token, body).await?;
+    seeder.picture(&format!("/courses/{id}/thumbnail"), token, media::generated(1_000 + n as u64, 960, 540)).await?;
     for s in 0..2 + n % 2 {
         let section = seeder
             .post(&format!("/courses/{id}/sections"), token, json!({ "title": format!("Part {}", s + 1) }))

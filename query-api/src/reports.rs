@@ -51,6 +51,7 @@ pub(crate) struct ReportUser {
 pub(crate) struct ReportCourse {
     id: Uuid,
     title: Option<String>,
+    thumbnail: Option<crate::pictures::PictureUrls>,
 }
 
 impl ReportRow {
@@ -68,7 +69,13 @@ impl ReportRow {
                 picture: crate::pictures::PictureUrls::of(row, "picture_id", "picture_format")?,
             },
             course: course_id
-                .map(|id| Ok::<_, tokio_postgres::Error>(ReportCourse { id, title: row.try_get("course_title")? }))
+                .map(|id| {
+                    Ok::<_, tokio_postgres::Error>(ReportCourse {
+                        id,
+                        title: row.try_get("course_title")?,
+                        thumbnail: crate::pictures::PictureUrls::of(row, "thumbnail_id", "thumbnail_format")?,
+                    })
+                })
                 .transpose()?,
             description: row.try_get("description")?,
             follow_ups: row.try_get("follow_ups")?,
@@ -179,7 +186,7 @@ async fn page(
     let client = state.read.pool().get().await.map_err(reading("support reports"))?;
     let listing = Listing {
         columns: "r.id, r.kind, r.status, r.user_id, u.name AS user_name, u.role AS user_role, \
-                  u.country AS user_country, u.picture_id, u.picture_format, r.course_id, c.title AS course_title, r.description, r.follow_ups, \
+                  u.country AS user_country, u.picture_id, u.picture_format, r.course_id, c.title AS course_title, c.thumbnail_id, c.thumbnail_format, r.description, r.follow_ups, \
                   r.progress_at_request, r.created_at, r.updated_at",
         from: "report_view r LEFT JOIN user_directory u ON u.id = r.user_id \
                LEFT JOIN catalog_course c ON c.id = r.course_id",

@@ -81,6 +81,16 @@ async fn the_demo_seeds_instructors_and_courses_in_every_category_through_the_co
     }
     let discounted = get(format!("{base}/api/v1/courses?limit=100")).await;
     assert!(discounted["data"].as_array().expect("rows").iter().any(|c| !c["discount"].is_null()));
+    // Every demo course has a thumbnail and every instructor a picture, generated here and served by the API.
+    let rows = discounted["data"].as_array().expect("rows");
+    assert!(
+        rows.iter().all(|c| c["thumbnail"]["medium"].is_string() && c["instructor"]["picture"]["small"].is_string())
+    );
+    let thumbnail = rows[0]["thumbnail"]["medium"].as_str().expect("a URL");
+    let served = http.get(format!("{base}{thumbnail}")).send().await.expect("answers");
+    assert_eq!(served.status(), 200);
+    let picture = image::load_from_memory(&served.bytes().await.expect("bytes")).expect("a picture");
+    assert_eq!(picture.width(), 320);
     // The demo trainees' orders are fulfilled by the sagas of the same process.
     let fulfilled = "SELECT count(*) FROM events WHERE event_type = 'OrderFulfilled'";
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
