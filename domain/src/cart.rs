@@ -127,7 +127,13 @@ pub fn decide(
         ListCommand::Withdraw { course_id } => {
             Ok(if listed(course_id) { vec![removed(kind, trainee_id, course_id)] } else { Vec::new() })
         }
-        ListCommand::Clear => Ok(list.courses.iter().map(|course_id| removed(kind, trainee_id, *course_id)).collect()),
+        // The trainee empties their list, or a saga does (a deleted account's).
+        ListCommand::Clear => {
+            if actor.is_some() && !trainee_acts {
+                return Err(ListRejection::NotAnIndividualTrainee);
+            }
+            Ok(list.courses.iter().map(|course_id| removed(kind, trainee_id, *course_id)).collect())
+        }
     }
 }
 
@@ -236,5 +242,10 @@ mod tests {
         history.extend(cleared);
         assert!(given::<CourseList>(&history).courses.is_empty());
         assert_eq!(decide(ListKind::Wishlist, &given(&[]), TRAINEE, None, ListCommand::Clear), Ok(Vec::new()));
+        let corporate = Actor { user_id: TRAINEE, role: Role::CorporateTrainee };
+        assert_eq!(
+            decide(ListKind::Cart, &given(&[]), TRAINEE, Some(&corporate), ListCommand::Clear),
+            Err(ListRejection::NotAnIndividualTrainee)
+        );
     }
 }

@@ -181,6 +181,20 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .answers_data::<wallet::Revenue>()
         .query_params::<wallet::RevenueQuery>()
         .query_params::<InCountry>()
+        .route(GET, "/api/v1/me/instructor/earnings", wallet::my_earnings, Instructor, "One's earnings per course")
+        .answers_page::<wallet::CourseEarning>()
+        .query_params::<InCountry>()
+        .query_params::<Paging>()
+        .route(
+            GET,
+            "/api/v1/admin/instructors/{id}/earnings",
+            wallet::earnings_of_instructor,
+            Admin,
+            "An instructor's earnings per course",
+        )
+        .answers_page::<wallet::CourseEarning>()
+        .query_params::<InCountry>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/admin/instructors/{id}/revenue", wallet::of_instructor, Admin, "An instructor's revenue")
         .answers_data::<wallet::Revenue>()
         .query_params::<wallet::RevenueQuery>()

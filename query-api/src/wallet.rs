@@ -185,3 +185,66 @@ async fn revenue(
     let data = Revenue { instructor_id, year, months, balance: display.show(balance) };
     Ok(cached_json(headers, Audience::Private, &serde_json::json!({ "data": data })))
 }
+
+/// What one course earned its instructor: its share of every sale, less what refunds took back.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct CourseEarning {
+    course_id: Uuid,
+    /// `null` for a course the catalogue no longer has.
+    title: Option<String>,
+    earned: Money,
+}
+
+/// `GET /api/v1/me/instructor/earnings?country=&page=&limit=`: one's earnings per course, the most first.
+pub(crate) async fn my_earnings(
+    actor: Authenticated,
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Params(shown): Params<InCountry>,
+    Params(paging): Params<Paging>,
+) -> Response {
+    earnings(&state, &headers, shown, paging, actor.user_id).await.unwrap_or_else(|p| p.into_response())
+}
+
+/// `GET /api/v1/admin/instructors/{id}/earnings?country=&page=&limit=`
+pub(crate) async fn earnings_of_instructor(
+    State(state): State<QueryApiState>,
+    PathId(instructor_id): PathId,
+    headers: HeaderMap,
+    Params(shown): Params<InCountry>,
+    Params(paging): Params<Paging>,
+) -> Response {
+    earnings(&state, &headers, shown, paging, instructor_id).await.unwrap_or_else(|p| p.into_response())
+}
+
+async fn earnings(
+    state: &QueryApiState,
+    headers: &HeaderMap,
+    shown: InCountry,
+    paging: Paging,
+    instructor_id: Uuid,
+) -> Result<Response, Problem> {
+    let page = paging.request(DEFAULT_LIMIT);
+    let client = state.read.pool().get().await.map_err(reading("earnings"))?;
+    let display = Display::for_country(&client, shown.country()).await.map_err(reading("earnings"))?;
+    let listing = Listing {
+        columns: "e.course_id, c.title, e.earning_cents",
+        from: "instructor_course_earnings e LEFT JOIN catalog_course c ON c.id = e.course_id",
+        filter: "e.instructor_id = $1",
+        order: "e.earning_cents DESC, e.course_id",
+    };
+    let found = listing.page(&client, &[&instructor_id], page).await.map_err(reading("earnings"))?;
+    let courses = found
+        .rows
+        .iter()
+        .map(|row| {
+            Ok(CourseEarning {
+                course_id: row.try_get("course_id")?,
+                title: row.try_get("title")?,
+                earned: display.show(row.try_get("earning_cents")?),
+            })
+        })
+        .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+        .map_err(reading("earnings"))?;
+    Ok(cached_json(headers, Audience::Private, &ListEnvelope::new(courses, page, found.total)))
+}

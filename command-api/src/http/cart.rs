@@ -101,6 +101,43 @@ async fn remove(
     .await
 }
 
+/// Empties the caller's list: every course in it is taken out.
+async fn clear(
+    kind: ListKind,
+    state: CommandApiState,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: EmptyCommand,
+) -> Result<Accepted, Problem> {
+    let trainee_id = actor.user_id;
+    let run = CommandRun::new(list_stream(kind, trainee_id), actor.into(), headers, command.digest).with_id(trainee_id);
+    let actor = actor.actor();
+    execute(&state, run, |list: &CourseList| {
+        decide(kind, list, trainee_id, Some(&actor), ListCommand::Clear).map_err(|rejection| problem(kind, rejection))
+    })
+    .await
+}
+
+/// `DELETE /api/v1/cart/items`: empties the cart.
+pub(crate) async fn clear_cart(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: EmptyCommand,
+) -> Result<Accepted, Problem> {
+    clear(ListKind::Cart, state, actor, headers, command).await
+}
+
+/// `DELETE /api/v1/wishlist/items`: empties the wishlist.
+pub(crate) async fn clear_wishlist(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: EmptyCommand,
+) -> Result<Accepted, Problem> {
+    clear(ListKind::Wishlist, state, actor, headers, command).await
+}
+
 /// `POST /api/v1/cart/items {course_id}`.
 pub(crate) async fn add_to_cart(
     State(state): State<CommandApiState>,

@@ -165,6 +165,8 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .route(POST, "/api/v1/cart/items", cart::add_to_cart, Trainee, "Put a course into one's cart")
         .body::<cart::ItemBody>()
         .route(DELETE, "/api/v1/cart/items/{id}", cart::remove_from_cart, Trainee, "Take a course out of one's cart")
+        .route(DELETE, "/api/v1/cart/items", cart::clear_cart, Trainee, "Empty one's cart")
+        .route(DELETE, "/api/v1/wishlist/items", cart::clear_wishlist, Trainee, "Empty one's wishlist")
         .route(POST, "/api/v1/wishlist/items", cart::add_to_wishlist, Trainee, "Put a course into one's wishlist")
         .body::<cart::ItemBody>()
         .route(

@@ -192,9 +192,11 @@ fn rows() -> Vec<Row> {
         (M::POST, "/api/v1/cart/items", Some(r#"{"course_id":"{published_id}"}"#), individual(201)),
         (M::GET, "/api/v1/me/cart", None, trainee(200)),
         (M::DELETE, "/api/v1/cart/items/{published_id}", None, individual(200)),
+        (M::DELETE, "/api/v1/cart/items", None, individual(200)),
         (M::POST, "/api/v1/wishlist/items", Some(r#"{"course_id":"{published_id}"}"#), individual(201)),
         (M::GET, "/api/v1/me/wishlist", None, trainee(200)),
         (M::DELETE, "/api/v1/wishlist/items/{published_id}", None, individual(200)),
+        (M::DELETE, "/api/v1/wishlist/items", None, individual(200)),
         (M::POST, "/api/v1/orders", Some(r#"{"method":"wallet","country":"DE"}"#), individual(422)),
         // Only the payment provider's signature counts; a token changes nothing.
         (
@@ -282,7 +284,9 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/certificates/{id}", None, all(404)),
         (M::GET, "/api/v1/certificates/{id}/pdf", None, all(404)),
         (M::GET, "/api/v1/me/instructor/revenue", None, [401, 403, 403, 200, 200, 403]),
+        (M::GET, "/api/v1/me/instructor/earnings", None, [401, 403, 403, 200, 200, 403]),
         (M::GET, "/api/v1/admin/instructors/{instructor_id}/revenue", None, [401, 403, 403, 403, 403, 200]),
+        (M::GET, "/api/v1/admin/instructors/{instructor_id}/earnings", None, [401, 403, 403, 403, 403, 200]),
         (
             M::POST,
             "/api/v1/admin/enrollments",

@@ -112,6 +112,19 @@ async fn a_wallet_order_pays_enrols_credits_the_instructor_and_empties_the_cart(
     assert_eq!(me.body["data"]["balance"]["amount_cents"], 5_000 - 1999, "a trainee's /me shows the wallet");
     let too_early = get_as(&app, "/api/v1/me/instructor/revenue?year=1999", &instructor).await;
     assert_eq!(too_early.status, 422);
+    // Per course, for the instructor and for admins, and for nobody else.
+    let earnings = get_as(&app, "/api/v1/me/instructor/earnings", &instructor).await;
+    assert_eq!(
+        earnings.body["data"],
+        json!([{ "course_id": course_id, "title": "Rust for web services",
+        "earned": { "amount_cents": 1599, "currency": "USD" } }]),
+        "{:?}",
+        earnings.body
+    );
+    let (_, admin) = app.user(Role::Admin);
+    let seen = get_as(&app, &format!("/api/v1/admin/instructors/{instructor_id}/earnings"), &admin).await;
+    assert_eq!(seen.body["data"], earnings.body["data"]);
+    assert_eq!(get_as(&app, "/api/v1/me/instructor/earnings", &token).await.status, 403);
 }
 
 #[tokio::test]
@@ -447,4 +460,44 @@ async fn the_cart_shows_the_trainee_s_currency_and_the_order_states_the_conversi
         "{:?}",
         order.body
     );
+}
+
+/// A trainee empties their cart or their wishlist at once; each list empties alone, and emptying an empty list
+/// changes nothing.
+#[tokio::test]
+async fn a_trainee_empties_the_cart_and_the_wishlist() {
+    let app = TestApp::start().await;
+    let (first, _) = published_course(&app, "emptyteacher", 1999).await;
+    let (second, _) = published_course(&app, "emptyteacher2", 2999).await;
+    let (_, token) = trainee(&app, "emptier").await;
+    for course_id in [first, second] {
+        assert_eq!(add_to_cart(&app, &token, course_id).await.status, 201);
+    }
+    let wished = app.post("/api/v1/wishlist/items", &token, Some(&json!({ "course_id": first }))).await;
+    assert_eq!(wished.status, 201, "{:?}", wished.body);
+    let cleared = app.call(reqwest::Method::DELETE, "/api/v1/cart/items", &token, None).await;
+    assert_eq!(cleared.status, 200, "{:?}", cleared.body);
+    let cart = app
+        .send(
+            app.http.get(app.url("/api/v1/me/cart")).bearer_auth(&token).header("x-consistency-token", cleared.token()),
+            None,
+        )
+        .await;
+    assert_eq!((cart.body["total_results"].as_i64(), cart.body["total"]["amount_cents"].as_i64()), (Some(0), Some(0)));
+    let wishlist = app
+        .send(
+            app.http
+                .get(app.url("/api/v1/me/wishlist"))
+                .bearer_auth(&token)
+                .header("x-consistency-token", cleared.token()),
+            None,
+        )
+        .await;
+    assert_eq!(wishlist.body["total_results"], 1, "the wishlist keeps its course");
+    let again = app.call(reqwest::Method::DELETE, "/api/v1/cart/items", &token, None).await;
+    assert_eq!((again.status, again.body["data"]["version"].as_i64()), (200, cleared.body["data"]["version"].as_i64()));
+    let emptied = app.call(reqwest::Method::DELETE, "/api/v1/wishlist/items", &token, None).await;
+    assert_eq!(emptied.status, 200, "{:?}", emptied.body);
+    let (_, corporate) = app.user(Role::CorporateTrainee);
+    assert_eq!(app.call(reqwest::Method::DELETE, "/api/v1/cart/items", &corporate, None).await.status, 403);
 }
