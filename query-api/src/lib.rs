@@ -130,6 +130,8 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .answers_page::<instructors::InstructorView>()
         .query_params::<instructors::TopQuery>()
         .query_params::<Paging>()
+        .route(GET, "/api/v1/courses/{id}/reviews/mine", reviews::mine, Trainee, "One's own review of a course")
+        .answers_data::<reviews::OwnReview>()
         .route(GET, "/api/v1/courses/{id}/reviews", reviews::of_course, Anyone, "A course's reviews, newest first")
         .answers_page::<reviews::ReviewView>()
         .query_params::<Paging>()

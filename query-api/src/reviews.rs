@@ -119,3 +119,48 @@ async fn page(state: &QueryApiState, headers: &HeaderMap, paging: Paging, of: Of
     let total = found.total;
     Ok(cached_json(headers, Audience::Public, &ListEnvelope::new(reviews, page, total)))
 }
+
+/// One's own review of a course, to show or edit it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct OwnReview {
+    course_id: Uuid,
+    rating: i16,
+    comment: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+}
+
+/// `GET /api/v1/courses/{id}/reviews/mine`: the caller's review of the course `id`; `404` when they wrote none.
+pub(crate) async fn mine(
+    actor: api_contract::Authenticated,
+    State(state): State<QueryApiState>,
+    PathId(course_id): PathId,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        let client = state.read.pool().get().await.map_err(reading("reviews"))?;
+        let row = client
+            .query_opt(
+                "SELECT rating, comment, created_at, updated_at FROM course_review \
+                 WHERE course_id = $1 AND trainee_id = $2",
+                &[&course_id, &actor.user_id],
+            )
+            .await
+            .map_err(reading("reviews"))?
+            .ok_or_else(|| Problem::not_found("You have not reviewed this course."))?;
+        let review = (|| {
+            Ok::<_, tokio_postgres::Error>(OwnReview {
+                course_id,
+                rating: row.try_get("rating")?,
+                comment: row.try_get("comment")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        })()
+        .map_err(reading("reviews"))?;
+        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": review })))
+    };
+    answer.await.unwrap_or_else(|p| p.into_response())
+}

@@ -285,6 +285,7 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/certificates/{id}/pdf", None, all(404)),
         (M::GET, "/api/v1/me/instructor/revenue", None, [401, 403, 403, 200, 200, 403]),
         (M::GET, "/api/v1/me/instructor/earnings", None, [401, 403, 403, 200, 200, 403]),
+        (M::GET, "/api/v1/courses/{published_id}/reviews/mine", None, trainee(404)),
         (M::GET, "/api/v1/admin/instructors/{instructor_id}/revenue", None, [401, 403, 403, 403, 403, 200]),
         (M::GET, "/api/v1/admin/instructors/{instructor_id}/earnings", None, [401, 403, 403, 403, 403, 200]),
         (

@@ -54,6 +54,11 @@ async fn learners_rate_courses_and_instructors_and_the_averages_follow() {
         200
     );
     eventually(&app, &public, &stranger, |body| body["data"]["rating"] == json!({ "average": 3.0, "count": 2 })).await;
+    // The reviewer reads their own review back (to edit it); someone who wrote none finds nothing.
+    let own = eventually(&app, &mine, &learners[0].1, |body| body["data"]["rating"] == 2).await;
+    assert_eq!(own["data"]["comment"], "On second thought");
+    let none = app.send(app.http.get(app.url(&mine)).bearer_auth(&stranger), None).await;
+    assert_eq!(none.status, 404);
 
     let reviews = app.send(app.http.get(app.url(&format!("{public}/reviews"))), None).await;
     assert_eq!(reviews.body["total_results"], 2);
