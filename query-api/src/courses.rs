@@ -358,3 +358,33 @@ pub(crate) async fn categories(headers: HeaderMap) -> Response {
         .collect();
     cached_json(&headers, Audience::Public, &serde_json::json!({ "data": data }))
 }
+
+/// The highest price in the catalogue, for a price slider.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct PriceCeiling {
+    /// The highest undiscounted price of a published course, in the `country`'s currency (0 for none).
+    max: Money,
+}
+
+/// `GET /api/v1/courses/price/max?country=`
+pub(crate) async fn max_price(
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    Params(shown): Params<InCountry>,
+) -> Response {
+    let answer = async {
+        let client = state.read.pool().get().await.map_err(reading("the catalogue"))?;
+        let display = Display::for_country(&client, shown.country()).await.map_err(reading("the catalogue"))?;
+        let max: i64 = client
+            .query_one(
+                &format!("SELECT COALESCE(max(c.base_price_cents), 0) FROM catalog_course c WHERE {PUBLISHED}"),
+                &[],
+            )
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(reading("the catalogue"))?;
+        let data = PriceCeiling { max: display.show(max) };
+        Ok::<_, Problem>(cached_json(&headers, Audience::Public, &serde_json::json!({ "data": data })))
+    };
+    answer.await.unwrap_or_else(|p| p.into_response())
+}

@@ -224,3 +224,34 @@ async fn a_course_page_shows_its_description_preview_and_outline() {
     let rebuilt = app.rebuild().await;
     assert_eq!(TestApp::catalogue(&rebuilt).await, TestApp::catalogue(&app.database).await, "a rebuild reads the same");
 }
+
+/// A price slider's end: the highest undiscounted price of a published course, in the caller's currency.
+#[tokio::test]
+async fn the_highest_price_of_the_catalogue_bounds_a_price_slider() {
+    let app = TestApp::start().await;
+    let (_, token) = app.user(Role::Instructor);
+    let (_, admin) = app.user(Role::Admin);
+    let empty = app.get("/api/v1/courses/price/max", None).await;
+    assert_eq!(empty.body["data"]["max"], serde_json::json!({ "amount_cents": 0, "currency": "USD" }));
+    let mut last = String::new();
+    for (title, cents, publish) in [("Cheap", 999, true), ("Dear", 4_999, true), ("Draft", 99_999, false)] {
+        let mut body = TestApp::course_body(title);
+        body["price"]["amount_cents"] = serde_json::json!(cents);
+        let created = app.post("/api/v1/courses", &token, Some(&body)).await;
+        last = created.token();
+        if publish {
+            last = app.post(&format!("/api/v1/courses/{}/publish", created.id()), &token, None).await.token();
+        }
+    }
+    let rate = app
+        .call(reqwest::Method::PUT, "/api/v1/admin/fx-rates/EUR", &admin, Some(&serde_json::json!({ "rate": 0.5 })))
+        .await;
+    let max = app.get("/api/v1/courses/price/max", Some(&last)).await;
+    assert_eq!(
+        max.body["data"]["max"],
+        serde_json::json!({ "amount_cents": 4_999, "currency": "USD" }),
+        "drafts do not count"
+    );
+    let in_euros = app.get("/api/v1/courses/price/max?country=DE", Some(&rate.token())).await;
+    assert_eq!(in_euros.body["data"]["max"], serde_json::json!({ "amount_cents": 2_500, "currency": "EUR" }));
+}
