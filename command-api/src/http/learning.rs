@@ -263,6 +263,34 @@ pub(crate) async fn email_certificate(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct CertificateEmailBody {
+    trainee_id: Uuid,
+    course_id: Uuid,
+}
+
+/// `POST /api/v1/admin/enrollments/certificate-emails`: an admin has a trainee's certificate emailed again (with
+/// its PDF), under the same rule as the trainee's own request: not within ten minutes of the last email.
+pub(crate) async fn email_certificate_for(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    headers: CommandHeaders,
+    command: JsonCommand<CertificateEmailBody>,
+) -> Result<Accepted, Problem> {
+    let CertificateEmailBody { trainee_id, course_id } = command.body;
+    let run = CommandRun::new(enrollment_stream(trainee_id, course_id), actor.into(), headers, command.digest)
+        .answering(StatusCode::ACCEPTED, serde_json::json!({ "id": course_id, "trainee_id": trainee_id }));
+    execute(&state, run, |enrollment: &Enrollment| {
+        let now = OffsetDateTime::now_utc();
+        enrollment::decide_learning(
+            enrollment,
+            LearningCommand::EmailCertificate { trainee_id, course_id, auto: false, now },
+        )
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct NotesBody {
     /// Up to 100 KiB of the trainee's own text.
     text: String,

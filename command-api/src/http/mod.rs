@@ -217,6 +217,14 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .route(POST, "/api/v1/admin/enrollments", orders::grant, Admin, "Enrol a trainee in a course")
         .body::<orders::GrantBody>()
         .route(POST, "/api/v1/admin/enrollments/revocations", orders::revoke, Admin, "End a trainee's enrolment")
+        .route(
+            POST,
+            "/api/v1/admin/enrollments/certificate-emails",
+            learning::email_certificate_for,
+            Admin,
+            "Email a trainee's certificate again",
+        )
+        .body::<learning::CertificateEmailBody>()
         .body::<orders::GrantBody>()
         .route(PUT, "/api/v1/courses/{id}/reviews/mine", reviews::review_course, Trainee, "Rate and review a course")
         .body::<reviews::CourseReviewBody>()

@@ -297,6 +297,12 @@ fn rows() -> Vec<Row> {
         ),
         (
             M::POST,
+            "/api/v1/admin/enrollments/certificate-emails",
+            Some(r#"{"trainee_id":"{trainee_id}","course_id":"{published_id}"}"#),
+            [401, 403, 403, 403, 403, 404],
+        ),
+        (
+            M::POST,
             "/api/v1/admin/enrollments/revocations",
             Some(r#"{"trainee_id":"{trainee_id}","course_id":"{id}"}"#),
             [401, 403, 403, 403, 403, 404],

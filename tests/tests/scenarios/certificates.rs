@@ -210,6 +210,11 @@ async fn a_trainee_learns_passes_the_exam_on_a_second_try_and_gets_one_certifica
     // The automatic email went out once; asking again moments later is refused; the answers can be revealed.
     let again = app.post(&format!("{base}/certificate/email"), &token, None).await;
     assert_eq!((again.status, again.body["code"].clone()), (429, json!("rate_limited")));
+    // An admin asking for it falls under the same rule.
+    let (_, admin) = app.user(Role::Admin);
+    let body = json!({ "trainee_id": trainee_id, "course_id": course.id });
+    let by_admin = app.post("/api/v1/admin/enrollments/certificate-emails", &admin, Some(&body)).await;
+    assert_eq!((by_admin.status, by_admin.body["code"].clone()), (429, json!("rate_limited")), "{:?}", by_admin.body);
     let revealed = app.post(&format!("{base}/exam/reveal"), &token, None).await;
     assert_eq!(revealed.status, 200, "{:?}", revealed.body);
     assert_eq!(revealed.body["data"]["questions"][0]["answer_index"], 1);
