@@ -234,6 +234,14 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .query_params::<reports::ReportFilter>()
         .query_params::<reports::ReporterFilter>()
         .query_params::<Paging>()
+        .route(
+            GET,
+            "/api/v1/reports/{id}",
+            reports::get,
+            User,
+            "One ticket or request: its reporter's, or any for admins",
+        )
+        .answers_data::<reports::ReportRow>()
         .route(GET, "/api/v1/me/reports", reports::mine, User, "One's own tickets and requests")
         .answers_page::<reports::ReportRow>()
         .query_params::<reports::ReportFilter>()

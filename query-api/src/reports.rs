@@ -4,7 +4,7 @@
 //! are left out.
 
 use api_contract::query::{Day, Listed, OneOf, Words};
-use api_contract::{Authenticated, Params, Problem};
+use api_contract::{Authenticated, Params, PathId, Problem};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
@@ -184,15 +184,7 @@ async fn page(
     let status = filter.status.map(|status| status.as_str());
     let (course, from, to) = (filter.course_id, filter.from.map(|day| day.0), filter.to.map(|day| day.0));
     let client = state.read.pool().get().await.map_err(reading("support reports"))?;
-    let listing = Listing {
-        columns: "r.id, r.kind, r.status, r.user_id, u.name AS user_name, u.role AS user_role, \
-                  u.country AS user_country, u.picture_id, u.picture_format, r.course_id, c.title AS course_title, c.thumbnail_id, c.thumbnail_format, r.description, r.follow_ups, \
-                  r.progress_at_request, r.created_at, r.updated_at",
-        from: "report_view r LEFT JOIN user_directory u ON u.id = r.user_id \
-               LEFT JOIN catalog_course c ON c.id = r.course_id",
-        filter: FILTER,
-        order,
-    };
+    let listing = Listing { columns: COLUMNS, from: FROM, filter: FILTER, order };
     let found = listing
         .page(&client, &[&kinds, &status, &course, &user, &from, &to], page)
         .await
@@ -205,6 +197,36 @@ async fn page(
         .map_err(reading("support reports"))?;
     let total = found.total;
     Ok(cached_json(headers, Audience::Private, &ListEnvelope::new(reports, page, total)))
+}
+
+/// What a report row is read from, its reporter's and its course's names and pictures with it.
+const COLUMNS: &str = "r.id, r.kind, r.status, r.user_id, u.name AS user_name, u.role AS user_role, \
+     u.country AS user_country, u.picture_id, u.picture_format, r.course_id, c.title AS course_title, \
+     c.thumbnail_id, c.thumbnail_format, r.description, r.follow_ups, r.progress_at_request, r.created_at, r.updated_at";
+const FROM: &str = "report_view r LEFT JOIN user_directory u ON u.id = r.user_id \
+     LEFT JOIN catalog_course c ON c.id = r.course_id";
+
+/// `GET /api/v1/reports/{id}`: one ticket or request, for the one who made it and for admins; anyone else finds
+/// none, as for an unknown id.
+pub(crate) async fn get(
+    actor: Authenticated,
+    State(state): State<QueryApiState>,
+    PathId(report_id): PathId,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        let client = state.read.pool().get().await.map_err(reading("support reports"))?;
+        let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE r.id = $1 AND NOT r.voided");
+        let row = client.query_opt(&sql, &[&report_id]).await.map_err(reading("support reports"))?;
+        let row = row
+            .filter(|row| {
+                actor.role == events::Role::Admin || row.try_get::<_, Uuid>("user_id").ok() == Some(actor.user_id)
+            })
+            .ok_or_else(|| Problem::not_found("There is no such report."))?;
+        let report = ReportRow::from_row(&row).map_err(reading("support reports"))?;
+        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": report })))
+    };
+    answer.await.unwrap_or_else(|p| p.into_response())
 }
 
 /// One message of a ticket's thread (its text `null` once its author's data is erased).

@@ -170,6 +170,7 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/instructors/{instructor_id}", None, all(200)),
         (M::GET, "/api/v1/instructors/{instructor_id}/courses", None, all(200)),
         (M::GET, "/api/v1/me", None, user(200)),
+        (M::GET, "/api/v1/reports/{id}", None, user(404)),
         (M::GET, "/api/v1/courses/price/max", None, all(200)),
         (M::GET, "/api/v1/pictures/{picture_id}/{file}", None, all(200)),
         (M::GET, "/api/v1/admin/users", None, [401, 403, 403, 403, 403, 200]),

@@ -68,10 +68,17 @@ async fn a_ticket_thread_moves_forward_only_and_a_voided_ticket_leaves_the_lists
         (json!(1), json!(id.to_string()))
     );
     assert_eq!(get_as(&app, "/api/v1/me/reports", &someone).await.body["total_results"], 0);
+    // One report by its id: its reporter and admins read it, anyone else finds none.
+    let one = format!("/api/v1/reports/{id}");
+    let read = get_as(&app, &one, &reporter).await;
+    assert_eq!((read.status, read.body["data"]["status"].clone()), (200, json!("resolved")), "{:?}", read.body);
+    assert_eq!(get_as(&app, &one, &admin).await.body["data"]["id"], json!(id.to_string()));
+    assert_eq!(get_as(&app, &one, &someone).await.status, 404, "not theirs");
     assert_eq!(get_as(&app, "/api/v1/admin/reports?sort=sideways", &admin).await.status, 400);
 
     assert_eq!(app.call(Method::DELETE, &format!("/api/v1/admin/reports/{id}"), &admin, None).await.status, 200);
     eventually(&app, "/api/v1/admin/reports", &admin, |body| body["total_results"] == 0).await;
+    assert_eq!(get_as(&app, &one, &reporter).await.status, 404, "a voided report is gone");
     assert_eq!(app.post(&thread, &reporter, Some(&json!({ "text": "Hello?" }))).await.status, 404, "voided");
     let history = app.database.count("SELECT count(*) FROM events WHERE event_type LIKE 'Report%'").await;
     assert_eq!(history, 6, "the void keeps the history");
