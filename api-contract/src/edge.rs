@@ -26,9 +26,12 @@ use crate::problem::Problem;
 
 type ReadinessFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
+type Notes = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
+
 /// Checks the dependencies a role needs (databases reachable, migrations applied); `Err` says what is not.
+/// Notes say what is degraded without making the process unready (a rates provider that fails).
 #[derive(Clone)]
-pub struct Readiness(Arc<dyn Fn() -> ReadinessFuture + Send + Sync>);
+pub struct Readiness(Arc<dyn Fn() -> ReadinessFuture + Send + Sync>, Option<Notes>);
 
 impl std::fmt::Debug for Readiness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42,7 +45,16 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        Readiness(Arc::new(move || Box::pin(check())))
+        Readiness(Arc::new(move || Box::pin(check())), None)
+    }
+
+    /// The same check, whose ready answer also carries `notes` (as `details`) when there are any.
+    pub fn noting(self, notes: impl Fn() -> Vec<String> + Send + Sync + 'static) -> Self {
+        Readiness(self.0, Some(Arc::new(notes)))
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.1.as_ref().map(|notes| notes()).unwrap_or_default()
     }
 
     async fn check(&self) -> Result<(), String> {
@@ -216,7 +228,10 @@ async fn answer_within(
 
 async fn ready(readiness: Readiness) -> Response {
     match readiness.check().await {
-        Ok(()) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Ok(()) => match readiness.notes() {
+            notes if notes.is_empty() => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
+            notes => axum::Json(serde_json::json!({ "status": "ready", "details": notes })).into_response(),
+        },
         Err(reason) => {
             tracing::warn!(%reason, "not ready");
             let mut problem = Problem::unavailable();

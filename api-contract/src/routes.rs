@@ -210,6 +210,8 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
     /// `T` derives, so the two cannot drift.
     pub fn body<T: utoipa::ToSchema>(mut self) -> Self {
         if let Some(operation) = self.operations.last_mut() {
+            // A second body is a misplaced declaration: it belongs to the route before, which would lose it.
+            assert!(operation.body.is_none(), "{} {} declares two bodies", operation.method, operation.path);
             operation.body = Some(BodySchema::of::<T>());
         }
         self

@@ -15,6 +15,6 @@ pub mod payments;
 
 pub use http::StepError;
 pub use http::{
-    CardPayments, Cause, Checkout, CommandApiState, DEFAULT_FRONTEND_URL, DEFAULT_SIGN_UPS_PER_HOUR, Enrolment,
+    CardPayments, Cause, Checkout, CommandApiState, DEFAULT_FRONTEND_URL, DEFAULT_SIGN_UPS_PER_HOUR, Enrolment, FxFeed,
     Learning, Limits, Newsletter, PictureCleanup, Recipient, WalletPayment, create_first_admin, router, routes,
 };

@@ -100,6 +100,7 @@ families! {
     /// The events of a currency's stream (`fx-{code}`).
     Fx => FxEvent {
         commerce::ExchangeRateSet,
+        commerce::ExchangeRateOverrideCleared,
     }
     /// The events of a cart's and a wishlist's streams (`cart-{trainee}`, `wishlist-{trainee}`).
     List => ListEvent {

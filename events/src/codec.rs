@@ -11,8 +11,9 @@ use crate::catalog::{
 };
 use crate::commerce::{
     CheckoutSessionCreated, CourseAddedToCart, CourseAddedToWishlist, CourseRemovedFromCart, CourseRemovedFromWishlist,
-    ExchangeRateSet, InstructorEarningRecorded, InstructorEarningReversed, OrderExpired, OrderFulfilled,
-    OrderLineRefunded, OrderPaid, OrderPaymentFailed, OrderPlaced, WalletCredited, WalletDebitRefused, WalletDebited,
+    ExchangeRateOverrideCleared, ExchangeRateSet, InstructorEarningRecorded, InstructorEarningReversed, OrderExpired,
+    OrderFulfilled, OrderLineRefunded, OrderPaid, OrderPaymentFailed, OrderPlaced, WalletCredited, WalletDebitRefused,
+    WalletDebited,
 };
 use crate::communication::{
     CampaignCreated, CampaignEmailQueued, NewsletterSubscribed, NewsletterSubscriptionConfirmed, NewsletterUnsubscribed,
@@ -286,7 +287,8 @@ event_catalogue! {
     UserLoggedOut version 1 in Identity,
     TraineeAccountDeleted version 1 in Identity,
     AccountErased version 1 in Identity,
-    ExchangeRateSet version 1 in Commerce,
+    ExchangeRateSet version 2 from 1 in Commerce,
+    ExchangeRateOverrideCleared version 1 in Commerce,
     CourseAddedToCart version 1 in Commerce,
     CourseRemovedFromCart version 1 in Commerce,
     CourseAddedToWishlist version 1 in Commerce,

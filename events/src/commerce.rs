@@ -15,6 +15,27 @@ use uuid::Uuid;
 pub struct ExchangeRateSet {
     pub currency: String,
     pub rate_ppm: i64,
+    /// Version 2: who set it. An admin's rate is an override the provider's daily rates leave alone until the
+    /// admin clears it; version 1 rates were all an admin's.
+    #[serde(default)]
+    pub source: RateSource,
+}
+
+/// Who set an exchange rate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RateSource {
+    #[default]
+    Admin,
+    /// The reference rates provider (the European Central Bank's daily rates, or the sandbox's).
+    Provider,
+}
+
+/// An admin cleared their override of a currency's rate: the provider's rates apply to it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeRateOverrideCleared {
+    pub currency: String,
 }
 
 /// A trainee put a course into their cart.

@@ -41,6 +41,8 @@ pub enum Role {
     Sagas,
     /// The built-in payment provider (Stripe's checkout API, a hosted page, signed webhooks).
     PaymentsSandbox,
+    /// Daily reference exchange rates in the European Central Bank's format, fixed, with no network.
+    FxSandbox,
 }
 
 impl Role {
@@ -49,6 +51,9 @@ impl Role {
         let mut roles = vec![Role::CommandApi, Role::QueryApi, Role::Projector, Role::Mailer, Role::Sagas];
         if config.payments.api_base.is_none() {
             roles.push(Role::PaymentsSandbox);
+        }
+        if config.fx_url.is_none() {
+            roles.push(Role::FxSandbox);
         }
         if config.kafka.is_some() {
             roles.push(Role::Relay);
@@ -208,6 +213,9 @@ pub struct App {
     relay: Option<Relay>,
     sagas: Option<Sagas>,
     sandbox: Option<payments_sandbox::Sandbox>,
+    /// The exchange rates sandbox's listener, and the refresher of the provider's rates (with the sagas).
+    fx_sandbox: Option<TcpListener>,
+    fx_refresher: Option<crate::fx_rates::RatesRefresher>,
     /// How long a client may take to send a request's head.
     header_read_timeout: std::time::Duration,
 }
@@ -224,6 +232,16 @@ impl App {
         // process never leaves a key of its own in its data folder.
         let load_data_key = || data_key(config.data_key.as_ref(), &config.data_dir).map(Arc::new);
         let listener = TcpListener::bind(config.listen).await?;
+        let fx_sandbox = match roles.contains(&Role::FxSandbox) {
+            true => Some(TcpListener::bind(config.fx_sandbox_listen).await?),
+            false => None,
+        };
+        // The configured provider, else this process's sandbox; without either, no rates are fetched.
+        let fx_url = config.fx_url.clone().or_else(|| {
+            let address = fx_sandbox.as_ref().and_then(|sandbox| sandbox.local_addr().ok())?;
+            Some(format!("http://{address}/eurofxref-daily.xml"))
+        });
+        let fx_status = crate::fx_rates::ProviderStatus::default();
         let sandbox = match roles.contains(&Role::PaymentsSandbox) {
             true => {
                 let (secret_key, webhook_secret) = payment_secrets(&config.payments, &config.data_dir)?;
@@ -285,7 +303,13 @@ impl App {
             .into_iter()
             .filter_map(|(name, source)| source.as_ref().map(|source| (name, source.assignment())))
             .collect();
-        let readiness = || readiness(store.clone(), read.clone(), consumers.clone());
+        let noted = fx_status.clone();
+        let readiness = || {
+            readiness(store.clone(), read.clone(), consumers.clone()).noting({
+                let noted = noted.clone();
+                move || noted.notes()
+            })
+        };
         // One write side per process: the command API and the sagas share its writer and its state cache.
         let write = match roles.contains(&Role::CommandApi) || roles.contains(&Role::Sagas) {
             true => Some(write_side(&store, &load_data_key()?)),
@@ -346,9 +370,21 @@ impl App {
         } else {
             None
         };
+        let mut fx_refresher = None;
         let sagas = match write.filter(|_| roles.contains(&Role::Sagas)) {
             Some(write) => {
                 let keys = Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?);
+                if let Some(url) = &fx_url {
+                    let state =
+                        CommandApiState::new(write.clone(), Arc::clone(&keys), load_data_key()?, config.pictures()?);
+                    let feed = command_api::FxFeed::new(state);
+                    fx_refresher = Some(crate::fx_rates::RatesRefresher::new(
+                        url.clone(),
+                        config.fx_every,
+                        feed,
+                        fx_status.clone(),
+                    ));
+                }
                 let payments = card_payments(
                     &api_base,
                     payment_secrets(&config.payments, &config.data_dir)?,
@@ -372,6 +408,8 @@ impl App {
             relay,
             sagas,
             sandbox,
+            fx_sandbox,
+            fx_refresher,
             header_read_timeout,
         })
     }
@@ -406,6 +444,19 @@ impl App {
                     tracing::error!(%error, "the payments sandbox stopped");
                 }
             }));
+        }
+        if let Some(listener) = self.fx_sandbox {
+            let mut stopped = stopped.clone();
+            tracing::info!(address = ?listener.local_addr().ok(), "exchange rates sandbox listening");
+            tasks.push(tokio::spawn(crate::fx_rates::serve_sandbox(listener, async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })));
+        }
+        if let Some(refresher) = self.fx_refresher {
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(refresher.run(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })));
         }
         if let Some(sagas) = self.sagas {
             let mut stopped = stopped.clone();

@@ -27,6 +27,12 @@ pub struct Config {
     /// an S3-compatible store and the usual `AWS_*` credentials), else a folder (`LEARNLOG_MEDIA_DIR`,
     /// `<data folder>/media` by default).
     pub media_dir: Option<PathBuf>,
+    /// Where the daily reference exchange rates are fetched from (`LEARNLOG_FX_URL`, the ECB's format); none:
+    /// `up` serves them from its `fx-sandbox`, `serve` fetches none. How often (`LEARNLOG_FX_REFRESH_SECONDS`),
+    /// and where the sandbox listens (`LEARNLOG_FX_SANDBOX_LISTEN`).
+    pub fx_url: Option<String>,
+    pub fx_every: Duration,
+    pub fx_sandbox_listen: SocketAddr,
     pub media_bucket: Option<String>,
     pub media_endpoint: Option<String>,
     /// HS256 secret for access tokens; from the data folder when not set.
@@ -168,6 +174,9 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from(".learnlog"),
             media_dir: None,
+            fx_url: None,
+            fx_every: crate::fx_rates::DEFAULT_EVERY,
+            fx_sandbox_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             media_bucket: None,
             media_endpoint: None,
             jwt_secret: None,
@@ -312,6 +321,16 @@ impl Config {
             listen,
             data_dir: lookup("LEARNLOG_DATA_DIR").map_or(defaults.data_dir, PathBuf::from),
             media_dir: lookup("LEARNLOG_MEDIA_DIR").map(PathBuf::from),
+            fx_url: lookup("LEARNLOG_FX_URL"),
+            fx_every: parse("LEARNLOG_FX_REFRESH_SECONDS", "a number of seconds")?
+                .filter(|seconds| *seconds > 0)
+                .map_or(defaults.fx_every, Duration::from_secs),
+            fx_sandbox_listen: match lookup("LEARNLOG_FX_SANDBOX_LISTEN") {
+                Some(address) => address
+                    .parse()
+                    .map_err(|_| Error::Config(format!("LEARNLOG_FX_SANDBOX_LISTEN is not an address: {address}")))?,
+                None => defaults.fx_sandbox_listen,
+            },
             media_bucket: lookup("LEARNLOG_MEDIA_S3_BUCKET"),
             media_endpoint: lookup("LEARNLOG_MEDIA_S3_ENDPOINT"),
             jwt_secret: lookup("LEARNLOG_JWT_SECRET").map(SecretString::from),

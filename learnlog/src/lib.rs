@@ -15,6 +15,7 @@ pub mod config;
 pub mod demo;
 pub mod embedded;
 pub mod error;
+pub mod fx_rates;
 pub mod metrics;
 pub mod operations;
 pub mod rebuild;

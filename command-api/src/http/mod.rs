@@ -36,6 +36,7 @@ pub use auth::create_first_admin;
 pub use checkout::{Cause, Checkout, Enrolment, WalletPayment};
 use event_store::keys::DataKey;
 pub use execute::StepError;
+pub use fx::FxFeed;
 pub use learning::Learning;
 pub use limits::{DEFAULT_SIGN_UPS_PER_HOUR, Limits};
 pub use newsletter::{Newsletter, Recipient};
@@ -144,6 +145,15 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .body::<auth::CreateUserBody>()
         .route(PUT, "/api/v1/admin/fx-rates/{currency}", fx::set_rate, Admin, "Set a currency's rate to the dollar")
         .body::<fx::RateBody>()
+        .answers_data::<fx::RateChanged>()
+        .route(
+            DELETE,
+            "/api/v1/admin/fx-rates/{currency}",
+            fx::clear_override,
+            Admin,
+            "Clear one's override of a currency's rate: the provider's applies again",
+        )
+        .answers_data::<fx::RateChanged>()
         .route(PATCH, "/api/v1/me", auth::update_profile, User, "Change one's own profile")
         .body::<auth::ProfileBody>()
         .route(DELETE, "/api/v1/me", auth::delete_me, Trainee, "Delete one's own trainee account")
@@ -217,6 +227,7 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .route(POST, "/api/v1/admin/enrollments", orders::grant, Admin, "Enrol a trainee in a course")
         .body::<orders::GrantBody>()
         .route(POST, "/api/v1/admin/enrollments/revocations", orders::revoke, Admin, "End a trainee's enrolment")
+        .body::<orders::GrantBody>()
         .route(
             POST,
             "/api/v1/admin/enrollments/certificate-emails",
@@ -225,7 +236,6 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             "Email a trainee's certificate again",
         )
         .body::<learning::CertificateEmailBody>()
-        .body::<orders::GrantBody>()
         .route(PUT, "/api/v1/courses/{id}/reviews/mine", reviews::review_course, Trainee, "Rate and review a course")
         .body::<reviews::CourseReviewBody>()
         .route(

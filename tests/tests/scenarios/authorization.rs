@@ -79,6 +79,7 @@ fn rows() -> Vec<Row> {
             [401, 403, 403, 403, 403, 201],
         ),
         (M::PUT, "/api/v1/admin/fx-rates/{currency}", Some(r#"{"rate":0.9}"#), [401, 403, 403, 403, 403, 200]),
+        (M::DELETE, "/api/v1/admin/fx-rates/{currency}", None, [401, 403, 403, 403, 403, 200]),
         (M::PATCH, "/api/v1/me", Some(r#"{"name":"New name"}"#), user(200)),
         (M::PUT, "/api/v1/me/picture", Some(PICTURE), user(200)),
         (M::DELETE, "/api/v1/me/picture", None, user(200)),

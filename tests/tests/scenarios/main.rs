@@ -25,6 +25,7 @@ mod export;
 mod feed_stress;
 mod foreign_consumer;
 mod forged_records;
+mod fx_rates;
 mod hashing_memory;
 mod history;
 mod idempotency;
