@@ -251,7 +251,17 @@ pub(crate) async fn email_certificate(
     let trainee_id = actor.user_id;
     let mut run = run(actor, course_id, headers, command.digest);
     run.status = StatusCode::ACCEPTED;
-    execute(&state, run, |enrollment: &Enrollment| {
+    email_again(&state, run, trainee_id, course_id).await
+}
+
+/// Asks for the certificate of `trainee_id` in `course_id` to be emailed again, not within ten minutes of the last.
+async fn email_again(
+    state: &CommandApiState,
+    run: CommandRun,
+    trainee_id: Uuid,
+    course_id: Uuid,
+) -> Result<Accepted, Problem> {
+    execute(state, run, |enrollment: &Enrollment| {
         let now = OffsetDateTime::now_utc();
         enrollment::decide_learning(
             enrollment,
@@ -279,14 +289,7 @@ pub(crate) async fn email_certificate_for(
     let CertificateEmailBody { trainee_id, course_id } = command.body;
     let run = CommandRun::new(enrollment_stream(trainee_id, course_id), actor.into(), headers, command.digest)
         .answering(StatusCode::ACCEPTED, serde_json::json!({ "id": course_id, "trainee_id": trainee_id }));
-    execute(&state, run, |enrollment: &Enrollment| {
-        let now = OffsetDateTime::now_utc();
-        enrollment::decide_learning(
-            enrollment,
-            LearningCommand::EmailCertificate { trainee_id, course_id, auto: false, now },
-        )
-    })
-    .await
+    email_again(&state, run, trainee_id, course_id).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
