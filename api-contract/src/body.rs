@@ -46,8 +46,6 @@ where
 #[derive(Debug)]
 pub struct BytesCommand {
     pub bytes: Bytes,
-    /// The declared media type's essence (`image/png`), lower case, if one was sent.
-    pub media_type: Option<String>,
     pub digest: String,
 }
 
@@ -57,14 +55,9 @@ impl<S: Send + Sync> FromRequest<S> for BytesCommand {
     async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let media_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
         let bytes = Bytes::from_request(request, state).await.map_err(unread)?;
         let digest = request_digest(method.as_str(), &path, &bytes);
-        Ok(BytesCommand { bytes, media_type, digest })
+        Ok(BytesCommand { bytes, digest })
     }
 }
 
