@@ -374,9 +374,11 @@ impl App {
         let sagas = match write.filter(|_| roles.contains(&Role::Sagas)) {
             Some(write) => {
                 let keys = Arc::new(TokenKeys::new(&token_secret(config.jwt_secret.as_ref(), &config.data_dir)?)?);
+                let (data_key, pictures) = (load_data_key()?, config.pictures()?);
                 if let Some(url) = &fx_url {
+                    // The rates go through the sagas' own write side, key and pictures: read once.
                     let state =
-                        CommandApiState::new(write.clone(), Arc::clone(&keys), load_data_key()?, config.pictures()?);
+                        CommandApiState::new(write.clone(), Arc::clone(&keys), Arc::clone(&data_key), pictures.clone());
                     let feed = command_api::FxFeed::new(state);
                     fx_refresher = Some(crate::fx_rates::RatesRefresher::new(
                         url.clone(),
@@ -391,7 +393,7 @@ impl App {
                     &config.frontend_url,
                     config.payments.checkout_ttl,
                 );
-                let sagas = sagas(write, &read, keys, load_data_key()?, Some(payments), config.pictures()?);
+                let sagas = sagas(write, &read, keys, data_key, Some(payments), pictures);
                 Some(sagas.linking_to(&config.frontend_url).sweeping_paid_orders(config.paid_order_sweep))
             }
             None => None,
