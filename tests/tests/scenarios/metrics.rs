@@ -8,6 +8,10 @@ use tests::TestApp;
 use tests::app::Mode;
 use tests::prometheus::{Family, parse, samples};
 
+/// The test process has one metrics recorder, and a scrape sets its gauges from the scraped app's database:
+/// two apps scraped at once would overwrite each other's gauges. The scenarios here take turns.
+static ONE_SCRAPER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn scrape(app: &TestApp) -> Vec<Family> {
     let response = app.http.get(app.url("/metrics")).send().await.expect("answers");
     assert_eq!(response.status().as_u16(), 200);
@@ -24,6 +28,7 @@ fn value(families: &[Family], name: &str, labels: &[(&str, &str)]) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_requests_appends_lags_backlogs_and_pools() {
+    let _turn = ONE_SCRAPER.lock().await;
     let app = TestApp::start().await;
     let _sagas = app.start_sagas();
     let (_, teacher) = app.instructor("metricsteacher", "Metrics Teacher").await;
@@ -124,6 +129,7 @@ async fn metrics_show_requests_appends_lags_backlogs_and_pools() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_consumers_report_their_lag_per_partition() {
+    let _turn = ONE_SCRAPER.lock().await;
     let app = TestApp::start_kafka().await;
     let Mode::Kafka { group_id, .. } = &app.mode else { unreachable!("started on Kafka") };
     let (_, admin) = app.user(Role::Admin);
