@@ -418,6 +418,20 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
     for (name, schema) in accepted {
         components = components.schema(name, schema);
     }
+    /// A body of `media`: bytes, or, for a stream of server-sent events, one event as an SSE client reads it
+    /// (its `data` a JSON text), which is how OpenAPI 3.1 tools read a stream's schema.
+    fn media_schema(media: &str) -> ObjectBuilder {
+        let text = || ObjectBuilder::new().schema_type(Type::String);
+        match media {
+            "text/event-stream" => ObjectBuilder::new()
+                .property("event", text().description(Some("The kind of change.")))
+                .property("id", text().description(Some("Its place, for `Last-Event-ID`.")))
+                .property("data", text().description(Some("JSON: what changed, and a `consistency_token`.")))
+                .property("retry", ObjectBuilder::new().schema_type(Type::Integer))
+                .required("data"),
+            _ => text(),
+        }
+    }
     let mut named = std::collections::BTreeMap::new();
     let mut register = |components: ComponentsBuilder,
                         name: &String,
@@ -433,8 +447,7 @@ pub fn openapi(title: &str, version: &str, operations: &[Operation]) -> OpenApi 
             _ if operation.no_content => ResponseBuilder::new().description("Done; no body.").build(),
             _ if operation.media.is_some() => {
                 let media = operation.media.unwrap_or_default();
-                let bytes = ObjectBuilder::new().schema_type(Type::String);
-                let content = utoipa::openapi::ContentBuilder::new().schema(Some(bytes)).build();
+                let content = utoipa::openapi::ContentBuilder::new().schema(Some(media_schema(media))).build();
                 ResponseBuilder::new().description(format!("Success: {media}.")).content(media, content).build()
             }
             (Some(answer), _) => {

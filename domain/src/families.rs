@@ -180,6 +180,11 @@ families! {
         communication::CampaignCreated,
         communication::CampaignEmailQueued,
     }
+    /// The events of a conversation's stream (`conv-{a}-{b}`).
+    Conversation => ConversationEvent {
+        communication::MessageSent,
+        communication::ConversationRead,
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod cart;
+pub mod conversation;
 pub mod course;
 pub mod course_content;
 pub mod discount;

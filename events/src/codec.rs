@@ -16,7 +16,8 @@ use crate::commerce::{
     WalletDebited,
 };
 use crate::communication::{
-    CampaignCreated, CampaignEmailQueued, NewsletterSubscribed, NewsletterSubscriptionConfirmed, NewsletterUnsubscribed,
+    CampaignCreated, CampaignEmailQueued, ConversationRead, MessageSent, NewsletterSubscribed,
+    NewsletterSubscriptionConfirmed, NewsletterUnsubscribed,
 };
 use crate::content::{
     AnnouncementEdited, AnnouncementPosted, AnnouncementRemoved, CourseExamSet, DiscountAdded, DiscountRemoved,
@@ -337,4 +338,6 @@ event_catalogue! {
     NewsletterSubscriptionConfirmed version 1 in Communication,
     CampaignCreated version 1 in Communication,
     CampaignEmailQueued version 1 in Communication,
+    MessageSent version 1 in Communication,
+    ConversationRead version 1 in Communication,
 }

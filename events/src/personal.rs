@@ -160,6 +160,7 @@ impl crate::Event {
             E::NewsletterSubscribed(e) => (e.subscription_id, vec![&mut e.email]),
             E::ReportFollowUpAdded(e) => (e.author_id, vec![&mut e.text]),
             E::InstructorReviewed(e) => (e.trainee_id, vec![&mut e.comment]),
+            E::MessageSent(e) => (e.sender_id, vec![&mut e.text]),
             _ => return None,
         })
     }

@@ -134,6 +134,12 @@ pub fn campaign_stream(campaign_id: Uuid) -> String {
     format!("campaign-{campaign_id}")
 }
 
+/// `conv-{a}-{b}`: the one conversation of two people, the smaller id first whoever writes.
+pub fn conversation_stream(one: Uuid, other: Uuid) -> String {
+    let (a, b) = if one <= other { (one, other) } else { (other, one) };
+    format!("conv-{a}-{b}")
+}
+
 /// Enrolment streams are `enrollment-{trainee}-{course}` (DOMAIN.md, Learning): one per trainee and course.
 pub const ENROLLMENT_PREFIX: &str = "enrollment-";
 

@@ -129,6 +129,7 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
     if roles.contains(&Role::QueryApi) {
         let read = services.read.clone();
         let primary = (read.clone(), Watermark::follow(read.clone(), READ_MODELS, PROJECTIONS_CHANNEL));
+        let live = query_api::Live::follow(read.clone(), primary.1.ticks());
         let models = match services.read_replicas.as_slice() {
             [] => ReadModels::single(primary.0, primary.1),
             urls => {
@@ -159,6 +160,7 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
             snapshots: query_api::Snapshots::default(),
             pdfs: query_api::RenderedPdfs::default(),
             pictures: services.pictures.clone(),
+            live,
         }));
         let keyring = KeyRing::new(services.store.clone(), Arc::clone(&services.data_key));
         let admin = projector::admin::DeadLetterAdmin {

@@ -14,7 +14,7 @@ pub mod replay;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use database::Database;
 use deadpool_postgres::Transaction;
@@ -33,6 +33,9 @@ pub const READ_MODELS: &str = "read_models";
 
 /// The events that erase a person: applied to kept schemas of read models too.
 const ERASURES: &[&str] = &["AccountErased", "TraineeAccountDeleted"];
+
+/// How often the live pushes kept long enough are dropped.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Events applied per transaction at most.
 const BATCH_SIZE: usize = 500;
@@ -104,25 +107,53 @@ pub struct Projector {
     building: Option<String>,
     /// The projections that apply events: all but in a rebuild of named ones.
     selection: Selection,
+    /// When the live pushes older than they are kept for were last dropped.
+    pruned_at: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Projector {
     /// A projector named `name` (its checkpoints' name) over the read models in `read`, opening personal data
     /// with the people's keys in `keyring`. Each batch goes to the schema the read models are served from.
     pub fn new(read: Database, name: impl Into<String>, keyring: KeyRing) -> Self {
-        Projector { read, name: name.into(), keyring, building: None, selection: Selection::ALL }
+        Projector {
+            read,
+            name: name.into(),
+            keyring,
+            building: None,
+            selection: Selection::ALL,
+            pruned_at: Default::default(),
+        }
     }
 
     /// A projector that builds the read models in `schema`, the schema of `read`'s connections
     /// (`Database::in_schema`), whichever is served: `learnlog replay`.
     pub fn building(read: Database, schema: &str, name: impl Into<String>, keyring: KeyRing) -> Self {
         let building = Some(schema.to_owned());
-        Projector { read, name: name.into(), keyring, building, selection: Selection::ALL }
+        Projector {
+            read,
+            name: name.into(),
+            keyring,
+            building,
+            selection: Selection::ALL.quiet(),
+            pruned_at: Default::default(),
+        }
     }
 
-    /// This projector with only the `selection` of projections applying events.
+    /// This projector with only the `selection` of projections applying events (never the live pushes while
+    /// it builds).
     pub fn only(self, selection: Selection) -> Self {
+        let selection = if self.building.is_some() { selection.quiet() } else { selection };
         Projector { selection, ..self }
+    }
+
+    /// True at most once a minute: time to drop the live pushes kept long enough.
+    fn prune_due(&self) -> bool {
+        let mut pruned_at = self.pruned_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let due = pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY);
+        if due {
+            *pruned_at = Some(Instant::now());
+        }
+        due
     }
 
     /// Where this projector stands: the source resumes after it.
@@ -320,6 +351,9 @@ impl Projector {
                 Err(error) => return Err(error),
             }
         }
+        if self.selection.pushes() && self.prune_due() {
+            projections::live::prune(&mut writes).await?;
+        }
         writes.flush().await?;
         checkpoint::record_stream_versions(transaction, &versions).await?;
         let position = fresh.last().map_or(0, |e| e.position).to_string();
@@ -434,7 +468,8 @@ pub(crate) async fn erase_in_kept_schemas(
         transaction
             .execute("SELECT set_config('search_path', quote_ident($1) || ', public', true)", &[&schema])
             .await?;
-        let outcome = apply_alone(transaction, keyring, &mut KeyCache::default(), recorded, Selection::ALL).await;
+        let outcome =
+            apply_alone(transaction, keyring, &mut KeyCache::default(), recorded, Selection::ALL.quiet()).await;
         let end = if outcome.is_ok() { "RELEASE" } else { "ROLLBACK TO" };
         transaction.batch_execute(&format!("{end} SAVEPOINT projector_erasure")).await?;
         if let Err(error) = outcome {

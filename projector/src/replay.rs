@@ -188,6 +188,19 @@ async fn take_the_others(
     for table in others.tables() {
         transaction.batch_execute(&format!("INSERT INTO {table} SELECT * FROM \"{previous}\".{table}")).await?;
     }
+    apply_after_previous(store, keyring, transaction, previous, others, through).await
+}
+
+/// Applies to the `selected` projections the events after `previous`'s checkpoint (frozen by the switch's
+/// lock) up to `through`: the events the projector of the served schema never saw.
+async fn apply_after_previous(
+    store: &Database,
+    keyring: &KeyRing,
+    transaction: &deadpool_postgres::Transaction<'_>,
+    previous: &str,
+    selected: Selection,
+    through: i64,
+) -> Result<(), ReplayError> {
     let mut after: i64 = transaction
         .query_opt(
             &format!("SELECT position FROM \"{previous}\".projector_checkpoints WHERE projector = $1"),
@@ -203,7 +216,7 @@ async fn take_the_others(
         let page = event_store::read_feed(store, after, FILL_BATCH.min(through - after)).await?;
         let Some(last) = page.last().map(|event| event.position) else { break };
         for recorded in &page {
-            crate::apply_one(&mut writes, keyring, &mut keys, recorded, others).await?;
+            crate::apply_one(&mut writes, keyring, &mut keys, recorded, selected).await?;
         }
         writes.flush().await?;
         after = last;
@@ -264,6 +277,9 @@ pub async fn switch(
     }
     if selection != Selection::ALL {
         take_the_others(store, keyring, &transaction, &previous, selection.others(), position).await?;
+    } else {
+        // The events the served schema's projector never saw are pushed to users' streams now, as it would have.
+        apply_after_previous(store, keyring, &transaction, &previous, Selection::LIVE, position).await?;
     }
     // Projectors on Kafka go on from their partitions' marks; the new schema has every event they cover.
     transaction

@@ -7,6 +7,7 @@ mod caching;
 mod catalog_query;
 mod certificates;
 mod consistency;
+mod conversations;
 mod course_content;
 mod courses;
 mod discounts;
@@ -15,6 +16,7 @@ mod history;
 mod instructors;
 mod listing;
 mod lists;
+mod live;
 mod me;
 mod money;
 mod newsletter;
@@ -47,6 +49,7 @@ use database::Database;
 pub use as_of::Snapshots;
 pub use certificates::RenderedPdfs;
 pub use courses::COURSE_SELECT;
+pub use live::Live;
 pub use replicas::{DEFAULT_MAX_LAG, ReadModels};
 pub use watermark::Watermark;
 
@@ -72,6 +75,8 @@ pub struct QueryApiState {
     pub pdfs: certificates::RenderedPdfs,
     /// Where pictures are kept.
     pub pictures: media::Pictures,
+    /// The open live streams, fed from the primary's read models.
+    pub live: live::Live,
 }
 
 impl FromRef<QueryApiState> for Arc<TokenKeys> {
@@ -93,6 +98,8 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         )
         .answers_media("application/x-ndjson")
         .query_params::<history::HistoryParams>()
+        .route(GET, "/api/v1/me/live", live::stream, Who::User, "One's changes, pushed as server-sent events")
+        .answers_media("text/event-stream")
         .route(GET, "/api/v1/pictures/{picture_id}/{file}", pictures::get, Who::Anyone, "One size of a picture")
         .answers_media("image/*")
         .route(
@@ -242,6 +249,18 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
             "One ticket or request: its reporter's, or any for admins",
         )
         .answers_data::<reports::ReportRow>()
+        .route(GET, "/api/v1/me/conversations", conversations::mine, User, "One's conversations, the latest first")
+        .answers_page::<conversations::ConversationRow>()
+        .query_params::<Paging>()
+        .route(
+            GET,
+            "/api/v1/me/conversations/{id}/messages",
+            conversations::messages,
+            User,
+            "One's messages with a user, newest first",
+        )
+        .answers_page::<conversations::Message>()
+        .query_params::<Paging>()
         .route(GET, "/api/v1/me/reports", reports::mine, User, "One's own tickets and requests")
         .answers_page::<reports::ReportRow>()
         .query_params::<reports::ReportFilter>()

@@ -4,7 +4,7 @@
 use api_contract::fields::{self, SPACE};
 use utoipa::openapi::schema::{Array, Object};
 
-use crate::domain::{account, course, course_content, enrollment, newsletter, review, support, wallet};
+use crate::domain::{account, conversation, course, course_content, enrollment, newsletter, review, support, wallet};
 
 pub(crate) fn email() -> Object {
     fields::email(account::EMAIL_MAX_CHARS)
@@ -75,6 +75,10 @@ pub(crate) fn bank_text_or_null() -> Object {
 
 pub(crate) fn support_text() -> Object {
     fields::filled(support::TEXT_MAX_CHARS)
+}
+
+pub(crate) fn message_text() -> Object {
+    fields::filled(conversation::MESSAGE_MAX_CHARS)
 }
 
 pub(crate) fn campaign_subject() -> Object {

@@ -13,6 +13,7 @@ mod headers;
 mod instructor;
 mod learning;
 mod limits;
+mod messages;
 mod newsletter;
 mod orders;
 mod payments;
@@ -281,6 +282,15 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             "Send a newsletter campaign",
         )
         .body::<newsletter::CampaignBody>()
+        .route(
+            POST,
+            "/api/v1/me/conversations/{id}/messages",
+            messages::send,
+            User,
+            "Write to a user (a trainee with their instructors, an admin with anyone)",
+        )
+        .body::<messages::MessageBody>()
+        .route(PUT, "/api/v1/me/conversations/{id}/read", messages::read, User, "Mark a conversation read")
         .route(POST, "/api/v1/reports", support::file, User, "File a support ticket")
         .body::<support::ReportBody>()
         .route(POST, "/api/v1/reports/{id}/follow-ups", support::follow_up, User, "Add to a ticket's thread")

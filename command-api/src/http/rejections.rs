@@ -8,6 +8,7 @@ use api_contract::{FieldError, Problem};
 use super::auth::invalid;
 use super::sessions::rate_limited;
 use crate::domain::account::AccountRejection;
+use crate::domain::conversation::{MESSAGE_MAX_CHARS, MessageRejection};
 use crate::domain::course::CourseRejection;
 use crate::domain::enrollment::{
     EnrollmentRejection, LearningRejection, MAX_EXAM_ATTEMPTS, REFUND_PROGRESS_LIMIT, RefundRejection,
@@ -241,6 +242,33 @@ impl Refusal for ReviewRejection {
                 invalid("comment", format!("must be at most {COMMENT_MAX_CHARS} characters, not {chars}"))
             }
             ReviewRejection::NoReview => Problem::not_found("You have no review here."),
+        }
+    }
+}
+
+// MessageRejection, answered for the routes in `messages.rs`.
+impl Refusal for MessageRejection {
+    fn problem(self) -> Problem {
+        let invalid = |field: &str, message: String| invalid_field("The message is not valid.", field, message);
+        match self {
+            MessageRejection::EmptyText => invalid("text", "must not be blank".into()),
+            MessageRejection::TextTooLong { chars } => {
+                invalid("text", format!("must be at most {MESSAGE_MAX_CHARS} characters, not {chars}"))
+            }
+            MessageRejection::ToSelf => Problem::rule("message_not_allowed", "Nobody writes to themselves."),
+            MessageRejection::UnknownRecipient => Problem::not_found("There is no such user."),
+            MessageRejection::NotAllowed => Problem::rule(
+                "message_not_allowed",
+                "A trainee writes with the instructors of the courses they learn, and an admin with anyone.",
+            ),
+            MessageRejection::CourseNeeded => invalid("course_id", "names the course the message is about".into()),
+            MessageRejection::NotTheirCourse => Problem::rule("not_their_course", "The message is not valid.")
+                .with_errors(vec![FieldError::new("course_id", "must be a course of the instructor's")]),
+            MessageRejection::NotALearner => Problem::rule(
+                "message_not_allowed",
+                "A trainee and an instructor write about a course the trainee learns or completed.",
+            ),
+            MessageRejection::NoConversation => Problem::not_found("You have no conversation with this user."),
         }
     }
 }

@@ -10,10 +10,12 @@
 mod catalog;
 mod commerce;
 mod communication;
+mod conversations;
 mod course_document;
 mod engagement;
 mod enrollments;
 mod fx;
+pub(crate) mod live;
 mod support;
 mod users;
 
@@ -65,8 +67,16 @@ pub const PROJECTIONS: &[(&str, &[&str])] = &[
     ("engagement", &["course_review", "instructor_review", "instructor_rating"]),
     ("support", &["report_view"]),
     ("communication", &["newsletter_subscriber", "campaign_view"]),
+    ("conversations", &["message_view", "conversation_view"]),
     ("users", &["user_directory"]),
+    // What users' open streams are told: its table is beside the read-model schemas (`learnlog_meta`), never
+    // rebuilt, and written only by the projector that feeds the served schema (`live.rs`).
+    // Last, so that `Selection::LIVE` is the last bit.
+    (LIVE, &[]),
 ];
+
+/// The projection that pushes changes to users' open streams.
+const LIVE: &str = "live";
 
 /// Which projections apply events: every one, or some (a rebuild of named projections).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +97,19 @@ impl Selection {
 
     pub fn has(self, name: &str) -> bool {
         PROJECTIONS.iter().position(|(known, _)| *known == name).is_some_and(|index| self.0 & (1 << index) != 0)
+    }
+
+    /// The live pushes alone.
+    pub const LIVE: Selection = Selection(1 << (PROJECTIONS.len() - 1));
+
+    /// Whether the live pushes are selected.
+    pub fn pushes(self) -> bool {
+        self.0 & Selection::LIVE.0 != 0
+    }
+
+    /// These projections but the live pushes: a rebuild's fill tells nobody anything.
+    pub fn quiet(self) -> Selection {
+        Selection(self.0 & !Selection::LIVE.0)
     }
 
     /// The projections not selected.
@@ -137,8 +160,15 @@ async fn apply_beside_catalog(
     if selection.has("communication") {
         communication::apply(writes, recorded, event).await?;
     }
+    if selection.has("conversations") {
+        conversations::apply(writes, recorded, event).await?;
+    }
     if selection.has("users") {
         users::apply(writes, recorded, event).await?;
+    }
+    // Last: a push announces what the projections above wrote.
+    if selection.has(LIVE) {
+        live::apply(writes, recorded, event).await?;
     }
     Ok(())
 }

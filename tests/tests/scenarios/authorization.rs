@@ -20,6 +20,9 @@ const ACTORS: [&str; 6] = ["guest", "individual trainee", "corporate trainee", "
 /// `{n}` in a body becomes a number unique to the request; `{dNN}` the date NN days from today.
 type Row = (Method, &'static str, Option<&'static str>, [u16; 6]);
 
+/// The live stream, which never ends by itself.
+const LIVE: &str = "/api/v1/me/live";
+
 /// The body of a picture route: the bytes of a small PNG (every other body is JSON).
 const PICTURE: &str = "<a PNG picture>";
 
@@ -262,6 +265,18 @@ fn rows() -> Vec<Row> {
         ),
         (M::GET, "/api/v1/admin/reports", None, [401, 403, 403, 403, 403, 200]),
         (M::GET, "/api/v1/me/reports", None, [401, 200, 200, 200, 200, 200]),
+        // To a new individual trainee: only an admin may write without a course (D: who writes with whom).
+        (
+            M::POST,
+            "/api/v1/me/conversations/{trainee_id}/messages",
+            Some(r#"{"text":"Hello"}"#),
+            [401, 422, 422, 422, 422, 201],
+        ),
+        (M::PUT, "/api/v1/me/conversations/{trainee_id}/read", None, [401, 404, 404, 404, 404, 404]),
+        (M::GET, "/api/v1/me/conversations", None, user(200)),
+        (M::GET, "/api/v1/me/conversations/{trainee_id}/messages", None, [401, 404, 404, 404, 404, 404]),
+        // An endless stream: only its status is read.
+        (M::GET, LIVE, None, user(200)),
         (M::POST, "/api/v1/newsletter/subscriptions", Some(r#"{"email":"n{n}@example.com"}"#), all(202)),
         (M::POST, "/api/v1/newsletter/unsubscribe", Some(r#"{"token":"nope.nope"}"#), all(422)),
         (M::POST, "/api/v1/newsletter/confirm", Some(r#"{"token":"nope.nope"}"#), all(422)),
@@ -502,6 +517,13 @@ async fn every_route_answers_each_kind_of_caller_as_the_matrix_says() {
                 }
                 request
             };
+            if template == LIVE {
+                let response = request().send().await.expect("the stream answers");
+                if response.status().as_u16() != *status {
+                    mismatches.push(format!("GET {LIVE} as {}: {}", ACTORS[actor], response.status()));
+                }
+                continue;
+            }
             let answer = app.send(request(), body.as_ref()).await;
             if answer.status != *status {
                 mismatches.push(format!(

@@ -1,7 +1,7 @@
 //! A deleted or erased account: its key is destroyed, so a rebuild reads the person's words as erased; the
 //! live read models must forget the same things, table for table, and the person's cart and wishlist are
-//! emptied (DOMAIN.md). Three trainees who bought, reviewed, asked for a refund, filed a ticket and kept notes
-//! go three ways: `DELETE /me`, an admin's delete, an admin's erasure.
+//! emptied (DOMAIN.md). Three trainees who bought, reviewed, asked for a refund, filed a ticket, wrote to their
+//! teacher and kept notes go three ways: `DELETE /me`, an admin's delete, an admin's erasure.
 
 use events::Role;
 use serde_json::json;
@@ -38,6 +38,9 @@ async fn a_trainee_with_a_past(app: &TestApp, name: &str, bought: Uuid, listed: 
     assert_eq!(mine.status, 201, "{:?}", mine.body);
     let answered = app.post(&follow_ups, &admin, Some(&json!({ "text": format!("Admin {admin_id} helps") }))).await;
     assert_eq!(answered.status, 201, "{:?}", answered.body);
+    let message = json!({ "text": format!("{name} writes to the teacher"), "course_id": bought });
+    let sent = app.post(&format!("/api/v1/me/conversations/{teacher}/messages"), &token, Some(&message)).await;
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
     let notes = json!({ "text": format!("{name}'s private notes") });
     let noted = app.call(reqwest::Method::PUT, &format!("/api/v1/me/notes/{bought}"), &token, Some(&notes)).await;
     assert_eq!(noted.status, 200, "{:?}", noted.body);

@@ -37,6 +37,7 @@ mod kafka_processes;
 mod kafka_security;
 mod learning;
 mod local_cluster;
+mod messaging;
 mod metrics;
 mod newsletter;
 mod openapi_contract;
