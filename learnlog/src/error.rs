@@ -39,4 +39,6 @@ pub enum Error {
     Projector(#[from] projector::ProjectorError),
     #[error("demo data: {0}")]
     Demo(String),
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
 }

@@ -225,6 +225,8 @@ enum BenchCommand {
     Checkout(learnlog::bench::checkout::CheckoutOptions),
     /// Lesson views through HTTP against raw appends at the same clients.
     Learn(learnlog::bench::learn::LearnOptions),
+    /// Open live streams on one query API process: its memory, and how soon a message reaches them.
+    Live(learnlog::bench::live::LiveOptions),
     /// `learnlog cluster` through HAProxy with ApacheBench: catalogue reads and commands with two processes of
     /// a pool, then one.
     Cluster(learnlog::bench::cluster::ClusterBenchOptions),
@@ -338,6 +340,7 @@ async fn main() -> anyhow::Result<()> {
                 BenchCommand::Catalog(options) => learnlog::bench::catalog::catalog(&config, &options).await?,
                 BenchCommand::Checkout(options) => learnlog::bench::checkout::checkout(&config, &options).await?,
                 BenchCommand::Learn(options) => learnlog::bench::learn::learn(&config, &options).await?,
+                BenchCommand::Live(options) => learnlog::bench::live::live(&config, &options).await?,
                 BenchCommand::Cluster(options) => learnlog::bench::cluster::cluster(&config, &options).await?,
             };
             write_line(&report)

@@ -49,7 +49,7 @@ use database::Database;
 pub use as_of::Snapshots;
 pub use certificates::RenderedPdfs;
 pub use courses::COURSE_SELECT;
-pub use live::Live;
+pub use live::{Live, STREAMS_PER_USER};
 pub use replicas::{DEFAULT_MAX_LAG, ReadModels};
 pub use watermark::Watermark;
 

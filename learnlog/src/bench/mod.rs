@@ -7,6 +7,7 @@ pub mod checkout;
 pub mod cluster;
 pub mod lag;
 pub mod learn;
+pub mod live;
 pub mod mix;
 pub mod relay;
 pub mod replay;
@@ -66,6 +67,8 @@ impl BenchCluster {
 pub(crate) struct BenchApp {
     pub base: String,
     pub keys: api_contract::TokenKeys,
+    /// The token secret, for another process of the same system.
+    pub secret: secrecy::SecretString,
     stop: tokio::sync::watch::Sender<bool>,
     running: tokio::task::JoinHandle<Result<(), Error>>,
 }
@@ -90,7 +93,7 @@ impl BenchApp {
         let running = tokio::spawn(app.run(async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         }));
-        Ok(BenchApp { base, keys: api_contract::TokenKeys::new(&secret)?, stop, running })
+        Ok(BenchApp { base, keys: api_contract::TokenKeys::new(&secret)?, secret, stop, running })
     }
 
     pub async fn stop(self) {
