@@ -1,7 +1,7 @@
 //! `learnlog up --demo`: a believable catalogue for a frontend to show, created through the public command
 //! path (HTTP, the deciders, the event store), never written into read models directly: instructors and
 //! their courses, and trainees who bought some with wallet credit, finished one (with its exam, if it has
-//! one, and a certificate) and started the other. It runs once: a catalogue that already has courses is
+//! one, and a certificate), started the other and wrote to the instructor of the one they finished. It runs once: a catalogue that already has courses is
 //! left alone.
 
 use std::time::Duration;
@@ -173,10 +173,10 @@ pub async fn seed(base: &str, keys: &TokenKeys) -> Result<Option<DemoReport>, Er
 /// third: orders, enrolments and instructors' earnings to show.
 async fn shoppers(seeder: &Seeder, keys: &TokenKeys, admin: &str) -> Result<(), Error> {
     let page = seeder.send(reqwest::Method::GET, "/courses?sort=popular&limit=24", admin, None).await?;
-    let courses: Vec<String> = page["data"]
-        .as_array()
-        .map(|courses| courses.iter().filter_map(|course| course["id"].as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
+    let ids =
+        |course: &Value| Some((course["id"].as_str()?.to_owned(), course["instructor"]["id"].as_str()?.to_owned()));
+    let courses: Vec<(String, String)> =
+        page["data"].as_array().map(|courses| courses.iter().filter_map(ids).collect()).unwrap_or_default();
     if courses.len() < 3 {
         return Err(Error::Demo("the demo catalogue has too few courses to shop in".into()));
     }
@@ -192,15 +192,35 @@ async fn shoppers(seeder: &Seeder, keys: &TokenKeys, admin: &str) -> Result<(), 
         seeder.post(&format!("/admin/wallets/{id}/credits"), admin, credit).await?;
         let token = keys.issue(id, Role::IndividualTrainee, Duration::from_secs(3600))?;
         for offset in 0..2 {
-            let course = &courses[(n * 2 + offset) % courses.len()];
+            let (course, _) = &courses[(n * 2 + offset) % courses.len()];
             seeder.post("/cart/items", &token, json!({ "course_id": course })).await?;
         }
         seeder.post("/orders", &token, json!({ "method": "wallet", "country": "US" })).await?;
-        let wished = &courses[(n * 2 + 2) % courses.len()];
+        let (wished, _) = &courses[(n * 2 + 2) % courses.len()];
         seeder.post("/wishlist/items", &token, json!({ "course_id": wished })).await?;
-        learn(seeder, &token, &courses[(n * 2) % courses.len()], true).await?;
-        learn(seeder, &token, &courses[(n * 2 + 1) % courses.len()], false).await?;
+        let (finished, teacher) = &courses[(n * 2) % courses.len()];
+        learn(seeder, &token, finished, true).await?;
+        learn(seeder, &token, &courses[(n * 2 + 1) % courses.len()].0, false).await?;
+        let teacher = Uuid::parse_str(teacher).map_err(|e| Error::Demo(format!("an instructor id: {e}")))?;
+        conversation(seeder, keys, (id, &token), teacher, finished).await?;
     }
+    Ok(())
+}
+
+/// The trainee asks the instructor of the course they finished about it, and the instructor answers.
+async fn conversation(
+    seeder: &Seeder,
+    keys: &TokenKeys,
+    (trainee, token): (Uuid, &str),
+    teacher: Uuid,
+    course: &str,
+) -> Result<(), Error> {
+    let question =
+        json!({ "text": "Thank you for the course! Which one of yours should I take next?", "course_id": course });
+    seeder.post(&format!("/me/conversations/{teacher}/messages"), token, question).await?;
+    let teacher_token = keys.issue(teacher, Role::Instructor, Duration::from_secs(3600))?;
+    let answer = json!({ "text": "Glad it helped. The advanced one builds right on it.", "course_id": course });
+    seeder.post(&format!("/me/conversations/{trainee}/messages"), &teacher_token, answer).await?;
     Ok(())
 }
 

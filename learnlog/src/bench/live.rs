@@ -77,7 +77,8 @@ async fn measure(app: &BenchApp, query_api: &str, pid: u32, users: usize, per_us
                            "password": "a long password", "name": format!("Live {n}") });
         let answer = http.post(format!("{}/api/v1/auth/register", app.base)).json(&body).send().await?;
         let answer: serde_json::Value = answer.error_for_status()?.json().await?;
-        let id: Uuid = answer["data"]["id"].as_str().and_then(|id| id.parse().ok()).ok_or(Error::Config("an id".into()))?;
+        let id: Uuid =
+            answer["data"]["id"].as_str().and_then(|id| id.parse().ok()).ok_or(Error::Config("an id".into()))?;
         people.push((id, app.keys.issue(id, events::Role::IndividualTrainee, Duration::from_secs(3600))?));
     }
     // Warm: every route the measurement uses, once.

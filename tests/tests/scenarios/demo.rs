@@ -106,6 +106,8 @@ async fn the_demo_seeds_instructors_and_courses_in_every_category_through_the_co
     let started =
         app.database.count("SELECT count(DISTINCT stream_id) FROM events WHERE event_type = 'LessonViewed'").await;
     assert_eq!(started, 2 * trainees, "and started the other");
+    let messages = app.database.count("SELECT count(*) FROM events WHERE event_type = 'MessageSent'").await;
+    assert_eq!(messages, 2 * trainees, "each asked their teacher, who answered");
     let events_before = app.event_count().await;
     first.kill().await.expect("stops");
 
