@@ -28,6 +28,7 @@ mod refunds;
 mod replicas;
 mod reports;
 mod reviews;
+mod statistics;
 mod teaching;
 mod wallet;
 mod watermark;
@@ -236,6 +237,20 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
         .query_params::<Paging>()
         .route(GET, "/api/v1/admin/newsletter/campaigns/{id}", newsletter::campaign, Admin, "A campaign's report")
         .answers_data::<newsletter::CampaignReport>()
+        .route(GET, "/api/v1/admin/statistics", statistics::overview, Admin, "The platform at a glance")
+        .answers_data::<statistics::Overview>()
+        .query_params::<statistics::Shown>()
+        .query_params::<statistics::Top>()
+        .route(
+            GET,
+            "/api/v1/admin/statistics/revenue",
+            statistics::revenue,
+            Admin,
+            "The platform's money by day or month",
+        )
+        .answers_data::<statistics::RevenueReport>()
+        .query_params::<statistics::RevenueRange>()
+        .query_params::<statistics::Shown>()
         .route(GET, "/api/v1/admin/reports", reports::all, Admin, "Tickets and requests of every kind")
         .answers_page::<reports::ReportRow>()
         .query_params::<reports::ReportFilter>()

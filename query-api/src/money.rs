@@ -50,6 +50,17 @@ impl Display {
         })
     }
 
+    /// The display in `code` (a circulating currency's code) at its current rate; `None` without a rate.
+    pub async fn for_currency(client: &Client, code: &str) -> Result<Option<Display>, tokio_postgres::Error> {
+        let Some(currency) = iso_code(code) else { return Ok(None) };
+        if currency == "USD" {
+            return Ok(Some(Display::USD));
+        }
+        let statement = client.prepare_cached("SELECT rate_ppm FROM fx_rates WHERE currency = $1").await?;
+        let row = client.query_opt(&statement, &[&currency]).await?;
+        row.map(|row| Ok(Display::of(currency, row.try_get(0)?))).transpose()
+    }
+
     /// USD cents in this currency's own minor unit, rounded half up.
     pub fn show(self, usd_cents: i64) -> Money {
         Money {

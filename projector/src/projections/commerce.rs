@@ -1,9 +1,10 @@
 //! Commerce read models: `cart_item`, `wishlist_item`, `order_view`, `wallet_view` with `wallet_txn`, and
 //! the instructors' money (`instructor_ledger_view`, `instructor_revenue_monthly`,
-//! `instructor_course_earnings`). The projector applies each event exactly once (its checkpoints move in the
+//! `instructor_course_earnings`), and the platform's by day (`platform_revenue_daily`). The projector applies each event exactly once (its checkpoints move in the
 //! same transaction), so sums are plain additions.
 
 use super::Writes;
+use events::commerce::CreditReason;
 use events::{Event, RecordedEvent};
 
 pub(super) async fn apply(
@@ -78,6 +79,8 @@ pub(super) async fn apply(
                 .await
         }
         Event::OrderPaid(e) => {
+            // Orders are charged in US dollars (a card order's provider is asked for USD too).
+            platform_day(writes, at, Platform { gross: e.amount_cents, ..Platform::default() }).await?;
             writes
                 .execute(
                     "UPDATE order_view SET status = 'paid', paid_at = $2, version = $3 WHERE id = $1",
@@ -110,6 +113,7 @@ pub(super) async fn apply(
                 .await
         }
         Event::InstructorEarningRecorded(e) => {
+            platform_day(writes, at, Platform { instructors: e.amount_cents, ..Platform::default() }).await?;
             let (year, month) = (at.year(), i32::from(u8::from(at.month())));
             writes
                 .execute(
@@ -135,6 +139,7 @@ pub(super) async fn apply(
         }
         // D3: a refund takes back all but floor(0.24 x price) of the line's earning, in the month of the refund.
         Event::InstructorEarningReversed(e) => {
+            platform_day(writes, at, Platform { instructors: -e.amount_cents, ..Platform::default() }).await?;
             let (year, month) = (at.year(), i32::from(u8::from(at.month())));
             writes
                 .execute(
@@ -159,6 +164,9 @@ pub(super) async fn apply(
                 .await
         }
         Event::WalletCredited(e) => {
+            if matches!(e.reason, CreditReason::Refund | CreditReason::OrderLineRefund) {
+                platform_day(writes, at, Platform { refunds: e.amount_cents, ..Platform::default() }).await?;
+            }
             let kind = e.reason.as_str();
             wallet(
                 writes,
@@ -191,6 +199,28 @@ pub(super) async fn apply(
         // Refused debits change no balance; the order records the failure.
         _ => Ok(()),
     }
+}
+
+/// What one event adds to the platform's day, in US cents.
+#[derive(Debug, Default)]
+struct Platform {
+    gross: i64,
+    refunds: i64,
+    instructors: i64,
+}
+
+async fn platform_day(
+    writes: &mut Writes<'_, '_>,
+    at: &time::OffsetDateTime,
+    add: Platform,
+) -> Result<(), tokio_postgres::Error> {
+    let day = at.to_offset(time::UtcOffset::UTC).date();
+    writes
+        .execute(
+            "INSERT INTO platform_revenue_daily (day, gross_cents, refunds_cents, instructor_cents)              VALUES ($1, $2, $3, $4) ON CONFLICT (day) DO UPDATE SET              gross_cents = platform_revenue_daily.gross_cents + $2,              refunds_cents = platform_revenue_daily.refunds_cents + $3,              instructor_cents = platform_revenue_daily.instructor_cents + $4",
+            &[&day, &add.gross, &add.refunds, &add.instructors],
+        )
+        .await
 }
 
 /// A credit or debit: the transaction row and the wallet's balance after it.

@@ -61,6 +61,7 @@ pub const PROJECTIONS: &[(&str, &[&str])] = &[
             "instructor_ledger_view",
             "instructor_revenue_monthly",
             "instructor_course_earnings",
+            "platform_revenue_daily",
         ],
     ),
     ("enrollments", &["enrollment_view", "trainee_last_viewed", "trainee_notes", "refund_request_view"]),

@@ -264,6 +264,8 @@ fn rows() -> Vec<Row> {
             [401, 403, 403, 403, 403, 404],
         ),
         (M::GET, "/api/v1/admin/reports", None, [401, 403, 403, 403, 403, 200]),
+        (M::GET, "/api/v1/admin/statistics", None, [401, 403, 403, 403, 403, 200]),
+        (M::GET, "/api/v1/admin/statistics/revenue", None, [401, 403, 403, 403, 403, 200]),
         (M::GET, "/api/v1/me/reports", None, [401, 200, 200, 200, 200, 200]),
         // To a new individual trainee: only an admin may write without a course (D: who writes with whom).
         (

@@ -53,4 +53,5 @@ mod schema_evolution;
 mod secrets_in_logs;
 mod sessions;
 mod shared_limits;
+mod statistics;
 mod support;
