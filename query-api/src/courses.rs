@@ -146,6 +146,9 @@ pub(crate) enum Scope {
 }
 
 const PUBLISHED: &str = "c.status = 'published'";
+/// What the public lists show: published courses with something to learn (a course with no lesson is reached
+/// by its link only).
+const LISTED: &str = "c.status = 'published' AND c.lesson_count > 0";
 const NOT_DELETED: &str = "c.status <> 'deleted'";
 
 /// `GET /api/v1/courses`: published courses, filtered, sorted and paged.
@@ -169,9 +172,9 @@ pub(crate) async fn list_courses(
     let client = state.read.pool().get().await.map_err(reading("the catalogue"))?;
     let display = Display::for_country(&client, query.country.as_deref()).await.map_err(reading("the catalogue"))?;
     let (mut conditions, audience) = match scope {
-        Scope::Catalogue => (query.conditions(display, PUBLISHED, true), Audience::Public),
+        Scope::Catalogue => (query.conditions(display, LISTED, true), Audience::Public),
         Scope::Instructor(instructor_id) => {
-            let mut conditions = query.conditions(display, PUBLISHED, false);
+            let mut conditions = query.conditions(display, LISTED, false);
             conditions.push(|n| format!("c.instructor_id = ${n}"), instructor_id);
             query.sort = query.sort.or(Some(Sort::Popular));
             (conditions, Audience::Public)
@@ -377,7 +380,7 @@ pub(crate) async fn max_price(
         let display = Display::for_country(&client, shown.country()).await.map_err(reading("the catalogue"))?;
         let max: i64 = client
             .query_one(
-                &format!("SELECT COALESCE(max(c.base_price_cents), 0) FROM catalog_course c WHERE {PUBLISHED}"),
+                &format!("SELECT COALESCE(max(c.base_price_cents), 0) FROM catalog_course c WHERE {LISTED}"),
                 &[],
             )
             .await

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
-use time::{Date, Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::QueryApiState;
@@ -243,10 +243,12 @@ const MOST_MONTHS: i64 = 120;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RevenueReport {
     by: &'static str,
-    #[schema(value_type = String, format = Date)]
-    from: Date,
-    #[schema(value_type = String, format = Date)]
-    to: Date,
+    /// The first day, `2026-12-01`.
+    #[schema(format = Date)]
+    from: String,
+    /// The last day.
+    #[schema(format = Date)]
+    to: String,
     /// The sums over the whole range.
     totals: PlatformRevenue,
     /// Every day or month of the range, the latest first, with nothing in it shown as zero.
@@ -302,13 +304,16 @@ pub(crate) async fn revenue(
         let report = (|| {
             Ok::<_, tokio_postgres::Error>(RevenueReport {
                 by: unit,
-                from,
-                to,
+                from: from.to_string(),
+                to: to.to_string(),
                 totals: PlatformRevenue::of(display, &totals)?,
                 periods: periods
                     .iter()
                     .map(|row| {
-                        Ok(PeriodRevenue { period: row.try_get("period")?, revenue: PlatformRevenue::of(display, row)? })
+                        Ok(PeriodRevenue {
+                            period: row.try_get("period")?,
+                            revenue: PlatformRevenue::of(display, row)?,
+                        })
                     })
                     .collect::<Result<_, tokio_postgres::Error>>()?,
             })

@@ -489,6 +489,20 @@ impl TestApp {
         answer
     }
 
+    /// Publishes draft `course_id` with a section of one lesson added first (a course with no lesson is kept out of
+    /// the public lists); returns the publication's answer.
+    pub async fn publish(&self, token: &str, course_id: Uuid) -> Answer {
+        let title = serde_json::json!({ "title": "Start" });
+        let section = self.post(&format!("/api/v1/courses/{course_id}/sections"), token, Some(&title)).await;
+        assert_eq!(section.status, 201, "{:?}", section.body);
+        let lesson = serde_json::json!({ "title": "First steps", "video_url": "https://youtu.be/dQw4w9WgXcQ",
+                                         "duration_min": 10 });
+        let lessons = format!("/api/v1/courses/{course_id}/sections/{}/lessons", section.id());
+        let added = self.post(&lessons, token, Some(&lesson)).await;
+        assert_eq!(added.status, 201, "{:?}", added.body);
+        self.post(&format!("/api/v1/courses/{course_id}/publish"), token, None).await
+    }
+
     pub async fn event_count(&self) -> i64 {
         self.database.count("SELECT count(*) FROM events").await
     }

@@ -36,7 +36,7 @@ struct Workload {
 
 fn workloads(course_id: Uuid) -> Vec<Workload> {
     let select = query_api::COURSE_SELECT;
-    let published = "c.status = 'published'";
+    let published = "c.status = 'published' AND c.lesson_count > 0";
     let search = "(c.title ILIKE '%manage%' OR c.instructor_name ILIKE '%manage%')";
     vec![
         Workload {

@@ -55,7 +55,7 @@ async fn answers_are_compressed_when_asked_and_carry_the_security_headers() {
     let mut last = String::new();
     for n in 0..12 {
         let course = app.create_course(&instructor, &format!("A course with a long enough title {n}")).await;
-        let published = app.post(&format!("/api/v1/courses/{}/publish", course.id()), &instructor, None).await;
+        let published = app.publish(&instructor, course.id()).await;
         last = published.token();
     }
     let response = app

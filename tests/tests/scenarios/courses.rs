@@ -19,9 +19,9 @@ async fn an_instructor_creates_and_publishes_a_course_and_reads_it_back_with_the
     assert_eq!(draft.status, 404);
     assert_eq!(draft.header("x-consistency"), Some("fresh"));
 
-    let published = app.post(&format!("/api/v1/courses/{course_id}/publish"), &token, None).await;
+    let published = app.publish(&token, course_id).await;
     assert_eq!(published.status, 200, "{:?}", published.body);
-    assert_eq!(published.body["data"]["version"], 2);
+    assert_eq!(published.body["data"]["version"], 4, "created, a section, a lesson, published");
 
     let course = app.get(&format!("/api/v1/courses/{course_id}"), Some(&published.token())).await;
     assert_eq!(course.status, 200);
@@ -44,11 +44,20 @@ async fn an_instructor_creates_and_publishes_a_course_and_reads_it_back_with_the
 async fn the_catalogue_pages_with_the_list_envelope() {
     let app = TestApp::start().await;
     let (_, token) = app.user(Role::Instructor);
-    let mut last = String::new();
     for n in 0..5 {
         let id = app.create_course(&token, &format!("Course {n}")).await.id();
-        last = app.post(&format!("/api/v1/courses/{id}/publish"), &token, None).await.token();
+        assert_eq!(app.publish(&token, id).await.status, 200);
     }
+    // Published with no lesson: reached by its link, never listed, and its price bounds no slider.
+    let mut body = TestApp::course_body("Nothing to learn yet");
+    body["price"]["amount_cents"] = serde_json::json!(99_999);
+    let empty = app.post("/api/v1/courses", &token, Some(&body)).await.id();
+    let published = app.post(&format!("/api/v1/courses/{empty}/publish"), &token, None).await;
+    assert_eq!(published.status, 200, "{:?}", published.body);
+    let last = published.token();
+    assert_eq!(app.get(&format!("/api/v1/courses/{empty}"), Some(&last)).await.status, 200);
+    let max = app.get("/api/v1/courses/price/max", Some(&last)).await;
+    assert_eq!(max.body["data"]["max"]["amount_cents"], 1999, "{:?}", max.body);
     let page = app.get("/api/v1/courses?page=2&limit=2", Some(&last)).await;
     assert_eq!(page.status, 200);
     assert_eq!(page.body["page"], 2);
@@ -240,7 +249,7 @@ async fn the_highest_price_of_the_catalogue_bounds_a_price_slider() {
         let created = app.post("/api/v1/courses", &token, Some(&body)).await;
         last = created.token();
         if publish {
-            last = app.post(&format!("/api/v1/courses/{}/publish", created.id()), &token, None).await.token();
+            last = app.publish(&token, created.id()).await.token();
         }
     }
     let rate = app

@@ -32,7 +32,7 @@ async fn provider_rates_price_the_catalogue_an_admin_s_rate_overrides_them_and_a
     let mut body = TestApp::course_body("Rates");
     body["price"]["amount_cents"] = json!(2_000);
     let created = app.post("/api/v1/courses", &teacher, Some(&body)).await;
-    let published = app.post(&format!("/api/v1/courses/{}/publish", created.id()), &teacher, None).await;
+    let published = app.publish(&teacher, created.id()).await;
     assert_eq!(ceiling(&app, "GB", &published.token()).await, json!({ "amount_cents": 2_000, "currency": "USD" }));
 
     // The sandbox's server, as `learnlog up` runs it.

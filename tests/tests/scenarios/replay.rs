@@ -19,7 +19,7 @@ const READS_AFTER_SWITCH: u64 = 60;
 
 async fn published(app: &TestApp, token: &str, title: &str) {
     let id = app.create_course(token, title).await.id();
-    assert_eq!(app.post(&format!("/api/v1/courses/{id}/publish"), token, None).await.status, 200);
+    assert_eq!(app.publish(token, id).await.status, 200);
 }
 
 async fn catalogue_total(app: &TestApp, prefix: &str) -> i64 {
