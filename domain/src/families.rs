@@ -149,6 +149,9 @@ families! {
     /// The events of a trainee's notes (`notebook-{trainee}`).
     Notebook => NotebookEvent {
         learning::NotesReplaced,
+        learning::NoteCreated,
+        learning::NoteUpdated,
+        learning::NoteDeleted,
     }
     /// The events of a review's streams (`course-review-…`, `instructor-review-…`).
     Review => ReviewEvent {

@@ -34,8 +34,9 @@ use crate::identity::{
 };
 use crate::learning::{
     CertificateEmailRequested, CertificateIssued, CourseCompleted, CourseOpened, EnrollmentRevoked,
-    ExamAnswersRevealed, ExamSubmitted, ExerciseAnswerSubmitted, LessonViewed, NotesReplaced, ProgressRecomputed,
-    RefundApproved, RefundCompleted, RefundRejected, RefundRequestAcknowledged, RefundRequested, TraineeEnrolled,
+    ExamAnswersRevealed, ExamSubmitted, ExerciseAnswerSubmitted, LessonViewed, NoteCreated, NoteDeleted, NoteUpdated,
+    NotesReplaced, ProgressRecomputed, RefundApproved, RefundCompleted, RefundRejected, RefundRequestAcknowledged,
+    RefundRequested, TraineeEnrolled,
 };
 use crate::stream::Context;
 use crate::support::{
@@ -318,6 +319,9 @@ event_catalogue! {
     CertificateIssued version 1 in Learning,
     CertificateEmailRequested version 1 in Learning,
     NotesReplaced version 1 in Learning,
+    NoteCreated version 1 in Learning,
+    NoteUpdated version 1 in Learning,
+    NoteDeleted version 1 in Learning,
     RefundRequested version 1 in Learning,
     RefundRequestAcknowledged version 1 in Learning,
     RefundApproved version 1 in Learning,

@@ -168,6 +168,43 @@ pub struct NotesReplaced {
     pub text: crate::personal::Personal,
 }
 
+/// The title of the note that a course's [`NotesReplaced`] text is (its id the course's): notes had no titles then.
+pub const REPLACED_NOTES_TITLE: &str = "Notes";
+
+/// A trainee wrote a note on a course they learn, about the whole course or one of its lessons. Its title and
+/// text are their own writing: personal data, sealed with their key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteCreated {
+    pub note_id: Uuid,
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub lesson_id: Option<Uuid>,
+    pub title: crate::personal::Personal,
+    pub text: crate::personal::Personal,
+}
+
+/// A trainee rewrote one of their notes: its title, text and lesson as they are now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteUpdated {
+    pub note_id: Uuid,
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub lesson_id: Option<Uuid>,
+    pub title: crate::personal::Personal,
+    pub text: crate::personal::Personal,
+}
+
+/// A trainee deleted one of their notes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteDeleted {
+    pub note_id: Uuid,
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+}
+
 /// D2: a trainee asked for their purchase of a course back, while they had seen less than half of it. One
 /// request per enrolment, ever. `reason` is the trainee's own text: personal data, sealed with their key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -154,6 +154,8 @@ impl crate::Event {
             E::EmailVerified(e) => (e.user_id, vec![&mut e.email]),
             E::InstructorBankAccountSet(e) => (e.user_id, vec![&mut e.bank_name]),
             E::NotesReplaced(e) => (e.trainee_id, vec![&mut e.text]),
+            E::NoteCreated(e) => (e.trainee_id, vec![&mut e.title, &mut e.text]),
+            E::NoteUpdated(e) => (e.trainee_id, vec![&mut e.title, &mut e.text]),
             E::RefundRequested(e) => (e.trainee_id, vec![&mut e.reason]),
             E::CourseReviewed(e) => (e.trainee_id, vec![&mut e.comment]),
             E::ReportFiled(e) => (e.reporter_id, vec![&mut e.description]),

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
 use crate::courses::{COURSE_SELECT, CourseView, with_content};
+use crate::listing::Listing;
 use crate::money::{Display, InCountry};
 use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
@@ -244,40 +245,70 @@ fn hide_answers(value: &mut Value, visible: &HashSet<String>) {
     }
 }
 
-/// `GET /api/v1/me/notes/{course_id}`: the caller's notes on a course they are enrolled in (empty before
-/// any).
+/// `GET /api/v1/me/notes/{course_id}?page=&limit=`: the caller's notes on a course they learn or learned, the
+/// latest changed first; `404` when they never enrolled in it.
 pub(crate) async fn notes(
     actor: Authenticated,
     State(state): State<QueryApiState>,
     PathId(course_id): PathId,
     headers: HeaderMap,
+    Params(paging): Params<Paging>,
 ) -> Response {
     let answer = async {
-        let client = state.read.pool().get().await.map_err(reading("enrolments"))?;
-        let row = client
+        let page = paging.request(NOTES_PER_PAGE);
+        let client = state.read.pool().get().await.map_err(reading("notes"))?;
+        let enrolled = client
             .query_opt(
-                "SELECT n.text, n.updated_at FROM enrollment_view e LEFT JOIN trainee_notes n \
-                 ON n.trainee_id = e.trainee_id AND n.course_id = e.course_id \
-                 WHERE e.trainee_id = $1 AND e.course_id = $2",
+                "SELECT 1 FROM enrollment_view WHERE trainee_id = $1 AND course_id = $2",
                 &[&actor.user_id, &course_id],
             )
             .await
-            .map_err(reading("enrolments"))?
-            .ok_or_else(|| Problem::not_found("You are not enrolled in this course."))?;
-        let text: Option<String> = row.try_get(0).map_err(reading("enrolments"))?;
-        let updated_at: Option<OffsetDateTime> = row.try_get(1).map_err(reading("enrolments"))?;
-        let notes = Notes { course_id, text: text.unwrap_or_default(), updated_at };
-        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &serde_json::json!({ "data": notes })))
+            .map_err(reading("notes"))?;
+        if enrolled.is_none() {
+            return Err(Problem::not_found("You are not enrolled in this course."));
+        }
+        let listing = Listing {
+            columns: "n.note_id, n.lesson_id, n.title, n.text, n.created_at, n.updated_at",
+            from: "course_note n",
+            filter: "n.trainee_id = $1 AND n.course_id = $2",
+            order: "n.updated_at DESC, n.note_id",
+        };
+        let found = listing.page(&client, &[&actor.user_id, &course_id], page).await.map_err(reading("notes"))?;
+        let notes = found
+            .rows
+            .iter()
+            .map(|row| {
+                Ok(Note {
+                    id: row.try_get("note_id")?,
+                    lesson_id: row.try_get("lesson_id")?,
+                    title: row.try_get("title")?,
+                    text: row.try_get("text")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+            .map_err(reading("notes"))?;
+        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &ListEnvelope::new(notes, page, found.total)))
     };
     answer.await.unwrap_or_else(|p| p.into_response())
 }
 
+/// Notes a page holds by default.
+const NOTES_PER_PAGE: i64 = 20;
+
+/// One of a trainee's notes on a course.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct Notes {
-    course_id: Uuid,
+pub(crate) struct Note {
+    id: Uuid,
+    /// The lesson of the course it is about, if any.
+    lesson_id: Option<Uuid>,
+    title: String,
     text: String,
-    #[serde(with = "time::serde::rfc3339::option")]
-    updated_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 use api_contract::fields::{self, SPACE};
 use utoipa::openapi::schema::{Array, Object};
 
-use crate::domain::{account, conversation, course, course_content, enrollment, newsletter, review, support, wallet};
+use crate::domain::{
+    account, conversation, course, course_content, enrollment, newsletter, notebook, review, support, wallet,
+};
 
 pub(crate) fn email() -> Object {
     fields::email(account::EMAIL_MAX_CHARS)
@@ -75,6 +77,10 @@ pub(crate) fn bank_text_or_null() -> Object {
 
 pub(crate) fn support_text() -> Object {
     fields::filled(support::TEXT_MAX_CHARS)
+}
+
+pub(crate) fn note_title() -> Object {
+    fields::filled(notebook::NOTE_TITLE_MAX_CHARS)
 }
 
 pub(crate) fn message_text() -> Object {

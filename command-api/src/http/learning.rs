@@ -1,7 +1,6 @@
 //! Learning commands of an enrolled trainee (R8, R9, R10, D1, D6): a lesson's first view moves the progress,
 //! opening a course records the last viewed one, exercise answers and exam attempts are graded, the exam's
-//! answers are revealed after an attempt, the certificate is emailed on request, and notes are kept per
-//! course. Someone not enrolled gets 404. Completion and the certificate are decided with the event that
+//! answers are revealed after an attempt, and the certificate is emailed on request (notes: `notes.rs`). Someone not enrolled gets 404. Completion and the certificate are decided with the event that
 //! leads to them (the last lesson, the passing attempt), in the same append.
 
 use super::rejections::Refusal;
@@ -9,9 +8,8 @@ use std::collections::BTreeMap;
 
 use api_contract::{Authenticated, EmptyCommand, JsonCommand, PathId, PathIds, Problem};
 use axum::extract::State;
-use event_store::Guard;
 use events::Event;
-use events::stream::{course_stream, enrollment_stream, notebook_stream};
+use events::stream::{course_stream, enrollment_stream};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -20,16 +18,13 @@ use uuid::Uuid;
 
 use super::CommandApiState;
 use super::execute::{
-    Accepted, CommandRun, Decision, Guarded, StepError, Trust, execute, execute_loading, load_guarded, on_aggregate,
-    problem, step,
+    Accepted, CommandRun, Decision, Guarded, StepError, execute, load_guarded, on_aggregate, problem, step,
 };
 use super::headers::CommandHeaders;
 use crate::domain::course::Course;
 use crate::domain::enrollment::{
     self, Enrollment, Learner, LearningCommand, LearningRejection, MAX_EXAM_ATTEMPTS, RefundCommand,
 };
-use crate::domain::notebook::{self, Notebook, NotebookCommand, NotesRejection};
-use write_side::Folded;
 
 fn run(actor: Authenticated, course_id: Uuid, headers: CommandHeaders, digest: String) -> CommandRun {
     CommandRun::new(enrollment_stream(actor.user_id, course_id), actor.into(), headers, digest).with_id(course_id)
@@ -290,35 +285,6 @@ pub(crate) async fn email_certificate_for(
     let run = CommandRun::new(enrollment_stream(trainee_id, course_id), actor.into(), headers, command.digest)
         .answering(StatusCode::ACCEPTED, serde_json::json!({ "id": course_id, "trainee_id": trainee_id }));
     email_again(&state, run, trainee_id, course_id).await
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NotesBody {
-    /// Up to 100 KiB of the trainee's own text.
-    text: String,
-}
-
-/// `PUT /api/v1/me/notes/{course_id}`
-pub(crate) async fn replace_notes(
-    State(state): State<CommandApiState>,
-    actor: Authenticated,
-    PathId(course_id): PathId,
-    headers: CommandHeaders,
-    command: JsonCommand<NotesBody>,
-) -> Result<Accepted, Problem> {
-    let trainee_id = actor.user_id;
-    let text = command.body.text;
-    let run = CommandRun::new(notebook_stream(trainee_id), actor.into(), headers, command.digest).with_id(course_id);
-    let stream = enrollment_stream(trainee_id, course_id);
-    let enrollment = |_: Trust| state.write.load::<Enrollment>(&stream);
-    execute_loading(&state, run, enrollment, |notebook: &Notebook, enrollment: &Folded<Enrollment>| {
-        let command = NotebookCommand::Replace { enrollment: &enrollment.state, trainee_id, course_id, text: &text };
-        let events = notebook::decide(notebook, command)?;
-        let guards = vec![Guard::StreamAt { stream_id: stream.clone(), version: enrollment.version }];
-        Ok::<_, NotesRejection>(Decision { events, guards, ..Decision::default() })
-    })
-    .await
 }
 
 /// The sagas' handle on the learning commands.

@@ -15,6 +15,7 @@ mod learning;
 mod limits;
 mod messages;
 mod newsletter;
+mod notes;
 mod orders;
 mod payments;
 pub(crate) mod pictures;
@@ -223,8 +224,11 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
             Trainee,
             "Email the certificate again",
         )
-        .route(PUT, "/api/v1/me/notes/{id}", learning::replace_notes, Trainee, "Replace one's notes on a course")
-        .body::<learning::NotesBody>()
+        .route(POST, "/api/v1/me/notes/{id}", notes::create, Trainee, "Write a note on a course one learns")
+        .body::<notes::NoteBody>()
+        .route(PUT, "/api/v1/me/notes/{id}/{note_id}", notes::update, Trainee, "Rewrite one's note")
+        .body::<notes::NoteBody>()
+        .route(DELETE, "/api/v1/me/notes/{id}/{note_id}", notes::delete, Trainee, "Delete one's note")
         .route(POST, "/api/v1/admin/enrollments", orders::grant, Admin, "Enrol a trainee in a course")
         .body::<orders::GrantBody>()
         .route(POST, "/api/v1/admin/enrollments/revocations", orders::revoke, Admin, "End a trainee's enrolment")

@@ -15,7 +15,7 @@ use crate::domain::enrollment::{
 };
 use crate::domain::fx::FxRejection;
 use crate::domain::newsletter::NewsletterRejection;
-use crate::domain::notebook::{NOTES_MAX_CHARS, NotesRejection};
+use crate::domain::notebook::{NOTE_TITLE_MAX_CHARS, NOTES_MAX_CHARS, NOTES_PER_COURSE, NotesRejection};
 use crate::domain::order::OrderRejection;
 use crate::domain::review::{COMMENT_MAX_CHARS, ReviewRejection};
 use crate::domain::support::SupportRejection;
@@ -185,15 +185,25 @@ impl Refusal for LearningRejection {
     }
 }
 
-// NotesRejection, answered for the routes in `learning.rs`.
+// NotesRejection, answered for the routes in `notes.rs`.
 impl Refusal for NotesRejection {
     fn problem(self) -> Problem {
+        let invalid = |field: &str, message: String| invalid_field("The note is not valid.", field, message);
         match self {
             NotesRejection::Learning(rejection) => rejection.problem(),
-            NotesRejection::TooLong { chars } => invalid_field(
-                "The notes are too long.",
-                "text",
-                format!("must be at most {NOTES_MAX_CHARS} characters, not {chars}"),
+            NotesRejection::EmptyTitle => invalid("title", "must not be blank".into()),
+            NotesRejection::TitleTooLong { chars } => {
+                invalid("title", format!("must be at most {NOTE_TITLE_MAX_CHARS} characters, not {chars}"))
+            }
+            NotesRejection::TooLong { chars } => {
+                invalid("text", format!("must be at most {NOTES_MAX_CHARS} characters, not {chars}"))
+            }
+            NotesRejection::NotALesson => Problem::rule("not_a_lesson_of_the_course", "The note is not valid.")
+                .with_errors(vec![FieldError::new("lesson_id", "must be a lesson of the course")]),
+            NotesRejection::NoNote => Problem::not_found("You have no such note on this course."),
+            NotesRejection::TooMany => Problem::rule(
+                "too_many_notes",
+                format!("A course holds at most {NOTES_PER_COURSE} notes of yours: delete one first."),
             ),
         }
     }

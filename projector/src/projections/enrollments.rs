@@ -1,6 +1,6 @@
 //! `enrollment_view`: each trainee's enrolments, with where they came from, their progress, exercise
 //! answers, exam attempts, completion and certificate; `trainee_last_viewed`, the course each trainee opened
-//! last; and `trainee_notes`, each trainee's notes per course (gone with the account).
+//! last; and `course_note`, each trainee's titled notes per course (gone with the account).
 
 use super::Writes;
 use events::learning::EnrollmentSource;
@@ -98,6 +98,20 @@ pub(super) async fn apply(
                 .await;
         }
         Event::NotesReplaced(notes) => return replace_notes(writes, recorded, notes).await,
+        Event::NoteCreated(e) => {
+            let note =
+                Note { trainee_id: e.trainee_id, note_id: e.note_id, course_id: e.course_id, lesson_id: e.lesson_id };
+            return write_note(writes, recorded, note, &e.title, &e.text).await;
+        }
+        Event::NoteUpdated(e) => {
+            let note =
+                Note { trainee_id: e.trainee_id, note_id: e.note_id, course_id: e.course_id, lesson_id: e.lesson_id };
+            return write_note(writes, recorded, note, &e.title, &e.text).await;
+        }
+        Event::NoteDeleted(e) => {
+            let sql = "DELETE FROM course_note WHERE trainee_id = $1 AND note_id = $2 AND version < $3";
+            return writes.execute(sql, &[&e.trainee_id, &e.note_id, &recorded.stream_version]).await;
+        }
         _ => {}
     }
     if let Some(person) = super::erased_person(event) {
@@ -153,27 +167,62 @@ async fn last_viewed(
         .await
 }
 
+/// Which note an event writes.
+struct Note {
+    trainee_id: uuid::Uuid,
+    note_id: uuid::Uuid,
+    course_id: uuid::Uuid,
+    lesson_id: Option<uuid::Uuid>,
+}
+
+/// A course's one text of before notes had titles: its note with the course's id, gone once emptied.
 async fn replace_notes(
     writes: &mut Writes<'_, '_>,
     recorded: &RecordedEvent,
     notes: &events::learning::NotesReplaced,
 ) -> Result<(), tokio_postgres::Error> {
+    if notes.text.text() == Some("") {
+        let sql = "DELETE FROM course_note WHERE trainee_id = $1 AND note_id = $2 AND version < $3";
+        return writes.execute(sql, &[&notes.trainee_id, &notes.course_id, &recorded.stream_version]).await;
+    }
+    let note =
+        Note { trainee_id: notes.trainee_id, note_id: notes.course_id, course_id: notes.course_id, lesson_id: None };
+    let title = events::personal::Personal::clear(events::learning::REPLACED_NOTES_TITLE);
+    write_note(writes, recorded, note, &title, &notes.text).await
+}
+
+/// Writes a note as it is now, unless the row has seen this event's version already.
+async fn write_note(
+    writes: &mut Writes<'_, '_>,
+    recorded: &RecordedEvent,
+    note: Note,
+    title: &events::personal::Personal,
+    text: &events::personal::Personal,
+) -> Result<(), tokio_postgres::Error> {
     // Notes whose owner's key is gone (an erased account, replayed) no longer exist.
-    let Some(text) = notes.text.text() else { return Ok(()) };
-    let params: [&(dyn ToSql + Sync); 5] =
-        [&notes.trainee_id, &notes.course_id, &text, &recorded.occurred_at, &recorded.stream_version];
+    let (Some(title), Some(text)) = (title.text(), text.text()) else { return Ok(()) };
+    let params: [&(dyn ToSql + Sync); 8] = [
+        &note.trainee_id,
+        &note.note_id,
+        &note.course_id,
+        &note.lesson_id,
+        &title,
+        &text,
+        &recorded.occurred_at,
+        &recorded.stream_version,
+    ];
     writes
         .execute(
-            "INSERT INTO trainee_notes (trainee_id, course_id, text, updated_at, version) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (trainee_id, course_id) DO UPDATE SET text = $3, updated_at = $4, version = $5 \
-             WHERE trainee_notes.version < $5",
+            "INSERT INTO course_note (trainee_id, note_id, course_id, lesson_id, title, text, created_at, updated_at, \
+             version) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT (trainee_id, note_id) DO UPDATE \
+             SET lesson_id = $4, title = $5, text = $6, updated_at = $7, version = $8 WHERE course_note.version < $8",
             &params,
         )
         .await
 }
 
 async fn forget_notes(writes: &mut Writes<'_, '_>, trainee_id: uuid::Uuid) -> Result<(), tokio_postgres::Error> {
-    writes.execute("DELETE FROM trainee_notes WHERE trainee_id = $1", &[&trainee_id]).await
+    writes.execute("DELETE FROM course_note WHERE trainee_id = $1", &[&trainee_id]).await
 }
 
 async fn refund_requested(

@@ -64,7 +64,7 @@ pub const PROJECTIONS: &[(&str, &[&str])] = &[
             "platform_revenue_daily",
         ],
     ),
-    ("enrollments", &["enrollment_view", "trainee_last_viewed", "trainee_notes", "refund_request_view"]),
+    ("enrollments", &["enrollment_view", "trainee_last_viewed", "course_note", "refund_request_view"]),
     ("engagement", &["course_review", "instructor_review", "instructor_rating"]),
     ("support", &["report_view"]),
     ("communication", &["newsletter_subscriber", "campaign_view"]),

@@ -230,7 +230,9 @@ fn rows() -> Vec<Row> {
         (M::POST, "/api/v1/enrollments/{id}/exam/reveal", None, [401, 404, 404, 403, 403, 403]),
         (M::POST, "/api/v1/enrollments/{id}/certificate/email", None, [401, 404, 404, 403, 403, 403]),
         (M::GET, "/api/v1/me/notes/{id}", None, [401, 404, 404, 403, 403, 403]),
-        (M::PUT, "/api/v1/me/notes/{id}", Some(r#"{"text":"My notes"}"#), [401, 404, 404, 403, 403, 403]),
+        (M::POST, "/api/v1/me/notes/{id}", Some(r#"{"title":"My notes"}"#), [401, 404, 404, 403, 403, 403]),
+        (M::PUT, "/api/v1/me/notes/{id}/{note_id}", Some(r#"{"title":"My notes"}"#), [401, 404, 404, 403, 403, 403]),
+        (M::DELETE, "/api/v1/me/notes/{id}/{note_id}", None, [401, 404, 404, 403, 403, 403]),
         (M::GET, "/api/v1/me/certificates", None, trainee(200)),
         (
             M::POST,
@@ -482,6 +484,8 @@ async fn every_route_answers_each_kind_of_caller_as_the_matrix_says() {
                 .replace("{name}", "no_such_snapshot")
                 .replace("{path}", "courses")
                 .replace("{dead_letter_id}", "1")
+                // A note nobody wrote.
+                .replace("{note_id}", "0193a5a0-0000-7000-8000-0000000000ee")
                 .replace("{file}", "small.jpg")
                 .replace("{picture_id}", &published["picture_id"])
                 .replace("{instructor_id}", &actors.instructor_id);

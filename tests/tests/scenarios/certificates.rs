@@ -309,25 +309,48 @@ async fn notes_are_the_owners_and_bounded_and_a_revoked_enrolment_learns_nothing
     let grant = json!({ "trainee_id": trainee_id, "course_id": course.id });
     assert_eq!(app.post("/api/v1/admin/enrollments", &admin, Some(&grant)).await.status, 201);
 
+    // Several notes, each with a title, perhaps about a lesson; listed newest first, rewritten, deleted.
     let notes = format!("/api/v1/me/notes/{}", course.id);
-    let kept = app.call(Method::PUT, &notes, &token, Some(&json!({ "text": "Invariants first." }))).await;
-    assert_eq!(kept.status, 200, "{:?}", kept.body);
-    eventually(&app, &notes, &token, |body| body["data"]["text"] == "Invariants first.").await;
-    let too_long = json!({ "text": "x".repeat(100 * 1024 + 1) });
-    let refused = app.call(Method::PUT, &notes, &token, Some(&too_long)).await;
+    let first = json!({ "title": "Invariants", "text": "Invariants first.", "lesson_id": course.lessons[0] });
+    let kept = app.post(&notes, &token, Some(&first)).await;
+    assert_eq!(kept.status, 201, "{:?}", kept.body);
+    let first_id = kept.id();
+    let second = app.post(&notes, &token, Some(&json!({ "title": "  Questions  " }))).await;
+    assert_eq!(second.status, 201, "{:?}", second.body);
+    let listed = eventually(&app, &notes, &token, |body| body["total_results"] == 2).await;
     assert_eq!(
-        (refused.status, refused.body["errors"][0]["field"].clone()),
-        (422, json!("text")),
-        "{:?}",
-        refused.body
+        (listed["data"][0]["title"].clone(), listed["data"][0]["text"].clone()),
+        (json!("Questions"), json!(""))
     );
-    let malformed = app.call(Method::PUT, &notes, &token, Some(&json!({ "text": 5 }))).await;
-    assert_eq!(malformed.status, 400);
-    assert_eq!(app.call(Method::PUT, &notes, &stranger, Some(&json!({ "text": "mine" }))).await.status, 404);
+    assert_eq!(listed["data"][1]["lesson_id"], json!(course.lessons[0]));
+    let note = format!("{notes}/{first_id}");
+    let rewritten = json!({ "title": "Invariants", "text": "Invariants, then code." });
+    assert_eq!(app.call(Method::PUT, &note, &token, Some(&rewritten)).await.status, 200);
+    let listed = eventually(&app, &notes, &token, |body| body["data"][0]["text"] == "Invariants, then code.").await;
+    assert_eq!(listed["data"][0]["lesson_id"], Value::Null, "the lesson link was dropped");
+    assert_eq!(app.call(Method::DELETE, &format!("{notes}/{}", second.id()), &token, None).await.status, 200);
+    eventually(&app, &notes, &token, |body| body["total_results"] == 1).await;
+
+    let invalid = |field: &'static str| {
+        move |answer: tests::app::Answer| (answer.status, answer.body["errors"][0]["field"].clone(), field)
+    };
+    let check = |(status, field, expected): (u16, Value, &str)| assert_eq!((status, field), (422, json!(expected)));
+    check(invalid("text")(
+        app.post(&notes, &token, Some(&json!({ "title": "Long", "text": "x".repeat(100 * 1024 + 1) }))).await,
+    ));
+    check(invalid("title")(app.post(&notes, &token, Some(&json!({ "title": " " }))).await));
+    check(invalid("title")(app.post(&notes, &token, Some(&json!({ "title": "t".repeat(201) }))).await));
+    let elsewhere = json!({ "title": "Elsewhere", "lesson_id": uuid::Uuid::now_v7() });
+    check(invalid("lesson_id")(app.post(&notes, &token, Some(&elsewhere)).await));
+    assert_eq!(app.post(&notes, &token, Some(&json!({ "title": 5 }))).await.status, 400);
+    assert_eq!(app.post(&notes, &token, Some(&json!({ "text": "no title" }))).await.status, 400);
+    // Someone else's: their path finds no note, and they are not enrolled.
+    assert_eq!(app.post(&notes, &stranger, Some(&json!({ "title": "Mine" }))).await.status, 404);
+    assert_eq!(app.call(Method::PUT, &note, &stranger, Some(&rewritten)).await.status, 404);
+    assert_eq!(app.call(Method::DELETE, &note, &stranger, None).await.status, 404);
     assert_eq!(get_as(&app, &notes, &stranger).await.status, 404, "someone else's notes do not exist for them");
-    assert_eq!(get_as(&app, &notes, &token).await.body["data"]["text"], "Invariants first.", "unchanged");
-    let stored = app.database.count("SELECT count(*) FROM events WHERE payload::text LIKE '%Invariants first%'").await;
-    assert_eq!(stored, 0, "notes are sealed in the event store");
+    let stored = app.database.count("SELECT count(*) FROM events WHERE payload::text LIKE '%Invariants%'").await;
+    assert_eq!(stored, 0, "titles and texts are sealed in the event store");
 
     let revocations = "/api/v1/admin/enrollments/revocations";
     assert_eq!(app.post(revocations, &admin, Some(&grant)).await.status, 200);
@@ -336,8 +359,11 @@ async fn notes_are_the_owners_and_bounded_and_a_revoked_enrolment_learns_nothing
     let view = format!("/api/v1/enrollments/{}/lessons/{}/view", course.id, course.lessons[0]);
     let refused = app.post(&view, &token, None).await;
     assert_eq!((refused.status, refused.body["code"].clone()), (422, json!("enrollment_not_active")));
-    let refused = app.call(Method::PUT, &notes, &token, Some(&json!({ "text": "more" }))).await;
+    let refused = app.post(&notes, &token, Some(&json!({ "title": "More" }))).await;
     assert_eq!((refused.status, refused.body["code"].clone()), (422, json!("enrollment_not_active")));
+    // A revoked trainee still reads and deletes what they wrote.
+    assert_eq!(get_as(&app, &notes, &token).await.body["total_results"], 1);
+    assert_eq!(app.call(Method::DELETE, &note, &token, None).await.status, 200);
     eventually(&app, "/api/v1/me/enrollments", &token, |body| body["data"][0]["status"] == "revoked").await;
     assert_eq!(get_as(&app, &format!("/api/v1/me/enrollments/{}", course.id), &token).await.status, 404);
     let public = format!("/api/v1/courses/{}", course.id);

@@ -41,9 +41,9 @@ async fn a_trainee_with_a_past(app: &TestApp, name: &str, bought: Uuid, listed: 
     let message = json!({ "text": format!("{name} writes to the teacher"), "course_id": bought });
     let sent = app.post(&format!("/api/v1/me/conversations/{teacher}/messages"), &token, Some(&message)).await;
     assert_eq!(sent.status, 201, "{:?}", sent.body);
-    let notes = json!({ "text": format!("{name}'s private notes") });
-    let noted = app.call(reqwest::Method::PUT, &format!("/api/v1/me/notes/{bought}"), &token, Some(&notes)).await;
-    assert_eq!(noted.status, 200, "{:?}", noted.body);
+    let notes = json!({ "title": format!("{name}'s notes"), "text": format!("{name}'s private notes") });
+    let noted = app.post(&format!("/api/v1/me/notes/{bought}"), &token, Some(&notes)).await;
+    assert_eq!(noted.status, 201, "{:?}", noted.body);
     assert_eq!(add_to_cart(app, &token, listed).await.status, 201);
     let wished = app.post("/api/v1/wishlist/items", &token, Some(&json!({ "course_id": listed }))).await;
     assert_eq!(wished.status, 201, "{:?}", wished.body);
