@@ -164,6 +164,7 @@ families! {
     Ticket => TicketEvent {
         support::ReportFiled,
         support::ReportFollowUpAdded,
+        support::ReportEdited,
         support::ReportStatusChanged,
         support::ReportVoided,
     }

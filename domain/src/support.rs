@@ -5,7 +5,7 @@
 
 use crate::effects::{Decided, Effect};
 use events::support::{
-    CourseAccessRequestChanged, CourseAccessRequested, ReportFiled, ReportFollowUpAdded, ReportKind,
+    CourseAccessRequestChanged, CourseAccessRequested, ReportEdited, ReportFiled, ReportFollowUpAdded, ReportKind,
     ReportStatusChanged, ReportVoided, TicketStatus,
 };
 use events::{Actor, Event, Role};
@@ -65,6 +65,8 @@ pub enum SupportRejection {
     AlreadyEnrolled,
     /// R6: one access request per course, ever.
     AlreadyRequested,
+    /// A ticket is rewritten only while nobody has seen it.
+    NotEditable,
 }
 
 fn text(field: &'static str, value: &str) -> Result<String, SupportRejection> {
@@ -92,7 +94,7 @@ impl Aggregate for Ticket {
             }
             TicketEvent::ReportStatusChanged(changed) => Ticket { stage: Stage::after(changed.status), ..self },
             TicketEvent::ReportVoided(_) => Ticket { voided: true, ..self },
-            TicketEvent::ReportFollowUpAdded(_) => self,
+            TicketEvent::ReportFollowUpAdded(_) | TicketEvent::ReportEdited(_) => self,
         }
     }
 }
@@ -113,6 +115,8 @@ impl Ticket {
 pub enum TicketCommand<'a> {
     /// Any user files a ticket, about a course or not.
     File { report_id: Uuid, reporter_id: Uuid, kind: ReportKind, course_id: Option<Uuid>, description: &'a str },
+    /// The reporter rewrites their ticket while it is unseen.
+    Edit { report_id: Uuid, reporter_id: Uuid, kind: ReportKind, course_id: Option<Uuid>, description: &'a str },
     /// The reporter or an admin adds to the thread.
     FollowUp { report_id: Uuid, author: &'a Actor, text: &'a str },
     /// An admin moves the ticket along D9.
@@ -125,6 +129,9 @@ pub fn decide_ticket(ticket: &Ticket, command: TicketCommand<'_>) -> Result<Vec<
     match command {
         TicketCommand::File { report_id, reporter_id, kind, course_id, description } => {
             file_report(report_id, reporter_id, kind, course_id, description)
+        }
+        TicketCommand::Edit { report_id, reporter_id, kind, course_id, description } => {
+            edit_report(ticket, report_id, reporter_id, kind, course_id, description)
         }
         TicketCommand::FollowUp { report_id, author, text } => follow_up(ticket, report_id, author, text),
         TicketCommand::ChangeStatus { report_id, status } => change_report_status(ticket, report_id, status),
@@ -141,6 +148,25 @@ fn file_report(
 ) -> Result<Vec<Event>, SupportRejection> {
     let description = events::personal::Personal::Clear(text("description", description)?);
     Ok(vec![Event::ReportFiled(ReportFiled { report_id, reporter_id, kind, course_id, description })])
+}
+
+/// Only its reporter rewrites a ticket (anyone else finds none), and only while it is unseen.
+fn edit_report(
+    ticket: &Ticket,
+    report_id: Uuid,
+    reporter_id: Uuid,
+    kind: ReportKind,
+    course_id: Option<Uuid>,
+    description: &str,
+) -> Result<Vec<Event>, SupportRejection> {
+    if ticket.stage == Stage::Missing || ticket.voided || ticket.reporter != Some(reporter_id) {
+        return Err(SupportRejection::NotFound);
+    }
+    if ticket.stage != Stage::Unseen {
+        return Err(SupportRejection::NotEditable);
+    }
+    let description = events::personal::Personal::Clear(text("description", description)?);
+    Ok(vec![Event::ReportEdited(ReportEdited { report_id, reporter_id, kind, course_id, description })])
 }
 
 fn follow_up(ticket: &Ticket, report_id: Uuid, author: &Actor, body: &str) -> Result<Vec<Event>, SupportRejection> {
@@ -308,6 +334,31 @@ mod tests {
             file_report(REPORT, Uuid::from_u128(1), ReportKind::Other, None, ""),
             Err(SupportRejection::InvalidText("description", _))
         ));
+    }
+
+    #[test]
+    fn only_the_reporter_rewrites_a_ticket_and_only_while_it_is_unseen() {
+        let edit = |ticket: &Ticket, reporter: u128, description: &str| {
+            let command = TicketCommand::Edit {
+                report_id: REPORT,
+                reporter_id: Uuid::from_u128(reporter),
+                kind: ReportKind::Financial,
+                course_id: Some(Uuid::from_u128(5)),
+                description,
+            };
+            decide_ticket(ticket, command)
+        };
+        let edited = edit(&filed(), 1, "  Charged twice  ").expect("edited");
+        assert!(matches!(&edited[..], [Event::ReportEdited(e)]
+            if e.kind == ReportKind::Financial && e.description.text() == Some("Charged twice")));
+        assert_eq!(edit(&filed(), 2, "Mine now"), Err(SupportRejection::NotFound), "someone else's");
+        assert_eq!(edit(&Ticket::default(), 1, "Nothing"), Err(SupportRejection::NotFound));
+        assert!(matches!(edit(&filed(), 1, " "), Err(SupportRejection::InvalidText("description", _))));
+        let seen = change_report_status(&filed(), REPORT, TicketStatus::Pending).expect("seen");
+        let seen = seen.iter().fold(filed(), Ticket::evolve);
+        assert_eq!(edit(&seen, 1, "Too late"), Err(SupportRejection::NotEditable));
+        let voided = void_report(&filed(), REPORT, Uuid::from_u128(9)).expect("voided");
+        assert_eq!(edit(&voided.iter().fold(filed(), Ticket::evolve), 1, "Gone"), Err(SupportRejection::NotFound));
     }
 
     #[test]

@@ -40,8 +40,8 @@ use crate::learning::{
 };
 use crate::stream::Context;
 use crate::support::{
-    CourseAccessRequestChanged, CourseAccessRequested, ReportFiled, ReportFollowUpAdded, ReportStatusChanged,
-    ReportVoided,
+    CourseAccessRequestChanged, CourseAccessRequested, ReportEdited, ReportFiled, ReportFollowUpAdded,
+    ReportStatusChanged, ReportVoided,
 };
 
 /// A stored event that cannot be turned into an [`Event`].
@@ -333,6 +333,7 @@ event_catalogue! {
     InstructorReviewDeleted version 1 in Engagement,
     ReportFiled version 1 in Support,
     ReportFollowUpAdded version 1 in Support,
+    ReportEdited version 1 in Support,
     ReportStatusChanged version 1 in Support,
     ReportVoided version 1 in Support,
     CourseAccessRequested version 1 in Support,

@@ -159,6 +159,7 @@ impl crate::Event {
             E::RefundRequested(e) => (e.trainee_id, vec![&mut e.reason]),
             E::CourseReviewed(e) => (e.trainee_id, vec![&mut e.comment]),
             E::ReportFiled(e) => (e.reporter_id, vec![&mut e.description]),
+            E::ReportEdited(e) => (e.reporter_id, vec![&mut e.description]),
             E::NewsletterSubscribed(e) => (e.subscription_id, vec![&mut e.email]),
             E::ReportFollowUpAdded(e) => (e.author_id, vec![&mut e.text]),
             E::InstructorReviewed(e) => (e.trainee_id, vec![&mut e.comment]),

@@ -67,6 +67,18 @@ pub struct ReportFollowUpAdded {
     pub text: Personal,
 }
 
+/// The reporter rewrote their ticket while nobody had seen it yet: its kind, course and description as they are
+/// now. The description is the reporter's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportEdited {
+    pub report_id: Uuid,
+    pub reporter_id: Uuid,
+    pub kind: ReportKind,
+    pub course_id: Option<Uuid>,
+    pub description: Personal,
+}
+
 /// An admin moved a ticket along D9.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

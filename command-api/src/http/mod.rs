@@ -297,6 +297,8 @@ pub fn routes() -> ApiRoutes<CommandApiState> {
         .route(PUT, "/api/v1/me/conversations/{id}/read", messages::read, User, "Mark a conversation read")
         .route(POST, "/api/v1/reports", support::file, User, "File a support ticket")
         .body::<support::ReportBody>()
+        .route(PUT, "/api/v1/reports/{id}", support::edit, User, "Rewrite one's ticket while nobody has seen it")
+        .body::<support::ReportBody>()
         .route(POST, "/api/v1/reports/{id}/follow-ups", support::follow_up, User, "Add to a ticket's thread")
         .body::<support::FollowUpBody>()
         .route(POST, "/api/v1/admin/reports/{id}/status", support::change_status, Admin, "Move a ticket along")

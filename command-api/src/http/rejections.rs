@@ -303,6 +303,9 @@ impl Refusal for SupportRejection {
             SupportRejection::AlreadyRequested => {
                 Problem::rule("access_already_requested", "Access to this course was asked for already.")
             }
+            SupportRejection::NotEditable => {
+                Problem::rule("ticket_not_editable", "A ticket is rewritten only until an admin has seen it.")
+            }
         }
     }
 }

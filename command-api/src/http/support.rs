@@ -58,6 +58,21 @@ pub(crate) async fn file(
     execute(&state, run, |ticket: &Ticket| support::decide_ticket(ticket, file)).await
 }
 
+/// `PUT /api/v1/reports/{id}`: the reporter rewrites their ticket while it is unseen; anyone else gets 404.
+pub(crate) async fn edit(
+    State(state): State<CommandApiState>,
+    actor: Authenticated,
+    PathId(report_id): PathId,
+    headers: CommandHeaders,
+    command: JsonCommand<ReportBody>,
+) -> Result<Accepted, Problem> {
+    let reporter_id = actor.user_id;
+    let ReportBody { kind, course_id, description } = command.body;
+    let run = run(ticket_stream(report_id), actor, headers, command.digest, StatusCode::OK, report_id);
+    let edit = TicketCommand::Edit { report_id, reporter_id, kind, course_id, description: &description };
+    execute(&state, run, |ticket: &Ticket| support::decide_ticket(ticket, edit)).await
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FollowUpBody {

@@ -64,6 +64,19 @@ pub(super) async fn apply(
         return writes.execute(sql, &[&id, &status, &recorded.occurred_at, &recorded.stream_version]).await;
     }
     match event {
+        Event::ReportEdited(e) => {
+            let sql = "UPDATE report_view SET kind = $2, course_id = $3, description = $4, updated_at = $5, version = $6 \
+                       WHERE id = $1 AND version < $6";
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
+                &e.report_id,
+                &e.kind.as_str(),
+                &e.course_id,
+                &e.description.text(),
+                &recorded.occurred_at,
+                &recorded.stream_version,
+            ];
+            writes.execute(sql, &params).await
+        }
         Event::ReportFollowUpAdded(e) => {
             let follow_up = serde_json::json!([{
                 "author_id": e.author_id, "by_admin": e.by_admin, "text": e.text.text(), "at": recorded.occurred_at,

@@ -251,6 +251,12 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/admin/refund-requests", None, [401, 403, 403, 403, 403, 200]),
         (M::POST, "/api/v1/reports", Some(r#"{"kind":"other","description":"Help"}"#), [401, 201, 201, 201, 201, 201]),
         (M::POST, "/api/v1/reports/{id}/follow-ups", Some(r#"{"text":"More"}"#), [401, 404, 404, 404, 404, 404]),
+        (
+            M::PUT,
+            "/api/v1/reports/{id}",
+            Some(r#"{"kind":"technical","description":"Rewritten"}"#),
+            [401, 404, 404, 404, 404, 404],
+        ),
         (M::POST, "/api/v1/admin/reports/{id}/status", Some(r#"{"status":"pending"}"#), [401, 403, 403, 403, 403, 404]),
         (M::DELETE, "/api/v1/admin/reports/{id}", None, [401, 403, 403, 403, 403, 404]),
         (

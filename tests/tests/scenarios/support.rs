@@ -42,6 +42,17 @@ async fn a_ticket_thread_moves_forward_only_and_a_voided_ticket_leaves_the_lists
     let empty = app.post("/api/v1/reports", &reporter, Some(&json!({ "kind": "other", "description": " " }))).await;
     assert_eq!((empty.status, empty.body["errors"][0]["field"].clone()), (422, json!("description")));
 
+    // Unseen, its reporter rewrites it; nobody else may.
+    let one = format!("/api/v1/reports/{id}");
+    let rewritten = json!({ "kind": "technical", "course_id": about.id, "description": "The video stutters at 2:10" });
+    let edited = app.call(Method::PUT, &one, &reporter, Some(&rewritten)).await;
+    assert_eq!(edited.status, 200, "{:?}", edited.body);
+    assert_eq!(app.call(Method::PUT, &one, &someone, Some(&rewritten)).await.status, 404, "not theirs");
+    assert_eq!(app.call(Method::PUT, &one, &admin, Some(&rewritten)).await.status, 404, "the reporter's words only");
+    let read =
+        eventually(&app, &one, &reporter, |body| body["data"]["description"] == "The video stutters at 2:10").await;
+    assert_eq!(read["data"]["kind"], "technical");
+
     let thread = format!("/api/v1/reports/{id}/follow-ups");
     assert_eq!(app.post(&thread, &reporter, Some(&json!({ "text": "Still there" }))).await.status, 201);
     assert_eq!(app.post(&thread, &admin, Some(&json!({ "text": "Looking into it" }))).await.status, 201);
@@ -52,6 +63,8 @@ async fn a_ticket_thread_moves_forward_only_and_a_voided_ticket_leaves_the_lists
         let moved = app.post(&status, &admin, Some(&json!({ "status": to }))).await;
         assert_eq!(moved.status, expected, "{to}: {:?}", moved.body);
     }
+    let late = app.call(Method::PUT, &one, &reporter, Some(&rewritten)).await;
+    assert_eq!((late.status, late.body["code"].clone()), (422, json!("ticket_not_editable")), "seen: too late");
     let listed = eventually(&app, "/api/v1/admin/reports?kind=technical&status=resolved", &admin, |body| {
         body["total_results"] == 1 && body["data"][0]["follow_ups"].as_array().is_some_and(|f| f.len() == 2)
     })
@@ -69,7 +82,6 @@ async fn a_ticket_thread_moves_forward_only_and_a_voided_ticket_leaves_the_lists
     );
     assert_eq!(get_as(&app, "/api/v1/me/reports", &someone).await.body["total_results"], 0);
     // One report by its id: its reporter and admins read it, anyone else finds none.
-    let one = format!("/api/v1/reports/{id}");
     let read = get_as(&app, &one, &reporter).await;
     assert_eq!((read.status, read.body["data"]["status"].clone()), (200, json!("resolved")), "{:?}", read.body);
     assert_eq!(get_as(&app, &one, &admin).await.body["data"]["id"], json!(id.to_string()));
@@ -81,7 +93,7 @@ async fn a_ticket_thread_moves_forward_only_and_a_voided_ticket_leaves_the_lists
     assert_eq!(get_as(&app, &one, &reporter).await.status, 404, "a voided report is gone");
     assert_eq!(app.post(&thread, &reporter, Some(&json!({ "text": "Hello?" }))).await.status, 404, "voided");
     let history = app.database.count("SELECT count(*) FROM events WHERE event_type LIKE 'Report%'").await;
-    assert_eq!(history, 6, "the void keeps the history");
+    assert_eq!(history, 7, "the void keeps the history: filed, edited, two follow-ups, two moves, voided");
     let _ = reporter_id;
 }
 
