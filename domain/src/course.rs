@@ -254,6 +254,13 @@ pub enum CourseCommand {
     Discount(DiscountCommand),
     /// The owner sets the course's thumbnail, or removes it (`None`).
     SetThumbnail(Option<Picture>),
+    /// R15: YouTube measured a lesson's video (`seconds` long): a lesson without minutes takes them.
+    FillLessonDuration {
+        section_id: Uuid,
+        lesson_id: Uuid,
+        video_url: String,
+        seconds: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -327,6 +334,14 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
                 return Err(CourseRejection::HasEnrolments);
             }
             Ok(vec![Event::CourseDeleted(CourseDeleted { course_id: course.id })])
+        }
+        // The sagas' measurement: for a course that is gone, or a lesson changed meanwhile, nothing.
+        CourseCommand::FillLessonDuration { section_id, lesson_id, video_url, seconds } => {
+            if existing(course).is_err() {
+                return Ok(Vec::new());
+            }
+            let lesson = (section_id, lesson_id);
+            Ok(course_content::fill_duration(course.id, &course.content, lesson, &video_url, seconds))
         }
         CourseCommand::Content(command) => {
             existing(course)?;

@@ -30,6 +30,8 @@ pub const MAX_LESSON_MINUTES: i64 = 1_440;
 pub struct Lesson {
     pub id: Uuid,
     pub minutes: u32,
+    /// Its video's embed URL.
+    pub video_url: String,
 }
 
 /// A question as a trainee's answer is judged: how many options it offers and which one is right.
@@ -123,14 +125,19 @@ impl Content {
             CourseEvent::SectionRemoved(e) => self.sections.retain(|s| s.id != e.section_id),
             CourseEvent::LessonAdded(e) => {
                 if let Some(section) = self.section_mut(e.section_id) {
-                    section.lessons.push(Lesson { id: e.lesson_id, minutes: e.duration_min });
+                    section.lessons.push(Lesson {
+                        id: e.lesson_id,
+                        minutes: e.duration_min,
+                        video_url: e.video_url.clone(),
+                    });
                 }
             }
             CourseEvent::LessonUpdated(e) => {
                 let lesson =
                     self.section_mut(e.section_id).and_then(|s| s.lessons.iter_mut().find(|l| l.id == e.lesson_id));
-                if let (Some(lesson), Some(minutes)) = (lesson, e.duration_min) {
-                    lesson.minutes = minutes;
+                if let Some(lesson) = lesson {
+                    lesson.minutes = e.duration_min.unwrap_or(lesson.minutes);
+                    lesson.video_url = e.video_url.clone().unwrap_or(std::mem::take(&mut lesson.video_url));
                 }
             }
             CourseEvent::LessonRemoved(e) => {
@@ -192,6 +199,40 @@ impl Content {
         }
         self
     }
+}
+
+/// R15: a lesson of no minutes (the instructor gave none) takes its video's length, floor(seconds / 60), as
+/// YouTube measured `video_url`; a lesson that has minutes, or another video by now, or is gone, is left alone.
+pub fn fill_duration(
+    course_id: Uuid,
+    content: &Content,
+    (section_id, lesson_id): (Uuid, Uuid),
+    video_url: &str,
+    seconds: u64,
+) -> Vec<Event> {
+    let lesson =
+        content.sections.iter().find(|s| s.id == section_id).and_then(|s| s.lessons.iter().find(|l| l.id == lesson_id));
+    let Some(lesson) = lesson.filter(|lesson| lesson.minutes == 0 && lesson.video_url == video_url) else {
+        return Vec::new();
+    };
+    let minutes = u32::try_from((seconds / 60).min(MAX_LESSON_MINUTES as u64)).unwrap_or(0);
+    if minutes == lesson.minutes {
+        return Vec::new();
+    }
+    let mut updated = LessonUpdated {
+        course_id,
+        section_id,
+        lesson_id,
+        title: None,
+        description: None,
+        video_url: None,
+        duration_min: Some(minutes),
+        total_lessons: 0,
+        course_duration_h: 0,
+    };
+    let after = content.clone().evolve(&Event::LessonUpdated(updated.clone()));
+    (updated.total_lessons, updated.course_duration_h) = (after.total_lessons(), after.duration_hours());
+    vec![Event::LessonUpdated(updated)]
 }
 
 /// A lesson as the client sent it; the video link is any YouTube link.
@@ -553,6 +594,23 @@ mod tests {
             options: vec!["let".into(), "const".into()],
             answer: answer.into(),
         }
+    }
+
+    #[test]
+    fn a_lesson_without_minutes_takes_its_video_s_length_once_and_the_instructor_s_value_stays() {
+        let content = given(vec![section(1), lesson(1, 10, 0), lesson(1, 11, 30)]);
+        let embed = "https://www.youtube.com/embed/dQw4w9WgXcQ";
+        let filled = fill_duration(course(), &content, (id(1), id(10)), embed, 61 * 60 + 59);
+        let [Event::LessonUpdated(updated)] = &filled[..] else { panic!("one update: {filled:?}") };
+        assert_eq!((updated.duration_min, updated.title.as_ref()), (Some(61), None), "floor(seconds / 60), R15");
+        assert_eq!((updated.total_lessons, updated.course_duration_h), (2, 1), "91 minutes: one hour");
+        let content = filled.iter().fold(content, |content, event| content.evolve(event));
+        assert_eq!(fill_duration(course(), &content, (id(1), id(10)), embed, 120), Vec::new(), "filled already");
+        assert_eq!(fill_duration(course(), &content, (id(1), id(11)), embed, 120), Vec::new(), "the instructor's 30");
+        let fresh = given(vec![section(1), lesson(1, 10, 0)]);
+        let other = "https://www.youtube.com/embed/aaaaaaaaaaa";
+        assert_eq!(fill_duration(course(), &fresh, (id(1), id(10)), other, 120), Vec::new(), "another video by now");
+        assert_eq!(fill_duration(course(), &fresh, (id(1), id(99)), embed, 120), Vec::new(), "no such lesson");
     }
 
     #[test]

@@ -244,6 +244,14 @@ impl App {
             Some(format!("http://{address}/eurofxref-daily.xml"))
         });
         let fx_status = crate::fx_rates::ProviderStatus::default();
+        // YouTube's API with the configured key, else this process's sandbox; without either, nothing is measured.
+        let youtube = match (&config.youtube_key, fx_sandbox.as_ref().and_then(|sandbox| sandbox.local_addr().ok())) {
+            (Some(key), _) => Some((config.youtube_url.clone(), key.clone())),
+            (None, Some(address)) => {
+                Some((format!("http://{address}"), SecretString::from(crate::fx_rates::SANDBOX_YOUTUBE_KEY)))
+            }
+            (None, None) => None,
+        };
         let sandbox = match roles.contains(&Role::PaymentsSandbox) {
             true => {
                 let (secret_key, webhook_secret) = payment_secrets(&config.payments, &config.data_dir)?;
@@ -395,7 +403,12 @@ impl App {
                     &config.frontend_url,
                     config.payments.checkout_ttl,
                 );
-                let sagas = sagas(write, &read, keys, data_key, Some(payments), pictures);
+                let mut sagas = sagas(write, &read, keys, data_key, Some(payments), pictures);
+                if let Some((url, key)) = &youtube {
+                    let lengths = sagas::lessons::VideoLengths::new(url, key.clone())
+                        .map_err(|error| Error::Config(format!("the video API's client: {error}")))?;
+                    sagas = sagas.measuring_videos(lengths);
+                }
                 Some(sagas.linking_to(&config.frontend_url).sweeping_paid_orders(config.paid_order_sweep))
             }
             None => None,

@@ -33,6 +33,11 @@ pub struct Config {
     pub fx_url: Option<String>,
     pub fx_every: Duration,
     pub fx_sandbox_listen: SocketAddr,
+    /// YouTube's Data API key (`LEARNLOG_YOUTUBE_API_KEY`) and where the API is (`LEARNLOG_YOUTUBE_API_URL`,
+    /// `https://www.googleapis.com` by default): lessons added without minutes take their video's length (R15).
+    /// Without a key, `up` measures them with its sandbox; `serve` does not measure them.
+    pub youtube_key: Option<SecretString>,
+    pub youtube_url: String,
     pub media_bucket: Option<String>,
     pub media_endpoint: Option<String>,
     /// HS256 secret for access tokens; from the data folder when not set.
@@ -177,6 +182,8 @@ impl Default for Config {
             fx_url: None,
             fx_every: crate::fx_rates::DEFAULT_EVERY,
             fx_sandbox_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            youtube_key: None,
+            youtube_url: "https://www.googleapis.com".to_owned(),
             media_bucket: None,
             media_endpoint: None,
             jwt_secret: None,
@@ -331,6 +338,8 @@ impl Config {
                     .map_err(|_| Error::Config(format!("LEARNLOG_FX_SANDBOX_LISTEN is not an address: {address}")))?,
                 None => defaults.fx_sandbox_listen,
             },
+            youtube_key: lookup("LEARNLOG_YOUTUBE_API_KEY").filter(|key| !key.is_empty()).map(SecretString::from),
+            youtube_url: lookup("LEARNLOG_YOUTUBE_API_URL").unwrap_or(defaults.youtube_url),
             media_bucket: lookup("LEARNLOG_MEDIA_S3_BUCKET"),
             media_endpoint: lookup("LEARNLOG_MEDIA_S3_ENDPOINT"),
             jwt_secret: lookup("LEARNLOG_JWT_SECRET").map(SecretString::from),

@@ -217,19 +217,51 @@ pub fn sandbox_document(today: time::Date) -> String {
     )
 }
 
-/// The `fx-sandbox` role: `GET /eurofxref-daily.xml` answers [`sandbox_document`], on `listener`, until
-/// `shutdown`.
+/// The sandbox's key for YouTube's Data API (it takes any, and says which it was given by taking this one only).
+pub const SANDBOX_YOUTUBE_KEY: &str = "sandbox-youtube-key";
+
+/// The sandbox's answer to `videos?part=contentDetails&id=<id>`: a length made from the id (2 to 61 minutes and
+/// some seconds), as YouTube writes it; an id that is no YouTube id, or a wrong key, as YouTube answers.
+pub fn sandbox_video(id: &str, key: &str) -> (http::StatusCode, serde_json::Value) {
+    if key != SANDBOX_YOUTUBE_KEY {
+        return (
+            http::StatusCode::BAD_REQUEST,
+            serde_json::json!({ "error": { "code": 400, "message": "API key not valid." } }),
+        );
+    }
+    let valid = id.len() == 11 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return (http::StatusCode::OK, serde_json::json!({ "kind": "youtube#videoListResponse", "items": [] }));
+    }
+    let sum: u32 = id.bytes().map(u32::from).sum();
+    let (minutes, seconds) = (2 + sum % 60, sum % 60);
+    let item = serde_json::json!({ "kind": "youtube#video", "id": id,
+        "contentDetails": { "duration": format!("PT{minutes}M{seconds}S") } });
+    (http::StatusCode::OK, serde_json::json!({ "kind": "youtube#videoListResponse", "items": [item] }))
+}
+
+/// The `fx-sandbox` role, the outside providers' formats: `GET /eurofxref-daily.xml` answers
+/// [`sandbox_document`] and `GET /youtube/v3/videos` [`sandbox_video`], on `listener`, until `shutdown`.
 pub async fn serve_sandbox(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    let routes = axum::Router::new().route(
-        "/eurofxref-daily.xml",
-        axum::routing::get(|| async {
-            let body = sandbox_document(OffsetDateTime::now_utc().date());
-            ([(http::header::CONTENT_TYPE, "text/xml; charset=utf-8")], body)
-        }),
-    );
+    let routes = axum::Router::new()
+        .route(
+            "/eurofxref-daily.xml",
+            axum::routing::get(|| async {
+                let body = sandbox_document(OffsetDateTime::now_utc().date());
+                ([(http::header::CONTENT_TYPE, "text/xml; charset=utf-8")], body)
+            }),
+        )
+        .route(
+            "/youtube/v3/videos",
+            axum::routing::get(|query: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                let field = |name: &str| query.get(name).map_or("", String::as_str);
+                let (status, body) = sandbox_video(field("id"), field("key"));
+                (status, axum::Json(body))
+            }),
+        );
     if let Err(error) = axum::serve(listener, routes).with_graceful_shutdown(shutdown).await {
         tracing::error!(%error, "the exchange rates sandbox stopped");
     }

@@ -18,6 +18,7 @@ mod catalogue;
 mod certificates;
 mod checkout;
 mod handled;
+pub mod lessons;
 mod newsletter;
 mod pictures;
 mod progress;
@@ -103,6 +104,8 @@ pub struct Sagas {
     paid_order_sweep: bool,
     mailing: certificates::Mailing,
     dead_letters: DeadLetters,
+    /// Where lessons without minutes are measured (R15), if anywhere.
+    video_lengths: Option<lessons::VideoLengths>,
 }
 
 impl Sagas {
@@ -123,7 +126,14 @@ impl Sagas {
             paid_order_sweep: true,
             mailing,
             dead_letters,
+            video_lengths: None,
         }
+    }
+
+    /// Lessons without minutes take their video's length from `lengths` (R15).
+    pub fn measuring_videos(mut self, lengths: lessons::VideoLengths) -> Self {
+        self.video_lengths = Some(lengths);
+        self
     }
 
     /// Links in emails (a certificate's verification page) point to `frontend_url`.
@@ -327,9 +337,13 @@ impl Sagas {
             Some(Reaction::Certificate) => {
                 certificates::react(&self.checkout, &self.mailing, &cause, recorded, &event).await
             }
-            Some(Reaction::Pictures) | None => Ok(()),
+            Some(Reaction::Pictures | Reaction::Lessons) | None => Ok(()),
         };
         reacted?;
+        // A lesson without minutes is measured (after its progress step, for a lesson added).
+        if let Some(lengths) = &self.video_lengths {
+            lessons::react(lengths, &self.checkout, &cause, &event).await?;
+        }
         // After the saga the event has, if any: a picture no longer shown leaves storage.
         pictures::react(&self.checkout, &event).await
     }
@@ -348,6 +362,8 @@ enum Reaction {
     Account,
     /// Only the pictures (which every reaction is followed by).
     Pictures,
+    /// Only a lesson's length, measured (which every reaction is followed by).
+    Lessons,
 }
 
 impl Reaction {
@@ -362,6 +378,7 @@ impl Reaction {
             Event::CampaignCreated(_) => Some(Reaction::Campaign),
             Event::TraineeAccountDeleted(_) | Event::AccountErased(_) => Some(Reaction::Account),
             Event::ProfilePictureSet(_) | Event::CourseThumbnailSet(_) => Some(Reaction::Pictures),
+            Event::LessonUpdated(_) if lessons::wanted(event).is_some() => Some(Reaction::Lessons),
             _ => None,
         }
     }

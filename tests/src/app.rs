@@ -367,12 +367,23 @@ impl TestApp {
 
     /// Starts the sagas on this app's store; they stop when the returned sender says so (or is dropped).
     pub fn start_sagas(&self) -> tokio::sync::watch::Sender<bool> {
+        self.start_sagas_measuring(None)
+    }
+
+    /// [`TestApp::start_sagas`], measuring lessons without minutes with `lengths` when given (R15).
+    pub fn start_sagas_measuring(
+        &self,
+        lengths: Option<sagas::lessons::VideoLengths>,
+    ) -> tokio::sync::watch::Sender<bool> {
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let data_key = Arc::new(event_store::keys::DataKey::from_secret(DATA_KEY.as_bytes()));
         let payments = Some(self.card_payments.clone());
         let write = self.write.clone();
         let pictures = self.pictures.clone();
-        let sagas = learnlog::app::sagas(write, &self.read, Arc::clone(&self.keys), data_key, payments, pictures);
+        let mut sagas = learnlog::app::sagas(write, &self.read, Arc::clone(&self.keys), data_key, payments, pictures);
+        if let Some(lengths) = lengths {
+            sagas = sagas.measuring_videos(lengths);
+        }
         let stopping = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };

@@ -268,6 +268,32 @@ impl Checkout {
         Ok(())
     }
 
+    /// R15: a lesson without minutes takes the length YouTube measured for `video_url` (its embed URL); a lesson
+    /// that has minutes by then, or another video, or is gone, is left alone.
+    pub async fn fill_lesson_duration(
+        &self,
+        cause: &Cause,
+        (course_id, section_id, lesson_id): (Uuid, Uuid, Uuid),
+        video_url: &str,
+        seconds: u64,
+    ) -> Result<(), StepError> {
+        let headers = cause.headers(&format!("lesson-duration/{lesson_id}"));
+        let course_run = run(course_stream(course_id), Self::SAGA, headers, lesson_id);
+        // The measurement is the sagas', not a person's: no rule of this command reads the actor.
+        let measured = events::Actor { user_id: Uuid::nil(), role: events::Role::Admin };
+        on_aggregate(&self.state, &course_run, |course: &Course| {
+            let command = crate::domain::course::CourseCommand::FillLessonDuration {
+                section_id,
+                lesson_id,
+                video_url: video_url.to_owned(),
+                seconds,
+            };
+            crate::domain::course::decide(course, &measured, command)
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Takes a course out of a trainee's cart or wishlist, if it is there.
     pub async fn withdraw(
         &self,

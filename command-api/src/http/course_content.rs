@@ -46,7 +46,10 @@ pub(crate) struct LessonBody {
     description: String,
     #[schema(schema_with = super::fields::video_url)]
     video_url: String,
+    /// Minutes, 0 to 1,440. Left out (or 0), the lesson takes its video's length from YouTube once measured,
+    /// where a YouTube Data API key is configured (R15).
     #[schema(minimum = 0, maximum = 1_440)]
+    #[serde(default)]
     duration_min: i64,
 }
 

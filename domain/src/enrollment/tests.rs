@@ -33,7 +33,7 @@ fn question(n: u128) -> Answerable {
 
 /// A course of `lessons`, one exercise of questions 41 and 42, and an exam of `exam` questions.
 fn content(lessons: &[u128], exam: &[u128]) -> Content {
-    let lessons = lessons.iter().map(|&n| Lesson { id: id(n), minutes: 5 }).collect();
+    let lessons = lessons.iter().map(|&n| Lesson { id: id(n), minutes: 5, video_url: String::new() }).collect();
     let exercise = Exercise { id: EXERCISE, questions: vec![question(41), question(42)] };
     Content {
         sections: vec![Section { id: id(10), lessons, exercises: vec![exercise] }],

@@ -36,6 +36,7 @@ mod kafka_gaps;
 mod kafka_processes;
 mod kafka_security;
 mod learning;
+mod lesson_lengths;
 mod local_cluster;
 mod messaging;
 mod metrics;
