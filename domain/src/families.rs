@@ -145,6 +145,7 @@ families! {
         learning::RefundApproved,
         learning::RefundRejected,
         learning::RefundCompleted,
+        learning::RefundRequestFollowUpAdded,
     }
     /// The events of a trainee's notes (`notebook-{trainee}`).
     Notebook => NotebookEvent {
@@ -172,6 +173,7 @@ families! {
     Access => AccessEvent {
         support::CourseAccessRequested,
         support::CourseAccessRequestChanged,
+        support::AccessRequestFollowUpAdded,
     }
     /// The events of a newsletter subscription's stream (`newsletter-{label}`).
     Subscription => SubscriptionEvent {

@@ -5,8 +5,8 @@
 
 use crate::effects::{Decided, Effect};
 use events::support::{
-    CourseAccessRequestChanged, CourseAccessRequested, ReportEdited, ReportFiled, ReportFollowUpAdded, ReportKind,
-    ReportStatusChanged, ReportVoided, TicketStatus,
+    AccessRequestFollowUpAdded, CourseAccessRequestChanged, CourseAccessRequested, ReportEdited, ReportFiled,
+    ReportFollowUpAdded, ReportKind, ReportStatusChanged, ReportVoided, TicketStatus,
 };
 use events::{Actor, Event, Role};
 use uuid::Uuid;
@@ -212,6 +212,7 @@ impl Aggregate for AccessRequest {
             AccessEvent::CourseAccessRequestChanged(changed) => {
                 AccessRequest { stage: Stage::after(changed.status), ..self }
             }
+            AccessEvent::AccessRequestFollowUpAdded(_) => self,
         }
     }
 }
@@ -225,6 +226,8 @@ pub enum AccessCommand<'a> {
     ChangeStatus { trainee_id: Uuid, course_id: Uuid, status: TicketStatus },
     /// Saga 5: a deleted course's open request is rejected, whether an admin saw it or not.
     Close { trainee_id: Uuid, course_id: Uuid },
+    /// The trainee or an admin adds to the request's thread, as on a ticket's.
+    FollowUp { trainee_id: Uuid, course_id: Uuid, author: &'a Actor, text: &'a str },
 }
 
 /// Decides `command` on a corporate access request; a new request is recorded for admins to find by its id.
@@ -238,6 +241,17 @@ pub fn decide_access(request: &AccessRequest, command: AccessCommand<'_>) -> Res
             change_access_status(request, (trainee_id, course_id), status)?.into()
         }
         AccessCommand::Close { trainee_id, course_id } => close_access_request(request, (trainee_id, course_id)).into(),
+        AccessCommand::FollowUp { trainee_id, course_id, author, text: body } => {
+            let Some(request_id) = request.request_id else { return Err(SupportRejection::NotFound) };
+            if author.user_id != trainee_id && author.role != Role::Admin {
+                return Err(SupportRejection::NotFound);
+            }
+            let text = events::personal::Personal::Clear(text("text", body)?);
+            let by_admin = author.role == Role::Admin;
+            let author_id = author.user_id;
+            let added = AccessRequestFollowUpAdded { request_id, trainee_id, course_id, author_id, by_admin, text };
+            vec![Event::AccessRequestFollowUpAdded(added)].into()
+        }
     })
 }
 
@@ -381,6 +395,28 @@ mod tests {
             change_report_status(&Ticket::default(), REPORT, TicketStatus::Pending),
             Err(SupportRejection::NotFound)
         );
+    }
+
+    #[test]
+    fn an_access_request_s_thread_is_the_trainee_s_and_the_admins_only() {
+        let (trainee_id, course_id) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let follow_up = |request: &AccessRequest, author: &Actor, text: &str| {
+            decide_access(request, AccessCommand::FollowUp { trainee_id, course_id, author, text })
+                .map(|decided| decided.events)
+        };
+        let trainee = actor(1, Role::CorporateTrainee);
+        assert_eq!(follow_up(&AccessRequest::default(), &trainee, "Hi"), Err(SupportRejection::NotFound));
+        let requested = Event::CourseAccessRequested(events::support::CourseAccessRequested {
+            request_id: REPORT,
+            trainee_id,
+            course_id,
+        });
+        let request = AccessRequest::default().evolve(&requested);
+        assert!(matches!(&follow_up(&request, &trainee, "Please")
+            .expect("written")[..], [Event::AccessRequestFollowUpAdded(f)] if f.request_id == REPORT && !f.by_admin));
+        assert!(follow_up(&request, &actor(9, Role::Admin), "Checking").is_ok());
+        assert_eq!(follow_up(&request, &actor(3, Role::CorporateTrainee), "Me too"), Err(SupportRejection::NotFound));
+        assert!(matches!(follow_up(&request, &trainee, ""), Err(SupportRejection::InvalidText("text", _))));
     }
 
     #[test]

@@ -36,12 +36,12 @@ use crate::learning::{
     CertificateEmailRequested, CertificateIssued, CourseCompleted, CourseOpened, EnrollmentRevoked,
     ExamAnswersRevealed, ExamSubmitted, ExerciseAnswerSubmitted, LessonViewed, NoteCreated, NoteDeleted, NoteUpdated,
     NotesReplaced, ProgressRecomputed, RefundApproved, RefundCompleted, RefundRejected, RefundRequestAcknowledged,
-    RefundRequested, TraineeEnrolled,
+    RefundRequestFollowUpAdded, RefundRequested, TraineeEnrolled,
 };
 use crate::stream::Context;
 use crate::support::{
-    CourseAccessRequestChanged, CourseAccessRequested, ReportEdited, ReportFiled, ReportFollowUpAdded,
-    ReportStatusChanged, ReportVoided,
+    AccessRequestFollowUpAdded, CourseAccessRequestChanged, CourseAccessRequested, ReportEdited, ReportFiled,
+    ReportFollowUpAdded, ReportStatusChanged, ReportVoided,
 };
 
 /// A stored event that cannot be turned into an [`Event`].
@@ -327,6 +327,7 @@ event_catalogue! {
     RefundApproved version 1 in Learning,
     RefundRejected version 1 in Learning,
     RefundCompleted version 1 in Learning,
+    RefundRequestFollowUpAdded version 1 in Learning,
     CourseReviewed version 1 in Engagement,
     CourseReviewDeleted version 1 in Engagement,
     InstructorReviewed version 1 in Engagement,
@@ -338,6 +339,7 @@ event_catalogue! {
     ReportVoided version 1 in Support,
     CourseAccessRequested version 1 in Support,
     CourseAccessRequestChanged version 1 in Support,
+    AccessRequestFollowUpAdded version 1 in Support,
     NewsletterSubscribed version 1 in Communication,
     NewsletterUnsubscribed version 1 in Communication,
     NewsletterSubscriptionConfirmed version 1 in Communication,

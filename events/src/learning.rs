@@ -168,6 +168,18 @@ pub struct NotesReplaced {
     pub text: crate::personal::Personal,
 }
 
+/// The trainee or an admin added to the thread of a refund request, as on a ticket's. The text is its author's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequestFollowUpAdded {
+    pub refund_id: Uuid,
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub author_id: Uuid,
+    pub by_admin: bool,
+    pub text: crate::personal::Personal,
+}
+
 /// The title of the note that a course's [`NotesReplaced`] text is (its id the course's): notes had no titles then.
 pub const REPLACED_NOTES_TITLE: &str = "Notes";
 

@@ -162,6 +162,8 @@ impl crate::Event {
             E::ReportEdited(e) => (e.reporter_id, vec![&mut e.description]),
             E::NewsletterSubscribed(e) => (e.subscription_id, vec![&mut e.email]),
             E::ReportFollowUpAdded(e) => (e.author_id, vec![&mut e.text]),
+            E::RefundRequestFollowUpAdded(e) => (e.author_id, vec![&mut e.text]),
+            E::AccessRequestFollowUpAdded(e) => (e.author_id, vec![&mut e.text]),
             E::InstructorReviewed(e) => (e.trainee_id, vec![&mut e.comment]),
             E::MessageSent(e) => (e.sender_id, vec![&mut e.text]),
             _ => return None,

@@ -79,6 +79,19 @@ pub struct ReportEdited {
     pub description: Personal,
 }
 
+/// The trainee or an admin added to the thread of a corporate access request, as on a ticket's. The text is
+/// its author's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRequestFollowUpAdded {
+    pub request_id: Uuid,
+    pub trainee_id: Uuid,
+    pub course_id: Uuid,
+    pub author_id: Uuid,
+    pub by_admin: bool,
+    pub text: Personal,
+}
+
 /// An admin moved a ticket along D9.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

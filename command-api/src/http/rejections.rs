@@ -228,6 +228,7 @@ impl Refusal for RefundRejection {
                 Problem::rule("refund_already_requested", "A refund of this course was asked for already.")
             }
             RefundRejection::InvalidReason(message) => invalid_field("The reason is not valid.", "reason", message),
+            RefundRejection::InvalidText(message) => invalid_field("The follow-up is not valid.", "text", message),
             RefundRejection::NoRequest => Problem::not_found("There is no such refund request."),
             RefundRejection::AlreadyDecided => {
                 Problem::rule("refund_already_decided", "The refund request was decided already.")

@@ -18,7 +18,7 @@ use super::execute::{
 use super::headers::CommandHeaders;
 use crate::credentials;
 use crate::domain::course::Course;
-use crate::domain::enrollment::Enrollment;
+use crate::domain::enrollment::{Enrollment, RefundCommand};
 use crate::domain::support::{self, AccessCommand, AccessRequest, SupportRejection, Ticket, TicketCommand};
 
 fn run(
@@ -81,7 +81,8 @@ pub(crate) struct FollowUpBody {
     text: String,
 }
 
-/// `POST /api/v1/reports/{id}/follow-ups`: the reporter or an admin; anyone else gets 404.
+/// `POST /api/v1/reports/{id}/follow-ups`: on any report of the support list (a ticket, a refund request, a
+/// corporate access request), its author or an admin; anyone else gets 404.
 pub(crate) async fn follow_up(
     State(state): State<CommandApiState>,
     actor: Authenticated,
@@ -91,6 +92,22 @@ pub(crate) async fn follow_up(
 ) -> Result<Accepted, Problem> {
     let author = actor.actor();
     let text = command.body.text;
+    let store = state.database();
+    if let Some((trainee_id, course_id)) = credentials::refund_request(store, report_id).await? {
+        let stream = enrollment_stream(trainee_id, course_id);
+        let run = run(stream, actor, headers, command.digest, StatusCode::CREATED, report_id);
+        let follow_up = RefundCommand::FollowUp { trainee_id, course_id, author: &author, text: &text };
+        return execute(&state, run, |enrollment: &Enrollment| {
+            crate::domain::enrollment::decide_refunds(enrollment, follow_up.clone())
+        })
+        .await;
+    }
+    if let Some((trainee_id, course_id)) = credentials::access_request(store, report_id).await? {
+        let stream = access_stream(trainee_id, course_id);
+        let run = run(stream, actor, headers, command.digest, StatusCode::CREATED, report_id);
+        let follow_up = AccessCommand::FollowUp { trainee_id, course_id, author: &author, text: &text };
+        return execute(&state, run, |request: &AccessRequest| support::decide_access(request, follow_up)).await;
+    }
     let run = run(ticket_stream(report_id), actor, headers, command.digest, StatusCode::CREATED, report_id);
     let follow_up = TicketCommand::FollowUp { report_id, author: &author, text: &text };
     execute(&state, run, |ticket: &Ticket| support::decide_ticket(ticket, follow_up)).await

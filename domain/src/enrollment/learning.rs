@@ -109,7 +109,8 @@ impl Standing {
             | EnrollmentEvent::RefundRequestAcknowledged(_)
             | EnrollmentEvent::RefundApproved(_)
             | EnrollmentEvent::RefundRejected(_)
-            | EnrollmentEvent::RefundCompleted(_) => self,
+            | EnrollmentEvent::RefundCompleted(_)
+            | EnrollmentEvent::RefundRequestFollowUpAdded(_) => self,
         }
     }
 }

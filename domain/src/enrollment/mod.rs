@@ -203,6 +203,7 @@ impl Aggregate for Enrollment {
             }
             EnrollmentEvent::RefundRejected(_) => self.refund_now(RefundStatus::Rejected, None),
             EnrollmentEvent::RefundCompleted(_) => self.refund_now(RefundStatus::Completed, None),
+            EnrollmentEvent::RefundRequestFollowUpAdded(_) => self,
             EnrollmentEvent::ProgressRecomputed(recomputed) => Enrollment { progress: recomputed.progress, ..self },
             EnrollmentEvent::LessonViewed(viewed) => {
                 let mut visited = self.visited;

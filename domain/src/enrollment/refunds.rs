@@ -44,6 +44,8 @@ pub enum RefundCommand<'a> {
     Decide { trainee_id: Uuid, course_id: Uuid, decision: RefundDecision, mail: Option<DecisionMail<'a>> },
     /// The refund saga's last step.
     Complete { trainee_id: Uuid, course_id: Uuid, refund_id: Uuid },
+    /// The trainee or an admin adds to the request's thread, as on a ticket's.
+    FollowUp { trainee_id: Uuid, course_id: Uuid, author: &'a events::Actor, text: &'a str },
 }
 
 /// Where the trainee is told what was decided: their address and the course's title.
@@ -69,7 +71,40 @@ pub fn decide_refunds(enrollment: &Enrollment, command: RefundCommand<'_>) -> Re
         RefundCommand::Complete { trainee_id, course_id, refund_id } => {
             complete_refund(enrollment, (trainee_id, course_id), refund_id)?.into()
         }
+        RefundCommand::FollowUp { trainee_id, course_id, author, text } => {
+            follow_up(enrollment, (trainee_id, course_id), author, text)?.into()
+        }
     })
+}
+
+/// The longest follow-up on a request's thread, in characters: a ticket's.
+pub const FOLLOW_UP_MAX_CHARS: usize = crate::support::TEXT_MAX_CHARS;
+
+/// The trainee or an admin writes on the thread of the enrolment's refund request; anyone else finds none.
+fn follow_up(
+    enrollment: &Enrollment,
+    (trainee_id, course_id): (Uuid, Uuid),
+    author: &events::Actor,
+    text: &str,
+) -> Result<Vec<Event>, RefundRejection> {
+    let Some(refund) = &enrollment.refund else { return Err(RefundRejection::NoRequest) };
+    let by_admin = author.role == events::Role::Admin;
+    if author.user_id != trainee_id && !by_admin {
+        return Err(RefundRejection::NoRequest);
+    }
+    let text = text.trim();
+    let chars = text.chars().count();
+    if chars == 0 || chars > FOLLOW_UP_MAX_CHARS {
+        return Err(RefundRejection::InvalidText(format!("must be 1 to {FOLLOW_UP_MAX_CHARS} characters")));
+    }
+    Ok(vec![Event::RefundRequestFollowUpAdded(events::learning::RefundRequestFollowUpAdded {
+        refund_id: refund.refund_id,
+        trainee_id,
+        course_id,
+        author_id: author.user_id,
+        by_admin,
+        text: Personal::clear(text),
+    })])
 }
 
 /// The email telling the trainee what was decided; none for an acknowledgement.
@@ -114,6 +149,8 @@ pub enum RefundRejection {
     AlreadyRequested,
     /// The reason is empty or too long.
     InvalidReason(String),
+    /// A follow-up's text is empty or too long.
+    InvalidText(String),
     /// There is no such request (for admins).
     NoRequest,
     /// D9: the request was approved or rejected already; terminal states are final.

@@ -387,3 +387,25 @@ fn retired_courses_keep_enrolling_but_deleted_or_unknown_ones_do_not() {
         assert_eq!(enroll(&fresh, &course(status), TRAINEE, purchase(9)), Err(EnrollmentRejection::CourseNotFound));
     }
 }
+
+#[test]
+fn a_refund_request_s_thread_is_the_trainee_s_and_the_admins_only() {
+    let enrollment = enrolled();
+    let trainee = events::Actor { user_id: TRAINEE, role: events::Role::IndividualTrainee };
+    let admin = events::Actor { user_id: id(90), role: events::Role::Admin };
+    let stranger = events::Actor { user_id: id(91), role: events::Role::IndividualTrainee };
+    let follow_up = |enrollment: &Enrollment, author: &events::Actor, text: &str| {
+        let command = RefundCommand::FollowUp { trainee_id: TRAINEE, course_id: COURSE, author, text };
+        decide_refunds(enrollment, command).map(|decided| decided.events)
+    };
+    assert_eq!(follow_up(&enrollment, &trainee, "Hello?"), Err(RefundRejection::NoRequest), "nothing asked yet");
+    let asked = request_refund(&enrollment, (TRAINEE, COURSE), id(50), true, "Not for me").expect("asked");
+    let enrollment = asked.iter().fold(enrollment, Enrollment::evolve);
+    let written = follow_up(&enrollment, &trainee, "  Any news?  ").expect("written");
+    assert!(matches!(&written[..], [Event::RefundRequestFollowUpAdded(f)]
+        if f.refund_id == id(50) && !f.by_admin && f.text.text() == Some("Any news?")));
+    let answered = follow_up(&enrollment, &admin, "Soon").expect("answered");
+    assert!(matches!(&answered[..], [Event::RefundRequestFollowUpAdded(f)] if f.by_admin));
+    assert_eq!(follow_up(&enrollment, &stranger, "Me too"), Err(RefundRejection::NoRequest));
+    assert!(matches!(follow_up(&enrollment, &trainee, " "), Err(RefundRejection::InvalidText(_))));
+}

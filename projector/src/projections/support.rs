@@ -63,6 +63,21 @@ pub(super) async fn apply(
         let sql = "UPDATE report_view SET status = $2, updated_at = $3, version = $4 WHERE id = $1 AND version < $4";
         return writes.execute(sql, &[&id, &status, &recorded.occurred_at, &recorded.stream_version]).await;
     }
+    // A follow-up on any report's thread: a ticket's, a refund request's, an access request's.
+    let follow_up = match event {
+        Event::ReportFollowUpAdded(e) => Some((e.report_id, e.author_id, e.by_admin, &e.text)),
+        Event::RefundRequestFollowUpAdded(e) => Some((e.refund_id, e.author_id, e.by_admin, &e.text)),
+        Event::AccessRequestFollowUpAdded(e) => Some((e.request_id, e.author_id, e.by_admin, &e.text)),
+        _ => None,
+    };
+    if let Some((id, author_id, by_admin, text)) = follow_up {
+        let follow_up = serde_json::json!([{
+            "author_id": author_id, "by_admin": by_admin, "text": text.text(), "at": recorded.occurred_at,
+        }]);
+        let sql = "UPDATE report_view SET follow_ups = follow_ups || $2, updated_at = $3, version = $4 \
+                   WHERE id = $1 AND version < $4";
+        return writes.execute(sql, &[&id, &follow_up, &recorded.occurred_at, &recorded.stream_version]).await;
+    }
     match event {
         Event::ReportEdited(e) => {
             let sql = "UPDATE report_view SET kind = $2, course_id = $3, description = $4, updated_at = $5, version = $6 \
@@ -76,14 +91,6 @@ pub(super) async fn apply(
                 &recorded.stream_version,
             ];
             writes.execute(sql, &params).await
-        }
-        Event::ReportFollowUpAdded(e) => {
-            let follow_up = serde_json::json!([{
-                "author_id": e.author_id, "by_admin": e.by_admin, "text": e.text.text(), "at": recorded.occurred_at,
-            }]);
-            let sql = "UPDATE report_view SET follow_ups = follow_ups || $2, updated_at = $3, version = $4 \
-                       WHERE id = $1 AND version < $4";
-            writes.execute(sql, &[&e.report_id, &follow_up, &recorded.occurred_at, &recorded.stream_version]).await
         }
         Event::ReportVoided(e) => {
             let sql =

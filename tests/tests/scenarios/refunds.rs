@@ -54,6 +54,12 @@ async fn a_refund_below_half_is_approved_once_and_every_cent_goes_where_it_shoul
     })
     .await;
     let row = &unseen["data"][0];
+    // Its thread, like a ticket's: the trainee and admins write on it, nobody else.
+    let thread = format!("/api/v1/reports/{refund_id}/follow-ups");
+    assert_eq!(app.post(&thread, &token, Some(&json!({ "text": "It is not the course I meant" }))).await.status, 201);
+    assert_eq!(app.post(&thread, &corporate, Some(&json!({ "text": "Me too" }))).await.status, 404);
+    let blank = app.post(&thread, &token, Some(&json!({ "text": " " }))).await;
+    assert_eq!((blank.status, blank.body["errors"][0]["field"].clone()), (422, json!("text")));
     assert_eq!(
         (row["id"].clone(), row["reason"].clone()),
         (json!(refund_id.to_string()), json!("Not what I expected"))

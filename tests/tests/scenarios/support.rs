@@ -116,6 +116,17 @@ async fn a_corporate_trainee_asks_once_and_is_enrolled_when_an_admin_resolves_it
     assert_eq!((again.status, again.body["code"].clone()), (422, json!("access_already_requested")), "R6");
     let refused = app.post("/api/v1/course-access-requests", &individual, Some(&ask(wanted.id))).await;
     assert_eq!(refused.status, 403, "individual trainees buy");
+    // Its thread, like a ticket's: the trainee and admins write on it, nobody else.
+    let thread = format!("/api/v1/reports/{request_id}/follow-ups");
+    assert_eq!(app.post(&thread, &token, Some(&json!({ "text": "Our team needs it" }))).await.status, 201);
+    assert_eq!(app.post(&thread, &admin, Some(&json!({ "text": "Checking your contract" }))).await.status, 201);
+    assert_eq!(app.post(&thread, &individual, Some(&json!({ "text": "Me too" }))).await.status, 404);
+    let listed = eventually(&app, &format!("/api/v1/reports/{request_id}"), &token, |body| {
+        body["data"]["follow_ups"].as_array().is_some_and(|f| f.len() == 2)
+    })
+    .await;
+    assert_eq!(listed["data"]["follow_ups"][1]["by_admin"], true);
+    assert_eq!(listed["data"]["follow_ups"][0]["text"], "Our team needs it");
 
     let status = format!("/api/v1/admin/course-access-requests/{request_id}/status");
     let skipped = app.post(&status, &admin, Some(&json!({ "status": "resolved" }))).await;
