@@ -221,7 +221,13 @@ impl Aggregate for AccessRequest {
 #[derive(Debug, Clone, Copy)]
 pub enum AccessCommand<'a> {
     /// A corporate trainee asks for access to a published course they are not enrolled in, once (R6, R25).
-    Request { trainee: &'a Actor, course: &'a Course, enrollment: &'a Enrollment, request_id: Uuid },
+    Request {
+        trainee: &'a Actor,
+        course: &'a Course,
+        enrollment: &'a Enrollment,
+        request_id: Uuid,
+        description: Option<&'a str>,
+    },
     /// An admin moves the request along D9; `resolved` grants the course.
     ChangeStatus { trainee_id: Uuid, course_id: Uuid, status: TicketStatus },
     /// Saga 5: a deleted course's open request is rejected, whether an admin saw it or not.
@@ -233,8 +239,8 @@ pub enum AccessCommand<'a> {
 /// Decides `command` on a corporate access request; a new request is recorded for admins to find by its id.
 pub fn decide_access(request: &AccessRequest, command: AccessCommand<'_>) -> Result<Decided, SupportRejection> {
     Ok(match command {
-        AccessCommand::Request { trainee, course, enrollment, request_id } => Decided::with(
-            request_access(request, (course, enrollment), trainee, request_id)?,
+        AccessCommand::Request { trainee, course, enrollment, request_id, description } => Decided::with(
+            request_access(request, (course, enrollment), trainee, request_id, description)?,
             [Effect::AccessRequest { request_id, trainee_id: trainee.user_id, course_id: course.id }],
         ),
         AccessCommand::ChangeStatus { trainee_id, course_id, status } => {
@@ -260,6 +266,7 @@ fn request_access(
     (course, enrollment): (&Course, &Enrollment),
     trainee: &Actor,
     request_id: Uuid,
+    description: Option<&str>,
 ) -> Result<Vec<Event>, SupportRejection> {
     if trainee.role != Role::CorporateTrainee {
         return Err(SupportRejection::NotCorporate);
@@ -273,8 +280,10 @@ fn request_access(
     if request.stage != Stage::Missing {
         return Err(SupportRejection::AlreadyRequested);
     }
+    let description = description.map(|said| text("description", said)).transpose()?;
+    let description = description.map(events::personal::Personal::Clear);
     let (trainee_id, course_id) = (trainee.user_id, course.id);
-    Ok(vec![Event::CourseAccessRequested(CourseAccessRequested { request_id, trainee_id, course_id })])
+    Ok(vec![Event::CourseAccessRequested(CourseAccessRequested { request_id, trainee_id, course_id, description })])
 }
 
 fn change_access_status(
@@ -410,6 +419,7 @@ mod tests {
             request_id: REPORT,
             trainee_id,
             course_id,
+            description: None,
         });
         let request = AccessRequest::default().evolve(&requested);
         assert!(matches!(&follow_up(&request, &trainee, "Please")
@@ -436,20 +446,26 @@ mod tests {
         let none = Enrollment::default();
         let corporate = actor(1, Role::CorporateTrainee);
         let request_id = Uuid::from_u128(20);
-        let asked = request_access(&AccessRequest::default(), (&course, &none), &corporate, request_id).expect("asked");
+        let why = Some(" For the migration ");
+        let asked =
+            request_access(&AccessRequest::default(), (&course, &none), &corporate, request_id, why).expect("asked");
+        assert!(matches!(&asked[..], [Event::CourseAccessRequested(r)]
+            if r.description.as_ref().and_then(|d| d.text()) == Some("For the migration")));
+        let blank = request_access(&AccessRequest::default(), (&course, &none), &corporate, request_id, Some(" "));
+        assert!(matches!(blank, Err(SupportRejection::InvalidText("description", _))));
         let request = AccessRequest::from_events(&asked);
         assert_eq!(
-            request_access(&request, (&course, &none), &corporate, request_id),
+            request_access(&request, (&course, &none), &corporate, request_id, None),
             Err(SupportRejection::AlreadyRequested)
         );
         let individual = actor(1, Role::IndividualTrainee);
         assert_eq!(
-            request_access(&AccessRequest::default(), (&course, &none), &individual, request_id),
+            request_access(&AccessRequest::default(), (&course, &none), &individual, request_id, None),
             Err(SupportRejection::NotCorporate)
         );
         let draft = Course { status: CourseStatus::Draft, ..course.clone() };
         assert_eq!(
-            request_access(&AccessRequest::default(), (&draft, &none), &corporate, request_id),
+            request_access(&AccessRequest::default(), (&draft, &none), &corporate, request_id, None),
             Err(SupportRejection::CourseNotFound)
         );
         let source = EnrollmentSource::AdminGrant { admin_id: Uuid::from_u128(9) };
@@ -460,7 +476,7 @@ mod tests {
             source,
         })]);
         assert_eq!(
-            request_access(&AccessRequest::default(), (&course, &enrolled), &corporate, request_id),
+            request_access(&AccessRequest::default(), (&course, &enrolled), &corporate, request_id, None),
             Err(SupportRejection::AlreadyEnrolled)
         );
         let who = (corporate.user_id, course.id);

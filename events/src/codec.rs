@@ -337,7 +337,7 @@ event_catalogue! {
     ReportEdited version 1 in Support,
     ReportStatusChanged version 1 in Support,
     ReportVoided version 1 in Support,
-    CourseAccessRequested version 1 in Support,
+    CourseAccessRequested version 2 from 1 in Support,
     CourseAccessRequestChanged version 1 in Support,
     AccessRequestFollowUpAdded version 1 in Support,
     NewsletterSubscribed version 1 in Communication,

@@ -160,6 +160,7 @@ impl crate::Event {
             E::CourseReviewed(e) => (e.trainee_id, vec![&mut e.comment]),
             E::ReportFiled(e) => (e.reporter_id, vec![&mut e.description]),
             E::ReportEdited(e) => (e.reporter_id, vec![&mut e.description]),
+            E::CourseAccessRequested(e) => (e.trainee_id, e.description.iter_mut().collect()),
             E::NewsletterSubscribed(e) => (e.subscription_id, vec![&mut e.email]),
             E::ReportFollowUpAdded(e) => (e.author_id, vec![&mut e.text]),
             E::RefundRequestFollowUpAdded(e) => (e.author_id, vec![&mut e.text]),

@@ -108,13 +108,16 @@ pub struct ReportVoided {
     pub admin_id: Uuid,
 }
 
-/// A corporate trainee asked for access to a course (R6, R25).
+/// A corporate trainee asked for access to a course (R6, R25), saying why if they wished (version 2; version 1
+/// had no description, and reads as none). The description is the trainee's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseAccessRequested {
     pub request_id: Uuid,
     pub trainee_id: Uuid,
     pub course_id: Uuid,
+    #[serde(default)]
+    pub description: Option<Personal>,
 }
 
 /// An admin moved an access request along D9: `resolved` grants the course (the sagas enrol the trainee).

@@ -87,6 +87,10 @@ pub(crate) fn message_text() -> Object {
     fields::filled(conversation::MESSAGE_MAX_CHARS)
 }
 
+pub(crate) fn support_text_or_null() -> Object {
+    fields::filled_or_null(support::TEXT_MAX_CHARS)
+}
+
 pub(crate) fn campaign_subject() -> Object {
     fields::filled(newsletter::SUBJECT_MAX_CHARS)
 }

@@ -153,6 +153,9 @@ pub(crate) async fn void(
 #[serde(deny_unknown_fields)]
 pub(crate) struct AccessBody {
     course_id: Uuid,
+    /// Why the trainee asks: 1 to 5,000 characters, if given.
+    #[schema(schema_with = super::fields::support_text_or_null)]
+    description: Option<String>,
 }
 
 /// `POST /api/v1/course-access-requests`: answers `201 {data: {id}}`.
@@ -163,7 +166,7 @@ pub(crate) async fn request_access(
     command: JsonCommand<AccessBody>,
 ) -> Result<Accepted, Problem> {
     let trainee = actor.actor();
-    let course_id = command.body.course_id;
+    let AccessBody { course_id, description } = command.body;
     let request_id = Uuid::now_v7();
     let stream = access_stream(trainee.user_id, course_id);
     let run = run(stream, actor, headers, command.digest, StatusCode::CREATED, request_id);
@@ -185,6 +188,7 @@ pub(crate) async fn request_access(
                 course: known_course,
                 enrollment: known_enrollment,
                 request_id,
+                description: description.as_deref(),
             };
             let decided = support::decide_access(request, command)?;
             let guards = vec![course.guard.clone(), enrollment.guard.clone()];

@@ -35,7 +35,7 @@ pub(super) async fn apply(
             kind: "course_request",
             user_id: e.trainee_id,
             course_id: Some(e.course_id),
-            description: None,
+            description: e.description.as_ref().and_then(|said| said.text()),
             progress_at_request: None,
         }),
         Event::RefundRequested(e) => Some(NewRow {

@@ -109,7 +109,8 @@ async fn a_corporate_trainee_asks_once_and_is_enrolled_when_an_admin_resolves_it
     let (_, admin) = app.user(Role::Admin);
 
     let ask = |course: Uuid| json!({ "course_id": course });
-    let asked = app.post("/api/v1/course-access-requests", &token, Some(&ask(wanted.id))).await;
+    let with_reason = json!({ "course_id": wanted.id, "description": "  The data team starts on Monday  " });
+    let asked = app.post("/api/v1/course-access-requests", &token, Some(&with_reason)).await;
     assert_eq!(asked.status, 201, "{:?}", asked.body);
     let request_id = asked.id();
     let again = app.post("/api/v1/course-access-requests", &token, Some(&ask(wanted.id))).await;
@@ -127,6 +128,9 @@ async fn a_corporate_trainee_asks_once_and_is_enrolled_when_an_admin_resolves_it
     .await;
     assert_eq!(listed["data"]["follow_ups"][1]["by_admin"], true);
     assert_eq!(listed["data"]["follow_ups"][0]["text"], "Our team needs it");
+    assert_eq!(listed["data"]["description"], "The data team starts on Monday");
+    let stored = "SELECT count(*) FROM events WHERE payload::text LIKE '%data team%'";
+    assert_eq!(app.database.count(stored).await, 0, "the description is sealed in the event store");
 
     let status = format!("/api/v1/admin/course-access-requests/{request_id}/status");
     let skipped = app.post(&status, &admin, Some(&json!({ "status": "resolved" }))).await;
