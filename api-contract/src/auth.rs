@@ -92,6 +92,8 @@ pub struct TokenKeys {
     sessions: SessionGenerations,
     consistency: crate::consistency::ConsistencyKey,
     certificates: crate::certificate_codes::CertificateCodes,
+    /// Signs live-stream tickets ([`TokenKeys::live_ticket`]).
+    live_tickets: crate::consistency::HmacSha256,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -116,6 +118,7 @@ impl TokenKeys {
             validation,
             sessions: SessionGenerations::default(),
             consistency: crate::consistency::ConsistencyKey::derive(bytes),
+            live_tickets: crate::consistency::derived_key(bytes, b"learnlog live stream tickets"),
             certificates: crate::certificate_codes::CertificateCodes::derive(bytes),
         })
     }
@@ -137,13 +140,56 @@ impl TokenKeys {
 
     /// The actor of a valid, unexpired token at most a day old, of its account's current session generation.
     pub fn verify(&self, token: &str) -> Option<Authenticated> {
+        let claims = self.valid_claims(token)?;
+        Some(Authenticated { user_id: claims.sub, role: claims.role })
+    }
+
+    fn valid_claims(&self, token: &str) -> Option<Claims> {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?.claims;
         let age = OffsetDateTime::now_utc().unix_timestamp().saturating_sub(claims.iat);
         let max_age = i64::try_from(MAX_TOKEN_AGE.as_secs()).unwrap_or(i64::MAX);
         if age > max_age || claims.r#gen < self.sessions.current(claims.sub) {
             return None;
         }
-        Some(Authenticated { user_id: claims.sub, role: claims.role })
+        Some(claims)
+    }
+
+    /// A ticket that opens the live stream of `token`'s user (`GET /api/v1/me/live?ticket=`), for a client that
+    /// sends no header (a browser's EventSource): signed with a key of its own, good for that route only, until
+    /// the token expires, and ended with the account's sessions like the token. With its expiry (Unix seconds).
+    pub fn live_ticket(&self, token: &str) -> Option<(String, i64)> {
+        use base64::Engine;
+        use hmac::Mac;
+        let claims = self.valid_claims(token)?;
+        let text = format!("1:{}:{}:{}:{}", claims.sub, claims.role.as_str(), claims.r#gen, claims.exp);
+        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+        let mut mac = self.live_tickets.clone();
+        mac.update(body.as_bytes());
+        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..16]);
+        Some((format!("{body}.{tag}"), claims.exp))
+    }
+
+    /// The actor of a live-stream ticket this server signed, unexpired, of the account's current sessions.
+    pub fn verify_live_ticket(&self, ticket: &str) -> Option<Authenticated> {
+        use base64::Engine;
+        use hmac::Mac;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (body, tag) = ticket.trim().split_once('.')?;
+        let tag = engine.decode(tag).ok().filter(|tag| tag.len() == 16)?;
+        let mut mac = self.live_tickets.clone();
+        mac.update(body.as_bytes());
+        mac.verify_truncated_left(&tag).ok()?;
+        let text = String::from_utf8(engine.decode(body).ok()?).ok()?;
+        let mut parts = text.split(':');
+        if parts.next()? != "1" {
+            return None;
+        }
+        let user_id: Uuid = parts.next()?.parse().ok()?;
+        let role = Role::parse(parts.next()?)?;
+        let generation: u32 = parts.next()?.parse().ok()?;
+        let expires: i64 = parts.next()?.parse().ok()?;
+        let fresh = OffsetDateTime::now_utc().unix_timestamp() < expires;
+        (fresh && generation >= self.sessions.current(user_id)).then_some(Authenticated { user_id, role })
     }
 
     /// Signs and opens consistency tokens, with a key derived from the same secret.
@@ -195,6 +241,21 @@ where
     }
 }
 
+/// The caller of the live stream: the bearer token's actor, else the `ticket`'s (a client that sends no header);
+/// `401` when neither holds.
+pub fn live_caller(
+    keys: &TokenKeys,
+    headers: &http::HeaderMap,
+    ticket: Option<&str>,
+) -> Result<Authenticated, Problem> {
+    match (headers.contains_key(header::AUTHORIZATION), ticket) {
+        (false, Some(ticket)) => keys
+            .verify_live_ticket(ticket)
+            .ok_or_else(|| Problem::unauthenticated("The ticket is invalid or expired: ask for another.")),
+        _ => authenticate(keys, headers),
+    }
+}
+
 /// The actor of the request's bearer token; `401` when it is missing or invalid.
 pub(crate) fn authenticate(keys: &TokenKeys, headers: &http::HeaderMap) -> Result<Authenticated, Problem> {
     let header = headers
@@ -214,6 +275,28 @@ mod tests {
 
     fn keys(secret: &str) -> TokenKeys {
         TokenKeys::new(&SecretString::from(secret.to_owned())).expect("long enough")
+    }
+
+    #[test]
+    fn a_live_ticket_opens_for_its_user_until_their_sessions_end_and_nothing_forged_does() {
+        let ours = keys("0123456789abcdef0123456789abcdef");
+        let user = Uuid::from_u128(7);
+        let token = ours.issue(user, Role::CorporateTrainee, Duration::from_secs(600)).expect("signs");
+        let (ticket, expires) = ours.live_ticket(&token).expect("a ticket");
+        assert!(expires > OffsetDateTime::now_utc().unix_timestamp());
+        assert_eq!(
+            ours.verify_live_ticket(&ticket),
+            Some(Authenticated { user_id: user, role: Role::CorporateTrainee })
+        );
+        assert_eq!(ours.verify(&ticket), None, "a ticket is no access token");
+        assert_eq!(ours.verify_live_ticket(&token), None, "an access token is no ticket");
+        let theirs = keys("ffffffffffffffffffffffffffffffff");
+        assert_eq!(theirs.verify_live_ticket(&ticket), None, "another server's");
+        let (body, _) = ticket.split_once('.').expect("two parts");
+        assert_eq!(ours.verify_live_ticket(&format!("{body}.AAAAAAAAAAAAAAAAAAAAAA")), None, "a forged tag");
+        assert_eq!(ours.live_ticket("not a token"), None);
+        ours.sessions().learn(user, 1);
+        assert_eq!(ours.verify_live_ticket(&ticket), None, "the sessions ended");
     }
 
     #[test]

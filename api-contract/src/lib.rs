@@ -23,7 +23,9 @@ pub mod routes;
 pub mod serve;
 pub mod text;
 
-pub use auth::{Authenticated, MAX_TOKEN_AGE, SessionGenerations, TokenError, TokenKeys, WeakSessionGenerations};
+pub use auth::{
+    Authenticated, MAX_TOKEN_AGE, SessionGenerations, TokenError, TokenKeys, WeakSessionGenerations, live_caller,
+};
 pub use body::{BytesCommand, EmptyCommand, JsonCommand, PathId, PathIds, request_digest};
 pub use certificate_codes::CertificateCodes;
 pub use client_address::{ClientAddress, TrustedProxies};

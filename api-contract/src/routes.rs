@@ -33,6 +33,9 @@ pub enum Who {
     Guest,
     /// Any signed-in user, acting on their own data.
     User,
+    /// Any signed-in user, by a bearer token or by a live-stream ticket in the query (`ticket`), for clients that
+    /// send no header (a browser's EventSource).
+    UserOrTicket,
     Instructor,
     /// Individual and corporate trainees.
     Trainee,
@@ -53,6 +56,9 @@ impl Who {
             Who::Anyone => "anyone",
             Who::Guest => "guests",
             Who::User => "any signed-in user, for themselves",
+            Who::UserOrTicket => {
+                "any signed-in user, for themselves (a bearer token, or a ticket from `/me/live/ticket`)"
+            }
             Who::Instructor => "instructors",
             Who::Trainee => "trainees",
             Who::InstructorOrAdmin => "instructors (their own courses) and admins",
@@ -73,7 +79,7 @@ impl Who {
             &[Role::Admin, Role::Instructor, Role::IndividualTrainee, Role::CorporateTrainee, Role::Analyst];
         match self {
             Who::Anyone | Who::Guest => None,
-            Who::User => Some(EVERY_ROLE),
+            Who::User | Who::UserOrTicket => Some(EVERY_ROLE),
             Who::Instructor | Who::Owner => Some(&[Role::Instructor]),
             Who::Trainee => Some(&[Role::IndividualTrainee, Role::CorporateTrainee]),
             Who::InstructorOrAdmin | Who::OwnerOrAdmin => Some(&[Role::Instructor, Role::Admin]),
@@ -86,7 +92,15 @@ impl Who {
 /// Lets a request through only if its token's role is one the route is for.
 async fn enforce(State((keys, who)): State<(Arc<TokenKeys>, Who)>, request: Request, next: Next) -> Response {
     let Some(roles) = who.roles() else { return next.run(request).await };
-    match crate::auth::authenticate(&keys, request.headers()) {
+    let caller = match who {
+        Who::UserOrTicket => {
+            let query = request.uri().query().unwrap_or_default();
+            let ticket = form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "ticket").map(|(_, t)| t);
+            crate::auth::live_caller(&keys, request.headers(), ticket.as_deref())
+        }
+        _ => crate::auth::authenticate(&keys, request.headers()),
+    };
+    match caller {
         Err(problem) => problem.into_response(),
         Ok(actor) if roles.contains(&actor.role) => next.run(request).await,
         Ok(_) => Problem::forbidden(format!("This is for {} only.", who.describe())).into_response(),

@@ -99,8 +99,17 @@ pub fn routes() -> ApiRoutes<QueryApiState> {
         )
         .answers_media("application/x-ndjson")
         .query_params::<history::HistoryParams>()
-        .route(GET, "/api/v1/me/live", live::stream, Who::User, "One's changes, pushed as server-sent events")
+        .route(GET, "/api/v1/me/live", live::stream, Who::UserOrTicket, "One's changes, pushed as server-sent events")
         .answers_media("text/event-stream")
+        .query_params::<live::LiveParams>()
+        .route(
+            GET,
+            "/api/v1/me/live/ticket",
+            live::ticket,
+            Who::User,
+            "A ticket to open one's live stream without a header",
+        )
+        .answers_data::<live::LiveTicket>()
         .route(GET, "/api/v1/pictures/{picture_id}/{file}", pictures::get, Who::Anyone, "One size of a picture")
         .answers_media("image/*")
         .route(

@@ -276,14 +276,73 @@ async fn hand_out(hub: &Weak<Hub>) -> Result<(), Box<dyn std::error::Error + Sen
     Ok(())
 }
 
-/// The bearer token of a request that [`Authenticated`] accepted.
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    Some(value.strip_prefix("Bearer ")?.trim().to_owned())
+/// What a stream was opened with, checked again now and then: a bearer token, or a live-stream ticket.
+#[derive(Debug, Clone)]
+enum Credential {
+    Token(String),
+    Ticket(String),
 }
 
-/// `GET /api/v1/me/live`, with `Last-Event-ID` to catch up after a reconnect.
-pub(crate) async fn stream(actor: Authenticated, State(state): State<QueryApiState>, headers: HeaderMap) -> Response {
+impl Credential {
+    fn of(headers: &HeaderMap, ticket: Option<String>) -> Option<Credential> {
+        let bearer = headers.get(http::header::AUTHORIZATION).and_then(|value| value.to_str().ok());
+        match bearer.and_then(|value| value.strip_prefix("Bearer ")) {
+            Some(token) => Some(Credential::Token(token.trim().to_owned())),
+            None => ticket.map(Credential::Ticket),
+        }
+    }
+
+    /// Whose it still is.
+    fn holder(&self, keys: &api_contract::TokenKeys) -> Option<Authenticated> {
+        match self {
+            Credential::Token(token) => keys.verify(token),
+            Credential::Ticket(ticket) => keys.verify_live_ticket(ticket),
+        }
+    }
+}
+
+/// How a client that sends no header opens the stream.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LiveParams {
+    /// A ticket from `GET /api/v1/me/live/ticket`, for a client that sends no `Authorization` header (a
+    /// browser's EventSource).
+    #[param(inline)]
+    ticket: Option<api_contract::query::Text<512>>,
+}
+
+/// `GET /api/v1/me/live/ticket`: a ticket for `GET /api/v1/me/live?ticket=`, good until the caller's access token
+/// expires: `{data: {ticket, expires_at}}`, never stored by a cache.
+pub(crate) async fn ticket(_actor: Authenticated, State(state): State<QueryApiState>, headers: HeaderMap) -> Response {
+    let token = match Credential::of(&headers, None) {
+        Some(Credential::Token(token)) => token,
+        _ => return Problem::unauthenticated("Send an access token.").into_response(),
+    };
+    let Some((ticket, expires)) = state.keys.live_ticket(&token) else {
+        return Problem::unauthenticated("The access token is invalid or expired.").into_response();
+    };
+    let expires_at = time::OffsetDateTime::from_unix_timestamp(expires)
+        .ok()
+        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok());
+    let body = serde_json::json!({ "data": { "ticket": ticket, "expires_at": expires_at } });
+    ([(http::header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+}
+
+/// A live-stream ticket.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct LiveTicket {
+    ticket: String,
+    expires_at: String,
+}
+
+/// `GET /api/v1/me/live`, with `Last-Event-ID` to catch up after a reconnect; by a bearer token, or by a ticket
+/// (the route's policy let the request in with one of them).
+pub(crate) async fn stream(
+    State(state): State<QueryApiState>,
+    headers: HeaderMap,
+    api_contract::Params(params): api_contract::Params<LiveParams>,
+) -> Response {
     let answer = async {
         let after = match headers.get("last-event-id") {
             None => None,
@@ -291,7 +350,12 @@ pub(crate) async fn stream(actor: Authenticated, State(state): State<QueryApiSta
                 Problem::invalid_param("Last-Event-ID", "must be the id of an event this stream sent")
             })?),
         };
-        let token = bearer(&headers).ok_or_else(|| Problem::unauthenticated("Send an access token."))?;
+        let ticket = params.ticket.map(|ticket| ticket.0);
+        let credential =
+            Credential::of(&headers, ticket).ok_or_else(|| Problem::unauthenticated("Send an access token."))?;
+        let actor = credential
+            .holder(&state.keys)
+            .ok_or_else(|| Problem::unauthenticated("The access token or ticket is invalid or expired."))?;
         let subscription = state.live.subscribe(actor.user_id).await?;
         let (replayed, reset) = match after {
             Some(after) => replay(&state, actor.user_id, after, subscription.below).await?,
@@ -303,7 +367,7 @@ pub(crate) async fn stream(actor: Authenticated, State(state): State<QueryApiSta
         }
         let current = Place { txid: subscription.below, id: 0 };
         first.push(Event::default().event("ready").id(current.text()).data("{}"));
-        let events = live_events(state, actor, token, first, subscription);
+        let events = live_events(state, actor, credential, first, subscription);
         Ok::<_, Problem>(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response())
     };
     answer.await.unwrap_or_else(|problem| problem.into_response())
@@ -341,14 +405,14 @@ async fn replay(
 fn live_events(
     state: QueryApiState,
     actor: Authenticated,
-    token: String,
+    credential: Credential,
     first: Vec<Event>,
     subscription: Subscription,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     struct Turn {
         state: QueryApiState,
         actor: Authenticated,
-        token: String,
+        credential: Credential,
         first: std::vec::IntoIter<Event>,
         subscription: Subscription,
         recheck: tokio::time::Interval,
@@ -356,7 +420,7 @@ fn live_events(
     }
     let mut recheck = tokio::time::interval(RECHECK_TOKEN);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let turn = Turn { state, actor, token, first: first.into_iter(), subscription, recheck, ended: false };
+    let turn = Turn { state, actor, credential, first: first.into_iter(), subscription, recheck, ended: false };
     futures_util::stream::unfold(turn, |mut turn| async move {
         if turn.ended {
             return None;
@@ -372,7 +436,7 @@ fn live_events(
                     return Some((Ok(event), turn));
                 }
                 _ = turn.recheck.tick() => {
-                    if turn.state.keys.verify(&turn.token) != Some(turn.actor) {
+                    if turn.credential.holder(&turn.state.keys) != Some(turn.actor) {
                         turn.ended = true;
                         return Some((Ok(Event::default().event("expired").data("{}")), turn));
                     }

@@ -2,6 +2,9 @@
 
     sse_listen.py <url> <access-token> [<last-event-id>]
 
+An empty access token sends no Authorization header, as a browser's EventSource does (the URL then carries a
+ticket).
+
 Prints each event as one JSON line as soon as it arrives ({"event", "id", "data"}, data decoded), and a last line
 {"closed": true} when the server ends the stream. The caller stops it by killing it: that is a client going away.
 """
@@ -15,7 +18,7 @@ from httpx_sse import connect_sse
 
 def main():
     url, token, *rest = sys.argv[1:]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     if rest:
         headers["Last-Event-ID"] = rest[0]
     with httpx.Client() as client:

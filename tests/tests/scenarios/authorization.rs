@@ -287,6 +287,7 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/me/conversations/{trainee_id}/messages", None, [401, 404, 404, 404, 404, 404]),
         // An endless stream: only its status is read.
         (M::GET, LIVE, None, user(200)),
+        (M::GET, "/api/v1/me/live/ticket", None, user(200)),
         (M::POST, "/api/v1/newsletter/subscriptions", Some(r#"{"email":"n{n}@example.com"}"#), all(202)),
         (M::POST, "/api/v1/newsletter/unsubscribe", Some(r#"{"token":"nope.nope"}"#), all(422)),
         (M::POST, "/api/v1/newsletter/confirm", Some(r#"{"token":"nope.nope"}"#), all(422)),

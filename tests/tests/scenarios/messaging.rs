@@ -135,9 +135,14 @@ struct Listener {
 
 impl Listener {
     async fn open(app: &TestApp, token: &str, last_event_id: Option<&str>) -> Listener {
+        Listener::open_at(app, "/api/v1/me/live", token, last_event_id).await
+    }
+
+    /// The stream at `path` (with a ticket in it, and an empty `token`, as a browser's EventSource opens it).
+    async fn open_at(app: &TestApp, path: &str, token: &str, last_event_id: Option<&str>) -> Listener {
         let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/sse_listen.py");
         let mut command = tokio::process::Command::new(tests::kafka::python());
-        command.arg(script).arg(app.url("/api/v1/me/live")).arg(token).args(last_event_id);
+        command.arg(script).arg(app.url(path)).arg(token).args(last_event_id);
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -261,6 +266,26 @@ async fn the_live_stream_pushes_messages_and_own_changes_and_a_reconnect_gets_wh
         (json!("Your gift is in"), json!(admin_id))
     );
     again.close().await;
+
+    // A client that sends no header (a browser's EventSource) opens the stream with a ticket, good for it only.
+    let issued = app.send(app.http.get(app.url("/api/v1/me/live/ticket")).bearer_auth(&ada), None).await;
+    assert_eq!((issued.status, issued.header("cache-control")), (200, Some("no-store")), "{:?}", issued.body);
+    let ticket = issued.body["data"]["ticket"].as_str().expect("a ticket").to_owned();
+    let mut by_ticket = Listener::open_at(&app, &format!("/api/v1/me/live?ticket={ticket}"), "", None).await;
+    assert_eq!(by_ticket.next().await["event"], "ready");
+    let hello = json!({ "text": "Seen in a browser" });
+    assert_eq!(
+        app.post(&format!("/api/v1/me/conversations/{ada_id}/messages"), &admin, Some(&hello)).await.status,
+        201
+    );
+    assert_eq!(by_ticket.next_of("message").await["data"]["text"], "Seen in a browser");
+    by_ticket.close().await;
+    let elsewhere =
+        app.http.get(app.url(&format!("/api/v1/me/conversations?ticket={ticket}"))).send().await.expect("answers");
+    assert_eq!(elsewhere.status().as_u16(), 401, "a ticket opens the live stream only");
+    let forged = format!("{}x", &ticket[..ticket.len() - 1]);
+    let forged = app.http.get(app.url(&format!("/api/v1/me/live?ticket={forged}"))).send().await.expect("answers");
+    assert_eq!(forged.status().as_u16(), 401);
 
     // Nobody else's changes reach a stream, and a stream needs a token and a well-formed Last-Event-ID.
     let (_, bob) = trainee_named(&app, "livebob", "Bob Live").await;
