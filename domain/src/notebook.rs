@@ -74,6 +74,13 @@ pub enum NotesRejection {
     TooMany,
 }
 
+/// Whether a write makes a note or rewrites one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteChange {
+    Create,
+    Update,
+}
+
 /// A note as the trainee writes it: its title, text and the lesson it is about.
 #[derive(Debug, Clone, Copy)]
 pub struct Writing<'a> {
@@ -86,15 +93,9 @@ pub struct Writing<'a> {
 /// link on the course's content, both loaded first (`course` only when a lesson is named).
 #[derive(Debug, Clone, Copy)]
 pub enum NotebookCommand<'a> {
-    Create {
-        enrollment: &'a Enrollment,
-        course: Option<&'a Course>,
-        trainee_id: Uuid,
-        course_id: Uuid,
-        note_id: Uuid,
-        writing: Writing<'a>,
-    },
-    Update {
+    /// Writes note `note_id`: a new one, or one the trainee has on this course.
+    Write {
+        change: NoteChange,
         enrollment: &'a Enrollment,
         course: Option<&'a Course>,
         trainee_id: Uuid,
@@ -108,21 +109,23 @@ pub enum NotebookCommand<'a> {
 
 pub fn decide(notebook: &Notebook, command: NotebookCommand<'_>) -> Result<Vec<Event>, NotesRejection> {
     match command {
-        NotebookCommand::Create { enrollment, course, trainee_id, course_id, note_id, writing } => {
-            let (title, text) = checked(enrollment, course, writing)?;
-            if notebook.on_course(course_id) >= NOTES_PER_COURSE {
-                return Err(NotesRejection::TooMany);
-            }
-            let lesson_id = writing.lesson_id;
-            Ok(vec![Event::NoteCreated(NoteCreated { note_id, trainee_id, course_id, lesson_id, title, text })])
-        }
-        NotebookCommand::Update { enrollment, course, trainee_id, course_id, note_id, writing } => {
-            if notebook.notes.get(&note_id) != Some(&course_id) {
+        NotebookCommand::Write { change, enrollment, course, trainee_id, course_id, note_id, writing } => {
+            if change == NoteChange::Update && notebook.notes.get(&note_id) != Some(&course_id) {
                 return Err(NotesRejection::NoNote);
             }
             let (title, text) = checked(enrollment, course, writing)?;
+            if change == NoteChange::Create && notebook.on_course(course_id) >= NOTES_PER_COURSE {
+                return Err(NotesRejection::TooMany);
+            }
             let lesson_id = writing.lesson_id;
-            Ok(vec![Event::NoteUpdated(NoteUpdated { note_id, trainee_id, course_id, lesson_id, title, text })])
+            Ok(vec![match change {
+                NoteChange::Create => {
+                    Event::NoteCreated(NoteCreated { note_id, trainee_id, course_id, lesson_id, title, text })
+                }
+                NoteChange::Update => {
+                    Event::NoteUpdated(NoteUpdated { note_id, trainee_id, course_id, lesson_id, title, text })
+                }
+            }])
         }
         NotebookCommand::Delete { trainee_id, course_id, note_id } => {
             if notebook.notes.get(&note_id) != Some(&course_id) {
@@ -182,7 +185,16 @@ mod tests {
     }
 
     fn create<'a>(enrollment: &'a Enrollment, note_id: Uuid, writing: Writing<'a>) -> NotebookCommand<'a> {
-        NotebookCommand::Create { enrollment, course: None, trainee_id: TRAINEE, course_id: COURSE, note_id, writing }
+        let change = NoteChange::Create;
+        NotebookCommand::Write {
+            change,
+            enrollment,
+            course: None,
+            trainee_id: TRAINEE,
+            course_id: COURSE,
+            note_id,
+            writing,
+        }
     }
 
     fn words<'a>(title: &'a str, text: &'a str) -> Writing<'a> {
@@ -199,7 +211,8 @@ mod tests {
         let notebook =
             then(notebook.clone(), &decide(&notebook, create(&enrollment, second, words("Borrowing", ""))).unwrap());
         assert_eq!(notebook.notes.len(), 2);
-        let update = NotebookCommand::Update {
+        let update = NotebookCommand::Write {
+            change: NoteChange::Update,
             enrollment: &enrollment,
             course: None,
             trainee_id: TRAINEE,
@@ -236,7 +249,8 @@ mod tests {
         assert_eq!(decide(&none, create(&enrollment, NOTE, words("Over", &over))), Err(too_long));
         let about = Writing { title: "About a lesson", text: "", lesson_id: Some(Uuid::from_u128(77)) };
         let course = Course::default();
-        let command = NotebookCommand::Create {
+        let command = NotebookCommand::Write {
+            change: NoteChange::Create,
             enrollment: &enrollment,
             course: Some(&course),
             trainee_id: TRAINEE,

@@ -15,7 +15,7 @@ use super::execute::{Accepted, CommandRun, Decision, StepError, Trust, execute, 
 use super::headers::CommandHeaders;
 use crate::domain::course::Course;
 use crate::domain::enrollment::Enrollment;
-use crate::domain::notebook::{self, Notebook, NotebookCommand, NotesRejection, Writing};
+use crate::domain::notebook::{self, NoteChange, Notebook, NotebookCommand, NotesRejection, Writing};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -30,17 +30,10 @@ pub(crate) struct NoteBody {
     lesson_id: Option<Uuid>,
 }
 
-/// Which note a write is, and what it says.
-#[derive(Clone, Copy)]
-enum Write {
-    Create,
-    Update,
-}
-
 async fn write(
     state: &CommandApiState,
     actor: Authenticated,
-    (course_id, note_id, change): (Uuid, Uuid, Write),
+    (course_id, note_id, change): (Uuid, Uuid, NoteChange),
     headers: CommandHeaders,
     command: JsonCommand<NoteBody>,
 ) -> Result<Accepted, Problem> {
@@ -48,8 +41,8 @@ async fn write(
     let NoteBody { title, text, lesson_id } = command.body;
     let mut run = CommandRun::new(notebook_stream(trainee_id), actor.into(), headers, command.digest);
     run = match change {
-        Write::Create => run.answering(StatusCode::CREATED, json!({ "id": note_id })),
-        Write::Update => run.with_id(note_id),
+        NoteChange::Create => run.answering(StatusCode::CREATED, json!({ "id": note_id })),
+        NoteChange::Update => run.with_id(note_id),
     };
     let streams = (enrollment_stream(trainee_id, course_id), course_stream(course_id));
     let (enrollment_stream, course_stream) = (&streams.0, &streams.1);
@@ -65,23 +58,14 @@ async fn write(
     execute_loading(state, run, facts, |notebook: &Notebook, (enrollment, course)| {
         let writing = Writing { title: &title, text: &text, lesson_id };
         let (learning, content) = (&enrollment.folded.state, course.as_ref().map(|course| &course.folded.state));
-        let command = match change {
-            Write::Create => NotebookCommand::Create {
-                enrollment: learning,
-                course: content,
-                trainee_id,
-                course_id,
-                note_id,
-                writing,
-            },
-            Write::Update => NotebookCommand::Update {
-                enrollment: learning,
-                course: content,
-                trainee_id,
-                course_id,
-                note_id,
-                writing,
-            },
+        let command = NotebookCommand::Write {
+            change,
+            enrollment: learning,
+            course: content,
+            trainee_id,
+            course_id,
+            note_id,
+            writing,
         };
         let events = notebook::decide(notebook, command)?;
         let mut guards = vec![enrollment.guard.clone()];
@@ -99,7 +83,7 @@ pub(crate) async fn create(
     headers: CommandHeaders,
     command: JsonCommand<NoteBody>,
 ) -> Result<Accepted, Problem> {
-    write(&state, actor, (course_id, Uuid::now_v7(), Write::Create), headers, command).await
+    write(&state, actor, (course_id, Uuid::now_v7(), NoteChange::Create), headers, command).await
 }
 
 /// `PUT /api/v1/me/notes/{course_id}/{note_id}`
@@ -110,7 +94,7 @@ pub(crate) async fn update(
     headers: CommandHeaders,
     command: JsonCommand<NoteBody>,
 ) -> Result<Accepted, Problem> {
-    write(&state, actor, (course_id, note_id, Write::Update), headers, command).await
+    write(&state, actor, (course_id, note_id, NoteChange::Update), headers, command).await
 }
 
 /// `DELETE /api/v1/me/notes/{course_id}/{note_id}`
