@@ -74,46 +74,60 @@ impl Aggregate for Account {
 pub enum AccountCommand<'a> {
     /// An individual trainee signs up, and is mailed a verification code.
     Register {
+        user_id: Uuid,
         sign_up: &'a ValidSignUp,
         password_hash: &'a str,
         code: &'a MailedCode,
     },
     /// An admin (or the operator, with no `created_by`) creates an account of another kind.
     Create {
+        user_id: Uuid,
         kind: &'a CreatedKind,
         sign_up: &'a ValidSignUp,
         password_hash: &'a str,
         created_by: Option<Uuid>,
     },
-    UpdateProfile(ProfilePatch),
+    UpdateProfile {
+        user_id: Uuid,
+        patch: ProfilePatch,
+    },
     /// A trainee deletes their own account, or an admin deletes it (`deleted_by`).
     DeleteTrainee {
+        user_id: Uuid,
         deleted_by: Option<Uuid>,
     },
     Erase {
+        user_id: Uuid,
         erased_by: Uuid,
     },
     /// The caller changes their password, if they `proven` the current one; every session ends.
     ChangePassword {
+        user_id: Uuid,
         proven: bool,
         password_hash: &'a str,
     },
-    FailLogin,
+    FailLogin {
+        user_id: Uuid,
+    },
     /// The session of one refresh token (its family) ends.
     LogOut {
+        user_id: Uuid,
         family_id: Uuid,
     },
     /// A single-use reset link is mailed to the account's address.
     RequestPasswordReset {
+        user_id: Uuid,
         link: &'a MailedLink,
     },
     /// The password is reset through `link`, as the write side keeps it; every session ends.
     ResetPassword {
+        user_id: Uuid,
         link: Option<ResetLink>,
         now: OffsetDateTime,
         password_hash: &'a str,
     },
     VerifyEmail {
+        user_id: Uuid,
         email: &'a str,
         pending: Option<&'a PendingVerification>,
         submitted_digest: &'a str,
@@ -122,13 +136,18 @@ pub enum AccountCommand<'a> {
     },
     /// A new verification code is mailed to `to`, the account's address.
     RequestVerification {
+        user_id: Uuid,
         pending: Option<&'a PendingVerification>,
         to: &'a str,
         code: &'a MailedCode,
     },
-    SetSocialLinks(SocialLinks),
+    SetSocialLinks {
+        user_id: Uuid,
+        links: SocialLinks,
+    },
     /// The instructor's payout account, its number sealed by the write side (`sealed_number`).
     SetBankAccount {
+        user_id: Uuid,
         account: &'a BankAccount,
         sealed_number: &'a [u8],
     },
@@ -151,11 +170,11 @@ pub struct MailedLink {
     pub expires_at: OffsetDateTime,
 }
 
-/// Decides `command` on the account of `user_id`.
-pub fn decide(account: &Account, user_id: Uuid, command: AccountCommand<'_>) -> Result<Decided, AccountRejection> {
+/// Decides `command` on the account it names.
+pub fn decide(account: &Account, command: AccountCommand<'_>) -> Result<Decided, AccountRejection> {
     let account = *account;
     Ok(match command {
-        AccountCommand::Register { sign_up, password_hash, code } => Decided::with(
+        AccountCommand::Register { user_id, sign_up, password_hash, code } => Decided::with(
             register(account, user_id, sign_up, code.expires_at)?,
             [
                 claim(user_id, sign_up, password_hash, Role::IndividualTrainee),
@@ -163,33 +182,33 @@ pub fn decide(account: &Account, user_id: Uuid, command: AccountCommand<'_>) -> 
                 Effect::Email(verification_email(&sign_up.email, code)),
             ],
         ),
-        AccountCommand::Create { kind, sign_up, password_hash, created_by } => Decided::with(
+        AccountCommand::Create { user_id, kind, sign_up, password_hash, created_by } => Decided::with(
             create(account, user_id, kind, sign_up, created_by)?,
             [claim(user_id, sign_up, password_hash, kind.role())],
         ),
-        AccountCommand::UpdateProfile(patch) => update_profile(account, user_id, patch)?.into(),
-        AccountCommand::DeleteTrainee { deleted_by } => {
+        AccountCommand::UpdateProfile { user_id, patch } => update_profile(account, user_id, patch)?.into(),
+        AccountCommand::DeleteTrainee { user_id, deleted_by } => {
             Decided::with(delete_trainee(account, user_id, deleted_by)?, [Effect::ForgetAccount { user_id }])
         }
-        AccountCommand::Erase { erased_by } => {
+        AccountCommand::Erase { user_id, erased_by } => {
             Decided::with(erase(account, user_id, erased_by)?, [Effect::ForgetAccount { user_id }])
         }
-        AccountCommand::ChangePassword { proven, password_hash } => Decided::with(
+        AccountCommand::ChangePassword { user_id, proven, password_hash } => Decided::with(
             change_password(account, user_id, proven)?,
             [Effect::SetPassword { user_id, password_hash: password_hash.to_owned() }, Effect::EndSessions { user_id }],
         ),
-        AccountCommand::FailLogin => fail_login(account, user_id)?.into(),
-        AccountCommand::LogOut { family_id } => {
+        AccountCommand::FailLogin { user_id } => fail_login(account, user_id)?.into(),
+        AccountCommand::LogOut { user_id, family_id } => {
             Decided::with(log_out(account, user_id)?, [Effect::EndSessionFamily { user_id, family_id }])
         }
-        AccountCommand::RequestPasswordReset { link } => Decided::with(
+        AccountCommand::RequestPasswordReset { user_id, link } => Decided::with(
             request_password_reset(account, user_id, link.expires_at)?,
             [
                 Effect::ResetLink { user_id, token_digest: link.token_digest.clone(), expires_at: link.expires_at },
                 Effect::Email(reset_email(link)),
             ],
         ),
-        AccountCommand::ResetPassword { link, now, password_hash } => Decided::with(
+        AccountCommand::ResetPassword { user_id, link, now, password_hash } => Decided::with(
             reset_password(account, user_id, link, now)?,
             [
                 Effect::SetPassword { user_id, password_hash: password_hash.to_owned() },
@@ -197,19 +216,19 @@ pub fn decide(account: &Account, user_id: Uuid, command: AccountCommand<'_>) -> 
                 Effect::EndSessions { user_id },
             ],
         ),
-        AccountCommand::VerifyEmail { email, pending, submitted_digest, attempt, now } => Decided::with(
+        AccountCommand::VerifyEmail { user_id, email, pending, submitted_digest, attempt, now } => Decided::with(
             verify_email(account, user_id, email, pending, (submitted_digest, attempt), now)?,
             [Effect::EmailVerified { user_id }],
         ),
-        AccountCommand::RequestVerification { pending, to, code } => Decided::with(
+        AccountCommand::RequestVerification { user_id, pending, to, code } => Decided::with(
             request_verification(account, user_id, pending, code.expires_at)?,
             [
                 Effect::VerificationCode { user_id, code_digest: code.digest.clone(), expires_at: code.expires_at },
                 Effect::Email(verification_email(to, code)),
             ],
         ),
-        AccountCommand::SetSocialLinks(links) => set_social_links(account, user_id, links)?.into(),
-        AccountCommand::SetBankAccount { account: bank, sealed_number } => Decided::with(
+        AccountCommand::SetSocialLinks { user_id, links } => set_social_links(account, user_id, links)?.into(),
+        AccountCommand::SetBankAccount { user_id, account: bank, sealed_number } => Decided::with(
             set_bank_account(account, user_id, bank)?,
             [Effect::PayoutAccount {
                 user_id,
@@ -260,17 +279,13 @@ fn reset_email(link: &MailedLink) -> Email {
 /// What happens to an account's sessions: a login with a proven password starts one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionCommand {
-    LogIn { token_digest: String, family_id: Uuid, days: i32 },
+    LogIn { user_id: Uuid, token_digest: String, family_id: Uuid, days: i32 },
 }
 
-/// Decides `command` on the sessions of `user_id`: the first login of the account says so.
-pub fn decide_session(
-    sessions: &Sessions,
-    user_id: Uuid,
-    command: SessionCommand,
-) -> Result<Decided, AccountRejection> {
+/// Decides `command` on the sessions of the account it names: the first login of the account says so.
+pub fn decide_session(sessions: &Sessions, command: SessionCommand) -> Result<Decided, AccountRejection> {
     match command {
-        SessionCommand::LogIn { token_digest, family_id, days } => Ok(Decided::with(
+        SessionCommand::LogIn { user_id, token_digest, family_id, days } => Ok(Decided::with(
             log_in(*sessions, user_id)?,
             [Effect::StartSession { user_id, token_digest, family_id, days }, Effect::RecordLogin { user_id }],
         )),
@@ -587,23 +602,19 @@ impl Aggregate for Portrait {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortraitCommand {
     /// The user sets their picture, or removes it (`None`).
-    Set(Option<Picture>),
+    Set { user_id: Uuid, picture: Option<Picture> },
 }
 
-/// Decides `command` on the picture of `user_id`: any registered account has one; the same picture again
+/// Decides `command` on the picture of the account it names: any registered account has one; the same picture again
 /// changes nothing, and a new one says which it replaces (the write side deletes that one from storage).
-pub fn decide_portrait(
-    portrait: &Portrait,
-    user_id: Uuid,
-    command: PortraitCommand,
-) -> Result<Vec<Event>, AccountRejection> {
+pub fn decide_portrait(portrait: &Portrait, command: PortraitCommand) -> Result<Decided, AccountRejection> {
     registered(portrait.account)?;
-    let PortraitCommand::Set(picture) = command;
+    let PortraitCommand::Set { user_id, picture } = command;
     if portrait.picture == picture {
-        return Ok(Vec::new());
+        return Ok(Decided::default());
     }
     let replaced = portrait.picture.clone();
-    Ok(vec![Event::ProfilePictureSet(ProfilePictureSet { user_id, picture, replaced })])
+    Ok(vec![Event::ProfilePictureSet(ProfilePictureSet { user_id, picture, replaced })].into())
 }
 
 /// A login with a proven password: the first one of the account says so (DOMAIN.md `firstLogin`).
@@ -710,6 +721,7 @@ fn request_verification(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::given::when;
 
     fn sign_up() -> SignUp {
         SignUp {
@@ -812,15 +824,18 @@ mod tests {
     fn the_deciders_take_each_command_to_its_rule() {
         let (user, admin) = (Uuid::from_u128(1), Uuid::from_u128(9));
         let account = Account::from_events(&trainee());
-        assert_eq!(decide(&account, user, AccountCommand::FailLogin), fail_login(account, user).map(Decided::from));
-        let erase_it = AccountCommand::Erase { erased_by: admin };
-        let erased = decide(&account, user, erase_it).expect("erased");
+        assert_eq!(
+            decide(&account, AccountCommand::FailLogin { user_id: user }),
+            fail_login(account, user).map(Decided::from)
+        );
+        let erase_it = AccountCommand::Erase { user_id: user, erased_by: admin };
+        let erased = decide(&account, erase_it).expect("erased");
         assert_eq!(
             erased,
             Decided::with(erase(account, user, admin).expect("erased"), [Effect::ForgetAccount { user_id: user }])
         );
-        let links = AccountCommand::SetSocialLinks(SocialLinks::default());
-        assert_eq!(decide(&account, user, links), Err(AccountRejection::NotAnInstructor));
+        let links = AccountCommand::SetSocialLinks { user_id: user, links: SocialLinks::default() };
+        assert_eq!(decide(&account, links), Err(AccountRejection::NotAnInstructor));
     }
 
     #[test]
@@ -828,21 +843,27 @@ mod tests {
         let user = Uuid::from_u128(1);
         let picture = Picture { id: "a".repeat(64), format: "webp".to_owned() };
         let portrait = Portrait::from_events(&trainee());
-        let set = decide_portrait(&portrait, user, PortraitCommand::Set(Some(picture.clone()))).expect("set");
+        let set =
+            when(decide_portrait(&portrait, PortraitCommand::Set { user_id: user, picture: Some(picture.clone()) }))
+                .expect("set");
         let expected = ProfilePictureSet { user_id: user, picture: Some(picture.clone()), replaced: None };
         assert_eq!(set, [Event::ProfilePictureSet(expected)]);
         let with = set.iter().fold(portrait, Portrait::evolve);
         assert_eq!(
-            decide_portrait(&with, user, PortraitCommand::Set(Some(picture.clone()))),
+            when(decide_portrait(&with, PortraitCommand::Set { user_id: user, picture: Some(picture.clone()) })),
             Ok(Vec::new()),
             "the same"
         );
-        let removed = decide_portrait(&with, user, PortraitCommand::Set(None)).expect("removed");
+        let removed =
+            when(decide_portrait(&with, PortraitCommand::Set { user_id: user, picture: None })).expect("removed");
         let expected = ProfilePictureSet { user_id: user, picture: None, replaced: Some(picture.clone()) };
         assert_eq!(removed, [Event::ProfilePictureSet(expected)]);
         let erased = erase(with.account, user, Uuid::from_u128(9)).expect("erased");
         let gone = erased.iter().fold(with, Portrait::evolve);
-        assert_eq!(decide_portrait(&gone, user, PortraitCommand::Set(Some(picture))), Err(AccountRejection::Unknown));
+        assert_eq!(
+            when(decide_portrait(&gone, PortraitCommand::Set { user_id: user, picture: Some(picture) })),
+            Err(AccountRejection::Unknown)
+        );
     }
 
     fn code() -> MailedCode {
@@ -853,8 +874,9 @@ mod tests {
     fn a_sign_up_claims_its_email_and_username_and_mails_a_code_kept_as_its_digest() {
         let user = Uuid::from_u128(1);
         let valid = sign_up().validate().expect("valid");
-        let register = AccountCommand::Register { sign_up: &valid, password_hash: "hash", code: &code() };
-        let decided = decide(&Account::default(), user, register).expect("registers");
+        let register =
+            AccountCommand::Register { user_id: user, sign_up: &valid, password_hash: "hash", code: &code() };
+        let decided = decide(&Account::default(), register).expect("registers");
         assert_eq!(decided.events, trainee());
         let [claim, kept, Effect::Email(mail)] = &decided.effects[..] else { panic!("{:?}", decided.effects) };
         let claimed = Effect::ClaimCredentials {
@@ -870,32 +892,35 @@ mod tests {
         assert_eq!(kept, &digest);
         assert_eq!((mail.to.as_str(), mail.expires_at), (valid.email.as_str(), Some(code().expires_at)));
         assert!(mail.body.contains("123456"), "the code is mailed: {}", mail.body);
-        let again = AccountCommand::Register { sign_up: &valid, password_hash: "hash", code: &code() };
-        assert!(decide(&Account::from_events(&trainee()), user, again).is_err(), "a refusal records nothing");
+        let again = AccountCommand::Register { user_id: user, sign_up: &valid, password_hash: "hash", code: &code() };
+        assert!(decide(&Account::from_events(&trainee()), again).is_err(), "a refusal records nothing");
     }
 
     #[test]
     fn sessions_start_with_a_login_and_end_with_a_logout_a_new_password_or_a_reset() {
         let (user, family) = (Uuid::from_u128(1), Uuid::from_u128(7));
         let account = Account::from_events(&trainee());
-        let log_in = SessionCommand::LogIn { token_digest: "t".to_owned(), family_id: family, days: 30 };
-        let started = decide_session(&Sessions::from_events(&trainee()), user, log_in).expect("logs in");
+        let log_in = SessionCommand::LogIn { user_id: user, token_digest: "t".to_owned(), family_id: family, days: 30 };
+        let started = decide_session(&Sessions::from_events(&trainee()), log_in).expect("logs in");
         let session = Effect::StartSession { user_id: user, token_digest: "t".to_owned(), family_id: family, days: 30 };
         assert_eq!(started.effects, [session, Effect::RecordLogin { user_id: user }]);
-        let logged_out = decide(&account, user, AccountCommand::LogOut { family_id: family }).expect("logs out");
+        let logged_out =
+            decide(&account, AccountCommand::LogOut { user_id: user, family_id: family }).expect("logs out");
         assert_eq!(logged_out.effects, [Effect::EndSessionFamily { user_id: user, family_id: family }]);
-        let changed = decide(&account, user, AccountCommand::ChangePassword { proven: true, password_hash: "new" });
+        let changed =
+            decide(&account, AccountCommand::ChangePassword { user_id: user, proven: true, password_hash: "new" });
         let new_password = Effect::SetPassword { user_id: user, password_hash: "new".to_owned() };
         assert_eq!(changed.expect("changed").effects, [new_password, Effect::EndSessions { user_id: user }]);
-        let unproven = AccountCommand::ChangePassword { proven: false, password_hash: "" };
-        assert!(decide(&account, user, unproven).is_err(), "no password is set without the current one");
+        let unproven = AccountCommand::ChangePassword { user_id: user, proven: false, password_hash: "" };
+        assert!(decide(&account, unproven).is_err(), "no password is set without the current one");
         let link = MailedLink {
             to: "ada@example.com".to_owned(),
             url: "https://learnlog.test/reset-password?token=abc".to_owned(),
             token_digest: "d".to_owned(),
             expires_at: OffsetDateTime::UNIX_EPOCH,
         };
-        let requested = decide(&account, user, AccountCommand::RequestPasswordReset { link: &link }).expect("mailed");
+        let requested =
+            decide(&account, AccountCommand::RequestPasswordReset { user_id: user, link: &link }).expect("mailed");
         let [Effect::ResetLink { token_digest, .. }, Effect::Email(mail)] = &requested.effects[..] else {
             panic!("{:?}", requested.effects)
         };

@@ -2,6 +2,7 @@
 //! courses of one individual trainee. Only published courses go in, never twice, and never one the trainee
 //! already owns; a course leaves when the trainee takes it out, buys it, or it stops being for sale.
 
+use crate::effects::Decided;
 use events::commerce::{CourseAddedToCart, CourseAddedToWishlist, CourseRemovedFromCart, CourseRemovedFromWishlist};
 use events::{Actor, Event, Role};
 use uuid::Uuid;
@@ -53,20 +54,22 @@ pub struct Offer {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListCommand {
-    Add {
-        course_id: Uuid,
-        offer: Offer,
-    },
+    /// The trainee adds a course.
+    Add { list: ListOf, actor: Actor, course_id: Uuid, offer: Offer },
     /// The trainee takes a course out; it must be there.
-    Remove {
-        course_id: Uuid,
-    },
+    Remove { list: ListOf, actor: Actor, course_id: Uuid },
     /// A saga takes a course out (bought, retired, deleted); nothing happens if it is not there.
-    Withdraw {
-        course_id: Uuid,
-    },
-    /// A saga empties the list (its trainee's account is deleted or erased); nothing happens if it is empty.
-    Clear,
+    Withdraw { list: ListOf, course_id: Uuid },
+    /// The trainee empties their list, or a saga does (`actor` none: the trainee's account is deleted or
+    /// erased); nothing happens if it is empty.
+    Clear { list: ListOf, actor: Option<Actor> },
+}
+
+/// Whose list, and which of their two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListOf {
+    pub kind: ListKind,
+    pub trainee_id: Uuid,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,19 +85,14 @@ pub enum ListRejection {
     Full,
 }
 
-/// Decides `command` on `trainee`'s list. `actor` is `None` for a saga's withdrawal.
-pub fn decide(
-    kind: ListKind,
-    list: &CourseList,
-    trainee_id: Uuid,
-    actor: Option<&Actor>,
-    command: ListCommand,
-) -> Result<Vec<Event>, ListRejection> {
-    let trainee_acts = actor.is_some_and(|actor| actor.role == Role::IndividualTrainee && actor.user_id == trainee_id);
+/// Decides `command` on a trainee's list.
+pub fn decide(list: &CourseList, command: ListCommand) -> Result<Decided, ListRejection> {
+    let trainee_acts =
+        |of: ListOf, actor: &Actor| actor.role == Role::IndividualTrainee && actor.user_id == of.trainee_id;
     let listed = |course_id: Uuid| list.courses.contains(&course_id);
     match command {
-        ListCommand::Add { course_id, offer } => {
-            if !trainee_acts {
+        ListCommand::Add { list: of, actor, course_id, offer } => {
+            if !trainee_acts(of, &actor) {
                 return Err(ListRejection::NotAnIndividualTrainee);
             }
             match offer.course {
@@ -113,38 +111,38 @@ pub fn decide(
             if list.courses.len() >= MAX_COURSES {
                 return Err(ListRejection::Full);
             }
-            Ok(vec![added(kind, trainee_id, course_id)])
+            Ok(vec![added(of, course_id)])
         }
-        ListCommand::Remove { course_id } => {
-            if !trainee_acts {
+        ListCommand::Remove { list: of, actor, course_id } => {
+            if !trainee_acts(of, &actor) {
                 return Err(ListRejection::NotAnIndividualTrainee);
             }
             if !listed(course_id) {
                 return Err(ListRejection::NotListed);
             }
-            Ok(vec![removed(kind, trainee_id, course_id)])
+            Ok(vec![removed(of, course_id)])
         }
-        ListCommand::Withdraw { course_id } => {
-            Ok(if listed(course_id) { vec![removed(kind, trainee_id, course_id)] } else { Vec::new() })
+        ListCommand::Withdraw { list: of, course_id } => {
+            Ok(if listed(course_id) { vec![removed(of, course_id)] } else { Vec::new() })
         }
-        // The trainee empties their list, or a saga does (a deleted account's).
-        ListCommand::Clear => {
-            if actor.is_some() && !trainee_acts {
+        ListCommand::Clear { list: of, actor } => {
+            if actor.is_some_and(|actor| !trainee_acts(of, &actor)) {
                 return Err(ListRejection::NotAnIndividualTrainee);
             }
-            Ok(list.courses.iter().map(|course_id| removed(kind, trainee_id, *course_id)).collect())
+            Ok(list.courses.iter().map(|course_id| removed(of, *course_id)).collect())
         }
     }
+    .map(Decided::from)
 }
 
-fn added(kind: ListKind, trainee_id: Uuid, course_id: Uuid) -> Event {
+fn added(ListOf { kind, trainee_id }: ListOf, course_id: Uuid) -> Event {
     match kind {
         ListKind::Cart => Event::CourseAddedToCart(CourseAddedToCart { trainee_id, course_id }),
         ListKind::Wishlist => Event::CourseAddedToWishlist(CourseAddedToWishlist { trainee_id, course_id }),
     }
 }
 
-fn removed(kind: ListKind, trainee_id: Uuid, course_id: Uuid) -> Event {
+fn removed(ListOf { kind, trainee_id }: ListOf, course_id: Uuid) -> Event {
     match kind {
         ListKind::Cart => Event::CourseRemovedFromCart(CourseRemovedFromCart { trainee_id, course_id }),
         ListKind::Wishlist => Event::CourseRemovedFromWishlist(CourseRemovedFromWishlist { trainee_id, course_id }),
@@ -154,7 +152,7 @@ fn removed(kind: ListKind, trainee_id: Uuid, course_id: Uuid) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::given::given;
+    use crate::given::{given, when};
 
     const TRAINEE: Uuid = Uuid::from_u128(1);
     const COURSE: Uuid = Uuid::from_u128(2);
@@ -167,27 +165,30 @@ mod tests {
         Offer { course: CourseStatus::Published, owned: false }
     }
 
-    fn add(offer: Offer) -> ListCommand {
-        ListCommand::Add { course_id: COURSE, offer }
+    const CART: ListOf = ListOf { kind: ListKind::Cart, trainee_id: TRAINEE };
+    const WISHLIST: ListOf = ListOf { kind: ListKind::Wishlist, trainee_id: TRAINEE };
+
+    fn add(list: ListOf, actor: Actor, offer: Offer) -> ListCommand {
+        ListCommand::Add { list, actor, course_id: COURSE, offer }
     }
 
     #[test]
     fn an_individual_trainee_adds_a_published_course_once() {
         let me = trainee(Role::IndividualTrainee);
-        let events = decide(ListKind::Cart, &given(&[]), TRAINEE, Some(&me), add(on_sale())).expect("added");
+        let events = when(decide(&given(&[]), add(CART, me, on_sale()))).expect("added");
         assert_eq!(events, [Event::CourseAddedToCart(CourseAddedToCart { trainee_id: TRAINEE, course_id: COURSE })]);
-        let twice = decide(ListKind::Cart, &given(&events), TRAINEE, Some(&me), add(on_sale()));
+        let twice = when(decide(&given(&events), add(CART, me, on_sale())));
         assert_eq!(twice, Err(ListRejection::AlreadyListed));
     }
 
     #[test]
     fn only_the_individual_trainee_themselves_has_a_list() {
         for role in [Role::CorporateTrainee, Role::Instructor, Role::Admin] {
-            let refused = decide(ListKind::Wishlist, &given(&[]), TRAINEE, Some(&trainee(role)), add(on_sale()));
+            let refused = when(decide(&given(&[]), add(WISHLIST, trainee(role), on_sale())));
             assert_eq!(refused, Err(ListRejection::NotAnIndividualTrainee), "{role:?}");
         }
         let someone_else = Actor { user_id: Uuid::from_u128(9), role: Role::IndividualTrainee };
-        let refused = decide(ListKind::Cart, &given(&[]), TRAINEE, Some(&someone_else), add(on_sale()));
+        let refused = when(decide(&given(&[]), add(CART, someone_else, on_sale())));
         assert_eq!(refused, Err(ListRejection::NotAnIndividualTrainee));
     }
 
@@ -202,7 +203,7 @@ mod tests {
             (CourseStatus::Published, true, ListRejection::AlreadyEnrolled),
         ];
         for (course, owned, rejection) in cases {
-            let refused = decide(ListKind::Cart, &given(&[]), TRAINEE, Some(&me), add(Offer { course, owned }));
+            let refused = when(decide(&given(&[]), add(CART, me, Offer { course, owned })));
             assert_eq!(refused, Err(rejection), "{course:?} owned={owned}");
         }
     }
@@ -211,21 +212,21 @@ mod tests {
     fn a_list_holds_at_most_one_hundred_courses() {
         let me = trainee(Role::IndividualTrainee);
         let full = CourseList { courses: (100..200).map(Uuid::from_u128).collect() };
-        assert_eq!(decide(ListKind::Cart, &full, TRAINEE, Some(&me), add(on_sale())), Err(ListRejection::Full));
+        assert_eq!(when(decide(&full, add(CART, me, on_sale()))), Err(ListRejection::Full));
     }
 
     #[test]
     fn a_trainee_removes_what_is_there_and_a_saga_withdraws_quietly() {
         let me = trainee(Role::IndividualTrainee);
         let listed = given(&[Event::CourseAddedToCart(CourseAddedToCart { trainee_id: TRAINEE, course_id: COURSE })]);
-        let removed = decide(ListKind::Cart, &listed, TRAINEE, Some(&me), ListCommand::Remove { course_id: COURSE });
+        let removed = when(decide(&listed, ListCommand::Remove { list: CART, actor: me, course_id: COURSE }));
         assert_eq!(removed.expect("removed").len(), 1);
         let empty = given(&[]);
-        let absent = decide(ListKind::Cart, &empty, TRAINEE, Some(&me), ListCommand::Remove { course_id: COURSE });
+        let absent = when(decide(&empty, ListCommand::Remove { list: CART, actor: me, course_id: COURSE }));
         assert_eq!(absent, Err(ListRejection::NotListed));
-        let withdrawn = decide(ListKind::Cart, &empty, TRAINEE, None, ListCommand::Withdraw { course_id: COURSE });
+        let withdrawn = when(decide(&empty, ListCommand::Withdraw { list: CART, course_id: COURSE }));
         assert_eq!(withdrawn, Ok(Vec::new()));
-        let withdrawn = decide(ListKind::Cart, &listed, TRAINEE, None, ListCommand::Withdraw { course_id: COURSE });
+        let withdrawn = when(decide(&listed, ListCommand::Withdraw { list: CART, course_id: COURSE }));
         assert_eq!(withdrawn.expect("withdrawn").len(), 1);
     }
 
@@ -235,16 +236,17 @@ mod tests {
         let mut history: Vec<Event> = [COURSE, other]
             .map(|course_id| Event::CourseAddedToWishlist(CourseAddedToWishlist { trainee_id: TRAINEE, course_id }))
             .into();
-        let cleared = decide(ListKind::Wishlist, &given(&history), TRAINEE, None, ListCommand::Clear).expect("cleared");
+        let cleared =
+            when(decide(&given(&history), ListCommand::Clear { list: WISHLIST, actor: None })).expect("cleared");
         let removed =
             |course_id| Event::CourseRemovedFromWishlist(CourseRemovedFromWishlist { trainee_id: TRAINEE, course_id });
         assert_eq!(cleared, [removed(COURSE), removed(other)]);
         history.extend(cleared);
         assert!(given::<CourseList>(&history).courses.is_empty());
-        assert_eq!(decide(ListKind::Wishlist, &given(&[]), TRAINEE, None, ListCommand::Clear), Ok(Vec::new()));
+        assert_eq!(when(decide(&given(&[]), ListCommand::Clear { list: WISHLIST, actor: None })), Ok(Vec::new()));
         let corporate = Actor { user_id: TRAINEE, role: Role::CorporateTrainee };
         assert_eq!(
-            decide(ListKind::Cart, &given(&[]), TRAINEE, Some(&corporate), ListCommand::Clear),
+            when(decide(&given(&[]), ListCommand::Clear { list: CART, actor: Some(corporate) })),
             Err(ListRejection::NotAnIndividualTrainee)
         );
     }

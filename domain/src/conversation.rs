@@ -3,6 +3,7 @@
 //! completed), about that course; an admin writes with anyone; nobody else writes to anyone. The sender is
 //! always the caller, and the text is theirs (sealed with their key, erased with them).
 
+use crate::effects::Decided;
 use std::collections::BTreeMap;
 
 use events::communication::{ConversationRead, MessageSent};
@@ -96,7 +97,7 @@ fn is_trainee(role: Role) -> bool {
     matches!(role, Role::IndividualTrainee | Role::CorporateTrainee)
 }
 
-pub fn decide(conversation: &Conversation, command: ConversationCommand<'_>) -> Result<Vec<Event>, MessageRejection> {
+pub fn decide(conversation: &Conversation, command: ConversationCommand<'_>) -> Result<Decided, MessageRejection> {
     match command {
         ConversationCommand::Send { message_id, sender_id, sender_role, recipient_id, recipient, about, text } => {
             let text = text.trim();
@@ -145,11 +146,12 @@ pub fn decide(conversation: &Conversation, command: ConversationCommand<'_>) -> 
             }
             let read = conversation.read.get(&reader_id).copied().unwrap_or(0);
             if read >= conversation.messages {
-                return Ok(Vec::new());
+                return Ok(Decided::default());
             }
             Ok(vec![Event::ConversationRead(ConversationRead { reader_id, other_id, up_to: conversation.messages })])
         }
     }
+    .map(Decided::from)
 }
 
 #[cfg(test)]
@@ -157,7 +159,7 @@ mod tests {
     use events::learning::{EnrollmentSource, TraineeEnrolled};
 
     use super::*;
-    use crate::given::{given, given_commands, then};
+    use crate::given::{given, given_commands, then, when};
 
     const TRAINEE: Uuid = Uuid::from_u128(1);
     const COURSE: Uuid = Uuid::from_u128(2);
@@ -208,13 +210,13 @@ mod tests {
         let (course, enrollment) = (course(INSTRUCTOR), enrolled());
         let about = Some(About { course_id: COURSE, course: &course, enrollment: &enrollment });
         let command = send((TRAINEE, Role::IndividualTrainee), (INSTRUCTOR, Role::Instructor), about, "  Hello?  ");
-        let events = decide(&Conversation::default(), command).unwrap();
+        let events = when(decide(&Conversation::default(), command)).unwrap();
         let message = sent(&events);
         assert_eq!((message.number, message.course_id, message.text.text()), (1, Some(COURSE), Some("Hello?")));
         // The instructor answers, about the same course: the second message; the sender has read both.
         let state = then(Conversation::default(), &events);
         let answer = send((INSTRUCTOR, Role::Instructor), (TRAINEE, Role::CorporateTrainee), about, "Hi");
-        let answered = decide(&state, answer).unwrap();
+        let answered = when(decide(&state, answer)).unwrap();
         assert_eq!(sent(&answered).number, 2);
         let state = then(state, &answered);
         assert_eq!((state.read[&INSTRUCTOR], state.read[&TRAINEE]), (2, 1));
@@ -226,18 +228,24 @@ mod tests {
         let from_trainee = (TRAINEE, Role::IndividualTrainee);
         let to_instructor = (INSTRUCTOR, Role::Instructor);
         let none = Conversation::default();
-        assert_eq!(decide(&none, send(from_trainee, to_instructor, None, "Hi")), Err(MessageRejection::CourseNeeded));
+        assert_eq!(
+            when(decide(&none, send(from_trainee, to_instructor, None, "Hi"))),
+            Err(MessageRejection::CourseNeeded)
+        );
         let about = Some(About { course_id: COURSE, course: &someone_elses, enrollment: &enrollment });
         assert_eq!(
-            decide(&none, send(from_trainee, to_instructor, about, "Hi")),
+            when(decide(&none, send(from_trainee, to_instructor, about, "Hi"))),
             Err(MessageRejection::NotTheirCourse)
         );
         let never = Enrollment::default();
         let about = Some(About { course_id: COURSE, course: &theirs, enrollment: &never });
-        assert_eq!(decide(&none, send(from_trainee, to_instructor, about, "Hi")), Err(MessageRejection::NotALearner));
+        assert_eq!(
+            when(decide(&none, send(from_trainee, to_instructor, about, "Hi"))),
+            Err(MessageRejection::NotALearner)
+        );
         let about = Some(About { course_id: COURSE, course: &theirs, enrollment: &never });
         let from_instructor = send(to_instructor, from_trainee, about, "Hi");
-        assert_eq!(decide(&none, from_instructor), Err(MessageRejection::NotALearner));
+        assert_eq!(when(decide(&none, from_instructor)), Err(MessageRejection::NotALearner));
     }
 
     #[test]
@@ -246,9 +254,12 @@ mod tests {
         let (course, enrollment) = (course(INSTRUCTOR), enrolled());
         let about = Some(About { course_id: COURSE, course: &course, enrollment: &enrollment });
         for role in [Role::IndividualTrainee, Role::CorporateTrainee, Role::Instructor, Role::Analyst, Role::Admin] {
-            let to_them = decide(&none, send((ADMIN, Role::Admin), (TRAINEE, role), about, "Hello")).unwrap();
+            let to_them = when(decide(&none, send((ADMIN, Role::Admin), (TRAINEE, role), about, "Hello"))).unwrap();
             assert_eq!(sent(&to_them).course_id, None, "{role:?}");
-            assert!(decide(&none, send((TRAINEE, role), (ADMIN, Role::Admin), None, "Hello")).is_ok(), "{role:?}");
+            assert!(
+                when(decide(&none, send((TRAINEE, role), (ADMIN, Role::Admin), None, "Hello"))).is_ok(),
+                "{role:?}"
+            );
         }
         let refused = [
             ((TRAINEE, Role::IndividualTrainee), (OTHER_TRAINEE, Role::CorporateTrainee)),
@@ -257,7 +268,11 @@ mod tests {
             ((INSTRUCTOR, Role::Instructor), (TRAINEE, Role::Analyst)),
         ];
         for (from, to) in refused {
-            assert_eq!(decide(&none, send(from, to, about, "Hello")), Err(MessageRejection::NotAllowed), "{from:?}");
+            assert_eq!(
+                when(decide(&none, send(from, to, about, "Hello"))),
+                Err(MessageRejection::NotAllowed),
+                "{from:?}"
+            );
         }
     }
 
@@ -265,12 +280,12 @@ mod tests {
     fn a_message_has_words_goes_to_someone_else_and_to_an_account_that_exists() {
         let none = Conversation::default();
         let (admin, trainee) = ((ADMIN, Role::Admin), (TRAINEE, Role::IndividualTrainee));
-        assert_eq!(decide(&none, send(admin, trainee, None, " \n ")), Err(MessageRejection::EmptyText));
+        assert_eq!(when(decide(&none, send(admin, trainee, None, " \n "))), Err(MessageRejection::EmptyText));
         let long = "x".repeat(MESSAGE_MAX_CHARS + 1);
         let too_long = MessageRejection::TextTooLong { chars: MESSAGE_MAX_CHARS + 1 };
-        assert_eq!(decide(&none, send(admin, trainee, None, &long)), Err(too_long));
-        assert!(decide(&none, send(admin, trainee, None, &long[1..])).is_ok());
-        assert_eq!(decide(&none, send(admin, (ADMIN, Role::Admin), None, "Me")), Err(MessageRejection::ToSelf));
+        assert_eq!(when(decide(&none, send(admin, trainee, None, &long))), Err(too_long));
+        assert!(when(decide(&none, send(admin, trainee, None, &long[1..]))).is_ok());
+        assert_eq!(when(decide(&none, send(admin, (ADMIN, Role::Admin), None, "Me"))), Err(MessageRejection::ToSelf));
         for gone in [Account::Missing, Account::Deleted] {
             let command = ConversationCommand::Send {
                 message_id: Uuid::from_u128(100),
@@ -281,25 +296,28 @@ mod tests {
                 about: None,
                 text: "Hello",
             };
-            assert_eq!(decide(&none, command), Err(MessageRejection::UnknownRecipient));
+            assert_eq!(when(decide(&none, command)), Err(MessageRejection::UnknownRecipient));
         }
     }
 
     #[test]
     fn reading_marks_every_message_so_far_once_and_needs_a_message() {
         let read = ConversationCommand::Read { reader_id: TRAINEE, other_id: ADMIN };
-        assert_eq!(decide(&Conversation::default(), read), Err(MessageRejection::NoConversation));
+        assert_eq!(when(decide(&Conversation::default(), read)), Err(MessageRejection::NoConversation));
         let (admin, trainee) = ((ADMIN, Role::Admin), (TRAINEE, Role::IndividualTrainee));
         let state: Conversation =
             given_commands([send(admin, trainee, None, "One"), send(admin, trainee, None, "Two")], decide);
-        let events = decide(&state, read).unwrap();
+        let events = when(decide(&state, read)).unwrap();
         assert_eq!(
             events,
             vec![Event::ConversationRead(ConversationRead { reader_id: TRAINEE, other_id: ADMIN, up_to: 2 })]
         );
         let state = then(state, &events);
-        assert_eq!(decide(&state, read), Ok(Vec::new()), "read already");
+        assert_eq!(when(decide(&state, read)), Ok(Vec::new()), "read already");
         // The sender has read what they sent.
-        assert_eq!(decide(&state, ConversationCommand::Read { reader_id: ADMIN, other_id: TRAINEE }), Ok(Vec::new()));
+        assert_eq!(
+            when(decide(&state, ConversationCommand::Read { reader_id: ADMIN, other_id: TRAINEE })),
+            Ok(Vec::new())
+        );
     }
 }

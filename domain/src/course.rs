@@ -2,6 +2,7 @@
 //! details and content, publishes and retires it. Admins may also grant discounts and delete a course
 //! without enrolments (D4).
 
+use crate::effects::Decided;
 use events::catalog::CourseThumbnailSet;
 use events::content::DiscountIssuer;
 use events::pictures::Picture;
@@ -240,20 +241,38 @@ pub struct CoursePatch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CourseCommand {
     Create {
+        actor: Actor,
         course_id: Uuid,
         draft: CourseDraft,
     },
-    Publish,
-    Update(CoursePatch),
-    Retire,
+    Publish {
+        actor: Actor,
+    },
+    Update {
+        actor: Actor,
+        patch: CoursePatch,
+    },
+    Retire {
+        actor: Actor,
+    },
     /// `has_enrolments` is read by the caller from the Learning context before deciding.
     Delete {
+        actor: Actor,
         has_enrolments: bool,
     },
-    Content(ContentCommand),
-    Discount(DiscountCommand),
+    Content {
+        actor: Actor,
+        change: ContentCommand,
+    },
+    Discount {
+        actor: Actor,
+        change: DiscountCommand,
+    },
     /// The owner sets the course's thumbnail, or removes it (`None`).
-    SetThumbnail(Option<Picture>),
+    SetThumbnail {
+        actor: Actor,
+        picture: Option<Picture>,
+    },
     /// R15: YouTube measured a lesson's video (`seconds` long): a lesson without minutes takes them.
     FillLessonDuration {
         section_id: Uuid,
@@ -283,10 +302,10 @@ pub enum CourseRejection {
     HasEnrolments,
 }
 
-/// Decides what `actor` doing `command` to `course` records.
-pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<Vec<Event>, CourseRejection> {
+/// Decides what `command` (its actor's, or the sagas' measurement) records on `course`.
+pub fn decide(course: &Course, command: CourseCommand) -> Result<Decided, CourseRejection> {
     match command {
-        CourseCommand::Create { course_id, draft } => {
+        CourseCommand::Create { actor, course_id, draft } => {
             if actor.role != Role::Instructor {
                 return Err(CourseRejection::NotAnInstructor);
             }
@@ -314,7 +333,7 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
                 captions: trimmed_all(&draft.captions),
             })])
         }
-        CourseCommand::Publish => {
+        CourseCommand::Publish { actor } => {
             match course.status {
                 CourseStatus::Missing | CourseStatus::Deleted => return Err(CourseRejection::NotFound),
                 _ if course.owner != actor.user_id => return Err(CourseRejection::NotTheOwner),
@@ -324,8 +343,8 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
             }
             Ok(vec![Event::CoursePublished(CoursePublished { course_id: course.id })])
         }
-        CourseCommand::Update(patch) => update(course, actor, patch),
-        CourseCommand::Delete { has_enrolments } => {
+        CourseCommand::Update { actor, patch } => update(course, &actor, patch),
+        CourseCommand::Delete { actor, has_enrolments } => {
             existing(course)?;
             if course.owner != actor.user_id && actor.role != Role::Admin {
                 return Err(CourseRejection::NotTheOwner);
@@ -338,12 +357,12 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
         // The sagas' measurement: for a course that is gone, or a lesson changed meanwhile, nothing.
         CourseCommand::FillLessonDuration { section_id, lesson_id, video_url, seconds } => {
             if existing(course).is_err() {
-                return Ok(Vec::new());
+                return Ok(Decided::default());
             }
             let lesson = (section_id, lesson_id);
             Ok(course_content::fill_duration(course.id, &course.content, lesson, &video_url, seconds))
         }
-        CourseCommand::Content(command) => {
+        CourseCommand::Content { actor, change: command } => {
             existing(course)?;
             if course.owner != actor.user_id {
                 return Err(CourseRejection::NotTheOwner);
@@ -351,12 +370,12 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
             if course.status == CourseStatus::Retired && !command.allowed_when_retired() {
                 return Err(CourseRejection::Retired);
             }
-            course_content::decide(course.id, &course.content, command).map_err(|rejection| match rejection {
+            course_content::change(course.id, &course.content, command).map_err(|rejection| match rejection {
                 ContentRejection::NotFound(part) => CourseRejection::PartNotFound(part),
                 ContentRejection::Invalid(violations) => CourseRejection::Invalid(violations),
             })
         }
-        CourseCommand::Discount(command) => {
+        CourseCommand::Discount { actor, change: command } => {
             existing(course)?;
             if course.owner != actor.user_id && actor.role != Role::Admin {
                 return Err(CourseRejection::NotTheOwner);
@@ -364,24 +383,24 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
             if course.status == CourseStatus::Retired {
                 return Err(CourseRejection::Retired);
             }
-            discount::decide(course.id, &course.discounts, command).map_err(|rejection| match rejection {
+            discount::change(course.id, &course.discounts, command).map_err(|rejection| match rejection {
                 DiscountRejection::NotFound => CourseRejection::PartNotFound("discount"),
                 DiscountRejection::Invalid(violations) => CourseRejection::Invalid(violations),
                 DiscountRejection::Overlaps(other) => CourseRejection::DiscountOverlaps(other),
             })
         }
-        CourseCommand::SetThumbnail(picture) => {
+        CourseCommand::SetThumbnail { actor, picture } => {
             existing(course)?;
             if course.owner != actor.user_id {
                 return Err(CourseRejection::NotTheOwner);
             }
             if course.thumbnail == picture {
-                return Ok(Vec::new());
+                return Ok(Decided::default());
             }
             let replaced = course.thumbnail.clone();
             Ok(vec![Event::CourseThumbnailSet(CourseThumbnailSet { course_id: course.id, picture, replaced })])
         }
-        CourseCommand::Retire => match course.status {
+        CourseCommand::Retire { actor } => match course.status {
             CourseStatus::Missing | CourseStatus::Deleted => Err(CourseRejection::NotFound),
             _ if course.owner != actor.user_id => Err(CourseRejection::NotTheOwner),
             CourseStatus::Published => Ok(vec![Event::CourseRetired(CourseRetired { course_id: course.id })]),
@@ -389,6 +408,7 @@ pub fn decide(course: &Course, actor: &Actor, command: CourseCommand) -> Result<
             CourseStatus::Retired => Err(CourseRejection::Retired),
         },
     }
+    .map(Decided::from)
 }
 
 /// The issuer a discount records, from the actor's role.
@@ -485,7 +505,7 @@ fn update(course: &Course, actor: &Actor, patch: CoursePatch) -> Result<Vec<Even
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::given::given;
+    use crate::given::{given, when};
 
     fn instructor() -> Actor {
         Actor { user_id: Uuid::from_u128(1), role: Role::Instructor }
@@ -519,8 +539,8 @@ mod tests {
             captions: vec!["English".into(), "French".into()],
             ..draft()
         };
-        let create = CourseCommand::Create { course_id: course_id(), draft: described };
-        let created = decide(&Course::default(), &instructor(), create);
+        let create = CourseCommand::Create { actor: instructor(), course_id: course_id(), draft: described };
+        let created = when(decide(&Course::default(), create));
         let Ok(events) = created else { panic!("{created:?}") };
         let [Event::CourseCreated(created)] = events.as_slice() else { panic!("{events:?}") };
         assert_eq!(created.preview_video_url.as_deref(), Some("https://www.youtube.com/embed/dQw4w9WgXcQ"));
@@ -538,12 +558,14 @@ mod tests {
         assert_eq!(fields, ["preview_video_url", "outline", "keywords"]);
         let course = given::<Course>(&events);
         let remove = CoursePatch { preview_video: Some(String::new()), ..CoursePatch::default() };
-        let Ok(changed) = decide(&course, &instructor(), CourseCommand::Update(remove)) else { panic!("refused") };
+        let Ok(changed) = when(decide(&course, CourseCommand::Update { actor: instructor(), patch: remove })) else {
+            panic!("refused")
+        };
         let [Event::CourseDetailsUpdated(updated)] = changed.as_slice() else { panic!("{changed:?}") };
         assert_eq!(updated.preview_video_url.as_deref(), Some(""), "an empty preview removes it");
         let wrong = CoursePatch { preview_video: Some("not a link".into()), ..CoursePatch::default() };
         assert!(matches!(
-            decide(&course, &instructor(), CourseCommand::Update(wrong)),
+            when(decide(&course, CourseCommand::Update { actor: instructor(), patch: wrong })),
             Err(CourseRejection::Invalid(_))
         ));
     }
@@ -553,36 +575,48 @@ mod tests {
     }
 
     fn created_by(actor: &Actor) -> Event {
-        let create = CourseCommand::Create { course_id: course_id(), draft: draft() };
-        decide(&Course::default(), actor, create).expect("valid course").remove(0)
+        let create = CourseCommand::Create { actor: *actor, course_id: course_id(), draft: draft() };
+        when(decide(&Course::default(), create)).expect("valid course").remove(0)
     }
 
     #[test]
     fn the_owner_sets_a_thumbnail_which_says_which_one_it_replaces() {
         let course = given::<Course>(&[created_by(&instructor())]);
         let picture = |id: &str| Picture { id: id.repeat(64), format: "jpg".to_owned() };
-        let set = decide(&course, &instructor(), CourseCommand::SetThumbnail(Some(picture("a")))).expect("set");
+        let set =
+            when(decide(&course, CourseCommand::SetThumbnail { actor: instructor(), picture: Some(picture("a")) }))
+                .expect("set");
         let expected = CourseThumbnailSet { course_id: course_id(), picture: Some(picture("a")), replaced: None };
         assert_eq!(set, [Event::CourseThumbnailSet(expected)]);
         let with = given::<Course>(&[created_by(&instructor()), set[0].clone()]);
         assert_eq!(with.thumbnail, Some(picture("a")));
-        assert_eq!(decide(&with, &instructor(), CourseCommand::SetThumbnail(Some(picture("a")))), Ok(Vec::new()));
-        let replaced = decide(&with, &instructor(), CourseCommand::SetThumbnail(Some(picture("b")))).expect("set");
+        assert_eq!(
+            when(decide(&with, CourseCommand::SetThumbnail { actor: instructor(), picture: Some(picture("a")) })),
+            Ok(Vec::new())
+        );
+        let replaced =
+            when(decide(&with, CourseCommand::SetThumbnail { actor: instructor(), picture: Some(picture("b")) }))
+                .expect("set");
         let expected =
             CourseThumbnailSet { course_id: course_id(), picture: Some(picture("b")), replaced: Some(picture("a")) };
         assert_eq!(replaced, [Event::CourseThumbnailSet(expected)]);
         let other = Actor { user_id: Uuid::from_u128(2), role: Role::Instructor };
-        assert_eq!(decide(&with, &other, CourseCommand::SetThumbnail(None)), Err(CourseRejection::NotTheOwner));
         assert_eq!(
-            decide(&Course::default(), &instructor(), CourseCommand::SetThumbnail(None)),
+            when(decide(&with, CourseCommand::SetThumbnail { actor: other, picture: None })),
+            Err(CourseRejection::NotTheOwner)
+        );
+        assert_eq!(
+            when(decide(&Course::default(), CourseCommand::SetThumbnail { actor: instructor(), picture: None })),
             Err(CourseRejection::NotFound)
         );
     }
 
     #[test]
     fn an_instructor_creates_a_draft_course_that_they_own() {
-        let events =
-            decide(&given(&[]), &instructor(), CourseCommand::Create { course_id: course_id(), draft: draft() });
+        let events = when(decide(
+            &given(&[]),
+            CourseCommand::Create { actor: instructor(), course_id: course_id(), draft: draft() },
+        ));
         let Ok(events) = events else { panic!("rejected: {events:?}") };
         let [Event::CourseCreated(created)] = events.as_slice() else { panic!("{events:?}") };
         assert_eq!(created.instructor_id, instructor().user_id);
@@ -594,7 +628,8 @@ mod tests {
     fn only_instructors_create_courses() {
         for role in [Role::Admin, Role::IndividualTrainee, Role::CorporateTrainee] {
             let actor = Actor { user_id: Uuid::from_u128(2), role };
-            let result = decide(&given(&[]), &actor, CourseCommand::Create { course_id: course_id(), draft: draft() });
+            let result =
+                when(decide(&given(&[]), CourseCommand::Create { actor, course_id: course_id(), draft: draft() }));
             assert_eq!(result, Err(CourseRejection::NotAnInstructor), "{role:?}");
         }
     }
@@ -602,8 +637,10 @@ mod tests {
     #[test]
     fn a_course_id_is_never_created_twice() {
         let history = [created_by(&instructor())];
-        let result =
-            decide(&given(&history), &instructor(), CourseCommand::Create { course_id: course_id(), draft: draft() });
+        let result = when(decide(
+            &given(&history),
+            CourseCommand::Create { actor: instructor(), course_id: course_id(), draft: draft() },
+        ));
         assert_eq!(result, Err(CourseRejection::AlreadyExists));
     }
 
@@ -618,7 +655,8 @@ mod tests {
             currency: "EUR".into(),
             ..draft()
         };
-        let result = decide(&given(&[]), &instructor(), CourseCommand::Create { course_id: course_id(), draft });
+        let result =
+            when(decide(&given(&[]), CourseCommand::Create { actor: instructor(), course_id: course_id(), draft }));
         let Err(CourseRejection::Invalid(violations)) = result else { panic!("{result:?}") };
         let fields: Vec<_> = violations.iter().map(|v| v.field).collect();
         assert_eq!(fields, ["title", "summary", "category", "language", "price.amount_cents", "price.currency"]);
@@ -627,25 +665,33 @@ mod tests {
     #[test]
     fn a_subcategory_must_belong_to_the_category() {
         let draft = CourseDraft { subcategories: vec!["Flutter".into()], ..draft() };
-        let result = decide(&given(&[]), &instructor(), CourseCommand::Create { course_id: course_id(), draft });
+        let result =
+            when(decide(&given(&[]), CourseCommand::Create { actor: instructor(), course_id: course_id(), draft }));
         assert!(matches!(result, Err(CourseRejection::Invalid(v)) if v[0].field == "subcategories"));
     }
 
     #[test]
     fn titles_and_prices_have_upper_bounds() {
         let long = CourseDraft { title: "x".repeat(TITLE_MAX_CHARS + 1), price_cents: PRICE_MAX_CENTS + 1, ..draft() };
-        let result = decide(&given(&[]), &instructor(), CourseCommand::Create { course_id: course_id(), draft: long });
+        let result = when(decide(
+            &given(&[]),
+            CourseCommand::Create { actor: instructor(), course_id: course_id(), draft: long },
+        ));
         assert!(matches!(result, Err(CourseRejection::Invalid(v)) if v.len() == 2));
         let free = CourseDraft { price_cents: 0, ..draft() };
         assert!(
-            decide(&given(&[]), &instructor(), CourseCommand::Create { course_id: course_id(), draft: free }).is_ok()
+            when(decide(
+                &given(&[]),
+                CourseCommand::Create { actor: instructor(), course_id: course_id(), draft: free }
+            ))
+            .is_ok()
         );
     }
 
     #[test]
     fn the_owner_publishes_a_draft() {
         let history = [created_by(&instructor())];
-        let events = decide(&given(&history), &instructor(), CourseCommand::Publish);
+        let events = when(decide(&given(&history), CourseCommand::Publish { actor: instructor() }));
         assert_eq!(events, Ok(vec![Event::CoursePublished(CoursePublished { course_id: course_id() })]));
     }
 
@@ -656,7 +702,10 @@ mod tests {
             Actor { user_id: Uuid::from_u128(99), role: Role::Instructor },
             Actor { user_id: Uuid::from_u128(98), role: Role::Admin },
         ] {
-            assert_eq!(decide(&given(&history), &actor, CourseCommand::Publish), Err(CourseRejection::NotTheOwner));
+            assert_eq!(
+                when(decide(&given(&history), CourseCommand::Publish { actor })),
+                Err(CourseRejection::NotTheOwner)
+            );
         }
     }
 
@@ -664,7 +713,7 @@ mod tests {
     fn a_published_course_is_not_published_again() {
         let history = [created_by(&instructor()), Event::CoursePublished(CoursePublished { course_id: course_id() })];
         assert_eq!(
-            decide(&given(&history), &instructor(), CourseCommand::Publish),
+            when(decide(&given(&history), CourseCommand::Publish { actor: instructor() })),
             Err(CourseRejection::AlreadyPublished)
         );
     }
@@ -677,91 +726,114 @@ mod tests {
             price: Some((2999, "USD".into())),
             ..CoursePatch::default()
         };
-        let events = decide(&given(&history), &instructor(), CourseCommand::Update(patch.clone())).expect("valid");
+        let events =
+            when(decide(&given(&history), CourseCommand::Update { actor: instructor(), patch: patch.clone() }))
+                .expect("valid");
         assert!(matches!(&events[..], [Event::CourseDetailsUpdated(d), Event::CoursePriceChanged(p)]
             if d.title.as_deref() == Some("Second edition") && p.base_price_cents == 2999));
         let other = Actor { user_id: Uuid::from_u128(99), role: Role::Instructor };
-        assert_eq!(decide(&given(&history), &other, CourseCommand::Update(patch)), Err(CourseRejection::NotTheOwner));
+        assert_eq!(
+            when(decide(&given(&history), CourseCommand::Update { actor: other, patch })),
+            Err(CourseRejection::NotTheOwner)
+        );
     }
 
     #[test]
     fn a_new_category_must_fit_the_subcategories_that_remain() {
         let history = [created_by(&instructor())];
         let move_only = CoursePatch { category: Some("Database".into()), ..CoursePatch::default() };
-        let refused = decide(&given(&history), &instructor(), CourseCommand::Update(move_only));
+        let refused = when(decide(&given(&history), CourseCommand::Update { actor: instructor(), patch: move_only }));
         assert!(matches!(refused, Err(CourseRejection::Invalid(v)) if v[0].field == "subcategories"));
         let moved = CoursePatch {
             category: Some("Database".into()),
             subcategories: Some(vec!["PostgreSQL".into()]),
             ..CoursePatch::default()
         };
-        let events = decide(&given(&history), &instructor(), CourseCommand::Update(moved)).expect("valid");
+        let events =
+            when(decide(&given(&history), CourseCommand::Update { actor: instructor(), patch: moved })).expect("valid");
         assert_eq!(given::<Course>(&[history[0].clone(), events[0].clone()]).category, "Database");
-        let empty = decide(&given(&history), &instructor(), CourseCommand::Update(CoursePatch::default()));
+        let empty = when(decide(
+            &given(&history),
+            CourseCommand::Update { actor: instructor(), patch: CoursePatch::default() },
+        ));
         assert!(matches!(empty, Err(CourseRejection::Invalid(_))));
         let negative = CoursePatch { price: Some((-5, "USD".into())), ..CoursePatch::default() };
-        assert!(decide(&given(&history), &instructor(), CourseCommand::Update(negative)).is_err());
+        assert!(
+            when(decide(&given(&history), CourseCommand::Update { actor: instructor(), patch: negative })).is_err()
+        );
     }
 
     #[test]
     fn only_a_published_course_is_retired_and_retiring_is_for_good() {
         let created = created_by(&instructor());
         assert_eq!(
-            decide(&given(std::slice::from_ref(&created)), &instructor(), CourseCommand::Retire),
+            when(decide(&given(std::slice::from_ref(&created)), CourseCommand::Retire { actor: instructor() })),
             Err(CourseRejection::NotPublished)
         );
         let published = Event::CoursePublished(CoursePublished { course_id: course_id() });
-        let events = decide(&given(&[created.clone(), published.clone()]), &instructor(), CourseCommand::Retire)
-            .expect("retires");
+        let events =
+            when(decide(&given(&[created.clone(), published.clone()]), CourseCommand::Retire { actor: instructor() }))
+                .expect("retires");
         let retired = [created, published, events[0].clone()];
-        assert_eq!(decide(&given(&retired), &instructor(), CourseCommand::Retire), Err(CourseRejection::Retired));
-        assert_eq!(decide(&given(&retired), &instructor(), CourseCommand::Publish), Err(CourseRejection::Retired));
+        assert_eq!(
+            when(decide(&given(&retired), CourseCommand::Retire { actor: instructor() })),
+            Err(CourseRejection::Retired)
+        );
+        assert_eq!(
+            when(decide(&given(&retired), CourseCommand::Publish { actor: instructor() })),
+            Err(CourseRejection::Retired)
+        );
         let patch = CoursePatch { title: Some("Back".into()), ..CoursePatch::default() };
         assert_eq!(
-            decide(&given(&retired), &instructor(), CourseCommand::Update(patch)),
+            when(decide(&given(&retired), CourseCommand::Update { actor: instructor(), patch })),
             Err(CourseRejection::Retired)
         );
     }
 
     #[test]
     fn publishing_an_unknown_course_is_not_found() {
-        assert_eq!(decide(&given(&[]), &instructor(), CourseCommand::Publish), Err(CourseRejection::NotFound));
+        assert_eq!(
+            when(decide(&given(&[]), CourseCommand::Publish { actor: instructor() })),
+            Err(CourseRejection::NotFound)
+        );
     }
 
     fn admin() -> Actor {
         Actor { user_id: Uuid::from_u128(98), role: Role::Admin }
     }
 
-    fn add_section() -> CourseCommand {
-        CourseCommand::Content(ContentCommand::AddSection {
+    fn add_section(actor: Actor) -> CourseCommand {
+        let change = ContentCommand::AddSection {
             section_id: Uuid::from_u128(11),
             title: "Basics".into(),
             description: String::new(),
-        })
+        };
+        CourseCommand::Content { actor, change }
     }
 
-    fn add_discount() -> CourseCommand {
+    fn add_discount(actor: Actor) -> CourseCommand {
         let window = discount::Window {
             starts_on: time::macros::date!(2026 - 11 - 01),
             ends_on: time::macros::date!(2026 - 11 - 30),
         };
-        CourseCommand::Discount(DiscountCommand::Add {
+        let change = DiscountCommand::Add {
             discount_id: Uuid::from_u128(12),
             percent: 20,
             window,
             issued_by: DiscountIssuer::Admin,
-        })
+        };
+        CourseCommand::Discount { actor, change }
     }
 
     #[test]
     fn only_the_owner_changes_content_while_an_admin_may_grant_discounts() {
         let history = [created_by(&instructor())];
         let other = Actor { user_id: Uuid::from_u128(99), role: Role::Instructor };
-        assert_eq!(decide(&given(&history), &other, add_section()), Err(CourseRejection::NotTheOwner));
-        assert_eq!(decide(&given(&history), &admin(), add_section()), Err(CourseRejection::NotTheOwner));
-        assert!(decide(&given(&history), &instructor(), add_section()).is_ok());
-        assert_eq!(decide(&given(&history), &other, add_discount()), Err(CourseRejection::NotTheOwner));
-        let granted = decide(&given(&history), &admin(), add_discount()).expect("admins grant discounts");
+        assert_eq!(when(decide(&given(&history), add_section(other))), Err(CourseRejection::NotTheOwner));
+        assert_eq!(when(decide(&given(&history), add_section(admin()))), Err(CourseRejection::NotTheOwner));
+        assert!(when(decide(&given(&history), add_section(instructor()))).is_ok());
+        assert_eq!(when(decide(&given(&history), add_discount(other))), Err(CourseRejection::NotTheOwner));
+        let granted = when(decide(&given(&history), add_discount(admin()))).expect("admins grant discounts");
         assert!(matches!(&granted[..], [Event::DiscountAdded(d)] if d.issued_by == DiscountIssuer::Admin));
         assert_eq!(discount_issuer(Role::Instructor), DiscountIssuer::Instructor);
     }
@@ -773,28 +845,30 @@ mod tests {
             Event::CoursePublished(CoursePublished { course_id: course_id() }),
             Event::CourseRetired(CourseRetired { course_id: course_id() }),
         ];
-        assert_eq!(decide(&given(&retired), &instructor(), add_section()), Err(CourseRejection::Retired));
-        assert_eq!(decide(&given(&retired), &admin(), add_discount()), Err(CourseRejection::Retired));
-        let announce = CourseCommand::Content(ContentCommand::PostAnnouncement {
+        assert_eq!(when(decide(&given(&retired), add_section(instructor()))), Err(CourseRejection::Retired));
+        assert_eq!(when(decide(&given(&retired), add_discount(admin()))), Err(CourseRejection::Retired));
+        let change = ContentCommand::PostAnnouncement {
             announcement_id: Uuid::from_u128(13),
             title: "Still here".into(),
             description: "The course is retired, your access stays.".into(),
-        });
-        assert!(decide(&given(&retired), &instructor(), announce).is_ok());
+        };
+        assert!(when(decide(&given(&retired), CourseCommand::Content { actor: instructor(), change })).is_ok());
     }
 
     #[test]
     fn a_course_without_enrolments_is_deleted_by_its_owner_or_an_admin_and_is_gone_for_good() {
         let history = [created_by(&instructor())];
-        let delete = |has_enrolments| CourseCommand::Delete { has_enrolments };
-        assert_eq!(decide(&given(&history), &instructor(), delete(true)), Err(CourseRejection::HasEnrolments));
+        let delete = |actor, has_enrolments| CourseCommand::Delete { actor, has_enrolments };
+        assert_eq!(when(decide(&given(&history), delete(instructor(), true))), Err(CourseRejection::HasEnrolments));
         let other = Actor { user_id: Uuid::from_u128(99), role: Role::Instructor };
-        assert_eq!(decide(&given(&history), &other, delete(false)), Err(CourseRejection::NotTheOwner));
+        assert_eq!(when(decide(&given(&history), delete(other, false))), Err(CourseRejection::NotTheOwner));
         for actor in [instructor(), admin()] {
-            let events = decide(&given(&history), &actor, delete(false)).expect("deletes");
+            let events = when(decide(&given(&history), delete(actor, false))).expect("deletes");
             let deleted = [history[0].clone(), events[0].clone()];
-            for command in [delete(false), CourseCommand::Publish, add_section(), add_discount()] {
-                assert_eq!(decide(&given(&deleted), &instructor(), command), Err(CourseRejection::NotFound));
+            let by = instructor();
+            for command in [delete(by, false), CourseCommand::Publish { actor: by }, add_section(by), add_discount(by)]
+            {
+                assert_eq!(when(decide(&given(&deleted), command)), Err(CourseRejection::NotFound));
             }
         }
     }

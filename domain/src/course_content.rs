@@ -367,8 +367,13 @@ fn nothing_to_change() -> ContentRejection {
     ContentRejection::Invalid(vec![Violation::of_rule("nothing_to_change", "", "give at least one field to change")])
 }
 
-/// What changing `content` of course `course_id` with `command` records.
-pub fn decide(course_id: Uuid, content: &Content, command: ContentCommand) -> Result<Vec<Event>, ContentRejection> {
+/// What changing `content` of course `course_id` with `command` records: a part of the course's decider
+/// (`course::decide`), which checks who asks first.
+pub(crate) fn change(
+    course_id: Uuid,
+    content: &Content,
+    command: ContentCommand,
+) -> Result<Vec<Event>, ContentRejection> {
     let mut found = Vec::new();
     match command {
         ContentCommand::AddSection { section_id, title, description } => {
@@ -567,7 +572,9 @@ mod tests {
 
     /// given(commands) applied in order, each of which must be accepted.
     fn given(commands: Vec<ContentCommand>) -> Content {
-        given_commands(commands, |content, command| decide(course(), content, command))
+        given_commands(commands, |content, command| {
+            change(course(), content, command).map(crate::effects::Decided::from)
+        })
     }
 
     fn section(n: u128) -> ContentCommand {
@@ -617,11 +624,11 @@ mod tests {
     fn lessons_store_the_embed_url_and_carry_the_course_totals_of_r15() {
         let content = given(vec![section(1), lesson(1, 10, 30)]);
         assert_eq!(content.duration_hours(), 1, "under an hour still counts as one");
-        let events = decide(course(), &content, lesson(1, 11, 100)).expect("valid");
+        let events = change(course(), &content, lesson(1, 11, 100)).expect("valid");
         let [Event::LessonAdded(added)] = events.as_slice() else { panic!("{events:?}") };
         assert_eq!(added.video_url, "https://www.youtube.com/embed/dQw4w9WgXcQ");
         assert_eq!((added.total_lessons, added.course_duration_h), (2, 2), "130 minutes are 2 hours");
-        let removed = decide(course(), &given(vec![section(1), lesson(1, 10, 30), lesson(1, 11, 100)]), {
+        let removed = change(course(), &given(vec![section(1), lesson(1, 10, 30), lesson(1, 11, 100)]), {
             ContentCommand::RemoveSection { section_id: id(1) }
         });
         assert!(matches!(&removed.as_deref(), Ok([Event::SectionRemoved(r)]) if r.total_lessons == 0
@@ -634,7 +641,7 @@ mod tests {
         let ContentCommand::AddLesson { lesson: draft, .. } = lesson(1, 10, 30) else { unreachable!() };
         let bad = LessonDraft { video_url: "https://vimeo.com/1".into(), duration_min: -1, ..draft };
         let command = ContentCommand::AddLesson { section_id: id(1), lesson_id: id(10), lesson: bad };
-        let Err(ContentRejection::Invalid(violations)) = decide(course(), &content, command) else { panic!() };
+        let Err(ContentRejection::Invalid(violations)) = change(course(), &content, command) else { panic!() };
         let fields: Vec<_> = violations.iter().map(|v| v.field).collect();
         assert_eq!(fields, ["video_url", "duration_min"]);
     }
@@ -650,7 +657,7 @@ mod tests {
             (ContentCommand::RemoveAnnouncement { announcement_id: id(99) }, "announcement"),
         ];
         for (command, part) in cases {
-            assert_eq!(decide(course(), &content, command), Err(ContentRejection::NotFound(part)));
+            assert_eq!(change(course(), &content, command), Err(ContentRejection::NotFound(part)));
         }
         let with_exercise = given(vec![
             section(1),
@@ -661,13 +668,13 @@ mod tests {
             exercise_id: id(20),
             question: question("const"),
         };
-        assert_eq!(decide(course(), &with_exercise, missing_question), Err(ContentRejection::NotFound("question")));
+        assert_eq!(change(course(), &with_exercise, missing_question), Err(ContentRejection::NotFound("question")));
     }
 
     #[test]
     fn the_answer_must_be_one_of_at_least_two_different_options() {
         let exam = |questions| ContentCommand::SetExam { questions };
-        let events = decide(course(), &Content::default(), exam(vec![question(" const ")])).expect("valid");
+        let events = change(course(), &Content::default(), exam(vec![question(" const ")])).expect("valid");
         let [Event::CourseExamSet(set)] = events.as_slice() else { panic!("{events:?}") };
         assert_eq!(set.questions[0].answer_index, 1);
         for (options, answer, field) in [
@@ -676,10 +683,10 @@ mod tests {
             (vec!["const", "const"], "const", "options"),
         ] {
             let draft = QuestionDraft { options: options.into_iter().map(String::from).collect(), ..question(answer) };
-            let refused = decide(course(), &Content::default(), exam(vec![draft]));
+            let refused = change(course(), &Content::default(), exam(vec![draft]));
             assert!(matches!(&refused, Err(ContentRejection::Invalid(v)) if v[0].field == field), "{refused:?}");
         }
-        assert!(decide(course(), &Content::default(), exam(Vec::new())).is_ok(), "an empty exam removes it");
+        assert!(change(course(), &Content::default(), exam(Vec::new())).is_ok(), "an empty exam removes it");
     }
 
     #[test]
@@ -695,28 +702,28 @@ mod tests {
             exercise_id: id(20),
             question: question("const"),
         };
-        assert!(decide(course(), &content, replace).is_ok());
+        assert!(change(course(), &content, replace).is_ok());
         let remove =
             ContentCommand::RemoveExerciseQuestion { section_id: id(1), exercise_id: id(20), question_id: id(50) };
-        assert!(decide(course(), &content, remove).is_ok());
+        assert!(change(course(), &content, remove).is_ok());
     }
 
     #[test]
     fn faq_entries_and_announcements_need_their_text_and_a_change() {
         let empty = ContentCommand::AddFaq { faq_id: id(30), question: " ".into(), answer: "Yes".into() };
-        assert!(matches!(decide(course(), &Content::default(), empty), Err(ContentRejection::Invalid(_))));
+        assert!(matches!(change(course(), &Content::default(), empty), Err(ContentRejection::Invalid(_))));
         let content = given(vec![ContentCommand::PostAnnouncement {
             announcement_id: id(40),
             title: "Welcome".into(),
             description: "Glad you are here".into(),
         }]);
         let nothing = ContentCommand::EditAnnouncement { announcement_id: id(40), title: None, description: None };
-        assert!(matches!(decide(course(), &content, nothing), Err(ContentRejection::Invalid(_))));
+        assert!(matches!(change(course(), &content, nothing), Err(ContentRejection::Invalid(_))));
         let edit = ContentCommand::EditAnnouncement {
             announcement_id: id(40),
             title: Some("Hello".into()),
             description: None,
         };
-        assert!(decide(course(), &content, edit).is_ok());
+        assert!(change(course(), &content, edit).is_ok());
     }
 }

@@ -101,7 +101,9 @@ fn check(percent: i64, window: Window, others: &[Discount]) -> Result<u8, Discou
     }
 }
 
-pub fn decide(
+/// What changing the `discounts` of course `course_id` with `command` records: a part of the course's decider
+/// (`course::decide`), which checks who asks first.
+pub(crate) fn change(
     course_id: Uuid,
     discounts: &[Discount],
     command: DiscountCommand,
@@ -166,7 +168,7 @@ mod tests {
 
     fn given(commands: Vec<DiscountCommand>) -> Vec<Discount> {
         commands.into_iter().fold(Vec::new(), |discounts, command| {
-            let events = decide(Uuid::nil(), &discounts, command).expect("valid history");
+            let events = change(Uuid::nil(), &discounts, command).expect("valid history");
             events.iter().fold(discounts, |discounts, event| match event {
                 Event::DiscountAdded(e) => evolve(discounts, DiscountChange::Added(e)),
                 Event::DiscountUpdated(e) => evolve(discounts, DiscountChange::Updated(e)),
@@ -193,17 +195,17 @@ mod tests {
     fn a_discount_is_zero_to_one_hundred_percent_over_an_ordered_window() {
         let november = window(date!(2026 - 11 - 01), date!(2026 - 11 - 30));
         for percent in [0, 100] {
-            assert!(decide(Uuid::nil(), &[], add(1, percent, november)).is_ok(), "{percent}");
+            assert!(change(Uuid::nil(), &[], add(1, percent, november)).is_ok(), "{percent}");
         }
         for percent in [-1, 101, 300] {
-            let refused = decide(Uuid::nil(), &[], add(1, percent, november));
+            let refused = change(Uuid::nil(), &[], add(1, percent, november));
             assert!(matches!(refused, Err(DiscountRejection::Invalid(v)) if v[0].field == "percent"), "{percent}");
         }
         let backwards = window(date!(2026 - 11 - 30), date!(2026 - 11 - 01));
-        let refused = decide(Uuid::nil(), &[], add(1, 10, backwards));
+        let refused = change(Uuid::nil(), &[], add(1, 10, backwards));
         assert!(matches!(refused, Err(DiscountRejection::Invalid(v)) if v[0].field == "ends_on"));
         let one_day = window(date!(2026 - 11 - 01), date!(2026 - 11 - 01));
-        assert!(decide(Uuid::nil(), &[], add(1, 10, one_day)).is_ok());
+        assert!(change(Uuid::nil(), &[], add(1, 10, one_day)).is_ok());
     }
 
     #[test]
@@ -215,11 +217,11 @@ mod tests {
             (date!(2026 - 11 - 12), date!(2026 - 11 - 15)),
             (date!(2026 - 11 - 01), date!(2026 - 12 - 31)),
         ] {
-            let refused = decide(Uuid::nil(), &existing, add(2, 5, window(starts_on, ends_on)));
+            let refused = change(Uuid::nil(), &existing, add(2, 5, window(starts_on, ends_on)));
             assert_eq!(refused, Err(DiscountRejection::Overlaps(Uuid::from_u128(1))), "{starts_on}..{ends_on}");
         }
         let after = window(date!(2026 - 11 - 21), date!(2026 - 11 - 30));
-        assert!(decide(Uuid::nil(), &existing, add(2, 5, after)).is_ok());
+        assert!(change(Uuid::nil(), &existing, add(2, 5, after)).is_ok());
     }
 
     #[test]
@@ -233,14 +235,14 @@ mod tests {
             percent: 15,
             window: window(date!(2026 - 11 - 01), date!(2026 - 11 - 19)),
         };
-        assert!(decide(Uuid::nil(), &existing, widen).is_ok());
+        assert!(change(Uuid::nil(), &existing, widen).is_ok());
         let into_the_next = DiscountCommand::Update {
             discount_id: Uuid::from_u128(1),
             percent: 15,
             window: window(date!(2026 - 11 - 01), date!(2026 - 11 - 20)),
         };
-        assert_eq!(decide(Uuid::nil(), &existing, into_the_next), Err(DiscountRejection::Overlaps(Uuid::from_u128(2))));
+        assert_eq!(change(Uuid::nil(), &existing, into_the_next), Err(DiscountRejection::Overlaps(Uuid::from_u128(2))));
         let unknown = DiscountCommand::Remove { discount_id: Uuid::from_u128(9) };
-        assert_eq!(decide(Uuid::nil(), &existing, unknown), Err(DiscountRejection::NotFound));
+        assert_eq!(change(Uuid::nil(), &existing, unknown), Err(DiscountRejection::NotFound));
     }
 }

@@ -65,22 +65,36 @@ pub struct Email {
     pub expires_at: Option<OffsetDateTime>,
 }
 
-/// A decision's events and what is recorded beside them.
+/// What a decider decides: the events, what is recorded beside them, and what the sender of the command learns
+/// (`outcome`: a debit paid or refused; most decisions have none).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Decided {
+pub struct Decided<O = ()> {
     pub events: Vec<events::Event>,
     pub effects: Vec<Effect>,
+    pub outcome: O,
 }
 
 impl Decided {
     /// `events`, and `effects` beside them.
     pub fn with(events: Vec<events::Event>, effects: impl IntoIterator<Item = Effect>) -> Self {
-        Decided { events, effects: effects.into_iter().collect() }
+        Decided { events, effects: effects.into_iter().collect(), outcome: () }
+    }
+}
+
+impl<O> Decided<O> {
+    /// `events`, with `outcome` for the sender.
+    pub fn with_outcome(events: Vec<events::Event>, outcome: O) -> Self {
+        Decided { events, effects: Vec::new(), outcome }
+    }
+
+    /// The same decision, for a sender that has no use for its outcome (a credit's).
+    pub fn without_outcome(self) -> Decided {
+        Decided { events: self.events, effects: self.effects, outcome: () }
     }
 }
 
 impl From<Vec<events::Event>> for Decided {
     fn from(events: Vec<events::Event>) -> Self {
-        Decided { events, effects: Vec::new() }
+        Decided::with(events, [])
     }
 }

@@ -1,6 +1,7 @@
 //! Exchange rates (D8): an admin sets how many units of a currency one US dollar buys. Display prices are
 //! converted with the current rate at read time; the stored prices stay in USD cents.
 
+use crate::effects::Decided;
 use events::commerce::{ExchangeRateOverrideCleared, ExchangeRateSet, RateSource};
 use events::{Actor, Event, Role};
 
@@ -50,7 +51,7 @@ pub enum FxCommand<'a> {
 
 /// Decides a rate change: a rate is replaced whole; the provider's never replaces an admin's override, and the
 /// same rate again changes nothing.
-pub fn decide(rate: &FxRate, command: FxCommand<'_>) -> Result<Vec<Event>, FxRejection> {
+pub fn decide(rate: &FxRate, command: FxCommand<'_>) -> Result<Decided, FxRejection> {
     match command {
         FxCommand::SetRate { actor, currency, rate } => set_rate(actor, currency, rate),
         FxCommand::ClearOverride { actor, currency } => {
@@ -74,12 +75,13 @@ pub fn decide(rate: &FxRate, command: FxCommand<'_>) -> Result<Vec<Event>, FxRej
                 return Err(FxRejection::Invalid(found));
             }
             if rate.overridden || rate.rate_ppm == Some(rate_ppm) {
-                return Ok(Vec::new());
+                return Ok(Decided::default());
             }
             let source = RateSource::Provider;
             Ok(vec![Event::ExchangeRateSet(ExchangeRateSet { currency: currency.to_owned(), rate_ppm, source })])
         }
     }
+    .map(Decided::from)
 }
 
 fn check_currency(found: &mut Vec<Violation>, currency: &str) {
@@ -120,6 +122,7 @@ mod tests {
     use crate::Aggregate;
 
     use super::*;
+    use crate::given::when;
 
     fn admin() -> Actor {
         Actor { user_id: Uuid::from_u128(1), role: Role::Admin }
@@ -127,8 +130,9 @@ mod tests {
 
     #[test]
     fn an_admin_sets_a_rate_kept_in_millionths() {
-        let events = decide(&FxRate::default(), FxCommand::SetRate { actor: &admin(), currency: "EUR", rate: 0.92 })
-            .expect("valid");
+        let events =
+            when(decide(&FxRate::default(), FxCommand::SetRate { actor: &admin(), currency: "EUR", rate: 0.92 }))
+                .expect("valid");
         let set = ExchangeRateSet { currency: "EUR".into(), rate_ppm: 920_000, source: RateSource::Admin };
         assert_eq!(events, [Event::ExchangeRateSet(set)]);
     }
@@ -137,7 +141,7 @@ mod tests {
     fn only_admins_set_rates_of_real_currencies_other_than_the_dollar() {
         let instructor = Actor { role: Role::Instructor, ..admin() };
         assert_eq!(
-            decide(&FxRate::default(), FxCommand::SetRate { actor: &instructor, currency: "EUR", rate: 0.92 }),
+            when(decide(&FxRate::default(), FxCommand::SetRate { actor: &instructor, currency: "EUR", rate: 0.92 })),
             Err(FxRejection::NotAnAdmin)
         );
         for (currency, rate) in
@@ -145,7 +149,7 @@ mod tests {
         {
             assert!(
                 matches!(
-                    decide(&FxRate::default(), FxCommand::SetRate { actor: &admin(), currency, rate }),
+                    when(decide(&FxRate::default(), FxCommand::SetRate { actor: &admin(), currency, rate })),
                     Err(FxRejection::Invalid(_))
                 ),
                 "{currency} {rate}"
@@ -155,26 +159,30 @@ mod tests {
 
     #[test]
     fn the_provider_sets_rates_but_never_over_an_admin_s_until_it_is_cleared() {
-        let provided = |rate: &FxRate, rate_ppm| decide(rate, FxCommand::ProviderRate { currency: "EUR", rate_ppm });
+        let provided =
+            |rate: &FxRate, rate_ppm| when(decide(rate, FxCommand::ProviderRate { currency: "EUR", rate_ppm }));
         let first = provided(&FxRate::default(), 910_000).expect("set");
         let set = ExchangeRateSet { currency: "EUR".into(), rate_ppm: 910_000, source: RateSource::Provider };
         assert_eq!(first, [Event::ExchangeRateSet(set)]);
         let current = FxRate::from_events(&first);
         assert_eq!(provided(&current, 910_000), Ok(Vec::new()), "the same rate again changes nothing");
         let by_admin =
-            decide(&current, FxCommand::SetRate { actor: &admin(), currency: "EUR", rate: 0.95 }).expect("set");
+            when(decide(&current, FxCommand::SetRate { actor: &admin(), currency: "EUR", rate: 0.95 })).expect("set");
         let overridden = by_admin.iter().fold(current, FxRate::evolve);
         assert!(overridden.overridden);
         assert_eq!(provided(&overridden, 920_000), Ok(Vec::new()), "an admin's rate stays");
         let cleared =
-            decide(&overridden, FxCommand::ClearOverride { actor: &admin(), currency: "EUR" }).expect("cleared");
+            when(decide(&overridden, FxCommand::ClearOverride { actor: &admin(), currency: "EUR" })).expect("cleared");
         let released = cleared.iter().fold(overridden, FxRate::evolve);
         assert_eq!(released.rate_ppm, Some(950_000), "kept until the provider's next rate");
         assert_eq!(provided(&released, 920_000).expect("set").len(), 1);
-        assert_eq!(decide(&released, FxCommand::ClearOverride { actor: &admin(), currency: "EUR" }), Ok(Vec::new()));
+        assert_eq!(
+            when(decide(&released, FxCommand::ClearOverride { actor: &admin(), currency: "EUR" })),
+            Ok(Vec::new())
+        );
         assert!(matches!(provided(&FxRate::default(), 0), Err(FxRejection::Invalid(_))));
         assert!(matches!(
-            decide(&FxRate::default(), FxCommand::ProviderRate { currency: "USD", rate_ppm: 1 }),
+            when(decide(&FxRate::default(), FxCommand::ProviderRate { currency: "USD", rate_ppm: 1 })),
             Err(FxRejection::Invalid(_))
         ));
     }

@@ -6,6 +6,7 @@ use std::fmt::Debug;
 use events::Event;
 
 use crate::Aggregate;
+use crate::effects::Decided;
 
 /// The state after `history`.
 pub(crate) fn given<A: Aggregate>(history: &[Event]) -> A {
@@ -14,18 +15,23 @@ pub(crate) fn given<A: Aggregate>(history: &[Event]) -> A {
 
 /// The state after `commands`, each decided by `decide` on the state the ones before left, as the pipeline
 /// would; every one of them must be accepted.
-pub(crate) fn given_commands<A, C, R>(
+pub(crate) fn given_commands<A, C, O, R>(
     commands: impl IntoIterator<Item = C>,
-    decide: impl Fn(&A, C) -> Result<Vec<Event>, R>,
+    decide: impl Fn(&A, C) -> Result<Decided<O>, R>,
 ) -> A
 where
     A: Aggregate,
     R: Debug,
 {
     commands.into_iter().fold(A::default(), |state, command| {
-        let events = decide(&state, command).unwrap_or_else(|refusal| panic!("the history was refused: {refusal:?}"));
-        then(state, &events)
+        let decided = decide(&state, command).unwrap_or_else(|refusal| panic!("the history was refused: {refusal:?}"));
+        then(state, &decided.events)
     })
+}
+
+/// The events of a decision (or its refusal), for a test that looks at the events alone.
+pub(crate) fn when<O, R>(decided: Result<Decided<O>, R>) -> Result<Vec<Event>, R> {
+    decided.map(|decided| decided.events)
 }
 
 /// `state` with `events` folded in: what a decision leaves.

@@ -1,5 +1,6 @@
-//! The pure domain: one decider per aggregate, `decide(&State, Command) -> Result<Vec<Event>, Rejection>` and
-//! `evolve(State, &Event) -> State`, each aggregate folding the events of its own family exhaustively
+//! The pure domain: one decider per aggregate, `decide(&State, Command) -> Result<Decided<Outcome>, Rejection>`
+//! (a command carries whose stream it is, who asks and the facts loaded for it; a `Decided` the events, the
+//! effects recorded beside them and what the sender learns) and `evolve(State, &Event) -> State`, each aggregate folding the events of its own family exhaustively
 //! (`families.rs`: an event an aggregate forgets does not compile). No async, no database, HTTP or Kafka types: the data a decision needs is
 //! loaded first and passed in, so every rule is tested as given(events) / when(command) / then(events or
 //! rejection).

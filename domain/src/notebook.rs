@@ -5,6 +5,7 @@
 //! Before notes had titles, a course's notes were one text, replaced whole (`NotesReplaced`): that text is the
 //! course's note whose id is the course's own, titled [`LEGACY_TITLE`], and it is edited and deleted like any.
 
+use crate::effects::Decided;
 use std::collections::BTreeMap;
 
 use events::Event;
@@ -107,7 +108,7 @@ pub enum NotebookCommand<'a> {
     Delete { trainee_id: Uuid, course_id: Uuid, note_id: Uuid },
 }
 
-pub fn decide(notebook: &Notebook, command: NotebookCommand<'_>) -> Result<Vec<Event>, NotesRejection> {
+pub fn decide(notebook: &Notebook, command: NotebookCommand<'_>) -> Result<Decided, NotesRejection> {
     match command {
         NotebookCommand::Write { change, enrollment, course, trainee_id, course_id, note_id, writing } => {
             if change == NoteChange::Update && notebook.notes.get(&note_id) != Some(&course_id) {
@@ -134,6 +135,7 @@ pub fn decide(notebook: &Notebook, command: NotebookCommand<'_>) -> Result<Vec<E
             Ok(vec![Event::NoteDeleted(NoteDeleted { note_id, trainee_id, course_id })])
         }
     }
+    .map(Decided::from)
 }
 
 /// The title and text of a note the trainee may write: they learn the course, the title has words, both fit,
@@ -167,7 +169,7 @@ fn checked(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::given::{given, then};
+    use crate::given::{given, then, when};
     use events::learning::{EnrollmentSource, NotesReplaced, TraineeEnrolled};
 
     const TRAINEE: Uuid = Uuid::from_u128(1);
@@ -204,12 +206,15 @@ mod tests {
     #[test]
     fn a_learner_writes_titled_notes_edits_and_deletes_them() {
         let enrollment = enrolled();
-        let created = decide(&Notebook::default(), create(&enrollment, NOTE, words(" Ownership ", "Moves"))).unwrap();
+        let created =
+            when(decide(&Notebook::default(), create(&enrollment, NOTE, words(" Ownership ", "Moves")))).unwrap();
         assert!(matches!(&created[..], [Event::NoteCreated(n)] if n.title.text() == Some("Ownership")));
         let notebook = then(Notebook::default(), &created);
         let second = Uuid::from_u128(11);
-        let notebook =
-            then(notebook.clone(), &decide(&notebook, create(&enrollment, second, words("Borrowing", ""))).unwrap());
+        let notebook = then(
+            notebook.clone(),
+            &when(decide(&notebook, create(&enrollment, second, words("Borrowing", "")))).unwrap(),
+        );
         assert_eq!(notebook.notes.len(), 2);
         let update = NotebookCommand::Write {
             change: NoteChange::Update,
@@ -220,13 +225,13 @@ mod tests {
             note_id: NOTE,
             writing: words("Ownership", "Moves and copies"),
         };
-        assert!(matches!(&decide(&notebook, update).unwrap()[..], [Event::NoteUpdated(_)]));
+        assert!(matches!(&when(decide(&notebook, update)).unwrap()[..], [Event::NoteUpdated(_)]));
         let delete = NotebookCommand::Delete { trainee_id: TRAINEE, course_id: COURSE, note_id: NOTE };
-        let notebook = then(notebook.clone(), &decide(&notebook, delete).unwrap());
-        assert_eq!(decide(&notebook, delete), Err(NotesRejection::NoNote), "deleted already");
+        let notebook = then(notebook.clone(), &when(decide(&notebook, delete)).unwrap());
+        assert_eq!(when(decide(&notebook, delete)), Err(NotesRejection::NoNote), "deleted already");
         let elsewhere =
             NotebookCommand::Delete { trainee_id: TRAINEE, course_id: Uuid::from_u128(99), note_id: second };
-        assert_eq!(decide(&notebook, elsewhere), Err(NotesRejection::NoNote), "another course's path finds none");
+        assert_eq!(when(decide(&notebook, elsewhere)), Err(NotesRejection::NoNote), "another course's path finds none");
     }
 
     #[test]
@@ -235,18 +240,18 @@ mod tests {
         let none = Notebook::default();
         let not_learning = Enrollment::default();
         assert_eq!(
-            decide(&none, create(&not_learning, NOTE, words("T", "x"))),
+            when(decide(&none, create(&not_learning, NOTE, words("T", "x")))),
             Err(NotesRejection::Learning(LearningRejection::NotEnrolled))
         );
-        assert_eq!(decide(&none, create(&enrollment, NOTE, words("  ", "x"))), Err(NotesRejection::EmptyTitle));
+        assert_eq!(when(decide(&none, create(&enrollment, NOTE, words("  ", "x")))), Err(NotesRejection::EmptyTitle));
         let long_title = "t".repeat(NOTE_TITLE_MAX_CHARS + 1);
         let too_long = NotesRejection::TitleTooLong { chars: NOTE_TITLE_MAX_CHARS + 1 };
-        assert_eq!(decide(&none, create(&enrollment, NOTE, words(&long_title, ""))), Err(too_long));
+        assert_eq!(when(decide(&none, create(&enrollment, NOTE, words(&long_title, "")))), Err(too_long));
         let full = "é".repeat(NOTES_MAX_CHARS);
-        assert!(decide(&none, create(&enrollment, NOTE, words("Full", &full))).is_ok());
+        assert!(when(decide(&none, create(&enrollment, NOTE, words("Full", &full)))).is_ok());
         let over = format!("{full}x");
         let too_long = NotesRejection::TooLong { chars: NOTES_MAX_CHARS + 1 };
-        assert_eq!(decide(&none, create(&enrollment, NOTE, words("Over", &over))), Err(too_long));
+        assert_eq!(when(decide(&none, create(&enrollment, NOTE, words("Over", &over)))), Err(too_long));
         let about = Writing { title: "About a lesson", text: "", lesson_id: Some(Uuid::from_u128(77)) };
         let course = Course::default();
         let command = NotebookCommand::Write {
@@ -258,11 +263,11 @@ mod tests {
             note_id: NOTE,
             writing: about,
         };
-        assert_eq!(decide(&none, command), Err(NotesRejection::NotALesson));
+        assert_eq!(when(decide(&none, command)), Err(NotesRejection::NotALesson));
         let full_course =
             Notebook { notes: (0..NOTES_PER_COURSE as u128).map(|n| (Uuid::from_u128(1_000 + n), COURSE)).collect() };
         assert_eq!(
-            decide(&full_course, create(&enrollment, NOTE, words("One more", ""))),
+            when(decide(&full_course, create(&enrollment, NOTE, words("One more", "")))),
             Err(NotesRejection::TooMany)
         );
     }
@@ -275,7 +280,7 @@ mod tests {
         let notebook: Notebook = given(&[replaced("Old notes")]);
         assert_eq!(notebook.notes.get(&COURSE), Some(&COURSE));
         let delete = NotebookCommand::Delete { trainee_id: TRAINEE, course_id: COURSE, note_id: COURSE };
-        assert!(decide(&notebook, delete).is_ok());
+        assert!(when(decide(&notebook, delete)).is_ok());
         let emptied: Notebook = given(&[replaced("Old notes"), replaced("")]);
         assert!(emptied.notes.is_empty());
     }

@@ -4,6 +4,7 @@
 //! either credited to its instructor (R1, once per order line, kept here so that one instructor's sales
 //! never queue on one stream) or refunded in full when the trainee already owned the course.
 
+use crate::effects::Decided;
 use std::collections::HashSet;
 
 use events::commerce::{
@@ -97,8 +98,9 @@ impl Aggregate for Order {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderCommand {
-    /// `courses` are the cart's courses, in cart order, as the write side knows them.
+    /// `courses` are the cart's courses, in cart order, as the write side knows them; `placer` places it.
     Place {
+        placer: Actor,
         order_id: Uuid,
         method: PaymentMethod,
         courses: Vec<Course>,
@@ -220,16 +222,16 @@ impl Order {
     }
 }
 
-/// Decides `command` on `order`. `actor` is `None` for the sagas and the payment webhook.
-pub fn decide(order: &Order, actor: Option<&Actor>, command: OrderCommand) -> Result<Vec<Event>, OrderRejection> {
+/// Decides `command` on `order`.
+pub fn decide(order: &Order, command: OrderCommand) -> Result<Decided, OrderRejection> {
     use OrderStatus as S;
     let order_id = order.id;
     let unchanged = Ok(Vec::new());
     match command {
-        OrderCommand::Place { order_id, method, courses, today, currency, rate_ppm } => {
-            let Some(actor) = actor.filter(|actor| actor.role == Role::IndividualTrainee) else {
+        OrderCommand::Place { placer: actor, order_id, method, courses, today, currency, rate_ppm } => {
+            if actor.role != Role::IndividualTrainee {
                 return Err(OrderRejection::NotAnIndividualTrainee);
-            };
+            }
             if order.status != S::Missing {
                 return Err(OrderRejection::WrongState(order.status));
             }
@@ -241,7 +243,7 @@ pub fn decide(order: &Order, actor: Option<&Actor>, command: OrderCommand) -> Re
             let placed =
                 OrderPlaced { order_id, trainee_id: actor.user_id, method, lines, total_cents, currency, rate_ppm };
             if total_cents > 0 {
-                return Ok(vec![Event::OrderPlaced(placed)]);
+                return Ok(vec![Event::OrderPlaced(placed)].into());
             }
             // Nothing to pay (free courses, full discounts): paid as placed, with no wallet debit or card
             // checkout (a provider refuses a zero charge); the checkout saga enrols as for any paid order.
@@ -277,7 +279,7 @@ pub fn decide(order: &Order, actor: Option<&Actor>, command: OrderCommand) -> Re
             }
             match order.status {
                 S::AwaitingPayment => {}
-                S::Paid | S::Fulfilled => return unchanged,
+                S::Paid | S::Fulfilled => return Ok(Decided::default()),
                 other => return Err(OrderRejection::WrongState(other)),
             }
             if amount_cents != order.total_cents || !currency.eq_ignore_ascii_case("USD") {
@@ -310,7 +312,7 @@ pub fn decide(order: &Order, actor: Option<&Actor>, command: OrderCommand) -> Re
             other => Err(OrderRejection::WrongState(other)),
         },
         OrderCommand::RecordSale { course_id } => {
-            let Some(line) = settle(order, course_id)? else { return unchanged };
+            let Some(line) = settle(order, course_id)? else { return Ok(Decided::default()) };
             Ok(vec![Event::InstructorEarningRecorded(InstructorEarningRecorded {
                 order_id,
                 course_id,
@@ -327,7 +329,7 @@ pub fn decide(order: &Order, actor: Option<&Actor>, command: OrderCommand) -> Re
             }
             let earned = order.earned.contains(&course_id) && !order.reversed.contains(&course_id);
             let line = order.lines.iter().find(|line| line.course_id == course_id);
-            let Some(line) = line.filter(|_| earned) else { return unchanged };
+            let Some(line) = line.filter(|_| earned) else { return Ok(Decided::default()) };
             Ok(vec![Event::InstructorEarningReversed(InstructorEarningReversed {
                 order_id,
                 course_id,
@@ -337,7 +339,7 @@ pub fn decide(order: &Order, actor: Option<&Actor>, command: OrderCommand) -> Re
             })])
         }
         OrderCommand::RefundLine { course_id } => {
-            let Some(line) = settle(order, course_id)? else { return unchanged };
+            let Some(line) = settle(order, course_id)? else { return Ok(Decided::default()) };
             Ok(vec![Event::OrderLineRefunded(OrderLineRefunded {
                 order_id,
                 trainee_id: order.trainee_id,
@@ -354,7 +356,7 @@ pub fn decide(order: &Order, actor: Option<&Actor>, command: OrderCommand) -> Re
                 false => OrderCommand::RefundLine { course_id },
             });
             for step in steps.chain([OrderCommand::MarkFulfilled]) {
-                let decided = decide(&state, actor, step)?;
+                let decided = decide(&state, step)?.events;
                 state = decided.iter().fold(state, Order::evolve);
                 events.extend(decided);
             }
@@ -370,6 +372,7 @@ pub fn decide(order: &Order, actor: Option<&Actor>, command: OrderCommand) -> Re
             other => Err(OrderRejection::WrongState(other)),
         },
     }
+    .map(Decided::from)
 }
 
 fn paid(order: &Order, method: PaymentMethod, payment_reference: Option<String>) -> Event {

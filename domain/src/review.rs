@@ -3,6 +3,7 @@
 //! 2,000 characters, editable and deletable. Only a trainee who learns the course, or completed it, reviews
 //! it; an instructor is reviewed through a course of theirs the trainee learns or completed.
 
+use crate::effects::Decided;
 use events::Event;
 use events::engagement::{CourseReviewDeleted, CourseReviewed, InstructorReviewDeleted, InstructorReviewed};
 use events::personal::Personal;
@@ -97,7 +98,7 @@ pub enum ReviewCommand<'a> {
     },
 }
 
-pub fn decide(review: &Review, command: ReviewCommand<'_>) -> Result<Vec<Event>, ReviewRejection> {
+pub fn decide(review: &Review, command: ReviewCommand<'_>) -> Result<Decided, ReviewRejection> {
     match command {
         ReviewCommand::ReviewCourse { course_id, trainee_id, enrollment, rating, comment } => {
             learner(enrollment)?;
@@ -130,12 +131,14 @@ pub fn decide(review: &Review, command: ReviewCommand<'_>) -> Result<Vec<Event>,
             Ok(vec![Event::InstructorReviewDeleted(deleted)])
         }
     }
+    .map(Decided::from)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::course::CourseStatus;
+    use crate::given::when;
     use events::learning::{EnrollmentRevoked, EnrollmentSource, RevocationReason, TraineeEnrolled};
 
     const COURSE: Uuid = Uuid::from_u128(2);
@@ -165,18 +168,19 @@ mod tests {
     #[test]
     fn a_learner_rates_a_course_once_edits_it_and_deletes_it() {
         let learned = enrolled();
-        let first = decide(&Review::default(), course_review(&learned, 4, " Clear ")).expect("rated");
+        let first = when(decide(&Review::default(), course_review(&learned, 4, " Clear "))).expect("rated");
         assert!(matches!(&first[..], [Event::CourseReviewed(r)]
             if r.rating == 4 && r.previous_rating.is_none() && r.comment.text() == Some("Clear")));
         let review = Review::from_events(&first);
-        let edited = decide(&review, course_review(&enrolled(), 2, "")).expect("edited");
+        let edited = when(decide(&review, course_review(&enrolled(), 2, ""))).expect("edited");
         assert!(matches!(&edited[..], [Event::CourseReviewed(r)] if r.previous_rating == Some(4)));
-        let deleted = decide(&review, ReviewCommand::DeleteCourseReview { course_id: COURSE, trainee_id: TRAINEE })
-            .expect("deleted");
+        let deleted =
+            when(decide(&review, ReviewCommand::DeleteCourseReview { course_id: COURSE, trainee_id: TRAINEE }))
+                .expect("deleted");
         assert!(matches!(&deleted[..], [Event::CourseReviewDeleted(d)] if d.previous_rating == 4));
         let gone = Review::from_events(&[first, deleted].concat());
         assert_eq!(
-            decide(&gone, ReviewCommand::DeleteCourseReview { course_id: COURSE, trainee_id: TRAINEE }),
+            when(decide(&gone, ReviewCommand::DeleteCourseReview { course_id: COURSE, trainee_id: TRAINEE })),
             Err(ReviewRejection::NoReview)
         );
     }
@@ -185,19 +189,19 @@ mod tests {
     fn ratings_are_1_to_5_comments_bounded_and_only_learners_review() {
         let none = Review::default();
         for rating in [0, 6] {
-            let refused = decide(&none, course_review(&enrolled(), rating, ""));
+            let refused = when(decide(&none, course_review(&enrolled(), rating, "")));
             assert_eq!(refused, Err(ReviewRejection::InvalidRating(rating)));
         }
         let long = "é".repeat(COMMENT_MAX_CHARS + 1);
         assert_eq!(
-            decide(&none, course_review(&enrolled(), 5, &long)),
+            when(decide(&none, course_review(&enrolled(), 5, &long))),
             Err(ReviewRejection::CommentTooLong { chars: COMMENT_MAX_CHARS + 1 })
         );
-        assert!(decide(&none, course_review(&enrolled(), 5, &long[2..])).is_ok(), "2,000 characters");
+        assert!(when(decide(&none, course_review(&enrolled(), 5, &long[2..]))).is_ok(), "2,000 characters");
         let stranger = Enrollment::default();
-        assert_eq!(decide(&none, course_review(&stranger, 5, "")), Err(ReviewRejection::NotALearner));
-        assert_eq!(decide(&none, course_review(&revoked(false), 5, "")), Err(ReviewRejection::NotALearner));
-        assert!(decide(&none, course_review(&revoked(true), 5, "")).is_ok(), "completed, then revoked");
+        assert_eq!(when(decide(&none, course_review(&stranger, 5, ""))), Err(ReviewRejection::NotALearner));
+        assert_eq!(when(decide(&none, course_review(&revoked(false), 5, ""))), Err(ReviewRejection::NotALearner));
+        assert!(when(decide(&none, course_review(&revoked(true), 5, ""))).is_ok(), "completed, then revoked");
     }
 
     #[test]
@@ -213,18 +217,24 @@ mod tests {
             rating: 5,
             comment: "Patient",
         };
-        let rated = decide(&none, of(INSTRUCTOR, &learned)).expect("rated");
+        let rated = when(decide(&none, of(INSTRUCTOR, &learned))).expect("rated");
         assert!(matches!(&rated[..], [Event::InstructorReviewed(r)] if r.course_id == COURSE && r.rating == 5));
         let other = Uuid::from_u128(4);
-        assert_eq!(decide(&none, of(other, &learned)), Err(ReviewRejection::NotTheirCourse));
-        assert_eq!(decide(&none, of(INSTRUCTOR, &Enrollment::default())), Err(ReviewRejection::NotALearner));
+        assert_eq!(when(decide(&none, of(other, &learned))), Err(ReviewRejection::NotTheirCourse));
+        assert_eq!(when(decide(&none, of(INSTRUCTOR, &Enrollment::default()))), Err(ReviewRejection::NotALearner));
         let review = Review::from_events(&rated);
         assert!(
-            decide(&review, ReviewCommand::DeleteInstructorReview { instructor_id: INSTRUCTOR, trainee_id: TRAINEE })
-                .is_ok()
+            when(decide(
+                &review,
+                ReviewCommand::DeleteInstructorReview { instructor_id: INSTRUCTOR, trainee_id: TRAINEE }
+            ))
+            .is_ok()
         );
         assert_eq!(
-            decide(&none, ReviewCommand::DeleteInstructorReview { instructor_id: INSTRUCTOR, trainee_id: TRAINEE }),
+            when(decide(
+                &none,
+                ReviewCommand::DeleteInstructorReview { instructor_id: INSTRUCTOR, trainee_id: TRAINEE }
+            )),
             Err(ReviewRejection::NoReview)
         );
     }

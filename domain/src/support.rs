@@ -125,7 +125,7 @@ pub enum TicketCommand<'a> {
     Void { report_id: Uuid, admin_id: Uuid },
 }
 
-pub fn decide_ticket(ticket: &Ticket, command: TicketCommand<'_>) -> Result<Vec<Event>, SupportRejection> {
+pub fn decide_ticket(ticket: &Ticket, command: TicketCommand<'_>) -> Result<Decided, SupportRejection> {
     match command {
         TicketCommand::File { report_id, reporter_id, kind, course_id, description } => {
             file_report(report_id, reporter_id, kind, course_id, description)
@@ -137,6 +137,7 @@ pub fn decide_ticket(ticket: &Ticket, command: TicketCommand<'_>) -> Result<Vec<
         TicketCommand::ChangeStatus { report_id, status } => change_report_status(ticket, report_id, status),
         TicketCommand::Void { report_id, admin_id } => void_report(ticket, report_id, admin_id),
     }
+    .map(Decided::from)
 }
 
 fn file_report(
@@ -311,6 +312,7 @@ fn close_access_request(request: &AccessRequest, (trainee_id, course_id): (Uuid,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::given::when;
     use events::learning::{EnrollmentSource, TraineeEnrolled};
 
     const REPORT: Uuid = Uuid::from_u128(10);
@@ -330,11 +332,11 @@ mod tests {
         let admin = actor(9, Role::Admin);
         let ticket = filed();
         let follow_up = TicketCommand::FollowUp { report_id: REPORT, author: &admin, text: "On it" };
-        assert_eq!(decide_ticket(&ticket, follow_up), follow_up_of(&ticket, &admin));
+        assert_eq!(when(decide_ticket(&ticket, follow_up)), follow_up_of(&ticket, &admin));
         let status = TicketCommand::ChangeStatus { report_id: REPORT, status: TicketStatus::Pending };
-        assert_eq!(decide_ticket(&ticket, status), change_report_status(&ticket, REPORT, TicketStatus::Pending));
+        assert_eq!(when(decide_ticket(&ticket, status)), change_report_status(&ticket, REPORT, TicketStatus::Pending));
         let void = TicketCommand::Void { report_id: REPORT, admin_id: admin.user_id };
-        assert_eq!(decide_ticket(&ticket, void), void_report(&ticket, REPORT, admin.user_id));
+        assert_eq!(when(decide_ticket(&ticket, void)), void_report(&ticket, REPORT, admin.user_id));
         let none = AccessRequest::default();
         let (trainee_id, course_id) = (Uuid::from_u128(1), Uuid::from_u128(2));
         assert_eq!(decide_access(&none, AccessCommand::Close { trainee_id, course_id }), Ok(Decided::default()));
@@ -369,7 +371,7 @@ mod tests {
                 course_id: Some(Uuid::from_u128(5)),
                 description,
             };
-            decide_ticket(ticket, command)
+            when(decide_ticket(ticket, command))
         };
         let edited = edit(&filed(), 1, "  Charged twice  ").expect("edited");
         assert!(matches!(&edited[..], [Event::ReportEdited(e)]

@@ -12,6 +12,7 @@ use events::commerce::{CreditReason, WalletCredited, WalletDebitRefused, WalletD
 use uuid::Uuid;
 
 use super::{Aggregate, Violation};
+use crate::effects::Decided;
 use crate::families::WalletEvent;
 
 /// The most one credit adds: USD 1,000,000.00.
@@ -54,8 +55,8 @@ impl Aggregate for Wallet {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WalletCommand {
-    Credit { operation_id: String, amount_cents: i64, reason: CreditReason, note: Option<String> },
-    Debit { operation_id: String, order_id: Uuid, amount_cents: i64 },
+    Credit { trainee_id: Uuid, operation_id: String, amount_cents: i64, reason: CreditReason, note: Option<String> },
+    Debit { trainee_id: Uuid, operation_id: String, order_id: Uuid, amount_cents: i64 },
 }
 
 /// How a debit ended: paid, or refused for a balance below the amount (recorded, so it stays refused).
@@ -73,13 +74,9 @@ pub enum WalletRejection {
 }
 
 /// Decides a credit or a debit; the outcome says whether a debit was paid.
-pub fn decide(
-    wallet: &Wallet,
-    trainee_id: Uuid,
-    command: WalletCommand,
-) -> Result<(Vec<Event>, DebitOutcome), WalletRejection> {
+pub fn decide(wallet: &Wallet, command: WalletCommand) -> Result<Decided<DebitOutcome>, WalletRejection> {
     match command {
-        WalletCommand::Credit { operation_id, amount_cents, reason, note } => {
+        WalletCommand::Credit { trainee_id, operation_id, amount_cents, reason, note } => {
             let mut found = Vec::new();
             if !(1..=MAX_CREDIT_CENTS).contains(&amount_cents) {
                 found.push(Violation::new("amount_cents", format!("must be from 1 to {MAX_CREDIT_CENTS}")));
@@ -95,36 +92,43 @@ pub fn decide(
                 return Err(WalletRejection::Invalid(found));
             }
             match wallet.operations.get(&operation_id) {
-                Some(Operation::Credited(amount)) if *amount == amount_cents => Ok((Vec::new(), DebitOutcome::Paid)),
+                Some(Operation::Credited(amount)) if *amount == amount_cents => {
+                    Ok(Decided::with_outcome(Vec::new(), DebitOutcome::Paid))
+                }
                 Some(_) => Err(WalletRejection::OperationReused),
                 None => {
                     let balance_cents = wallet.balance_cents + amount_cents;
                     let credited =
                         WalletCredited { trainee_id, operation_id, amount_cents, reason, note, balance_cents };
-                    Ok((vec![Event::WalletCredited(credited)], DebitOutcome::Paid))
+                    Ok(Decided::with_outcome(vec![Event::WalletCredited(credited)], DebitOutcome::Paid))
                 }
             }
         }
-        WalletCommand::Debit { operation_id, order_id, amount_cents } => {
+        WalletCommand::Debit { trainee_id, operation_id, order_id, amount_cents } => {
             if amount_cents < 0 {
                 return Err(WalletRejection::Invalid(vec![Violation::new("amount_cents", "must be >= 0")]));
             }
             let balance_cents = wallet.balance_cents;
             match wallet.operations.get(&operation_id) {
-                Some(Operation::Debited(amount)) if *amount == amount_cents => Ok((Vec::new(), DebitOutcome::Paid)),
+                Some(Operation::Debited(amount)) if *amount == amount_cents => {
+                    Ok(Decided::with_outcome(Vec::new(), DebitOutcome::Paid))
+                }
                 Some(Operation::Refused(amount)) if *amount == amount_cents => {
-                    Ok((Vec::new(), DebitOutcome::Refused { balance_cents }))
+                    Ok(Decided::with_outcome(Vec::new(), DebitOutcome::Refused { balance_cents }))
                 }
                 Some(_) => Err(WalletRejection::OperationReused),
                 None if amount_cents > balance_cents => {
                     let refused =
                         WalletDebitRefused { trainee_id, operation_id, order_id, amount_cents, balance_cents };
-                    Ok((vec![Event::WalletDebitRefused(refused)], DebitOutcome::Refused { balance_cents }))
+                    Ok(Decided::with_outcome(
+                        vec![Event::WalletDebitRefused(refused)],
+                        DebitOutcome::Refused { balance_cents },
+                    ))
                 }
                 None => {
                     let balance_cents = balance_cents - amount_cents;
                     let debited = WalletDebited { trainee_id, operation_id, order_id, amount_cents, balance_cents };
-                    Ok((vec![Event::WalletDebited(debited)], DebitOutcome::Paid))
+                    Ok(Decided::with_outcome(vec![Event::WalletDebited(debited)], DebitOutcome::Paid))
                 }
             }
         }
@@ -141,6 +145,7 @@ mod tests {
 
     fn credit(operation: &str, amount_cents: i64) -> WalletCommand {
         WalletCommand::Credit {
+            trainee_id: TRAINEE,
             operation_id: operation.into(),
             amount_cents,
             reason: CreditReason::AdminCredit,
@@ -149,57 +154,50 @@ mod tests {
     }
 
     fn debit(operation: &str, amount_cents: i64) -> WalletCommand {
-        WalletCommand::Debit { operation_id: operation.into(), order_id: ORDER, amount_cents }
-    }
-
-    fn given(commands: Vec<WalletCommand>) -> Wallet {
-        given_commands(commands, |wallet, command| decide(wallet, TRAINEE, command).map(|(events, _)| events))
+        WalletCommand::Debit { trainee_id: TRAINEE, operation_id: operation.into(), order_id: ORDER, amount_cents }
     }
 
     #[test]
     fn a_credit_adds_to_the_balance_once_per_operation() {
-        let wallet = given(vec![credit("a", 500)]);
+        let wallet = given_commands(vec![credit("a", 500)], decide);
         assert_eq!(wallet.balance_cents, 500);
-        assert_eq!(decide(&wallet, TRAINEE, credit("a", 500)), Ok((Vec::new(), DebitOutcome::Paid)));
-        assert_eq!(decide(&wallet, TRAINEE, credit("a", 700)), Err(WalletRejection::OperationReused));
-        assert_eq!(given(vec![credit("a", 500), credit("a", 500), credit("b", 1)]).balance_cents, 501);
+        assert_eq!(decide(&wallet, credit("a", 500)), Ok(Decided::with_outcome(Vec::new(), DebitOutcome::Paid)));
+        assert_eq!(decide(&wallet, credit("a", 700)), Err(WalletRejection::OperationReused));
+        assert_eq!(given_commands(vec![credit("a", 500), credit("a", 500), credit("b", 1)], decide).balance_cents, 501);
     }
 
     #[test]
     fn a_credit_is_a_positive_amount_up_to_a_million_dollars() {
         for amount in [0, -1, MAX_CREDIT_CENTS + 1] {
-            assert!(matches!(
-                decide(&Wallet::default(), TRAINEE, credit("a", amount)),
-                Err(WalletRejection::Invalid(_))
-            ));
+            assert!(matches!(decide(&Wallet::default(), credit("a", amount)), Err(WalletRejection::Invalid(_))));
         }
     }
 
     #[test]
     fn a_debit_never_takes_the_balance_below_zero_and_its_refusal_is_final() {
-        let wallet = given(vec![credit("a", 500)]);
-        let (events, outcome) = decide(&wallet, TRAINEE, debit("order", 501)).expect("decided");
+        let wallet = given_commands(vec![credit("a", 500)], decide);
+        let Decided { events, outcome, .. } = decide(&wallet, debit("order", 501)).expect("decided");
         assert_eq!(outcome, DebitOutcome::Refused { balance_cents: 500 });
         assert!(matches!(events[..], [Event::WalletDebitRefused(_)]));
         let wallet = events.iter().fold(wallet, Wallet::evolve);
         assert_eq!(wallet.balance_cents, 500);
 
-        let richer = given(vec![credit("a", 500), debit("order", 501), credit("b", 1_000)]);
-        let again = decide(&richer, TRAINEE, debit("order", 501));
+        let richer = given_commands(vec![credit("a", 500), debit("order", 501), credit("b", 1_000)], decide);
+        let again = decide(&richer, debit("order", 501));
         assert_eq!(
             again,
-            Ok((Vec::new(), DebitOutcome::Refused { balance_cents: 1_500 })),
+            Ok(Decided::with_outcome(Vec::new(), DebitOutcome::Refused { balance_cents: 1_500 })),
             "the same operation stays refused"
         );
     }
 
     #[test]
     fn a_debit_of_the_whole_balance_pays_once() {
-        let wallet = given(vec![credit("a", 500), debit("order", 500)]);
+        let wallet = given_commands(vec![credit("a", 500), debit("order", 500)], decide);
         assert_eq!(wallet.balance_cents, 0);
-        assert_eq!(decide(&wallet, TRAINEE, debit("order", 500)), Ok((Vec::new(), DebitOutcome::Paid)));
-        assert_eq!(decide(&wallet, TRAINEE, debit("order", 400)), Err(WalletRejection::OperationReused));
-        let (_, outcome) = decide(&wallet, TRAINEE, debit("other", 1)).expect("decided");
+        assert_eq!(decide(&wallet, debit("order", 500)), Ok(Decided::with_outcome(Vec::new(), DebitOutcome::Paid)));
+        assert_eq!(decide(&wallet, debit("order", 400)), Err(WalletRejection::OperationReused));
+        let Decided { outcome, .. } = decide(&wallet, debit("other", 1)).expect("decided");
         assert_eq!(outcome, DebitOutcome::Refused { balance_cents: 0 });
     }
 }

@@ -158,15 +158,10 @@ impl From<Vec<Event>> for Decision {
     }
 }
 
-impl From<Decided> for Decision {
-    fn from(decided: Decided) -> Self {
-        Decision { events: decided.events, effects: decided.effects, ..Decision::default() }
-    }
-}
-
-impl<T> From<(Vec<Event>, T)> for Decision<T> {
-    fn from((events, outcome): (Vec<Event>, T)) -> Self {
-        Decision::with_outcome(events, outcome)
+impl<T> From<Decided<T>> for Decision<T> {
+    fn from(decided: Decided<T>) -> Self {
+        let Decided { events, effects, outcome } = decided;
+        Decision { events, effects, guards: Vec::new(), answer: None, outcome }
     }
 }
 

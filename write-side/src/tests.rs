@@ -20,11 +20,22 @@ fn stream() -> String {
 }
 
 fn credit(operation: &str, amount_cents: i64) -> WalletCommand {
-    WalletCommand::Credit { operation_id: operation.to_owned(), amount_cents, reason: CreditReason::Refund, note: None }
+    WalletCommand::Credit {
+        trainee_id: TRAINEE,
+        operation_id: operation.to_owned(),
+        amount_cents,
+        reason: CreditReason::Refund,
+        note: None,
+    }
 }
 
 fn debit(operation: &str, amount_cents: i64) -> WalletCommand {
-    WalletCommand::Debit { operation_id: operation.to_owned(), order_id: Uuid::nil(), amount_cents }
+    WalletCommand::Debit {
+        trainee_id: TRAINEE,
+        operation_id: operation.to_owned(),
+        order_id: Uuid::nil(),
+        amount_cents,
+    }
 }
 
 fn command() -> Command {
@@ -42,9 +53,7 @@ async fn run(
     wallet_command: WalletCommand,
 ) -> Result<crate::Executed<DebitOutcome>, CommandError<WalletRejection>> {
     let nothing = |_: Trust| std::future::ready(Ok(()));
-    write
-        .execute(command, nothing, |wallet: &Wallet, (): &()| wallet::decide(wallet, TRAINEE, wallet_command.clone()))
-        .await
+    write.execute(command, nothing, |wallet: &Wallet, (): &()| wallet::decide(wallet, wallet_command.clone())).await
 }
 
 /// Another process's credit of the same wallet, appended straight to the store.
@@ -193,8 +202,8 @@ async fn a_guard_on_another_stream_that_moves_makes_the_decision_again_on_fresh_
     };
     let executed = write
         .execute(&command(), load, |wallet: &Wallet, guarded| {
-            let (events, _) = wallet::decide(wallet, TRAINEE, credit("a", guarded.folded.state.balance_cents))?;
-            Ok::<_, WalletRejection>(Decision { events, guards: vec![guarded.guard.clone()], ..Decision::default() })
+            let decided = wallet::decide(wallet, credit("a", guarded.folded.state.balance_cents))?.without_outcome();
+            Ok::<_, WalletRejection>(Decision { guards: vec![guarded.guard.clone()], ..decided.into() })
         })
         .await
         .expect("decided again");

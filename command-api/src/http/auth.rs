@@ -132,8 +132,9 @@ pub(crate) async fn register(
     let code = credentials::mailed_code(&state.data_key, user_id);
     let run = new_account(user_id, Caller::Guest(ip), headers, command.digest);
     execute(&state, run, |account: &Account| {
-        let register = AccountCommand::Register { sign_up: &sign_up, password_hash: &password_hash, code: &code };
-        account::decide(account, user_id, register)
+        let register =
+            AccountCommand::Register { user_id, sign_up: &sign_up, password_hash: &password_hash, code: &code };
+        account::decide(account, register)
     })
     .await
 }
@@ -187,9 +188,14 @@ async fn create_account(
 ) -> Result<Accepted, Problem> {
     let password_hash = credentials::hash_password(sign_up.password.clone()).await?;
     execute(state, run, |account: &Account| {
-        let create =
-            AccountCommand::Create { kind: &kind, sign_up: &sign_up, password_hash: &password_hash, created_by };
-        account::decide(account, user_id, create)
+        let create = AccountCommand::Create {
+            user_id,
+            kind: &kind,
+            sign_up: &sign_up,
+            password_hash: &password_hash,
+            created_by,
+        };
+        account::decide(account, create)
     })
     .await
 }
@@ -232,7 +238,7 @@ pub(crate) async fn update_profile(
     };
     let run = CommandRun::on_account(actor.user_id, actor.into(), headers, command.digest);
     execute(&state, run, |account: &Account| {
-        account::decide(account, actor.user_id, AccountCommand::UpdateProfile(patch.clone()))
+        account::decide(account, AccountCommand::UpdateProfile { user_id: actor.user_id, patch: patch.clone() })
     })
     .await
 }
@@ -265,7 +271,7 @@ pub(crate) async fn erase_user(
 ) -> Result<Accepted, Problem> {
     let run = CommandRun::on_account(user_id, actor.into(), headers, format!("POST erase user {user_id}"));
     let erased = execute(&state, run, |account: &Account| {
-        account::decide(account, user_id, AccountCommand::Erase { erased_by: actor.user_id })
+        account::decide(account, AccountCommand::Erase { user_id, erased_by: actor.user_id })
     })
     .await;
     super::sessions::ending_sessions(&state, user_id, erased).await
@@ -280,7 +286,7 @@ async fn deleted(
 ) -> Result<Accepted, Problem> {
     let run = CommandRun::on_account(user_id, actor.into(), headers, format!("DELETE user {user_id}"));
     let deleted = execute(state, run, |account: &Account| {
-        account::decide(account, user_id, AccountCommand::DeleteTrainee { deleted_by })
+        account::decide(account, AccountCommand::DeleteTrainee { user_id, deleted_by })
     })
     .await;
     super::sessions::ending_sessions(state, user_id, deleted).await

@@ -101,7 +101,8 @@ pub(crate) async fn apply(
         let digest = format!("{}:{course_id}", command.digest);
         let request = CourseRequest::new_part(course_id, course_headers, digest, discount_id);
         let add = DiscountCommand::Add { discount_id, percent: body.percent, window, issued_by };
-        match on_course(&state, actor, request, CourseCommand::Discount(add)).await {
+        let change = CourseCommand::Discount { actor: actor.actor(), change: add };
+        match on_course(&state, actor, request, change).await {
             Ok(accepted) => succeeded.push(serde_json::json!({
                 "course_id": course_id,
                 "answer": {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::CommandApiState;
 use super::execute::{Accepted, CommandRun, Decision, Trust, execute, execute_loading, load_aggregate};
 use super::headers::CommandHeaders;
-use crate::domain::cart::{CourseList, ListCommand, ListKind, ListRejection, MAX_COURSES, Offer, decide};
+use crate::domain::cart::{CourseList, ListCommand, ListKind, ListOf, ListRejection, MAX_COURSES, Offer, decide};
 use crate::domain::course::Course;
 use crate::domain::enrollment::Enrollment;
 
@@ -69,7 +69,8 @@ async fn add(
     let actor = actor.actor();
     execute_loading(&state, run, offer, |list: &CourseList, (course, enrollment)| {
         let offer = Offer { course: course.state.status, owned: enrollment.state.is_active() };
-        let events = decide(kind, list, trainee_id, Some(&actor), ListCommand::Add { course_id, offer })
+        let list_of = ListOf { kind, trainee_id };
+        let decided = decide(list, ListCommand::Add { list: list_of, actor, course_id, offer })
             .map_err(|rejection| problem(kind, rejection))?;
         let guards = vec![
             event_store::Guard::StreamAt { stream_id: course_stream(course_id), version: course.version },
@@ -78,7 +79,7 @@ async fn add(
                 version: enrollment.version,
             },
         ];
-        Ok::<_, Problem>(Decision { events, guards, ..Decision::default() })
+        Ok::<_, Problem>(Decision { guards, ..decided.into() })
     })
     .await
 }
@@ -95,7 +96,8 @@ async fn remove(
     let run = CommandRun::new(list_stream(kind, trainee_id), actor.into(), headers, command.digest).with_id(course_id);
     let actor = actor.actor();
     execute(&state, run, |list: &CourseList| {
-        decide(kind, list, trainee_id, Some(&actor), ListCommand::Remove { course_id })
+        let list_of = ListOf { kind, trainee_id };
+        decide(list, ListCommand::Remove { list: list_of, actor, course_id })
             .map_err(|rejection| problem(kind, rejection))
     })
     .await
@@ -113,7 +115,9 @@ async fn clear(
     let run = CommandRun::new(list_stream(kind, trainee_id), actor.into(), headers, command.digest).with_id(trainee_id);
     let actor = actor.actor();
     execute(&state, run, |list: &CourseList| {
-        decide(kind, list, trainee_id, Some(&actor), ListCommand::Clear).map_err(|rejection| problem(kind, rejection))
+        let list_of = ListOf { kind, trainee_id };
+        decide(list, ListCommand::Clear { list: list_of, actor: Some(actor) })
+            .map_err(|rejection| problem(kind, rejection))
     })
     .await
 }

@@ -18,8 +18,9 @@ use write_side::Folded;
 use super::CommandApiState;
 use super::execute::{Accepted, Caller, CommandRun, Decision, StepError, Trust, nothing, on_aggregate, step};
 use super::headers::CommandHeaders;
-use crate::domain::cart::{self, CourseList, ListCommand, ListKind};
+use crate::domain::cart::{self, CourseList, ListCommand, ListKind, ListOf};
 use crate::domain::course::Course;
+use crate::domain::effects::Decided;
 use crate::domain::enrollment::{self, Enrollment, EnrolmentCommand};
 use crate::domain::order::{self, Order, OrderCommand, OrderRejection, WALLET_TOO_LOW};
 use crate::domain::support::{self, AccessCommand, AccessRequest};
@@ -75,16 +76,15 @@ pub(crate) async fn settle_wallet_order(
 ) -> Result<(WalletPayment, Accepted), StepError> {
     let operation_id = format!("order-{}", order.id);
     let debit = WalletCommand::Debit {
+        trainee_id: order.trainee_id,
         operation_id: operation_id.clone(),
         order_id: order.id,
         amount_cents: order.total_cents,
     };
     let plain = CommandHeaders { idempotency_key: None, ..headers.clone() };
     let wallet_run = run(wallet_stream(order.trainee_id), caller, plain.clone(), order.trainee_id);
-    let (_, outcome) = step(state, &wallet_run, nothing, |wallet: &Wallet, (): &()| {
-        wallet::decide(wallet, order.trainee_id, debit.clone())
-    })
-    .await?;
+    let (_, outcome) =
+        step(state, &wallet_run, nothing, |wallet: &Wallet, (): &()| wallet::decide(wallet, debit.clone())).await?;
     let payment = match outcome {
         Some(DebitOutcome::Paid) => WalletPayment::Paid,
         Some(DebitOutcome::Refused { balance_cents }) => WalletPayment::Refused { balance_cents },
@@ -95,8 +95,7 @@ pub(crate) async fn settle_wallet_order(
         WalletPayment::Refused { .. } => OrderCommand::FailPayment { reason: WALLET_TOO_LOW.to_owned() },
     };
     let order_run = run(order_stream(order.id), caller, plain, order.id);
-    let accepted =
-        on_aggregate(state, &order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
+    let accepted = on_aggregate(state, &order_run, |current: &Order| order::decide(current, command.clone())).await?;
     Ok((payment, accepted))
 }
 
@@ -170,13 +169,13 @@ impl Checkout {
             // A refusal (owned from another source, the course deleted) is an outcome here, not an error:
             // the line is then refunded.
             let enroll = EnrolmentCommand::Enroll { course: &course.state, trainee_id, source: source.clone() };
-            let Ok(events) = enrollment::decide(enrollment, enroll) else {
+            let Ok(decided) = enrollment::decide(enrollment, enroll) else {
                 return Ok::<_, Problem>(Decision::with_outcome(Vec::new(), Enrolment::NotFulfillable));
             };
             // D4: a deletion of the course appended since this was decided makes the append decide again.
             let guards =
                 vec![event_store::Guard::StreamAt { stream_id: course_stream(course_id), version: course.version }];
-            Ok(Decision { guards, ..Decision::with_outcome(events, Enrolment::Enrolled) })
+            Ok(Decision { guards, ..Decision::with_outcome(decided.events, Enrolment::Enrolled) })
         })
         .await?;
         // No outcome: the append met this step's stored answer, which only an enrolment leaves.
@@ -190,7 +189,7 @@ impl Checkout {
             lines.iter().map(|(course_id, enrolment)| (*course_id, *enrolment == Enrolment::Enrolled)).collect();
         let command = OrderCommand::SettleAndFulfil { lines };
         let order_run = run(order_stream(order.id), Self::SAGA, cause.headers("settle"), order.id);
-        on_aggregate(&self.state, &order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
+        on_aggregate(&self.state, &order_run, |current: &Order| order::decide(current, command.clone())).await?;
         Ok(())
     }
 
@@ -204,7 +203,7 @@ impl Checkout {
     ) -> Result<(), StepError> {
         let command = OrderCommand::ReverseEarning { course_id, refund_id };
         let order_run = run(order_stream(order_id), Self::SAGA, cause.headers("reverse"), order_id);
-        on_aggregate(&self.state, &order_run, |current: &Order| order::decide(current, None, command.clone())).await?;
+        on_aggregate(&self.state, &order_run, |current: &Order| order::decide(current, command.clone())).await?;
         Ok(())
     }
 
@@ -218,9 +217,9 @@ impl Checkout {
         reason: CreditReason,
     ) -> Result<(), StepError> {
         let wallet_run = run(wallet_stream(trainee_id), Self::SAGA, cause.headers("credit"), trainee_id);
-        let credit = WalletCommand::Credit { operation_id, amount_cents, reason, note: None };
+        let credit = WalletCommand::Credit { trainee_id, operation_id, amount_cents, reason, note: None };
         on_aggregate(&self.state, &wallet_run, |wallet: &Wallet| {
-            wallet::decide(wallet, trainee_id, credit.clone()).map(|(events, _)| events)
+            wallet::decide(wallet, credit.clone()).map(Decided::without_outcome)
         })
         .await?;
         Ok(())
@@ -242,10 +241,10 @@ impl Checkout {
         let course = |_: Trust| state.write.load::<Course>(&stream);
         step(state, &grant_run, course, |enrollment: &Enrollment, course: &Folded<Course>| {
             let enroll = EnrolmentCommand::Enroll { course: &course.state, trainee_id, source: source.clone() };
-            let events = enrollment::decide(enrollment, enroll).unwrap_or_default();
+            let decided = enrollment::decide(enrollment, enroll).unwrap_or_default();
             let guards =
                 vec![event_store::Guard::StreamAt { stream_id: course_stream(course_id), version: course.version }];
-            Ok::<_, Problem>(Decision { events, guards, ..Decision::default() })
+            Ok::<_, Problem>(Decision { guards, ..decided.into() })
         })
         .await
         .map(|(_, _): (Accepted, Option<()>)| ())?;
@@ -279,8 +278,6 @@ impl Checkout {
     ) -> Result<(), StepError> {
         let headers = cause.headers(&format!("lesson-duration/{lesson_id}"));
         let course_run = run(course_stream(course_id), Self::SAGA, headers, lesson_id);
-        // The measurement is the sagas', not a person's: no rule of this command reads the actor.
-        let measured = events::Actor { user_id: Uuid::nil(), role: events::Role::Admin };
         on_aggregate(&self.state, &course_run, |course: &Course| {
             let command = crate::domain::course::CourseCommand::FillLessonDuration {
                 section_id,
@@ -288,7 +285,7 @@ impl Checkout {
                 video_url: video_url.to_owned(),
                 seconds,
             };
-            crate::domain::course::decide(course, &measured, command)
+            crate::domain::course::decide(course, command)
         })
         .await?;
         Ok(())
@@ -310,7 +307,7 @@ impl Checkout {
         let step = format!("withdraw/{stream}/{course_id}");
         let list_run = run(stream, Self::SAGA, cause.headers(&step), course_id);
         on_aggregate(&self.state, &list_run, |list: &CourseList| {
-            cart::decide(kind, list, trainee_id, None, ListCommand::Withdraw { course_id })
+            cart::decide(list, ListCommand::Withdraw { list: ListOf { kind, trainee_id }, course_id })
                 .map_err(|_| Problem::internal().because("a withdrawal is never refused"))
         })
         .await?;
@@ -324,7 +321,7 @@ impl Checkout {
         {
             let list_run = run(stream.clone(), Self::SAGA, cause.headers(&format!("clear/{stream}")), trainee_id);
             on_aggregate(&self.state, &list_run, |list: &CourseList| {
-                cart::decide(kind, list, trainee_id, None, ListCommand::Clear)
+                cart::decide(list, ListCommand::Clear { list: ListOf { kind, trainee_id }, actor: None })
                     .map_err(|_| Problem::internal().because("clearing a list is never refused"))
             })
             .await?;

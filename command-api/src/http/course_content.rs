@@ -153,7 +153,7 @@ async fn add(
 ) -> Result<Accepted, Problem> {
     let part_id = Uuid::now_v7();
     let request = CourseRequest::new_part(course_id, headers, digest, part_id);
-    on_course(state, actor, request, CourseCommand::Content(make(part_id))).await
+    on_course(state, actor, request, CourseCommand::Content { actor: actor.actor(), change: make(part_id) }).await
 }
 
 /// Runs a content command that changes or removes an existing part (answered 200).
@@ -163,7 +163,7 @@ async fn change(
     request: CourseRequest,
     command: ContentCommand,
 ) -> Result<Accepted, Problem> {
-    on_course(state, actor, request, CourseCommand::Content(command)).await
+    on_course(state, actor, request, CourseCommand::Content { actor: actor.actor(), change: command }).await
 }
 
 /// `POST /courses/{id}/sections`
@@ -430,7 +430,7 @@ pub(crate) async fn add_discount(
     let issued_by = discount_issuer(actor.actor().role);
     let add = DiscountCommand::Add { discount_id, percent: body.percent, window: body.window(), issued_by };
     let request = CourseRequest::new_part(course_id, headers, command.digest, discount_id);
-    on_course(&state, actor, request, CourseCommand::Discount(add)).await
+    on_course(&state, actor, request, CourseCommand::Discount { actor: actor.actor(), change: add }).await
 }
 
 /// `PUT /courses/{id}/discounts/{discount_id}`: a new percent and window, checked against the others.
@@ -444,7 +444,7 @@ pub(crate) async fn replace_discount(
     let body = command.body;
     let update = DiscountCommand::Update { discount_id, percent: body.percent, window: body.window() };
     let request = CourseRequest::change(course_id, headers, command.digest);
-    on_course(&state, actor, request, CourseCommand::Discount(update)).await
+    on_course(&state, actor, request, CourseCommand::Discount { actor: actor.actor(), change: update }).await
 }
 
 /// `DELETE /courses/{id}/discounts/{discount_id}`
@@ -456,5 +456,6 @@ pub(crate) async fn remove_discount(
     command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let request = CourseRequest::bodiless(course_id, headers, command);
-    on_course(&state, actor, request, CourseCommand::Discount(DiscountCommand::Remove { discount_id })).await
+    let change = DiscountCommand::Remove { discount_id };
+    on_course(&state, actor, request, CourseCommand::Discount { actor: actor.actor(), change }).await
 }

@@ -101,7 +101,7 @@ pub(crate) async fn create(
         CommandRun::new(course_stream(course_id), actor.into(), headers, command.digest).created().with_id(course_id);
     let actor = actor.actor();
     execute(&state, run, |course: &Course| {
-        decide(course, &actor, CourseCommand::Create { course_id, draft: draft.clone() })
+        decide(course, CourseCommand::Create { actor, course_id, draft: draft.clone() })
     })
     .await
 }
@@ -114,7 +114,13 @@ pub(crate) async fn publish(
     headers: CommandHeaders,
     command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    on_course(&state, actor, CourseRequest::bodiless(course_id, headers, command), CourseCommand::Publish).await
+    on_course(
+        &state,
+        actor,
+        CourseRequest::bodiless(course_id, headers, command),
+        CourseCommand::Publish { actor: actor.actor() },
+    )
+    .await
 }
 
 /// What one command on an existing course answers when it succeeds.
@@ -155,8 +161,7 @@ pub(super) async fn on_course(
 ) -> Result<Accepted, Problem> {
     let run = CommandRun::new(course_stream(request.course_id), actor.into(), request.headers, request.digest)
         .answering(request.status, request.data);
-    let actor = actor.actor();
-    execute(state, run, |course: &Course| decide(course, &actor, command.clone())).await
+    execute(state, run, |course: &Course| decide(course, command.clone())).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -224,8 +229,8 @@ pub(crate) async fn update(
         keywords: body.keywords,
         captions: body.captions,
     };
-    on_course(&state, actor, CourseRequest::change(course_id, headers, command.digest), CourseCommand::Update(patch))
-        .await
+    let update = CourseCommand::Update { actor: actor.actor(), patch };
+    on_course(&state, actor, CourseRequest::change(course_id, headers, command.digest), update).await
 }
 
 /// `POST /api/v1/courses/{id}/retire`: the owner takes a published course out of the catalogue for good.
@@ -236,7 +241,13 @@ pub(crate) async fn retire(
     headers: CommandHeaders,
     command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
-    on_course(&state, actor, CourseRequest::bodiless(course_id, headers, command), CourseCommand::Retire).await
+    on_course(
+        &state,
+        actor,
+        CourseRequest::bodiless(course_id, headers, command),
+        CourseCommand::Retire { actor: actor.actor() },
+    )
+    .await
 }
 
 /// `DELETE /api/v1/courses/{id}`: the owner or an admin deletes a course without enrolments (D4).
@@ -265,9 +276,9 @@ pub(crate) async fn delete(
     // since, so a purchase fulfilled at the same moment either wins (and the deletion is refused) or sees
     // the course deleted (its enrolment guards the course's version).
     execute_loading(&state, run, enrolments, |course: &Course, has_enrolments: &bool| {
-        let events = decide(course, &actor, CourseCommand::Delete { has_enrolments: *has_enrolments })?;
+        let decided = decide(course, CourseCommand::Delete { actor, has_enrolments: *has_enrolments })?;
         let guards = vec![Guard::NoStreamLike { prefix: ENROLLMENT_PREFIX.to_owned(), suffix: suffix.clone() }];
-        Ok::<_, CourseRejection>(Decision { events, guards, ..Decision::default() })
+        Ok::<_, CourseRejection>(Decision { guards, ..decided.into() })
     })
     .await
 }

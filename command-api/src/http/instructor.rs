@@ -68,7 +68,8 @@ pub(crate) async fn set_links(
     };
     let run = CommandRun::on_account(actor.user_id, actor.into(), headers, command.digest);
     execute(&state, run, |account: &Account| {
-        account::decide(account, actor.user_id, AccountCommand::SetSocialLinks(links.clone())).map_err(Refusal::problem)
+        account::decide(account, AccountCommand::SetSocialLinks { user_id: actor.user_id, links: links.clone() })
+            .map_err(Refusal::problem)
     })
     .await
 }
@@ -95,8 +96,8 @@ pub(crate) async fn set_bank_account(
     let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
     let sealed_number = state.data_key.seal(&bank.account_number, user_id);
     execute(&state, run, |account: &Account| {
-        let set = AccountCommand::SetBankAccount { account: &bank, sealed_number: &sealed_number };
-        account::decide(account, user_id, set).map_err(Refusal::problem)
+        let set = AccountCommand::SetBankAccount { user_id, account: &bank, sealed_number: &sealed_number };
+        account::decide(account, set).map_err(Refusal::problem)
     })
     .await
 }

@@ -22,6 +22,7 @@ use super::execute::{
 };
 use super::headers::CommandHeaders;
 use crate::domain::course::Course;
+use crate::domain::effects::Decided;
 use crate::domain::enrollment::{
     self, Enrollment, Learner, LearningCommand, LearningRejection, MAX_EXAM_ATTEMPTS, RefundCommand,
 };
@@ -41,7 +42,7 @@ async fn on_course<R>(
     state: &CommandApiState,
     run: CommandRun,
     course_id: Uuid,
-    decide: impl Fn(&Enrollment, &Course) -> Result<(Vec<Event>, Option<Value>), R>,
+    decide: impl Fn(&Enrollment, &Course) -> Result<(Decided, Option<Value>), R>,
 ) -> Result<Accepted, StepError>
 where
     R: Refusal,
@@ -49,8 +50,8 @@ where
     let stream = course_stream(course_id);
     let course = |trust| load_guarded::<Course>(state, &stream, trust);
     let (accepted, _) = step(state, &run, course, |enrollment: &Enrollment, course: &Guarded<Course>| {
-        let (events, answer) = decide(enrollment, &course.folded.state)?;
-        Ok::<_, R>(Decision { events, guards: vec![course.guard.clone()], answer, ..Decision::default() })
+        let (decided, answer) = decide(enrollment, &course.folded.state)?;
+        Ok::<_, R>(Decision { guards: vec![course.guard.clone()], answer, ..decided.into() })
     })
     .await?;
     Ok(accepted)
@@ -69,7 +70,7 @@ pub(crate) async fn view_lesson(
     on_course(&state, run, course_id, |enrollment, course| {
         let learner = learner(trainee_id, course_id);
         let view = LearningCommand::ViewLesson { content: &course.content, learner, lesson_id };
-        enrollment::decide_learning(enrollment, view).map(|events| (events, None))
+        enrollment::decide_learning(enrollment, view).map(|decided| (decided, None))
     })
     .await
     .map_err(problem)
@@ -127,9 +128,9 @@ pub(crate) async fn answer_exercise(
             question_id,
             answer_index,
         };
-        let events = enrollment::decide_learning(enrollment, answer)?;
+        let decided = enrollment::decide_learning(enrollment, answer)?;
         let right = course.content.exercise(exercise_id).and_then(|exercise| exercise.question(question_id));
-        let answer = events.iter().zip(right).find_map(|(event, right)| match event {
+        let answer = decided.events.iter().zip(right).find_map(|(event, right)| match event {
             Event::ExerciseAnswerSubmitted(answered) => serde_json::to_value(ExerciseAnswerResult {
                 exercise_id,
                 question_id,
@@ -140,7 +141,7 @@ pub(crate) async fn answer_exercise(
             .ok(),
             _ => None,
         });
-        Ok::<_, LearningRejection>((events, answer))
+        Ok::<_, LearningRejection>((decided, answer))
     })
     .await
     .map_err(problem)
@@ -201,9 +202,9 @@ pub(crate) async fn submit_exam(
     on_course(&state, run, course_id, |enrollment, course| {
         let learner = learner(trainee_id, course_id);
         let submit = LearningCommand::SubmitExam { content: &course.content, learner, answers: answers.clone() };
-        let events = enrollment::decide_learning(enrollment, submit)?;
-        let answer = exam_result(&events);
-        Ok::<_, LearningRejection>((events, answer))
+        let decided = enrollment::decide_learning(enrollment, submit)?;
+        let answer = exam_result(&decided.events);
+        Ok::<_, LearningRejection>((decided, answer))
     })
     .await
     .map_err(problem)
@@ -220,7 +221,7 @@ pub(crate) async fn reveal_exam(
     let trainee_id = actor.user_id;
     let run = run(actor, course_id, headers, command.digest);
     on_course(&state, run, course_id, |enrollment, course| {
-        let events =
+        let decided =
             enrollment::decide_learning(enrollment, LearningCommand::RevealExamAnswers { trainee_id, course_id })?;
         let questions: Vec<Value> = course
             .content
@@ -228,7 +229,7 @@ pub(crate) async fn reveal_exam(
             .iter()
             .map(|question| json!({ "question_id": question.id, "answer_index": question.answer_index }))
             .collect();
-        Ok::<_, LearningRejection>((events, Some(json!({ "questions": questions }))))
+        Ok::<_, LearningRejection>((decided, Some(json!({ "questions": questions }))))
     })
     .await
     .map_err(problem)
@@ -319,7 +320,7 @@ impl Learning {
         on_course(&self.state, run, course_id, |enrollment, course| {
             let learner = learner(trainee_id, course_id);
             let recompute = LearningCommand::RecomputeProgress { content: &course.content, learner };
-            enrollment::decide_learning(enrollment, recompute).map(|events| (events, None))
+            enrollment::decide_learning(enrollment, recompute).map(|decided| (decided, None))
         })
         .await?;
         Ok(())

@@ -79,8 +79,8 @@ pub(crate) async fn send(
             about,
             text: &text,
         };
-        let events = conversation::decide(current, command)?;
-        Ok::<_, MessageRejection>(Decision { events, guards, ..Decision::default() })
+        let decided = conversation::decide(current, command)?;
+        Ok::<_, MessageRejection>(Decision { guards, ..decided.into() })
     })
     .await
 }

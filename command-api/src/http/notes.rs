@@ -67,10 +67,10 @@ async fn write(
             note_id,
             writing,
         };
-        let events = notebook::decide(notebook, command)?;
+        let decided = notebook::decide(notebook, command)?;
         let mut guards = vec![enrollment.guard.clone()];
         guards.extend(course.iter().map(|course| course.guard.clone()));
-        Ok::<_, NotesRejection>(Decision { events, guards, ..Decision::default() })
+        Ok::<_, NotesRejection>(Decision { guards, ..decided.into() })
     })
     .await
 }

@@ -29,6 +29,7 @@ use super::rejections::Refusal;
 use crate::domain::account::Account;
 use crate::domain::cart::CourseList;
 use crate::domain::course::Course;
+use crate::domain::effects::Decided;
 use crate::domain::enrollment::{self, Enrollment, EnrollmentRejection, EnrolmentCommand, LearningCommand};
 use crate::domain::fx::FxRate;
 use crate::domain::order::{self, Order, OrderCommand, OrderStatus};
@@ -87,6 +88,7 @@ pub(crate) async fn place(
     let placer = actor.actor();
     let placed = execute_loading(&state, run, facts, |order: &Order, (cart, courses)| {
         let command = OrderCommand::Place {
+            placer,
             order_id,
             method,
             courses: courses.clone(),
@@ -94,10 +96,10 @@ pub(crate) async fn place(
             currency: currency.clone(),
             rate_ppm,
         };
-        let events = order::decide(order, Some(&placer), command).map_err(Refusal::problem)?;
+        let decided = order::decide(order, command).map_err(Refusal::problem)?;
         // Placed on the cart the trainee saw: a change of the cart meanwhile makes the order decide again.
         let guards = vec![event_store::Guard::StreamAt { stream_id: cart_stream(trainee_id), version: cart.version }];
-        Ok::<_, Problem>(Decision { events, guards, ..Decision::default() })
+        Ok::<_, Problem>(Decision { guards, ..decided.into() })
     })
     .await?;
     // A retried request (same Idempotency-Key) answers what its first attempt answered once it had run every
@@ -222,17 +224,17 @@ pub(crate) async fn credit_wallet(
 ) -> Result<Accepted, Problem> {
     trainee_account(&state, trainee_id, &[Role::IndividualTrainee]).await?;
     let CreditBody { amount_cents, reason } = command.body;
-    let reason = reason.trim().to_owned();
+    let reason_text = reason.trim().to_owned();
     let operation_id = match &headers.idempotency_key {
         Some(key) => format!("admin-{}-{key}", actor.user_id),
         None => format!("admin-{}", Uuid::now_v7()),
     };
     let run = CommandRun::new(wallet_stream(trainee_id), actor.into(), headers, command.digest)
         .answering(StatusCode::CREATED, serde_json::json!({ "id": trainee_id, "operation_id": operation_id }));
-    let credit =
-        WalletCommand::Credit { operation_id, amount_cents, reason: CreditReason::AdminCredit, note: Some(reason) };
+    let reason = CreditReason::AdminCredit;
+    let credit = WalletCommand::Credit { trainee_id, operation_id, amount_cents, reason, note: Some(reason_text) };
     super::execute::execute(&state, run, |wallet: &Wallet| {
-        wallet::decide(wallet, trainee_id, credit.clone()).map(|(events, _)| events)
+        wallet::decide(wallet, credit.clone()).map(Decided::without_outcome)
     })
     .await
 }
@@ -281,10 +283,10 @@ pub(crate) async fn grant(
     let course = |_: Trust| state.write.load::<Course>(&stream);
     execute_loading(&state, run, course, |enrollment: &Enrollment, course| {
         let enroll = EnrolmentCommand::Enroll { course: &course.state, trainee_id, source: source.clone() };
-        let events = enrollment::decide(enrollment, enroll)?;
+        let decided = enrollment::decide(enrollment, enroll)?;
         let guards =
             vec![event_store::Guard::StreamAt { stream_id: course_stream(course_id), version: course.version }];
-        Ok::<_, EnrollmentRejection>(Decision { events, guards, ..Decision::default() })
+        Ok::<_, EnrollmentRejection>(Decision { guards, ..decided.into() })
     })
     .await
 }

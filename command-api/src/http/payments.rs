@@ -92,7 +92,7 @@ pub(crate) async fn open_checkout(
     };
     let plain = CommandHeaders { idempotency_key: None, ..headers.clone() };
     let run = CommandRun::new(order_stream(order.id), caller, plain, String::new()).with_id(order.id);
-    let accepted = on_aggregate(state, &run, |current: &Order| order::decide(current, None, command.clone())).await?;
+    let accepted = on_aggregate(state, &run, |current: &Order| order::decide(current, command.clone())).await?;
     Ok((accepted, session.id, session.url))
 }
 
@@ -147,7 +147,7 @@ pub(crate) async fn webhook(
     };
     let digest = request_digest("POST", "/api/v1/payments/webhook", &body);
     let run = CommandRun::new(order_stream(order_id), PROVIDER, headers, digest).with_id(order_id);
-    execute(&state, run, |order: &Order| order::decide(order, None, command.clone())).await?;
+    execute(&state, run, |order: &Order| order::decide(order, command.clone())).await?;
     Ok(received())
 }
 

@@ -40,7 +40,7 @@ pub(crate) async fn set_mine(
     let run = CommandRun::on_account(user_id, actor.into(), headers, upload.digest)
         .answering(StatusCode::OK, json!({ "id": user_id, "picture": urls(Some(&picture)) }));
     execute(&state, run, |portrait: &Portrait| {
-        account::decide_portrait(portrait, user_id, PortraitCommand::Set(Some(picture.clone())))
+        account::decide_portrait(portrait, PortraitCommand::Set { user_id, picture: Some(picture.clone()) })
     })
     .await
 }
@@ -55,8 +55,10 @@ pub(crate) async fn remove_mine(
     let user_id = actor.user_id;
     let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest)
         .answering(StatusCode::OK, json!({ "id": user_id, "picture": null }));
-    execute(&state, run, |portrait: &Portrait| account::decide_portrait(portrait, user_id, PortraitCommand::Set(None)))
-        .await
+    execute(&state, run, |portrait: &Portrait| {
+        account::decide_portrait(portrait, PortraitCommand::Set { user_id, picture: None })
+    })
+    .await
 }
 
 /// `PUT /api/v1/courses/{id}/thumbnail`: the course's owner sets its thumbnail.
@@ -70,7 +72,8 @@ pub(crate) async fn set_thumbnail(
     let picture = keep(&state, course_id, upload.bytes).await?;
     let mut request = CourseRequest::change(course_id, headers, upload.digest);
     request.data = json!({ "id": course_id, "thumbnail": urls(Some(&picture)) });
-    on_course(&state, actor, request, CourseCommand::SetThumbnail(Some(picture))).await
+    on_course(&state, actor, request, CourseCommand::SetThumbnail { actor: actor.actor(), picture: Some(picture) })
+        .await
 }
 
 /// `DELETE /api/v1/courses/{id}/thumbnail`: the course's owner removes its thumbnail.
@@ -82,7 +85,7 @@ pub(crate) async fn remove_thumbnail(
     command: EmptyCommand,
 ) -> Result<Accepted, Problem> {
     let request = CourseRequest::bodiless(course_id, headers, command);
-    on_course(&state, actor, request, CourseCommand::SetThumbnail(None)).await
+    on_course(&state, actor, request, CourseCommand::SetThumbnail { actor: actor.actor(), picture: None }).await
 }
 
 /// Checks and keeps `bytes` as a picture of `owner`, off the async workers (decoding is CPU work).

@@ -88,7 +88,7 @@ pub(crate) async fn request_reset(
     let run = account_change(user_id, ip, headers, command.digest);
     quietly(
         execute(&state, run, |account: &Account| {
-            account::decide(account, user_id, AccountCommand::RequestPasswordReset { link: &link })
+            account::decide(account, AccountCommand::RequestPasswordReset { user_id, link: &link })
         })
         .await,
     )
@@ -115,7 +115,7 @@ pub(crate) async fn confirm_reset(
     let reset = execute_loading(&state, run, load, |account: &Account, link: &Option<(Uuid, ResetLink)>| {
         let link = link.filter(|(owner, _)| *owner == user_id).map(|(_, link)| link);
         let now = OffsetDateTime::now_utc();
-        account::decide(account, user_id, AccountCommand::ResetPassword { link, now, password_hash: &new_hash })
+        account::decide(account, AccountCommand::ResetPassword { user_id, link, now, password_hash: &new_hash })
     })
     .await;
     super::sessions::ending_sessions(&state, user_id, reset).await
@@ -145,13 +145,14 @@ pub(crate) async fn verify_email(
     execute_loading(&state, run, load, |account: &Account, pending: &Option<PendingVerification>| {
         let now = OffsetDateTime::now_utc();
         let verify = AccountCommand::VerifyEmail {
+            user_id,
             email: &found.email,
             pending: pending.as_ref(),
             submitted_digest: &submitted,
             attempt,
             now,
         };
-        account::decide(account, user_id, verify)
+        account::decide(account, verify)
     })
     .await
 }
@@ -175,9 +176,13 @@ pub(crate) async fn resend_verification(
     let load = |_: Trust| credentials::pending_verification(database, user_id);
     quietly(
         execute_loading(&state, run, load, |account: &Account, pending: &Option<PendingVerification>| {
-            let request =
-                AccountCommand::RequestVerification { pending: pending.as_ref(), to: &found.email, code: &code };
-            account::decide(account, user_id, request)
+            let request = AccountCommand::RequestVerification {
+                user_id,
+                pending: pending.as_ref(),
+                to: &found.email,
+                code: &code,
+            };
+            account::decide(account, request)
         })
         .await,
     )

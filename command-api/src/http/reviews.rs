@@ -61,8 +61,8 @@ pub(crate) async fn review_course(
         let learned = &enrollment.folded.state;
         let command =
             ReviewCommand::ReviewCourse { course_id, trainee_id, enrollment: learned, rating, comment: &comment };
-        let events = review::decide(current, command)?;
-        Ok::<_, ReviewRejection>(Decision { events, guards: vec![enrollment.guard.clone()], ..Decision::default() })
+        let decided = review::decide(current, command)?;
+        Ok::<_, ReviewRejection>(Decision { guards: vec![enrollment.guard.clone()], ..decided.into() })
     })
     .await
 }
@@ -108,9 +108,9 @@ pub(crate) async fn review_instructor(
             rating,
             comment: &comment,
         };
-        let events = review::decide(current, command)?;
+        let decided = review::decide(current, command)?;
         let guards = vec![course.guard.clone(), enrollment.guard.clone()];
-        Ok::<_, ReviewRejection>(Decision { events, guards, ..Decision::default() })
+        Ok::<_, ReviewRejection>(Decision { guards, ..decided.into() })
     })
     .await
 }

@@ -198,9 +198,10 @@ pub(crate) async fn login(
         let state = state.clone();
         let run = on_user(user_id, Caller::Guest(ip), headers.correlation_id, "login failed".to_owned());
         tokio::spawn(async move {
-            let recorded =
-                execute(&state, run, |account: &Account| account::decide(account, user_id, AccountCommand::FailLogin))
-                    .await;
+            let recorded = execute(&state, run, |account: &Account| {
+                account::decide(account, AccountCommand::FailLogin { user_id })
+            })
+            .await;
             if let Err(problem) = recorded {
                 tracing::warn!(code = problem.code, %user_id, "a failed login was not recorded");
             }
@@ -212,9 +213,13 @@ pub(crate) async fn login(
     let family = Uuid::now_v7();
     let run = on_user(user_id, Caller::Guest(ip), headers.correlation_id, format!("login {family}"));
     execute(&state, run, |sessions: &Sessions| {
-        let log_in =
-            SessionCommand::LogIn { token_digest: refresh_digest.clone(), family_id: family, days: refresh_days() };
-        account::decide_session(sessions, user_id, log_in)
+        let log_in = SessionCommand::LogIn {
+            user_id,
+            token_digest: refresh_digest.clone(),
+            family_id: family,
+            days: refresh_days(),
+        };
+        account::decide_session(sessions, log_in)
     })
     .await
     .map_err(|problem| if problem.status == StatusCode::NOT_FOUND { wrong_credentials() } else { problem })?;
@@ -294,7 +299,7 @@ pub(crate) async fn logout(
     if let Some(family) = family {
         let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
         execute(&state, run, |account: &Account| {
-            account::decide(account, user_id, AccountCommand::LogOut { family_id: family })
+            account::decide(account, AccountCommand::LogOut { user_id, family_id: family })
         })
         .await?;
     }
@@ -332,7 +337,7 @@ pub(crate) async fn change_password(
     let new_hash = if proven { credentials::hash_password(body.new_password).await? } else { String::new() };
     let run = CommandRun::on_account(user_id, actor.into(), headers, command.digest);
     let changed = execute(&state, run, |account: &Account| {
-        account::decide(account, user_id, AccountCommand::ChangePassword { proven, password_hash: &new_hash })
+        account::decide(account, AccountCommand::ChangePassword { user_id, proven, password_hash: &new_hash })
     })
     .await;
     ending_sessions(&state, user_id, changed).await

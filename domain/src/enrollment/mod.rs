@@ -8,6 +8,7 @@
 //! here, then `learning.rs` (views, progress, exercises, completion), `exams.rs`, `certificates.rs` and
 //! `refunds.rs` (R4, R5, D2, D5, D9).
 
+use crate::effects::Decided;
 use std::collections::{BTreeMap, HashSet};
 
 use events::Event;
@@ -48,10 +49,11 @@ pub enum EnrolmentCommand<'a> {
 }
 
 /// Decides how a trainee comes to the enrolment.
-pub fn decide(enrollment: &Enrollment, command: EnrolmentCommand<'_>) -> Result<Vec<Event>, EnrollmentRejection> {
+pub fn decide(enrollment: &Enrollment, command: EnrolmentCommand<'_>) -> Result<Decided, EnrollmentRejection> {
     match command {
         EnrolmentCommand::Enroll { course, trainee_id, source } => enroll(enrollment, course, trainee_id, source),
     }
+    .map(Decided::from)
 }
 
 /// What a trainee (or a saga, or an admin) does while an enrolment is held: learning, the exam, the certificate
@@ -104,7 +106,7 @@ pub enum LearningCommand<'a> {
 }
 
 /// Decides a learning command on the enrolment.
-pub fn decide_learning(enrollment: &Enrollment, command: LearningCommand<'_>) -> Result<Vec<Event>, LearningRejection> {
+pub fn decide_learning(enrollment: &Enrollment, command: LearningCommand<'_>) -> Result<Decided, LearningRejection> {
     match command {
         LearningCommand::ViewLesson { content, learner, lesson_id } => {
             learning::view_lesson(enrollment, content, learner, lesson_id)
@@ -134,6 +136,7 @@ pub fn decide_learning(enrollment: &Enrollment, command: LearningCommand<'_>) ->
         }
         LearningCommand::Revoke { trainee_id, course_id, reason } => revoke(enrollment, trainee_id, course_id, reason),
     }
+    .map(Decided::from)
 }
 
 /// A trainee may have the certificate emailed again once this long after the last email.

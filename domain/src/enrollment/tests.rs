@@ -7,6 +7,7 @@ use super::refunds::{complete_refund, decide_request, request_refund};
 use super::*;
 use crate::course_content::{Exercise, Lesson, Section};
 use crate::effects::{Decided, Effect};
+use crate::given::when;
 
 const TRAINEE: Uuid = Uuid::from_u128(1);
 const COURSE: Uuid = Uuid::from_u128(2);
@@ -69,13 +70,13 @@ fn exam(answers: &[(u128, u32)]) -> BTreeMap<Uuid, u32> {
 fn the_deciders_take_each_command_to_its_rule() {
     let course = course(CourseStatus::Published);
     let enroll = EnrolmentCommand::Enroll { course: &course, trainee_id: TRAINEE, source: purchase(9) };
-    assert_eq!(decide(&Enrollment::default(), enroll), enroll_rule(&Enrollment::default(), &course));
+    assert_eq!(when(decide(&Enrollment::default(), enroll)), enroll_rule(&Enrollment::default(), &course));
     let enrollment = enrolled();
     let content = course_of_one();
     let view = LearningCommand::ViewLesson { content: &content, learner: LEARNER, lesson_id: id(20) };
-    assert_eq!(decide_learning(&enrollment, view), view_lesson(&enrollment, &content, LEARNER, id(20)));
+    assert_eq!(when(decide_learning(&enrollment, view)), view_lesson(&enrollment, &content, LEARNER, id(20)));
     let open = LearningCommand::Open { trainee_id: TRAINEE, course_id: COURSE };
-    assert_eq!(decide_learning(&enrollment, open), open_course(&enrollment, TRAINEE, COURSE));
+    assert_eq!(when(decide_learning(&enrollment, open)), open_course(&enrollment, TRAINEE, COURSE));
     let request = RefundCommand::Request {
         trainee_id: TRAINEE,
         course_id: COURSE,
