@@ -22,18 +22,33 @@ use crate::reading::reading;
 /// The catalogue's default page size (DOMAIN.md 2.6.1).
 const DEFAULT_LIMIT: i64 = 12;
 
-/// The columns of a course row, with today's discount (UTC) and the price after it.
-pub const COURSE_SELECT: &str = "SELECT c.id, c.instructor_id, c.instructor_name, c.title, c.summary, c.category, \
-     c.subcategories, c.level, c.language, c.base_price_cents, c.duration_h, c.lesson_count, \
-     c.rating_avg::float8 AS rating_avg, c.rating_count, c.enrolled_count, c.status, c.version, c.created_at, \
-     c.published_at, COALESCE(round(c.exam_grade_sum::numeric / NULLIF(c.exam_attempts, 0), 2), 0)::float8 AS exam_avg, \
-     c.exam_attempts, d.percent AS discount_percent, d.ends_on AS discount_ends_on, c.thumbnail_id, c.thumbnail_format, \
-     iu.picture_id AS instructor_picture_id, iu.picture_format AS instructor_picture_format, \
-     (c.base_price_cents * (100 - COALESCE(d.percent, 0)) + 50) / 100 AS effective_price_cents \
-     FROM catalog_course c LEFT JOIN LATERAL (SELECT percent, ends_on FROM course_discount \
-     WHERE course_id = c.id AND (now() AT TIME ZONE 'UTC')::date BETWEEN starts_on AND ends_on \
-     ORDER BY starts_on LIMIT 1) d ON true \
-     LEFT JOIN user_directory iu ON iu.id = c.instructor_id";
+/// The columns of a course row (`c`), with today's discount (UTC) and the price after it.
+macro_rules! course_columns {
+    () => {
+        "c.id, c.instructor_id, c.instructor_name, c.title, c.summary, c.category, \
+         c.subcategories, c.level, c.language, c.base_price_cents, c.duration_h, c.lesson_count, \
+         c.rating_avg::float8 AS rating_avg, c.rating_count, c.enrolled_count, c.status, c.version, c.created_at, \
+         c.published_at, COALESCE(round(c.exam_grade_sum::numeric / NULLIF(c.exam_attempts, 0), 2), 0)::float8 AS exam_avg, \
+         c.exam_attempts, d.percent AS discount_percent, d.ends_on AS discount_ends_on, c.thumbnail_id, c.thumbnail_format, \
+         iu.picture_id AS instructor_picture_id, iu.picture_format AS instructor_picture_format, \
+         (c.base_price_cents * (100 - COALESCE(d.percent, 0)) + 50) / 100 AS effective_price_cents"
+    };
+}
+
+/// The tables of a course row: the course, today's discount and its instructor's picture.
+macro_rules! course_from {
+    () => {
+        "catalog_course c LEFT JOIN LATERAL (SELECT percent, ends_on FROM course_discount \
+         WHERE course_id = c.id AND (now() AT TIME ZONE 'UTC')::date BETWEEN starts_on AND ends_on \
+         ORDER BY starts_on LIMIT 1) d ON true \
+         LEFT JOIN user_directory iu ON iu.id = c.instructor_id"
+    };
+}
+
+pub(crate) use {course_columns, course_from};
+
+/// A course row: `SELECT <columns> FROM <tables>`.
+pub const COURSE_SELECT: &str = concat!("SELECT ", course_columns!(), " FROM ", course_from!());
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct InstructorRef {

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::courses::{COURSE_SELECT, CourseView, with_content};
+use crate::courses::{COURSE_SELECT, CourseView, course_columns, course_from, with_content};
 use crate::listing::Listing;
 use crate::money::{Display, InCountry};
 use crate::page::{ListEnvelope, Paging};
@@ -49,12 +49,18 @@ pub(crate) struct EnrollmentView {
     refund_status: Option<String>,
 }
 
-/// What the enrolment columns of a course row read as.
-const ENROLLMENT_COLUMNS: &str = "SELECT e.status AS e_status, e.source, e.order_id, e.enrolled_at, e.progress, \
-     e.visited_lessons, e.completed_at, e.certificate_id, e.exercise_answers, e.exam_attempts AS e_exam_attempts, e.exam_best_grade, \
-     e.exam_last_grade, e.exam_answers, e.answers_revealed, e.refund_status, ";
-
-const ENROLLED: &str = "JOIN enrollment_view e ON e.course_id = c.id WHERE e.trainee_id = $1";
+/// A trainee's enrolments (`$1`), newest first: the enrolment's columns beside the course's.
+const ENROLMENTS: Listing<'static> = Listing {
+    columns: concat!(
+        "e.status AS e_status, e.source, e.order_id, e.enrolled_at, e.progress, e.visited_lessons, e.completed_at, \
+         e.certificate_id, e.exercise_answers, e.exam_attempts AS e_exam_attempts, e.exam_best_grade, \
+         e.exam_last_grade, e.exam_answers, e.answers_revealed, e.refund_status, ",
+        course_columns!()
+    ),
+    from: concat!(course_from!(), " JOIN enrollment_view e ON e.course_id = c.id"),
+    filter: "e.trainee_id = $1",
+    order: "e.enrolled_at DESC, c.id",
+};
 
 /// `GET /api/v1/me/enrollments?country=&page=&limit=`
 pub(crate) async fn list(
@@ -68,20 +74,9 @@ pub(crate) async fn list(
         let page = paging.request(DEFAULT_LIMIT);
         let client = state.read.pool().get().await.map_err(reading("enrolments"))?;
         let display = Display::for_country(&client, shown.country()).await.map_err(reading("enrolments"))?;
-        let select = COURSE_SELECT.replacen("SELECT ", ENROLLMENT_COLUMNS, 1);
-        let rows = client
-            .query(
-                &format!("{select} {ENROLLED} ORDER BY e.enrolled_at DESC, c.id LIMIT $2 OFFSET $3"),
-                &[&actor.user_id, &page.limit, &page.offset()],
-            )
-            .await
-            .map_err(reading("enrolments"))?;
-        let count: i64 = client
-            .query_one("SELECT count(*) FROM enrollment_view WHERE trainee_id = $1", &[&actor.user_id])
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(reading("enrolments"))?;
-        let enrollments = rows
+        let found = ENROLMENTS.page(&client, &[&actor.user_id], page).await.map_err(reading("enrolments"))?;
+        let enrollments = found
+            .rows
             .iter()
             .map(|row| {
                 Ok(EnrollmentView {
@@ -99,7 +94,7 @@ pub(crate) async fn list(
             })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
             .map_err(reading("enrolments"))?;
-        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &ListEnvelope::new(enrollments, page, count)))
+        Ok::<_, Problem>(cached_json(&headers, Audience::Private, &ListEnvelope::new(enrollments, page, found.total)))
     };
     answer.await.unwrap_or_else(|p| p.into_response())
 }
@@ -113,10 +108,10 @@ pub(crate) async fn get(
 ) -> Response {
     let answer = async {
         let client = state.read.pool().get().await.map_err(reading("enrolments"))?;
-        let select = COURSE_SELECT.replacen("SELECT ", ENROLLMENT_COLUMNS, 1);
+        let Listing { columns, from, filter, .. } = ENROLMENTS;
         let row = client
             .query_opt(
-                &format!("{select} {ENROLLED} AND c.id = $2 AND e.status = 'active'"),
+                &format!("SELECT {columns} FROM {from} WHERE {filter} AND c.id = $2 AND e.status = 'active'"),
                 &[&actor.user_id, &course_id],
             )
             .await

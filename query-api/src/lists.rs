@@ -61,30 +61,23 @@ async fn list(
             .and_then(|row| row.get::<_, Option<String>>(0)),
     };
     let display = Display::for_country(&client, country.as_deref()).await.map_err(reading("the cart or wishlist"))?;
-    let listed = format!("{COURSE_SELECT} JOIN {table} i ON i.course_id = c.id WHERE i.trainee_id = $1");
-    let rows = client
-        .query(
-            &format!("{listed} ORDER BY i.position LIMIT $2 OFFSET $3"),
-            &[&actor.user_id, &page.limit, &page.offset()],
-        )
-        .await
-        .map_err(reading("the cart or wishlist"))?;
-    let courses = rows
+    // A list holds at most 100 courses (R17): it is read whole, in one statement, so that the page, the count
+    // and the list's total come from the same snapshot.
+    let listed =
+        format!("{COURSE_SELECT} JOIN {table} i ON i.course_id = c.id WHERE i.trainee_id = $1 ORDER BY i.position");
+    let rows = client.query(&listed, &[&actor.user_id]).await.map_err(reading("the cart or wishlist"))?;
+    let total_usd = rows
         .iter()
+        .map(|row| row.try_get::<_, i64>("effective_price_cents"))
+        .sum::<Result<i64, _>>()
+        .map_err(reading("the cart or wishlist"))?;
+    let shown = rows.iter().skip(usize::try_from(page.offset()).unwrap_or(usize::MAX));
+    let courses = shown
+        .take(usize::try_from(page.limit).unwrap_or(0))
         .map(|row| CourseView::from_row(row, display))
         .collect::<Result<Vec<_>, _>>()
         .map_err(reading("the cart or wishlist"))?;
-    let totals = client
-        .query_one(
-            &format!("SELECT count(*), COALESCE(sum(effective_price_cents), 0)::bigint FROM ({listed}) l"),
-            &[&actor.user_id],
-        )
-        .await
-        .map_err(reading("the cart or wishlist"))?;
-    let (count, total_usd): (i64, i64) = (
-        totals.try_get(0).map_err(reading("the cart or wishlist"))?,
-        totals.try_get(1).map_err(reading("the cart or wishlist"))?,
-    );
+    let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
     let mut body =
         serde_json::to_value(ListEnvelope::new(courses, page, count)).map_err(reading("the cart or wishlist"))?;
     body["total"] = serde_json::to_value(display.show(total_usd)).map_err(reading("the cart or wishlist"))?;
