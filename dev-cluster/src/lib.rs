@@ -62,11 +62,13 @@ pub struct ClusterOptions {
     pub max_connections: u32,
     /// The port to listen on (a replica started again keeps its address); a free one when `None`.
     pub port: Option<u16>,
+    /// Loads `pg_stat_statements`, planning times included: for a benchmark's profile of its statements.
+    pub statement_stats: bool,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
-        ClusterOptions { durable: true, max_connections: 200, port: None }
+        ClusterOptions { durable: true, max_connections: 200, port: None, statement_stats: false }
     }
 }
 
@@ -139,6 +141,10 @@ impl LocalCluster {
         );
         if !options.durable {
             settings.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
+        if options.statement_stats {
+            settings
+                .push_str(" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on");
         }
         let log = cluster.log_file();
         let log = log.to_string_lossy();

@@ -17,7 +17,7 @@ async fn cluster() -> &'static LocalCluster {
     CLUSTER
         .get_or_init(|| async {
             let folder = std::env::temp_dir().join(format!("learnlog-test-{}", Uuid::now_v7().simple()));
-            let options = ClusterOptions { durable: false, max_connections: 400, port: None };
+            let options = ClusterOptions { durable: false, max_connections: 400, ..ClusterOptions::default() };
             let cluster = LocalCluster::start(&folder, &options).await.expect("a throwaway PostgreSQL cluster starts");
             cluster.stop_when_this_process_exits(true).expect("the cluster watchdog starts");
             let admin = connect(&cluster.url("postgres")).await;

@@ -32,6 +32,10 @@ pub struct CheckoutOptions {
     /// Entries already in each wallet and in one instructor's earnings, for the long-history case.
     #[arg(long, default_value_t = 100_000)]
     pub history: usize,
+    /// Also profile the SQL of each case's run with the most clients (pg_stat_statements), printed after the
+    /// table. The counting costs a little: compare ratios of runs without it.
+    #[arg(long)]
+    pub statements: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +63,7 @@ pub(crate) fn failed(error: impl std::fmt::Display) -> Error {
 }
 
 pub async fn checkout(config: &Config, options: &CheckoutOptions) -> Result<String, Error> {
-    let bench = BenchCluster::start().await?;
+    let bench = BenchCluster::start_profiled(options.statements).await?;
     let result = run_all(&bench, config, options).await;
     bench.stop().await?;
     result
@@ -74,15 +78,24 @@ async fn run_all(bench: &BenchCluster, config: &Config, options: &CheckoutOption
          case           | clients | orders/s | p50 ms | p99 ms | events/order | appends/s | ratio\n",
     );
     let mut append_rates = std::collections::HashMap::new();
+    let mut profiles = String::new();
     for (n, case) in [Case::Fresh, Case::OneInstructor, Case::LongHistory].into_iter().enumerate() {
         let url = bench.database(&format!("bench_checkout_{n}"), None).await?;
         let app = BenchApp::start(config, &url, max_clients).await?;
         let shop = Shop::open(&app.base, &app.keys, &url, case, max_clients, options.history).await?;
         for &clients in &options.clients {
             let clients = clients.max(1);
+            let profiled = options.statements && clients == max_clients;
+            if profiled {
+                super::statements::reset(&url).await?;
+            }
             let before = shop.events().await?;
             let (orders, mut latencies) = shop.run(clients, run_for).await;
             let events = shop.events().await? - before;
+            if profiled {
+                let title = format!("\n{}, {clients} clients, {orders} orders", case.name());
+                profiles.push_str(&super::statements::top(&url, &title, 15).await?);
+            }
             let rate = orders as f64 / run_for.as_secs_f64();
             let per_order = events as f64 / (orders.max(1) as f64);
             let append_rate = match append_rates.get(&clients) {
@@ -102,6 +115,7 @@ async fn run_all(bench: &BenchCluster, config: &Config, options: &CheckoutOption
         }
         app.stop().await;
     }
+    report.push_str(&profiles);
     Ok(report)
 }
 

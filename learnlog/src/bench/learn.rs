@@ -37,6 +37,10 @@ pub struct LearnOptions {
     /// lessons to see). A client that runs out of lessons ends early, and the report says so.
     #[arg(long, default_value_t = 12)]
     pub trainees_per_client: usize,
+    /// Also profile the SQL of the views at the most clients (pg_stat_statements), printed after the table.
+    /// The counting costs a little: compare ratios of runs without it.
+    #[arg(long)]
+    pub statements: bool,
 }
 
 /// The benchmark's courses: 16 of 3 sections of 20 lessons, the size of a real course.
@@ -45,7 +49,7 @@ const SECTIONS: usize = 3;
 const LESSONS_PER_SECTION: usize = 20;
 
 pub async fn learn(config: &Config, options: &LearnOptions) -> Result<String, Error> {
-    let bench = BenchCluster::start().await?;
+    let bench = BenchCluster::start_profiled(options.statements).await?;
     let result = run_all(&bench, config, options).await;
     bench.stop().await?;
     result
@@ -60,14 +64,21 @@ async fn run_all(bench: &BenchCluster, config: &Config, options: &LearnOptions) 
     let slots = options.clients.iter().map(|&clients| clients.max(1)).sum();
     let classroom = Classroom::open(&app.base, &app.keys, slots, options.trainees_per_client.max(1)).await;
     let report = match classroom {
-        Ok(classroom) => Ok(measure(&classroom, &appends, options).await),
+        Ok(classroom) => measure(&classroom, &appends, &url, options).await,
         Err(error) => Err(error),
     };
     app.stop().await;
     report
 }
 
-async fn measure(classroom: &Classroom, appends: &PgEventStore, options: &LearnOptions) -> String {
+async fn measure(
+    classroom: &Classroom,
+    appends: &PgEventStore,
+    url: &str,
+    options: &LearnOptions,
+) -> Result<String, Error> {
+    let max_clients = options.clients.iter().copied().max().unwrap_or(1).max(1);
+    let mut profile = String::new();
     let run_for = Duration::from_secs_f64(options.seconds.max(0.1));
     let mut report = String::from(
         "first lesson views through HTTP (one append each); baseline: raw appends per second, same clients\n\
@@ -78,6 +89,10 @@ async fn measure(classroom: &Classroom, appends: &PgEventStore, options: &LearnO
         let clients = clients.max(1);
         let slots = first_slot..first_slot + clients;
         first_slot += clients;
+        let profiled = options.statements && clients == max_clients;
+        if profiled {
+            super::statements::reset(url).await?;
+        }
         let (mut views, mut appended, mut refused, mut ran_out) = (0, 0.0, 0, false);
         let mut latencies = Vec::new();
         for _ in 0..options.rounds.max(1) {
@@ -97,8 +112,13 @@ async fn measure(classroom: &Classroom, appends: &PgEventStore, options: &LearnO
             rate / append_rate.max(f64::EPSILON),
             if ran_out { "yes: raise --trainees-per-client" } else { "no" },
         ));
+        if profiled {
+            let title = format!("\nlesson views, {clients} clients, {views} views");
+            profile = super::statements::top(url, &title, 15).await?;
+        }
     }
-    report
+    report.push_str(&profile);
+    Ok(report)
 }
 
 /// A view to make: a trainee's token, a course and one of its lessons.

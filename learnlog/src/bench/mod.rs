@@ -11,6 +11,7 @@ pub mod live;
 pub mod mix;
 pub mod relay;
 pub mod replay;
+mod statements;
 
 pub use append::{AppendOptions, append};
 
@@ -29,8 +30,17 @@ pub(crate) struct BenchCluster {
 
 impl BenchCluster {
     pub async fn start() -> Result<Self, Error> {
+        Self::start_with(ClusterOptions::default()).await
+    }
+
+    /// A cluster that counts its statements (`pg_stat_statements`), for a benchmark's `--statements`.
+    pub async fn start_profiled(statements: bool) -> Result<Self, Error> {
+        Self::start_with(ClusterOptions { statement_stats: statements, ..ClusterOptions::default() }).await
+    }
+
+    async fn start_with(options: ClusterOptions) -> Result<Self, Error> {
         let folder = std::env::temp_dir().join(format!("learnlog-bench-{}", Uuid::now_v7()));
-        let cluster = LocalCluster::start(&folder.join("postgres"), &ClusterOptions::default()).await?;
+        let cluster = LocalCluster::start(&folder.join("postgres"), &options).await?;
         cluster.stop_when_this_process_exits(true)?;
         Ok(BenchCluster { cluster, folder })
     }

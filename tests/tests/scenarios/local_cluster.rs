@@ -20,7 +20,7 @@ async fn connects(url: &str) -> bool {
 #[tokio::test]
 async fn a_trusting_data_folder_is_upgraded_to_password_authentication_on_its_next_start() {
     let folder = std::env::temp_dir().join(format!("learnlog-cluster-{}", uuid::Uuid::now_v7().simple()));
-    let options = ClusterOptions { durable: false, max_connections: 20, port: None };
+    let options = ClusterOptions { durable: false, max_connections: 20, ..ClusterOptions::default() };
     let cluster = LocalCluster::start(&folder, &options).await.expect("a new cluster starts");
     let password_file = folder.join("learnlog.password");
     let mode = std::fs::metadata(&password_file).expect("a password file").permissions().mode();
