@@ -348,3 +348,6 @@ mod tests {
         assert_ne!(a, request_digest("POST", "/a", b"{ }"));
     }
 }
+
+#[cfg(test)]
+mod properties;

@@ -113,3 +113,84 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    /// Enough cases to find a slip, few enough for the fast tier; no regression files are written.
+    fn config() -> ProptestConfig {
+        ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    fn secret() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(any::<u8>(), 1..48)
+    }
+
+    /// A write as the store reports it: positions and versions count from 1, and a stream id is never empty (any
+    /// text else, `:` and `.` included).
+    fn token() -> impl Strategy<Value = ConsistencyToken> {
+        let stream_id =
+            prop_oneof!["[a-z]{1,8}-[0-9a-f-]{1,36}", any::<String>()].prop_filter("named", |s| !s.is_empty());
+        (1..=i64::MAX, stream_id, 1..=i64::MAX).prop_map(|(position, stream_id, stream_version)| ConsistencyToken {
+            position,
+            stream_id,
+            stream_version,
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn a_sealed_token_opens_to_itself(secret in secret(), token in token()) {
+            let key = ConsistencyKey::derive(&secret);
+            let sealed = key.seal(&token);
+            // A header's surrounding spaces are not part of the token.
+            prop_assert_eq!(key.open(&format!(" {sealed}\n")), Some(token.clone()));
+            prop_assert_eq!(key.open(&sealed), Some(token));
+        }
+
+        #[test]
+        fn any_text_opens_to_nothing(secret in secret(), text in any::<String>()) {
+            prop_assert_eq!(ConsistencyKey::derive(&secret).open(&text), None);
+        }
+
+        #[test]
+        fn a_sealed_token_with_any_character_changed_opens_to_nothing(
+            secret in secret(),
+            token in token(),
+            at in any::<Index>(),
+            replacement in any::<char>(),
+        ) {
+            let key = ConsistencyKey::derive(&secret);
+            let mut forged: Vec<char> = key.seal(&token).chars().collect();
+            let at = at.index(forged.len());
+            prop_assume!(forged[at] != replacement);
+            forged[at] = replacement;
+            prop_assert_eq!(key.open(&String::from_iter(forged)), None);
+        }
+
+        #[test]
+        fn a_sealed_token_cut_short_or_lengthened_opens_to_nothing(
+            secret in secret(),
+            token in token(),
+            cut in any::<Index>(),
+            added in "[A-Za-z0-9_.-]{1,4}",
+        ) {
+            let key = ConsistencyKey::derive(&secret);
+            let sealed = key.seal(&token);
+            prop_assert_eq!(key.open(&sealed[..cut.index(sealed.len())]), None);
+            prop_assert_eq!(key.open(&format!("{sealed}{added}")), None);
+        }
+
+        #[test]
+        fn a_token_another_key_sealed_opens_to_nothing(ours in secret(), theirs in secret(), token in token()) {
+            prop_assume!(ours != theirs);
+            let sealed = ConsistencyKey::derive(&theirs).seal(&token);
+            prop_assert_eq!(ConsistencyKey::derive(&ours).open(&sealed), None);
+        }
+    }
+}

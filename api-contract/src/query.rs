@@ -299,3 +299,6 @@ mod tests {
         assert_eq!(search["maxLength"], 3);
     }
 }
+
+#[cfg(test)]
+mod properties;

@@ -251,3 +251,115 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::collections::HashSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::given::{given, then};
+
+    const TRAINEE: Uuid = Uuid::from_u128(1);
+    /// Courses `0..COURSES` (one more than a full list holds, and some to spare).
+    const COURSES: u128 = 110;
+
+    /// Enough cases to find a slip, few enough for the fast tier; no regression files are written.
+    fn config() -> ProptestConfig {
+        ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    /// The trainee themselves mostly; sometimes another trainee, or the trainee as a corporate one.
+    fn actor() -> impl Strategy<Value = Actor> {
+        prop_oneof![
+            8 => Just(Actor { user_id: TRAINEE, role: Role::IndividualTrainee }),
+            1 => Just(Actor { user_id: Uuid::from_u128(9), role: Role::IndividualTrainee }),
+            1 => Just(Actor { user_id: TRAINEE, role: Role::CorporateTrainee }),
+        ]
+    }
+
+    fn offer() -> impl Strategy<Value = Offer> {
+        let course = prop_oneof![
+            12 => Just(CourseStatus::Published),
+            1 => Just(CourseStatus::Draft),
+            1 => Just(CourseStatus::Retired),
+            1 => Just(CourseStatus::Deleted),
+            1 => Just(CourseStatus::Missing),
+        ];
+        (course, prop::bool::weighted(0.1)).prop_map(|(course, owned)| Offer { course, owned })
+    }
+
+    fn command(list: ListOf) -> impl Strategy<Value = ListCommand> {
+        let course = (0..COURSES).prop_map(Uuid::from_u128);
+        prop_oneof![
+            150 => (actor(), course.clone(), offer())
+                .prop_map(move |(actor, course_id, offer)| ListCommand::Add { list, actor, course_id, offer }),
+            3 => (actor(), course.clone())
+                .prop_map(move |(actor, course_id)| ListCommand::Remove { list, actor, course_id }),
+            3 => course.prop_map(move |course_id| ListCommand::Withdraw { list, course_id }),
+            // Rare, as are removals: a list emptied would seldom fill up again.
+            1 => prop::option::of(actor()).prop_map(move |actor| ListCommand::Clear { list, actor }),
+        ]
+    }
+
+    /// A list of either kind, filled with its first `filled` courses (often nearly full), then any commands on it.
+    fn history() -> impl Strategy<Value = (ListOf, usize, Vec<ListCommand>)> {
+        let kind = prop_oneof![Just(ListKind::Cart), Just(ListKind::Wishlist)];
+        let filled = prop_oneof![0..=MAX_COURSES, MAX_COURSES - 10..=MAX_COURSES];
+        (kind, filled).prop_flat_map(|(kind, filled)| {
+            let list = ListOf { kind, trainee_id: TRAINEE };
+            (Just(list), Just(filled), prop::collection::vec(command(list), 0..150))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn a_list_never_holds_a_course_twice_nor_more_than_one_hundred((of, filled, commands) in history()) {
+            let mut list: CourseList =
+                given(&(0..filled as u128).map(|n| added(of, Uuid::from_u128(n))).collect::<Vec<_>>());
+            for command in commands {
+                // A refused command records nothing: the list stays the fold of what was accepted.
+                let Ok(decided) = decide(&list, command.clone()) else { continue };
+                let listed: HashSet<Uuid> = list.courses.iter().copied().collect();
+                // R17, R25: who changed the list, when someone did (a saga is no one): its individual trainee.
+                let by = match &command {
+                    ListCommand::Add { actor, .. }
+                    | ListCommand::Remove { actor, .. }
+                    | ListCommand::Clear { actor: Some(actor), .. } => Some(*actor),
+                    ListCommand::Withdraw { .. } | ListCommand::Clear { actor: None, .. } => None,
+                };
+                let own = by.is_none_or(|by| by.role == Role::IndividualTrainee && by.user_id == of.trainee_id);
+                prop_assert!(own || decided.events.is_empty(), "{:?} changed another's list", by);
+                for event in &decided.events {
+                    let (added, trainee_id, course_id, kind) = match event {
+                        Event::CourseAddedToCart(e) => (true, e.trainee_id, e.course_id, ListKind::Cart),
+                        Event::CourseAddedToWishlist(e) => (true, e.trainee_id, e.course_id, ListKind::Wishlist),
+                        Event::CourseRemovedFromCart(e) => (false, e.trainee_id, e.course_id, ListKind::Cart),
+                        Event::CourseRemovedFromWishlist(e) => (false, e.trainee_id, e.course_id, ListKind::Wishlist),
+                        other => return Err(TestCaseError::fail(format!("a list records {}", other.event_type()))),
+                    };
+                    prop_assert_eq!((kind, trainee_id), (of.kind, of.trainee_id), "another list's event");
+                    match (&command, added) {
+                        (ListCommand::Add { offer, .. }, true) => {
+                            // A course for sale, that the trainee does not own, once.
+                            prop_assert!(offer.course == CourseStatus::Published && !offer.owned);
+                            prop_assert!(!listed.contains(&course_id), "{} listed twice", course_id);
+                        }
+                        (_, false) => prop_assert!(listed.contains(&course_id), "{} removed but not listed", course_id),
+                        (command, true) => prop_assert!(false, "{:?} added a course", command),
+                    }
+                }
+                list = then(list, &decided.events);
+                let distinct: HashSet<&Uuid> = list.courses.iter().collect();
+                prop_assert_eq!(distinct.len(), list.courses.len(), "a course is listed twice");
+                prop_assert!(list.courses.len() <= MAX_COURSES, "{} courses", list.courses.len());
+                if matches!(command, ListCommand::Clear { .. }) {
+                    prop_assert!(list.courses.is_empty());
+                }
+            }
+        }
+    }
+}

@@ -399,4 +399,6 @@ fn settle(order: &Order, course_id: Uuid) -> Result<Option<&OrderLine>, OrderRej
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

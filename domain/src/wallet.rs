@@ -201,3 +201,94 @@ mod tests {
         assert_eq!(outcome, DebitOutcome::Refused { balance_cents: 0 });
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::collections::HashSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::given::then;
+
+    const TRAINEE: Uuid = Uuid::from_u128(1);
+
+    /// Enough cases to find a slip, few enough for the fast tier; no regression files are written.
+    fn config() -> ProptestConfig {
+        ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    /// A credit or a debit of a small (or a limit's) amount under one of a few operation ids, so that ids come
+    /// back, for the same operation or another kind.
+    fn command() -> impl Strategy<Value = WalletCommand> {
+        let operation = (0..6_u8).prop_map(|n| format!("op-{n}"));
+        let amount = prop_oneof![8 => -2..=2_000_i64, 1 => Just(MAX_CREDIT_CENTS), 1 => Just(MAX_CREDIT_CENTS + 1)];
+        let reason = prop_oneof![
+            Just(CreditReason::AdminCredit),
+            Just(CreditReason::OrderLineRefund),
+            Just(CreditReason::Refund)
+        ];
+        let note = prop::option::of(prop_oneof![Just(" "), Just("goodwill")].prop_map(str::to_owned));
+        prop_oneof![
+            (operation.clone(), amount.clone(), reason, note).prop_map(|(operation_id, amount_cents, reason, note)| {
+                WalletCommand::Credit { trainee_id: TRAINEE, operation_id, amount_cents, reason, note }
+            }),
+            (operation, amount, 0..3_u128).prop_map(|(operation_id, amount_cents, order)| WalletCommand::Debit {
+                trainee_id: TRAINEE,
+                operation_id,
+                order_id: Uuid::from_u128(order),
+                amount_cents,
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn a_wallet_never_goes_below_zero_and_holds_its_credits_less_its_debits(
+            commands in prop::collection::vec(command(), 0..40),
+        ) {
+            let mut wallet = Wallet::default();
+            let (mut credited, mut debited) = (0_i64, 0_i64);
+            let mut operations = HashSet::new();
+            for command in commands {
+                // A refused command records nothing: the wallet stays the fold of what was accepted.
+                let Ok(decided) = decide(&wallet, command.clone()) else { continue };
+                for event in &decided.events {
+                    let before = wallet.balance_cents;
+                    let operation_id = match event {
+                        Event::WalletCredited(e) => {
+                            prop_assert!((1..=MAX_CREDIT_CENTS).contains(&e.amount_cents));
+                            prop_assert_eq!(e.balance_cents, before + e.amount_cents);
+                            credited += e.amount_cents;
+                            &e.operation_id
+                        }
+                        Event::WalletDebited(e) => {
+                            let paid = e.amount_cents;
+                            prop_assert!((0..=before).contains(&paid), "paid {} of {}", paid, before);
+                            prop_assert_eq!(e.balance_cents, before - e.amount_cents);
+                            debited += e.amount_cents;
+                            &e.operation_id
+                        }
+                        Event::WalletDebitRefused(e) => {
+                            prop_assert!(e.amount_cents > before && e.balance_cents == before);
+                            &e.operation_id
+                        }
+                        other => return Err(TestCaseError::fail(format!("a wallet records {}", other.event_type()))),
+                    };
+                    prop_assert!(operations.insert(operation_id.clone()), "{} happened twice", operation_id);
+                    wallet = then(wallet, std::slice::from_ref(event));
+                }
+                prop_assert!(wallet.balance_cents >= 0, "balance {}", wallet.balance_cents);
+                prop_assert_eq!(wallet.balance_cents, credited - debited);
+                // The same operation again changes nothing and gets the same answer.
+                let answer = match decided.outcome {
+                    DebitOutcome::Paid => DebitOutcome::Paid,
+                    DebitOutcome::Refused { .. } => DebitOutcome::Refused { balance_cents: wallet.balance_cents },
+                };
+                prop_assert_eq!(decide(&wallet, command), Ok(Decided::with_outcome(Vec::new(), answer)));
+            }
+        }
+    }
+}

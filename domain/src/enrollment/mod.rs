@@ -31,6 +31,8 @@ use events::personal::Personal;
 mod certificates;
 mod exams;
 mod learning;
+#[cfg(test)]
+mod properties;
 mod refunds;
 #[cfg(test)]
 mod tests;

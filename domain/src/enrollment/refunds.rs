@@ -247,24 +247,31 @@ pub fn refund_of(paid_cents: i64) -> i64 {
 }
 
 /// The refund saga's last step: the approved refund's enrolment is revoked and the refund completed, once.
+/// Only the access the refunded order bought is revoked: once an admin has revoked it and the trainee has
+/// bought the course again, the new order's access is theirs, and the refund leaves it alone.
 pub(super) fn complete_refund(
     enrollment: &Enrollment,
     (trainee_id, course_id): (Uuid, Uuid),
     refund_id: Uuid,
 ) -> Result<Vec<Event>, RefundRejection> {
-    let refund = enrollment.refund.as_ref().filter(|refund| refund.refund_id == refund_id);
-    match refund.map(|refund| refund.status) {
-        Some(RefundStatus::Completed) => Ok(Vec::new()),
-        Some(RefundStatus::Approved) => {
+    let Some(refund) = enrollment.refund.as_ref().filter(|refund| refund.refund_id == refund_id) else {
+        return Err(RefundRejection::NoRequest);
+    };
+    match refund.status {
+        RefundStatus::Completed => Ok(Vec::new()),
+        RefundStatus::Approved => {
             let mut events = Vec::new();
-            if enrollment.is_active() {
+            let bought_by_refunded = matches!(
+                enrollment.source,
+                Some(EnrollmentSource::Purchase { order_id, .. }) if order_id == refund.order_id
+            );
+            if enrollment.is_active() && bought_by_refunded {
                 let reason = RevocationReason::Refunded { refund_id };
                 events.push(Event::EnrollmentRevoked(EnrollmentRevoked { trainee_id, course_id, reason }));
             }
             events.push(Event::RefundCompleted(RefundCompleted { refund_id, trainee_id, course_id }));
             Ok(events)
         }
-        Some(_) => Err(RefundRejection::AlreadyDecided),
-        None => Err(RefundRejection::NoRequest),
+        _ => Err(RefundRejection::AlreadyDecided),
     }
 }

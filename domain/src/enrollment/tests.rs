@@ -381,6 +381,26 @@ fn an_admin_acknowledges_then_approves_or_rejects_once_and_the_saga_completes_on
 }
 
 #[test]
+fn a_refund_revokes_only_the_access_its_own_order_bought() {
+    let enrollment = enrolled();
+    let requested = then(&enrollment, &request_refund(&enrollment, WHO, REFUND, true, "x").expect("requested"));
+    let approved = then(&requested, &decide_request(&requested, WHO, RefundDecision::Approve).expect("approved"));
+    // Before the saga completes the refund, an admin revokes the access, and the trainee buys the course again.
+    let revoked = EnrollmentRevoked {
+        trainee_id: TRAINEE,
+        course_id: COURSE,
+        reason: RevocationReason::AdminAction { admin_id: id(5) },
+    };
+    let revoked = then(&approved, &[Event::EnrollmentRevoked(revoked)]);
+    let bought_again = enroll(&revoked, &course(CourseStatus::Published), TRAINEE, purchase(10)).expect("bought");
+    let bought_again = then(&revoked, &bought_again);
+
+    let completed = complete_refund(&bought_again, WHO, REFUND).expect("completed");
+    assert_eq!(types(&completed), ["RefundCompleted"], "order 10's access stays");
+    assert!(then(&bought_again, &completed).is_active());
+}
+
+#[test]
 fn retired_courses_keep_enrolling_but_deleted_or_unknown_ones_do_not() {
     let fresh = Enrollment::default();
     assert!(enroll(&fresh, &course(CourseStatus::Retired), TRAINEE, purchase(9)).is_ok());
