@@ -98,7 +98,8 @@ pub enum DatabaseError {
 #[derive(Clone)]
 pub struct Database {
     pool: Pool,
-    config: Config,
+    /// Shared: a request's state holds a `Database`, and a state is cloned for every request.
+    config: Arc<Config>,
 }
 
 impl std::fmt::Debug for Database {
@@ -137,7 +138,7 @@ impl Database {
             .create_timeout(Some(Duration::from_secs(5)))
             .wait_timeout(Some(Duration::from_secs(10)));
         let pool = hooks(builder).build()?;
-        Ok(Database { pool, config })
+        Ok(Database { pool, config: Arc::new(config) })
     }
 
     /// A pool of the same database whose every connection works in `schema` (then `public`, for what only
@@ -147,7 +148,7 @@ impl Database {
         if !is_schema_name(schema) {
             return Err(DatabaseError::SchemaName(schema.to_owned()));
         }
-        let mut config = self.config.clone();
+        let mut config = Config::clone(&self.config);
         // After any options the URL gives, which this must not drop.
         let given = config.get_options().map(|options| format!("{options} ")).unwrap_or_default();
         config.options(format!("{given}-c search_path={schema},public"));
@@ -165,7 +166,7 @@ impl Database {
         let stale = Arc::clone(&switched);
         // Dropped with the pool's hooks, that is with the last clone of the pool: the follower stops then.
         let (alive, mut pool_dropped) = watch::channel(());
-        let database = Self::with_config(plain.config.clone(), max_connections, |builder| {
+        let database = Self::with_config(Config::clone(&plain.config), max_connections, |builder| {
             builder
                 .post_create(Hook::async_fn(|client: &mut ClientWrapper, _| {
                     Box::pin(async move { use_read_schema(client).await.map_err(HookError::Backend) })
@@ -238,7 +239,7 @@ impl Database {
     /// dropped.
     pub fn listen(&self, channel: &str) -> watch::Receiver<u64> {
         let (wake, receiver) = watch::channel(0_u64);
-        let config = self.config.clone();
+        let config = Arc::clone(&self.config);
         let statement = format!("LISTEN \"{}\"", channel.replace('"', ""));
         tokio::spawn(async move {
             loop {

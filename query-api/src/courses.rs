@@ -160,11 +160,32 @@ pub(crate) enum Scope {
     Own(Uuid),
 }
 
-const PUBLISHED: &str = "c.status = 'published'";
 /// What the public lists show: published courses with something to learn (a course with no lesson is reached
 /// by its link only).
 const LISTED: &str = "c.status = 'published' AND c.lesson_count > 0";
 const NOT_DELETED: &str = "c.status <> 'deleted'";
+
+/// A course page: its row, its details (which the lists leave out) and its content document, in one
+/// statement prepared once per connection, as every hot read is.
+macro_rules! course_page {
+    ($document:literal, $which:literal) => {
+        concat!(
+            "SELECT c.details, doc.",
+            $document,
+            " AS content, ",
+            course_columns!(),
+            " FROM ",
+            course_from!(),
+            " LEFT JOIN course_document doc ON doc.course_id = c.id WHERE c.id = $1 AND ",
+            $which
+        )
+    };
+}
+
+/// A published course (`$1`) as anyone sees it: the public outline, no video URL and no answer.
+const PUBLIC_PAGE: &str = course_page!("public_doc", "c.status = 'published'");
+/// A course (`$1`) of its owner (`$2`), in full, unless it is deleted.
+const OWNER_PAGE: &str = course_page!("doc", "c.status <> 'deleted' AND c.instructor_id = $2");
 
 /// `GET /api/v1/courses`: published courses, filtered, sorted and paged.
 pub(crate) async fn list(
@@ -271,29 +292,21 @@ pub(crate) async fn course_page(
 ) -> Result<(CourseView, Value), Problem> {
     let client = state.read.pool().get().await.map_err(reading("the catalogue"))?;
     let display = Display::for_country(&client, country).await.map_err(reading("the catalogue"))?;
-    // A page shows the course's details too, which its rows leave out.
-    let select = COURSE_SELECT.replacen("SELECT ", "SELECT c.details, ", 1);
-    let (row, column) = match kind {
+    let (row, public) = match kind {
         PageKind::Public => {
-            let sql = format!("{select} WHERE c.id = $1 AND {PUBLISHED}");
-            (client.query_opt(&sql, &[&course_id]).await, "public_doc")
+            let page = client.prepare_cached(PUBLIC_PAGE).await.map_err(reading("the catalogue"))?;
+            (client.query_opt(&page, &[&course_id]).await, true)
         }
         PageKind::Owner(owner) => {
-            let sql = format!("{select} WHERE c.id = $1 AND {NOT_DELETED} AND c.instructor_id = $2");
-            (client.query_opt(&sql, &[&course_id, &owner]).await, "doc")
+            let page = client.prepare_cached(OWNER_PAGE).await.map_err(reading("the catalogue"))?;
+            (client.query_opt(&page, &[&course_id, &owner]).await, false)
         }
     };
     let row = row.map_err(reading("the catalogue"))?.ok_or_else(|| Problem::not_found("There is no such course."))?;
     let course = CourseView::from_row(&row, display).map_err(reading("the catalogue"))?;
     let details: Value = row.try_get("details").map_err(reading("the catalogue"))?;
-    let mut content: Value = client
-        .query_opt(&format!("SELECT {column} FROM course_document WHERE course_id = $1"), &[&course_id])
-        .await
-        .map_err(reading("the catalogue"))?
-        .map(|row| row.try_get(0))
-        .transpose()
-        .map_err(reading("the catalogue"))?
-        .unwrap_or_else(|| empty_document(column));
+    let content: Option<Value> = row.try_get("content").map_err(reading("the catalogue"))?;
+    let mut content = content.unwrap_or_else(|| empty_document(public));
     if let (Value::Object(content), Value::Object(details)) = (&mut content, CourseDetails::from(details)) {
         content.extend(details);
     }
@@ -302,8 +315,8 @@ pub(crate) async fn course_page(
 
 /// The document of a course without content yet, shaped as the projector shapes each: the public page
 /// shows only the exam's size, the owner's full document its questions.
-fn empty_document(column: &str) -> Value {
-    let exam = if column == "public_doc" { serde_json::json!({ "question_count": 0 }) } else { serde_json::json!([]) };
+fn empty_document(public: bool) -> Value {
+    let exam = if public { serde_json::json!({ "question_count": 0 }) } else { serde_json::json!([]) };
     serde_json::json!({ "sections": [], "exam": exam, "faq": [], "announcements": [] })
 }
 

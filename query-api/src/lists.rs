@@ -9,12 +9,32 @@ use http::HeaderMap;
 
 use crate::QueryApiState;
 use crate::caching::{Audience, cached_json};
-use crate::courses::{COURSE_SELECT, CourseView};
+use crate::courses::{CourseView, course_columns, course_from};
 use crate::money::{Display, InCountry};
 use crate::page::{ListEnvelope, Paging};
 use crate::reading::reading;
 
 const DEFAULT_LIMIT: i64 = 8;
+
+/// A list's courses, whole, in the order they were added: the trainee is `$1`. A list holds at most 100
+/// courses (R17), so the page, the count and the list's total come from one statement, and so one snapshot.
+/// Prepared once per connection, as every hot read is.
+macro_rules! listed {
+    ($table:literal) => {
+        concat!(
+            "SELECT ",
+            course_columns!(),
+            " FROM ",
+            course_from!(),
+            " JOIN ",
+            $table,
+            " i ON i.course_id = c.id WHERE i.trainee_id = $1 ORDER BY i.position"
+        )
+    };
+}
+
+const CART: &str = listed!("cart_item");
+const WISHLIST: &str = listed!("wishlist_item");
 
 /// `GET /api/v1/me/cart?country=&page=&limit=`
 pub(crate) async fn cart(
@@ -24,7 +44,7 @@ pub(crate) async fn cart(
     Params(shown): Params<InCountry>,
     Params(paging): Params<Paging>,
 ) -> Response {
-    let answer = list(&state, &headers, shown, paging, "cart_item", actor).await;
+    let answer = list(&state, &headers, shown, paging, CART, actor).await;
     answer.unwrap_or_else(|p| p.into_response())
 }
 
@@ -36,7 +56,7 @@ pub(crate) async fn wishlist(
     Params(shown): Params<InCountry>,
     Params(paging): Params<Paging>,
 ) -> Response {
-    let answer = list(&state, &headers, shown, paging, "wishlist_item", actor).await;
+    let answer = list(&state, &headers, shown, paging, WISHLIST, actor).await;
     answer.unwrap_or_else(|p| p.into_response())
 }
 
@@ -45,7 +65,7 @@ async fn list(
     headers: &HeaderMap,
     shown: InCountry,
     paging: Paging,
-    table: &'static str,
+    listed: &'static str,
     actor: Authenticated,
 ) -> Result<Response, Problem> {
     let page = paging.request(DEFAULT_LIMIT);
@@ -54,17 +74,17 @@ async fn list(
     // order will state.
     let country = match shown.country {
         Some(country) => Some(country),
-        None => client
-            .query_opt("SELECT country FROM user_directory WHERE id = $1", &[&actor.user_id])
-            .await
-            .map_err(reading("the cart or wishlist"))?
-            .and_then(|row| row.get::<_, Option<String>>(0)),
+        None => {
+            let own = client
+                .prepare_cached("SELECT country FROM user_directory WHERE id = $1")
+                .await
+                .map_err(reading("the cart or wishlist"))?;
+            let row = client.query_opt(&own, &[&actor.user_id]).await.map_err(reading("the cart or wishlist"))?;
+            row.and_then(|row| row.get::<_, Option<String>>(0))
+        }
     };
     let display = Display::for_country(&client, country.as_deref()).await.map_err(reading("the cart or wishlist"))?;
-    // A list holds at most 100 courses (R17): it is read whole, in one statement, so that the page, the count
-    // and the list's total come from the same snapshot.
-    let listed =
-        format!("{COURSE_SELECT} JOIN {table} i ON i.course_id = c.id WHERE i.trainee_id = $1 ORDER BY i.position");
+    let listed = client.prepare_cached(listed).await.map_err(reading("the cart or wishlist"))?;
     let rows = client.query(&listed, &[&actor.user_id]).await.map_err(reading("the cart or wishlist"))?;
     let total_usd = rows
         .iter()
