@@ -230,6 +230,10 @@ enum BenchCommand {
     /// `learnlog cluster` through HAProxy with ApacheBench: catalogue reads and commands with two processes of
     /// a pool, then one.
     Cluster(learnlog::bench::cluster::ClusterBenchOptions),
+    /// Every role under a steady mix of people's requests for minutes: throughput and p99 per minute, memory
+    /// and connections; at the end, every order fulfilled once, no dead letter, the read models equal to a
+    /// rebuild, memory flat. Exits non-zero when a check fails.
+    Soak(learnlog::bench::soak::SoakOptions),
 }
 
 #[tokio::main]
@@ -342,6 +346,12 @@ async fn main() -> anyhow::Result<()> {
                 BenchCommand::Learn(options) => learnlog::bench::learn::learn(&config, &options).await?,
                 BenchCommand::Live(options) => learnlog::bench::live::live(&config, &options).await?,
                 BenchCommand::Cluster(options) => learnlog::bench::cluster::cluster(&config, &options).await?,
+                BenchCommand::Soak(options) => {
+                    let soak = learnlog::bench::soak::soak(&config, &options).await?;
+                    write_line(&soak.report)?;
+                    anyhow::ensure!(soak.passed, "a check of the soak failed (above)");
+                    return Ok(());
+                }
             };
             write_line(&report)
         }

@@ -156,11 +156,27 @@ impl Mix {
     /// Every trainee as a client, each doing the mix in turn until `length` is over (a command under way is
     /// finished, retries and all).
     pub async fn drive(&self, length: Duration) -> MixReport {
+        self.drive_every(length, Duration::ZERO, 0).await
+    }
+
+    /// Like [`Mix::drive`], each client taking a turn at most once `every` (a steady rate, as people are),
+    /// starting from turn `first` of its own sequence (so that a run in steps goes on where it stopped).
+    pub async fn drive_every(&self, length: Duration, every: Duration, first: usize) -> MixReport {
         let deadline = Instant::now() + length;
         let clients = self.trainees.iter().enumerate().map(|(n, trainee)| async move {
             let mut report = MixReport::default();
-            let mut turn = n;
+            let mut turn = n + first;
+            // Clients start spread over the first interval, not all at once.
+            let spread = every.mul_f64(n as f64 / self.trainees.len().max(1) as f64);
+            let mut next = Instant::now() + spread;
             while Instant::now() < deadline {
+                if !every.is_zero() {
+                    tokio::time::sleep_until(next.into()).await;
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    next += every;
+                }
                 self.take_turn(TURNS[turn % TURNS.len()], trainee, turn, &mut report).await;
                 turn += 1;
             }

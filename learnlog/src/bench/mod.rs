@@ -11,6 +11,7 @@ pub mod live;
 pub mod mix;
 pub mod relay;
 pub mod replay;
+pub mod soak;
 mod statements;
 
 pub use append::{AppendOptions, append};

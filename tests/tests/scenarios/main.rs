@@ -54,5 +54,6 @@ mod schema_evolution;
 mod secrets_in_logs;
 mod sessions;
 mod shared_limits;
+mod soak;
 mod statistics;
 mod support;
