@@ -347,8 +347,13 @@ async fn main() -> anyhow::Result<()> {
                 BenchCommand::Live(options) => learnlog::bench::live::live(&config, &options).await?,
                 BenchCommand::Cluster(options) => learnlog::bench::cluster::cluster(&config, &options).await?,
                 BenchCommand::Soak(options) => {
-                    let soak = learnlog::bench::soak::soak(&config, &options).await?;
-                    write_line(&soak.report)?;
+                    // The report as it comes: a minute's line at the end of the minute.
+                    let mut progress = |text: &str| {
+                        use std::io::Write;
+                        let mut out = std::io::stdout().lock();
+                        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+                    };
+                    let soak = learnlog::bench::soak::soak(&config, &options, &mut progress).await?;
                     anyhow::ensure!(soak.passed, "a check of the soak failed (above)");
                     return Ok(());
                 }

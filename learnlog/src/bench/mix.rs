@@ -21,6 +21,8 @@ use crate::error::Error;
 /// How long a client keeps sending one command again.
 const PATIENCE: Duration = Duration::from_secs(30);
 const RETRY_AFTER: Duration = Duration::from_millis(250);
+/// How long the clients' tokens last: longer than a soak.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// Failures kept word for word in a report.
 const KEPT_FAILURES: usize = 20;
 
@@ -32,6 +34,8 @@ pub struct Mix {
     http: reqwest::Client,
     lessons: (Uuid, Vec<Uuid>),
     trainees: Vec<Trainee>,
+    /// Approves refunds.
+    admin: String,
     /// Names sign-ups apart from earlier runs.
     tag: String,
     sign_ups: AtomicUsize,
@@ -42,6 +46,8 @@ struct Trainee {
     token: String,
     /// Courses this trainee has not ordered yet.
     unbought: Mutex<Vec<Uuid>>,
+    /// Courses this trainee ordered and has not asked to refund.
+    bought: Mutex<Vec<Uuid>>,
 }
 
 /// What the clients saw.
@@ -58,7 +64,10 @@ pub struct MixReport {
     /// What was acknowledged: the accounts signed up, the orders placed, the lesson views recorded.
     pub signed_up: Vec<Uuid>,
     pub orders: Vec<Uuid>,
+    /// The refunds asked for and approved.
+    pub refunds: Vec<Uuid>,
     pub views: u64,
+    pub reviews: u64,
     /// Latencies by kind of request, from the first send to the success.
     pub latencies: BTreeMap<&'static str, Vec<Duration>>,
 }
@@ -77,7 +86,9 @@ impl MixReport {
         }
         self.signed_up.extend(other.signed_up);
         self.orders.extend(other.orders);
+        self.refunds.extend(other.refunds);
         self.views += other.views;
+        self.reviews += other.reviews;
         for (kind, mut latencies) in other.latencies {
             self.latencies.entry(kind).or_default().append(&mut latencies);
         }
@@ -97,7 +108,8 @@ impl MixReport {
             lines.push(format!("{kind}: {} done, p99 {p99:.1} ms", latencies.len()));
         }
         lines.push(format!(
-            "reads {} (failed {}), commands {} (resent {}, failed {}), sign-ups {}, orders {}, views {}",
+            "reads {} (failed {}), commands {} (resent {}, failed {}), sign-ups {}, orders {}, refunds {}, views {}, \
+             reviews {}",
             self.reads,
             self.failed_reads,
             self.commands,
@@ -105,14 +117,21 @@ impl MixReport {
             self.failed_commands,
             self.signed_up.len(),
             self.orders.len(),
-            self.views
+            self.refunds.len(),
+            self.views,
+            self.reviews
         ));
         lines.join("\n")
     }
 }
 
 /// What one client does next, in turn.
-const TURNS: [&str; 6] = ["catalogue", "my courses", "catalogue", "lesson view", "order", "sign-up"];
+pub const TURNS: &[&str] = &["catalogue", "my courses", "catalogue", "lesson view", "order", "sign-up"];
+
+/// The whole journey, for a soak: the same, with reviews and refunds (of a course bought earlier, approved
+/// by an admin; the refund saga then credits the wallet, claws the earning back and revokes the access).
+pub const JOURNEY: &[&str] =
+    &["catalogue", "my courses", "catalogue", "lesson view", "order", "sign-up", "review", "order", "refund"];
 
 impl Mix {
     /// Sets the world up through `base`, with tokens signed by `keys`: `trainees` trainees (each a client of
@@ -121,8 +140,8 @@ impl Mix {
         let http = reqwest::Client::new();
         let base = base.trim_end_matches('/').to_owned();
         let tag = Uuid::now_v7().simple().to_string()[20..].to_owned();
-        let instructor = keys.issue(Uuid::now_v7(), UserRole::Instructor, Duration::from_secs(3600))?;
-        let admin = keys.issue(Uuid::now_v7(), UserRole::Admin, Duration::from_secs(3600))?;
+        let instructor = keys.issue(Uuid::now_v7(), UserRole::Instructor, TOKEN_LIFETIME)?;
+        let admin = keys.issue(Uuid::now_v7(), UserRole::Admin, TOKEN_LIFETIME)?;
         let lessons = course(&http, &base, &instructor, 0).await?;
         let mut catalogue = Vec::with_capacity(courses);
         for n in 1..=courses {
@@ -140,10 +159,10 @@ impl Mix {
             post(&http, &format!("{base}/api/v1/admin/wallets/{id}/credits"), &admin, &credit).await?;
             let grant = json!({ "trainee_id": id, "course_id": lessons.0 });
             post(&http, &format!("{base}/api/v1/admin/enrollments"), &admin, &grant).await?;
-            let token = keys.issue(id, UserRole::IndividualTrainee, Duration::from_secs(3600))?;
-            people.push(Trainee { token, unbought: Mutex::new(catalogue.clone()) });
+            let token = keys.issue(id, UserRole::IndividualTrainee, TOKEN_LIFETIME)?;
+            people.push(Trainee { token, unbought: Mutex::new(catalogue.clone()), bought: Mutex::default() });
         }
-        Ok(Mix { base, http, lessons, trainees: people, tag, sign_ups: AtomicUsize::new(0) })
+        Ok(Mix { base, http, lessons, trainees: people, admin, tag, sign_ups: AtomicUsize::new(0) })
     }
 
     /// A lesson view the first trainee may make (the URL, and the trainee's token).
@@ -156,12 +175,19 @@ impl Mix {
     /// Every trainee as a client, each doing the mix in turn until `length` is over (a command under way is
     /// finished, retries and all).
     pub async fn drive(&self, length: Duration) -> MixReport {
-        self.drive_every(length, Duration::ZERO, 0).await
+        self.drive_every(length, Duration::ZERO, 0, TURNS).await
     }
 
-    /// Like [`Mix::drive`], each client taking a turn at most once `every` (a steady rate, as people are),
-    /// starting from turn `first` of its own sequence (so that a run in steps goes on where it stopped).
-    pub async fn drive_every(&self, length: Duration, every: Duration, first: usize) -> MixReport {
+    /// Like [`Mix::drive`] with `turns` ([`TURNS`] or [`JOURNEY`]), each client taking a turn at most once
+    /// `every` (a steady rate, as people are), from turn `first` of its own sequence (so that a run in steps
+    /// goes on where it stopped).
+    pub async fn drive_every(
+        &self,
+        length: Duration,
+        every: Duration,
+        first: usize,
+        turns: &[&'static str],
+    ) -> MixReport {
         let deadline = Instant::now() + length;
         let clients = self.trainees.iter().enumerate().map(|(n, trainee)| async move {
             let mut report = MixReport::default();
@@ -177,7 +203,7 @@ impl Mix {
                     }
                     next += every;
                 }
-                self.take_turn(TURNS[turn % TURNS.len()], trainee, turn, &mut report).await;
+                self.take_turn(turns[turn % turns.len()], trainee, turn, &mut report).await;
                 turn += 1;
             }
             report
@@ -204,6 +230,24 @@ impl Mix {
                     report.views += 1;
                 }
             }
+            "review" => {
+                let url = format!("{base}/api/v1/courses/{}/reviews/mine", self.lessons.0);
+                let review = json!({ "rating": 1 + turn % 5, "comment": format!("Review number {turn}") });
+                if self.send(reqwest::Method::PUT, kind, &url, &trainee.token, &review, report).await.is_some() {
+                    report.reviews += 1;
+                }
+            }
+            "refund" => {
+                let Some(course) = trainee.bought.lock().ok().and_then(|mut bought| bought.pop()) else { return };
+                let url = format!("{base}/api/v1/enrollments/{course}/refund-request");
+                let reason = json!({ "reason": "Not what I was looking for" });
+                let Some(asked) = self.command(kind, &url, &trainee.token, &reason, report).await else { return };
+                let Ok(refund) = id_of(&asked) else { return };
+                let url = format!("{base}/api/v1/admin/refund-requests/{refund}/approve");
+                if self.command("refund approval", &url, &self.admin, &Value::Null, report).await.is_some() {
+                    report.refunds.push(refund);
+                }
+            }
             "order" => {
                 let Some(course) = trainee.unbought.lock().ok().and_then(|mut left| left.pop()) else { return };
                 let cart = json!({ "course_id": course });
@@ -218,6 +262,9 @@ impl Mix {
                 let placed = self.command(kind, &format!("{base}/api/v1/orders"), &trainee.token, &order, report).await;
                 if let Some(id) = placed.as_ref().and_then(|answer| id_of(answer).ok()) {
                     report.orders.push(id);
+                    if let Ok(mut bought) = trainee.bought.lock() {
+                        bought.push(course);
+                    }
                 }
             }
             _ => {
@@ -266,11 +313,24 @@ impl Mix {
         body: &Value,
         report: &mut MixReport,
     ) -> Option<Value> {
+        self.send(reqwest::Method::POST, kind, url, token, body, report).await
+    }
+
+    /// Sends `body` by `method` with one Idempotency-Key until it succeeds, is refused, or patience runs out.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        kind: &'static str,
+        url: &str,
+        token: &str,
+        body: &Value,
+        report: &mut MixReport,
+    ) -> Option<Value> {
         report.commands += 1;
         let key = Uuid::now_v7().to_string();
         let started = Instant::now();
         loop {
-            let mut request = self.http.post(url).header("idempotency-key", &key).timeout(PATIENCE);
+            let mut request = self.http.request(method.clone(), url).header("idempotency-key", &key).timeout(PATIENCE);
             if !token.is_empty() {
                 request = request.bearer_auth(token);
             }
@@ -291,7 +351,7 @@ impl Mix {
                         true => format!("{status} {text}"),
                         false => {
                             report.failed_commands += 1;
-                            report.fail(format!("POST {url}: {status} {text}"));
+                            report.fail(format!("{method} {url}: {status} {text}"));
                             return None;
                         }
                     }
@@ -300,7 +360,7 @@ impl Mix {
             };
             if started.elapsed() > PATIENCE {
                 report.failed_commands += 1;
-                report.fail(format!("POST {url}: gave up after {PATIENCE:?}: {outcome}"));
+                report.fail(format!("{method} {url}: gave up after {PATIENCE:?}: {outcome}"));
                 return None;
             }
             report.resent += 1;

@@ -1,12 +1,14 @@
 //! `learnlog bench soak`: every role of `learnlog up` in this process, under a steady mix of what a
-//! marketplace's people do, for minutes. The mix is the one `learnlog bench cluster` uses: catalogue reads, a
-//! trainee's own courses, lesson views, wallet orders (cart, then order) and sign-ups; each person acts once
-//! every interval, as people do, rather than as fast as they can.
+//! marketplace's people do, for minutes: catalogue reads, a trainee's own courses, lesson views, wallet orders
+//! (cart, then order), sign-ups, reviews and refunds (asked for by the trainee, approved by an admin, then
+//! carried out by the refund saga). Each person acts once every interval, as people do, rather than as fast
+//! as they can.
 //!
 //! Each minute it reports what was done, the p99 of each kind of request, the resident memory of this process
 //! (which holds every role, and the clients) and the private memory of the database's backends, and the open
 //! connections. At the end, with the clients stopped and the followers caught up, it checks that every order
-//! was fulfilled exactly once, that no follower parked a dead letter, that the read models equal a snapshot
+//! was fulfilled exactly once and every approved refund completed exactly once, that no follower parked a
+//! dead letter, that the read models equal a snapshot
 //! rebuilt from the first event, and that memory stayed within 10 % of what it was after the warm-up.
 
 use std::time::{Duration, Instant};
@@ -15,7 +17,7 @@ use database::Database;
 use event_store::keys::KeyRing;
 use uuid::Uuid;
 
-use super::mix::{Mix, MixReport};
+use super::mix::{JOURNEY, Mix, MixReport};
 use super::{BenchApp, BenchCluster};
 use crate::config::Config;
 use crate::error::Error;
@@ -39,10 +41,14 @@ pub struct SoakOptions {
 pub struct Soak {
     pub report: String,
     pub passed: bool,
+    /// The orders and the approved refunds the people made.
+    pub orders: usize,
+    pub refunds: usize,
 }
 
 /// The kinds of request the mix makes, in the report's order.
-const KINDS: [&str; 6] = ["catalogue", "my courses", "lesson view", "cart", "order", "sign-up"];
+const KINDS: [&str; 9] =
+    ["catalogue", "my courses", "lesson view", "cart", "order", "sign-up", "review", "refund", "refund approval"];
 /// How much memory may grow after the warm-up.
 const FLAT_WITHIN: f64 = 0.10;
 /// How long the followers may take to catch up once the clients stop.
@@ -50,30 +56,43 @@ const QUIET_WITHIN: Duration = Duration::from_secs(120);
 /// The schema the end's check rebuilds the read models into.
 const REBUILT: &str = "soak_rebuilt";
 
-pub async fn soak(config: &Config, options: &SoakOptions) -> Result<Soak, Error> {
+/// Runs a soak; `progress` is given each line of the report as it comes (a minute's, as it ends).
+pub async fn soak(config: &Config, options: &SoakOptions, progress: &mut dyn FnMut(&str)) -> Result<Soak, Error> {
     let bench = BenchCluster::start().await?;
-    let result = run(&bench, config, options).await;
+    let result = run(&bench, config, options, progress).await;
     bench.stop().await?;
     result
 }
 
-async fn run(bench: &BenchCluster, config: &Config, options: &SoakOptions) -> Result<Soak, Error> {
+async fn run(
+    bench: &BenchCluster,
+    config: &Config,
+    options: &SoakOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Soak, Error> {
     let url = bench.database("bench_soak", None).await?;
     // A data key of the run's own, which the end's rebuild opens personal data with too.
     let key = format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple());
     let config = Config { data_key: Some(secrecy::SecretString::from(key)), ..config.clone() };
     let config = &config;
     let app = BenchApp::start(config, &url, options.people).await?;
-    let result = drive(config, options, &app, &url).await;
+    let result = drive(config, options, &app, &url, progress).await;
     app.stop().await;
     result
 }
 
-async fn drive(config: &Config, options: &SoakOptions, app: &BenchApp, url: &str) -> Result<Soak, Error> {
+async fn drive(
+    config: &Config,
+    options: &SoakOptions,
+    app: &BenchApp,
+    url: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Soak, Error> {
     let every = Duration::from_millis(options.every_ms.max(1));
     let turns_per_minute = usize::try_from(60_000 / options.every_ms.max(1)).unwrap_or(usize::MAX);
-    // One turn in six is an order, each of a course the person has not bought yet.
-    let courses = (turns_per_minute * options.minutes as usize).div_ceil(6) + 1;
+    // Each order is of a course the person has not bought yet.
+    let orders_in_journey = JOURNEY.iter().filter(|turn| **turn == "order").count();
+    let courses = (turns_per_minute * options.minutes as usize * orders_in_journey).div_ceil(JOURNEY.len()) + 1;
     let mix = Mix::prepare(&app.base, &app.keys, options.people, courses).await?;
     let store = Database::connect(url, 2)?;
     let mut report = format!(
@@ -84,31 +103,38 @@ async fn drive(config: &Config, options: &SoakOptions, app: &BenchApp, url: &str
         options.minutes,
         KINDS.join(" / ")
     );
-    let (mut orders, mut failed, mut failures, mut samples) = (Vec::new(), 0, Vec::new(), Vec::new());
+    progress(&report);
+    let (mut orders, mut refunds, mut failed, mut failures, mut samples) =
+        (Vec::new(), Vec::new(), 0, Vec::new(), Vec::new());
     for minute in 0..options.minutes {
         let started = Instant::now();
         let first = minute as usize * turns_per_minute;
-        let done = mix.drive_every(Duration::from_secs(60), every, first).await;
+        let done = mix.drive_every(Duration::from_secs(60), every, first, JOURNEY).await;
         let seconds = started.elapsed().as_secs_f64();
         let sample = Sample::take(&store).await?;
-        report.push_str(&minute_line(minute + 1, &done, seconds, &sample));
+        let line = minute_line(minute + 1, &done, seconds, &sample);
+        progress(&line);
+        report.push_str(&line);
         failed += done.failed_reads + done.failed_commands;
         failures.extend(done.failures.iter().take(20usize.saturating_sub(failures.len())).cloned());
         orders.extend(done.orders.iter().copied());
+        refunds.extend(done.refunds.iter().copied());
         samples.push(sample);
     }
     let data_key = std::sync::Arc::new(crate::secret::data_key(config.data_key.as_ref(), &config.data_dir)?);
-    let checks = Checks::run(&store, &KeyRing::new(store.clone(), data_key), &orders).await?;
+    let checks = Checks::run(&store, &KeyRing::new(store.clone(), data_key), &orders, &refunds).await?;
     let memory = Memory::judge(&samples);
-    report.push_str(&format!("requests failed: {failed}\n"));
+    let mut end = format!("requests failed: {failed}\n");
     for failure in &failures {
-        report.push_str(&format!("  {failure}\n"));
+        end.push_str(&format!("  {failure}\n"));
     }
-    report.push_str(&checks.describe());
-    report.push_str(&memory.describe());
+    end.push_str(&checks.describe());
+    end.push_str(&memory.describe());
     let passed = failed == 0 && checks.passed() && memory.flat != Some(false);
-    report.push_str(if passed { "soak: passed\n" } else { "soak: FAILED\n" });
-    Ok(Soak { report, passed })
+    end.push_str(if passed { "soak: passed\n" } else { "soak: FAILED\n" });
+    progress(&end);
+    report.push_str(&end);
+    Ok(Soak { report, passed, orders: orders.len(), refunds: refunds.len() })
 }
 
 fn minute_line(minute: u32, done: &MixReport, seconds: f64, sample: &Sample) -> String {
@@ -213,6 +239,9 @@ struct Checks {
     orders: usize,
     fulfilled_once: i64,
     fulfilled_more: i64,
+    refunds: usize,
+    refunded_once: i64,
+    refunded_more: i64,
     dead_letters: i64,
     /// The read-model tables that differ from a rebuild, with their row counts (live, rebuilt).
     differing: Vec<(String, i64, i64)>,
@@ -222,10 +251,20 @@ struct Checks {
 }
 
 impl Checks {
-    async fn run(store: &Database, keyring: &KeyRing, orders: &[Uuid]) -> Result<Checks, Error> {
+    async fn run(store: &Database, keyring: &KeyRing, orders: &[Uuid], refunds: &[Uuid]) -> Result<Checks, Error> {
         let client = store.pool().get().await?;
         let streams: Vec<String> = orders.iter().map(|id| events::stream::order_stream(*id)).collect();
-        let quiet = Self::until_quiet(&client, &streams).await?;
+        let refund_ids: Vec<String> = refunds.iter().map(Uuid::to_string).collect();
+        let quiet = Self::until_quiet(&client, &streams, &refund_ids).await?;
+        let refunded = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n > 1) FROM (SELECT count(*) AS n \
+                 FROM events WHERE event_type = 'RefundCompleted' AND payload->>'refund_id' = ANY($1) \
+                 GROUP BY payload->>'refund_id') r",
+                &[&refund_ids],
+            )
+            .await
+            .map_err(checking("the refunds"))?;
         let fulfilled = client
             .query_one(
                 "SELECT count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n > 1) FROM (SELECT count(*) AS n \
@@ -270,6 +309,9 @@ impl Checks {
             orders: orders.len(),
             fulfilled_once: fulfilled.get(0),
             fulfilled_more: fulfilled.get(1),
+            refunds: refunds.len(),
+            refunded_once: refunded.get(0),
+            refunded_more: refunded.get(1),
             dead_letters,
             differing,
             tables: tables.len(),
@@ -277,9 +319,13 @@ impl Checks {
         })
     }
 
-    /// Waits until every order is fulfilled and the projector and the sagas stand at the head of the feed, for
-    /// a while; false when they never do.
-    async fn until_quiet(client: &deadpool_postgres::Client, streams: &[String]) -> Result<bool, Error> {
+    /// Waits until every order is fulfilled, every refund completed, and the projector and the sagas stand at
+    /// the head of the feed, for a while; false when they never do.
+    async fn until_quiet(
+        client: &deadpool_postgres::Client,
+        streams: &[String],
+        refunds: &[String],
+    ) -> Result<bool, Error> {
         let deadline = Instant::now() + QUIET_WITHIN;
         loop {
             let row = client
@@ -288,14 +334,17 @@ impl Checks {
                      WHERE event_type = 'OrderFulfilled' AND stream_id = ANY($1)), \
                      (SELECT COALESCE(max(position), 0) FROM events), \
                      (SELECT COALESCE(min(position), 0) FROM projector_checkpoints), \
-                     (SELECT COALESCE(min(position), 0) FROM saga_checkpoints)",
-                    &[&streams],
+                     (SELECT COALESCE(min(position), 0) FROM saga_checkpoints), \
+                     (SELECT count(DISTINCT payload->>'refund_id') FROM events \
+                     WHERE event_type = 'RefundCompleted' AND payload->>'refund_id' = ANY($2))",
+                    &[&streams, &refunds],
                 )
                 .await
                 .map_err(checking("the followers' positions"))?;
-            let (fulfilled, head, projected, sagas): (i64, i64, i64, i64) =
-                (row.get(0), row.get(1), row.get(2), row.get(3));
-            if usize::try_from(fulfilled).ok() == Some(streams.len()) && projected >= head && sagas >= head {
+            let (fulfilled, head, projected, sagas, refunded): (i64, i64, i64, i64, i64) =
+                (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+            let all = |done: i64, of: &[String]| usize::try_from(done).ok() == Some(of.len());
+            if all(fulfilled, streams) && all(refunded, refunds) && projected >= head && sagas >= head {
                 return Ok(true);
             }
             if Instant::now() > deadline {
@@ -309,6 +358,8 @@ impl Checks {
         self.quiet
             && usize::try_from(self.fulfilled_once).ok() == Some(self.orders)
             && self.fulfilled_more == 0
+            && usize::try_from(self.refunded_once).ok() == Some(self.refunds)
+            && self.refunded_more == 0
             && self.dead_letters == 0
             && self.differing.is_empty()
     }
@@ -317,6 +368,7 @@ impl Checks {
         let mut text = format!(
             "followers caught up within {} s: {}\n\
              orders acknowledged {}: fulfilled once {}, more than once {}\n\
+             refunds approved {}: completed once {}, more than once {}\n\
              dead letters: {}\n\
              read models against a rebuild from the first event: {} of {} tables differ ({} rows live)\n",
             QUIET_WITHIN.as_secs(),
@@ -324,6 +376,9 @@ impl Checks {
             self.orders,
             self.fulfilled_once,
             self.fulfilled_more,
+            self.refunds,
+            self.refunded_once,
+            self.refunded_more,
             self.dead_letters,
             self.differing.len(),
             self.tables,
