@@ -337,8 +337,26 @@ async fn a_rebuild_writes_runs_of_lesson_views_many_at_a_time_as_the_projector_m
     expected.sort();
     assert_eq!(last, expected, "Ada's last view was in course y");
     let options = ReplayOptions { schema: Some("rm_views".into()), ..ReplayOptions::default() };
+    let served = app.served_schema().await;
     build(&app.store, &app.database.connect(2), &app.keyring(), &options).await.expect("the rebuild runs");
     assert_eq!(rows("rm_views".into()).await, live);
+
+    // Its GIN indexes, dropped for the fill, are built again before the switch: every index is there.
+    let indexes = |schema: String| {
+        let app = &app;
+        async move {
+            let sql = format!(
+                "SELECT string_agg(replace(indexdef, '{schema}.', ''), ',' ORDER BY indexname) FROM pg_indexes \
+                 WHERE schemaname = '{schema}' AND tablename IN (SELECT tablename FROM pg_tables \
+                 WHERE schemaname = 'rm_views')"
+            );
+            let row = app.database.client().await.query_one(&sql, &[]).await.expect("the indexes");
+            row.get::<_, String>(0)
+        }
+    };
+    let built = indexes("rm_views".into()).await;
+    assert!(built.contains("USING gin"), "{built}");
+    assert_eq!(built, indexes(served).await);
 }
 
 /// An erasure that waited behind a parked event reaches the kept schemas when the dead letter is retried, as
