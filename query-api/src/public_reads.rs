@@ -10,7 +10,9 @@
 //!
 //! Only routes seen answering a public read are kept (the first answer of each is not), so that a private
 //! read pays nothing. A request with a consistency token bypasses the cache: it waits for its write anyway.
-//! An answer from memory carries `Age` (RFC 9111).
+//! An answer from memory carries `Age` (RFC 9111). The answers kept all share one stamp: one read at another
+//! ends them (they could never be answered again), so memory holds only answers that still count, within a
+//! budget.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -43,16 +45,22 @@ const TOKEN_HEADER: &str = "x-consistency-token";
 /// A kept answer.
 #[derive(Debug)]
 struct Kept {
-    stamp: String,
     at: Instant,
     headers: HeaderMap,
     body: Bytes,
 }
 
+/// What a kept answer costs besides its key and body, roughly: its headers and the map's own.
+const ENTRY_OVERHEAD: usize = 256;
+
 #[derive(Debug, Default)]
 struct Inner {
+    /// Where the read models stood when the answers kept were read: all of them, since an answer read
+    /// elsewhere ends the others (they could never be answered again).
+    stamp: String,
     /// By path and query.
     answers: HashMap<String, Kept>,
+    /// What the answers cost, keys and bodies with [`ENTRY_OVERHEAD`] each.
     bytes: usize,
     /// The routes (as matched) seen answering a public read.
     public_routes: HashSet<String>,
@@ -70,7 +78,10 @@ impl PublicReads {
     /// The kept answer to `key` if it was read at `stamp`, not longer than [`TTL`] ago.
     fn answer(&self, key: &str, stamp: &str, request: &HeaderMap) -> Option<Response> {
         let inner = self.lock();
-        let kept = inner.answers.get(key).filter(|kept| kept.stamp == stamp && kept.at.elapsed() < TTL)?;
+        if inner.stamp != stamp {
+            return None;
+        }
+        let kept = inner.answers.get(key).filter(|kept| kept.at.elapsed() < TTL)?;
         let etag = kept.headers.get(header::ETAG).and_then(|etag| etag.to_str().ok());
         let mut response = match etag.is_some_and(|etag| crate::caching::matches(request, etag)) {
             true => StatusCode::NOT_MODIFIED.into_response(),
@@ -85,16 +96,21 @@ impl PublicReads {
         Some(response)
     }
 
-    fn keep(&self, key: String, kept: Kept) {
+    /// Keeps `kept` as the answer to `key` read at `stamp`.
+    fn keep(&self, key: String, stamp: &str, kept: Kept) {
+        let cost_of = |body: &Bytes| key.len() + body.len() + ENTRY_OVERHEAD;
+        let cost = cost_of(&kept.body);
         let mut inner = self.lock();
-        if inner.bytes + kept.body.len() > BUDGET {
+        if inner.stamp != stamp || inner.bytes + cost > BUDGET {
             inner.answers.clear();
             inner.bytes = 0;
+            stamp.clone_into(&mut inner.stamp);
         }
-        inner.bytes += kept.body.len();
-        if let Some(replaced) = inner.answers.insert(key, kept) {
-            inner.bytes -= replaced.body.len();
+        if let Some(replaced) = inner.answers.get(&key) {
+            inner.bytes -= cost_of(&replaced.body);
         }
+        inner.bytes += cost;
+        inner.answers.insert(key, kept);
     }
 }
 
@@ -147,7 +163,7 @@ pub(crate) async fn serve(State(state): State<QueryApiState>, request: Request, 
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return Problem::internal().because("a public read's answer could not be read").into_response();
     };
-    cache.keep(key.clone(), Kept { stamp: stamp.clone(), at: Instant::now(), headers: parts.headers, body });
+    cache.keep(key.clone(), &stamp, Kept { at: Instant::now(), headers: parts.headers, body });
     let Some(mut answer) = cache.answer(&key, &stamp, &asked) else {
         return Problem::internal().because("a public read's answer was not kept").into_response();
     };
@@ -160,17 +176,17 @@ pub(crate) async fn serve(State(state): State<QueryApiState>, request: Request, 
 mod tests {
     use super::*;
 
-    fn kept(stamp: &str, body: &'static str) -> Kept {
+    fn kept(body: &'static str) -> Kept {
         let mut headers = HeaderMap::new();
         headers.insert(header::ETAG, HeaderValue::from_static("\"abc\""));
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        Kept { stamp: stamp.to_owned(), at: Instant::now(), headers, body: Bytes::from_static(body.as_bytes()) }
+        Kept { at: Instant::now(), headers, body: Bytes::from_static(body.as_bytes()) }
     }
 
     #[test]
     fn an_answer_is_given_again_only_at_its_stamp_and_as_304_to_a_client_that_holds_it() {
         let cache = PublicReads::default();
-        cache.keep("/a".into(), kept("s:1:0", "{}"));
+        cache.keep("/a".into(), "s:1:0", kept("{}"));
         assert!(cache.answer("/a", "s:2:0", &HeaderMap::new()).is_none(), "the read models moved");
         assert!(cache.answer("/b", "s:1:0", &HeaderMap::new()).is_none());
         let again = cache.answer("/a", "s:1:0", &HeaderMap::new()).expect("kept");
@@ -180,20 +196,24 @@ mod tests {
         let not_modified = cache.answer("/a", "s:1:0", &holding).expect("kept");
         assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
         assert!(not_modified.headers().get(header::CONTENT_TYPE).is_none());
+        cache.keep("/b".into(), "s:2:0", kept("[]"));
+        assert_eq!(cache.lock().answers.len(), 1, "an answer read at another stamp ends the others");
     }
 
     #[test]
     fn an_answer_older_than_the_ttl_is_not_given_and_the_budget_starts_the_cache_over() {
         let cache = PublicReads::default();
-        let mut old = kept("s", "{}");
+        let mut old = kept("{}");
         old.at = Instant::now() - TTL;
-        cache.keep("/old".into(), old);
+        cache.keep("/old".into(), "s", old);
         assert!(cache.answer("/old", "s", &HeaderMap::new()).is_none());
-        cache.keep("/a".into(), kept("s", "{}"));
+        cache.keep("/a".into(), "s", kept("{}"));
+        cache.keep("/a".into(), "s", kept("[1]"));
+        assert_eq!(cache.lock().bytes, ("/old".len() + 2 + ENTRY_OVERHEAD) + ("/a".len() + 3 + ENTRY_OVERHEAD));
         cache.lock().bytes = BUDGET;
-        cache.keep("/b".into(), kept("s", "[]"));
+        cache.keep("/b".into(), "s", kept("[]"));
         assert!(cache.answer("/a", "s", &HeaderMap::new()).is_none(), "started over");
         assert!(cache.answer("/b", "s", &HeaderMap::new()).is_some());
-        assert_eq!(cache.lock().bytes, 2);
+        assert_eq!(cache.lock().bytes, "/b".len() + 2 + ENTRY_OVERHEAD);
     }
 }

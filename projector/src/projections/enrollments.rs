@@ -182,8 +182,9 @@ pub(super) async fn lessons_viewed(
         })
         .collect();
     let mut enrolments = std::collections::HashSet::new();
-    if !viewed.iter().all(|(_, view)| enrolments.insert((view.trainee_id, view.course_id))) {
-        // Two streams naming one enrolment: not a run one statement can write; one by one, as they came.
+    let distinct = viewed.iter().all(|(_, view)| enrolments.insert((view.trainee_id, view.course_id)));
+    if viewed.len() != run.len() || !distinct {
+        // Another event, or two streams naming one enrolment: not a run one statement can write; one by one.
         for (recorded, event) in run {
             apply(writes, recorded, event).await?;
         }

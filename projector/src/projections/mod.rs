@@ -214,14 +214,15 @@ pub(crate) async fn apply_many(
     run: &[(&RecordedEvent, &Event)],
     selection: Selection,
 ) -> Result<(), tokio_postgres::Error> {
-    let Some(kind) = run.first().and_then(|(recorded, _)| run_of(&recorded.event_type)) else { return Ok(()) };
-    if selection.has(kind.owner()) {
+    let kind = run.first().and_then(|(recorded, _)| run_of(&recorded.event_type));
+    let mut others = selection;
+    if let Some(kind) = kind.filter(|kind| selection.has(kind.owner())) {
         match kind {
             Run::Catalog(_) => catalog::apply_many(writes, run).await?,
             Run::LessonsViewed => enrollments::lessons_viewed(writes, run).await?,
         }
+        others = selection.without(kind.owner());
     }
-    let others = selection.without(kind.owner());
     for (recorded, event) in run {
         apply(writes, recorded, event, others).await?;
     }
