@@ -89,7 +89,7 @@ impl PublicReads {
         };
         for (name, value) in &kept.headers {
             if response.status() == StatusCode::OK || name != header::CONTENT_TYPE {
-                response.headers_mut().insert(name, value.clone());
+                response.headers_mut().append(name, value.clone());
             }
         }
         response.headers_mut().insert(header::AGE, HeaderValue::from(kept.at.elapsed().as_secs()));

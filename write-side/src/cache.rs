@@ -58,7 +58,6 @@ impl Entries {
     /// Drops the short streams' states unused since `before`.
     fn sweep(&mut self, before: Instant) {
         self.kept.retain(|_, ((version, _, _), used)| *version >= LONG || *used >= before);
-        self.inserts = 0;
     }
 }
 
@@ -130,7 +129,11 @@ impl StreamCache {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.inserts += 1;
         if entries.inserts >= SWEEP_EVERY {
-            entries.sweep(now.checked_sub(IDLE).unwrap_or(now));
+            // Nothing is idle for longer than the clock has run.
+            if let Some(before) = now.checked_sub(IDLE) {
+                entries.sweep(before);
+            }
+            entries.inserts = 0;
         }
         if entries.kept.len() >= CAPACITY {
             entries.kept.clear();
