@@ -50,6 +50,23 @@ struct Kept {
     body: Bytes,
 }
 
+impl Kept {
+    /// The answer to `request`: `304` if it holds this one already (`If-None-Match`), else the answer whole.
+    fn respond(&self, request: &HeaderMap) -> Response {
+        let etag = self.headers.get(header::ETAG).and_then(|etag| etag.to_str().ok());
+        let mut response = match etag.is_some_and(|etag| crate::caching::matches(request, etag)) {
+            true => StatusCode::NOT_MODIFIED.into_response(),
+            false => Response::new(Body::from(self.body.clone())),
+        };
+        for (name, value) in &self.headers {
+            if response.status() == StatusCode::OK || name != header::CONTENT_TYPE {
+                response.headers_mut().append(name, value.clone());
+            }
+        }
+        response
+    }
+}
+
 /// What a kept answer costs besides its key and body, roughly: its headers and the map's own.
 const ENTRY_OVERHEAD: usize = 256;
 
@@ -82,16 +99,7 @@ impl PublicReads {
             return None;
         }
         let kept = inner.answers.get(key).filter(|kept| kept.at.elapsed() < TTL)?;
-        let etag = kept.headers.get(header::ETAG).and_then(|etag| etag.to_str().ok());
-        let mut response = match etag.is_some_and(|etag| crate::caching::matches(request, etag)) {
-            true => StatusCode::NOT_MODIFIED.into_response(),
-            false => Response::new(Body::from(kept.body.clone())),
-        };
-        for (name, value) in &kept.headers {
-            if response.status() == StatusCode::OK || name != header::CONTENT_TYPE {
-                response.headers_mut().append(name, value.clone());
-            }
-        }
+        let mut response = kept.respond(request);
         response.headers_mut().insert(header::AGE, HeaderValue::from(kept.at.elapsed().as_secs()));
         Some(response)
     }
@@ -163,12 +171,9 @@ pub(crate) async fn serve(State(state): State<QueryApiState>, request: Request, 
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return Problem::internal().because("a public read's answer could not be read").into_response();
     };
-    cache.keep(key.clone(), &stamp, Kept { at: Instant::now(), headers: parts.headers, body });
-    let Some(mut answer) = cache.answer(&key, &stamp, &asked) else {
-        return Problem::internal().because("a public read's answer was not kept").into_response();
-    };
-    // Read now, not from memory.
-    answer.headers_mut().remove(header::AGE);
+    let kept = Kept { at: Instant::now(), headers: parts.headers, body };
+    let answer = kept.respond(&asked);
+    cache.keep(key, &stamp, kept);
     answer
 }
 
