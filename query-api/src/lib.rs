@@ -23,7 +23,6 @@ mod newsletter;
 mod orders;
 mod page;
 mod pictures;
-mod public_reads;
 mod reading;
 mod refunds;
 mod replicas;
@@ -50,9 +49,8 @@ use database::Database;
 
 pub use as_of::Snapshots;
 pub use certificates::RenderedPdfs;
-pub use courses::{COURSE_SELECT, PUBLIC_PAGE};
+pub use courses::COURSE_SELECT;
 pub use live::{Live, STREAMS_PER_USER};
-pub use public_reads::PublicReads;
 pub use replicas::{DEFAULT_MAX_LAG, ReadModels};
 pub use watermark::Watermark;
 
@@ -80,8 +78,6 @@ pub struct QueryApiState {
     pub pictures: media::Pictures,
     /// The open live streams, fed from the primary's read models.
     pub live: live::Live,
-    /// Public answers kept while the read models stand still.
-    pub public_reads: PublicReads,
 }
 
 impl FromRef<QueryApiState> for Arc<TokenKeys> {
@@ -316,7 +312,6 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
 pub fn router(state: QueryApiState) -> Router {
     routes()
         .into_router(&state.keys)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), public_reads::serve))
         .layer(axum::middleware::from_fn_with_state(state.clone(), consistency::fresh_reads))
         .layer(axum::middleware::from_fn(caching::consistency_aware))
         .layer(axum::middleware::from_fn_with_state(state.read.clone(), replicas::read_again_elsewhere))
