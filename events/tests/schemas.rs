@@ -6,12 +6,18 @@
 //! Writing the file of a new version: `LEARNLOG_WRITE_SCHEMAS=1 cargo test -p events --test schemas`. It
 //! only creates files that do not exist: a released version's schema never changes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use events::Event;
 
+/// This package's folder as the test runs, where cargo says it is. The one compiled in names the checkout the
+/// binary was built in, which a shared target directory may have built from another checkout.
+fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 fn dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+    package_dir().join(name)
 }
 
 fn current(event_type: &str) -> (i32, String) {

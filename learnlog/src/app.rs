@@ -161,6 +161,7 @@ pub fn http_routes(roles: &[Role], services: &HttpServices, readiness: Readiness
             pdfs: query_api::RenderedPdfs::default(),
             pictures: services.pictures.clone(),
             live,
+            public_reads: query_api::PublicReads::default(),
         }));
         let keyring = KeyRing::new(services.store.clone(), Arc::clone(&services.data_key));
         let admin = projector::admin::DeadLetterAdmin {

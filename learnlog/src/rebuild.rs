@@ -106,7 +106,8 @@ pub async fn build(
     }
     let mut client = read.connect_single().await?;
     migrations::create_read_schema(&mut client, &name).await?;
-    drop(client);
+    // Built after the fill, before the switch: a GIN index takes a fill's rows faster in one build.
+    let deferred = migrations::defer_gin_indexes(&client, &name).await?;
     // Listed before it is filled: erasures reach it from the start, and a build that fails shows in
     // `learnlog replay list` and can be dropped.
     let mut built = Built {
@@ -125,6 +126,8 @@ pub async fn build(
     };
     let filled = replay::fill(store, read, keyring, &name, until, selection, &mut report).await.map_err(failed)?;
     bar.finish_and_clear();
+    migrations::build_indexes(&client, deferred).await?;
+    drop(client);
     let rate = filled.events as f64 / filled.seconds.max(0.001);
     let mut text = format!(
         "built {name}: {} events up to position {} in {:.1} s ({rate:.0} events/s)",

@@ -125,6 +125,41 @@ pub async fn create_read_schema(client: &mut Client, name: &str) -> Result<(), M
     result
 }
 
+/// The GIN indexes of read-model schema `name`, kept until a fill has written its rows: each row a fill writes
+/// would otherwise update them one entry at a time, where [`build_indexes`] builds each in one sort. Drops
+/// them and returns what builds them again. Only GIN: the projections look rows up through the others.
+pub async fn defer_gin_indexes(client: &Client, name: &str) -> Result<DeferredIndexes, MigrationError> {
+    assert!(is_schema_name(name), "schema names are checked before this");
+    let rows = client
+        .query(
+            "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_am a ON a.oid = c.relam \
+             WHERE n.nspname = $1 AND a.amname = 'gin' AND NOT x.indisunique ORDER BY c.relname",
+            &[&name],
+        )
+        .await?;
+    let mut definitions = Vec::with_capacity(rows.len());
+    for row in rows {
+        let index: String = row.get(0);
+        client.batch_execute(&format!("DROP INDEX \"{name}\".\"{index}\"")).await?;
+        definitions.push(row.get(1));
+    }
+    Ok(DeferredIndexes(definitions))
+}
+
+/// Indexes [`defer_gin_indexes`] dropped, as `CREATE INDEX` statements naming their schema.
+#[derive(Debug, Default)]
+#[must_use = "the indexes are built again by build_indexes"]
+pub struct DeferredIndexes(Vec<String>);
+
+/// Builds the indexes [`defer_gin_indexes`] dropped.
+pub async fn build_indexes(client: &Client, deferred: DeferredIndexes) -> Result<(), MigrationError> {
+    for definition in deferred.0 {
+        client.batch_execute(&definition).await?;
+    }
+    Ok(())
+}
+
 /// Drops read-model schema `name` and everything in it, and forgets it in `learnlog_meta.read_schemas`; the
 /// caller has made sure it is not the served one.
 pub async fn drop_read_schema(client: &mut Client, name: &str) -> Result<(), MigrationError> {

@@ -28,7 +28,7 @@ fn etag_of(body: &[u8]) -> String {
 }
 
 /// Whether `If-None-Match` lists `etag` (or `*`); weak comparison, as RFC 9110 asks for GET.
-fn matches(request: &HeaderMap, etag: &str) -> bool {
+pub(crate) fn matches(request: &HeaderMap, etag: &str) -> bool {
     request
         .get_all(header::IF_NONE_MATCH)
         .iter()

@@ -183,7 +183,7 @@ macro_rules! course_page {
 }
 
 /// A published course (`$1`) as anyone sees it: the public outline, no video URL and no answer.
-const PUBLIC_PAGE: &str = course_page!("public_doc", "c.status = 'published'");
+pub const PUBLIC_PAGE: &str = course_page!("public_doc", "c.status = 'published'");
 /// A course (`$1`) of its owner (`$2`), in full, unless it is deleted.
 const OWNER_PAGE: &str = course_page!("doc", "c.status <> 'deleted' AND c.instructor_id = $2");
 

@@ -23,6 +23,7 @@ mod newsletter;
 mod orders;
 mod page;
 mod pictures;
+mod public_reads;
 mod reading;
 mod refunds;
 mod replicas;
@@ -49,8 +50,9 @@ use database::Database;
 
 pub use as_of::Snapshots;
 pub use certificates::RenderedPdfs;
-pub use courses::COURSE_SELECT;
+pub use courses::{COURSE_SELECT, PUBLIC_PAGE};
 pub use live::{Live, STREAMS_PER_USER};
+pub use public_reads::PublicReads;
 pub use replicas::{DEFAULT_MAX_LAG, ReadModels};
 pub use watermark::Watermark;
 
@@ -78,6 +80,8 @@ pub struct QueryApiState {
     pub pictures: media::Pictures,
     /// The open live streams, fed from the primary's read models.
     pub live: live::Live,
+    /// Public answers kept while the read models stand still.
+    pub public_reads: PublicReads,
 }
 
 impl FromRef<QueryApiState> for Arc<TokenKeys> {
@@ -312,6 +316,7 @@ fn read_model_routes() -> ApiRoutes<QueryApiState> {
 pub fn router(state: QueryApiState) -> Router {
     routes()
         .into_router(&state.keys)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), public_reads::serve))
         .layer(axum::middleware::from_fn_with_state(state.clone(), consistency::fresh_reads))
         .layer(axum::middleware::from_fn(caching::consistency_aware))
         .layer(axum::middleware::from_fn_with_state(state.read.clone(), replicas::read_again_elsewhere))

@@ -249,7 +249,7 @@ pub fn python() -> std::path::PathBuf {
 /// Every record of the context topics under `topic_prefix`, read from offset 0 by a consumer that is not
 /// Learnlog's (Python confluent-kafka), one JSON object per record: until `expected` records or 60 s.
 pub async fn read_topics_foreign(brokers: &str, topic_prefix: &str, expected: i64) -> Vec<serde_json::Value> {
-    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/read_topics.py");
+    let script = crate::package_dir().join("python/read_topics.py");
     let output = tokio::process::Command::new(python())
         .arg(script)
         .args([brokers, topic_prefix, &expected.to_string(), "60"])

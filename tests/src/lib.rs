@@ -15,6 +15,12 @@ pub mod smtp;
 pub use app::TestApp;
 pub use database::{TestDatabase, test_database};
 
+/// This package's folder as the test runs, where cargo says it is. The one compiled in names the checkout the
+/// binary was built in, which a shared target directory may have built from another checkout.
+pub fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 /// Logs for failing tests: `RUST_LOG=debug cargo test`.
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()

@@ -7,7 +7,7 @@ use tokio::io::AsyncWriteExt;
 
 /// Runs `tests/python/<script>` with `input` on its stdin, and returns its stdout, which must be JSON.
 pub async fn json<T: serde::de::DeserializeOwned>(script: &str, args: &[&str], input: &[u8]) -> T {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python").join(script);
+    let path = crate::package_dir().join("python").join(script);
     let mut child = tokio::process::Command::new(crate::kafka::python())
         .arg(path)
         .args(args)

@@ -4,14 +4,25 @@
 //! version: a command always reads the stream's newer events first, so a state cached by this process is as
 //! good as a fresh fold, and a write by another process is simply caught up on.
 //!
-//! The cache is bounded: past [`CAPACITY`] entries it starts over, which costs one full read per stream.
+//! The cache is bounded twice:
+//! - in time: a short stream's state left unused for [`IDLE`] goes, so that under a steady load the cache
+//!   holds the streams in use lately and stays the same size, however many streams the load has touched;
+//!   a long stream's (at least [`LONG`] events) stays, since reading it again costs a full fold;
+//! - in count: past [`CAPACITY`] entries it starts over, which costs one full read per stream.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Entries kept at most, before the cache starts over.
 const CAPACITY: usize = 50_000;
+/// How long a short stream's state is kept unused.
+const IDLE: Duration = Duration::from_secs(180);
+/// Events from which a stream counts as long: its state is kept until the cache starts over.
+const LONG: i64 = 256;
+/// Inserts between two sweeps of the idle entries.
+const SWEEP_EVERY: u32 = 1024;
 
 /// A folded state of type `A`, at a stream version and the global position of that version's event.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,16 +41,36 @@ impl<A: Default> Default for Folded<A> {
 
 type Entry = (i64, i64, Arc<dyn Any + Send + Sync>);
 
+#[derive(Debug, Default)]
+struct Entries {
+    kept: HashMap<(String, TypeId), (Entry, Instant)>,
+    /// Inserts since the last sweep.
+    inserts: u32,
+}
+
+impl Entries {
+    fn get(&mut self, key: &(String, TypeId)) -> Option<&Entry> {
+        let (entry, used) = self.kept.get_mut(key)?;
+        *used = Instant::now();
+        Some(entry)
+    }
+
+    /// Drops the short streams' states unused since `before`.
+    fn sweep(&mut self, before: Instant) {
+        self.kept.retain(|_, ((version, _, _), used)| *version >= LONG || *used >= before);
+    }
+}
+
 /// Shared by every command of a process; cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct StreamCache {
-    entries: Arc<Mutex<HashMap<(String, TypeId), Entry>>>,
+    entries: Arc<Mutex<Entries>>,
 }
 
 impl StreamCache {
     /// The last state of type `A` folded for `stream_id`, or an empty one at version 0.
     pub fn get<A: Clone + Default + Send + Sync + 'static>(&self, stream_id: &str) -> Folded<A> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let Some((version, position, state)) = entries.get(&(stream_id.to_owned(), TypeId::of::<A>())) else {
             return Folded::default();
         };
@@ -54,7 +85,8 @@ impl StreamCache {
     /// [`StreamCache::put_owned`]. A long wallet's state is not copied on every command.
     pub fn take<A: Default + Send + Sync + 'static>(&self, stream_id: &str) -> Folded<A> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some((version, position, state)) = entries.remove(&(stream_id.to_owned(), TypeId::of::<A>())) else {
+        let Some(((version, position, state), _)) = entries.kept.remove(&(stream_id.to_owned(), TypeId::of::<A>()))
+        else {
             return Folded::default();
         };
         match state.downcast::<A>().ok().and_then(|state| Arc::try_unwrap(state).ok()) {
@@ -83,19 +115,34 @@ impl StreamCache {
     fn holds_newer<A: 'static>(&self, stream_id: &str, version: i64) -> bool {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         version == 0
-            || entries.get(&(stream_id.to_owned(), TypeId::of::<A>())).is_some_and(|(kept, _, _)| *kept >= version)
+            || entries
+                .kept
+                .get(&(stream_id.to_owned(), TypeId::of::<A>()))
+                .is_some_and(|((kept, _, _), _)| *kept >= version)
     }
 
     fn insert(&self, stream_id: &str, type_id: TypeId, entry: Entry) {
+        self.insert_at(stream_id, type_id, entry, Instant::now());
+    }
+
+    fn insert_at(&self, stream_id: &str, type_id: TypeId, entry: Entry, now: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= CAPACITY {
-            entries.clear();
+        entries.inserts += 1;
+        if entries.inserts >= SWEEP_EVERY {
+            // Nothing is idle for longer than the clock has run.
+            if let Some(before) = now.checked_sub(IDLE) {
+                entries.sweep(before);
+            }
+            entries.inserts = 0;
+        }
+        if entries.kept.len() >= CAPACITY {
+            entries.kept.clear();
         }
         let key = (stream_id.to_owned(), type_id);
-        if entries.get(&key).is_some_and(|(kept, _, _)| *kept >= entry.0) {
+        if entries.kept.get(&key).is_some_and(|((kept, _, _), _)| *kept >= entry.0) {
             return;
         }
-        entries.insert(key, entry);
+        entries.kept.insert(key, (entry, now));
     }
 }
 
@@ -123,5 +170,23 @@ mod tests {
         assert_eq!(cache.get::<Vec<u8>>("s"), Folded::default());
         cache.put_owned("s", taken);
         assert_eq!(cache.get::<Vec<u8>>("s").version, 3);
+    }
+
+    #[test]
+    fn a_short_stream_left_unused_goes_at_the_next_sweep_and_a_long_one_stays() {
+        let cache = StreamCache::default();
+        let start = Instant::now();
+        let later = start + IDLE + Duration::from_secs(1);
+        let state = |version| -> Entry { (version, version, Arc::new(0_u32)) };
+        cache.insert_at("short", TypeId::of::<u32>(), state(3), start);
+        cache.insert_at("long", TypeId::of::<u32>(), state(LONG), start);
+        cache.insert_at("used", TypeId::of::<u32>(), state(3), start);
+        cache.insert_at("used", TypeId::of::<u32>(), state(4), later);
+        for other in 0..SWEEP_EVERY {
+            cache.insert_at(&format!("other-{other}"), TypeId::of::<u32>(), state(1), later);
+        }
+        assert_eq!(cache.get::<u32>("short"), Folded::default(), "unused for longer than IDLE");
+        assert_eq!(cache.get::<u32>("long").version, LONG, "a long stream is read again only at a cost");
+        assert_eq!(cache.get::<u32>("used").version, 4, "used since");
     }
 }

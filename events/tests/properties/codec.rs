@@ -2,7 +2,6 @@
 //! payload say, and what this code writes reads back as the same event, both for generated events and for the
 //! golden fixtures with one part of them changed. The fixtures are read once.
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use events::{DecodeError, Event, Metadata, RecordedEvent};
@@ -19,7 +18,7 @@ use crate::generated::{event, json, order_paid_in_dollars};
 fn fixtures() -> &'static [(String, i32, String)] {
     static FIXTURES: OnceLock<Vec<(String, i32, String)>> = OnceLock::new();
     FIXTURES.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let dir = crate::package_dir().join("tests/fixtures");
         let mut found: Vec<_> = std::fs::read_dir(dir)
             .expect("fixtures folder")
             .map(|entry| {

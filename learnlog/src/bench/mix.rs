@@ -238,7 +238,12 @@ impl Mix {
                 }
             }
             "refund" => {
-                let Some(course) = trainee.bought.lock().ok().and_then(|mut bought| bought.pop()) else { return };
+                // The course bought longest ago: the order's answer says paid, and the enrolment follows from
+                // the sagas; a course bought a moment ago may not be enrolled in yet, as on a busy machine.
+                let oldest = |bought: &mut Vec<Uuid>| (!bought.is_empty()).then(|| bought.remove(0));
+                let Some(course) = trainee.bought.lock().ok().and_then(|mut bought| oldest(&mut bought)) else {
+                    return;
+                };
                 let url = format!("{base}/api/v1/enrollments/{course}/refund-request");
                 let reason = json!({ "reason": "Not what I was looking for" });
                 let Some(asked) = self.command(kind, &url, &trainee.token, &reason, report).await else { return };

@@ -167,6 +167,73 @@ async fn last_viewed(
         .await
 }
 
+/// A run of `LessonViewed` events, each enrolment at most once (a run holds each stream once): the progress of
+/// every enrolment in one statement, and each trainee's last viewed course in another, as the views one by one
+/// would leave them.
+pub(super) async fn lessons_viewed(
+    writes: &mut Writes<'_, '_>,
+    run: &[(&RecordedEvent, &Event)],
+) -> Result<(), tokio_postgres::Error> {
+    let viewed: Vec<(&RecordedEvent, &events::learning::LessonViewed)> = run
+        .iter()
+        .filter_map(|(recorded, event)| match event {
+            Event::LessonViewed(viewed) => Some((*recorded, viewed)),
+            _ => None,
+        })
+        .collect();
+    let mut enrolments = std::collections::HashSet::new();
+    let distinct = viewed.iter().all(|(_, view)| enrolments.insert((view.trainee_id, view.course_id)));
+    if viewed.len() != run.len() || !distinct {
+        // Another event, or two streams naming one enrolment: not a run one statement can write; one by one.
+        for (recorded, event) in run {
+            apply(writes, recorded, event).await?;
+        }
+        return Ok(());
+    }
+    let column = |field: fn(&RecordedEvent, &events::learning::LessonViewed) -> uuid::Uuid| -> Vec<uuid::Uuid> {
+        viewed.iter().map(|(recorded, view)| field(recorded, view)).collect()
+    };
+    let progress: Vec<i16> = viewed.iter().map(|(_, view)| i16::from(view.progress)).collect();
+    let versions: Vec<i64> = viewed.iter().map(|(recorded, _)| recorded.stream_version).collect();
+    writes
+        .execute(
+            "UPDATE enrollment_view e SET progress = v.progress, \
+             visited_lessons = array_append(e.visited_lessons, v.lesson_id), version = v.version \
+             FROM unnest($1::uuid[], $2::uuid[], $3::int2[], $4::uuid[], $5::bigint[]) \
+             AS v(trainee_id, course_id, progress, lesson_id, version) \
+             WHERE e.trainee_id = v.trainee_id AND e.course_id = v.course_id AND e.version < v.version",
+            &[
+                &column(|_, view| view.trainee_id),
+                &column(|_, view| view.course_id),
+                &progress,
+                &column(|_, view| view.lesson_id),
+                &versions,
+            ],
+        )
+        .await?;
+    // A trainee's views in the run, the last at the latest time: the one that one by one would have stayed.
+    let mut last: std::collections::HashMap<uuid::Uuid, (&RecordedEvent, uuid::Uuid)> =
+        std::collections::HashMap::new();
+    for (recorded, view) in &viewed {
+        let kept = last.entry(view.trainee_id).or_insert((recorded, view.course_id));
+        if (kept.0.occurred_at, kept.0.position) <= (recorded.occurred_at, recorded.position) {
+            *kept = (recorded, view.course_id);
+        }
+    }
+    let trainees: Vec<uuid::Uuid> = last.keys().copied().collect();
+    let courses: Vec<uuid::Uuid> = trainees.iter().map(|trainee| last[trainee].1).collect();
+    let times: Vec<time::OffsetDateTime> = trainees.iter().map(|trainee| last[trainee].0.occurred_at).collect();
+    writes
+        .execute(
+            "INSERT INTO trainee_last_viewed (trainee_id, course_id, at) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) \
+             ON CONFLICT (trainee_id) DO UPDATE SET course_id = EXCLUDED.course_id, at = EXCLUDED.at \
+             WHERE trainee_last_viewed.at <= EXCLUDED.at",
+            &[&trainees, &courses, &times],
+        )
+        .await
+}
+
 /// Which note an event writes.
 struct Note {
     trainee_id: uuid::Uuid,

@@ -30,8 +30,35 @@ use futures_util::future::poll_immediate;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use uuid::Uuid;
 
-pub(crate) use catalog::run_of;
 use course_document::CourseDocument;
+
+/// Events a projection writes many at a time, one statement for a run of them (a rebuild meets long runs, a
+/// busy projector short ones): a run holds events of one kind, each stream at most once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Run {
+    /// The catalogue's course events.
+    Catalog(catalog::Run),
+    /// `LessonViewed`: the enrolments' progress and the trainees' last viewed course.
+    LessonsViewed,
+}
+
+impl Run {
+    /// The projection that writes the run at once; every other one takes its events one by one.
+    fn owner(self) -> &'static str {
+        match self {
+            Run::Catalog(_) => "catalog",
+            Run::LessonsViewed => "enrollments",
+        }
+    }
+}
+
+/// The run events of `event_type` join, if any.
+pub(crate) fn run_of(event_type: &str) -> Option<Run> {
+    match event_type {
+        "LessonViewed" => Some(Run::LessonsViewed),
+        other => catalog::run_of(other).map(Run::Catalog),
+    }
+}
 
 /// Whose personal data an event erases: an erasure, or a trainee's deletion. Both destroy the person's key, so
 /// a rebuild reads their sealed words as erased; the live read models forget them the same way, so that they
@@ -118,6 +145,12 @@ impl Selection {
         Selection(Self::ALL.0 & !self.0)
     }
 
+    /// These projections but `name`.
+    fn without(self, name: &str) -> Selection {
+        let index = PROJECTIONS.iter().position(|(known, _)| *known == name);
+        Selection(self.0 & !index.map_or(0, |index| 1 << index))
+    }
+
     /// The tables of the selected projections.
     pub fn tables(self) -> Vec<&'static str> {
         PROJECTIONS.iter().filter(|(name, _)| self.has(name)).flat_map(|(_, tables)| tables.iter().copied()).collect()
@@ -174,18 +207,24 @@ async fn apply_beside_catalog(
     Ok(())
 }
 
-/// Applies a run of events (of one kind by [`run_of`], each stream once, in order): the catalogue writes the
-/// run in one statement; the other projections take each event as it comes.
+/// Applies a run of events (of one kind by [`run_of`], each stream once, in order): the projection that owns
+/// the run writes it in one statement; the other projections take each event as it comes.
 pub(crate) async fn apply_many(
     writes: &mut Writes<'_, '_>,
     run: &[(&RecordedEvent, &Event)],
     selection: Selection,
 ) -> Result<(), tokio_postgres::Error> {
-    if selection.has("catalog") {
-        catalog::apply_many(writes, run).await?;
+    let kind = run.first().and_then(|(recorded, _)| run_of(&recorded.event_type));
+    let mut others = selection;
+    if let Some(kind) = kind.filter(|kind| selection.has(kind.owner())) {
+        match kind {
+            Run::Catalog(_) => catalog::apply_many(writes, run).await?,
+            Run::LessonsViewed => enrollments::lessons_viewed(writes, run).await?,
+        }
+        others = selection.without(kind.owner());
     }
     for (recorded, event) in run {
-        apply_beside_catalog(writes, recorded, event, selection).await?;
+        apply(writes, recorded, event, others).await?;
     }
     Ok(())
 }

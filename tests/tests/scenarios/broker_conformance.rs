@@ -126,7 +126,7 @@ async fn a_group_member_killed_after_committing_a_mid_batch_offset_is_replaced_b
     let group = format!("conformance-{}", Uuid::now_v7().simple());
 
     // A foreign member takes the partition, commits offset 1 (inside the first batch), then is SIGKILLed.
-    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/group_member.py");
+    let script = tests::package_dir().join("python/group_member.py");
     let mut member = tokio::process::Command::new(tests::kafka::python())
         .arg(script)
         .args([brokers.as_str(), &topic, &group, "1", "60"])

@@ -29,6 +29,50 @@ struct Authored {
 }
 
 /// Creates, fills and publishes a course as `token`; every step must succeed.
+/// A public read is answered again from memory (with `Age`) while the read models stand still, and read afresh
+/// once a projector batch has committed: a read after the projector applied a write sees it, with a token or
+/// without. A read with a token is never answered from memory; a client holding the answer gets 304.
+#[tokio::test]
+async fn a_public_read_is_kept_in_memory_only_while_the_read_models_stand_still() {
+    let app = TestApp::start().await;
+    let (_, token) = app.instructor("keeper", "Kept Teacher").await;
+    let course = author(&app, &token, "Kept engines").await;
+    app.wait_until_projected().await;
+    let path = format!("/api/v1/courses/{}", course.id);
+    let read = |if_none_match: Option<&str>| {
+        let mut request = app.http.get(app.url(&path));
+        if let Some(etag) = if_none_match {
+            request = request.header("if-none-match", etag);
+        }
+        app.send(request, None)
+    };
+    let first = read(None).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert!(first.header("age").is_none(), "read from the read models");
+    // The route is known as public from its first answer on; an answer is kept from the next one on.
+    let mut kept = read(None).await;
+    for _ in 0..20 {
+        if kept.header("age").is_some() {
+            break;
+        }
+        kept = read(None).await;
+    }
+    assert_eq!(kept.header("age"), Some("0"), "answered from memory");
+    assert_eq!((kept.status, &kept.body), (200, &first.body));
+    let etag = kept.header("etag").expect("an ETag").to_owned();
+    assert_eq!(read(Some(&etag)).await.status, 304);
+
+    let rename = app
+        .call(Method::PATCH, &format!("/api/v1/courses/{}", course.id), &token, Some(&json!({ "title": "Engines" })))
+        .await;
+    assert_eq!(rename.status, 200, "{:?}", rename.body);
+    app.wait_until_projected().await;
+    let renamed = read(Some(&etag)).await;
+    assert_eq!((renamed.status, renamed.body["data"]["title"].as_str()), (200, Some("Engines")), "read afresh");
+    let asked = app.send(app.http.get(app.url(&path)).header("x-consistency-token", rename.token()), None).await;
+    assert_eq!((asked.status, asked.header("age")), (200, None), "a read with a token is never kept");
+}
+
 async fn author(app: &TestApp, token: &str, title: &str) -> Authored {
     let ok = |answer: &Answer, status: u16| assert_eq!(answer.status, status, "{:?}", answer.body);
     let created = app.post("/api/v1/courses", token, Some(&course(title, 2000))).await;

@@ -40,7 +40,7 @@ fn forged(stream_id: String, stream_version: i64, position: i64, event_type: &st
 }
 
 async fn produce(brokers: &str, records: &[Value]) {
-    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/produce_records.py");
+    let script = tests::package_dir().join("python/produce_records.py");
     let input: String = records.iter().map(|r| format!("{r}\n")).collect();
     let mut child = tokio::process::Command::new(tests::kafka::python())
         .arg(script)

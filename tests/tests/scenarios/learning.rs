@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::commerce::{eventually, get_as, trainee};
 
 /// A published course with one section of two lessons; its id and the lessons'.
-async fn course_with_two_lessons(app: &TestApp, instructor: &str) -> (Uuid, [Uuid; 2]) {
+pub(super) async fn course_with_two_lessons(app: &TestApp, instructor: &str) -> (Uuid, [Uuid; 2]) {
     let (course, _, lessons) = course_with_section(app, instructor).await;
     (course, lessons)
 }

@@ -142,7 +142,7 @@ impl Listener {
 
     /// The stream at `path` (with a ticket in it, and an empty `token`, as a browser's EventSource opens it).
     async fn open_at(app: &TestApp, path: &str, token: &str, last_event_id: Option<&str>) -> Listener {
-        let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/sse_listen.py");
+        let script = tests::package_dir().join("python/sse_listen.py");
         let mut command = tokio::process::Command::new(tests::kafka::python());
         command.arg(script).arg(app.url(path)).arg(token).args(last_event_id);
         let mut child = command

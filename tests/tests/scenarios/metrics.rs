@@ -93,8 +93,8 @@ async fn metrics_show_requests_appends_lags_backlogs_and_pools() {
     assert_eq!(value(&families, "learnlog_db_pool_connections", &[("database", "store"), ("state", "max")]), 16.0);
 
     // The dashboard under deploy/ asks only for metrics that exist.
-    let dashboard = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/grafana/learnlog.json"))
-        .expect("the dashboard");
+    let dashboard =
+        std::fs::read_to_string(tests::package_dir().join("../deploy/grafana/learnlog.json")).expect("the dashboard");
     let served: Vec<&str> = families.iter().flat_map(|family| &family.samples).map(|s| s.name.as_str()).collect();
     let mut asked: Vec<&str> = dashboard
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))

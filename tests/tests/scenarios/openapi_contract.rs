@@ -214,7 +214,7 @@ async fn real_requests_and_answers_match_the_openapi_document() {
         .collect();
     let samples_path = folder.join("samples.jsonl");
     std::fs::write(&samples_path, lines.join("\n")).expect("the samples are written");
-    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/validate_openapi.py");
+    let script = tests::package_dir().join("python/validate_openapi.py");
     let output = tokio::process::Command::new(tests::kafka::python())
         .arg(script)
         .arg(&document_path)
@@ -281,7 +281,7 @@ async fn schemathesis_finds_no_broken_promise() {
     );
     std::fs::write(&config, config_text).expect("the config is written");
 
-    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/contract_run.py");
+    let script = tests::package_dir().join("python/contract_run.py");
     let output = tokio::process::Command::new(tests::kafka::python())
         .arg(script)
         .arg(app.url(""))
@@ -312,7 +312,7 @@ async fn a_typescript_client_generated_from_the_document_compiles() {
     let served = app.get("/api/v1/openapi.json", None).await;
     assert_eq!(served.status, 200);
     std::fs::write(&document, served.body.to_string()).expect("the document is written");
-    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("typescript/check.sh");
+    let script = tests::package_dir().join("typescript/check.sh");
     let output = tokio::process::Command::new("bash").arg(script).arg(&document).output().await.expect("check.sh runs");
     let report = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
     let _ = std::fs::remove_dir_all(&folder);

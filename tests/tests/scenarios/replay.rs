@@ -287,6 +287,78 @@ async fn a_rebuild_writes_runs_of_course_events_many_at_a_time_as_the_projector_
     }
 }
 
+/// A rebuild writes runs of lesson views many at a time (each enrolment at most once per run): every
+/// enrolment's progress and lessons seen, and each trainee's last viewed course, as the projector made them one
+/// by one, a trainee's last view in a run being the one that stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_writes_runs_of_lesson_views_many_at_a_time_as_the_projector_made_them() {
+    let app = TestApp::start().await;
+    let (_, teacher) = app.instructor("viewteacher", "View Teacher").await;
+    let (x, [x0, x1]) = super::learning::course_with_two_lessons(&app, &teacher).await;
+    let (y, [y0, _]) = super::learning::course_with_two_lessons(&app, &teacher).await;
+    let (ada, ada_token) = super::commerce::trainee(&app, "viewerada").await;
+    let (bob, bob_token) = super::commerce::trainee(&app, "viewerbob").await;
+    let (_, admin) = app.user(Role::Admin);
+    for (trainee, course) in [(ada, x), (ada, y), (bob, x)] {
+        let grant = json!({ "trainee_id": trainee, "course_id": course });
+        let granted = app.post("/api/v1/admin/enrollments", &admin, Some(&grant)).await;
+        assert_eq!(granted.status, 201, "{:?}", granted.body);
+    }
+    // A run of three views in the feed, Ada's two enrolments in it, then Bob's last view, which completes x.
+    for (token, course, lesson) in [(&ada_token, x, x0), (&bob_token, x, x0), (&ada_token, y, y0), (&bob_token, x, x1)]
+    {
+        let viewed = app.post(&format!("/api/v1/enrollments/{course}/lessons/{lesson}/view"), token, None).await;
+        assert_eq!(viewed.status, 200, "{:?}", viewed.body);
+    }
+    app.wait_until_projected().await;
+
+    let rows = |schema: String| {
+        let app = &app;
+        async move {
+            let sql = format!(
+                "SELECT (SELECT string_agg(concat_ws('|', trainee_id, course_id, progress, visited_lessons, version), \
+                 ',' ORDER BY trainee_id, course_id) FROM {schema}.enrollment_view) || ' / ' || \
+                 (SELECT string_agg(concat_ws('|', trainee_id, course_id, at), ',' ORDER BY trainee_id) \
+                 FROM {schema}.trainee_last_viewed)"
+            );
+            let row = app.database.client().await.query_one(&sql, &[]).await.expect("the rows");
+            row.get::<_, String>(0)
+        }
+    };
+    let live = rows(app.served_schema().await).await;
+    let (enrolments, last_viewed) = live.split_once(" / ").expect("both tables have rows");
+    for expected in
+        [format!("{ada}|{x}|50|{{{x0}}}|"), format!("{ada}|{y}|50|{{{y0}}}|"), format!("{bob}|{x}|100|{{{x0},{x1}}}|")]
+    {
+        assert!(enrolments.contains(&expected), "{expected} in {enrolments}");
+    }
+    let last: Vec<&str> = last_viewed.split(',').map(|row| &row[..row.rfind('|').expect("three columns")]).collect();
+    let mut expected = vec![format!("{ada}|{y}"), format!("{bob}|{x}")];
+    expected.sort();
+    assert_eq!(last, expected, "Ada's last view was in course y");
+    let options = ReplayOptions { schema: Some("rm_views".into()), ..ReplayOptions::default() };
+    let served = app.served_schema().await;
+    build(&app.store, &app.database.connect(2), &app.keyring(), &options).await.expect("the rebuild runs");
+    assert_eq!(rows("rm_views".into()).await, live);
+
+    // Its GIN indexes, dropped for the fill, are built again before the switch: every index is there.
+    let indexes = |schema: String| {
+        let app = &app;
+        async move {
+            let sql = format!(
+                "SELECT string_agg(replace(indexdef, '{schema}.', ''), ',' ORDER BY indexname) FROM pg_indexes \
+                 WHERE schemaname = '{schema}' AND tablename IN (SELECT tablename FROM pg_tables \
+                 WHERE schemaname = 'rm_views')"
+            );
+            let row = app.database.client().await.query_one(&sql, &[]).await.expect("the indexes");
+            row.get::<_, String>(0)
+        }
+    };
+    let built = indexes("rm_views".into()).await;
+    assert!(built.contains("USING gin"), "{built}");
+    assert_eq!(built, indexes(served).await);
+}
+
 /// An erasure that waited behind a parked event reaches the kept schemas when the dead letter is retried, as
 /// it does when the projector applies it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
