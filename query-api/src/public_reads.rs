@@ -42,6 +42,14 @@ const STAMP: &str = "SELECT current_schema()::text || ':' || \
 
 const TOKEN_HEADER: &str = "x-consistency-token";
 
+/// Public reads of routes the cache keeps, by `answer`: `memory` (a kept answer) or `statements` (read again:
+/// the read models moved, or nothing was kept for it yet). Their ratio is the cache's hit rate.
+pub const PUBLIC_READS: &str = "learnlog_public_reads_total";
+
+fn count(answer: &'static str) {
+    metrics::counter!(PUBLIC_READS, "answer" => answer).increment(1);
+}
+
 /// A kept answer.
 #[derive(Debug)]
 struct Kept {
@@ -155,8 +163,10 @@ pub(crate) async fn serve(State(state): State<QueryApiState>, request: Request, 
     let key = request.uri().path_and_query().map_or_else(|| request.uri().path().to_owned(), |pq| pq.to_string());
     let Some(stamp) = stamp(&state).await else { return next.run(request).await };
     if let Some(answer) = cache.answer(&key, &stamp, request.headers()) {
+        count("memory");
         return answer;
     }
+    count("statements");
     // Asked without If-None-Match, so that the answer kept is the full one; the client's copy is compared
     // here.
     let asked = request.headers().clone();

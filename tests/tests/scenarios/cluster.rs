@@ -193,6 +193,52 @@ async fn count(client: &tokio_postgres::Client, sql: &str, ids: &[String]) -> i6
     client.query_one(sql, &[&ids]).await.expect("a count").get(0)
 }
 
+/// Where the projector stands when the read models did not catch up: the streams it is behind on, with the
+/// offsets it holds of their partitions and the relay's place, and what its log and the sagas' say about
+/// the group and its failures.
+async fn projector_standing(cluster: &Cluster, store: &tokio_postgres::Client) -> String {
+    let served: String =
+        store.query_one("SELECT name FROM learnlog_meta.read_schema", &[]).await.expect("served").get(0);
+    let behind = format!(
+        "SELECT e.stream_id, e.version, p.version, e.position FROM (SELECT stream_id, max(stream_version) AS version, \
+         max(position) AS position FROM events GROUP BY stream_id) e \
+         LEFT JOIN \"{served}\".projected_stream_versions p USING (stream_id) \
+         WHERE p.version IS DISTINCT FROM e.version ORDER BY e.position LIMIT 20"
+    );
+    let mut report = vec![format!("the projector is behind the store (served schema {served}):")];
+    for row in store.query(&behind, &[]).await.expect("the streams behind") {
+        let (stream, version, projected, position): (String, i64, Option<i64>, i64) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        report.push(format!("  {stream}: version {version} at position {position}, projected {projected:?}"));
+    }
+    let places = format!(
+        "SELECT (SELECT COALESCE(max(position), 0) FROM events), (SELECT COALESCE(max(position), 0) FROM \
+         relay_checkpoints), (SELECT count(*) FROM \"{served}\".projector_partition_checkpoints), (SELECT \
+         COALESCE(max(updated_at)::text, '') FROM \"{served}\".projector_partition_checkpoints)"
+    );
+    match store.query_one(&places, &[]).await {
+        Ok(row) => report.push(format!(
+            "  store head {}, relay at {}, {} partition checkpoints, the last moved at {}",
+            row.get::<_, i64>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, i64>(2),
+            row.get::<_, String>(3)
+        )),
+        Err(error) => report.push(format!("  places unreadable: {error}")),
+    }
+    for part in ["projector", "sagas", "relay"] {
+        let log = cluster.log(part);
+        let telling: Vec<&str> = log
+            .lines()
+            .filter(|line| !line.contains("request{"))
+            .filter(|line| ["WARN", "ERROR", "partitions", "rebalance", "handed over"].iter().any(|w| line.contains(w)))
+            .collect();
+        report.push(format!("  {part}.log, {} lines; the telling ones, last 25:", log.lines().count()));
+        report.extend(telling.iter().rev().take(25).rev().map(|line| format!("    {line}")));
+    }
+    report.join("\n")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cluster_keeps_serving_through_faults_under_load() {
     let cluster = Cluster::start().await;
@@ -308,6 +354,7 @@ async fn the_cluster_keeps_serving_through_faults_under_load() {
     assert_eq!((doubled_debits, doubled_enrolments), (0, 0), "nothing happened twice");
     assert_eq!(debits, orders.len() as i64, "every acknowledged order was paid once");
     if live != rebuilt {
+        eprintln!("{}", projector_standing(&cluster, &store).await);
         let (live, rebuilt): (Vec<&str>, Vec<&str>) = (live.lines().collect(), rebuilt.lines().collect());
         let only_live: Vec<&&str> = live.iter().filter(|line| !rebuilt.contains(line)).take(10).collect();
         let only_rebuilt: Vec<&&str> = rebuilt.iter().filter(|line| !live.contains(line)).take(10).collect();

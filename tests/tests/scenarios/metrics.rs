@@ -41,6 +41,18 @@ async fn metrics_show_requests_appends_lags_backlogs_and_pools() {
                           "password": "a long password", "name": "Metrics Trainee" });
     assert_eq!(app.send(app.http.post(app.url("/api/v1/auth/register")), Some(&sign_up)).await.status, 201);
     app.wait_until_projected().await;
+    // A public read: the first answer shows the route public, the next is kept, one after it is answered from
+    // memory once no projector batch comes in between.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let catalogue = app.get("/api/v1/courses", None).await;
+        assert_eq!(catalogue.status, 200, "{:?}", catalogue.body);
+        if catalogue.header("age").is_some() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no catalogue read was answered from memory");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     // The sagas have handled a batch of the feed: they stand somewhere.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     while app.database.count("SELECT count(*) FROM saga_checkpoints").await == 0 {
@@ -83,6 +95,11 @@ async fn metrics_show_requests_appends_lags_backlogs_and_pools() {
         .filter(|sample| sample.labels["consumer"].starts_with("saga:"))
         .count();
     assert!(sagas >= 1, "the sagas report their lag");
+
+    // Public reads, by where they were answered from: some were read, and the last ones kept.
+    let public = |answer: &str| samples(&families, "learnlog_public_reads_total", &[("answer", answer)]);
+    assert!(!public("statements").is_empty(), "a public read of a kept route read afresh is counted");
+    assert!(!public("memory").is_empty(), "a public read answered from memory is counted");
 
     // Dead letters, the outbox, the pools.
     for component in ["projector", "relay", "sagas"] {
