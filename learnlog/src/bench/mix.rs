@@ -48,6 +48,9 @@ struct Trainee {
     unbought: Mutex<Vec<Uuid>>,
     /// Courses this trainee ordered and has not asked to refund.
     bought: Mutex<Vec<Uuid>>,
+    /// The consistency token of the trainee's last exam command: the exam page is read as of it, as a
+    /// frontend reads its own writes.
+    exam_token: Mutex<Option<String>>,
 }
 
 /// What the clients saw.
@@ -68,6 +71,8 @@ pub struct MixReport {
     pub refunds: Vec<Uuid>,
     pub views: u64,
     pub reviews: u64,
+    /// Exam attempts and reveals of the answers.
+    pub exams: u64,
     /// Latencies by kind of request, from the first send to the success.
     pub latencies: BTreeMap<&'static str, Vec<Duration>>,
 }
@@ -89,6 +94,7 @@ impl MixReport {
         self.refunds.extend(other.refunds);
         self.views += other.views;
         self.reviews += other.reviews;
+        self.exams += other.exams;
         for (kind, mut latencies) in other.latencies {
             self.latencies.entry(kind).or_default().append(&mut latencies);
         }
@@ -109,7 +115,7 @@ impl MixReport {
         }
         lines.push(format!(
             "reads {} (failed {}), commands {} (resent {}, failed {}), sign-ups {}, orders {}, refunds {}, views {}, \
-             reviews {}",
+             reviews {}, exams {}",
             self.reads,
             self.failed_reads,
             self.commands,
@@ -119,7 +125,8 @@ impl MixReport {
             self.orders.len(),
             self.refunds.len(),
             self.views,
-            self.reviews
+            self.reviews,
+            self.exams
         ));
         lines.join("\n")
     }
@@ -128,10 +135,17 @@ impl MixReport {
 /// What one client does next, in turn.
 pub const TURNS: &[&str] = &["catalogue", "my courses", "catalogue", "lesson view", "order", "sign-up"];
 
-/// The whole journey, for a soak: the same, with reviews and refunds (of a course bought earlier, approved
-/// by an admin; the refund saga then credits the wallet, claws the earning back and revokes the access).
+/// The whole journey, for a soak: the same, with reviews, refunds (of a course bought earlier, approved by an
+/// admin; the refund saga then credits the wallet, claws the earning back and revokes the access) and the
+/// exam of the course with lessons (three attempts, then the answers revealed, then only its page read).
 pub const JOURNEY: &[&str] =
-    &["catalogue", "my courses", "catalogue", "lesson view", "order", "sign-up", "review", "order", "refund"];
+    &["catalogue", "my courses", "catalogue", "lesson view", "order", "sign-up", "review", "order", "refund", "exam"];
+
+/// The exam of the course with lessons: two questions of two options each.
+fn exam() -> Value {
+    let question = |n: usize| json!({ "question": format!("Question {n}"), "options": ["Yes", "No"], "answer": "Yes" });
+    json!({ "questions": [question(1), question(2)] })
+}
 
 impl Mix {
     /// Sets the world up through `base`, with tokens signed by `keys`: `trainees` trainees (each a client of
@@ -143,6 +157,15 @@ impl Mix {
         let instructor = keys.issue(Uuid::now_v7(), UserRole::Instructor, TOKEN_LIFETIME)?;
         let admin = keys.issue(Uuid::now_v7(), UserRole::Admin, TOKEN_LIFETIME)?;
         let lessons = course(&http, &base, &instructor, 0).await?;
+        let set_exam = http.put(format!("{base}/api/v1/courses/{}/exam", lessons.0)).bearer_auth(&instructor);
+        let answer = set_exam.json(&exam()).send().await.map_err(super::checkout::failed)?;
+        if !answer.status().is_success() {
+            let status = answer.status();
+            return Err(super::checkout::failed(format!(
+                "setting the exam: {status} {}",
+                answer.text().await.unwrap_or_default()
+            )));
+        }
         let mut catalogue = Vec::with_capacity(courses);
         for n in 1..=courses {
             let id = draft_course(&http, &base, &instructor, n).await?;
@@ -160,7 +183,12 @@ impl Mix {
             let grant = json!({ "trainee_id": id, "course_id": lessons.0 });
             post(&http, &format!("{base}/api/v1/admin/enrollments"), &admin, &grant).await?;
             let token = keys.issue(id, UserRole::IndividualTrainee, TOKEN_LIFETIME)?;
-            people.push(Trainee { token, unbought: Mutex::new(catalogue.clone()), bought: Mutex::default() });
+            people.push(Trainee {
+                token,
+                unbought: Mutex::new(catalogue.clone()),
+                bought: Mutex::default(),
+                exam_token: Mutex::default(),
+            });
         }
         Ok(Mix { base, http, lessons, trainees: people, admin, tag, sign_ups: AtomicUsize::new(0) })
     }
@@ -230,6 +258,39 @@ impl Mix {
                     report.views += 1;
                 }
             }
+            "exam" => {
+                // The exam page, as of the trainee's last exam command; then an attempt while one is left, the
+                // answers revealed after the last, and only the page from then on.
+                let course = self.lessons.0;
+                let url = format!("{base}/api/v1/me/enrollments/{course}");
+                let since = trainee.exam_token.lock().ok().and_then(|token| token.clone());
+                let Some(page) = self.read_as_of("exam page", &url, &trainee.token, since.as_deref(), report).await
+                else {
+                    return;
+                };
+                let state = &page["data"]["enrollment"]["exam"];
+                let command = if state["attempts_left"].as_i64().unwrap_or(0) > 0 {
+                    let questions = page["data"]["exam"].as_array().into_iter().flatten();
+                    let answers: serde_json::Map<String, Value> = questions
+                        .filter_map(|question| question["question_id"].as_str())
+                        .map(|id| (id.to_owned(), json!(turn % 2)))
+                        .collect();
+                    let url = format!("{base}/api/v1/enrollments/{course}/exam-attempts");
+                    Some((url, json!({ "answers": answers })))
+                } else if state["answers_revealed"] == false {
+                    Some((format!("{base}/api/v1/enrollments/{course}/exam/reveal"), Value::Null))
+                } else {
+                    None
+                };
+                let Some((url, body)) = command else { return };
+                if let Some(answer) = self.command(kind, &url, &trainee.token, &body, report).await {
+                    report.exams += 1;
+                    let token = answer["consistency_token"].as_str().map(str::to_owned);
+                    if let Ok(mut kept) = trainee.exam_token.lock() {
+                        *kept = token;
+                    }
+                }
+            }
             "review" => {
                 let url = format!("{base}/api/v1/courses/{}/reviews/mine", self.lessons.0);
                 let review = json!({ "rating": 1 + turn % 5, "comment": format!("Review number {turn}") });
@@ -286,16 +347,33 @@ impl Mix {
     }
 
     async fn read(&self, kind: &'static str, url: &str, token: Option<&str>, report: &mut MixReport) {
+        self.read_as_of(kind, url, token.unwrap_or_default(), None, report).await;
+    }
+
+    /// GETs `url` (as `token`'s holder, if any; once the read models hold the write of `consistency`, if
+    /// any) and returns its answer.
+    async fn read_as_of(
+        &self,
+        kind: &'static str,
+        url: &str,
+        token: &str,
+        consistency: Option<&str>,
+        report: &mut MixReport,
+    ) -> Option<Value> {
         report.reads += 1;
         let started = Instant::now();
         let mut request = self.http.get(url).timeout(PATIENCE);
-        if let Some(token) = token {
+        if !token.is_empty() {
             request = request.bearer_auth(token);
+        }
+        if let Some(consistency) = consistency {
+            request = request.header("x-consistency-token", consistency);
         }
         match request.send().await {
             Ok(answer) if answer.status().is_success() => {
-                let _ = answer.bytes().await;
+                let body = answer.json().await.unwrap_or(Value::Null);
                 report.latencies.entry(kind).or_default().push(started.elapsed());
+                return Some(body);
             }
             Ok(answer) => {
                 report.failed_reads += 1;
@@ -307,6 +385,7 @@ impl Mix {
                 report.fail(format!("GET {url}: {error}"));
             }
         }
+        None
     }
 
     /// POSTs `body` with one Idempotency-Key until it succeeds, is refused, or patience runs out.

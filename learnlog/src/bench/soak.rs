@@ -1,7 +1,8 @@
 //! `learnlog bench soak`: every role of `learnlog up` in this process, under a steady mix of what a
 //! marketplace's people do, for minutes: catalogue reads, a trainee's own courses, lesson views, wallet orders
-//! (cart, then order), sign-ups, reviews and refunds (asked for by the trainee, approved by an admin, then
-//! carried out by the refund saga). Each person acts once every interval, as people do, rather than as fast
+//! (cart, then order), sign-ups, reviews, refunds (asked for by the trainee, approved by an admin, then
+//! carried out by the refund saga) and exams (the exam page read as of the last attempt, then an attempt or
+//! the answers revealed). Each person acts once every interval, as people do, rather than as fast
 //! as they can.
 //!
 //! Each minute it reports what was done, the p99 of each kind of request, the resident memory of this process
@@ -44,11 +45,24 @@ pub struct Soak {
     /// The orders and the approved refunds the people made.
     pub orders: usize,
     pub refunds: usize,
+    /// Exam attempts and reveals.
+    pub exams: u64,
 }
 
 /// The kinds of request the mix makes, in the report's order.
-const KINDS: [&str; 9] =
-    ["catalogue", "my courses", "lesson view", "cart", "order", "sign-up", "review", "refund", "refund approval"];
+const KINDS: [&str; 11] = [
+    "catalogue",
+    "my courses",
+    "lesson view",
+    "cart",
+    "order",
+    "sign-up",
+    "review",
+    "refund",
+    "refund approval",
+    "exam page",
+    "exam",
+];
 /// How much memory may grow after the warm-up.
 const FLAT_WITHIN: f64 = 0.10;
 /// How long the followers may take to catch up once the clients stop.
@@ -106,6 +120,7 @@ async fn drive(
     progress(&report);
     let (mut orders, mut refunds, mut failed, mut failures, mut samples) =
         (Vec::new(), Vec::new(), 0, Vec::new(), Vec::new());
+    let mut exams = 0;
     for minute in 0..options.minutes {
         let started = Instant::now();
         let first = minute as usize * turns_per_minute;
@@ -119,12 +134,13 @@ async fn drive(
         failures.extend(done.failures.iter().take(20usize.saturating_sub(failures.len())).cloned());
         orders.extend(done.orders.iter().copied());
         refunds.extend(done.refunds.iter().copied());
+        exams += done.exams;
         samples.push(sample);
     }
     let data_key = std::sync::Arc::new(crate::secret::data_key(config.data_key.as_ref(), &config.data_dir)?);
     let checks = Checks::run(&store, &KeyRing::new(store.clone(), data_key), &orders, &refunds).await?;
     let memory = Memory::judge(&samples);
-    let mut end = format!("requests failed: {failed}\n");
+    let mut end = format!("requests failed: {failed}\nexam attempts and reveals: {exams}\n");
     for failure in &failures {
         end.push_str(&format!("  {failure}\n"));
     }
@@ -134,7 +150,7 @@ async fn drive(
     end.push_str(if passed { "soak: passed\n" } else { "soak: FAILED\n" });
     progress(&end);
     report.push_str(&end);
-    Ok(Soak { report, passed, orders: orders.len(), refunds: refunds.len() })
+    Ok(Soak { report, passed, orders: orders.len(), refunds: refunds.len(), exams })
 }
 
 fn minute_line(minute: u32, done: &MixReport, seconds: f64, sample: &Sample) -> String {
