@@ -32,6 +32,8 @@ const KEPT_FAILURES: usize = 20;
 pub struct Mix {
     base: String,
     http: reqwest::Client,
+    /// A browser's requests to the checkout page: a redirect back to the frontend is where it stops.
+    browser: reqwest::Client,
     lessons: (Uuid, Vec<Uuid>),
     trainees: Vec<Trainee>,
     /// Approves refunds.
@@ -135,11 +137,22 @@ impl MixReport {
 /// What one client does next, in turn.
 pub const TURNS: &[&str] = &["catalogue", "my courses", "catalogue", "lesson view", "order", "sign-up"];
 
-/// The whole journey, for a soak: the same, with reviews, refunds (of a course bought earlier, approved by an
+/// The whole journey, for a soak: the same, with orders by card too (the checkout page loaded and the test
+/// card paid on it, as a browser does; the provider's webhook then marks the order paid), reviews, refunds (of a course bought earlier, approved by an
 /// admin; the refund saga then credits the wallet, claws the earning back and revokes the access) and the
 /// exam of the course with lessons (three attempts, then the answers revealed, then only its page read).
-pub const JOURNEY: &[&str] =
-    &["catalogue", "my courses", "catalogue", "lesson view", "order", "sign-up", "review", "order", "refund", "exam"];
+pub const JOURNEY: &[&str] = &[
+    "catalogue",
+    "my courses",
+    "catalogue",
+    "lesson view",
+    "order",
+    "sign-up",
+    "review",
+    "card order",
+    "refund",
+    "exam",
+];
 
 /// The exam of the course with lessons: two questions of two options each.
 fn exam() -> Value {
@@ -190,7 +203,11 @@ impl Mix {
                 exam_token: Mutex::default(),
             });
         }
-        Ok(Mix { base, http, lessons, trainees: people, admin, tag, sign_ups: AtomicUsize::new(0) })
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(super::checkout::failed)?;
+        Ok(Mix { base, http, browser, lessons, trainees: people, admin, tag, sign_ups: AtomicUsize::new(0) })
     }
 
     /// A lesson view the first trainee may make (the URL, and the trainee's token).
@@ -314,7 +331,7 @@ impl Mix {
                     report.refunds.push(refund);
                 }
             }
-            "order" => {
+            "order" | "card order" => {
                 let Some(course) = trainee.unbought.lock().ok().and_then(|mut left| left.pop()) else { return };
                 let cart = json!({ "course_id": course });
                 if self
@@ -324,9 +341,17 @@ impl Mix {
                 {
                     return;
                 }
-                let order = json!({ "method": "wallet" });
+                let method = if kind == "order" { "wallet" } else { "card" };
+                let order = json!({ "method": method });
                 let placed = self.command(kind, &format!("{base}/api/v1/orders"), &trainee.token, &order, report).await;
-                if let Some(id) = placed.as_ref().and_then(|answer| id_of(answer).ok()) {
+                let Some(placed) = placed else { return };
+                if method == "card" {
+                    let page = placed["data"]["checkout"]["url"].as_str().unwrap_or_default().to_owned();
+                    if !self.pay_by_card(&page, report).await {
+                        return;
+                    }
+                }
+                if let Ok(id) = id_of(&placed) {
                     report.orders.push(id);
                     if let Ok(mut bought) = trainee.bought.lock() {
                         bought.push(course);
@@ -342,6 +367,38 @@ impl Mix {
                 if let Some(id) = answer.as_ref().and_then(|answer| id_of(answer).ok()) {
                     report.signed_up.push(id);
                 }
+            }
+        }
+    }
+
+    /// Loads the checkout page at `page` and pays on it with the test card, as a browser does: the answer is
+    /// the redirect back to the frontend. Whether it was paid.
+    async fn pay_by_card(&self, page: &str, report: &mut MixReport) -> bool {
+        let started = Instant::now();
+        report.reads += 1;
+        match self.browser.get(page).timeout(PATIENCE).send().await {
+            Ok(answer) if answer.status().is_success() => {
+                let _ = answer.bytes().await;
+                report.latencies.entry("checkout page").or_default().push(started.elapsed());
+            }
+            other => {
+                report.failed_reads += 1;
+                report.fail(format!("GET {page}: {}", describe(other).await));
+                return false;
+            }
+        }
+        let started = Instant::now();
+        report.commands += 1;
+        let form = [("card_number", "4242 4242 4242 4242"), ("expiry", "12 / 40"), ("cvc", "123"), ("cardholder", "T")];
+        match self.browser.post(page).form(&form).timeout(PATIENCE).send().await {
+            Ok(answer) if answer.status() == reqwest::StatusCode::SEE_OTHER => {
+                report.latencies.entry("card payment").or_default().push(started.elapsed());
+                true
+            }
+            other => {
+                report.failed_commands += 1;
+                report.fail(format!("POST {page}: {}", describe(other).await));
+                false
             }
         }
     }
@@ -450,5 +507,13 @@ impl Mix {
             report.resent += 1;
             tokio::time::sleep(RETRY_AFTER).await;
         }
+    }
+}
+
+/// What an answer that was not the one expected was.
+async fn describe(answer: Result<reqwest::Response, reqwest::Error>) -> String {
+    match answer {
+        Ok(answer) => format!("{} {}", answer.status(), answer.text().await.unwrap_or_default()),
+        Err(error) => error.to_string(),
     }
 }

@@ -86,6 +86,17 @@ pub(crate) struct BenchApp {
 
 impl BenchApp {
     pub async fn start(config: &crate::config::Config, url: &str, clients: usize) -> Result<Self, Error> {
+        Self::start_with(config, url, clients, &[]).await
+    }
+
+    /// Like [`BenchApp::start`], with `more` roles in the process too (the payments sandbox, on a port of
+    /// its own).
+    pub async fn start_with(
+        config: &crate::config::Config,
+        url: &str,
+        clients: usize,
+        more: &[crate::app::Role],
+    ) -> Result<Self, Error> {
         let secret = secrecy::SecretString::from(format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple()));
         let config = crate::config::Config {
             listen: "127.0.0.1:0".parse().map_err(|_| Error::Config("listen address".into()))?,
@@ -94,10 +105,15 @@ impl BenchApp {
             pool_size: clients + 8,
             // The clients sign up from one address.
             sign_ups_per_hour: u32::MAX,
+            payments: crate::config::PaymentsConfig {
+                sandbox_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                ..config.payments.clone()
+            },
             ..config.clone()
         };
         use crate::app::Role;
-        let roles = [Role::CommandApi, Role::QueryApi, Role::Projector, Role::Sagas];
+        let mut roles = vec![Role::CommandApi, Role::QueryApi, Role::Projector, Role::Sagas];
+        roles.extend_from_slice(more);
         let app = crate::app::App::build(&config, &url.into(), &roles).await?;
         let base = format!("http://{}", app.local_addr()?);
         let (stop, mut stopped) = tokio::sync::watch::channel(false);

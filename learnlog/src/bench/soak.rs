@@ -1,6 +1,6 @@
 //! `learnlog bench soak`: every role of `learnlog up` in this process, under a steady mix of what a
-//! marketplace's people do, for minutes: catalogue reads, a trainee's own courses, lesson views, wallet orders
-//! (cart, then order), sign-ups, reviews, refunds (asked for by the trainee, approved by an admin, then
+//! marketplace's people do, for minutes: catalogue reads, a trainee's own courses, lesson views, orders (cart,
+//! then order) by wallet and by card (paid on the payments sandbox's checkout page), sign-ups, reviews, refunds (asked for by the trainee, approved by an admin, then
 //! carried out by the refund saga) and exams (the exam page read as of the last attempt, then an attempt or
 //! the answers revealed). Each person acts once every interval, as people do, rather than as fast
 //! as they can.
@@ -50,12 +50,15 @@ pub struct Soak {
 }
 
 /// The kinds of request the mix makes, in the report's order.
-const KINDS: [&str; 11] = [
+const KINDS: [&str; 14] = [
     "catalogue",
     "my courses",
     "lesson view",
     "cart",
     "order",
+    "card order",
+    "checkout page",
+    "card payment",
     "sign-up",
     "review",
     "refund",
@@ -89,7 +92,8 @@ async fn run(
     let key = format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple());
     let config = Config { data_key: Some(secrecy::SecretString::from(key)), ..config.clone() };
     let config = &config;
-    let app = BenchApp::start(config, &url, options.people).await?;
+    // Card orders are paid on the payments sandbox's checkout page.
+    let app = BenchApp::start_with(config, &url, options.people, &[crate::app::Role::PaymentsSandbox]).await?;
     let result = drive(config, options, &app, &url, progress).await;
     app.stop().await;
     result
@@ -105,7 +109,7 @@ async fn drive(
     let every = Duration::from_millis(options.every_ms.max(1));
     let turns_per_minute = usize::try_from(60_000 / options.every_ms.max(1)).unwrap_or(usize::MAX);
     // Each order is of a course the person has not bought yet.
-    let orders_in_journey = JOURNEY.iter().filter(|turn| **turn == "order").count();
+    let orders_in_journey = JOURNEY.iter().filter(|turn| turn.ends_with("order")).count();
     let courses = (turns_per_minute * options.minutes as usize * orders_in_journey).div_ceil(JOURNEY.len()) + 1;
     let mix = Mix::prepare(&app.base, &app.keys, options.people, courses).await?;
     let store = Database::connect(url, 2)?;
