@@ -2,13 +2,10 @@
 //! encode to exactly the stored bytes, so nothing already in a store or on a Kafka topic becomes unreadable.
 
 use events::Event;
-use std::path::PathBuf;
 
-/// This package's folder as the test runs, where cargo says it is. The one compiled in names the checkout the
-/// binary was built in, which a shared target directory may have built from another checkout.
-fn package_dir() -> PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
-}
+mod support;
+
+use support::package_dir;
 
 fn fixtures() -> Vec<(String, i32, String)> {
     let dir = package_dir().join("tests/fixtures");

@@ -10,11 +10,9 @@ use std::path::PathBuf;
 
 use events::Event;
 
-/// This package's folder as the test runs, where cargo says it is. The one compiled in names the checkout the
-/// binary was built in, which a shared target directory may have built from another checkout.
-fn package_dir() -> PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
-}
+mod support;
+
+use support::package_dir;
 
 fn dir(name: &str) -> PathBuf {
     package_dir().join(name)

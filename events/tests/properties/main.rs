@@ -7,7 +7,6 @@ mod generated;
 mod wire;
 
 use proptest::test_runner::Config;
-use std::path::PathBuf;
 
 /// Enough cases to find a slip, few enough for the fast tier; a failure prints its smallest case instead of
 /// writing a regression file.
@@ -15,8 +14,7 @@ pub fn config() -> Config {
     Config { cases: 256, failure_persistence: None, ..Config::default() }
 }
 
-/// This package's folder as the test runs, where cargo says it is. The one compiled in names the checkout the
-/// binary was built in, which a shared target directory may have built from another checkout.
-pub fn package_dir() -> PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
-}
+#[path = "../support/mod.rs"]
+mod support;
+
+pub use support::package_dir;

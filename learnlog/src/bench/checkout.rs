@@ -248,7 +248,19 @@ impl Shop {
 }
 
 pub(crate) async fn post(http: &reqwest::Client, url: &str, token: &str, body: &Value) -> Result<Value, Error> {
-    let mut request = http.post(url);
+    send(http, reqwest::Method::POST, url, token, body).await
+}
+
+/// Sends `body` to `url` by `method` as `token`'s holder, and returns the answer's JSON; an answer other than
+/// a success is an error.
+pub(crate) async fn send(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> Result<Value, Error> {
+    let mut request = http.request(method, url);
     if !token.is_empty() {
         request = request.bearer_auth(token);
     }

@@ -138,9 +138,10 @@ impl MixReport {
 pub const TURNS: &[&str] = &["catalogue", "my courses", "catalogue", "lesson view", "order", "sign-up"];
 
 /// The whole journey, for a soak: the same, with orders by card too (the checkout page loaded and the test
-/// card paid on it, as a browser does; the provider's webhook then marks the order paid), reviews, refunds (of a course bought earlier, approved by an
-/// admin; the refund saga then credits the wallet, claws the earning back and revokes the access) and the
-/// exam of the course with lessons (three attempts, then the answers revealed, then only its page read).
+/// card paid on it, as a browser does; the provider's webhook then marks the order paid), reviews, refunds
+/// (of a course bought earlier, approved by an admin; the refund saga then credits the wallet, claws the
+/// earning back and revokes the access) and the exam of the course with lessons (three attempts, then the
+/// answers revealed, then only its page read).
 pub const JOURNEY: &[&str] = &[
     "catalogue",
     "my courses",
@@ -170,15 +171,8 @@ impl Mix {
         let instructor = keys.issue(Uuid::now_v7(), UserRole::Instructor, TOKEN_LIFETIME)?;
         let admin = keys.issue(Uuid::now_v7(), UserRole::Admin, TOKEN_LIFETIME)?;
         let lessons = course(&http, &base, &instructor, 0).await?;
-        let set_exam = http.put(format!("{base}/api/v1/courses/{}/exam", lessons.0)).bearer_auth(&instructor);
-        let answer = set_exam.json(&exam()).send().await.map_err(super::checkout::failed)?;
-        if !answer.status().is_success() {
-            let status = answer.status();
-            return Err(super::checkout::failed(format!(
-                "setting the exam: {status} {}",
-                answer.text().await.unwrap_or_default()
-            )));
-        }
+        let exam_url = format!("{base}/api/v1/courses/{}/exam", lessons.0);
+        super::checkout::send(&http, reqwest::Method::PUT, &exam_url, &instructor, &exam()).await?;
         let mut catalogue = Vec::with_capacity(courses);
         for n in 1..=courses {
             let id = draft_course(&http, &base, &instructor, n).await?;
@@ -374,33 +368,23 @@ impl Mix {
     /// Loads the checkout page at `page` and pays on it with the test card, as a browser does: the answer is
     /// the redirect back to the frontend. Whether it was paid.
     async fn pay_by_card(&self, page: &str, report: &mut MixReport) -> bool {
-        let started = Instant::now();
-        report.reads += 1;
-        match self.browser.get(page).timeout(PATIENCE).send().await {
-            Ok(answer) if answer.status().is_success() => {
-                let _ = answer.bytes().await;
-                report.latencies.entry("checkout page").or_default().push(started.elapsed());
-            }
-            other => {
-                report.failed_reads += 1;
-                report.fail(format!("GET {page}: {}", describe(other).await));
-                return false;
-            }
+        if self.read_as_of("checkout page", page, "", None, report).await.is_none() {
+            return false;
         }
         let started = Instant::now();
         report.commands += 1;
         let form = [("card_number", "4242 4242 4242 4242"), ("expiry", "12 / 40"), ("cvc", "123"), ("cardholder", "T")];
-        match self.browser.post(page).form(&form).timeout(PATIENCE).send().await {
+        let failure = match self.browser.post(page).form(&form).timeout(PATIENCE).send().await {
             Ok(answer) if answer.status() == reqwest::StatusCode::SEE_OTHER => {
                 report.latencies.entry("card payment").or_default().push(started.elapsed());
-                true
+                return true;
             }
-            other => {
-                report.failed_commands += 1;
-                report.fail(format!("POST {page}: {}", describe(other).await));
-                false
-            }
-        }
+            Ok(answer) => format!("{} {}", answer.status(), answer.text().await.unwrap_or_default()),
+            Err(error) => error.to_string(),
+        };
+        report.failed_commands += 1;
+        report.fail(format!("POST {page}: {failure}"));
+        false
     }
 
     async fn read(&self, kind: &'static str, url: &str, token: Option<&str>, report: &mut MixReport) {
@@ -507,13 +491,5 @@ impl Mix {
             report.resent += 1;
             tokio::time::sleep(RETRY_AFTER).await;
         }
-    }
-}
-
-/// What an answer that was not the one expected was.
-async fn describe(answer: Result<reqwest::Response, reqwest::Error>) -> String {
-    match answer {
-        Ok(answer) => format!("{} {}", answer.status(), answer.text().await.unwrap_or_default()),
-        Err(error) => error.to_string(),
     }
 }

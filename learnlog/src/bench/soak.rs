@@ -1,9 +1,9 @@
 //! `learnlog bench soak`: every role of `learnlog up` in this process, under a steady mix of what a
 //! marketplace's people do, for minutes: catalogue reads, a trainee's own courses, lesson views, orders (cart,
-//! then order) by wallet and by card (paid on the payments sandbox's checkout page), sign-ups, reviews, refunds (asked for by the trainee, approved by an admin, then
-//! carried out by the refund saga) and exams (the exam page read as of the last attempt, then an attempt or
-//! the answers revealed). Each person acts once every interval, as people do, rather than as fast
-//! as they can.
+//! then order) by wallet and by card (paid on the payments sandbox's checkout page), sign-ups, reviews, refunds
+//! (asked for by the trainee, approved by an admin, then carried out by the refund saga) and exams (the exam
+//! page read as of the last attempt, then an attempt or the answers revealed). Each person acts once every
+//! interval, as people do, rather than as fast as they can.
 //!
 //! Each minute it reports what was done, the p99 of each kind of request, the resident memory of this process
 //! (which holds every role, and the clients) and the private memory of the database's backends, and the open

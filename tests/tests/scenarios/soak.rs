@@ -1,9 +1,8 @@
 //! A minute of `learnlog bench soak`: every role under a steady mix of people's requests (catalogue reads,
 //! their own courses, lesson views, orders by wallet and by card on the payments sandbox's page, sign-ups,
-//! reviews, refunds, exams), then its end checks. Speed is
-//! not asserted here; what must hold is that nothing failed, every order was fulfilled and every approved
-//! refund completed exactly once, no follower parked a dead letter, and the live read models equal a rebuild
-//! from the first event.
+//! reviews, refunds, exams), then its end checks. Speed is not asserted here; what must hold is that nothing
+//! failed, every order was fulfilled and every approved refund completed exactly once, no follower parked a
+//! dead letter, and the live read models equal a rebuild from the first event.
 
 use learnlog::bench::soak::{SoakOptions, soak};
 use learnlog::config::Config;
